@@ -1,0 +1,112 @@
+"""The one place where settings are read: every setting, its default and its meaning.
+
+Each setting comes from an environment variable. The defaults run the embedded set-up: an
+SQLite file under ``data/``, the offline geocoder only, OpenStreetMap tiles.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from opportunities.errors import SettingsError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A documented setting: its environment variable, default and help text."""
+
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "DATABASE_URL",
+        "",
+        "SQLAlchemy URL of the database. Empty: an SQLite file `opportunities.db` in DATA_DIR. "
+        "PostgreSQL example: `postgresql+psycopg://user:pass@host/db`.",
+    ),
+    Setting("DATA_DIR", str(PROJECT_ROOT / "data"), "Folder for the SQLite file and rejected-rows files."),
+    Setting(
+        "CACHE_DIR",
+        "",
+        "Folder for the geocoder's compact gazetteer index (built once). Empty: `DATA_DIR/cache`.",
+    ),
+    Setting(
+        "GEOCODER_ONLINE_URL",
+        "",
+        "Base URL of your own Nominatim server used after the offline gazetteer fails. Empty: "
+        "no online geocoding (the default; no request leaves the machine).",
+    ),
+    Setting(
+        "GEOCODER_USER_AGENT",
+        "cities-of-learning-map",
+        "User agent sent to the online geocoder (only used when GEOCODER_ONLINE_URL is set).",
+    ),
+    Setting(
+        "TILE_URL",
+        "https://{s}.tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "Map tile URL template. Tiles are the only map part loaded from outside; markers draw without them.",
+    ),
+    Setting(
+        "TILE_ATTRIBUTION",
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+        "Attribution shown for the tile layer.",
+    ),
+    Setting("DEMO_SEED", "2026", "Seed of the demo data generator (an integer)."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. Build with :func:`load_settings`."""
+
+    database_url: str
+    data_dir: Path
+    cache_dir: Path
+    geocoder_online_url: str
+    geocoder_user_agent: str
+    tile_url: str
+    tile_attribution: str
+    demo_seed: int
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read every setting from ``environ`` (default: the process environment).
+
+    Raises :class:`SettingsError` naming the variable when a value is unusable.
+    """
+    env = os.environ if environ is None else environ
+    values = {s.name: env.get(s.name, "").strip() or s.default for s in SETTINGS}
+
+    data_dir = Path(values["DATA_DIR"]).expanduser()
+    cache_dir = Path(values["CACHE_DIR"]).expanduser() if values["CACHE_DIR"] else data_dir / "cache"
+    database_url = values["DATABASE_URL"] or f"sqlite:///{data_dir / 'opportunities.db'}"
+    if "://" not in database_url:
+        raise SettingsError("DATABASE_URL", database_url, "expected a URL such as sqlite:///path/to/file.db")
+    online = values["GEOCODER_ONLINE_URL"]
+    if online and not online.startswith(("http://", "https://")):
+        raise SettingsError("GEOCODER_ONLINE_URL", online, "expected an http:// or https:// URL")
+    tile_url = values["TILE_URL"]
+    if not all(part in tile_url for part in ("{z}", "{x}", "{y}")):
+        raise SettingsError("TILE_URL", tile_url, "a tile URL needs {z}, {x} and {y} placeholders")
+    try:
+        seed = int(values["DEMO_SEED"])
+    except ValueError:
+        raise SettingsError("DEMO_SEED", values["DEMO_SEED"], "expected an integer") from None
+    return Settings(
+        database_url=database_url,
+        data_dir=data_dir,
+        cache_dir=cache_dir,
+        geocoder_online_url=online,
+        geocoder_user_agent=values["GEOCODER_USER_AGENT"],
+        tile_url=tile_url,
+        tile_attribution=values["TILE_ATTRIBUTION"],
+        demo_seed=seed,
+    )

@@ -1,0 +1,20 @@
+"""Text normalisation shared by the geocoder, the vocabularies and duplicate detection."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Letters that Unicode decomposition does not reduce to ASCII.
+_EXTRA_FOLDS = str.maketrans(
+    {"ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "þ": "th", "ð": "d", "ı": "i"}
+)
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def fold(text: str) -> str:
+    """Case-, diacritics- and punctuation-insensitive form: ``"Göteborg"`` → ``"goteborg"``."""
+    lowered = text.casefold().translate(_EXTRA_FOLDS)
+    decomposed = unicodedata.normalize("NFKD", lowered)
+    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NON_ALNUM.sub(" ", ascii_only).strip()

@@ -1,0 +1,126 @@
+"""Controlled vocabularies: topics, types, modes, statuses, age groups, provider kinds.
+
+Ids are stable (stored in the database, used in URLs); labels are for people and exist in every
+supported UI language (``en``, ``sv``, ``sl``, ``pl``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from opportunities.text import fold
+
+LANGUAGES: tuple[str, ...] = ("en", "sv", "sl", "pl")
+
+
+class Mode(StrEnum):
+    IN_PERSON = "in-person"
+    ONLINE = "online"
+    HYBRID = "hybrid"
+
+
+class OpportunityType(StrEnum):
+    WORKSHOP = "workshop"
+    COURSE = "course"
+    EVENT = "event"
+    CLUB = "club"
+    CAMP = "camp"
+    VOLUNTEERING = "volunteering"
+    INTERNSHIP = "internship"
+    MENTORING = "mentoring"
+    COMPETITION = "competition"
+    EXHIBITION = "exhibition"
+
+
+class Status(StrEnum):
+    DRAFT = "draft"
+    PENDING = "pending"
+    PUBLISHED = "published"
+    REJECTED = "rejected"
+    ARCHIVED = "archived"
+
+
+class Precision(StrEnum):
+    """How a location was found, from the most to the least exact."""
+
+    PROVIDED = "provided"  # coordinates given by the provider
+    ADDRESS = "address"  # street address, from the optional online geocoder
+    POSTCODE = "postcode"  # centre of the postcode area in the address
+    LOCALITY = "locality"  # centre of a named place (village, district) in the address
+    CITY = "city"  # centre of the opportunity's city: nothing finer was found
+
+
+APPROXIMATE_PRECISIONS = frozenset({Precision.LOCALITY, Precision.CITY})
+
+
+class ProviderKind(StrEnum):
+    SCHOOL = "school"
+    LIBRARY = "library"
+    NGO = "ngo"
+    YOUTH_CENTRE = "youth-centre"
+    MUNICIPALITY = "municipality"
+    UNIVERSITY = "university"
+    COMPANY = "company"
+    OTHER = "other"
+
+
+# id -> (en, sv, sl, pl)
+TOPIC_LABELS: dict[str, tuple[str, str, str, str]] = {
+    "arts-culture": ("Arts and culture", "Konst och kultur", "Umetnost in kultura", "Sztuka i kultura"),
+    "digital-skills": ("Digital skills", "Digitala färdigheter", "Digitalne spretnosti", "Umiejętności cyfrowe"),
+    "media-literacy": ("Media literacy", "Mediekunnighet", "Medijska pismenost", "Edukacja medialna"),
+    "science-technology": ("Science and technology", "Naturvetenskap och teknik", "Znanost in tehnologija", "Nauka i technologia"),
+    "languages": ("Languages", "Språk", "Jeziki", "Języki"),
+    "entrepreneurship": ("Entrepreneurship", "Entreprenörskap", "Podjetništvo", "Przedsiębiorczość"),
+    "sustainability": ("Sustainability", "Hållbarhet", "Trajnostni razvoj", "Zrównoważony rozwój"),
+    "citizenship": ("Citizenship", "Medborgarskap", "Državljanstvo", "Obywatelstwo"),
+    "inclusion": ("Inclusion", "Inkludering", "Vključevanje", "Włączenie społeczne"),
+    "wellbeing": ("Wellbeing", "Välbefinnande", "Dobro počutje", "Dobrostan"),
+    "sport-outdoors": ("Sport and outdoors", "Idrott och friluftsliv", "Šport in narava", "Sport i rekreacja"),
+    "careers": ("Careers", "Karriär", "Kariera", "Kariera zawodowa"),
+    "international": ("International", "Internationellt", "Mednarodno", "Międzynarodowe"),
+    "study": ("Study", "Studier", "Učenje", "Nauka szkolna"),
+}
+TOPICS: tuple[str, ...] = tuple(TOPIC_LABELS)
+
+
+@dataclass(frozen=True)
+class AgeGroup:
+    """A named age band used by filters; ``age_max`` None means open-ended."""
+
+    id: str
+    age_min: int
+    age_max: int | None
+    labels: tuple[str, str, str, str]
+
+    def overlaps(self, age_min: int, age_max: int | None) -> bool:
+        """True when an opportunity for ``age_min``–``age_max`` is open to someone in this group."""
+        upper_ok = self.age_max is None or age_min <= self.age_max
+        lower_ok = age_max is None or age_max >= self.age_min
+        return upper_ok and lower_ok
+
+
+AGE_GROUPS: tuple[AgeGroup, ...] = (
+    AgeGroup("children", 6, 12, ("Children 6–12", "Barn 6–12", "Otroci 6–12", "Dzieci 6–12")),
+    AgeGroup("teens", 13, 17, ("Teens 13–17", "Tonåringar 13–17", "Najstniki 13–17", "Nastolatki 13–17")),
+    AgeGroup("young-adults", 18, 30, ("Young adults 18–30", "Unga vuxna 18–30", "Mladi odrasli 18–30", "Młodzi dorośli 18–30")),
+    AgeGroup("adults", 31, None, ("Adults 31+", "Vuxna 31+", "Odrasli 31+", "Dorośli 31+")),
+)
+AGE_GROUPS_BY_ID = {g.id: g for g in AGE_GROUPS}
+
+_TOPIC_LOOKUP: dict[str, str] = {}
+for _topic_id, _labels in TOPIC_LABELS.items():
+    for _name in (_topic_id, *_labels):
+        _TOPIC_LOOKUP[fold(_name).replace(" ", "")] = _topic_id
+
+
+def topic_from_text(text: str) -> str | None:
+    """Topic id for an id or a label in any UI language, case- and space-insensitive."""
+    return _TOPIC_LOOKUP.get(fold(text).replace(" ", ""))
+
+
+def topic_label(topic: str, language: str = "en") -> str:
+    """The topic's label in ``language`` (falls back to English)."""
+    labels = TOPIC_LABELS[topic]
+    return labels[LANGUAGES.index(language)] if language in LANGUAGES else labels[0]
