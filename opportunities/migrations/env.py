@@ -1,0 +1,17 @@
+"""Alembic environment: runs on the engine handed over by :func:`opportunities.storage.migrate`."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from opportunities.settings import load_settings
+from opportunities.storage import create_db_engine, metadata
+
+config = context.config
+engine = config.attributes.get("engine") or create_db_engine(load_settings().database_url)
+
+with engine.connect() as connection:
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

@@ -1,0 +1,124 @@
+"""The domain records: opportunities, providers, cities."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from decimal import Decimal
+
+from dateutil.rrule import rrulestr
+
+from opportunities.text import fold
+from opportunities.vocabulary import AGE_GROUPS, Mode, OpportunityType, Precision, ProviderKind, Status
+
+
+def as_datetime(value: date | datetime) -> datetime:
+    """A date as midnight, a datetime unchanged (both naive, local to the city)."""
+    return value if isinstance(value, datetime) else datetime.combine(value, time())
+
+
+@dataclass(frozen=True, slots=True)
+class Opportunity:
+    """A learning opportunity. Dates are naive and local to the city's time zone."""
+
+    title: str
+    provider: str
+    city: str
+    country: str
+    topics: tuple[str, ...]
+    age_min: int
+    mode: Mode
+    type: OpportunityType
+    start: date | datetime
+    description: str = ""
+    venue: str = ""
+    address: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    precision: Precision | None = None
+    location_source: str = ""
+    age_max: int | None = None
+    end: date | datetime | None = None
+    schedule: str = ""
+    cost: Decimal = Decimal(0)
+    currency: str = ""
+    languages: tuple[str, ...] = ()
+    url: str = ""
+    contact_email: str = ""
+    accessibility: str = ""
+    status: Status = Status.PENDING
+    id: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    verified_at: datetime | None = None
+    distance_km: float | None = field(default=None, compare=False)
+
+    @property
+    def is_free(self) -> bool:
+        return self.cost == 0
+
+    @property
+    def has_location(self) -> bool:
+        return self.latitude is not None and self.longitude is not None
+
+    @property
+    def age_groups(self) -> tuple[str, ...]:
+        """Ids of every age group the age range overlaps."""
+        return tuple(g.id for g in AGE_GROUPS if g.overlaps(self.age_min, self.age_max))
+
+    def accepts_age(self, age: int) -> bool:
+        return self.age_min <= age and (self.age_max is None or age <= self.age_max)
+
+    @property
+    def dedup_key(self) -> str:
+        """Same provider, title, start and place: the same opportunity."""
+        if self.has_location:
+            place = f"{self.latitude:.4f},{self.longitude:.4f}"
+        else:
+            place = fold(self.address) or self.mode.value
+        text = "|".join((fold(self.provider), fold(self.title), as_datetime(self.start).isoformat(), place))
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def sessions(self, after: datetime, before: datetime, limit: int = 10) -> list[datetime]:
+        """Start times of the sessions between ``after`` and ``before`` (inclusive), at most ``limit``."""
+        first = as_datetime(self.start)
+        last = as_datetime(self.end) if self.end is not None else None
+        if not self.schedule:
+            ends = last or first
+            return [first] if first <= before and ends >= after else []
+        rule = rrulestr(self.schedule, dtstart=first)
+        found: list[datetime] = []
+        for moment in rule.xafter(after, inc=True):  # type: ignore[union-attr]
+            if moment > before or (last is not None and moment.date() > last.date()):
+                break
+            found.append(moment)
+            if len(found) >= limit:
+                break
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """An organisation offering opportunities."""
+
+    name: str
+    kind: ProviderKind = ProviderKind.OTHER
+    city: str = ""
+    website: str = ""
+    contact_email: str = ""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class City:
+    """A city of the network. ``boundary`` is a GeoJSON geometry, used by coverage."""
+
+    name: str
+    country: str
+    latitude: float
+    longitude: float
+    timezone: str
+    boundary: str | None = None
+    geonameid: int | None = None
+    id: int | None = None

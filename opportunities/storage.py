@@ -1,0 +1,429 @@
+"""The database: schema, engine, migrations and the reads and writes the domain needs.
+
+Portable SQL only (SQLite by default, PostgreSQL by URL). Multi-valued fields (topics,
+languages) live in their own indexed tables. SQLite runs in WAL mode; write transactions begin
+``IMMEDIATE`` so that concurrent writers queue instead of failing or losing updates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import make_url
+
+from opportunities.errors import NotFoundError
+from opportunities.model import City, Opportunity, Provider
+from opportunities.text import fold
+from opportunities.vocabulary import Mode, OpportunityType, Precision, ProviderKind, Status
+
+metadata = MetaData()
+
+cities = Table(
+    "cities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("name_key", String(100), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("boundary", Text),
+    Column("geonameid", Integer, unique=True),
+    UniqueConstraint("country", "name_key", name="uq_cities_country_name"),
+)
+
+districts = Table(
+    "districts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("boundary", Text, nullable=False),
+)
+
+providers = Table(
+    "providers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("city_id", Integer, ForeignKey("cities.id")),
+    Column("website", String(2000), nullable=False, default=""),
+    Column("contact_email", String(254), nullable=False, default=""),
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False, index=True),
+    Column("city_id", Integer, ForeignKey("cities.id"), nullable=False),
+    Column("venue", String(200), nullable=False, default=""),
+    Column("address", String(300), nullable=False, default=""),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("location_precision", String(10)),
+    Column("location_source", String(100), nullable=False, default=""),
+    Column("age_min", Integer, nullable=False),
+    Column("age_max", Integer),
+    Column("mode", String(10), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("start_time", Time),
+    Column("end_date", Date),
+    Column("end_time", Time),
+    Column("schedule", String(500), nullable=False, default=""),
+    Column("cost", Numeric(10, 2), nullable=False, default=0),
+    Column("currency", String(3), nullable=False, default=""),
+    Column("url", String(2000), nullable=False, default=""),
+    Column("contact_email", String(254), nullable=False, default=""),
+    Column("accessibility", Text, nullable=False, default=""),
+    Column("status", String(10), nullable=False),
+    Column("dedup_key", String(40), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("verified_at", DateTime(timezone=True)),
+    Index("ix_opportunities_status_city", "status", "city_id"),
+    Index("ix_opportunities_lat_lon", "latitude", "longitude"),
+    Index("ix_opportunities_start", "start_date"),
+)
+
+opportunity_topics = Table(
+    "opportunity_topics",
+    metadata,
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic", String(30), primary_key=True),
+    Index("ix_opportunity_topics_topic", "topic", "opportunity_id"),
+)
+
+opportunity_languages = Table(
+    "opportunity_languages",
+    metadata,
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
+    Column("language", String(2), primary_key=True),
+    Index("ix_opportunity_languages_language", "language", "opportunity_id"),
+)
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction: committed on success, rolled back on any error."""
+    with engine.connect() as conn:
+        conn = conn.execution_options(write=True)
+        with conn.begin():
+            yield conn
+
+
+def open_database(url: str) -> Engine:
+    """An engine on ``url`` with the schema upgraded to the latest revision."""
+    engine = create_db_engine(url)
+    migrate(engine)
+    return engine
+
+
+def alembic_config(engine: Engine) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the schema to ``revision``, keeping the data."""
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), revision)
+
+
+def schema_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+# --- cities and providers ---------------------------------------------------------------
+
+
+def ensure_city(conn: Connection, city: City) -> int:
+    """Id of the city with this name and country, inserting it when new."""
+    key = fold(city.name)
+    same = (cities.c.country == city.country) & (cities.c.name_key == key)
+    if city.geonameid is not None:
+        same = same | (cities.c.geonameid == city.geonameid)
+    found = conn.execute(select(cities.c.id).where(same).order_by(cities.c.id)).scalar()
+    if found is not None:
+        return int(found)
+    result = conn.execute(
+        cities.insert().values(
+            name=city.name, name_key=key, country=city.country, latitude=city.latitude,
+            longitude=city.longitude, timezone=city.timezone, boundary=city.boundary,
+            geonameid=city.geonameid,
+        )  # fmt: skip
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def find_city(conn: Connection, name: str, country: str | None = None) -> City | None:
+    query = select(cities).where(cities.c.name_key == fold(name))
+    if country:
+        query = query.where(cities.c.country == country.upper())
+    row = conn.execute(query.order_by(cities.c.id)).first()
+    return None if row is None else _city(row)
+
+
+def list_cities(conn: Connection) -> list[City]:
+    return [_city(r) for r in conn.execute(select(cities).order_by(cities.c.country, cities.c.name))]
+
+
+def _city(row: Any) -> City:
+    return City(name=row.name, country=row.country, latitude=row.latitude, longitude=row.longitude,
+                timezone=row.timezone, boundary=row.boundary, geonameid=row.geonameid, id=row.id)  # fmt: skip
+
+
+def ensure_provider(conn: Connection, provider: Provider, city_id: int | None = None) -> int:
+    key = fold(provider.name)
+    found = conn.execute(select(providers.c.id).where(providers.c.name_key == key)).scalar()
+    if found is not None:
+        return int(found)
+    result = conn.execute(
+        providers.insert().values(
+            name=provider.name, name_key=key, kind=provider.kind.value, city_id=city_id,
+            website=provider.website, contact_email=provider.contact_email,
+        )  # fmt: skip
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def list_providers(conn: Connection) -> list[Provider]:
+    query = select(providers, cities.c.name.label("city_name")).outerjoin(cities, providers.c.city_id == cities.c.id)
+    return [
+        Provider(name=r.name, kind=ProviderKind(r.kind), city=r.city_name or "", website=r.website,
+                 contact_email=r.contact_email, id=r.id)  # fmt: skip
+        for r in conn.execute(query.order_by(providers.c.name))
+    ]
+
+
+# --- opportunities ----------------------------------------------------------------------
+
+
+def _split(value: date | datetime | None) -> tuple[date | None, Any]:
+    if value is None:
+        return None, None
+    if isinstance(value, datetime):
+        return value.date(), value.time()
+    return value, None
+
+
+def opportunity_row(opp: Opportunity, *, provider_id: int, city_id: int, now: datetime) -> dict[str, Any]:
+    """The ``opportunities`` row of a domain record (without id)."""
+    start_date, start_time = _split(opp.start)
+    end_date, end_time = _split(opp.end)
+    return {
+        "title": opp.title, "description": opp.description, "provider_id": provider_id,
+        "city_id": city_id, "venue": opp.venue, "address": opp.address,
+        "latitude": opp.latitude, "longitude": opp.longitude,
+        "location_precision": opp.precision.value if opp.precision else None,
+        "location_source": opp.location_source, "age_min": opp.age_min, "age_max": opp.age_max,
+        "mode": opp.mode.value, "type": opp.type.value, "start_date": start_date,
+        "start_time": start_time, "end_date": end_date, "end_time": end_time,
+        "schedule": opp.schedule, "cost": opp.cost, "currency": opp.currency, "url": opp.url,
+        "contact_email": opp.contact_email, "accessibility": opp.accessibility,
+        "status": opp.status.value, "dedup_key": opp.dedup_key,
+        "created_at": opp.created_at or now, "updated_at": opp.updated_at or now,
+        "verified_at": opp.verified_at,
+    }  # fmt: skip
+
+
+def insert_opportunities(conn: Connection, rows: Sequence[dict[str, Any]], topics: Sequence[tuple[str, ...]],
+                         languages: Sequence[tuple[str, ...]]) -> list[int]:  # fmt: skip
+    """Insert prepared rows with their topics and languages; returns the new ids in order."""
+    if not rows:
+        return []
+    ids: list[int] = []
+    # RETURNING keeps this one round trip per batch on SQLite ≥ 3.35 and PostgreSQL alike.
+    result = conn.execute(opportunities.insert().returning(opportunities.c.id, sort_by_parameter_order=True), list(rows))
+    ids = [int(r[0]) for r in result]
+    topic_rows = [{"opportunity_id": i, "topic": t} for i, ts in zip(ids, topics, strict=True) for t in ts]
+    language_rows = [{"opportunity_id": i, "language": code} for i, ls in zip(ids, languages, strict=True) for code in ls]
+    if topic_rows:
+        conn.execute(opportunity_topics.insert(), topic_rows)
+    if language_rows:
+        conn.execute(opportunity_languages.insert(), language_rows)
+    return ids
+
+
+def existing_dedup_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` are already stored."""
+    found: set[str] = set()
+    batch = list(keys)
+    for i in range(0, len(batch), 500):
+        chunk = batch[i : i + 500]
+        found.update(conn.execute(select(opportunities.c.dedup_key).where(opportunities.c.dedup_key.in_(chunk))).scalars())
+    return found
+
+
+def opportunity_columns() -> list[Any]:
+    return [
+        *opportunities.c,
+        providers.c.name.label("provider_name"),
+        cities.c.name.label("city_name"),
+        cities.c.country.label("city_country"),
+    ]
+
+
+def joined_opportunities() -> Any:
+    return opportunities.join(providers, opportunities.c.provider_id == providers.c.id).join(
+        cities, opportunities.c.city_id == cities.c.id
+    )
+
+
+def load_opportunities(conn: Connection, rows: Sequence[Any]) -> list[Opportunity]:
+    """Domain records for rows selected with :func:`opportunity_columns`, topics and languages included."""
+    ids = [r.id for r in rows]
+    topics: dict[int, list[str]] = {i: [] for i in ids}
+    languages: dict[int, list[str]] = {i: [] for i in ids}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for oid, topic in conn.execute(
+            select(opportunity_topics.c.opportunity_id, opportunity_topics.c.topic)
+            .where(opportunity_topics.c.opportunity_id.in_(chunk))
+            .order_by(opportunity_topics.c.opportunity_id, opportunity_topics.c.topic)
+        ):
+            topics[oid].append(topic)
+        for oid, language in conn.execute(
+            select(opportunity_languages.c.opportunity_id, opportunity_languages.c.language)
+            .where(opportunity_languages.c.opportunity_id.in_(chunk))
+            .order_by(opportunity_languages.c.opportunity_id, opportunity_languages.c.language)
+        ):
+            languages[oid].append(language)
+    return [_opportunity(r, tuple(topics[r.id]), tuple(languages[r.id])) for r in rows]
+
+
+def _when(day: date | None, moment: Any) -> date | datetime | None:
+    if day is None:
+        return None
+    return datetime.combine(day, moment) if moment is not None else day
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    # SQLite returns naive datetimes for timezone-aware columns; they were written in UTC.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _opportunity(row: Any, topics: tuple[str, ...], languages: tuple[str, ...]) -> Opportunity:
+    start = _when(row.start_date, row.start_time)
+    assert start is not None
+    return Opportunity(
+        id=row.id, title=row.title, description=row.description, provider=row.provider_name,
+        city=row.city_name, country=row.city_country, venue=row.venue, address=row.address,
+        latitude=row.latitude, longitude=row.longitude,
+        precision=Precision(row.location_precision) if row.location_precision else None,
+        location_source=row.location_source, topics=topics, age_min=row.age_min,
+        age_max=row.age_max, mode=Mode(row.mode), type=OpportunityType(row.type), start=start,
+        end=_when(row.end_date, row.end_time), schedule=row.schedule,
+        cost=Decimal(row.cost), currency=row.currency, languages=languages, url=row.url,
+        contact_email=row.contact_email, accessibility=row.accessibility,
+        status=Status(row.status), created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at), verified_at=_aware(row.verified_at),
+    )  # fmt: skip
+
+
+def get_opportunity(conn: Connection, opportunity_id: int) -> Opportunity:
+    row = conn.execute(
+        select(*opportunity_columns()).select_from(joined_opportunities()).where(opportunities.c.id == opportunity_id)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no opportunity with id {opportunity_id}")
+    return load_opportunities(conn, [row])[0]
+
+
+def set_status(conn: Connection, opportunity_id: int, status: Status, *, expected_updated_at: datetime | None = None) -> Opportunity:
+    """Change an opportunity's status. With ``expected_updated_at``, refuse when someone else changed it first."""
+    now = datetime.now(UTC)
+    query = opportunities.update().where(opportunities.c.id == opportunity_id)
+    if expected_updated_at is not None:
+        query = query.where(opportunities.c.updated_at == expected_updated_at)
+    result = conn.execute(query.values(status=status.value, updated_at=now))
+    if result.rowcount == 0:
+        get_opportunity(conn, opportunity_id)  # raises NotFoundError when missing
+        raise NotFoundError(f"opportunity {opportunity_id} was changed by someone else; reload it and try again")
+    return get_opportunity(conn, opportunity_id)
+
+
+def count_opportunities(conn: Connection, status: Status | None = None) -> int:
+    from sqlalchemy import func
+
+    query = select(func.count()).select_from(opportunities)
+    if status is not None:
+        query = query.where(opportunities.c.status == status.value)
+    return int(conn.execute(query).scalar_one())
+
+
+def is_schema_current(engine: Engine) -> bool:
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    return schema_revision(engine) == head
+

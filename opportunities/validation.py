@@ -1,0 +1,236 @@
+"""Validation of untrusted opportunity records (a form, a CSV row), field by field.
+
+Every field is checked and all problems are reported at once, each naming the field and saying
+what to change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+import pycountry
+from dateutil.rrule import rrulestr
+
+from opportunities.errors import FieldError, RecordError
+from opportunities.model import Opportunity, as_datetime
+from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Status, topic_from_text
+
+# The import template, in order. ``venue`` and ``accessibility`` are optional extras.
+TEMPLATE_COLUMNS: tuple[str, ...] = (
+    "title", "description", "provider", "city", "country", "address", "latitude", "longitude",
+    "topics", "age_min", "age_max", "mode", "type", "start", "end", "schedule", "cost", "currency",
+    "languages", "url", "contact_email",
+)  # fmt: skip
+OPTIONAL_COLUMNS: tuple[str, ...] = ("venue", "accessibility")
+REQUIRED_COLUMNS: tuple[str, ...] = ("title", "provider", "city", "country", "topics", "age_min", "mode", "type", "start")
+ALL_COLUMNS = TEMPLATE_COLUMNS + OPTIONAL_COLUMNS
+
+MAX_LENGTHS = {"title": 200, "provider": 200, "city": 100, "description": 5000, "address": 300,
+               "venue": 200, "url": 2000, "contact_email": 254, "accessibility": 1000}  # fmt: skip
+MAX_COST = Decimal(100_000)
+_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
+_FREE_WORDS = {"", "0", "free", "gratis", "kostnadsfritt", "brezplačno", "brezplacno", "bezpłatne", "bezplatne", "darmowe"}
+
+T = TypeVar("T")
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value != value:  # NaN from pandas
+        return ""
+    return str(value).strip()
+
+
+def parse_number(text: str, field: str) -> float:
+    try:
+        return float(text.replace(",", ".").replace("\u2212", "-"))
+    except ValueError:
+        raise FieldError(field, f"{text!r} is not a number") from None
+
+
+def parse_age(text: str, field: str) -> int:
+    value = parse_number(text, field)
+    if value != int(value):
+        raise FieldError(field, f"{text!r} is not a whole number of years")
+    if not 0 <= value <= 120:
+        raise FieldError(field, f"{int(value)} is outside 0–120 years")
+    return int(value)
+
+
+def parse_when(text: str, field: str) -> date | datetime:
+    """An ISO date (``2026-12-01``) or date-time (``2026-12-01 17:00`` or with ``T``)."""
+    cleaned = text.replace("T", " ").strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", cleaned):
+            return date.fromisoformat(cleaned)
+        moment = datetime.fromisoformat(cleaned)
+    except ValueError:
+        raise FieldError(field, f"{text!r} is not a date; write 2026-12-01 or 2026-12-01 17:00") from None
+    if moment.tzinfo is not None:
+        raise FieldError(field, "give the local time of the city without a UTC offset")
+    if moment.hour == moment.minute == moment.second == 0 and len(cleaned) == 10:
+        return moment.date()
+    return moment
+
+
+def parse_country(text: str) -> str:
+    country = pycountry.countries.get(alpha_2=text.upper()) if len(text) == 2 else None
+    if country is None:
+        raise FieldError("country", f"{text!r} is not an ISO 3166-1 alpha-2 code such as SE, SI or PL")
+    return str(country.alpha_2)
+
+
+def parse_topics(text: str) -> tuple[str, ...]:
+    topics: list[str] = []
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        topic = topic_from_text(part)
+        if topic is None:
+            raise FieldError("topics", f"unknown topic {part!r}; use one of: {', '.join(TOPICS)}")
+        if topic not in topics:
+            topics.append(topic)
+    if not topics:
+        raise FieldError("topics", "at least one topic is required")
+    return tuple(topics)
+
+
+def parse_languages(text: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for part in (p.strip().lower() for p in text.replace(",", ";").split(";")):
+        if not part:
+            continue
+        if len(part) != 2 or pycountry.languages.get(alpha_2=part) is None:
+            raise FieldError("languages", f"{part!r} is not an ISO 639-1 language code such as en, sv, sl or pl")
+        if part not in found:
+            found.append(part)
+    return tuple(found)
+
+
+def parse_cost(text: str) -> Decimal:
+    if text.casefold() in _FREE_WORDS:
+        return Decimal(0)
+    try:
+        cost = Decimal(text.replace(",", ".").replace(" ", ""))
+    except InvalidOperation:
+        raise FieldError("cost", f"{text!r} is not a price; write a number such as 50, or 0 or free") from None
+    if not cost.is_finite() or cost < 0 or cost > MAX_COST:
+        raise FieldError("cost", f"{text!r} must be between 0 and {MAX_COST}")
+    return cost.quantize(Decimal("0.01"))
+
+
+def parse_currency(text: str) -> str:
+    if pycountry.currencies.get(alpha_3=text.upper()) is None:
+        raise FieldError("currency", f"{text!r} is not an ISO 4217 currency code such as SEK, EUR or PLN")
+    return text.upper()
+
+
+def parse_url(text: str) -> str:
+    parts = urlparse(text)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
+        raise FieldError("url", f"{text!r} is not an http:// or https:// address")
+    return text
+
+
+def parse_email(text: str) -> str:
+    if not _EMAIL.match(text):
+        raise FieldError("contact_email", f"{text!r} is not an email address")
+    return text
+
+
+def parse_schedule(text: str, start: date | datetime | None) -> str:
+    rule = text.strip().removeprefix("RRULE:").upper()
+    if not rule.startswith("FREQ="):
+        raise FieldError("schedule", f"{text!r} is not an RFC 5545 rule; write e.g. FREQ=WEEKLY;BYDAY=WE")
+    try:
+        rrulestr(rule, dtstart=as_datetime(start) if start else datetime(2000, 1, 1))
+    except (ValueError, TypeError) as exc:
+        raise FieldError("schedule", f"{text!r} is not a valid recurrence rule ({exc})") from None
+    return rule
+
+
+def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PENDING) -> Opportunity:
+    """Validate one raw record (column name → value) into an :class:`Opportunity` without location.
+
+    Raises :class:`RecordError` listing every invalid field.
+    """
+    raw = {name: _text(record.get(name)) for name in ALL_COLUMNS}
+    errors: list[FieldError] = []
+    values: dict[str, Any] = {}
+
+    def check(field: str, parse: Callable[[str], T], *, required: bool = False) -> T | None:
+        text = raw[field]
+        if not text:
+            if required:
+                errors.append(FieldError(field, "is required"))
+            return None
+        try:
+            return parse(text)
+        except FieldError as exc:
+            errors.append(exc)
+            return None
+
+    for field, limit in MAX_LENGTHS.items():
+        if len(raw[field]) > limit:
+            errors.append(FieldError(field, f"is {len(raw[field])} characters long; at most {limit} are allowed"))
+    for field in ("title", "provider", "city"):
+        if not raw[field]:
+            errors.append(FieldError(field, "is required"))
+    values["country"] = check("country", parse_country, required=True)
+    values["topics"] = check("topics", parse_topics, required=True)
+    values["age_min"] = check("age_min", lambda t: parse_age(t, "age_min"), required=True)
+    values["age_max"] = check("age_max", lambda t: parse_age(t, "age_max"))
+    values["mode"] = check("mode", lambda t: _enum(Mode, t, "mode"), required=True)
+    values["type"] = check("type", lambda t: _enum(OpportunityType, t, "type"), required=True)
+    values["start"] = check("start", lambda t: parse_when(t, "start"), required=True)
+    values["end"] = check("end", lambda t: parse_when(t, "end"))
+    values["schedule"] = check("schedule", lambda t: parse_schedule(t, values["start"])) or ""
+    values["cost"] = check("cost", parse_cost) or Decimal(0)
+    values["currency"] = check("currency", parse_currency) or ""
+    values["languages"] = check("languages", parse_languages) or ()
+    values["url"] = check("url", parse_url) or ""
+    values["contact_email"] = check("contact_email", parse_email) or ""
+    lat = check("latitude", lambda t: parse_number(t, "latitude"))
+    lon = check("longitude", lambda t: parse_number(t, "longitude"))
+
+    if values["age_min"] is not None and values["age_max"] is not None and values["age_max"] < values["age_min"]:
+        errors.append(FieldError("age_max", f"{values['age_max']} is below age_min {values['age_min']}"))
+    if values["start"] is not None and values["end"] is not None:
+        if as_datetime(values["end"]) < as_datetime(values["start"]):
+            errors.append(FieldError("end", "is before start"))
+    if values["cost"] > 0 and not values["currency"] and raw["cost"]:
+        errors.append(FieldError("currency", "is required when the opportunity is not free"))
+    if (lat is None) != (lon is None) and not any(e.field in ("latitude", "longitude") for e in errors):
+        errors.append(FieldError("latitude" if lat is None else "longitude", "give both latitude and longitude, or neither"))
+    for name, value, bound in (("latitude", lat, 90), ("longitude", lon, 180)):
+        if value is not None and not -bound <= value <= bound:
+            errors.append(FieldError(name, f"{value} is outside -{bound}…{bound}"))
+    if errors:
+        raise RecordError(errors)
+    return Opportunity(
+        title=raw["title"],
+        description=raw["description"],
+        provider=raw["provider"],
+        city=raw["city"],
+        venue=raw["venue"],
+        address=raw["address"],
+        latitude=lat,
+        longitude=lon,
+        accessibility=raw["accessibility"],
+        status=status,
+        **values,
+    )
+
+
+def _enum(kind: type[Any], text: str, field: str) -> Any:
+    try:
+        return kind(text.strip().lower().replace("_", "-").replace("in person", "in-person"))
+    except ValueError:
+        choices = ", ".join(member.value for member in kind)
+        raise FieldError(field, f"{text!r} is not one of: {choices}") from None
