@@ -73,10 +73,7 @@ class Opportunity:
     @property
     def dedup_key(self) -> str:
         """Same provider, title, start and place: the same opportunity."""
-        if self.has_location:
-            place = f"{self.latitude:.4f},{self.longitude:.4f}"
-        else:
-            place = fold(self.address) or self.mode.value
+        place = f"{self.latitude:.4f},{self.longitude:.4f}" if self.has_location else fold(self.address) or self.mode.value
         text = "|".join((fold(self.provider), fold(self.title), as_datetime(self.start).isoformat(), place))
         return hashlib.sha1(text.encode()).hexdigest()
 

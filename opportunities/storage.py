@@ -167,8 +167,8 @@ def create_db_engine(url: str) -> Engine:
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction: committed on success, rolled back on any error."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(write=True)
+    with engine.connect() as plain:
+        conn = plain.execution_options(write=True)
         with conn.begin():
             yield conn
 
@@ -178,6 +178,16 @@ def open_database(url: str) -> Engine:
     engine = create_db_engine(url)
     migrate(engine)
     return engine
+
+
+def reset_database(engine: Engine) -> None:
+    """Drop every table (data included) and create the current schema."""
+    from sqlalchemy import text
+
+    metadata.drop_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    migrate(engine)
 
 
 def alembic_config(engine: Engine) -> Any:
@@ -207,7 +217,7 @@ def schema_revision(engine: Engine) -> str | None:
 
 
 def ensure_city(conn: Connection, city: City) -> int:
-    """Id of the city with this name and country, inserting it when new."""
+    """Id of the city with this name and country (or gazetteer id), inserting it when new."""
     key = fold(city.name)
     same = (cities.c.country == city.country) & (cities.c.name_key == key)
     if city.geonameid is not None:
@@ -215,14 +225,12 @@ def ensure_city(conn: Connection, city: City) -> int:
     found = conn.execute(select(cities.c.id).where(same).order_by(cities.c.id)).scalar()
     if found is not None:
         return int(found)
-    result = conn.execute(
-        cities.insert().values(
-            name=city.name, name_key=key, country=city.country, latitude=city.latitude,
-            longitude=city.longitude, timezone=city.timezone, boundary=city.boundary,
-            geonameid=city.geonameid,
-        )  # fmt: skip
-    )
-    return int(result.inserted_primary_key[0])
+    values = {
+        "name": city.name, "name_key": key, "country": city.country, "latitude": city.latitude,
+        "longitude": city.longitude, "timezone": city.timezone, "boundary": city.boundary,
+        "geonameid": city.geonameid,
+    }  # fmt: skip
+    return int(conn.execute(cities.insert().returning(cities.c.id).values(**values)).scalar_one())
 
 
 def find_city(conn: Connection, name: str, country: str | None = None) -> City | None:
@@ -243,24 +251,23 @@ def _city(row: Any) -> City:
 
 
 def ensure_provider(conn: Connection, provider: Provider, city_id: int | None = None) -> int:
+    """Id of the provider with this name (case- and accent-insensitive), inserting it when new."""
     key = fold(provider.name)
     found = conn.execute(select(providers.c.id).where(providers.c.name_key == key)).scalar()
     if found is not None:
         return int(found)
-    result = conn.execute(
-        providers.insert().values(
-            name=provider.name, name_key=key, kind=provider.kind.value, city_id=city_id,
-            website=provider.website, contact_email=provider.contact_email,
-        )  # fmt: skip
-    )
-    return int(result.inserted_primary_key[0])
+    values = {
+        "name": provider.name, "name_key": key, "kind": provider.kind.value, "city_id": city_id,
+        "website": provider.website, "contact_email": provider.contact_email,
+    }  # fmt: skip
+    return int(conn.execute(providers.insert().returning(providers.c.id).values(**values)).scalar_one())
 
 
 def list_providers(conn: Connection) -> list[Provider]:
     query = select(providers, cities.c.name.label("city_name")).outerjoin(cities, providers.c.city_id == cities.c.id)
     return [
         Provider(name=r.name, kind=ProviderKind(r.kind), city=r.city_name or "", website=r.website,
-                 contact_email=r.contact_email, id=r.id)  # fmt: skip
+                 contact_email=r.contact_email, id=r.id)
         for r in conn.execute(query.order_by(providers.c.name))
     ]
 

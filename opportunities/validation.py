@@ -6,6 +6,7 @@ what to change.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
@@ -42,7 +43,7 @@ T = TypeVar("T")
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value != value:  # NaN from pandas
+    if isinstance(value, float) and math.isnan(value):  # empty cell read by pandas
         return ""
     return str(value).strip()
 
@@ -201,9 +202,8 @@ def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PEND
 
     if values["age_min"] is not None and values["age_max"] is not None and values["age_max"] < values["age_min"]:
         errors.append(FieldError("age_max", f"{values['age_max']} is below age_min {values['age_min']}"))
-    if values["start"] is not None and values["end"] is not None:
-        if as_datetime(values["end"]) < as_datetime(values["start"]):
-            errors.append(FieldError("end", "is before start"))
+    if values["start"] is not None and values["end"] is not None and as_datetime(values["end"]) < as_datetime(values["start"]):
+        errors.append(FieldError("end", "is before start"))
     if values["cost"] > 0 and not values["currency"] and raw["cost"]:
         errors.append(FieldError("currency", "is required when the opportunity is not free"))
     if (lat is None) != (lon is None) and not any(e.field in ("latitude", "longitude") for e in errors):

@@ -1,0 +1,3 @@
+from opportunities.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,130 @@
+"""Export: CSV in the import template (round-trips), GeoJSON (RFC 7946) and GeoParquet."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from opportunities import storage
+from opportunities.errors import FieldError
+from opportunities.model import Opportunity
+from opportunities.storage import cities, opportunities
+from opportunities.text import fold
+from opportunities.validation import ALL_COLUMNS
+from opportunities.vocabulary import Status
+
+FORMATS = ("csv", "geojson", "parquet")
+_BATCH = 5000
+
+
+def iter_opportunities(conn: Connection, *, city: str = "", status: Status | None = None) -> Iterator[Opportunity]:
+    """Every stored opportunity (optionally of one city and status), in id order, in batches."""
+    last_id = 0
+    while True:
+        stmt = select(*storage.opportunity_columns()).select_from(storage.joined_opportunities())
+        stmt = stmt.where(opportunities.c.id > last_id)
+        if city:
+            stmt = stmt.where(cities.c.name_key == fold(city))
+        if status is not None:
+            stmt = stmt.where(opportunities.c.status == status.value)
+        rows = conn.execute(stmt.order_by(opportunities.c.id).limit(_BATCH)).all()
+        if not rows:
+            return
+        yield from storage.load_opportunities(conn, rows)
+        last_id = rows[-1].id
+
+
+def _when(value: date | datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="minutes")
+    return value.isoformat()
+
+
+def template_row(opp: Opportunity) -> dict[str, str]:
+    """The opportunity as a row of the import template."""
+    return {
+        "title": opp.title, "description": opp.description, "provider": opp.provider,
+        "city": opp.city, "country": opp.country, "address": opp.address,
+        # Approximate locations are not exported as coordinates: re-importing finds them again
+        # with the same precision instead of turning them into "provided" points.
+        "latitude": f"{opp.latitude:.6f}" if opp.latitude is not None and opp.precision == "provided" else "",
+        "longitude": f"{opp.longitude:.6f}" if opp.longitude is not None and opp.precision == "provided" else "",
+        "topics": ";".join(opp.topics), "age_min": str(opp.age_min),
+        "age_max": "" if opp.age_max is None else str(opp.age_max), "mode": opp.mode.value,
+        "type": opp.type.value, "start": _when(opp.start), "end": _when(opp.end),
+        "schedule": opp.schedule, "cost": "0" if opp.is_free else f"{opp.cost}",
+        "currency": opp.currency, "languages": ";".join(opp.languages), "url": opp.url,
+        "contact_email": opp.contact_email, "venue": opp.venue, "accessibility": opp.accessibility,
+    }  # fmt: skip
+
+
+def feature_properties(opp: Opportunity) -> dict[str, Any]:
+    row: dict[str, Any] = template_row(opp)
+    del row["latitude"], row["longitude"]
+    row.update(
+        id=opp.id, topics=list(opp.topics), languages=list(opp.languages), age_min=opp.age_min,
+        age_max=opp.age_max, cost=float(opp.cost), status=opp.status.value,
+        precision=opp.precision.value if opp.precision else None, location_source=opp.location_source,
+        age_groups=list(opp.age_groups),
+    )  # fmt: skip
+    return row
+
+
+def write_csv(opps: Iterator[Opportunity], out: Path) -> int:
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(ALL_COLUMNS))
+        writer.writeheader()
+        n = 0
+        for opp in opps:
+            writer.writerow(template_row(opp))
+            n += 1
+    return n
+
+
+def write_geojson(opps: Iterator[Opportunity], out: Path) -> int:
+    """RFC 7946 FeatureCollection; online opportunities have a null geometry."""
+    n = 0
+    with out.open("w", encoding="utf-8") as fh:
+        fh.write('{"type":"FeatureCollection","features":[\n')
+        for opp in opps:
+            geometry = (
+                {"type": "Point", "coordinates": [round(opp.longitude, 7), round(opp.latitude, 7)]}
+                if opp.latitude is not None and opp.longitude is not None
+                else None
+            )
+            feature = {"type": "Feature", "id": opp.id, "geometry": geometry, "properties": feature_properties(opp)}
+            fh.write(("," if n else "") + json.dumps(feature, ensure_ascii=False) + "\n")
+            n += 1
+        fh.write("]}\n")
+    return n
+
+
+def write_parquet(opps: Iterator[Opportunity], out: Path) -> int:
+    """GeoParquet (WGS 84) through geopandas."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    records, points = [], []
+    for opp in opps:
+        records.append(feature_properties(opp))
+        points.append(Point(opp.longitude, opp.latitude) if opp.latitude is not None and opp.longitude is not None else None)
+    frame = gpd.GeoDataFrame(records, geometry=points, crs="EPSG:4326")
+    frame.to_parquet(out)
+    return len(records)
+
+
+def export(conn: Connection, out: Path, *, fmt: str, city: str = "", status: Status | None = None) -> int:
+    """Write the selected opportunities to ``out`` in ``fmt``; returns how many were written."""
+    writers = {"csv": write_csv, "geojson": write_geojson, "parquet": write_parquet}
+    if fmt not in writers:
+        raise FieldError("format", f"{fmt!r} is not one of: {', '.join(FORMATS)}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return writers[fmt](iter_opportunities(conn, city=city, status=status), out)
