@@ -294,10 +294,12 @@ class NominatimGeocoder:
     def geocode(self, query: str, country: str) -> tuple[float, float] | None:
         key = (fold(query), country)
         if key not in self._cache:
-            wait = self._last + 1.0 - self._clock()
+            now = self._clock()
+            wait = self._last + 1.0 - now
             if wait > 0:
                 time.sleep(wait)
-            self._last = self._clock()
+                now += wait
+            self._last = now
             try:
                 found = self._client.geocode(query, country_codes=country.lower(), timeout=10)
             except Exception:  # network errors must not break an import: fall back offline

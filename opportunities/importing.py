@@ -61,6 +61,7 @@ class Table:
 
     header: tuple[str, ...]
     rows: list[dict[str, str]]
+    row_numbers: list[int]  # as in a spreadsheet: the header is row 1; blank rows are skipped
     warnings: tuple[str, ...] = ()
 
 
@@ -140,15 +141,15 @@ def read_table(path: Path) -> Table:
     # ``row`` and ``reason`` come from a rejected-rows file being uploaded again.
     unknown = [h for h, n in zip(header, names, strict=True) if n and n not in (*ALL_COLUMNS, "row", "reason")]
     warnings = tuple(f"unknown column {h!r} ignored" for h in unknown)
-    rows = []
-    for values in body:
+    rows, numbers = [], []
+    for number, values in enumerate(body, start=2):
         if not any(v.strip() for v in values):
             continue  # blank lines are not rows to reject
-        row = {n: (values[i].strip() if i < len(values) else "") for i, n in enumerate(names) if n}
-        rows.append(row)
+        rows.append({n: (values[i].strip() if i < len(values) else "") for i, n in enumerate(names) if n})
+        numbers.append(number)
     if not rows:
         raise ImportFileError(f"{path.name} has a header but no rows of data")
-    return Table(header=tuple(header), rows=rows, warnings=warnings)
+    return Table(header=tuple(header), rows=rows, row_numbers=numbers, warnings=warnings)
 
 
 class CityResolver:
@@ -245,13 +246,17 @@ def import_records(
     *,
     publish: bool = False,
     progress: Progress | None = None,
-    first_row: int = 2,
+    row_numbers: Sequence[int] | None = None,
 ) -> ImportReport:
-    """Import records (column → text) in one transaction; row numbers start at ``first_row``."""
+    """Import records (column → text) in one transaction.
+
+    Rows are numbered as in a spreadsheet (from 2, after the header) unless ``row_numbers`` says.
+    """
     report = ImportReport(total=len(records))
     status = Status.PUBLISHED if publish else Status.PENDING
     seen: set[str] = set()
-    numbered = list(enumerate(records, start=first_row))
+    numbers = row_numbers if row_numbers is not None else range(2, len(records) + 2)
+    numbered = list(zip(numbers, records, strict=True))
     with storage.writing(engine) as conn:
         cities = CityResolver(conn, geocoder)
         for i in range(0, len(numbered), BATCH_SIZE):
@@ -275,7 +280,7 @@ def import_file(
 ) -> ImportReport:
     """Import a CSV/XLSX file; rejected rows go to ``rejects_path`` (default: beside the file)."""
     table = read_table(path)
-    report = import_records(engine, table.rows, geocoder, publish=publish, progress=progress)
+    report = import_records(engine, table.rows, geocoder, publish=publish, progress=progress, row_numbers=table.row_numbers)
     report.warnings.extend(table.warnings)
     if report.rejected:
         target = rejects_path or path.with_name(f"{path.stem}.rejected.csv")

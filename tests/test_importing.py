@@ -1,0 +1,177 @@
+from __future__ import annotations
+
+import csv
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import Engine
+
+from opportunities import storage
+from opportunities.errors import ImportFileError
+from opportunities.geocoding import Geocoder
+from opportunities.importing import import_file, import_records
+from opportunities.validation import TEMPLATE_COLUMNS
+from opportunities.vocabulary import Precision, Status
+from tests.conftest import DATA, template_row
+
+
+@pytest.fixture
+def messy(tmp_path: Path) -> Path:
+    return Path(shutil.copy(DATA / "messy_import.csv", tmp_path / "messy.csv"))
+
+
+def test_messy_file_keeps_every_good_row_and_explains_every_bad_one(messy: Path, engine: Engine, geocoder: Geocoder) -> None:
+    report = import_file(messy, engine, geocoder)
+    assert report.total == 11
+    assert report.stored == 4
+    assert report.duplicates == [10]
+    reasons = {r.row: (r.field, r.reason) for r in report.rejected}
+    assert sorted(reasons) == [3, 5, 7, 8, 11, 13]
+    assert reasons[3] == ("age_min", "age_min: is required")
+    assert reasons[5][0] == "latitude" and "swapped" in reasons[5][1]
+    assert reasons[7][0] == "url" and "http:// or https://" in reasons[7][1]
+    assert reasons[8][0] == "city" and "'Atlantis' is not a known place in SE" in reasons[8][1]
+    assert reasons[11] == ("end", "end: is before start")
+    assert reasons[13] == ("currency", "currency: is required when the opportunity is not free")
+    assert report.warnings == ["unknown column 'Internal note' ignored"]
+
+    with engine.connect() as conn:
+        stored = {o.title: o for o in (storage.get_opportunity(conn, i) for i in report.stored_ids)}
+    assert set(stored) == {"Kodklubb för unga", "Delavnica robotike", "Warsztaty robotyki", "Online English"}
+    kod = stored["Kodklubb för unga"]
+    assert kod.topics == ("digital-skills", "media-literacy")
+    assert kod.precision is Precision.POSTCODE and kod.status is Status.PENDING and kod.country == "SE"
+    assert stored["Delavnica robotike"].precision is Precision.PROVIDED
+    warsaw = stored["Warsztaty robotyki"]
+    assert str(warsaw.cost) == "25.50" and warsaw.currency == "PLN" and warsaw.precision is Precision.POSTCODE
+    online = stored["Online English"]
+    assert online.latitude is None and online.precision is None
+
+    assert report.rejects_path == messy.with_name("messy.rejected.csv")
+    with report.rejects_path.open(encoding="utf-8") as fh:
+        rejected = list(csv.DictReader(fh))
+    assert [r["Title "] for r in rejected] == ["Missing age", "Swapped coordinates", "Hostile link", "Nowhere town",
+                                              "Bad dates", "Paid without currency"]  # fmt: skip
+    assert rejected[0]["reason"] == "row 3: age_min: is required"
+
+
+def test_fixed_rejects_can_be_imported_again(messy: Path, engine: Engine, geocoder: Geocoder) -> None:
+    report = import_file(messy, engine, geocoder)
+    assert report.rejects_path is not None
+    with report.rejects_path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    rows[0]["age_min"] = "10"
+    with report.rejects_path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows[:1])
+    again = import_file(report.rejects_path, engine, geocoder)
+    assert (again.stored, again.rejected, again.warnings) == (1, [], ["unknown column 'Internal note' ignored"])
+
+
+def test_duplicates_against_the_database(messy: Path, engine: Engine, geocoder: Geocoder) -> None:
+    first = import_file(messy, engine, geocoder)
+    second = import_file(messy, engine, geocoder)
+    assert second.stored == 0
+    assert second.duplicates == [2, 4, 6, 9, 10]
+    with engine.connect() as conn:
+        assert storage.count_opportunities(conn) == first.stored
+
+
+def test_publish_flag(engine: Engine, geocoder: Geocoder) -> None:
+    report = import_records(engine, [template_row()], geocoder, publish=True)
+    with engine.connect() as conn:
+        assert storage.get_opportunity(conn, report.stored_ids[0]).status is Status.PUBLISHED
+
+
+def test_xlsx_import(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None:
+    from datetime import datetime
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(list(TEMPLATE_COLUMNS))
+    row = template_row()
+    values: list[object] = [row[c] for c in TEMPLATE_COLUMNS]
+    values[TEMPLATE_COLUMNS.index("start")] = datetime(2026, 12, 2, 17, 0)  # Excel gives real dates
+    values[TEMPLATE_COLUMNS.index("age_min")] = 12.0
+    sheet.append(values)
+    sheet.append([row[c] if c != "topics" else "nope" for c in TEMPLATE_COLUMNS])
+    path = tmp_path / "sheet.xlsx"
+    book.save(path)
+    report = import_file(path, engine, geocoder)
+    assert report.stored == 1
+    assert [(r.row, r.field) for r in report.rejected] == [(3, "topics")]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("a.csv", b"", "is empty"),
+        ("a.csv", "title,provider\nx,y\n".encode(), r"lacks the required column\(s\): city, country, topics, age_min, mode, type, start$"),
+        ("a.csv", ",".join(TEMPLATE_COLUMNS).encode() + b"\n", "no rows of data"),
+        ("a.csv", "title,city\nG\xf6teborg,x\n".encode("latin-1"), "not UTF-8"),
+        ("a.pdf", b"%PDF-1.4", "expected a .csv or .xlsx file"),
+        ("a.xlsx", b"not a zip", "not a readable Excel"),
+    ],
+)
+def test_unusable_files_change_nothing(tmp_path: Path, engine: Engine, geocoder: Geocoder, name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImportFileError, match=message):
+        import_file(path, engine, geocoder)
+    with engine.connect() as conn:
+        assert storage.count_opportunities(conn) == 0
+
+
+def test_crash_mid_import_leaves_nothing_half_written(engine: Engine, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [template_row(title=f"Club {i}") for i in range(2500)]
+    real_insert = storage.insert_opportunities
+    calls = []
+
+    def crash_on_second_batch(*args: object, **kwargs: object) -> list[int]:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("power cut")
+        return real_insert(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(storage, "insert_opportunities", crash_on_second_batch)
+    with pytest.raises(RuntimeError, match="power cut"):
+        import_records(engine, rows, geocoder)
+    with engine.connect() as conn:
+        assert storage.count_opportunities(conn) == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM opportunity_topics").scalar() == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM providers").scalar() == 0
+
+
+def test_concurrent_imports_lose_nothing(database_url: str, geocoder: Geocoder) -> None:
+    engines = [storage.open_database(database_url) for _ in range(3)]
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            rows = [template_row(title=f"Writer {n} club {i}") for i in range(300)]
+            rows.append(template_row(title="Shared club"))  # every writer has this one
+            import_records(engines[n], rows, geocoder)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with engines[0].connect() as conn:
+        assert storage.count_opportunities(conn) == 3 * 300 + 1
+    for e in engines:
+        e.dispose()
+
+
+def test_progress_is_reported(engine: Engine, geocoder: Geocoder) -> None:
+    seen: list[tuple[int, int]] = []
+    import_records(engine, [template_row(title=f"C{i}") for i in range(1500)], geocoder, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(1000, 1500), (1500, 1500)]

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+
+from opportunities.errors import RecordError
+from opportunities.validation import parse_opportunity
+from opportunities.vocabulary import AGE_GROUPS_BY_ID, Mode, OpportunityType, topic_from_text
+from tests.conftest import template_row
+
+
+def test_valid_row_parses() -> None:
+    opp = parse_opportunity(template_row())
+    assert opp.title == "Kodklubb"
+    assert opp.topics == ("digital-skills",)
+    assert (opp.age_min, opp.age_max) == (12, 16)
+    assert opp.mode is Mode.IN_PERSON and opp.type is OpportunityType.CLUB
+    assert opp.start == datetime(2026, 12, 2, 17, 0)
+    assert opp.end == date(2027, 5, 26)
+    assert opp.cost == 0 and opp.is_free
+    assert opp.languages == ("sv", "en")
+    assert opp.age_groups == ("children", "teens")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("title", "", "title: is required"),
+        ("title", "x" * 201, "at most 200"),
+        ("provider", "", "provider: is required"),
+        ("city", "", "city: is required"),
+        ("country", "", "country: is required"),
+        ("country", "Sweden", "ISO 3166-1 alpha-2"),
+        ("country", "XX", "ISO 3166-1 alpha-2"),
+        ("topics", "", "topics: is required"),
+        ("topics", "cooking", "unknown topic 'cooking'"),
+        ("age_min", "", "age_min: is required"),
+        ("age_min", "twelve", "not a number"),
+        ("age_min", "12.5", "whole number"),
+        ("age_min", "-1", "outside 0–120"),
+        ("age_min", "121", "outside 0–120"),
+        ("age_max", "10", "below age_min 12"),
+        ("mode", "", "mode: is required"),
+        ("mode", "teleport", "in-person, online, hybrid"),
+        ("type", "party", "workshop, course"),
+        ("start", "", "start: is required"),
+        ("start", "tomorrow", "not a date"),
+        ("start", "2026-02-30", "not a date"),
+        ("start", "2026-12-02T17:00+01:00", "without a UTC offset"),
+        ("end", "2026-11-01", "end: is before start"),
+        ("schedule", "every wednesday", "RFC 5545"),
+        ("schedule", "FREQ=SOMETIMES", "not a valid recurrence rule"),
+        ("cost", "ten", "not a price"),
+        ("cost", "-5", "between 0"),
+        ("currency", "XYZ", "ISO 4217"),
+        ("languages", "swedish", "ISO 639-1"),
+        ("url", "javascript:alert(1)", "http:// or https://"),
+        ("url", "ftp://example.org", "http:// or https://"),
+        ("url", "https://", "http:// or https://"),
+        ("contact_email", "not-an-email", "not an email address"),
+        ("latitude", "north", "not a number"),
+        ("latitude", "95", "outside -90…90"),
+        ("longitude", "181", "outside -180…180"),
+    ],
+)
+def test_invalid_fields_are_reported_with_a_reason(field: str, value: str, expected: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        parse_opportunity(template_row(**{field: value}))
+    fields = [e.field for e in caught.value.errors]
+    assert field in fields or (field == "age_max" and "age_max" in fields)
+    assert expected in str(caught.value)
+
+
+def test_all_errors_of_a_row_are_reported_together() -> None:
+    with pytest.raises(RecordError) as caught:
+        parse_opportunity(template_row(title="", age_min="x", mode="?", url="javascript:x"))
+    assert {e.field for e in caught.value.errors} == {"title", "age_min", "mode", "url"}
+
+
+def test_cost_needs_currency() -> None:
+    with pytest.raises(RecordError, match="currency: is required"):
+        parse_opportunity(template_row(cost="50"))
+
+
+def test_only_one_coordinate_is_an_error() -> None:
+    with pytest.raises(RecordError, match="give both latitude and longitude"):
+        parse_opportunity(template_row(latitude="57.7"))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "attribute", "expected"),
+    [
+        ("cost", "", "cost", Decimal(0)),
+        ("cost", "free", "cost", Decimal(0)),
+        ("cost", "Gratis", "cost", Decimal(0)),
+        ("cost", "12,50", "cost", Decimal("12.50")),
+        ("topics", "Digital Skills; konst och kultur ;Języki", "topics", ("digital-skills", "arts-culture", "languages")),
+        ("topics", "digital-skills;DIGITAL-SKILLS", "topics", ("digital-skills",)),
+        ("mode", "In person", "mode", Mode.IN_PERSON),
+        ("country", "se", "country", "SE"),
+        ("age_max", "", "age_max", None),
+        ("age_min", "15.0", "age_min", 15),
+        ("start", "2026-12-02", "start", date(2026, 12, 2)),
+        ("start", "2026-12-02T09:30", "start", datetime(2026, 12, 2, 9, 30)),
+        ("schedule", "RRULE:freq=weekly;byday=we", "schedule", "FREQ=WEEKLY;BYDAY=WE"),
+        ("languages", "SL, en", "languages", ("sl", "en")),
+        ("latitude", "57,70", "latitude", 57.70),
+    ],
+)
+def test_lenient_but_exact_parsing(field: str, value: str, attribute: str, expected: object) -> None:
+    row = template_row(**{field: value})
+    if field == "cost" and value not in ("", "free", "Gratis"):
+        row["currency"] = "SEK"
+    if field == "latitude":
+        row["longitude"] = "11.97"
+    assert getattr(parse_opportunity(row), attribute) == expected
+
+
+@pytest.mark.parametrize(
+    ("age_min", "age_max", "groups"),
+    [
+        (6, 12, ("children",)),
+        (12, 13, ("children", "teens")),
+        (15, 15, ("teens",)),
+        (16, None, ("teens", "young-adults", "adults")),
+        (0, 5, ()),
+        (31, 99, ("adults",)),
+    ],
+)
+def test_age_groups_follow_overlap(age_min: int, age_max: int | None, groups: tuple[str, ...]) -> None:
+    opp = parse_opportunity(template_row(age_min=str(age_min), age_max="" if age_max is None else str(age_max)))
+    assert opp.age_groups == groups
+    assert all(AGE_GROUPS_BY_ID[g].overlaps(age_min, age_max) for g in groups)
+
+
+def test_topic_labels_in_every_language() -> None:
+    assert topic_from_text("Umiejętności cyfrowe") == "digital-skills"
+    assert topic_from_text("digitalne SPRETNOSTI") == "digital-skills"
+    assert topic_from_text("Hållbarhet") == "sustainability"
+    assert topic_from_text("nonsense") is None
+
+
+def test_recurring_sessions() -> None:
+    opp = parse_opportunity(template_row())
+    sessions = opp.sessions(datetime(2026, 12, 1), datetime(2026, 12, 31), limit=10)
+    assert sessions == [datetime(2026, 12, d, 17, 0) for d in (2, 9, 16, 23, 30)]
+    assert opp.sessions(datetime(2027, 6, 1), datetime(2027, 7, 1)) == []
