@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opportunities.errors import SettingsError
+from opportunities.settings import PROJECT_ROOT, SETTINGS, load_settings
+
+
+def test_defaults_run_the_embedded_setup() -> None:
+    settings = load_settings({})
+    assert settings.database_url == f"sqlite:///{PROJECT_ROOT / 'data' / 'opportunities.db'}"
+    assert settings.cache_dir == PROJECT_ROOT / "data" / "cache"
+    assert settings.geocoder_online_url == ""
+
+
+def test_environment_overrides(tmp_path: Path) -> None:
+    settings = load_settings({"DATA_DIR": str(tmp_path), "DEMO_SEED": " 7 "})
+    assert settings.database_url == f"sqlite:///{tmp_path / 'opportunities.db'}"
+    assert settings.demo_seed == 7
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "just-a-path.db"),
+        ("GEOCODER_ONLINE_URL", "nominatim.local"),
+        ("TILE_URL", "https://tiles.example.org/tile.png"),
+        ("DEMO_SEED", "seven"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({name: value})
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [s.name for s in SETTINGS if f"`{s.name}`" not in readme]
+    assert missing == []
