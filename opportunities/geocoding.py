@@ -395,9 +395,10 @@ class Geocoder:
     def geocode_query(self, query: str, country: str | None = None) -> Location:
         """Locate a free-text query: ``"lat,lon"``, a postcode, an address or a place name."""
         text = query.strip()
-        coords = re.fullmatch(r"(-?\d+(?:\.\d+)?)\s*[,;\s]\s*(-?\d+(?:\.\d+)?)", text)
+        # "46.24, 14.36" or "46.24 14.36"; "412 56" is a postcode, not coordinates.
+        coords = re.fullmatch(r"(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)|(-?\d+\.\d+)\s+(-?\d+\.\d+)", text)
         if coords:
-            lat, lon = float(coords.group(1)), float(coords.group(2))
+            lat, lon = (float(g) for g in coords.groups() if g is not None)
             if -90 <= lat <= 90 and -180 <= lon <= 180:
                 return Location(lat, lon, Precision.PROVIDED, "query")
             raise GeocodingError(f"coordinates {lat}, {lon} are out of range")

@@ -57,6 +57,8 @@ def test_country_scope_and_larger_place_wins(geocoder: Geocoder) -> None:
         ("Storgatan 1, 41256 Göteborg", "SE", 57.69, 11.98),
         ("ul. Marszałkowska 1, 00-624 Warszawa", "PL", 52.21, 21.02),
         ("Koroška cesta 1, 4000 Kranj", "SI", 46.24, 14.36),
+        ("412 56", "SE", 57.69, 11.98),
+        ("4000", "SI", 46.24, 14.36),
     ],
 )
 def test_postcodes(geocoder: Geocoder, address: str, country: str, lat: float, lon: float) -> None:
@@ -104,8 +106,9 @@ def test_unlocatable_is_an_error_never_zero_zero(geocoder: Geocoder, kwargs: dic
 def test_query_errors(geocoder: Geocoder) -> None:
     with pytest.raises(GeocodingError, match="no place or postcode"):
         geocoder.geocode_query("Xyzzyville", "SE")
-    found = geocoder.geocode_query("46.24, 14.36")
-    assert (found.latitude, found.longitude, found.precision) == (46.24, 14.36, Precision.PROVIDED)
+    for text in ("46.24, 14.36", "46.24 14.36", "46.24,14.36"):
+        found = geocoder.geocode_query(text)
+        assert (found.latitude, found.longitude, found.precision) == (46.24, 14.36, Precision.PROVIDED)
 
 
 @pytest.mark.parametrize(
