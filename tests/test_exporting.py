@@ -27,7 +27,7 @@ def _comparable(engine: Engine) -> list[tuple[object, ...]]:
         return sorted(
             (o.title, o.provider, o.city, o.country, o.topics, o.age_min, o.age_max, o.mode, o.type, o.start, o.end,
              o.schedule, o.cost, o.currency, o.languages, o.url, o.precision, round(o.latitude or 0, 5),
-             round(o.longitude or 0, 5), o.description)  # fmt: skip
+             round(o.longitude or 0, 5), o.description)
             for o in iter_opportunities(conn)
         )
 

@@ -111,7 +111,7 @@ def test_xlsx_import(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None
     ("name", "content", "message"),
     [
         ("a.csv", b"", "is empty"),
-        ("a.csv", "title,provider\nx,y\n".encode(), r"lacks the required column\(s\): city, country, topics, age_min, mode, type, start$"),
+        ("a.csv", b"title,provider\nx,y\n", r"lacks the required column\(s\): city, country, topics, age_min, mode, type, start$"),
         ("a.csv", ",".join(TEMPLATE_COLUMNS).encode() + b"\n", "no rows of data"),
         ("a.csv", "title,city\nG\xf6teborg,x\n".encode("latin-1"), "not UTF-8"),
         ("a.pdf", b"%PDF-1.4", "expected a .csv or .xlsx file"),
