@@ -1,0 +1,102 @@
+"""The in-memory index must give exactly the answers of the SQL search."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import Engine
+
+from opportunities.demo import load_demo
+from opportunities.geocoding import Geocoder
+from opportunities.index import OpportunityIndex, _weekly_mask
+from opportunities.search import SearchQuery, search
+from opportunities.storage import open_database
+from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType
+
+TODAY = date(2026, 11, 23)
+CENTRES = {"Kranj": (46.2389, 14.3556), "Göteborg": (57.7072, 11.9668), "Warszawa": (52.2298, 21.0118)}
+
+
+@pytest.fixture(scope="module")
+def demo_engine(tmp_path_factory: pytest.TempPathFactory, geocoder: Geocoder) -> Engine:
+    engine = open_database(f"sqlite:///{tmp_path_factory.mktemp('index') / 'demo.db'}")
+    load_demo(engine, geocoder, size=400, seed=11, today=TODAY)
+    return engine
+
+
+def random_query(rng: random.Random) -> SearchQuery:
+    fields: dict[str, object] = {"limit": 10_000}
+    if rng.random() < 0.4:
+        fields["city"] = rng.choice(["Kranj", "kranj", "Göteborg", "Warszawa", "Płock", "Atlantis"])
+    if rng.random() < 0.4:
+        fields["topics"] = tuple(rng.sample(TOPICS, rng.randint(1, 3)))
+    if rng.random() < 0.3:
+        fields["age"] = rng.randint(0, 60)
+    elif rng.random() < 0.3:
+        fields["age_group"] = rng.choice(AGE_GROUPS).id
+    if rng.random() < 0.3:
+        fields["modes"] = tuple(rng.sample(list(Mode), rng.randint(1, 2)))
+    if rng.random() < 0.2:
+        fields["types"] = tuple(rng.sample(list(OpportunityType), rng.randint(1, 3)))
+    if rng.random() < 0.3:
+        fields["free_only"] = True
+    if rng.random() < 0.2:
+        fields["language"] = rng.choice(["sv", "sl", "pl", "en", "de"])
+    if rng.random() < 0.1:
+        fields["accessible_only"] = True
+    if rng.random() < 0.5:
+        start = TODAY + timedelta(days=rng.randint(-60, 120))
+        fields["date_from"] = start
+        if rng.random() < 0.7:
+            fields["date_to"] = start + timedelta(days=rng.choice([0, 1, 3, 6, 7, 30]))
+    if rng.random() < 0.3:
+        fields["near"] = rng.choice(list(CENTRES.values()))
+        fields["radius_km"] = rng.choice([1.0, 3.0, 10.0, 50.0])
+    return SearchQuery(**fields)  # type: ignore[arg-type]
+
+
+def test_index_matches_sql_search_on_random_queries(demo_engine: Engine) -> None:
+    rng = random.Random(5)
+    with demo_engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+        assert len(index) > 300
+        for _ in range(300):
+            query = random_query(rng)
+            expected = [o.id for o in search(conn, query)]
+            rows = index.ordered(index.mask(query, conn), query)
+            assert index.ids[rows].tolist() == expected, query
+
+
+def test_text_search_needs_the_database(demo_engine: Engine) -> None:
+    with demo_engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+        query = SearchQuery(text="robot", limit=10_000)
+        assert 0 < index.mask(query, conn).sum() == len(search(conn, query)) < len(index)
+        with pytest.raises(ValueError, match="needs a database connection"):
+            index.mask(query)
+
+
+@pytest.mark.parametrize(
+    ("rule", "mask"),
+    [
+        ("FREQ=WEEKLY;BYDAY=MO", 0b1),
+        ("FREQ=WEEKLY;BYDAY=WE,FR", 0b10100),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=WE", 0),
+        ("FREQ=WEEKLY;BYDAY=WE;UNTIL=20270101T000000", 0),
+        ("FREQ=MONTHLY;BYDAY=1SA", 0),
+        ("FREQ=WEEKLY", 0),
+    ],
+)
+def test_plain_weekly_rules(rule: str, mask: int) -> None:
+    assert _weekly_mask(rule) == mask
+
+
+def test_empty_index(tmp_path: pytest.TempPathFactory) -> None:
+    engine = open_database(f"sqlite:///{tmp_path}/empty.db")
+    with engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+        query = SearchQuery(topics=("study",), near=(46.0, 14.0), date_from=TODAY)
+        assert len(index) == 0
+        assert index.ordered(index.mask(query, conn), query).tolist() == []
