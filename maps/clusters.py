@@ -1,0 +1,132 @@
+"""Server-side clustering: a million points become a few hundred map features.
+
+Points are binned on a grid whose cell is a fixed number of screen pixels at the current zoom
+(Web Mercator), within the visible bounds. A cell holding one point stays a marker; a fuller cell
+becomes one cluster at the mean position of its points, labelled with its count and coloured by
+its most common topic. The browser then draws at most ``max_features`` features at any size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+TILE_PX = 256
+CLUSTER_PX = 60  # a cluster gathers the points within about this many pixels
+MAX_MARKER_ZOOM = 16  # from this zoom on, points are never clustered
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A visible area: south, west, north, east in degrees."""
+
+    south: float
+    west: float
+    north: float
+    east: float
+
+    @classmethod
+    def around(cls, latitudes: npt.NDArray[np.float64], longitudes: npt.NDArray[np.float64]) -> Bounds | None:
+        """The smallest bounds holding every finite point, or None when there is none."""
+        finite = np.isfinite(latitudes) & np.isfinite(longitudes)
+        if not finite.any():
+            return None
+        lat, lon = latitudes[finite], longitudes[finite]
+        return cls(float(lat.min()), float(lon.min()), float(lat.max()), float(lon.max()))
+
+    def contains(self, latitudes: npt.NDArray[np.float64], longitudes: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        inside_lat = (latitudes >= self.south) & (latitudes <= self.north)
+        if self.west <= self.east:
+            inside_lon = (longitudes >= self.west) & (longitudes <= self.east)
+        else:  # the view crosses the antimeridian
+            inside_lon = (longitudes >= self.west) | (longitudes <= self.east)
+        return np.asarray(inside_lat & inside_lon, dtype=bool)
+
+
+@dataclass(frozen=True)
+class Clusters:
+    """Grid clusters (count ≥ 2) and single points (row numbers into the caller's arrays)."""
+
+    latitude: npt.NDArray[np.float64]
+    longitude: npt.NDArray[np.float64]
+    count: npt.NDArray[np.int64]
+    topic: npt.NDArray[np.int64]  # most common topic bit index in the cluster
+    singles: npt.NDArray[np.int64]
+
+    @property
+    def total(self) -> int:
+        return int(self.count.sum()) + len(self.singles)
+
+
+def _mercator(latitudes: npt.NDArray[np.float64], longitudes: npt.NDArray[np.float64], zoom: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    scale = TILE_PX * 2.0**zoom
+    x = (longitudes + 180.0) / 360.0 * scale
+    lat = np.radians(np.clip(latitudes, -85.05112878, 85.05112878))
+    y = (1.0 - np.log(np.tan(lat) + 1.0 / np.cos(lat)) / math.pi) / 2.0 * scale
+    return x, y
+
+
+def first_topic(topic_bits: npt.NDArray[np.unsignedinteger]) -> npt.NDArray[np.int64]:
+    """Index of the lowest set bit of each topic mask (-1 when none)."""
+    bits = topic_bits.astype(np.int64)
+    lowest = bits & -bits
+    out = np.full(len(bits), -1, dtype=np.int64)
+    nonzero = lowest > 0
+    out[nonzero] = np.log2(lowest[nonzero]).astype(np.int64)
+    return out
+
+
+def cluster_points(
+    latitudes: npt.NDArray[np.float64],
+    longitudes: npt.NDArray[np.float64],
+    topics: npt.NDArray[np.int64],
+    *,
+    zoom: int,
+    bounds: Bounds | None = None,
+    singles_below: int = 2,
+) -> Clusters:
+    """Cluster the points (inside ``bounds`` when given) on a pixel grid at ``zoom``.
+
+    ``topics`` holds one topic index per point; cells with fewer than ``singles_below`` points
+    are returned as single points.
+    """
+    rows = np.flatnonzero(np.isfinite(latitudes) & np.isfinite(longitudes))
+    if bounds is not None:
+        rows = rows[bounds.contains(latitudes[rows], longitudes[rows])]
+    empty_f, empty_i = np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
+    if len(rows) == 0:
+        return Clusters(empty_f, empty_f, empty_i, empty_i, empty_i)
+    if zoom >= MAX_MARKER_ZOOM:
+        return Clusters(empty_f, empty_f, empty_i, empty_i, rows.astype(np.int64))
+    x, y = _mercator(latitudes[rows], longitudes[rows], zoom)
+    cell = (np.floor(x / CLUSTER_PX).astype(np.int64) << 32) + np.floor(y / CLUSTER_PX).astype(np.int64)
+    _, inverse, counts = np.unique(cell, return_inverse=True, return_counts=True)
+    single = counts[inverse] < singles_below
+    singles = rows[single].astype(np.int64)
+    grouped = ~single
+    if not grouped.any():
+        return Clusters(empty_f, empty_f, empty_i, empty_i, singles)
+    # Renumber the cells that become clusters 0..k-1.
+    cluster_cells, cluster_of = np.unique(inverse[grouped], return_inverse=True)
+    k = len(cluster_cells)
+    count = np.bincount(cluster_of, minlength=k).astype(np.int64)
+    lat = np.bincount(cluster_of, weights=latitudes[rows][grouped], minlength=k) / count
+    lon = np.bincount(cluster_of, weights=longitudes[rows][grouped], minlength=k) / count
+    # Most common topic per cluster: count (cluster, topic) pairs, keep the largest per cluster.
+    topic = topics[rows][grouped]
+    n_topics = int(topic.max()) + 2 if len(topic) else 1
+    pair_counts = np.bincount(cluster_of * n_topics + (topic + 1), minlength=k * n_topics).reshape(k, n_topics)
+    dominant = pair_counts.argmax(axis=1).astype(np.int64) - 1
+    return Clusters(lat, lon, count, dominant, singles)
+
+
+def zoom_for(bounds: Bounds, width_px: int = 800, height_px: int = 500) -> int:
+    """The largest zoom at which ``bounds`` fits in a view of the given size (0–18)."""
+    for zoom in range(18, -1, -1):
+        x, y = _mercator(np.array([bounds.south, bounds.north]), np.array([bounds.west, bounds.east]), zoom)
+        if abs(x[1] - x[0]) <= width_px and abs(y[1] - y[0]) <= height_px:
+            return zoom
+    return 0
