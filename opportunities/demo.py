@@ -134,7 +134,8 @@ def demo_providers(seed: int = DEFAULT_SEED) -> list[Provider]:
     found: list[Provider] = []
     for city in CITIES:
         for kind, templates in _PROVIDER_NAMES[city.language].items():
-            for template in rng.sample(templates, rng.choice((2, 3))):
+            # The first template is the town's flagship (its library, its youth centre): always there.
+            for template in (templates[0], *rng.sample(templates[1:], rng.choice((1, 2)))):
                 name = template.format(city=city.name, in_city=city.in_city)
                 domain = f"{slug(name)}.example.org"
                 found.append(Provider(name=name, kind=kind, city=city.name, website=f"https://{domain}",
@@ -144,8 +145,21 @@ def demo_providers(seed: int = DEFAULT_SEED) -> list[Provider]:
 
 # --- opportunity texts ------------------------------------------------------------------
 
-_W, _CO, _E, _CL, _CA = "workshop", "course", "event", "club", "camp"
-_V, _I, _M, _CP, _EX = "volunteering", "internship", "mentoring", "competition", "exhibition"
+# Opportunity types, short: the text tables below are long enough.
+_W, _CO, _E, _CL, _CA = (
+    t.value
+    for t in (OpportunityType.WORKSHOP, OpportunityType.COURSE, OpportunityType.EVENT, OpportunityType.CLUB, OpportunityType.CAMP)
+)
+_V, _I, _M, _CP, _EX = (
+    t.value
+    for t in (
+        OpportunityType.VOLUNTEERING,
+        OpportunityType.INTERNSHIP,
+        OpportunityType.MENTORING,
+        OpportunityType.COMPETITION,
+        OpportunityType.EXHIBITION,
+    )
+)
 
 # Subjects per topic: (form used inside sentences, form used at the start of a title). Slovenian
 # and Polish sentence forms are genitive; the templates below are written for that case.
@@ -431,14 +445,19 @@ _GUARANTEED_BANDS = (_CHILDREN[1], _TEENS[1], _YOUNG_ADULTS[1], _OPEN[3], _OPEN[
 
 _TYPE_WEIGHTS = {_W: 20, _CO: 14, _CL: 16, _E: 10, _CA: 6, _V: 7, _I: 5, _M: 5, _CP: 6, _EX: 5}
 _TYPE_POOL: tuple[str, ...] = tuple(t for t, w in _TYPE_WEIGHTS.items() for _ in range(w))
-_MODE_POOL = (Mode.IN_PERSON.value,) * 14 + (Mode.ONLINE.value,) * 3 + (Mode.HYBRID.value,) * 3
+_IN_PERSON, _ONLINE, _HYBRID = Mode.IN_PERSON.value, Mode.ONLINE.value, Mode.HYBRID.value
+_MODE_POOL = (_IN_PERSON,) * 14 + (_ONLINE,) * 3 + (_HYBRID,) * 3
 # Chance that an opportunity of this type is a weekly series (clubs always are).
 _WEEKLY_SHARE = {_CL: 1.0, _CO: 0.6, _M: 0.6, _V: 0.4, _W: 0.1}
 _WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA")
 _SCHEDULES: tuple[tuple[str, int], ...] = tuple(
     [(f"FREQ=WEEKLY;BYDAY={d}", i) for i, d in enumerate(_WEEKDAYS[:5]) for _ in range(3)]
-    + [("FREQ=WEEKLY;BYDAY=SA", 5), ("FREQ=WEEKLY;BYDAY=TU,TH", 1), ("FREQ=WEEKLY;BYDAY=MO,WE", 0),
-       ("FREQ=WEEKLY;INTERVAL=2;BYDAY=TH", 3)]
+    + [
+        ("FREQ=WEEKLY;BYDAY=SA", 5),
+        ("FREQ=WEEKLY;BYDAY=TU,TH", 1),
+        ("FREQ=WEEKLY;BYDAY=MO,WE", 0),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=TH", 3),
+    ]
 )  # (rule, weekday of the first session)
 _CLUB_TIMES = ("15:30", "16:00", "16:30", "17:00", "17:30", "18:00", "18:30")
 _DAY_TIMES = (("09:00", "12:00"), ("10:00", "13:00"), ("13:00", "16:00"), ("14:00", "16:00"),
@@ -449,16 +468,17 @@ _ENGLISH_SHARE = 0.12  # share of opportunities written in English
 @dataclass(frozen=True, slots=True)
 class _Title:
     text: str
-    subject: str  # sentence form, for the description
+    intro: str  # the description's first sentence
 
 
 def _titles(language: str, topic: str, kind: str) -> tuple[_Title, ...]:
     """Every title for a language, topic and type; hand-written ones count three times."""
     subjects = _SUBJECTS[language][topic]
-    found = [_Title(p.format(s=s, n=n), s) for p in _TITLE_PATTERNS[language][kind] for s, n in subjects]
+    intro = _INTROS[language][kind]
+    found = [_Title(p.format(s=s, n=n), intro.format(s=s)) for p in _TITLE_PATTERNS[language][kind] for s, n in subjects]
     for special_kind, text in _SPECIAL_TITLES[language][topic]:
         if special_kind == kind:
-            found += [_Title(text, subjects[0][0])] * 3
+            found += [_Title(text, intro.format(s=subjects[0][0]))] * 3
     return tuple(found)
 
 
@@ -502,13 +522,18 @@ class _RowGenerator:
     def __init__(self, seed: int, today: date, centres: dict[str, Place]) -> None:
         self.rng = random.Random(seed)
         self.today = today
-        self.centres = [(centres[c.name].latitude, centres[c.name].longitude) for c in CITIES]
+        # (latitude, longitude, km per degree of longitude) of each city centre
+        self.centres = [(centres[c.name].latitude, centres[c.name].longitude,
+                         _KM_PER_DEGREE * math.cos(math.radians(centres[c.name].latitude))) for c in CITIES]  # fmt: skip
+        self.labels = {(t, c.language): topic_label(t, c.language) for t in TOPICS for c in CITIES}
         providers = demo_providers(seed)
         self.providers = [[p for p in providers if p.city == c.name] for c in CITIES]
         self.city_pool = tuple(i for i, c in enumerate(CITIES) for _ in range(c.weight))
         self.titles = _title_table()
         self.days = [today + timedelta(days=d) for d in range(-60, 181)]
         self.day_texts = [d.isoformat() for d in self.days]
+        self.other_topics = {t: tuple(o for o in TOPICS if o != t) for t in TOPICS}
+        self.audiences: dict[tuple[str, str, str], str] = {}
 
     def pick(self, items: tuple[str, ...] | list[str]) -> str:
         return items[int(self.rng.random() * len(items))]
@@ -542,32 +567,35 @@ class _RowGenerator:
         topics = topic
         roll = r()
         if roll < 0.15:
-            topics = topic_label(topic, local)
+            topics = self.labels[topic, local]
         elif roll < 0.35:
-            topics = f"{topic}; {TOPICS[int(r() * len(TOPICS))]}"
+            others = self.other_topics[topic]
+            topics = f"{topic}; {others[int(r() * len(others))]}"
         languages = self.pick(_ENGLISH_LANGUAGES[local] if language == "en" else _LANGUAGES[local])
 
-        audience = _AUDIENCE[language][0 if age_max else 1].format(a=age_min, b=age_max)
-        extras = _EXTRAS[language]
-        description = f"{_INTROS[language][kind].format(s=title.subject)} {audience} {self.pick(extras)}"
+        audience = self.audiences.get((language, age_min, age_max))
+        if audience is None:
+            audience = _AUDIENCE[language][0 if age_max else 1].format(a=age_min, b=age_max)
+            self.audiences[language, age_min, age_max] = audience
+        description = f"{title.intro} {audience} {self.pick(_EXTRAS[language])}"
         venue = address = latitude = longitude = accessibility = ""
-        if mode == Mode.ONLINE.value:
+        if mode == _ONLINE:
             place = "online"
             description += " " + _MODE_NOTES[language][0]
         else:
-            if mode == Mode.HYBRID.value:
+            if mode == _HYBRID:
                 description += " " + _MODE_NOTES[language][1]
             venue = self.pick(_VENUES[local])
             if r() < 0.3:
                 accessibility = self.pick(_ACCESSIBILITY[local])
             roll = r()
             if (wish and wish.placed) or roll < 0.75:
-                lat0, lon0 = self.centres[ci]
+                lat0, lon0, km_per_lon = self.centres[ci]
                 limit = 2.5 * city.spread_km  # no venue in the next town
                 dy = max(-limit, min(limit, rng.gauss(0.0, city.spread_km)))
                 dx = max(-limit, min(limit, rng.gauss(0.0, city.spread_km)))
                 lat = round(lat0 + dy / _KM_PER_DEGREE, 5)
-                lon = round(lon0 + dx / (_KM_PER_DEGREE * math.cos(math.radians(lat0))), 5)
+                lon = round(lon0 + dx / km_per_lon, 5)
                 latitude, longitude = str(lat), str(lon)
                 place = f"{lat:.4f},{lon:.4f}"
             else:
@@ -624,13 +652,15 @@ def _wishes(rng: random.Random) -> list[_Wish]:
             n += 1
     kranj = next(i for i, c in enumerate(CITIES) if c.name == "Kranj")
     for band in (("13", "17"), ("14", "18"), ("15", "17"), ("12", "16"), ("13", "17")):
-        wishes.append(_Wish(city=kranj, topic="digital-skills", kind=_W, mode=Mode.IN_PERSON.value, band=band,
+        wishes.append(_Wish(city=kranj, topic="digital-skills", kind=_W, mode=_IN_PERSON, band=band,
                             free=True, days=(3, 75), language="sl", placed=True))  # fmt: skip
     rng.shuffle(wishes)
     return wishes
 
 
-def _generate(size: int, seed: int, today: date, centres: dict[str, Place], *, wishes: bool, numbered: bool) -> Iterator[dict[str, str]]:
+def _generate(
+    size: int, seed: int, today: date, centres: dict[str, Place], *, wishes: bool, numbered: bool
+) -> Iterator[dict[str, str]]:
     generator = _RowGenerator(seed, today, centres)
     planned = _wishes(generator.rng) if wishes else []
     seen: set[tuple[str, str, str, str]] = set()
@@ -666,12 +696,18 @@ def demo_records(size: int = DEFAULT_SIZE, seed: int = DEFAULT_SEED, *, today: d
     return list(_generate(size, seed, today, centres, wishes=True, numbered=False))
 
 
-def synthetic_records(size: int, seed: int = DEFAULT_SEED, *, today: date,
-                      cache_dir: Path | None = None) -> Iterator[dict[str, str]]:  # fmt: skip
-    """``size`` distinct rows from the demo generator, lazily, for benchmarks of any size.
+def synthetic_records(size: int, seed: int = DEFAULT_SEED, *, today: date, cache_dir: Path | None = None) -> list[dict[str, str]]:
+    """``size`` distinct rows from the demo generator, for benchmarks; see :func:`iter_synthetic_records`."""
+    return list(iter_synthetic_records(size, seed, today=today, cache_dir=cache_dir))
+
+
+def iter_synthetic_records(
+    size: int, seed: int = DEFAULT_SEED, *, today: date, cache_dir: Path | None = None
+) -> Iterator[dict[str, str]]:
+    """``size`` distinct rows from the demo generator, lazily: millions fit in constant memory.
 
     Above :data:`NUMBERED_ABOVE` rows every title carries a running number (``… #1234``),
-    which keeps duplicates out in constant memory.
+    which keeps duplicates out without remembering keys.
     """
     centres = city_centres(_default_gazetteer(cache_dir))
     return _generate(size, seed, today, centres, wishes=False, numbered=size > NUMBERED_ABOVE)
