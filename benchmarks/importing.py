@@ -8,7 +8,6 @@ from datetime import date
 from pathlib import Path
 
 from opportunities.demo import synthetic_records
-
 from opportunities.geocoding import Geocoder
 from opportunities.importing import import_records
 from opportunities.storage import open_database

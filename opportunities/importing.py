@@ -152,15 +152,23 @@ def read_table(path: Path) -> Table:
     return Table(header=tuple(header), rows=rows, row_numbers=numbers, warnings=warnings)
 
 
-class CityResolver:
-    """Finds the stored city for a name and country, adding it from the gazetteer when new."""
+class Registry:
+    """Ids of the cities and providers an import refers to, added when new, looked up once each."""
 
     def __init__(self, conn: Connection, geocoder: Geocoder) -> None:
         self._conn = conn
         self._geocoder = geocoder
         self._cache: dict[tuple[str, str], tuple[int, str]] = {}
+        self._providers: dict[str, int] = {}
 
-    def resolve(self, name: str, country: str) -> tuple[int, str]:
+    def provider(self, name: str, city_id: int) -> int:
+        """Id of the provider called ``name``; a new one is registered in ``city_id``."""
+        key = fold(name)
+        if key not in self._providers:
+            self._providers[key] = storage.ensure_provider(self._conn, Provider(name=name), city_id)
+        return self._providers[key]
+
+    def city(self, name: str, country: str) -> tuple[int, str]:
         """(city id, stored city name); raises :class:`FieldError` for an unknown city."""
         key = (country, fold(name))
         if key not in self._cache:
@@ -202,15 +210,15 @@ def store_opportunities(
     status: Status,
     report: ImportReport,
     seen: set[str],
-    cities: CityResolver,
+    registry: Registry,
 ) -> None:
     """Validate, locate, de-duplicate and insert one batch of (row number, record)."""
     now = datetime.now(UTC)
-    ready: list[tuple[int, Opportunity, int]] = []
+    ready: list[tuple[int, Opportunity, int, str]] = []
     for number, record in records:
         try:
             opp = parse_opportunity(record, status=status)
-            city_id, city_name = cities.resolve(opp.city, opp.country)
+            city_id, city_name = registry.city(opp.city, opp.country)
             opp = locate(replace(opp, city=city_name), geocoder)
         except RecordError as exc:
             first = exc.errors[0]
@@ -225,15 +233,15 @@ def store_opportunities(
             report.duplicates.append(number)
             continue
         seen.add(key)
-        ready.append((number, opp, city_id))
-    stored = storage.existing_dedup_keys(conn, [opp.dedup_key for _, opp, _ in ready])
+        ready.append((number, opp, city_id, key))
+    stored = storage.existing_dedup_keys(conn, [key for *_, key in ready])
     rows, topics, languages = [], [], []
-    for number, opp, city_id in ready:
-        if opp.dedup_key in stored:
+    for number, opp, city_id, key in ready:
+        if key in stored:
             report.duplicates.append(number)
             continue
-        provider_id = storage.ensure_provider(conn, Provider(name=opp.provider), city_id)
-        rows.append(storage.opportunity_row(opp, provider_id=provider_id, city_id=city_id, now=now))
+        provider_id = registry.provider(opp.provider, city_id)
+        rows.append(storage.opportunity_row(opp, provider_id=provider_id, city_id=city_id, now=now, dedup_key=key))
         topics.append(opp.topics)
         languages.append(opp.languages)
     report.stored_ids.extend(storage.insert_opportunities(conn, rows, topics, languages))
@@ -258,10 +266,10 @@ def import_records(
     numbers = row_numbers if row_numbers is not None else range(2, len(records) + 2)
     numbered = list(zip(numbers, records, strict=True))
     with storage.writing(engine) as conn:
-        cities = CityResolver(conn, geocoder)
+        registry = Registry(conn, geocoder)
         for i in range(0, len(numbered), BATCH_SIZE):
             batch = numbered[i : i + BATCH_SIZE]
-            store_opportunities(conn, batch, geocoder, status=status, report=report, seen=seen, cities=cities)
+            store_opportunities(conn, batch, geocoder, status=status, report=report, seen=seen, registry=registry)
             if progress is not None:
                 progress(min(i + BATCH_SIZE, len(numbered)), len(numbered))
     report.rejected.sort(key=lambda r: r.row)

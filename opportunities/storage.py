@@ -283,8 +283,10 @@ def _split(value: date | datetime | None) -> tuple[date | None, Any]:
     return value, None
 
 
-def opportunity_row(opp: Opportunity, *, provider_id: int, city_id: int, now: datetime) -> dict[str, Any]:
-    """The ``opportunities`` row of a domain record (without id)."""
+def opportunity_row(
+    opp: Opportunity, *, provider_id: int, city_id: int, now: datetime, dedup_key: str | None = None
+) -> dict[str, Any]:
+    """The ``opportunities`` row of a domain record (without id); pass ``dedup_key`` when known."""
     start_date, start_time = _split(opp.start)
     end_date, end_time = _split(opp.end)
     return {
@@ -297,7 +299,7 @@ def opportunity_row(opp: Opportunity, *, provider_id: int, city_id: int, now: da
         "start_time": start_time, "end_date": end_date, "end_time": end_time,
         "schedule": opp.schedule, "cost": opp.cost, "currency": opp.currency, "url": opp.url,
         "contact_email": opp.contact_email, "accessibility": opp.accessibility,
-        "status": opp.status.value, "dedup_key": opp.dedup_key,
+        "status": opp.status.value, "dedup_key": dedup_key or opp.dedup_key,
         "created_at": opp.created_at or now, "updated_at": opp.updated_at or now,
         "verified_at": opp.verified_at,
     }  # fmt: skip
@@ -308,10 +310,16 @@ def insert_opportunities(conn: Connection, rows: Sequence[dict[str, Any]], topic
     """Insert prepared rows with their topics and languages; returns the new ids in order."""
     if not rows:
         return []
-    ids: list[int] = []
-    # RETURNING keeps this one round trip per batch on SQLite ≥ 3.35 and PostgreSQL alike.
-    result = conn.execute(opportunities.insert().returning(opportunities.c.id, sort_by_parameter_order=True), list(rows))
-    ids = [int(r[0]) for r in result]
+    # Plain executemany, then one look-up by the unique dedup key: RETURNING with a guaranteed
+    # order makes SQLAlchemy send one statement per row on SQLite.
+    conn.execute(opportunities.insert(), list(rows))
+    keys = [row["dedup_key"] for row in rows]
+    id_of: dict[str, int] = {}
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        found = conn.execute(select(opportunities.c.dedup_key, opportunities.c.id).where(opportunities.c.dedup_key.in_(chunk)))
+        id_of.update((key, oid) for key, oid in found)
+    ids = [id_of[key] for key in keys]
     topic_rows = [{"opportunity_id": i, "topic": t} for i, ts in zip(ids, topics, strict=True) for t in ts]
     language_rows = [{"opportunity_id": i, "language": code} for i, ls in zip(ids, languages, strict=True) for code in ls]
     if topic_rows:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Letters that Unicode decomposition does not reduce to ASCII.
 _EXTRA_FOLDS = str.maketrans(
@@ -12,8 +13,11 @@ _EXTRA_FOLDS = str.maketrans(
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
+@lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
     """Case-, diacritics- and punctuation-insensitive form: ``"Göteborg"`` → ``"goteborg"``."""
+    if text.isascii():
+        return _NON_ALNUM.sub(" ", text.lower()).strip()
     lowered = text.casefold().translate(_EXTRA_FOLDS)
     decomposed = unicodedata.normalize("NFKD", lowered)
     ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))

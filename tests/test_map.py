@@ -1,0 +1,219 @@
+"""The folium map, asserted on its rendered HTML (no browser)."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from maps.opportunity_map import (
+    DEFAULT_CENTRE,
+    TOPIC_COLOURS,
+    approximate_areas,
+    build_map,
+    popup_html,
+    safe_link,
+)
+from opportunities.model import Opportunity
+from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Precision, Status
+
+TILE_URL = "https://{s}.tile.example.org/{z}/{x}/{y}.png"
+ASSET_BASE = "/app/static"
+SCRIPT = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(1)>"
+CDN_HOSTS = ("cdn", "unpkg", "jsdelivr", "cloudflare", "bootstrapcdn", "code.jquery", "googleapis")
+
+KRANJ = (46.2389, 14.3556)
+
+
+def make(**overrides: Any) -> Opportunity:
+    fields: dict[str, Any] = {
+        "title": "Coding club",
+        "provider": "Mestna knjižnica Kranj",
+        "city": "Kranj",
+        "country": "SI",
+        "topics": ("digital-skills",),
+        "age_min": 12,
+        "age_max": 16,
+        "mode": Mode.IN_PERSON,
+        "type": OpportunityType.CLUB,
+        "start": date(2026, 9, 1),
+        "latitude": 46.2401,
+        "longitude": 14.3522,
+        "precision": Precision.ADDRESS,
+        "url": "https://example.org/club",
+        "status": Status.PUBLISHED,
+    }
+    fields.update(overrides)
+    return Opportunity(**fields)
+
+
+def render(opportunities: list[Opportunity]) -> str:
+    m = build_map(opportunities, tile_url=TILE_URL, tile_attribution="Example tiles", asset_base=ASSET_BASE)
+    return str(m.get_root().render())
+
+
+def pin_rows(page: str) -> list[list[Any]]:
+    """The marker rows the clustered layer draws (its JSON data), or [] when there is no such layer."""
+    found = re.search(r"var data = (\[.*?\]);\n", page)
+    return json.loads(found.group(1)) if found else []
+
+
+def area_rows(page: str) -> list[dict[str, Any]]:
+    found = re.search(r"var areas = (\[.*?\]);\n", page)
+    return json.loads(found.group(1)) if found else []
+
+
+def test_one_pin_per_exactly_located_opportunity() -> None:
+    opps = [make(title=f"Club {i}", latitude=46.2 + i / 100) for i in range(5)]
+    rows = pin_rows(render(opps))
+    assert len(rows) == 5
+    assert [r[4] for r in rows] == [f"Club {i}" for i in range(5)]
+
+
+def test_online_opportunities_are_not_on_the_map() -> None:
+    page = render([make(), make(title="Webinar", mode=Mode.ONLINE, latitude=None, longitude=None, precision=None)])
+    assert len(pin_rows(page)) == 1
+    assert "Webinar" not in page
+
+
+def test_pins_are_coloured_by_first_topic_and_listed_in_the_legend() -> None:
+    page = render([make(topics=("arts-culture", "digital-skills")), make(topics=("sustainability",), latitude=46.3)])
+    rows = pin_rows(page)
+    assert [r[2] for r in rows] == [f"col-topic-{TOPICS.index('arts-culture')}", f"col-topic-{TOPICS.index('sustainability')}"]
+    assert f".col-topic-{TOPICS.index('arts-culture')} {{ background: {TOPIC_COLOURS['arts-culture']}; }}" in page
+    assert '"Arts and culture"' in page
+    assert '"Sustainability"' in page
+    assert '"Digital skills"' not in page  # only first topics colour a pin
+
+
+def test_every_topic_has_its_own_colour() -> None:
+    assert set(TOPIC_COLOURS) == set(TOPICS)
+    assert len(set(TOPIC_COLOURS.values())) == len(TOPICS)
+
+
+def test_hostile_strings_are_escaped() -> None:
+    hostile = make(
+        title=SCRIPT,
+        provider=IMG,
+        venue=SCRIPT,
+        address=IMG,
+        currency="<b>EUR</b>",
+        cost=Decimal(5),
+        url='https://example.org/?a=1&b="><script>alert(1)</script>',
+    )
+    page = render([hostile, replace(hostile, precision=Precision.CITY, latitude=KRANJ[0], longitude=KRANJ[1])])
+    assert "<script>alert(1)" not in page
+    assert "<img src=x onerror" not in page
+    # Escaped before going into the JSON data, so the browser shows the text instead of running it.
+    popup = pin_rows(page)[0][3]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in popup
+    assert "&lt;img src=x onerror=alert(1)&gt;" in popup
+    assert "&lt;b&gt;EUR&lt;/b&gt;" in popup
+    assert 'href="https://example.org/?a=1&amp;b=&quot;&gt;&lt;script&gt;' in popup
+    area_popup = area_rows(page)[0]["popup"]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in area_popup
+    assert "<script" not in area_popup
+    assert "<img" not in area_popup
+
+
+@pytest.mark.parametrize(
+    ("url", "linked"),
+    [
+        ("https://example.org/a", True),
+        ("http://example.org/a", True),
+        ("HTTPS://EXAMPLE.ORG/", True),
+        ("javascript:alert(1)", False),
+        ("data:text/html,<script>alert(1)</script>", False),
+        ("//example.org/a", False),
+        ("", False),
+        ("example.org", False),
+    ],
+)
+def test_registration_link_only_for_http_urls(url: str, linked: bool) -> None:
+    assert (safe_link(url) is not None) is linked
+    assert ("<a href=" in popup_html(make(url=url))) is linked
+
+
+def test_popup_shows_title_provider_dates_ages_and_cost() -> None:
+    opp = make(start=datetime(2026, 9, 1, 17, 0), end=date(2027, 5, 26), schedule="FREQ=WEEKLY;BYDAY=TU",
+               cost=Decimal("12.50"), currency="EUR", age_max=None)  # fmt: skip
+    popup = popup_html(opp)
+    for text in ("Coding club", "Mestna knjižnica Kranj", "2026-09-01 17:00 – 2027-05-26 (recurring)", "Ages 12+", "12.50 EUR"):
+        assert text in popup
+    assert "Free" in popup_html(make())
+
+
+def test_no_asset_comes_from_a_cdn() -> None:
+    # No registration links, so that the only http(s) URL left is the tile template.
+    page = render([make(url=""), make(url="", precision=Precision.CITY, latitude=KRANJ[0], longitude=KRANJ[1])])
+    for host in CDN_HOSTS:
+        assert host not in page.lower()
+    assets = re.findall(r'<(?:script|link)\b[^>]*\b(?:src|href)="([^"]+)"', page)
+    assert assets  # Leaflet and markercluster, at least
+    assert all(a.startswith(f"{ASSET_BASE}/vendor/") for a in assets), assets
+    assert "jquery" not in page.lower()
+    assert "bootstrap" not in page.lower()
+    urls = set(re.findall(r"https?://[^\s\"'<>]+", page))
+    assert urls == {TILE_URL}
+
+
+def test_vendored_assets_exist() -> None:
+    from pathlib import Path
+
+    static = Path(__file__).resolve().parent.parent / "static"
+    page = render([make()])
+    for asset in re.findall(r'(?:src|href)="/app/static/([^"]+)"', page):
+        assert (static / asset).is_file(), asset
+
+
+def test_approximate_locations_are_aggregated_into_one_circle() -> None:
+    at_centre = [make(title=f"Activity {i}", precision=Precision.CITY, latitude=KRANJ[0], longitude=KRANJ[1]) for i in range(12)]
+    exact = make(title="Exact")
+    page = render([*at_centre, exact])
+    assert [r[4] for r in pin_rows(page)] == ["Exact"]
+    areas = area_rows(page)
+    assert len(areas) == 1
+    assert areas[0]["count"] == 12
+    assert areas[0]["label_text"] == "12 activities in Kranj (approximate location)"
+    assert (areas[0]["lat"], areas[0]["lon"]) == KRANJ
+
+
+def test_locality_and_city_centres_make_separate_circles() -> None:
+    opps = [
+        make(precision=Precision.CITY, latitude=KRANJ[0], longitude=KRANJ[1]),
+        make(precision=Precision.LOCALITY, latitude=46.25, longitude=14.30),
+        make(precision=Precision.LOCALITY, latitude=46.25, longitude=14.30),
+        make(precision=Precision.POSTCODE, latitude=46.25, longitude=14.30),  # exact enough for a pin
+    ]
+    areas = approximate_areas(opps)
+    assert [len(a.opportunities) for a in areas] == [2, 1]
+    assert areas[1].label == "1 activity in Kranj (approximate location)"
+    assert len(pin_rows(render(opps))) == 1
+
+
+def test_view_fits_the_results() -> None:
+    page = render([make(latitude=46.0, longitude=14.0), make(latitude=46.5, longitude=14.5)])
+    assert re.search(r"fitBounds\(\s*\[\[46\.0, 14\.0\], \[46\.5, 14\.5\]\]", page)
+
+
+def test_empty_map_has_a_default_view() -> None:
+    page = render([])
+    assert "fitBounds" not in page
+    assert f"center: {json.dumps(list(DEFAULT_CENTRE))}" in page
+    assert pin_rows(page) == []
+    assert area_rows(page) == []
+
+
+def test_class_level_folium_assets_are_left_alone() -> None:
+    import folium
+    from folium.plugins import FastMarkerCluster
+
+    render([make()])
+    assert any("leaflet" in url and url.startswith("https://") for _, url in folium.Map.default_js)
+    assert all(url.startswith("https://") for _, url in FastMarkerCluster.default_js)
