@@ -1,0 +1,377 @@
+"""A folium map of opportunities: clustered pins coloured by topic, approximate places as circles.
+
+Every script and style sheet comes from ``asset_base`` (the files vendored under
+``static/vendor/``), never from a CDN; only the tiles come from ``tile_url``, so pins, clusters
+and popups draw without network access. Provider-written text is HTML-escaped before it reaches
+a popup, and it travels to the browser as JSON data, never as script source.
+"""
+
+from __future__ import annotations
+
+import html
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import folium
+from branca.element import MacroElement
+from folium.plugins import FastMarkerCluster
+from folium.template import Template
+
+from opportunities.model import Opportunity
+from opportunities.vocabulary import APPROXIMATE_PRECISIONS, TOPICS, Precision, topic_label
+
+LEAFLET_DIR = "vendor/leaflet-1.9.4"
+MARKERCLUSTER_DIR = "vendor/leaflet.markercluster-1.5.3"
+
+# One fixed colour per topic id, so that a topic looks the same on every map and in every legend.
+TOPIC_COLOURS: dict[str, str] = {
+    "arts-culture": "#d62728",
+    "digital-skills": "#1f77b4",
+    "media-literacy": "#9467bd",
+    "science-technology": "#17becf",
+    "languages": "#ff7f0e",
+    "entrepreneurship": "#8c564b",
+    "sustainability": "#2ca02c",
+    "citizenship": "#393b79",
+    "inclusion": "#e377c2",
+    "wellbeing": "#bcbd22",
+    "sport-outdoors": "#637939",
+    "careers": "#7f7f7f",
+    "international": "#843c39",
+    "study": "#e7ba52",
+}
+NO_TOPIC_COLOUR = "#444444"
+
+# Shown when nothing has a location: the network's part of Europe (Sweden to Slovenia).
+DEFAULT_CENTRE = (52.0, 15.0)
+DEFAULT_ZOOM = 4
+# Fitting the bounds of a single place would zoom to street level; stop at a neighbourhood.
+MAX_FIT_ZOOM = 15
+# Radius of an approximate circle: how far from the centre the activity may really be.
+APPROXIMATE_RADIUS_M = {Precision.CITY: 2500, Precision.LOCALITY: 1000}
+# An approximate circle's popup lists this many activities, then says how many more there are.
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class ApproximateArea:
+    """Opportunities located only at the centre of a city or locality, shown as one circle."""
+
+    latitude: float
+    longitude: float
+    city: str
+    precision: Precision
+    opportunities: tuple[Opportunity, ...]
+
+    @property
+    def label(self) -> str:
+        """Plain text, e.g. ``12 activities in Kranj (approximate location)``."""
+        n = len(self.opportunities)
+        return f"{n} {'activity' if n == 1 else 'activities'} in {self.city} (approximate location)"
+
+
+def is_approximate(opportunity: Opportunity) -> bool:
+    """True when the location is only a city or locality centre."""
+    return opportunity.precision in APPROXIMATE_PRECISIONS
+
+
+def topic_colour(opportunity: Opportunity) -> str:
+    """The colour of the opportunity's first topic."""
+    return TOPIC_COLOURS.get(opportunity.topics[0], NO_TOPIC_COLOUR) if opportunity.topics else NO_TOPIC_COLOUR
+
+
+def approximate_areas(opportunities: Sequence[Opportunity]) -> list[ApproximateArea]:
+    """Approximately located opportunities grouped by centre point, largest group first."""
+    groups: dict[tuple[float, float], list[Opportunity]] = defaultdict(list)
+    for opp in opportunities:
+        if opp.latitude is not None and opp.longitude is not None and is_approximate(opp):
+            groups[(round(opp.latitude, 4), round(opp.longitude, 4))].append(opp)
+    areas = []
+    for (lat, lon), members in groups.items():
+        city = Counter(o.city for o in members).most_common(1)[0][0]
+        # A group mixing city and locality centres is drawn as the vaguer of the two.
+        precision = Precision.CITY if any(o.precision == Precision.CITY for o in members) else Precision.LOCALITY
+        areas.append(ApproximateArea(lat, lon, city, precision, tuple(members)))
+    areas.sort(key=lambda a: (-len(a.opportunities), a.city, a.latitude, a.longitude))
+    return areas
+
+
+def safe_link(url: str) -> str | None:
+    """``url`` when it is an http(s) link, else None (no ``javascript:`` or ``data:`` links)."""
+    url = url.strip()
+    return url if url.lower().startswith(("http://", "https://")) else None
+
+
+def _format_moment(value: date | datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value.isoformat()
+
+
+def format_dates(opportunity: Opportunity) -> str:
+    """``2026-12-02 17:00 – 2027-05-26 (recurring)`` style text."""
+    text = _format_moment(opportunity.start)
+    if opportunity.end is not None and opportunity.end != opportunity.start:
+        text += f" – {_format_moment(opportunity.end)}"
+    if opportunity.schedule:
+        text += " (recurring)"
+    return text
+
+
+def format_ages(opportunity: Opportunity) -> str:
+    if opportunity.age_max is None:
+        return f"{opportunity.age_min}+"
+    return f"{opportunity.age_min}–{opportunity.age_max}"
+
+
+def format_cost(opportunity: Opportunity) -> str:
+    if opportunity.is_free:
+        return "Free"
+    cost: Decimal = opportunity.cost
+    amount = str(int(cost)) if cost == cost.to_integral_value() else f"{cost:.2f}"
+    return f"{amount} {opportunity.currency}".strip()
+
+
+def popup_html(opportunity: Opportunity, language: str = "en") -> str:
+    """The popup of one pin. Every provider-written string is escaped."""
+    e = html.escape
+    lines = []
+    if opportunity.topics and opportunity.topics[0] in TOPIC_COLOURS:
+        first = opportunity.topics[0]
+        lines.append(
+            f'<div class="col-popup-topic"><span class="col-dot col-topic-{TOPICS.index(first)}"></span>'
+            f"{e(topic_label(first, language))}</div>"
+        )
+    lines.append(f"<strong>{e(opportunity.title)}</strong>")
+    lines.append(f"<div>{e(opportunity.provider)}</div>")
+    lines.append(f"<div>{e(format_dates(opportunity))}</div>")
+    place = ", ".join(part for part in (opportunity.venue, opportunity.address) if part)
+    if place:
+        lines.append(f"<div>{e(place)}</div>")
+    if is_approximate(opportunity):
+        lines.append("<div><em>Approximate location</em></div>")
+    lines.append(f"<div>Ages {e(format_ages(opportunity))} · {e(format_cost(opportunity))}</div>")
+    link = safe_link(opportunity.url)
+    if link is not None:
+        lines.append(f'<div><a href="{e(link)}" target="_blank" rel="noopener noreferrer">Register or read more</a></div>')
+    return '<div class="col-popup">' + "".join(lines) + "</div>"
+
+
+def area_popup_html(area: ApproximateArea) -> str:
+    """The popup of an approximate circle: its label and the first activities, escaped."""
+    e = html.escape
+    items = []
+    for opp in area.opportunities[:MAX_LISTED]:
+        title = e(opp.title)
+        link = safe_link(opp.url)
+        if link is not None:
+            title = f'<a href="{e(link)}" target="_blank" rel="noopener noreferrer">{title}</a>'
+        items.append(f"<li>{title}<br>{e(opp.provider)} · {e(format_dates(opp))}</li>")
+    more = len(area.opportunities) - MAX_LISTED
+    tail = f"<div>and {more} more</div>" if more > 0 else ""
+    return f'<div class="col-popup"><strong>{e(area.label)}</strong><ul>{"".join(items)}</ul>{tail}</div>'
+
+
+class _MapStyle(MacroElement):
+    """Styles of the pins, legend and popups (one colour class per topic)."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+            .col-pin { border-radius: 50%; border: 2px solid #fff; box-shadow: 0 0 3px rgba(0,0,0,.7); box-sizing: border-box; }
+            .col-dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%; margin-right: 6px;
+                       vertical-align: middle; border: 1px solid #fff; box-shadow: 0 0 2px rgba(0,0,0,.6); }
+            {%- for colour in this.colours %}
+            .col-topic-{{ loop.index0 }} { background: {{ colour }}; }
+            {%- endfor %}
+            .col-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
+                          box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; line-height: 18px; max-width: 220px; }
+            .col-legend-title { font-weight: bold; margin-bottom: 2px; }
+            .col-legend-area { display: inline-block; width: 12px; height: 12px; border-radius: 50%; margin-right: 6px;
+                               vertical-align: middle; background: rgba(80,80,80,.2); border: 1px solid #555; }
+            .col-popup { font-size: 13px; line-height: 1.35; }
+            .col-popup ul { margin: 4px 0; padding-left: 18px; }
+            .col-popup-topic { font-size: 12px; color: #444; margin-bottom: 2px; }
+            .col-area-count { background: rgba(255,255,255,.9); border: 1px solid #555; border-radius: 10px;
+                              text-align: center; font: bold 12px/18px sans-serif; color: #222; }
+        </style>
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "MapStyle"
+        self.colours = [TOPIC_COLOURS[t] for t in TOPICS]
+
+
+class TopicLegend(MacroElement):
+    """A Leaflet control listing the topics on the map with their colours."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var items = {{ this.items|tojson }};
+            var legend = L.control({position: "bottomright"});
+            legend.onAdd = function () {
+                var box = L.DomUtil.create("div", "col-legend");
+                L.DomUtil.create("div", "col-legend-title", box).textContent = {{ this.title|tojson }};
+                items.forEach(function (item) {
+                    var row = L.DomUtil.create("div", "", box);
+                    L.DomUtil.create("span", item[0], row);
+                    row.appendChild(document.createTextNode(item[1]));
+                });
+                L.DomEvent.disableClickPropagation(box);
+                return box;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, items: list[tuple[str, str]], title: str = "Topics") -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "TopicLegend"
+        self.items = items
+        self.title = title
+
+
+class ApproximateAreas(MacroElement):
+    """Translucent circles with a count label, one per approximate centre point."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var areas = {{ this.areas|tojson }};
+            var group = L.featureGroup();
+            areas.forEach(function (a) {
+                L.circle([a.lat, a.lon], {radius: a.radius, color: "#555", weight: 1, fillColor: "#666", fillOpacity: 0.18})
+                    .bindPopup(a.popup, {maxWidth: 320}).bindTooltip(a.label_html).addTo(group);
+                // The count sits on the circle's northern rim, clear of any pins at the centre.
+                var width = 14 + 8 * String(a.count).length;
+                L.marker([a.lat + a.radius / 111320, a.lon], {
+                    title: a.label_text,
+                    icon: L.divIcon({className: "col-area-count", html: String(a.count), iconSize: [width, 20], iconAnchor: [width / 2, 10]})
+                }).bindPopup(a.popup, {maxWidth: 320}).addTo(group);
+            });
+            group.addTo({{ this._parent.get_name() }});
+            return group;
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, areas: Sequence[ApproximateArea]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "ApproximateAreas"
+        self.areas = [
+            {
+                "lat": a.latitude,
+                "lon": a.longitude,
+                "radius": APPROXIMATE_RADIUS_M[a.precision],
+                "count": len(a.opportunities),
+                "label_text": a.label,
+                "label_html": html.escape(a.label),
+                "popup": area_popup_html(a),
+            }
+            for a in areas
+        ]
+
+
+# Each row: latitude, longitude, topic colour class, popup HTML (escaped), title (plain text: set as a DOM property).
+_PIN_CALLBACK = """function (row) {
+    var icon = L.divIcon({className: "col-pin " + row[2], iconSize: [16, 16], iconAnchor: [8, 8], popupAnchor: [0, -8]});
+    var marker = L.marker(new L.LatLng(row[0], row[1]), {icon: icon, title: row[4]});
+    marker.bindPopup(row[3], {maxWidth: 320});
+    return marker;
+}"""
+
+
+def _topic_class(opportunity: Opportunity) -> str:
+    if opportunity.topics and opportunity.topics[0] in TOPIC_COLOURS:
+        return f"col-topic-{TOPICS.index(opportunity.topics[0])}"
+    return ""
+
+
+def _asset(asset_base: str, path: str) -> str:
+    return f"{asset_base.rstrip('/')}/{path}"
+
+
+def use_local_assets(element: folium.Map | FastMarkerCluster, asset_base: str) -> None:
+    """Point the element's scripts and style sheets at the vendored copies under ``asset_base``.
+
+    Instance attributes, so folium's class-level CDN lists stay untouched for other code.
+    """
+    if isinstance(element, folium.Map):
+        # Only Leaflet itself: no jQuery, Bootstrap or awesome-markers, which this map does not use.
+        element.default_js = [("leaflet", _asset(asset_base, f"{LEAFLET_DIR}/leaflet.js"))]
+        element.default_css = [("leaflet_css", _asset(asset_base, f"{LEAFLET_DIR}/leaflet.css"))]
+    else:
+        element.default_js = [("markerclusterjs", _asset(asset_base, f"{MARKERCLUSTER_DIR}/leaflet.markercluster.js"))]
+        element.default_css = [
+            ("markerclustercss", _asset(asset_base, f"{MARKERCLUSTER_DIR}/MarkerCluster.css")),
+            ("markerclusterdefaultcss", _asset(asset_base, f"{MARKERCLUSTER_DIR}/MarkerCluster.Default.css")),
+        ]
+
+
+def build_map(
+    opportunities: Sequence[Opportunity],
+    *,
+    tile_url: str,
+    tile_attribution: str,
+    asset_base: str,
+    language: str = "en",
+) -> folium.Map:
+    """A map of the located opportunities; online ones (no coordinates) are left out.
+
+    Exact locations are clustered pins coloured by the first topic; city and locality centres are
+    aggregated into one circle per centre. The view fits everything shown.
+    """
+    located = [o for o in opportunities if o.has_location]
+    exact = [o for o in located if not is_approximate(o)]
+    areas = approximate_areas(located)
+
+    points = [(o.latitude, o.longitude) for o in exact] + [(a.latitude, a.longitude) for a in areas]
+    lats = [lat for lat, _ in points if lat is not None]
+    lons = [lon for _, lon in points if lon is not None]
+    centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2) if lats else DEFAULT_CENTRE
+
+    m = folium.Map(
+        location=centre,
+        zoom_start=DEFAULT_ZOOM if not lats else MAX_FIT_ZOOM,
+        tiles=folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=19),
+        control_scale=True,
+    )
+    use_local_assets(m, asset_base)
+    _MapStyle().add_to(m)
+
+    if areas:
+        ApproximateAreas(areas).add_to(m)
+    if exact:
+        rows = [[o.latitude, o.longitude, _topic_class(o), popup_html(o, language), o.title] for o in exact]
+        cluster = FastMarkerCluster(  # type: ignore[no-untyped-call]
+            rows,
+            callback=_PIN_CALLBACK,
+            name="Opportunities",
+            show_coverage_on_hover=False,
+            chunked_loading=True,
+            max_cluster_radius=50,
+        )
+        use_local_assets(cluster, asset_base)
+        cluster.add_to(m)
+
+    shown_topics = {o.topics[0] for o in located if o.topics}
+    items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS) if t in shown_topics]
+    if areas:
+        items.append(("col-legend-area", "Approximate location (city or district centre)"))
+    if items:
+        TopicLegend(items).add_to(m)
+
+    if lats:
+        m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=MAX_FIT_ZOOM, padding=(30, 30))
+    return m
