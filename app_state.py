@@ -6,16 +6,17 @@ their own beyond choosing what to cache.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import streamlit as st
 from sqlalchemy import Engine
 
-from opportunities import search as search_module
 from opportunities.errors import SettingsError
 from opportunities.geocoding import open_geocoder
+from opportunities.index import OpportunityIndex
 from opportunities.model import Opportunity
 from opportunities.settings import Settings, load_settings
-from opportunities.storage import count_opportunities, list_cities, open_database
-from opportunities.url_params import Filters
+from opportunities.storage import count_opportunities, get_opportunities, list_cities, open_database
 
 DEMO_SIZE = 400
 # Cached searches: results change only when data is imported or reviewed, so a few minutes is fresh enough.
@@ -70,12 +71,24 @@ def city_names(_engine: Engine, database_url: str) -> list[str]:
         return sorted({c.name for c in list_cities(conn)})
 
 
-@st.cache_data(ttl=SEARCH_TTL_S, max_entries=SEARCH_MAX_ENTRIES, show_spinner="Searching…")
-def find(_engine: Engine, database_url: str, filters: Filters, limit: int) -> tuple[int, list[Opportunity]]:
-    """How many opportunities match ``filters``, and the first ``limit`` of them."""
-    query = filters.to_query(limit=limit)
+@st.cache_resource(ttl=SEARCH_TTL_S, max_entries=4, show_spinner="Reading the opportunities…")
+def opportunity_index(_engine: Engine, database_url: str) -> OpportunityIndex:
+    """Columns of every published opportunity, shared by all visitors (rebuilt every few minutes)."""
     with _engine.connect() as conn:
-        return search_module.count(conn, query), search_module.search(conn, query)
+        return OpportunityIndex.load(conn)
+
+
+@st.cache_data(ttl=SEARCH_TTL_S, max_entries=SEARCH_MAX_ENTRIES, show_spinner=False)
+def city_labels(_engine: Engine, database_url: str) -> dict[int, str]:
+    """City id → name."""
+    with _engine.connect() as conn:
+        return {c.id: c.name for c in list_cities(conn) if c.id is not None}
+
+
+def opportunities_by_id(engine: Engine, ids: Sequence[int]) -> list[Opportunity]:
+    """Full records for a page of results or the pins of the map, in the order given."""
+    with engine.connect() as conn:
+        return get_opportunities(conn, ids)
 
 
 # Session-state keys, all initialised by the explore page's init_filter_state.
@@ -87,3 +100,8 @@ FREE = "filter_free"
 FILTERS_READY = "filters_ready"
 URL_PROBLEMS = "url_problems"
 EXACT_AGE = "exact"
+MAP_VIEW = "map_view"  # the MapView the layer is built for
+MAP_FIT_VIEW = "map_fit_view"  # the view fitted to the current results
+MAP_FIT_FOR = "map_fit_for"  # the filters that view was fitted to
+MAP_SEEN = "map_seen"  # the last value the map component reported, already applied
+PAGE = "list_page"

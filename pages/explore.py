@@ -6,17 +6,22 @@ filtered view is a link to share; values in a link that cannot be used give a wa
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
 import app_state as state
-from maps.opportunity_map import build_map, format_ages, format_cost, format_dates, safe_link
+from maps.clusters import Bounds
+from maps.opportunity_map import format_ages, format_cost, format_dates, safe_link
+from maps.overview import MapView, base_map, fitted_view, overview_layer
 from opportunities.model import Opportunity
 from opportunities.url_params import Filters, filters_from_params
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, TOPICS, topic_label
 
-MAP_LIMIT = 2000
+MAX_LIMIT = 10_000
 MAP_HEIGHT = 560
+MAP_KEY = "map"
+PAGE_SIZE = 20
 LANGUAGE = "en"
 
 
@@ -89,6 +94,62 @@ def _table_rows(found: list[Opportunity]) -> list[dict[str, str | None]]:
     ]
 
 
+def fit_key(filters: Filters) -> str:
+    return repr(filters)
+
+
+@st.fragment
+def show_map(keep: np.ndarray, filters: Filters) -> None:
+    """The map: a fixed base map and a layer for the visible area, rebuilt when the visitor pans.
+
+    A fragment, so that panning and zooming rerun only the map, not the whole page.
+    """
+    index = state.opportunity_index(engine, settings.database_url)
+    key = fit_key(filters)
+    moved = st.session_state.get(MAP_KEY) or {}
+    if st.session_state.get(state.MAP_FIT_FOR) != key:
+        # New filters: fit the view to the results, and ignore where the old map was.
+        st.session_state[state.MAP_FIT_FOR] = key
+        st.session_state[state.MAP_VIEW] = fitted_view(index, keep)
+        st.session_state[state.MAP_FIT_VIEW] = st.session_state[state.MAP_VIEW]
+        st.session_state[state.MAP_SEEN] = moved
+    elif moved and moved != st.session_state.get(state.MAP_SEEN):
+        reported = view_from_component(moved)
+        if reported is not None:
+            st.session_state[state.MAP_VIEW] = reported
+        st.session_state[state.MAP_SEEN] = moved
+    view: MapView = st.session_state[state.MAP_VIEW]
+    fit: MapView = st.session_state[state.MAP_FIT_VIEW]
+    layer = overview_layer(
+        index, keep, view, lambda ids: state.opportunities_by_id(engine, ids), state.city_labels(engine, settings.database_url),
+        language=LANGUAGE,
+    )  # fmt: skip
+    st_folium(
+        base_map(
+            tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, asset_base=state.asset_base(), language=LANGUAGE
+        ),
+        key=MAP_KEY,
+        feature_group_to_add=layer.group,
+        center=fit.centre,
+        zoom=fit.zoom,
+        returned_objects=["bounds", "zoom"],
+        height=MAP_HEIGHT,
+        use_container_width=True,
+    )
+
+
+def view_from_component(value: dict[str, object]) -> MapView | None:
+    """The view reported by the map component, or None when it is not usable."""
+    try:
+        bounds = value["bounds"]
+        south_west, north_east = bounds["_southWest"], bounds["_northEast"]  # type: ignore[index]
+        box = Bounds(float(south_west["lat"]), float(south_west["lng"]), float(north_east["lat"]), float(north_east["lng"]))
+        zoom = int(value["zoom"])  # type: ignore[call-overload]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return MapView(box, max(0, min(zoom, 20)))
+
+
 settings = state.settings()
 engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed)
 cities = state.city_names(engine, settings.database_url)
@@ -101,32 +162,27 @@ for problem in st.session_state[state.URL_PROBLEMS]:
 filters = filter_sidebar(cities)
 sync_url(filters)
 
-total, found = state.find(engine, settings.database_url, filters, MAP_LIMIT)
-on_map = [o for o in found if o.has_location]
+index = state.opportunity_index(engine, settings.database_url)
+query = filters.to_query(limit=MAX_LIMIT)
+with engine.connect() as conn:
+    keep = index.mask(query, conn)
+ordered = index.ordered(keep, query)
+total = len(ordered)
+online = int((keep & np.isnan(index.latitude)).sum())
 summary = f"**{total}** {'opportunity matches' if total == 1 else 'opportunities match'} your filters."
-if total > len(found):
-    summary += f" The map and the list show the first {len(found)}."
-if len(on_map) < len(found):
-    summary += f" {len(found) - len(on_map)} online only, not on the map."
+if online:
+    summary += f" {online} online only, not on the map."
 st.markdown(summary)
 
-st_folium(
-    build_map(
-        on_map,
-        tile_url=settings.tile_url,
-        tile_attribution=settings.tile_attribution,
-        asset_base=state.asset_base(),
-        language=LANGUAGE,
-    ),
-    key="map",
-    returned_objects=[],
-    height=MAP_HEIGHT,
-    use_container_width=True,
-)
+show_map(keep, filters)
 
-if found:
+if total:
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = int(st.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key=state.PAGE)) if pages > 1 else 1
+    shown = state.opportunities_by_id(engine, index.ids[ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]].tolist())
+    st.caption(f"Results {(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + len(shown)} of {total}")
     st.dataframe(
-        _table_rows(found),
+        _table_rows(shown),
         hide_index=True,
         width="stretch",
         column_config={"Link": st.column_config.LinkColumn("Link", display_text="Open")},

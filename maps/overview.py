@@ -1,0 +1,247 @@
+"""The Explore map at any scale: a fixed base map plus a layer rebuilt for the visible area.
+
+The base map (tiles, styles, legend; local assets only) never changes, so the browser keeps it
+while the page swaps one layer: grid clusters from :mod:`maps.clusters`, pins with popups where
+the points are few, and one circle per city or district centre for approximate locations. The
+layer's size depends on the screen, not on the data: a million opportunities cost no more to
+draw than a thousand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import folium
+import numpy as np
+import numpy.typing as npt
+from branca.element import MacroElement
+from folium.template import Template
+
+from maps.clusters import MAX_MARKER_ZOOM, Bounds, cluster_points, first_topic, zoom_for
+from maps.opportunity_map import (
+    DEFAULT_CENTRE,
+    DEFAULT_ZOOM,
+    MAX_FIT_ZOOM,
+    TOPIC_COLOURS,
+    ApproximateArea,
+    ApproximateAreas,
+    TopicLegend,
+    _MapStyle,
+    _topic_class,
+    popup_html,
+    use_local_assets,
+)
+from opportunities.index import PRECISIONS, OpportunityIndex
+from opportunities.model import Opportunity
+from opportunities.vocabulary import APPROXIMATE_PRECISIONS, TOPICS, Precision, topic_label
+
+# At most this many pins (with their popups) in one layer; beyond it the grid clusters them.
+MAX_PINS = 300
+_APPROXIMATE_CODES = [PRECISIONS.index(p) for p in APPROXIMATE_PRECISIONS]
+
+LoadOpportunities = Callable[[Sequence[int]], list[Opportunity]]
+
+
+@dataclass(frozen=True)
+class MapView:
+    """What the visitor sees: the visible bounds and the zoom."""
+
+    bounds: Bounds
+    zoom: int
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        return ((self.bounds.south + self.bounds.north) / 2, (self.bounds.west + self.bounds.east) / 2)
+
+
+def fitted_view(index: OpportunityIndex, keep: npt.NDArray[np.bool_]) -> MapView:
+    """The view that shows every located match (the network's region when there is none)."""
+    bounds = Bounds.around(index.latitude[keep], index.longitude[keep])
+    if bounds is None:
+        lat, lon = DEFAULT_CENTRE
+        return MapView(Bounds(lat - 8, lon - 12, lat + 8, lon + 12), DEFAULT_ZOOM)
+    return MapView(bounds, min(zoom_for(bounds), MAX_FIT_ZOOM))
+
+
+def base_map(*, tile_url: str, tile_attribution: str, asset_base: str, language: str = "en") -> folium.Map:
+    """The map without data: tiles, styles and the topic legend, with Leaflet served locally."""
+    m = folium.Map(
+        location=DEFAULT_CENTRE,
+        zoom_start=DEFAULT_ZOOM,
+        tiles=folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=19),
+        control_scale=True,
+    )
+    use_local_assets(m, asset_base)
+    _MapStyle().add_to(m)
+    _ClusterStyle().add_to(m)  # type: ignore[no-untyped-call]
+    items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS)]
+    items.append(("col-legend-area", "Approximate location (city or district centre)"))
+    TopicLegend(items).add_to(m)
+    return m
+
+
+class GridClusters(MacroElement):
+    """Count bubbles for grid clusters; a click zooms in on the cluster."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var group = {{ this._parent.get_name() }};
+            {{ this.clusters|tojson }}.forEach(function (c) {
+                var size = c[2] < 10 ? 30 : c[2] < 100 ? 36 : c[2] < 1000 ? 44 : 52;
+                var icon = L.divIcon({
+                    className: "col-cluster",
+                    html: '<div style="background:' + c[3] + '">' + c[4] + "</div>",
+                    iconSize: [size, size], iconAnchor: [size / 2, size / 2]
+                });
+                var marker = L.marker([c[0], c[1]], {icon: icon, title: c[5], keyboard: true});
+                marker.on("click", function () {
+                    var map = group._map;
+                    if (map) { map.setView([c[0], c[1]], Math.min(map.getZoom() + 2, 18)); }
+                });
+                marker.addTo(group);
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, clusters: list[list[object]]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "GridClusters"
+        self.clusters = clusters
+
+
+class Pins(MacroElement):
+    """Pins coloured by topic, each with its (escaped) popup."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var group = {{ this._parent.get_name() }};
+            {{ this.pins|tojson }}.forEach(function (p) {
+                var icon = L.divIcon({className: "col-pin " + p[2], iconSize: [16, 16], iconAnchor: [8, 8], popupAnchor: [0, -8]});
+                L.marker([p[0], p[1]], {icon: icon, title: p[4]}).bindPopup(p[3], {maxWidth: 320}).addTo(group);
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, pins: list[list[object]]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "Pins"
+        self.pins = pins
+
+
+class _ClusterStyle(MacroElement):
+    """Styles of the cluster bubbles; part of the base map, since a swapped layer carries no styles."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+            .col-cluster div { width: 100%; height: 100%; border-radius: 50%; border: 3px solid rgba(255,255,255,.85);
+                               box-shadow: 0 0 4px rgba(0,0,0,.6); box-sizing: border-box; color: #fff;
+                               font: bold 13px/1 sans-serif; display: flex; align-items: center; justify-content: center;
+                               text-shadow: 0 0 2px #000; cursor: pointer; }
+        </style>
+        {% endmacro %}
+        """
+    )
+
+
+def _count_label(count: int) -> str:
+    return f"{count / 1000:.0f}k" if count >= 10_000 else f"{count / 1000:.1f}k" if count >= 1000 else str(count)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """The features of one view, and what it took to make them."""
+
+    group: folium.FeatureGroup
+    clusters: int
+    pins: int
+    areas: int
+
+
+def overview_layer(
+    index: OpportunityIndex,
+    keep: npt.NDArray[np.bool_],
+    view: MapView,
+    load: LoadOpportunities,
+    city_names: Mapping[int, str],
+    *,
+    language: str = "en",
+) -> Layer:
+    """The layer for ``view``: clusters, pins and approximate areas of the matching opportunities."""
+    group = folium.FeatureGroup(name="opportunities")
+    located = keep & np.isfinite(index.latitude)
+    approximate = located & np.isin(index.precision, _APPROXIMATE_CODES)
+    exact_rows = np.flatnonzero(located & ~approximate)
+    topics = first_topic(index.topics[exact_rows])
+    lat, lon = index.latitude[exact_rows], index.longitude[exact_rows]
+    zoom = view.zoom
+    clusters = cluster_points(lat, lon, topics, zoom=zoom, bounds=view.bounds)
+    while len(clusters.singles) > MAX_PINS and zoom > 0:
+        zoom = min(zoom, MAX_MARKER_ZOOM) - 1
+        clusters = cluster_points(lat, lon, topics, zoom=zoom, bounds=view.bounds)
+
+    bubbles = [
+        [round(float(clat), 6), round(float(clon), 6), int(count),
+         TOPIC_COLOURS[TOPICS[t]] if t >= 0 else "#444", _count_label(int(count)), f"{int(count)}"]
+        for clat, clon, count, t in zip(clusters.latitude, clusters.longitude, clusters.count, clusters.topic, strict=True)
+    ]  # fmt: skip
+    if bubbles:
+        GridClusters(bubbles).add_to(group)
+
+    pins_rows = exact_rows[clusters.singles]
+    opportunities = load(index.ids[pins_rows].tolist())
+    pins: list[list[object]] = [[o.latitude, o.longitude, _topic_class(o), popup_html(o, language), o.title] for o in opportunities]
+    if pins:
+        Pins(pins).add_to(group)
+
+    areas = _areas(index, approximate, view, load, city_names, language)
+    if areas:
+        ApproximateAreas(areas).add_to(group)
+    return Layer(group, clusters=len(bubbles), pins=len(pins), areas=len(areas))
+
+
+def _areas(
+    index: OpportunityIndex,
+    approximate: npt.NDArray[np.bool_],
+    view: MapView,
+    load: LoadOpportunities,
+    city_names: Mapping[int, str],
+    language: str,
+) -> list[ApproximateArea]:
+    rows = np.flatnonzero(approximate)
+    rows = rows[view.bounds.contains(index.latitude[rows], index.longitude[rows])]
+    if len(rows) == 0:
+        return []
+    # One group per centre point (coordinates to 1e-4 degrees, packed into one integer).
+    keys = (np.round(index.latitude[rows] * 1e4).astype(np.int64) + 900_000) * 4_000_000 + (
+        np.round(index.longitude[rows] * 1e4).astype(np.int64) + 1_800_000
+    )
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    grouped = np.split(rows[np.argsort(inverse, kind="stable")], np.cumsum(counts)[:-1])
+    areas = []
+    for members in grouped:
+        listed = load(index.ids[members[:20]].tolist())
+        row = members[0]
+        vaguest = (index.precision[members] == PRECISIONS.index(Precision.CITY)).any()
+        precision = Precision.CITY if vaguest else Precision.LOCALITY
+        areas.append(
+            ApproximateArea(
+                latitude=float(index.latitude[row]),
+                longitude=float(index.longitude[row]),
+                city=city_names.get(int(index.city_id[row]), ""),
+                precision=precision,
+                opportunities=tuple(listed),
+            )
+        )
+    return areas
+
