@@ -14,6 +14,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
     parser.add_argument("--only", choices=("geocoder", "import", "map"), action="append")
+    parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
+    parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
     only = set(args.only or ("geocoder", "import", "map"))
     settings = load_settings()
@@ -26,6 +28,17 @@ def main() -> None:
 
         results["import"] = import_bench.run(open_geocoder(settings.cache_dir), rows=args.rows)
         print("import", json.dumps(results["import"]), flush=True)
+    if "map" in only:
+        from benchmarks import map as map_bench
+
+        sizes = [int(s) for s in args.map_sizes.split(",") if s]
+        results["map"] = map_bench.run(
+            settings.data_dir / "bench", open_geocoder(settings.cache_dir), sizes, naive_max=args.naive_max
+        )
+    out = settings.data_dir / "bench" / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    print(f"results written to {out}")
 
 
 if __name__ == "__main__":
