@@ -1,0 +1,112 @@
+"""The Explore map's layer, asserted on the HTML and script it produces (no browser)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine
+
+from maps.clusters import Bounds
+from maps.overview import MAX_PINS, MapView, base_map, fitted_view, overview_layer
+from opportunities.geocoding import Geocoder
+from opportunities.importing import import_records
+from opportunities.index import OpportunityIndex
+from opportunities.model import Opportunity
+from opportunities.search import SearchQuery
+from opportunities.storage import get_opportunities, list_cities
+from tests.conftest import template_row
+
+HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
+KRANJ = MapView(Bounds(46.18, 14.25, 46.30, 14.45), 13)
+EUROPE = MapView(Bounds(40.0, 0.0, 65.0, 30.0), 4)
+
+
+@pytest.fixture
+def kranj(engine: Engine, geocoder: Geocoder) -> Engine:
+    rows = [
+        template_row(title=f"Club {i}", city="Kranj", country="SI", address="", latitude=f"{46.20 + i * 0.002:.4f}",
+                     longitude=f"{14.30 + (i % 7) * 0.01:.4f}")  # fmt: skip
+        for i in range(40)
+    ]
+    rows.append(template_row(title=HOSTILE, provider=HOSTILE, city="Kranj", country="SI", address="", latitude="46.2390",
+                             longitude="14.3560", description=HOSTILE))  # fmt: skip
+    rows += [template_row(title=f"Somewhere {i}", city="Kranj", country="SI", address="") for i in range(5)]  # city centre
+    rows.append(template_row(title="Online only", city="Kranj", country="SI", address="", mode="online"))
+    assert import_records(engine, rows, geocoder, publish=True).stored == len(rows)
+    return engine
+
+
+def layer_for(engine: Engine, view: MapView, query: SearchQuery | None = None) -> tuple[str, object]:
+    with engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+        keep = index.mask(query or SearchQuery(), conn)
+        names = {c.id: c.name for c in list_cities(conn) if c.id is not None}
+
+    def load(ids: Sequence[int]) -> list[Opportunity]:
+        with engine.connect() as conn:
+            return get_opportunities(conn, ids)
+
+    layer = overview_layer(index, keep, view, load, names)
+    m = base_map(tile_url="http://127.0.0.1:9/{z}/{x}/{y}.png", tile_attribution="t", asset_base="/app/static")
+    layer.group.add_to(m)
+    return m.get_root().render(), layer
+
+
+def test_close_view_has_pins_with_escaped_popups(kranj: Engine) -> None:
+    html, layer = layer_for(kranj, MapView(Bounds(46.18, 14.25, 46.30, 14.45), 17))
+    assert layer.pins == 41  # type: ignore[attr-defined]
+    assert layer.areas == 1  # type: ignore[attr-defined]
+    assert "<img src=x" not in html and "<script>alert(2)" not in html
+    # Escaped for HTML, then embedded as JSON (where tojson writes & as \u0026).
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in html
+    assert "javascript:alert(3)" not in html
+    assert "5 activities in Kranj (approximate location)" in html
+
+
+def test_far_view_clusters(kranj: Engine) -> None:
+    html, layer = layer_for(kranj, EUROPE)
+    assert layer.pins == 0 and layer.clusters >= 1  # type: ignore[attr-defined]
+    counts = [int(n) for n in re.findall(r"\[[-\d.]+, [-\d.]+, (\d+), ", html)]
+    assert sum(counts) == 41  # every exactly located one, once
+
+
+def test_only_the_visible_area_is_sent(kranj: Engine) -> None:
+    _, layer = layer_for(kranj, MapView(Bounds(10.0, 10.0, 11.0, 11.0), 13))
+    assert (layer.pins, layer.clusters, layer.areas) == (0, 0, 0)  # type: ignore[attr-defined]
+
+
+def test_filters_apply(kranj: Engine) -> None:
+    _, layer = layer_for(kranj, MapView(Bounds(46.18, 14.25, 46.30, 14.45), 17), SearchQuery(text="Club 1"))
+    assert layer.pins == 11  # Club 1, Club 10..19  # type: ignore[attr-defined]
+
+
+def test_pins_are_capped(engine: Engine, geocoder: Geocoder) -> None:
+    rows = [
+        template_row(title=f"Dense {i}", city="Kranj", country="SI", address="", latitude=f"{46.2 + (i % 30) * 0.0003:.5f}",
+                     longitude=f"{14.3 + (i // 30) * 0.0003:.5f}")  # fmt: skip
+        for i in range(MAX_PINS * 2)
+    ]
+    import_records(engine, rows, geocoder, publish=True)
+    _, layer = layer_for(engine, MapView(Bounds(46.19, 14.29, 46.22, 14.33), 18))
+    assert layer.pins <= MAX_PINS  # type: ignore[attr-defined]
+
+
+def test_base_map_uses_local_assets_only() -> None:
+    html = base_map(tile_url="https://tiles.example.org/{z}/{x}/{y}.png", tile_attribution="t", asset_base="/app/static").get_root().render()
+    urls = set(re.findall(r'(?:src|href)="([^"]+)"', html))
+    assert urls and all(u.startswith("/app/static/vendor/") for u in urls), urls
+    for cdn in ("cdn", "unpkg", "jsdelivr", "cloudflare", "code.jquery"):
+        assert cdn not in html
+
+
+def test_fitted_view_covers_the_results(kranj: Engine) -> None:
+    with kranj.connect() as conn:
+        index = OpportunityIndex.load(conn)
+    view = fitted_view(index, np.ones(len(index), dtype=bool))
+    assert view.bounds.south <= 46.2 and view.bounds.north >= 46.278
+    assert 10 <= view.zoom <= 15
+    empty = fitted_view(index, np.zeros(len(index), dtype=bool))
+    assert empty.zoom <= 5
