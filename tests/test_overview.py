@@ -28,7 +28,7 @@ EUROPE = MapView(Bounds(40.0, 0.0, 65.0, 30.0), 4)
 def kranj(engine: Engine, geocoder: Geocoder) -> Engine:
     rows = [
         template_row(title=f"Club {i}", city="Kranj", country="SI", address="", latitude=f"{46.20 + i * 0.002:.4f}",
-                     longitude=f"{14.30 + (i % 7) * 0.01:.4f}")  # fmt: skip
+                     longitude=f"{14.30 + (i % 7) * 0.01:.4f}")
         for i in range(40)
     ]
     rows.append(template_row(title=HOSTILE, provider=HOSTILE, city="Kranj", country="SI", address="", latitude="46.2390",
@@ -86,7 +86,7 @@ def test_filters_apply(kranj: Engine) -> None:
 def test_pins_are_capped(engine: Engine, geocoder: Geocoder) -> None:
     rows = [
         template_row(title=f"Dense {i}", city="Kranj", country="SI", address="", latitude=f"{46.2 + (i % 30) * 0.0003:.5f}",
-                     longitude=f"{14.3 + (i // 30) * 0.0003:.5f}")  # fmt: skip
+                     longitude=f"{14.3 + (i // 30) * 0.0003:.5f}")
         for i in range(MAX_PINS * 2)
     ]
     import_records(engine, rows, geocoder, publish=True)
