@@ -12,14 +12,13 @@ import html
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 
 import folium
 from branca.element import MacroElement
 from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
+from opportunities.i18n import format_money, format_number, format_when, translator
 from opportunities.model import Opportunity
 from opportunities.vocabulary import APPROXIMATE_PRECISIONS, TOPICS, Precision, topic_label
 
@@ -69,8 +68,16 @@ class ApproximateArea:
     @property
     def label(self) -> str:
         """Plain text, e.g. ``12 activities in Kranj (approximate location)``."""
+        return self.label_in("en")
+
+    def label_in(self, language: str) -> str:
+        """The label in ``language``, e.g. ``12 aktiviteter i Kranj (ungefärlig plats)``."""
+        ngettext = translator(language).ngettext
         n = len(self.opportunities)
-        return f"{n} {'activity' if n == 1 else 'activities'} in {self.city} (approximate location)"
+        text = ngettext(
+            "{count} activity in {city} (approximate location)", "{count} activities in {city} (approximate location)", n
+        )
+        return text.format(count=format_number(n, language), city=self.city)
 
 
 def is_approximate(opportunity: Opportunity) -> bool:
@@ -105,37 +112,34 @@ def safe_link(url: str) -> str | None:
     return url if url.lower().startswith(("http://", "https://")) else None
 
 
-def _format_moment(value: date | datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value.isoformat()
-
-
-def format_dates(opportunity: Opportunity) -> str:
-    """``2026-12-02 17:00 – 2027-05-26 (recurring)`` style text."""
-    text = _format_moment(opportunity.start)
+def format_dates(opportunity: Opportunity, language: str = "en") -> str:
+    """``2 Dec 2026, 17:00 – 26 May 2027 (recurring)`` style text, in ``language``."""
+    _ = translator(language).gettext
+    text = format_when(opportunity.start, language)
     if opportunity.end is not None and opportunity.end != opportunity.start:
-        text += f" – {_format_moment(opportunity.end)}"
+        text = _("{start} – {end}").format(start=text, end=format_when(opportunity.end, language))
     if opportunity.schedule:
-        text += " (recurring)"
+        text = _("{dates} (recurring)").format(dates=text)
     return text
 
 
-def format_ages(opportunity: Opportunity) -> str:
+def format_ages(opportunity: Opportunity, language: str = "en") -> str:
+    """``12–16``, or ``12+`` when open-ended."""
     if opportunity.age_max is None:
-        return f"{opportunity.age_min}+"
+        _ = translator(language).gettext
+        return _("{age}+").format(age=opportunity.age_min)
     return f"{opportunity.age_min}–{opportunity.age_max}"
 
 
-def format_cost(opportunity: Opportunity) -> str:
-    if opportunity.is_free:
-        return "Free"
-    cost: Decimal = opportunity.cost
-    amount = str(int(cost)) if cost == cost.to_integral_value() else f"{cost:.2f}"
-    return f"{amount} {opportunity.currency}".strip()
+def format_cost(opportunity: Opportunity, language: str = "en") -> str:
+    """``Free``, or the amount in the language's currency format (``€12.50``, ``12,50 €``)."""
+    return format_money(opportunity.cost, opportunity.currency, language)
 
 
 def popup_html(opportunity: Opportunity, language: str = "en") -> str:
     """The popup of one pin. Every provider-written string is escaped."""
     e = html.escape
+    _ = translator(language).gettext
     lines = []
     if opportunity.topics and opportunity.topics[0] in TOPIC_COLOURS:
         first = opportunity.topics[0]
@@ -145,32 +149,35 @@ def popup_html(opportunity: Opportunity, language: str = "en") -> str:
         )
     lines.append(f"<strong>{e(opportunity.title)}</strong>")
     lines.append(f"<div>{e(opportunity.provider)}</div>")
-    lines.append(f"<div>{e(format_dates(opportunity))}</div>")
+    lines.append(f"<div>{e(format_dates(opportunity, language))}</div>")
     place = ", ".join(part for part in (opportunity.venue, opportunity.address) if part)
     if place:
         lines.append(f"<div>{e(place)}</div>")
     if is_approximate(opportunity):
-        lines.append("<div><em>Approximate location</em></div>")
-    lines.append(f"<div>Ages {e(format_ages(opportunity))} · {e(format_cost(opportunity))}</div>")
+        lines.append(f"<div><em>{e(_('Approximate location'))}</em></div>")
+    ages = _("Ages {ages}").format(ages=format_ages(opportunity, language))
+    lines.append(f"<div>{e(ages)} · {e(format_cost(opportunity, language))}</div>")
     link = safe_link(opportunity.url)
     if link is not None:
-        lines.append(f'<div><a href="{e(link)}" target="_blank" rel="noopener noreferrer">Register or read more</a></div>')
+        register = e(_("Register or read more"))
+        lines.append(f'<div><a href="{e(link)}" target="_blank" rel="noopener noreferrer">{register}</a></div>')
     return '<div class="col-popup">' + "".join(lines) + "</div>"
 
 
-def area_popup_html(area: ApproximateArea) -> str:
+def area_popup_html(area: ApproximateArea, language: str = "en") -> str:
     """The popup of an approximate circle: its label and the first activities, escaped."""
     e = html.escape
+    _ = translator(language).gettext
     items = []
     for opp in area.opportunities[:MAX_LISTED]:
         title = e(opp.title)
         link = safe_link(opp.url)
         if link is not None:
             title = f'<a href="{e(link)}" target="_blank" rel="noopener noreferrer">{title}</a>'
-        items.append(f"<li>{title}<br>{e(opp.provider)} · {e(format_dates(opp))}</li>")
+        items.append(f"<li>{title}<br>{e(opp.provider)} · {e(format_dates(opp, language))}</li>")
     more = len(area.opportunities) - MAX_LISTED
-    tail = f"<div>and {more} more</div>" if more > 0 else ""
-    return f'<div class="col-popup"><strong>{e(area.label)}</strong><ul>{"".join(items)}</ul>{tail}</div>'
+    tail = f"<div>{e(_('and {count} more').format(count=format_number(more, language)))}</div>" if more > 0 else ""
+    return f'<div class="col-popup"><strong>{e(area.label_in(language))}</strong><ul>{"".join(items)}</ul>{tail}</div>'
 
 
 class _MapStyle(MacroElement):
@@ -266,7 +273,7 @@ class ApproximateAreas(MacroElement):
         """
     )
 
-    def __init__(self, areas: Sequence[ApproximateArea]) -> None:
+    def __init__(self, areas: Sequence[ApproximateArea], language: str = "en") -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "ApproximateAreas"
         self.areas = [
@@ -275,9 +282,9 @@ class ApproximateAreas(MacroElement):
                 "lon": a.longitude,
                 "radius": APPROXIMATE_RADIUS_M[a.precision],
                 "count": len(a.opportunities),
-                "label_text": a.label,
-                "label_html": html.escape(a.label),
-                "popup": area_popup_html(a),
+                "label_text": a.label_in(language),
+                "label_html": html.escape(a.label_in(language)),
+                "popup": area_popup_html(a, language),
             }
             for a in areas
         ]
@@ -349,9 +356,10 @@ def build_map(
     )
     use_local_assets(m, asset_base)
     _MapStyle().add_to(m)
+    _ = translator(language).gettext
 
     if areas:
-        ApproximateAreas(areas).add_to(m)
+        ApproximateAreas(areas, language).add_to(m)
     if exact:
         rows = [[o.latitude, o.longitude, _topic_class(o), popup_html(o, language), o.title] for o in exact]
         cluster = FastMarkerCluster(  # type: ignore[no-untyped-call]
@@ -368,9 +376,9 @@ def build_map(
     shown_topics = {o.topics[0] for o in located if o.topics}
     items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS) if t in shown_topics]
     if areas:
-        items.append(("col-legend-area", "Approximate location (city or district centre)"))
+        items.append(("col-legend-area", _("Approximate location (city or district centre)")))
     if items:
-        TopicLegend(items).add_to(m)
+        TopicLegend(items, title=_("Topics")).add_to(m)
 
     if lats:
         m.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=MAX_FIT_ZOOM, padding=(30, 30))

@@ -13,6 +13,7 @@ import pytest
 
 from maps.opportunity_map import (
     DEFAULT_CENTRE,
+    MAX_LISTED,
     TOPIC_COLOURS,
     approximate_areas,
     build_map,
@@ -144,9 +145,66 @@ def test_popup_shows_title_provider_dates_ages_and_cost() -> None:
     opp = make(start=datetime(2026, 9, 1, 17, 0), end=date(2027, 5, 26), schedule="FREQ=WEEKLY;BYDAY=TU",
                cost=Decimal("12.50"), currency="EUR", age_max=None)  # fmt: skip
     popup = popup_html(opp)
-    for text in ("Coding club", "Mestna knjižnica Kranj", "2026-09-01 17:00 – 2027-05-26 (recurring)", "Ages 12+", "12.50 EUR"):
+    for text in ("Coding club", "Mestna knjižnica Kranj", "1 Sept 2026, 17:00 – 26 May 2027 (recurring)", "Ages 12+", "€12.50"):
         assert text in popup
     assert "Free" in popup_html(make())
+
+
+def render_in(language: str, opportunities: list[Opportunity]) -> str:
+    m = build_map(opportunities, tile_url=TILE_URL, tile_attribution="Example tiles", asset_base=ASSET_BASE, language=language)
+    return str(m.get_root().render())
+
+
+def test_swedish_popup_is_in_swedish() -> None:
+    opp = make(start=datetime(2026, 12, 2, 17, 0), end=date(2027, 5, 26), schedule="FREQ=WEEKLY;BYDAY=WE",
+               cost=Decimal("12.50"), currency="SEK", age_max=None)  # fmt: skip
+    popup = popup_html(opp, "sv")
+    for text in (
+        "Digitala färdigheter",
+        "2 dec. 2026 17:00 – 26 maj 2027 (återkommande)",
+        "Ålder 12+",
+        "12,50\xa0kr",
+        "Anmäl dig eller läs mer",
+    ):
+        assert text in popup
+    assert "Gratis" in popup_html(make(), "sv")
+    assert "Ungefärlig plats" in popup_html(make(precision=Precision.CITY), "sv")
+    for english in ("Ages", "Register", "recurring", "Approximate"):
+        assert english not in popup
+
+
+def test_swedish_map_has_swedish_legend_and_areas() -> None:
+    at_centre = [
+        make(title=f"Aktivitet {i}", precision=Precision.CITY, latitude=KRANJ[0], longitude=KRANJ[1])
+        for i in range(MAX_LISTED + 3)
+    ]
+    page = render_in("sv", [*at_centre, make(title="Exakt")])
+    area = area_rows(page)[0]
+    assert area["label_text"] == f"{MAX_LISTED + 3} aktiviteter i Kranj (ungefärlig plats)"
+    assert "och 3 till" in area["popup"]
+    assert "1 sep. 2026" in area["popup"]
+    assert "Ålder 12–16 · Gratis" in pin_rows(page)[0][3]
+    # The legend travels as JSON: its title and the approximate-area line, in Swedish.
+    assert json.dumps("Ämnen") in page
+    assert json.dumps("Ungefärlig plats (centrum av stad eller stadsdel)") in page
+    assert json.dumps("Digitala färdigheter") in page
+    assert json.dumps("Topics") not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "one", "many"),
+    [
+        ("en", "1 activity in Kranj (approximate location)", "5 activities in Kranj (approximate location)"),
+        ("sv", "1 aktivitet i Kranj (ungefärlig plats)", "5 aktiviteter i Kranj (ungefärlig plats)"),
+        ("sl", "1 dejavnost v kraju Kranj (približna lokacija)", "5 dejavnosti v kraju Kranj (približna lokacija)"),
+        ("pl", "Kranj: 1 oferta zajęć (przybliżona lokalizacja)", "Kranj: 5 ofert zajęć (przybliżona lokalizacja)"),
+    ],
+)
+def test_area_labels_in_every_language(language: str, one: str, many: str) -> None:
+    area = approximate_areas([make(precision=Precision.CITY)])[0]
+    assert area.label_in(language) == one
+    five = approximate_areas([make(precision=Precision.CITY)] * 5)[0]
+    assert five.label_in(language) == many
 
 
 def test_no_asset_comes_from_a_cdn() -> None:

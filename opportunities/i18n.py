@@ -1,0 +1,321 @@
+"""The user interface in English, Swedish, Slovenian and Polish: translations and locale formats.
+
+Texts are English msgids, translated by gettext catalogs in ``locales/<language>/LC_MESSAGES/
+messages.po``. The catalogs are compiled in memory the first time a language is used, so no
+binary ``.mo`` file is committed and none can be stale. Code marks a text for translation with
+``_()`` / ``ngettext()`` bound to :func:`translator`, or with :func:`N_` / :func:`Nn_` when it is
+translated later; ``pybabel extract`` (see the README) and ``tests/test_i18n.py`` find them all.
+
+Dates, numbers and money are formatted by Babel with each language's conventions. Importable
+without Streamlit.
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext
+import re
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date, format_time
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+
+from opportunities import vocabulary
+from opportunities.vocabulary import AGE_GROUPS_BY_ID, Mode, OpportunityType, Precision
+
+LANGUAGES: tuple[str, ...] = vocabulary.LANGUAGES  # en, sv, sl, pl
+DEFAULT_LANGUAGE = "en"
+# The switcher shows each language in its own language.
+LANGUAGE_NAMES: dict[str, str] = {"en": "English", "sv": "Svenska", "sl": "Slovenščina", "pl": "Polski"}
+# The Babel locale of each UI language: British English for the 24-hour clock and "2 Dec 2026".
+BABEL_LOCALES: dict[str, str] = {"en": "en_GB", "sv": "sv_SE", "sl": "sl_SI", "pl": "pl_PL"}
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+DOMAIN = "messages"
+# Function names whose string arguments are msgids, for pybabel and the catalog test:
+# name -> positions of the msgid (and plural) arguments, None meaning the first argument.
+EXTRACT_KEYWORDS: dict[str, tuple[int, ...] | None] = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "N_": None,
+    "Nn_": (1, 2),
+}
+# An Accept-Language header is written by the browser, or by anyone: look at this many entries at most.
+_MAX_CANDIDATES = 50
+_CODE_BEFORE_DIGIT = re.compile(r"^([^\W\d_]+)(?=\d)")
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*")
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for extraction and returns it untranslated; translate it when shown."""
+    return message
+
+
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a singular/plural pair for extraction and returns it untranslated."""
+    return singular, plural
+
+
+def catalog_path(language: str) -> Path:
+    """Where the ``.po`` catalog of ``language`` lives (English has none: msgids are English)."""
+    return LOCALES_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.lru_cache(maxsize=len(LANGUAGES))
+def _compiled(language: str) -> gettext.NullTranslations:
+    if language == DEFAULT_LANGUAGE:
+        return gettext.NullTranslations()
+    with catalog_path(language).open("rb") as po:
+        catalog = read_po(po, locale=BABEL_LOCALES[language], domain=DOMAIN)
+    mo = BytesIO()
+    write_mo(mo, catalog)  # fuzzy entries are left out: they show in English until reviewed
+    mo.seek(0)
+    return gettext.GNUTranslations(mo)
+
+
+def translator(language: str) -> gettext.NullTranslations:
+    """Translations into ``language`` (``gettext``, ``ngettext``); an unknown language gets English."""
+    return _compiled(language if language in LANGUAGES else DEFAULT_LANGUAGE)
+
+
+def _weighted_tags(candidate: str) -> list[tuple[float, str]]:
+    """``"sv-SE,pl;q=0.8"`` -> ``[(1.0, "sv-SE"), (0.8, "pl")]``; unreadable entries are skipped."""
+    found = []
+    for entry in candidate.split(",")[:_MAX_CANDIDATES]:
+        tag, _sep, params = entry.strip().partition(";")
+        tag = tag.strip()
+        if not _LANGUAGE_TAG.fullmatch(tag):
+            continue
+        quality = 1.0
+        name, _eq, value = params.strip().partition("=")
+        if name.strip().lower() == "q":
+            try:
+                quality = float(value.strip())
+            except ValueError:
+                continue
+        if 0 < quality <= 1:
+            found.append((quality, tag))
+    return found
+
+
+def negotiate_language(candidates: Sequence[str]) -> str:
+    """The best supported UI language for ``candidates``, or English.
+
+    Candidates come first to last in order of preference, e.g. a ``lang`` URL parameter and then
+    the browser's Accept-Language header; each may be a tag (``sv``, ``sv-SE``, ``pl_PL``) or a
+    comma-separated list with weights (``sv-SE,sv;q=0.9,en;q=0.8``). Higher weights win; among
+    equal weights, the earlier candidate wins. Only the primary subtag is compared.
+    """
+    weighted: list[tuple[float, str]] = []
+    for candidate in list(candidates)[:_MAX_CANDIDATES]:
+        weighted.extend(_weighted_tags(candidate))
+    for _quality, tag in sorted(weighted, key=lambda pair: -pair[0]):  # stable: earlier first on ties
+        primary = re.split(r"[-_]", tag, maxsplit=1)[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return DEFAULT_LANGUAGE
+
+
+def babel_locale(language: str) -> Locale:
+    """The Babel locale for ``language`` (English, as ``en_GB``, when unknown)."""
+    return _babel_locale(BABEL_LOCALES.get(language, BABEL_LOCALES[DEFAULT_LANGUAGE]))
+
+
+@functools.lru_cache(maxsize=len(BABEL_LOCALES))
+def _babel_locale(identifier: str) -> Locale:
+    return Locale.parse(identifier)
+
+
+def format_day(value: date | datetime, language: str) -> str:
+    """The day only, medium length: ``2 Dec 2026``, ``2 dec. 2026``, ``2. dec. 2026``, ``2 gru 2026``."""
+    day = value.date() if isinstance(value, datetime) else value
+    return format_date(day, format="medium", locale=babel_locale(language))
+
+
+def format_when(value: date | datetime, language: str) -> str:
+    """A date, or a date and a time (hours and minutes): ``2 dec. 2026 17:00`` in Swedish.
+
+    Times are naive and local to the city: shown as they are, never converted.
+    """
+    if not isinstance(value, datetime):
+        return format_day(value, language)
+    locale = babel_locale(language)
+    clock = format_time(value.time(), format="short", locale=locale)
+    pattern = str(locale.datetime_formats["medium"])  # e.g. "{1}, {0}": {1} the date, {0} the time
+    return pattern.replace("{1}", format_day(value, language)).replace("{0}", clock)
+
+
+def format_number(value: int | float | Decimal, language: str) -> str:
+    """A number with the language's separators: ``1,234.5`` in English, ``1 234,5`` in Swedish."""
+    return format_decimal(value, locale=babel_locale(language))
+
+
+def format_money(amount: Decimal, currency: str, language: str) -> str:
+    """``€12.50`` / ``12,50 €``; whole amounts without decimals (``5 kr``); zero is "Free"."""
+    if amount == 0:
+        _ = translator(language).gettext
+        return _("Free")
+    locale = babel_locale(language)
+    if not currency:  # not stored by validation, but never shown as a crash
+        return format_number(amount, language)
+    if amount == amount.to_integral_value():
+        pattern = locale.currency_formats["standard"].pattern
+        whole = re.sub(r"0\.0+", "0", pattern.split(";")[0])
+        text = format_currency(amount, currency, format=whole, locale=locale, currency_digits=False)
+    else:
+        text = format_currency(amount, currency, locale=locale)
+    # CLDR's currency spacing, which Babel leaves out: "SEK 5", not "SEK5" (a sign like € stays close).
+    return _CODE_BEFORE_DIGIT.sub("\\1\u00a0", text)
+
+
+def format_distance_km(km: float, language: str) -> str:
+    """``1.2 km`` in English, ``1,2 km`` in Swedish, Slovenian and Polish; whole kilometres from 10 km."""
+    pattern = "#,##0.0" if km < 10 else "#,##0"
+    return f"{format_decimal(km, format=pattern, locale=babel_locale(language))} km"
+
+
+def language_name(code: str, language: str) -> str:
+    """The name of the language ``code`` (ISO 639-1) in ``language``: ``en`` is "engelska" in Swedish."""
+    return str(babel_locale(language).languages.get(code.lower(), code))
+
+
+def topic_label(topic: str, language: str) -> str:
+    """The topic's label (from the vocabulary) in ``language``, English when unknown."""
+    return vocabulary.topic_label(topic, language)
+
+
+def age_group_label(group_id: str, language: str) -> str:
+    """The age group's label (from the vocabulary), e.g. "Tonåringar 13–17"."""
+    labels = AGE_GROUPS_BY_ID[group_id].labels
+    return labels[LANGUAGES.index(language)] if language in LANGUAGES else labels[0]
+
+
+_TYPE_LABELS: dict[OpportunityType, str] = {
+    OpportunityType.WORKSHOP: N_("Workshop"),
+    OpportunityType.COURSE: N_("Course"),
+    OpportunityType.EVENT: N_("Event"),
+    OpportunityType.CLUB: N_("Club"),
+    OpportunityType.CAMP: N_("Camp"),
+    OpportunityType.VOLUNTEERING: N_("Volunteering"),
+    OpportunityType.INTERNSHIP: N_("Internship"),
+    OpportunityType.MENTORING: N_("Mentoring"),
+    OpportunityType.COMPETITION: N_("Competition"),
+    OpportunityType.EXHIBITION: N_("Exhibition"),
+}
+_MODE_LABELS: dict[Mode, str] = {
+    Mode.IN_PERSON: N_("In person"),
+    Mode.ONLINE: N_("Online"),
+    Mode.HYBRID: N_("Hybrid"),
+}
+_PRECISION_LABELS: dict[Precision, str] = {
+    Precision.PROVIDED: N_("Exact location"),
+    Precision.ADDRESS: N_("Street address"),
+    Precision.POSTCODE: N_("Postcode area"),
+    Precision.LOCALITY: N_("District or village centre (approximate)"),
+    Precision.CITY: N_("City centre (approximate)"),
+}
+
+
+def type_label(opportunity_type: OpportunityType | str, language: str) -> str:
+    """The label of an opportunity type (``club`` -> "Klubb" in Swedish)."""
+    return translator(language).gettext(_TYPE_LABELS[OpportunityType(opportunity_type)])
+
+
+def mode_label(mode: Mode | str, language: str) -> str:
+    """The label of a mode (``in-person`` -> "På plats" in Swedish)."""
+    return translator(language).gettext(_MODE_LABELS[Mode(mode)])
+
+
+def precision_label(precision: Precision | str, language: str) -> str:
+    """How exactly a place is known, for people (``city`` -> "City centre (approximate)")."""
+    return translator(language).gettext(_PRECISION_LABELS[Precision(precision)])
+
+
+# Texts of the Explore page, declared here so that the catalogs carry them before the page is
+# rewritten to use them; the page translates them with ``_()`` / ``ngettext()`` as usual.
+EXPLORE_TEXTS: tuple[str, ...] = (
+    N_("Learning opportunities"),
+    N_("Explore"),
+    N_("Filters"),
+    N_("City"),
+    N_("All cities"),
+    N_("Topics"),
+    N_("Age"),
+    N_("Any age"),
+    N_("Exact age…"),
+    N_("Age in years"),
+    N_("Age group"),
+    N_("Free only"),
+    N_("Accessible only"),
+    N_("Language taught in"),
+    N_("Any language"),
+    N_("Mode"),
+    N_("Type"),
+    N_("From"),
+    N_("To"),
+    N_("Search in titles and descriptions"),
+    N_("Near me"),
+    N_("A place or an address"),
+    N_("Use my location"),
+    N_("Radius (km)"),
+    N_("Distance"),
+    N_("Clear filters"),
+    N_("Language"),
+    N_("Title"),
+    N_("Provider"),
+    N_("Dates"),
+    N_("Ages"),
+    N_("Cost"),
+    N_("Link"),
+    N_("Open"),
+    N_("Free"),
+    N_("Details"),
+    N_("Next sessions"),
+    N_("Add to calendar (.ics)"),
+    N_("Share this view"),
+    N_("Copy this link"),
+    N_("Register or read more"),
+    N_("Approximate location"),
+    N_("Approximate location (city or district centre)"),
+    N_("Recurring"),
+    N_("Online only"),
+    N_("Venue"),
+    N_("Address"),
+    N_("Accessibility"),
+    N_("Contact"),
+    N_("Languages"),
+    N_("Page"),
+    N_("Previous"),
+    N_("Next"),
+    N_("Back to the list"),
+    N_("Map"),
+    N_("List"),
+    N_("No opportunities match these filters."),
+    N_("Try fewer topics, another city, a wider radius or a later date."),
+    # Translators: {place} is what the visitor typed; {reason} is the geocoder's message.
+    N_("Could not find {place}: {reason}"),
+    N_("Showing opportunities within {radius} km of {place}."),
+    N_("{count} online only, not on the map."),
+    N_("and {count} more"),
+    # Translators: {ages} is an age range such as "12–16" or "12+".
+    N_("Ages {ages}"),
+    # Translators: an open-ended age range, "12 and older".
+    N_("{age}+"),
+    N_("Your location is used only in this browser tab to sort by distance; it is never stored."),
+    N_("{start} – {end}"),
+    N_("every week"),
+    # Translators: {count} is the most the map draws, e.g. 2000.
+    N_("The map shows the first {count}."),
+    N_("Results {first}–{last} of {total}"),
+)
+EXPLORE_PLURAL_TEXTS: tuple[tuple[str, str], ...] = (
+    Nn_("{count} opportunity matches your filters.", "{count} opportunities match your filters."),
+    Nn_("{count} activity in {city} (approximate location)", "{count} activities in {city} (approximate location)"),
+)
