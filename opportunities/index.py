@@ -9,9 +9,14 @@ the SQL search stays the reference and serves the command line.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from dataclasses import dataclass
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,11 +25,12 @@ from dateutil.rrule import rrulestr
 from sqlalchemy import Connection, select
 
 from opportunities.search import SearchQuery, filtered_query
-from opportunities.storage import cities, opportunities, opportunity_languages, opportunity_topics
+from opportunities.storage import cities, data_version, opportunities, opportunity_languages
 from opportunities.text import fold
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, TOPICS, Mode, OpportunityType, Precision, Status
 
 _EPOCH = date(1970, 1, 1)
+INDEX_FORMAT = "2"  # bump when the saved layout changes
 _OPEN_AGE = 255
 _FAR_FUTURE = np.int32(2**31 - 1)
 MODES = tuple(Mode)
@@ -38,6 +44,21 @@ BoolArray = npt.NDArray[np.bool_]
 
 def _days(value: date) -> int:
     return (value - _EPOCH).days
+
+
+def _day_numbers(values: Sequence[Any], missing: int = 0) -> npt.NDArray[np.int32]:
+    """Days since 1970 of ISO date strings or date objects; ``missing`` where None."""
+    days = np.full(len(values), missing, dtype=np.int64)
+    present = [i for i, v in enumerate(values) if v is not None]
+    if present:
+        days[present] = np.array([values[i] for i in present], dtype="datetime64[D]").astype(np.int64)
+    return days.astype(np.int32)
+
+
+def _codes(values: Sequence[Any], vocabulary: Sequence[str]) -> npt.NDArray[np.int8]:
+    """Position of each value in ``vocabulary`` (-1 for None or unknown), vectorised."""
+    lookup = {v: i for i, v in enumerate(vocabulary)}
+    return np.array([lookup.get(v, -1) for v in values], dtype=np.int8)
 
 
 def _weekly_mask(rule: str) -> int:
@@ -83,75 +104,124 @@ class OpportunityIndex:
 
     @classmethod
     def load(cls, conn: Connection, status: Status = Status.PUBLISHED) -> OpportunityIndex:
-        """Read every opportunity of ``status`` into columns (one scan per table)."""
-        o = opportunities
-        stmt = (
-            select(o.c.id, o.c.latitude, o.c.longitude, o.c.city_id, o.c.age_min, o.c.age_max, o.c.mode, o.c.type,
-                   o.c.location_precision, o.c.cost, o.c.accessibility != "", o.c.start_date, o.c.start_time,
-                   o.c.end_date, o.c.schedule)
-            .where(o.c.status == status.value)
-            .order_by(o.c.id)
-        )
-        rows = conn.execute(stmt).all()
+        """Read every opportunity of ``status`` into columns (one scan per table).
+
+        Plain driver SQL: SQLAlchemy's per-value result processing would dominate at a million rows.
+        """
+        rows = conn.exec_driver_sql(
+            "SELECT id, latitude, longitude, city_id, age_min, age_max, mode, type, location_precision, "
+            "CASE WHEN cost = 0 THEN 1 ELSE 0 END, CASE WHEN accessibility = '' THEN 0 ELSE 1 END, "
+            "start_date, end_date, CASE WHEN schedule = '' THEN NULL ELSE schedule END "
+            f"FROM opportunities WHERE status = '{status.value}' ORDER BY id"
+        ).fetchall()
         n = len(rows)
-        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * 15
+        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * 14
         ids = np.fromiter(columns[0], dtype=np.int64, count=n)
-        mode_of = {m.value: i for i, m in enumerate(MODES)}
-        type_of = {t.value: i for i, t in enumerate(TYPES)}
-        precision_of = {p.value: i for i, p in enumerate(PRECISIONS)}
+        start = _day_numbers(columns[11])
+        end = _day_numbers(columns[12], missing=-1)
+        rules = columns[13]
+        recurring = np.array([r is not None for r in rules], dtype=bool)
+        # No end: a one-off ends on its start day, a series never ends.
+        end = np.where(end >= 0, end, np.where(recurring, _FAR_FUTURE, start)).astype(np.int32)
         weekly = np.zeros(n, dtype=np.uint8)
-        end = np.full(n, _FAR_FUTURE, dtype=np.int32)
         schedules: dict[int, tuple[str, datetime]] = {}
-        for i, (start_day, start_time, end_day, rule) in enumerate(zip(*columns[11:15], strict=True)):
-            if end_day is not None:
-                end[i] = _days(end_day)
-            elif not rule:
-                end[i] = _days(start_day)
-            if rule:
-                weekly[i] = _weekly_mask(rule)
-                if not weekly[i]:
-                    schedules[i] = (rule, datetime.combine(start_day, start_time or time()))
-        topics = cls._bits(conn, opportunity_topics.c.topic, ids, {t: i for i, t in enumerate(TOPICS)}, np.uint16)
+        for i in np.flatnonzero(recurring).tolist():
+            weekly[i] = _weekly_mask(rules[i])
+            if not weekly[i]:
+                schedules[i] = (rules[i], datetime.combine(_EPOCH + timedelta(days=int(start[i])), time()))
+        if schedules:  # other rules need the start time too
+            wanted = [int(ids[i]) for i in schedules]
+            query = select(opportunities.c.id, opportunities.c.start_time).where(opportunities.c.id.in_(wanted))
+            times = {oid: moment for oid, moment in conn.execute(query)}  # noqa: C416 - a Result is not a mapping
+            for i, (rule, first) in list(schedules.items()):
+                schedules[i] = (rule, datetime.combine(first.date(), times.get(int(ids[i])) or time()))
         codes = tuple(sorted(set(conn.execute(select(opportunity_languages.c.language).distinct()).scalars())))[:64]
-        languages = cls._bits(conn, opportunity_languages.c.language, ids, {c: i for i, c in enumerate(codes)}, np.uint64)
-        city_names = {key: cid for cid, key in conn.execute(select(cities.c.id, cities.c.name_key))}
         return cls(
             ids=ids,
-            latitude=np.array([math.nan if v is None else v for v in columns[1]], dtype=np.float64),
-            longitude=np.array([math.nan if v is None else v for v in columns[2]], dtype=np.float64),
+            latitude=np.array(columns[1], dtype=np.float64),  # None becomes NaN
+            longitude=np.array(columns[2], dtype=np.float64),
             city_id=np.fromiter(columns[3], dtype=np.int32, count=n),
             age_min=np.fromiter(columns[4], dtype=np.int16, count=n),
-            age_max=np.array([_OPEN_AGE if v is None else v for v in columns[5]], dtype=np.int16),
-            mode=np.array([mode_of[v] for v in columns[6]], dtype=np.int8),
-            type=np.array([type_of[v] for v in columns[7]], dtype=np.int8),
-            precision=np.array([-1 if v is None else precision_of[v] for v in columns[8]], dtype=np.int8),
-            free=np.array([v == 0 for v in columns[9]], dtype=bool),
+            age_max=np.nan_to_num(np.array(columns[5], dtype=np.float64), nan=_OPEN_AGE).astype(np.int16),
+            mode=_codes(columns[6], [m.value for m in MODES]),
+            type=_codes(columns[7], [t.value for t in TYPES]),
+            precision=_codes(columns[8], [p.value for p in PRECISIONS]),
+            free=np.array(columns[9], dtype=bool),
             accessible=np.array(columns[10], dtype=bool),
-            start=np.array([_days(d) for d in columns[11]], dtype=np.int32),
+            start=start,
             end=end,
             weekly=weekly,
             schedules=schedules,
-            topics=topics,
-            languages=languages,
+            topics=cls._bits(conn, "opportunity_topics", "topic", ids, TOPICS, np.uint16),
+            languages=cls._bits(conn, "opportunity_languages", "language", ids, codes, np.uint64),
             language_codes=codes,
-            city_names=city_names,
+            city_names={key: cid for cid, key in conn.execute(select(cities.c.id, cities.c.name_key))},
             status=status,
         )
 
     @staticmethod
-    def _bits(conn: Connection, column: Any, ids: npt.NDArray[np.int64], bit_of: dict[str, int], dtype: Any) -> Any:
-        table = column.table
-        pairs = conn.execute(select(table.c.opportunity_id, column)).all()
+    def _bits(conn: Connection, table: str, column: str, ids: npt.NDArray[np.int64], values: Sequence[str], dtype: Any) -> Any:
+        pairs = conn.exec_driver_sql(f"SELECT opportunity_id, {column} FROM {table}").fetchall()
         bits = np.zeros(len(ids), dtype=dtype)
-        if not pairs:
+        if not pairs or not len(ids):
             return bits
-        owner = np.fromiter((p[0] for p in pairs), dtype=np.int64, count=len(pairs))
-        value = np.array([1 << bit_of.get(p[1], 63) if p[1] in bit_of else 0 for p in pairs], dtype=dtype)
+        owners, names = zip(*pairs, strict=True)
+        owner = np.array(owners, dtype=np.int64)
+        code = _codes(names, list(values))
+        known = code >= 0
+        value = np.left_shift(np.ones(len(code), dtype=dtype), np.maximum(code, 0).astype(dtype)) * known.astype(dtype)
         pos = np.searchsorted(ids, owner)
-        pos_clipped = np.minimum(pos, max(len(ids) - 1, 0))
-        keep = (pos < len(ids)) & (ids[pos_clipped] == owner) if len(ids) else np.zeros(len(owner), dtype=bool)
+        pos_clipped = np.minimum(pos, len(ids) - 1)
+        keep = (pos < len(ids)) & (ids[pos_clipped] == owner)
         np.bitwise_or.at(bits, pos[keep], value[keep])
         return bits
+
+    def save(self, path: Path) -> None:
+        """Write the index to ``path`` (a ``.npz`` file), atomically."""
+        arrays = {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), np.ndarray)}
+        meta = {
+            "language_codes": list(self.language_codes),
+            "city_names": self.city_names,
+            "status": self.status.value,
+            "schedules": {str(k): [rule, first.isoformat()] for k, (rule, first) in self.schedules.items()},
+        }
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npz")
+        np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
+        os.replace(tmp, path)
+
+    @classmethod
+    def read(cls, path: Path) -> OpportunityIndex:
+        """An index written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            arrays = {name: data[name] for name in data.files if name != "meta"}
+        return cls(
+            **arrays,
+            language_codes=tuple(meta["language_codes"]),
+            city_names=meta["city_names"],
+            status=Status(meta["status"]),
+            schedules={int(k): (rule, datetime.fromisoformat(first)) for k, (rule, first) in meta["schedules"].items()},
+        )
+
+    @classmethod
+    def cached(cls, conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED) -> OpportunityIndex:
+        """The index for the data as it is now: read from ``cache_dir`` when it was saved for this
+        data version, else loaded from the database and saved there (older snapshots removed)."""
+        database = hashlib.sha1(str(conn.engine.url).encode()).hexdigest()[:12]
+        version = hashlib.sha1(f"{INDEX_FORMAT}|{status.value}|{data_version(conn)}".encode()).hexdigest()[:16]
+        path = cache_dir / "search-index" / f"{database}-{version}.npz"
+        if path.exists():
+            try:
+                return cls.read(path)
+            except (OSError, ValueError, KeyError):  # a damaged snapshot is rebuilt
+                path.unlink(missing_ok=True)
+        index = cls.load(conn, status)
+        index.save(path)
+        for old in path.parent.glob(f"{database}-*.npz"):
+            if old != path:
+                old.unlink(missing_ok=True)
+        return index
 
     def mask(self, query: SearchQuery, conn: Connection | None = None) -> BoolArray:
         """Rows matching every filter of ``query`` (the radius of ``near`` included).

@@ -116,6 +116,7 @@ opportunities = Table(
     Index("ix_opportunities_status_city", "status", "city_id"),
     Index("ix_opportunities_lat_lon", "latitude", "longitude"),
     Index("ix_opportunities_start", "start_date"),
+    Index("ix_opportunities_updated_at", "updated_at"),
 )
 
 opportunity_topics = Table(
@@ -414,6 +415,17 @@ def get_opportunity(conn: Connection, opportunity_id: int) -> Opportunity:
     return load_opportunities(conn, [row])[0]
 
 
+def get_opportunities(conn: Connection, ids: Sequence[int]) -> list[Opportunity]:
+    """The opportunities with these ids, in the order given (missing ids are skipped)."""
+    rows: dict[int, Any] = {}
+    for i in range(0, len(ids), 500):
+        chunk = [int(x) for x in ids[i : i + 500]]
+        query = select(*opportunity_columns()).select_from(joined_opportunities()).where(opportunities.c.id.in_(chunk))
+        rows.update((row.id, row) for row in conn.execute(query))
+    ordered = [rows[int(x)] for x in ids if int(x) in rows]
+    return load_opportunities(conn, ordered)
+
+
 def set_status(conn: Connection, opportunity_id: int, status: Status, *, expected_updated_at: datetime | None = None) -> Opportunity:
     """Change an opportunity's status. With ``expected_updated_at``, refuse when someone else changed it first."""
     now = datetime.now(UTC)
@@ -425,6 +437,16 @@ def set_status(conn: Connection, opportunity_id: int, status: Status, *, expecte
         get_opportunity(conn, opportunity_id)  # raises NotFoundError when missing
         raise NotFoundError(f"opportunity {opportunity_id} was changed by someone else; reload it and try again")
     return get_opportunity(conn, opportunity_id)
+
+
+def data_version(conn: Connection) -> str:
+    """Changes whenever an opportunity is added, changed or deleted (keys cached indexes)."""
+    from sqlalchemy import func
+
+    count, last_id, last_update = conn.execute(
+        select(func.count(), func.max(opportunities.c.id), func.max(opportunities.c.updated_at))
+    ).one()
+    return f"{count}-{last_id}-{last_update}"
 
 
 def count_opportunities(conn: Connection, status: Status | None = None) -> int:

@@ -100,3 +100,28 @@ def test_empty_index(tmp_path: pytest.TempPathFactory) -> None:
         query = SearchQuery(topics=("study",), near=(46.0, 14.0), date_from=TODAY)
         assert len(index) == 0
         assert index.ordered(index.mask(query, conn), query).tolist() == []
+
+
+def test_snapshot_round_trip_and_version(demo_engine: Engine, tmp_path: pytest.TempPathFactory, geocoder: Geocoder) -> None:
+    from pathlib import Path
+
+    cache = Path(str(tmp_path))
+    with demo_engine.connect() as conn:
+        first = OpportunityIndex.cached(conn, cache)
+        [snapshot] = list((cache / "search-index").glob("*.npz"))
+        again = OpportunityIndex.cached(conn, cache)
+    assert again.ids.tolist() == first.ids.tolist()
+    assert again.schedules == first.schedules and again.city_names == first.city_names
+    query = SearchQuery(topics=("digital-skills",), age=15, date_from=TODAY, limit=10_000)
+    with demo_engine.connect() as conn:
+        assert again.mask(query, conn).tolist() == first.mask(query, conn).tolist()
+    # New data: a new snapshot replaces the old one.
+    from opportunities.importing import import_records
+    from tests.conftest import template_row
+
+    import_records(demo_engine, [template_row(title="Brand new")], geocoder, publish=True)
+    with demo_engine.connect() as conn:
+        fresh = OpportunityIndex.cached(conn, cache)
+    assert len(fresh) == len(first) + 1
+    assert not snapshot.exists()
+    assert len(list((cache / "search-index").glob("*.npz"))) == 1
