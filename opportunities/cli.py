@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
+import re
 import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from opportunities.errors import GeocodingError, ImportFileError, OpportunitiesError
-from opportunities.settings import Settings, load_settings
-from opportunities.vocabulary import AGE_GROUPS_BY_ID, TOPICS, Mode, OpportunityType, Status
+from opportunities.settings import PROJECT_ROOT, Settings, load_settings
+from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
+
+if TYPE_CHECKING:
+    from opportunities.search import SearchQuery
 
 EXIT_OK, EXIT_PARTIAL, EXIT_UNUSABLE = 0, 1, 2
 
@@ -88,17 +94,24 @@ def cmd_geocode(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
-    from opportunities.exporting import feature_properties
-    from opportunities.search import SearchQuery, search
+def _search_query(args: argparse.Namespace, *, limit: int) -> SearchQuery:
+    """The query described by the options that :func:`_add_filter_options` added."""
+    from opportunities.search import SearchQuery
 
-    query = SearchQuery(
+    return SearchQuery(
         city=args.city or "", topics=tuple(args.topic or ()), age=args.age, age_group=args.age_group or "",
         near=args.near, radius_km=args.radius_km, modes=tuple(Mode(m) for m in args.mode or ()),
         types=tuple(OpportunityType(t) for t in args.type or ()), date_from=args.date_from,
-        date_to=args.date_to, free_only=args.free, language=args.language or "", text=args.text or "",
-        limit=args.limit,
+        date_to=args.date_to, free_only=args.free, language=args.activity_language or "", text=args.text or "",
+        limit=limit,
     )  # fmt: skip
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.exporting import feature_properties
+    from opportunities.search import search
+
+    query = _search_query(args, limit=args.limit)
     with _engine(settings).connect() as conn:
         for opp in search(conn, query):
             item = feature_properties(opp)
@@ -106,6 +119,85 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             if opp.distance_km is not None:
                 item["distance_km"] = round(opp.distance_km, 3)
             print(json.dumps(item, ensure_ascii=False))
+    return EXIT_OK
+
+
+STATIC_DIR = PROJECT_ROOT / "static"
+# build_map points folium at asset_base; in inline mode that base is this marker, replaced below by file contents.
+_INLINE_BASE = "col-inline-asset:"
+_ASSET_TAG = re.compile(r'<script src="(?P<js>[^"]*)"></script>|<link rel="stylesheet" href="(?P<css>[^"]*)"\s*/?>')
+_CSS_IMAGE = re.compile(r"url\((?P<path>images/[\w.-]+\.png)\)")
+
+
+def _vendored_text(relative: str, static_dir: Path) -> tuple[Path, str]:
+    path = (static_dir / relative).resolve()
+    if not path.is_relative_to(static_dir.resolve()):
+        raise ValueError(f"asset {relative!r} is outside {static_dir}")
+    return path, path.read_text(encoding="utf-8")
+
+
+def _inline_assets(page: str, *, static_dir: Path = STATIC_DIR) -> str:
+    """``page`` with every script and style sheet under the inline marker embedded from ``static_dir``.
+
+    The images the Leaflet style sheet names become data: URIs, so the page loads nothing but tiles.
+    """
+
+    def embed(match: re.Match[str]) -> str:
+        url = match["js"] if match["js"] is not None else match["css"]
+        if not url.startswith(_INLINE_BASE):
+            return match[0]
+        path, text = _vendored_text(url.removeprefix(_INLINE_BASE).lstrip("/"), static_dir)
+        closing = "</script" if match["js"] is not None else "</style"
+        if closing in text.lower():  # would end the inline element early; the vendored files have none
+            raise ValueError(f"{path} contains {closing!r} and cannot be inlined")
+        if match["js"] is not None:
+            return f"<script>/* {path.relative_to(static_dir.resolve())} */\n{text}</script>"
+
+        def data_uri(image: re.Match[str]) -> str:
+            data = base64.b64encode((path.parent / image["path"]).read_bytes()).decode("ascii")
+            return f"url(data:image/png;base64,{data})"
+
+        return f"<style>/* {path.relative_to(static_dir.resolve())} */\n{_CSS_IMAGE.sub(data_uri, text)}</style>"
+
+    embedded = _ASSET_TAG.sub(embed, page)
+    if _INLINE_BASE in embedded:
+        raise ValueError("an asset reference was left in the page after inlining")
+    return embedded
+
+
+def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
+    from maps.opportunity_map import build_map
+    from opportunities.search import MAX_LIMIT, count, search
+
+    query = _search_query(args, limit=MAX_LIMIT)
+    with _engine(settings).connect() as conn:
+        total = count(conn, query)
+        found = search(conn, query)
+    on_map = [o for o in found if o.has_location]
+    if total > len(found):
+        print(f"note: {total} opportunities match; the map shows the first {len(found)}", file=sys.stderr)
+    if len(on_map) < len(found):
+        print(f"note: {len(found) - len(on_map)} online-only opportunities have no place on the map", file=sys.stderr)
+
+    inline = args.asset_base is None
+    figure = build_map(
+        on_map,
+        tile_url=settings.tile_url,
+        tile_attribution=settings.tile_attribution,
+        asset_base=_INLINE_BASE if inline else args.asset_base,
+        language=args.language,
+    )
+    page = figure.get_root().render()
+    if inline:
+        page = _inline_assets(page)
+    out = Path(args.out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    print(f"wrote {len(on_map)} opportunities to {out}")
     return EXIT_OK
 
 
@@ -118,6 +210,29 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     report = load_demo(engine, _geocoder(settings), size=args.size, seed=settings.demo_seed)
     print(f"demo database ready: {report.stored} opportunities ({engine.url.render_as_string()})")
     return EXIT_OK
+
+
+def _add_filter_options(parser: argparse.ArgumentParser, *, activity_language_flags: Sequence[str]) -> None:
+    """The search filters, shared by ``search`` and ``map``.
+
+    ``map`` uses ``--language`` for the language of its labels, so there the filter on the
+    language an activity is held in is only ``--activity-language``.
+    """
+    parser.add_argument("--city")
+    parser.add_argument("--topic", action="append", choices=TOPICS)
+    ages = parser.add_mutually_exclusive_group()
+    ages.add_argument("--age", type=int)
+    ages.add_argument("--age-group", choices=list(AGE_GROUPS_BY_ID))
+    parser.add_argument("--near", type=_near, metavar="LAT,LON")
+    parser.add_argument("--radius-km", type=float, default=10.0)
+    parser.add_argument("--mode", action="append", choices=[m.value for m in Mode])
+    parser.add_argument("--type", action="append", choices=[t.value for t in OpportunityType])
+    parser.add_argument("--from", dest="date_from", type=_date)
+    parser.add_argument("--to", dest="date_to", type=_date)
+    parser.add_argument("--free", action="store_true")
+    parser.add_argument(*activity_language_flags, dest="activity_language", metavar="CODE",
+                        help="only activities held in this language (ISO 639-1 code, e.g. sv)")  # fmt: skip
+    parser.add_argument("--text")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,22 +258,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_geocode)
 
     p = sub.add_parser("search", help="search published opportunities; one JSON object per line")
-    p.add_argument("--city")
-    p.add_argument("--topic", action="append", choices=TOPICS)
-    ages = p.add_mutually_exclusive_group()
-    ages.add_argument("--age", type=int)
-    ages.add_argument("--age-group", choices=list(AGE_GROUPS_BY_ID))
-    p.add_argument("--near", type=_near, metavar="LAT,LON")
-    p.add_argument("--radius-km", type=float, default=10.0)
-    p.add_argument("--mode", action="append", choices=[m.value for m in Mode])
-    p.add_argument("--type", action="append", choices=[t.value for t in OpportunityType])
-    p.add_argument("--from", dest="date_from", type=_date)
-    p.add_argument("--to", dest="date_to", type=_date)
-    p.add_argument("--free", action="store_true")
-    p.add_argument("--language")
-    p.add_argument("--text")
+    _add_filter_options(p, activity_language_flags=("--language", "--activity-language"))
     p.add_argument("--limit", type=int, default=100)
     p.set_defaults(run=cmd_search)
+
+    p = sub.add_parser("map", help="write a standalone HTML map of the published opportunities to embed on a website")
+    _add_filter_options(p, activity_language_flags=("--activity-language",))
+    p.add_argument("out", metavar="OUT.html")
+    p.add_argument("--language", choices=LANGUAGES, default="en", help="language of the map's labels (default: en)")
+    assets = p.add_mutually_exclusive_group()
+    assets.add_argument(
+        "--inline-assets", action="store_true",
+        help="embed Leaflet and its plug-in in the page: one self-contained file (the default)",
+    )  # fmt: skip
+    assets.add_argument(
+        "--asset-base", metavar="URL_OR_PATH",
+        help="link the scripts from here instead, where a copy of static/ is served (e.g. /static)",
+    )  # fmt: skip
+    p.set_defaults(run=cmd_map)
 
     p = sub.add_parser("demo", help="create (or recreate) the demo database")
     p.add_argument("--size", type=int, default=400)
