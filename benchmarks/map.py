@@ -87,7 +87,7 @@ def ours(engine: Engine, cache_dir: Path) -> dict[str, float]:
         t = time.perf_counter()
         with engine.connect() as conn:
             keep = index.mask(query, conn)
-        index.ordered(keep, query)
+        index.ordered(keep, query, limit=20)  # the first list page
         chosen = view or fitted_view(index, keep)
         layer = overview_layer(index, keep, chosen, load, city_names)
         base = base_map(tile_url=TILES, tile_attribution="tiles", asset_base="/app/static")

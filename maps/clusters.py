@@ -102,17 +102,32 @@ def cluster_points(
     if zoom >= MAX_MARKER_ZOOM:
         return Clusters(empty_f, empty_f, empty_i, empty_i, rows.astype(np.int64))
     x, y = _mercator(latitudes[rows], longitudes[rows], zoom)
-    cell = (np.floor(x / CLUSTER_PX).astype(np.int64) << 32) + np.floor(y / CLUSTER_PX).astype(np.int64)
-    _, inverse, counts = np.unique(cell, return_inverse=True, return_counts=True)
+    cx = np.floor(x / CLUSTER_PX).astype(np.int64)
+    cy = np.floor(y / CLUSTER_PX).astype(np.int64)
+    # Number the occupied cells 0..k-1. The visible grid is small (a screen's worth of cells),
+    # so counting into it with bincount is linear; an unusually wide area falls back to sorting.
+    x0, y0 = int(cx.min()), int(cy.min())
+    width, height = int(cx.max()) - x0 + 1, int(cy.max()) - y0 + 1
+    if width * height <= 4_000_000:
+        flat = (cx - x0) * height + (cy - y0)
+        occupied = np.bincount(flat, minlength=width * height)
+        cells = np.flatnonzero(occupied)
+        renumber = np.zeros(width * height, dtype=np.int64)
+        renumber[cells] = np.arange(len(cells))
+        inverse, counts = renumber[flat], occupied[cells]
+    else:
+        _, inverse, counts = np.unique((cx << 32) + cy, return_inverse=True, return_counts=True)
     single = counts[inverse] < singles_below
     singles = rows[single].astype(np.int64)
     grouped = ~single
     if not grouped.any():
         return Clusters(empty_f, empty_f, empty_i, empty_i, singles)
     # Renumber the cells that become clusters 0..k-1.
-    cluster_cells, cluster_of = np.unique(inverse[grouped], return_inverse=True)
-    k = len(cluster_cells)
-    count = np.bincount(cluster_of, minlength=k).astype(np.int64)
+    is_cluster = counts >= singles_below
+    cluster_number = np.cumsum(is_cluster) - 1
+    cluster_of = cluster_number[inverse[grouped]]
+    k = int(is_cluster.sum())
+    count = counts[is_cluster].astype(np.int64)
     lat = np.bincount(cluster_of, weights=latitudes[rows][grouped], minlength=k) / count
     lon = np.bincount(cluster_of, weights=longitudes[rows][grouped], minlength=k) / count
     # Most common topic per cluster: count (cluster, topic) pairs, keep the largest per cluster.

@@ -309,11 +309,19 @@ class OpportunityIndex:
         a = np.sin((lat - lat0) / 2) ** 2 + math.cos(lat0) * np.cos(lat) * np.sin((lon - lon0) / 2) ** 2
         return np.asarray(2 * 6371.0088 * np.arcsin(np.sqrt(np.minimum(1.0, a))), dtype=np.float64)
 
-    def ordered(self, keep: BoolArray, query: SearchQuery) -> npt.NDArray[np.int64]:
-        """Row numbers of ``keep`` in the search order: nearest first with ``near``, else by start date."""
+    def ordered(self, keep: BoolArray, query: SearchQuery, limit: int | None = None) -> npt.NDArray[np.int64]:
+        """Row numbers of ``keep`` in the search order: nearest first with ``near``, else by start date.
+
+        With ``limit``, only the first ``limit`` rows (a partial sort: a list page among a million).
+        """
         rows = np.flatnonzero(keep)
         if query.near is not None:
             distance = self.distances_km(rows, query.near)
-            return rows[np.lexsort((self.ids[rows], distance))]
-        return rows[np.lexsort((self.ids[rows], self.start[rows]))]
+            return rows[np.lexsort((self.ids[rows], distance))][:limit]
+        # One int64 key: start day in the high bits, id in the low bits (ids stay below 2**32).
+        key = (self.start[rows].astype(np.int64) << 32) | self.ids[rows]
+        if limit is not None and limit < len(rows):
+            first = np.argpartition(key, limit - 1)[:limit]
+            return rows[first[np.argsort(key[first], kind="stable")]]
+        return rows[np.argsort(key, kind="stable")]
 

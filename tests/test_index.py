@@ -125,3 +125,12 @@ def test_snapshot_round_trip_and_version(demo_engine: Engine, tmp_path: pytest.T
     assert len(fresh) == len(first) + 1
     assert not snapshot.exists()
     assert len(list((cache / "search-index").glob("*.npz"))) == 1
+
+
+@pytest.mark.parametrize("limit", [1, 7, 50, 10_000])
+def test_partial_order_is_a_prefix_of_the_full_order(demo_engine: Engine, limit: int) -> None:
+    with demo_engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+    query = SearchQuery(limit=10_000)
+    keep = index.mask(query)
+    assert index.ordered(keep, query, limit).tolist() == index.ordered(keep, query)[:limit].tolist()
