@@ -12,11 +12,11 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from opportunities.errors import SettingsError
-from opportunities.geocoding import open_geocoder
+from opportunities.geocoding import Geocoder, open_geocoder
 from opportunities.index import OpportunityIndex
 from opportunities.model import Opportunity
 from opportunities.settings import Settings, load_settings
-from opportunities.storage import count_opportunities, get_opportunities, list_cities, open_database
+from opportunities.storage import count_opportunities, data_version, get_opportunities, list_cities, open_database
 
 DEMO_SIZE = 400
 # Cached searches: results change only when data is imported or reviewed, so a few minutes is fresh enough.
@@ -71,11 +71,21 @@ def city_names(_engine: Engine, database_url: str) -> list[str]:
         return sorted({c.name for c in list_cities(conn)})
 
 
-@st.cache_resource(ttl=SEARCH_TTL_S, max_entries=4, show_spinner="Reading the opportunities…")
-def opportunity_index(_engine: Engine, database_url: str) -> OpportunityIndex:
-    """Columns of every published opportunity, shared by all visitors (rebuilt every few minutes)."""
+def opportunity_index(engine: Engine, database_url: str) -> OpportunityIndex:
+    """Columns of every published opportunity as the data is now, shared by all visitors.
+
+    Keyed by the data version (one indexed query per run), so an import or a review shows at
+    once; the index itself is kept on disk, so a restarted server reads it instead of rebuilding.
+    """
+    with engine.connect() as conn:
+        version = data_version(conn)
+    return _index_at(engine, database_url, version)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Reading the opportunities…")
+def _index_at(_engine: Engine, database_url: str, version: str) -> OpportunityIndex:
     with _engine.connect() as conn:
-        return OpportunityIndex.load(conn)
+        return OpportunityIndex.cached(conn, load_settings().cache_dir)
 
 
 @st.cache_data(ttl=SEARCH_TTL_S, max_entries=SEARCH_MAX_ENTRIES, show_spinner=False)
@@ -85,18 +95,47 @@ def city_labels(_engine: Engine, database_url: str) -> dict[int, str]:
         return {c.id: c.name for c in list_cities(conn) if c.id is not None}
 
 
+@st.cache_data(ttl=SEARCH_TTL_S, max_entries=SEARCH_MAX_ENTRIES, show_spinner=False)
+def city_details(_engine: Engine, database_url: str) -> dict[str, tuple[str, str]]:
+    """City name → (country code, time zone)."""
+    with _engine.connect() as conn:
+        return {c.name: (c.country, c.timezone) for c in list_cities(conn)}
+
+
+@st.cache_resource(show_spinner=False)
+def geocoder(cache_dir: str) -> Geocoder:
+    """The offline geocoder (the gazetteer index is memory-mapped once per process)."""
+    from pathlib import Path
+
+    return open_geocoder(Path(cache_dir))
+
+
 def opportunities_by_id(engine: Engine, ids: Sequence[int]) -> list[Opportunity]:
     """Full records for a page of results or the pins of the map, in the order given."""
     with engine.connect() as conn:
         return get_opportunities(conn, ids)
 
 
-# Session-state keys, all initialised by the explore page's init_filter_state.
+# Session-state keys, all initialised by the explore page's init_page_state.
+LANGUAGE = "ui_language"
 CITY = "filter_city"
 TOPICS = "filter_topics"
 AGE_KIND = "filter_age_kind"  # "" any age, an age group id, or EXACT_AGE
 AGE = "filter_age"
 FREE = "filter_free"
+DATE_FROM = "filter_from"
+DATE_TO = "filter_to"
+MODES = "filter_modes"
+TYPES = "filter_types"
+TAUGHT_IN = "filter_language"
+ACCESSIBLE = "filter_accessible"
+TEXT = "filter_text"
+PLACE = "filter_place"
+RADIUS = "filter_radius"
+BROWSER_POSITION = "browser_position"  # (lat, lon) from "Use my location": this session only, never in a link
+LOCATION_ERROR = "browser_location_error"
+SELECTED = "selected_id"
+MAP_POSITION = "map_position"  # the MapPosition for the link, once the visitor moved the map
 FILTERS_READY = "filters_ready"
 URL_PROBLEMS = "url_problems"
 EXACT_AGE = "exact"
@@ -105,3 +144,4 @@ MAP_FIT_VIEW = "map_fit_view"  # the view fitted to the current results
 MAP_FIT_FOR = "map_fit_for"  # the filters that view was fitted to
 MAP_SEEN = "map_seen"  # the last value the map component reported, already applied
 PAGE = "list_page"
+LIST_FOR = "list_for"  # the search the list page number belongs to (a new search starts on page 1)

@@ -22,3 +22,17 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", lowered)
     ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _NON_ALNUM.sub(" ", ascii_only).strip()
+
+
+# Everything Markdown (and Streamlit's extensions: :emoji:, :color[..], $math$, ~~strike~~) gives a meaning to.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&^])")
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def escape_markdown(text: str) -> str:
+    """``text`` shown literally when rendered as Markdown: special characters escaped, on one line.
+
+    For strings written by providers (titles, names, places). Line breaks become spaces, so a
+    value cannot start a heading, a list or a block quote.
+    """
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", text))

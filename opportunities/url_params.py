@@ -1,49 +1,111 @@
-"""Search filters as URL query parameters, so that a filtered view is a shareable link.
+"""The Explore page's state as URL query parameters, so that any view is a shareable link.
 
-Parameters: ``city`` (a city name), ``topic`` (repeatable; an id or a label in any UI language),
-``age`` (an age group id such as ``teens``, or an exact age such as ``15``) and ``free`` (``1``).
+Filters: ``city`` (a city name), ``topic`` (repeatable; an id or a label in any UI language),
+``age`` (an age group id such as ``teens``, or an exact age such as ``15``), ``from`` and ``to``
+(ISO dates; without ``from`` the search starts today), ``mode`` and ``type`` (repeatable ids),
+``free`` and ``accessible`` (``1``), ``language`` (the ISO 639-1 code of the language an
+opportunity is taught in), ``q`` (words in the title or description), ``near`` (a typed place or
+address) and ``radius`` (km). The rest of the page: ``id`` (the opportunity shown in detail),
+``lat``, ``lon``, ``z`` (the map view, once the visitor moved the map) and ``lang`` (the UI
+language). The browser's own position is never put into a link.
+
 A link is written by people and may be hostile: unusable values are dropped, each with a message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
+from opportunities.i18n import negotiate_language, translator
 from opportunities.search import SearchQuery
 from opportunities.text import fold
-from opportunities.vocabulary import AGE_GROUPS_BY_ID, topic_from_text
+from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, Mode, OpportunityType, topic_from_text
 
 MAX_AGE = 120
 # Longer values are certainly not a city, a topic or an age; they are not even looked at.
 MAX_VALUE_LENGTH = 100
 MAX_TOPICS = 20
+DEFAULT_RADIUS_KM = 10
+MIN_RADIUS_KM = 1
+MAX_RADIUS_KM = 100
+# Dates further than this from today are typing mistakes (and outside what the date picker offers).
+MAX_YEARS_AWAY = 5
+MAX_ZOOM = 19
+# Ids are 64-bit integers in the database; a longer number would not even bind as a parameter.
+MAX_ID = 2**63 - 1
+
+Params = dict[str, str | list[str]]
+
+# The names of the filters, in the order they are suggested for relaxing an empty result.
+FILTER_NAMES: tuple[str, ...] = (
+    "free", "accessible", "type", "mode", "language", "age", "topic", "q", "dates", "near", "city",
+)  # fmt: skip
+
+
+def date_bounds(today: date) -> tuple[date, date]:
+    """The earliest and latest date a filter may hold (the date picker offers no others)."""
+    return today - timedelta(days=365 * MAX_YEARS_AWAY), today + timedelta(days=365 * MAX_YEARS_AWAY)
 
 
 @dataclass(frozen=True)
 class Filters:
-    """The explore page's filters. Empty fields do not filter."""
+    """The explore page's filters. Empty fields do not filter; ``date_from`` None means today."""
 
     city: str = ""
     topics: tuple[str, ...] = ()
     age_group: str = ""
     age: int | None = None
     free_only: bool = False
+    date_from: date | None = None
+    date_to: date | None = None
+    modes: tuple[Mode, ...] = ()
+    types: tuple[OpportunityType, ...] = ()
+    language: str = ""
+    accessible_only: bool = False
+    text: str = ""
+    place: str = ""
+    radius_km: int = DEFAULT_RADIUS_KM
+    # "Use my location": the browser's position (kept by the page, never in a link) replaces the place.
+    use_browser_position: bool = False
 
-    def to_query(self, *, limit: int) -> SearchQuery:
-        """The search for these filters, returning at most ``limit`` opportunities."""
+    def dates(self, today: date) -> tuple[date, date | None]:
+        """The date range searched: from ``date_from`` (or today) to ``date_to``; an end before the start is dropped."""
+        start = self.date_from or today
+        end = self.date_to if self.date_to is not None and self.date_to >= start else None
+        return start, end
+
+    def to_query(self, *, limit: int, today: date, near: tuple[float, float] | None = None) -> SearchQuery:
+        """The search for these filters, returning at most ``limit`` opportunities.
+
+        ``near`` is where the visitor is (the typed place, geocoded, or the browser's position):
+        without it the place and radius do not filter.
+        """
+        start, end = self.dates(today)
         return SearchQuery(
             city=self.city,
             topics=self.topics,
             age_group=self.age_group,
             age=self.age,
             free_only=self.free_only,
+            date_from=start,
+            date_to=end,
+            modes=self.modes,
+            types=self.types,
+            language=self.language,
+            accessible_only=self.accessible_only,
+            text=self.text,
+            near=near,
+            radius_km=float(self.radius_km),
             limit=limit,
         )
 
-    def to_params(self) -> dict[str, str | list[str]]:
+    def to_params(self) -> Params:
         """URL parameters for these filters (only the ones that filter)."""
-        params: dict[str, str | list[str]] = {}
+        params: Params = {}
         if self.city:
             params["city"] = self.city
         if self.topics:
@@ -52,33 +114,160 @@ class Filters:
             params["age"] = str(self.age)
         elif self.age_group:
             params["age"] = self.age_group
+        if self.date_from is not None:
+            params["from"] = self.date_from.isoformat()
+        if self.date_to is not None:
+            params["to"] = self.date_to.isoformat()
+        if self.modes:
+            params["mode"] = [m.value for m in self.modes]
+        if self.types:
+            params["type"] = [t.value for t in self.types]
         if self.free_only:
             params["free"] = "1"
+        if self.accessible_only:
+            params["accessible"] = "1"
+        if self.language:
+            params["language"] = self.language
+        if self.text:
+            params["q"] = self.text
+        if self.place:
+            params["near"] = self.place
+        if self.radius_km != DEFAULT_RADIUS_KM:
+            params["radius"] = str(self.radius_km)
+        return params
+
+    def active(self) -> tuple[str, ...]:
+        """Names (from :data:`FILTER_NAMES`) of the filters that are set; "dates" when not just "from today"."""
+        set_now = {
+            "city": bool(self.city),
+            "topic": bool(self.topics),
+            "age": self.age is not None or bool(self.age_group),
+            "dates": self.date_from is not None or self.date_to is not None,
+            "mode": bool(self.modes),
+            "type": bool(self.types),
+            "free": self.free_only,
+            "accessible": self.accessible_only,
+            "language": bool(self.language),
+            "q": bool(self.text),
+            "near": bool(self.place) or self.use_browser_position,
+        }
+        return tuple(name for name in FILTER_NAMES if set_now[name])
+
+    def without(self, name: str) -> Filters:
+        """These filters with the one called ``name`` (see :data:`FILTER_NAMES`) cleared."""
+        cleared: dict[str, dict[str, object]] = {
+            "city": {"city": ""},
+            "topic": {"topics": ()},
+            "age": {"age": None, "age_group": ""},
+            "dates": {"date_from": None, "date_to": None},
+            "mode": {"modes": ()},
+            "type": {"types": ()},
+            "free": {"free_only": False},
+            "accessible": {"accessible_only": False},
+            "language": {"language": ""},
+            "q": {"text": ""},
+            "near": {"place": "", "radius_km": DEFAULT_RADIUS_KM, "use_browser_position": False},
+        }
+        return replace(self, **cleared[name])  # type: ignore[arg-type]
+
+
+def relaxations(filters: Filters, count: Callable[[Filters], int]) -> list[tuple[str, int]]:
+    """For an empty result: each set filter with how many would match without it.
+
+    ``count`` runs the search for other filters. Filters whose removal still finds nothing are
+    left out; the rest come most results first (ties in :data:`FILTER_NAMES` order).
+    """
+    found = [(name, count(filters.without(name))) for name in filters.active()]
+    helpful = [(name, n) for name, n in found if n > 0]
+    return sorted(helpful, key=lambda pair: -pair[1])
+
+
+@dataclass(frozen=True)
+class MapPosition:
+    """The centre and zoom of the map, as a link keeps them."""
+
+    latitude: float
+    longitude: float
+    zoom: int
+
+    def to_params(self) -> Params:
+        return {"lat": f"{self.latitude:.5f}", "lon": f"{self.longitude:.5f}", "z": str(self.zoom)}
+
+
+@dataclass(frozen=True)
+class ExploreParams:
+    """Everything a link to the Explore page can hold, and a message for each value that was ignored."""
+
+    language: str = "en"
+    filters: Filters = Filters()
+    selected: int | None = None
+    position: MapPosition | None = None
+    problems: tuple[str, ...] = field(default=())
+
+    def to_params(self, *, default_language: str) -> Params:
+        """The URL parameters; ``lang`` only when it differs from what the browser would get anyway."""
+        params = self.filters.to_params()
+        if self.selected is not None:
+            params["id"] = str(self.selected)
+        if self.position is not None:
+            params.update(self.position.to_params())
+        if self.language != default_language:
+            params["lang"] = self.language
         return params
 
 
-def _shown(value: str) -> str:
+def _shown(value: str, language: str = "en") -> str:
     """A short, harmless rendering of a user-written value for a message (no markup survives)."""
+    _ = translator(language).gettext
     kept = "".join(c for c in value[:40] if c.isalnum() or c in " -_.,")
-    return f"“{kept}”" if kept else "(unreadable)"
+    # Translators: a value quoted in a message; use your language's quotation marks.
+    return _("“{value}”").format(value=kept) if kept else _("(unreadable)")
 
 
-def filters_from_params(params: Mapping[str, Sequence[str]], *, cities: Collection[str]) -> tuple[Filters, list[str]]:
-    """Filters read from URL parameters, and a message for each value that was ignored.
+def _is_small_number(text: str, digits: int = 18) -> bool:
+    return text.isascii() and text.isdecimal() and len(text) <= digits
+
+
+def filters_from_params(
+    params: Mapping[str, Sequence[str]],
+    *,
+    cities: Collection[str],
+    language: str = "en",
+    languages_taught: Collection[str] | None = None,
+    today: date | None = None,
+) -> tuple[Filters, list[str]]:
+    """Filters read from URL parameters, and a message (in ``language``) for each value that was ignored.
 
     ``params`` maps each name to all its values; ``cities`` are the known city names (matched
-    without regard to case or diacritics). Unknown parameter names are ignored silently.
+    without regard to case or diacritics); ``languages_taught`` the codes a ``language`` filter
+    may hold (any two or three letters when None); ``today`` bounds the dates (see
+    :func:`date_bounds`). Unknown parameter names are ignored silently.
     """
+    _ = translator(language).gettext
     problems: list[str] = []
+    today = today or date.today()
 
     def last(name: str) -> str:
         values = [v.strip() for v in params.get(name, ()) if v.strip()]
         if not values:
             return ""
         if len(values[-1]) > MAX_VALUE_LENGTH:
-            problems.append(f"The {name} in the link is too long and was ignored.")
+            # Translators: {name} is the parameter's name in the link (city, age, free), not translated.
+            problems.append(_("The {name} in the link is too long and was ignored.").format(name=name))
             return ""
         return values[-1]
+
+    def flag(name: str, message: str) -> bool:
+        value = last(name).lower()
+        if value and value not in {"1", "true", "yes", "0", "false", "no"}:
+            problems.append(message.format(value=_shown(value, language)))
+        return value in {"1", "true", "yes"}
+
+    def items(name: str) -> list[str]:
+        found: list[str] = []
+        for raw in list(params.get(name, ()))[:MAX_TOPICS]:
+            found.extend(part.strip() for part in raw.split(",") if part.strip())
+        return found
 
     city = ""
     wanted_city = last("city")
@@ -86,35 +275,201 @@ def filters_from_params(params: Mapping[str, Sequence[str]], *, cities: Collecti
         by_key = {fold(c): c for c in cities}
         city = by_key.get(fold(wanted_city), "")
         if not city:
-            problems.append(f"The city {_shown(wanted_city)} in the link is not on the map; showing all cities.")
+            problems.append(
+                _("The city {city} in the link is not on the map; showing all cities.").format(city=_shown(wanted_city, language))
+            )
 
     topics: list[str] = []
-    for raw in list(params.get("topic", ()))[:MAX_TOPICS]:
-        for part in raw.split(","):
-            text = part.strip()
-            if not text:
-                continue
-            topic = topic_from_text(text) if len(text) <= MAX_VALUE_LENGTH else None
-            if topic is None:
-                problems.append(f"The topic {_shown(text)} in the link is unknown and was ignored.")
-            elif topic not in topics:
-                topics.append(topic)
+    for text in items("topic"):
+        topic = topic_from_text(text) if len(text) <= MAX_VALUE_LENGTH else None
+        if topic is None:
+            problems.append(_("The topic {topic} in the link is unknown and was ignored.").format(topic=_shown(text, language)))
+        elif topic not in topics:
+            topics.append(topic)
 
     age: int | None = None
     age_group = ""
     wanted_age = last("age")
     if wanted_age:
-        if wanted_age.isdecimal() and wanted_age.isascii() and int(wanted_age) <= MAX_AGE:
+        if _is_small_number(wanted_age, 3) and int(wanted_age) <= MAX_AGE:
             age = int(wanted_age)
         elif wanted_age.lower() in AGE_GROUPS_BY_ID:
             age_group = wanted_age.lower()
         else:
             groups = ", ".join(AGE_GROUPS_BY_ID)
             problems.append(
-                f"The age {_shown(wanted_age)} in the link was ignored: use a number from 0 to {MAX_AGE} or one of {groups}."
+                _("The age {age} in the link was ignored: use a number from 0 to {max_age} or one of {groups}.").format(
+                    age=_shown(wanted_age, language), max_age=MAX_AGE, groups=groups
+                )
             )
 
-    free = last("free").lower()
-    if free and free not in {"1", "true", "yes", "0", "false", "no"}:
-        problems.append(f"The free filter {_shown(free)} in the link was ignored: use 1 or 0.")
-    return Filters(city, tuple(topics), age_group, age, free in {"1", "true", "yes"}), problems
+    earliest, latest = date_bounds(today)
+
+    def day(name: str) -> date | None:
+        text = last(name)
+        if not text:
+            return None
+        try:
+            value = date.fromisoformat(text) if len(text) == 10 else None
+        except ValueError:
+            value = None
+        if value is None or not earliest <= value <= latest:
+            # Translators: {name} is "from" or "to", the parameter's name in the link; {value} a quoted value.
+            problems.append(
+                _(
+                    "The date {value} ({name}) in the link was ignored: use a date like {example}, at most {years} years away."
+                ).format(value=_shown(text, language), name=name, example=today.isoformat(), years=MAX_YEARS_AWAY)
+            )
+            return None
+        return value
+
+    date_from, date_to = day("from"), day("to")
+    if date_to is not None and date_to < (date_from or today):
+        problems.append(_("The end date in the link is before the start date and was ignored."))
+        date_to = None
+
+    def choices(name: str, allowed: Mapping[str, str]) -> list[str]:
+        chosen: list[str] = []
+        for text in items(name):
+            value = allowed.get(text.lower()) if len(text) <= MAX_VALUE_LENGTH else None
+            if value is None:
+                # Translators: {name} is "mode" or "type", the parameter's name in the link; {options} the allowed values.
+                problems.append(
+                    _("The {name} {value} in the link is unknown and was ignored: use one of {options}.").format(
+                        name=name, value=_shown(text, language), options=", ".join(dict.fromkeys(allowed.values()))
+                    )
+                )
+            elif value not in chosen:
+                chosen.append(value)
+        return chosen
+
+    modes = tuple(Mode(m) for m in choices("mode", {m.value: m.value for m in Mode}))
+    types = tuple(OpportunityType(t) for t in choices("type", {t.value: t.value for t in OpportunityType}))
+    free_only = flag("free", _("The free filter {value} in the link was ignored: use 1 or 0."))
+    accessible_only = flag("accessible", _("The accessible filter {value} in the link was ignored: use 1 or 0."))
+
+    taught = last("language").lower()
+    readable = taught.isascii() and taught.isalpha() and 2 <= len(taught) <= 3
+    if taught and not (readable and (languages_taught is None or taught in languages_taught)):
+        problems.append(
+            _("The language {value} in the link was ignored: no opportunity is taught in it.").format(
+                value=_shown(taught, language)
+            )
+        )
+        taught = ""
+
+    text = last("q")
+    place = last("near")
+    radius = DEFAULT_RADIUS_KM
+    wanted_radius = last("radius")
+    if wanted_radius:
+        if _is_small_number(wanted_radius, 3) and MIN_RADIUS_KM <= int(wanted_radius) <= MAX_RADIUS_KM:
+            radius = int(wanted_radius)
+        else:
+            problems.append(
+                _("The radius {value} in the link was ignored: use a whole number of km from {low} to {high}.").format(
+                    value=_shown(wanted_radius, language), low=MIN_RADIUS_KM, high=MAX_RADIUS_KM
+                )
+            )
+
+    filters = Filters(
+        city=city,
+        topics=tuple(topics),
+        age_group=age_group,
+        age=age,
+        free_only=free_only,
+        date_from=date_from,
+        date_to=date_to,
+        modes=modes,
+        types=types,
+        language=taught,
+        accessible_only=accessible_only,
+        text=text,
+        place=place,
+        radius_km=radius,
+    )
+    return filters, problems
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text) if len(text) <= 20 else math.nan
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def map_position_from_params(
+    params: Mapping[str, Sequence[str]], *, language: str = "en"
+) -> tuple[MapPosition | None, list[str]]:
+    """The map view from ``lat``, ``lon`` and ``z``; all three or none, else a message."""
+    _ = translator(language).gettext
+    values = {name: next((v.strip() for v in reversed(params.get(name, ())) if v.strip()), "") for name in ("lat", "lon", "z")}
+    if not any(values.values()):
+        return None, []
+    lat, lon = _number(values["lat"]), _number(values["lon"])
+    zoom = int(values["z"]) if _is_small_number(values["z"], 2) else None
+    if lat is None or lon is None or zoom is None or not (-85 <= lat <= 85 and -180 <= lon <= 180 and 0 <= zoom <= MAX_ZOOM):
+        message = _(
+            "The map position in the link was ignored: it needs lat (−85 to 85), lon (−180 to 180) and z (0 to {max_zoom})."
+        )
+        return None, [message.format(max_zoom=MAX_ZOOM)]
+    return MapPosition(lat, lon, zoom), []
+
+
+def selected_from_params(params: Mapping[str, Sequence[str]], *, language: str = "en") -> tuple[int | None, list[str]]:
+    """The id of the opportunity to show in detail, or None (with a message when ``id`` is not an id)."""
+    _ = translator(language).gettext
+    value = next((v.strip() for v in reversed(params.get("id", ())) if v.strip()), "")
+    if not value:
+        return None, []
+    if _is_small_number(value, 19) and 0 < int(value) <= MAX_ID:
+        return int(value), []
+    return None, [
+        _("The opportunity {value} in the link is not a valid id and was ignored.").format(value=_shown(value, language))
+    ]
+
+
+def read_params(
+    params: Mapping[str, Sequence[str]],
+    *,
+    cities: Collection[str],
+    accept_language: str = "",
+    languages_taught: Collection[str] | None = None,
+    today: date | None = None,
+) -> ExploreParams:
+    """Everything in a link to the Explore page, with the messages in the UI language chosen.
+
+    The UI language is ``lang`` when supported, else the best match for the browser's
+    ``Accept-Language`` header, else English.
+    """
+    wanted = next((v.strip() for v in reversed(params.get("lang", ())) if v.strip()), "")
+    browser = negotiate_language([accept_language]) if accept_language else "en"
+    language = wanted.lower() if wanted.lower() in LANGUAGES else browser
+    problems: list[str] = []
+    if wanted and wanted.lower() not in LANGUAGES:
+        _ = translator(language).gettext
+        problems.append(
+            _("The language {value} in the link is not available; use one of {options}.").format(
+                value=_shown(wanted, language), options=", ".join(LANGUAGES)
+            )
+        )
+    filters, filter_problems = filters_from_params(
+        params, cities=cities, language=language, languages_taught=languages_taught, today=today
+    )
+    position, position_problems = map_position_from_params(params, language=language)
+    selected, selected_problems = selected_from_params(params, language=language)
+    return ExploreParams(
+        language=language,
+        filters=filters,
+        selected=selected,
+        position=position,
+        problems=(*problems, *filter_problems, *position_problems, *selected_problems),
+    )
+
+
+def share_url(base_url: str, params: Mapping[str, str | Sequence[str]]) -> str:
+    """``base_url`` (any query or fragment removed) with ``params`` as its query string."""
+    parts = urlsplit(base_url)
+    query = urlencode({k: [v] if isinstance(v, str) else list(v) for k, v in params.items()}, doseq=True)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, ""))

@@ -1,36 +1,123 @@
-"""Explore: filter the published opportunities, see them on a map and in a table.
+"""Explore: filter the published opportunities, see them on a map and in a list, open one in detail.
 
-The filters live in the URL (``?city=Kranj&topic=digital-skills&age=teens&free=1``), so a
-filtered view is a link to share; values in a link that cannot be used give a warning.
+Everything a visitor chooses lives in the URL (see :mod:`opportunities.url_params`), so any
+view is a link to share; values in a link that cannot be used give a warning. The browser's
+position ("Use my location") is the exception: it stays in this session and is never stored,
+logged or put into a link.
 """
 
 from __future__ import annotations
+
+import gettext
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
 import app_state as state
-from maps.clusters import Bounds
-from maps.opportunity_map import format_ages, format_cost, format_dates, safe_link
+from maps.opportunity_map import format_ages, format_cost, format_dates, is_approximate, safe_link
 from maps.overview import MapView, base_map, fitted_view, overview_layer
+from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, visitor_moved
+from opportunities.calendar import opportunity_ics
+from opportunities.i18n import (
+    LANGUAGE_NAMES,
+    age_group_label,
+    format_distance_km,
+    format_number,
+    format_when,
+    language_name,
+    mode_label,
+    negotiate_language,
+    precision_label,
+    topic_label,
+    translator,
+    type_label,
+)
 from opportunities.model import Opportunity
-from opportunities.url_params import Filters, filters_from_params
-from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, TOPICS, topic_label
+from opportunities.nearby import near_point, position_from_browser
+from opportunities.text import escape_markdown
+from opportunities.url_params import (
+    MAX_RADIUS_KM,
+    MIN_RADIUS_KM,
+    ExploreParams,
+    Filters,
+    MapPosition,
+    date_bounds,
+    read_params,
+    relaxations,
+    share_url,
+)
+from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
 
 MAX_LIMIT = 10_000
 MAP_HEIGHT = 560
 MAP_KEY = "map"
+LOCATE_KEY = "locate_me"
 PAGE_SIZE = 20
-LANGUAGE = "en"
+NEXT_SESSIONS = 5
+DATE_FORMATS = {"en": "DD/MM/YYYY", "sv": "YYYY-MM-DD", "sl": "DD.MM.YYYY", "pl": "DD.MM.YYYY"}
+
+# "Use my location": a button that asks the browser for its position only when clicked, and sends
+# it back once (a trigger value). Its label arrives as data and is set as text, never as HTML.
+_LOCATE_HTML = '<button type="button" class="col-locate"></button>'
+_LOCATE_CSS = """
+.col-locate { font: inherit; font-size: 0.875rem; padding: 0.25rem 0.75rem; min-height: 2.5rem; width: 100%;
+  border-radius: 0.5rem; border: 1px solid var(--st-border-color, rgba(49, 51, 63, 0.2));
+  background: var(--st-background-color, #fff); color: var(--st-text-color, inherit); cursor: pointer; }
+.col-locate:hover { border-color: var(--st-primary-color, #ff4b4b); color: var(--st-primary-color, #ff4b4b); }
+.col-locate:disabled { opacity: 0.6; cursor: progress; }
+"""
+_LOCATE_JS = """
+export default function (component) {
+  const { data, setTriggerValue, parentElement } = component;
+  const button = parentElement.querySelector("button.col-locate");
+  button.textContent = data.label;
+  button.onclick = () => {
+    if (!navigator.geolocation) { setTriggerValue("failed", "unsupported"); return; }
+    button.disabled = true;
+    navigator.geolocation.getCurrentPosition(
+      (p) => {
+        button.disabled = false;
+        setTriggerValue("position", {latitude: p.coords.latitude, longitude: p.coords.longitude, accuracy: p.coords.accuracy});
+      },
+      (e) => {
+        button.disabled = false;
+        setTriggerValue("failed", e && e.code === 1 ? "denied" : "unavailable");
+      },
+      {enableHighAccuracy: false, timeout: 15000, maximumAge: 300000}
+    );
+  };
+}
+"""
+_locate_button = st.components.v2.component("col_locate_me", html=_LOCATE_HTML, css=_LOCATE_CSS, js=_LOCATE_JS)
 
 
-def init_filter_state(cities: list[str]) -> None:
-    """Every filter widget's session-state key, set once per session from the URL."""
-    if st.session_state.get(state.FILTERS_READY):
-        return
-    params = {name: st.query_params.get_all(name) for name in st.query_params}
-    filters, problems = filters_from_params(params, cities=cities)
+def translations(language: str) -> gettext.NullTranslations:
+    """The UI texts in ``language``; English while a catalog is missing, rather than no page."""
+    try:
+        return translator(language)
+    except OSError:
+        return gettext.NullTranslations()
+
+
+def browser_language() -> str:
+    """The UI language the browser asks for (Accept-Language), or English."""
+    header = st.context.headers.get("Accept-Language") or ""
+    return negotiate_language([header]) if header else "en"
+
+
+def today_here() -> date:
+    return date.today()
+
+
+# --- state --------------------------------------------------------------------------------------
+
+
+def _set_filter_state(filters: Filters, today: date) -> None:
+    """Put ``filters`` into the widgets' session state (on a fresh load, and by "Clear filters")."""
     st.session_state[state.CITY] = filters.city
     st.session_state[state.TOPICS] = list(filters.topics)
     if filters.age is not None:
@@ -39,98 +126,233 @@ def init_filter_state(cities: list[str]) -> None:
         st.session_state[state.AGE_KIND] = filters.age_group
     st.session_state[state.AGE] = filters.age if filters.age is not None else 15
     st.session_state[state.FREE] = filters.free_only
-    st.session_state[state.URL_PROBLEMS] = problems
+    st.session_state[state.DATE_FROM] = filters.date_from or today
+    st.session_state[state.DATE_TO] = filters.date_to
+    st.session_state[state.MODES] = [m.value for m in filters.modes]
+    st.session_state[state.TYPES] = [t.value for t in filters.types]
+    st.session_state[state.TAUGHT_IN] = filters.language
+    st.session_state[state.ACCESSIBLE] = filters.accessible_only
+    st.session_state[state.TEXT] = filters.text
+    st.session_state[state.PLACE] = filters.place
+    st.session_state[state.RADIUS] = filters.radius_km
+    if not filters.use_browser_position:
+        st.session_state[state.BROWSER_POSITION] = None
+        st.session_state[state.LOCATION_ERROR] = ""
+
+
+def init_page_state(cities: list[str], languages_taught: tuple[str, ...], today: date) -> None:
+    """Every session-state key of the page, set once per session from the URL."""
+    if st.session_state.get(state.FILTERS_READY):
+        return
+    params = {name: st.query_params.get_all(name) for name in st.query_params}
+    read = read_params(
+        params,
+        cities=cities,
+        accept_language=st.context.headers.get("Accept-Language") or "",
+        languages_taught=languages_taught,
+        today=today,
+    )
+    st.session_state[state.LANGUAGE] = read.language
+    _set_filter_state(read.filters, today)
+    st.session_state[state.SELECTED] = read.selected
+    st.session_state[state.MAP_POSITION] = read.position
+    st.session_state[state.MAP_FIT_FOR] = None
+    st.session_state[state.PAGE] = 1
+    st.session_state[state.LIST_FOR] = None
+    st.session_state[state.MAP_VIEW] = None
+    st.session_state[state.MAP_FIT_VIEW] = None
+    st.session_state[state.MAP_SEEN] = {}
+    st.session_state[state.URL_PROBLEMS] = list(read.problems)
     st.session_state[state.FILTERS_READY] = True
 
 
-def _age_kind_label(kind: str) -> str:
-    if kind == "":
-        return "Any age"
-    if kind == state.EXACT_AGE:
-        return "Exact age…"
-    return AGE_GROUPS_BY_ID[kind].labels[0]
+def clear_filters() -> None:
+    _set_filter_state(Filters(), today_here())
+    st.session_state[state.SELECTED] = None
 
 
-def filter_sidebar(cities: list[str]) -> Filters:
-    """The sidebar widgets, read into filters."""
-    with st.sidebar:
-        st.header("Filters")
-        st.selectbox("City", ["", *cities], key=state.CITY, format_func=lambda c: c or "All cities")
-        st.multiselect("Topics", list(TOPICS), key=state.TOPICS, format_func=lambda t: topic_label(t, LANGUAGE))
-        st.selectbox("Age", ["", *(g.id for g in AGE_GROUPS), state.EXACT_AGE], key=state.AGE_KIND, format_func=_age_kind_label)
-        if st.session_state[state.AGE_KIND] == state.EXACT_AGE:
-            st.number_input("Age in years", min_value=0, max_value=120, step=1, key=state.AGE)
-        st.checkbox("Free only", key=state.FREE)
+def relax(name: str) -> None:
+    """Clear one filter (a "Try without …" button)."""
+    filters = current_filters(today_here()).without(name)
+    _set_filter_state(filters, today_here())
+
+
+def select(opportunity_id: int | None) -> None:
+    st.session_state[state.SELECTED] = opportunity_id
+
+
+def forget_browser_position() -> None:
+    st.session_state[state.BROWSER_POSITION] = None
+    st.session_state[state.LOCATION_ERROR] = ""
+
+
+def on_location() -> None:
+    """The browser sent a position (or an error): keep it in this session only, in place of a typed place."""
+    result: Any = st.session_state.get(LOCATE_KEY) or {}
+    position = position_from_browser(result.get("position"))
+    if position is not None:
+        st.session_state[state.BROWSER_POSITION] = position
+        st.session_state[state.PLACE] = ""
+        st.session_state[state.LOCATION_ERROR] = ""
+    elif result.get("position") is not None or result.get("failed") is not None:
+        st.session_state[state.LOCATION_ERROR] = "denied" if result.get("failed") == "denied" else "unavailable"
+
+
+def current_filters(today: date) -> Filters:
+    """The filters as the widgets hold them."""
     kind = st.session_state[state.AGE_KIND]
+    date_from = st.session_state[state.DATE_FROM]
     return Filters(
         city=st.session_state[state.CITY],
         topics=tuple(st.session_state[state.TOPICS]),
         age_group=kind if kind in AGE_GROUPS_BY_ID else "",
         age=int(st.session_state[state.AGE]) if kind == state.EXACT_AGE else None,
         free_only=bool(st.session_state[state.FREE]),
+        date_from=date_from if date_from and date_from != today else None,
+        date_to=st.session_state[state.DATE_TO],
+        modes=tuple(Mode(m) for m in st.session_state[state.MODES]),
+        types=tuple(OpportunityType(t) for t in st.session_state[state.TYPES]),
+        language=st.session_state[state.TAUGHT_IN],
+        accessible_only=bool(st.session_state[state.ACCESSIBLE]),
+        text=st.session_state[state.TEXT].strip(),
+        place=st.session_state[state.PLACE].strip(),
+        radius_km=int(st.session_state[state.RADIUS]),
+        use_browser_position=st.session_state[state.BROWSER_POSITION] is not None,
     )
 
 
-def sync_url(filters: Filters) -> None:
-    """Write the filters into the URL (only when they differ, to keep the browser history clean)."""
-    wanted = {k: [v] if isinstance(v, str) else v for k, v in filters.to_params().items()}
+# --- sidebar -------------------------------------------------------------------------------------
+
+
+def language_switcher() -> str:
+    st.sidebar.selectbox(
+        "Language · Språk · Jezik · Język", LANGUAGES, key=state.LANGUAGE, format_func=lambda code: LANGUAGE_NAMES[code]
+    )
+    return str(st.session_state[state.LANGUAGE])
+
+
+def filter_sidebar(cities: list[str], languages_taught: tuple[str, ...], lang: str, today: date) -> Filters:
+    """The sidebar widgets, read into filters."""
+    _ = translations(lang).gettext
+    earliest, latest = date_bounds(today)
+
+    def age_kind_label(kind: str) -> str:
+        if kind == "":
+            return _("Any age")
+        if kind == state.EXACT_AGE:
+            return _("Exact age…")
+        return age_group_label(kind, lang)
+
+    with st.sidebar:
+        st.header(_("Filters"))
+        st.subheader(_("Near me"))
+        st.text_input(_("A place or an address"), key=state.PLACE, max_chars=100, on_change=forget_browser_position)
+        _locate_button(
+            key=LOCATE_KEY,
+            data={"label": _("Use my location")},
+            on_position_change=on_location,
+            on_failed_change=on_location,
+        )
+        if st.session_state[state.BROWSER_POSITION] is not None:
+            st.button(_("Stop using my location"), on_click=forget_browser_position)
+        elif st.session_state[state.LOCATION_ERROR]:
+            st.caption(_("Your location could not be found. Type a place instead."))
+        st.caption(_("Your location is used only in this browser tab to sort by distance; it is never stored."))
+        st.slider(_("Radius (km)"), min_value=MIN_RADIUS_KM, max_value=MAX_RADIUS_KM, key=state.RADIUS)
+        st.divider()
+        st.text_input(_("Search in titles and descriptions"), key=state.TEXT, max_chars=100)
+        st.selectbox(_("City"), ["", *cities], key=state.CITY, format_func=lambda c: c or _("All cities"))
+        st.multiselect(_("Topics"), list(TOPICS), key=state.TOPICS, format_func=lambda t: topic_label(t, lang))
+        st.selectbox(_("Age"), ["", *(g.id for g in AGE_GROUPS), state.EXACT_AGE], key=state.AGE_KIND, format_func=age_kind_label)
+        if st.session_state[state.AGE_KIND] == state.EXACT_AGE:
+            st.number_input(_("Age in years"), min_value=0, max_value=120, step=1, key=state.AGE)
+        st.date_input(_("From"), key=state.DATE_FROM, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
+        st.date_input(_("To"), key=state.DATE_TO, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
+        st.multiselect(_("Mode"), [m.value for m in Mode], key=state.MODES, format_func=lambda m: mode_label(m, lang))
+        st.multiselect(_("Type"), [t.value for t in OpportunityType], key=state.TYPES, format_func=lambda t: type_label(t, lang))
+        st.selectbox(
+            _("Language taught in"),
+            ["", *languages_taught],
+            key=state.TAUGHT_IN,
+            format_func=lambda code: language_name(code, lang) if code else _("Any language"),
+        )
+        st.checkbox(_("Free only"), key=state.FREE)
+        st.checkbox(_("Accessible only"), key=state.ACCESSIBLE)
+
+        st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_sidebar")
+    return current_filters(today)
+
+
+# --- URL -------------------------------------------------------------------------------------------
+
+
+def page_params(filters: Filters, lang: str) -> dict[str, str | list[str]]:
+    """The URL parameters for what the page shows now."""
+    selected = st.session_state[state.SELECTED]
+    position = st.session_state[state.MAP_POSITION]
+    return ExploreParams(language=lang, filters=filters, selected=selected, position=position).to_params(
+        default_language=browser_language()
+    )
+
+
+def write_url(params: dict[str, str | list[str]]) -> None:
+    """Write ``params`` into the URL (only when they differ, to keep the browser history clean)."""
+    wanted = {k: [v] if isinstance(v, str) else v for k, v in params.items()}
     current = {name: st.query_params.get_all(name) for name in st.query_params}
     if current != wanted:
-        st.query_params.from_dict(filters.to_params())
+        st.query_params.from_dict(params)
 
 
-def _table_rows(found: list[Opportunity]) -> list[dict[str, str | None]]:
-    return [
-        {
-            "Title": o.title,
-            "Provider": o.provider,
-            "City": o.city,
-            "Dates": format_dates(o),
-            "Ages": format_ages(o),
-            "Cost": format_cost(o),
-            "Link": safe_link(o.url),
-        }
-        for o in found
-    ]
+# --- map -------------------------------------------------------------------------------------------
 
 
-def fit_key(filters: Filters) -> str:
-    return repr(filters)
+def fit_map(key: str, keep: np.ndarray) -> None:
+    """A new search: fit the map to its results, or, on a fresh load, show the view from the link."""
+    if st.session_state[state.MAP_FIT_FOR] == key:
+        return
+    first = st.session_state[state.MAP_FIT_FOR] is None
+    st.session_state[state.MAP_FIT_FOR] = key
+    position: MapPosition | None = st.session_state[state.MAP_POSITION] if first else None
+    view = fitted_view(index, keep) if position is None else view_around(position.latitude, position.longitude, position.zoom)
+    st.session_state[state.MAP_POSITION] = position
+    st.session_state[state.MAP_VIEW] = view
+    st.session_state[state.MAP_FIT_VIEW] = view
+    st.session_state[state.MAP_SEEN] = st.session_state.get(MAP_KEY) or {}
 
 
 @st.fragment
-def show_map(keep: np.ndarray, filters: Filters) -> None:
+def show_map(keep: np.ndarray, params: dict[str, str | list[str]], lang: str) -> None:
     """The map: a fixed base map and a layer for the visible area, rebuilt when the visitor pans.
 
-    A fragment, so that panning and zooming rerun only the map, not the whole page.
+    A fragment, so that panning and zooming rerun only the map, not the whole page. Once the
+    visitor has moved the map, its centre and zoom go into the URL.
     """
     index = state.opportunity_index(engine, settings.database_url)
-    key = fit_key(filters)
     moved = st.session_state.get(MAP_KEY) or {}
-    if st.session_state.get(state.MAP_FIT_FOR) != key:
-        # New filters: fit the view to the results, and ignore where the old map was.
-        st.session_state[state.MAP_FIT_FOR] = key
-        st.session_state[state.MAP_VIEW] = fitted_view(index, keep)
-        st.session_state[state.MAP_FIT_VIEW] = st.session_state[state.MAP_VIEW]
+    if moved and moved != st.session_state.get(state.MAP_SEEN):
         st.session_state[state.MAP_SEEN] = moved
-    elif moved and moved != st.session_state.get(state.MAP_SEEN):
         reported = view_from_component(moved)
         if reported is not None:
             st.session_state[state.MAP_VIEW] = reported
-        st.session_state[state.MAP_SEEN] = moved
+            if visitor_moved(reported, st.session_state[state.MAP_FIT_VIEW]):
+                lat, lon, zoom = centre_and_zoom(reported)
+                position = MapPosition(lat, lon, zoom)
+                if position != st.session_state[state.MAP_POSITION]:
+                    st.session_state[state.MAP_POSITION] = position
+                    write_url({**{k: v for k, v in params.items() if k not in ("lat", "lon", "z")}, **position.to_params()})
     view: MapView = st.session_state[state.MAP_VIEW]
     fit: MapView = st.session_state[state.MAP_FIT_VIEW]
     layer = overview_layer(
         index, keep, view, lambda ids: state.opportunities_by_id(engine, ids), state.city_labels(engine, settings.database_url),
-        language=LANGUAGE,
+        language=lang,
     )  # fmt: skip
     st_folium(
         base_map(
-            tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, asset_base=state.asset_base(), language=LANGUAGE
+            tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, asset_base=state.asset_base(), language=lang
         ),
         key=MAP_KEY,
         feature_group_to_add=layer.group,
-        center=fit.centre,
+        center=map_centre(fit),
         zoom=fit.zoom,
         returned_objects=["bounds", "zoom"],
         height=MAP_HEIGHT,
@@ -138,54 +360,225 @@ def show_map(keep: np.ndarray, filters: Filters) -> None:
     )
 
 
-def view_from_component(value: dict[str, object]) -> MapView | None:
-    """The view reported by the map component, or None when it is not usable."""
-    try:
-        bounds = value["bounds"]
-        south_west, north_east = bounds["_southWest"], bounds["_northEast"]  # type: ignore[index]
-        box = Bounds(float(south_west["lat"]), float(south_west["lng"]), float(north_east["lat"]), float(north_east["lng"]))
-        zoom = int(value["zoom"])  # type: ignore[call-overload]
-    except (KeyError, TypeError, ValueError):
-        return None
-    return MapView(box, max(0, min(zoom, 20)))
+# --- list and detail --------------------------------------------------------------------------------
 
+
+def show_list(rows: np.ndarray, near: tuple[float, float] | None, lang: str) -> None:
+    """One page of results as cards, in the search order, each with a "Details" button."""
+    _ = translations(lang).gettext
+    total = len(rows)
+    pages = max(1, -(-total // PAGE_SIZE))
+    st.session_state[state.PAGE] = min(max(1, int(st.session_state[state.PAGE])), pages)
+    page = st.session_state[state.PAGE]
+    page_rows = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    shown = state.opportunities_by_id(engine, index.ids[page_rows].tolist())
+    distances = index.distances_km(page_rows, near) if near is not None else None
+    first = (page - 1) * PAGE_SIZE + 1
+    st.caption(
+        _("Results {first}–{last} of {total}").format(
+            first=format_number(first, lang), last=format_number(first + len(shown) - 1, lang), total=format_number(total, lang)
+        )
+    )
+    for i, opp in enumerate(shown):
+        with st.container(border=True):
+            where = opp.city if opp.mode != Mode.ONLINE else _("Online only")
+            st.markdown(f"**{escape_markdown(opp.title)}**  \n{escape_markdown(opp.provider)} · {escape_markdown(where)}")
+            facts = [
+                format_dates(opp, lang),
+                _("Ages {ages}").format(ages=format_ages(opp, lang)),
+                format_cost(opp, lang),
+            ]
+            if distances is not None and np.isfinite(distances[i]):
+                facts.insert(0, format_distance_km(float(distances[i]), lang))
+            st.caption(escape_markdown(" · ".join(facts)))
+            st.button(_("Details"), key=f"details_{opp.id}", on_click=select, args=(opp.id,), help=opp.title[:200])
+    if pages > 1:
+        st.number_input(_("Page"), min_value=1, max_value=pages, step=1, key=state.PAGE)
+
+
+def _fields(rows: list[tuple[str, str]]) -> None:
+    """Label: value lines in one block (labels and values escaped)."""
+    st.markdown("  \n".join(f"**{escape_markdown(label)}:** {escape_markdown(value)}" for label, value in rows if value))
+
+
+def show_detail(opp: Opportunity, lang: str, timezone: str, link: str) -> None:
+    """One opportunity in a dialog, over the list and the map (on a phone too, wherever the visitor scrolled)."""
+    _ = translations(lang).gettext
+
+    @st.dialog(_("Details"), width="large", on_dismiss=lambda: select(None))
+    def dialog() -> None:
+        detail_view(opp, lang, timezone, link)
+
+    dialog()
+
+
+def detail_view(opp: Opportunity, lang: str, timezone: str, link: str) -> None:
+    """Every field of one opportunity, its next sessions, an .ics download and a link to share."""
+    _ = translations(lang).gettext
+    with st.container():
+        st.markdown(f"### {escape_markdown(opp.title)}")
+        st.markdown(escape_markdown(opp.provider))
+        if opp.description:
+            st.text(opp.description)
+        rows = [
+            (_("Topics"), ", ".join(topic_label(t, lang) for t in opp.topics)),
+            (_("Type"), type_label(opp.type, lang)),
+            (_("Mode"), mode_label(opp.mode, lang)),
+            (_("Dates"), format_dates(opp, lang)),
+            (_("Ages"), format_ages(opp, lang)),
+            (_("Cost"), format_cost(opp, lang)),
+            (_("Languages"), ", ".join(language_name(code, lang) for code in opp.languages)),
+        ]
+        if opp.mode == Mode.ONLINE:
+            rows.append((_("Venue"), _("Online only")))
+        else:
+            rows.append((_("Venue"), opp.venue))
+            rows.append((_("Address"), ", ".join(part for part in (opp.address, opp.city) if part)))
+            if is_approximate(opp) and opp.precision is not None:
+                rows.append((_("Approximate location"), precision_label(opp.precision, lang)))
+        rows.append((_("Accessibility"), opp.accessibility))
+        rows.append((_("Contact"), opp.contact_email))
+        _fields(rows)
+        if opp.schedule:
+            now = _local_now(timezone)
+            sessions = opp.sessions(now, now + timedelta(days=366), limit=NEXT_SESSIONS)
+            if sessions:
+                st.markdown(f"**{escape_markdown(_('Next sessions'))}**")
+                st.markdown("\n".join(f"- {escape_markdown(format_when(s, lang))}" for s in sessions))
+        url = safe_link(opp.url)
+        if url is not None:
+            st.link_button(_("Register or read more"), url)
+        st.download_button(
+            _("Add to calendar (.ics)"),
+            data=opportunity_ics(opp, timezone=timezone, url=link),
+            file_name=f"opportunity-{opp.id}.ics",
+            mime="text/calendar",
+            key="download_ics",
+            on_click="ignore",
+        )
+        st.caption(_("Copy this link"))
+        st.code(link, language=None, wrap_lines=True)
+        if st.button(_("Back to the list"), on_click=select, args=(None,), key="back_to_list"):
+            st.rerun()  # the whole page, to close the dialog
+
+
+def _local_now(timezone: str) -> datetime:
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def filter_label(name: str, lang: str) -> str:
+    """The label of a filter, as in the sidebar."""
+    _ = translations(lang).gettext
+    labels = {
+        "city": _("City"), "topic": _("Topics"), "age": _("Age"), "dates": _("Dates"), "mode": _("Mode"), "type": _("Type"),
+        "free": _("Free only"), "accessible": _("Accessible only"), "language": _("Language taught in"),
+        "q": _("Search in titles and descriptions"), "near": _("Near me"),
+    }  # fmt: skip
+    return labels[name]
+
+
+# --- the page --------------------------------------------------------------------------------------
 
 settings = state.settings()
 engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed)
 cities = state.city_names(engine, settings.database_url)
-init_filter_state(cities)
+index = state.opportunity_index(engine, settings.database_url)
+today = today_here()
+init_page_state(cities, index.language_codes, today)
 
-st.title("Learning opportunities")
+lang = language_switcher()
+_ = translations(lang).gettext
+ngettext = translations(lang).ngettext
+
+st.title(_("Learning opportunities"))
 for problem in st.session_state[state.URL_PROBLEMS]:
     st.warning(problem, icon=":material/link_off:")
 
-filters = filter_sidebar(cities)
-sync_url(filters)
+filters = filter_sidebar(cities, index.language_codes, lang, today)
+details = state.city_details(engine, settings.database_url)
+country = details[filters.city][0] if filters.city in details else None
+near = near_point(
+    place=filters.place,
+    browser=st.session_state[state.BROWSER_POSITION],
+    locate=lambda text: state.geocoder(str(settings.cache_dir)).geocode_query(text, country),
+)
+if near.place_not_found:
+    message = _("Could not find {place}. Try a town name or a postcode.").format(place=f"“{filters.place}”")
+    st.warning(escape_markdown(message), icon=":material/wrong_location:")
 
-index = state.opportunity_index(engine, settings.database_url)
-query = filters.to_query(limit=MAX_LIMIT)
+if filters.date_to is not None and filters.date_to < (filters.date_from or today):
+    st.warning(_("The end date is before the start date, so it is not used."), icon=":material/event_busy:")
+query = filters.to_query(limit=MAX_LIMIT, today=today, near=near.point)
+
+# The opportunity shown in detail (from a "Details" button or ?id= in a link).
+selected_id = st.session_state[state.SELECTED]
+selected: Opportunity | None = None
+if selected_id is not None:
+    found = state.opportunities_by_id(engine, [selected_id])
+    if found and found[0].status == Status.PUBLISHED:
+        selected = found[0]
+    else:
+        st.info(_("This opportunity is not available (it may have ended or been removed)."), icon=":material/info:")
+        st.session_state[state.SELECTED] = None
+
 with engine.connect() as conn:
     keep = index.mask(query, conn)
 ordered = index.ordered(keep, query)
 total = len(ordered)
-online = int((keep & np.isnan(index.latitude)).sum())
-summary = f"**{total}** {'opportunity matches' if total == 1 else 'opportunities match'} your filters."
-if online:
-    summary += f" {online} online only, not on the map."
-st.markdown(summary)
+search_key = repr(query)
+fit_map(search_key, keep)
+if st.session_state[state.LIST_FOR] != search_key:
+    st.session_state[state.LIST_FOR] = search_key
+    st.session_state[state.PAGE] = 1
+params = page_params(filters, lang)
+write_url(params)
 
-show_map(keep, filters)
+if selected is not None:
+    timezone = details.get(selected.city, ("", "UTC"))[1]
+    link = share_url(st.context.url or "/", params)
+    show_detail(selected, lang, timezone, link)
+
+online = int((keep & np.isnan(index.latitude)).sum())
+summary = ngettext("{count} opportunity matches your filters.", "{count} opportunities match your filters.", total).format(
+    count=f"**{format_number(total, lang)}**"
+)
+if online:
+    summary += " " + _("{count} online only, not on the map.").format(count=format_number(online, lang))
+st.markdown(summary)
+if near.point is not None:
+    place = _("your location") if near.source == "browser" else f"“{filters.place}”"
+    st.caption(
+        escape_markdown(
+            _("Showing opportunities within {radius} km of {place}.").format(
+                radius=format_number(filters.radius_km, lang), place=place
+            )
+        )
+    )
+
+if total and st.toggle(_("Map"), value=True, key="show_map"):
+    show_map(keep, params, lang)
 
 if total:
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = int(st.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key=state.PAGE)) if pages > 1 else 1
-    shown = state.opportunities_by_id(engine, index.ids[ordered[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]].tolist())
-    st.caption(f"Results {(page - 1) * PAGE_SIZE + 1}–{(page - 1) * PAGE_SIZE + len(shown)} of {total}")
-    st.dataframe(
-        _table_rows(shown),
-        hide_index=True,
-        width="stretch",
-        column_config={"Link": st.column_config.LinkColumn("Link", display_text="Open")},
-    )
+    show_list(ordered, near.point, lang)
 else:
-    st.info("No opportunities match these filters. Try fewer topics or another city.")
+    st.info(_("No opportunities match these filters."), icon=":material/search_off:")
+
+    def count_without(relaxed: Filters) -> int:
+        point = near.point if (relaxed.place or relaxed.use_browser_position) else None
+        with engine.connect() as conn:
+            return int(index.mask(relaxed.to_query(limit=MAX_LIMIT, today=today, near=point), conn).sum())
+
+    for name, count in relaxations(filters, count_without):
+        st.button(
+            ngettext("Try without “{filter}” ({count} result)", "Try without “{filter}” ({count} results)", count).format(
+                filter=filter_label(name, lang), count=format_number(count, lang)
+            ),
+            on_click=relax,
+            args=(name,),
+            key=f"relax_{name}",
+        )
+    st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_empty")

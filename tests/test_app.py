@@ -1,24 +1,50 @@
 """Smoke and behaviour tests of the Streamlit app, without a browser (streamlit.testing.v1.AppTest).
 
-The first run of each test loads the demo data into a fresh SQLite file, which takes seconds.
+The demo data is loaded once per module into a SQLite file; the tests only read it. The map (a
+folium component) shows up as an unknown element here: its logic is tested in test_map_position.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
+
+from app_state import DEMO_SIZE
+from opportunities.demo import load_demo
+from opportunities.geocoding import Geocoder
+from opportunities.settings import load_settings
+from opportunities.storage import open_database, opportunities, set_status, writing
+from opportunities.vocabulary import Status
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60
+TODAY = date.today()
+DISTANCE = re.compile(r"^(\d+(?:[.,]\d)?) km")
+
+
+@pytest.fixture(scope="module")
+def demo_database(tmp_path_factory: pytest.TempPathFactory, geocoder: Geocoder) -> tuple[str, int]:
+    """The demo data (as the app would load it), with one opportunity archived; its id is returned."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'demo.db'}"
+    engine = open_database(url)
+    load_demo(engine, geocoder, size=DEMO_SIZE, seed=load_settings().demo_seed)
+    with writing(engine) as conn:
+        archived = int(conn.execute(select(opportunities.c.id).order_by(opportunities.c.id.desc()).limit(1)).scalar_one())
+        set_status(conn, archived, Status.ARCHIVED)
+    engine.dispose()
+    return url, archived
 
 
 @pytest.fixture
-def app(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[AppTest]:
-    monkeypatch.setenv("DATABASE_URL", database_url)
+def app(monkeypatch: pytest.MonkeyPatch, demo_database: tuple[str, int]) -> Iterator[AppTest]:
+    monkeypatch.setenv("DATABASE_URL", demo_database[0])
     st.cache_data.clear()
     st.cache_resource.clear()
     yield AppTest.from_file(APP, default_timeout=TIMEOUT)
@@ -27,9 +53,27 @@ def app(monkeypatch: pytest.MonkeyPatch, database_url: str) -> Iterator[AppTest]
 
 
 def count_text(at: AppTest) -> str:
-    texts = [m.value for m in at.markdown if "match" in m.value]
+    texts = [m.value for m in at.markdown if m.value.startswith("**") and "**" in m.value[2:] and "." in m.value]
+    texts = [t for t in texts if re.match(r"^\*\*[\d\s,.\xa0]+\*\* ", t)]
     assert len(texts) == 1, [m.value for m in at.markdown]
     return texts[0]
+
+
+def count(at: AppTest) -> int:
+    return int(re.sub(r"\D", "", count_text(at).split("**")[1]))
+
+
+def card_titles(at: AppTest) -> list[str]:
+    return [m.value.split("**")[1] for m in at.main.markdown if m.value.startswith("**") and "  \n" in m.value]
+
+
+def card_facts(at: AppTest) -> list[str]:
+    """The facts line of each card, Markdown escapes removed."""
+    return [c.value.replace("\\", "") for c in at.main.caption if " · " in c.value]
+
+
+def detail_buttons(at: AppTest) -> list[str]:
+    return [b.key for b in at.main.button if (b.key or "").startswith("details_")]
 
 
 def test_explore_page_shows_the_demo_data(app: AppTest) -> None:
@@ -38,31 +82,122 @@ def test_explore_page_shows_the_demo_data(app: AppTest) -> None:
     assert not app.warning
     assert "opportunities match your filters" in count_text(app)
     assert app.title[0].value == "Learning opportunities"
-    assert len(app.dataframe) == 1
-    assert app.dataframe[0].value.shape[0] > 0
+    assert len(card_titles(app)) == 20
+    assert len(detail_buttons(app)) == 20
+    assert any(c.value.startswith("Results 1–20 of") for c in app.main.caption)
+    assert dict(app.query_params) == {}
 
 
-def test_filters_narrow_the_results_and_go_into_the_url(app: AppTest) -> None:
+def _set(at: AppTest, action: str) -> None:
+    """Apply one filter change, written as ``widget-key=value``."""
+    key, value = action.split("=", 1)
+    if key in ("filter_free", "filter_accessible"):
+        at.checkbox(key=key).check()
+    elif key in ("filter_topics", "filter_modes", "filter_types"):
+        at.multiselect(key=key).select(value)
+    elif key in ("filter_city", "filter_age_kind", "filter_language"):
+        at.selectbox(key=key).select(value)
+    elif key in ("filter_from", "filter_to"):
+        at.date_input(key=key).set_value(TODAY + timedelta(days=int(value)))
+    elif key in ("filter_text", "filter_place"):
+        at.text_input(key=key).input(value)
+    elif key == "filter_radius":
+        at.slider(key=key).set_value(int(value))
+    elif key == "filter_age":
+        at.number_input(key=key).set_value(int(value))
+    else:
+        raise AssertionError(key)
+    at.run()
+
+
+@pytest.mark.parametrize(
+    ("start", "actions", "param", "expected"),
+    [
+        ({}, ["filter_city=Kranj"], "city", "Kranj"),
+        ({}, ["filter_topics=digital-skills"], "topic", "digital-skills"),
+        ({}, ["filter_age_kind=teens"], "age", "teens"),
+        ({}, ["filter_age_kind=exact", "filter_age=15"], "age", "15"),
+        ({}, ["filter_from=60"], "from", (TODAY + timedelta(days=60)).isoformat()),
+        ({}, ["filter_to=14"], "to", (TODAY + timedelta(days=14)).isoformat()),
+        ({}, ["filter_modes=online"], "mode", "online"),
+        ({}, ["filter_types=workshop"], "type", "workshop"),
+        ({}, ["filter_free=1"], "free", "1"),
+        ({}, ["filter_language=sv"], "language", "sv"),
+        ({}, ["filter_accessible=1"], "accessible", "1"),
+        ({}, ["filter_text=Robot"], "q", "Robot"),
+        ({}, ["filter_place=Kranj"], "near", "Kranj"),
+        ({"near": "Kranj"}, ["filter_radius=40"], "radius", "40"),
+    ],
+)
+def test_every_filter_changes_the_count_and_goes_into_the_url(
+    app: AppTest, start: dict[str, str], actions: list[str], param: str, expected: str
+) -> None:
+    for name, value in start.items():
+        app.query_params[name] = value
     app.run()
-    everything = count_text(app)
-    app.sidebar.checkbox[0].check().run()
-    app.sidebar.selectbox(key="filter_age_kind").select("teens").run()
-    assert not app.exception
-    narrowed = count_text(app)
-    assert narrowed != everything
-    assert app.query_params["free"] == "1"
-    assert app.query_params["age"] == "teens"
-
-
-def test_filters_are_read_from_the_url(app: AppTest) -> None:
-    app.query_params["topic"] = "digital-skills"
-    app.query_params["age"] = "15"
-    app.run()
+    before = count(app)
+    for action in actions:
+        _set(app, action)
     assert not app.exception
     assert not app.warning
-    assert app.sidebar.multiselect[0].value == ["digital-skills"]
-    assert app.sidebar.selectbox(key="filter_age_kind").value == "exact"
-    assert app.sidebar.number_input[0].value == 15
+    assert count(app) != before
+    assert app.query_params[param] == expected
+
+
+def test_filters_combine_and_narrow(app: AppTest) -> None:
+    app.run()
+    everything = count(app)
+    app.checkbox(key="filter_free").check().run()
+    free = count(app)
+    app.selectbox(key="filter_age_kind").select("teens").run()
+    assert 0 < count(app) < free < everything
+    assert (app.query_params["free"], app.query_params["age"]) == ("1", "teens")
+
+
+def test_every_param_is_read_into_the_widgets(app: AppTest) -> None:
+    start, end = TODAY + timedelta(days=3), TODAY + timedelta(days=200)
+    params = {
+        "city": "kranj", "topic": ["digital-skills", "Språk"], "age": "15", "from": start.isoformat(), "to": end.isoformat(),
+        "mode": ["in-person", "hybrid"], "type": "workshop", "free": "1", "language": "sl", "accessible": "1",
+        "q": "delavnica", "near": "Kranj", "radius": "30", "lat": "46.25", "lon": "14.35", "z": "12",
+    }  # fmt: skip
+    for name, value in params.items():
+        app.query_params[name] = value
+    app.run()
+    assert not app.exception
+    assert not app.warning, [w.value for w in app.warning]
+    assert app.selectbox(key="filter_city").value == "Kranj"
+    assert app.multiselect(key="filter_topics").value == ["digital-skills", "languages"]
+    assert app.selectbox(key="filter_age_kind").value == "exact"
+    assert app.number_input(key="filter_age").value == 15
+    assert app.date_input(key="filter_from").value == start
+    assert app.date_input(key="filter_to").value == end
+    assert app.multiselect(key="filter_modes").value == ["in-person", "hybrid"]
+    assert app.multiselect(key="filter_types").value == ["workshop"]
+    assert app.checkbox(key="filter_free").value
+    assert app.selectbox(key="filter_language").value == "sl"
+    assert app.checkbox(key="filter_accessible").value
+    assert app.text_input(key="filter_text").value == "delavnica"
+    assert app.text_input(key="filter_place").value == "Kranj"
+    assert app.slider(key="filter_radius").value == 30
+    # The map starts where the link says, not fitted to the results; the link keeps the position.
+    assert app.session_state["map_fit_view"].zoom == 12
+    assert app.session_state["map_fit_view"].centre == pytest.approx((46.25, 14.35), abs=0.01)
+    assert (app.query_params["lat"], app.query_params["lon"], app.query_params["z"]) == ("46.25000", "14.35000", "12")
+    assert app.query_params["city"] == "Kranj"  # normalised
+    assert app.query_params["topic"] == ["digital-skills", "languages"] or app.query_params.get_all("topic") == [
+        "digital-skills",
+        "languages",
+    ]
+
+
+def test_a_new_search_fits_the_map_and_drops_the_position_from_the_link(app: AppTest) -> None:
+    for name, value in {"lat": "46.25", "lon": "14.35", "z": "12"}.items():
+        app.query_params[name] = value
+    app.run()
+    app.checkbox(key="filter_free").check().run()
+    assert "lat" not in app.query_params
+    assert app.session_state["map_position"] is None
 
 
 @pytest.mark.parametrize(
@@ -72,6 +207,20 @@ def test_filters_are_read_from_the_url(app: AppTest) -> None:
         ("city", "<script>alert(1)</script>"),
         ("topic", "<img src=x onerror=alert(1)>"),
         ("free", "x" * 10_000),
+        ("from", "2026-02-30"),
+        ("to", "../../etc/passwd"),
+        ("mode", "[boat](javascript:alert(1))"),
+        ("type", "*party*"),
+        ("language", "klingon"),
+        ("accessible", "yes please"),
+        ("q", "q" * 500),
+        ("near", "n" * 500),
+        ("radius", "-1"),
+        ("lat", "999"),
+        ("z", "'; DROP TABLE opportunities; --"),
+        ("id", "abc"),
+        ("id", "9" * 40),
+        ("lang", "../../sv"),
     ],
 )
 def test_hostile_query_params_give_a_warning_not_an_error(app: AppTest, name: str, value: str) -> None:
@@ -79,8 +228,188 @@ def test_hostile_query_params_give_a_warning_not_an_error(app: AppTest, name: st
     app.run()
     assert not app.exception
     assert not app.error
-    assert len(app.warning) == 1
-    assert "<script" not in app.warning[0].value
-    assert "<img" not in app.warning[0].value
+    assert len(app.warning) == 1, [w.value for w in app.warning]
+    for markup in ("<script", "<img", "](", "*party*", "DROP TABLE"):
+        assert markup not in app.warning[0].value
     assert "opportunities match your filters" in count_text(app)
     assert name not in app.query_params  # the bad value is dropped from the shared link
+
+
+def test_near_a_typed_place_sorts_by_distance_and_shows_it(app: AppTest) -> None:
+    app.query_params["near"] = "Kranj"
+    app.run()
+    assert not app.exception
+    distances = [float(DISTANCE.match(f).group(1).replace(",", ".")) for f in card_facts(app)]  # type: ignore[union-attr]
+    assert distances
+    assert distances == sorted(distances)
+    assert max(distances) <= 10
+    assert any("within 10 km of “Kranj”" in c.value.replace("\\", "") for c in app.main.caption)
+
+
+def test_near_an_unknown_place_says_so(app: AppTest) -> None:
+    app.run()
+    everything = count(app)
+    app.text_input(key="filter_place").input("Qwxzy Nowhere").run()
+    assert not app.exception
+    assert len(app.warning) == 1
+    assert "Could not find “Qwxzy Nowhere”. Try a town name" in app.warning[0].value.replace("\\", "")
+    assert count(app) == everything  # not narrowed by accident
+
+
+def test_the_browser_position_sorts_by_distance_and_stays_out_of_the_link(app: AppTest) -> None:
+    app.run()
+    app.session_state["browser_position"] = (46.2389, 14.3556)  # as "Use my location" sets it
+    app.run()
+    assert not app.exception
+    distances = [float(DISTANCE.match(f).group(1).replace(",", ".")) for f in card_facts(app)]  # type: ignore[union-attr]
+    assert distances == sorted(distances)
+    assert distances
+    assert max(distances) <= 10
+    assert "your location" in " ".join(c.value for c in app.main.caption)
+    assert not {"near", "lat", "lon"} & set(app.query_params)
+    app.button(key="clear_filters_sidebar").click().run()
+    assert app.session_state["browser_position"] is None
+
+
+# The Kranj question: free digital-skills workshops for a 15-year-old within 10 km of Kranj.
+KRANJ = {"near": "Kranj", "topic": "digital-skills", "age": "15", "free": "1", "type": "workshop"}
+TRANSLATED = {
+    "en": ("Learning opportunities", "Digital skills", "Workshop"),
+    "sv": ("Aktiviteter för lärande", "Digitala färdigheter", "Workshop"),
+    "sl": ("Učne dejavnosti", "Digitalne spretnosti", "Delavnica"),
+    "pl": ("Zajęcia edukacyjne", "Umiejętności cyfrowe", "Warsztaty"),
+}
+
+
+def _assert_kranj_answer(app: AppTest, language: str) -> None:
+    title, topic, workshop = TRANSLATED[language]
+    assert not app.exception
+    assert not app.warning
+    assert count(app) >= 1
+    assert app.title[0].value == title
+    assert app.multiselect(key="filter_topics").format_func("digital-skills") == topic  # type: ignore[misc]
+    assert app.multiselect(key="filter_types").format_func("workshop") == workshop  # type: ignore[misc]
+    assert all(DISTANCE.match(f) for f in card_facts(app))
+
+
+@pytest.mark.parametrize("language", ["en", "sv", "sl", "pl"])
+def test_the_kranj_question_by_lang_param(app: AppTest, language: str) -> None:
+    for name, value in {**KRANJ, "lang": language}.items():
+        app.query_params[name] = value
+    app.run()
+    _assert_kranj_answer(app, language)
+    assert app.query_params.get("lang") == (None if language == "en" else language)
+
+
+@pytest.mark.parametrize("language", ["sv", "sl", "pl"])
+def test_the_kranj_question_by_the_language_switcher(app: AppTest, language: str) -> None:
+    for name, value in KRANJ.items():
+        app.query_params[name] = value
+    app.run()
+    app.selectbox(key="ui_language").select(language).run()
+    _assert_kranj_answer(app, language)
+    assert app.query_params["lang"] == language
+    if language in ("sv", "sl", "pl"):
+        assert "," in DISTANCE.match(card_facts(app)[0]).group(1)  # type: ignore[union-attr]  # decimal comma
+
+
+def test_the_browser_language_is_the_default(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.runtime.context import ContextProxy
+
+    headers = {"Accept-Language": "sl-SI,sl;q=0.9,en;q=0.5"}
+    monkeypatch.setattr(ContextProxy, "headers", property(lambda self: headers))
+    app.run()
+    assert app.selectbox(key="ui_language").value == "sl"
+    assert app.title[0].value == TRANSLATED["sl"][0]
+    assert "lang" not in app.query_params  # the browser's own language needs no parameter
+
+
+def _a_recurring_id(database_url: str) -> int:
+    engine = open_database(database_url)
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(opportunities.c.id)
+            .where(opportunities.c.status == "published", opportunities.c.schedule != "", opportunities.c.end_date > TODAY)
+            .limit(1)
+        ).scalar_one()
+    engine.dispose()
+    return int(row)
+
+
+def test_the_detail_view_shows_every_field_and_offers_the_calendar(app: AppTest, demo_database: tuple[str, int]) -> None:
+    opportunity_id = _a_recurring_id(demo_database[0])
+    app.query_params["id"] = str(opportunity_id)
+    app.run()
+    assert not app.exception
+    assert not app.warning
+    shown = " ".join(m.value for m in app.markdown)  # the dialog is not in the main area
+    for label in ("Topics:", "Type:", "Mode:", "Dates:", "Ages:", "Cost:", "Languages:", "Venue:", "Address:", "Next sessions"):
+        assert label in shown
+    assert any(m.value.startswith("### ") for m in app.markdown)
+    sessions = [m.value for m in app.markdown if m.value.startswith("- ")]
+    assert len(sessions) == 1
+    assert 1 <= sessions[0].count("\n- ") + 1 <= 5
+    downloads = app.get("download_button")
+    assert len(downloads) == 1
+    assert downloads[0].proto.label == "Add to calendar (.ics)"  # type: ignore[attr-defined]
+    assert app.code[0].value.endswith(f"?id={opportunity_id}")
+    assert app.query_params["id"] == str(opportunity_id)
+    app.button(key="back_to_list").click().run()
+    assert "id" not in app.query_params
+    assert not app.get("download_button")
+
+
+def test_details_buttons_select_an_opportunity(app: AppTest) -> None:
+    app.run()
+    first = detail_buttons(app)[0]
+    app.button(key=first).click().run()
+    assert app.query_params["id"] == first.removeprefix("details_")
+    assert len(app.get("download_button")) == 1
+
+
+@pytest.mark.parametrize("kind", ["unknown", "archived"])
+def test_an_unavailable_id_gives_a_notice(app: AppTest, demo_database: tuple[str, int], kind: str) -> None:
+    app.query_params["id"] = "987654321" if kind == "unknown" else str(demo_database[1])
+    app.run()
+    assert not app.exception
+    assert not app.error
+    assert len(app.info) == 1
+    assert "not available" in app.info[0].value
+    assert "id" not in app.query_params
+    assert not app.get("download_button")
+
+
+def test_an_empty_result_names_the_filters_to_relax(app: AppTest) -> None:
+    for name, value in {"free": "1", "q": "Qwxzy", "city": "Kranj"}.items():
+        app.query_params[name] = value
+    app.run()
+    assert count(app) == 0
+    assert "No opportunities match" in app.info[0].value
+    labels = [b.label for b in app.main.button]
+    assert any(label.startswith("Try without “Search in titles and descriptions”") for label in labels)
+    assert not any("Free only" in label for label in labels)  # would still find nothing
+    app.button(key="relax_q").click().run()
+    assert count(app) > 0
+    assert "q" not in app.query_params
+    assert app.query_params["free"] == "1"
+
+
+def test_clear_filters(app: AppTest) -> None:
+    for name, value in {"free": "1", "q": "Qwxzy", "near": "Kranj", "radius": "20"}.items():
+        app.query_params[name] = value
+    app.run()
+    assert count(app) == 0
+    app.button(key="clear_filters_empty").click().run()
+    assert count(app) > 0
+    assert dict(app.query_params) == {}
+    assert app.text_input(key="filter_place").value == ""
+    assert app.slider(key="filter_radius").value == 10
+
+
+def test_pages_of_twenty(app: AppTest) -> None:
+    app.run()
+    app.number_input(key="list_page").set_value(2).run()
+    assert any(c.value.startswith("Results 21–40 of") for c in app.main.caption)
+    assert len(card_titles(app)) == 20
+    app.checkbox(key="filter_free").check().run()
+    assert app.number_input(key="list_page").value == 1  # a new search starts on its first page

@@ -1,0 +1,40 @@
+"""Text helpers: folding for matching, escaping for Markdown."""
+
+from __future__ import annotations
+
+import pytest
+
+from opportunities.text import escape_markdown, fold
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Göteborg", "goteborg"), ("ŁÓDŹ", "lodz"), ("Kranj  (SI)", "kranj si"), ("Straße", "strasse")],
+)
+def test_fold(text: str, expected: str) -> None:
+    assert fold(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Kodklubb", "Kodklubb"),
+        ("Göteborg – Språkcafé", "Göteborg – Språkcafé"),
+        ("**bold** _it_", r"\*\*bold\*\* \_it\_"),
+        ("[click](javascript:alert(1))", r"\[click\]\(javascript\:alert\(1\)\)"),
+        ("![x](https://evil.example/t.png)", r"\!\[x\]\(https\:\/\/evil\.example\/t\.png\)".replace(r"\/", "/")),
+        ("<img src=x onerror=alert(1)>", r"\<img src\=x onerror\=alert\(1\)\>"),
+        ("# Heading", r"\# Heading"),
+        ("line one\n\n- line two", r"line one \- line two"),
+        ("> quote", r"\> quote"),
+        ("`code`", r"\`code\`"),
+        (":red[alarm] :smile:", r"\:red\[alarm\] \:smile\:"),
+        ("$x^2$ ~~gone~~", r"\$x\^2\$ \~\~gone\~\~"),
+        ("1. first", r"1\. first"),
+        ("a | b", r"a \| b"),
+        ("C:\\path", r"C\:\\path"),
+        ("R&amp;D", r"R\&amp;D"),
+    ],
+)
+def test_escape_markdown(text: str, expected: str) -> None:
+    assert escape_markdown(text) == expected
