@@ -63,7 +63,13 @@ class ApproximateArea:
     longitude: float
     city: str
     precision: Precision
-    opportunities: tuple[Opportunity, ...]
+    opportunities: tuple[Opportunity, ...]  # all of them, or the first few when ``total`` says more
+    total: int = 0
+
+    @property
+    def count(self) -> int:
+        """How many opportunities the area stands for."""
+        return max(self.total, len(self.opportunities))
 
     @property
     def label(self) -> str:
@@ -73,7 +79,7 @@ class ApproximateArea:
     def label_in(self, language: str) -> str:
         """The label in ``language``, e.g. ``12 aktiviteter i Kranj (ungefärlig plats)``."""
         ngettext = translator(language).ngettext
-        n = len(self.opportunities)
+        n = self.count
         text = ngettext(
             "{count} activity in {city} (approximate location)", "{count} activities in {city} (approximate location)", n
         )
@@ -102,7 +108,7 @@ def approximate_areas(opportunities: Sequence[Opportunity]) -> list[ApproximateA
         # A group mixing city and locality centres is drawn as the vaguer of the two.
         precision = Precision.CITY if any(o.precision == Precision.CITY for o in members) else Precision.LOCALITY
         areas.append(ApproximateArea(lat, lon, city, precision, tuple(members)))
-    areas.sort(key=lambda a: (-len(a.opportunities), a.city, a.latitude, a.longitude))
+    areas.sort(key=lambda a: (-a.count, a.city, a.latitude, a.longitude))
     return areas
 
 
@@ -175,7 +181,7 @@ def area_popup_html(area: ApproximateArea, language: str = "en") -> str:
         if link is not None:
             title = f'<a href="{e(link)}" target="_blank" rel="noopener noreferrer">{title}</a>'
         items.append(f"<li>{title}<br>{e(opp.provider)} · {e(format_dates(opp, language))}</li>")
-    more = len(area.opportunities) - MAX_LISTED
+    more = area.count - min(len(area.opportunities), MAX_LISTED)
     tail = f"<div>{e(_('and {count} more').format(count=format_number(more, language)))}</div>" if more > 0 else ""
     return f'<div class="col-popup"><strong>{e(area.label_in(language))}</strong><ul>{"".join(items)}</ul>{tail}</div>'
 
@@ -281,7 +287,7 @@ class ApproximateAreas(MacroElement):
                 "lat": a.latitude,
                 "lon": a.longitude,
                 "radius": APPROXIMATE_RADIUS_M[a.precision],
-                "count": len(a.opportunities),
+                "count": a.count,
                 "label_text": a.label_in(language),
                 "label_html": html.escape(a.label_in(language)),
                 "popup": area_popup_html(a, language),

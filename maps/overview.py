@@ -23,6 +23,7 @@ from maps.opportunity_map import (
     DEFAULT_CENTRE,
     DEFAULT_ZOOM,
     MAX_FIT_ZOOM,
+    MAX_LISTED,
     TOPIC_COLOURS,
     ApproximateArea,
     ApproximateAreas,
@@ -32,6 +33,7 @@ from maps.opportunity_map import (
     popup_html,
     use_local_assets,
 )
+from opportunities.i18n import translator
 from opportunities.index import PRECISIONS, OpportunityIndex
 from opportunities.model import Opportunity
 from opportunities.vocabulary import APPROXIMATE_PRECISIONS, TOPICS, Precision, topic_label
@@ -76,8 +78,9 @@ def base_map(*, tile_url: str, tile_attribution: str, asset_base: str, language:
     _MapStyle().add_to(m)
     _ClusterStyle().add_to(m)  # type: ignore[no-untyped-call]
     items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS)]
-    items.append(("col-legend-area", "Approximate location (city or district centre)"))
-    TopicLegend(items).add_to(m)
+    _ = translator(language).gettext
+    items.append(("col-legend-area", _("Approximate location (city or district centre)")))
+    TopicLegend(items, title=_("Topics")).add_to(m)
     return m
 
 
@@ -230,7 +233,7 @@ def _areas(
     grouped = np.split(rows[np.argsort(inverse, kind="stable")], np.cumsum(counts)[:-1])
     areas = []
     for members in grouped:
-        listed = load(index.ids[members[:20]].tolist())
+        listed = load(index.ids[members[:MAX_LISTED]].tolist())
         row = members[0]
         vaguest = (index.precision[members] == PRECISIONS.index(Precision.CITY)).any()
         precision = Precision.CITY if vaguest else Precision.LOCALITY
@@ -241,6 +244,7 @@ def _areas(
                 city=city_names.get(int(index.city_id[row]), ""),
                 precision=precision,
                 opportunities=tuple(listed),
+                total=len(members),
             )
         )
     return areas

@@ -38,6 +38,7 @@ from opportunities.i18n import (
 )
 from opportunities.model import Opportunity
 from opportunities.nearby import near_point, position_from_browser
+from opportunities.search import SearchQuery
 from opportunities.text import escape_markdown
 from opportunities.url_params import (
     MAX_RADIUS_KM,
@@ -363,14 +364,16 @@ def show_map(keep: np.ndarray, params: dict[str, str | list[str]], lang: str) ->
 # --- list and detail --------------------------------------------------------------------------------
 
 
-def show_list(rows: np.ndarray, near: tuple[float, float] | None, lang: str) -> None:
+def show_list(keep: np.ndarray, query: SearchQuery, lang: str) -> None:
     """One page of results as cards, in the search order, each with a "Details" button."""
     _ = translations(lang).gettext
-    total = len(rows)
+    near = query.near
+    total = int(keep.sum())
     pages = max(1, -(-total // PAGE_SIZE))
     st.session_state[state.PAGE] = min(max(1, int(st.session_state[state.PAGE])), pages)
     page = st.session_state[state.PAGE]
-    page_rows = rows[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    # Only this page and the ones before it are sorted: a partial sort among a million.
+    page_rows = index.ordered(keep, query, limit=page * PAGE_SIZE)[(page - 1) * PAGE_SIZE :]
     shown = state.opportunities_by_id(engine, index.ids[page_rows].tolist())
     distances = index.distances_km(page_rows, near) if near is not None else None
     first = (page - 1) * PAGE_SIZE + 1
@@ -527,8 +530,7 @@ if selected_id is not None:
 
 with engine.connect() as conn:
     keep = index.mask(query, conn)
-ordered = index.ordered(keep, query)
-total = len(ordered)
+total = int(keep.sum())
 search_key = repr(query)
 fit_map(search_key, keep)
 if st.session_state[state.LIST_FOR] != search_key:
@@ -563,7 +565,7 @@ if total and st.toggle(_("Map"), value=True, key="show_map"):
     show_map(keep, params, lang)
 
 if total:
-    show_list(ordered, near.point, lang)
+    show_list(keep, query, lang)
 else:
     st.info(_("No opportunities match these filters."), icon=":material/search_off:")
 

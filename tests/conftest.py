@@ -6,13 +6,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from sqlalchemy import Engine
 
 from opportunities.geocoding import Geocoder, open_geocoder
 from opportunities.settings import load_settings
 from opportunities.storage import open_database
+from tests.browser import chromium
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the whole session: Playwright's sync API allows one at a time."""
+    with chromium() as started:
+        yield started
 
 
 @pytest.fixture(scope="session")

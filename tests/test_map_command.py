@@ -7,13 +7,14 @@ import re
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 from sqlalchemy import Engine
 
 from opportunities.cli import main
 from opportunities.geocoding import Geocoder
 from opportunities.importing import import_records
 from opportunities.settings import load_settings
-from tests.browser import LOCAL_TILE_URL, chromium, outside_requests, screenshot_path
+from tests.browser import LOCAL_TILE_URL, outside_requests, screenshot_path
 from tests.conftest import template_row
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -142,26 +143,25 @@ def test_empty_result_and_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFi
 
 @pytest.mark.browser
 @pytest.mark.usefixtures("opportunities")
-def test_written_file_draws_pins_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_written_file_draws_pins_offline(tmp_path: Path, capsys: pytest.CaptureFixture[str], browser: Browser) -> None:
     write_map(tmp_path, capsys)
-    with chromium() as browser:
-        page = browser.new_page(viewport={"width": 900, "height": 600})
-        requested: list[str] = []
-        page.on("request", lambda request: requested.append(request.url))
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
-        page.goto((tmp_path / "map.html").as_uri())
-        page.locator(".col-pin, .marker-cluster").first.wait_for(timeout=10_000)
-        assert page.locator(".col-pin, .marker-cluster").count() >= 2  # Kranj and Göteborg are far apart
-        page.locator(".col-legend").wait_for()
-        popups = []
-        for pin in page.locator(".col-pin").all():
-            pin.click()
-            popups.append(page.locator(".leaflet-popup-content").last.inner_text())  # last: the one just opened
-        assert any(IMG in text for text in popups)  # shown as text, not run as markup
-        page.screenshot(path=screenshot_path("map-command"))
-        page.close()
+    page = browser.new_page(viewport={"width": 900, "height": 600})
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
+    page.goto((tmp_path / "map.html").as_uri())
+    page.locator(".col-pin, .marker-cluster").first.wait_for(timeout=10_000)
+    assert page.locator(".col-pin, .marker-cluster").count() >= 2  # Kranj and Göteborg are far apart
+    page.locator(".col-legend").wait_for()
+    popups = []
+    for pin in page.locator(".col-pin").all():
+        pin.click()
+        popups.append(page.locator(".leaflet-popup-content").last.inner_text())  # last: the one just opened
+    assert any(IMG in text for text in popups)  # shown as text, not run as markup
+    page.screenshot(path=screenshot_path("map-command"))
+    page.close()
     assert errors == []
     assert outside_requests(requested) == []
     assert any(url.startswith("http://127.0.0.1:9/") for url in requested)  # tiles were asked for, locally

@@ -110,3 +110,12 @@ def test_fitted_view_covers_the_results(kranj: Engine) -> None:
     assert 10 <= view.zoom <= 15
     empty = fitted_view(index, np.zeros(len(index), dtype=bool))
     assert empty.zoom <= 5
+
+
+def test_area_counts_every_member_while_listing_a_few(engine: Engine, geocoder: Geocoder) -> None:
+    rows = [template_row(title=f"Centre {i}", city="Kranj", country="SI", address="") for i in range(30)]
+    import_records(engine, rows, geocoder, publish=True)
+    html, layer = layer_for(engine, KRANJ)
+    assert layer.areas == 1  # type: ignore[attr-defined]
+    assert "30 activities in Kranj (approximate location)" in html
+    assert "and 10 more" in html

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Dialog, Page, Route
 
-from tests.browser import LOCAL_TILE_URL, chromium, outside_requests, require_chromium, screenshot_path
+from tests.browser import LOCAL_TILE_URL, outside_requests, require_chromium, screenshot_path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SERVER_START_TIMEOUT_S = 60
@@ -101,12 +101,6 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
 
 
 def _router(record: PageRecord) -> Callable[[Route], None]:
