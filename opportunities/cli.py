@@ -12,6 +12,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Engine
+
 from opportunities.errors import GeocodingError, ImportFileError, OpportunitiesError
 from opportunities.settings import PROJECT_ROOT, Settings, load_settings
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
@@ -49,6 +51,14 @@ def _near(text: str) -> tuple[float, float]:
     return lat, lon
 
 
+def _refresh_search_index(engine: Engine, settings: Settings) -> None:
+    """Build the app's search index for the new data now, so the next visitor does not wait for it."""
+    from opportunities.index import OpportunityIndex
+
+    with engine.connect() as conn:
+        OpportunityIndex.cached(conn, settings.cache_dir)
+
+
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     from opportunities.importing import import_file
 
@@ -56,12 +66,15 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         if total >= 2000:
             print(f"\r{done}/{total} rows", end="", file=sys.stderr, flush=True)
 
+    engine = _engine(settings)
     try:
-        report = import_file(Path(args.file), _engine(settings), _geocoder(settings), publish=args.publish,
+        report = import_file(Path(args.file), engine, _geocoder(settings), publish=args.publish,
                              rejects_path=Path(args.rejects) if args.rejects else None, progress=progress)  # fmt: skip
     except ImportFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    if report.stored:
+        _refresh_search_index(engine, settings)
     if report.total >= 2000:
         print(file=sys.stderr)
     for warning in report.warnings:
@@ -208,6 +221,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     engine = create_db_engine(settings.database_url)
     reset_database(engine)
     report = load_demo(engine, _geocoder(settings), size=args.size, seed=settings.demo_seed)
+    _refresh_search_index(engine, settings)
     print(f"demo database ready: {report.stored} opportunities ({engine.url.render_as_string()})")
     return EXIT_OK
 

@@ -13,9 +13,11 @@ import hashlib
 import json
 import math
 import os
+import time as time_module
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from opportunities.vocabulary import AGE_GROUPS_BY_ID, TOPICS, Mode, Opportunity
 
 _EPOCH = date(1970, 1, 1)
 INDEX_FORMAT = "2"  # bump when the saved layout changes
+SNAPSHOT_MAX_AGE_S = 7 * 24 * 3600
 _OPEN_AGE = 255
 _FAR_FUTURE = np.int32(2**31 - 1)
 MODES = tuple(Mode)
@@ -61,6 +64,17 @@ def _codes(values: Sequence[Any], vocabulary: Sequence[str]) -> npt.NDArray[np.i
     return np.array([lookup.get(v, -1) for v in values], dtype=np.int8)
 
 
+def _fetch(conn: Connection, sql: str) -> list[Any]:
+    """All rows of a constant query through the driver's own cursor (no per-value processing)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+@lru_cache(maxsize=4096)
 def _weekly_mask(rule: str) -> int:
     """Weekday bits (Monday = bit 0) of a plain ``FREQ=WEEKLY;BYDAY=..`` rule; 0 when not plain."""
     parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
@@ -108,14 +122,19 @@ class OpportunityIndex:
 
         Plain driver SQL: SQLAlchemy's per-value result processing would dominate at a million rows.
         """
-        rows = conn.exec_driver_sql(
+        # Every row in primary-key order (a plain table scan), the status as a flag filtered here:
+        # cheaper than walking the status index and sorting.
+        rows = _fetch(
+            conn,
             "SELECT id, latitude, longitude, city_id, age_min, age_max, mode, type, location_precision, "
             "CASE WHEN cost = 0 THEN 1 ELSE 0 END, CASE WHEN accessibility = '' THEN 0 ELSE 1 END, "
-            "start_date, end_date, CASE WHEN schedule = '' THEN NULL ELSE schedule END "
-            f"FROM opportunities WHERE status = '{status.value}' ORDER BY id"
-        ).fetchall()
+            "start_date, end_date, CASE WHEN schedule = '' THEN NULL ELSE schedule END, "
+            f"CASE WHEN status = '{status.value}' THEN 1 ELSE 0 END "
+            "FROM opportunities ORDER BY id",
+        )
+        rows = [row for row in rows if row[14]]
         n = len(rows)
-        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * 14
+        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * 15
         ids = np.fromiter(columns[0], dtype=np.int64, count=n)
         start = _day_numbers(columns[11])
         end = _day_numbers(columns[12], missing=-1)
@@ -161,19 +180,21 @@ class OpportunityIndex:
 
     @staticmethod
     def _bits(conn: Connection, table: str, column: str, ids: npt.NDArray[np.int64], values: Sequence[str], dtype: Any) -> Any:
-        pairs = conn.exec_driver_sql(f"SELECT opportunity_id, {column} FROM {table}").fetchall()
+        """One bit mask per id: bit i set when the id has ``values[i]`` in ``table``."""
         bits = np.zeros(len(ids), dtype=dtype)
-        if not pairs or not len(ids):
+        if not values or not len(ids):
             return bits
-        owners, names = zip(*pairs, strict=True)
-        owner = np.array(owners, dtype=np.int64)
-        code = _codes(names, list(values))
-        known = code >= 0
-        value = np.left_shift(np.ones(len(code), dtype=dtype), np.maximum(code, 0).astype(dtype)) * known.astype(dtype)
+        # The value's position is computed by the database: a million small ints, not strings.
+        cases = " ".join(f"WHEN '{value}' THEN {i}" for i, value in enumerate(values))
+        pairs = _fetch(conn, f"SELECT opportunity_id, CASE {column} {cases} ELSE -1 END FROM {table}")
+        if not pairs:
+            return bits
+        both = np.array(pairs, dtype=np.int64)
+        owner, code = both[:, 0], both[:, 1]
         pos = np.searchsorted(ids, owner)
         pos_clipped = np.minimum(pos, len(ids) - 1)
-        keep = (pos < len(ids)) & (ids[pos_clipped] == owner)
-        np.bitwise_or.at(bits, pos[keep], value[keep])
+        keep = (pos < len(ids)) & (ids[pos_clipped] == owner) & (code >= 0)
+        np.bitwise_or.at(bits, pos[keep], np.left_shift(np.ones(int(keep.sum()), dtype=dtype), code[keep].astype(dtype)))
         return bits
 
     def save(self, path: Path) -> None:
@@ -218,8 +239,10 @@ class OpportunityIndex:
                 path.unlink(missing_ok=True)
         index = cls.load(conn, status)
         index.save(path)
-        for old in path.parent.glob(f"{database}-*.npz"):
-            if old != path:
+        stale_before = time_module.time() - SNAPSHOT_MAX_AGE_S
+        for old in path.parent.glob("*.npz"):
+            # This database's older versions, and any database's snapshot unused for a week.
+            if old != path and (old.name.startswith(database) or old.stat().st_mtime < stale_before):
                 old.unlink(missing_ok=True)
         return index
 
