@@ -234,7 +234,9 @@ class OpportunityIndex:
         path = cache_dir / "search-index" / f"{database}-{version}.npz"
         if path.exists():
             try:
-                return cls.read(path)
+                index = cls.read(path)
+                os.utime(path)  # in use: not stale
+                return index
             except (OSError, ValueError, KeyError):  # a damaged snapshot is rebuilt
                 path.unlink(missing_ok=True)
         index = cls.load(conn, status)
