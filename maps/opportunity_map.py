@@ -201,7 +201,7 @@ class _MapStyle(MacroElement):
             {%- endfor %}
             .col-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
                           box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; line-height: 18px; max-width: 220px; }
-            .col-legend-title { font-weight: bold; margin-bottom: 2px; }
+            .col-legend-title { font-weight: bold; margin-bottom: 2px; cursor: pointer; }
             .col-legend-area { display: inline-block; width: 12px; height: 12px; border-radius: 50%; margin-right: 6px;
                                vertical-align: middle; background: rgba(80,80,80,.2); border: 1px solid #555; }
             .col-popup { font-size: 13px; line-height: 1.35; }
@@ -230,8 +230,10 @@ class TopicLegend(MacroElement):
             var items = {{ this.items|tojson }};
             var legend = L.control({position: "bottomright"});
             legend.onAdd = function () {
-                var box = L.DomUtil.create("div", "col-legend");
-                L.DomUtil.create("div", "col-legend-title", box).textContent = {{ this.title|tojson }};
+                // A <details> box: open on wide maps, folded to its title on a phone.
+                var box = L.DomUtil.create("details", "col-legend");
+                box.open = window.innerWidth > 600;
+                L.DomUtil.create("summary", "col-legend-title", box).textContent = {{ this.title|tojson }};
                 items.forEach(function (item) {
                     var row = L.DomUtil.create("div", "", box);
                     L.DomUtil.create("span", item[0], row);
