@@ -51,11 +51,9 @@ def database(url: str, cache_dir: str, demo_seed: int) -> Engine:
 
 
 def _load_demo(engine: Engine, cache_dir: str, seed: int) -> None:
-    try:
-        from opportunities.demo import load_demo
-    except ImportError:  # the demo generator is optional
-        return
     from pathlib import Path
+
+    from opportunities.demo import load_demo
 
     # Offline geocoder only: loading the demo never sends a request.
     geocoder = open_geocoder(Path(cache_dir))
