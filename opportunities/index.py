@@ -321,12 +321,8 @@ class OpportunityIndex:
         return np.asarray(result, dtype=bool)
 
     def _within(self, near: tuple[float, float], radius_km: float) -> BoolArray:
-        lat0, lon0 = math.radians(near[0]), math.radians(near[1])
-        with np.errstate(invalid="ignore"):
-            lat, lon = np.radians(self.latitude), np.radians(self.longitude)
-            a = np.sin((lat - lat0) / 2) ** 2 + math.cos(lat0) * np.cos(lat) * np.sin((lon - lon0) / 2) ** 2
-            distance = 2 * 6371.0088 * np.arcsin(np.sqrt(np.minimum(1.0, a)))
-            return np.asarray(distance <= radius_km, dtype=bool)
+        with np.errstate(invalid="ignore"):  # online ones have NaN coordinates: never within
+            return np.asarray(self.distances_km(np.arange(len(self)), near) <= radius_km, dtype=bool)
 
     def distances_km(self, rows: npt.NDArray[np.int64], near: tuple[float, float]) -> npt.NDArray[np.float64]:
         lat0, lon0 = math.radians(near[0]), math.radians(near[1])
