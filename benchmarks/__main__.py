@@ -37,7 +37,8 @@ def main() -> None:
         )
     out = settings.data_dir / "bench" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2), encoding="utf-8")
+    earlier = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    out.write_text(json.dumps({**earlier, **results}, indent=2), encoding="utf-8")  # keeps parts not rerun
     print(f"results written to {out}")
 
 
