@@ -32,7 +32,7 @@ from opportunities.text import fold
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, TOPICS, Mode, OpportunityType, Precision, Status
 
 _EPOCH = date(1970, 1, 1)
-INDEX_FORMAT = "2"  # bump when the saved layout changes
+INDEX_FORMAT = "3"  # bump when the saved layout changes
 SNAPSHOT_MAX_AGE_S = 7 * 24 * 3600
 _OPEN_AGE = 255
 _FAR_FUTURE = np.int32(2**31 - 1)
@@ -74,18 +74,26 @@ def _fetch(conn: Connection, sql: str) -> list[Any]:
         cursor.close()
 
 
+MAX_WEEKLY_INTERVAL = 8
+
+
 @lru_cache(maxsize=4096)
-def _weekly_mask(rule: str) -> int:
-    """Weekday bits (Monday = bit 0) of a plain ``FREQ=WEEKLY;BYDAY=..`` rule; 0 when not plain."""
+def _weekly_rule(rule: str) -> tuple[int, int]:
+    """(weekday bits with Monday = bit 0, interval in weeks) of a weekly rule such as
+    ``FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH``; (0, 0) for any rule that must be expanded instead."""
     parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
-    if parts.get("FREQ") != "WEEKLY" or set(parts) - {"FREQ", "BYDAY", "WKST"} or "BYDAY" not in parts:
-        return 0
+    if parts.get("FREQ") != "WEEKLY" or set(parts) - {"FREQ", "BYDAY", "WKST", "INTERVAL"} or "BYDAY" not in parts:
+        return 0, 0
+    interval = int(parts.get("INTERVAL", "1")) if parts.get("INTERVAL", "1").isdigit() else 0
+    # Weeks are counted from Monday; another week start only matters every other week or more.
+    if not 1 <= interval <= MAX_WEEKLY_INTERVAL or (interval > 1 and parts.get("WKST", "MO") != "MO"):
+        return 0, 0
     mask = 0
     for day in parts["BYDAY"].split(","):
         if day not in _WEEKDAYS:
-            return 0
+            return 0, 0
         mask |= 1 << _WEEKDAYS.index(day)
-    return mask
+    return mask, interval
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,8 @@ class OpportunityIndex:
     accessible: BoolArray
     start: npt.NDArray[np.int32]  # days since 1970-01-01
     end: npt.NDArray[np.int32]  # last day (series end for recurring); far future when open
-    weekly: npt.NDArray[np.uint8]  # weekday bits of plain weekly rules
+    weekly: npt.NDArray[np.uint8]  # weekday bits of weekly rules (0: not weekly)
+    interval: npt.NDArray[np.uint8]  # their interval in weeks
     schedules: dict[int, tuple[str, datetime]]  # other recurring rules: row -> (rule, first start)
     city_names: dict[str, int]  # folded name -> city id
     status: Status
@@ -143,9 +152,10 @@ class OpportunityIndex:
         # No end: a one-off ends on its start day, a series never ends.
         end = np.where(end >= 0, end, np.where(recurring, _FAR_FUTURE, start)).astype(np.int32)
         weekly = np.zeros(n, dtype=np.uint8)
+        interval = np.ones(n, dtype=np.uint8)
         schedules: dict[int, tuple[str, datetime]] = {}
         for i in np.flatnonzero(recurring).tolist():
-            weekly[i] = _weekly_mask(rules[i])
+            weekly[i], interval[i] = _weekly_rule(rules[i])
             if not weekly[i]:
                 schedules[i] = (rules[i], datetime.combine(_EPOCH + timedelta(days=int(start[i])), time()))
         if schedules:  # other rules need the start time too
@@ -170,6 +180,7 @@ class OpportunityIndex:
             start=start,
             end=end,
             weekly=weekly,
+            interval=interval,
             schedules=schedules,
             topics=cls._bits(conn, "opportunity_topics", "topic", ids, TOPICS, np.uint16),
             languages=cls._bits(conn, "opportunity_languages", "language", ids, codes, np.uint64),
@@ -298,17 +309,20 @@ class OpportunityIndex:
         lo = _days(date_from) if date_from else -(2**31)
         hi = _days(date_to) if date_to else int(_FAR_FUTURE)
         overlap = (self.start <= hi) & (self.end >= lo)
-        # Recurring: the overlap of the series and the range must hold one of its weekdays.
-        first = np.maximum(self.start, lo)
-        last = np.minimum(self.end, hi)
-        span = last - first
+        # Weekly series: the overlap of the series and the range must hold one of its session days,
+        # a day of the rule in a week counted from the series start.
+        first = np.maximum(self.start, lo).astype(np.int64)
+        span = np.minimum(self.end, hi).astype(np.int64) - first
         weekly = self.weekly != 0
-        hit = span >= 6
-        weekday = (first.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday (Monday = 0)
-        for offset in range(7):
-            day_bit = (1 << ((weekday + offset) % 7)).astype(np.uint8)
-            hit |= (span >= offset) & ((self.weekly & day_bit) != 0)
-        result = overlap & (~weekly | hit)
+        every = np.maximum(self.interval, 1).astype(np.int64)
+        hit = ~weekly | (span >= 7 * every - 1)  # a whole cycle inside the range
+        start_week = (self.start.astype(np.int64) + 3) // 7  # 1970-01-01 was a Thursday: Monday-based weeks
+        for offset in range(7 * int(every[weekly].max()) if weekly.any() else 0):
+            day = first + offset
+            day_bit = np.left_shift(1, (day + 3) % 7).astype(np.uint8)
+            in_cycle = ((day + 3) // 7 - start_week) % every == 0
+            hit |= (span >= offset) & ((self.weekly & day_bit) != 0) & in_cycle
+        result = overlap & hit
         # Any other rule is expanded, only for the rows still in play.
         for row, (rule, first_start) in self.schedules.items():
             if result[row] and candidates[row]:

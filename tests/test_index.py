@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -10,20 +11,25 @@ from sqlalchemy import Engine
 
 from opportunities.demo import load_demo
 from opportunities.geocoding import Geocoder
-from opportunities.index import OpportunityIndex, _weekly_mask
+from opportunities.importing import import_records
+from opportunities.index import OpportunityIndex, _weekly_rule
 from opportunities.search import SearchQuery, search
 from opportunities.storage import open_database
 from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType
+from tests.conftest import Databases, template_row
 
 TODAY = date(2026, 11, 23)
 CENTRES = {"Kranj": (46.2389, 14.3556), "Göteborg": (57.7072, 11.9668), "Warszawa": (52.2298, 21.0118)}
 
 
 @pytest.fixture(scope="module")
-def demo_engine(tmp_path_factory: pytest.TempPathFactory, geocoder: Geocoder) -> Engine:
-    engine = open_database(f"sqlite:///{tmp_path_factory.mktemp('index') / 'demo.db'}")
+def demo_engine(tmp_path_factory: pytest.TempPathFactory, databases: Databases, geocoder: Geocoder) -> Iterator[Engine]:
+    url = databases.create(tmp_path_factory.mktemp("index"))
+    engine = open_database(url)
     load_demo(engine, geocoder, size=400, seed=11, today=TODAY)
-    return engine
+    yield engine
+    engine.dispose()
+    databases.drop(url)
 
 
 def random_query(rng: random.Random) -> SearchQuery:
@@ -79,22 +85,23 @@ def test_text_search_needs_the_database(demo_engine: Engine) -> None:
 
 
 @pytest.mark.parametrize(
-    ("rule", "mask"),
+    ("rule", "expected"),
     [
-        ("FREQ=WEEKLY;BYDAY=MO", 0b1),
-        ("FREQ=WEEKLY;BYDAY=WE,FR", 0b10100),
-        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=WE", 0),
-        ("FREQ=WEEKLY;BYDAY=WE;UNTIL=20270101T000000", 0),
-        ("FREQ=MONTHLY;BYDAY=1SA", 0),
-        ("FREQ=WEEKLY", 0),
+        ("FREQ=WEEKLY;BYDAY=MO", (0b1, 1)),
+        ("FREQ=WEEKLY;BYDAY=WE,FR", (0b10100, 1)),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=WE", (0b100, 2)),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=WE;WKST=SU", (0, 0)),
+        ("FREQ=WEEKLY;INTERVAL=20;BYDAY=WE", (0, 0)),
+        ("FREQ=WEEKLY;BYDAY=WE;UNTIL=20270101T000000", (0, 0)),
+        ("FREQ=MONTHLY;BYDAY=1SA", (0, 0)),
+        ("FREQ=WEEKLY", (0, 0)),
     ],
 )
-def test_plain_weekly_rules(rule: str, mask: int) -> None:
-    assert _weekly_mask(rule) == mask
+def test_weekly_rules_checked_without_expansion(rule: str, expected: tuple[int, int]) -> None:
+    assert _weekly_rule(rule) == expected
 
 
-def test_empty_index(tmp_path: pytest.TempPathFactory) -> None:
-    engine = open_database(f"sqlite:///{tmp_path}/empty.db")
+def test_empty_index(engine: Engine) -> None:
     with engine.connect() as conn:
         index = OpportunityIndex.load(conn)
         query = SearchQuery(topics=("study",), near=(46.0, 14.0), date_from=TODAY)
@@ -116,8 +123,6 @@ def test_snapshot_round_trip_and_version(demo_engine: Engine, tmp_path: pytest.T
     with demo_engine.connect() as conn:
         assert again.mask(query, conn).tolist() == first.mask(query, conn).tolist()
     # New data: a new snapshot replaces the old one.
-    from opportunities.importing import import_records
-    from tests.conftest import template_row
 
     import_records(demo_engine, [template_row(title="Brand new")], geocoder, publish=True)
     with demo_engine.connect() as conn:
