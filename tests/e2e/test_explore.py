@@ -8,14 +8,19 @@ an iframe.
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 from sqlalchemy import create_engine
 
+from maps.opportunity_map import safe_link
+from opportunities.i18n import LANGUAGE_NAMES, topic_label, translator
+from opportunities.model import Opportunity
 from opportunities.search import SearchQuery, count
+from opportunities.storage import get_opportunities
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer, PageRecord
 
 pytestmark = pytest.mark.browser
@@ -27,6 +32,9 @@ MARKERS = ".leaflet-marker-icon"
 CLUSTERS = ".marker-cluster, .col-cluster"
 PINS = ".col-pin"
 MAX_CLUSTER_CLICKS = 8
+LANGUAGE_SWITCHER = "Language · Språk · Jezik · Język"
+# "1.2 km" / "1,2 km" / "12 km": the distance that leads a card's facts when a place is given.
+DISTANCE = re.compile(r"^(\d+(?:[.,]\d+)?)\s?km\b")
 
 
 def published(app_server: AppServer, **filters: Any) -> int:
@@ -42,25 +50,103 @@ def published(app_server: AppServer, **filters: Any) -> int:
         engine.dispose()
 
 
-def summary(page: Page) -> Locator:
-    return page.get_by_text(COUNT).first
+def ui_text(lang: str, msgid: str) -> str:
+    """``msgid`` as the page shows it in ``lang``, read from that language's catalog."""
+    return translator(lang).gettext(msgid)
 
 
-def open_explore(page: Page, app_server: AppServer, query: str = "") -> int:
-    """Open the page and wait until it shows its result count; returns that count."""
+@cache
+def count_pattern(lang: str) -> re.Pattern[str]:
+    """The result count sentence in ``lang`` (every plural form), the number in group 1."""
+    if lang == "en":
+        return COUNT
+    ngettext = translator(lang).ngettext
+    singular, plural = "{count} opportunity matches your filters.", "{count} opportunities match your filters."
+    forms = sorted({ngettext(singular, plural, n) for n in range(1000)}, key=len, reverse=True)
+    number = r"(\d(?:[\d.,\s\u00a0\u202f]*\d)?)"
+    return re.compile("|".join(re.escape(form).replace(re.escape("{count}"), number) for form in forms))
+
+
+def summary(page: Page, lang: str = "en") -> Locator:
+    return page.get_by_text(count_pattern(lang)).first
+
+
+def open_explore(page: Page, app_server: AppServer, query: str = "", lang: str = "en") -> int:
+    """Open the page and wait until it shows its result count (in ``lang``); returns that count."""
     page.goto(f"{app_server.url}/{query}")
     # An app error replaces the count: stop at once and show it, rather than time out.
     exception = page.get_by_test_id("stException")
-    expect(summary(page).or_(exception).first).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    expect(summary(page, lang).or_(exception).first).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     if exception.count():
         pytest.fail(f"the page shows an error:\n{exception.first.inner_text()}")
-    return shown_count(page)
+    return shown_count(page, lang)
 
 
-def shown_count(page: Page) -> int:
-    found = COUNT.search(summary(page).inner_text())
+def shown_count(page: Page, lang: str = "en") -> int:
+    found = count_pattern(lang).search(summary(page, lang).inner_text())
     assert found, "no result count on the page"
-    return int(found[1])
+    number = next(group for group in found.groups() if group is not None)
+    return int(re.sub(r"\D", "", number))
+
+
+def url_params(page: Page) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
+def stored_opportunity(app_server: AppServer, opportunity_id: int) -> Opportunity:
+    """The opportunity as the server's database holds it."""
+    engine = create_engine(app_server.database_url)
+    try:
+        with engine.connect() as conn:
+            found = get_opportunities(conn, [opportunity_id])
+    finally:
+        engine.dispose()
+    assert found, f"no opportunity {opportunity_id} in the database"
+    return found[0]
+
+
+def first_card(page: Page, lang: str = "en") -> tuple[Locator, Locator]:
+    """The first card of the list and its "Details" button (the card is the button's own block)."""
+    button = page.get_by_role("button", name=ui_text(lang, "Details"), exact=True).first
+    expect(button).to_be_visible(timeout=30_000)
+    card = button.locator("xpath=ancestor::div[@data-testid='stVerticalBlock'][1]")
+    return card, button
+
+
+def settle(page: Page) -> None:
+    """Wait until the map is drawn and has reported its view (a rerun of its own), before the next step."""
+    stale = page.locator("[data-stale='true']")  # left over from an earlier run, until this one ends
+    expect(stale).to_have_count(0, timeout=30_000)
+    expect(page.locator(MAP_FRAME)).to_have_count(1, timeout=30_000)  # a new language redraws the map anew
+    map_frame(page)
+    page.wait_for_timeout(700)
+    expect(stale).to_have_count(0)
+
+
+def open_options(page: Page, label: str, option: str, tries: int = 3) -> Locator:
+    """Open the list of the selectbox or multiselect labelled ``label`` until ``option`` shows; returns it.
+
+    The list closes when the sidebar scrolls, so the box is scrolled into view before the click;
+    should a rerun still close the list as it opens, it is opened once more.
+    """
+    box = page.get_by_role("combobox", name=label, exact=True)
+    item = page.get_by_role("option", name=option, exact=True)
+    for attempt in range(tries):
+        box.scroll_into_view_if_needed()
+        box.click()
+        try:
+            expect(item).to_be_visible(timeout=5_000)
+            break
+        except AssertionError:
+            if attempt == tries - 1:
+                raise
+            page.keyboard.press("Escape")
+    return item
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox or multiselect labelled ``label``."""
+    open_options(page, label, option).click()
 
 
 def count_text(n: int) -> re.Pattern[str]:
@@ -197,3 +283,101 @@ def test_phone_width_has_no_sideways_scroll(page: Page, app_server: AppServer) -
     assert box is not None
     assert box["x"] >= 0
     assert box["x"] + box["width"] <= 375
+
+
+def test_details_dialog_shows_the_card_offers_ics_and_closes(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    card, details = first_card(page)
+    title = card.locator("strong").first.inner_text().strip()
+    assert title
+    details.click()
+
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("heading", name=title, exact=True)).to_be_visible()
+    page.wait_for_url(re.compile(r"[?&]id=\d+(&|$)"))
+    opportunity = stored_opportunity(app_server, int(url_params(page)["id"][0]))
+    assert opportunity.title == title
+
+    download = dialog.get_by_role("button", name="Add to calendar (.ics)")
+    expect(download).to_be_visible()
+    register = dialog.get_by_role("link", name="Register or read more")
+    if safe_link(opportunity.url) is None:
+        expect(register).to_have_count(0)
+    else:
+        expect(register).to_be_visible()
+        expect(register).to_have_attribute("href", re.compile(r"^https?://"))
+
+    with page.expect_download() as info:
+        download.click()
+    ics = info.value
+    assert ics.suggested_filename.endswith(".ics"), ics.suggested_filename
+    content = ics.path().read_text(encoding="utf-8")
+    assert content.startswith("BEGIN:VCALENDAR"), content[:200]
+    assert "SUMMARY:" in content
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_have_count(0)
+    page.wait_for_url(lambda url: "id" not in parse_qs(urlsplit(url).query))
+    expect(summary(page)).to_be_visible()
+
+
+def test_language_switcher_and_language_link(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    choose(page, LANGUAGE_SWITCHER, LANGUAGE_NAMES["sv"])
+    expect(page.get_by_role("heading", name=ui_text("sv", "Learning opportunities"), exact=True)).to_be_visible()
+    page.wait_for_url(re.compile(r"[?&]lang=sv(&|$)"))
+    expect(summary(page, "sv")).to_be_visible()
+    settle(page)
+    # The topics are Swedish too: the sidebar's multiselect offers them by their Swedish names.
+    expect(open_options(page, ui_text("sv", "Topics"), topic_label("digital-skills", "sv"))).to_be_visible()
+    page.keyboard.press("Escape")
+
+    # A link with ?lang= opens in that language in a new session.
+    open_explore(page, app_server, "?lang=pl", lang="pl")
+    expect(page.get_by_role("heading", name=ui_text("pl", "Learning opportunities"), exact=True)).to_be_visible()
+    expect(page.get_by_role("combobox", name=LANGUAGE_SWITCHER)).to_have_value(LANGUAGE_NAMES["pl"])
+
+
+def test_kranj_digital_skills_age_15_free_in_slovenian(page: Page, app_server: AppServer) -> None:
+    """The question the map answers: what free digital-skills activities near Kranj suit a 15-year-old?"""
+    lang = "sl"
+    everything = open_explore(page, app_server, "?lang=sl", lang=lang)
+    expect(page.get_by_role("heading", name=ui_text(lang, "Learning opportunities"), exact=True)).to_be_visible()
+    settle(page)
+
+    place = page.get_by_role("textbox", name=ui_text(lang, "A place or an address"), exact=True)
+    place.fill("Kranj")
+    place.press("Enter")
+    page.wait_for_url(re.compile(r"[?&]near=Kranj(&|$)"))
+    expect(page.get_by_text(re.compile(r"Kranj”")).first).to_be_visible()
+    settle(page)
+
+    choose(page, ui_text(lang, "Topics"), topic_label("digital-skills", lang))
+    page.wait_for_url(re.compile(r"[?&]topic=digital-skills(&|$)"))
+    page.keyboard.press("Escape")  # close the multiselect's list
+    settle(page)
+
+    choose(page, ui_text(lang, "Age"), ui_text(lang, "Exact age…"))
+    years = page.get_by_role("spinbutton", name=ui_text(lang, "Age in years"), exact=True)
+    for age in (16, 15):  # the box starts at 15: go there from 16, so that typing is what sets it
+        years.fill(str(age))
+        years.press("Enter")
+        page.wait_for_url(re.compile(rf"[?&]age={age}(&|$)"))
+        settle(page)
+
+    free = page.get_by_role("checkbox", name=ui_text(lang, "Free only"), exact=True)
+    page.get_by_test_id("stSidebar").get_by_text(ui_text(lang, "Free only"), exact=True).click()  # the label, as a visitor
+    page.wait_for_url(re.compile(r"[?&]free=1(&|$)"))
+    expect(free).to_be_checked()
+    settle(page)
+    found = shown_count(page, lang)
+    assert 1 <= found < everything
+    assert found <= published(app_server, topics=("digital-skills",), age=15, free_only=True)
+    card, _ = first_card(page, lang)
+    facts = card.get_by_test_id("stCaptionContainer").first
+    expect(facts).to_have_text(DISTANCE)
+    distance = DISTANCE.match(facts.inner_text())
+    assert distance is not None
+    assert float(distance[1].replace(",", ".")) <= 10  # the default radius
+    assert url_params(page)["lang"] == ["sl"]
