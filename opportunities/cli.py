@@ -7,7 +7,8 @@ import base64
 import json
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,10 +31,16 @@ def _geocoder(settings: Settings):  # type: ignore[no-untyped-def]
     return open_geocoder(settings.cache_dir, settings.geocoder_online_url, settings.geocoder_user_agent)
 
 
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+@contextmanager
+def _engine(settings: Settings) -> Iterator[Engine]:
+    """The database, its connections closed when the command is done (a server counts them)."""
     from opportunities.storage import open_database
 
-    return open_database(settings.database_url)
+    engine = open_database(settings.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _date(text: str) -> date:
@@ -66,15 +73,15 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         if total >= 2000:
             print(f"\r{done}/{total} rows", end="", file=sys.stderr, flush=True)
 
-    engine = _engine(settings)
-    try:
-        report = import_file(Path(args.file), engine, _geocoder(settings), publish=args.publish,
-                             rejects_path=Path(args.rejects) if args.rejects else None, progress=progress)  # fmt: skip
-    except ImportFileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    if report.stored:
-        _refresh_search_index(engine, settings)
+    with _engine(settings) as engine:
+        try:
+            report = import_file(Path(args.file), engine, _geocoder(settings), publish=args.publish,
+                                 rejects_path=Path(args.rejects) if args.rejects else None, progress=progress)  # fmt: skip
+        except ImportFileError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        if report.stored:
+            _refresh_search_index(engine, settings)
     if report.total >= 2000:
         print(file=sys.stderr)
     for warning in report.warnings:
@@ -91,7 +98,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     from opportunities.exporting import export
 
     status = Status(args.status) if args.status else None
-    with _engine(settings).connect() as conn:
+    with _engine(settings) as engine, engine.connect() as conn:
         n = export(conn, Path(args.out), fmt=args.format, city=args.city or "", status=status)
     print(f"exported {n} opportunities to {args.out}")
     return EXIT_OK
@@ -125,7 +132,7 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     from opportunities.search import search
 
     query = _search_query(args, limit=args.limit)
-    with _engine(settings).connect() as conn:
+    with _engine(settings) as engine, engine.connect() as conn:
         for opp in search(conn, query):
             item = feature_properties(opp)
             item.update(latitude=opp.latitude, longitude=opp.longitude)
@@ -183,7 +190,7 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
     from opportunities.search import MAX_LIMIT, count, search
 
     query = _search_query(args, limit=MAX_LIMIT)
-    with _engine(settings).connect() as conn:
+    with _engine(settings) as engine, engine.connect() as conn:
         total = count(conn, query)
         found = search(conn, query)
     on_map = [o for o in found if o.has_location]
@@ -219,9 +226,12 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from opportunities.storage import create_db_engine, reset_database
 
     engine = create_db_engine(settings.database_url)
-    reset_database(engine)
-    report = load_demo(engine, _geocoder(settings), size=args.size, seed=settings.demo_seed)
-    _refresh_search_index(engine, settings)
+    try:
+        reset_database(engine)
+        report = load_demo(engine, _geocoder(settings), size=args.size, seed=settings.demo_seed)
+        _refresh_search_index(engine, settings)
+    finally:
+        engine.dispose()
     print(f"demo database ready: {report.stored} opportunities ({engine.url.render_as_string()})")
     return EXIT_OK
 

@@ -1,8 +1,9 @@
 """The database: schema, engine, migrations and the reads and writes the domain needs.
 
 Portable SQL only (SQLite by default, PostgreSQL by URL). Multi-valued fields (topics,
-languages) live in their own indexed tables. SQLite runs in WAL mode; write transactions begin
-``IMMEDIATE`` so that concurrent writers queue instead of failing or losing updates.
+languages) live in their own indexed tables. Concurrent writers queue instead of failing or losing
+updates: on SQLite (in WAL mode) write transactions begin ``IMMEDIATE``; on PostgreSQL they first
+take one transaction-level advisory lock, which readers never wait for.
 """
 
 from __future__ import annotations
@@ -136,13 +137,25 @@ opportunity_languages = Table(
 )
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+# PostgreSQL advisory lock held by every write transaction (any constant; per database).
+_WRITE_LOCK = 0x436F4C6D6170  # "CoLmap"
 
 
 def create_db_engine(url: str) -> Engine:
     """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True)
+        if parsed.get_backend_name() == "postgresql":
+
+            @event.listens_for(engine, "begin")
+            def _queue_writers(conn: Connection) -> None:
+                # Like BEGIN IMMEDIATE below: a writer reads only after the previous one committed, so
+                # two imports cannot both add the same city, provider or opportunity.
+                if conn.get_execution_options().get("write", False):
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITE_LOCK})")
+
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30})
@@ -301,8 +314,8 @@ def opportunity_row(
         "schedule": opp.schedule, "cost": opp.cost, "currency": opp.currency, "url": opp.url,
         "contact_email": opp.contact_email, "accessibility": opp.accessibility,
         "status": opp.status.value, "dedup_key": dedup_key or opp.dedup_key,
-        "created_at": opp.created_at or now, "updated_at": opp.updated_at or now,
-        "verified_at": opp.verified_at,
+        "created_at": _aware(opp.created_at or now), "updated_at": _aware(opp.updated_at or now),
+        "verified_at": _aware(opp.verified_at),
     }  # fmt: skip
 
 
@@ -384,8 +397,11 @@ def _when(day: date | None, moment: Any) -> date | datetime | None:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes for timezone-aware columns; they were written in UTC.
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+    """``value`` in UTC. Naive values are UTC: SQLite returns timezone-aware columns naive, as
+    written. PostgreSQL would read a naive value in the server's time zone, so none is sent."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _opportunity(row: Any, topics: tuple[str, ...], languages: tuple[str, ...]) -> Opportunity:
@@ -427,11 +443,12 @@ def get_opportunities(conn: Connection, ids: Sequence[int]) -> list[Opportunity]
 
 
 def set_status(conn: Connection, opportunity_id: int, status: Status, *, expected_updated_at: datetime | None = None) -> Opportunity:
-    """Change an opportunity's status. With ``expected_updated_at``, refuse when someone else changed it first."""
+    """Change an opportunity's status. With ``expected_updated_at`` (naive: UTC), refuse when someone
+    else changed it first."""
     now = datetime.now(UTC)
     query = opportunities.update().where(opportunities.c.id == opportunity_id)
     if expected_updated_at is not None:
-        query = query.where(opportunities.c.updated_at == expected_updated_at)
+        query = query.where(opportunities.c.updated_at == _aware(expected_updated_at))
     result = conn.execute(query.values(status=status.value, updated_at=now))
     if result.rowcount == 0:
         get_opportunity(conn, opportunity_id)  # raises NotFoundError when missing

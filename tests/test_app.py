@@ -1,6 +1,6 @@
 """Smoke and behaviour tests of the Streamlit app, without a browser (streamlit.testing.v1.AppTest).
 
-The demo data is loaded once per module into a SQLite file; the tests only read it. The map (a
+The demo data is loaded once per module into a fresh database; the tests only read it. The map (a
 folium component) shows up as an unknown element here: its logic is tested in test_map_position.
 """
 
@@ -16,12 +16,14 @@ import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
+import app_state
 from app_state import DEMO_SIZE
 from opportunities.demo import load_demo
 from opportunities.geocoding import Geocoder
 from opportunities.settings import load_settings
 from opportunities.storage import open_database, opportunities, set_status, writing
 from opportunities.vocabulary import Status
+from tests.conftest import Databases
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60
@@ -30,16 +32,19 @@ DISTANCE = re.compile(r"^(\d+(?:[.,]\d)?) km")
 
 
 @pytest.fixture(scope="module")
-def demo_database(tmp_path_factory: pytest.TempPathFactory, geocoder: Geocoder) -> tuple[str, int]:
+def demo_database(
+    tmp_path_factory: pytest.TempPathFactory, databases: Databases, geocoder: Geocoder
+) -> Iterator[tuple[str, int]]:
     """The demo data (as the app would load it), with one opportunity archived; its id is returned."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'demo.db'}"
+    url = databases.create(tmp_path_factory.mktemp("app"))
     engine = open_database(url)
     load_demo(engine, geocoder, size=DEMO_SIZE, seed=load_settings().demo_seed)
     with writing(engine) as conn:
         archived = int(conn.execute(select(opportunities.c.id).order_by(opportunities.c.id.desc()).limit(1)).scalar_one())
         set_status(conn, archived, Status.ARCHIVED)
     engine.dispose()
-    return url, archived
+    yield url, archived
+    databases.drop(url)
 
 
 @pytest.fixture
@@ -48,6 +53,10 @@ def app(monkeypatch: pytest.MonkeyPatch, demo_database: tuple[str, int]) -> Iter
     st.cache_data.clear()
     st.cache_resource.clear()
     yield AppTest.from_file(APP, default_timeout=TIMEOUT)
+    # The app keeps its engine in st.cache_resource; clearing the cache would drop it with its
+    # connections still open (PostgreSQL counts them), so it is closed first.
+    settings = load_settings()
+    app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed).dispose()
     st.cache_data.clear()
     st.cache_resource.clear()
 

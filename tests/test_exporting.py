@@ -13,7 +13,7 @@ from opportunities.errors import FieldError
 from opportunities.exporting import export, iter_opportunities
 from opportunities.geocoding import Geocoder
 from opportunities.importing import import_file
-from tests.conftest import DATA
+from tests.conftest import DATA, Databases
 
 
 @pytest.fixture
@@ -32,14 +32,20 @@ def _comparable(engine: Engine) -> list[tuple[object, ...]]:
         )
 
 
-def test_csv_round_trips_through_import(tmp_path: Path, imported: Engine, geocoder: Geocoder) -> None:
+def test_csv_round_trips_through_import(tmp_path: Path, databases: Databases, imported: Engine, geocoder: Geocoder) -> None:
     out = tmp_path / "export.csv"
     with imported.connect() as conn:
         assert export(conn, out, fmt="csv") == 4
-    fresh = storage.open_database(f"sqlite:///{tmp_path / 'fresh.db'}")
-    report = import_file(out, fresh, geocoder)
-    assert (report.stored, report.rejected, report.warnings) == (4, [], [])
-    assert _comparable(fresh) == _comparable(imported)
+    (tmp_path / "fresh").mkdir()
+    url = databases.create(tmp_path / "fresh")
+    fresh = storage.open_database(url)
+    try:
+        report = import_file(out, fresh, geocoder)
+        assert (report.stored, report.rejected, report.warnings) == (4, [], [])
+        assert _comparable(fresh) == _comparable(imported)
+    finally:
+        fresh.dispose()
+        databases.drop(url)
 
 
 def test_geojson_is_rfc7946(tmp_path: Path, imported: Engine) -> None:
