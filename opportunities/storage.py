@@ -120,21 +120,21 @@ opportunities = Table(
     Index("ix_opportunities_updated_at", "updated_at"),
 )
 
-opportunity_topics = Table(
-    "opportunity_topics",
-    metadata,
-    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
-    Column("topic", String(30), primary_key=True),
-    Index("ix_opportunity_topics_topic", "topic", "opportunity_id"),
-)
 
-opportunity_languages = Table(
-    "opportunity_languages",
-    metadata,
-    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
-    Column("language", String(2), primary_key=True),
-    Index("ix_opportunity_languages_language", "language", "opportunity_id"),
-)
+
+def _values_table(name: str, column: str, length: int) -> Table:
+    """A multi-valued field of opportunities: one row per (opportunity, value), indexed by value."""
+    return Table(
+        name,
+        metadata,
+        Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
+        Column(column, String(length), primary_key=True),
+        Index(f"ix_{name}_{column}", column, "opportunity_id"),
+    )
+
+
+opportunity_topics = _values_table("opportunity_topics", "topic", 30)
+opportunity_languages = _values_table("opportunity_languages", "language", 2)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # PostgreSQL advisory lock held by every write transaction (any constant; per database).
