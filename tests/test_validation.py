@@ -4,8 +4,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import Engine
 
 from opportunities.errors import RecordError
+from opportunities.geocoding import Geocoder
+from opportunities.search import SearchQuery, search
 from opportunities.validation import parse_opportunity
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, Mode, OpportunityType, topic_from_text
 from tests.conftest import template_row
@@ -210,3 +213,24 @@ def test_languages_are_limited_per_opportunity() -> None:
     with pytest.raises(RecordError, match=f"languages: lists 21 languages; at most {MAX_LANGUAGES}"):
         parse_opportunity(template_row(languages=many))
     assert len(parse_opportunity(template_row(languages=many.rsplit(";", 1)[0])).languages) == MAX_LANGUAGES
+
+
+def test_an_over_long_or_nul_bearing_value_rejects_only_its_row(engine: Engine, geocoder: Geocoder) -> None:
+    # On PostgreSQL either value made the driver raise and aborted the whole file's transaction.
+    from opportunities.importing import import_records
+
+    records = [
+        template_row(title="Kodklubb 1"),
+        template_row(title="Kodklubb 2", schedule="FREQ=WEEKLY;BYDAY=" + ",".join(["WE"] * 200)),
+        template_row(title="Kodklubb 3"),
+        template_row(title="Kod\x00klubb 4"),
+        template_row(title="Kodklubb 5", provider="Stadsbiblioteket\x1bGöteborg"),
+        template_row(title="Kodklubb 6"),
+    ]
+    report = import_records(engine, records, geocoder, publish=True)
+    assert report.stored == 3
+    assert [(r.row, r.field) for r in report.rejected] == [(3, "schedule"), (5, "title"), (6, "provider")]
+    assert "at most 500" in report.rejected[0].reason
+    assert "U+0000" in report.rejected[1].reason
+    with engine.connect() as conn:
+        assert sorted(o.title for o in search(conn, SearchQuery(limit=10))) == ["Kodklubb 1", "Kodklubb 3", "Kodklubb 6"]
