@@ -308,3 +308,28 @@ def test_cleanup_spares_files_other_processes_may_be_using(engine: Engine, geoco
     assert not old_version.exists()
     assert writing.exists() and other_database.exists() and unrelated.exists()
     assert len(newest) == 8
+
+
+def test_a_damaged_gazetteer_index_is_rebuilt(tmp_path: Path, geocoder: Geocoder) -> None:
+    # The geocoder's index in CACHE_DIR has the same failure modes as the search snapshots.
+    import os
+    import shutil
+
+    from opportunities.geocoding import Gazetteer
+    from opportunities.settings import load_settings
+
+    cache = tmp_path / "cache"
+    shutil.copytree(load_settings().cache_dir / "gazetteer", cache / "gazetteer")  # the session geocoder's
+    keys = cache / "gazetteer" / "place_keys.npy"
+    keys.write_bytes(keys.read_bytes()[: keys.stat().st_size // 2])  # a disk that filled up mid-copy
+    (cache / ".gazetteer-crashed").mkdir()  # a build that died long ago
+    os.utime(cache / ".gazetteer-crashed", (0, 0))
+    (cache / ".gazetteer-building").mkdir()  # another process's build, in progress
+
+    rebuilt = Gazetteer.open(cache)
+    kranj = rebuilt.place("Kranj", "SI")
+    assert kranj is not None and round(kranj.latitude, 2) == 46.24
+    assert sorted(p.name for p in cache.iterdir()) == [".gazetteer-building", "gazetteer"]
+    built = (cache / "gazetteer" / "manifest.json").stat().st_mtime_ns
+    assert Gazetteer.open(cache).place("Göteborg", "SE") is not None
+    assert (cache / "gazetteer" / "manifest.json").stat().st_mtime_ns == built  # opened, not built again
