@@ -377,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except Exception as exc:  # noqa: BLE001 - the last resort: a message, not a traceback
+    except Exception as exc:  # the last resort: a message, not a traceback
         return _internal_error(exc)
 
 

@@ -9,6 +9,7 @@ mapped) and caches it on disk; opening it afterwards takes milliseconds.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -145,10 +146,8 @@ def _remove_index(directory: Path) -> None:
     if not directory.exists():
         return
     aside = Path(tempfile.mkdtemp(prefix=".gazetteer-old-", dir=directory.parent))
-    try:
+    with contextlib.suppress(FileNotFoundError):  # another process removed it first
         os.replace(directory, aside / "index")
-    except FileNotFoundError:
-        pass  # another process removed it first
     shutil.rmtree(aside, ignore_errors=True)
 
 

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 
 import pycountry
 from dateutil.rrule import rrulestr
+from sqlalchemy import Column, String
 
 from opportunities.errors import FieldError, RecordError
 from opportunities.model import Opportunity, as_datetime
@@ -42,9 +43,18 @@ _STORED_IN = {
 }  # fmt: skip
 # Fields stored as unbounded text still get a length a reader of the page can take in.
 _TEXT_LIMITS = {"description": 5000, "accessibility": 1000}
-MAX_LENGTHS: dict[str, int] = {field: int(column.type.length) for field, column in _STORED_IN.items()} | _TEXT_LIMITS
+
+
+def _length(column: Column[Any]) -> int:
+    """The declared length of a ``String(n)`` column."""
+    if not isinstance(column.type, String) or column.type.length is None:
+        raise TypeError(f"{column} has no declared length")
+    return column.type.length
+
+
+MAX_LENGTHS: dict[str, int] = {field: _length(column) for field, column in _STORED_IN.items()} | _TEXT_LIMITS
 # Names are also stored folded (the duplicate key); folding can lengthen them ("ß" → "ss").
-_KEY_LENGTHS = {"provider": int(providers.c.name_key.type.length), "city": int(cities.c.name_key.type.length)}
+_KEY_LENGTHS = {"provider": _length(providers.c.name_key), "city": _length(cities.c.name_key)}
 # Fields that may span lines; no field may hold any other control character (NUL makes
 # PostgreSQL refuse the value, the others corrupt exports and calendar files).
 MULTILINE_FIELDS = frozenset({"description", "accessibility"})

@@ -251,14 +251,14 @@ def test_concurrent_saves_and_reads_never_see_a_partial_file(engine: Engine, geo
         try:
             for _ in range(20):
                 index.save(path)
-        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+        except BaseException as exc:  # collected for the assertion below
             errors.append(exc)
 
     def read() -> None:
         try:
             while not stop.is_set():
                 assert _same(OpportunityIndex.read(path), index)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     writers = [threading.Thread(target=write) for _ in range(4)]
