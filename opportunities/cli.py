@@ -70,6 +70,13 @@ def _finite(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    """A whole number of at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def _near(text: str) -> tuple[float, float]:
     try:
         lat, lon = (_finite(part) for part in text.split(","))
@@ -244,12 +251,8 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
     if inline:
         page = _inline_assets(page)
     out = Path(args.out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
+    out.parent.mkdir(parents=True, exist_ok=True)  # failures: exit 4 (EXIT_FILE) in main
+    out.write_text(page, encoding="utf-8")
     print(f"wrote {len(on_map)} opportunities to {out}")
     return EXIT_OK
 
@@ -335,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_map)
 
     p = sub.add_parser("demo", help="create (or recreate) the demo database")
-    p.add_argument("--size", type=int, default=400)
+    p.add_argument("--size", type=_count, default=400, help="number of opportunities (default: 400)")
     p.set_defaults(run=cmd_demo)
     return parser
 

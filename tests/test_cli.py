@@ -211,13 +211,16 @@ def test_unwritable_data_and_cache_folders_are_exit_4(setting: str, tmp_path: Pa
     assert "Not a directory" in err
 
 
-def test_export_to_an_unwritable_path_is_exit_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_and_map_to_an_unwritable_path_are_exit_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "file.txt").write_text("x", encoding="utf-8")
     for fmt in ("csv", "geojson", "parquet"):
         code, out, err = run(["export", "--format", fmt, str(tmp_path / "file.txt" / f"out.{fmt}")], capsys)
         assert code == 4, fmt
-        assert f"{tmp_path / 'file.txt'}" in err
+        assert f"error: cannot use {tmp_path / 'file.txt'}" in err
         assert out == ""
+    code, out, err = run(["map", str(tmp_path / "file.txt" / "map.html")], capsys)
+    assert code == 4
+    assert f"error: cannot use {tmp_path / 'file.txt'}" in err
 
 
 def test_a_missing_or_unreadable_import_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -230,7 +233,7 @@ def test_a_missing_or_unreadable_import_file(tmp_path: Path, capsys: pytest.Capt
 
 
 def test_not_a_number_arguments_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    for argv in (["search", "--near", "nan,14"], ["search", "--near", "46,14", "--radius-km", "inf"]):
+    for argv in (["search", "--near", "nan,14"], ["search", "--near", "46,14", "--radius-km", "inf"], ["demo", "--size", "-5"]):
         with pytest.raises(SystemExit) as caught:
             main(argv)
         assert caught.value.code == 2
