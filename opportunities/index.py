@@ -19,7 +19,7 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 import time as time_module
 import zipfile
 import zlib
@@ -283,11 +283,11 @@ class OpportunityIndex:
             "schedules": {str(k): [rule, first.isoformat()] for k, (rule, first) in self.schedules.items()},
         }
         path.parent.mkdir(parents=True, exist_ok=True)
-        # A name of its own: another process may be writing the same version right now.
-        fd, tmp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, suffix=".tmp", dir=path.parent)
-        tmp = Path(tmp_name)
+        # A name of its own: another process may be writing the same version right now. Not
+        # mkstemp: its files are private to the user, and the app may run as another one.
+        tmp = path.parent / f"{_TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}.tmp"
         try:
-            with os.fdopen(fd, "wb") as fh:
+            with tmp.open("xb") as fh:
                 np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
             os.replace(tmp, path)  # readers see the old file or the whole new one
         finally:
