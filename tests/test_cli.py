@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from opportunities.cli import main
-from tests.conftest import DATA
+from tests.conftest import DATA, sqlite_only
 
 
 @pytest.fixture(autouse=True)
@@ -127,6 +127,7 @@ def test_a_cell_past_the_csv_field_limit_is_an_unusable_file(tmp_path: Path, cap
     assert err.startswith("error: big.csv ")
 
 
+@sqlite_only  # PostgreSQL writers queue without a limit
 def test_a_busy_database_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                                    database: str) -> None:  # fmt: skip
     import sqlite3
@@ -135,10 +136,7 @@ def test_a_busy_database_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     from sqlalchemy.engine import make_url
 
     from opportunities.storage import open_database
-    from tests.conftest import ON_POSTGRES
 
-    if ON_POSTGRES:
-        pytest.skip("SQLite's busy timeout; PostgreSQL writers queue")
     open_database(database).dispose()
     monkeypatch.setenv("DATABASE_BUSY_TIMEOUT_S", "0.2")
     holder = sqlite3.connect(str(make_url(database).database), isolation_level=None)
