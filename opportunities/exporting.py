@@ -73,7 +73,7 @@ def feature_properties(opp: Opportunity) -> dict[str, Any]:
         id=opp.id, topics=list(opp.topics), languages=list(opp.languages), age_min=opp.age_min,
         age_max=opp.age_max, cost=float(opp.cost), status=opp.status.value,
         precision=opp.precision.value if opp.precision else None, location_source=opp.location_source,
-        age_groups=list(opp.age_groups),
+        uncertainty_m=opp.uncertainty_m, age_groups=list(opp.age_groups),
     )  # fmt: skip
     return row
 

@@ -199,7 +199,7 @@ def locate(opp: Opportunity, geocoder: Geocoder) -> Opportunity:
     except GeocodingError as exc:
         raise FieldError("latitude" if opp.has_location else "address", str(exc)) from None
     return replace(opp, latitude=found.latitude, longitude=found.longitude, precision=found.precision,
-                   location_source=found.source)  # fmt: skip
+                   location_source=found.source, uncertainty_m=found.uncertainty_m)  # fmt: skip
 
 
 def store_opportunities(
