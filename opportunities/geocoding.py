@@ -62,6 +62,8 @@ POSTCODE_ACCURACY_CENTROID = 6
 POSTCODE_ACCURACY_PLACE_POINT = (1, 4)
 # A street address from the online geocoder: its building or street, as far as Nominatim can tell.
 ADDRESS_UNCERTAINTY_M = 100
+# Shown when a place cannot be found: what a postcode looks like in an address of the country.
+POSTCODE_EXAMPLES = {"SE": "411 01 Göteborg", "SI": "8351 Straža", "PL": "00-950 Warszawa"}
 _METRES_PER_DEGREE = 111_320.0
 
 
@@ -99,15 +101,24 @@ def place_uncertainty_m(population: int) -> int:
     return int(min(max(radius, MIN_PLACE_UNCERTAINTY_M), MAX_PLACE_UNCERTAINTY_M))
 
 
-def coordinate_uncertainty_m(latitude: float, longitude: float) -> int:
+def coordinate_uncertainty_m(latitude: float, longitude: float, written: tuple[str, str] | None = None) -> int:
     """How far off coordinates may be from the decimals they were given with.
 
     Rounding to d decimals moves a point by up to half a unit on each axis: 0.71 x 10^-d degrees
-    (2 decimals: about 790 m; 4 decimals: 8 m). Decimals are read from the shortest repr of the
-    floats, so trailing zeros written by the provider ("46.20") count as absent: erring on the safe side.
+    (2 decimals: about 790 m; 4 decimals: 8 m). Decimals are counted in the text as the provider
+    wrote it when given ("46.2000"), else in the shortest form of the floats, where trailing zeros
+    are lost ("46.20" reads as one decimal): erring on the safe side.
     """
-    decimals = max(_decimals(latitude), _decimals(longitude))
+    decimals = max((_written_decimals(text) for text in written or ()), default=-1)
+    if decimals < 0:
+        decimals = max(_decimals(latitude), _decimals(longitude))
     return max(1, round(0.5 * math.sqrt(2) * 10.0**-decimals * _METRES_PER_DEGREE))
+
+
+def _written_decimals(text: str) -> int:
+    """Decimals in a number as written: ``46.2000`` -> 4, ``46,20`` -> 2, ``46`` -> 0; -1 if not a plain number."""
+    match = re.fullmatch(r"\s*[+-]?\d+(?:[.,](\d*))?\s*", text)
+    return -1 if match is None else len(match.group(1) or "")
 
 
 def _decimals(value: float) -> int:
@@ -596,17 +607,20 @@ class Geocoder:
         address: str = "",
         latitude: float | None = None,
         longitude: float | None = None,
+        written: tuple[str, str] | None = None,
     ) -> Location:
         """Locate an opportunity: its coordinates, else postcode, else a place name, else its city.
 
-        Every location says how far off it may be (``uncertainty_m``). Provided coordinates must lie
-        in ``country`` and within MAX_KM_FROM_CITY of ``city`` when that city is known.
+        Every location says how far off it may be (``uncertainty_m``; for coordinates, from the
+        decimals of their ``written`` text when given). Provided coordinates must lie in
+        ``country`` and within MAX_KM_FROM_CITY of ``city`` when that city is known.
         Raises :class:`GeocodingError` when nothing can be found: never returns 0,0.
         """
         centre = self.gazetteer.place(city, country) if city else None
         if latitude is not None and longitude is not None:
             self.check_coordinates(latitude, longitude, country=country, city=city, centre=centre)
-            return Location(latitude, longitude, Precision.PROVIDED, "provider", coordinate_uncertainty_m(latitude, longitude))
+            uncertainty = coordinate_uncertainty_m(latitude, longitude, written)
+            return Location(latitude, longitude, Precision.PROVIDED, "provider", uncertainty)
         found = self._from_address(address, country, centre) if address else None
         if found is not None:
             return found
@@ -690,6 +704,13 @@ class Geocoder:
             where = f" in {country.upper()}" if country else ""
             raise GeocodingError(f"no place or postcode matching {query!r} was found{where}")
         return Location(place.latitude, place.longitude, Precision.LOCALITY, place.source, place.uncertainty_m)
+
+
+def unknown_place_help(name: str, country: str) -> str:
+    """What to do when ``name`` is no place the gazetteer knows and nothing else locates the row."""
+    example = POSTCODE_EXAMPLES.get(country.upper())
+    postcode = f"the postcode to the address (e.g. '{example}')" if example else "the postcode to the address"
+    return f"{name!r} is not a place we know in {country}; add {postcode} or give latitude and longitude"
 
 
 def _country_name(code: str | None) -> str:

@@ -33,7 +33,7 @@ def test_messy_file_keeps_every_good_row_and_explains_every_bad_one(messy: Path,
     assert reasons[3] == ("age_min", "age_min: is required")
     assert reasons[5][0] == "latitude" and "swapped" in reasons[5][1]
     assert reasons[7][0] == "url" and "http:// or https://" in reasons[7][1]
-    assert reasons[8][0] == "city" and "'Atlantis' is not a known place in SE" in reasons[8][1]
+    assert reasons[8][0] == "city" and "'Atlantis' is not a place we know in SE; add the postcode" in reasons[8][1]
     assert reasons[11] == ("end", "end: is before start")
     assert reasons[13] == ("currency", "currency: is required when the opportunity is not free")
     assert report.warnings == ["unknown column 'Internal note' ignored"]
