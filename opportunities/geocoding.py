@@ -46,13 +46,18 @@ COUNTRY_CHECK_RADIUS_KM = 50.0
 # Gorizia / Nova Gorica lie 1-2 km apart; Copenhagen is over 15 km from the nearest Swedish place).
 BORDER_SLACK_KM = 3.0
 # How far off a place centre may be for a place of a given size: sqrt(population) times this, in
-# metres, within the bounds below (about 1.8 km for 50,000 people, 6 km for 550,000).
-PLACE_RADIUS_M_PER_SQRT_POP = 8.0
+# metres, within the bounds below (about 2.2 km for 50,000 people, 7.4 km for 550,000). On the
+# public addresses of Ljubljana, Maribor and Kranj (whose main postcodes sit on the town centre)
+# this covers about nine in ten true positions.
+PLACE_RADIUS_M_PER_SQRT_POP = 10.0
 MIN_PLACE_UNCERTAINTY_M = 1_000
 MAX_PLACE_UNCERTAINTY_M = 15_000
-# A postcode point is known to half the distance to the nearest other postcode point of its country,
-# within these bounds (an isolated point says nothing about the size of its area).
-MIN_POSTCODE_UNCERTAINTY_M = 100
+# A postcode point is known to the distance to the nearest other postcode point of its country,
+# within these bounds (an isolated point says nothing about the size of its area). Half that
+# distance covered only 37% of 1,844 true Warsaw positions: Polish postcode areas interleave, so
+# their centroids lie close together while the areas are not small. A postcode is an area, never
+# a pin: the floor (89% covered in Warsaw) keeps it above PIN_MAX_UNCERTAINTY_M.
+MIN_POSTCODE_UNCERTAINTY_M = 1_000
 MAX_POSTCODE_UNCERTAINTY_M = 15_000
 # A postcode point this close to a populated place's centre (and not an area centroid) is that
 # place's centre, known no better than the place itself.
@@ -194,6 +199,9 @@ def _manifest() -> dict[str, Any]:
         "version": INDEX_VERSION,
         "places": _places_source().stat().st_size,
         "postcodes": _postcodes_source().stat().st_size,
+        # Precomputed uncertainties follow these: a change rebuilds the index.
+        "uncertainty": [PLACE_RADIUS_M_PER_SQRT_POP, MIN_PLACE_UNCERTAINTY_M, MAX_PLACE_UNCERTAINTY_M,
+                        MIN_POSTCODE_UNCERTAINTY_M, MAX_POSTCODE_UNCERTAINTY_M, TOWN_CENTRE_MATCH_M],
     }
 
 
@@ -299,7 +307,7 @@ def _postcode_uncertainty(
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int16]]:
     """Per postcode point: how far off it may be (metres), and its nearest place's time zone.
 
-    Half the distance to the nearest other postcode point of the country estimates the size of the
+    The distance to the nearest other postcode point of the country estimates the size of the
     area; a point that is really a town centre (a GeoNames place point, or within
     TOWN_CENTRE_MATCH_M of a place centre without being an area centroid) is known no better than
     that town (Ljubljana 1000, Kranj 4000, Göteborg 411 01 all sit on their city centre).
@@ -328,7 +336,7 @@ def _postcode_uncertainty(
             (which, _), nearest_km = shapely.STRtree(points).query_nearest(
                 points, exclusive=True, return_distance=True, all_matches=False
             )
-            base[which] = np.clip(nearest_km * 1000 / 2, MIN_POSTCODE_UNCERTAINTY_M, MAX_POSTCODE_UNCERTAINTY_M)
+            base[which] = np.clip(nearest_km * 1000, MIN_POSTCODE_UNCERTAINTY_M, MAX_POSTCODE_UNCERTAINTY_M)
         estimate = base[inverse]
         if cc in place_countries:
             in_country = np.flatnonzero(place_cc == place_countries.index(cc))
