@@ -616,15 +616,17 @@ class Geocoder:
         latitude: float | None = None,
         longitude: float | None = None,
         written: tuple[str, str] | None = None,
+        centre: Place | None = None,
     ) -> Location:
         """Locate an opportunity: its coordinates, else postcode, else a place name, else its city.
 
         Every location says how far off it may be (``uncertainty_m``; for coordinates, from the
         decimals of their ``written`` text when given). Provided coordinates must lie in
-        ``country`` and within MAX_KM_FROM_CITY of ``city`` when that city is known.
+        ``country`` and within MAX_KM_FROM_CITY of ``city`` when that city is known. ``centre``
+        stands for the city when the gazetteer does not know it (a town added from an earlier row).
         Raises :class:`GeocodingError` when nothing can be found: never returns 0,0.
         """
-        centre = self.gazetteer.place(city, country) if city else None
+        centre = (self.gazetteer.place(city, country) if city else None) or centre
         if latitude is not None and longitude is not None:
             self.check_coordinates(latitude, longitude, country=country, city=city, centre=centre)
             uncertainty = coordinate_uncertainty_m(latitude, longitude, written)
