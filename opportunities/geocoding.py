@@ -120,6 +120,14 @@ def coordinate_uncertainty_m(latitude: float, longitude: float, written: tuple[s
     return max(1, round(0.5 * math.sqrt(2) * 10.0**-decimals * _METRES_PER_DEGREE))
 
 
+def coordinate_decimals(uncertainty_m: int | None) -> int:
+    """How many decimals write coordinates as exactly as they are known, no more (the inverse of
+    :func:`coordinate_uncertainty_m`: 787 m -> 2): an export must not make them look exact. 6 when unknown."""
+    if uncertainty_m is None:
+        return 6
+    return max(0, min(6, round(math.log10(0.5 * math.sqrt(2) * _METRES_PER_DEGREE / max(uncertainty_m, 1)))))
+
+
 def _written_decimals(text: str) -> int:
     """Decimals in a number as written: ``46.2000`` -> 4, ``46,20`` -> 2, ``46`` -> 0; -1 if not a plain number."""
     match = re.fullmatch(r"\s*[+-]?\d+(?:[.,](\d*))?\s*", text)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from opportunities import storage
 from opportunities.errors import ImportFileError
+from opportunities.exporting import export
 from opportunities.geocoding import Geocoder, haversine_km
 from opportunities.importing import import_file, import_records
 from opportunities.index import OpportunityIndex
@@ -262,3 +263,25 @@ def test_an_unlocatable_town_says_what_would_help(engine: Engine, geocoder: Geoc
     assert report.stored == 0
     (rejection,) = report.rejected
     assert rejection.field == field and message in rejection.reason
+
+
+def test_export_keeps_coordinates_as_vague_as_given(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None:
+    rows = [
+        template_row(title="Two decimals", city="Kranj", country="SI", address="", latitude="46.24", longitude="14.36"),
+        template_row(title="Five decimals", city="Kranj", country="SI", address="", latitude="46.23887", longitude="14.35561"),
+    ]
+    first = import_records(engine, rows, geocoder)
+    before = {title: o.uncertainty_m for title, o in _stored(engine, first.stored_ids).items()}
+    assert before == {"Two decimals": 787, "Five decimals": 1}
+    out = tmp_path / "export.csv"
+    with engine.connect() as conn:
+        assert export(conn, out, fmt="csv") == 2
+    with out.open(encoding="utf-8") as fh:
+        written = {r["title"]: (r["latitude"], r["longitude"]) for r in csv.DictReader(fh)}
+    assert written == {"Two decimals": ("46.24", "14.36"), "Five decimals": ("46.23887", "14.35561")}
+    with engine.begin() as conn:
+        conn.execute(storage.opportunity_topics.delete())
+        conn.execute(storage.opportunity_languages.delete())
+        conn.execute(storage.opportunities.delete())
+    again = import_file(out, engine, geocoder)
+    assert {t: o.uncertainty_m for t, o in _stored(engine, again.stored_ids).items()} == before
