@@ -382,7 +382,7 @@ class CountryVerdict:
 
 # Connectives after which a place name qualifies where it is ("Straža pri Novem mestu", "Kostanjevica
 # na Krki", "Nowy Dwór nad Wisłą"): the name before them is tried when the whole is unknown.
-_NAME_QUALIFIER = re.compile(r"\s+(?:pri|na|ob|v|nad|pod|pod|przy|koło|kolo|k|vid|i|på|near|by)\s+.*$")
+_NAME_QUALIFIER = re.compile(r"\s+(?:pri|na|ob|v|nad|pod|przy|koło|kolo|vid|på)\s+.*$")
 
 
 def _name_variants(name: str) -> Iterator[str]:
