@@ -406,7 +406,7 @@ def build_map(
     shown_topics = {o.topics[0] for o in located if o.topics}
     items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS) if t in shown_topics]
     if areas:
-        items.append(("col-legend-area", _("Approximate location (city or district centre)")))
+        items.append(("col-legend-area", _("Approximate location (the circle shows how far off it may be)")))
     if items:
         TopicLegend(items, title=_("Topics")).add_to(m)
 

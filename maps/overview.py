@@ -80,7 +80,7 @@ def base_map(*, tile_url: str, tile_attribution: str, asset_base: str, language:
     _ClusterStyle().add_to(m)  # type: ignore[no-untyped-call]
     items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS)]
     _ = translator(language).gettext
-    items.append(("col-legend-area", _("Approximate location (city or district centre)")))
+    items.append(("col-legend-area", _("Approximate location (the circle shows how far off it may be)")))
     TopicLegend(items, title=_("Topics")).add_to(m)
     return m
 

@@ -307,7 +307,7 @@ EXPLORE_TEXTS: tuple[str, ...] = (
     N_("Copy this link"),
     N_("Register or read more"),
     N_("Approximate location"),
-    N_("Approximate location (city or district centre)"),
+    N_("Approximate location (the circle shows how far off it may be)"),
     N_("Recurring"),
     N_("Online only"),
     N_("Venue"),

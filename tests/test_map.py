@@ -187,7 +187,7 @@ def test_swedish_map_has_swedish_legend_and_areas() -> None:
     assert "Ålder 12–16 · Gratis" in pin_rows(page)[0][3]
     # The legend travels as JSON: its title and the approximate-area line, in Swedish.
     assert json.dumps("Ämnen") in page
-    assert json.dumps("Ungefärlig plats (centrum av stad eller stadsdel)") in page
+    assert json.dumps("Ungefärlig plats (cirkeln visar hur långt fel den kan ligga)") in page
     assert json.dumps("Digitala färdigheter") in page
     assert json.dumps("Topics") not in page
 
