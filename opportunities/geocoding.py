@@ -41,6 +41,7 @@ MAX_KM_FROM_CITY = 60.0
 COUNTRY_MARGIN_DEG = 0.5
 # Provided coordinates are placed in a country by the populated places within this distance.
 COUNTRY_CHECK_RADIUS_KM = 50.0
+COUNTRY_CHECK_NEAR_KM = 10.0  # looked at first: enough for most points
 # Near a border a point is accepted for the stated country when that country's nearest place is at
 # most this much further away than the nearest place of another country (twin towns such as
 # Gorizia / Nova Gorica lie 1-2 km apart; Copenhagen is over 15 km from the nearest Swedish place).
@@ -257,11 +258,9 @@ def _build_places(out: Path) -> None:
         json.dumps({"countries": list(countries), "timezones": list(timezones), "bounds": bounds}),
         encoding="utf-8",
     )
-    # Names (for messages such as "nearest place: København") and a latitude order, in which the
-    # places near a point are a narrow band: found without a spatial index.
+    # Names, for messages such as "nearest place: Copenhagen".
     with (out / "place_names.txt").open("w", encoding="utf-8") as fh:
         fh.writelines(" ".join(str(rec["name"]).split()) + "\n" for rec in records.values())
-    np.save(out / "place_bylat.npy", np.argsort(lat, kind="stable").astype(np.int32))
 
 
 def _build_postcodes(out: Path) -> None:
@@ -364,6 +363,17 @@ def _postcode_uncertainty(
     return uncertainty, tz
 
 
+# The grid that finds the places near a point: cells of this many degrees.
+_GRID_DEG = 0.5
+_GRID_COLUMNS = int(360 / _GRID_DEG)
+
+
+def _grid_cell(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    row = np.clip((lat + 90) // _GRID_DEG, 0, 180 / _GRID_DEG - 1).astype(np.int64)
+    column = np.clip((lon + 180) // _GRID_DEG, 0, _GRID_COLUMNS - 1).astype(np.int64)
+    return row * _GRID_COLUMNS + column
+
+
 def _find(keys: npt.NDArray[np.uint64], rows: npt.NDArray[np.int32], key: int) -> int | None:
     pos = int(np.searchsorted(keys, np.uint64(key)))
     if pos < len(keys) and int(keys[pos]) == key:
@@ -410,8 +420,13 @@ class Gazetteer:
         self._place_keys, self._place_rows = load("place_keys"), load("place_rows")
         self._lat, self._lon, self._pop = load("place_lat"), load("place_lon"), load("place_pop")
         self._gid, self._cc, self._tz = load("place_gid"), load("place_cc"), load("place_tz")
-        self._bylat = load("place_bylat")
-        self._lat_sorted = np.asarray(self._lat)[np.asarray(self._bylat)]
+        # Places in grid-cell order (cells of _GRID_DEG degrees), so that the places near a point
+        # are a few contiguous slices: 200,000 points, sorted in milliseconds when opened.
+        lat, lon = np.asarray(self._lat), np.asarray(self._lon)
+        cells = _grid_cell(lat, lon)
+        order = np.argsort(cells, kind="stable")
+        self._grid_cells, self._grid_rows = cells[order], order
+        self._grid_lat, self._grid_lon = lat[order], lon[order]
         self._post_keys, self._post_rows = load("postcode_keys"), load("postcode_rows")
         self._post_lat, self._post_lon = load("postcode_lat"), load("postcode_lon")
         self._post_unc, self._post_tz = load("postcode_unc"), load("postcode_tz")
@@ -500,16 +515,39 @@ class Gazetteer:
 
     def nearby(self, latitude: float, longitude: float, radius_km: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Rows of the places within ``radius_km`` of a point and their distances, nearest first."""
-        dlat = radius_km / 111.0
-        lo, hi = np.searchsorted(self._lat_sorted, [latitude - dlat, latitude + dlat])
-        rows = np.asarray(self._bylat[lo:hi], dtype=np.int64)
-        lat, lon = np.asarray(self._lat)[rows], np.asarray(self._lon)[rows]
-        p1, p2 = math.radians(latitude), np.radians(lat)
-        a = np.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(np.radians(lon - longitude) / 2) ** 2
-        km = 2 * 6371.0088 * np.arcsin(np.sqrt(np.minimum(1.0, a)))
-        near = km <= radius_km
-        order = np.argsort(km[near], kind="stable")
-        return rows[near][order], km[near][order]
+        # The grid cells around the point: one run of cells per grid row (two across 180°).
+        dlat = radius_km / 110.0
+        cos_lat = max(math.cos(math.radians(min(abs(latitude) + dlat, 90.0))), 1e-3)
+        dlon = radius_km / (110.0 * cos_lat)
+        west, east = longitude - dlon, longitude + dlon
+        if dlon >= 180:
+            spans = [(-180.0, 180.0)]
+        elif west < -180:
+            spans = [(-180.0, east), (west + 360, 180.0)]
+        elif east >= 180:
+            spans = [(west, 180.0), (-180.0, east - 360)]
+        else:
+            spans = [(west, east)]
+        last_row = int(180 / _GRID_DEG) - 1
+        bounds = []
+        for row in range(max(0, int((latitude - dlat + 90) // _GRID_DEG)), min(last_row, int((latitude + dlat + 90) // _GRID_DEG)) + 1):
+            for w, e in spans:
+                first = row * _GRID_COLUMNS + int((w + 180) // _GRID_DEG)
+                last = row * _GRID_COLUMNS + min(_GRID_COLUMNS - 1, int((e + 180) // _GRID_DEG))
+                bounds.append((first, last + 1))
+        edges = np.searchsorted(self._grid_cells, np.array(bounds, dtype=np.int64).ravel()).tolist()
+        pieces = [slice(lo, hi) for lo, hi in zip(edges[::2], edges[1::2], strict=True) if hi > lo]
+        if not pieces:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        lat = np.concatenate([self._grid_lat[p] for p in pieces])
+        lon = np.concatenate([self._grid_lon[p] for p in pieces])
+        rows = np.concatenate([self._grid_rows[p] for p in pieces])
+        # Flat-earth distances: within 100 km they are off by well under 1%, and cheap.
+        dx = (np.remainder(lon - longitude + 180, 360) - 180) * math.cos(math.radians(latitude))
+        km = 111.2 * np.hypot(lat - latitude, dx)
+        near = np.flatnonzero(km <= radius_km)
+        order = near[np.argsort(km[near], kind="stable")]
+        return rows[order].astype(np.int64), km[order]
 
     def nearest_place(self, latitude: float, longitude: float, country: str) -> Place | None:
         """The nearest gazetteer place of ``country`` (searched ever wider, up to 500 km), or None."""
@@ -533,15 +571,23 @@ class Gazetteer:
         extent can be checked.
         """
         cc = country.upper()
-        rows, km = self.nearby(latitude, longitude, COUNTRY_CHECK_RADIUS_KM)
-        if not len(rows) or cc not in self._countries:
+        if cc not in self._countries:
             inside = self.in_bounds(latitude, longitude, cc)
             return CountryVerdict(inside, None if inside else "")
-        mine = np.asarray(self._cc)[rows] == self._countries.index(cc)
-        if mine.any() and (mine[0] or float(km[mine][0]) <= float(km[0]) + BORDER_SLACK_KM):
-            return CountryVerdict(True)
-        other = int(rows[0])
-        return CountryVerdict(False, self._countries[int(self._cc[other])], self.place_name(other))
+        code = self._countries.index(cc)
+        # Most points are decided by the places within a few kilometres; look further only if not.
+        for radius in (COUNTRY_CHECK_NEAR_KM, COUNTRY_CHECK_RADIUS_KM):
+            rows, km = self.nearby(latitude, longitude, radius)
+            if not len(rows):
+                continue
+            mine = np.asarray(self._cc)[rows] == code
+            if mine[0] or (mine.any() and float(km[mine][0]) <= float(km[0]) + BORDER_SLACK_KM):
+                return CountryVerdict(True)
+            if float(km[0]) + BORDER_SLACK_KM <= radius or radius == COUNTRY_CHECK_RADIUS_KM:
+                other = int(rows[0])  # every place that could have saved the point was seen
+                return CountryVerdict(False, self._countries[int(self._cc[other])], self.place_name(other))
+        inside = self.in_bounds(latitude, longitude, cc)
+        return CountryVerdict(inside, None if inside else "")
 
     def place_name(self, row: int) -> str:
         if self._names is None:
