@@ -20,7 +20,8 @@ from folium.template import Template
 
 from opportunities.i18n import format_money, format_number, format_when, translator
 from opportunities.model import Opportunity
-from opportunities.vocabulary import APPROXIMATE_PRECISIONS, TOPICS, Precision, topic_label
+from opportunities.vocabulary import TOPICS, Precision, topic_label
+from opportunities.vocabulary import is_approximate as _vague
 
 LEAFLET_DIR = "vendor/leaflet-1.9.4"
 MARKERCLUSTER_DIR = "vendor/leaflet.markercluster-1.5.3"
@@ -49,8 +50,10 @@ DEFAULT_CENTRE = (52.0, 15.0)
 DEFAULT_ZOOM = 4
 # Fitting the bounds of a single place would zoom to street level; stop at a neighbourhood.
 MAX_FIT_ZOOM = 15
-# Radius of an approximate circle: how far from the centre the activity may really be.
-APPROXIMATE_RADIUS_M = {Precision.CITY: 2500, Precision.LOCALITY: 1000}
+# Radius of an approximate circle: how far from the centre the activity may really be. Locations
+# carry their own uncertainty; these are for ones stored before it was recorded.
+APPROXIMATE_RADIUS_M = {Precision.CITY: 2500, Precision.LOCALITY: 1000, Precision.POSTCODE: 1000}
+DEFAULT_APPROXIMATE_RADIUS_M = 1000
 # An approximate circle's popup lists this many activities, then says how many more there are.
 MAX_LISTED = 20
 
@@ -65,6 +68,14 @@ class ApproximateArea:
     precision: Precision
     opportunities: tuple[Opportunity, ...]  # all of them, or the first few when ``total`` says more
     total: int = 0
+    uncertainty_m: int | None = None  # the largest of its members'; None: from ``precision``
+
+    @property
+    def radius_m(self) -> int:
+        """The circle's radius: how far from its centre an activity may really be."""
+        if self.uncertainty_m is not None:
+            return self.uncertainty_m
+        return APPROXIMATE_RADIUS_M.get(self.precision, DEFAULT_APPROXIMATE_RADIUS_M)
 
     @property
     def count(self) -> int:
@@ -87,8 +98,18 @@ class ApproximateArea:
 
 
 def is_approximate(opportunity: Opportunity) -> bool:
-    """True when the location is only a city or locality centre."""
-    return opportunity.precision in APPROXIMATE_PRECISIONS
+    """True when the location is not known to within vocabulary.PIN_MAX_UNCERTAINTY_M: drawn
+    as an approximate area, never as an exact pin."""
+    return _vague(opportunity.precision, opportunity.uncertainty_m)
+
+
+def uncertainty_radius_m(opportunity: Opportunity) -> int:
+    """How far off an approximately located opportunity may be (by its precision when unknown)."""
+    if opportunity.uncertainty_m is not None:
+        return opportunity.uncertainty_m
+    if opportunity.precision is None:
+        return DEFAULT_APPROXIMATE_RADIUS_M
+    return APPROXIMATE_RADIUS_M.get(opportunity.precision, DEFAULT_APPROXIMATE_RADIUS_M)
 
 
 def topic_colour(opportunity: Opportunity) -> str:
@@ -105,9 +126,10 @@ def approximate_areas(opportunities: Sequence[Opportunity]) -> list[ApproximateA
     areas = []
     for (lat, lon), members in groups.items():
         city = Counter(o.city for o in members).most_common(1)[0][0]
-        # A group mixing city and locality centres is drawn as the vaguer of the two.
-        precision = Precision.CITY if any(o.precision == Precision.CITY for o in members) else Precision.LOCALITY
-        areas.append(ApproximateArea(lat, lon, city, precision, tuple(members)))
+        # A group mixing precisions is drawn as the vaguest, as wide as its vaguest member.
+        precision = max((o.precision or Precision.CITY for o in members), key=list(Precision).index)
+        radius = max(uncertainty_radius_m(o) for o in members)
+        areas.append(ApproximateArea(lat, lon, city, precision, tuple(members), uncertainty_m=radius))
     areas.sort(key=lambda a: (-a.count, a.city, a.latitude, a.longitude))
     return areas
 
@@ -288,7 +310,7 @@ class ApproximateAreas(MacroElement):
             {
                 "lat": a.latitude,
                 "lon": a.longitude,
-                "radius": APPROXIMATE_RADIUS_M[a.precision],
+                "radius": a.radius_m,
                 "count": a.count,
                 "label_text": a.label_in(language),
                 "label_html": html.escape(a.label_in(language)),
@@ -384,7 +406,7 @@ def build_map(
     shown_topics = {o.topics[0] for o in located if o.topics}
     items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS) if t in shown_topics]
     if areas:
-        items.append(("col-legend-area", _("Approximate location (city or district centre)")))
+        items.append(("col-legend-area", _("Approximate location (the circle shows how far off it may be)")))
     if items:
         TopicLegend(items, title=_("Topics")).add_to(m)
 

@@ -20,6 +20,8 @@ from folium.template import Template
 
 from maps.clusters import MAX_MARKER_ZOOM, Bounds, cluster_points, first_topic, zoom_for
 from maps.opportunity_map import (
+    APPROXIMATE_RADIUS_M,
+    DEFAULT_APPROXIMATE_RADIUS_M,
     DEFAULT_CENTRE,
     DEFAULT_ZOOM,
     MAX_FIT_ZOOM,
@@ -36,11 +38,10 @@ from maps.opportunity_map import (
 from opportunities.i18n import translator
 from opportunities.index import PRECISIONS, OpportunityIndex
 from opportunities.model import Opportunity
-from opportunities.vocabulary import APPROXIMATE_PRECISIONS, TOPICS, Precision, topic_label
+from opportunities.vocabulary import TOPICS, Precision, topic_label
 
 # At most this many pins (with their popups) in one layer; beyond it the grid clusters them.
 MAX_PINS = 300
-_APPROXIMATE_CODES = [PRECISIONS.index(p) for p in APPROXIMATE_PRECISIONS]
 
 LoadOpportunities = Callable[[Sequence[int]], list[Opportunity]]
 
@@ -79,7 +80,7 @@ def base_map(*, tile_url: str, tile_attribution: str, asset_base: str, language:
     _ClusterStyle().add_to(m)  # type: ignore[no-untyped-call]
     items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS)]
     _ = translator(language).gettext
-    items.append(("col-legend-area", _("Approximate location (city or district centre)")))
+    items.append(("col-legend-area", _("Approximate location (the circle shows how far off it may be)")))
     TopicLegend(items, title=_("Topics")).add_to(m)
     return m
 
@@ -183,7 +184,7 @@ def overview_layer(
     """The layer for ``view``: clusters, pins and approximate areas of the matching opportunities."""
     group = folium.FeatureGroup(name="opportunities")
     located = keep & np.isfinite(index.latitude)
-    approximate = located & np.isin(index.precision, _APPROXIMATE_CODES)
+    approximate = located & index.approximate
     exact_rows = np.flatnonzero(located & ~approximate)
     topics = first_topic(index.topics[exact_rows])
     lat, lon = index.latitude[exact_rows], index.longitude[exact_rows]
@@ -235,14 +236,20 @@ def _areas(
     for members in grouped:
         listed = load(index.ids[members[:MAX_LISTED]].tolist())
         row = members[0]
-        vaguest = (index.precision[members] == PRECISIONS.index(Precision.CITY)).any()
-        precision = Precision.CITY if vaguest else Precision.LOCALITY
+        # Drawn as the vaguest member, as wide as the most uncertain one.
+        codes = index.precision[members]
+        precision = PRECISIONS[int(codes.max())] if (codes >= 0).any() else Precision.CITY
+        known = index.uncertainty_m[members]
+        fallback = [APPROXIMATE_RADIUS_M.get(PRECISIONS[c], DEFAULT_APPROXIMATE_RADIUS_M) if c >= 0 else DEFAULT_APPROXIMATE_RADIUS_M
+                    for c in codes[known < 0].tolist()]  # fmt: skip
+        radius = max([int(known.max()), *fallback])
         areas.append(
             ApproximateArea(
                 latitude=float(index.latitude[row]),
                 longitude=float(index.longitude[row]),
                 city=city_names.get(int(index.city_id[row]), ""),
                 precision=precision,
+                uncertainty_m=radius,
                 opportunities=tuple(listed),
                 total=len(members),
             )

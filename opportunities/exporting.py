@@ -13,6 +13,7 @@ from sqlalchemy import Connection, select
 
 from opportunities import storage
 from opportunities.errors import FieldError
+from opportunities.geocoding import coordinate_decimals
 from opportunities.model import Opportunity
 from opportunities.storage import cities, opportunities
 from opportunities.text import fold
@@ -50,13 +51,14 @@ def _when(value: date | datetime | None) -> str:
 
 def template_row(opp: Opportunity) -> dict[str, str]:
     """The opportunity as a row of the import template."""
+    decimals = coordinate_decimals(opp.uncertainty_m)  # "46.24" stays "46.24", as vague as given
     return {
         "title": opp.title, "description": opp.description, "provider": opp.provider,
         "city": opp.city, "country": opp.country, "address": opp.address,
         # Approximate locations are not exported as coordinates: re-importing finds them again
         # with the same precision instead of turning them into "provided" points.
-        "latitude": f"{opp.latitude:.6f}" if opp.latitude is not None and opp.precision == "provided" else "",
-        "longitude": f"{opp.longitude:.6f}" if opp.longitude is not None and opp.precision == "provided" else "",
+        "latitude": f"{opp.latitude:.{decimals}f}" if opp.latitude is not None and opp.precision == "provided" else "",
+        "longitude": f"{opp.longitude:.{decimals}f}" if opp.longitude is not None and opp.precision == "provided" else "",
         "topics": ";".join(opp.topics), "age_min": str(opp.age_min),
         "age_max": "" if opp.age_max is None else str(opp.age_max), "mode": opp.mode.value,
         "type": opp.type.value, "start": _when(opp.start), "end": _when(opp.end),
@@ -73,7 +75,7 @@ def feature_properties(opp: Opportunity) -> dict[str, Any]:
         id=opp.id, topics=list(opp.topics), languages=list(opp.languages), age_min=opp.age_min,
         age_max=opp.age_max, cost=float(opp.cost), status=opp.status.value,
         precision=opp.precision.value if opp.precision else None, location_source=opp.location_source,
-        age_groups=list(opp.age_groups),
+        uncertainty_m=opp.uncertainty_m, age_groups=list(opp.age_groups),
     )  # fmt: skip
     return row
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import gettext
+import math
 import re
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -233,9 +234,32 @@ def mode_label(mode: Mode | str, language: str) -> str:
     return translator(language).gettext(_MODE_LABELS[Mode(mode)])
 
 
-def precision_label(precision: Precision | str, language: str) -> str:
-    """How exactly a place is known, for people (``city`` -> "City centre (approximate)")."""
-    return translator(language).gettext(_PRECISION_LABELS[Precision(precision)])
+def precision_label(precision: Precision | str, language: str, uncertainty_m: int | None = None) -> str:
+    """How exactly a place is known, for people (``city`` -> "City centre (approximate)"), and,
+    when ``uncertainty_m`` is known, how far off it may be ("Postcode area: may be up to 3 km off")."""
+    _ = translator(language).gettext
+    precision = Precision(precision)
+    if uncertainty_m is None:
+        return _(_PRECISION_LABELS[precision])
+    distance = format_distance(uncertainty_m, language)
+    if uncertainty_m <= vocabulary.PIN_MAX_UNCERTAINTY_M:
+        return _("{place} (within {distance})").format(place=_(_PRECISION_LABELS[precision]), distance=distance)
+    # Coordinates given with too few decimals are not an "exact location".
+    place = _("Coordinates as given") if precision is Precision.PROVIDED else _(_PRECISION_LABELS[precision])
+    return _("{place}: may be up to {distance} off").format(place=place, distance=distance)
+
+
+def format_distance(metres: int | float, language: str) -> str:
+    """A distance rounded as a person would say it: ``8 m``, ``800 m``, ``1.4 km``, ``12 km``
+    (``1,4 km`` in Swedish)."""
+    if metres < 10:
+        return f"{format_number(max(1, round(metres)), language)} m"
+    # Rounded up: the text says "up to".
+    rounded = math.ceil(metres / 10) * 10 if metres < 100 else math.ceil(metres / 50) * 50
+    if rounded < 1000:
+        return f"{format_number(int(rounded), language)} m"
+    km = metres / 1000
+    return f"{format_number(round(km, 1) if km < 10 else round(km), language)} km"
 
 
 # Texts of the Explore page, declared here so that the catalogs carry them before the page is
@@ -283,7 +307,7 @@ EXPLORE_TEXTS: tuple[str, ...] = (
     N_("Copy this link"),
     N_("Register or read more"),
     N_("Approximate location"),
-    N_("Approximate location (city or district centre)"),
+    N_("Approximate location (the circle shows how far off it may be)"),
     N_("Recurring"),
     N_("Online only"),
     N_("Venue"),

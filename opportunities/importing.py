@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine
 
 from opportunities import storage
 from opportunities.errors import FieldError, GeocodingError, ImportFileError, RecordError
-from opportunities.geocoding import Geocoder
+from opportunities.geocoding import MIN_PLACE_UNCERTAINTY_M, Geocoder, Place, unknown_place_help
 from opportunities.model import City, Opportunity, Provider
 from opportunities.text import fold
 from opportunities.validation import ALL_COLUMNS, REQUIRED_COLUMNS, parse_opportunity
@@ -161,6 +161,39 @@ class Registry:
         self._geocoder = geocoder
         self._cache: dict[tuple[str, str], tuple[int, str]] = {}
         self._providers: dict[str, int] = {}
+        self._centres: dict[tuple[str, str], Place | None] = {}
+
+    def _new_city(self, name: str, country: str, opp: Opportunity | None, written: tuple[str, str] | None) -> City:
+        gazetteer = self._geocoder.gazetteer
+        place = gazetteer.place(name, country)
+        if place is not None:
+            return City(name=name, country=country, latitude=place.latitude, longitude=place.longitude,
+                        timezone=place.timezone, geonameid=place.geonameid)  # fmt: skip
+        if opp is None or not (opp.has_location or opp.address):
+            raise FieldError("city", unknown_place_help(name, country))
+        try:
+            found = self._geocoder.locate(country=country, city="", address=opp.address, latitude=opp.latitude,
+                                          longitude=opp.longitude, written=written)  # fmt: skip
+        except GeocodingError as exc:
+            field = "latitude" if opp.has_location else "city"
+            raise FieldError(field, f"{unknown_place_help(name, country)} ({exc})") from None
+        nearest = gazetteer.nearest_place(found.latitude, found.longitude, country)
+        # The local time of the nearest known place; UTC only where the gazetteer has none at all.
+        timezone = nearest.timezone if nearest is not None else "UTC"
+        return City(name=name, country=country, latitude=found.latitude, longitude=found.longitude,
+                    timezone=timezone, geonameid=None)  # fmt: skip
+
+    def centre(self, name: str, country: str) -> Place | None:
+        """A stored city the gazetteer does not know (added from an earlier row's location), as a
+        place to fall back on; None for the cities the gazetteer knows."""
+        key = (country, fold(name))
+        if key not in self._centres:
+            stored = None if self._geocoder.gazetteer.place(name, country) else storage.find_city(self._conn, name, country)
+            # cities500 lists every place of 500 people or more: one it lacks is as small as they come.
+            self._centres[key] = None if stored is None else Place(
+                geonameid=None, latitude=stored.latitude, longitude=stored.longitude, population=0, country=country,
+                timezone=stored.timezone, uncertainty_m=MIN_PLACE_UNCERTAINTY_M)  # fmt: skip
+        return self._centres[key]
 
     def provider(self, name: str, city_id: int) -> int:
         """Id of the provider called ``name``; a new one is registered in ``city_id``."""
@@ -169,17 +202,18 @@ class Registry:
             self._providers[key] = storage.ensure_provider(self._conn, Provider(name=name), city_id)
         return self._providers[key]
 
-    def city(self, name: str, country: str) -> tuple[int, str]:
-        """(city id, stored city name); raises :class:`FieldError` for an unknown city."""
+    def city(self, name: str, country: str, opp: Opportunity | None = None, written: tuple[str, str] | None = None) -> tuple[int, str]:
+        """(city id, stored city name) of a city, added when new.
+
+        A name the gazetteer does not know is still a city when ``opp`` can be located another way
+        (coordinates, a postcode or place in its address): it is added at that location, with the
+        provider's spelling. Else raises :class:`FieldError` saying what would locate it.
+        """
         key = (country, fold(name))
         if key not in self._cache:
             stored = storage.find_city(self._conn, name, country)
             if stored is None:
-                place = self._geocoder.gazetteer.place(name, country)
-                if place is None:
-                    raise FieldError("city", f"{name!r} is not a known place in {country}; check the spelling")
-                city = City(name=name, country=country, latitude=place.latitude, longitude=place.longitude,
-                            timezone=place.timezone, geonameid=place.geonameid)  # fmt: skip
+                city = self._new_city(name, country, opp, written)
                 city_id = storage.ensure_city(self._conn, city)
                 stored = storage.find_city(self._conn, name, country)
                 name_found = stored.name if stored and stored.id == city_id else name
@@ -190,17 +224,21 @@ class Registry:
         return self._cache[key]
 
 
-def locate(opp: Opportunity, geocoder: Geocoder) -> Opportunity:
-    """The opportunity with its location found, or :class:`FieldError` saying why it cannot be."""
+def locate(opp: Opportunity, geocoder: Geocoder, written: tuple[str, str] | None = None, centre: Place | None = None) -> Opportunity:
+    """The opportunity with its location found, or :class:`FieldError` saying why it cannot be.
+
+    ``written`` is the coordinates' text as the provider wrote it: its decimals say how exact they
+    are. ``centre`` stands for a city the gazetteer does not know (see :meth:`Registry.centre`).
+    """
     if opp.mode is Mode.ONLINE and not opp.has_location and not opp.address:
         return opp
     try:
         found = geocoder.locate(country=opp.country, city=opp.city, address=opp.address,
-                                latitude=opp.latitude, longitude=opp.longitude)  # fmt: skip
+                                latitude=opp.latitude, longitude=opp.longitude, written=written, centre=centre)  # fmt: skip
     except GeocodingError as exc:
         raise FieldError("latitude" if opp.has_location else "address", str(exc)) from None
     return replace(opp, latitude=found.latitude, longitude=found.longitude, precision=found.precision,
-                   location_source=found.source)  # fmt: skip
+                   location_source=found.source, uncertainty_m=found.uncertainty_m)  # fmt: skip
 
 
 def store_opportunities(
@@ -219,8 +257,9 @@ def store_opportunities(
     for number, record in records:
         try:
             opp = parse_opportunity(record, status=status)
-            city_id, city_name = registry.city(opp.city, opp.country)
-            opp = locate(replace(opp, city=city_name), geocoder)
+            written = (record.get("latitude", ""), record.get("longitude", ""))
+            city_id, city_name = registry.city(opp.city, opp.country, opp, written)
+            opp = locate(replace(opp, city=city_name), geocoder, written, registry.centre(city_name, opp.country))
         except RecordError as exc:
             first = exc.errors[0]
             reason = "; ".join(str(e) for e in exc.errors)

@@ -38,14 +38,23 @@ from sqlalchemy import Connection, select
 from opportunities.search import SearchQuery, filtered_query
 from opportunities.storage import cities, data_version, opportunities, opportunity_languages
 from opportunities.text import fold
-from opportunities.vocabulary import AGE_GROUPS_BY_ID, TOPICS, Mode, OpportunityType, Precision, Status
+from opportunities.vocabulary import (
+    AGE_GROUPS_BY_ID,
+    APPROXIMATE_PRECISIONS,
+    PIN_MAX_UNCERTAINTY_M,
+    TOPICS,
+    Mode,
+    OpportunityType,
+    Precision,
+    Status,
+)
 
 # Topics are one uint16 mask per row (maps.clusters reads them so): the vocabulary must fit.
 if len(TOPICS) > 16:
     raise ImportError(f"{len(TOPICS)} topics do not fit the index's 16-bit topic masks; widen them")
 
 _EPOCH = date(1970, 1, 1)
-INDEX_FORMAT = "4"  # bump when the saved layout changes
+INDEX_FORMAT = "5"  # bump when the saved layout changes
 SNAPSHOT_MAX_AGE_S = 7 * 24 * 3600  # any database's snapshot unused this long is removed
 # Another version of this database's snapshot is removed once unused this long: a process still
 # on the older data (it read the version before an import committed) may be about to read it.
@@ -125,6 +134,10 @@ def _remove_unused(written: Path, database: str) -> None:
                 other.unlink()
         except OSError:  # vanished meanwhile, or open on a system that cannot remove open files
             continue
+def _approximate(precision: npt.NDArray[np.int8], uncertainty_m: npt.NDArray[np.int32]) -> BoolArray:
+    """vocabulary.is_approximate for whole columns: by the uncertainty where known, else by precision."""
+    by_precision = np.isin(precision, [PRECISIONS.index(p) for p in APPROXIMATE_PRECISIONS])
+    return np.where(uncertainty_m >= 0, uncertainty_m > PIN_MAX_UNCERTAINTY_M, by_precision)
 
 
 def _fetch(conn: Connection, sql: str) -> list[Any]:
@@ -175,6 +188,8 @@ class OpportunityIndex:
     mode: npt.NDArray[np.int8]  # index into MODES
     type: npt.NDArray[np.int8]  # index into TYPES
     precision: npt.NDArray[np.int8]  # index into PRECISIONS, -1 when online
+    uncertainty_m: npt.NDArray[np.int32]  # how far off the location may be; -1 when unknown
+    approximate: BoolArray  # not to be drawn as an exact pin (vocabulary.is_approximate)
     free: BoolArray
     accessible: BoolArray
     start: npt.NDArray[np.int32]  # days since 1970-01-01
@@ -201,12 +216,13 @@ class OpportunityIndex:
             "SELECT id, latitude, longitude, city_id, age_min, age_max, mode, type, location_precision, "
             "CASE WHEN cost = 0 THEN 1 ELSE 0 END, CASE WHEN accessibility = '' THEN 0 ELSE 1 END, "
             "start_date, end_date, CASE WHEN schedule = '' THEN NULL ELSE schedule END, "
-            f"CASE WHEN status = '{status.value}' THEN 1 ELSE 0 END "
+            f"CASE WHEN status = '{status.value}' THEN 1 ELSE 0 END, "
+            "COALESCE(location_uncertainty_m, -1) "
             "FROM opportunities ORDER BY id",
         )
         rows = [row for row in rows if row[14]]
         n = len(rows)
-        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * 15
+        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * 16
         ids = np.fromiter(columns[0], dtype=np.int64, count=n)
         start = _day_numbers(columns[11])
         end = _day_numbers(columns[12], missing=-1)
@@ -228,6 +244,8 @@ class OpportunityIndex:
             for i, (rule, first) in list(schedules.items()):
                 schedules[i] = (rule, datetime.combine(first.date(), times.get(int(ids[i])) or time()))
         codes = tuple(sorted(set(conn.execute(select(opportunity_languages.c.language).distinct()).scalars())))
+        precision = _codes(columns[8], [p.value for p in PRECISIONS])
+        uncertainty = np.fromiter(columns[15], dtype=np.int32, count=n)
         return cls(
             ids=ids,
             latitude=np.array(columns[1], dtype=np.float64),  # None becomes NaN
@@ -237,7 +255,9 @@ class OpportunityIndex:
             age_max=np.nan_to_num(np.array(columns[5], dtype=np.float64), nan=_OPEN_AGE).astype(np.int16),
             mode=_codes(columns[6], [m.value for m in MODES]),
             type=_codes(columns[7], [t.value for t in TYPES]),
-            precision=_codes(columns[8], [p.value for p in PRECISIONS]),
+            precision=precision,
+            uncertainty_m=uncertainty,
+            approximate=_approximate(precision, uncertainty),
             free=np.array(columns[9], dtype=bool),
             accessible=np.array(columns[10], dtype=bool),
             start=start,

@@ -38,6 +38,7 @@ class Opportunity:
     longitude: float | None = None
     precision: Precision | None = None
     location_source: str = ""
+    uncertainty_m: int | None = None  # how far from the real place the point may be; None: unknown
     age_max: int | None = None
     end: date | datetime | None = None
     schedule: str = ""

@@ -51,7 +51,20 @@ class Precision(StrEnum):
     CITY = "city"  # centre of the opportunity's city: nothing finer was found
 
 
-APPROXIMATE_PRECISIONS = frozenset({Precision.LOCALITY, Precision.CITY})
+# A place is drawn as an exact pin only when it is known to within this many metres; anything vaguer
+# (a postcode area, a town centre, coordinates given to two decimals) is drawn as an approximate area.
+PIN_MAX_UNCERTAINTY_M = 300
+# Locations stored before uncertainties were recorded: approximate unless found from coordinates
+# or a street address.
+APPROXIMATE_PRECISIONS = frozenset({Precision.POSTCODE, Precision.LOCALITY, Precision.CITY})
+
+
+def is_approximate(precision: Precision | str | None, uncertainty_m: int | None) -> bool:
+    """True when a location is not known to within PIN_MAX_UNCERTAINTY_M (by its uncertainty, or
+    by its precision when the uncertainty is unknown): it must not be drawn as an exact pin."""
+    if uncertainty_m is not None:
+        return uncertainty_m > PIN_MAX_UNCERTAINTY_M
+    return precision in APPROXIMATE_PRECISIONS
 
 
 class ProviderKind(StrEnum):

@@ -438,7 +438,7 @@ def detail_view(opp: Opportunity, lang: str, timezone: str, link: str) -> None:
             rows.append((_("Venue"), opp.venue))
             rows.append((_("Address"), ", ".join(part for part in (opp.address, opp.city) if part)))
             if is_approximate(opp) and opp.precision is not None:
-                rows.append((_("Approximate location"), precision_label(opp.precision, lang)))
+                rows.append((_("Approximate location"), precision_label(opp.precision, lang, opp.uncertainty_m)))
         rows.append((_("Accessibility"), opp.accessibility))
         rows.append((_("Contact"), opp.contact_email))
         _fields(rows)

@@ -312,3 +312,19 @@ def test_every_ui_language_has_a_name_a_locale_and_a_catalog() -> None:
 def test_link_problems_are_translated(language: str, expected: str) -> None:
     _filters, problems = filters_from_params({"city": ["Atlantis"]}, cities=["Kranj"], language=language)
     assert problems == [expected]
+
+
+@pytest.mark.parametrize(
+    ("precision", "uncertainty_m", "language", "text"),
+    [
+        (Precision.POSTCODE, 3_000, "en", "Postcode area: may be up to 3 km off"),
+        (Precision.POSTCODE, 2_071, "sv", "Postnummerområde: kan ligga upp till 2,1 km fel"),
+        (Precision.CITY, 5_217, "sl", "Središče mesta (približno): lahko odstopa do 5,2 km"),
+        (Precision.PROVIDED, 787, "en", "Coordinates as given: may be up to 800 m off"),
+        (Precision.PROVIDED, 787, "pl", "Podane współrzędne: może odbiegać nawet o 800 m"),
+        (Precision.PROVIDED, 8, "en", "Exact location (within 8 m)"),
+        (Precision.CITY, None, "en", "City centre (approximate)"),  # stored before uncertainties
+    ],
+)
+def test_precision_says_how_far_off_it_may_be(precision: Precision, uncertainty_m: int | None, language: str, text: str) -> None:
+    assert i18n.precision_label(precision, language, uncertainty_m) == text

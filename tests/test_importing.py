@@ -11,8 +11,11 @@ from sqlalchemy import Engine
 
 from opportunities import storage
 from opportunities.errors import ImportFileError
-from opportunities.geocoding import Geocoder
+from opportunities.exporting import export
+from opportunities.geocoding import Geocoder, haversine_km
 from opportunities.importing import import_file, import_records
+from opportunities.index import OpportunityIndex
+from opportunities.model import Opportunity
 from opportunities.validation import TEMPLATE_COLUMNS
 from opportunities.vocabulary import Precision, Status
 from tests.conftest import DATA, template_row
@@ -33,7 +36,7 @@ def test_messy_file_keeps_every_good_row_and_explains_every_bad_one(messy: Path,
     assert reasons[3] == ("age_min", "age_min: is required")
     assert reasons[5][0] == "latitude" and "swapped" in reasons[5][1]
     assert reasons[7][0] == "url" and "http:// or https://" in reasons[7][1]
-    assert reasons[8][0] == "city" and "'Atlantis' is not a known place in SE" in reasons[8][1]
+    assert reasons[8][0] == "city" and "'Atlantis' is not a place we know in SE; add the postcode" in reasons[8][1]
     assert reasons[11] == ("end", "end: is before start")
     assert reasons[13] == ("currency", "currency: is required when the opportunity is not free")
     assert report.warnings == ["unknown column 'Internal note' ignored"]
@@ -175,3 +178,110 @@ def test_progress_is_reported(engine: Engine, geocoder: Geocoder) -> None:
     seen: list[tuple[int, int]] = []
     import_records(engine, [template_row(title=f"C{i}") for i in range(1500)], geocoder, progress=lambda d, t: seen.append((d, t)))
     assert seen == [(1000, 1500), (1500, 1500)]
+
+
+def _stored(engine: Engine, ids: list[int]) -> dict[str, Opportunity]:
+    with engine.connect() as conn:
+        return {o.title: o for o in (storage.get_opportunity(conn, i) for i in ids)}
+
+
+def test_every_location_is_stored_with_how_far_off_it_may_be(engine: Engine, geocoder: Geocoder) -> None:
+    rows = [
+        template_row(title="Four decimals", city="Kranj", country="SI", address="", latitude="46.2390", longitude="14.3560"),
+        template_row(title="Two decimals", city="Kranj", country="SI", address="", latitude="46.24", longitude="14.36"),
+        template_row(title="Postcode", city="Kranj", country="SI", address="Koroška cesta 1, 4000 Kranj"),
+        template_row(title="Centre", city="Kranj", country="SI", address=""),
+        template_row(title="Online", city="Kranj", country="SI", address="", mode="online"),
+    ]
+    report = import_records(engine, rows, geocoder, publish=True)
+    assert report.stored == 5, report.rejected
+    stored = _stored(engine, report.stored_ids)
+    assert stored["Four decimals"].uncertainty_m == 8
+    assert stored["Two decimals"].uncertainty_m == 787
+    assert stored["Postcode"].uncertainty_m is not None and stored["Postcode"].uncertainty_m > 1_500  # 4000 is Kranj's centre
+    assert stored["Centre"].uncertainty_m == geocoder.city("Kranj", "SI").uncertainty_m
+    assert stored["Online"].uncertainty_m is None
+    with engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+    approximate = dict(zip(index.ids.tolist(), index.approximate.tolist(), strict=True))
+    assert {title: approximate[o.id] for title, o in stored.items() if o.id is not None} == {
+        "Four decimals": False, "Two decimals": True, "Postcode": True, "Centre": True, "Online": False,
+    }  # fmt: skip
+
+
+def test_coordinates_in_another_country_or_far_from_the_city_are_rejected(engine: Engine, geocoder: Geocoder) -> None:
+    rows = [
+        template_row(title="Copenhagen", address="", latitude="55.676", longitude="12.568"),  # stated: Göteborg, SE
+        template_row(title="Koper", city="Kranj", country="SI", address="", latitude="45.55", longitude="13.73"),
+    ]
+    report = import_records(engine, rows, geocoder)
+    assert report.stored == 0
+    reasons = {r.row: (r.field, r.reason) for r in report.rejected}
+    assert reasons[2][0] == "latitude" and "in Denmark (nearest place: Copenhagen), not in Sweden" in reasons[2][1]
+    assert reasons[3][0] == "latitude" and "91 km from Kranj" in reasons[3][1]
+
+
+def test_a_real_town_missing_from_the_places_list_is_accepted(engine: Engine, geocoder: Geocoder) -> None:
+    rows = [
+        # The official post town of 8351 Straža, by its full name and no address at all.
+        template_row(title="Straža", city="Straža pri Novem mestu", country="SI", address=""),
+        # A name no list knows, located by the postcode in its address: kept as spelt.
+        template_row(title="Hamlet", city="Zgornja Vas pod Gozdom", country="SI", address="Gozdna pot 3, 8351 Straža"),
+        template_row(title="Hamlet again", city="zgornja vas pod gozdom", country="SI", address="Gozdna pot 5"),
+        # By its coordinates.
+        template_row(title="By coordinates", city="Spodnja Xyzvas", country="SI", address="", latitude="46.1000", longitude="14.9000"),
+    ]
+    report = import_records(engine, rows, geocoder)
+    assert report.stored == 4, report.rejected
+    stored = _stored(engine, report.stored_ids)
+    again = stored["Hamlet again"]  # at the town the row before added
+    assert (again.city, again.precision, again.latitude, again.longitude) == ("Zgornja Vas pod Gozdom", Precision.CITY, 45.78, 15.0728)
+    assert haversine_km(stored["Straža"].latitude or 0, stored["Straža"].longitude or 0, 45.78, 15.07) < 2
+    assert stored["Hamlet"].city == "Zgornja Vas pod Gozdom" and stored["Hamlet"].precision is Precision.POSTCODE
+    with engine.connect() as conn:
+        cities = {c.name: c for c in storage.list_cities(conn)}
+    hamlet = cities["Zgornja Vas pod Gozdom"]
+    assert (hamlet.geonameid, hamlet.timezone) == (None, "Europe/Ljubljana")
+    assert haversine_km(hamlet.latitude, hamlet.longitude, 45.78, 15.0728) < 0.1  # the postcode's point
+    assert cities["Spodnja Xyzvas"].timezone == "Europe/Ljubljana"
+    assert (cities["Spodnja Xyzvas"].latitude, cities["Spodnja Xyzvas"].longitude) == (46.1, 14.9)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"city": "Xyz", "country": "SI", "address": ""},
+         "city", "'Xyz' is not a place we know in SI; add the postcode to the address (e.g. '8351 Straža') or give latitude and longitude"),
+        ({"city": "Xyz", "country": "SI", "address": "Glavna cesta 1"}, "city", "'Xyz' is not a place we know in SI"),
+        ({"city": "Xyz", "country": "SE", "address": "", "latitude": "55.676", "longitude": "12.568"},
+         "latitude", "in Denmark (nearest place: Copenhagen)"),
+    ],
+)  # fmt: skip
+def test_an_unlocatable_town_says_what_would_help(engine: Engine, geocoder: Geocoder, overrides: dict[str, str], field: str,
+                                                 message: str) -> None:  # fmt: skip
+    report = import_records(engine, [template_row(**overrides)], geocoder)
+    assert report.stored == 0
+    (rejection,) = report.rejected
+    assert rejection.field == field and message in rejection.reason
+
+
+def test_export_keeps_coordinates_as_vague_as_given(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None:
+    rows = [
+        template_row(title="Two decimals", city="Kranj", country="SI", address="", latitude="46.24", longitude="14.36"),
+        template_row(title="Five decimals", city="Kranj", country="SI", address="", latitude="46.23887", longitude="14.35561"),
+    ]
+    first = import_records(engine, rows, geocoder)
+    before = {title: o.uncertainty_m for title, o in _stored(engine, first.stored_ids).items()}
+    assert before == {"Two decimals": 787, "Five decimals": 1}
+    out = tmp_path / "export.csv"
+    with engine.connect() as conn:
+        assert export(conn, out, fmt="csv") == 2
+    with out.open(encoding="utf-8") as fh:
+        written = {r["title"]: (r["latitude"], r["longitude"]) for r in csv.DictReader(fh)}
+    assert written == {"Two decimals": ("46.24", "14.36"), "Five decimals": ("46.23887", "14.35561")}
+    with engine.begin() as conn:
+        conn.execute(storage.opportunity_topics.delete())
+        conn.execute(storage.opportunity_languages.delete())
+        conn.execute(storage.opportunities.delete())
+    again = import_file(out, engine, geocoder)
+    assert {t: o.uncertainty_m for t, o in _stored(engine, again.stored_ids).items()} == before

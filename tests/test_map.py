@@ -17,6 +17,7 @@ from maps.opportunity_map import (
     TOPIC_COLOURS,
     approximate_areas,
     build_map,
+    is_approximate,
     popup_html,
     safe_link,
 )
@@ -186,7 +187,7 @@ def test_swedish_map_has_swedish_legend_and_areas() -> None:
     assert "Ålder 12–16 · Gratis" in pin_rows(page)[0][3]
     # The legend travels as JSON: its title and the approximate-area line, in Swedish.
     assert json.dumps("Ämnen") in page
-    assert json.dumps("Ungefärlig plats (centrum av stad eller stadsdel)") in page
+    assert json.dumps("Ungefärlig plats (cirkeln visar hur långt fel den kan ligga)") in page
     assert json.dumps("Digitala färdigheter") in page
     assert json.dumps("Topics") not in page
 
@@ -247,12 +248,42 @@ def test_locality_and_city_centres_make_separate_circles() -> None:
         make(precision=Precision.CITY, latitude=KRANJ[0], longitude=KRANJ[1]),
         make(precision=Precision.LOCALITY, latitude=46.25, longitude=14.30),
         make(precision=Precision.LOCALITY, latitude=46.25, longitude=14.30),
-        make(precision=Precision.POSTCODE, latitude=46.25, longitude=14.30),  # exact enough for a pin
+        make(precision=Precision.POSTCODE, latitude=46.25, longitude=14.30, uncertainty_m=150),  # exact enough for a pin
     ]
     areas = approximate_areas(opps)
     assert [len(a.opportunities) for a in areas] == [2, 1]
     assert areas[1].label == "1 activity in Kranj (approximate location)"
     assert len(pin_rows(render(opps))) == 1
+
+
+@pytest.mark.parametrize(
+    ("precision", "uncertainty_m", "approximate"),
+    [
+        (Precision.PROVIDED, 8, False),  # four decimals
+        (Precision.PROVIDED, 787, True),  # two decimals: not a pin
+        (Precision.POSTCODE, 300, False),  # the threshold itself is still a pin
+        (Precision.POSTCODE, 2071, True),  # Kranj's 4000 sits on the town centre
+        (Precision.CITY, 1000, True),
+        (Precision.PROVIDED, None, False),  # stored before uncertainties: by precision
+        (Precision.POSTCODE, None, True),
+        (Precision.LOCALITY, None, True),
+    ],
+)
+def test_a_pin_only_when_known_to_a_few_hundred_metres(precision: Precision, uncertainty_m: int | None, approximate: bool) -> None:
+    opp = make(precision=precision, uncertainty_m=uncertainty_m, latitude=46.25, longitude=14.30)
+    assert is_approximate(opp) is approximate
+    page = render([opp])
+    assert (len(area_rows(page)), len(pin_rows(page))) == ((1, 0) if approximate else (0, 1))
+
+
+def test_an_approximate_circle_is_as_wide_as_its_most_uncertain_member() -> None:
+    opps = [
+        make(precision=Precision.POSTCODE, uncertainty_m=2071, latitude=KRANJ[0], longitude=KRANJ[1]),
+        make(precision=Precision.PROVIDED, uncertainty_m=787, latitude=KRANJ[0], longitude=KRANJ[1]),
+    ]
+    (area,) = approximate_areas(opps)
+    assert (area.count, area.radius_m, area.precision) == (2, 2071, Precision.POSTCODE)
+    assert [a["radius"] for a in area_rows(render(opps))] == [2071]
 
 
 def test_view_fits_the_results() -> None:

@@ -119,3 +119,16 @@ def test_area_counts_every_member_while_listing_a_few(engine: Engine, geocoder: 
     assert layer.areas == 1  # type: ignore[attr-defined]
     assert "30 activities in Kranj (approximate location)" in html
     assert "and 10 more" in html
+
+
+def test_approximate_areas_are_as_wide_as_their_uncertainty(engine: Engine, geocoder: Geocoder) -> None:
+    rows = [
+        template_row(title="Two decimals", city="Kranj", country="SI", address="", latitude="46.24", longitude="14.36"),
+        template_row(title="Four decimals", city="Kranj", country="SI", address="", latitude="46.2400", longitude="14.3600"),
+        template_row(title="Centre", city="Kranj", country="SI", address=""),
+    ]
+    assert import_records(engine, rows, geocoder, publish=True).stored == 3
+    html, layer = layer_for(engine, MapView(Bounds(46.18, 14.25, 46.30, 14.45), 17))
+    # Coordinates given to two decimals are a circle, not a pin; the centre is as wide as Kranj.
+    assert (layer.pins, layer.areas) == (1, 2)  # type: ignore[attr-defined]
+    assert {int(r) for r in re.findall(r'"radius": (\d+)', html)} == {787, geocoder.city("Kranj", "SI").uncertainty_m}
