@@ -31,7 +31,7 @@ from opportunities.errors import GeocodingError
 from opportunities.text import fold
 from opportunities.vocabulary import Precision
 
-INDEX_VERSION = "3"
+INDEX_VERSION = "4"  # 4: fold() keeps every script (Cyrillic, Greek, ... names are indexed)
 ANY_COUNTRY = "*"
 # A named place or postcode further than this from the stated city is taken as a false match.
 MAX_KM_FROM_CITY = 60.0
