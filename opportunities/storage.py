@@ -111,6 +111,9 @@ opportunities = Table(
     Column("accessibility", Text, nullable=False, default=""),
     Column("status", String(10), nullable=False),
     Column("dedup_key", String(40), nullable=False, unique=True),
+    # fold(title + " " + description): free-text search is a LIKE on it, so SQLite and PostgreSQL
+    # match case, accents and every script alike (see search_text()).
+    Column("search_text", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("verified_at", DateTime(timezone=True)),
@@ -297,6 +300,11 @@ def _split(value: date | datetime | None) -> tuple[date | None, Any]:
     return value, None
 
 
+def search_text(title: str, description: str) -> str:
+    """What free-text search matches against: the folded title and description."""
+    return fold(f"{title} {description}")
+
+
 def opportunity_row(
     opp: Opportunity, *, provider_id: int, city_id: int, now: datetime, dedup_key: str | None = None
 ) -> dict[str, Any]:
@@ -314,6 +322,7 @@ def opportunity_row(
         "schedule": opp.schedule, "cost": opp.cost, "currency": opp.currency, "url": opp.url,
         "contact_email": opp.contact_email, "accessibility": opp.accessibility,
         "status": opp.status.value, "dedup_key": dedup_key or opp.dedup_key,
+        "search_text": search_text(opp.title, opp.description),
         "created_at": _aware(opp.created_at or now), "updated_at": _aware(opp.updated_at or now),
         "verified_at": _aware(opp.verified_at),
     }  # fmt: skip
