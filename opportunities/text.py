@@ -8,16 +8,17 @@ from functools import lru_cache
 
 # Letters that Unicode decomposition does not reduce to ASCII, and characters folding deletes
 # without splitting the word: Arabic tatweel (a stretched joining stroke, drawn for layout only).
-_EXTRA_FOLDS = str.maketrans(
+_EXTRA_FOLDS: dict[int, str | None] = str.maketrans(
     {"ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "þ": "th", "ð": "d", "ı": "i", "\u0640": None}
 )
+_GLUE = "#+"
 # A word: letters and digits, with `#` and `+` at its end kept ("C#", "C++", "F#" stay three
 # different words); elsewhere they separate words like any other punctuation.
 _ASCII_WORD = re.compile(r"[0-9a-z]+(?:[#+]+(?![#+0-9a-z]))?")
-# After the slow path has turned every separator into a space, anything else but `#`/`+` is a
-# word character (letters, digits and the marks that carry a letter's meaning in its script).
+_ASCII_SEPARATORS = re.compile(r"[^0-9a-z]+")
+# After the character table below has turned every separator into a space, anything else but
+# `#`/`+` is a word character (letters, digits and the marks that carry a letter's meaning).
 _WORD = re.compile(r"[^ #+]+(?:[#+]+(?![^ ]))?")
-_GLUE = frozenset("#+")
 
 
 def _dropped_mark(combining_class: int) -> bool:
@@ -29,6 +30,37 @@ def _dropped_mark(combining_class: int) -> bool:
     virama (7, 9) and Thai and Lao vowel and tone marks (103-122).
     """
     return combining_class >= 200 or 10 <= combining_class <= 35
+
+
+class _CharacterFolds(dict[int, "str | int | None"]):
+    """``str.translate`` table for decomposed, case-folded text, filled on first sight of a character.
+
+    Letters and kept marks stay, decimal digits of any script become ASCII digits, dropped marks
+    and invisible format characters (soft hyphen, zero-width joiners) vanish, `#` and `+` stay,
+    anything else becomes a space. One dictionary look-up per character once seen.
+    """
+
+    def __missing__(self, code: int) -> str | int | None:
+        char = chr(code)
+        category = unicodedata.category(char)
+        value: str | int | None
+        if code in _EXTRA_FOLDS:
+            value = _EXTRA_FOLDS[code]
+        elif category == "Nd":
+            value = str(unicodedata.decimal(char))  # "٢٠٢٦" and "2026" are the same year
+        elif category[0] in "LN" or char in _GLUE:
+            value = code
+        elif category[0] == "M":
+            value = None if _dropped_mark(unicodedata.combining(char)) else code
+        elif category == "Cf":
+            value = None
+        else:
+            value = " "
+        self[code] = value
+        return value
+
+
+_CHARACTER_FOLDS = _CharacterFolds()
 
 
 @lru_cache(maxsize=65_536)
@@ -44,28 +76,16 @@ def fold(text: str) -> str:
     (``name_key``, ``dedup_key``, ``search_text``) are made with this function.
     """
     if text.isascii():
-        return " ".join(_ASCII_WORD.findall(text.lower()))
-    # NFKD first so that compatibility characters (ligatures, "℡", fullwidth letters) are
-    # case-folded too; the translation after casefold sees ł, ø, ß in lower case.
-    folded = unicodedata.normalize("NFKD", text).casefold().translate(_EXTRA_FOLDS)
-    chars: list[str] = []
-    for c in unicodedata.normalize("NFKD", folded):
-        category = unicodedata.category(c)
-        kind = category[0]
-        if kind == "L":
-            chars.append(c)
-        elif kind == "N":
-            # "٢٠٢٦" and "2026" are the same year; other numerals (Ⅻ, ½) were decomposed above.
-            chars.append(str(unicodedata.decimal(c)) if category == "Nd" else c)
-        elif kind == "M":
-            if not _dropped_mark(unicodedata.combining(c)):
-                chars.append(c)
-        elif category == "Cf":
-            continue  # soft hyphens, zero-width joiners: invisible, inside a word
-        else:
-            chars.append(c if c in _GLUE else " ")
+        lowered = text.lower()
+        if "#" in lowered or "+" in lowered:
+            return " ".join(_ASCII_WORD.findall(lowered))
+        return _ASCII_SEPARATORS.sub(" ", lowered).strip()
+    # Caseless matching as Unicode defines it (NFKD, case fold, NFKD again): compatibility
+    # characters (ligatures, "℡", fullwidth letters) are case-folded too.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     # Recompose what is left (Hangul syllables, kana with their voicing marks).
-    return " ".join(_WORD.findall(unicodedata.normalize("NFC", "".join(chars))))
+    kept = unicodedata.normalize("NFC", decomposed.translate(_CHARACTER_FOLDS))
+    return " ".join(_WORD.findall(kept))
 
 
 # Everything Markdown (and Streamlit's extensions: :emoji:, :color[..], $math$, ~~strike~~) gives a meaning to.
