@@ -84,6 +84,19 @@ def test_cost_needs_currency() -> None:
         parse_opportunity(template_row(cost="50"))
 
 
+@pytest.mark.parametrize("field", ["title", "provider", "city"])
+@pytest.mark.parametrize("value", ["!!!", "🎨 ✨", "--"])
+def test_names_need_letters_or_digits(field: str, value: str) -> None:
+    # Names are compared folded; "!!!" and "???" would be one provider.
+    with pytest.raises(RecordError, match=f"{field}: .* has no letters or digits"):
+        parse_opportunity(template_row(**{field: value}))
+
+
+@pytest.mark.parametrize("title", ["Кодування", "编程", "C#", "Ρομποτική", "البرمجة"])
+def test_names_in_any_script_are_valid(title: str) -> None:
+    assert parse_opportunity(template_row(title=title)).title == title
+
+
 def test_only_one_coordinate_is_an_error() -> None:
     with pytest.raises(RecordError, match="give both latitude and longitude"):
         parse_opportunity(template_row(latitude="57.7"))
