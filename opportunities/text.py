@@ -63,7 +63,12 @@ class _CharacterFolds(dict[int, "str | int | None"]):
 _CHARACTER_FOLDS = _CharacterFolds()
 
 
-@lru_cache(maxsize=65_536)
+# Texts up to this length (names, titles, addresses: repeated across rows and queries) are
+# remembered; longer ones (descriptions, folded once for search) are not, so the cache of 65,536
+# entries stays a few megabytes.
+_CACHED_LENGTH = 300
+
+
 def fold(text: str) -> str:
     """The matching form of ``text``: ``"Göteborg"`` → ``"goteborg"``, ``"КОДУВАННЯ"`` → ``"кодування"``.
 
@@ -75,6 +80,10 @@ def fold(text: str) -> str:
     (``"C#"`` ≠ ``"C++"``). Stable: ``fold(fold(s)) == fold(s)``. Keys stored in the database
     (``name_key``, ``dedup_key``, ``search_text``) are made with this function.
     """
+    return _fold_cached(text) if len(text) <= _CACHED_LENGTH else _fold(text)
+
+
+def _fold(text: str) -> str:
     if text.isascii():
         lowered = text.lower()
         if "#" in lowered or "+" in lowered:
@@ -86,6 +95,9 @@ def fold(text: str) -> str:
     # Recompose what is left (Hangul syllables, kana with their voicing marks).
     kept = unicodedata.normalize("NFC", decomposed.translate(_CHARACTER_FOLDS))
     return " ".join(_WORD.findall(kept))
+
+
+_fold_cached = lru_cache(maxsize=65_536)(_fold)
 
 
 # Everything Markdown (and Streamlit's extensions: :emoji:, :color[..], $math$, ~~strike~~) gives a meaning to.

@@ -115,3 +115,8 @@ def test_fold_ascii_fast_path_agrees_with_the_unicode_path(codepoint: int) -> No
 )
 def test_escape_markdown(text: str, expected: str) -> None:
     assert escape_markdown(text) == expected
+
+
+def test_long_texts_fold_like_short_ones() -> None:
+    # Descriptions (longer than what fold() remembers) take the same path minus the cache.
+    assert fold("Кодування, C++ " * 100) == " ".join(["кодування c++"] * 100)
