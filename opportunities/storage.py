@@ -363,8 +363,9 @@ def existing_dedup_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
 
 
 def opportunity_columns() -> list[Any]:
+    """The columns that make a domain record (the folded search copy is only ever filtered on)."""
     return [
-        *opportunities.c,
+        *(c for c in opportunities.c if c.name != "search_text"),
         providers.c.name.label("provider_name"),
         cities.c.name.label("city_name"),
         cities.c.country.label("city_country"),
