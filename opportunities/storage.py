@@ -44,13 +44,16 @@ from opportunities.text import fold
 from opportunities.vocabulary import Mode, OpportunityType, Precision, ProviderKind, Status
 
 metadata = MetaData()
+# Longest folded name a city or provider can be stored under (validation rejects longer names).
+CITY_KEY_LENGTH = 100
+PROVIDER_KEY_LENGTH = 200
 
 cities = Table(
     "cities",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False),
-    Column("name_key", String(100), nullable=False),
+    Column("name_key", String(CITY_KEY_LENGTH), nullable=False),
     Column("country", String(2), nullable=False),
     Column("latitude", Float, nullable=False),
     Column("longitude", Float, nullable=False),
@@ -74,7 +77,7 @@ providers = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("name_key", String(200), nullable=False, unique=True),
+    Column("name_key", String(PROVIDER_KEY_LENGTH), nullable=False, unique=True),
     Column("kind", String(20), nullable=False),
     Column("city_id", Integer, ForeignKey("cities.id")),
     Column("website", String(2000), nullable=False, default=""),

@@ -19,6 +19,7 @@ from dateutil.rrule import rrulestr
 
 from opportunities.errors import FieldError, RecordError
 from opportunities.model import Opportunity, as_datetime
+from opportunities.storage import CITY_KEY_LENGTH, PROVIDER_KEY_LENGTH
 from opportunities.text import fold
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Status, topic_from_text
 
@@ -37,6 +38,8 @@ MAX_LENGTHS = {"title": 200, "provider": 200, "city": 100, "description": 5000, 
 MAX_COST = Decimal(100_000)
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
 _FREE_WORDS = {"", "0", "free", "gratis", "kostnadsfritt", "brezplačno", "brezplacno", "bezpłatne", "bezplatne", "darmowe"}
+
+_NAME_KEY_LENGTHS = {"city": CITY_KEY_LENGTH, "provider": PROVIDER_KEY_LENGTH}
 
 T = TypeVar("T")
 
@@ -187,6 +190,10 @@ def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PEND
         elif not fold(raw[field]):
             # Names are matched folded: one of only symbols would be the same as any other.
             errors.append(FieldError(field, f"{raw[field]!r} has no letters or digits; write the name in words"))
+        elif field in _NAME_KEY_LENGTHS and len(fold(raw[field])) > _NAME_KEY_LENGTHS[field]:
+            # Folding spells some letters out (ß → ss, ﬃ → ffi): the stored key must still fit.
+            errors.append(FieldError(field, f"is {len(fold(raw[field]))} characters long when letters are spelled out "
+                                            f"for matching; at most {_NAME_KEY_LENGTHS[field]} are allowed"))  # fmt: skip
     values["country"] = check("country", parse_country, required=True)
     values["topics"] = check("topics", parse_topics, required=True)
     values["age_min"] = check("age_min", lambda t: parse_age(t, "age_min"), required=True)
