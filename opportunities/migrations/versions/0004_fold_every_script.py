@@ -67,9 +67,10 @@ def _rekey(folding: Callable[[str], str]) -> None:
     """Recompute every stored key with ``folding``."""
     conn = op.get_bind()
     cities = conn.execute(sa.text("SELECT id, name, country, name_key FROM cities ORDER BY id")).all()
-    _set_keys(conn, "cities", [(r.id, r.country, r.name_key, folding(r.name)) for r in cities], _spare_name)
+    # Cut to the column (100, 200): only names that validation now rejects fold longer.
+    _set_keys(conn, "cities", [(r.id, r.country, r.name_key, folding(r.name)[:100]) for r in cities], _spare_name)
     providers = conn.execute(sa.text("SELECT id, name, name_key FROM providers ORDER BY id")).all()
-    _set_keys(conn, "providers", [(r.id, None, r.name_key, folding(r.name)) for r in providers], _spare_name)
+    _set_keys(conn, "providers", [(r.id, None, r.name_key, folding(r.name)[:200]) for r in providers], _spare_name)
     rows = conn.execute(
         sa.text(
             "SELECT o.id, o.title, o.start_date, o.start_time, o.latitude, o.longitude, o.address, o.mode, "
