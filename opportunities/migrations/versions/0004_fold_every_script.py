@@ -29,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -51,10 +51,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("search_text", sa.Text, nullable=False, server_default=""))
     _rekey(fold)
     conn = op.get_bind()
-    rows = conn.execute(sa.text("SELECT id, title, description FROM opportunities")).all()
-    updates = [{"i": r.id, "s": fold(f"{r.title} {r.description}")} for r in rows]
-    for start in range(0, len(updates), _BATCH):
-        conn.execute(sa.text("UPDATE opportunities SET search_text = :s WHERE id = :i"), updates[start : start + _BATCH])
+    update = sa.text("UPDATE opportunities SET search_text = :s WHERE id = :i")
+    for rows in _batches(conn, "SELECT id, title, description FROM opportunities"):
+        conn.execute(update, [{"i": r.id, "s": fold(f"{r.title} {r.description}")} for r in rows])
 
 
 def downgrade() -> None:
@@ -71,16 +70,16 @@ def _rekey(folding: Callable[[str], str]) -> None:
     _set_keys(conn, "cities", [(r.id, r.country, r.name_key, folding(r.name)[:100]) for r in cities], _spare_name)
     providers = conn.execute(sa.text("SELECT id, name, name_key FROM providers ORDER BY id")).all()
     _set_keys(conn, "providers", [(r.id, None, r.name_key, folding(r.name)[:200]) for r in providers], _spare_name)
-    rows = conn.execute(
-        sa.text(
-            "SELECT o.id, o.title, o.start_date, o.start_time, o.latitude, o.longitude, o.address, o.mode, "
-            "o.dedup_key, p.name AS provider FROM opportunities o JOIN providers p ON p.id = o.provider_id ORDER BY o.id"
-        )
-    ).all()
     keyed = []
-    for r in rows:
-        start = _as_date(r.start_date) if r.start_time is None else _combine(r.start_date, r.start_time)
-        keyed.append((r.id, None, r.dedup_key, _dedup_key(folding, r, start)))
+    for rows in _batches(
+        conn,
+        "SELECT o.id, o.title, o.start_date, o.start_time, o.latitude, o.longitude, o.address, o.mode, "
+        "o.dedup_key, p.name AS provider FROM opportunities o JOIN providers p ON p.id = o.provider_id",
+        id_column="o.id",
+    ):
+        for r in rows:
+            start = _as_date(r.start_date) if r.start_time is None else _combine(r.start_date, r.start_time)
+            keyed.append((r.id, None, r.dedup_key, _dedup_key(folding, r, start)))
     _set_keys(conn, "opportunities", keyed, _spare_dedup_key, column="dedup_key")
 
 
@@ -106,6 +105,17 @@ def _set_keys(
         params = list(step)
         for start in range(0, len(params), _BATCH):
             conn.execute(update, params[start : start + _BATCH])
+
+
+def _batches(conn: Any, select: str, *, id_column: str = "id", size: int = 5_000) -> Iterator[list[Any]]:
+    """The rows of ``select`` in id order, a batch at a time (bounded memory on large tables)."""
+    last = -1
+    while True:
+        rows = conn.execute(sa.text(f"{select} WHERE {id_column} > :last ORDER BY {id_column} LIMIT {size}"), {"last": last}).all()
+        if not rows:
+            return
+        yield rows
+        last = rows[-1].id
 
 
 def _spare_name(key: str, row_id: int) -> str:
