@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -125,7 +126,8 @@ _EMAIL_NAMES = {"sv": "info", "sl": "info", "pl": "kontakt"}
 
 def slug(text: str) -> str:
     """A DNS-safe label for ``text``: ``"Mladinski center Kranj"`` → ``"mladinski-center-kranj"``."""
-    return fold(text).replace(" ", "-")[:60].strip("-")
+    # fold() keeps letters of every script and a word's trailing # or +; a DNS label cannot.
+    return "-".join(re.findall(r"[0-9a-z]+", fold(text)))[:60].strip("-")
 
 
 def demo_providers(seed: int = DEFAULT_SEED) -> list[Provider]:

@@ -32,7 +32,7 @@ from opportunities.errors import GeocodingError
 from opportunities.text import fold
 from opportunities.vocabulary import Precision
 
-INDEX_VERSION = "4"
+INDEX_VERSION = "5"  # 4: uncertainty of postcodes, post towns; 5: fold() keeps every script
 ANY_COUNTRY = "*"
 # A named place or postcode further than this from the stated city is taken as a false match,
 # and provided coordinates further than this from a known city centre are rejected.

@@ -18,6 +18,20 @@ def as_datetime(value: date | datetime) -> datetime:
     return value if isinstance(value, datetime) else datetime.combine(value, time())
 
 
+def dedup_key(
+    *, provider: str, title: str, start: date | datetime, latitude: float | None, longitude: float | None,
+    address: str, mode: str,
+) -> str:
+    """The 40-character key that two records of one opportunity share: same provider and title
+    (compared folded), same start, same place (coordinates to about 10 m, else the folded address,
+    else the mode). Stored as ``opportunities.dedup_key``; migration 0004 recomputes it from stored rows.
+    """
+    located = latitude is not None and longitude is not None
+    place = f"{latitude:.4f},{longitude:.4f}" if located else fold(address) or mode
+    text = "|".join((fold(provider), fold(title), as_datetime(start).isoformat(), place))
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Opportunity:
     """A learning opportunity. Dates are naive and local to the city's time zone."""
@@ -73,10 +87,9 @@ class Opportunity:
 
     @property
     def dedup_key(self) -> str:
-        """Same provider, title, start and place: the same opportunity."""
-        place = f"{self.latitude:.4f},{self.longitude:.4f}" if self.has_location else fold(self.address) or self.mode.value
-        text = "|".join((fold(self.provider), fold(self.title), as_datetime(self.start).isoformat(), place))
-        return hashlib.sha1(text.encode()).hexdigest()
+        """Same provider, title, start and place: the same opportunity (see :func:`dedup_key`)."""
+        return dedup_key(provider=self.provider, title=self.title, start=self.start, latitude=self.latitude,
+                         longitude=self.longitude, address=self.address, mode=self.mode.value)  # fmt: skip
 
     def sessions(self, after: datetime, before: datetime, limit: int = 10) -> list[datetime]:
         """Start times of the sessions between ``after`` and ``before`` (inclusive), at most ``limit``."""

@@ -104,9 +104,11 @@ def filtered_query(query: SearchQuery, columns: list[Any]) -> Select[Any]:
         stmt = stmt.where(o.c.cost == 0)
     if query.accessible_only:
         stmt = stmt.where(o.c.accessibility != "")
-    if query.text.strip():
-        pattern = f"%{_escape_like(query.text.strip())}%"
-        stmt = stmt.where(or_(o.c.title.ilike(pattern, escape="\\"), o.c.description.ilike(pattern, escape="\\")))
+    if folded_text := fold(query.text):
+        # Both sides folded by the one Python fold(): no reliance on the database's case or
+        # accent rules (SQLite's LIKE folds ASCII only). Text that folds to nothing (only
+        # punctuation) does not filter.
+        stmt = stmt.where(o.c.search_text.like(f"%{_escape_like(folded_text)}%", escape="\\"))
     if query.date_to is not None:
         stmt = stmt.where(o.c.start_date <= query.date_to)
     if query.date_from is not None:

@@ -44,13 +44,16 @@ from opportunities.text import fold
 from opportunities.vocabulary import Mode, OpportunityType, Precision, ProviderKind, Status
 
 metadata = MetaData()
+# Longest folded name a city or provider can be stored under (validation rejects longer names).
+CITY_KEY_LENGTH = 100
+PROVIDER_KEY_LENGTH = 200
 
 cities = Table(
     "cities",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(100), nullable=False),
-    Column("name_key", String(100), nullable=False),
+    Column("name_key", String(CITY_KEY_LENGTH), nullable=False),
     Column("country", String(2), nullable=False),
     Column("latitude", Float, nullable=False),
     Column("longitude", Float, nullable=False),
@@ -74,7 +77,7 @@ providers = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("name_key", String(200), nullable=False, unique=True),
+    Column("name_key", String(PROVIDER_KEY_LENGTH), nullable=False, unique=True),
     Column("kind", String(20), nullable=False),
     Column("city_id", Integer, ForeignKey("cities.id")),
     Column("website", String(2000), nullable=False, default=""),
@@ -112,6 +115,9 @@ opportunities = Table(
     Column("accessibility", Text, nullable=False, default=""),
     Column("status", String(10), nullable=False),
     Column("dedup_key", String(40), nullable=False, unique=True),
+    # fold(title + " " + description): free-text search is a LIKE on it, so SQLite and PostgreSQL
+    # match case, accents and every script alike (see search_text()).
+    Column("search_text", Text, nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("verified_at", DateTime(timezone=True)),
@@ -302,6 +308,11 @@ def _split(value: date | datetime | None) -> tuple[date | None, Any]:
     return value, None
 
 
+def search_text(title: str, description: str) -> str:
+    """What free-text search matches against: the folded title and description."""
+    return fold(f"{title} {description}")
+
+
 def opportunity_row(
     opp: Opportunity, *, provider_id: int, city_id: int, now: datetime, dedup_key: str | None = None
 ) -> dict[str, Any]:
@@ -319,6 +330,7 @@ def opportunity_row(
         "schedule": opp.schedule, "cost": opp.cost, "currency": opp.currency, "url": opp.url,
         "contact_email": opp.contact_email, "accessibility": opp.accessibility,
         "status": opp.status.value, "dedup_key": dedup_key or opp.dedup_key,
+        "search_text": search_text(opp.title, opp.description),
         "created_at": _aware(opp.created_at or now), "updated_at": _aware(opp.updated_at or now),
         "verified_at": _aware(opp.verified_at),
     }  # fmt: skip
@@ -359,8 +371,9 @@ def existing_dedup_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
 
 
 def opportunity_columns() -> list[Any]:
+    """The columns that make a domain record (the folded search copy is only ever filtered on)."""
     return [
-        *opportunities.c,
+        *(c for c in opportunities.c if c.name != "search_text"),
         providers.c.name.label("provider_name"),
         cities.c.name.label("city_name"),
         cities.c.country.label("city_country"),

@@ -1,4 +1,4 @@
-"""Text normalisation shared by the geocoder, the vocabularies and duplicate detection."""
+"""Text normalisation shared by the geocoder, the vocabularies, duplicate detection and search."""
 
 from __future__ import annotations
 
@@ -6,22 +6,98 @@ import re
 import unicodedata
 from functools import lru_cache
 
-# Letters that Unicode decomposition does not reduce to ASCII.
-_EXTRA_FOLDS = str.maketrans(
-    {"ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "þ": "th", "ð": "d", "ı": "i"}
+# Letters that Unicode decomposition does not reduce to ASCII, and characters folding deletes
+# without splitting the word: Arabic tatweel (a stretched joining stroke, drawn for layout only).
+_EXTRA_FOLDS: dict[int, str | None] = str.maketrans(
+    {"ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "þ": "th", "ð": "d", "ı": "i", "\u0640": None}
 )
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_GLUE = "#+"
+# A word: letters and digits, with `#` and `+` at its end kept ("C#", "C++", "F#" stay three
+# different words); elsewhere they separate words like any other punctuation.
+_ASCII_WORD = re.compile(r"[0-9a-z]+(?:[#+]+(?![#+0-9a-z]))?")
+_ASCII_SEPARATORS = re.compile(r"[^0-9a-z]+")
+# After the character table below has turned every separator into a space, anything else but
+# `#`/`+` is a word character (letters, digits and the marks that carry a letter's meaning).
+_WORD = re.compile(r"[^ #+]+(?:[#+]+(?![^ ]))?")
 
 
-@lru_cache(maxsize=65_536)
+def _dropped_mark(combining_class: int) -> bool:
+    """Is a combining mark of this canonical class a diacritic that folding drops?
+
+    Accents above and below (acute, diaeresis, caron, ring, cedilla, ogonek, Greek tonos: classes
+    200 and up), Hebrew points and Arabic harakat (10-35). Kept: marks a script cannot lose
+    without becoming other words, such as the Japanese voicing marks (8), the Indic nukta and
+    virama (7, 9) and Thai and Lao vowel and tone marks (103-122).
+    """
+    return combining_class >= 200 or 10 <= combining_class <= 35
+
+
+class _CharacterFolds(dict[int, "str | int | None"]):
+    """``str.translate`` table for decomposed, case-folded text, filled on first sight of a character.
+
+    Letters and kept marks stay, decimal digits of any script become ASCII digits, dropped marks
+    and invisible format characters (soft hyphen, zero-width joiners) vanish, `#` and `+` stay,
+    anything else becomes a space. One dictionary look-up per character once seen.
+    """
+
+    def __missing__(self, code: int) -> str | int | None:
+        char = chr(code)
+        category = unicodedata.category(char)
+        value: str | int | None
+        if code in _EXTRA_FOLDS:
+            value = _EXTRA_FOLDS[code]
+        elif category == "Nd":
+            value = str(unicodedata.decimal(char))  # "٢٠٢٦" and "2026" are the same year
+        elif category[0] in "LN" or char in _GLUE:
+            value = code
+        elif category[0] == "M":
+            value = None if _dropped_mark(unicodedata.combining(char)) else code
+        elif category == "Cf":
+            value = None
+        else:
+            value = " "
+        self[code] = value
+        return value
+
+
+_CHARACTER_FOLDS = _CharacterFolds()
+
+
+# Texts up to this length (names, titles, addresses: repeated across rows and queries) are
+# remembered; longer ones (descriptions, folded once for search) are not, so the cache of 65,536
+# entries stays a few megabytes.
+_CACHED_LENGTH = 300
+
+
 def fold(text: str) -> str:
-    """Case-, diacritics- and punctuation-insensitive form: ``"Göteborg"`` → ``"goteborg"``."""
+    """The matching form of ``text``: ``"Göteborg"`` → ``"goteborg"``, ``"КОДУВАННЯ"`` → ``"кодування"``.
+
+    Case-, accent-, width- and punctuation-insensitive; letters and digits of every script are
+    kept. Compatibility forms are decomposed (NFKD) and case-folded; accents are dropped
+    (``"Kraków"`` → ``"krakow"``, ``"Αθήνα"`` → ``"αθηνα"``); letters that do not decompose take
+    their ASCII form (``ł`` → ``l``, ``ß`` → ``ss``); decimal digits of any script become ASCII
+    digits. Words are separated by single spaces; ``#`` and ``+`` ending a word stay
+    (``"C#"`` ≠ ``"C++"``). Stable: ``fold(fold(s)) == fold(s)``. Keys stored in the database
+    (``name_key``, ``dedup_key``, ``search_text``) are made with this function.
+    """
+    return _fold_cached(text) if len(text) <= _CACHED_LENGTH else _fold(text)
+
+
+def _fold(text: str) -> str:
     if text.isascii():
-        return _NON_ALNUM.sub(" ", text.lower()).strip()
-    lowered = text.casefold().translate(_EXTRA_FOLDS)
-    decomposed = unicodedata.normalize("NFKD", lowered)
-    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NON_ALNUM.sub(" ", ascii_only).strip()
+        lowered = text.lower()
+        if "#" in lowered or "+" in lowered:
+            return " ".join(_ASCII_WORD.findall(lowered))
+        return _ASCII_SEPARATORS.sub(" ", lowered).strip()
+    # Caseless matching as Unicode defines it (NFKD, case fold, NFKD again): compatibility
+    # characters (ligatures, "℡", fullwidth letters) are case-folded too.
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    # Recompose what is left (Hangul syllables, kana with their voicing marks).
+    kept = unicodedata.normalize("NFC", decomposed.translate(_CHARACTER_FOLDS))
+    return " ".join(_WORD.findall(kept))
+
+
+_fold_cached = lru_cache(maxsize=65_536)(_fold)
 
 
 # Everything Markdown (and Streamlit's extensions: :emoji:, :color[..], $math$, ~~strike~~) gives a meaning to.

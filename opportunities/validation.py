@@ -250,6 +250,9 @@ def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PEND
     for field in ("title", "provider", "city"):
         if not raw[field] and field not in unusable:
             errors.append(FieldError(field, "is required"))
+        elif not fold(raw[field]):
+            # Names are matched folded: one of only symbols would be the same as any other.
+            errors.append(FieldError(field, f"{raw[field]!r} has no letters or digits; write the name in words"))
     values["country"] = check("country", parse_country, required=True)
     values["topics"] = check("topics", parse_topics, required=True)
     values["age_min"] = check("age_min", lambda t: parse_age(t, "age_min"), required=True)

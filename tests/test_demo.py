@@ -20,6 +20,7 @@ from opportunities.demo import (
     demo_records,
     iter_synthetic_records,
     load_demo,
+    slug,
     synthetic_records,
 )
 from opportunities.geocoding import Geocoder, haversine_km
@@ -115,6 +116,16 @@ def test_providers_of_every_kind_in_every_city() -> None:
     assert kinds == {c.name: set(ProviderKind) for c in CITIES}
     assert len({fold(p.name) for p in providers}) == len(providers)
     assert {"Stadsbiblioteket Göteborg", "Mladinski center Kranj", "Młodzieżowy Dom Kultury Radom"} <= {p.name for p in providers}
+
+
+@pytest.mark.parametrize(
+    ("name", "label"),
+    [("Mladinski center Kranj", "mladinski-center-kranj"), ("TechLab Kraków sp. z o.o.", "techlab-krakow-sp-z-o-o"),
+     ("Школа C++ Kodskolan", "c-kodskolan"), ("Центр", "")],
+)  # fmt: skip
+def test_slug_is_a_dns_label(name: str, label: str) -> None:
+    # fold() keeps Cyrillic and a trailing "+": neither may reach a host name.
+    assert slug(name) == label
 
 
 def test_load_demo_stores_everything_published(engine: Engine, geocoder: Geocoder) -> None:

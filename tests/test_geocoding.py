@@ -131,6 +131,27 @@ def test_fold(text: str, folded: str) -> None:
     assert fold(text) == folded
 
 
+@pytest.mark.parametrize(
+    ("name", "country", "lat", "lon"),
+    [
+        ("Київ", "UA", 50.455, 30.524),
+        ("Київ", None, 50.455, 30.524),
+        ("Львів", "UA", 49.838, 24.023),
+        ("Београд", "RS", 44.804, 20.465),
+        ("ΑΘΗΝΑ", None, 37.984, 23.728),
+        ("Гётеборг", "SE", 57.707, 11.967),
+        ("Любляна", "SI", 46.051, 14.505),
+        ("哥德堡", "SE", 57.707, 11.967),
+        ("كييف", None, 50.455, 30.524),
+    ],
+)
+def test_place_names_in_other_scripts(geocoder: Geocoder, name: str, country: str | None, lat: float, lon: float) -> None:
+    # GeoNames' alternate names in Cyrillic, Greek, Chinese and Arabic are indexed too.
+    place = geocoder.gazetteer.place(name, country)
+    assert place is not None
+    assert (place.latitude, place.longitude) == (pytest.approx(lat, abs=0.01), pytest.approx(lon, abs=0.01))
+
+
 class _FakeNominatim:
     """Stands in for geopy's client at the library boundary."""
 

@@ -90,6 +90,38 @@ def test_publish_flag(engine: Engine, geocoder: Geocoder) -> None:
         assert storage.get_opportunity(conn, report.stored_ids[0]).status is Status.PUBLISHED
 
 
+def test_text_in_every_script_keeps_its_own_keys(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None:
+    # Before fold() kept every script, all Cyrillic names shared one key: the two Ukrainian
+    # providers became one, and "Малювання для підлітків" a duplicate of "Кодування для підлітків".
+    scripts = Path(shutil.copy(DATA / "scripts.csv", tmp_path / "scripts.csv"))
+    report = import_file(scripts, engine, geocoder)
+    assert (report.total, report.stored, report.duplicates, report.rejected) == (14, 14, [], [])
+    with engine.connect() as conn:
+        stored = {o.title: o for o in storage.get_opportunities(conn, report.stored_ids)}
+        providers = {p.name for p in storage.list_providers(conn)}
+        cities = {(c.name, c.country) for c in storage.list_cities(conn)}
+    assert {"Кодування для підлітків", "Малювання для підлітків", "Малювання для дітей"} <= set(stored)
+    assert {"C# for beginners", "C++ for beginners", "F# for beginners"} <= set(stored)
+    # One provider written in two cases is one provider; two Ukrainian providers stay two.
+    assert stored["Малювання для підлітків"].provider == "Центр «Нова школа»"
+    assert {"Центр «Нова школа»", "Український дім у Варшаві", "Дом омладине Београда", "Δημοτική Βιβλιοθήκη Αθηνών",
+            "جمعية المستقبل", "斯德哥尔摩华人协会"} <= providers  # fmt: skip
+    assert len(providers) == 10
+    # City names in Cyrillic and Greek are found in the gazetteer, and stored as written.
+    assert {("Београд", "RS"), ("Αθήνα", "GR")} <= cities
+
+    again = import_file(scripts, engine, geocoder)
+    assert (again.stored, again.duplicates) == (0, list(range(2, 16)))
+
+
+def test_cyrillic_row_in_another_case_is_a_duplicate(engine: Engine, geocoder: Geocoder) -> None:
+    row = template_row(title="Кодування для підлітків", provider="Центр «Нова школа»", description="")
+    assert import_records(engine, [row], geocoder).stored == 1
+    shouted = dict(row, title="КОДУВАННЯ ДЛЯ ПІДЛІТКІВ", provider="центр «нова школа»")
+    again = import_records(engine, [row, shouted], geocoder)
+    assert (again.stored, again.duplicates) == (0, [2, 3])
+
+
 def test_xlsx_import(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None:
     from datetime import datetime
 

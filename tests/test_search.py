@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import shutil
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from opportunities.errors import FieldError
 from opportunities.geocoding import Geocoder
-from opportunities.importing import import_records
+from opportunities.importing import import_file, import_records
+from opportunities.index import OpportunityIndex
 from opportunities.search import SearchQuery, count, search
 from opportunities.vocabulary import Mode, OpportunityType
-from tests.conftest import template_row
+from tests.conftest import DATA, template_row
 
 KRANJ = (46.2389, 14.3556)
 
@@ -74,6 +77,53 @@ def test_filters(catalogue: Engine, kwargs: dict[str, object], expected: list[st
     assert titles(catalogue, **kwargs) == expected
     with catalogue.connect() as conn:
         assert count(conn, SearchQuery(**kwargs)) == len(expected)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def scripts(engine: Engine, geocoder: Geocoder, tmp_path: Path) -> Engine:
+    report = import_file(Path(shutil.copy(DATA / "scripts.csv", tmp_path)), engine, geocoder, publish=True)
+    assert report.stored == 14
+    return engine
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("КОДУВАННЯ", ["Кодування для підлітків"]),
+        ("кодування для", ["Кодування для підлітків"]),
+        ("підлітків", ["Кодування для підлітків", "Малювання для підлітків"]),
+        ("програмирање", ["Програмирање за почетнике"]),
+        ("ΡΟΜΠΟΤΙΚΗ", ["Ρομποτική για παιδιά"]),
+        ("ρομποτικής", ["Ρομποτική για παιδιά"]),
+        ("البرمجة", ["دورة البَرمجة للمبتدئين"]),
+        ("مجانية", ["دورة البَرمجة للمبتدئين"]),
+        ("编程", ["中文编程课程"]),
+        ("lodz", ["Łódź – warsztaty robotyki"]),
+        ("ŁÓDŹ", ["Łódź – warsztaty robotyki"]),
+        ("zacetnike", ["Računalniška delavnica za začetnike"]),
+        ("ŠOLA", ["Računalniška delavnica za začetnike"]),
+        ("göteborg", ["Scratch i Goteborg"]),
+        ("sprakcafe", ["Språkcafé på Hisingen"]),
+        ("nybörjare", ["Scratch i Goteborg"]),
+        ("C#", ["C# for beginners"]),
+        ("c++", ["C++ for beginners"]),
+        ("f#", ["F# for beginners"]),
+        ("for beginners", ["C# for beginners", "C++ for beginners", "F# for beginners"]),
+        ("tyska", []),
+    ],
+)
+def test_text_search_folds_every_script_alike(scripts: Engine, text: str, expected: list[str]) -> None:
+    # One Python fold() on both sides: SQLite's LIKE alone folds ASCII only, PostgreSQL's none.
+    query = SearchQuery(text=text, limit=1000)
+    assert sorted(titles(scripts, text=text)) == sorted(expected)
+    with scripts.connect() as conn:
+        assert count(conn, query) == len(expected)
+        index = OpportunityIndex.load(conn)
+        assert sorted(index.ids[index.mask(query, conn)].tolist()) == sorted(o.id for o in search(conn, query))
+
+
+def test_text_of_punctuation_only_does_not_filter(scripts: Engine) -> None:
+    assert len(titles(scripts, text=" %_\\ ", limit=1000)) == 14
 
 
 def test_near_sorts_by_distance_and_respects_radius(catalogue: Engine) -> None:

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from opportunities import storage
 from opportunities.errors import NotFoundError
 from opportunities.geocoding import Geocoder
 from opportunities.importing import import_records
+from opportunities.search import SearchQuery, search
 from opportunities.vocabulary import Status
 from tests.conftest import sqlite_only, template_row
 
@@ -51,6 +54,83 @@ def test_older_database_is_upgraded_without_losing_data(database_url: str) -> No
         opp = storage.get_opportunity(conn, 1)
     assert (opp.title, opp.city, opp.provider, opp.topics) == ("Robotika", "Kranj", "MC Kranj", ("digital-skills",))
     assert opp.accessibility == "" and opp.verified_at is None
+    engine.dispose()
+
+
+def _old_dedup_key(*parts: str) -> str:
+    """A dedup key as revisions up to 0003 stored it (the folded parts given literally)."""
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()
+
+
+def test_migration_0004_recomputes_keys_with_the_new_folding(database_url: str, geocoder: Geocoder) -> None:
+    engine = storage.create_db_engine(database_url)
+    storage.migrate(engine, "0003")
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    kyiv_start = "2027-01-16T10:00:00"
+    with engine.begin() as conn:
+        # Keys as the old fold() made them: Cyrillic folded to "", a soft hyphen split a word.
+        conn.execute(text("INSERT INTO cities (id, name, name_key, country, latitude, longitude, timezone) VALUES "
+                          "(1, 'Göteborg', 'goteborg', 'SE', 57.70716, 11.96679, 'Europe/Stockholm'), "
+                          "(2, 'Београд', '', 'RS', 44.80401, 20.46513, 'Europe/Belgrade')"))  # fmt: skip
+        conn.execute(
+            text("INSERT INTO providers (id, name, name_key, kind, website, contact_email) VALUES (:i, :n, :k, 'other', '', '')"),
+            [
+                {"i": 1, "n": "Центр «Нова школа»", "k": ""},
+                # Takes the key "kod klubb" that provider 3 gives up in the same migration.
+                {"i": 2, "n": "Ko\u00add klubb", "k": "ko d klubb"},
+                {"i": 3, "n": "Kod\u00adklubb", "k": "kod klubb"},
+                # The new folding makes 3 and 4 equal ("kodklubb"): 3, the older, keeps the key.
+                {"i": 4, "n": "Kodklubb", "k": "kodklubb"},
+            ],
+        )
+        conn.execute(
+            text(
+                "INSERT INTO opportunities (id, title, description, provider_id, city_id, venue, address, latitude, "
+                "longitude, location_precision, location_source, age_min, mode, type, start_date, start_time, schedule, "
+                "cost, currency, url, contact_email, accessibility, status, dedup_key, created_at, updated_at) VALUES "
+                "(:i, :t, :d, :p, 1, '', '', 57.7072, 11.9668, 'provided', 'provider', 12, 'in-person', 'course', "
+                "'2027-01-16', '10:00:00', '', 0, '', '', '', '', 'published', :k, :now, :now)"
+            ),
+            [
+                {"i": 1, "t": "Кодування для підлітків", "d": "Scratch і Python", "p": 1,
+                 "k": _old_dedup_key("", "", kyiv_start, "57.7072,11.9668"), "now": now},
+                {"i": 2, "t": "C# for beginners", "d": "", "p": 4,
+                 "k": _old_dedup_key("kodklubb", "c for beginners", kyiv_start, "57.7072,11.9668"), "now": now},
+            ],
+        )  # fmt: skip
+        if conn.dialect.name == "postgresql":  # rows were inserted with their ids: move the sequences on
+            for table in ("cities", "providers", "opportunities"):
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
+
+    storage.migrate(engine)
+    assert storage.is_schema_current(engine)
+    with engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT id, name_key FROM cities")).all()) == {1: "goteborg", 2: "београд"}
+        assert dict(conn.execute(text("SELECT id, name_key FROM providers")).all()) == {
+            1: "центр нова школа", 2: "kod klubb", 3: "kodklubb", 4: "kodklubb #4"}  # fmt: skip
+        assert storage.find_city(conn, "БЕОГРАД", "RS") is not None
+        stored = storage.get_opportunities(conn, [1, 2])
+        assert [o.dedup_key for o in stored] == list(conn.execute(text("SELECT dedup_key FROM opportunities ORDER BY id")).scalars())
+    with engine.connect() as conn:
+        assert [o.title for o in search(conn, SearchQuery(text="КОДУВАННЯ"))] == ["Кодування для підлітків"]
+
+    # The same row is still a duplicate; the title the old folding took for it is now new.
+    row = template_row(title="Кодування для підлітків", description="Scratch і Python", provider="Центр «Нова школа»",
+                       latitude="57.7072", longitude="11.9668", address="", start="2027-01-16 10:00", schedule="", end="")  # fmt: skip
+    report = import_records(engine, [row, dict(row, title="Малювання для підлітків"), dict(row, title="C++ for beginners",
+                                     provider="Kodklubb")], geocoder)  # fmt: skip
+    assert (report.duplicates, report.stored) == ([2], 2)
+    with engine.connect() as conn:
+        assert len(storage.list_providers(conn)) == 4
+
+    # Down again: the old folding's keys, its collisions given spare keys, the column gone.
+    command.downgrade(storage.alembic_config(engine), "0003")
+    with engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT id, name_key FROM providers")).all()) == {
+            1: "", 2: "ko d klubb", 3: "kod klubb", 4: "kodklubb"}  # fmt: skip
+        # "Малювання" and "C++" had the old keys of "Кодування" and "C#": kept under spare keys.
+        assert conn.execute(text("SELECT count(DISTINCT dedup_key) FROM opportunities")).scalar() == 4
+        assert "search_text" not in {c["name"] for c in inspect(conn).get_columns("opportunities")}
     engine.dispose()
 
 

@@ -9,10 +9,87 @@ from opportunities.text import escape_markdown, fold
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("Göteborg", "goteborg"), ("ŁÓDŹ", "lodz"), ("Kranj  (SI)", "kranj si"), ("Straße", "strasse")],
+    [
+        # Latin: accents dropped, letters that do not decompose take their ASCII form.
+        ("Göteborg", "goteborg"),
+        ("Kranj  (SI)", "kranj si"),
+        ("Straße", "strasse"),
+        ("STRASSE", "strasse"),
+        ("Łódź", "lodz"),
+        ("ŁÓDŹ", "lodz"),
+        ("Kraków", "krakow"),
+        ("Gdańsk, Wrocław", "gdansk wroclaw"),
+        ("Čičerona šola, Žalec", "cicerona sola zalec"),
+        ("Škofja Loka", "skofja loka"),
+        ("Malmö – Västerås", "malmo vasteras"),
+        ("Åre", "are"),
+        ("Ørsted, Æbeltoft, Œuvre, Đakovo, Þórshöfn", "orsted aebeltoft oeuvre dakovo thorshofn"),
+        ("İstanbul", "istanbul"),
+        # Cyrillic stays Cyrillic, case-folded.
+        ("Кодування для підлітків", "кодування для підлітків"),
+        ("КОДУВАННЯ", "кодування"),
+        ("Київ", "киів"),
+        ("Львівська політехніка", "львівська політехніка"),
+        ("Београд", "београд"),
+        ("Нови Сад — Ђурђевдан", "нови сад ђурђевдан"),
+        # Greek: tonos dropped, final sigma is sigma.
+        ("Αθήνα", "αθηνα"),
+        ("ΑΘΗΝΑ", "αθηνα"),
+        ("Θεσσαλονίκη", "θεσσαλονικη"),
+        ("σοφός ΣΟΦΟΣ", "σοφοσ σοφοσ"),
+        # Arabic: harakat and tatweel dropped; Arabic-Indic digits are digits.
+        ("العَرَبِيَّة", "العربية"),
+        ("عـــربي", "عربي"),
+        ("دورة ٢٠٢٦", "دورة 2026"),
+        # Chinese, Japanese, Korean: kept whole (kana keep their voicing marks).
+        ("编程课程", "编程课程"),
+        ("Python 编程（初级）", "python 编程 初级"),
+        ("ガス と カス", "ガス と カス"),
+        ("한국어 수업", "한국어 수업"),
+        # Symbols that carry meaning: `#` and `+` ending a word.
+        ("C# for beginners", "c# for beginners"),
+        ("C++ for beginners", "c++ for beginners"),
+        ("F#/C#, C++!", "f# c# c++"),
+        ("#hashtag + more", "hashtag more"),
+        ("a+b", "a b"),
+        ("C++11", "c 11"),
+        # Width, ligatures, invisible characters.
+        ("ＫＲＡＮＪ", "kranj"),
+        ("ﬁnal", "final"),
+        ("Kod\u00adklubb", "kodklubb"),
+        ("Kod\u200bklubb", "kodklubb"),
+        ("  --  ", ""),
+        ("", ""),
+    ],
 )
 def test_fold(text: str, expected: str) -> None:
     assert fold(text) == expected
+    assert fold(expected) == expected  # stable: a stored key folds to itself
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("C# for beginners", "C++ for beginners"),
+        ("F# for beginners", "C# for beginners"),
+        ("Кодування для підлітків", "Малювання для дітей"),
+        ("Київська школа", "Львівська школа"),
+        ("Αθήνα", "Πάτρα"),
+        ("编程课程", "绘画课程"),
+        ("ガス", "カス"),
+        ("हिंदी", "हिंद"),
+    ],
+)
+def test_fold_keeps_different_texts_apart(one: str, other: str) -> None:
+    assert fold(one) != fold(other)
+    assert fold(one) and fold(other)
+
+
+@pytest.mark.parametrize("codepoint", range(128))
+def test_fold_ascii_fast_path_agrees_with_the_unicode_path(codepoint: int) -> None:
+    # A trailing non-ASCII separator (an em dash) sends the same text through the Unicode path.
+    text = f"Ab{chr(codepoint)}9 C{chr(codepoint)}{chr(codepoint)} x{chr(codepoint)}"
+    assert fold(text) == fold(text + " \u2014")
 
 
 @pytest.mark.parametrize(
@@ -38,3 +115,8 @@ def test_fold(text: str, expected: str) -> None:
 )
 def test_escape_markdown(text: str, expected: str) -> None:
     assert escape_markdown(text) == expected
+
+
+def test_long_texts_fold_like_short_ones() -> None:
+    # Descriptions (longer than what fold() remembers) take the same path minus the cache.
+    assert fold("Кодування, C++ " * 100) == " ".join(["кодування c++"] * 100)

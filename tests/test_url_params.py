@@ -49,6 +49,13 @@ def test_usable_values(params: dict[str, list[str]], expected: Filters) -> None:
     assert filters_from_params(params, cities=CITIES) == (expected, [])
 
 
+@pytest.mark.parametrize(("wanted", "city"), [("БЕОГРАД", "Београд"), ("αθηνα", "Αθήνα"), ("київ", "Київ"), ("LODZ", "Łódź")])
+def test_city_names_in_any_script(wanted: str, city: str) -> None:
+    # With the old folding every non-Latin name was "", and all of them one city.
+    cities = ("Łódź", "Київ", "Београд", "Αθήνα")
+    assert filters_from_params({"city": [wanted]}, cities=cities) == (Filters(city=city), [])
+
+
 @pytest.mark.parametrize(
     ("params", "expected", "message"),
     [

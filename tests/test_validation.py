@@ -87,6 +87,26 @@ def test_cost_needs_currency() -> None:
         parse_opportunity(template_row(cost="50"))
 
 
+@pytest.mark.parametrize("field", ["title", "provider", "city"])
+@pytest.mark.parametrize("value", ["!!!", "🎨 ✨", "--"])
+def test_names_need_letters_or_digits(field: str, value: str) -> None:
+    # Names are compared folded; "!!!" and "???" would be one provider.
+    with pytest.raises(RecordError, match=f"{field}: .* has no letters or digits"):
+        parse_opportunity(template_row(**{field: value}))
+
+
+@pytest.mark.parametrize(("field", "value"), [("provider", "Straße " * 28), ("city", "ﬃ" * 40)])
+def test_names_whose_folded_key_would_not_fit_are_rejected(field: str, value: str) -> None:
+    # Within the length limit as written, but ß and ﬃ are spelled out for matching.
+    with pytest.raises(RecordError, match=f"{field}: is .* when letters are spelled out for matching"):
+        parse_opportunity(template_row(**{field: value}))
+
+
+@pytest.mark.parametrize("title", ["Кодування", "编程", "C#", "Ρομποτική", "البرمجة"])
+def test_names_in_any_script_are_valid(title: str) -> None:
+    assert parse_opportunity(template_row(title=title)).title == title
+
+
 def test_only_one_coordinate_is_an_error() -> None:
     with pytest.raises(RecordError, match="give both latitude and longitude"):
         parse_opportunity(template_row(latitude="57.7"))
