@@ -18,7 +18,7 @@ import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 from opportunities.errors import RuleError

@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from opportunities.demo import load_demo
 from opportunities.geocoding import Geocoder
 from opportunities.importing import import_records
-from opportunities.index import OpportunityIndex, _weekly_rule
+from opportunities.index import OpportunityIndex
+from opportunities.recurrence import weekly_days
 from opportunities.search import SearchQuery, search
 from opportunities.storage import open_database
 from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType
@@ -94,11 +95,12 @@ def test_text_search_needs_the_database(demo_engine: Engine) -> None:
         ("FREQ=WEEKLY;INTERVAL=20;BYDAY=WE", (0, 0)),
         ("FREQ=WEEKLY;BYDAY=WE;UNTIL=20270101T000000", (0, 0)),
         ("FREQ=MONTHLY;BYDAY=1SA", (0, 0)),
+        ("FREQ=MINUTELY", (0, 0)),
         ("FREQ=WEEKLY", (0, 0)),
     ],
 )
 def test_weekly_rules_checked_without_expansion(rule: str, expected: tuple[int, int]) -> None:
-    assert _weekly_rule(rule) == expected
+    assert weekly_days(rule) == expected
 
 
 def test_empty_index(engine: Engine) -> None:
