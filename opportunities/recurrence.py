@@ -112,7 +112,7 @@ def parse_rule(text: str) -> Rule:
     cleaned = text.strip().upper()
     cleaned = cleaned.removeprefix("RRULE:").rstrip(";")
     if not cleaned.startswith("FREQ="):
-        raise _fail(text, "is not a recurrence rule; write e.g. FREQ=WEEKLY;BYDAY=WE (every Wednesday)")
+        raise _fail(text, "is not an RFC 5545 recurrence rule; write e.g. FREQ=WEEKLY;BYDAY=WE (every Wednesday)")
     parts: dict[str, str] = {}
     for part in cleaned.split(";"):
         name, sep, value = part.partition("=")
