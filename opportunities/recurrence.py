@@ -110,11 +110,11 @@ def parse_rule(text: str) -> Rule:
     :func:`first_session`.
     """
     cleaned = text.strip().upper()
-    if any(char.isspace() or not char.isprintable() for char in cleaned):
-        raise _fail(text, "contains a line break, space or control character; write the rule on one line without spaces")
     cleaned = cleaned.removeprefix("RRULE:").rstrip(";")
     if not cleaned.startswith("FREQ="):
         raise _fail(text, "is not an RFC 5545 recurrence rule; write e.g. FREQ=WEEKLY;BYDAY=WE (every Wednesday)")
+    if any(char.isspace() or not char.isprintable() for char in cleaned):
+        raise _fail(text, "contains a line break, space or control character; write the rule on one line without spaces")
     parts: dict[str, str] = {}
     for part in cleaned.split(";"):
         name, sep, value = part.partition("=")
