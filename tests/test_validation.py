@@ -202,6 +202,6 @@ def test_schedules_that_are_not_activity_schedules_are_rejected(schedule: str, e
 
 
 def test_a_schedule_ending_before_its_first_session_is_rejected() -> None:
-    # 2026-12-02 is a Wednesday: a Friday rule ending that day has no session at all.
-    with pytest.raises(RecordError, match="has no session from the start 2026-12-02 to the end 2026-12-02"):
-        parse_opportunity(template_row(schedule="FREQ=WEEKLY;BYDAY=FR", end="2026-12-02"), today=TODAY)
+    # 2026-12-02 is a Wednesday: a Friday rule ending the next day has no session at all.
+    with pytest.raises(RecordError, match="has no session from the start 2026-12-02 to the end 2026-12-03"):
+        parse_opportunity(template_row(schedule="FREQ=WEEKLY;BYDAY=FR", end="2026-12-03"), today=TODAY)
