@@ -223,6 +223,11 @@ def _with_text(rule: Rule) -> Rule:
     return replace(rule, text=";".join(parts))
 
 
+def unbounded(rule: Rule) -> Rule:
+    """The rule without COUNT and UNTIL (the calendar writes its own end)."""
+    return _with_text(replace(rule, count=None, until=None, until_is_date=False))
+
+
 def canonical(text: str) -> str:
     """The stored form of a rule: see :func:`parse_rule`."""
     return parse_rule(text).text
@@ -348,6 +353,15 @@ def _bounds(rule: Rule, first_start: datetime, series_end: date | None) -> date 
     """The last day a session may fall on: the series end, UNTIL or COUNT, whichever is first."""
     ends = [d for d in (series_end, _last_day(rule, first_start)) if d is not None]
     return min(ends) if ends else None
+
+
+def last_session_day(rule: str | Rule, first_start: datetime, series_end: date | None) -> date | None:
+    """The last day a session may fall on (``series_end``, UNTIL or COUNT, whichever comes first);
+    None for an open series."""
+    parsed = _parse_stored(rule)
+    if parsed is None:
+        return first_start.date()
+    return _bounds(parsed, first_start, series_end)
 
 
 def _parse_stored(rule: str | Rule) -> Rule | None:
