@@ -56,7 +56,7 @@ _SUB_DAILY = {"HOURLY": "every hour", "MINUTELY": "every minute", "SECONDLY": "e
 # index loops over 7 × interval days).
 MAX_VECTOR_INTERVAL = 8
 _LAST_YEAR = 9999  # date's range: a scan stops before it overflows
-_NAME = re.compile(r"[A-Z]+")
+_NAME = re.compile(r"[A-Z][A-Z-]*")
 _POSITIONED_DAY = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 _UNTIL = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?")
 
