@@ -340,6 +340,8 @@ def _last_day(rule: Rule, start: datetime) -> date | None:
 @lru_cache(maxsize=65536)
 def _counted_last_day(rule: Rule, start: date) -> date | None:
     """The day of the COUNT-th session (bounded: COUNT ≤ MAX_COUNT)."""
+    if rule.freq == "DAILY" and not rule.weekdays and rule.count is not None:  # every n-th day: closed form
+        return start + timedelta(days=(rule.count - 1) * rule.interval)
     last = None
     days, _ = _scan(rule, start, start, date.max)
     for number, day in enumerate(days, start=1):
