@@ -20,7 +20,8 @@ RULES = {
     "monthly by weekday": "FREQ=MONTHLY;BYDAY=-1FR",
     "yearly leap day": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
     "count, every n-th day": "FREQ=DAILY;COUNT=1000",
-    "count, weekdays (worst case)": "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;COUNT=1000",
+    "count, weekdays": "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR;COUNT=1000",
+    "count, monthly for 10 years": "FREQ=MONTHLY;BYDAY=-1FR;COUNT=120",
     "until": "FREQ=WEEKLY;BYDAY=WE;UNTIL=20361231",
     "legacy minutely (now rejected)": "FREQ=MINUTELY",
 }

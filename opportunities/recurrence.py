@@ -339,14 +339,32 @@ def _last_day(rule: Rule, start: datetime) -> date | None:
 
 @lru_cache(maxsize=65536)
 def _counted_last_day(rule: Rule, start: date) -> date | None:
-    """The day of the COUNT-th session (bounded: COUNT ≤ MAX_COUNT)."""
-    if rule.freq == "DAILY" and not rule.weekdays and rule.count is not None:  # every n-th day: closed form
-        return start + timedelta(days=(rule.count - 1) * rule.interval)
+    """The day of the COUNT-th session: closed form for daily and weekly rules, else a scan of at
+    most COUNT ≤ MAX_COUNT sessions (and MAX_SCAN_PERIODS periods)."""
+    count = rule.count or 1
+    if rule.freq == "DAILY":
+        # The candidates start, start + n, … repeat their weekdays every 7 of them (7·n days).
+        cycle = [day for day in (start + timedelta(days=k * rule.interval) for k in range(7))
+                 if not rule.weekdays or day.weekday() in rule.weekdays]  # fmt: skip
+        if not cycle:
+            return None
+        laps, index = divmod(count - 1, len(cycle))
+        return cycle[index] + timedelta(days=laps * 7 * rule.interval)
+    if rule.freq == "WEEKLY":
+        # The start's (partial) week, then whole weeks every n weeks with the same days.
+        weekdays = rule.weekdays or frozenset({start.weekday()})
+        week0 = start - timedelta(days=(start.weekday() - rule.wkst) % 7)
+        offsets = [k for k in range(7) if (week0 + timedelta(days=k)).weekday() in weekdays]
+        first = [week0 + timedelta(days=k) for k in offsets if week0 + timedelta(days=k) >= start]
+        if count <= len(first):
+            return first[count - 1]
+        laps, index = divmod(count - len(first) - 1, len(offsets))
+        return week0 + timedelta(weeks=(laps + 1) * rule.interval, days=offsets[index])
     last = None
     days, _ = _scan(rule, start, start, date.max)
     for number, day in enumerate(days, start=1):
         last = day
-        if number == rule.count:
+        if number == count:
             break
     return last
 

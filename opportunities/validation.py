@@ -179,6 +179,9 @@ def parse_schedule(text: str, start: date | datetime | None, end: date | datetim
     first = as_datetime(start)
     if rule.until is not None and rule.until.date() > years_after(first.date(), MAX_SERIES_YEARS):
         raise FieldError("schedule", f"UNTIL={rule.until:%Y%m%d} is more than {MAX_SERIES_YEARS} years after the start")
+    counted = recurrence.last_session_day(rule, first, None) if rule.count is not None else None
+    if counted is not None and counted > years_after(first.date(), MAX_SERIES_YEARS):
+        raise FieldError("schedule", f"COUNT={rule.count} makes the series last until {counted:%Y-%m-%d}, more than {MAX_SERIES_YEARS} years after the start")
     last = as_datetime(end).date() if end is not None else None
     if not recurrence.sessions(rule, first, first, datetime.max, limit=1, series_end=last):
         span = f"from the start {first:%Y-%m-%d}" + (f" to the end {last:%Y-%m-%d}" if last else "")

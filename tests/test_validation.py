@@ -162,6 +162,7 @@ TODAY = date(2026, 11, 23)
         ({"end": "9999-12-31"}, "end", "is after 2036-12-02"),
         ({"end": "2036-12-03"}, "end", "series can last at most 10 years"),
         ({"schedule": "FREQ=WEEKLY;BYDAY=WE;UNTIL=20401231"}, "schedule", "more than 10 years after the start"),
+        ({"schedule": "FREQ=YEARLY;COUNT=12", "end": ""}, "schedule", "COUNT=12 makes the series last until 2037-12-02"),
     ],
 )
 def test_dates_are_bounded(overrides: dict[str, str], field: str, expected: str) -> None:
