@@ -194,9 +194,9 @@ def _parse_until(text: str, value: str) -> tuple[datetime, bool]:
     match = _UNTIL.fullmatch(value)
     if match is None:
         raise _fail(text, f"UNTIL={value} is not a date such as 20270526 or 20270526T170000")
-    numbers = [int(n) if n is not None else 0 for n in match.groups()]
+    year, month, day, hour, minute, second = (int(n) if n is not None else 0 for n in match.groups())
     try:
-        return datetime(*numbers), match.group(4) is None  # type: ignore[misc]
+        return datetime(year, month, day, hour, minute, second), match.group(4) is None
     except ValueError:
         raise _fail(text, f"UNTIL={value} is not a real date") from None
 
@@ -307,8 +307,8 @@ def _days(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> I
             if year >= _LAST_YEAR or date(year, month + 1, 1) > hi:
                 return
             examined[0] += 1
-            for day in _month_days(rule, year, month + 1, start.day):
-                moment = date(year, month + 1, day)
+            for number in _month_days(rule, year, month + 1, start.day):
+                moment = date(year, month + 1, number)
                 if lo <= moment <= hi:
                     yield moment
             index += n
@@ -318,8 +318,8 @@ def _days(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> I
         while year <= hi.year and examined[0] < MAX_SCAN_PERIODS and year < _LAST_YEAR:
             examined[0] += 1
             for month in sorted(months):
-                for day in _month_days(rule, year, month, start.day):
-                    moment = date(year, month, day)
+                for number in _month_days(rule, year, month, start.day):
+                    moment = date(year, month, number)
                     if lo <= moment <= hi:
                         yield moment
             year += n
