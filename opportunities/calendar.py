@@ -97,6 +97,9 @@ def vtimezone(zone: ZoneInfo, first_year: int, last_year: int) -> list[str]:
     """A VTIMEZONE component for ``zone`` with every transition from ``first_year`` to ``last_year``
     (and the one before, so the first session has its observance)."""
     lines = ["BEGIN:VTIMEZONE", f"TZID:{zone.key}"]
+    # Validation bounds dates (2000 … a few decades ahead); rows stored before keep to date's range.
+    first_year = min(max(first_year, 1900), 9997)
+    last_year = min(max(last_year, first_year), 9997)
     changes = _transitions(zone, first_year - 1, last_year)
     if not changes:
         offset = datetime(first_year, 1, 1, tzinfo=zone).utcoffset()
@@ -144,9 +147,9 @@ def opportunity_ics(opp: Opportunity, *, timezone: str, now: datetime | None = N
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODUCT_ID}", "CALSCALE:GREGORIAN", "METHOD:PUBLISH"]
     timed = isinstance(opp.start, datetime)
     if timed:
-        open_end = first.date() + timedelta(days=366 * OPEN_SERIES_YEARS) if rule is not None else first.date()
-        final = last_day or series_end or open_end
-        lines += vtimezone(zone, first.year, max(final.year, first.year))
+        final = last_day or series_end or first.date()
+        open_years = OPEN_SERIES_YEARS if rule is not None and last_day is None else 0
+        lines += vtimezone(zone, first.year, max(final.year, first.year + open_years))
     lines += ["BEGIN:VEVENT", f"UID:opportunity-{opp.id or opp.dedup_key}@citiesoflearning", f"DTSTAMP:{stamp}"]
     if isinstance(start, datetime):
         end = opp.end if isinstance(opp.end, datetime) and rule is None else start + DEFAULT_SESSION
@@ -159,7 +162,10 @@ def opportunity_ics(opp: Opportunity, *, timezone: str, now: datetime | None = N
         if last_day is not None and not (rule.count is not None and series_end is None):
             # UNTIL has DTSTART's type: a date for all-day sessions, else UTC (RFC 5545 §3.3.10).
             if timed:
-                until = datetime.combine(last_day, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
+                try:
+                    until = datetime.combine(last_day, time(23, 59, 59), tzinfo=zone).astimezone(UTC)
+                except OverflowError:  # the last day of year 9999, west of UTC
+                    until = datetime.max.replace(microsecond=0)
                 bound = f";UNTIL={until:%Y%m%dT%H%M%SZ}"
             else:
                 bound = f";UNTIL={last_day:%Y%m%d}"

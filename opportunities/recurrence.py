@@ -55,7 +55,6 @@ _SUB_DAILY = {"HOURLY": "every hour", "MINUTELY": "every minute", "SECONDLY": "e
 # Weekly rules with a longer interval go through the per-row check (the vectorised one in the
 # index loops over 7 × interval days).
 MAX_VECTOR_INTERVAL = 8
-_LAST_YEAR = 9999  # date's range: a scan stops before it overflows
 _NAME = re.compile(r"[A-Z][A-Z-]*")
 _POSITIONED_DAY = re.compile(r"([+-]?)(\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
 _UNTIL = re.compile(r"(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2}))?")
@@ -268,13 +267,20 @@ def _scan(rule: Rule, start: date, lo: date, hi: date) -> tuple[Iterator[date], 
 
 
 def _days(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> Iterator[date]:
+    try:
+        yield from _periods(rule, start, lo, hi, examined)
+    except (OverflowError, ValueError):  # past the year 9999: no more sessions
+        return
+
+
+def _periods(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> Iterator[date]:
     n = rule.interval
     if rule.freq == "DAILY":
         # Sessions on start + k·n days; the weekday filter repeats within 7 of them.
         k = -(-(lo - start).days // n)
         day = start + timedelta(days=k * n)
         misses = 0
-        while day <= hi and examined[0] < MAX_SCAN_PERIODS and day.year < _LAST_YEAR:
+        while day <= hi and examined[0] < MAX_SCAN_PERIODS:
             examined[0] += 1
             if not rule.weekdays or day.weekday() in rule.weekdays:
                 misses = 0
@@ -291,7 +297,7 @@ def _days(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> I
         behind = ((week - week0).days // 7) % n
         if behind:
             week += timedelta(weeks=n - behind)
-        while week <= hi and examined[0] < MAX_SCAN_PERIODS and week.year < _LAST_YEAR:
+        while week <= hi and examined[0] < MAX_SCAN_PERIODS:
             examined[0] += 1
             for offset in range(7):
                 day = week + timedelta(days=offset)
@@ -304,7 +310,7 @@ def _days(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> I
         index += -(index - index0) % n
         while examined[0] < MAX_SCAN_PERIODS:
             year, month = divmod(index, 12)
-            if year >= _LAST_YEAR or date(year, month + 1, 1) > hi:
+            if date(year, month + 1, 1) > hi:
                 return
             examined[0] += 1
             for number in _month_days(rule, year, month + 1, start.day):
@@ -315,7 +321,7 @@ def _days(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> I
     else:  # YEARLY: in the start's month unless BYMONTH, BYMONTHDAY or BYDAY say otherwise
         months = rule.months or (frozenset({start.month}) if not (rule.monthdays or rule.weekdays) else frozenset(range(1, 13)))
         year = lo.year + -(lo.year - start.year) % n
-        while year <= hi.year and examined[0] < MAX_SCAN_PERIODS and year < _LAST_YEAR:
+        while year <= hi.year and examined[0] < MAX_SCAN_PERIODS:
             examined[0] += 1
             for month in sorted(months):
                 for number in _month_days(rule, year, month, start.day):

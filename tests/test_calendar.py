@@ -134,3 +134,14 @@ def test_year_bounds_of_validation_are_safe_for_the_calendar() -> None:
     for start, end in ((datetime(2000, 1, 1, 0, 30), date(2009, 12, 31)), (datetime(2036, 12, 31, 23, 0), date(2046, 12, 31))):
         ics = opportunity_ics(make(start=start, end=end, schedule="FREQ=YEARLY"), timezone="Pacific/Kiritimati", now=NOW)
         assert len(expand(ics, datetime(1999, 1, 1, tzinfo=UTC), datetime(2048, 1, 1, tzinfo=UTC))) == 10 + (start.year == 2036)
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(datetime(1, 1, 1, 17), date(1, 3, 1)), (datetime(9999, 10, 1, 17), date(9999, 12, 31)), (date(9999, 12, 1), None)],
+)
+@pytest.mark.parametrize("zone", ["America/New_York", "Pacific/Kiritimati"])
+def test_rows_stored_before_dates_were_bounded_still_export(start: datetime, end: date | None, zone: str) -> None:
+    ics = opportunity_ics(make(start=start, end=end, schedule="FREQ=WEEKLY"), timezone=zone, now=NOW)
+    assert "BEGIN:VTIMEZONE" in ics or isinstance(start, date)
+    assert any(line.startswith("RRULE:FREQ=WEEKLY") for line in unfold(ics))
