@@ -8,8 +8,10 @@ straight to the period of the date asked about: the cost of a question never dep
 ago the series started, and the number of periods looked at is capped (:data:`MAX_SCAN_PERIODS`).
 
 The meaning of every accepted rule is the one of RFC 5545 as python-dateutil implements it (the
-tests compare both on generated rules); dateutil itself is not used here because it expands a rule
-from its start, which made one ``FREQ=MINUTELY`` row stall every search.
+tests compare both on generated rules): a start that the rule does not produce is not a session.
+One difference: ``UNTIL`` given as a date (``UNTIL=20270526``) includes that whole day, like the
+``end`` column. dateutil itself is not used here because it expands a rule from its start, which
+made one ``FREQ=MINUTELY`` row stall every search.
 """
 
 from __future__ import annotations
