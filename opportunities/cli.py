@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import math
 import re
 import sys
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,15 @@ from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, 
 if TYPE_CHECKING:
     from opportunities.search import SearchQuery
 
-EXIT_OK, EXIT_PARTIAL, EXIT_UNUSABLE = 0, 1, 2
+# Exit codes, documented in the README's command-line section. 2 is also argparse's code for a
+# wrong command line: either way nothing was done because the input cannot be used.
+EXIT_OK = 0
+EXIT_PARTIAL = 1  # import: some rows were rejected (the others are stored); geocode: nothing found
+EXIT_UNUSABLE = 2  # the file, an argument or a setting cannot be used; nothing was changed
+EXIT_DATABASE = 3  # the database could not be opened, or stayed busy longer than DATABASE_BUSY_TIMEOUT_S
+EXIT_FILE = 4  # a file or folder could not be read or written
+EXIT_INTERNAL = 70  # a defect of this program (EX_SOFTWARE in sysexits.h)
+EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 
 def _geocoder(settings: Settings):  # type: ignore[no-untyped-def]
@@ -36,7 +45,7 @@ def _engine(settings: Settings) -> Iterator[Engine]:
     """The database, its connections closed when the command is done (a server counts them)."""
     from opportunities.storage import open_database
 
-    engine = open_database(settings.database_url)
+    engine = open_database(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
     try:
         yield engine
     finally:
@@ -50,20 +59,45 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-01") from None
 
 
+def _finite(text: str) -> float:
+    """An argument that is a number; ``nan`` and ``inf``, which ``float`` accepts, are not."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number")
+    return value
+
+
+def _count(text: str) -> int:
+    """A whole number of at least 1."""
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def _near(text: str) -> tuple[float, float]:
     try:
-        lat, lon = (float(part) for part in text.split(","))
-    except ValueError:
+        lat, lon = (_finite(part) for part in text.split(","))
+    except (ValueError, argparse.ArgumentTypeError):
         raise argparse.ArgumentTypeError(f"{text!r} is not LAT,LON such as 46.24,14.36") from None
     return lat, lon
 
 
 def _refresh_search_index(engine: Engine, settings: Settings) -> None:
-    """Build the app's search index for the new data now, so the next visitor does not wait for it."""
+    """Build the app's search index for the new data now, so the next visitor does not wait for it.
+
+    Only a head start: when the cache folder cannot be written, the app builds the index itself,
+    so a failure here is a warning and the command's work stands.
+    """
     from opportunities.index import OpportunityIndex
 
-    with engine.connect() as conn:
-        OpportunityIndex.cached(conn, settings.cache_dir)
+    try:
+        with engine.connect() as conn:
+            OpportunityIndex.cached(conn, settings.cache_dir)
+    except OSError as exc:
+        print(f"warning: the search index was not saved ({_os_error(exc)}); the app will build it", file=sys.stderr)
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -73,9 +107,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         if total >= 2000:
             print(f"\r{done}/{total} rows", end="", file=sys.stderr, flush=True)
 
+    geocoder = _geocoder(settings)
     with _engine(settings) as engine:
         try:
-            report = import_file(Path(args.file), engine, _geocoder(settings), publish=args.publish,
+            report = import_file(Path(args.file), engine, geocoder, publish=args.publish,
                                  rejects_path=Path(args.rejects) if args.rejects else None, progress=progress)  # fmt: skip
         except ImportFileError as exc:
             print(f"error: {exc}", file=sys.stderr)
@@ -89,6 +124,11 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     for rejection in report.rejected:
         print(f"row {rejection.row}: {rejection.reason}", file=sys.stderr)
     print(f"stored {report.stored}, rejected {len(report.rejected)}, duplicates {len(report.duplicates)}")
+    if report.rejects_error:
+        # The stored rows are committed; only the convenience file is missing.
+        print(f"error: the rejected rows could not be written: {report.rejects_error}; "
+              "their reasons are listed above", file=sys.stderr)  # fmt: skip
+        return EXIT_FILE
     if report.rejects_path:
         print(f"rejected rows written to {report.rejects_path}")
     return EXIT_PARTIAL if report.rejected else EXIT_OK
@@ -109,7 +149,7 @@ def cmd_geocode(args: argparse.Namespace, settings: Settings) -> int:
         found = _geocoder(settings).geocode_query(args.query, args.country)
     except GeocodingError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_PARTIAL
     print(f"{found.latitude:.5f} {found.longitude:.5f} {found.precision.value} {found.source}")
     return EXIT_OK
 
@@ -211,12 +251,8 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
     if inline:
         page = _inline_assets(page)
     out = Path(args.out)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(page, encoding="utf-8")
-    except OSError as exc:
-        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
+    out.parent.mkdir(parents=True, exist_ok=True)  # failures: exit 4 (EXIT_FILE) in main
+    out.write_text(page, encoding="utf-8")
     print(f"wrote {len(on_map)} opportunities to {out}")
     return EXIT_OK
 
@@ -225,7 +261,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from opportunities.demo import load_demo
     from opportunities.storage import create_db_engine, reset_database
 
-    engine = create_db_engine(settings.database_url)
+    engine = create_db_engine(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
     try:
         reset_database(engine)
         report = load_demo(engine, _geocoder(settings), size=args.size, seed=settings.demo_seed)
@@ -248,7 +284,7 @@ def _add_filter_options(parser: argparse.ArgumentParser, *, activity_language_fl
     ages.add_argument("--age", type=int)
     ages.add_argument("--age-group", choices=list(AGE_GROUPS_BY_ID))
     parser.add_argument("--near", type=_near, metavar="LAT,LON")
-    parser.add_argument("--radius-km", type=float, default=10.0)
+    parser.add_argument("--radius-km", type=_finite, default=10.0)
     parser.add_argument("--mode", action="append", choices=[m.value for m in Mode])
     parser.add_argument("--type", action="append", choices=[t.value for t in OpportunityType])
     parser.add_argument("--from", dest="date_from", type=_date)
@@ -302,16 +338,53 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_map)
 
     p = sub.add_parser("demo", help="create (or recreate) the demo database")
-    p.add_argument("--size", type=int, default=400)
+    p.add_argument("--size", type=_count, default=400, help="number of opportunities (default: 400)")
     p.set_defaults(run=cmd_demo)
     return parser
 
 
+def _os_error(exc: OSError) -> str:
+    """``cannot use PATH: reason``, or the error itself when it names no file."""
+    if exc.filename is None:
+        return str(exc)
+    if isinstance(exc, FileExistsError | NotADirectoryError):  # a file where a folder is needed
+        return f"cannot use {exc.filename}: {exc.strerror} (a file is in the way of a folder)"
+    return f"cannot use {exc.filename}: {exc.strerror or exc}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; every failure ends in a message on stderr and an exit code, never a traceback."""
+    from sqlalchemy.exc import DatabaseError, InterfaceError, OperationalError
+
+    args = build_parser().parse_args(argv)  # a wrong command line exits with 2 and argparse's message
     try:
         settings = load_settings()
         return int(args.run(args, settings))
     except OpportunitiesError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except (OperationalError, InterfaceError, DatabaseError) as exc:
+        if not isinstance(exc, (OperationalError, InterfaceError)) and type(exc) is not DatabaseError:
+            return _internal_error(exc)  # an integrity or data error is a defect, not a busy database
+        # Locked past the busy timeout, a file that is not a database, a server that does not answer.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        if "locked" in reason or "busy" in reason:
+            advice = "another process is writing to it; try again when it has finished"
+        else:
+            advice = "check DATABASE_URL and that the database server is running"
+        print(f"error: the database could not be used ({reason}): {advice}", file=sys.stderr)
+        return EXIT_DATABASE
+    except OSError as exc:
+        print(f"error: {_os_error(exc)}", file=sys.stderr)
+        return EXIT_FILE
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # the last resort: a message, not a traceback
+        return _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> int:
+    print(f"error: internal error ({type(exc).__name__}: {exc}); please report this with the command "
+          "you ran", file=sys.stderr)  # fmt: skip
+    return EXIT_INTERNAL

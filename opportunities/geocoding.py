@@ -9,6 +9,7 @@ mapped) and caches it on disk; opening it afterwards takes milliseconds.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
@@ -105,20 +106,67 @@ def _sorted_unique(keys: list[int], values: list[int], rank: list[int]) -> tuple
     return k[first], v[first]
 
 
+# A ".gazetteer-" folder this old was left by a process that died while building (a build takes
+# seconds); younger, another process may still be writing it.
+_BUILD_LEFTOVER_S = 3600
+# What opening a truncated or otherwise damaged index can raise (np.load, json, a missing file).
+_INDEX_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, TypeError)
+
+
 def build_index(directory: Path) -> None:
-    """Build the compact gazetteer index into ``directory`` (replaced atomically)."""
+    """Build the compact gazetteer index into ``directory``.
+
+    Built in a folder of its own and renamed into place, so other processes (which may build at the
+    same time) see the old index, or none, or a whole new one; never a partial one. A process that
+    memory-mapped the old files keeps reading them.
+    """
     directory.parent.mkdir(parents=True, exist_ok=True)
+    _remove_build_leftovers(directory.parent)
     tmp = Path(tempfile.mkdtemp(prefix=".gazetteer-", dir=directory.parent))
     try:
         _build_places(tmp)
         _build_postcodes(tmp)
         (tmp / "manifest.json").write_text(json.dumps(_manifest()), encoding="utf-8")
-        if directory.exists():
-            shutil.rmtree(directory, ignore_errors=True)
-        os.replace(tmp, directory)
+        for _ in range(3):
+            try:
+                os.rename(tmp, directory)  # fails while a folder is in the way
+                return
+            except OSError:
+                if _is_current(directory):
+                    return  # another process has just put the same index in place
+                _remove_index(directory)  # stale
+        os.rename(tmp, directory)  # raises what keeps failing
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _remove_index(directory: Path) -> None:
+    """Remove an index folder: first renamed away, so no process sees it half removed."""
+    if not directory.exists():
+        return
+    aside = Path(tempfile.mkdtemp(prefix=".gazetteer-old-", dir=directory.parent))
+    with contextlib.suppress(FileNotFoundError):  # another process removed it first
+        os.replace(directory, aside / "index")
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _remove_build_leftovers(folder: Path) -> None:
+    stale_before = time.time() - _BUILD_LEFTOVER_S
+    for leftover in folder.glob(".gazetteer-*"):
+        try:
+            if leftover.stat().st_mtime < stale_before:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except OSError:
+            continue  # removed by another process meanwhile
+
+
+def _is_current(directory: Path) -> bool:
+    """Whether ``directory`` holds an index built by this version from the installed data."""
+    try:
+        return bool(json.loads((directory / "manifest.json").read_text(encoding="utf-8")) == _manifest())
+    except (OSError, ValueError):
+        return False
 
 
 def _manifest() -> dict[str, Any]:
@@ -225,14 +273,16 @@ class Gazetteer:
 
     @classmethod
     def open(cls, cache_dir: Path) -> Gazetteer:
-        """Open the index in ``cache_dir``, building it first when missing or stale."""
+        """Open the index in ``cache_dir``, building it first when missing, stale or damaged."""
         directory = cache_dir / "gazetteer"
         with cls._lock:
-            manifest = directory / "manifest.json"
-            current = manifest.exists() and json.loads(manifest.read_text(encoding="utf-8")) == _manifest()
-            if not current:
-                build_index(directory)
-        return cls(directory)
+            if _is_current(directory):
+                try:
+                    return cls(directory)
+                except _INDEX_READ_ERRORS:
+                    _remove_index(directory)  # a truncated or missing file: rebuilt below
+            build_index(directory)
+            return cls(directory)
 
     def place(self, name: str, country: str | None = None) -> Place | None:
         """The largest place called ``name`` (any language) in ``country`` (any when None)."""

@@ -49,6 +49,7 @@ class ImportReport:
     duplicates: list[int] = field(default_factory=list)  # row numbers
     warnings: list[str] = field(default_factory=list)
     rejects_path: Path | None = None
+    rejects_error: str = ""  # why the rejected rows could not be written, after the rows were stored
 
     @property
     def stored(self) -> int:
@@ -286,15 +287,37 @@ def import_file(
     rejects_path: Path | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a CSV/XLSX file; rejected rows go to ``rejects_path`` (default: beside the file)."""
-    table = read_table(path)
+    """Import a CSV/XLSX file; rejected rows go to ``rejects_path`` (default: beside the file).
+
+    Raises :class:`OSError` before importing anything when the rejected-rows file cannot be
+    written. Should writing it still fail after the rows were stored, the report says why in
+    ``rejects_error`` instead of raising: the import itself has succeeded.
+    """
+    try:
+        table = read_table(path)
+    except csv.Error as exc:  # the reader's own limits, e.g. a cell larger than its field limit
+        raise ImportFileError(f"{path.name} cannot be read as CSV: {exc}") from None
+    target = rejects_path or path.with_name(f"{path.stem}.rejected.csv")
+    _check_writable(target)
     report = import_records(engine, table.rows, geocoder, publish=publish, progress=progress, row_numbers=table.row_numbers)
     report.warnings.extend(table.warnings)
     if report.rejected:
-        target = rejects_path or path.with_name(f"{path.stem}.rejected.csv")
-        write_rejects(target, table.header, report.rejected)
-        report.rejects_path = target
+        try:
+            write_rejects(target, table.header, report.rejected)
+            report.rejects_path = target
+        except OSError as exc:
+            report.rejects_error = f"{exc.filename or target}: {exc.strerror or exc}"
     return report
+
+
+def _check_writable(path: Path) -> None:
+    """Raise :class:`OSError` unless ``path`` can be created or overwritten; changes nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists()
+    with path.open("a", encoding="utf-8"):  # append: an existing file keeps its content
+        pass
+    if not existed:
+        path.unlink(missing_ok=True)
 
 
 def write_rejects(path: Path, header: Sequence[str], rejected: Sequence[RowRejection]) -> None:

@@ -5,6 +5,11 @@ query that returns a million rows cannot. :class:`OpportunityIndex` holds one Nu
 filterable field (topics and languages as bit masks) and applies a :class:`SearchQuery` as vector
 operations. It gives the same answers as :func:`opportunities.search.search` (tests check this);
 the SQL search stays the reference and serves the command line.
+
+Snapshots in ``CACHE_DIR/search-index`` spare a rebuild per process. Several processes (app
+workers, imports) share the folder: a snapshot is written to a temporary file of its own and
+renamed into place, a damaged one is rebuilt, and a file is only removed when no process can be
+using it.
 """
 
 from __future__ import annotations
@@ -13,7 +18,11 @@ import hashlib
 import json
 import math
 import os
+import re
+import secrets
 import time as time_module
+import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
@@ -30,9 +39,26 @@ from opportunities.storage import cities, data_version, opportunities, opportuni
 from opportunities.text import fold
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, TOPICS, Mode, OpportunityType, Precision, Status
 
+# Topics are one uint16 mask per row (maps.clusters reads them so): the vocabulary must fit.
+if len(TOPICS) > 16:
+    raise ImportError(f"{len(TOPICS)} topics do not fit the index's 16-bit topic masks; widen them")
+
 _EPOCH = date(1970, 1, 1)
-INDEX_FORMAT = "3"  # bump when the saved layout changes
-SNAPSHOT_MAX_AGE_S = 7 * 24 * 3600
+INDEX_FORMAT = "4"  # bump when the saved layout changes
+SNAPSHOT_MAX_AGE_S = 7 * 24 * 3600  # any database's snapshot unused this long is removed
+# Another version of this database's snapshot is removed once unused this long: a process still
+# on the older data (it read the version before an import committed) may be about to read it.
+SNAPSHOT_IN_USE_S = 60
+# A temporary snapshot file is being written by another process until it is this old; older,
+# it was left by a process that died while writing.
+SNAPSHOT_WRITE_S = 3600
+_SNAPSHOT_NAME = re.compile(r"[0-9a-f]{12}-[0-9a-f]{16}\.npz")
+_TEMP_PREFIX = ".writing-"
+# What reading a truncated or otherwise damaged .npz can raise.
+_SNAPSHOT_READ_ERRORS = (
+    OSError, EOFError, ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, zlib.error,
+)  # fmt: skip
+_WORD_BITS = 64  # languages are a bit matrix of uint64 words: any number of distinct codes
 _OPEN_AGE = 255
 _FAR_FUTURE = np.int32(2**31 - 1)
 MODES = tuple(Mode)
@@ -61,6 +87,43 @@ def _codes(values: Sequence[Any], vocabulary: Sequence[str]) -> npt.NDArray[np.i
     return np.array([lookup.get(v, -1) for v in values], dtype=np.int8)
 
 
+def _words(n_bits: int) -> int:
+    """uint64 words per row of a bit matrix of ``n_bits`` values (at least one, so rows exist)."""
+    return max(1, -(-n_bits // _WORD_BITS))
+
+
+def _sql_text(value: str) -> str:
+    """``value`` inside an SQL string literal (values come from the database, but are text)."""
+    return value.replace("'", "''")
+
+
+def _remove_unused(written: Path, database: str) -> None:
+    """Remove the snapshots no process can be using, beside the one just ``written``.
+
+    Only final snapshots are removed: this database's other versions unused for
+    :data:`SNAPSHOT_IN_USE_S`, any database's unused for :data:`SNAPSHOT_MAX_AGE_S`; and temporary
+    files left by a process that died while writing. Files may vanish meanwhile (another process
+    cleaning up too).
+    """
+    now = time_module.time()
+    for other in written.parent.iterdir():
+        if other == written:
+            continue
+        try:
+            unused_s = now - other.stat().st_mtime
+            if other.name.startswith(_TEMP_PREFIX) or other.name.endswith(".tmp.npz"):  # and format 3's
+                stale = unused_s > SNAPSHOT_WRITE_S
+            elif _SNAPSHOT_NAME.fullmatch(other.name):
+                mine = other.name.startswith(f"{database}-")
+                stale = unused_s > (SNAPSHOT_IN_USE_S if mine else SNAPSHOT_MAX_AGE_S)
+            else:
+                stale = False  # not ours to remove
+            if stale:
+                other.unlink()
+        except OSError:  # vanished meanwhile, or open on a system that cannot remove open files
+            continue
+
+
 def _fetch(conn: Connection, sql: str) -> list[Any]:
     """All rows of a constant query through the driver's own cursor (no per-value processing)."""
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -80,7 +143,7 @@ class OpportunityIndex:
     longitude: npt.NDArray[np.float64]
     city_id: npt.NDArray[np.int32]
     topics: npt.NDArray[np.uint16]  # bit i: TOPICS[i]
-    languages: npt.NDArray[np.uint64]  # bit i: language_codes[i]
+    languages: npt.NDArray[np.uint64]  # rows × words: bit i % 64 of word i // 64 is language_codes[i]
     language_codes: tuple[str, ...]
     age_min: npt.NDArray[np.int16]
     age_max: npt.NDArray[np.int16]  # 255 when open-ended
@@ -141,7 +204,7 @@ class OpportunityIndex:
             times = {oid: moment for oid, moment in conn.execute(query)}  # noqa: C416 - a Result is not a mapping
             for i, (rule, first) in list(schedules.items()):
                 schedules[i] = (rule, datetime.combine(first.date(), times.get(int(ids[i])) or time()))
-        codes = tuple(sorted(set(conn.execute(select(opportunity_languages.c.language).distinct()).scalars())))[:64]
+        codes = tuple(sorted(set(conn.execute(select(opportunity_languages.c.language).distinct()).scalars())))
         return cls(
             ids=ids,
             latitude=np.array(columns[1], dtype=np.float64),  # None becomes NaN
@@ -159,21 +222,22 @@ class OpportunityIndex:
             weekly=weekly,
             interval=interval,
             schedules=schedules,
-            topics=cls._bits(conn, "opportunity_topics", "topic", ids, TOPICS, np.uint16),
-            languages=cls._bits(conn, "opportunity_languages", "language", ids, codes, np.uint64),
+            topics=cls._bits(conn, "opportunity_topics", "topic", ids, TOPICS)[:, 0].astype(np.uint16),
+            languages=cls._bits(conn, "opportunity_languages", "language", ids, codes),
             language_codes=codes,
             city_names={key: cid for cid, key in conn.execute(select(cities.c.id, cities.c.name_key))},
             status=status,
         )
 
     @staticmethod
-    def _bits(conn: Connection, table: str, column: str, ids: npt.NDArray[np.int64], values: Sequence[str], dtype: Any) -> Any:
-        """One bit mask per id: bit i set when the id has ``values[i]`` in ``table``."""
-        bits = np.zeros(len(ids), dtype=dtype)
+    def _bits(conn: Connection, table: str, column: str, ids: npt.NDArray[np.int64], values: Sequence[str]) -> npt.NDArray[np.uint64]:
+        """A bit matrix, one row per id and ``ceil(len(values) / 64)`` uint64 words (at least one):
+        bit ``i % 64`` of word ``i // 64`` is set when the id has ``values[i]`` in ``table``."""
+        bits = np.zeros((len(ids), _words(len(values))), dtype=np.uint64)
         if not values or not len(ids):
             return bits
         # The value's position is computed by the database: a million small ints, not strings.
-        cases = " ".join(f"WHEN '{value}' THEN {i}" for i, value in enumerate(values))
+        cases = " ".join(f"WHEN '{_sql_text(value)}' THEN {i}" for i, value in enumerate(values))
         pairs = _fetch(conn, f"SELECT opportunity_id, CASE {column} {cases} ELSE -1 END FROM {table}")
         if not pairs:
             return bits
@@ -182,7 +246,8 @@ class OpportunityIndex:
         pos = np.searchsorted(ids, owner)
         pos_clipped = np.minimum(pos, len(ids) - 1)
         keep = (pos < len(ids)) & (ids[pos_clipped] == owner) & (code >= 0)
-        np.bitwise_or.at(bits, pos[keep], np.left_shift(np.ones(int(keep.sum()), dtype=dtype), code[keep].astype(dtype)))
+        word, bit = np.divmod(code[keep], _WORD_BITS)
+        np.bitwise_or.at(bits, (pos[keep], word), np.left_shift(np.uint64(1), bit.astype(np.uint64)))
         return bits
 
     def save(self, path: Path) -> None:
@@ -195,45 +260,71 @@ class OpportunityIndex:
             "schedules": {str(k): [rule, first.isoformat()] for k, (rule, first) in self.schedules.items()},
         }
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
-        os.replace(tmp, path)
+        # A name of its own: another process may be writing the same version right now. Not
+        # mkstemp: its files are private to the user, and the app may run as another one.
+        tmp = path.parent / f"{_TEMP_PREFIX}{os.getpid()}-{secrets.token_hex(8)}.tmp"
+        try:
+            with tmp.open("xb") as fh:
+                np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+            os.replace(tmp, path)  # readers see the old file or the whole new one
+        finally:
+            tmp.unlink(missing_ok=True)
 
     @classmethod
     def read(cls, path: Path) -> OpportunityIndex:
-        """An index written by :meth:`save`."""
-        with np.load(path, allow_pickle=False) as data:
+        """An index written by :meth:`save`.
+
+        Raises ``ValueError`` when the file does not hold every array in the expected shape, or
+        one of :data:`_SNAPSHOT_READ_ERRORS` when it cannot be read at all.
+        """
+        # Our own file object: np.load leaves the file open when it is not a valid archive.
+        with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             arrays = {name: data[name] for name in data.files if name != "meta"}
-        return cls(
+        index = cls(
             **arrays,
             language_codes=tuple(meta["language_codes"]),
             city_names=meta["city_names"],
             status=Status(meta["status"]),
             schedules={int(k): (rule, datetime.fromisoformat(first)) for k, (rule, first) in meta["schedules"].items()},
         )
+        index._check_shapes()
+        return index
+
+    def _check_shapes(self) -> None:
+        """Raise ``ValueError`` unless every column has one entry per row, of the type :meth:`load` makes."""
+        n = len(self.ids)
+        for column in fields(self):
+            value = getattr(self, column.name)
+            if isinstance(value, np.ndarray) and value.shape[:1] != (n,):
+                raise ValueError(f"column {column.name} has shape {value.shape}, not {n} rows")
+        if self.languages.ndim != 2 or self.languages.shape[1] != _words(len(self.language_codes)):
+            raise ValueError(f"languages has shape {self.languages.shape} for {len(self.language_codes)} codes")
+        if self.languages.dtype != np.uint64 or self.topics.dtype != np.uint16:
+            raise ValueError("topic or language masks of the wrong type")
+        if any(not 0 <= row < n for row in self.schedules):
+            raise ValueError("a schedule refers to a row outside the index")
 
     @classmethod
     def cached(cls, conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED) -> OpportunityIndex:
         """The index for the data as it is now: read from ``cache_dir`` when it was saved for this
-        data version, else loaded from the database and saved there (older snapshots removed)."""
+        data version, else loaded from the database and saved there (unused snapshots removed).
+
+        A snapshot that cannot be read (truncated, damaged, of another layout) is rebuilt.
+        """
         database = hashlib.sha1(str(conn.engine.url).encode()).hexdigest()[:12]
         version = hashlib.sha1(f"{INDEX_FORMAT}|{status.value}|{data_version(conn)}".encode()).hexdigest()[:16]
         path = cache_dir / "search-index" / f"{database}-{version}.npz"
-        if path.exists():
-            try:
-                index = cls.read(path)
-                os.utime(path)  # in use: not stale
-                return index
-            except (OSError, ValueError, KeyError):  # a damaged snapshot is rebuilt
-                path.unlink(missing_ok=True)
+        try:
+            os.utime(path)  # in use from now on: no other process removes it (see _remove_unused)
+            return cls.read(path)
+        except FileNotFoundError:
+            pass
+        except _SNAPSHOT_READ_ERRORS:
+            pass  # damaged: replaced below by a whole new file, never removed while another may read it
         index = cls.load(conn, status)
         index.save(path)
-        stale_before = time_module.time() - SNAPSHOT_MAX_AGE_S
-        for old in path.parent.glob("*.npz"):
-            # This database's older versions, and any database's snapshot unused for a week.
-            if old != path and (old.name.startswith(database) or old.stat().st_mtime < stale_before):
-                old.unlink(missing_ok=True)
+        _remove_unused(path, database)
         return index
 
     def mask(self, query: SearchQuery, conn: Connection | None = None) -> BoolArray:
@@ -254,7 +345,8 @@ class OpportunityIndex:
             if code not in self.language_codes:
                 keep[:] = False
             else:
-                keep &= (self.languages & np.uint64(1 << self.language_codes.index(code))) != 0
+                word, bit = divmod(self.language_codes.index(code), _WORD_BITS)
+                keep &= (self.languages[:, word] & np.uint64(1 << bit)) != 0
         if query.age is not None:
             keep &= (self.age_min <= query.age) & (self.age_max >= query.age)
         if query.age_group:

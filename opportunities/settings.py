@@ -6,6 +6,7 @@ SQLite file under ``data/``, the offline geocoder only, OpenStreetMap tiles.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -60,7 +61,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Attribution shown for the tile layer.",
     ),
     Setting("DEMO_SEED", "2026", "Seed of the demo data generator (an integer)."),
+    Setting(
+        "DATABASE_BUSY_TIMEOUT_S",
+        "30",
+        "Seconds a write to the SQLite file waits while another process writes, before the command "
+        "stops with exit code 3 (the page shows an error). PostgreSQL writers queue without a limit.",
+    ),
 )
+# A wait longer than this is a hung process, not a busy database.
+MAX_BUSY_TIMEOUT_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ class Settings:
     tile_url: str
     tile_attribution: str
     demo_seed: int
+    database_busy_timeout_s: float = 30.0
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +110,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         seed = int(values["DEMO_SEED"])
     except ValueError:
         raise SettingsError("DEMO_SEED", values["DEMO_SEED"], "expected an integer") from None
+    try:
+        busy_timeout = float(values["DATABASE_BUSY_TIMEOUT_S"])
+    except ValueError:
+        busy_timeout = math.nan
+    if not 0 <= busy_timeout <= MAX_BUSY_TIMEOUT_S:  # NaN too
+        raise SettingsError(
+            "DATABASE_BUSY_TIMEOUT_S", values["DATABASE_BUSY_TIMEOUT_S"], f"expected seconds from 0 to {MAX_BUSY_TIMEOUT_S:g}"
+        )
     return Settings(
         database_url=database_url,
         data_dir=data_dir,
@@ -109,4 +127,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         tile_url=tile_url,
         tile_attribution=values["TILE_ATTRIBUTION"],
         demo_seed=seed,
+        database_busy_timeout_s=busy_timeout,
     )

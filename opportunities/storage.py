@@ -141,8 +141,12 @@ _MIGRATIONS = Path(__file__).parent / "migrations"
 _WRITE_LOCK = 0x436F4C6D6170  # "CoLmap"
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout."""
+def create_db_engine(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
+    """An engine for ``url``; SQLite files get WAL, foreign keys and a busy timeout.
+
+    A write that waits longer than ``busy_timeout_s`` for another writer to finish raises
+    :class:`sqlalchemy.exc.OperationalError` ("database is locked") on SQLite.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         engine = create_engine(url, pool_pre_ping=True)
@@ -158,7 +162,7 @@ def create_db_engine(url: str) -> Engine:
         return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": busy_timeout_s})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -166,7 +170,7 @@ def create_db_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -187,9 +191,9 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def open_database(url: str) -> Engine:
+def open_database(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     """An engine on ``url`` with the schema upgraded to the latest revision."""
-    engine = create_db_engine(url)
+    engine = create_db_engine(url, busy_timeout_s=busy_timeout_s)
     migrate(engine)
     return engine
 

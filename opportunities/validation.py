@@ -15,10 +15,13 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import pycountry
+from sqlalchemy import Column, String
 
 from opportunities import recurrence
 from opportunities.errors import FieldError, RecordError, RuleError
 from opportunities.model import Opportunity, as_datetime
+from opportunities.storage import cities, opportunities, providers
+from opportunities.text import fold
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Status, topic_from_text
 
 # The import template, in order. ``venue`` and ``accessibility`` are optional extras.
@@ -31,14 +34,41 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("venue", "accessibility")
 REQUIRED_COLUMNS: tuple[str, ...] = ("title", "provider", "city", "country", "topics", "age_min", "mode", "type", "start")
 ALL_COLUMNS = TEMPLATE_COLUMNS + OPTIONAL_COLUMNS
 
-MAX_LENGTHS = {"title": 200, "provider": 200, "city": 100, "description": 5000, "address": 300,
-               "venue": 200, "url": 2000, "contact_email": 254, "accessibility": 1000}  # fmt: skip
+# Where each template field is stored: its length limit is the column's, so a value that passes
+# validation always fits (PostgreSQL refuses an over-long value and aborts the whole import).
+_STORED_IN = {
+    "title": opportunities.c.title, "provider": providers.c.name, "city": cities.c.name,
+    "venue": opportunities.c.venue, "address": opportunities.c.address, "schedule": opportunities.c.schedule,
+    "currency": opportunities.c.currency, "url": opportunities.c.url, "contact_email": opportunities.c.contact_email,
+}  # fmt: skip
+# Fields stored as unbounded text still get a length a reader of the page can take in.
+_TEXT_LIMITS = {"description": 5000, "accessibility": 1000}
+
+
+def _length(column: Column[Any]) -> int:
+    """The declared length of a ``String(n)`` column."""
+    if not isinstance(column.type, String) or column.type.length is None:
+        raise TypeError(f"{column} has no declared length")
+    return column.type.length
+
+
+MAX_LENGTHS: dict[str, int] = {field: _length(column) for field, column in _STORED_IN.items()} | _TEXT_LIMITS
+# Names are also stored folded (the duplicate key); folding can lengthen them ("ß" → "ss").
+_KEY_LENGTHS = {"provider": _length(providers.c.name_key), "city": _length(cities.c.name_key)}
+# Fields that may span lines; no field may hold any other control character (NUL makes
+# PostgreSQL refuse the value, the others corrupt exports and calendar files).
+MULTILINE_FIELDS = frozenset({"description", "accessibility"})
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_COST = Decimal(100_000)
 # Dates a provider may give. Before 2000 or far ahead is a typo (0026, 2260), and year 1 or 9999
 # breaks date arithmetic downstream (calendar files, time zones).
 EARLIEST_DATE = date(2000, 1, 1)
 MAX_YEARS_AHEAD = 10  # the latest start: this many years after today
 MAX_SERIES_YEARS = 10  # the latest end (or UNTIL of a schedule): this many years after the start
+# Languages an activity is held in; more is a list of every language the provider speaks, which
+# would make the language filter meaningless.
+MAX_LANGUAGES = 20
 _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
 _FREE_WORDS = {"", "0", "free", "gratis", "kostnadsfritt", "brezplačno", "brezplacno", "bezpłatne", "bezplatne", "darmowe"}
 
@@ -54,10 +84,35 @@ def _text(value: Any) -> str:
 
 
 def parse_number(text: str, field: str) -> float:
+    """A finite number; a decimal comma and the Unicode minus sign are accepted.
+
+    ``nan`` and ``inf`` are not numbers of any field: Python's ``float`` would accept them.
+    """
     try:
-        return float(text.replace(",", ".").replace("\u2212", "-"))
+        value = float(text.replace(",", ".").replace("\u2212", "-"))
     except ValueError:
         raise FieldError(field, f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise FieldError(field, f"{text!r} is not a number")
+    return value
+
+
+def check_text(field: str, text: str) -> None:
+    """Raise :class:`FieldError` when ``text`` is too long for ``field`` or holds a control character."""
+    limit = MAX_LENGTHS.get(field)
+    if limit is not None and len(text) > limit:
+        raise FieldError(field, f"is {len(text)} characters long; at most {limit} are allowed")
+    key_limit = _KEY_LENGTHS.get(field)
+    if key_limit is not None and len(fold(text)) > key_limit:
+        raise FieldError(field, f"is too long once normalised ({len(fold(text))} characters); shorten it to {key_limit}")
+    control = (_MULTILINE_CONTROL if field in MULTILINE_FIELDS else _CONTROL).search(text)
+    if control is not None:
+        allowed = " (line breaks and tabs are allowed)" if field in MULTILINE_FIELDS else ""
+        raise FieldError(
+            field,
+            f"contains the control character U+{ord(control[0]):04X} at position {control.start() + 1}; "
+            f"remove it{allowed}",
+        )
 
 
 def parse_age(text: str, field: str) -> int:
@@ -125,6 +180,7 @@ def parse_topics(text: str) -> tuple[str, ...]:
 
 
 def parse_languages(text: str) -> tuple[str, ...]:
+    """Distinct ISO 639-1 codes separated by ``;`` or ``,``, at most :data:`MAX_LANGUAGES`."""
     found: list[str] = []
     for part in (p.strip().lower() for p in text.replace(",", ";").split(";")):
         if not part:
@@ -133,6 +189,11 @@ def parse_languages(text: str) -> tuple[str, ...]:
             raise FieldError("languages", f"{part!r} is not an ISO 639-1 language code such as en, sv, sl or pl")
         if part not in found:
             found.append(part)
+    if len(found) > MAX_LANGUAGES:
+        raise FieldError(
+            "languages",
+            f"lists {len(found)} languages; at most {MAX_LANGUAGES} are allowed: give the languages the activity is held in",
+        )
     return tuple(found)
 
 
@@ -202,6 +263,8 @@ def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PEND
 
     def check(field: str, parse: Callable[[str], T], *, required: bool = False) -> T | None:
         text = raw[field]
+        if field in unusable:
+            return None
         if not text:
             if required:
                 errors.append(FieldError(field, "is required"))
@@ -212,11 +275,15 @@ def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PEND
             errors.append(exc)
             return None
 
-    for field, limit in MAX_LENGTHS.items():
-        if len(raw[field]) > limit:
-            errors.append(FieldError(field, f"is {len(raw[field])} characters long; at most {limit} are allowed"))
+    unusable: set[str] = set()  # reported already: not parsed (nor reported as missing) below
+    for field in ALL_COLUMNS:
+        try:
+            check_text(field, raw[field])
+        except FieldError as exc:
+            errors.append(exc)
+            unusable.add(field)
     for field in ("title", "provider", "city"):
-        if not raw[field]:
+        if not raw[field] and field not in unusable:
             errors.append(FieldError(field, "is required"))
     values["country"] = check("country", parse_country, required=True)
     values["topics"] = check("topics", parse_topics, required=True)
@@ -242,7 +309,7 @@ def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PEND
         errors.append(FieldError("age_max", f"{values['age_max']} is below age_min {values['age_min']}"))
     if values["start"] is not None and values["end"] is not None and as_datetime(values["end"]) < as_datetime(values["start"]):
         errors.append(FieldError("end", "is before start"))
-    if values["cost"] > 0 and not values["currency"] and raw["cost"]:
+    if values["cost"] > 0 and not values["currency"] and raw["cost"] and not any(e.field == "currency" for e in errors):
         errors.append(FieldError("currency", "is required when the opportunity is not free"))
     if (lat is None) != (lon is None) and not any(e.field in ("latitude", "longitude") for e in errors):
         errors.append(FieldError("latitude" if lat is None else "longitude", "give both latitude and longitude, or neither"))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from opportunities.cli import main
-from tests.conftest import DATA
+from tests.conftest import DATA, sqlite_only
 
 
 @pytest.fixture(autouse=True)
@@ -85,3 +85,176 @@ def test_bad_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, capsys: p
     monkeypatch.setenv("DEMO_SEED", "abc")
     assert main(["geocode", "Kranj"]) == 2
     assert "DEMO_SEED" in capsys.readouterr().err
+
+
+# --- every failure: a message and a documented exit code, never a traceback ---------------
+
+NAN_AGE = GOOD.replace("Robotika", "Nan club").replace(",13,17,", ",nan,17,")
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """The exit code, stdout and stderr of one command, checked to hold no traceback."""
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err + captured.out
+    return code, captured.out, captured.err
+
+
+def published_titles(database_url: str) -> list[str]:
+    from opportunities.search import SearchQuery, search
+    from opportunities.storage import open_database
+
+    engine = open_database(database_url)
+    try:
+        with engine.connect() as conn:
+            return sorted(o.title for o in search(conn, SearchQuery(limit=100)))
+    finally:
+        engine.dispose()
+
+
+def test_a_nan_age_rejects_its_row_only(tmp_path: Path, capsys: pytest.CaptureFixture[str], database: str) -> None:
+    code, out, err = run(["import", str(write_csv(tmp_path / "nan.csv", [NAN_AGE, GOOD])), "--publish"], capsys)
+    assert code == 1
+    assert "row 2: age_min: 'nan' is not a number" in err
+    assert "stored 1, rejected 1" in out
+    assert published_titles(database) == ["Robotika"]
+
+
+def test_a_cell_past_the_csv_field_limit_is_an_unusable_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    big = GOOD.replace("Robotika", "x" * (128 * 1024 + 1))
+    code, _, err = run(["import", str(write_csv(tmp_path / "big.csv", [big]))], capsys)
+    assert code == 2
+    assert err.startswith("error: big.csv ")
+
+
+@sqlite_only  # PostgreSQL writers queue without a limit
+def test_a_busy_database_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                   database: str) -> None:  # fmt: skip
+    import sqlite3
+    import time
+
+    from sqlalchemy.engine import make_url
+
+    from opportunities.storage import open_database
+
+    open_database(database).dispose()
+    monkeypatch.setenv("DATABASE_BUSY_TIMEOUT_S", "0.2")
+    holder = sqlite3.connect(str(make_url(database).database), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's import, still writing
+    try:
+        started = time.monotonic()
+        code, _, err = run(["import", str(write_csv(tmp_path / "ok.csv", [GOOD])), "--publish"], capsys)
+        waited = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert code == 3
+    assert "error: the database could not be used (database is locked)" in err
+    assert waited < 10  # the setting, not the 30 s default
+    assert published_titles(database) == []
+    assert main(["import", str(tmp_path / "ok.csv"), "--publish"]) == 0  # free again: it works
+
+
+def test_an_unreachable_or_foreign_database_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    code, _, err = run(["search"], capsys)
+    assert code == 3
+    assert err.startswith("error: the database could not be used (")
+    (tmp_path / "notes.txt").write_text("not a database\n" * 100, encoding="utf-8")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'notes.txt'}")
+    code, _, err = run(["search"], capsys)
+    assert code == 3
+    assert "file is not a database" in err
+
+
+def test_an_unwritable_rejects_path_stops_before_importing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           database: str) -> None:  # fmt: skip
+    # Tests run as root, which may write anywhere chmod forbids: a folder below a file cannot exist.
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    rejects = tmp_path / "file.txt" / "sub" / "rejects.csv"
+    code, out, err = run(["import", str(write_csv(tmp_path / "nan.csv", [NAN_AGE, GOOD])), "--publish",
+                          "--rejects", str(rejects)], capsys)  # fmt: skip
+    assert code == 4
+    assert f"error: cannot use {tmp_path / 'file.txt' / 'sub'}: Not a directory" in err
+    assert out == ""
+    assert published_titles(database) == []  # nothing imported: run again with another --rejects
+
+
+def test_rejects_that_fail_after_the_commit_keep_the_summary_and_the_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], database: str
+) -> None:
+    # /dev/full opens, then every write fails with "No space left on device", as a full disk does.
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
+    code, out, err = run(["import", str(write_csv(tmp_path / "nan.csv", [NAN_AGE, GOOD])), "--publish",
+                          "--rejects", "/dev/full"], capsys)  # fmt: skip
+    assert code == 4
+    assert "stored 1, rejected 1, duplicates 0" in out
+    assert "row 2: age_min: 'nan' is not a number" in err
+    assert "error: the rejected rows could not be written: /dev/full: No space left on device" in err
+    assert published_titles(database) == ["Robotika"]
+    assert list((tmp_path / "cache" / "search-index").glob("*.npz"))  # refreshed after the commit
+
+
+@pytest.mark.parametrize("setting", ["DATA_DIR", "CACHE_DIR"])
+def test_unwritable_data_and_cache_folders_are_exit_4(setting: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    monkeypatch.delenv("DATABASE_URL")  # the SQLite file in DATA_DIR
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv(setting, str(tmp_path / "file.txt" / "sub"))
+    code, _, err = run(["import", str(write_csv(tmp_path / "ok.csv", [GOOD]))], capsys)
+    assert code == 4
+    assert f"error: cannot use {tmp_path / 'file.txt' / 'sub'}" in err
+    assert "Not a directory" in err
+
+
+def test_export_and_map_to_an_unwritable_path_are_exit_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "file.txt").write_text("x", encoding="utf-8")
+    for fmt in ("csv", "geojson", "parquet"):
+        code, out, err = run(["export", "--format", fmt, str(tmp_path / "file.txt" / f"out.{fmt}")], capsys)
+        assert code == 4, fmt
+        assert f"error: cannot use {tmp_path / 'file.txt'}" in err
+        assert out == ""
+    code, out, err = run(["map", str(tmp_path / "file.txt" / "map.html")], capsys)
+    assert code == 4
+    assert f"error: cannot use {tmp_path / 'file.txt'}" in err
+
+
+def test_a_missing_or_unreadable_import_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(["import", str(tmp_path / "missing.csv")], capsys)
+    assert (code, err) == (2, f"error: {tmp_path / 'missing.csv'} does not exist\n")
+    (tmp_path / "folder.csv").mkdir()
+    code, _, err = run(["import", str(tmp_path / "folder.csv")], capsys)
+    assert code in (2, 4)
+    assert "folder.csv" in err
+
+
+def test_not_a_number_arguments_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["search", "--near", "nan,14"], ["search", "--near", "46,14", "--radius-km", "inf"], ["demo", "--size", "-5"]):
+        with pytest.raises(SystemExit) as caught:
+            main(argv)
+        assert caught.value.code == 2
+        assert "is not" in capsys.readouterr().err
+
+
+def test_an_unexpected_error_is_exit_70_and_ctrl_c_is_130(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    main(["import", str(write_csv(tmp_path / "ok.csv", [GOOD])), "--publish"])
+    capsys.readouterr()
+
+    def broken(*args: object, **kwargs: object) -> str:
+        raise RuntimeError("the library broke")
+
+    # The JSON library stands in for any third-party failure nobody foresaw.
+    monkeypatch.setattr(json, "dumps", broken)
+    code, _, err = run(["search"], capsys)
+    assert code == 70
+    assert err == "error: internal error (RuntimeError: the library broke); please report this with the command you ran\n"
+
+    def interrupted(*args: object, **kwargs: object) -> str:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(json, "dumps", interrupted)
+    code, _, err = run(["search"], capsys)
+    assert (code, err) == (130, "interrupted\n")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
@@ -124,8 +125,13 @@ def test_snapshot_round_trip_and_version(demo_engine: Engine, tmp_path: pytest.T
     query = SearchQuery(topics=("digital-skills",), age=15, date_from=TODAY, limit=10_000)
     with demo_engine.connect() as conn:
         assert again.mask(query, conn).tolist() == first.mask(query, conn).tolist()
-    # New data: a new snapshot replaces the old one.
+    # New data: a new snapshot replaces the old one, once no process has used the old one for a while.
+    import os
 
+    from opportunities.index import SNAPSHOT_IN_USE_S
+
+    unused_since = snapshot.stat().st_mtime - SNAPSHOT_IN_USE_S - 1
+    os.utime(snapshot, (unused_since, unused_since))
     import_records(demo_engine, [template_row(title="Brand new")], geocoder, publish=True)
     with demo_engine.connect() as conn:
         fresh = OpportunityIndex.cached(conn, cache)
@@ -190,3 +196,191 @@ def test_index_matches_sql_search_on_rules_of_every_kind(rules_engine: Engine) -
             expected = [o.id for o in search(conn, query)]
             rows = index.ordered(index.mask(query, conn), query)
             assert index.ids[rows].tolist() == expected, query
+
+
+# --- any number of languages; damaged and concurrent snapshots -------------------------------
+
+
+def _many_languages_engine(engine: Engine, geocoder: Geocoder) -> list[str]:
+    """Store rows that hold 71 distinct language codes between them, 69 sorting before ``sv``."""
+    import pycountry
+
+    before_sv = sorted(code for code in (getattr(lang, "alpha_2", "") for lang in pycountry.languages) if code and code < "sv")[:69]
+    codes = [*before_sv, "sv", "zu"]
+    rows = [template_row(title=f"Club {i}", languages=";".join(codes[i : i + 15])) for i in range(0, len(codes), 15)]
+    rows.append(template_row(title="Kodklubb på svenska", languages="sv"))
+    report = import_records(engine, rows, geocoder, publish=True)
+    assert report.stored == len(rows), report.rejected
+    return codes
+
+
+def test_every_language_is_a_filter_however_many_there_are(engine: Engine, geocoder: Geocoder, tmp_path: Path) -> None:
+    # The index kept only 64 codes: with 70, Swedish vanished from the Explore filter.
+    codes = _many_languages_engine(engine, geocoder)
+    with engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+        assert index.language_codes == tuple(sorted(codes))
+        assert index.languages.shape == (len(index), 2)  # 71 codes: two 64-bit words per row
+        for code in (*codes, "de"):
+            query = SearchQuery(language=code, limit=10_000)
+            expected = [o.id for o in search(conn, query)]
+            assert index.ids[index.ordered(index.mask(query, conn), query)].tolist() == expected, code
+        swedish = SearchQuery(language="sv", limit=10_000)
+        titles = {o.title for o in search(conn, swedish)}
+        assert "Kodklubb på svenska" in titles and len(titles) == 2
+    snapshot, _ = _snapshot(engine, tmp_path)
+    assert _same(OpportunityIndex.read(_snapshot(engine, tmp_path)[1]), snapshot)
+    assert snapshot.mask(swedish).sum() == 2
+
+
+
+def _snapshot(engine: Engine, cache: Path) -> tuple[OpportunityIndex, Path]:
+    with engine.connect() as conn:
+        index = OpportunityIndex.cached(conn, cache)
+    [path] = (cache / "search-index").glob("*.npz")
+    return index, path
+
+
+def _same(a: OpportunityIndex, b: OpportunityIndex) -> bool:
+    return a.ids.tolist() == b.ids.tolist() and a.languages.tolist() == b.languages.tolist() and a.language_codes == b.language_codes
+
+
+def _damage_truncated(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _damage_garbage(path: Path) -> None:
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+
+
+def _damage_missing_array(path: Path) -> None:
+    import numpy as np
+
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files if name != "languages"}
+    with path.open("wb") as fh:
+        np.savez(fh, **arrays)
+
+
+def _damage_wrong_shape(path: Path) -> None:
+    import numpy as np
+
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays["languages"] = arrays["languages"][:, 0]  # the old one-word layout
+    arrays["age_min"] = arrays["age_min"][:-1]
+    with path.open("wb") as fh:
+        np.savez(fh, **arrays)
+
+
+@pytest.mark.parametrize("damage", [_damage_truncated, _damage_garbage, _damage_missing_array, _damage_wrong_shape])
+def test_a_damaged_snapshot_is_rebuilt(damage: Callable[[Path], None], engine: Engine, geocoder: Geocoder, tmp_path: Path) -> None:
+    _many_languages_engine(engine, geocoder)
+    first, path = _snapshot(engine, tmp_path)
+    damage(path)
+    with pytest.raises(Exception):  # noqa: B017,PT011 - it is damaged: whatever numpy raises
+        OpportunityIndex.read(path)
+    rebuilt, again = _snapshot(engine, tmp_path)
+    assert again == path
+    assert _same(rebuilt, first)
+    assert _same(OpportunityIndex.read(path), first)  # the damaged file was replaced
+
+
+def test_concurrent_saves_and_reads_never_see_a_partial_file(engine: Engine, geocoder: Geocoder, tmp_path: Path) -> None:
+    import threading
+
+    _many_languages_engine(engine, geocoder)
+    with engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+    path = tmp_path / "search-index" / "0123456789ab-0123456789abcdef.npz"
+    index.save(path)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def write() -> None:
+        try:
+            for _ in range(20):
+                index.save(path)
+        except BaseException as exc:  # collected for the assertion below
+            errors.append(exc)
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                assert _same(OpportunityIndex.read(path), index)
+        except BaseException as exc:
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write) for _ in range(4)]
+    reader = threading.Thread(target=read)
+    for thread in [*writers, reader]:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    stop.set()
+    reader.join()
+    assert errors == []
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
+
+
+def test_cleanup_spares_files_other_processes_may_be_using(engine: Engine, geocoder: Geocoder, tmp_path: Path) -> None:
+    import os
+    import time
+
+    from opportunities.index import SNAPSHOT_IN_USE_S, SNAPSHOT_WRITE_S
+
+    _many_languages_engine(engine, geocoder)
+    _, old_version = _snapshot(engine, tmp_path)
+    folder = old_version.parent
+    writing = folder / ".writing-abc123.tmp"  # another process is writing a snapshot
+    writing.write_bytes(b"partial")
+    crashed = folder / ".writing-def456.tmp"  # left by a process that died while writing
+    crashed.write_bytes(b"partial")
+    long_ago = time.time() - SNAPSHOT_WRITE_S - 1
+    os.utime(crashed, (long_ago, long_ago))
+    other_database = folder / "ffffffffffff-0123456789abcdef.npz"
+    other_database.write_bytes(b"another database's snapshot, in use")
+    unrelated = folder / "notes.txt"
+    unrelated.write_text("not a snapshot", encoding="utf-8")
+
+    import_records(engine, [template_row(title="Brand new")], geocoder, publish=True)
+    with engine.connect() as conn:
+        OpportunityIndex.cached(conn, tmp_path)
+    # The older version was used a moment ago: a process still on the older data may read it.
+    assert old_version.exists() and writing.exists() and other_database.exists() and unrelated.exists()
+    assert not crashed.exists()
+
+    unused_since = time.time() - SNAPSHOT_IN_USE_S - 1
+    os.utime(old_version, (unused_since, unused_since))
+    import_records(engine, [template_row(title="Newer still")], geocoder, publish=True)
+    with engine.connect() as conn:
+        newest = OpportunityIndex.cached(conn, tmp_path)
+    assert not old_version.exists()
+    assert writing.exists() and other_database.exists() and unrelated.exists()
+    assert len(newest) == 8
+
+
+def test_a_damaged_gazetteer_index_is_rebuilt(tmp_path: Path, geocoder: Geocoder) -> None:
+    # The geocoder's index in CACHE_DIR has the same failure modes as the search snapshots.
+    import os
+    import shutil
+
+    from opportunities.geocoding import Gazetteer
+    from opportunities.settings import load_settings
+
+    cache = tmp_path / "cache"
+    shutil.copytree(load_settings().cache_dir / "gazetteer", cache / "gazetteer")  # the session geocoder's
+    keys = cache / "gazetteer" / "place_keys.npy"
+    keys.write_bytes(keys.read_bytes()[: keys.stat().st_size // 2])  # a disk that filled up mid-copy
+    (cache / ".gazetteer-crashed").mkdir()  # a build that died long ago
+    os.utime(cache / ".gazetteer-crashed", (0, 0))
+    (cache / ".gazetteer-building").mkdir()  # another process's build, in progress
+
+    rebuilt = Gazetteer.open(cache)
+    kranj = rebuilt.place("Kranj", "SI")
+    assert kranj is not None and round(kranj.latitude, 2) == 46.24
+    assert sorted(p.name for p in cache.iterdir()) == [".gazetteer-building", "gazetteer"]
+    built = (cache / "gazetteer" / "manifest.json").stat().st_mtime_ns
+    assert Gazetteer.open(cache).place("Göteborg", "SE") is not None
+    assert (cache / "gazetteer" / "manifest.json").stat().st_mtime_ns == built  # opened, not built again

@@ -19,6 +19,8 @@ def test_environment_overrides(tmp_path: Path) -> None:
     settings = load_settings({"DATA_DIR": str(tmp_path), "DEMO_SEED": " 7 "})
     assert settings.database_url == f"sqlite:///{tmp_path / 'opportunities.db'}"
     assert settings.demo_seed == 7
+    assert load_settings({}).database_busy_timeout_s == 30
+    assert load_settings({"DATABASE_BUSY_TIMEOUT_S": "0.5"}).database_busy_timeout_s == 0.5
 
 
 @pytest.mark.parametrize(
@@ -28,6 +30,10 @@ def test_environment_overrides(tmp_path: Path) -> None:
         ("GEOCODER_ONLINE_URL", "nominatim.local"),
         ("TILE_URL", "https://tiles.example.org/tile.png"),
         ("DEMO_SEED", "seven"),
+        ("DATABASE_BUSY_TIMEOUT_S", "soon"),
+        ("DATABASE_BUSY_TIMEOUT_S", "-1"),
+        ("DATABASE_BUSY_TIMEOUT_S", "nan"),
+        ("DATABASE_BUSY_TIMEOUT_S", "1e9"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:

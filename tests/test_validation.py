@@ -4,8 +4,11 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import Engine
 
 from opportunities.errors import RecordError
+from opportunities.geocoding import Geocoder
+from opportunities.search import SearchQuery, search
 from opportunities.validation import parse_opportunity
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, Mode, OpportunityType, topic_from_text
 from tests.conftest import template_row
@@ -192,7 +195,7 @@ def test_dates_at_the_bounds_are_accepted(overrides: dict[str, str]) -> None:
         ("FREQ=SECONDLY;COUNT=5", "'every second' is not an activity schedule"),
         ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "has no session from the start 2026-12-02 to the end 2027-05-26"),
         ("FREQ=MONTHLY;BYMONTHDAY=31;BYMONTH=4", "has no session from the start 2026-12-02 to the end 2027-05-26"),
-        ("FREQ=WEEKLY;BYDAY=WE\r\nATTENDEE:mailto:x@example.org", "contains a line break"),
+        ("FREQ=WEEKLY;BYDAY=WE\r\nATTENDEE:mailto:x@example.org", "contains the control character U+000D"),
     ],
 )
 def test_schedules_that_are_not_activity_schedules_are_rejected(schedule: str, expected: str) -> None:
@@ -206,3 +209,87 @@ def test_a_schedule_ending_before_its_first_session_is_rejected() -> None:
     # 2026-12-02 is a Wednesday: a Friday rule ending the next day has no session at all.
     with pytest.raises(RecordError, match="has no session from the start 2026-12-02 to the end 2026-12-03"):
         parse_opportunity(template_row(schedule="FREQ=WEEKLY;BYDAY=FR", end="2026-12-03"), today=TODAY)
+
+
+@pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-Infinity", "1e400"])
+@pytest.mark.parametrize("field", ["age_min", "age_max", "latitude", "longitude", "cost"])
+def test_nan_and_infinity_are_not_numbers(field: str, value: str) -> None:
+    # float() accepts them; int(nan) then raised ValueError and the whole import stopped with a traceback.
+    row = template_row(currency="SEK", latitude="57.7", longitude="11.9")
+    row[field] = value
+    with pytest.raises(RecordError) as caught:
+        parse_opportunity(row)
+    assert field in [e.field for e in caught.value.errors]
+    assert repr(value) in str(caught.value)
+
+
+def test_every_length_limit_is_the_stored_columns() -> None:
+    from opportunities.storage import cities, opportunities, providers
+    from opportunities.validation import MAX_LENGTHS
+
+    assert MAX_LENGTHS["schedule"] == opportunities.c.schedule.type.length == 500
+    assert MAX_LENGTHS["provider"] == providers.c.name.type.length
+    assert MAX_LENGTHS["city"] == cities.c.name.type.length
+    assert MAX_LENGTHS["currency"] == opportunities.c.currency.type.length
+    # Every bounded column a template field is stored in has its limit checked.
+    assert {"title", "provider", "city", "venue", "address", "schedule", "currency", "url", "contact_email"} <= set(MAX_LENGTHS)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("schedule", "FREQ=WEEKLY;BYDAY=" + ",".join(["MO"] * 200), "schedule: is 617 characters long; at most 500"),
+        ("provider", "p" * 201, "provider: is 201 characters long; at most 200"),
+        ("city", "Göteborg" + "g" * 100, "city: is 108 characters long; at most 100"),
+        # Folded for the duplicate key, "ß" becomes "ss": 150 characters would not fit in 200.
+        ("provider", "ß" * 150, "provider: is too long once normalised (300 characters); shorten it to 200"),
+        ("title", "Kod\x00klubb", "title: contains the control character U+0000 at position 4; remove it"),
+        ("city", "Göteborg\x1b", "city: contains the control character U+001B"),
+        ("title", "Kod\tklubb", "U+0009"),
+        ("url", "https://example.org/\x7f", "U+007F"),
+        ("description", "line\x00", "description: contains the control character U+0000 at position 5; remove it (line breaks"),
+        ("currency", "SEKK", "currency: is 4 characters long; at most 3"),
+    ],
+)
+def test_over_long_and_control_characters_reject_the_row(field: str, value: str, expected: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        parse_opportunity(template_row(**{"cost": "10", "currency": "SEK", field: value}))
+    assert expected in str(caught.value)
+    assert [e.field for e in caught.value.errors].count(field) == 1  # reported once, not also "is required"
+
+
+def test_line_breaks_and_tabs_stay_in_multiline_fields() -> None:
+    opp = parse_opportunity(template_row(description="Rad 1\r\nRad 2\tmed tab", accessibility="Ramp\nHiss"))
+    assert opp.description == "Rad 1\r\nRad 2\tmed tab"
+    assert opp.accessibility == "Ramp\nHiss"
+
+
+def test_languages_are_limited_per_opportunity() -> None:
+    from opportunities.validation import MAX_LANGUAGES
+
+    many = ";".join(["sv", "en", "sl", "pl", "de", "fr", "es", "it", "fi", "da", "no", "nl", "pt", "cs", "sk",
+                     "hu", "ro", "bg", "hr", "sr", "uk"])  # fmt: skip
+    with pytest.raises(RecordError, match=f"languages: lists 21 languages; at most {MAX_LANGUAGES}"):
+        parse_opportunity(template_row(languages=many))
+    assert len(parse_opportunity(template_row(languages=many.rsplit(";", 1)[0])).languages) == MAX_LANGUAGES
+
+
+def test_an_over_long_or_nul_bearing_value_rejects_only_its_row(engine: Engine, geocoder: Geocoder) -> None:
+    # On PostgreSQL either value made the driver raise and aborted the whole file's transaction.
+    from opportunities.importing import import_records
+
+    records = [
+        template_row(title="Kodklubb 1"),
+        template_row(title="Kodklubb 2", schedule="FREQ=WEEKLY;BYDAY=" + ",".join(["WE"] * 200)),
+        template_row(title="Kodklubb 3"),
+        template_row(title="Kod\x00klubb 4"),
+        template_row(title="Kodklubb 5", provider="Stadsbiblioteket\x1bGöteborg"),
+        template_row(title="Kodklubb 6"),
+    ]
+    report = import_records(engine, records, geocoder, publish=True)
+    assert report.stored == 3
+    assert [(r.row, r.field) for r in report.rejected] == [(3, "schedule"), (5, "title"), (6, "provider")]
+    assert "at most 500" in report.rejected[0].reason
+    assert "U+0000" in report.rejected[1].reason
+    with engine.connect() as conn:
+        assert sorted(o.title for o in search(conn, SearchQuery(limit=10))) == ["Kodklubb 1", "Kodklubb 3", "Kodklubb 6"]
