@@ -13,11 +13,11 @@ from opportunities.settings import load_settings
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
-    parser.add_argument("--only", choices=("geocoder", "import", "map", "page"), action="append")
+    parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence"), action="append")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
-    only = set(args.only or ("geocoder", "import", "map", "page"))
+    only = set(args.only or ("geocoder", "import", "map", "page", "recurrence"))
     settings = load_settings()
     results: dict[str, object] = {}
     if "geocoder" in only:
@@ -35,6 +35,10 @@ def main() -> None:
         results["map"] = map_bench.run(
             settings.data_dir / "bench", open_geocoder(settings.cache_dir), sizes, naive_max=args.naive_max
         )
+    if "recurrence" in only:
+        from benchmarks import recurrence as recurrence_bench
+
+        results["recurrence"] = recurrence_bench.run()
     if "page" in only:
         from benchmarks import page as page_bench
 

@@ -44,3 +44,12 @@ class ImportFileError(OpportunitiesError):
 
 class NotFoundError(OpportunitiesError):
     """A requested record does not exist."""
+
+
+class RuleError(OpportunitiesError):
+    """A recurrence rule (a schedule) is not one a learning activity can have."""
+
+    def __init__(self, rule: str, reason: str) -> None:
+        super().__init__(f"{rule!r}: {reason}")
+        self.rule = rule
+        self.reason = reason

@@ -26,15 +26,14 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from dateutil.rrule import rrulestr
 from sqlalchemy import Connection, select
 
+from opportunities import recurrence
 from opportunities.search import SearchQuery, filtered_query
 from opportunities.storage import cities, data_version, opportunities, opportunity_languages
 from opportunities.text import fold
@@ -74,8 +73,6 @@ _FAR_FUTURE = np.int32(2**31 - 1)
 MODES = tuple(Mode)
 TYPES = tuple(OpportunityType)
 PRECISIONS = tuple(Precision)
-# For weekly rules, sessions can be checked per weekday without expanding the rule.
-_WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -150,28 +147,6 @@ def _fetch(conn: Connection, sql: str) -> list[Any]:
         cursor.close()
 
 
-MAX_WEEKLY_INTERVAL = 8
-
-
-@lru_cache(maxsize=4096)
-def _weekly_rule(rule: str) -> tuple[int, int]:
-    """(weekday bits with Monday = bit 0, interval in weeks) of a weekly rule such as
-    ``FREQ=WEEKLY;INTERVAL=2;BYDAY=TU,TH``; (0, 0) for any rule that must be expanded instead."""
-    parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
-    if parts.get("FREQ") != "WEEKLY" or set(parts) - {"FREQ", "BYDAY", "WKST", "INTERVAL"} or "BYDAY" not in parts:
-        return 0, 0
-    interval = int(parts.get("INTERVAL", "1")) if parts.get("INTERVAL", "1").isdigit() else 0
-    # Weeks are counted from Monday; another week start only matters every other week or more.
-    if not 1 <= interval <= MAX_WEEKLY_INTERVAL or (interval > 1 and parts.get("WKST", "MO") != "MO"):
-        return 0, 0
-    mask = 0
-    for day in parts["BYDAY"].split(","):
-        if day not in _WEEKDAYS:
-            return 0, 0
-        mask |= 1 << _WEEKDAYS.index(day)
-    return mask, interval
-
-
 @dataclass(frozen=True)
 class OpportunityIndex:
     """Columns of every opportunity of one status, sorted by id."""
@@ -194,6 +169,8 @@ class OpportunityIndex:
     accessible: BoolArray
     start: npt.NDArray[np.int32]  # days since 1970-01-01
     end: npt.NDArray[np.int32]  # last day (series end for recurring); far future when open
+    # Plain weekly rules are checked here as vectors (recurrence.weekly_days says which ones);
+    # every other rule row by row with recurrence.has_session_between.
     weekly: npt.NDArray[np.uint8]  # weekday bits of weekly rules (0: not weekly)
     interval: npt.NDArray[np.uint8]  # their interval in weeks
     schedules: dict[int, tuple[str, datetime]]  # other recurring rules: row -> (rule, first start)
@@ -234,7 +211,7 @@ class OpportunityIndex:
         interval = np.ones(n, dtype=np.uint8)
         schedules: dict[int, tuple[str, datetime]] = {}
         for i in np.flatnonzero(recurring).tolist():
-            weekly[i], interval[i] = _weekly_rule(rules[i])
+            weekly[i], interval[i] = recurrence.weekly_days(rules[i])
             if not weekly[i]:
                 schedules[i] = (rules[i], datetime.combine(_EPOCH + timedelta(days=int(start[i])), time()))
         if schedules:  # other rules need the start time too
@@ -435,15 +412,11 @@ class OpportunityIndex:
             in_cycle = ((day + 3) // 7 - start_week) % every == 0
             hit |= (span >= offset) & ((self.weekly & day_bit) != 0) & in_cycle
         result = overlap & hit
-        # Any other rule is expanded, only for the rows still in play.
+        # Any other rule is evaluated by the recurrence module (bounded work), only for the rows still in play.
         for row, (rule, first_start) in self.schedules.items():
             if result[row] and candidates[row]:
-                after = datetime.combine(date_from, time()) if date_from else first_start
-                before = datetime.combine(date_to, time.max) if date_to else datetime.max
-                if self.end[row] != _FAR_FUTURE:
-                    before = min(before, datetime.combine(_EPOCH + timedelta(days=int(self.end[row])), time.max))
-                moment = rrulestr(rule, dtstart=first_start).after(max(after, first_start), inc=True)  # type: ignore[union-attr]
-                result[row] = moment is not None and moment <= before
+                series_end = None if self.end[row] == _FAR_FUTURE else _EPOCH + timedelta(days=int(self.end[row]))
+                result[row] = recurrence.has_session_between(rule, first_start, series_end, date_from, date_to)
         return np.asarray(result, dtype=bool)
 
     def _within(self, near: tuple[float, float], radius_km: float) -> BoolArray:

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 
-from dateutil.rrule import rrulestr
-
+from opportunities import recurrence
 from opportunities.text import fold
 from opportunities.vocabulary import AGE_GROUPS, Mode, OpportunityType, Precision, ProviderKind, Status
 
@@ -98,15 +97,9 @@ class Opportunity:
         if not self.schedule:
             ends = last or first
             return [first] if first <= before and ends >= after else []
-        rule = rrulestr(self.schedule, dtstart=first)
-        found: list[datetime] = []
-        for moment in rule.xafter(after, inc=True):  # type: ignore[union-attr]
-            if moment > before or (last is not None and moment.date() > last.date()):
-                break
-            found.append(moment)
-            if len(found) >= limit:
-                break
-        return found
+        return recurrence.sessions(
+            self.schedule, first, after, before, limit, series_end=last.date() if last is not None else None
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,10 +13,9 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from typing import Any
 
-from dateutil.rrule import rrulestr
 from sqlalchemy import Connection, Select, and_, func, or_, select
 
-from opportunities import storage
+from opportunities import recurrence, storage
 from opportunities.errors import FieldError
 from opportunities.geocoding import haversine_km
 from opportunities.model import Opportunity
@@ -127,12 +126,7 @@ def _has_session(row: Any, query: SearchQuery) -> bool:
     if not row.schedule or (query.date_from is None and query.date_to is None):
         return True
     first = datetime.combine(row.start_date, row.start_time or time())
-    after = datetime.combine(query.date_from, time()) if query.date_from else first
-    before = datetime.combine(query.date_to, time.max) if query.date_to else datetime.max
-    if row.end_date is not None:
-        before = min(before, datetime.combine(row.end_date, time.max))
-    moment = rrulestr(row.schedule, dtstart=first).after(max(after, first), inc=True)  # type: ignore[union-attr]
-    return moment is not None and moment <= before
+    return recurrence.has_session_between(row.schedule, first, row.end_date, query.date_from, query.date_to)
 
 
 def _candidates(conn: Connection, query: SearchQuery) -> Iterator[tuple[Any, float | None]]:

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import pycountry
-from dateutil.rrule import rrulestr
 from sqlalchemy import Column, String
 
-from opportunities.errors import FieldError, RecordError
+from opportunities import recurrence
+from opportunities.errors import FieldError, RecordError, RuleError
 from opportunities.model import Opportunity, as_datetime
 from opportunities.storage import cities, opportunities, providers
 from opportunities.text import fold
@@ -61,6 +61,11 @@ MULTILINE_FIELDS = frozenset({"description", "accessibility"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_COST = Decimal(100_000)
+# Dates a provider may give. Before 2000 or far ahead is a typo (0026, 2260), and year 1 or 9999
+# breaks date arithmetic downstream (calendar files, time zones).
+EARLIEST_DATE = date(2000, 1, 1)
+MAX_YEARS_AHEAD = 10  # the latest start: this many years after today
+MAX_SERIES_YEARS = 10  # the latest end (or UNTIL of a schedule): this many years after the start
 # Languages an activity is held in; more is a list of every language the provider speaks, which
 # would make the language filter meaningless.
 MAX_LANGUAGES = 20
@@ -119,19 +124,36 @@ def parse_age(text: str, field: str) -> int:
     return int(value)
 
 
-def parse_when(text: str, field: str) -> date | datetime:
-    """An ISO date (``2026-12-01``) or date-time (``2026-12-01 17:00`` or with ``T``)."""
+def years_after(day: date, years: int) -> date:
+    """The same day ``years`` later (28 February for 29 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def parse_when(text: str, field: str, *, latest: date | None = None) -> date | datetime:
+    """An ISO date (``2026-12-01``) or date-time (``2026-12-01 17:00`` or with ``T``), from
+    :data:`EARLIEST_DATE` to ``latest`` (default: :data:`MAX_YEARS_AHEAD` years after today)."""
     cleaned = text.replace("T", " ").strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", cleaned):
-            return date.fromisoformat(cleaned)
-        moment = datetime.fromisoformat(cleaned)
+            moment: date | datetime = date.fromisoformat(cleaned)
+        else:
+            moment = datetime.fromisoformat(cleaned)
     except ValueError:
         raise FieldError(field, f"{text!r} is not a date; write 2026-12-01 or 2026-12-01 17:00") from None
-    if moment.tzinfo is not None:
-        raise FieldError(field, "give the local time of the city without a UTC offset")
-    if moment.hour == moment.minute == moment.second == 0 and len(cleaned) == 10:
-        return moment.date()
+    if isinstance(moment, datetime):
+        if moment.tzinfo is not None:
+            raise FieldError(field, "give the local time of the city without a UTC offset")
+        if moment.hour == moment.minute == moment.second == 0 and len(cleaned) == 10:
+            moment = moment.date()
+    day = moment.date() if isinstance(moment, datetime) else moment
+    latest = latest or years_after(date.today(), MAX_YEARS_AHEAD)
+    if day < EARLIEST_DATE:
+        raise FieldError(field, f"{text!r} is before {EARLIEST_DATE:%Y-%m-%d}; check the year")
+    if day > latest:
+        raise FieldError(field, f"{text!r} is after {latest:%Y-%m-%d}; dates can be at most {MAX_YEARS_AHEAD} years ahead and a series can last at most {MAX_SERIES_YEARS} years")
     return moment
 
 
@@ -206,19 +228,32 @@ def parse_email(text: str) -> str:
     return text
 
 
-def parse_schedule(text: str, start: date | datetime | None) -> str:
-    rule = text.strip().removeprefix("RRULE:").upper()
-    if not rule.startswith("FREQ="):
-        raise FieldError("schedule", f"{text!r} is not an RFC 5545 rule; write e.g. FREQ=WEEKLY;BYDAY=WE")
+def parse_schedule(text: str, start: date | datetime | None, end: date | datetime | None = None) -> str:
+    """A recurrence rule in its canonical form (see :mod:`opportunities.recurrence`), checked to
+    end within :data:`MAX_SERIES_YEARS` of ``start`` and to have a session from ``start`` to ``end``."""
     try:
-        rrulestr(rule, dtstart=as_datetime(start) if start else datetime(2000, 1, 1))
-    except (ValueError, TypeError) as exc:
-        raise FieldError("schedule", f"{text!r} is not a valid recurrence rule ({exc})") from None
-    return rule
+        rule = recurrence.parse_rule(text)
+    except RuleError as exc:
+        raise FieldError("schedule", f"{text!r}: {exc.reason}") from None
+    if start is None:
+        return rule.text
+    first = as_datetime(start)
+    if rule.until is not None and rule.until.date() > years_after(first.date(), MAX_SERIES_YEARS):
+        raise FieldError("schedule", f"UNTIL={rule.until:%Y%m%d} is more than {MAX_SERIES_YEARS} years after the start")
+    counted = recurrence.last_session_day(rule, first, None) if rule.count is not None else None
+    if counted is not None and counted > years_after(first.date(), MAX_SERIES_YEARS):
+        raise FieldError("schedule", f"COUNT={rule.count} makes the series last until {counted:%Y-%m-%d}, more than {MAX_SERIES_YEARS} years after the start")
+    last = as_datetime(end).date() if end is not None else None
+    if not recurrence.sessions(rule, first, first, datetime.max, limit=1, series_end=last):
+        span = f"from the start {first:%Y-%m-%d}" + (f" to the end {last:%Y-%m-%d}" if last else "")
+        raise FieldError("schedule", f"{text!r} has no session {span}; check its days against the start date")
+    return rule.text
 
 
-def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PENDING) -> Opportunity:
+def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PENDING, today: date | None = None) -> Opportunity:
     """Validate one raw record (column name → value) into an :class:`Opportunity` without location.
+
+    ``today`` (default: the server's date) bounds the start: see :data:`MAX_YEARS_AHEAD`.
 
     Raises :class:`RecordError` listing every invalid field.
     """
@@ -259,9 +294,12 @@ def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PEND
     values["age_max"] = check("age_max", lambda t: parse_age(t, "age_max"))
     values["mode"] = check("mode", lambda t: _enum(Mode, t, "mode"), required=True)
     values["type"] = check("type", lambda t: _enum(OpportunityType, t, "type"), required=True)
-    values["start"] = check("start", lambda t: parse_when(t, "start"), required=True)
-    values["end"] = check("end", lambda t: parse_when(t, "end"))
-    values["schedule"] = check("schedule", lambda t: parse_schedule(t, values["start"])) or ""
+    latest_start = years_after(today or date.today(), MAX_YEARS_AHEAD)
+    values["start"] = check("start", lambda t: parse_when(t, "start", latest=latest_start), required=True)
+    latest_end = years_after(as_datetime(values["start"] or latest_start).date(), MAX_SERIES_YEARS)
+    values["end"] = check("end", lambda t: parse_when(t, "end", latest=latest_end))
+    if values["end"] is None or values["start"] is None or as_datetime(values["end"]) >= as_datetime(values["start"]):
+        values["schedule"] = check("schedule", lambda t: parse_schedule(t, values["start"], values["end"])) or ""
     values["cost"] = check("cost", parse_cost) or Decimal(0)
     values["currency"] = check("currency", parse_currency) or ""
     values["languages"] = check("languages", parse_languages) or ()

@@ -13,7 +13,8 @@ from sqlalchemy import Engine
 from opportunities.demo import load_demo
 from opportunities.geocoding import Geocoder
 from opportunities.importing import import_records
-from opportunities.index import OpportunityIndex, _weekly_rule
+from opportunities.index import OpportunityIndex
+from opportunities.recurrence import weekly_days
 from opportunities.search import SearchQuery, search
 from opportunities.storage import open_database
 from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType
@@ -95,11 +96,12 @@ def test_text_search_needs_the_database(demo_engine: Engine) -> None:
         ("FREQ=WEEKLY;INTERVAL=20;BYDAY=WE", (0, 0)),
         ("FREQ=WEEKLY;BYDAY=WE;UNTIL=20270101T000000", (0, 0)),
         ("FREQ=MONTHLY;BYDAY=1SA", (0, 0)),
+        ("FREQ=MINUTELY", (0, 0)),
         ("FREQ=WEEKLY", (0, 0)),
     ],
 )
 def test_weekly_rules_checked_without_expansion(rule: str, expected: tuple[int, int]) -> None:
-    assert _weekly_rule(rule) == expected
+    assert weekly_days(rule) == expected
 
 
 def test_empty_index(engine: Engine) -> None:
@@ -145,6 +147,55 @@ def test_partial_order_is_a_prefix_of_the_full_order(demo_engine: Engine, limit:
     query = SearchQuery(limit=10_000)
     keep = index.mask(query)
     assert index.ordered(keep, query, limit).tolist() == index.ordered(keep, query)[:limit].tolist()
+
+
+@pytest.fixture(scope="module")
+def rules_engine(tmp_path_factory: pytest.TempPathFactory, databases: Databases, geocoder: Geocoder) -> Iterator[Engine]:
+    """Published series with generated rules of every supported kind, plus two rows stored before
+    rules were checked (a minutely and a secondly rule, written straight into the table)."""
+    from sqlalchemy import update
+
+    from opportunities.storage import opportunities
+    from tests.test_recurrence import KINDS, generated_rule
+
+    url = databases.create(tmp_path_factory.mktemp("rules"))
+    engine = open_database(url)
+    rng = random.Random(2)
+    rows = []
+    for kind in KINDS:
+        for number in range(25):
+            start = date(2026, 1, 1) + timedelta(days=rng.randint(0, 500))
+            end = start + timedelta(days=rng.randint(0, 700)) if rng.random() < 0.5 else None
+            hour = rng.choice(["", " 09:00", " 17:30"])
+            rows.append(template_row(title=f"{kind} {number}", schedule=generated_rule(rng, kind), start=f"{start}{hour}",
+                                     end=f"{end}" if end else ""))  # fmt: skip
+    report = import_records(engine, rows, geocoder, publish=True)
+    # Rules without any session between their start and end are rejected, the rest stored.
+    assert report.stored > 150 and len(report.rejected) > 3 and all(r.field == "schedule" for r in report.rejected), report.rejected[:3]
+    with engine.begin() as conn:
+        for oid, legacy in zip(report.stored_ids[:2], ("FREQ=MINUTELY", "FREQ=SECONDLY"), strict=True):
+            conn.execute(update(opportunities).where(opportunities.c.id == oid).values(schedule=legacy))
+    yield engine
+    engine.dispose()
+    databases.drop(url)
+
+
+def test_index_matches_sql_search_on_rules_of_every_kind(rules_engine: Engine) -> None:
+    rng = random.Random(8)
+    with rules_engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+        assert len(index.schedules) > 100  # most rows go through the recurrence module, not the weekly vectors
+        for _ in range(150):
+            date_from: date | None = date(2025, 12, 1) + timedelta(days=rng.randint(0, 1000))
+            date_to: date | None = date_from + timedelta(days=rng.choice([0, 1, 2, 6, 7, 13, 30, 90, 365]))  # type: ignore[operator]
+            if rng.random() < 0.15:
+                date_from = None
+            elif rng.random() < 0.15:
+                date_to = None
+            query = SearchQuery(date_from=date_from, date_to=date_to, limit=10_000)
+            expected = [o.id for o in search(conn, query)]
+            rows = index.ordered(index.mask(query, conn), query)
+            assert index.ids[rows].tolist() == expected, query
 
 
 # --- any number of languages; damaged and concurrent snapshots -------------------------------

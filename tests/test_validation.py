@@ -54,7 +54,7 @@ def test_valid_row_parses() -> None:
         ("start", "2026-12-02T17:00+01:00", "without a UTC offset"),
         ("end", "2026-11-01", "end: is before start"),
         ("schedule", "every wednesday", "RFC 5545"),
-        ("schedule", "FREQ=SOMETIMES", "not a valid recurrence rule"),
+        ("schedule", "FREQ=SOMETIMES", "FREQ=SOMETIMES is unknown; use DAILY, WEEKLY, MONTHLY or YEARLY"),
         ("cost", "ten", "not a price"),
         ("cost", "-5", "between 0"),
         ("currency", "XYZ", "ISO 4217"),
@@ -170,6 +170,65 @@ def test_recurring_sessions() -> None:
     sessions = opp.sessions(datetime(2026, 12, 1), datetime(2026, 12, 31), limit=10)
     assert sessions == [datetime(2026, 12, d, 17, 0) for d in (2, 9, 16, 23, 30)]
     assert opp.sessions(datetime(2027, 6, 1), datetime(2027, 7, 1)) == []
+
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "expected"),
+    [
+        ({"start": "0001-01-01"}, "start", "is before 2000-01-01"),
+        ({"start": "1999-12-31 17:00", "end": ""}, "start", "is before 2000-01-01"),
+        ({"start": "9999-12-31", "end": ""}, "start", "is after 2036-11-23"),
+        ({"start": "2036-11-24", "end": "", "schedule": ""}, "start", "is after 2036-11-23"),
+        ({"end": "9999-12-31"}, "end", "is after 2036-12-02"),
+        ({"end": "2036-12-03"}, "end", "series can last at most 10 years"),
+        ({"schedule": "FREQ=WEEKLY;BYDAY=WE;UNTIL=20401231"}, "schedule", "more than 10 years after the start"),
+        ({"schedule": "FREQ=YEARLY;COUNT=12", "end": ""}, "schedule", "COUNT=12 makes the series last until 2037-12-02"),
+    ],
+)
+def test_dates_are_bounded(overrides: dict[str, str], field: str, expected: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        parse_opportunity(template_row(**overrides), today=TODAY)
+    assert [e.field for e in caught.value.errors] == [field]
+    assert expected in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"start": "2000-01-01", "end": "2009-12-31"},
+        {"start": "2036-11-23", "end": "2046-11-23"},
+        {"start": "2028-02-29", "end": "2038-02-28"},  # ten years from a 29 February
+        {"schedule": "FREQ=WEEKLY;BYDAY=WE;UNTIL=20361202", "end": ""},
+    ],
+)
+def test_dates_at_the_bounds_are_accepted(overrides: dict[str, str]) -> None:
+    parse_opportunity(template_row(**overrides), today=TODAY)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "expected"),
+    [
+        ("FREQ=MINUTELY", "'every minute' is not an activity schedule"),
+        ("FREQ=SECONDLY;COUNT=5", "'every second' is not an activity schedule"),
+        ("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30", "has no session from the start 2026-12-02 to the end 2027-05-26"),
+        ("FREQ=MONTHLY;BYMONTHDAY=31;BYMONTH=4", "has no session from the start 2026-12-02 to the end 2027-05-26"),
+        ("FREQ=WEEKLY;BYDAY=WE\r\nATTENDEE:mailto:x@example.org", "contains the control character U+000D"),
+    ],
+)
+def test_schedules_that_are_not_activity_schedules_are_rejected(schedule: str, expected: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        parse_opportunity(template_row(schedule=schedule), today=TODAY)
+    assert [e.field for e in caught.value.errors] == ["schedule"]
+    assert expected in str(caught.value)
+
+
+def test_a_schedule_ending_before_its_first_session_is_rejected() -> None:
+    # 2026-12-02 is a Wednesday: a Friday rule ending the next day has no session at all.
+    with pytest.raises(RecordError, match="has no session from the start 2026-12-02 to the end 2026-12-03"):
+        parse_opportunity(template_row(schedule="FREQ=WEEKLY;BYDAY=FR", end="2026-12-03"), today=TODAY)
 
 
 @pytest.mark.parametrize("value", ["nan", "NaN", "inf", "-Infinity", "1e400"])
