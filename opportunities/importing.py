@@ -404,6 +404,11 @@ def read_table_bytes(data: bytes, filename: str, *, limits: ReadLimits | None = 
     return _table(sheet, filename, limits)
 
 
+def _cell_value(cell: str) -> str:
+    """A cell as stored: stripped, line breaks as ``\\n`` (XLSX cannot keep a CR), formula guard removed."""
+    return unguard_formula(cell.strip().replace("\r\n", "\n").replace("\r", "\n"))
+
+
 def _table(sheet: _Sheet, filename: str, limits: ReadLimits) -> Table:
     """Check the header and key every row by column name; cells are stripped and unguarded."""
     header = sheet.header[: _trimmed(sheet.header)]
@@ -427,7 +432,7 @@ def _table(sheet: _Sheet, filename: str, limits: ReadLimits) -> Table:
     rows, numbers, rejected = [], [], list(sheet.rejected)
     unnamed: set[int] = set()
     for number, cells in sheet.rows:
-        values = {n: unguard_formula(cells[i].strip()) if i < len(cells) else "" for i, n in enumerate(names) if n}
+        values = {n: _cell_value(cells[i]) if i < len(cells) else "" for i, n in enumerate(names) if n}
         unnamed.update(i for i in range(len(cells)) if (i >= len(names) or not names[i]) and cells[i].strip())
         long = next((i for i, c in enumerate(cells[: len(names)]) if len(c) > limits.max_cell_chars), None)
         if long is not None:
