@@ -245,8 +245,7 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
     # The file is already within IMPORT_MAX_BYTES, so no field can exceed that; the csv module's
     # own limit (128 KiB) would otherwise end the read with an error naming no row.
     csv.field_size_limit(max(csv.field_size_limit(), limits.max_bytes))
-    consumed = 0
-    record_start = 0
+    consumed = 0  # characters the reader has taken: where each record starts
 
     def lines() -> Iterator[str]:
         nonlocal consumed
@@ -259,14 +258,14 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
     sheet = _Sheet(header=header)
     width = _trimmed(header)
     names = [_column_name(h) for h in header]
-    number, count, last_line = 1, 0, first_line
+    number, count, last_start, last_line = 1, 0, 0, first_line
     while True:
-        record_start, line = consumed, reader.line_num + first_line
+        start, line = consumed, reader.line_num + first_line
         cells = next(reader, None)
         if cells is None:
             break
         number += 1
-        last_line = line
+        last_start, last_line = start, line
         if not _trimmed(cells):
             continue  # blank lines are not rows to reject
         count += 1
@@ -286,7 +285,7 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
             sheet.rejected.append(RowRejection(number, "row", reason, values))
         else:
             sheet.rows.append((number, cells))
-    _check_quotes_closed(text[record_start:], delimiter, filename, number, last_line)
+    _check_quotes_closed(text[last_start:], delimiter, filename, number, last_line)
     return sheet
 
 
@@ -381,7 +380,13 @@ def read_table(path: Path, *, limits: ReadLimits | None = None) -> Table:
     limits = limits or ReadLimits.from_settings()
     _check_size(path.name, path.stat().st_size, limits)
     with path.open("rb") as fh:
-        data = fh.read(limits.max_bytes + 1)  # it may have grown since stat()
+        # In chunks: read(max_bytes) would reserve the whole limit at once, and the file may have
+        # grown since stat().
+        chunks, size = [], 0
+        while size <= limits.max_bytes and (chunk := fh.read(1 << 20)):
+            chunks.append(chunk)
+            size += len(chunk)
+    data = b"".join(chunks)
     return read_table_bytes(data, path.name, limits=limits)
 
 
