@@ -67,6 +67,9 @@ class ImportReport:
 SNIFF_CHARS = 64 * 1024
 XLSX_MAX_EXPANSION = 10
 EXCEL_MAX_ROWS = 1_048_576
+# How many columns right of an XLSX header's last one are read, to report values without a name;
+# cells further right are not read at all.
+XLSX_COLUMNS_PAST_HEADER = 10
 # More than this share of NUL bytes in a CSV's first part: a binary file, not text with a stray NUL.
 BINARY_NUL_SHARE = 0.01
 _DELIMITERS = (",", ";", "\t")
@@ -351,15 +354,17 @@ def _read_xlsx(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
         # The declared <dimension> (say A1:XFD1048576) would pad every row and add empty rows to the
         # end; forgotten, each row is as long as its last real cell and the sheet ends at its last row.
         sheet.reset_dimensions()  # type: ignore[union-attr]
-        rows = sheet.iter_rows(values_only=True)
-        header = [_cell_text(v) for v in next(rows, ())]
+        header = [_cell_text(v) for v in next(sheet.iter_rows(max_row=1, values_only=True), ())]
         read = _Sheet(header=header[: _trimmed(header)])
+        # Rows are cut a few columns past the header: a value there is reported (a column without a
+        # name), while a cell in column XFD does not make every row 16,384 cells long.
+        width = len(read.header) + XLSX_COLUMNS_PAST_HEADER
         count = 0
-        for number, values in enumerate(rows, start=2):
+        for number, values in enumerate(sheet.iter_rows(min_row=2, max_col=width, values_only=True), start=2):
             if number > EXCEL_MAX_ROWS:
                 raise ImportFileError(f"{filename} has rows past Excel's last row ({EXCEL_MAX_ROWS:,}); the file is damaged")
-            if not any(v is not None and v != "" for v in values):
-                continue
+            if values.count(None) + values.count("") == len(values):
+                continue  # blank (a gap before a far row is a million of these: no per-cell loop)
             count += 1
             if count > limits.max_rows:
                 raise _too_many_rows(filename, limits)
