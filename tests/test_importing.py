@@ -463,3 +463,17 @@ def test_reading_from_bytes_is_the_same_path(tmp_path: Path) -> None:
     assert read_table_bytes(content, "upload.csv") == _read(tmp_path, "upload.csv", content)
     xlsx = _workbook([HEADER, _cells(title=EXCEL_TITLE)])
     assert read_table_bytes(xlsx, "upload.xlsx").rows[0]["title"] == EXCEL_TITLE
+
+
+def test_excel_semicolon_csv_imports_every_field(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None:
+    path = Path(shutil.copy(DATA / "excel_semicolon.csv", tmp_path / "excel.csv"))
+    report = import_file(path, engine, geocoder)
+    assert (report.stored, report.rejected, report.warnings) == (3, [], [])
+    with engine.connect() as conn:
+        stored = {o.title: o for o in (storage.get_opportunity(conn, i) for i in report.stored_ids)}
+    kod = stored['Kodklubb "Scratch" för unga']
+    assert kod.description == "Lär dig programmera, steg för steg.\nTa med egen dator; vi har laddare."
+    assert (kod.address, kod.schedule) == ("Götaplatsen 3, 412 56 Göteborg", "FREQ=WEEKLY;BYDAY=WE")
+    robo = stored["Delavnica robotike"]
+    assert (robo.description, robo.latitude, str(robo.cost), robo.currency) == ("=1+2 je tri", 46.2389, "25.50", "EUR")
+    assert stored["Warsztaty robotyki"].description == "+48 22 123 45 67"
