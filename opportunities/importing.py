@@ -164,9 +164,16 @@ def _decode(data: bytes, filename: str) -> str:
         data = data[len(codecs.BOM_UTF8) :]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
-            return data.decode("utf-16")
+            text = data.decode("utf-16")
         except UnicodeDecodeError:
-            raise ImportFileError(f"{filename} starts as UTF-16 text but is damaged; save it as 'CSV UTF-8' and try again") from None
+            text = ""
+        # The header names are ASCII: a first line that is not mostly ASCII was never UTF-16 text.
+        first = text.split("\n", 1)[0][:1000]
+        if sum(c.isascii() for c in first) * 2 <= len(first) or not first:
+            raise ImportFileError(
+                f"{filename} is not UTF-8 text, nor the UTF-16 its first bytes announce; save it as 'CSV UTF-8' and try again"
+            )
+        return text
     elif data.startswith(_ZIP_SIGNATURE):
         raise ImportFileError(
             f"{filename} is a spreadsheet workbook (a zip file such as .xlsx), not a CSV; upload it with the "
@@ -264,7 +271,10 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
     number, count, last_start, last_line = 1, 0, 0, first_line
     while True:
         start, line = consumed, reader.line_num + first_line
-        cells = next(reader, None)
+        try:
+            cells = next(reader, None)
+        except csv.Error as exc:  # not expected from a lenient reader of whole lines; named if it happens
+            raise ImportFileError(f"{filename}: line {line} cannot be read as CSV ({exc})") from None
         if cells is None:
             break
         number += 1
@@ -274,13 +284,13 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
         count += 1
         if count > limits.max_rows:
             raise _too_many_rows(filename, limits)
-        values = {n: c.replace("\x00", "").strip() for n, c in zip(names, cells, strict=False) if n}
+        values = {n: _cell_value(c.replace("\x00", "")) for n, c in zip(names, cells, strict=False) if n}
         if any("\x00" in c for c in cells):
             column = next(i for i, c in enumerate(cells) if "\x00" in c)
-            where = names[column] if column < len(names) and names[column] else f"column {_column_letter(column)}"
-            reason = (f"line {line} contains a NUL byte (\\0) in {where}; the file may be a spreadsheet saved as binary, "
-                      "or damaged: retype that cell")  # fmt: skip
-            sheet.rejected.append(RowRejection(number, names[column] if column < len(names) else "row", reason, values))
+            name = names[column] if column < len(names) else ""
+            reason = (f"line {line} contains a NUL byte (\\0) in {name or f'column {_column_letter(column)}'}; the file may "
+                      "be a spreadsheet saved as binary, or damaged: retype that cell")  # fmt: skip
+            sheet.rejected.append(RowRejection(number, name or "row", reason, values))
         elif _trimmed(cells) > width:
             extra = [c for c in cells[width:] if c.strip()]
             reason = (f"has {_trimmed(cells)} cells but the header has {width}; a {_DELIMITER_NAMES.get(delimiter, repr(delimiter))} "
@@ -613,6 +623,8 @@ def write_rejects(path: Path, header: Sequence[str], rejected: Sequence[RowRejec
     Every cell is guarded against formula injection (:mod:`opportunities.cells`): the values
     are provider text, and reading the file again strips the guard.
     """
+    # A rejected-rows file imported again already has a reason (and maybe row) column: one is enough.
+    header = [h for h in header if _column_name(h) not in ("row", "reason")]
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)

@@ -79,6 +79,16 @@ def test_fixed_rejects_can_be_imported_again(messy: Path, engine: Engine, geocod
     assert (again.stored, again.rejected, again.warnings) == (1, [], ["unknown column 'Internal note' ignored"])
 
 
+def test_rejects_can_be_rejected_again_and_read_again(messy: Path, engine: Engine, geocoder: Geocoder) -> None:
+    first = import_file(messy, engine, geocoder)
+    assert first.rejects_path is not None
+    second = import_file(first.rejects_path, engine, geocoder, rejects_path=messy.with_name("second.csv"))
+    assert second.rejects_path is not None
+    third = read_table(second.rejects_path)  # one reason column, not two
+    assert [h for h in third.header if h == "reason"] == ["reason"]
+    assert third.rows[0]["reason"] == "row 2: age_min: is required"
+
+
 def test_duplicates_against_the_database(messy: Path, engine: Engine, geocoder: Geocoder) -> None:
     first = import_file(messy, engine, geocoder)
     second = import_file(messy, engine, geocoder)
@@ -270,8 +280,9 @@ def test_a_nul_byte_rejects_only_its_row(tmp_path: Path, engine: Engine, geocode
         (b"PK\x03\x04" + b"\x00" * 200, r"is a spreadsheet workbook \(a zip file such as .xlsx\), not a CSV"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 200, r"Excel 97–2003 \(.xls\) workbook, not a CSV"),
         (b"title,city\n" + b"x\x00\x01\x02\x00\x00,y\n" * 100, r"is a binary file, not CSV text \(it is \d+% NUL bytes\)"),
+        (b"\xff\xfe garbage", "is not UTF-8 text, nor the UTF-16 its first bytes announce"),
     ],
-    ids=["xlsx renamed", "xls renamed", "mostly NUL"],
+    ids=["xlsx renamed", "xls renamed", "mostly NUL", "UTF-16 mark on garbage"],
 )
 def test_binary_files_are_named_for_what_they_are(tmp_path: Path, content: bytes, message: str) -> None:
     with pytest.raises(ImportFileError, match=message):
