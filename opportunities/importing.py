@@ -269,6 +269,7 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
     width = _trimmed(header)
     names = [_column_name(h) for h in header]
     number, count, last_start, last_line = 1, 0, 0, first_line
+    has_nul = "\x00" in text  # checked once: most files have none
     while True:
         start, line = consumed, reader.line_num + first_line
         try:
@@ -279,19 +280,20 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
             break
         number += 1
         last_start, last_line = start, line
-        if not _trimmed(cells):
+        if not any(cells) or not "".join(cells).strip():
             continue  # blank lines are not rows to reject
         count += 1
         if count > limits.max_rows:
             raise _too_many_rows(filename, limits)
-        values = {n: _cell_value(c.replace("\x00", "")) for n, c in zip(names, cells, strict=False) if n}
-        if any("\x00" in c for c in cells):
+        if has_nul and any("\x00" in c for c in cells):
+            values = {n: _cell_value(c.replace("\x00", "")) for n, c in zip(names, cells, strict=False) if n}
             column = next(i for i, c in enumerate(cells) if "\x00" in c)
             name = names[column] if column < len(names) else ""
             reason = (f"line {line} contains a NUL byte (\\0) in {name or f'column {_column_letter(column)}'}; the file may "
                       "be a spreadsheet saved as binary, or damaged: retype that cell")  # fmt: skip
             sheet.rejected.append(RowRejection(number, name or "row", reason, values))
-        elif _trimmed(cells) > width:
+        elif len(cells) > width and _trimmed(cells) > width:
+            values = {n: _cell_value(c) for n, c in zip(names, cells, strict=False) if n}
             extra = [c for c in cells[width:] if c.strip()]
             reason = (f"has {_trimmed(cells)} cells but the header has {width}; a {_DELIMITER_NAMES.get(delimiter, repr(delimiter))} "
                       f"in an unquoted cell? (cells past the header: {', '.join(repr(c[:40]) for c in extra[:3])})")  # fmt: skip
@@ -426,7 +428,10 @@ def read_table_bytes(data: bytes, filename: str, *, limits: ReadLimits | None = 
 
 def _cell_value(cell: str) -> str:
     """A cell as stored: stripped, line breaks as ``\\n`` (XLSX cannot keep a CR), formula guard removed."""
-    return unguard_formula(cell.strip().replace("\r\n", "\n").replace("\r", "\n"))
+    cell = cell.strip()
+    if "\r" in cell:
+        cell = cell.replace("\r\n", "\n").replace("\r", "\n")
+    return unguard_formula(cell) if cell[:1] == "'" else cell
 
 
 def _table(sheet: _Sheet, filename: str, limits: ReadLimits) -> Table:
@@ -450,11 +455,17 @@ def _table(sheet: _Sheet, filename: str, limits: ReadLimits) -> Table:
     unknown = [h for h, n in zip(header, names, strict=True) if n and n not in (*ALL_COLUMNS, "row", "reason")]
     warnings = [f"unknown column {h!r} ignored" for h in unknown]
     rows, numbers, rejected = [], [], list(sheet.rejected)
+    named = [(i, n) for i, n in enumerate(names) if n]
+    nameless = [i for i, n in enumerate(names) if not n]
     unnamed: set[int] = set()
     for number, cells in sheet.rows:
-        values = {n: _cell_value(cells[i]) if i < len(cells) else "" for i, n in enumerate(names) if n}
-        unnamed.update(i for i in range(len(cells)) if (i >= len(names) or not names[i]) and cells[i].strip())
-        long = next((i for i, c in enumerate(cells[: len(names)]) if len(c) > limits.max_cell_chars), None)
+        size = len(cells)
+        values = {n: _cell_value(cells[i]) if i < size else "" for i, n in named}
+        if size > len(names) or nameless:
+            unnamed.update(i for i in (*nameless, *range(len(names), size)) if i < size and cells[i].strip())
+        long = None
+        if max(map(len, cells[: len(names)]), default=0) > limits.max_cell_chars:
+            long = next(i for i, c in enumerate(cells[: len(names)]) if len(c) > limits.max_cell_chars)
         if long is not None:
             reason = (f"{names[long] or f'column {_column_letter(long)}'} has {len(cells[long]):,} characters, more than the "
                       f"{limits.max_cell_chars:,} a cell may hold (setting IMPORT_MAX_CELL_CHARS); shorten it")  # fmt: skip
