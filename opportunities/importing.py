@@ -77,6 +77,7 @@ _DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n)")  # Excel's first line naming the delimiter
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and other Office 97–2003 files
+_OTHER_SPREADSHEETS = (".xls", ".xlsm", ".xlsb", ".ods", ".numbers")
 
 
 @dataclass(frozen=True)
@@ -422,7 +423,8 @@ def read_table_bytes(data: bytes, filename: str, *, limits: ReadLimits | None = 
     elif suffix == ".xlsx":
         sheet = _read_xlsx(data, filename, limits)
     else:
-        raise ImportFileError(f"{filename}: expected a .csv or .xlsx file, not {suffix or 'a file without extension'}")
+        hint = "; save it as .xlsx or 'CSV UTF-8' and try again" if suffix in _OTHER_SPREADSHEETS else ""
+        raise ImportFileError(f"{filename}: expected a .csv or .xlsx file, not {suffix or 'a file without extension'}{hint}")
     return _table(sheet, filename, limits)
 
 

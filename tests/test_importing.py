@@ -132,6 +132,7 @@ def test_xlsx_import(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None
         ("a.csv", ",".join(TEMPLATE_COLUMNS).encode() + b"\n", "no rows of data"),
         ("a.csv", "title,city\nG\xf6teborg,x\n".encode("latin-1"), "not UTF-8"),
         ("a.pdf", b"%PDF-1.4", "expected a .csv or .xlsx file"),
+        ("a.ods", b"PK\x03\x04", r"expected a .csv or .xlsx file, not .ods; save it as .xlsx or 'CSV UTF-8'"),
         ("a.xlsx", b"not a zip", "not a readable Excel"),
     ],
 )
