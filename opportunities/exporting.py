@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from sqlalchemy import Connection, select
 
 from opportunities import storage
@@ -30,6 +30,8 @@ FORMATS = ("csv", "xlsx", "geojson", "parquet")
 # (a longitude of -0.12 must stay a number in a spreadsheet).
 NUMERIC_COLUMNS = frozenset({"latitude", "longitude", "age_min", "age_max", "cost"})
 _BATCH = 5000
+# Characters XML 1.0 cannot hold (all controls but tab and line breaks): an XLSX cell drops them.
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def iter_opportunities(conn: Connection, *, city: str = "", status: Status | None = None) -> Iterator[Opportunity]:
@@ -108,8 +110,7 @@ def _xlsx_value(column: str, text: str) -> str | int | float:
     if column in NUMERIC_COLUMNS and text:
         number = float(text)
         return int(number) if number.is_integer() else number
-    # XML 1.0 cannot hold control characters other than tab and line breaks: they are dropped.
-    return str(ILLEGAL_CHARACTERS_RE.sub("", text))
+    return _NOT_IN_XML.sub("", text)
 
 
 def write_xlsx(opps: Iterator[Opportunity], out: Path) -> int:
