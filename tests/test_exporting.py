@@ -14,10 +14,11 @@ from sqlalchemy import Engine
 
 from opportunities import storage
 from opportunities.cells import FORMULA_TRIGGERS, guard_formula, unguard_formula
+from opportunities.cli import main
 from opportunities.errors import FieldError
 from opportunities.exporting import export, iter_opportunities, spreadsheet_row
 from opportunities.geocoding import Geocoder
-from opportunities.importing import import_file, import_records
+from opportunities.importing import import_file, import_records, read_table
 from opportunities.validation import parse_opportunity
 from opportunities.vocabulary import Precision
 from tests.conftest import DATA, Databases, template_row
@@ -184,3 +185,12 @@ def test_numbers_are_never_guarded() -> None:
 def test_formula_guard_round_trips(text: str, written: str) -> None:
     assert guard_formula(text) == written
     assert unguard_formula(written) == text
+
+
+def test_command_line_exports_xlsx(tmp_path: Path, tricky: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    out = tmp_path / "e.xlsx"
+    assert main(["export", "--format", "xlsx", str(out)]) == 0
+    assert f"exported {len(TRICKY_ROWS)} opportunities" in capsys.readouterr().out
+    assert len(read_table(out).rows) == len(TRICKY_ROWS)
