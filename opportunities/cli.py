@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("export", help="export opportunities")
-    p.add_argument("--format", choices=("csv", "geojson", "parquet"), required=True)
+    p.add_argument("--format", choices=("csv", "xlsx", "geojson", "parquet"), required=True)
     p.add_argument("out")
     p.add_argument("--city")
     p.add_argument("--status", choices=[s.value for s in Status])

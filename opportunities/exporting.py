@@ -1,9 +1,14 @@
-"""Export: CSV in the import template (round-trips), GeoJSON (RFC 7946) and GeoParquet."""
+"""Export: CSV and XLSX in the import template (both round-trip), GeoJSON (RFC 7946) and GeoParquet.
+
+Text cells of the CSV and XLSX files are guarded against formula injection
+(:mod:`opportunities.cells`); importing them strips the guard again.
+"""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -12,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from opportunities import storage
+from opportunities.cells import guard_formula
 from opportunities.errors import FieldError
 from opportunities.geocoding import coordinate_decimals
 from opportunities.model import Opportunity
@@ -20,8 +26,13 @@ from opportunities.text import fold
 from opportunities.validation import ALL_COLUMNS
 from opportunities.vocabulary import Status
 
-FORMATS = ("csv", "geojson", "parquet")
+FORMATS = ("csv", "xlsx", "geojson", "parquet")
+# Template columns that hold numbers we formatted ourselves: written as numbers, never guarded
+# (a longitude of -0.12 must stay a number in a spreadsheet).
+NUMERIC_COLUMNS = frozenset({"latitude", "longitude", "age_min", "age_max", "cost"})
 _BATCH = 5000
+# Characters XML 1.0 cannot hold (all controls but tab and line breaks): an XLSX cell drops them.
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def iter_opportunities(conn: Connection, *, city: str = "", status: Status | None = None) -> Iterator[Opportunity]:
@@ -80,14 +91,43 @@ def feature_properties(opp: Opportunity) -> dict[str, Any]:
     return row
 
 
+def spreadsheet_row(opp: Opportunity) -> dict[str, str]:
+    """The template row as written to a CSV or XLSX file: every text cell guarded."""
+    return {k: v if k in NUMERIC_COLUMNS else guard_formula(v) for k, v in template_row(opp).items()}
+
+
 def write_csv(opps: Iterator[Opportunity], out: Path) -> int:
+    """RFC 4180 CSV (comma, doubled quotes, CRLF) in the import template, UTF-8."""
     with out.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(ALL_COLUMNS))
         writer.writeheader()
         n = 0
         for opp in opps:
-            writer.writerow(template_row(opp))
+            writer.writerow(spreadsheet_row(opp))
             n += 1
+    return n
+
+
+def _xlsx_value(column: str, text: str) -> str | int | float:
+    if column in NUMERIC_COLUMNS and text:
+        number = float(text)
+        return int(number) if number.is_integer() else number
+    return _NOT_IN_XML.sub("", text)
+
+
+def write_xlsx(opps: Iterator[Opportunity], out: Path) -> int:
+    """An .xlsx in the import template, streamed (openpyxl write-only): numbers as numbers, text as text."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("opportunities")
+    sheet.append(list(ALL_COLUMNS))
+    n = 0
+    for opp in opps:
+        row = spreadsheet_row(opp)
+        sheet.append([_xlsx_value(c, row[c]) for c in ALL_COLUMNS])
+        n += 1
+    book.save(out)
     return n
 
 
@@ -125,7 +165,7 @@ def write_parquet(opps: Iterator[Opportunity], out: Path) -> int:
 
 def export(conn: Connection, out: Path, *, fmt: str, city: str = "", status: Status | None = None) -> int:
     """Write the selected opportunities to ``out`` in ``fmt``; returns how many were written."""
-    writers = {"csv": write_csv, "geojson": write_geojson, "parquet": write_parquet}
+    writers = {"csv": write_csv, "xlsx": write_xlsx, "geojson": write_geojson, "parquet": write_parquet}
     if fmt not in writers:
         raise FieldError("format", f"{fmt!r} is not one of: {', '.join(FORMATS)}")
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -67,6 +67,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds a write to the SQLite file waits while another process writes, before the command "
         "stops with exit code 3 (the page shows an error). PostgreSQL writers queue without a limit.",
     ),
+    Setting(
+        "IMPORT_MAX_BYTES",
+        str(50 * 1024 * 1024),
+        "Largest CSV or XLSX file an import reads, in bytes; an XLSX may unpack to at most 10 times this.",
+    ),
+    Setting("IMPORT_MAX_ROWS", "200000", "Most rows of data one import file may hold."),
+    Setting("IMPORT_MAX_CELL_CHARS", "32767", "Longest cell an import reads (Excel's own limit); a longer one rejects its row."),
 )
 # A wait longer than this is a hung process, not a busy database.
 MAX_BUSY_TIMEOUT_S = 3600.0
@@ -84,7 +91,20 @@ class Settings:
     tile_url: str
     tile_attribution: str
     demo_seed: int
+    import_max_bytes: int
+    import_max_rows: int
+    import_max_cell_chars: int
     database_busy_timeout_s: float = 30.0
+
+
+def _positive_int(values: Mapping[str, str], name: str) -> int:
+    try:
+        number = int(values[name].replace("_", ""))
+    except ValueError:
+        raise SettingsError(name, values[name], "expected a whole number") from None
+    if number < 1:
+        raise SettingsError(name, values[name], "expected a number above 0")
+    return number
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,4 +148,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         tile_attribution=values["TILE_ATTRIBUTION"],
         demo_seed=seed,
         database_busy_timeout_s=busy_timeout,
+        import_max_bytes=_positive_int(values, "IMPORT_MAX_BYTES"),
+        import_max_rows=_positive_int(values, "IMPORT_MAX_ROWS"),
+        import_max_cell_chars=_positive_int(values, "IMPORT_MAX_CELL_CHARS"),
     )

@@ -1,19 +1,27 @@
 from __future__ import annotations
 
+import csv
+import dataclasses
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import geopandas as gpd
 import pytest
+from openpyxl import load_workbook
 from sqlalchemy import Engine
 
 from opportunities import storage
+from opportunities.cells import FORMULA_TRIGGERS, guard_formula, unguard_formula
+from opportunities.cli import main
 from opportunities.errors import FieldError
-from opportunities.exporting import export, iter_opportunities
+from opportunities.exporting import export, iter_opportunities, spreadsheet_row
 from opportunities.geocoding import Geocoder
-from opportunities.importing import import_file
-from tests.conftest import DATA, Databases
+from opportunities.importing import import_file, import_records, read_table
+from opportunities.validation import parse_opportunity
+from opportunities.vocabulary import Precision
+from tests.conftest import DATA, Databases, template_row
 
 
 @pytest.fixture
@@ -81,3 +89,108 @@ def test_geoparquet(tmp_path: Path, imported: Engine) -> None:
 def test_unknown_format(tmp_path: Path, imported: Engine) -> None:
     with imported.connect() as conn, pytest.raises(FieldError, match="not one of"):
         export(conn, tmp_path / "x.kml", fmt="kml")
+
+
+# Text a spreadsheet or a CSV parser could get wrong: quotes, delimiters, line breaks, formula
+# triggers (OWASP), a leading quote of the provider's own, and scripts other than Latin.
+TRICKY_ROWS = [
+    {"title": 'Kodklubb "Scratch" för unga, 1', "description": 'Line one\nline two, "quoted"; semi\tand tab',
+     "venue": "=1+2", "accessibility": "+46 31 123", "address": "Götaplatsen 3, 412 56 Göteborg"},
+    {"title": "=cmd|' /C calc'!A0", "description": "-abc", "venue": "@SUM(A1)", "accessibility": "'quoted",
+     "provider": "'=already guarded"},
+    {"title": "Кодклуб для подростков 3", "description": "Программирование; «кавычки», \"и\" запятые",
+     "provider": "Библиотека", "venue": "\u2212 minus", "accessibility": "line\nbreak"},
+    {"title": "Ρομποτική 4", "description": "Ελληνικά; κόμμα, \"εισαγωγικά\"", "provider": "Βιβλιοθήκη"},
+    {"title": "نادي البرمجة 5", "description": "العربية، فاصلة; \"اقتباس\"", "provider": "مكتبة", "languages": "ar;sv"},
+    {"title": "Semi;colon, and, commas 6", "description": "", "schedule": "", "end": "", "age_max": "",
+     "cost": "25.50", "currency": "SEK", "url": "https://example.org/a?b=1&c=\"2\""},
+]
+
+
+@pytest.fixture
+def tricky(engine: Engine, geocoder: Geocoder) -> Engine:
+    rows = [template_row(**overrides) for overrides in TRICKY_ROWS]
+    report = import_records(engine, rows, geocoder)
+    assert (report.stored, report.rejected) == (len(TRICKY_ROWS), [])
+    return engine
+
+
+def _stored(engine: Engine) -> list[dict[str, object]]:
+    """Every field of every stored opportunity, except those an import sets itself."""
+    own = {"id", "status", "created_at", "updated_at", "verified_at", "distance_km"}
+    with engine.connect() as conn:
+        found = [{f.name: getattr(o, f.name) for f in dataclasses.fields(o) if f.name not in own} for o in iter_opportunities(conn)]
+    return sorted(found, key=lambda o: str(o["title"]))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_export_round_trips_every_field(fmt: str, tmp_path: Path, databases: Databases, tricky: Engine, geocoder: Geocoder) -> None:
+    out = tmp_path / f"export.{fmt}"
+    with tricky.connect() as conn:
+        assert export(conn, out, fmt=fmt) == len(TRICKY_ROWS)
+    (tmp_path / "fresh").mkdir()
+    url = databases.create(tmp_path / "fresh")
+    fresh = storage.open_database(url)
+    try:
+        report = import_file(out, fresh, geocoder)
+        assert (report.stored, report.rejected, report.warnings) == (len(TRICKY_ROWS), [], [])
+        before, after = _stored(tricky), _stored(fresh)
+        assert [o["title"] for o in after] == [o["title"] for o in before]
+        for old, new in zip(before, after, strict=True):
+            assert {k: v for k, v in new.items() if v != old[k]} == {}, old["title"]
+    finally:
+        fresh.dispose()
+        databases.drop(url)
+
+
+def test_exported_csv_and_xlsx_hold_no_formula(tmp_path: Path, tricky: Engine) -> None:
+    with tricky.connect() as conn:
+        export(conn, tmp_path / "e.csv", fmt="csv")
+        export(conn, tmp_path / "e.xlsx", fmt="xlsx")
+    with (tmp_path / "e.csv").open(encoding="utf-8", newline="") as fh:
+        cells = [c for row in csv.reader(fh) for c in row]
+    assert "'=cmd|' /C calc'!A0" in cells and "''=already guarded" in cells and "'quoted" in cells
+    assert [c for c in cells if c.startswith(FORMULA_TRIGGERS)] == []
+    book = load_workbook(tmp_path / "e.xlsx")  # not read-only: every cell's type is known
+    sheet = book.worksheets[0]
+    values = [c.value for row in sheet.iter_rows() for c in row]
+    assert [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"] == []
+    assert [v for v in values if isinstance(v, str) and v.startswith(FORMULA_TRIGGERS)] == []
+    assert "'@SUM(A1)" in values and 25.5 in values and 12 in values  # numbers stay numbers
+
+
+def test_numbers_are_never_guarded() -> None:
+    opp = parse_opportunity(template_row(latitude="51.507400", longitude="-0.127800", title="-5", cost="-0"))
+    row = spreadsheet_row(replace(opp, precision=Precision.PROVIDED))
+    assert (row["longitude"], row["title"]) == ("-0.127800", "'-5")
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("=1+2", "'=1+2"),
+        ("+46 31 123", "'+46 31 123"),
+        ("-abc", "'-abc"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("'quoted", "'quoted"),
+        ("'=1+2", "''=1+2"),
+        ("''+1", "'''+1"),
+        ("a=b", "a=b"),
+        ("", ""),
+        ("'", "'"),
+    ],
+)
+def test_formula_guard_round_trips(text: str, written: str) -> None:
+    assert guard_formula(text) == written
+    assert unguard_formula(written) == text
+
+
+def test_command_line_exports_xlsx(tmp_path: Path, tricky: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch,
+                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    out = tmp_path / "e.xlsx"
+    assert main(["export", "--format", "xlsx", str(out)]) == 0
+    assert f"exported {len(TRICKY_ROWS)} opportunities" in capsys.readouterr().out
+    assert len(read_table(out).rows) == len(TRICKY_ROWS)

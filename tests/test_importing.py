@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import csv
+import io
+import re
 import shutil
 import threading
+import tracemalloc
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,12 +15,14 @@ from openpyxl import Workbook
 from sqlalchemy import Engine
 
 from opportunities import storage
-from opportunities.errors import ImportFileError
+from opportunities.cells import FORMULA_TRIGGERS
+from opportunities.errors import ImportFileError, SettingsError
 from opportunities.exporting import export
 from opportunities.geocoding import Geocoder, haversine_km
-from opportunities.importing import import_file, import_records
+from opportunities.importing import ReadLimits, Table, import_file, import_records, read_table, read_table_bytes
 from opportunities.index import OpportunityIndex
 from opportunities.model import Opportunity
+from opportunities.settings import load_settings
 from opportunities.validation import TEMPLATE_COLUMNS
 from opportunities.vocabulary import Precision, Status
 from tests.conftest import DATA, template_row
@@ -73,6 +80,16 @@ def test_fixed_rejects_can_be_imported_again(messy: Path, engine: Engine, geocod
         writer.writerows(rows[:1])
     again = import_file(report.rejects_path, engine, geocoder)
     assert (again.stored, again.rejected, again.warnings) == (1, [], ["unknown column 'Internal note' ignored"])
+
+
+def test_rejects_can_be_rejected_again_and_read_again(messy: Path, engine: Engine, geocoder: Geocoder) -> None:
+    first = import_file(messy, engine, geocoder)
+    assert first.rejects_path is not None
+    second = import_file(first.rejects_path, engine, geocoder, rejects_path=messy.with_name("second.csv"))
+    assert second.rejects_path is not None
+    third = read_table(second.rejects_path)  # one reason column, not two
+    assert [h for h in third.header if h == "reason"] == ["reason"]
+    assert third.rows[0]["reason"] == "row 2: age_min: is required"
 
 
 def test_duplicates_against_the_database(messy: Path, engine: Engine, geocoder: Geocoder) -> None:
@@ -150,6 +167,7 @@ def test_xlsx_import(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None
         ("a.csv", ",".join(TEMPLATE_COLUMNS).encode() + b"\n", "no rows of data"),
         ("a.csv", "title,city\nG\xf6teborg,x\n".encode("latin-1"), "not UTF-8"),
         ("a.pdf", b"%PDF-1.4", "expected a .csv or .xlsx file"),
+        ("a.ods", b"PK\x03\x04", r"expected a .csv or .xlsx file, not .ods; save it as .xlsx or 'CSV UTF-8'"),
         ("a.xlsx", b"not a zip", "not a readable Excel"),
     ],
 )
@@ -317,3 +335,299 @@ def test_export_keeps_coordinates_as_vague_as_given(tmp_path: Path, engine: Engi
         conn.execute(storage.opportunities.delete())
     again = import_file(out, engine, geocoder)
     assert {t: o.uncertainty_m for t, o in _stored(engine, again.stored_ids).items()} == before
+
+
+# --- Reading files: CSV as RFC 4180 in Excel's dialects, XLSX in bounded memory -------------
+
+HEADER = list(TEMPLATE_COLUMNS)
+
+
+def _cells(**overrides: str) -> list[str]:
+    row = template_row(**overrides)
+    return [row[c] for c in HEADER]
+
+
+def _csv(rows: list[list[str]], *, delimiter: str = ",", newline: str = "\r\n", encoding: str = "utf-8") -> bytes:
+    """Rows as Excel writes them: quotes only where needed, doubled inside."""
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator=newline).writerows(rows)
+    return buffer.getvalue().encode(encoding)
+
+
+def _read(tmp_path: Path, name: str, content: bytes, limits: ReadLimits | None = None) -> Table:
+    path = tmp_path / name
+    path.write_bytes(content)
+    return read_table(path, limits=limits)
+
+
+EXCEL_TITLE = 'Kodklubb "Scratch" för unga, i Göteborg; tab\there'
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+@pytest.mark.parametrize("newline", ["\r\n", "\n", "\r"])
+def test_csv_is_read_as_rfc_4180_in_every_delimiter(tmp_path: Path, delimiter: str, newline: str) -> None:
+    rows = [HEADER, _cells(title=EXCEL_TITLE, description="rad 1\r\nrad 2\nrad 3"), _cells(title="Second, plain")]
+    table = _read(tmp_path, "a.csv", _csv(rows, delimiter=delimiter, newline=newline))
+    assert [r["title"] for r in table.rows] == [EXCEL_TITLE, "Second, plain"]
+    assert table.rows[0]["description"] == "rad 1\nrad 2\nrad 3"  # one line break, however written
+    assert table.rows[1]["schedule"] == "FREQ=WEEKLY;BYDAY=WE"
+    assert (table.row_numbers, table.rejected, table.warnings) == ([2, 3], (), ())
+
+
+def test_delimiter_is_decided_by_the_whole_table_not_the_first_line(tmp_path: Path) -> None:
+    # The first data row is full of commas; the header and most rows say semicolon.
+    rows = [HEADER, *[_cells(title=f"Club {i}, a, b, c", description="x, y") for i in range(30)]]
+    table = _read(tmp_path, "a.csv", _csv(rows, delimiter=";"))
+    assert table.rows[0]["title"] == "Club 0, a, b, c" and len(table.rows) == 30
+
+
+@pytest.mark.parametrize(
+    ("prefix", "encoding"),
+    [(b"\xef\xbb\xbf", "utf-8"), (b"", "utf-16"), (b"\xff\xfe", "utf-16-le"), (b"", "utf-16-le"), (b"", "utf-16-be")],
+    ids=["utf-8 BOM", "utf-16 BOM", "utf-16-le BOM", "utf-16-le no BOM", "utf-16-be no BOM"],
+)
+def test_bom_and_excel_unicode_text(tmp_path: Path, prefix: bytes, encoding: str) -> None:
+    rows = [HEADER, _cells(title="Warsztaty łódzkie / Кодклуб")]
+    table = _read(tmp_path, "a.txt", prefix + _csv(rows, delimiter="\t", encoding=encoding))
+    assert [r["title"] for r in table.rows] == ["Warsztaty łódzkie / Кодклуб"]
+    assert table.header[0] == "title"
+
+
+def test_excel_sep_line_names_the_delimiter(tmp_path: Path) -> None:
+    table = _read(tmp_path, "a.csv", b"sep=;\r\n" + _csv([HEADER, _cells(title="Semi, colon")], delimiter=";"))
+    assert [r["title"] for r in table.rows] == ["Semi, colon"] and table.row_numbers == [2]
+
+
+def test_legacy_windows_encoding_is_named_precisely(tmp_path: Path) -> None:
+    content = _csv([HEADER, _cells(description="Programmera"), _cells(title="Kodklubb för unga")], encoding="cp1252")
+    with pytest.raises(ImportFileError, match=r"not UTF-8 text: line 2 has the byte 0xF6 \('ö' in Windows-1252.*'CSV UTF-8'"):
+        _read(tmp_path, "a.csv", content)
+
+
+def test_a_nul_byte_rejects_only_its_row(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None:
+    rows = [HEADER, _cells(title="First"), _cells(title="Bro\x00ken"), _cells(title="Third")]
+    path = tmp_path / "nul.csv"
+    path.write_bytes(_csv(rows))
+    report = import_file(path, engine, geocoder)
+    assert (report.total, report.stored) == (3, 2)
+    [rejection] = report.rejected
+    assert (rejection.row, rejection.field) == (3, "title")
+    assert rejection.reason.startswith("line 3 contains a NUL byte (\\0) in title; the file may be a spreadsheet saved as binary")
+    assert report.rejects_path is not None
+    assert read_table(report.rejects_path).rows[0]["title"] == "Broken"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"PK\x03\x04" + b"\x00" * 200, r"is a spreadsheet workbook \(a zip file such as .xlsx\), not a CSV"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 200, r"Excel 97–2003 \(.xls\) workbook, not a CSV"),
+        (b"title,city\n" + b"x\x00\x01\x02\x00\x00,y\n" * 100, r"is a binary file, not CSV text \(it is \d+% NUL bytes\)"),
+        (b"\xff\xfe garbage", "is not UTF-8 text, nor the UTF-16 its first bytes announce"),
+    ],
+    ids=["xlsx renamed", "xls renamed", "mostly NUL", "UTF-16 mark on garbage"],
+)
+def test_binary_files_are_named_for_what_they_are(tmp_path: Path, content: bytes, message: str) -> None:
+    with pytest.raises(ImportFileError, match=message):
+        _read(tmp_path, "a.csv", content)
+
+
+def test_duplicate_header_names_are_an_error_naming_them(tmp_path: Path) -> None:
+    content = _csv([["Title", *HEADER[1:], "title ", "CITY"], [*_cells(), "again", "Kranj"]])
+    with pytest.raises(ImportFileError, match=r"names a column more than once: title \('Title' in column A and 'title' in column V\); "
+                                              r"city \('city' in column D and 'CITY' in column W\)"):  # fmt: skip
+        _read(tmp_path, "a.csv", content)
+
+
+def test_a_row_with_more_cells_than_the_header_is_rejected_with_the_reason(tmp_path: Path) -> None:
+    rows = [HEADER, _cells(title="Wide"), [*_cells(title="Shifted"), "Göteborg", "SE"], [*_cells(title="Trailing"), "", ""]]
+    table = _read(tmp_path, "a.csv", _csv(rows))
+    assert [r["title"] for r in table.rows] == ["Wide", "Trailing"]
+    [rejection] = table.rejected
+    assert (rejection.row, rejection.field, rejection.values["title"]) == (3, "row", "Shifted")
+    assert rejection.reason == ("has 23 cells but the header has 21; a comma in an unquoted cell? "
+                                "(cells past the header: 'Göteborg', 'SE')")  # fmt: skip
+
+
+def test_values_under_an_empty_header_cell_are_reported(tmp_path: Path) -> None:
+    header = [*HEADER[:3], "", *HEADER[3:], "", ""]  # Excel adds empty cells at the end
+    row = _cells()
+    table = _read(tmp_path, "a.csv", _csv([header, [*row[:3], "lost?", *row[3:], "", ""]]))
+    assert table.warnings == ("column D has values but no name in the header; they are ignored",)
+    assert table.rows[0]["city"] == "Göteborg"
+
+
+def test_a_cell_over_the_limit_rejects_only_its_row(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None:
+    long = "x" * 140_000  # over the csv module's own 128 KiB limit, which used to end the import in a traceback
+    path = tmp_path / "long.csv"
+    path.write_bytes(_csv([HEADER, _cells(title="First"), _cells(title="Long", description=long), _cells(title="Third")]))
+    report = import_file(path, engine, geocoder)
+    assert (report.total, report.stored) == (3, 2)
+    [rejection] = report.rejected
+    assert (rejection.row, rejection.field) == (3, "description")
+    assert rejection.reason == ("description has 140,000 characters, more than the 32,767 a cell may hold "
+                                "(setting IMPORT_MAX_CELL_CHARS); shorten it")  # fmt: skip
+
+
+def test_limits_end_the_read_with_a_reason(tmp_path: Path) -> None:
+    content = _csv([HEADER, *(_cells(title=f"Club {i}") for i in range(3))])
+    with pytest.raises(ImportFileError, match=r"is \d\d\d bytes, more than the 100 an import reads \(setting IMPORT_MAX_BYTES\)"):
+        _read(tmp_path, "a.csv", content, ReadLimits(max_bytes=100, max_rows=10, max_cell_chars=100))
+    with pytest.raises(ImportFileError, match=r"more than 2 rows of data, the most one import reads \(setting IMPORT_MAX_ROWS\)"):
+        _read(tmp_path, "a.csv", content, ReadLimits(max_bytes=10_000, max_rows=2, max_cell_chars=100))
+    assert len(_read(tmp_path, "a.csv", content, ReadLimits(max_bytes=10_000, max_rows=3, max_cell_chars=100)).rows) == 3
+
+
+def test_limits_are_settings() -> None:
+    limits = ReadLimits.from_settings(load_settings({"IMPORT_MAX_BYTES": "1000", "IMPORT_MAX_ROWS": "5", "IMPORT_MAX_CELL_CHARS": "9"}))
+    assert limits == ReadLimits(max_bytes=1000, max_rows=5, max_cell_chars=9)
+    assert ReadLimits.from_settings(load_settings({})) == ReadLimits(max_bytes=50 * 1024 * 1024, max_rows=200_000, max_cell_chars=32_767)
+    with pytest.raises(SettingsError, match="IMPORT_MAX_ROWS"):
+        load_settings({"IMPORT_MAX_ROWS": "0"})
+    with pytest.raises(SettingsError, match="IMPORT_MAX_BYTES"):
+        load_settings({"IMPORT_MAX_BYTES": "50MB"})
+
+
+def test_an_unclosed_quote_is_an_error_naming_its_row(tmp_path: Path) -> None:
+    # A quote left open in the last rows makes the rest of the file one cell: nothing to re-align.
+    content = _csv([HEADER, _cells(title="Fine")]) + b'"Opened,never closed\r\nswallowed,2026-12-01,\r\n'
+    with pytest.raises(ImportFileError, match=r'a quote \("\) opened in row 3 \(line 3\) is never closed'):
+        _read(tmp_path, "a.csv", content)
+
+
+def test_rejected_rows_file_holds_no_formula_and_reads_back(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None:
+    hostile = "=cmd|' /C calc'!A0"
+    path = tmp_path / "hostile.csv"
+    path.write_bytes(_csv([[*HEADER, "=HYPERLINK(1)"], [*_cells(title=hostile, age_min="-5", url="@evil"), "+1"]]))
+    report = import_file(path, engine, geocoder)
+    assert report.rejects_path is not None
+    with report.rejects_path.open(encoding="utf-8", newline="") as fh:
+        written = list(csv.reader(fh))
+    assert [c for row in written for c in row if c.startswith(FORMULA_TRIGGERS)] == []
+    assert written[1][:1] == ["'" + hostile] and written[0][-2:] == ["'=HYPERLINK(1)", "reason"]
+    again = read_table(report.rejects_path)
+    assert (again.rows[0]["title"], again.rows[0]["age_min"], again.rows[0]["url"]) == (hostile, "-5", "@evil")
+
+
+# XLSX files crafted from a real workbook: openpyxl writes it, then the sheet's XML is edited.
+
+
+def _workbook(rows: list[list[object]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in rows:
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _edit_parts(xlsx: bytes, edit: Callable[[str, bytes], bytes]) -> bytes:
+    """The same workbook with each part passed through ``edit(name, content)``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            target.writestr(info.filename, edit(info.filename, source.read(info)))
+    return out.getvalue()
+
+
+def _edit_sheet(xlsx: bytes, edit: Callable[[bytes], bytes]) -> bytes:
+    return _edit_parts(xlsx, lambda name, content: edit(content) if name == "xl/worksheets/sheet1.xml" else content)
+
+
+def _declare_whole_sheet(xml: bytes) -> bytes:
+    edited = re.sub(rb'<dimension ref="[^"]*"\s*/>', b'<dimension ref="A1:XFD1048576"/>', xml)
+    assert edited != xml
+    return edited
+
+
+def _far_cells(xml: bytes) -> bytes:
+    """Row 5 gets values in column XFD, the last one Excel has, and in column Z; the last row a formatted empty cell."""
+    far = (b'<c r="Z5" t="inlineStr"><is><t>near</t></is></c><c r="XFD5" t="inlineStr"><is><t>far away</t></is></c></row>'
+           b'<row r="1048576"><c r="XFD1048576" s="0"/></row>')  # fmt: skip
+    edited = xml.replace(b"</row></sheetData>", far + b"</sheetData>", 1)
+    assert edited != xml
+    return edited
+
+
+def test_xlsx_declaring_the_whole_sheet_reads_its_rows_in_bounded_memory(tmp_path: Path) -> None:
+    xlsx = _workbook([HEADER, *(_cells(title=f"Club {i}") for i in range(3))])
+    crafted = _edit_sheet(xlsx, lambda xml: _far_cells(_declare_whole_sheet(xml)))
+    assert len(crafted) < 10_000  # a few KB declaring 1,048,576 × 16,384 cells
+    read_table_bytes(xlsx, "warm-up.xlsx")  # so that modules openpyxl loads on first use are not counted
+    tracemalloc.start()
+    try:
+        table = _read(tmp_path, "huge.xlsx", crafted)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [r["title"] for r in table.rows] == ["Club 0", "Club 1", "Club 2"]
+    assert table.warnings == ("column Z has values but no name in the header; they are ignored",)
+    assert peak < 2 * 1024 * 1024, f"peak {peak:,} bytes"
+
+
+def test_xlsx_rows_past_excels_last_row_are_an_error(tmp_path: Path) -> None:
+    xlsx = _workbook([HEADER, _cells()])
+    crafted = _edit_sheet(xlsx, lambda xml: xml.replace(b'<row r="2"', b'<row r="1048577"').replace(b'r="A2"', b'r="A1048577"'))
+    with pytest.raises(ImportFileError, match="rows past Excel's last row"):
+        _read(tmp_path, "a.xlsx", crafted)
+
+
+def test_xlsx_zip_bomb_is_refused_before_unpacking(tmp_path: Path) -> None:
+    xlsx = _workbook([HEADER, _cells()])
+    bomb = _edit_sheet(xlsx, lambda xml: xml.replace(b"<sheetData>", b"<sheetData>" + b" " * 30_000_000))
+    assert len(bomb) < 100_000
+    limits = ReadLimits(max_bytes=1_000_000, max_rows=10, max_cell_chars=100)
+    with pytest.raises(ImportFileError, match=r"unpacks to 30,\d{3},\d{3} bytes \(more than the 10,000,000 allowed"):
+        _read(tmp_path, "bomb.xlsx", bomb, limits)
+
+
+def _as_xlsm(name: str, content: bytes) -> bytes:
+    if name != "[Content_Types].xml":
+        return content
+    return content.replace(b"spreadsheetml.sheet.main+xml", b"ms-excel.sheet.macroEnabled.main+xml")
+
+
+def _ods() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", "<office:document-content/>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 512, r"is an Excel 97–2003 \(.xls\) workbook; save it as .xlsx"),
+        (_ods, r"is an OpenDocument spreadsheet \(.ods\); save it as .xlsx"),
+        (lambda: _edit_parts(_workbook([HEADER]), _as_xlsm), r"is a macro-enabled workbook \(.xlsm\); save it as .xlsx"),
+        (lambda: b"PK\x03\x04 damaged", "is not a readable Excel .xlsx file"),
+    ],
+    ids=["xls", "ods", "xlsm", "damaged"],
+)
+def test_other_spreadsheet_formats_given_as_xlsx_are_named(tmp_path: Path, content: Callable[[], bytes], message: str) -> None:
+    with pytest.raises(ImportFileError, match=message):
+        _read(tmp_path, "a.xlsx", content())
+
+
+def test_reading_from_bytes_is_the_same_path(tmp_path: Path) -> None:
+    content = _csv([HEADER, _cells(title=EXCEL_TITLE)], delimiter=";")
+    assert read_table_bytes(content, "upload.csv") == _read(tmp_path, "upload.csv", content)
+    xlsx = _workbook([HEADER, _cells(title=EXCEL_TITLE)])
+    assert read_table_bytes(xlsx, "upload.xlsx").rows[0]["title"] == EXCEL_TITLE
+
+
+def test_excel_semicolon_csv_imports_every_field(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None:
+    path = Path(shutil.copy(DATA / "excel_semicolon.csv", tmp_path / "excel.csv"))
+    report = import_file(path, engine, geocoder)
+    assert (report.stored, report.rejected, report.warnings) == (3, [], [])
+    with engine.connect() as conn:
+        stored = {o.title: o for o in (storage.get_opportunity(conn, i) for i in report.stored_ids)}
+    kod = stored['Kodklubb "Scratch" för unga']
+    assert kod.description == "Lär dig programmera, steg för steg.\nTa med egen dator; vi har laddare."
+    assert (kod.address, kod.schedule) == ("Götaplatsen 3, 412 56 Göteborg", "FREQ=WEEKLY;BYDAY=WE")
+    robo = stored["Delavnica robotike"]
+    assert (robo.description, robo.latitude, str(robo.cost), robo.currency) == ("=1+2 je tri", 46.2389, "25.50", "EUR")
+    assert stored["Warsztaty robotyki"].description == "+48 22 123 45 67"
