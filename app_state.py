@@ -143,3 +143,8 @@ MAP_FIT_FOR = "map_fit_for"  # the filters that view was fitted to
 MAP_SEEN = "map_seen"  # the last value the map component reported, already applied
 PAGE = "list_page"
 LIST_FOR = "list_for"  # the search the list page number belongs to (a new search starts on page 1)
+
+# The filter widgets' keys: re-set together when the interface language changes (see the explore page).
+FILTER_KEYS: tuple[str, ...] = (
+    CITY, TOPICS, AGE_KIND, AGE, FREE, DATE_FROM, DATE_TO, MODES, TYPES, TAUGHT_IN, ACCESSIBLE, TEXT, PLACE, RADIUS,
+)  # fmt: skip

@@ -225,9 +225,28 @@ def current_filters(today: date) -> Filters:
 # --- sidebar -------------------------------------------------------------------------------------
 
 
+def keep_filters_across_languages() -> None:
+    """The interface language changed: hand every filter back to its widget, to be shown in the new language.
+
+    A browser holds a selectbox's or multiselect's choice as its label ("Digital skills") and
+    sends that label back on every rerun; the server maps it to an option through the labels of
+    that run. Labels in a new language would no longer match, so the choices fell away at the
+    visitor's next change. A value set in session state is sent to the browser again, formatted
+    by this run's labels (and a date input, whose format differs by language, is a new widget
+    that starts from it).
+    """
+    for key in state.FILTER_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def language_switcher() -> str:
     st.sidebar.selectbox(
-        "Language · Språk · Jezik · Język", LANGUAGES, key=state.LANGUAGE, format_func=lambda code: LANGUAGE_NAMES[code]
+        "Language · Språk · Jezik · Język",
+        LANGUAGES,
+        key=state.LANGUAGE,
+        format_func=lambda code: LANGUAGE_NAMES[code],
+        on_change=keep_filters_across_languages,
     )
     return str(st.session_state[state.LANGUAGE])
 
