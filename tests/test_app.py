@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import streamlit as st
@@ -20,6 +21,7 @@ import app_state
 from app_state import DEMO_SIZE
 from opportunities.demo import load_demo
 from opportunities.geocoding import Geocoder
+from opportunities.i18n import translator
 from opportunities.settings import load_settings
 from opportunities.storage import open_database, opportunities, set_status, writing
 from opportunities.vocabulary import Status
@@ -422,3 +424,66 @@ def test_pages_of_twenty(app: AppTest) -> None:
     assert len(card_titles(app)) == 20
     app.checkbox(key="filter_free").check().run()
     assert app.number_input(key="list_page").value == 1  # a new search starts on its first page
+
+
+# Every filter set at once, as a link holds them (the age as a group in one half of the pairs, exact in the other).
+EVERY_FILTER = {
+    "city": "Kranj", "topic": ["digital-skills", "languages"], "from": (TODAY + timedelta(days=3)).isoformat(),
+    "to": (TODAY + timedelta(days=200)).isoformat(), "mode": ["in-person", "hybrid"], "type": "workshop", "free": "1",
+    "language": "sl", "accessible": "1", "q": "delavnica", "near": "Kranj", "radius": "30",
+}  # fmt: skip
+# The widgets a browser holds by their labels (it sends the label back, not the option).
+LABELLED = ("filter_city", "filter_topics", "filter_age_kind", "filter_modes", "filter_types", "filter_language")
+LANGUAGE_PAIRS = [(a, b) for a in ("en", "sv", "sl", "pl") for b in ("en", "sv", "sl", "pl") if a != b]
+
+
+MULTIPLE = ("filter_topics", "filter_modes", "filter_types")
+
+
+def _labelled_widget(at: AppTest, key: str) -> Any:
+    return at.multiselect(key=key) if key in MULTIPLE else at.selectbox(key=key)
+
+
+def _browser_labels(at: AppTest, held: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The labels a browser holds for the labelled widgets after a run: what the server last sent with set_value."""
+    held = dict(held)
+    for key in LABELLED:
+        proto = _labelled_widget(at, key).proto
+        if proto.set_value or key not in held:
+            held[key] = list(proto.raw_values) if key in MULTIPLE else [proto.raw_value]
+    return held
+
+
+@pytest.mark.parametrize(("first", "second"), LANGUAGE_PAIRS)
+def test_a_language_switch_keeps_every_filter_and_relabels_it(app: AppTest, first: str, second: str) -> None:
+    age = "teens" if LANGUAGE_PAIRS.index((first, second)) % 2 else "15"
+    wanted: dict[str, str | list[str]] = {**EVERY_FILTER, "age": age}
+    for name, value in {**wanted, "lang": first}.items():
+        app.query_params[name] = value
+    app.run()
+    held = _browser_labels(app, {})
+    values = {key: app.session_state[key] for key in app_state.FILTER_KEYS}
+    assert not app.warning, [w.value for w in app.warning]
+
+    app.selectbox(key="ui_language").select(second).run()
+    held = _browser_labels(app, held)
+    assert not app.exception
+    assert {key: app.session_state[key] for key in app_state.FILTER_KEYS} == values
+    _ = translator(second).gettext
+    assert app.title[0].value == _("Learning opportunities")
+    assert app.multiselect(key="filter_topics").label == _("Topics")
+    # What the visitor sees (and the browser sends back) is each choice's label in the new language.
+    for key in LABELLED:
+        widget = _labelled_widget(app, key)
+        chosen = values[key] if isinstance(values[key], list) else [values[key]]
+        assert held[key] == [widget.format_func(v) for v in chosen], key
+
+    app.checkbox(key="filter_free").uncheck().run()  # the next change, with the labels the browser holds
+    assert not app.exception
+    expected = {k: v for k, v in wanted.items() if k != "free"} | ({} if second == "en" else {"lang": second})
+    assert dict(app.query_params) == expected
+    assert app.date_input(key="filter_from").value == TODAY + timedelta(days=3)
+    if age == "15":
+        assert app.number_input(key="filter_age").value == 15
+    else:
+        assert app.selectbox(key="filter_age_kind").value == "teens"
