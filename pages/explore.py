@@ -59,6 +59,8 @@ MAP_KEY = "map"
 LOCATE_KEY = "locate_me"
 PAGE_SIZE = 20
 NEXT_SESSIONS = 5
+# A "Details" button names its opportunity by at most this many characters of the title.
+DETAILS_TITLE_CHARS = 60
 DATE_FORMATS = {"en": "DD/MM/YYYY", "sv": "YYYY-MM-DD", "sl": "DD.MM.YYYY", "pl": "DD.MM.YYYY"}
 
 # "Use my location": a button that asks the browser for its position only when clicked, and sends
@@ -108,6 +110,11 @@ def browser_language() -> str:
     """The UI language the browser asks for (Accept-Language), or English."""
     header = st.context.headers.get("Accept-Language") or ""
     return negotiate_language([header]) if header else "en"
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, with "…" where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def today_here() -> date:
@@ -413,7 +420,15 @@ def show_list(keep: np.ndarray, query: SearchQuery, lang: str) -> None:
             if distances is not None and np.isfinite(distances[i]):
                 facts.insert(0, format_distance_km(float(distances[i]), lang))
             st.caption(escape_markdown(" · ".join(facts)))
-            st.button(_("Details"), key=f"details_{opp.id}", on_click=select, args=(opp.id,), help=opp.title[:200])
+            # Each button names its opportunity: a screen reader lists twenty buttons by name, and
+            # twenty "Details" could not be told apart. Provider text is escaped in label and tooltip.
+            st.button(
+                _("Details: {title}").format(title=escape_markdown(shorten(opp.title, DETAILS_TITLE_CHARS))),
+                key=f"details_{opp.id}",
+                on_click=select,
+                args=(opp.id,),
+                help=escape_markdown(opp.title),
+            )
     if pages > 1:
         st.number_input(_("Page"), min_value=1, max_value=pages, step=1, key=state.PAGE)
 
@@ -518,7 +533,8 @@ ngettext = translations(lang).ngettext
 
 st.title(_("Learning opportunities"))
 for problem in st.session_state[state.URL_PROBLEMS]:
-    st.warning(problem, icon=":material/link_off:")
+    # A problem quotes what the link held: shown as text, so no value becomes a live link.
+    st.warning(escape_markdown(problem), icon=":material/link_off:")
 
 filters = filter_sidebar(cities, index.language_codes, lang, today)
 details = state.city_details(engine, settings.database_url)
@@ -571,14 +587,13 @@ if online:
     summary += " " + _("{count} online only, not on the map.").format(count=format_number(online, lang))
 st.markdown(summary)
 if near.point is not None:
-    place = _("your location") if near.source == "browser" else f"“{filters.place}”"
-    st.caption(
-        escape_markdown(
-            _("Showing opportunities within {radius} km of {place}.").format(
-                radius=format_number(filters.radius_km, lang), place=place
-            )
-        )
-    )
+    radius = format_number(filters.radius_km, lang)
+    # Two whole sentences: "your location" cannot be dropped into the place's slot in every language.
+    if near.source == "browser":
+        around = _("Showing opportunities within {radius} km of your location.").format(radius=radius)
+    else:
+        around = _("Showing opportunities within {radius} km of {place}.").format(radius=radius, place=f"“{filters.place}”")
+    st.caption(escape_markdown(around))
 
 if total and st.toggle(_("Map"), value=True, key="show_map"):
     show_map(keep, params, lang)

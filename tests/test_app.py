@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import streamlit as st
-from sqlalchemy import select
+from sqlalchemy import select, update
 from streamlit.testing.v1 import AppTest
 
 import app_state
@@ -24,6 +24,7 @@ from opportunities.geocoding import Geocoder
 from opportunities.i18n import translator
 from opportunities.settings import load_settings
 from opportunities.storage import open_database, opportunities, set_status, writing
+from opportunities.text import escape_markdown
 from opportunities.vocabulary import Status
 from tests.conftest import Databases
 
@@ -487,3 +488,78 @@ def test_a_language_switch_keeps_every_filter_and_relabels_it(app: AppTest, firs
         assert app.number_input(key="filter_age").value == 15
     else:
         assert app.selectbox(key="filter_age_kind").value == "teens"
+
+
+# A title as a hostile provider could write it: a live link, a remote image (the visitor's address
+# goes to its host) and HTML. Shown anywhere on the page, it must read as text.
+HOSTILE_TITLE = "Zzqx [x](https://evil.example) ![i](https://evil.example/p.png) <img src=x onerror=alert(1)>"
+# Markup that would be live: not preceded by the backslash that escapes it.
+LIVE_MARKUP = re.compile(r"(?<!\\)(\]\(|!\[|<img|<script|https?://evil|www\.evil)")
+
+
+@pytest.fixture
+def hostile_title(demo_database: tuple[str, int]) -> Iterator[int]:
+    """One published opportunity retitled with :data:`HOSTILE_TITLE` for the test (restored after); its id."""
+    engine = open_database(demo_database[0])
+    with engine.connect() as conn:
+        chosen, title = conn.execute(
+            select(opportunities.c.id, opportunities.c.title)
+            .where(opportunities.c.status == "published", opportunities.c.end_date > TODAY + timedelta(days=7))
+            .order_by(opportunities.c.id)
+            .limit(1)
+        ).one()
+
+    def retitle(text: str) -> None:
+        with writing(engine) as conn:
+            conn.execute(
+                update(opportunities).where(opportunities.c.id == chosen).values(title=text, updated_at=datetime.now(UTC))
+            )
+
+    retitle(HOSTILE_TITLE)
+    yield int(chosen)
+    retitle(title)
+    engine.dispose()
+
+
+def shown_texts(at: AppTest) -> list[str]:
+    """Every text the page renders as Markdown: blocks, captions, notices, titles, labels and tooltips."""
+    texts = [e.value for kind in (at.markdown, at.caption, at.warning, at.info, at.title, at.header, at.subheader) for e in kind]
+    for widget in (*at.button, *at.checkbox, *at.selectbox, *at.multiselect, *at.text_input, *at.get("download_button")):
+        proto: Any = widget.proto
+        texts.extend([proto.label, proto.help])
+    return texts
+
+
+def test_provider_text_is_shown_as_text_everywhere(app: AppTest, hostile_title: int) -> None:
+    app.query_params["q"] = "Zzqx"
+    app.run()
+    assert not app.exception
+    assert count(app) == 1
+    button = app.button(key=f"details_{hostile_title}")
+    assert button.help == escape_markdown(HOSTILE_TITLE)  # a tooltip renders Markdown too
+    assert button.label.startswith("Details: Zzqx ")
+    button.click().run()  # the dialog
+    assert any(m.value == f"### {escape_markdown(HOSTILE_TITLE)}" for m in app.markdown)
+    live = [t for t in shown_texts(app) if LIVE_MARKUP.search(t)]
+    assert not live
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("city", "www.evil.example"), ("near", "www.evil.example"), ("topic", "www.evil.example"), ("lang", "www.evil.example")],
+)
+def test_link_values_in_warnings_are_text(app: AppTest, name: str, value: str) -> None:
+    app.query_params[name] = value
+    app.run()
+    assert not app.exception
+    assert app.warning
+    live = [t for t in shown_texts(app) if LIVE_MARKUP.search(t)]
+    assert not live
+
+
+def test_the_details_buttons_have_distinct_names(app: AppTest) -> None:
+    app.run()
+    labels = [b.label for b in app.main.button if (b.key or "").startswith("details_")]
+    assert len(labels) == 20
+    assert len(set(labels)) == 20  # the demo titles differ on the first page
+    assert all(label.startswith("Details: ") and len(label) <= len("Details: ") + 60 for label in labels)

@@ -107,7 +107,8 @@ def stored_opportunity(app_server: AppServer, opportunity_id: int) -> Opportunit
 
 def first_card(page: Page, lang: str = "en") -> tuple[Locator, Locator]:
     """The first card of the list and its "Details" button (the card is the button's own block)."""
-    button = page.get_by_role("button", name=ui_text(lang, "Details"), exact=True).first
+    prefix = ui_text(lang, "Details: {title}").split("{title}")[0]  # each button names its opportunity
+    button = page.get_by_role("button", name=re.compile("^" + re.escape(prefix))).first
     expect(button).to_be_visible(timeout=30_000)
     card = button.locator("xpath=ancestor::div[@data-testid='stVerticalBlock'][1]")
     return card, button
