@@ -136,6 +136,7 @@ SELECTED = "selected_id"
 MAP_POSITION = "map_position"  # the MapPosition for the link, once the visitor moved the map
 FILTERS_READY = "filters_ready"
 URL_PROBLEMS = "url_problems"
+TODAY = "today_shown"  # the date "today" meant on the last run (the chosen city's, see the explore page)
 EXACT_AGE = "exact"
 MAP_VIEW = "map_view"  # the MapView the layer is built for
 MAP_FIT_VIEW = "map_fit_view"  # the view fitted to the current results

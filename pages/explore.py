@@ -47,9 +47,11 @@ from opportunities.url_params import (
     Filters,
     MapPosition,
     date_bounds,
+    local_today,
     read_params,
     relaxations,
     share_url,
+    utc_now,
 )
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
 
@@ -117,8 +119,20 @@ def shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def today_here() -> date:
-    return date.today()
+def today_for(city: str, zones: dict[str, tuple[str, str]]) -> date:
+    """Today in the chosen city, or, with none chosen, the earliest date among all cities (nothing still on is hidden).
+
+    ``zones`` is city name → (country, time zone), as :func:`app_state.city_details` gives it.
+    """
+    chosen = [zones[city][1]] if city in zones else [zone for _, zone in zones.values()]
+    return local_today(chosen)
+
+
+def follow_today(today: date) -> None:
+    """Keep "From" on today while it was left there, as today moves (midnight, or a city in another time zone)."""
+    if st.session_state[state.DATE_FROM] == st.session_state[state.TODAY]:
+        st.session_state[state.DATE_FROM] = today
+    st.session_state[state.TODAY] = today
 
 
 # --- state --------------------------------------------------------------------------------------
@@ -171,18 +185,19 @@ def init_page_state(cities: list[str], languages_taught: tuple[str, ...], today:
     st.session_state[state.MAP_FIT_VIEW] = None
     st.session_state[state.MAP_SEEN] = {}
     st.session_state[state.URL_PROBLEMS] = list(read.problems)
+    st.session_state[state.TODAY] = today
     st.session_state[state.FILTERS_READY] = True
 
 
 def clear_filters() -> None:
-    _set_filter_state(Filters(), today_here())
+    _set_filter_state(Filters(), st.session_state[state.TODAY])
     st.session_state[state.SELECTED] = None
 
 
 def relax(name: str) -> None:
     """Clear one filter (a "Try without …" button)."""
-    filters = current_filters(today_here()).without(name)
-    _set_filter_state(filters, today_here())
+    today: date = st.session_state[state.TODAY]
+    _set_filter_state(current_filters(today).without(name), today)
 
 
 def select(opportunity_id: int | None) -> None:
@@ -504,7 +519,7 @@ def _local_now(timezone: str) -> datetime:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
-    return datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
+    return utc_now().astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
 
 
 def filter_label(name: str, lang: str) -> str:
@@ -524,8 +539,11 @@ settings = state.settings()
 engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed)
 cities = state.city_names(engine, settings.database_url)
 index = state.opportunity_index(engine, settings.database_url)
-today = today_here()
-init_page_state(cities, index.language_codes, today)
+details = state.city_details(engine, settings.database_url)
+init_page_state(cities, index.language_codes, today_for("", details))
+# "Today" is the chosen city's date (the widgets already hold this run's choice of city).
+today = today_for(st.session_state[state.CITY], details)
+follow_today(today)
 
 lang = language_switcher()
 _ = translations(lang).gettext
@@ -537,7 +555,6 @@ for problem in st.session_state[state.URL_PROBLEMS]:
     st.warning(escape_markdown(problem), icon=":material/link_off:")
 
 filters = filter_sidebar(cities, index.language_codes, lang, today)
-details = state.city_details(engine, settings.database_url)
 country = details[filters.city][0] if filters.city in details else None
 near = near_point(
     place=filters.place,

@@ -8,22 +8,37 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import streamlit as st
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from streamlit.testing.v1 import AppTest
 
 import app_state
 from app_state import DEMO_SIZE
+from opportunities import url_params
 from opportunities.demo import load_demo
 from opportunities.geocoding import Geocoder
 from opportunities.i18n import translator
+from opportunities.model import City
 from opportunities.settings import load_settings
-from opportunities.storage import open_database, opportunities, set_status, writing
+from opportunities.storage import (
+    cities,
+    ensure_city,
+    get_opportunities,
+    insert_opportunities,
+    open_database,
+    opportunities,
+    opportunity_languages,
+    opportunity_row,
+    opportunity_topics,
+    set_status,
+    writing,
+)
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import Status
 from tests.conftest import Databases
@@ -563,3 +578,49 @@ def test_the_details_buttons_have_distinct_names(app: AppTest) -> None:
     assert len(labels) == 20
     assert len(set(labels)) == 20  # the demo titles differ on the first page
     assert all(label.startswith("Details: ") and len(label) <= len("Details: ") + 60 for label in labels)
+
+
+# 01:00 UTC on the test day: still the evening before in Santo Domingo (UTC−4, no daylight saving).
+EARLY_UTC = datetime.combine(TODAY, time(1, 0), UTC)
+EVENING_TITLE = "Evening robotics in Santo Domingo"
+
+
+@pytest.fixture
+def evening_event(demo_database: tuple[str, int]) -> Iterator[int]:
+    """A city in America/Santo_Domingo with one published event at 20:30 local the day before TODAY (removed after)."""
+    engine = open_database(demo_database[0])
+    with writing(engine) as conn:
+        city_id = ensure_city(conn, City("Santo Domingo", "DO", 18.4861, -69.9312, "America/Santo_Domingo"))
+        model_id, provider_id = conn.execute(
+            select(opportunities.c.id, opportunities.c.provider_id).where(opportunities.c.status == "published").limit(1)
+        ).one()
+        evening = datetime.combine(TODAY - timedelta(days=1), time(20, 30))
+        opp = replace(
+            get_opportunities(conn, [model_id])[0], id=None, title=EVENING_TITLE, city="Santo Domingo", country="DO",
+            start=evening, end=evening + timedelta(hours=1, minutes=30), schedule="", latitude=18.4861, longitude=-69.9312,
+            created_at=None, updated_at=None,
+        )  # fmt: skip
+        row = opportunity_row(opp, provider_id=provider_id, city_id=city_id, now=datetime.now(UTC), dedup_key="evening-tz-test")
+        [event_id] = insert_opportunities(conn, [row], [opp.topics], [opp.languages])
+    yield event_id
+    with writing(engine) as conn:
+        conn.execute(delete(opportunity_topics).where(opportunity_topics.c.opportunity_id == event_id))
+        conn.execute(delete(opportunity_languages).where(opportunity_languages.c.opportunity_id == event_id))
+        conn.execute(delete(opportunities).where(opportunities.c.id == event_id))
+        conn.execute(delete(cities).where(cities.c.id == city_id))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("city", ["Santo Domingo", ""])
+def test_today_is_the_citys_date(app: AppTest, monkeypatch: pytest.MonkeyPatch, evening_event: int, city: str) -> None:
+    """At 01:00 UTC the evening's event in a UTC−4 city is still ahead: shown for that city, and for all cities."""
+    monkeypatch.setattr(url_params, "utc_now", lambda: EARLY_UTC)  # the clock, at the library boundary
+    app.query_params["q"] = "Evening robotics"
+    if city:
+        app.query_params["city"] = city
+    app.run()
+    assert not app.exception
+    assert not app.warning, [w.value for w in app.warning]
+    assert count(app) == 1
+    assert app.date_input(key="filter_from").value == TODAY - timedelta(days=1)
+    assert "from" not in app.query_params  # "today" is not a chosen date
