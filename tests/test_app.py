@@ -624,3 +624,17 @@ def test_today_is_the_citys_date(app: AppTest, monkeypatch: pytest.MonkeyPatch, 
     assert count(app) == 1
     assert app.date_input(key="filter_from").value == TODAY - timedelta(days=1)
     assert "from" not in app.query_params  # "today" is not a chosen date
+
+
+@pytest.mark.parametrize("language", ["en", "sv", "sl", "pl"])
+def test_the_near_me_caption_is_one_sentence_in_every_language(app: AppTest, language: str) -> None:
+    app.query_params["lang"] = language
+    app.run()
+    app.session_state["browser_position"] = (46.2389, 14.3556)  # as "Use my location" sets it
+    app.run()
+    sentence = translator(language).gettext("Showing opportunities within {radius} km of your location.")
+    shown = [c.value.replace("\\", "") for c in app.main.caption if "10" in c.value and "km" in c.value]
+    assert sentence.format(radius="10") in shown
+    assert "lokacije vaše lokacije" not in " ".join(shown)
+    if language != "en":
+        assert sentence != "Showing opportunities within {radius} km of your location."  # translated
