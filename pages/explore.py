@@ -25,6 +25,7 @@ from opportunities.calendar import opportunity_ics
 from opportunities.i18n import (
     LANGUAGE_NAMES,
     age_group_label,
+    browser_locale,
     format_distance_km,
     format_number,
     format_when,
@@ -32,6 +33,7 @@ from opportunities.i18n import (
     mode_label,
     negotiate_language,
     precision_label,
+    streamlit_relabels,
     topic_label,
     translator,
     type_label,
@@ -98,6 +100,65 @@ export default function (component) {
 }
 """
 _locate_button = st.components.v2.component("col_locate_me", html=_LOCATE_HTML, css=_LOCATE_CSS, js=_LOCATE_JS)
+
+# The page's language for the browser: <html lang>, the locale react-aria (Streamlit's date inputs)
+# formats and names its fields in, and the labels of Streamlit's own controls, relabelled as they
+# appear. The script runs in the page itself (a v2 component is no iframe); every text arrives as
+# data and is set as an attribute or a text node's value, never as HTML.
+_PAGE_LANGUAGE_JS = """
+export default function (component) {
+  const { data } = component;
+  document.documentElement.lang = data.lang;
+  // react-aria reads this before navigator.language, and again on "languagechange".
+  window[Symbol.for("react-aria.i18n.locale")] = data.locale;
+  const state = window.__colPageLanguage || (window.__colPageLanguage = {});
+  if (state.locale !== data.locale) {
+    state.locale = data.locale;
+    window.dispatchEvent(new Event("languagechange"));
+  }
+  state.texts = new Map(data.texts);
+  const attributes = ["aria-label", "title", "placeholder"];
+  // Only the texts of lists (an empty list's "No results") and of the calendar are replaced as
+  // text: a provider's title elsewhere stays as written.
+  const lists = '[role="listbox"], [data-baseweb="menu"], [data-baseweb="popover"], [data-testid="stDateInputCalendar"]';
+  const relabel = (root) => {
+    if (!(root instanceof Element)) return;
+    for (const el of [root, ...root.querySelectorAll("[aria-label], [title], [placeholder]")]) {
+      for (const name of attributes) {
+        const shown = el.getAttribute(name);
+        if (!shown) continue;
+        let wanted = state.texts.get(shown);
+        const comma = shown.indexOf(", ");  // "year, From", "Choose date, November 2026"
+        if (!wanted && name === "aria-label" && comma > 0 && state.texts.has(shown.slice(0, comma))) {
+          wanted = state.texts.get(shown.slice(0, comma)) + shown.slice(comma);
+        }
+        if (wanted && wanted !== shown) el.setAttribute(name, wanted);
+      }
+    }
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const wanted = state.texts.get(node.nodeValue.trim());
+      if (wanted && wanted !== node.nodeValue.trim() && node.parentElement && node.parentElement.closest(lists)) {
+        node.nodeValue = wanted;
+      }
+    }
+  };
+  if (!state.observer) {
+    state.observer = new MutationObserver((records) => {
+      for (const record of records) {
+        if (record.type === "attributes") relabel(record.target);
+        else if (record.type === "characterData") relabel(record.target.parentElement);
+        else for (const node of record.addedNodes) relabel(node.nodeType === Node.TEXT_NODE ? node.parentElement : node);
+      }
+    });
+    state.observer.observe(document.body, {
+      subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: attributes,
+    });
+  }
+  relabel(document.body);
+}
+"""
+_page_language = st.components.v2.component("col_page_language", html="", js=_PAGE_LANGUAGE_JS)
 
 
 def translations(language: str) -> gettext.NullTranslations:
@@ -304,14 +365,24 @@ def filter_sidebar(cities: list[str], languages_taught: tuple[str, ...], lang: s
         st.divider()
         st.text_input(_("Search in titles and descriptions"), key=state.TEXT, max_chars=100)
         st.selectbox(_("City"), ["", *cities], key=state.CITY, format_func=lambda c: c or _("All cities"))
-        st.multiselect(_("Topics"), list(TOPICS), key=state.TOPICS, format_func=lambda t: topic_label(t, lang))
+        st.multiselect(
+            _("Topics"), list(TOPICS), key=state.TOPICS, format_func=lambda t: topic_label(t, lang), placeholder=_("All topics")
+        )
         st.selectbox(_("Age"), ["", *(g.id for g in AGE_GROUPS), state.EXACT_AGE], key=state.AGE_KIND, format_func=age_kind_label)
         if st.session_state[state.AGE_KIND] == state.EXACT_AGE:
             st.number_input(_("Age in years"), min_value=0, max_value=120, step=1, key=state.AGE)
         st.date_input(_("From"), key=state.DATE_FROM, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
         st.date_input(_("To"), key=state.DATE_TO, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
-        st.multiselect(_("Mode"), [m.value for m in Mode], key=state.MODES, format_func=lambda m: mode_label(m, lang))
-        st.multiselect(_("Type"), [t.value for t in OpportunityType], key=state.TYPES, format_func=lambda t: type_label(t, lang))
+        st.multiselect(
+            _("Mode"), [m.value for m in Mode], key=state.MODES, format_func=lambda m: mode_label(m, lang), placeholder=_("All modes")
+        )
+        st.multiselect(
+            _("Type"),
+            [t.value for t in OpportunityType],
+            key=state.TYPES,
+            format_func=lambda t: type_label(t, lang),
+            placeholder=_("All types"),
+        )
         st.selectbox(
             _("Language taught in"),
             ["", *languages_taught],
@@ -546,6 +617,7 @@ today = today_for(st.session_state[state.CITY], details)
 follow_today(today)
 
 lang = language_switcher()
+_page_language(key="page_language", data={"lang": lang, "locale": browser_locale(lang), "texts": streamlit_relabels(lang)})
 _ = translations(lang).gettext
 ngettext = translations(lang).ngettext
 
