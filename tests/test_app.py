@@ -509,7 +509,14 @@ def test_a_language_switch_keeps_every_filter_and_relabels_it(app: AppTest, firs
 # goes to its host) and HTML. Shown anywhere on the page, it must read as text.
 HOSTILE_TITLE = "Zzqx [x](https://evil.example) ![i](https://evil.example/p.png) <img src=x onerror=alert(1)>"
 # Markup that would be live: not preceded by the backslash that escapes it.
-LIVE_MARKUP = re.compile(r"(?<!\\)(\]\(|!\[|<img|<script|https?://evil|www\.evil)")
+LIVE_MARKUP = re.compile(r"(?<!\\)(\]\(|!\[|<img|<script)")
+# GFM autolink literals, as the browser's Markdown finds them in the text once escapes are resolved.
+AUTOLINK_LITERAL = re.compile(r"(?i)(https?://|www\.)[-\w]|[-.\w+]@[-\w]+\.[-\w]")
+
+
+def is_live(text: str) -> bool:
+    """Whether ``text``, rendered as Markdown, would hold markup or a link."""
+    return bool(LIVE_MARKUP.search(text) or AUTOLINK_LITERAL.search(re.sub(r"\\(.)", r"\1", text)))
 
 
 @pytest.fixture
@@ -555,7 +562,7 @@ def test_provider_text_is_shown_as_text_everywhere(app: AppTest, hostile_title: 
     assert button.label.startswith("Details: Zzqx ")
     button.click().run()  # the dialog
     assert any(m.value == f"### {escape_markdown(HOSTILE_TITLE)}" for m in app.markdown)
-    live = [t for t in shown_texts(app) if LIVE_MARKUP.search(t)]
+    live = [t for t in shown_texts(app) if is_live(t)]
     assert not live
 
 
@@ -568,7 +575,7 @@ def test_link_values_in_warnings_are_text(app: AppTest, name: str, value: str) -
     app.run()
     assert not app.exception
     assert app.warning
-    live = [t for t in shown_texts(app) if LIVE_MARKUP.search(t)]
+    live = [t for t in shown_texts(app) if is_live(t)]
     assert not live
 
 
