@@ -617,7 +617,6 @@ today = today_for(st.session_state[state.CITY], details)
 follow_today(today)
 
 lang = language_switcher()
-_page_language(key="page_language", data={"lang": lang, "locale": browser_locale(lang), "texts": streamlit_relabels(lang)})
 _ = translations(lang).gettext
 ngettext = translations(lang).ngettext
 
@@ -707,3 +706,6 @@ else:
             key=f"relax_{name}",
         )
     st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_empty")
+
+# Last, so that its (empty) block adds no gap above the page's content.
+_page_language(key="page_language", data={"lang": lang, "locale": browser_locale(lang), "texts": streamlit_relabels(lang)})
