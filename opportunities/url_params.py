@@ -2,7 +2,7 @@
 
 Filters: ``city`` (a city name), ``topic`` (repeatable; an id or a label in any UI language),
 ``age`` (an age group id such as ``teens``, or an exact age such as ``15``), ``from`` and ``to``
-(ISO dates; without ``from`` the search starts today), ``mode`` and ``type`` (repeatable ids),
+(ISO dates; without ``from`` the search starts today, in the chosen city: see :func:`local_today`), ``mode`` and ``type`` (repeatable ids),
 ``free`` and ``accessible`` (``1``), ``language`` (the ISO 639-1 code of the language an
 opportunity is taught in), ``q`` (words in the title or description), ``near`` (a typed place or
 address) and ``radius`` (km). The rest of the page: ``id`` (the opportunity shown in detail),
