@@ -136,6 +136,7 @@ SELECTED = "selected_id"
 MAP_POSITION = "map_position"  # the MapPosition for the link, once the visitor moved the map
 FILTERS_READY = "filters_ready"
 URL_PROBLEMS = "url_problems"
+TODAY = "today_shown"  # the date "today" meant on the last run (the chosen city's, see the explore page)
 EXACT_AGE = "exact"
 MAP_VIEW = "map_view"  # the MapView the layer is built for
 MAP_FIT_VIEW = "map_fit_view"  # the view fitted to the current results
@@ -143,3 +144,8 @@ MAP_FIT_FOR = "map_fit_for"  # the filters that view was fitted to
 MAP_SEEN = "map_seen"  # the last value the map component reported, already applied
 PAGE = "list_page"
 LIST_FOR = "list_for"  # the search the list page number belongs to (a new search starts on page 1)
+
+# The filter widgets' keys: re-set together when the interface language changes (see the explore page).
+FILTER_KEYS: tuple[str, ...] = (
+    CITY, TOPICS, AGE_KIND, AGE, FREE, DATE_FROM, DATE_TO, MODES, TYPES, TAUGHT_IN, ACCESSIBLE, TEXT, PLACE, RADIUS,
+)  # fmt: skip

@@ -343,3 +343,60 @@ EXPLORE_PLURAL_TEXTS: tuple[tuple[str, str], ...] = (
     Nn_("{count} opportunity matches your filters.", "{count} opportunities match your filters."),
     Nn_("{count} activity in {city} (approximate location)", "{count} activities in {city} (approximate location)"),
 )
+
+
+# Texts that Streamlit's own controls show or announce in English whatever the page's language
+# (aria-labels, tooltips, an empty list's message), as Streamlit 1.67 writes them. The page
+# relabels them in the browser (see the explore page); react-aria's date fields translate
+# themselves once told the locale (:func:`browser_locale`).
+STREAMLIT_TEXTS: tuple[str, ...] = (
+    N_("Collapse sidebar"),
+    N_("Expand sidebar"),
+    N_("Open"),
+    N_("Close"),
+    N_("Dismiss"),
+    N_("Increment"),
+    N_("Decrement"),
+    N_("Main menu"),
+    N_("Link to heading"),
+    N_("Copy to clipboard"),
+    N_("Choose an option"),
+    N_("No results"),
+    N_("Clear all"),
+    N_("Sidebar"),
+    N_("Next"),
+    # The date fields and their calendar (react-aria in the browser's language): a field is
+    # named "year, From" and the calendar "Choose date, November 2026", so the part before the
+    # first comma is relabelled too.
+    N_("Choose date"),
+    N_("Previous month"),
+    N_("Next month"),
+    N_("year"),
+    N_("month"),
+    N_("day"),
+    N_("Use arrow keys to navigate dates. Enter to select. Escape to close."),
+)
+
+
+def browser_locale(language: str) -> str:
+    """The BCP 47 locale for ``language`` in the browser (``<html lang>``'s region form): ``sv-SE``, ``en-GB``."""
+    return BABEL_LOCALES.get(language, BABEL_LOCALES[DEFAULT_LANGUAGE]).replace("_", "-")
+
+
+def streamlit_relabels(language: str) -> list[tuple[str, str]]:
+    """(shown now, wanted) pairs for :data:`STREAMLIT_TEXTS`: every language's form, to the one in ``language``.
+
+    Every form is listed, not only English, so that a control already relabelled in one
+    language is relabelled again after a switch to another.
+    """
+    wanted = translator(language).gettext
+    pairs: dict[str, str] = {}
+    for text in STREAMLIT_TEXTS:
+        for shown in {text, *(translator(other).gettext(text) for other in LANGUAGES)}:
+            pairs.setdefault(shown, wanted(text))
+    # The calendar's month names (its heading and month list), as the browser's locale writes them.
+    months = babel_locale(language).months["stand-alone"]["wide"]
+    for other in LANGUAGES:
+        for number, shown in babel_locale(other).months["stand-alone"]["wide"].items():
+            pairs.setdefault(shown, months[number])
+    return sorted(pairs.items())

@@ -103,12 +103,18 @@ _fold_cached = lru_cache(maxsize=65_536)(_fold)
 # Everything Markdown (and Streamlit's extensions: :emoji:, :color[..], $math$, ~~strike~~) gives a meaning to.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&^])")
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+# GFM's autolink literals ("www.", "https://", "name@host") are found in the text after escapes
+# are resolved, so no escape stops them; an invisible word joiner inside each trigger does.
+_AUTOLINK_TRIGGERS = re.compile(r"(?i)(?<=www)(?=\.)|(?=://)|(?=@)")
+WORD_JOINER = "\u2060"
 
 
 def escape_markdown(text: str) -> str:
     """``text`` shown literally when rendered as Markdown: special characters escaped, on one line.
 
     For strings written by providers (titles, names, places). Line breaks become spaces, so a
-    value cannot start a heading, a list or a block quote.
+    value cannot start a heading, a list or a block quote; no address becomes a live link (a
+    :data:`WORD_JOINER` is put into "www.", "://" and "@").
     """
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", text))
+    unlinked = _AUTOLINK_TRIGGERS.sub(WORD_JOINER, _LINE_BREAKS.sub(" ", text))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", unlinked)

@@ -2,7 +2,7 @@
 
 Filters: ``city`` (a city name), ``topic`` (repeatable; an id or a label in any UI language),
 ``age`` (an age group id such as ``teens``, or an exact age such as ``15``), ``from`` and ``to``
-(ISO dates; without ``from`` the search starts today), ``mode`` and ``type`` (repeatable ids),
+(ISO dates; without ``from`` the search starts today, in the chosen city: see :func:`local_today`), ``mode`` and ``type`` (repeatable ids),
 ``free`` and ``accessible`` (``1``), ``language`` (the ISO 639-1 code of the language an
 opportunity is taught in), ``q`` (words in the title or description), ``near`` (a typed place or
 address) and ``radius`` (km). The rest of the page: ``id`` (the opportunity shown in detail),
@@ -15,10 +15,11 @@ A link is written by people and may be hostile: unusable values are dropped, eac
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opportunities.i18n import negotiate_language, translator
 from opportunities.search import SearchQuery
@@ -44,6 +45,31 @@ Params = dict[str, str | list[str]]
 FILTER_NAMES: tuple[str, ...] = (
     "free", "accessible", "type", "mode", "language", "age", "topic", "q", "dates", "near", "city",
 )  # fmt: skip
+
+
+def utc_now() -> datetime:
+    """The clock: the current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def local_today(time_zones: Iterable[str], *, now: datetime | None = None) -> date:
+    """What "today" is for a visitor looking at places in ``time_zones`` (IANA names), at ``now``.
+
+    The earliest local date among them, so that nothing still happening in any of those places
+    is hidden: at 01:00 UTC on the 24th a city in UTC−4 is still on the 23rd. Pass the chosen
+    city's zone alone, or every city's zone when none is chosen. Unknown names are skipped;
+    with none known, the date in UTC. ``now`` defaults to :func:`utc_now`; a naive ``now`` is UTC.
+    """
+    moment = now or utc_now()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    dates = []
+    for name in set(time_zones):
+        try:
+            dates.append(moment.astimezone(ZoneInfo(name)).date())
+        except (ZoneInfoNotFoundError, ValueError):
+            continue  # a city without a usable zone does not move "today"
+    return min(dates) if dates else moment.astimezone(UTC).date()
 
 
 def date_bounds(today: date) -> tuple[date, date]:

@@ -25,6 +25,7 @@ from opportunities.calendar import opportunity_ics
 from opportunities.i18n import (
     LANGUAGE_NAMES,
     age_group_label,
+    browser_locale,
     format_distance_km,
     format_number,
     format_when,
@@ -32,6 +33,7 @@ from opportunities.i18n import (
     mode_label,
     negotiate_language,
     precision_label,
+    streamlit_relabels,
     topic_label,
     translator,
     type_label,
@@ -47,9 +49,11 @@ from opportunities.url_params import (
     Filters,
     MapPosition,
     date_bounds,
+    local_today,
     read_params,
     relaxations,
     share_url,
+    utc_now,
 )
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
 
@@ -59,6 +63,8 @@ MAP_KEY = "map"
 LOCATE_KEY = "locate_me"
 PAGE_SIZE = 20
 NEXT_SESSIONS = 5
+# A "Details" button names its opportunity by at most this many characters of the title.
+DETAILS_TITLE_CHARS = 60
 DATE_FORMATS = {"en": "DD/MM/YYYY", "sv": "YYYY-MM-DD", "sl": "DD.MM.YYYY", "pl": "DD.MM.YYYY"}
 
 # "Use my location": a button that asks the browser for its position only when clicked, and sends
@@ -95,6 +101,65 @@ export default function (component) {
 """
 _locate_button = st.components.v2.component("col_locate_me", html=_LOCATE_HTML, css=_LOCATE_CSS, js=_LOCATE_JS)
 
+# The page's language for the browser: <html lang>, the locale react-aria (Streamlit's date inputs)
+# formats and names its fields in, and the labels of Streamlit's own controls, relabelled as they
+# appear. The script runs in the page itself (a v2 component is no iframe); every text arrives as
+# data and is set as an attribute or a text node's value, never as HTML.
+_PAGE_LANGUAGE_JS = """
+export default function (component) {
+  const { data } = component;
+  document.documentElement.lang = data.lang;
+  // react-aria reads this before navigator.language, and again on "languagechange".
+  window[Symbol.for("react-aria.i18n.locale")] = data.locale;
+  const state = window.__colPageLanguage || (window.__colPageLanguage = {});
+  if (state.locale !== data.locale) {
+    state.locale = data.locale;
+    window.dispatchEvent(new Event("languagechange"));
+  }
+  state.texts = new Map(data.texts);
+  const attributes = ["aria-label", "title", "placeholder"];
+  // Only the texts of lists (an empty list's "No results") and of the calendar are replaced as
+  // text: a provider's title elsewhere stays as written.
+  const lists = '[role="listbox"], [data-baseweb="menu"], [data-baseweb="popover"], [data-testid="stDateInputCalendar"]';
+  const relabel = (root) => {
+    if (!(root instanceof Element)) return;
+    for (const el of [root, ...root.querySelectorAll("[aria-label], [title], [placeholder]")]) {
+      for (const name of attributes) {
+        const shown = el.getAttribute(name);
+        if (!shown) continue;
+        let wanted = state.texts.get(shown);
+        const comma = shown.indexOf(", ");  // "year, From", "Choose date, November 2026"
+        if (!wanted && name === "aria-label" && comma > 0 && state.texts.has(shown.slice(0, comma))) {
+          wanted = state.texts.get(shown.slice(0, comma)) + shown.slice(comma);
+        }
+        if (wanted && wanted !== shown) el.setAttribute(name, wanted);
+      }
+    }
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const wanted = state.texts.get(node.nodeValue.trim());
+      if (wanted && wanted !== node.nodeValue.trim() && node.parentElement && node.parentElement.closest(lists)) {
+        node.nodeValue = wanted;
+      }
+    }
+  };
+  if (!state.observer) {
+    state.observer = new MutationObserver((records) => {
+      for (const record of records) {
+        if (record.type === "attributes") relabel(record.target);
+        else if (record.type === "characterData") relabel(record.target.parentElement);
+        else for (const node of record.addedNodes) relabel(node.nodeType === Node.TEXT_NODE ? node.parentElement : node);
+      }
+    });
+    state.observer.observe(document.body, {
+      subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: attributes,
+    });
+  }
+  relabel(document.body);
+}
+"""
+_page_language = st.components.v2.component("col_page_language", html="", js=_PAGE_LANGUAGE_JS)
+
 
 def translations(language: str) -> gettext.NullTranslations:
     """The UI texts in ``language``; English while a catalog is missing, rather than no page."""
@@ -110,8 +175,25 @@ def browser_language() -> str:
     return negotiate_language([header]) if header else "en"
 
 
-def today_here() -> date:
-    return date.today()
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, with "…" where it was cut."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def today_for(city: str, zones: dict[str, tuple[str, str]]) -> date:
+    """Today in the chosen city, or, with none chosen, the earliest date among all cities (nothing still on is hidden).
+
+    ``zones`` is city name → (country, time zone), as :func:`app_state.city_details` gives it.
+    """
+    chosen = [zones[city][1]] if city in zones else [zone for _, zone in zones.values()]
+    return local_today(chosen)
+
+
+def follow_today(today: date) -> None:
+    """Keep "From" on today while it was left there, as today moves (midnight, or a city in another time zone)."""
+    if st.session_state[state.DATE_FROM] == st.session_state[state.TODAY]:
+        st.session_state[state.DATE_FROM] = today
+    st.session_state[state.TODAY] = today
 
 
 # --- state --------------------------------------------------------------------------------------
@@ -164,18 +246,19 @@ def init_page_state(cities: list[str], languages_taught: tuple[str, ...], today:
     st.session_state[state.MAP_FIT_VIEW] = None
     st.session_state[state.MAP_SEEN] = {}
     st.session_state[state.URL_PROBLEMS] = list(read.problems)
+    st.session_state[state.TODAY] = today
     st.session_state[state.FILTERS_READY] = True
 
 
 def clear_filters() -> None:
-    _set_filter_state(Filters(), today_here())
+    _set_filter_state(Filters(), st.session_state[state.TODAY])
     st.session_state[state.SELECTED] = None
 
 
 def relax(name: str) -> None:
     """Clear one filter (a "Try without …" button)."""
-    filters = current_filters(today_here()).without(name)
-    _set_filter_state(filters, today_here())
+    today: date = st.session_state[state.TODAY]
+    _set_filter_state(current_filters(today).without(name), today)
 
 
 def select(opportunity_id: int | None) -> None:
@@ -225,9 +308,28 @@ def current_filters(today: date) -> Filters:
 # --- sidebar -------------------------------------------------------------------------------------
 
 
+def keep_filters_across_languages() -> None:
+    """The interface language changed: hand every filter back to its widget, to be shown in the new language.
+
+    A browser holds a selectbox's or multiselect's choice as its label ("Digital skills") and
+    sends that label back on every rerun; the server maps it to an option through the labels of
+    that run. Labels in a new language would no longer match, so the choices fell away at the
+    visitor's next change. A value set in session state is sent to the browser again, formatted
+    by this run's labels (and a date input, whose format differs by language, is a new widget
+    that starts from it).
+    """
+    for key in state.FILTER_KEYS:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def language_switcher() -> str:
     st.sidebar.selectbox(
-        "Language · Språk · Jezik · Język", LANGUAGES, key=state.LANGUAGE, format_func=lambda code: LANGUAGE_NAMES[code]
+        "Language · Språk · Jezik · Język",
+        LANGUAGES,
+        key=state.LANGUAGE,
+        format_func=lambda code: LANGUAGE_NAMES[code],
+        on_change=keep_filters_across_languages,
     )
     return str(st.session_state[state.LANGUAGE])
 
@@ -263,14 +365,24 @@ def filter_sidebar(cities: list[str], languages_taught: tuple[str, ...], lang: s
         st.divider()
         st.text_input(_("Search in titles and descriptions"), key=state.TEXT, max_chars=100)
         st.selectbox(_("City"), ["", *cities], key=state.CITY, format_func=lambda c: c or _("All cities"))
-        st.multiselect(_("Topics"), list(TOPICS), key=state.TOPICS, format_func=lambda t: topic_label(t, lang))
+        st.multiselect(
+            _("Topics"), list(TOPICS), key=state.TOPICS, format_func=lambda t: topic_label(t, lang), placeholder=_("All topics")
+        )
         st.selectbox(_("Age"), ["", *(g.id for g in AGE_GROUPS), state.EXACT_AGE], key=state.AGE_KIND, format_func=age_kind_label)
         if st.session_state[state.AGE_KIND] == state.EXACT_AGE:
             st.number_input(_("Age in years"), min_value=0, max_value=120, step=1, key=state.AGE)
         st.date_input(_("From"), key=state.DATE_FROM, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
         st.date_input(_("To"), key=state.DATE_TO, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
-        st.multiselect(_("Mode"), [m.value for m in Mode], key=state.MODES, format_func=lambda m: mode_label(m, lang))
-        st.multiselect(_("Type"), [t.value for t in OpportunityType], key=state.TYPES, format_func=lambda t: type_label(t, lang))
+        st.multiselect(
+            _("Mode"), [m.value for m in Mode], key=state.MODES, format_func=lambda m: mode_label(m, lang), placeholder=_("All modes")
+        )
+        st.multiselect(
+            _("Type"),
+            [t.value for t in OpportunityType],
+            key=state.TYPES,
+            format_func=lambda t: type_label(t, lang),
+            placeholder=_("All types"),
+        )
         st.selectbox(
             _("Language taught in"),
             ["", *languages_taught],
@@ -394,7 +506,15 @@ def show_list(keep: np.ndarray, query: SearchQuery, lang: str) -> None:
             if distances is not None and np.isfinite(distances[i]):
                 facts.insert(0, format_distance_km(float(distances[i]), lang))
             st.caption(escape_markdown(" · ".join(facts)))
-            st.button(_("Details"), key=f"details_{opp.id}", on_click=select, args=(opp.id,), help=opp.title[:200])
+            # Each button names its opportunity: a screen reader lists twenty buttons by name, and
+            # twenty "Details" could not be told apart. Provider text is escaped in label and tooltip.
+            st.button(
+                _("Details: {title}").format(title=escape_markdown(shorten(opp.title, DETAILS_TITLE_CHARS))),
+                key=f"details_{opp.id}",
+                on_click=select,
+                args=(opp.id,),
+                help=escape_markdown(opp.title),
+            )
     if pages > 1:
         st.number_input(_("Page"), min_value=1, max_value=pages, step=1, key=state.PAGE)
 
@@ -470,7 +590,7 @@ def _local_now(timezone: str) -> datetime:
         zone = ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
-    return datetime.now(zone).replace(tzinfo=None, second=0, microsecond=0)
+    return utc_now().astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
 
 
 def filter_label(name: str, lang: str) -> str:
@@ -490,8 +610,11 @@ settings = state.settings()
 engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed)
 cities = state.city_names(engine, settings.database_url)
 index = state.opportunity_index(engine, settings.database_url)
-today = today_here()
-init_page_state(cities, index.language_codes, today)
+details = state.city_details(engine, settings.database_url)
+init_page_state(cities, index.language_codes, today_for("", details))
+# "Today" is the chosen city's date (the widgets already hold this run's choice of city).
+today = today_for(st.session_state[state.CITY], details)
+follow_today(today)
 
 lang = language_switcher()
 _ = translations(lang).gettext
@@ -499,10 +622,10 @@ ngettext = translations(lang).ngettext
 
 st.title(_("Learning opportunities"))
 for problem in st.session_state[state.URL_PROBLEMS]:
-    st.warning(problem, icon=":material/link_off:")
+    # A problem quotes what the link held: shown as text, so no value becomes a live link.
+    st.warning(escape_markdown(problem), icon=":material/link_off:")
 
 filters = filter_sidebar(cities, index.language_codes, lang, today)
-details = state.city_details(engine, settings.database_url)
 country = details[filters.city][0] if filters.city in details else None
 near = near_point(
     place=filters.place,
@@ -552,14 +675,13 @@ if online:
     summary += " " + _("{count} online only, not on the map.").format(count=format_number(online, lang))
 st.markdown(summary)
 if near.point is not None:
-    place = _("your location") if near.source == "browser" else f"“{filters.place}”"
-    st.caption(
-        escape_markdown(
-            _("Showing opportunities within {radius} km of {place}.").format(
-                radius=format_number(filters.radius_km, lang), place=place
-            )
-        )
-    )
+    radius = format_number(filters.radius_km, lang)
+    # Two whole sentences: "your location" cannot be dropped into the place's slot in every language.
+    if near.source == "browser":
+        around = _("Showing opportunities within {radius} km of your location.").format(radius=radius)
+    else:
+        around = _("Showing opportunities within {radius} km of {place}.").format(radius=radius, place=f"“{filters.place}”")
+    st.caption(escape_markdown(around))
 
 if total and st.toggle(_("Map"), value=True, key="show_map"):
     show_map(keep, params, lang)
@@ -584,3 +706,6 @@ else:
             key=f"relax_{name}",
         )
     st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_empty")
+
+# Last, so that its (empty) block adds no gap above the page's content.
+_page_language(key="page_language", data={"lang": lang, "locale": browser_locale(lang), "texts": streamlit_relabels(lang)})

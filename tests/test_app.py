@@ -8,20 +8,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import streamlit as st
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from streamlit.testing.v1 import AppTest
 
 import app_state
 from app_state import DEMO_SIZE
+from opportunities import url_params
 from opportunities.demo import load_demo
 from opportunities.geocoding import Geocoder
+from opportunities.i18n import translator
+from opportunities.model import City
 from opportunities.settings import load_settings
-from opportunities.storage import open_database, opportunities, set_status, writing
+from opportunities.storage import (
+    cities,
+    ensure_city,
+    get_opportunities,
+    insert_opportunities,
+    open_database,
+    opportunities,
+    opportunity_languages,
+    opportunity_row,
+    opportunity_topics,
+    set_status,
+    writing,
+)
+from opportunities.text import escape_markdown
 from opportunities.vocabulary import Status
 from tests.conftest import Databases
 
@@ -422,3 +440,208 @@ def test_pages_of_twenty(app: AppTest) -> None:
     assert len(card_titles(app)) == 20
     app.checkbox(key="filter_free").check().run()
     assert app.number_input(key="list_page").value == 1  # a new search starts on its first page
+
+
+# Every filter set at once, as a link holds them (the age as a group in one half of the pairs, exact in the other).
+EVERY_FILTER = {
+    "city": "Kranj", "topic": ["digital-skills", "languages"], "from": (TODAY + timedelta(days=3)).isoformat(),
+    "to": (TODAY + timedelta(days=200)).isoformat(), "mode": ["in-person", "hybrid"], "type": "workshop", "free": "1",
+    "language": "sl", "accessible": "1", "q": "delavnica", "near": "Kranj", "radius": "30",
+}  # fmt: skip
+# The widgets a browser holds by their labels (it sends the label back, not the option).
+LABELLED = ("filter_city", "filter_topics", "filter_age_kind", "filter_modes", "filter_types", "filter_language")
+LANGUAGE_PAIRS = [(a, b) for a in ("en", "sv", "sl", "pl") for b in ("en", "sv", "sl", "pl") if a != b]
+
+
+MULTIPLE = ("filter_topics", "filter_modes", "filter_types")
+
+
+def _labelled_widget(at: AppTest, key: str) -> Any:
+    return at.multiselect(key=key) if key in MULTIPLE else at.selectbox(key=key)
+
+
+def _browser_labels(at: AppTest, held: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The labels a browser holds for the labelled widgets after a run: what the server last sent with set_value."""
+    held = dict(held)
+    for key in LABELLED:
+        proto = _labelled_widget(at, key).proto
+        if proto.set_value or key not in held:
+            held[key] = list(proto.raw_values) if key in MULTIPLE else [proto.raw_value]
+    return held
+
+
+@pytest.mark.parametrize(("first", "second"), LANGUAGE_PAIRS)
+def test_a_language_switch_keeps_every_filter_and_relabels_it(app: AppTest, first: str, second: str) -> None:
+    age = "teens" if LANGUAGE_PAIRS.index((first, second)) % 2 else "15"
+    wanted: dict[str, str | list[str]] = {**EVERY_FILTER, "age": age}
+    for name, value in {**wanted, "lang": first}.items():
+        app.query_params[name] = value
+    app.run()
+    held = _browser_labels(app, {})
+    values = {key: app.session_state[key] for key in app_state.FILTER_KEYS}
+    assert not app.warning, [w.value for w in app.warning]
+
+    app.selectbox(key="ui_language").select(second).run()
+    held = _browser_labels(app, held)
+    assert not app.exception
+    assert {key: app.session_state[key] for key in app_state.FILTER_KEYS} == values
+    _ = translator(second).gettext
+    assert app.title[0].value == _("Learning opportunities")
+    assert app.multiselect(key="filter_topics").label == _("Topics")
+    # What the visitor sees (and the browser sends back) is each choice's label in the new language.
+    for key in LABELLED:
+        widget = _labelled_widget(app, key)
+        chosen = values[key] if isinstance(values[key], list) else [values[key]]
+        assert held[key] == [widget.format_func(v) for v in chosen], key
+
+    app.checkbox(key="filter_free").uncheck().run()  # the next change, with the labels the browser holds
+    assert not app.exception
+    expected = {k: v for k, v in wanted.items() if k != "free"} | ({} if second == "en" else {"lang": second})
+    assert dict(app.query_params) == expected
+    assert app.date_input(key="filter_from").value == TODAY + timedelta(days=3)
+    if age == "15":
+        assert app.number_input(key="filter_age").value == 15
+    else:
+        assert app.selectbox(key="filter_age_kind").value == "teens"
+
+
+# A title as a hostile provider could write it: a live link, a remote image (the visitor's address
+# goes to its host) and HTML. Shown anywhere on the page, it must read as text.
+HOSTILE_TITLE = "Zzqx [x](https://evil.example) ![i](https://evil.example/p.png) <img src=x onerror=alert(1)>"
+# Markup that would be live: not preceded by the backslash that escapes it.
+LIVE_MARKUP = re.compile(r"(?<!\\)(\]\(|!\[|<img|<script)")
+# GFM autolink literals, as the browser's Markdown finds them in the text once escapes are resolved.
+AUTOLINK_LITERAL = re.compile(r"(?i)(https?://|www\.)[-\w]|[-.\w+]@[-\w]+\.[-\w]")
+
+
+def is_live(text: str) -> bool:
+    """Whether ``text``, rendered as Markdown, would hold markup or a link."""
+    return bool(LIVE_MARKUP.search(text) or AUTOLINK_LITERAL.search(re.sub(r"\\(.)", r"\1", text)))
+
+
+@pytest.fixture
+def hostile_title(demo_database: tuple[str, int]) -> Iterator[int]:
+    """One published opportunity retitled with :data:`HOSTILE_TITLE` for the test (restored after); its id."""
+    engine = open_database(demo_database[0])
+    with engine.connect() as conn:
+        chosen, title = conn.execute(
+            select(opportunities.c.id, opportunities.c.title)
+            .where(opportunities.c.status == "published", opportunities.c.end_date > TODAY + timedelta(days=7))
+            .order_by(opportunities.c.id)
+            .limit(1)
+        ).one()
+
+    def retitle(text: str) -> None:
+        with writing(engine) as conn:
+            conn.execute(
+                update(opportunities).where(opportunities.c.id == chosen).values(title=text, updated_at=datetime.now(UTC))
+            )
+
+    retitle(HOSTILE_TITLE)
+    yield int(chosen)
+    retitle(title)
+    engine.dispose()
+
+
+def shown_texts(at: AppTest) -> list[str]:
+    """Every text the page renders as Markdown: blocks, captions, notices, titles, labels and tooltips."""
+    texts = [e.value for kind in (at.markdown, at.caption, at.warning, at.info, at.title, at.header, at.subheader) for e in kind]
+    for widget in (*at.button, *at.checkbox, *at.selectbox, *at.multiselect, *at.text_input, *at.get("download_button")):
+        proto: Any = widget.proto
+        texts.extend([proto.label, proto.help])
+    return texts
+
+
+def test_provider_text_is_shown_as_text_everywhere(app: AppTest, hostile_title: int) -> None:
+    app.query_params["q"] = "Zzqx"
+    app.run()
+    assert not app.exception
+    assert count(app) == 1
+    button = app.button(key=f"details_{hostile_title}")
+    assert button.help == escape_markdown(HOSTILE_TITLE)  # a tooltip renders Markdown too
+    assert button.label.startswith("Details: Zzqx ")
+    button.click().run()  # the dialog
+    assert any(m.value == f"### {escape_markdown(HOSTILE_TITLE)}" for m in app.markdown)
+    live = [t for t in shown_texts(app) if is_live(t)]
+    assert not live
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("city", "www.evil.example"), ("near", "www.evil.example"), ("topic", "www.evil.example"), ("lang", "www.evil.example")],
+)
+def test_link_values_in_warnings_are_text(app: AppTest, name: str, value: str) -> None:
+    app.query_params[name] = value
+    app.run()
+    assert not app.exception
+    assert app.warning
+    live = [t for t in shown_texts(app) if is_live(t)]
+    assert not live
+
+
+def test_the_details_buttons_have_distinct_names(app: AppTest) -> None:
+    app.run()
+    labels = [b.label for b in app.main.button if (b.key or "").startswith("details_")]
+    assert len(labels) == 20
+    assert len(set(labels)) == 20  # the demo titles differ on the first page
+    assert all(label.startswith("Details: ") and len(label) <= len("Details: ") + 60 for label in labels)
+
+
+# 01:00 UTC on the test day: still the evening before in Santo Domingo (UTC−4, no daylight saving).
+EARLY_UTC = datetime.combine(TODAY, time(1, 0), UTC)
+EVENING_TITLE = "Evening robotics in Santo Domingo"
+
+
+@pytest.fixture
+def evening_event(demo_database: tuple[str, int]) -> Iterator[int]:
+    """A city in America/Santo_Domingo with one published event at 20:30 local the day before TODAY (removed after)."""
+    engine = open_database(demo_database[0])
+    with writing(engine) as conn:
+        city_id = ensure_city(conn, City("Santo Domingo", "DO", 18.4861, -69.9312, "America/Santo_Domingo"))
+        model_id, provider_id = conn.execute(
+            select(opportunities.c.id, opportunities.c.provider_id).where(opportunities.c.status == "published").limit(1)
+        ).one()
+        evening = datetime.combine(TODAY - timedelta(days=1), time(20, 30))
+        opp = replace(
+            get_opportunities(conn, [model_id])[0], id=None, title=EVENING_TITLE, city="Santo Domingo", country="DO",
+            start=evening, end=evening + timedelta(hours=1, minutes=30), schedule="", latitude=18.4861, longitude=-69.9312,
+            created_at=None, updated_at=None,
+        )  # fmt: skip
+        row = opportunity_row(opp, provider_id=provider_id, city_id=city_id, now=datetime.now(UTC), dedup_key="evening-tz-test")
+        [event_id] = insert_opportunities(conn, [row], [opp.topics], [opp.languages])
+    yield event_id
+    with writing(engine) as conn:
+        conn.execute(delete(opportunity_topics).where(opportunity_topics.c.opportunity_id == event_id))
+        conn.execute(delete(opportunity_languages).where(opportunity_languages.c.opportunity_id == event_id))
+        conn.execute(delete(opportunities).where(opportunities.c.id == event_id))
+        conn.execute(delete(cities).where(cities.c.id == city_id))
+    engine.dispose()
+
+
+@pytest.mark.parametrize("city", ["Santo Domingo", ""])
+def test_today_is_the_citys_date(app: AppTest, monkeypatch: pytest.MonkeyPatch, evening_event: int, city: str) -> None:
+    """At 01:00 UTC the evening's event in a UTC−4 city is still ahead: shown for that city, and for all cities."""
+    monkeypatch.setattr(url_params, "utc_now", lambda: EARLY_UTC)  # the clock, at the library boundary
+    app.query_params["q"] = "Evening robotics"
+    if city:
+        app.query_params["city"] = city
+    app.run()
+    assert not app.exception
+    assert not app.warning, [w.value for w in app.warning]
+    assert count(app) == 1
+    assert app.date_input(key="filter_from").value == TODAY - timedelta(days=1)
+    assert "from" not in app.query_params  # "today" is not a chosen date
+
+
+@pytest.mark.parametrize("language", ["en", "sv", "sl", "pl"])
+def test_the_near_me_caption_is_one_sentence_in_every_language(app: AppTest, language: str) -> None:
+    app.query_params["lang"] = language
+    app.run()
+    app.session_state["browser_position"] = (46.2389, 14.3556)  # as "Use my location" sets it
+    app.run()
+    sentence = translator(language).gettext("Showing opportunities within {radius} km of your location.")
+    shown = [c.value.replace("\\", "") for c in app.main.caption if "10" in c.value and "km" in c.value]
+    assert sentence.format(radius="10") in shown
+    assert "lokacije vaše lokacije" not in " ".join(shown)
+    if language != "en":
+        assert sentence != "Showing opportunities within {radius} km of your location."  # translated

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -12,6 +12,7 @@ from opportunities.url_params import (
     Filters,
     MapPosition,
     filters_from_params,
+    local_today,
     map_position_from_params,
     read_params,
     relaxations,
@@ -298,3 +299,32 @@ def test_share_url() -> None:
     assert url == "http://127.0.0.1:8620/?city=G%C3%B6teborg&topic=a&topic=b&q=robot+%26+co&id=7"
     assert share_url("http://127.0.0.1:8620", {"id": "7"}) == "http://127.0.0.1:8620/?id=7"
     assert share_url("", {}) == "/"
+
+
+# 2026-11-24 01:00 UTC: still the evening of the 23rd in Santo Domingo (UTC−4), the 24th in Europe.
+LATE_EVENING_IN_THE_AMERICAS = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zones", "now", "expected"),
+    [
+        (["America/Santo_Domingo"], LATE_EVENING_IN_THE_AMERICAS, date(2026, 11, 23)),
+        (["Europe/Ljubljana"], LATE_EVENING_IN_THE_AMERICAS, date(2026, 11, 24)),
+        (["Europe/Ljubljana", "America/Santo_Domingo"], LATE_EVENING_IN_THE_AMERICAS, date(2026, 11, 23)),  # the earliest
+        (["Pacific/Kiritimati"], datetime(2026, 11, 23, 10, 0, tzinfo=UTC), date(2026, 11, 24)),  # UTC+14: already tomorrow
+        ([], LATE_EVENING_IN_THE_AMERICAS, date(2026, 11, 24)),  # no city: the date in UTC
+        (["", "Not/A_Zone", "../etc/passwd"], LATE_EVENING_IN_THE_AMERICAS, date(2026, 11, 24)),  # unusable names skipped
+        (["America/Santo_Domingo"], datetime(2026, 11, 24, 1, 0), date(2026, 11, 23)),  # naive means UTC
+        (["Europe/Stockholm"], datetime(2026, 3, 28, 23, 30, tzinfo=UTC), date(2026, 3, 29)),  # after midnight in CET
+    ],
+)
+def test_local_today_is_the_earliest_date_among_the_places(zones: list[str], now: datetime, expected: date) -> None:
+    assert local_today(zones, now=now) == expected
+
+
+def test_local_today_keeps_an_evening_event_in_the_search() -> None:
+    """An event at 20:30 in Santo Domingo on the 23rd is still ahead at 01:00 UTC on the 24th."""
+    today = local_today(["America/Santo_Domingo"], now=LATE_EVENING_IN_THE_AMERICAS)
+    query = Filters().to_query(limit=10, today=today)
+    assert query.date_from == date(2026, 11, 23)
+    assert Filters().to_query(limit=10, today=LATE_EVENING_IN_THE_AMERICAS.date()).date_from == date(2026, 11, 24)

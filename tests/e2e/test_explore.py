@@ -8,19 +8,20 @@ an iframe.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, expect
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, select, update
 
 from maps.opportunity_map import safe_link
 from opportunities.i18n import LANGUAGE_NAMES, topic_label, translator
 from opportunities.model import Opportunity
 from opportunities.search import SearchQuery, count
-from opportunities.storage import get_opportunities
+from opportunities.storage import get_opportunities, opportunities
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer, PageRecord
 
 pytestmark = pytest.mark.browser
@@ -107,7 +108,8 @@ def stored_opportunity(app_server: AppServer, opportunity_id: int) -> Opportunit
 
 def first_card(page: Page, lang: str = "en") -> tuple[Locator, Locator]:
     """The first card of the list and its "Details" button (the card is the button's own block)."""
-    button = page.get_by_role("button", name=ui_text(lang, "Details"), exact=True).first
+    prefix = ui_text(lang, "Details: {title}").split("{title}")[0]  # each button names its opportunity
+    button = page.get_by_role("button", name=re.compile("^" + re.escape(prefix))).first
     expect(button).to_be_visible(timeout=30_000)
     card = button.locator("xpath=ancestor::div[@data-testid='stVerticalBlock'][1]")
     return card, button
@@ -381,3 +383,93 @@ def test_kranj_digital_skills_age_15_free_in_slovenian(page: Page, app_server: A
     assert distance is not None
     assert float(distance[1].replace(",", ".")) <= 10  # the default radius
     assert url_params(page)["lang"] == ["sl"]
+
+
+@pytest.mark.parametrize(("first", "second"), [("en", "sv"), ("sl", "pl")])
+def test_a_language_switch_keeps_the_filters_through_the_next_change(
+    page: Page, app_server: AppServer, first: str, second: str
+) -> None:
+    """Switching the language relabels every chosen filter, and the next change keeps them all (issue 6)."""
+    query = "?topic=digital-skills&age=teens&mode=in-person&language=sl" + ("" if first == "en" else f"&lang={first}")
+    before = open_explore(page, app_server, query, lang=first)
+    settle(page)
+    choose(page, LANGUAGE_SWITCHER, LANGUAGE_NAMES[second])
+    page.wait_for_url(re.compile(rf"[?&]lang={second}(&|$)"))
+    expect(summary(page, second)).to_be_visible()
+    settle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    # The chosen topic and mode show in the new language (the chips of the multiselects).
+    expect(sidebar.get_by_text(topic_label("digital-skills", second), exact=True)).to_be_visible()
+    assert shown_count(page, second) == before
+
+    sidebar.get_by_text(ui_text(second, "Free only"), exact=True).click()  # the next change
+    page.wait_for_url(re.compile(r"[?&]free=1(&|$)"))
+    settle(page)
+    params = url_params(page)
+    assert params["topic"] == ["digital-skills"]
+    assert params["age"] == ["teens"]
+    assert params["mode"] == ["in-person"]
+    assert params["language"] == ["sl"]
+    assert shown_count(page, second) <= before
+
+
+@pytest.mark.parametrize("lang", ["sv", "sl", "pl"])
+def test_the_document_and_streamlits_own_texts_follow_the_language(page: Page, app_server: AppServer, lang: str) -> None:
+    open_explore(page, app_server, f"?lang={lang}", lang=lang)
+    expect(page.locator("html")).to_have_attribute("lang", lang)
+    sidebar = page.get_by_test_id("stSidebar")
+    expect(sidebar.get_by_role("combobox", name=ui_text(lang, "Topics"), exact=True)).to_have_attribute(
+        "placeholder", ui_text(lang, "All topics")
+    )
+    expect(page.locator('[placeholder="Choose options"], [placeholder="Choose an option"]')).to_have_count(0)
+    expect(page.get_by_role("button", name=ui_text(lang, "Choose date"), exact=True).first).to_be_visible()
+    for english in ("Collapse sidebar", "Main menu", "Choose date", "Increment"):
+        expect(page.locator(f'[aria-label="{english}"]')).to_have_count(0)
+    _, details = first_card(page, lang)
+    details.click()
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_role("button", name=ui_text(lang, "Close"), exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Close", exact=True)).to_have_count(0)
+
+
+def test_a_language_switch_sets_the_document_language(page: Page, app_server: AppServer) -> None:
+    open_explore(page, app_server)
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    choose(page, LANGUAGE_SWITCHER, LANGUAGE_NAMES["sv"])
+    expect(page.locator("html")).to_have_attribute("lang", "sv")
+    expect(page.get_by_role("button", name=ui_text("sv", "Collapse sidebar"), exact=True)).to_have_count(1)
+
+
+HOSTILE_TITLE = "Zzqx [x](https://evil.example) ![i](https://evil.example/p.png) <img src=x onerror=alert(1)>"
+
+
+def test_hostile_provider_text_and_link_values_stay_text(page: Page, app_server: AppServer, page_record: PageRecord) -> None:
+    """A title with a link, a remote image and HTML, and link values that look like addresses: all shown as text."""
+    open_explore(page, app_server)  # the demo data is loaded on the first visit
+    engine = create_engine(app_server.database_url)
+    try:
+        with engine.begin() as conn:
+            chosen = conn.execute(
+                select(opportunities.c.id).where(opportunities.c.status == "published").order_by(opportunities.c.id.desc())
+            ).scalar()
+            conn.execute(
+                update(opportunities).where(opportunities.c.id == chosen).values(title=HOSTILE_TITLE, updated_at=datetime.now(UTC))
+            )
+    finally:
+        engine.dispose()
+    page.goto(f"{app_server.url}/?q=Zzqx&city=www.evil.example&from=www.evil.example")
+    expect(summary(page)).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    warnings = page.get_by_test_id("stAlertContentWarning")
+    expect(warnings).to_have_count(2)  # the city and the date are ignored, each with a warning quoting it as text
+    _, details = first_card(page)
+    details.hover()  # the tooltip with the whole title
+    page.wait_for_timeout(1_000)
+    details.click()
+    dialog = page.get_by_role("dialog")
+    # The title as written (an invisible word joiner keeps its addresses from becoming links).
+    heading = dialog.get_by_role("heading", name=re.compile(r"^Zzqx \[x\]\(https"))
+    expect(heading).to_be_visible()
+    assert heading.inner_text().replace("\u2060", "") == HOSTILE_TITLE
+    expect(page.locator('a[href*="evil.example"], img[src*="evil.example"], img[src="x"]')).to_have_count(0)
+    assert not [url for url in page_record.requests if "evil.example" in (urlsplit(url).hostname or "")]
+    assert not page_record.dialogs
