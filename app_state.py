@@ -40,9 +40,9 @@ def asset_base() -> str:
 
 
 @st.cache_resource(show_spinner="Opening the database…")
-def database(url: str, cache_dir: str, demo_seed: int) -> Engine:
+def database(url: str, cache_dir: str, demo_seed: int, busy_timeout_s: float = 30.0) -> Engine:
     """The engine for ``url``, migrated; an empty database first gets the demo data (once per process)."""
-    engine = open_database(url)
+    engine = open_database(url, busy_timeout_s=busy_timeout_s)
     with engine.connect() as conn:
         empty = count_opportunities(conn) == 0
     if empty:

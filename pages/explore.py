@@ -607,7 +607,7 @@ def filter_label(name: str, lang: str) -> str:
 # --- the page --------------------------------------------------------------------------------------
 
 settings = state.settings()
-engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed)
+engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s)
 cities = state.city_names(engine, settings.database_url)
 index = state.opportunity_index(engine, settings.database_url)
 details = state.city_details(engine, settings.database_url)

@@ -36,6 +36,7 @@ from opportunities.storage import (
     opportunity_languages,
     opportunity_row,
     opportunity_topics,
+    search_text,
     set_status,
     writing,
 )
@@ -74,7 +75,7 @@ def app(monkeypatch: pytest.MonkeyPatch, demo_database: tuple[str, int]) -> Iter
     # The app keeps its engine in st.cache_resource; clearing the cache would drop it with its
     # connections still open (PostgreSQL counts them), so it is closed first.
     settings = load_settings()
-    app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed).dispose()
+    app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s).dispose()
     st.cache_data.clear()
     st.cache_resource.clear()
 
@@ -524,8 +525,8 @@ def hostile_title(demo_database: tuple[str, int]) -> Iterator[int]:
     """One published opportunity retitled with :data:`HOSTILE_TITLE` for the test (restored after); its id."""
     engine = open_database(demo_database[0])
     with engine.connect() as conn:
-        chosen, title = conn.execute(
-            select(opportunities.c.id, opportunities.c.title)
+        chosen, title, description = conn.execute(
+            select(opportunities.c.id, opportunities.c.title, opportunities.c.description)
             .where(opportunities.c.status == "published", opportunities.c.end_date > TODAY + timedelta(days=7))
             .order_by(opportunities.c.id)
             .limit(1)
@@ -534,7 +535,9 @@ def hostile_title(demo_database: tuple[str, int]) -> Iterator[int]:
     def retitle(text: str) -> None:
         with writing(engine) as conn:
             conn.execute(
-                update(opportunities).where(opportunities.c.id == chosen).values(title=text, updated_at=datetime.now(UTC))
+                update(opportunities)
+                .where(opportunities.c.id == chosen)
+                .values(title=text, search_text=search_text(text, description), updated_at=datetime.now(UTC))
             )
 
     retitle(HOSTILE_TITLE)
