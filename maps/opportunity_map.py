@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import folium
@@ -91,9 +91,17 @@ def is_approximate(opportunity: Opportunity) -> bool:
     return opportunity.precision in APPROXIMATE_PRECISIONS
 
 
-def topic_colour(opportunity: Opportunity) -> str:
-    """The colour of the opportunity's first topic."""
-    return TOPIC_COLOURS.get(opportunity.topics[0], NO_TOPIC_COLOUR) if opportunity.topics else NO_TOPIC_COLOUR
+def pin_topic(opportunity: Opportunity, highlight: Collection[str] = ()) -> str | None:
+    """The topic whose colour the pin wears: the first of the opportunity's topics among
+    ``highlight`` (the topics the visitor filtered for), else its first topic; None without one."""
+    known = [t for t in opportunity.topics if t in TOPIC_COLOURS]
+    return next((t for t in known if t in highlight), known[0] if known else None)
+
+
+def topic_colour(opportunity: Opportunity, highlight: Collection[str] = ()) -> str:
+    """The colour of the opportunity's pin (see :func:`pin_topic`)."""
+    topic = pin_topic(opportunity, highlight)
+    return TOPIC_COLOURS[topic] if topic is not None else NO_TOPIC_COLOUR
 
 
 def approximate_areas(opportunities: Sequence[Opportunity]) -> list[ApproximateArea]:
@@ -147,12 +155,14 @@ def popup_html(opportunity: Opportunity, language: str = "en") -> str:
     e = html.escape
     _ = translator(language).gettext
     lines = []
-    if opportunity.topics and opportunity.topics[0] in TOPIC_COLOURS:
-        first = opportunity.topics[0]
-        lines.append(
-            f'<div class="col-popup-topic"><span class="col-dot col-topic-{TOPICS.index(first)}"></span>'
-            f"{e(topic_label(first, language))}</div>"
-        )
+    # Every topic, each with its colour, so a pin's colour is explained whatever topic chose it.
+    topics = [
+        f'<span class="col-popup-topic-item"><span class="col-dot col-topic-{TOPICS.index(t)}"></span>{e(topic_label(t, language))}</span>'
+        for t in opportunity.topics
+        if t in TOPIC_COLOURS
+    ]
+    if topics:
+        lines.append(f'<div class="col-popup-topic">{"".join(topics)}</div>')
     lines.append(f"<strong>{e(opportunity.title)}</strong>")
     lines.append(f"<div>{e(opportunity.provider)}</div>")
     lines.append(f"<div>{e(format_dates(opportunity, language))}</div>")
@@ -207,6 +217,7 @@ class _MapStyle(MacroElement):
             .col-popup { font-size: 13px; line-height: 1.35; }
             .col-popup ul { margin: 4px 0; padding-left: 18px; }
             .col-popup-topic { font-size: 12px; color: #444; margin-bottom: 2px; }
+            .col-popup-topic-item { display: inline-block; margin-right: 8px; white-space: nowrap; }
             .col-area-count { background: rgba(255,255,255,.9); border: 1px solid #555; border-radius: 10px;
                               text-align: center; font: bold 12px/18px sans-serif; color: #222; }
         </style>
@@ -307,10 +318,9 @@ _PIN_CALLBACK = """function (row) {
 }"""
 
 
-def _topic_class(opportunity: Opportunity) -> str:
-    if opportunity.topics and opportunity.topics[0] in TOPIC_COLOURS:
-        return f"col-topic-{TOPICS.index(opportunity.topics[0])}"
-    return ""
+def _topic_class(opportunity: Opportunity, highlight: Collection[str] = ()) -> str:
+    topic = pin_topic(opportunity, highlight)
+    return f"col-topic-{TOPICS.index(topic)}" if topic is not None else ""
 
 
 def _asset(asset_base: str, path: str) -> str:
@@ -341,10 +351,12 @@ def build_map(
     tile_attribution: str,
     asset_base: str,
     language: str = "en",
+    highlight: Collection[str] = (),
 ) -> folium.Map:
     """A map of the located opportunities; online ones (no coordinates) are left out.
 
-    Exact locations are clustered pins coloured by the first topic; city and locality centres are
+    Exact locations are clustered pins coloured by topic (the first of ``highlight``, the
+    filtered topics, that an opportunity has, else its first); city and locality centres are
     aggregated into one circle per centre. The view fits everything shown.
     """
     located = [o for o in opportunities if o.has_location]
@@ -369,7 +381,7 @@ def build_map(
     if areas:
         ApproximateAreas(areas, language).add_to(m)
     if exact:
-        rows = [[o.latitude, o.longitude, _topic_class(o), popup_html(o, language), o.title] for o in exact]
+        rows = [[o.latitude, o.longitude, _topic_class(o, highlight), popup_html(o, language), o.title] for o in exact]
         cluster = FastMarkerCluster(  # type: ignore[no-untyped-call]
             rows,
             callback=_PIN_CALLBACK,
@@ -381,7 +393,7 @@ def build_map(
         use_local_assets(cluster, asset_base)
         cluster.add_to(m)
 
-    shown_topics = {o.topics[0] for o in located if o.topics}
+    shown_topics = {pin_topic(o, highlight) for o in exact}
     items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS) if t in shown_topics]
     if areas:
         items.append(("col-legend-area", _("Approximate location (city or district centre)")))

@@ -179,13 +179,19 @@ def overview_layer(
     city_names: Mapping[int, str],
     *,
     language: str = "en",
+    highlight: Sequence[str] = (),
 ) -> Layer:
-    """The layer for ``view``: clusters, pins and approximate areas of the matching opportunities."""
+    """The layer for ``view``: clusters, pins and approximate areas of the matching opportunities.
+
+    Pins and clusters are coloured by the first of ``highlight`` (the filtered topics) that an
+    opportunity has, else by its first topic; labels and popups are in ``language``.
+    """
     group = folium.FeatureGroup(name="opportunities")
     located = keep & np.isfinite(index.latitude)
     approximate = located & np.isin(index.precision, _APPROXIMATE_CODES)
     exact_rows = np.flatnonzero(located & ~approximate)
-    topics = first_topic(index.topics[exact_rows])
+    preferred = sum(1 << TOPICS.index(t) for t in set(highlight) if t in TOPICS)
+    topics = first_topic(index.topics[exact_rows], preferred)
     lat, lon = index.latitude[exact_rows], index.longitude[exact_rows]
     zoom = view.zoom
     clusters = cluster_points(lat, lon, topics, zoom=zoom, bounds=view.bounds)
@@ -203,13 +209,13 @@ def overview_layer(
 
     pins_rows = exact_rows[clusters.singles]
     opportunities = load(index.ids[pins_rows].tolist())
-    pins: list[list[object]] = [[o.latitude, o.longitude, _topic_class(o), popup_html(o, language), o.title] for o in opportunities]
+    pins: list[list[object]] = [[o.latitude, o.longitude, _topic_class(o, highlight), popup_html(o, language), o.title] for o in opportunities]
     if pins:
         Pins(pins).add_to(group)
 
     areas = _areas(index, approximate, view, load, city_names, language)
     if areas:
-        ApproximateAreas(areas).add_to(group)
+        ApproximateAreas(areas, language).add_to(group)
     return Layer(group, clusters=len(bubbles), pins=len(pins), areas=len(areas))
 
 

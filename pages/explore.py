@@ -322,7 +322,7 @@ def fit_map(key: str, keep: np.ndarray) -> None:
 
 
 @st.fragment
-def show_map(keep: np.ndarray, params: dict[str, str | list[str]], lang: str) -> None:
+def show_map(keep: np.ndarray, params: dict[str, str | list[str]], lang: str, topics: tuple[str, ...] = ()) -> None:
     """The map: a fixed base map and a layer for the visible area, rebuilt when the visitor pans.
 
     A fragment, so that panning and zooming rerun only the map, not the whole page. Once the
@@ -345,7 +345,7 @@ def show_map(keep: np.ndarray, params: dict[str, str | list[str]], lang: str) ->
     fit: MapView = st.session_state[state.MAP_FIT_VIEW]
     layer = overview_layer(
         index, keep, view, lambda ids: state.opportunities_by_id(engine, ids), state.city_labels(engine, settings.database_url),
-        language=lang,
+        language=lang, highlight=topics,
     )  # fmt: skip
     st_folium(
         base_map(
@@ -562,7 +562,7 @@ if near.point is not None:
     )
 
 if total and st.toggle(_("Map"), value=True, key="show_map"):
-    show_map(keep, params, lang)
+    show_map(keep, params, lang, filters.topics)
 
 if total:
     show_list(keep, query, lang)

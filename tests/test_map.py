@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import replace
@@ -17,9 +18,12 @@ from maps.opportunity_map import (
     TOPIC_COLOURS,
     approximate_areas,
     build_map,
+    pin_topic,
     popup_html,
     safe_link,
+    topic_colour,
 )
+from opportunities.i18n import topic_label
 from opportunities.model import Opportunity
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Precision, Status
 
@@ -91,6 +95,30 @@ def test_pins_are_coloured_by_first_topic_and_listed_in_the_legend() -> None:
     assert '"Arts and culture"' in page
     assert '"Sustainability"' in page
     assert '"Digital skills"' not in page  # only first topics colour a pin
+
+
+def test_pins_take_the_colour_of_the_filtered_topic() -> None:
+    """Under a "digital skills" filter an arts-and-digital club is a digital-skills pin, not a red arts one."""
+    both = make(topics=("arts-culture", "digital-skills", "sustainability"))
+    assert pin_topic(both) == "arts-culture"
+    assert pin_topic(both, ("digital-skills",)) == "digital-skills"
+    assert pin_topic(both, ("sustainability", "digital-skills")) == "digital-skills"  # its own order decides
+    assert pin_topic(both, ("languages",)) == "arts-culture"  # not among them: its first
+    assert pin_topic(make(topics=())) is None
+    assert topic_colour(both, ("digital-skills",)) == TOPIC_COLOURS["digital-skills"]
+    m = build_map([both], tile_url=TILE_URL, tile_attribution="t", asset_base=ASSET_BASE, highlight=("digital-skills",))
+    page = str(m.get_root().render())
+    assert pin_rows(page)[0][2] == f"col-topic-{TOPICS.index('digital-skills')}"
+    assert '"Digital skills"' in page and '"Arts and culture"' not in page  # the legend names the pins' colours
+
+
+@pytest.mark.parametrize("language", ["en", "sv", "sl", "pl"])
+def test_popup_names_every_topic_in_the_language(language: str) -> None:
+    topics = ("arts-culture", "digital-skills", "sustainability")
+    popup = popup_html(make(topics=topics), language)
+    for topic in topics:
+        label = html.escape(topic_label(topic, language))
+        assert f'<span class="col-dot col-topic-{TOPICS.index(topic)}"></span>{label}</span>' in popup
 
 
 def test_every_topic_has_its_own_colour() -> None:
