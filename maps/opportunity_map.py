@@ -9,6 +9,7 @@ a popup, and it travels to the browser as JSON data, never as script source.
 from __future__ import annotations
 
 import html
+import json
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
 from opportunities.i18n import format_money, format_number, format_when, translator
-from opportunities.model import Opportunity
+from opportunities.model import City, Opportunity
 from opportunities.vocabulary import APPROXIMATE_PRECISIONS, TOPICS, Precision, topic_label
 
 LEAFLET_DIR = "vendor/leaflet-1.9.4"
@@ -53,6 +54,11 @@ MAX_FIT_ZOOM = 15
 APPROXIMATE_RADIUS_M = {Precision.CITY: 2500, Precision.LOCALITY: 1000}
 # An approximate circle's popup lists this many activities, then says how many more there are.
 MAX_LISTED = 20
+# Every popup: narrow enough for a 390 px phone, and panned into view (clear of the edges and the
+# controls) when its pin sits near the map's edge, so a tap near the edge never loses its popup.
+POPUP_OPTIONS: dict[str, object] = {"maxWidth": 280, "autoPan": True, "autoPanPadding": [24, 48], "keepInView": True}
+# Leaflet's tap tolerance (px): a finger moves a little during a tap; more than this is a swipe.
+TAP_TOLERANCE_PX = 20
 
 
 @dataclass(frozen=True)
@@ -102,6 +108,19 @@ def topic_colour(opportunity: Opportunity, highlight: Collection[str] = ()) -> s
     """The colour of the opportunity's pin (see :func:`pin_topic`)."""
     topic = pin_topic(opportunity, highlight)
     return TOPIC_COLOURS[topic] if topic is not None else NO_TOPIC_COLOUR
+
+
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of a ``#rrggbb`` colour."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def text_colour_on(background: str) -> str:
+    """Black or white, whichever contrasts more with ``background`` (every colour gets ≥ 4.58:1)."""
+    lum = _luminance(background)
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
 
 
 def approximate_areas(opportunities: Sequence[Opportunity]) -> list[ApproximateArea]:
@@ -209,17 +228,42 @@ class _MapStyle(MacroElement):
             {%- for colour in this.colours %}
             .col-topic-{{ loop.index0 }} { background: {{ colour }}; }
             {%- endfor %}
-            .col-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
+            /* Text colours are explicit (the frame may inherit a dark theme's light text): at least 4.5:1. */
+            .col-legend { background: rgba(255,255,255,.96); color: #1f1f1f; padding: 6px 8px; border-radius: 4px;
                           box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; line-height: 18px; max-width: 220px; }
             .col-legend-title { font-weight: bold; margin-bottom: 2px; cursor: pointer; }
             .col-legend-area { display: inline-block; width: 12px; height: 12px; border-radius: 50%; margin-right: 6px;
                                vertical-align: middle; background: rgba(80,80,80,.2); border: 1px solid #555; }
-            .col-popup { font-size: 13px; line-height: 1.35; }
+            .col-popup { font-size: 13px; line-height: 1.35; color: #1f1f1f; }
             .col-popup ul { margin: 4px 0; padding-left: 18px; }
-            .col-popup-topic { font-size: 12px; color: #444; margin-bottom: 2px; }
+            .col-popup a { color: #0b57a4; }
+            .col-popup-topic { font-size: 12px; color: #3d3d3d; margin-bottom: 2px; }
             .col-popup-topic-item { display: inline-block; margin-right: 8px; white-space: nowrap; }
-            .col-area-count { background: rgba(255,255,255,.9); border: 1px solid #555; border-radius: 10px;
-                              text-align: center; font: bold 12px/18px sans-serif; color: #222; }
+            .col-area-count { background: rgba(255,255,255,.95); border: 1px solid #555; border-radius: 10px;
+                              text-align: center; font: bold 12px/18px sans-serif; color: #1f1f1f; }
+            /* Without tiles the map is a light land colour with the cities named, not a blank grey. */
+            .leaflet-container { background: #eef0e8; }
+            .col-place-label { color: #2b2b2b; font: 600 13px/1.2 sans-serif; white-space: nowrap; text-align: center;
+                               text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
+            .col-map-notice { position: absolute; z-index: 1000; top: 8px; left: 50%; transform: translateX(-50%);
+                              max-width: calc(100% - 120px); background: #fff8d6; color: #1f1f1f; border: 1px solid #8a6d00;
+                              border-radius: 4px; padding: 4px 8px; font: 12px/1.35 sans-serif; text-align: center; }
+            .col-map-hint { position: absolute; z-index: 1000; inset: 0; display: flex; align-items: center;
+                            justify-content: center; background: rgba(0,0,0,.45); color: #fff; font: 600 16px/1.3 sans-serif;
+                            text-align: center; padding: 16px; opacity: 0; transition: opacity .2s; pointer-events: none; }
+            .col-map-hint.col-visible { opacity: 1; }
+            [hidden] { display: none !important; }
+            @media (prefers-color-scheme: dark) {
+                .col-legend { background: rgba(28,28,30,.96); color: #f0f0f0; }
+                .col-legend-area { border-color: #bbb; background: rgba(200,200,200,.25); }
+                .leaflet-popup-content-wrapper, .leaflet-popup-tip { background: #1f1f22; }
+                .col-popup { color: #f0f0f0; }
+                .col-popup a { color: #8cc4ff; }
+                .col-popup-topic { color: #d0d0d0; }
+                .leaflet-container a.leaflet-popup-close-button { color: #d0d0d0; }
+                .leaflet-control-attribution, .leaflet-control-scale-line { background: rgba(28,28,30,.85); color: #f0f0f0; }
+                .leaflet-control-attribution a { color: #8cc4ff; }
+            }
         </style>
         {% endmacro %}
         """
@@ -266,6 +310,96 @@ class TopicLegend(MacroElement):
         self.title = title
 
 
+class PlaceLabels(MacroElement):
+    """City names at their coordinates, under the pins: the map stays readable when tiles fail.
+
+    Plain text labels (set as text, never HTML), not focusable and not clickable: the tiles'
+    own labels say the same when they load, so these are only a fallback (a few bytes per city).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var pane = map.createPane("colPlaces");
+            pane.style.zIndex = 450;  // above tiles and circles, below markers and popups
+            {{ this.places|tojson }}.forEach(function (p) {
+                var label = document.createElement("span");
+                label.textContent = p[0];
+                L.marker([p[1], p[2]], {
+                    pane: "colPlaces", interactive: false, keyboard: false,
+                    icon: L.divIcon({className: "col-place-label", html: label, iconSize: null, iconAnchor: [0, 22]})
+                }).addTo(map);
+            });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, places: Sequence[City]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "PlaceLabels"
+        self.places = [[p.name, round(p.latitude, 5), round(p.longitude, 5)] for p in places]
+
+
+class MapBehaviour(MacroElement):
+    """What the map does beyond drawing: a notice when tiles fail, and touch gestures for phones.
+
+    - Tiles that fail to load (Leaflet's ``tileerror``) show a small notice once, so a grey
+      background is explained; everything drawn from our own data stays.
+    - On a touch screen one finger scrolls the page and two fingers move and zoom the map (Leaflet's
+      one-finger dragging is off; its pinch handler pans as well); a one-finger swipe over the map
+      shows a short hint saying so.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var texts = {{ this.texts|tojson }};
+            var container = map.getContainer();
+            var notice = L.DomUtil.create("div", "col-map-notice", container);
+            notice.setAttribute("role", "status");
+            notice.hidden = true;
+            L.DomEvent.disableClickPropagation(notice);
+            function tilesFailed() {
+                if (notice.hidden) { notice.textContent = texts.tiles_failed; notice.hidden = false; }
+            }
+            function watch(layer) { if (layer instanceof L.TileLayer) { layer.on("tileerror", tilesFailed); } }
+            map.eachLayer(watch);
+            map.on("layeradd", function (e) { watch(e.layer); });
+
+            var touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+            if (touch || L.Browser.mobile) {
+                map.dragging.disable();
+                var hint = L.DomUtil.create("div", "col-map-hint", container);
+                hint.textContent = texts.two_fingers;
+                hint.setAttribute("aria-hidden", "true");  // a visual cue for a gesture; the page itself scrolls
+                var timer = null;
+                container.addEventListener("touchmove", function (e) {
+                    if (e.touches.length !== 1) { hint.classList.remove("col-visible"); return; }
+                    hint.classList.add("col-visible");
+                    clearTimeout(timer);
+                    timer = setTimeout(function () { hint.classList.remove("col-visible"); }, 1500);
+                }, {passive: true});
+            }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, language: str = "en") -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "MapBehaviour"
+        _ = translator(language).gettext
+        self.texts = {
+            "tiles_failed": _("Map background could not be loaded; places and cities are still shown."),
+            "two_fingers": _("Use two fingers to move the map"),
+        }
+
+
 class ApproximateAreas(MacroElement):
     """Translucent circles with a count label, one per approximate centre point."""
 
@@ -277,13 +411,13 @@ class ApproximateAreas(MacroElement):
             var group = L.featureGroup();
             areas.forEach(function (a) {
                 L.circle([a.lat, a.lon], {radius: a.radius, color: "#555", weight: 1, fillColor: "#666", fillOpacity: 0.18})
-                    .bindPopup(a.popup, {maxWidth: 320}).bindTooltip(a.label_html).addTo(group);
+                    .bindPopup(a.popup, {{ this.popup_options|tojson }}).bindTooltip(a.label_html).addTo(group);
                 // The count sits on the circle's northern rim, clear of any pins at the centre.
                 var width = 14 + 8 * String(a.count).length;
                 L.marker([a.lat + a.radius / 111320, a.lon], {
                     title: a.label_text,
                     icon: L.divIcon({className: "col-area-count", html: String(a.count), iconSize: [width, 20], iconAnchor: [width / 2, 10]})
-                }).bindPopup(a.popup, {maxWidth: 320}).addTo(group);
+                }).bindPopup(a.popup, {{ this.popup_options|tojson }}).addTo(group);
             });
             group.addTo({{ this._parent.get_name() }});
             return group;
@@ -295,6 +429,7 @@ class ApproximateAreas(MacroElement):
     def __init__(self, areas: Sequence[ApproximateArea], language: str = "en") -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "ApproximateAreas"
+        self.popup_options = POPUP_OPTIONS
         self.areas = [
             {
                 "lat": a.latitude,
@@ -310,12 +445,14 @@ class ApproximateAreas(MacroElement):
 
 
 # Each row: latitude, longitude, topic colour class, popup HTML (escaped), title (plain text: set as a DOM property).
-_PIN_CALLBACK = """function (row) {
+_PIN_CALLBACK = (
+    """function (row) {
     var icon = L.divIcon({className: "col-pin " + row[2], iconSize: [16, 16], iconAnchor: [8, 8], popupAnchor: [0, -8]});
     var marker = L.marker(new L.LatLng(row[0], row[1]), {icon: icon, title: row[4]});
-    marker.bindPopup(row[3], {maxWidth: 320});
+    marker.bindPopup(row[3], POPUP_OPTIONS);
     return marker;
-}"""
+}""".replace("POPUP_OPTIONS", json.dumps(POPUP_OPTIONS))
+)
 
 
 def _topic_class(opportunity: Opportunity, highlight: Collection[str] = ()) -> str:
@@ -373,9 +510,11 @@ def build_map(
         zoom_start=DEFAULT_ZOOM if not lats else MAX_FIT_ZOOM,
         tiles=folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=19),
         control_scale=True,
+        tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)
     _MapStyle().add_to(m)
+    MapBehaviour(language).add_to(m)
     _ = translator(language).gettext
 
     if areas:

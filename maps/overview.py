@@ -24,18 +24,24 @@ from maps.opportunity_map import (
     DEFAULT_ZOOM,
     MAX_FIT_ZOOM,
     MAX_LISTED,
+    NO_TOPIC_COLOUR,
+    POPUP_OPTIONS,
+    TAP_TOLERANCE_PX,
     TOPIC_COLOURS,
     ApproximateArea,
     ApproximateAreas,
+    MapBehaviour,
+    PlaceLabels,
     TopicLegend,
     _MapStyle,
     _topic_class,
     popup_html,
+    text_colour_on,
     use_local_assets,
 )
-from opportunities.i18n import translator
+from opportunities.i18n import format_number, translator
 from opportunities.index import PRECISIONS, OpportunityIndex
-from opportunities.model import Opportunity
+from opportunities.model import City, Opportunity
 from opportunities.vocabulary import APPROXIMATE_PRECISIONS, TOPICS, Precision, topic_label
 
 # At most this many pins (with their popups) in one layer; beyond it the grid clusters them.
@@ -66,17 +72,24 @@ def fitted_view(index: OpportunityIndex, keep: npt.NDArray[np.bool_]) -> MapView
     return MapView(bounds, min(zoom_for(bounds), MAX_FIT_ZOOM))
 
 
-def base_map(*, tile_url: str, tile_attribution: str, asset_base: str, language: str = "en") -> folium.Map:
-    """The map without data: tiles, styles and the topic legend, with Leaflet served locally."""
+def base_map(
+    *, tile_url: str, tile_attribution: str, asset_base: str, language: str = "en", places: Sequence[City] = ()
+) -> folium.Map:
+    """The map without data: tiles, styles, the topic legend and the ``places`` (city names drawn
+    from our own data, so the map is readable when tiles fail), with Leaflet served locally."""
     m = folium.Map(
         location=DEFAULT_CENTRE,
         zoom_start=DEFAULT_ZOOM,
         tiles=folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=19),
         control_scale=True,
+        tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)
     _MapStyle().add_to(m)
     _ClusterStyle().add_to(m)  # type: ignore[no-untyped-call]
+    MapBehaviour(language).add_to(m)
+    if places:
+        PlaceLabels(places).add_to(m)
     items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS)]
     _ = translator(language).gettext
     items.append(("col-legend-area", _("Approximate location (city or district centre)")))
@@ -85,7 +98,8 @@ def base_map(*, tile_url: str, tile_attribution: str, asset_base: str, language:
 
 
 class GridClusters(MacroElement):
-    """Count bubbles for grid clusters; a click zooms in on the cluster."""
+    """Count bubbles for grid clusters: buttons named like "12 opportunities, zoom in"; a click,
+    Enter or Space zooms in on the cluster."""
 
     _template = Template(
         """
@@ -94,15 +108,29 @@ class GridClusters(MacroElement):
             var group = {{ this._parent.get_name() }};
             {{ this.clusters|tojson }}.forEach(function (c) {
                 var size = c[2] < 10 ? 30 : c[2] < 100 ? 36 : c[2] < 1000 ? 44 : 52;
-                var icon = L.divIcon({
-                    className: "col-cluster",
-                    html: '<div style="background:' + c[3] + '">' + c[4] + "</div>",
-                    iconSize: [size, size], iconAnchor: [size / 2, size / 2]
-                });
-                var marker = L.marker([c[0], c[1]], {icon: icon, title: c[5], keyboard: true});
-                marker.on("click", function () {
+                var bubble = document.createElement("div");
+                bubble.style.background = c[3];
+                bubble.style.color = c[6];
+                bubble.textContent = c[4];
+                bubble.setAttribute("aria-hidden", "true");  // the button's name says the count in words
+                var icon = L.divIcon({className: "col-cluster", html: bubble, iconSize: [size, size], iconAnchor: [size / 2, size / 2]});
+                var marker = L.marker([c[0], c[1]], {icon: icon, title: c[5], alt: c[5], keyboard: true});
+                function zoomIn() {
                     var map = group._map;
                     if (map) { map.setView([c[0], c[1]], Math.min(map.getZoom() + 2, 18)); }
+                }
+                marker.on("click", zoomIn);
+                marker.on("add", function () {
+                    var element = marker.getElement();
+                    element.setAttribute("role", "button");
+                    element.setAttribute("aria-label", c[5]);
+                    L.DomEvent.on(element, "keydown", function (e) {
+                        if (e.key === "Enter" || e.key === " " || e.key === "Spacebar") {
+                            L.DomEvent.preventDefault(e);
+                            L.DomEvent.stopPropagation(e);
+                            zoomIn();
+                        }
+                    });
                 });
                 marker.addTo(group);
             });
@@ -127,7 +155,7 @@ class Pins(MacroElement):
             var group = {{ this._parent.get_name() }};
             {{ this.pins|tojson }}.forEach(function (p) {
                 var icon = L.divIcon({className: "col-pin " + p[2], iconSize: [16, 16], iconAnchor: [8, 8], popupAnchor: [0, -8]});
-                L.marker([p[0], p[1]], {icon: icon, title: p[4]}).bindPopup(p[3], {maxWidth: 320}).addTo(group);
+                L.marker([p[0], p[1]], {icon: icon, title: p[4]}).bindPopup(p[3], {{ this.popup_options|tojson }}).addTo(group);
             });
         })();
         {% endmacro %}
@@ -138,6 +166,7 @@ class Pins(MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Pins"
         self.pins = pins
+        self.popup_options = POPUP_OPTIONS
 
 
 class _ClusterStyle(MacroElement):
@@ -148,9 +177,10 @@ class _ClusterStyle(MacroElement):
         {% macro header(this, kwargs) %}
         <style>
             .col-cluster div { width: 100%; height: 100%; border-radius: 50%; border: 3px solid rgba(255,255,255,.85);
-                               box-shadow: 0 0 4px rgba(0,0,0,.6); box-sizing: border-box; color: #fff;
+                               box-shadow: 0 0 4px rgba(0,0,0,.6); box-sizing: border-box;
                                font: bold 13px/1 sans-serif; display: flex; align-items: center; justify-content: center;
-                               text-shadow: 0 0 2px #000; cursor: pointer; }
+                               cursor: pointer; }
+            .col-cluster:focus-visible { outline: 3px solid #1a73e8; outline-offset: 2px; border-radius: 50%; }
         </style>
         {% endmacro %}
         """
@@ -199,11 +229,16 @@ def overview_layer(
         zoom = min(zoom, MAX_MARKER_ZOOM) - 1
         clusters = cluster_points(lat, lon, topics, zoom=zoom, bounds=view.bounds)
 
-    bubbles = [
-        [round(float(clat), 6), round(float(clon), 6), int(count),
-         TOPIC_COLOURS[TOPICS[t]] if t >= 0 else "#444", _count_label(int(count)), f"{int(count)}"]
-        for clat, clon, count, t in zip(clusters.latitude, clusters.longitude, clusters.count, clusters.topic, strict=True)
-    ]  # fmt: skip
+    ngettext = translator(language).ngettext
+    bubbles = []
+    for clat, clon, count, t in zip(clusters.latitude, clusters.longitude, clusters.count, clusters.topic, strict=True):
+        n = int(count)
+        colour = TOPIC_COLOURS[TOPICS[t]] if t >= 0 else NO_TOPIC_COLOUR
+        # Translators: the name of a cluster bubble on the map, read by screen readers; activating it zooms in.
+        name = ngettext("{count} opportunity, zoom in", "{count} opportunities, zoom in", n).format(
+            count=format_number(n, language)
+        )
+        bubbles.append([round(float(clat), 6), round(float(clon), 6), n, colour, _count_label(n), name, text_colour_on(colour)])
     if bubbles:
         GridClusters(bubbles).add_to(group)
 

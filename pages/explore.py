@@ -349,7 +349,8 @@ def show_map(keep: np.ndarray, params: dict[str, str | list[str]], lang: str, to
     )  # fmt: skip
     st_folium(
         base_map(
-            tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, asset_base=state.asset_base(), language=lang
+            tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, asset_base=state.asset_base(), language=lang,
+            places=state.city_places(engine, settings.database_url),
         ),
         key=MAP_KEY,
         feature_group_to_add=layer.group,

@@ -159,3 +159,13 @@ def test_pins_and_clusters_wear_the_filtered_topic(engine: Engine, geocoder: Geo
     assert set(re.findall(r'\[[-\d.]+, [-\d.]+, \d+, "(#[0-9a-f]{6})"', far_html)) == {TOPIC_COLOURS["digital-skills"]}
     unfiltered, _ = layer_for(engine, MapView(Bounds(46.18, 14.25, 46.30, 14.45), 17))
     assert re.findall(r'"(col-topic-\d+)", "\\u003cdiv class=\\"col-popup\\"', unfiltered) == [f"col-topic-{arts}"] * 12
+
+
+@pytest.mark.parametrize(("language", "name"), [("en", "41 opportunities, zoom in"), ("pl", "41 ofert zajęć, powiększ")])
+def test_clusters_are_named_buttons_that_zoom_on_enter_and_space(kranj: Engine, language: str, name: str) -> None:
+    html, _ = layer_for(kranj, MapView(Bounds(40.0, 0.0, 65.0, 30.0), 2), language=language)
+    rows = [json.loads(r) for r in re.findall(r'(\[[-\d.]+, [-\d.]+, \d+, "#[0-9a-f]{6}", .*?\])', html)]
+    assert [(r[2], r[5]) for r in rows] == [(41, name)]
+    assert rows[0][6] in ("#000000", "#ffffff")
+    assert 'element.setAttribute("aria-label", c[5]);' in html
+    assert 'e.key === "Enter" || e.key === " "' in html
