@@ -229,7 +229,7 @@ class _MapStyle(MacroElement):
             .col-topic-{{ loop.index0 }} { background: {{ colour }}; }
             {%- endfor %}
             /* Text colours are explicit (the frame may inherit a dark theme's light text): at least 4.5:1. */
-            .col-legend { background: rgba(255,255,255,.96); color: #1f1f1f; padding: 6px 8px; border-radius: 4px;
+            .col-legend { background: #ffffff; color: #1f1f1f; padding: 6px 8px; border-radius: 4px;
                           box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; line-height: 18px; max-width: 220px; }
             .col-legend-title { font-weight: bold; margin-bottom: 2px; cursor: pointer; }
             .col-legend-area { display: inline-block; width: 12px; height: 12px; border-radius: 50%; margin-right: 6px;
@@ -254,7 +254,7 @@ class _MapStyle(MacroElement):
             .col-map-hint.col-visible { opacity: 1; }
             [hidden] { display: none !important; }
             @media (prefers-color-scheme: dark) {
-                .col-legend { background: rgba(28,28,30,.96); color: #f0f0f0; }
+                .col-legend { background: #1c1c1e; color: #f0f0f0; }
                 .col-legend-area { border-color: #bbb; background: rgba(200,200,200,.25); }
                 .leaflet-popup-content-wrapper, .leaflet-popup-tip { background: #1f1f22; }
                 .col-popup { color: #f0f0f0; }
@@ -344,7 +344,7 @@ class PlaceLabels(MacroElement):
 
 
 class MapBehaviour(MacroElement):
-    """What the map does beyond drawing: a notice when tiles fail, and touch gestures for phones.
+    """What the map does beyond drawing: a notice when tiles fail, touch gestures for phones, zoomable text.
 
     - Tiles that fail to load (Leaflet's ``tileerror``) show a small notice once, so a grey
       background is explained; everything drawn from our own data stays.
@@ -360,6 +360,11 @@ class MapBehaviour(MacroElement):
             var map = {{ this._parent.get_name() }};
             var texts = {{ this.texts|tojson }};
             var container = map.getContainer();
+            // folium's page forbids pinch-zooming the page (user-scalable=no, maximum-scale=1);
+            // WCAG 1.4.4 wants text zoomable, so the viewport allows it again.
+            document.querySelectorAll('meta[name="viewport"]').forEach(function (meta) {
+                meta.setAttribute("content", "width=device-width, initial-scale=1.0");
+            });
             var notice = L.DomUtil.create("div", "col-map-notice", container);
             notice.setAttribute("role", "status");
             notice.hidden = true;
