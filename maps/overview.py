@@ -46,6 +46,8 @@ from opportunities.vocabulary import APPROXIMATE_PRECISIONS, TOPICS, Precision, 
 
 # At most this many pins (with their popups) in one layer; beyond it the grid clusters them.
 MAX_PINS = 300
+# A popup closed this recently (ms) by the swap of the layer (never by the visitor) opens again.
+REOPEN_POPUP_MS = 3000
 _APPROXIMATE_CODES = [PRECISIONS.index(p) for p in APPROXIMATE_PRECISIONS]
 
 LoadOpportunities = Callable[[Sequence[int]], list[Opportunity]]
@@ -146,17 +148,51 @@ class GridClusters(MacroElement):
 
 
 class Pins(MacroElement):
-    """Pins coloured by topic, each with its (escaped) popup."""
+    """Pins coloured by topic, each with its (escaped) popup.
+
+    A popup that pans the map into view makes the page rebuild this layer for the new view, which
+    removes the pin and so closes its popup: the pin of the popup open when the layer was swapped
+    (same place and title) opens it again, without panning.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function () {
             var group = {{ this._parent.get_name() }};
+            var last = window.colOpenPin || null, reopen = null;
             {{ this.pins|tojson }}.forEach(function (p) {
                 var icon = L.divIcon({className: "col-pin " + p[2], iconSize: [16, 16], iconAnchor: [8, 8], popupAnchor: [0, -8]});
-                L.marker([p[0], p[1]], {icon: icon, title: p[4]}).bindPopup(p[3], {{ this.popup_options|tojson }}).addTo(group);
+                var marker = L.marker([p[0], p[1]], {icon: icon, title: p[4]});
+                var key = p[0] + "," + p[1] + "|" + p[4];
+                // Registered before bindPopup's own "remove" handler closes the popup: a removal
+                // with the popup open is a swap of the layer, not the visitor closing it.
+                marker.on("remove", function () {
+                    var open = window.colOpenPin;
+                    if (open && open.key === key && marker.isPopupOpen()) { open.swapped = Date.now(); }
+                });
+                marker.bindPopup(p[3], {{ this.popup_options|tojson }});
+                marker.on("popupopen", function () { window.colOpenPin = {key: key, open: true, swapped: null}; });
+                marker.on("popupclose", function () {
+                    if (window.colOpenPin && window.colOpenPin.key === key) { window.colOpenPin.open = false; }
+                });
+                if (last && last.key === key && (last.open || (last.swapped !== null && Date.now() - last.swapped < {{ this.reopen_ms }}))) {
+                    reopen = marker;
+                }
+                marker.addTo(group);
             });
+            if (reopen) {
+                var open = function () {
+                    setTimeout(function () {
+                        if (!reopen._map) { return; }
+                        var popup = reopen.getPopup();
+                        popup.options.autoPan = false;  // already in view; panning again would loop
+                        reopen.openPopup();
+                        popup.options.autoPan = true;
+                    }, 0);
+                };
+                if (group._map) { open(); } else { group.once("add", open); }
+            }
         })();
         {% endmacro %}
         """
@@ -167,6 +203,7 @@ class Pins(MacroElement):
         self._name = "Pins"
         self.pins = pins
         self.popup_options = POPUP_OPTIONS
+        self.reopen_ms = REOPEN_POPUP_MS
 
 
 class _ClusterStyle(MacroElement):
