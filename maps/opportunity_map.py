@@ -243,8 +243,9 @@ class _MapStyle(MacroElement):
                               text-align: center; font: bold 12px/18px sans-serif; color: #1f1f1f; }
             /* Without tiles the map is a light land colour with the cities named, not a blank grey. */
             .leaflet-container { background: #eef0e8; }
-            .col-place-label { color: #2b2b2b; font: 600 13px/1.2 sans-serif; white-space: nowrap; text-align: center;
-                               text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; pointer-events: none; }
+            .col-place-label span { position: absolute; transform: translate(-50%, calc(-100% - 24px)); color: #2b2b2b;
+                                    font: 600 13px/1.2 sans-serif; white-space: nowrap; pointer-events: none;
+                                    text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }
             .col-map-notice { position: absolute; z-index: 1000; top: 8px; left: 50%; transform: translateX(-50%);
                               max-width: calc(100% - 120px); background: #fff8d6; color: #1f1f1f; border: 1px solid #8a6d00;
                               border-radius: 4px; padding: 4px 8px; font: 12px/1.35 sans-serif; text-align: center; }
@@ -324,14 +325,30 @@ class PlaceLabels(MacroElement):
             var map = {{ this._parent.get_name() }};
             var pane = map.createPane("colPlaces");
             pane.style.zIndex = 450;  // above tiles and circles, below markers and popups
+            var labels = [];
             {{ this.places|tojson }}.forEach(function (p) {
                 var label = document.createElement("span");
                 label.textContent = p[0];
+                labels.push(label);
                 L.marker([p[1], p[2]], {
                     pane: "colPlaces", interactive: false, keyboard: false,
-                    icon: L.divIcon({className: "col-place-label", html: label, iconSize: null, iconAnchor: [0, 22]})
+                    icon: L.divIcon({className: "col-place-label", html: label, iconSize: [0, 0], iconAnchor: [0, 0]})
                 }).addTo(map);
             });
+            // Neighbouring towns overlap when zoomed out: show a label only where it has room.
+            function declutter() {
+                var shown = [];
+                labels.forEach(function (label) {
+                    label.style.visibility = "";
+                    var r = label.getBoundingClientRect();
+                    var clash = shown.some(function (s) {
+                        return r.left < s.right + 4 && s.left < r.right + 4 && r.top < s.bottom && s.top < r.bottom;
+                    });
+                    if (clash) { label.style.visibility = "hidden"; } else { shown.push(r); }
+                });
+            }
+            map.on("zoomend moveend", declutter);
+            declutter();
         })();
         {% endmacro %}
         """

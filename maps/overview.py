@@ -99,6 +99,17 @@ def base_map(
     return m
 
 
+def places_by_size(index: OpportunityIndex, cities: Sequence[City]) -> list[City]:
+    """``cities`` with the most opportunities first: where names crowd, the map keeps the first."""
+    ids = index.city_id[index.city_id >= 0].astype(np.int64)
+    counts = np.bincount(ids) if len(ids) else np.zeros(0, dtype=np.int64)
+
+    def size(city: City) -> int:
+        return int(counts[city.id]) if city.id is not None and 0 <= city.id < len(counts) else 0
+
+    return sorted(cities, key=lambda c: (-size(c), c.name))
+
+
 class GridClusters(MacroElement):
     """Count bubbles for grid clusters: buttons named like "12 opportunities, zoom in"; a click,
     Enter or Space zooms in on the cluster."""

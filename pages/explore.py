@@ -19,7 +19,7 @@ from streamlit_folium import st_folium
 
 import app_state as state
 from maps.opportunity_map import format_ages, format_cost, format_dates, is_approximate, safe_link
-from maps.overview import MapView, base_map, fitted_view, overview_layer
+from maps.overview import MapView, base_map, fitted_view, overview_layer, places_by_size
 from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, visitor_moved
 from opportunities.calendar import opportunity_ics
 from opportunities.i18n import (
@@ -350,7 +350,7 @@ def show_map(keep: np.ndarray, params: dict[str, str | list[str]], lang: str, to
     st_folium(
         base_map(
             tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, asset_base=state.asset_base(), language=lang,
-            places=state.city_places(engine, settings.database_url),
+            places=places_by_size(index, state.city_places(engine, settings.database_url)),
         ),
         key=MAP_KEY,
         feature_group_to_add=layer.group,

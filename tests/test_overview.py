@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 
 from maps.clusters import Bounds
 from maps.opportunity_map import TOPIC_COLOURS
-from maps.overview import MAX_PINS, MapView, base_map, fitted_view, overview_layer
+from maps.overview import MAX_PINS, MapView, base_map, fitted_view, overview_layer, places_by_size
 from opportunities.geocoding import Geocoder
 from opportunities.importing import import_records
 from opportunities.index import OpportunityIndex
@@ -169,3 +169,20 @@ def test_clusters_are_named_buttons_that_zoom_on_enter_and_space(kranj: Engine, 
     assert rows[0][6] in ("#000000", "#ffffff")
     assert 'element.setAttribute("aria-label", c[5]);' in html
     assert 'e.key === "Enter" || e.key === " "' in html
+
+
+def test_city_labels_put_the_busiest_city_first(engine: Engine, geocoder: Geocoder) -> None:
+    """Where names crowd the map keeps the first label: the city with the most opportunities."""
+    rows = [template_row(title=f"Klubb {i}", city="Göteborg", country="SE") for i in range(3)]
+    rows.append(template_row(title="Klub", city="Kranj", country="SI", address=""))
+    import_records(engine, rows, geocoder, publish=True)
+    with engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+        cities = list_cities(conn)
+    assert [c.name for c in cities] == ["Göteborg", "Kranj"] or [c.name for c in cities] == ["Kranj", "Göteborg"]
+    assert [c.name for c in places_by_size(index, cities)] == ["Göteborg", "Kranj"]
+    rows = [template_row(title=f"Klub {i}", city="Kranj", country="SI", address="") for i in range(5)]
+    import_records(engine, rows, geocoder, publish=True)
+    with engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+    assert [c.name for c in places_by_size(index, cities)] == ["Kranj", "Göteborg"]
