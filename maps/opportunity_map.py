@@ -254,6 +254,9 @@ class _MapStyle(MacroElement):
                             text-align: center; padding: 16px; opacity: 0; transition: opacity .2s; pointer-events: none; }
             .col-map-hint.col-visible { opacity: 1; }
             [hidden] { display: none !important; }
+            /* Leaflet's own controls on an opaque ground, so their text reads (and can be measured) over any tile. */
+            .leaflet-container .leaflet-control-attribution, .leaflet-control-scale-line { background: #ffffff; color: #333333; }
+            .leaflet-container .leaflet-control-attribution a { color: #0b57a4; }
             @media (prefers-color-scheme: dark) {
                 .col-legend { background: #1c1c1e; color: #f0f0f0; }
                 .col-legend-area { border-color: #bbb; background: rgba(200,200,200,.25); }
@@ -262,8 +265,8 @@ class _MapStyle(MacroElement):
                 .col-popup a { color: #8cc4ff; }
                 .col-popup-topic { color: #d0d0d0; }
                 .leaflet-container a.leaflet-popup-close-button { color: #d0d0d0; }
-                .leaflet-control-attribution, .leaflet-control-scale-line { background: rgba(28,28,30,.85); color: #f0f0f0; }
-                .leaflet-control-attribution a { color: #8cc4ff; }
+                .leaflet-container .leaflet-control-attribution, .leaflet-control-scale-line { background: #1c1c1e; color: #f0f0f0; }
+                .leaflet-container .leaflet-control-attribution a { color: #8cc4ff; }
             }
         </style>
         {% endmacro %}

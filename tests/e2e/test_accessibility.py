@@ -68,7 +68,10 @@ _CONTRASTS = """(body, selectors) => {
     }
     return out;
 }"""
-MAP_TEXT = [".col-legend summary", ".col-legend div", ".col-map-notice", ".col-area-count", ".col-cluster div"]
+MAP_TEXT = [
+    ".col-legend summary", ".col-legend div", ".col-map-notice", ".col-area-count", ".col-cluster div",
+    ".leaflet-control-attribution", ".leaflet-control-attribution a", ".leaflet-control-scale-line",
+]  # fmt: skip
 
 
 def low_contrast_map_text(page: Page) -> list[str]:
