@@ -176,7 +176,7 @@ def popup_html(opportunity: Opportunity, language: str = "en") -> str:
     lines = []
     # Every topic, each with its colour, so a pin's colour is explained whatever topic chose it.
     topics = [
-        f'<span class="col-popup-topic-item"><span class="col-dot col-topic-{TOPICS.index(t)}"></span>{e(topic_label(t, language))}</span>'
+        f'<span class="col-t col-t{TOPICS.index(t)}">{e(topic_label(t, language))}</span>'
         for t in opportunity.topics
         if t in TOPIC_COLOURS
     ]
@@ -226,7 +226,7 @@ class _MapStyle(MacroElement):
             .col-dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%; margin-right: 6px;
                        vertical-align: middle; border: 1px solid #fff; box-shadow: 0 0 2px rgba(0,0,0,.6); }
             {%- for colour in this.colours %}
-            .col-topic-{{ loop.index0 }} { background: {{ colour }}; }
+            .col-topic-{{ loop.index0 }}, .col-t{{ loop.index0 }}::before { background: {{ colour }}; }
             {%- endfor %}
             /* Text colours are explicit (the frame may inherit a dark theme's light text): at least 4.5:1. */
             .col-legend { background: #ffffff; color: #1f1f1f; padding: 6px 8px; border-radius: 4px;
@@ -238,7 +238,10 @@ class _MapStyle(MacroElement):
             .col-popup ul { margin: 4px 0; padding-left: 18px; }
             .col-popup a { color: #0b57a4; }
             .col-popup-topic { font-size: 12px; color: #3d3d3d; margin-bottom: 2px; }
-            .col-popup-topic-item { display: inline-block; margin-right: 8px; white-space: nowrap; }
+            /* A popup's topics: short markup (every pin's popup travels with the layer), the dot drawn by CSS. */
+            .col-t { display: inline-block; margin-right: 8px; white-space: nowrap; }
+            .col-t::before { content: ""; display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 4px;
+                             vertical-align: middle; border: 1px solid #fff; box-shadow: 0 0 2px rgba(0,0,0,.6); }
             .col-area-count { background: rgba(255,255,255,.95); border: 1px solid #555; border-radius: 10px;
                               text-align: center; font: bold 12px/18px sans-serif; color: #1f1f1f; }
             /* Without tiles the map is a light land colour with the cities named, not a blank grey. */

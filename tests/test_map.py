@@ -97,7 +97,7 @@ def test_pins_are_coloured_by_first_topic_and_listed_in_the_legend() -> None:
     page = render([make(topics=("arts-culture", "digital-skills")), make(topics=("sustainability",), latitude=46.3)])
     rows = pin_rows(page)
     assert [r[2] for r in rows] == [f"col-topic-{TOPICS.index('arts-culture')}", f"col-topic-{TOPICS.index('sustainability')}"]
-    assert f".col-topic-{TOPICS.index('arts-culture')} {{ background: {TOPIC_COLOURS['arts-culture']}; }}" in page
+    assert f".col-topic-{TOPICS.index('arts-culture')}, .col-t{TOPICS.index('arts-culture')}::before {{ background: {TOPIC_COLOURS['arts-culture']}; }}" in page
     assert '"Arts and culture"' in page
     assert '"Sustainability"' in page
     assert '"Digital skills"' not in page  # only first topics colour a pin
@@ -124,7 +124,10 @@ def test_popup_names_every_topic_in_the_language(language: str) -> None:
     popup = popup_html(make(topics=topics), language)
     for topic in topics:
         label = html.escape(topic_label(topic, language))
-        assert f'<span class="col-dot col-topic-{TOPICS.index(topic)}"></span>{label}</span>' in popup
+        assert f'<span class="col-t col-t{TOPICS.index(topic)}">{label}</span>' in popup
+    page = render([make(topics=topics)])
+    for topic in topics:  # each popup topic's dot wears the topic's colour
+        assert f".col-t{TOPICS.index(topic)}::before {{ background: {TOPIC_COLOURS[topic]}; }}" in page
 
 
 def test_every_topic_has_its_own_colour() -> None:
