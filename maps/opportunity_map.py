@@ -249,8 +249,7 @@ class _MapStyle(MacroElement):
             .col-place-label span { position: absolute; transform: translate(-50%, calc(-100% - 24px)); color: #2b2b2b;
                                     font: 600 13px/1.2 sans-serif; white-space: nowrap; pointer-events: none;
                                     text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }
-            /* The notice sits above the pins (600) and below popups (700), so an open popup is whole. */
-            .col-map-notice { position: absolute; z-index: 650; top: 8px; left: 50%; transform: translateX(-50%);
+            .col-map-notice { position: absolute; z-index: 1000; top: 8px; left: 50%; transform: translateX(-50%);
                               max-width: calc(100% - 120px); background: #fff8d6; color: #1f1f1f; border: 1px solid #8a6d00;
                               border-radius: 4px; padding: 4px 8px; font: 12px/1.35 sans-serif; text-align: center; }
             .col-map-hint { position: absolute; z-index: 1000; inset: 0; display: flex; align-items: center;
@@ -399,6 +398,9 @@ class MapBehaviour(MacroElement):
             function watch(layer) { if (layer instanceof L.TileLayer) { layer.on("tileerror", tilesFailed); } }
             map.eachLayer(watch);
             map.on("layeradd", function (e) { watch(e.layer); });
+            // Over the map's panes like the controls: it steps aside while a popup is open.
+            map.on("popupopen", function () { notice.style.visibility = "hidden"; });
+            map.on("popupclose", function () { notice.style.visibility = ""; });
 
             var touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
             if (touch || L.Browser.mobile) {

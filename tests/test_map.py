@@ -341,6 +341,7 @@ def test_both_maps_say_when_tiles_fail_and_take_two_fingers_on_a_phone(language:
         assert texts == {"tiles_failed": notice, "two_fingers": hint}
         # The notice comes from Leaflet's tileerror event on every tile layer, as a status message.
         assert 'layer.on("tileerror", tilesFailed)' in page and 'setAttribute("role", "status")' in page
+        assert 'map.on("popupopen", function () { notice.style.visibility = "hidden"; });' in page  # popups stay whole
         # Touch screens: one finger scrolls the page (dragging off), two fingers move the map.
         assert 'matchMedia("(pointer: coarse)")' in page and "map.dragging.disable();" in page
         assert f'"tapTolerance": {TAP_TOLERANCE_PX},' in page
