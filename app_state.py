@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from opportunities.errors import SettingsError
 from opportunities.geocoding import Geocoder, open_geocoder
 from opportunities.index import OpportunityIndex
-from opportunities.model import Opportunity
+from opportunities.model import City, Opportunity
 from opportunities.settings import Settings, load_settings
 from opportunities.storage import count_opportunities, data_version, get_opportunities, list_cities, open_database
 
@@ -91,6 +91,13 @@ def city_labels(_engine: Engine, database_url: str) -> dict[int, str]:
     """City id → name."""
     with _engine.connect() as conn:
         return {c.id: c.name for c in list_cities(conn) if c.id is not None}
+
+
+@st.cache_data(ttl=SEARCH_TTL_S, max_entries=SEARCH_MAX_ENTRIES, show_spinner=False)
+def city_places(_engine: Engine, database_url: str) -> list[City]:
+    """Every city with its coordinates: the map names them even when its tiles fail."""
+    with _engine.connect() as conn:
+        return list_cities(conn)
 
 
 @st.cache_data(ttl=SEARCH_TTL_S, max_entries=SEARCH_MAX_ENTRIES, show_spinner=False)

@@ -69,9 +69,16 @@ def _mercator(latitudes: npt.NDArray[np.float64], longitudes: npt.NDArray[np.flo
     return x, y
 
 
-def first_topic(topic_bits: npt.NDArray[np.unsignedinteger]) -> npt.NDArray[np.int64]:
-    """Index of the lowest set bit of each topic mask (-1 when none)."""
+def first_topic(topic_bits: npt.NDArray[np.unsignedinteger], preferred: int = 0) -> npt.NDArray[np.int64]:
+    """Index of the topic that colours each point (-1 when it has none).
+
+    The lowest set bit among ``preferred`` (the topics the visitor filtered for) when the point
+    has one of them, else its lowest set bit: a pin found by a "digital skills" filter is drawn
+    in that topic's colour even when it also teaches arts.
+    """
     bits = topic_bits.astype(np.int64)
+    wanted = bits & int(preferred)
+    bits = np.where(wanted != 0, wanted, bits)
     lowest = bits & -bits
     out = np.full(len(bits), -1, dtype=np.int64)
     nonzero = lowest > 0

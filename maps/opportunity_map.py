@@ -9,8 +9,9 @@ a popup, and it travels to the browser as JSON data, never as script source.
 from __future__ import annotations
 
 import html
+import json
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import folium
@@ -19,7 +20,7 @@ from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
 from opportunities.i18n import format_money, format_number, format_when, translator
-from opportunities.model import Opportunity
+from opportunities.model import City, Opportunity
 from opportunities.vocabulary import TOPICS, Precision, topic_label
 from opportunities.vocabulary import is_approximate as _vague
 
@@ -56,6 +57,11 @@ APPROXIMATE_RADIUS_M = {Precision.CITY: 2500, Precision.LOCALITY: 1000, Precisio
 DEFAULT_APPROXIMATE_RADIUS_M = 1000
 # An approximate circle's popup lists this many activities, then says how many more there are.
 MAX_LISTED = 20
+# Every popup: narrow enough for a 390 px phone, and panned into view (clear of the edges and the
+# controls) when its pin sits near the map's edge, so a tap near the edge never loses its popup.
+POPUP_OPTIONS: dict[str, object] = {"maxWidth": 280, "autoPan": True, "autoPanPadding": [24, 48], "keepInView": True}
+# Leaflet's tap tolerance (px): a finger moves a little during a tap; more than this is a swipe.
+TAP_TOLERANCE_PX = 20
 
 
 @dataclass(frozen=True)
@@ -112,9 +118,30 @@ def uncertainty_radius_m(opportunity: Opportunity) -> int:
     return APPROXIMATE_RADIUS_M.get(opportunity.precision, DEFAULT_APPROXIMATE_RADIUS_M)
 
 
-def topic_colour(opportunity: Opportunity) -> str:
-    """The colour of the opportunity's first topic."""
-    return TOPIC_COLOURS.get(opportunity.topics[0], NO_TOPIC_COLOUR) if opportunity.topics else NO_TOPIC_COLOUR
+def pin_topic(opportunity: Opportunity, highlight: Collection[str] = ()) -> str | None:
+    """The topic whose colour the pin wears: the first of the opportunity's topics among
+    ``highlight`` (the topics the visitor filtered for), else its first topic; None without one."""
+    known = [t for t in opportunity.topics if t in TOPIC_COLOURS]
+    return next((t for t in known if t in highlight), known[0] if known else None)
+
+
+def topic_colour(opportunity: Opportunity, highlight: Collection[str] = ()) -> str:
+    """The colour of the opportunity's pin (see :func:`pin_topic`)."""
+    topic = pin_topic(opportunity, highlight)
+    return TOPIC_COLOURS[topic] if topic is not None else NO_TOPIC_COLOUR
+
+
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of a ``#rrggbb`` colour."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def text_colour_on(background: str) -> str:
+    """Black or white, whichever contrasts more with ``background`` (every colour gets ≥ 4.58:1)."""
+    lum = _luminance(background)
+    return "#000000" if (lum + 0.05) / 0.05 >= 1.05 / (lum + 0.05) else "#ffffff"
 
 
 def approximate_areas(opportunities: Sequence[Opportunity]) -> list[ApproximateArea]:
@@ -169,12 +196,14 @@ def popup_html(opportunity: Opportunity, language: str = "en") -> str:
     e = html.escape
     _ = translator(language).gettext
     lines = []
-    if opportunity.topics and opportunity.topics[0] in TOPIC_COLOURS:
-        first = opportunity.topics[0]
-        lines.append(
-            f'<div class="col-popup-topic"><span class="col-dot col-topic-{TOPICS.index(first)}"></span>'
-            f"{e(topic_label(first, language))}</div>"
-        )
+    # Every topic, each with its colour, so a pin's colour is explained whatever topic chose it.
+    topics = [
+        f'<span class="col-t col-t{TOPICS.index(t)}">{e(topic_label(t, language))}</span>'
+        for t in opportunity.topics
+        if t in TOPIC_COLOURS
+    ]
+    if topics:
+        lines.append(f'<div class="col-popup-topic">{"".join(topics)}</div>')
     lines.append(f"<strong>{e(opportunity.title)}</strong>")
     lines.append(f"<div>{e(opportunity.provider)}</div>")
     lines.append(f"<div>{e(format_dates(opportunity, language))}</div>")
@@ -219,18 +248,51 @@ class _MapStyle(MacroElement):
             .col-dot { display: inline-block; width: 12px; height: 12px; border-radius: 50%; margin-right: 6px;
                        vertical-align: middle; border: 1px solid #fff; box-shadow: 0 0 2px rgba(0,0,0,.6); }
             {%- for colour in this.colours %}
-            .col-topic-{{ loop.index0 }} { background: {{ colour }}; }
+            .col-topic-{{ loop.index0 }}, .col-t{{ loop.index0 }}::before { background: {{ colour }}; }
             {%- endfor %}
-            .col-legend { background: rgba(255,255,255,.92); padding: 6px 8px; border-radius: 4px;
+            /* Text colours are explicit (the frame may inherit a dark theme's light text): at least 4.5:1. */
+            .col-legend { background: #ffffff; color: #1f1f1f; padding: 6px 8px; border-radius: 4px;
                           box-shadow: 0 1px 4px rgba(0,0,0,.3); font-size: 12px; line-height: 18px; max-width: 220px; }
             .col-legend-title { font-weight: bold; margin-bottom: 2px; cursor: pointer; }
             .col-legend-area { display: inline-block; width: 12px; height: 12px; border-radius: 50%; margin-right: 6px;
                                vertical-align: middle; background: rgba(80,80,80,.2); border: 1px solid #555; }
-            .col-popup { font-size: 13px; line-height: 1.35; }
+            .col-popup { font-size: 13px; line-height: 1.35; color: #1f1f1f; }
             .col-popup ul { margin: 4px 0; padding-left: 18px; }
-            .col-popup-topic { font-size: 12px; color: #444; margin-bottom: 2px; }
-            .col-area-count { background: rgba(255,255,255,.9); border: 1px solid #555; border-radius: 10px;
-                              text-align: center; font: bold 12px/18px sans-serif; color: #222; }
+            .col-popup a { color: #0b57a4; }
+            .col-popup-topic { font-size: 12px; color: #3d3d3d; margin-bottom: 2px; }
+            /* A popup's topics: short markup (every pin's popup travels with the layer), the dot drawn by CSS. */
+            .col-t { display: inline-block; margin-right: 8px; white-space: nowrap; }
+            .col-t::before { content: ""; display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 4px;
+                             vertical-align: middle; border: 1px solid #fff; box-shadow: 0 0 2px rgba(0,0,0,.6); }
+            .col-area-count { background: rgba(255,255,255,.95); border: 1px solid #555; border-radius: 10px;
+                              text-align: center; font: bold 12px/18px sans-serif; color: #1f1f1f; }
+            /* Without tiles the map is a light land colour with the cities named, not a blank grey. */
+            .leaflet-container { background: #eef0e8; }
+            .col-place-label span { position: absolute; transform: translate(-50%, calc(-100% - 24px)); color: #2b2b2b;
+                                    font: 600 13px/1.2 sans-serif; white-space: nowrap; pointer-events: none;
+                                    text-shadow: 0 0 3px #fff, 0 0 3px #fff, 0 0 3px #fff; }
+            .col-map-notice { position: absolute; z-index: 1000; top: 8px; left: 50%; transform: translateX(-50%);
+                              max-width: calc(100% - 120px); background: #fff8d6; color: #1f1f1f; border: 1px solid #8a6d00;
+                              border-radius: 4px; padding: 4px 8px; font: 12px/1.35 sans-serif; text-align: center; }
+            .col-map-hint { position: absolute; z-index: 1000; inset: 0; display: flex; align-items: center;
+                            justify-content: center; background: rgba(0,0,0,.45); color: #fff; font: 600 16px/1.3 sans-serif;
+                            text-align: center; padding: 16px; opacity: 0; transition: opacity .2s; pointer-events: none; }
+            .col-map-hint.col-visible { opacity: 1; }
+            [hidden] { display: none !important; }
+            /* Leaflet's own controls on an opaque ground, so their text reads (and can be measured) over any tile. */
+            .leaflet-container .leaflet-control-attribution, .leaflet-control-scale-line { background: #ffffff; color: #333333; }
+            .leaflet-container .leaflet-control-attribution a { color: #0b57a4; }
+            @media (prefers-color-scheme: dark) {
+                .col-legend { background: #1c1c1e; color: #f0f0f0; }
+                .col-legend-area { border-color: #bbb; background: rgba(200,200,200,.25); }
+                .leaflet-popup-content-wrapper, .leaflet-popup-tip { background: #1f1f22; }
+                .col-popup { color: #f0f0f0; }
+                .col-popup a { color: #8cc4ff; }
+                .col-popup-topic { color: #d0d0d0; }
+                .leaflet-container a.leaflet-popup-close-button { color: #d0d0d0; }
+                .leaflet-container .leaflet-control-attribution, .leaflet-control-scale-line { background: #1c1c1e; color: #f0f0f0; }
+                .leaflet-container .leaflet-control-attribution a { color: #8cc4ff; }
+            }
         </style>
         {% endmacro %}
         """
@@ -277,6 +339,120 @@ class TopicLegend(MacroElement):
         self.title = title
 
 
+class PlaceLabels(MacroElement):
+    """City names at their coordinates, under the pins: the map stays readable when tiles fail.
+
+    Plain text labels (set as text, never HTML), not focusable and not clickable: the tiles'
+    own labels say the same when they load, so these are only a fallback (a few bytes per city).
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var pane = map.createPane("colPlaces");
+            pane.style.zIndex = 450;  // above tiles and circles, below markers and popups
+            var labels = [];
+            {{ this.places|tojson }}.forEach(function (p) {
+                var label = document.createElement("span");
+                label.textContent = p[0];
+                labels.push(label);
+                L.marker([p[1], p[2]], {
+                    pane: "colPlaces", interactive: false, keyboard: false,
+                    icon: L.divIcon({className: "col-place-label", html: label, iconSize: [0, 0], iconAnchor: [0, 0]})
+                }).addTo(map);
+            });
+            // Neighbouring towns overlap when zoomed out: show a label only where it has room.
+            function declutter() {
+                var shown = [];
+                labels.forEach(function (label) {
+                    label.style.visibility = "";
+                    var r = label.getBoundingClientRect();
+                    var clash = shown.some(function (s) {
+                        return r.left < s.right + 4 && s.left < r.right + 4 && r.top < s.bottom && s.top < r.bottom;
+                    });
+                    if (clash) { label.style.visibility = "hidden"; } else { shown.push(r); }
+                });
+            }
+            map.on("zoomend moveend", declutter);
+            declutter();
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, places: Sequence[City]) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "PlaceLabels"
+        self.places = [[p.name, round(p.latitude, 5), round(p.longitude, 5)] for p in places]
+
+
+class MapBehaviour(MacroElement):
+    """What the map does beyond drawing: a notice when tiles fail, touch gestures for phones, zoomable text.
+
+    - Tiles that fail to load (Leaflet's ``tileerror``) show a small notice once, so a grey
+      background is explained; everything drawn from our own data stays.
+    - On a touch screen one finger scrolls the page and two fingers move and zoom the map (Leaflet's
+      one-finger dragging is off; its pinch handler pans as well); a one-finger swipe over the map
+      shows a short hint saying so.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var map = {{ this._parent.get_name() }};
+            var texts = {{ this.texts|tojson }};
+            var container = map.getContainer();
+            // folium's page forbids pinch-zooming the page (user-scalable=no, maximum-scale=1);
+            // WCAG 1.4.4 wants text zoomable, so the viewport allows it again.
+            document.querySelectorAll('meta[name="viewport"]').forEach(function (meta) {
+                meta.setAttribute("content", "width=device-width, initial-scale=1.0");
+            });
+            var notice = L.DomUtil.create("div", "col-map-notice", container);
+            notice.setAttribute("role", "status");
+            notice.hidden = true;
+            L.DomEvent.disableClickPropagation(notice);
+            function tilesFailed() {
+                if (notice.hidden) { notice.textContent = texts.tiles_failed; notice.hidden = false; }
+            }
+            function watch(layer) { if (layer instanceof L.TileLayer) { layer.on("tileerror", tilesFailed); } }
+            map.eachLayer(watch);
+            map.on("layeradd", function (e) { watch(e.layer); });
+            // Over the map's panes like the controls: it steps aside while a popup is open.
+            map.on("popupopen", function () { notice.style.visibility = "hidden"; });
+            map.on("popupclose", function () { notice.style.visibility = ""; });
+
+            var touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+            if (touch || L.Browser.mobile) {
+                map.dragging.disable();
+                var hint = L.DomUtil.create("div", "col-map-hint", container);
+                hint.textContent = texts.two_fingers;
+                hint.setAttribute("aria-hidden", "true");  // a visual cue for a gesture; the page itself scrolls
+                var timer = null;
+                container.addEventListener("touchmove", function (e) {
+                    if (e.touches.length !== 1) { hint.classList.remove("col-visible"); return; }
+                    hint.classList.add("col-visible");
+                    clearTimeout(timer);
+                    timer = setTimeout(function () { hint.classList.remove("col-visible"); }, 1500);
+                }, {passive: true});
+            }
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, language: str = "en") -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "MapBehaviour"
+        _ = translator(language).gettext
+        self.texts = {
+            "tiles_failed": _("Map background could not be loaded; places and cities are still shown."),
+            "two_fingers": _("Use two fingers to move the map"),
+        }
+
+
 class ApproximateAreas(MacroElement):
     """Translucent circles with a count label, one per approximate centre point."""
 
@@ -288,13 +464,13 @@ class ApproximateAreas(MacroElement):
             var group = L.featureGroup();
             areas.forEach(function (a) {
                 L.circle([a.lat, a.lon], {radius: a.radius, color: "#555", weight: 1, fillColor: "#666", fillOpacity: 0.18})
-                    .bindPopup(a.popup, {maxWidth: 320}).bindTooltip(a.label_html).addTo(group);
+                    .bindPopup(a.popup, {{ this.popup_options|tojson }}).bindTooltip(a.label_html).addTo(group);
                 // The count sits on the circle's northern rim, clear of any pins at the centre.
                 var width = 14 + 8 * String(a.count).length;
                 L.marker([a.lat + a.radius / 111320, a.lon], {
                     title: a.label_text,
                     icon: L.divIcon({className: "col-area-count", html: String(a.count), iconSize: [width, 20], iconAnchor: [width / 2, 10]})
-                }).bindPopup(a.popup, {maxWidth: 320}).addTo(group);
+                }).bindPopup(a.popup, {{ this.popup_options|tojson }}).addTo(group);
             });
             group.addTo({{ this._parent.get_name() }});
             return group;
@@ -306,6 +482,7 @@ class ApproximateAreas(MacroElement):
     def __init__(self, areas: Sequence[ApproximateArea], language: str = "en") -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "ApproximateAreas"
+        self.popup_options = POPUP_OPTIONS
         self.areas = [
             {
                 "lat": a.latitude,
@@ -321,18 +498,19 @@ class ApproximateAreas(MacroElement):
 
 
 # Each row: latitude, longitude, topic colour class, popup HTML (escaped), title (plain text: set as a DOM property).
-_PIN_CALLBACK = """function (row) {
+_PIN_CALLBACK = (
+    """function (row) {
     var icon = L.divIcon({className: "col-pin " + row[2], iconSize: [16, 16], iconAnchor: [8, 8], popupAnchor: [0, -8]});
     var marker = L.marker(new L.LatLng(row[0], row[1]), {icon: icon, title: row[4]});
-    marker.bindPopup(row[3], {maxWidth: 320});
+    marker.bindPopup(row[3], POPUP_OPTIONS);
     return marker;
-}"""
+}""".replace("POPUP_OPTIONS", json.dumps(POPUP_OPTIONS))
+)
 
 
-def _topic_class(opportunity: Opportunity) -> str:
-    if opportunity.topics and opportunity.topics[0] in TOPIC_COLOURS:
-        return f"col-topic-{TOPICS.index(opportunity.topics[0])}"
-    return ""
+def _topic_class(opportunity: Opportunity, highlight: Collection[str] = ()) -> str:
+    topic = pin_topic(opportunity, highlight)
+    return f"col-topic-{TOPICS.index(topic)}" if topic is not None else ""
 
 
 def _asset(asset_base: str, path: str) -> str:
@@ -363,10 +541,12 @@ def build_map(
     tile_attribution: str,
     asset_base: str,
     language: str = "en",
+    highlight: Collection[str] = (),
 ) -> folium.Map:
     """A map of the located opportunities; online ones (no coordinates) are left out.
 
-    Exact locations are clustered pins coloured by the first topic; city and locality centres are
+    Exact locations are clustered pins coloured by topic (the first of ``highlight``, the
+    filtered topics, that an opportunity has, else its first); city and locality centres are
     aggregated into one circle per centre. The view fits everything shown.
     """
     located = [o for o in opportunities if o.has_location]
@@ -383,15 +563,17 @@ def build_map(
         zoom_start=DEFAULT_ZOOM if not lats else MAX_FIT_ZOOM,
         tiles=folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=19),
         control_scale=True,
+        tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)
     _MapStyle().add_to(m)
+    MapBehaviour(language).add_to(m)
     _ = translator(language).gettext
 
     if areas:
         ApproximateAreas(areas, language).add_to(m)
     if exact:
-        rows = [[o.latitude, o.longitude, _topic_class(o), popup_html(o, language), o.title] for o in exact]
+        rows = [[o.latitude, o.longitude, _topic_class(o, highlight), popup_html(o, language), o.title] for o in exact]
         cluster = FastMarkerCluster(  # type: ignore[no-untyped-call]
             rows,
             callback=_PIN_CALLBACK,
@@ -403,7 +585,7 @@ def build_map(
         use_local_assets(cluster, asset_base)
         cluster.add_to(m)
 
-    shown_topics = {o.topics[0] for o in located if o.topics}
+    shown_topics = {pin_topic(o, highlight) for o in exact}
     items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS) if t in shown_topics]
     if areas:
         items.append(("col-legend-area", _("Approximate location (the circle shows how far off it may be)")))

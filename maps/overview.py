@@ -26,22 +26,30 @@ from maps.opportunity_map import (
     DEFAULT_ZOOM,
     MAX_FIT_ZOOM,
     MAX_LISTED,
+    NO_TOPIC_COLOUR,
+    POPUP_OPTIONS,
+    TAP_TOLERANCE_PX,
     TOPIC_COLOURS,
     ApproximateArea,
     ApproximateAreas,
+    MapBehaviour,
+    PlaceLabels,
     TopicLegend,
     _MapStyle,
     _topic_class,
     popup_html,
+    text_colour_on,
     use_local_assets,
 )
-from opportunities.i18n import translator
+from opportunities.i18n import format_number, translator
 from opportunities.index import PRECISIONS, OpportunityIndex
-from opportunities.model import Opportunity
+from opportunities.model import City, Opportunity
 from opportunities.vocabulary import TOPICS, Precision, topic_label
 
 # At most this many pins (with their popups) in one layer; beyond it the grid clusters them.
 MAX_PINS = 300
+# A popup closed this recently (ms) by the swap of the layer (never by the visitor) opens again.
+REOPEN_POPUP_MS = 3000
 
 LoadOpportunities = Callable[[Sequence[int]], list[Opportunity]]
 
@@ -67,17 +75,24 @@ def fitted_view(index: OpportunityIndex, keep: npt.NDArray[np.bool_]) -> MapView
     return MapView(bounds, min(zoom_for(bounds), MAX_FIT_ZOOM))
 
 
-def base_map(*, tile_url: str, tile_attribution: str, asset_base: str, language: str = "en") -> folium.Map:
-    """The map without data: tiles, styles and the topic legend, with Leaflet served locally."""
+def base_map(
+    *, tile_url: str, tile_attribution: str, asset_base: str, language: str = "en", places: Sequence[City] = ()
+) -> folium.Map:
+    """The map without data: tiles, styles, the topic legend and the ``places`` (city names drawn
+    from our own data, so the map is readable when tiles fail), with Leaflet served locally."""
     m = folium.Map(
         location=DEFAULT_CENTRE,
         zoom_start=DEFAULT_ZOOM,
         tiles=folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=19),
         control_scale=True,
+        tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)
     _MapStyle().add_to(m)
     _ClusterStyle().add_to(m)  # type: ignore[no-untyped-call]
+    MapBehaviour(language).add_to(m)
+    if places:
+        PlaceLabels(places).add_to(m)
     items = [(f"col-dot col-topic-{i}", topic_label(t, language)) for i, t in enumerate(TOPICS)]
     _ = translator(language).gettext
     items.append(("col-legend-area", _("Approximate location (the circle shows how far off it may be)")))
@@ -85,8 +100,20 @@ def base_map(*, tile_url: str, tile_attribution: str, asset_base: str, language:
     return m
 
 
+def places_by_size(index: OpportunityIndex, cities: Sequence[City]) -> list[City]:
+    """``cities`` with the most opportunities first: where names crowd, the map keeps the first."""
+    ids = index.city_id[index.city_id >= 0].astype(np.int64)
+    counts = np.bincount(ids) if len(ids) else np.zeros(0, dtype=np.int64)
+
+    def size(city: City) -> int:
+        return int(counts[city.id]) if city.id is not None and 0 <= city.id < len(counts) else 0
+
+    return sorted(cities, key=lambda c: (-size(c), c.name))
+
+
 class GridClusters(MacroElement):
-    """Count bubbles for grid clusters; a click zooms in on the cluster."""
+    """Count bubbles for grid clusters: buttons named like "12 opportunities, zoom in"; a click,
+    Enter or Space zooms in on the cluster."""
 
     _template = Template(
         """
@@ -95,15 +122,29 @@ class GridClusters(MacroElement):
             var group = {{ this._parent.get_name() }};
             {{ this.clusters|tojson }}.forEach(function (c) {
                 var size = c[2] < 10 ? 30 : c[2] < 100 ? 36 : c[2] < 1000 ? 44 : 52;
-                var icon = L.divIcon({
-                    className: "col-cluster",
-                    html: '<div style="background:' + c[3] + '">' + c[4] + "</div>",
-                    iconSize: [size, size], iconAnchor: [size / 2, size / 2]
-                });
-                var marker = L.marker([c[0], c[1]], {icon: icon, title: c[5], keyboard: true});
-                marker.on("click", function () {
+                var bubble = document.createElement("div");
+                bubble.style.background = c[3];
+                bubble.style.color = c[6];
+                bubble.textContent = c[4];
+                bubble.setAttribute("aria-hidden", "true");  // the button's name says the count in words
+                var icon = L.divIcon({className: "col-cluster", html: bubble, iconSize: [size, size], iconAnchor: [size / 2, size / 2]});
+                var marker = L.marker([c[0], c[1]], {icon: icon, title: c[5], alt: c[5], keyboard: true});
+                function zoomIn() {
                     var map = group._map;
                     if (map) { map.setView([c[0], c[1]], Math.min(map.getZoom() + 2, 18)); }
+                }
+                marker.on("click", zoomIn);
+                marker.on("add", function () {
+                    var element = marker.getElement();
+                    element.setAttribute("role", "button");
+                    element.setAttribute("aria-label", c[5]);
+                    L.DomEvent.on(element, "keydown", function (e) {
+                        if (e.key === "Enter" || e.key === " " || e.key === "Spacebar") {
+                            L.DomEvent.preventDefault(e);
+                            L.DomEvent.stopPropagation(e);
+                            zoomIn();
+                        }
+                    });
                 });
                 marker.addTo(group);
             });
@@ -119,17 +160,51 @@ class GridClusters(MacroElement):
 
 
 class Pins(MacroElement):
-    """Pins coloured by topic, each with its (escaped) popup."""
+    """Pins coloured by topic, each with its (escaped) popup.
+
+    A popup that pans the map into view makes the page rebuild this layer for the new view, which
+    removes the pin and so closes its popup: the pin of the popup open when the layer was swapped
+    (same place and title) opens it again, without panning.
+    """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function () {
             var group = {{ this._parent.get_name() }};
+            var last = window.colOpenPin || null, reopen = null;
             {{ this.pins|tojson }}.forEach(function (p) {
                 var icon = L.divIcon({className: "col-pin " + p[2], iconSize: [16, 16], iconAnchor: [8, 8], popupAnchor: [0, -8]});
-                L.marker([p[0], p[1]], {icon: icon, title: p[4]}).bindPopup(p[3], {maxWidth: 320}).addTo(group);
+                var marker = L.marker([p[0], p[1]], {icon: icon, title: p[4]});
+                var key = p[0] + "," + p[1] + "|" + p[4];
+                // Registered before bindPopup's own "remove" handler closes the popup: a removal
+                // with the popup open is a swap of the layer, not the visitor closing it.
+                marker.on("remove", function () {
+                    var open = window.colOpenPin;
+                    if (open && open.key === key && marker.isPopupOpen()) { open.swapped = Date.now(); }
+                });
+                marker.bindPopup(p[3], {{ this.popup_options|tojson }});
+                marker.on("popupopen", function () { window.colOpenPin = {key: key, open: true, swapped: null}; });
+                marker.on("popupclose", function () {
+                    if (window.colOpenPin && window.colOpenPin.key === key) { window.colOpenPin.open = false; }
+                });
+                if (last && last.key === key && (last.open || (last.swapped !== null && Date.now() - last.swapped < {{ this.reopen_ms }}))) {
+                    reopen = marker;
+                }
+                marker.addTo(group);
             });
+            if (reopen) {
+                var open = function () {
+                    setTimeout(function () {
+                        if (!reopen._map) { return; }
+                        var popup = reopen.getPopup();
+                        popup.options.autoPan = false;  // already in view; panning again would loop
+                        reopen.openPopup();
+                        popup.options.autoPan = true;
+                    }, 0);
+                };
+                if (group._map) { open(); } else { group.once("add", open); }
+            }
         })();
         {% endmacro %}
         """
@@ -139,6 +214,8 @@ class Pins(MacroElement):
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "Pins"
         self.pins = pins
+        self.popup_options = POPUP_OPTIONS
+        self.reopen_ms = REOPEN_POPUP_MS
 
 
 class _ClusterStyle(MacroElement):
@@ -149,9 +226,10 @@ class _ClusterStyle(MacroElement):
         {% macro header(this, kwargs) %}
         <style>
             .col-cluster div { width: 100%; height: 100%; border-radius: 50%; border: 3px solid rgba(255,255,255,.85);
-                               box-shadow: 0 0 4px rgba(0,0,0,.6); box-sizing: border-box; color: #fff;
+                               box-shadow: 0 0 4px rgba(0,0,0,.6); box-sizing: border-box;
                                font: bold 13px/1 sans-serif; display: flex; align-items: center; justify-content: center;
-                               text-shadow: 0 0 2px #000; cursor: pointer; }
+                               cursor: pointer; }
+            .col-cluster:focus-visible { outline: 3px solid #1a73e8; outline-offset: 2px; border-radius: 50%; }
         </style>
         {% endmacro %}
         """
@@ -180,13 +258,19 @@ def overview_layer(
     city_names: Mapping[int, str],
     *,
     language: str = "en",
+    highlight: Sequence[str] = (),
 ) -> Layer:
-    """The layer for ``view``: clusters, pins and approximate areas of the matching opportunities."""
+    """The layer for ``view``: clusters, pins and approximate areas of the matching opportunities.
+
+    Pins and clusters are coloured by the first of ``highlight`` (the filtered topics) that an
+    opportunity has, else by its first topic; labels and popups are in ``language``.
+    """
     group = folium.FeatureGroup(name="opportunities")
     located = keep & np.isfinite(index.latitude)
     approximate = located & index.approximate
     exact_rows = np.flatnonzero(located & ~approximate)
-    topics = first_topic(index.topics[exact_rows])
+    preferred = sum(1 << TOPICS.index(t) for t in set(highlight) if t in TOPICS)
+    topics = first_topic(index.topics[exact_rows], preferred)
     lat, lon = index.latitude[exact_rows], index.longitude[exact_rows]
     zoom = view.zoom
     clusters = cluster_points(lat, lon, topics, zoom=zoom, bounds=view.bounds)
@@ -194,23 +278,28 @@ def overview_layer(
         zoom = min(zoom, MAX_MARKER_ZOOM) - 1
         clusters = cluster_points(lat, lon, topics, zoom=zoom, bounds=view.bounds)
 
-    bubbles = [
-        [round(float(clat), 6), round(float(clon), 6), int(count),
-         TOPIC_COLOURS[TOPICS[t]] if t >= 0 else "#444", _count_label(int(count)), f"{int(count)}"]
-        for clat, clon, count, t in zip(clusters.latitude, clusters.longitude, clusters.count, clusters.topic, strict=True)
-    ]  # fmt: skip
+    ngettext = translator(language).ngettext
+    bubbles = []
+    for clat, clon, count, t in zip(clusters.latitude, clusters.longitude, clusters.count, clusters.topic, strict=True):
+        n = int(count)
+        colour = TOPIC_COLOURS[TOPICS[t]] if t >= 0 else NO_TOPIC_COLOUR
+        # Translators: the name of a cluster bubble on the map, read by screen readers; activating it zooms in.
+        name = ngettext("{count} opportunity, zoom in", "{count} opportunities, zoom in", n).format(
+            count=format_number(n, language)
+        )
+        bubbles.append([round(float(clat), 6), round(float(clon), 6), n, colour, _count_label(n), name, text_colour_on(colour)])
     if bubbles:
         GridClusters(bubbles).add_to(group)
 
     pins_rows = exact_rows[clusters.singles]
     opportunities = load(index.ids[pins_rows].tolist())
-    pins: list[list[object]] = [[o.latitude, o.longitude, _topic_class(o), popup_html(o, language), o.title] for o in opportunities]
+    pins: list[list[object]] = [[o.latitude, o.longitude, _topic_class(o, highlight), popup_html(o, language), o.title] for o in opportunities]
     if pins:
         Pins(pins).add_to(group)
 
     areas = _areas(index, approximate, view, load, city_names, language)
     if areas:
-        ApproximateAreas(areas).add_to(group)
+        ApproximateAreas(areas, language).add_to(group)
     return Layer(group, clusters=len(bubbles), pins=len(pins), areas=len(areas))
 
 

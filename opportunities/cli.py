@@ -246,6 +246,7 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
         tile_attribution=settings.tile_attribution,
         asset_base=_INLINE_BASE if inline else args.asset_base,
         language=args.language,
+        highlight=query.topics,
     )
     page = figure.get_root().render()
     if inline:

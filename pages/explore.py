@@ -19,7 +19,7 @@ from streamlit_folium import st_folium
 
 import app_state as state
 from maps.opportunity_map import format_ages, format_cost, format_dates, is_approximate, safe_link
-from maps.overview import MapView, base_map, fitted_view, overview_layer
+from maps.overview import MapView, base_map, fitted_view, overview_layer, places_by_size
 from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, visitor_moved
 from opportunities.calendar import opportunity_ics
 from opportunities.i18n import (
@@ -434,7 +434,7 @@ def fit_map(key: str, keep: np.ndarray) -> None:
 
 
 @st.fragment
-def show_map(keep: np.ndarray, params: dict[str, str | list[str]], lang: str) -> None:
+def show_map(keep: np.ndarray, params: dict[str, str | list[str]], lang: str, topics: tuple[str, ...] = ()) -> None:
     """The map: a fixed base map and a layer for the visible area, rebuilt when the visitor pans.
 
     A fragment, so that panning and zooming rerun only the map, not the whole page. Once the
@@ -457,11 +457,12 @@ def show_map(keep: np.ndarray, params: dict[str, str | list[str]], lang: str) ->
     fit: MapView = st.session_state[state.MAP_FIT_VIEW]
     layer = overview_layer(
         index, keep, view, lambda ids: state.opportunities_by_id(engine, ids), state.city_labels(engine, settings.database_url),
-        language=lang,
+        language=lang, highlight=topics,
     )  # fmt: skip
     st_folium(
         base_map(
-            tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, asset_base=state.asset_base(), language=lang
+            tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, asset_base=state.asset_base(), language=lang,
+            places=places_by_size(index, state.city_places(engine, settings.database_url)),
         ),
         key=MAP_KEY,
         feature_group_to_add=layer.group,
@@ -684,7 +685,7 @@ if near.point is not None:
     st.caption(escape_markdown(around))
 
 if total and st.toggle(_("Map"), value=True, key="show_map"):
-    show_map(keep, params, lang)
+    show_map(keep, params, lang, filters.topics)
 
 if total:
     show_list(keep, query, lang)

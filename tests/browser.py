@@ -31,6 +31,8 @@ LAUNCH_ARGS = [
 LOCAL_TILE_URL = "http://127.0.0.1:9/{z}/{x}/{y}.png"
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
 SCREENSHOTS = Path("/tmp/screens")
+# axe-core, the accessibility checker, from the project's package.json (`npm ci` installs it).
+AXE_SCRIPT = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def require_chromium() -> None:
@@ -38,6 +40,16 @@ def require_chromium() -> None:
     if CHROMIUM.exists():
         return
     reason = f"headless browser tests need {CHROMIUM} (apt-get install -y chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def require_axe() -> Path:
+    """The axe-core script; skip the calling test when it is not installed, on CI (env CI set) fail."""
+    if AXE_SCRIPT.exists():
+        return AXE_SCRIPT
+    reason = f"accessibility tests need {AXE_SCRIPT} (run `npm ci` in the project folder)"
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)

@@ -53,6 +53,8 @@ def test_dominant_topic() -> None:
 
 def test_first_topic_and_antimeridian() -> None:
     assert first_topic(np.array([0b1000, 0b110, 0], dtype=np.uint16)).tolist() == [3, 1, -1]
+    # The filtered topics come first when a point has one of them; else its own lowest topic.
+    assert first_topic(np.array([0b1000, 0b110, 0b1, 0], dtype=np.uint16), preferred=0b1100).tolist() == [3, 2, 0, -1]
     inside = Bounds(-10, 170, 10, -170).contains(np.array([0.0, 0.0]), np.array([175.0, 0.0]))
     assert inside.tolist() == [True, False]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import replace
@@ -14,14 +15,23 @@ import pytest
 from maps.opportunity_map import (
     DEFAULT_CENTRE,
     MAX_LISTED,
+    NO_TOPIC_COLOUR,
+    POPUP_OPTIONS,
+    TAP_TOLERANCE_PX,
     TOPIC_COLOURS,
+    _luminance,
     approximate_areas,
     build_map,
     is_approximate,
+    pin_topic,
     popup_html,
     safe_link,
+    text_colour_on,
+    topic_colour,
 )
-from opportunities.model import Opportunity
+from maps.overview import base_map
+from opportunities.i18n import topic_label
+from opportunities.model import City, Opportunity
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Precision, Status
 
 TILE_URL = "https://{s}.tile.example.org/{z}/{x}/{y}.png"
@@ -88,10 +98,37 @@ def test_pins_are_coloured_by_first_topic_and_listed_in_the_legend() -> None:
     page = render([make(topics=("arts-culture", "digital-skills")), make(topics=("sustainability",), latitude=46.3)])
     rows = pin_rows(page)
     assert [r[2] for r in rows] == [f"col-topic-{TOPICS.index('arts-culture')}", f"col-topic-{TOPICS.index('sustainability')}"]
-    assert f".col-topic-{TOPICS.index('arts-culture')} {{ background: {TOPIC_COLOURS['arts-culture']}; }}" in page
+    assert f".col-topic-{TOPICS.index('arts-culture')}, .col-t{TOPICS.index('arts-culture')}::before {{ background: {TOPIC_COLOURS['arts-culture']}; }}" in page
     assert '"Arts and culture"' in page
     assert '"Sustainability"' in page
     assert '"Digital skills"' not in page  # only first topics colour a pin
+
+
+def test_pins_take_the_colour_of_the_filtered_topic() -> None:
+    """Under a "digital skills" filter an arts-and-digital club is a digital-skills pin, not a red arts one."""
+    both = make(topics=("arts-culture", "digital-skills", "sustainability"))
+    assert pin_topic(both) == "arts-culture"
+    assert pin_topic(both, ("digital-skills",)) == "digital-skills"
+    assert pin_topic(both, ("sustainability", "digital-skills")) == "digital-skills"  # its own order decides
+    assert pin_topic(both, ("languages",)) == "arts-culture"  # not among them: its first
+    assert pin_topic(make(topics=())) is None
+    assert topic_colour(both, ("digital-skills",)) == TOPIC_COLOURS["digital-skills"]
+    m = build_map([both], tile_url=TILE_URL, tile_attribution="t", asset_base=ASSET_BASE, highlight=("digital-skills",))
+    page = str(m.get_root().render())
+    assert pin_rows(page)[0][2] == f"col-topic-{TOPICS.index('digital-skills')}"
+    assert '"Digital skills"' in page and '"Arts and culture"' not in page  # the legend names the pins' colours
+
+
+@pytest.mark.parametrize("language", ["en", "sv", "sl", "pl"])
+def test_popup_names_every_topic_in_the_language(language: str) -> None:
+    topics = ("arts-culture", "digital-skills", "sustainability")
+    popup = popup_html(make(topics=topics), language)
+    for topic in topics:
+        label = html.escape(topic_label(topic, language))
+        assert f'<span class="col-t col-t{TOPICS.index(topic)}">{label}</span>' in popup
+    page = render([make(topics=topics)])
+    for topic in topics:  # each popup topic's dot wears the topic's colour
+        assert f".col-t{TOPICS.index(topic)}::before {{ background: {TOPIC_COLOURS[topic]}; }}" in page
 
 
 def test_every_topic_has_its_own_colour() -> None:
@@ -306,3 +343,73 @@ def test_class_level_folium_assets_are_left_alone() -> None:
     render([make()])
     assert any("leaflet" in url and url.startswith("https://") for _, url in folium.Map.default_js)
     assert all(url.startswith("https://") for _, url in FastMarkerCluster.default_js)
+
+
+def base_page(language: str = "en", places: tuple[City, ...] = ()) -> str:
+    m = base_map(tile_url=TILE_URL, tile_attribution="t", asset_base=ASSET_BASE, language=language, places=places)
+    return str(m.get_root().render())
+
+
+def script_data(page: str, name: str) -> Any:
+    """The JSON value a map script assigns to ``var NAME = ...;`` (first occurrence)."""
+    found = re.search(rf"var {name} = (.*?);\n", page)
+    assert found, f"no {name} in the map"
+    return json.loads(found.group(1))
+
+
+@pytest.mark.parametrize(
+    ("language", "notice", "hint"),
+    [
+        ("en", "Map background could not be loaded; places and cities are still shown.", "Use two fingers to move the map"),
+        ("sv", "Kartbakgrunden kunde inte laddas; platser och städer visas ändå.", "Använd två fingrar för att flytta kartan"),
+        ("pl", "Nie udało się wczytać tła mapy; miejsca i miasta są nadal widoczne.", "Użyj dwóch palców, aby przesunąć mapę"),
+    ],
+)
+def test_both_maps_say_when_tiles_fail_and_take_two_fingers_on_a_phone(language: str, notice: str, hint: str) -> None:
+    standalone = render_in(language, [make()])
+    for page in (base_page(language), standalone):
+        texts = script_data(page, "texts")
+        assert texts == {"tiles_failed": notice, "two_fingers": hint}
+        # The notice comes from Leaflet's tileerror event on every tile layer, as a status message.
+        assert 'layer.on("tileerror", tilesFailed)' in page and 'setAttribute("role", "status")' in page
+        assert 'map.on("popupopen", function () { notice.style.visibility = "hidden"; });' in page  # popups stay whole
+        # Touch screens: one finger scrolls the page (dragging off), two fingers move the map.
+        assert 'matchMedia("(pointer: coarse)")' in page and "map.dragging.disable();" in page
+        assert f'"tapTolerance": {TAP_TOLERANCE_PX},' in page
+
+
+def test_popups_pan_into_view_clear_of_the_edges() -> None:
+    assert POPUP_OPTIONS["autoPan"] is True and POPUP_OPTIONS["keepInView"] is True
+    assert int(POPUP_OPTIONS["maxWidth"]) + 2 * 24 <= 390 - 2 * 16  # fits a 390 px phone's map
+    options = json.dumps(POPUP_OPTIONS)
+    exact = make()
+    areas = [make(title=f"Centre {i}", precision=Precision.CITY, latitude=KRANJ[0], longitude=KRANJ[1]) for i in range(2)]
+    page = render([exact, *areas])
+    assert f"marker.bindPopup(row[3], {options});" in page  # clustered pins
+    area_options = [json.loads(o) for o in re.findall(r"\.bindPopup\(a\.popup, (\{.*?\})\)", page)]
+    assert area_options == [POPUP_OPTIONS, POPUP_OPTIONS]  # the approximate circle and its count
+    assert "maxWidth: 320" not in page
+
+
+def test_city_names_are_drawn_from_our_own_data() -> None:
+    cities = (
+        City(name="Göteborg", country="SE", latitude=57.70716, longitude=11.96679, timezone="Europe/Stockholm"),
+        City(name="<b>Kranj</b>", country="SI", latitude=46.23887, longitude=14.35561, timezone="Europe/Ljubljana"),
+    )
+    page = base_page(places=cities)
+    rows = json.loads(re.search(r"(\[\[\"G.*?\]\]).forEach", page).group(1))  # type: ignore[union-attr]
+    assert rows == [["Göteborg", 57.70716, 11.96679], ["<b>Kranj</b>", 46.23887, 14.35561]]
+    assert "label.textContent = p[0];" in page  # a provider- or admin-typed name is text, never HTML
+    assert 'interactive: false, keyboard: false' in page  # no extra tab stops
+    assert ".leaflet-container { background: #eef0e8; }" in page  # light land, not Leaflet's grey
+    assert "colPlaces" not in base_page()  # no cities, no labels layer
+    assert len(page) - len(base_page()) < 2500  # a few bytes per city, sent once with the base map
+
+
+@pytest.mark.parametrize("background", [*TOPIC_COLOURS.values(), NO_TOPIC_COLOUR, "#ffffff", "#000000", "#777777"])
+def test_cluster_text_contrasts_with_its_colour(background: str) -> None:
+    def contrast(a: str, b: str) -> float:
+        la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+        return (la + 0.05) / (lb + 0.05)
+
+    assert contrast(text_colour_on(background), background) >= 4.5

@@ -14,6 +14,7 @@ from opportunities.cli import main
 from opportunities.geocoding import Geocoder
 from opportunities.importing import import_records
 from opportunities.settings import load_settings
+from opportunities.vocabulary import TOPICS
 from tests.browser import LOCAL_TILE_URL, outside_requests, screenshot_path
 from tests.conftest import template_row
 
@@ -165,3 +166,14 @@ def test_written_file_draws_pins_offline(tmp_path: Path, capsys: pytest.CaptureF
     assert errors == []
     assert outside_requests(requested) == []
     assert any(url.startswith("http://127.0.0.1:9/") for url in requested)  # tiles were asked for, locally
+
+
+def test_pins_wear_the_topic_asked_for(tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: Engine, geocoder: Geocoder) -> None:
+    """``--topic digital-skills`` colours an arts-and-digital club by digital skills, not arts."""
+    row = template_row(**KRANJ, topics="arts-culture;digital-skills")
+    assert import_records(engine, [row], geocoder, publish=True).stored == 1
+    digital, arts = f"col-topic-{TOPICS.index('digital-skills')}", f"col-topic-{TOPICS.index('arts-culture')}"
+    filtered, _ = write_map(tmp_path, capsys, "--topic", "digital-skills")
+    assert f'"{digital}"' in filtered and f'"{arts}"' not in filtered
+    unfiltered, _ = write_map(tmp_path, capsys)
+    assert f'"{arts}"' in unfiltered and f'"{digital}"' not in unfiltered

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 
@@ -10,13 +11,15 @@ import pytest
 from sqlalchemy import Engine
 
 from maps.clusters import Bounds
-from maps.overview import MAX_PINS, MapView, base_map, fitted_view, overview_layer
+from maps.opportunity_map import TOPIC_COLOURS
+from maps.overview import MAX_PINS, MapView, base_map, fitted_view, overview_layer, places_by_size
 from opportunities.geocoding import Geocoder
 from opportunities.importing import import_records
 from opportunities.index import OpportunityIndex
 from opportunities.model import Opportunity
 from opportunities.search import SearchQuery
 from opportunities.storage import get_opportunities, list_cities
+from opportunities.vocabulary import TOPICS
 from tests.conftest import template_row
 
 HOSTILE = "<img src=x onerror=alert(1)><script>alert(2)</script>"
@@ -39,7 +42,9 @@ def kranj(engine: Engine, geocoder: Geocoder) -> Engine:
     return engine
 
 
-def layer_for(engine: Engine, view: MapView, query: SearchQuery | None = None) -> tuple[str, object]:
+def layer_for(
+    engine: Engine, view: MapView, query: SearchQuery | None = None, *, language: str = "en", highlight: tuple[str, ...] = ()
+) -> tuple[str, object]:
     with engine.connect() as conn:
         index = OpportunityIndex.load(conn)
         keep = index.mask(query or SearchQuery(), conn)
@@ -49,8 +54,8 @@ def layer_for(engine: Engine, view: MapView, query: SearchQuery | None = None) -
         with engine.connect() as conn:
             return get_opportunities(conn, ids)
 
-    layer = overview_layer(index, keep, view, load, names)
-    m = base_map(tile_url="http://127.0.0.1:9/{z}/{x}/{y}.png", tile_attribution="t", asset_base="/app/static")
+    layer = overview_layer(index, keep, view, load, names, language=language, highlight=highlight)
+    m = base_map(tile_url="http://127.0.0.1:9/{z}/{x}/{y}.png", tile_attribution="t", asset_base="/app/static", language=language)
     layer.group.add_to(m)
     return m.get_root().render(), layer
 
@@ -132,3 +137,65 @@ def test_approximate_areas_are_as_wide_as_their_uncertainty(engine: Engine, geoc
     # Coordinates given to two decimals are a circle, not a pin; the centre is as wide as Kranj.
     assert (layer.pins, layer.areas) == (1, 2)  # type: ignore[attr-defined]
     assert {int(r) for r in re.findall(r'"radius": (\d+)', html)} == {787, geocoder.city("Kranj", "SI").uncertainty_m}
+
+
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [
+        ("sv", "5 aktiviteter i Kranj (ungefärlig plats)"),
+        ("sl", "5 dejavnosti v kraju Kranj (približna lokacija)"),
+        ("pl", "Kranj: 5 ofert zajęć (przybliżona lokalizacja)"),
+    ],
+)
+def test_area_labels_follow_the_language(kranj: Engine, language: str, label: str) -> None:
+    html, _ = layer_for(kranj, KRANJ, language=language)
+    assert json.dumps(label)[1:-1] in html
+    assert "activities in Kranj" not in html
+
+
+def test_pins_and_clusters_wear_the_filtered_topic(engine: Engine, geocoder: Geocoder) -> None:
+    """Arts-first opportunities found by a "digital skills" filter are blue, not red, as pins and as clusters."""
+    rows = [
+        template_row(title=f"Mixed {i}", city="Kranj", country="SI", address="", topics="arts-culture;digital-skills",
+                     latitude=f"{46.20 + i * 0.002:.4f}", longitude="14.3000")
+        for i in range(12)
+    ]  # fmt: skip
+    import_records(engine, rows, geocoder, publish=True)
+    query = SearchQuery(topics=("digital-skills",))
+    digital, arts = TOPICS.index("digital-skills"), TOPICS.index("arts-culture")
+    pins_html, layer = layer_for(engine, MapView(Bounds(46.18, 14.25, 46.30, 14.45), 17), query, highlight=query.topics)
+    assert layer.pins == 12  # type: ignore[attr-defined]
+    assert pins_html.count(f'"col-pin col-topic-{digital}"') == 0  # the class travels as data, added in JS
+    assert re.findall(r'"(col-topic-\d+)", "\\u003cdiv class=\\"col-popup\\"', pins_html) == [f"col-topic-{digital}"] * 12
+    far_html, layer = layer_for(engine, EUROPE, query, highlight=query.topics)
+    assert layer.clusters >= 1  # type: ignore[attr-defined]
+    assert set(re.findall(r'\[[-\d.]+, [-\d.]+, \d+, "(#[0-9a-f]{6})"', far_html)) == {TOPIC_COLOURS["digital-skills"]}
+    unfiltered, _ = layer_for(engine, MapView(Bounds(46.18, 14.25, 46.30, 14.45), 17))
+    assert re.findall(r'"(col-topic-\d+)", "\\u003cdiv class=\\"col-popup\\"', unfiltered) == [f"col-topic-{arts}"] * 12
+
+
+@pytest.mark.parametrize(("language", "name"), [("en", "41 opportunities, zoom in"), ("pl", "41 ofert zajęć, powiększ")])
+def test_clusters_are_named_buttons_that_zoom_on_enter_and_space(kranj: Engine, language: str, name: str) -> None:
+    html, _ = layer_for(kranj, MapView(Bounds(40.0, 0.0, 65.0, 30.0), 2), language=language)
+    rows = [json.loads(r) for r in re.findall(r'(\[[-\d.]+, [-\d.]+, \d+, "#[0-9a-f]{6}", .*?\])', html)]
+    assert [(r[2], r[5]) for r in rows] == [(41, name)]
+    assert rows[0][6] in ("#000000", "#ffffff")
+    assert 'element.setAttribute("aria-label", c[5]);' in html
+    assert 'e.key === "Enter" || e.key === " "' in html
+
+
+def test_city_labels_put_the_busiest_city_first(engine: Engine, geocoder: Geocoder) -> None:
+    """Where names crowd the map keeps the first label: the city with the most opportunities."""
+    rows = [template_row(title=f"Klubb {i}", city="Göteborg", country="SE") for i in range(3)]
+    rows.append(template_row(title="Klub", city="Kranj", country="SI", address=""))
+    import_records(engine, rows, geocoder, publish=True)
+    with engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+        cities = list_cities(conn)
+    assert [c.name for c in cities] == ["Göteborg", "Kranj"] or [c.name for c in cities] == ["Kranj", "Göteborg"]
+    assert [c.name for c in places_by_size(index, cities)] == ["Göteborg", "Kranj"]
+    rows = [template_row(title=f"Klub {i}", city="Kranj", country="SI", address="") for i in range(5)]
+    import_records(engine, rows, geocoder, publish=True)
+    with engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+    assert [c.name for c in places_by_size(index, cities)] == ["Kranj", "Göteborg"]

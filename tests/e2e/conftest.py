@@ -136,14 +136,32 @@ def viewport() -> dict[str, int]:
 
 
 @pytest.fixture
+def color_scheme() -> str:
+    """The system theme the browser reports (Streamlit follows it); override like ``viewport``."""
+    return "light"
+
+
+@pytest.fixture
+def has_touch() -> bool:
+    """Whether the browser has a touch screen (a phone: coarse pointer); override like ``viewport``."""
+    return False
+
+
+@pytest.fixture
 def page(
-    browser: Browser, app_server: AppServer, page_record: PageRecord, viewport: dict[str, int], request: pytest.FixtureRequest
+    browser: Browser,
+    app_server: AppServer,
+    page_record: PageRecord,
+    viewport: dict[str, int],
+    color_scheme: str,
+    has_touch: bool,
+    request: pytest.FixtureRequest,
 ) -> Iterator[Page]:
     """A fresh page (own session) that fails the test on an outside request, a JS dialog or an app error.
 
     A screenshot of the page at the end of each test goes to /tmp/screens/e2e-TEST.png.
     """
-    context = browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+    context = browser.new_context(viewport=viewport, color_scheme=color_scheme, has_touch=has_touch)  # type: ignore[arg-type]
     context.set_default_timeout(15_000)
     context.route("**/*", _router(page_record))
     page = context.new_page()
