@@ -97,8 +97,9 @@ def spreadsheet_row(opp: Opportunity) -> dict[str, str]:
 
 
 def write_csv(opps: Iterator[Opportunity], out: Path) -> int:
-    """RFC 4180 CSV (comma, doubled quotes, CRLF) in the import template, UTF-8."""
-    with out.open("w", encoding="utf-8", newline="") as fh:
+    """RFC 4180 CSV (comma, doubled quotes, CRLF) in the import template, UTF-8 with a byte-order
+    mark: without it, Excel opens the file as the locale's ANSI code page and garbles å, ł, č, Cyrillic."""
+    with out.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(ALL_COLUMNS))
         writer.writeheader()
         n = 0

@@ -701,7 +701,8 @@ def write_rejects(path: Path, header: Sequence[str], rejected: Sequence[RowRejec
     # A rejected-rows file imported again already has a reason (and maybe row) column: one is enough.
     header = [h for h in header if _column_name(h) not in ("row", "reason")]
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as fh:
+    # With a byte-order mark, as the export: Excel then reads the file as UTF-8.
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow([guard_formula(h) for h in (*header, "reason")])
         for rejection in rejected:

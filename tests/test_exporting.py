@@ -18,7 +18,7 @@ from opportunities.cli import main
 from opportunities.errors import FieldError
 from opportunities.exporting import export, iter_opportunities, spreadsheet_row
 from opportunities.geocoding import Geocoder
-from opportunities.importing import import_file, import_records, read_table
+from opportunities.importing import RowRejection, import_file, import_records, read_table, write_rejects
 from opportunities.validation import parse_opportunity
 from opportunities.vocabulary import Precision
 from tests.conftest import DATA, Databases, template_row
@@ -143,11 +143,24 @@ def test_export_round_trips_every_field(fmt: str, tmp_path: Path, databases: Dat
         databases.drop(url)
 
 
+def test_csv_files_for_excel_start_with_a_byte_order_mark(tmp_path: Path, tricky: Engine, geocoder: Geocoder) -> None:
+    """Excel reads a CSV without a BOM in the locale's ANSI code page: "Łódź" would show as "Å\x81Ã³dÅº"."""
+    with tricky.connect() as conn:
+        export(conn, tmp_path / "e.csv", fmt="csv")
+    assert (tmp_path / "e.csv").read_bytes().startswith(b"\xef\xbb\xbftitle,")
+    report = import_file(tmp_path / "e.csv", tricky, geocoder)  # everything is a duplicate: read fine
+    assert report.rejected == [] and report.stored == 0
+    rejects = tmp_path / "r.csv"
+    write_rejects(rejects, ["title"], [RowRejection(2, "title", "too long", {"title": "Łódź"})])
+    assert rejects.read_bytes().startswith(b"\xef\xbb\xbftitle,reason")
+    assert rejects.read_text(encoding="utf-8-sig").splitlines()[1] == "Łódź,row 2: too long"
+
+
 def test_exported_csv_and_xlsx_hold_no_formula(tmp_path: Path, tricky: Engine) -> None:
     with tricky.connect() as conn:
         export(conn, tmp_path / "e.csv", fmt="csv")
         export(conn, tmp_path / "e.xlsx", fmt="xlsx")
-    with (tmp_path / "e.csv").open(encoding="utf-8", newline="") as fh:
+    with (tmp_path / "e.csv").open(encoding="utf-8-sig", newline="") as fh:
         cells = [c for row in csv.reader(fh) for c in row]
     assert "'=cmd|' /C calc'!A0" in cells and "''=already guarded" in cells and "'quoted" in cells
     assert [c for c in cells if c.startswith(FORMULA_TRIGGERS)] == []

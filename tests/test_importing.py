@@ -61,7 +61,7 @@ def test_messy_file_keeps_every_good_row_and_explains_every_bad_one(messy: Path,
     assert online.latitude is None and online.precision is None
 
     assert report.rejects_path == messy.with_name("messy.rejected.csv")
-    with report.rejects_path.open(encoding="utf-8") as fh:
+    with report.rejects_path.open(encoding="utf-8-sig") as fh:
         rejected = list(csv.DictReader(fh))
     assert [r["Title "] for r in rejected] == ["Missing age", "Swapped coordinates", "Hostile link", "Nowhere town",
                                               "Bad dates", "Paid without currency"]  # fmt: skip
@@ -71,7 +71,7 @@ def test_messy_file_keeps_every_good_row_and_explains_every_bad_one(messy: Path,
 def test_fixed_rejects_can_be_imported_again(messy: Path, engine: Engine, geocoder: Geocoder) -> None:
     report = import_file(messy, engine, geocoder)
     assert report.rejects_path is not None
-    with report.rejects_path.open(encoding="utf-8") as fh:
+    with report.rejects_path.open(encoding="utf-8-sig") as fh:
         rows = list(csv.DictReader(fh))
     rows[0]["age_min"] = "10"
     with report.rejects_path.open("w", encoding="utf-8", newline="") as fh:
@@ -326,7 +326,7 @@ def test_export_keeps_coordinates_as_vague_as_given(tmp_path: Path, engine: Engi
     out = tmp_path / "export.csv"
     with engine.connect() as conn:
         assert export(conn, out, fmt="csv") == 2
-    with out.open(encoding="utf-8") as fh:
+    with out.open(encoding="utf-8-sig") as fh:
         written = {r["title"]: (r["latitude"], r["longitude"]) for r in csv.DictReader(fh)}
     assert written == {"Two decimals": ("46.24", "14.36"), "Five decimals": ("46.23887", "14.35561")}
     with engine.begin() as conn:
@@ -501,7 +501,7 @@ def test_rejected_rows_file_holds_no_formula_and_reads_back(tmp_path: Path, engi
     path.write_bytes(_csv([[*HEADER, "=HYPERLINK(1)"], [*_cells(title=hostile, age_min="-5", url="@evil"), "+1"]]))
     report = import_file(path, engine, geocoder)
     assert report.rejects_path is not None
-    with report.rejects_path.open(encoding="utf-8", newline="") as fh:
+    with report.rejects_path.open(encoding="utf-8-sig", newline="") as fh:
         written = list(csv.reader(fh))
     assert [c for row in written for c in row if c.startswith(FORMULA_TRIGGERS)] == []
     assert written[1][:1] == ["'" + hostile] and written[0][-2:] == ["'=HYPERLINK(1)", "reason"]
