@@ -21,7 +21,7 @@ from maps.opportunity_map import safe_link
 from opportunities.i18n import LANGUAGE_NAMES, topic_label, translator
 from opportunities.model import Opportunity
 from opportunities.search import SearchQuery, count
-from opportunities.storage import get_opportunities, opportunities
+from opportunities.storage import get_opportunities, opportunities, search_text
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer, PageRecord
 
 pytestmark = pytest.mark.browser
@@ -449,11 +449,16 @@ def test_hostile_provider_text_and_link_values_stay_text(page: Page, app_server:
     engine = create_engine(app_server.database_url)
     try:
         with engine.begin() as conn:
-            chosen = conn.execute(
-                select(opportunities.c.id).where(opportunities.c.status == "published").order_by(opportunities.c.id.desc())
-            ).scalar()
+            chosen, description = conn.execute(
+                select(opportunities.c.id, opportunities.c.description)
+                .where(opportunities.c.status == "published")
+                .order_by(opportunities.c.id.desc())
+                .limit(1)
+            ).one()
             conn.execute(
-                update(opportunities).where(opportunities.c.id == chosen).values(title=HOSTILE_TITLE, updated_at=datetime.now(UTC))
+                update(opportunities)
+                .where(opportunities.c.id == chosen)
+                .values(title=HOSTILE_TITLE, search_text=search_text(HOSTILE_TITLE, description), updated_at=datetime.now(UTC))
             )
     finally:
         engine.dispose()
