@@ -110,14 +110,17 @@ def write_csv(opps: Iterator[Opportunity], out: Path) -> int:
 
 
 def _xlsx_value(column: str, text: str) -> str | int | float:
-    if column in NUMERIC_COLUMNS and text:
+    # Coordinates stay text: their decimals say how exact they are (import reads them so), and
+    # a number cell keeps no trailing zeros ("57.7000" would come back 787 m vague, not 8 m).
+    if column in NUMERIC_COLUMNS and column not in ("latitude", "longitude") and text:
         number = float(text)
         return int(number) if number.is_integer() else number
     return _NOT_IN_XML.sub("", text)
 
 
 def write_xlsx(opps: Iterator[Opportunity], out: Path) -> int:
-    """An .xlsx in the import template, streamed (openpyxl write-only): numbers as numbers, text as text."""
+    """An .xlsx in the import template, streamed (openpyxl write-only): numbers as numbers (coordinates
+    as text, see _xlsx_value), text as text."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)

@@ -207,3 +207,24 @@ def test_command_line_exports_xlsx(tmp_path: Path, tricky: Engine, database_url:
     assert main(["export", "--format", "xlsx", str(out)]) == 0
     assert f"exported {len(TRICKY_ROWS)} opportunities" in capsys.readouterr().out
     assert len(read_table(out).rows) == len(TRICKY_ROWS)
+
+
+def test_xlsx_round_trip_keeps_how_exact_coordinates_are(tmp_path: Path, databases: Databases, engine: Engine, geocoder: Geocoder) -> None:
+    # "57.7000" is exact to about 8 m; as an XLSX number it would read back as 57.7 (787 m, a vague area).
+    rows = [template_row(title="Four decimals", latitude="57.7000", longitude="11.9700"),
+            template_row(title="Two decimals", latitude="57.71", longitude="11.98")]  # fmt: skip
+    assert import_records(engine, rows, geocoder).stored == 2
+    out = tmp_path / "export.xlsx"
+    with engine.connect() as conn:
+        export(conn, out, fmt="xlsx")
+    (tmp_path / "fresh").mkdir()
+    url = databases.create(tmp_path / "fresh")
+    fresh = storage.open_database(url)
+    try:
+        assert import_file(out, fresh, geocoder).stored == 2
+        exactness = [(o["title"], o["uncertainty_m"], o["latitude"], o["longitude"]) for o in _stored(fresh)]
+        assert exactness == [(o["title"], o["uncertainty_m"], o["latitude"], o["longitude"]) for o in _stored(engine)]
+        assert [o["uncertainty_m"] for o in _stored(fresh)] == [8, 787]
+    finally:
+        fresh.dispose()
+        databases.drop(url)
