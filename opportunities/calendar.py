@@ -149,7 +149,9 @@ def opportunity_ics(opp: Opportunity, *, timezone: str, now: datetime | None = N
     if timed:
         final = last_day or series_end or first.date()
         open_years = OPEN_SERIES_YEARS if rule is not None and last_day is None else 0
-        lines += vtimezone(zone, first.year, max(final.year, first.year + open_years))
+        # Never more years than a series may last: a row stored before dates were bounded (to 9999)
+        # would otherwise write 8,000 years of transitions; past them, the last offset holds.
+        lines += vtimezone(zone, first.year, min(max(final.year, first.year + open_years), first.year + OPEN_SERIES_YEARS))
     lines += ["BEGIN:VEVENT", f"UID:opportunity-{opp.id or opp.dedup_key}@citiesoflearning", f"DTSTAMP:{stamp}"]
     if isinstance(start, datetime):
         end = opp.end if isinstance(opp.end, datetime) and rule is None else start + DEFAULT_SESSION
