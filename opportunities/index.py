@@ -330,7 +330,8 @@ class OpportunityIndex:
         """The index for the data as it is now: read from ``cache_dir`` when it was saved for this
         data version, else loaded from the database and saved there (unused snapshots removed).
 
-        A snapshot that cannot be read (truncated, damaged, of another layout) is rebuilt.
+        A snapshot that cannot be read (truncated, damaged, of another layout) is rebuilt; one that
+        cannot be written (a read-only folder) is skipped.
         """
         database = hashlib.sha1(str(conn.engine.url).encode()).hexdigest()[:12]
         version = hashlib.sha1(f"{INDEX_FORMAT}|{status.value}|{data_version(conn)}".encode()).hexdigest()[:16]
@@ -343,7 +344,10 @@ class OpportunityIndex:
         except _SNAPSHOT_READ_ERRORS:
             pass  # damaged: replaced below by a whole new file, never removed while another may read it
         index = cls.load(conn, status)
-        index.save(path)
+        try:
+            index.save(path)
+        except OSError:  # a folder that cannot be written: the snapshot only spares a rebuild
+            return index
         _remove_unused(path, database)
         return index
 

@@ -384,3 +384,14 @@ def test_a_damaged_gazetteer_index_is_rebuilt(tmp_path: Path, geocoder: Geocoder
     built = (cache / "gazetteer" / "manifest.json").stat().st_mtime_ns
     assert Gazetteer.open(cache).place("Göteborg", "SE") is not None
     assert (cache / "gazetteer" / "manifest.json").stat().st_mtime_ns == built  # opened, not built again
+
+
+def test_a_cache_folder_that_cannot_be_written_still_gives_the_index(engine: Engine, geocoder: Geocoder, tmp_path: Path) -> None:
+    # The command line promises that the app builds the index itself when the folder cannot be
+    # written (a read-only deployment): the snapshot is a head start, not a requirement.
+    _many_languages_engine(engine, geocoder)
+    blocked = tmp_path / "cache"
+    blocked.write_text("a file where the cache folder should be")
+    with engine.connect() as conn:
+        index = OpportunityIndex.cached(conn, blocked)
+        assert _same(index, OpportunityIndex.load(conn))
