@@ -14,6 +14,7 @@ using it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -337,7 +338,10 @@ class OpportunityIndex:
         version = hashlib.sha1(f"{INDEX_FORMAT}|{status.value}|{data_version(conn)}".encode()).hexdigest()[:16]
         path = cache_dir / "search-index" / f"{database}-{version}.npz"
         try:
-            os.utime(path)  # in use from now on: no other process removes it (see _remove_unused)
+            # In use from now on: no other process removes it (see _remove_unused). Another user's
+            # snapshot (an import run as them) cannot be touched, but is read all the same.
+            with contextlib.suppress(PermissionError):
+                os.utime(path)
             return cls.read(path)
         except FileNotFoundError:
             pass

@@ -395,3 +395,17 @@ def test_a_cache_folder_that_cannot_be_written_still_gives_the_index(engine: Eng
     with engine.connect() as conn:
         index = OpportunityIndex.cached(conn, blocked)
         assert _same(index, OpportunityIndex.load(conn))
+
+
+def test_a_snapshot_of_another_user_is_read(engine: Engine, geocoder: Geocoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The import ran as another user: its snapshot is readable, but its time cannot be touched.
+    _many_languages_engine(engine, geocoder)
+    first, path = _snapshot(engine, tmp_path)
+
+    def not_yours(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError(1, "Operation not permitted", str(path))
+
+    monkeypatch.setattr("opportunities.index.os.utime", not_yours)
+    monkeypatch.setattr(OpportunityIndex, "load", classmethod(lambda *_a, **_k: pytest.fail("rebuilt instead of read")))
+    again, _ = _snapshot(engine, tmp_path)
+    assert _same(again, first)
