@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opportunities import recurrence
 from opportunities.errors import RuleError
+from opportunities.geocoding import coordinate_decimals
 from opportunities.model import Opportunity
 
 PRODUCT_ID = "-//Cities of Learning//Opportunity map//EN"
@@ -182,7 +183,8 @@ def opportunity_ics(opp: Opportunity, *, timezone: str, now: datetime | None = N
         place = "Online"
     lines.append(f"LOCATION:{_escape(place)}")
     if opp.latitude is not None and opp.longitude is not None and opp.precision == "provided":
-        lines.append(f"GEO:{opp.latitude:.6f};{opp.longitude:.6f}")
+        decimals = coordinate_decimals(opp.uncertainty_m)  # as exact as given, as the export writes them
+        lines.append(f"GEO:{opp.latitude:.{decimals}f};{opp.longitude:.{decimals}f}")
     if opp.url:
         lines.append(f"URL:{_uri(opp.url)}")
     lines += ["END:VEVENT", "END:VCALENDAR"]

@@ -155,3 +155,12 @@ def test_a_stored_series_to_year_9999_gets_a_small_time_zone() -> None:
     assert sum(line.startswith("BEGIN:DAYLIGHT") for line in ics.splitlines()) <= 12
     first = expand(ics, datetime(2026, 9, 1, tzinfo=UTC), datetime(2026, 11, 30, tzinfo=UTC))
     assert {moment.astimezone(ZoneInfo("Europe/Stockholm")).hour for moment in first} == {17}
+
+
+@pytest.mark.parametrize(("latitude", "longitude", "uncertainty_m", "geo"),
+                         [(57.7, 11.97, 8, "GEO:57.7000;11.9700"), (57.7, 11.97, 787, "GEO:57.70;11.97"),
+                          (57.712345, 11.97, None, "GEO:57.712345;11.970000")])  # fmt: skip
+def test_geo_is_as_exact_as_the_coordinates_given(latitude: float, longitude: float, uncertainty_m: int | None, geo: str) -> None:
+    # Coordinates given to two decimals may be 787 m off: the calendar must not make them look exact.
+    opp = make(latitude=latitude, longitude=longitude, precision="provided", uncertainty_m=uncertainty_m)
+    assert geo in opportunity_ics(opp, timezone="Europe/Stockholm", now=NOW).splitlines()
