@@ -198,7 +198,8 @@ def parse_languages(text: str) -> tuple[str, ...]:
 
 
 def parse_cost(text: str) -> Decimal:
-    if text.casefold() in _FREE_WORDS:
+    folded = fold(text)  # any case, accents composed or not
+    if folded in _FREE_WORDS and (folded or not text.strip()):  # "?" folds to "" but is not empty
         return Decimal(0)
     try:
         cost = Decimal(text.replace(",", ".").replace(" ", ""))

@@ -313,3 +313,15 @@ def test_an_over_long_or_nul_bearing_value_rejects_only_its_row(engine: Engine, 
     assert "U+0000" in report.rejected[1].reason
     with engine.connect() as conn:
         assert sorted(o.title for o in search(conn, SearchQuery(limit=10))) == ["Kodklubb 1", "Kodklubb 3", "Kodklubb 6"]
+
+
+@pytest.mark.parametrize("text", ["brezplac\u030cno", "BEZPŁATNE", "Kostnadsfritt", " gratis "])
+def test_free_words_match_folded(text: str) -> None:
+    # A macOS file writes "č" decomposed (c + combining caron): still the Slovenian "free".
+    assert parse_opportunity(template_row(cost=text)).cost == 0
+
+
+@pytest.mark.parametrize("text", ["?", "-", "n/a"])
+def test_symbols_are_not_free(text: str) -> None:
+    with pytest.raises(RecordError, match="cost"):
+        parse_opportunity(template_row(cost=text))
