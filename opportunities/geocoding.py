@@ -639,6 +639,17 @@ class Gazetteer:
         inside = self.in_bounds(latitude, longitude, cc)
         return CountryVerdict(inside, None if inside else "")
 
+    def named_near(self, name: str, country: str, latitude: float, longitude: float, radius_km: float) -> bool:
+        """Whether a place called ``name`` in ``country`` (any of several of that name, by its main
+        name) lies within ``radius_km`` of the point: :meth:`place` gives only the largest."""
+        cc = country.upper()
+        if cc not in self._countries:
+            return False
+        wanted = set(_name_variants(name))
+        rows, _ = self.nearby(latitude, longitude, radius_km)
+        mine = rows[np.asarray(self._cc)[rows] == self._countries.index(cc)]
+        return any(fold(self.place_name(int(row))) in wanted for row in mine.tolist())
+
     def place_name(self, row: int) -> str:
         if self._names is None:
             self._names = (self._directory / "place_names.txt").read_text(encoding="utf-8").split("\n")
@@ -768,7 +779,7 @@ class Geocoder:
             centre = self.gazetteer.place(city, country)
         if centre is not None:
             km = haversine_km(latitude, longitude, centre.latitude, centre.longitude)
-            if km > MAX_KM_FROM_CITY:
+            if km > MAX_KM_FROM_CITY and not (city and self.gazetteer.named_near(city, country, latitude, longitude, MAX_KM_FROM_CITY)):
                 raise GeocodingError(
                     f"the coordinates {latitude:.5f}, {longitude:.5f} are {km:.0f} km from {city}; check them or the city"
                 )

@@ -310,6 +310,19 @@ def test_coordinates_far_from_the_stated_city_are_rejected(geocoder: Geocoder) -
     assert geocoder.locate(country="SI", city="Kranj", latitude=46.30, longitude=14.30).precision is Precision.PROVIDED
 
 
+@pytest.mark.parametrize(
+    ("country", "city", "lat", "lon"),
+    [
+        ("PL", "Złota", 51.7718, 20.1579),  # one of two towns of that name; the larger is 130 km away
+        ("SE", "Viken", 64.7259, 20.9155),  # not the Viken in Skåne
+        ("SI", "Škocjan", 45.9069, 15.2913),  # Škocjan (Dolenjska), not the one near Divača
+    ],
+)
+def test_coordinates_in_another_town_of_the_same_name_are_accepted(geocoder: Geocoder, country: str, city: str, lat: float, lon: float) -> None:
+    # Many places share a name (Poland has hundreds); the stated city is any of them, not only the largest.
+    assert geocoder.locate(country=country, city=city, latitude=lat, longitude=lon).precision is Precision.PROVIDED
+
+
 # --- Town names the places list lacks (issue 6, item 9) ---
 
 
