@@ -746,7 +746,7 @@ class Geocoder:
             self.check_coordinates(latitude, longitude, country=country, city=city, centre=centre)
             uncertainty = coordinate_uncertainty_m(latitude, longitude, written)
             return Location(latitude, longitude, Precision.PROVIDED, "provider", uncertainty)
-        found = self._from_address(address, country, centre) if address else None
+        found = self._from_address(address, country, centre, city) if address else None
         if found is not None:
             return found
         if centre is None:
@@ -784,9 +784,12 @@ class Geocoder:
                     f"the coordinates {latitude:.5f}, {longitude:.5f} are {km:.0f} km from {city}; check them or the city"
                 )
 
-    def _from_address(self, address: str, country: str, centre: Place | None) -> Location | None:
+    def _from_address(self, address: str, country: str, centre: Place | None, city: str = "") -> Location | None:
         def near_city(lat: float, lon: float) -> bool:
-            return centre is None or haversine_km(lat, lon, centre.latitude, centre.longitude) <= MAX_KM_FROM_CITY
+            if centre is None or haversine_km(lat, lon, centre.latitude, centre.longitude) <= MAX_KM_FROM_CITY:
+                return True
+            # ``centre`` is the largest place of the city's name: another of that name may be meant.
+            return bool(city) and self.gazetteer.named_near(city, country, lat, lon, MAX_KM_FROM_CITY)
 
         for code in _postcode_candidates(address):
             area = self.gazetteer.postcode_area(code, country)

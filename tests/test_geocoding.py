@@ -323,6 +323,13 @@ def test_coordinates_in_another_town_of_the_same_name_are_accepted(geocoder: Geo
     assert geocoder.locate(country=country, city=city, latitude=lat, longitude=lon).precision is Precision.PROVIDED
 
 
+def test_a_postcode_of_another_town_of_the_same_name_is_used(geocoder: Geocoder) -> None:
+    # 96-130 is Złota near Głuchów; the larger Złota is 214 km away and must not be taken instead.
+    found = geocoder.locate(country="PL", city="Złota", address="ul. Główna 3, 96-130 Złota")
+    assert found.precision is Precision.POSTCODE
+    assert haversine_km(found.latitude, found.longitude, 51.7732, 20.1467) < 20
+
+
 # --- Town names the places list lacks (issue 6, item 9) ---
 
 
