@@ -17,11 +17,9 @@ from opportunities.index import OpportunityIndex
 from opportunities.model import City, Opportunity
 from opportunities.settings import Settings, load_settings
 from opportunities.storage import count_opportunities, data_version, get_opportunities, list_cities, open_database
+from opportunities.vocabulary import Status
 
 DEMO_SIZE = 400
-# Cached searches: results change only when data is imported or reviewed, so a few minutes is fresh enough.
-SEARCH_TTL_S = 300
-SEARCH_MAX_ENTRIES = 64
 
 
 def settings() -> Settings:
@@ -61,12 +59,24 @@ def _load_demo(engine: Engine, cache_dir: str, seed: int) -> None:
         load_demo(engine, geocoder, size=DEMO_SIZE, seed=seed)
 
 
-# The engine argument is not hashed (leading underscore); the database URL keys the cache instead.
-@st.cache_data(ttl=SEARCH_TTL_S, max_entries=SEARCH_MAX_ENTRIES, show_spinner=False)
-def city_names(_engine: Engine, database_url: str) -> list[str]:
-    """Names of the cities in the database, sorted."""
+def published_cities(engine: Engine, database_url: str) -> list[City]:
+    """The cities that have a published opportunity, as the data is now (keyed by the data version,
+    so a city published a moment ago is listed, with its time zone, at once)."""
+    with engine.connect() as conn:
+        version = data_version(conn)
+    return _published_cities_at(engine, database_url, version)
+
+
+# The engine argument is not hashed (leading underscore); the database URL and version key the cache.
+@st.cache_data(max_entries=4, show_spinner=False)
+def _published_cities_at(_engine: Engine, database_url: str, version: str) -> list[City]:
     with _engine.connect() as conn:
-        return sorted({c.name for c in list_cities(conn)})
+        return list_cities(conn, status=Status.PUBLISHED)
+
+
+def city_names(engine: Engine, database_url: str) -> list[str]:
+    """Names of the cities a visitor can choose, sorted."""
+    return sorted({c.name for c in published_cities(engine, database_url)})
 
 
 def opportunity_index(engine: Engine, database_url: str) -> OpportunityIndex:
@@ -86,25 +96,19 @@ def _index_at(_engine: Engine, database_url: str, version: str) -> OpportunityIn
         return OpportunityIndex.cached(conn, load_settings().cache_dir)
 
 
-@st.cache_data(ttl=SEARCH_TTL_S, max_entries=SEARCH_MAX_ENTRIES, show_spinner=False)
-def city_labels(_engine: Engine, database_url: str) -> dict[int, str]:
+def city_labels(engine: Engine, database_url: str) -> dict[int, str]:
     """City id → name."""
-    with _engine.connect() as conn:
-        return {c.id: c.name for c in list_cities(conn) if c.id is not None}
+    return {c.id: c.name for c in published_cities(engine, database_url) if c.id is not None}
 
 
-@st.cache_data(ttl=SEARCH_TTL_S, max_entries=SEARCH_MAX_ENTRIES, show_spinner=False)
-def city_places(_engine: Engine, database_url: str) -> list[City]:
-    """Every city with its coordinates: the map names them even when its tiles fail."""
-    with _engine.connect() as conn:
-        return list_cities(conn)
+def city_places(engine: Engine, database_url: str) -> list[City]:
+    """The cities with their coordinates: the map names them even when its tiles fail."""
+    return published_cities(engine, database_url)
 
 
-@st.cache_data(ttl=SEARCH_TTL_S, max_entries=SEARCH_MAX_ENTRIES, show_spinner=False)
-def city_details(_engine: Engine, database_url: str) -> dict[str, tuple[str, str]]:
+def city_details(engine: Engine, database_url: str) -> dict[str, tuple[str, str]]:
     """City name → (country code, time zone)."""
-    with _engine.connect() as conn:
-        return {c.name: (c.country, c.timezone) for c in list_cities(conn)}
+    return {c.name: (c.country, c.timezone) for c in published_cities(engine, database_url)}
 
 
 @st.cache_resource(show_spinner=False)

@@ -266,8 +266,17 @@ def find_city(conn: Connection, name: str, country: str | None = None) -> City |
     return None if row is None else _city(row)
 
 
-def list_cities(conn: Connection) -> list[City]:
-    return [_city(r) for r in conn.execute(select(cities).order_by(cities.c.country, cities.c.name))]
+def list_cities(conn: Connection, *, status: Status | None = None) -> list[City]:
+    """Every city, or with ``status`` only the cities that have an opportunity of that status.
+
+    Visitors see only cities with published opportunities: a city is added by the first row that
+    names it, and that row may still wait for review, or be rejected in the same import.
+    """
+    stmt = select(cities)
+    if status is not None:
+        having = select(opportunities.c.id).where(opportunities.c.city_id == cities.c.id, opportunities.c.status == status.value)
+        stmt = stmt.where(having.exists())
+    return [_city(r) for r in conn.execute(stmt.order_by(cities.c.country, cities.c.name))]
 
 
 def _city(row: Any) -> City:

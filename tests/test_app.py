@@ -31,11 +31,13 @@ from opportunities.storage import (
     ensure_city,
     get_opportunities,
     insert_opportunities,
+    list_cities,
     open_database,
     opportunities,
     opportunity_languages,
     opportunity_row,
     opportunity_topics,
+    providers,
     search_text,
     set_status,
     writing,
@@ -648,3 +650,36 @@ def test_the_near_me_caption_is_one_sentence_in_every_language(app: AppTest, lan
     assert "lokacije vaše lokacije" not in " ".join(shown)
     if language != "en":
         assert sentence != "Showing opportunities within {radius} km of your location."  # translated
+
+
+def test_only_cities_with_published_opportunities_are_offered(app: AppTest, demo_database: tuple[str, int], geocoder: Geocoder) -> None:
+    """A city named by a row still waiting for review, or by a row rejected in the same import, is
+    not shown to visitors (the city filter, the map's city labels, the time zones)."""
+    from opportunities.importing import import_records
+    from tests.conftest import template_row
+
+    engine = open_database(demo_database[0])
+    rows = [
+        template_row(title="Väntar", city="Lund", country="SE", address=""),  # pending: not published
+        template_row(title="Avvisad", city="Malmö", country="SE", address="", latitude="55.676", longitude="12.568"),  # Copenhagen
+    ]
+    report = import_records(engine, rows, geocoder)
+    assert report.stored == 1 and [r.row for r in report.rejected] == [3]
+    try:
+        with engine.connect() as conn:
+            everywhere = {c.name for c in list_cities(conn)}
+            published = {c.name for c in list_cities(conn, status=Status.PUBLISHED)}
+        assert "Lund" in everywhere and "Lund" not in published and "Malmö" not in published
+        app.run()
+        assert not app.exception
+        offered = set(app.selectbox(key="filter_city").options)
+        assert "Lund" not in offered and "Malmö" not in offered and "Kranj" in offered
+    finally:
+        with writing(engine) as conn:
+            conn.execute(delete(opportunity_topics).where(opportunity_topics.c.opportunity_id.in_(report.stored_ids)))
+            conn.execute(delete(opportunity_languages).where(opportunity_languages.c.opportunity_id.in_(report.stored_ids)))
+            conn.execute(delete(opportunities).where(opportunities.c.id.in_(report.stored_ids)))
+            added = select(cities.c.id).where(cities.c.name.in_(["Lund", "Malmö"]))
+            conn.execute(delete(providers).where(providers.c.city_id.in_(added)))
+            conn.execute(delete(cities).where(cities.c.id.in_(added)))
+        engine.dispose()
