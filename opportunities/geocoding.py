@@ -794,7 +794,8 @@ class Geocoder:
         for code in _postcode_candidates(address):
             area = self.gazetteer.postcode_area(code, country)
             if area is not None and near_city(area[0], area[1]):
-                return Location(area[0], area[1], Precision.POSTCODE, f"geonames-postal:{country}:{code}", area[2])
+                return Location(area[0], area[1], Precision.POSTCODE, f"geonames-postal:{country}:{code}",
+                                _postcode_uncertainty_m(area, centre))  # fmt: skip
         if self.online is not None:
             point = self.online.geocode(address, country)
             if point is not None and near_city(*point):
@@ -832,6 +833,22 @@ class Geocoder:
             where = f" in {country.upper()}" if country else ""
             raise GeocodingError(f"no place or postcode matching {query!r} was found{where}")
         return Location(place.latitude, place.longitude, Precision.LOCALITY, place.source, place.uncertainty_m)
+
+
+def _postcode_uncertainty_m(area: tuple[float, float, int], town: Place | None) -> int:
+    """How far off a postcode point may be for a row in ``town``.
+
+    When the point lies outside the stated town (further than both places' own uncertainty), one
+    of them is wrong, and the venue may be anywhere between: the uncertainty covers the gap (a
+    GeoNames point for Otwock's 05-400 lies 16 km from Otwock).
+    """
+    lat, lon, uncertainty = area
+    if town is None:
+        return uncertainty
+    gap = round(haversine_km(lat, lon, town.latitude, town.longitude) * 1000)
+    if gap <= MAX_KM_FROM_CITY * 1000 and gap > uncertainty + town.uncertainty_m:
+        return gap
+    return uncertainty
 
 
 def unknown_place_help(name: str, country: str) -> str:

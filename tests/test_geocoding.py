@@ -354,3 +354,16 @@ def test_nearest_place_in_a_country(geocoder: Geocoder) -> None:
     place = geocoder.gazetteer.nearest_place(55.676, 12.568, "SE")  # from Copenhagen
     assert place is not None and place.country == "SE" and place.timezone == "Europe/Stockholm"
     assert haversine_km(place.latitude, place.longitude, 55.676, 12.568) < 40
+
+
+def test_a_postcode_point_outside_its_town_says_the_gap(geocoder: Geocoder) -> None:
+    """GeoNames puts 05-400 (Otwock) 16 km from Otwock: the venue may be at either, so the stated
+    uncertainty covers the gap instead of claiming a 1 km postcode area."""
+    town = geocoder.city("Otwock", "PL")
+    found = geocoder.locate(country="PL", city="Otwock", address="ul. Armii Krajowej 5, 05-400 Otwock")
+    gap_m = haversine_km(found.latitude, found.longitude, town.latitude, town.longitude) * 1000
+    assert found.precision is Precision.POSTCODE and gap_m > 10_000
+    assert found.uncertainty_m is not None and found.uncertainty_m >= gap_m - 1
+    # A postcode inside its town keeps the postcode area's own uncertainty.
+    inside = geocoder.locate(country="PL", city="Warszawa", address="ul. Marszałkowska 1, 00-624 Warszawa")
+    assert inside.uncertainty_m == geocoder.gazetteer.postcode_area("00-624", "PL")[2]  # type: ignore[index]
