@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from opportunities import storage
-from opportunities.cells import guard_formula
+from opportunities.cells import GUARD, guard_formula, unguard_formula
 from opportunities.errors import FieldError
 from opportunities.geocoding import coordinate_decimals
 from opportunities.model import Opportunity
@@ -118,6 +118,24 @@ def _xlsx_value(column: str, text: str) -> str | int | float:
     return _NOT_IN_XML.sub("", text)
 
 
+def _xlsx_text(sheet: Any, guarded: str) -> Any:
+    """A text cell as Excel stores one typed with a leading ``'``: a string (never a formula) with
+    the quote-prefix style, so a provider sees ``=1+2 je tri`` and editing it keeps it text.
+
+    The ``'`` that :func:`guard_formula` added for CSV is dropped, unless the text itself starts with
+    ``'`` (then the reader, which strips one, must find it doubled, as in CSV).
+    """
+    from openpyxl.cell import WriteOnlyCell
+
+    text = _NOT_IN_XML.sub("", guarded)
+    plain = unguard_formula(text)
+    cell = WriteOnlyCell(sheet, value=plain if not plain.startswith(GUARD) else text)
+    cell.data_type = "s"
+    if plain != text:
+        cell.quotePrefix = True
+    return cell
+
+
 def write_xlsx(opps: Iterator[Opportunity], out: Path) -> int:
     """An .xlsx in the import template, streamed (openpyxl write-only): numbers as numbers (coordinates
     as text, see _xlsx_value), text as text."""
@@ -129,7 +147,7 @@ def write_xlsx(opps: Iterator[Opportunity], out: Path) -> int:
     n = 0
     for opp in opps:
         row = spreadsheet_row(opp)
-        sheet.append([_xlsx_value(c, row[c]) for c in ALL_COLUMNS])
+        sheet.append([_xlsx_value(c, row[c]) if c in NUMERIC_COLUMNS else _xlsx_text(sheet, row[c]) for c in ALL_COLUMNS])
         n += 1
     book.save(out)
     return n

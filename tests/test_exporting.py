@@ -168,8 +168,11 @@ def test_exported_csv_and_xlsx_hold_no_formula(tmp_path: Path, tricky: Engine) -
     sheet = book.worksheets[0]
     values = [c.value for row in sheet.iter_rows() for c in row]
     assert [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"] == []
-    assert [v for v in values if isinstance(v, str) and v.startswith(FORMULA_TRIGGERS)] == []
-    assert "'@SUM(A1)" in values and 25.5 in values and 12 in values  # numbers stay numbers
+    # Formula-like text is a string cell with Excel's own quote prefix (what typing a leading ' makes):
+    # shown as written, without a visible ', and still text when a provider edits it.
+    formula_like = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith(FORMULA_TRIGGERS)]
+    assert formula_like and all(c.data_type == "s" and c.quotePrefix for c in formula_like)
+    assert "@SUM(A1)" in values and "'@SUM(A1)" not in values and 25.5 in values and 12 in values  # numbers stay numbers
 
 
 def test_numbers_are_never_guarded() -> None:
