@@ -667,6 +667,8 @@ def import_file(
     except csv.Error as exc:  # the reader's own limits, e.g. a cell larger than its field limit
         raise ImportFileError(f"{path.name} cannot be read as CSV: {exc}") from None
     target = rejects_path or path.with_name(f"{path.stem}.rejected.csv")
+    if target.resolve() == path.resolve():
+        raise ImportFileError(f"the rejected rows would overwrite {path.name} itself; name another file for them")
     _check_writable(target)
     report = import_records(engine, table.rows, geocoder, publish=publish, progress=progress, row_numbers=table.row_numbers)
     report.warnings.extend(table.warnings)

@@ -54,7 +54,7 @@ if len(TOPICS) > 16:
     raise ImportError(f"{len(TOPICS)} topics do not fit the index's 16-bit topic masks; widen them")
 
 _EPOCH = date(1970, 1, 1)
-INDEX_FORMAT = "5"  # bump when the saved layout changes
+INDEX_FORMAT = "6"  # bump when the saved layout changes
 SNAPSHOT_MAX_AGE_S = 7 * 24 * 3600  # any database's snapshot unused this long is removed
 # Another version of this database's snapshot is removed once unused this long: a process still
 # on the older data (it read the version before an import committed) may be about to read it.
@@ -221,7 +221,10 @@ class OpportunityIndex:
             times = {oid: moment for oid, moment in conn.execute(query)}  # noqa: C416 - a Result is not a mapping
             for i, (rule, first) in list(schedules.items()):
                 schedules[i] = (rule, datetime.combine(first.date(), times.get(int(ids[i])) or time()))
-        codes = tuple(sorted(set(conn.execute(select(opportunity_languages.c.language).distinct()).scalars())))
+        # Only the languages of this status's rows: the filter must not offer a language that only
+        # a row waiting for review is held in (it would find nothing, and tell of unpublished data).
+        of_status = select(opportunity_languages.c.language).join(opportunities, opportunities.c.id == opportunity_languages.c.opportunity_id)
+        codes = tuple(sorted(set(conn.execute(of_status.where(opportunities.c.status == status.value).distinct()).scalars())))
         precision = _codes(columns[8], [p.value for p in PRECISIONS])
         uncertainty = np.fromiter(columns[15], dtype=np.int32, count=n)
         return cls(

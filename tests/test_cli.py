@@ -170,6 +170,17 @@ def test_an_unreachable_or_foreign_database_is_exit_3(tmp_path: Path, monkeypatc
     assert "file is not a database" in err
 
 
+def test_rejects_never_overwrite_the_file_being_imported(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         database: str) -> None:  # fmt: skip
+    source = write_csv(tmp_path / "mine.csv", [NAN_AGE, GOOD])
+    before = source.read_bytes()
+    code, out, err = run(["import", str(source), "--publish", "--rejects", str(tmp_path / "." / "mine.csv")], capsys)
+    assert code == 2
+    assert err == "error: the rejected rows would overwrite mine.csv itself; name another file for them\n"
+    assert source.read_bytes() == before and out == ""
+    assert published_titles(database) == []
+
+
 def test_an_unwritable_rejects_path_stops_before_importing(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                            database: str) -> None:  # fmt: skip
     # Tests run as root, which may write anywhere chmod forbids: a folder below a file cannot exist.

@@ -17,7 +17,7 @@ from opportunities.index import OpportunityIndex
 from opportunities.recurrence import weekly_days
 from opportunities.search import SearchQuery, search
 from opportunities.storage import open_database
-from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType
+from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType, Status
 from tests.conftest import Databases, template_row
 
 TODAY = date(2026, 11, 23)
@@ -232,6 +232,16 @@ def test_every_language_is_a_filter_however_many_there_are(engine: Engine, geoco
     assert _same(OpportunityIndex.read(_snapshot(engine, tmp_path)[1]), snapshot)
     assert snapshot.mask(swedish).sum() == 2
 
+
+
+def test_the_language_filter_offers_only_languages_of_published_rows(engine: Engine, geocoder: Geocoder) -> None:
+    rows = [template_row(title="Published", languages="sv"), template_row(title="Waiting", languages="uk;sv")]
+    report = import_records(engine, rows[:1], geocoder, publish=True)
+    report = import_records(engine, rows[1:], geocoder)  # pending review
+    assert report.stored == 1
+    with engine.connect() as conn:
+        assert OpportunityIndex.load(conn).language_codes == ("sv",)
+        assert OpportunityIndex.load(conn, Status.PENDING).language_codes == ("sv", "uk")
 
 
 def _snapshot(engine: Engine, cache: Path) -> tuple[OpportunityIndex, Path]:
