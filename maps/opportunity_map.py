@@ -13,6 +13,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import folium
 from branca.element import MacroElement
@@ -20,7 +21,7 @@ from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
 from opportunities.i18n import format_money, format_number, format_when, translator
-from opportunities.model import City, Opportunity
+from opportunities.model import City, Opportunity, as_datetime
 from opportunities.vocabulary import TOPICS, Precision, topic_label
 from opportunities.vocabulary import is_approximate as _vague
 
@@ -167,11 +168,23 @@ def safe_link(url: str) -> str | None:
     return url if url.lower().startswith(("http://", "https://")) else None
 
 
+# How far after its start a series' first session is looked for (a yearly rule's is within a year).
+FIRST_SESSION_WITHIN = timedelta(days=2 * 366)
+
+
 def format_dates(opportunity: Opportunity, language: str = "en") -> str:
     """``2 Dec 2026, 17:00 – 26 May 2027 (recurring)`` style text, in ``language``."""
     _ = translator(language).gettext
-    text = format_when(opportunity.start, language)
-    if opportunity.end is not None and opportunity.end != opportunity.start:
+    start: date | datetime = opportunity.start
+    if opportunity.schedule:
+        # A series is shown from its first session (the calendar file starts there too): a start
+        # date the rule skips (the 4th for "every last Friday") is no day anyone should come.
+        first = as_datetime(start)
+        found = opportunity.sessions(first, first + FIRST_SESSION_WITHIN, limit=1)
+        if found:
+            start = found[0] if isinstance(start, datetime) else found[0].date()
+    text = format_when(start, language)
+    if opportunity.end is not None and opportunity.end != start:
         text = _("{start} – {end}").format(start=text, end=format_when(opportunity.end, language))
     if opportunity.schedule:
         text = _("{dates} (recurring)").format(dates=text)
