@@ -137,7 +137,7 @@ def parse_when(text: str, field: str, *, latest: date | None = None) -> date | d
     :data:`EARLIEST_DATE` to ``latest`` (default: :data:`MAX_YEARS_AHEAD` years after today)."""
     cleaned = text.replace("T", " ").strip()
     try:
-        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", cleaned):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{8}", cleaned):  # a day alone, also in the compact form
             moment: date | datetime = date.fromisoformat(cleaned)
         else:
             moment = datetime.fromisoformat(cleaned)

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from opportunities.errors import RecordError
 from opportunities.geocoding import Geocoder
 from opportunities.search import SearchQuery, search
-from opportunities.validation import parse_opportunity
+from opportunities.validation import parse_opportunity, parse_when
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, Mode, OpportunityType, topic_from_text
 from tests.conftest import template_row
 
@@ -325,3 +325,9 @@ def test_free_words_match_folded(text: str) -> None:
 def test_symbols_are_not_free(text: str) -> None:
     with pytest.raises(RecordError, match="cost"):
         parse_opportunity(template_row(cost=text))
+
+
+@pytest.mark.parametrize("text", ["2027-03-28", "20270328"])
+def test_a_day_without_a_time_is_a_day(text: str) -> None:
+    """Not an event at midnight: "20270328" (ISO 8601's compact form) used to become 00:00."""
+    assert parse_when(text, "start") == date(2027, 3, 28)
