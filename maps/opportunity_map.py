@@ -95,12 +95,18 @@ class ApproximateArea:
 
     def label_in(self, language: str) -> str:
         """The label in ``language``, e.g. ``12 aktiviteter i Kranj (ungefärlig plats)``."""
+        return self._label_template(language).format(count=format_number(self.count, language), city=self.city)
+
+    def label_html_in(self, language: str) -> str:
+        """The label as HTML: escaped, the city name isolated in ``<bdi>``."""
+        count = html.escape(format_number(self.count, language))
+        return html.escape(self._label_template(language)).format(count=count, city=_isolated(self.city))
+
+    def _label_template(self, language: str) -> str:
         ngettext = translator(language).ngettext
-        n = self.count
-        text = ngettext(
-            "{count} activity in {city} (approximate location)", "{count} activities in {city} (approximate location)", n
+        return ngettext(
+            "{count} activity in {city} (approximate location)", "{count} activities in {city} (approximate location)", self.count
         )
-        return text.format(count=format_number(n, language), city=self.city)
 
 
 def is_approximate(opportunity: Opportunity) -> bool:
@@ -191,9 +197,16 @@ def format_cost(opportunity: Opportunity, language: str = "en") -> str:
     return format_money(opportunity.cost, opportunity.currency, language)
 
 
+def _isolated(text: str) -> str:
+    """Provider-written ``text`` escaped and isolated in ``<bdi>``: a right-to-left name (Arabic,
+    Hebrew) keeps its direction without reordering the dates and numbers beside it."""
+    return f"<bdi>{html.escape(text)}</bdi>"
+
+
 def popup_html(opportunity: Opportunity, language: str = "en") -> str:
-    """The popup of one pin. Every provider-written string is escaped."""
+    """The popup of one pin. Every provider-written string is escaped and isolated in ``<bdi>``."""
     e = html.escape
+    b = _isolated
     _ = translator(language).gettext
     lines = []
     # Every topic, each with its colour, so a pin's colour is explained whatever topic chose it.
@@ -204,12 +217,12 @@ def popup_html(opportunity: Opportunity, language: str = "en") -> str:
     ]
     if topics:
         lines.append(f'<div class="col-popup-topic">{"".join(topics)}</div>')
-    lines.append(f"<strong>{e(opportunity.title)}</strong>")
-    lines.append(f"<div>{e(opportunity.provider)}</div>")
+    lines.append(f"<strong>{b(opportunity.title)}</strong>")
+    lines.append(f"<div>{b(opportunity.provider)}</div>")
     lines.append(f"<div>{e(format_dates(opportunity, language))}</div>")
-    place = ", ".join(part for part in (opportunity.venue, opportunity.address) if part)
+    place = ", ".join(b(part) for part in (opportunity.venue, opportunity.address) if part)
     if place:
-        lines.append(f"<div>{e(place)}</div>")
+        lines.append(f"<div>{place}</div>")
     if is_approximate(opportunity):
         lines.append(f"<div><em>{e(_('Approximate location'))}</em></div>")
     ages = _("Ages {ages}").format(ages=format_ages(opportunity, language))
@@ -222,19 +235,20 @@ def popup_html(opportunity: Opportunity, language: str = "en") -> str:
 
 
 def area_popup_html(area: ApproximateArea, language: str = "en") -> str:
-    """The popup of an approximate circle: its label and the first activities, escaped."""
+    """The popup of an approximate circle: its label and the first activities, escaped and isolated."""
     e = html.escape
+    b = _isolated
     _ = translator(language).gettext
     items = []
     for opp in area.opportunities[:MAX_LISTED]:
-        title = e(opp.title)
+        title = b(opp.title)
         link = safe_link(opp.url)
         if link is not None:
             title = f'<a href="{e(link)}" target="_blank" rel="noopener noreferrer">{title}</a>'
-        items.append(f"<li>{title}<br>{e(opp.provider)} · {e(format_dates(opp, language))}</li>")
+        items.append(f"<li>{title}<br>{b(opp.provider)} · {e(format_dates(opp, language))}</li>")
     more = area.count - min(len(area.opportunities), MAX_LISTED)
     tail = f"<div>{e(_('and {count} more').format(count=format_number(more, language)))}</div>" if more > 0 else ""
-    return f'<div class="col-popup"><strong>{e(area.label_in(language))}</strong><ul>{"".join(items)}</ul>{tail}</div>'
+    return f'<div class="col-popup"><strong>{area.label_html_in(language)}</strong><ul>{"".join(items)}</ul>{tail}</div>'
 
 
 class _MapStyle(MacroElement):
@@ -490,7 +504,7 @@ class ApproximateAreas(MacroElement):
                 "radius": a.radius_m,
                 "count": a.count,
                 "label_text": a.label_in(language),
-                "label_html": html.escape(a.label_in(language)),
+                "label_html": a.label_html_in(language),
                 "popup": area_popup_html(a, language),
             }
             for a in areas
