@@ -407,6 +407,7 @@ class MapBehaviour(MacroElement):
 
     - Tiles that fail to load (Leaflet's ``tileerror``) show a small notice once, so a grey
       background is explained; everything drawn from our own data stays.
+    - The document's ``lang`` is set to ``language``.
     - On a touch screen one finger scrolls the page and two fingers move and zoom the map (Leaflet's
       one-finger dragging is off; its pinch handler pans as well); a one-finger swipe over the map
       shows a short hint saying so.
@@ -419,6 +420,9 @@ class MapBehaviour(MacroElement):
             var map = {{ this._parent.get_name() }};
             var texts = {{ this.texts|tojson }};
             var container = map.getContainer();
+            // The document the map is drawn in (Streamlit's component frame, or a standalone page)
+            // speaks the map's language: screen readers pronounce its labels and popups by it.
+            document.documentElement.setAttribute("lang", {{ this.language|tojson }});
             // folium's page forbids pinch-zooming the page (user-scalable=no, maximum-scale=1);
             // WCAG 1.4.4 wants text zoomable, so the viewport allows it again.
             document.querySelectorAll('meta[name="viewport"]').forEach(function (meta) {
@@ -460,6 +464,7 @@ class MapBehaviour(MacroElement):
     def __init__(self, language: str = "en") -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "MapBehaviour"
+        self.language = language
         _ = translator(language).gettext
         self.texts = {
             "tiles_failed": _("Map background could not be loaded; places and cities are still shown."),
@@ -548,6 +553,32 @@ def use_local_assets(element: folium.Map | FastMarkerCluster, asset_base: str) -
         ]
 
 
+# folium's page template (branca's Figure) with the document language on <html>.
+_DOCUMENT = Template(
+    "<!DOCTYPE html>\n"
+    '<html lang="{{ this.language|e }}">\n'
+    "<head>\n"
+    "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}"
+    "    {{ this.header.render(**kwargs) }}\n"
+    "</head>\n"
+    "<body>\n"
+    "    {{ this.html.render(**kwargs) }}\n"
+    "</body>\n"
+    "<script>\n"
+    "    {{ this.script.render(**kwargs) }}\n"
+    "</script>\n"
+    "</html>\n"
+)
+
+
+def set_document(m: folium.Map, language: str) -> None:
+    """Give the page ``m`` renders into its language (``<html lang>``) and a translated ``<title>``."""
+    root = m.get_root()
+    root.language = language  # type: ignore[attr-defined]
+    root.title = translator(language).gettext("Learning opportunities")  # type: ignore[attr-defined]
+    root._template = _DOCUMENT
+
+
 def build_map(
     opportunities: Sequence[Opportunity],
     *,
@@ -580,6 +611,7 @@ def build_map(
         tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)
+    set_document(m, language)
     _MapStyle().add_to(m)
     MapBehaviour(language).add_to(m)
     _ = translator(language).gettext

@@ -38,6 +38,7 @@ from maps.opportunity_map import (
     _MapStyle,
     _topic_class,
     popup_html,
+    set_document,
     text_colour_on,
     use_local_assets,
 )
@@ -88,6 +89,7 @@ def base_map(
         tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)
+    set_document(m, language)
     _MapStyle().add_to(m)
     _ClusterStyle().add_to(m)  # type: ignore[no-untyped-call]
     MapBehaviour(language).add_to(m)
