@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 TILE_PX = 256
 CLUSTER_PX = 60  # a cluster gathers the points within about this many pixels
+EARTH_CIRCUMFERENCE_M = 40_075_016.686  # at the equator, as Web Mercator takes it
 MAX_MARKER_ZOOM = 16  # from this zoom on, points are never clustered
 
 
@@ -69,6 +70,17 @@ def _mercator(latitudes: npt.NDArray[np.float64], longitudes: npt.NDArray[np.flo
     return x, y
 
 
+def pixels(latitudes: npt.NDArray[np.float64], longitudes: npt.NDArray[np.float64], zoom: int) -> npt.NDArray[np.float64]:
+    """Screen positions (x, y in pixels of the whole world map at ``zoom``), one row per point."""
+    x, y = _mercator(latitudes, longitudes, zoom)
+    return np.column_stack([x, y])
+
+
+def metres_per_pixel(latitudes: npt.NDArray[np.float64], zoom: int) -> npt.NDArray[np.float64]:
+    """How many metres on the ground one screen pixel spans at these latitudes and ``zoom``."""
+    return np.asarray(EARTH_CIRCUMFERENCE_M * np.cos(np.radians(latitudes)) / (TILE_PX * 2.0**zoom), dtype=np.float64)
+
+
 def first_topic(topic_bits: npt.NDArray[np.unsignedinteger], preferred: int = 0) -> npt.NDArray[np.int64]:
     """Index of the topic that colours each point (-1 when it has none).
 
@@ -94,11 +106,14 @@ def cluster_points(
     zoom: int,
     bounds: Bounds | None = None,
     singles_below: int = 2,
+    never_single: npt.NDArray[np.bool_] | None = None,
 ) -> Clusters:
     """Cluster the points (inside ``bounds`` when given) on a pixel grid at ``zoom``.
 
     ``topics`` holds one topic index per point; cells with fewer than ``singles_below`` points
-    are returned as single points.
+    are returned as single points, unless they hold a point marked in ``never_single`` (one
+    that must not be drawn as a pin of its own: an approximate location): such a cell is a
+    cluster whatever its count, even of one.
     """
     rows = np.flatnonzero(np.isfinite(latitudes) & np.isfinite(longitudes))
     if bounds is not None:
@@ -106,7 +121,7 @@ def cluster_points(
     empty_f, empty_i = np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
     if len(rows) == 0:
         return Clusters(empty_f, empty_f, empty_i, empty_i, empty_i)
-    if zoom >= MAX_MARKER_ZOOM:
+    if zoom >= MAX_MARKER_ZOOM and (never_single is None or not never_single[rows].any()):
         return Clusters(empty_f, empty_f, empty_i, empty_i, rows.astype(np.int64))
     x, y = _mercator(latitudes[rows], longitudes[rows], zoom)
     cx = np.floor(x / CLUSTER_PX).astype(np.int64)
@@ -124,13 +139,15 @@ def cluster_points(
         inverse, counts = renumber[flat], occupied[cells]
     else:
         _, inverse, counts = np.unique((cx << 32) + cy, return_inverse=True, return_counts=True)
-    single = counts[inverse] < singles_below
+    is_cluster = counts >= singles_below
+    if never_single is not None:
+        is_cluster |= np.bincount(inverse, weights=never_single[rows], minlength=len(counts)) > 0
+    single = ~is_cluster[inverse]
     singles = rows[single].astype(np.int64)
     grouped = ~single
     if not grouped.any():
         return Clusters(empty_f, empty_f, empty_i, empty_i, singles)
     # Renumber the cells that become clusters 0..k-1.
-    is_cluster = counts >= singles_below
     cluster_number = np.cumsum(is_cluster) - 1
     cluster_of = cluster_number[inverse[grouped]]
     k = int(is_cluster.sum())

@@ -75,6 +75,7 @@ class ApproximateArea:
     opportunities: tuple[Opportunity, ...]  # all of them, or the first few when ``total`` says more
     total: int = 0
     uncertainty_m: int | None = None  # the largest of its members'; None: from ``precision``
+    badge: tuple[float, float] | None = None  # where its count sits; None: on the circle's northern rim
 
     @property
     def radius_m(self) -> int:
@@ -484,9 +485,10 @@ class ApproximateAreas(MacroElement):
             areas.forEach(function (a) {
                 L.circle([a.lat, a.lon], {radius: a.radius, color: "#555", weight: 1, fillColor: "#666", fillOpacity: 0.18})
                     .bindPopup(a.popup, {{ this.popup_options|tojson }}).bindTooltip(a.label_html).addTo(group);
-                // The count sits on the circle's northern rim, clear of any pins at the centre.
+                // The count sits on the circle's rim (where the layer placed it, clear of clusters and
+                // pins; else at the north), never over the pins at the centre.
                 var width = 14 + 8 * String(a.count).length;
-                L.marker([a.lat + a.radius / 111320, a.lon], {
+                L.marker(a.badge || [a.lat + a.radius / 111320, a.lon], {
                     title: a.label_text,
                     icon: L.divIcon({className: "col-area-count", html: String(a.count), iconSize: [width, 20], iconAnchor: [width / 2, 10]})
                 }).bindPopup(a.popup, {{ this.popup_options|tojson }}).addTo(group);
@@ -512,6 +514,7 @@ class ApproximateAreas(MacroElement):
                 "label_html": a.label_html_in(language),
                 "popup": area_popup_html(a, language),
             }
+            | ({"badge": list(a.badge)} if a.badge is not None else {})
             for a in areas
         ]
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maps.clusters import MAX_MARKER_ZOOM, Bounds, cluster_points, first_topic, zoom_for
+from maps.clusters import MAX_MARKER_ZOOM, Bounds, cluster_points, first_topic, metres_per_pixel, zoom_for
 
 
 def points(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,3 +62,19 @@ def test_first_topic_and_antimeridian() -> None:
 def test_zoom_for_fits_the_bounds() -> None:
     assert zoom_for(Bounds(46.2, 14.3, 46.3, 14.4)) >= 11
     assert zoom_for(Bounds(45.0, 10.0, 62.0, 22.0)) <= 5
+
+
+def test_a_point_that_must_not_stand_alone_makes_its_cell_a_cluster() -> None:
+    """An approximate location is never a pin: alone in its cell it is a cluster of one."""
+    lat = np.array([46.0, 47.0, 47.0001, 48.0])
+    lon = np.array([14.0, 15.0, 15.0001, 16.0])
+    never_single = np.array([True, False, False, False])
+    clusters = cluster_points(lat, lon, np.zeros(4, dtype=np.int64), zoom=10, never_single=never_single)
+    assert sorted(clusters.count.tolist()) == [1, 2]
+    assert clusters.singles.tolist() == [3]
+    assert clusters.total == 4
+
+
+@pytest.mark.parametrize(("latitude", "zoom", "metres"), [(0.0, 0, 156_543.03), (60.0, 10, 76.44), (46.05, 14, 6.631)])
+def test_metres_per_pixel(latitude: float, zoom: int, metres: float) -> None:
+    assert metres_per_pixel(np.array([latitude]), zoom)[0] == pytest.approx(metres, rel=1e-3)
