@@ -9,6 +9,7 @@ its most common topic. The browser then draws at most ``max_features`` features 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -160,6 +161,37 @@ def cluster_points(
     pair_counts = np.bincount(cluster_of * n_topics + (topic + 1), minlength=k * n_topics).reshape(k, n_topics)
     dominant = pair_counts.argmax(axis=1).astype(np.int64) - 1
     return Clusters(lat, lon, count, dominant, singles)
+
+
+def merge_overlapping(clusters: Clusters, *, zoom: int, radius_px: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]) -> Clusters:
+    """``clusters`` with any two whose bubbles would overlap on screen at ``zoom`` merged into one.
+
+    A town astride a grid line falls into two cells, and their bubbles (``radius_px`` of a count)
+    cover each other's counts. The larger absorbs the smaller, at their weighted mean position,
+    keeping its topic; repeated until no two overlap (at most one merge fewer each round).
+    """
+    lat, lon, count, topic = clusters.latitude, clusters.longitude, clusters.count, clusters.topic
+    while len(count) > 1:
+        xy = pixels(lat, lon, zoom)
+        reach = radius_px(count)
+        distance = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+        overlap = distance < reach[:, None] + reach[None, :]
+        np.fill_diagonal(overlap, False)
+        if not overlap.any():
+            break
+        # The largest cluster that overlaps another absorbs every one overlapping it.
+        order = np.lexsort((np.arange(len(count)), -count))
+        big = int(next(i for i in order if overlap[i].any()))
+        group = np.flatnonzero(overlap[big] | (np.arange(len(count)) == big))
+        weights = count[group].astype(np.float64)
+        merged_lat = float((lat[group] * weights).sum() / weights.sum())
+        merged_lon = float((lon[group] * weights).sum() / weights.sum())
+        rest = np.setdiff1d(np.arange(len(count)), group)
+        lat = np.append(lat[rest], merged_lat)
+        lon = np.append(lon[rest], merged_lon)
+        topic = np.append(topic[rest], topic[big])
+        count = np.append(count[rest], count[group].sum())
+    return Clusters(lat, lon, count, topic, clusters.singles)
 
 
 def zoom_for(bounds: Bounds, width_px: int = 800, height_px: int = 500) -> int:

@@ -26,6 +26,7 @@ from maps.clusters import (
     Bounds,
     cluster_points,
     first_topic,
+    merge_overlapping,
     metres_per_pixel,
     pixels,
     zoom_for,
@@ -301,6 +302,8 @@ def overview_layer(
     while len(clusters.singles) > MAX_PINS and zoom > 0:
         zoom = min(zoom, MAX_MARKER_ZOOM) - 1
         clusters = cluster_points(lat, lon, topics, zoom=zoom, bounds=view.bounds, never_single=never_single)
+    # Drawn at the view's zoom: neighbouring cells of one town would stack their bubbles.
+    clusters = merge_overlapping(clusters, zoom=view.zoom, radius_px=lambda count: _cluster_size_px(count) / 2 + 2)
 
     ngettext = translator(language).ngettext
     bubbles = []
@@ -325,8 +328,8 @@ def overview_layer(
     areas = _areas(index, large, centres[~small], radius_m, load, city_names)
     # What an area's count must not cover: every cluster bubble and pin (latitude, longitude, radius in px).
     taken = [
-        (float(a), float(b), _cluster_size_px(int(n)) / 2)
-        for a, b, n in zip(clusters.latitude, clusters.longitude, clusters.count, strict=True)
+        (float(a), float(b), float(r))
+        for a, b, r in zip(clusters.latitude, clusters.longitude, _cluster_size_px(clusters.count) / 2, strict=True)
     ]
     taken += [
         (float(o.latitude), float(o.longitude), PIN_PX / 2)
@@ -407,9 +410,9 @@ PIN_PX = 16  # a pin's diameter
 BADGE_PX = 24  # about an area count's size, for keeping it clear of others
 
 
-def _cluster_size_px(count: int) -> int:
-    """A cluster bubble's diameter (as GridClusters draws it)."""
-    return 30 if count < 10 else 36 if count < 100 else 44 if count < 1000 else 52
+def _cluster_size_px(count: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Cluster bubbles' diameters by their counts (as GridClusters draws them)."""
+    return np.asarray(np.select([np.less(count, 10), np.less(count, 100), np.less(count, 1000)], [30.0, 36.0, 44.0], 52.0), dtype=np.float64)
 
 
 def _place_badges(areas: list[ApproximateArea], taken: list[tuple[float, float, float]], view: MapView) -> list[ApproximateArea]:

@@ -254,6 +254,9 @@ def test_at_overview_zoom_approximate_areas_are_counted_in_the_clusters(ljubljan
     assert areas == [] and layer.areas == 0  # type: ignore[attr-defined]
     assert sum(c[2] for c in clusters) + len(pins) == total
     assert {p[4] for p in pins}.isdisjoint({f"Center {i}" for i in range(3)})  # approximate ones never become pins
+    bubbles = [screen(c[0], c[1], zoom) for c in clusters]
+    for i, a in enumerate(bubbles):  # no bubble covers another's count (bubbles are 30-52 px wide)
+        assert all(np.hypot(*(a - b)) >= 30 for b in bubbles[i + 1 :])
 
 
 @pytest.mark.parametrize("zoom", [12, 13, 14, 15, 17])
