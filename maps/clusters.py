@@ -9,6 +9,7 @@ its most common topic. The browser then draws at most ``max_features`` features 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ import numpy.typing as npt
 
 TILE_PX = 256
 CLUSTER_PX = 60  # a cluster gathers the points within about this many pixels
+EARTH_CIRCUMFERENCE_M = 40_075_016.686  # at the equator, as Web Mercator takes it
 MAX_MARKER_ZOOM = 16  # from this zoom on, points are never clustered
 
 
@@ -69,6 +71,17 @@ def _mercator(latitudes: npt.NDArray[np.float64], longitudes: npt.NDArray[np.flo
     return x, y
 
 
+def pixels(latitudes: npt.NDArray[np.float64], longitudes: npt.NDArray[np.float64], zoom: int) -> npt.NDArray[np.float64]:
+    """Screen positions (x, y in pixels of the whole world map at ``zoom``), one row per point."""
+    x, y = _mercator(latitudes, longitudes, zoom)
+    return np.column_stack([x, y])
+
+
+def metres_per_pixel(latitudes: npt.NDArray[np.float64], zoom: int) -> npt.NDArray[np.float64]:
+    """How many metres on the ground one screen pixel spans at these latitudes and ``zoom``."""
+    return np.asarray(EARTH_CIRCUMFERENCE_M * np.cos(np.radians(latitudes)) / (TILE_PX * 2.0**zoom), dtype=np.float64)
+
+
 def first_topic(topic_bits: npt.NDArray[np.unsignedinteger], preferred: int = 0) -> npt.NDArray[np.int64]:
     """Index of the topic that colours each point (-1 when it has none).
 
@@ -94,11 +107,14 @@ def cluster_points(
     zoom: int,
     bounds: Bounds | None = None,
     singles_below: int = 2,
+    never_single: npt.NDArray[np.bool_] | None = None,
 ) -> Clusters:
     """Cluster the points (inside ``bounds`` when given) on a pixel grid at ``zoom``.
 
     ``topics`` holds one topic index per point; cells with fewer than ``singles_below`` points
-    are returned as single points.
+    are returned as single points, unless they hold a point marked in ``never_single`` (one
+    that must not be drawn as a pin of its own: an approximate location): such a cell is a
+    cluster whatever its count, even of one.
     """
     rows = np.flatnonzero(np.isfinite(latitudes) & np.isfinite(longitudes))
     if bounds is not None:
@@ -106,7 +122,7 @@ def cluster_points(
     empty_f, empty_i = np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64)
     if len(rows) == 0:
         return Clusters(empty_f, empty_f, empty_i, empty_i, empty_i)
-    if zoom >= MAX_MARKER_ZOOM:
+    if zoom >= MAX_MARKER_ZOOM and (never_single is None or not never_single[rows].any()):
         return Clusters(empty_f, empty_f, empty_i, empty_i, rows.astype(np.int64))
     x, y = _mercator(latitudes[rows], longitudes[rows], zoom)
     cx = np.floor(x / CLUSTER_PX).astype(np.int64)
@@ -124,13 +140,15 @@ def cluster_points(
         inverse, counts = renumber[flat], occupied[cells]
     else:
         _, inverse, counts = np.unique((cx << 32) + cy, return_inverse=True, return_counts=True)
-    single = counts[inverse] < singles_below
+    is_cluster = counts >= singles_below
+    if never_single is not None:
+        is_cluster |= np.bincount(inverse, weights=never_single[rows], minlength=len(counts)) > 0
+    single = ~is_cluster[inverse]
     singles = rows[single].astype(np.int64)
     grouped = ~single
     if not grouped.any():
         return Clusters(empty_f, empty_f, empty_i, empty_i, singles)
     # Renumber the cells that become clusters 0..k-1.
-    is_cluster = counts >= singles_below
     cluster_number = np.cumsum(is_cluster) - 1
     cluster_of = cluster_number[inverse[grouped]]
     k = int(is_cluster.sum())
@@ -143,6 +161,37 @@ def cluster_points(
     pair_counts = np.bincount(cluster_of * n_topics + (topic + 1), minlength=k * n_topics).reshape(k, n_topics)
     dominant = pair_counts.argmax(axis=1).astype(np.int64) - 1
     return Clusters(lat, lon, count, dominant, singles)
+
+
+def merge_overlapping(clusters: Clusters, *, zoom: int, radius_px: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]) -> Clusters:
+    """``clusters`` with any two whose bubbles would overlap on screen at ``zoom`` merged into one.
+
+    A town astride a grid line falls into two cells, and their bubbles (``radius_px`` of a count)
+    cover each other's counts. The larger absorbs the smaller, at their weighted mean position,
+    keeping its topic; repeated until no two overlap (at most one merge fewer each round).
+    """
+    lat, lon, count, topic = clusters.latitude, clusters.longitude, clusters.count, clusters.topic
+    while len(count) > 1:
+        xy = pixels(lat, lon, zoom)
+        reach = radius_px(count)
+        distance = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+        overlap = distance < reach[:, None] + reach[None, :]
+        np.fill_diagonal(overlap, False)
+        if not overlap.any():
+            break
+        # The largest cluster that overlaps another absorbs every one overlapping it.
+        order = np.lexsort((np.arange(len(count)), -count))
+        big = int(next(i for i in order if overlap[i].any()))
+        group = np.flatnonzero(overlap[big] | (np.arange(len(count)) == big))
+        weights = count[group].astype(np.float64)
+        merged_lat = float((lat[group] * weights).sum() / weights.sum())
+        merged_lon = float((lon[group] * weights).sum() / weights.sum())
+        rest = np.setdiff1d(np.arange(len(count)), group)
+        lat = np.append(lat[rest], merged_lat)
+        lon = np.append(lon[rest], merged_lon)
+        topic = np.append(topic[rest], topic[big])
+        count = np.append(count[rest], count[group].sum())
+    return Clusters(lat, lon, count, topic, clusters.singles)
 
 
 def zoom_for(bounds: Bounds, width_px: int = 800, height_px: int = 500) -> int:

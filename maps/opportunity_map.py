@@ -76,6 +76,7 @@ class ApproximateArea:
     opportunities: tuple[Opportunity, ...]  # all of them, or the first few when ``total`` says more
     total: int = 0
     uncertainty_m: int | None = None  # the largest of its members'; None: from ``precision``
+    badge: tuple[float, float] | None = None  # where its count sits; None: on the circle's northern rim
 
     @property
     def radius_m(self) -> int:
@@ -96,12 +97,18 @@ class ApproximateArea:
 
     def label_in(self, language: str) -> str:
         """The label in ``language``, e.g. ``12 aktiviteter i Kranj (ungefärlig plats)``."""
+        return self._label_template(language).format(count=format_number(self.count, language), city=self.city)
+
+    def label_html_in(self, language: str) -> str:
+        """The label as HTML: escaped, the city name isolated in ``<bdi>``."""
+        count = html.escape(format_number(self.count, language))
+        return html.escape(self._label_template(language)).format(count=count, city=_isolated(self.city))
+
+    def _label_template(self, language: str) -> str:
         ngettext = translator(language).ngettext
-        n = self.count
-        text = ngettext(
-            "{count} activity in {city} (approximate location)", "{count} activities in {city} (approximate location)", n
+        return ngettext(
+            "{count} activity in {city} (approximate location)", "{count} activities in {city} (approximate location)", self.count
         )
-        return text.format(count=format_number(n, language), city=self.city)
 
 
 def is_approximate(opportunity: Opportunity) -> bool:
@@ -204,9 +211,16 @@ def format_cost(opportunity: Opportunity, language: str = "en") -> str:
     return format_money(opportunity.cost, opportunity.currency, language)
 
 
+def _isolated(text: str) -> str:
+    """Provider-written ``text`` escaped and isolated in ``<bdi>``: a right-to-left name (Arabic,
+    Hebrew) keeps its direction without reordering the dates and numbers beside it."""
+    return f"<bdi>{html.escape(text)}</bdi>"
+
+
 def popup_html(opportunity: Opportunity, language: str = "en") -> str:
-    """The popup of one pin. Every provider-written string is escaped."""
+    """The popup of one pin. Every provider-written string is escaped and isolated in ``<bdi>``."""
     e = html.escape
+    b = _isolated
     _ = translator(language).gettext
     lines = []
     # Every topic, each with its colour, so a pin's colour is explained whatever topic chose it.
@@ -217,12 +231,12 @@ def popup_html(opportunity: Opportunity, language: str = "en") -> str:
     ]
     if topics:
         lines.append(f'<div class="col-popup-topic">{"".join(topics)}</div>')
-    lines.append(f"<strong>{e(opportunity.title)}</strong>")
-    lines.append(f"<div>{e(opportunity.provider)}</div>")
+    lines.append(f"<strong>{b(opportunity.title)}</strong>")
+    lines.append(f"<div>{b(opportunity.provider)}</div>")
     lines.append(f"<div>{e(format_dates(opportunity, language))}</div>")
-    place = ", ".join(part for part in (opportunity.venue, opportunity.address) if part)
+    place = ", ".join(b(part) for part in (opportunity.venue, opportunity.address) if part)
     if place:
-        lines.append(f"<div>{e(place)}</div>")
+        lines.append(f"<div>{place}</div>")
     if is_approximate(opportunity):
         lines.append(f"<div><em>{e(_('Approximate location'))}</em></div>")
     ages = _("Ages {ages}").format(ages=format_ages(opportunity, language))
@@ -235,19 +249,20 @@ def popup_html(opportunity: Opportunity, language: str = "en") -> str:
 
 
 def area_popup_html(area: ApproximateArea, language: str = "en") -> str:
-    """The popup of an approximate circle: its label and the first activities, escaped."""
+    """The popup of an approximate circle: its label and the first activities, escaped and isolated."""
     e = html.escape
+    b = _isolated
     _ = translator(language).gettext
     items = []
     for opp in area.opportunities[:MAX_LISTED]:
-        title = e(opp.title)
+        title = b(opp.title)
         link = safe_link(opp.url)
         if link is not None:
             title = f'<a href="{e(link)}" target="_blank" rel="noopener noreferrer">{title}</a>'
-        items.append(f"<li>{title}<br>{e(opp.provider)} · {e(format_dates(opp, language))}</li>")
+        items.append(f"<li>{title}<br>{b(opp.provider)} · {e(format_dates(opp, language))}</li>")
     more = area.count - min(len(area.opportunities), MAX_LISTED)
     tail = f"<div>{e(_('and {count} more').format(count=format_number(more, language)))}</div>" if more > 0 else ""
-    return f'<div class="col-popup"><strong>{e(area.label_in(language))}</strong><ul>{"".join(items)}</ul>{tail}</div>'
+    return f'<div class="col-popup"><strong>{area.label_html_in(language)}</strong><ul>{"".join(items)}</ul>{tail}</div>'
 
 
 class _MapStyle(MacroElement):
@@ -406,6 +421,7 @@ class MapBehaviour(MacroElement):
 
     - Tiles that fail to load (Leaflet's ``tileerror``) show a small notice once, so a grey
       background is explained; everything drawn from our own data stays.
+    - The document's ``lang`` is set to ``language``.
     - On a touch screen one finger scrolls the page and two fingers move and zoom the map (Leaflet's
       one-finger dragging is off; its pinch handler pans as well); a one-finger swipe over the map
       shows a short hint saying so.
@@ -418,6 +434,9 @@ class MapBehaviour(MacroElement):
             var map = {{ this._parent.get_name() }};
             var texts = {{ this.texts|tojson }};
             var container = map.getContainer();
+            // The document the map is drawn in (Streamlit's component frame, or a standalone page)
+            // speaks the map's language: screen readers pronounce its labels and popups by it.
+            document.documentElement.setAttribute("lang", {{ this.language|tojson }});
             // folium's page forbids pinch-zooming the page (user-scalable=no, maximum-scale=1);
             // WCAG 1.4.4 wants text zoomable, so the viewport allows it again.
             document.querySelectorAll('meta[name="viewport"]').forEach(function (meta) {
@@ -459,6 +478,7 @@ class MapBehaviour(MacroElement):
     def __init__(self, language: str = "en") -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self._name = "MapBehaviour"
+        self.language = language
         _ = translator(language).gettext
         self.texts = {
             "tiles_failed": _("Map background could not be loaded; places and cities are still shown."),
@@ -478,9 +498,10 @@ class ApproximateAreas(MacroElement):
             areas.forEach(function (a) {
                 L.circle([a.lat, a.lon], {radius: a.radius, color: "#555", weight: 1, fillColor: "#666", fillOpacity: 0.18})
                     .bindPopup(a.popup, {{ this.popup_options|tojson }}).bindTooltip(a.label_html).addTo(group);
-                // The count sits on the circle's northern rim, clear of any pins at the centre.
+                // The count sits on the circle's rim (where the layer placed it, clear of clusters and
+                // pins; else at the north), never over the pins at the centre.
                 var width = 14 + 8 * String(a.count).length;
-                L.marker([a.lat + a.radius / 111320, a.lon], {
+                L.marker(a.badge || [a.lat + a.radius / 111320, a.lon], {
                     title: a.label_text,
                     icon: L.divIcon({className: "col-area-count", html: String(a.count), iconSize: [width, 20], iconAnchor: [width / 2, 10]})
                 }).bindPopup(a.popup, {{ this.popup_options|tojson }}).addTo(group);
@@ -503,9 +524,10 @@ class ApproximateAreas(MacroElement):
                 "radius": a.radius_m,
                 "count": a.count,
                 "label_text": a.label_in(language),
-                "label_html": html.escape(a.label_in(language)),
+                "label_html": a.label_html_in(language),
                 "popup": area_popup_html(a, language),
             }
+            | ({"badge": list(a.badge)} if a.badge is not None else {})
             for a in areas
         ]
 
@@ -547,6 +569,32 @@ def use_local_assets(element: folium.Map | FastMarkerCluster, asset_base: str) -
         ]
 
 
+# folium's page template (branca's Figure) with the document language on <html>.
+_DOCUMENT = Template(
+    "<!DOCTYPE html>\n"
+    '<html lang="{{ this.language|e }}">\n'
+    "<head>\n"
+    "{% if this.title %}<title>{{ this.title|e }}</title>{% endif %}"
+    "    {{ this.header.render(**kwargs) }}\n"
+    "</head>\n"
+    "<body>\n"
+    "    {{ this.html.render(**kwargs) }}\n"
+    "</body>\n"
+    "<script>\n"
+    "    {{ this.script.render(**kwargs) }}\n"
+    "</script>\n"
+    "</html>\n"
+)
+
+
+def set_document(m: folium.Map, language: str) -> None:
+    """Give the page ``m`` renders into its language (``<html lang>``) and a translated ``<title>``."""
+    root = m.get_root()
+    root.language = language  # type: ignore[attr-defined]
+    root.title = translator(language).gettext("Learning opportunities")  # type: ignore[attr-defined]
+    root._template = _DOCUMENT
+
+
 def build_map(
     opportunities: Sequence[Opportunity],
     *,
@@ -579,6 +627,7 @@ def build_map(
         tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)
+    set_document(m, language)
     _MapStyle().add_to(m)
     MapBehaviour(language).add_to(m)
     _ = translator(language).gettext

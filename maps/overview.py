@@ -9,8 +9,9 @@ draw than a thousand.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import folium
 import numpy as np
@@ -18,7 +19,18 @@ import numpy.typing as npt
 from branca.element import MacroElement
 from folium.template import Template
 
-from maps.clusters import MAX_MARKER_ZOOM, Bounds, cluster_points, first_topic, zoom_for
+from maps.clusters import (
+    CLUSTER_PX,
+    MAX_MARKER_ZOOM,
+    TILE_PX,
+    Bounds,
+    cluster_points,
+    first_topic,
+    merge_overlapping,
+    metres_per_pixel,
+    pixels,
+    zoom_for,
+)
 from maps.opportunity_map import (
     APPROXIMATE_RADIUS_M,
     DEFAULT_APPROXIMATE_RADIUS_M,
@@ -38,6 +50,7 @@ from maps.opportunity_map import (
     _MapStyle,
     _topic_class,
     popup_html,
+    set_document,
     text_colour_on,
     use_local_assets,
 )
@@ -88,6 +101,7 @@ def base_map(
         tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)
+    set_document(m, language)
     _MapStyle().add_to(m)
     _ClusterStyle().add_to(m)  # type: ignore[no-untyped-call]
     MapBehaviour(language).add_to(m)
@@ -121,7 +135,7 @@ class GridClusters(MacroElement):
         (function () {
             var group = {{ this._parent.get_name() }};
             {{ this.clusters|tojson }}.forEach(function (c) {
-                var size = c[2] < 10 ? 30 : c[2] < 100 ? 36 : c[2] < 1000 ? 44 : 52;
+                var size = c[2] < 10 ? 30 : c[2] < 100 ? 36 : c[2] < 1000 ? 44 : 52;  // as _cluster_size_px
                 var bubble = document.createElement("div");
                 bubble.style.background = c[3];
                 bubble.style.color = c[6];
@@ -262,21 +276,34 @@ def overview_layer(
 ) -> Layer:
     """The layer for ``view``: clusters, pins and approximate areas of the matching opportunities.
 
+    An approximate area small on screen at this zoom (its radius under a cluster cell) is
+    counted in the grid clusters with the pins, never drawn as a pin: a cluster holding one is
+    a cluster even of one. Only areas large on screen are circles, as wide as their uncertainty,
+    with their count on the rim where it covers no cluster, pin or other count.
+
     Pins and clusters are coloured by the first of ``highlight`` (the filtered topics) that an
     opportunity has, else by its first topic; labels and popups are in ``language``.
     """
     group = folium.FeatureGroup(name="opportunities")
     located = keep & np.isfinite(index.latitude)
     approximate = located & index.approximate
+    approximate_rows = np.flatnonzero(approximate)
+    approximate_rows = approximate_rows[view.bounds.contains(index.latitude[approximate_rows], index.longitude[approximate_rows])]
+    centres, radius_m = _centres(index, approximate_rows)
+    small = _small_on_screen(index.latitude[approximate_rows], radius_m[centres], view.zoom)
     exact_rows = np.flatnonzero(located & ~approximate)
+    rows = np.concatenate([exact_rows, approximate_rows[small]])
+    never_single = np.arange(len(rows)) >= len(exact_rows)
     preferred = sum(1 << TOPICS.index(t) for t in set(highlight) if t in TOPICS)
-    topics = first_topic(index.topics[exact_rows], preferred)
-    lat, lon = index.latitude[exact_rows], index.longitude[exact_rows]
+    topics = first_topic(index.topics[rows], preferred)
+    lat, lon = index.latitude[rows], index.longitude[rows]
     zoom = view.zoom
-    clusters = cluster_points(lat, lon, topics, zoom=zoom, bounds=view.bounds)
+    clusters = cluster_points(lat, lon, topics, zoom=zoom, bounds=view.bounds, never_single=never_single)
     while len(clusters.singles) > MAX_PINS and zoom > 0:
         zoom = min(zoom, MAX_MARKER_ZOOM) - 1
-        clusters = cluster_points(lat, lon, topics, zoom=zoom, bounds=view.bounds)
+        clusters = cluster_points(lat, lon, topics, zoom=zoom, bounds=view.bounds, never_single=never_single)
+    # Drawn at the view's zoom: neighbouring cells of one town would stack their bubbles.
+    clusters = merge_overlapping(clusters, zoom=view.zoom, radius_px=lambda count: _cluster_size_px(count) / 2 + 2)
 
     ngettext = translator(language).ngettext
     bubbles = []
@@ -291,57 +318,136 @@ def overview_layer(
     if bubbles:
         GridClusters(bubbles).add_to(group)
 
-    pins_rows = exact_rows[clusters.singles]
+    pins_rows = rows[clusters.singles]
     opportunities = load(index.ids[pins_rows].tolist())
     pins: list[list[object]] = [[o.latitude, o.longitude, _topic_class(o, highlight), popup_html(o, language), o.title] for o in opportunities]
     if pins:
         Pins(pins).add_to(group)
 
-    areas = _areas(index, approximate, view, load, city_names, language)
+    large = approximate_rows[~small]
+    areas = _areas(index, large, centres[~small], radius_m, load, city_names)
+    # What an area's count must not cover: every cluster bubble and pin (latitude, longitude, radius in px).
+    taken = [
+        (float(a), float(b), float(r))
+        for a, b, r in zip(clusters.latitude, clusters.longitude, _cluster_size_px(clusters.count) / 2, strict=True)
+    ]
+    taken += [
+        (float(o.latitude), float(o.longitude), PIN_PX / 2)
+        for o in opportunities
+        if o.latitude is not None and o.longitude is not None
+    ]
+    areas = _place_badges(areas, taken, view)
     if areas:
         ApproximateAreas(areas, language).add_to(group)
     return Layer(group, clusters=len(bubbles), pins=len(pins), areas=len(areas))
 
 
-def _areas(
-    index: OpportunityIndex,
-    approximate: npt.NDArray[np.bool_],
-    view: MapView,
-    load: LoadOpportunities,
-    city_names: Mapping[int, str],
-    language: str,
-) -> list[ApproximateArea]:
-    rows = np.flatnonzero(approximate)
-    rows = rows[view.bounds.contains(index.latitude[rows], index.longitude[rows])]
-    if len(rows) == 0:
-        return []
-    # One group per centre point (coordinates to 1e-4 degrees, packed into one integer).
+def _centres(index: OpportunityIndex, rows: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """For approximate ``rows``: the number of each one's centre point (coordinates to 1e-4
+    degrees), and per centre the radius of its area, as wide as its most uncertain member."""
     keys = (np.round(index.latitude[rows] * 1e4).astype(np.int64) + 900_000) * 4_000_000 + (
         np.round(index.longitude[rows] * 1e4).astype(np.int64) + 1_800_000
     )
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    grouped = np.split(rows[np.argsort(inverse, kind="stable")], np.cumsum(counts)[:-1])
+    _, centre = np.unique(keys, return_inverse=True)
+    centre = centre.reshape(-1).astype(np.int64)
+    # Where the uncertainty was not recorded, the radius the precision stands for.
+    fallback = np.array([APPROXIMATE_RADIUS_M.get(p, DEFAULT_APPROXIMATE_RADIUS_M) for p in PRECISIONS], dtype=np.int64)
+    codes = index.precision[rows].astype(np.int64)
+    by_precision = np.where(codes >= 0, fallback[np.clip(codes, 0, None)], DEFAULT_APPROXIMATE_RADIUS_M)
+    known = index.uncertainty_m[rows].astype(np.int64)
+    radius = np.zeros(int(centre.max()) + 1 if len(centre) else 0, dtype=np.int64)
+    np.maximum.at(radius, centre, np.where(known >= 0, known, by_precision))
+    return centre, radius
+
+
+def _small_on_screen(latitudes: npt.NDArray[np.float64], radius_m: npt.NDArray[np.int64], zoom: int) -> npt.NDArray[np.bool_]:
+    """Areas whose circle would be smaller on screen than a cluster cell: counted in the clusters.
+
+    From MAX_MARKER_ZOOM on nothing is clustered, and every area is a circle.
+    """
+    if zoom >= MAX_MARKER_ZOOM:
+        return np.zeros(len(latitudes), dtype=bool)
+    return np.asarray(radius_m / metres_per_pixel(latitudes, zoom) < CLUSTER_PX, dtype=bool)
+
+
+def _areas(
+    index: OpportunityIndex,
+    rows: npt.NDArray[np.int64],
+    centres: npt.NDArray[np.int64],
+    radius_m: npt.NDArray[np.int64],
+    load: LoadOpportunities,
+    city_names: Mapping[int, str],
+) -> list[ApproximateArea]:
+    """One area per centre point of the approximate ``rows``, ``centres`` numbering them."""
+    if len(rows) == 0:
+        return []
+    order = np.argsort(centres, kind="stable")
+    numbers, starts = np.unique(centres[order], return_index=True)
     areas = []
-    for members in grouped:
+    for number, members in zip(numbers.tolist(), np.split(rows[order], starts[1:]), strict=True):
         listed = load(index.ids[members[:MAX_LISTED]].tolist())
         row = members[0]
         # Drawn as the vaguest member, as wide as the most uncertain one.
         codes = index.precision[members]
         precision = PRECISIONS[int(codes.max())] if (codes >= 0).any() else Precision.CITY
-        known = index.uncertainty_m[members]
-        fallback = [APPROXIMATE_RADIUS_M.get(PRECISIONS[c], DEFAULT_APPROXIMATE_RADIUS_M) if c >= 0 else DEFAULT_APPROXIMATE_RADIUS_M
-                    for c in codes[known < 0].tolist()]  # fmt: skip
-        radius = max([int(known.max()), *fallback])
         areas.append(
             ApproximateArea(
                 latitude=float(index.latitude[row]),
                 longitude=float(index.longitude[row]),
                 city=city_names.get(int(index.city_id[row]), ""),
                 precision=precision,
-                uncertainty_m=radius,
+                uncertainty_m=int(radius_m[number]),
                 opportunities=tuple(listed),
                 total=len(members),
             )
         )
     return areas
 
+
+# Where on its circle's rim an area's count may sit: north first, then around the compass.
+_RIM_DIRECTIONS = [(0.0, -1.0), (0.7071, -0.7071), (1.0, 0.0), (0.7071, 0.7071), (0.0, 1.0), (-0.7071, 0.7071), (-1.0, 0.0), (-0.7071, -0.7071)]  # fmt: skip
+PIN_PX = 16  # a pin's diameter
+BADGE_PX = 24  # about an area count's size, for keeping it clear of others
+
+
+def _cluster_size_px(count: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Cluster bubbles' diameters by their counts (as GridClusters draws them)."""
+    return np.asarray(np.select([np.less(count, 10), np.less(count, 100), np.less(count, 1000)], [30.0, 36.0, 44.0], 52.0), dtype=np.float64)
+
+
+def _place_badges(areas: list[ApproximateArea], taken: list[tuple[float, float, float]], view: MapView) -> list[ApproximateArea]:
+    """``areas`` with their count placed on the rim where it is clearest of ``taken`` (latitude,
+    longitude, radius in pixels: clusters and pins) and of the counts placed before it, preferring
+    places inside the view. Largest areas first, so a city's big counts get the best places."""
+    if not areas:
+        return []
+    zoom = view.zoom
+    obstacles = [(*pixels(np.array([lat]), np.array([lon]), zoom)[0], r) for lat, lon, r in taken]
+    view_px = pixels(np.array([view.bounds.north, view.bounds.south]), np.array([view.bounds.west, view.bounds.east]), zoom)
+    (left, top), (right, bottom) = view_px[0], view_px[1]
+    placed = []
+    for area in sorted(areas, key=lambda a: -a.count):
+        centre = pixels(np.array([area.latitude]), np.array([area.longitude]), zoom)[0]
+        rim_px = area.radius_m / float(metres_per_pixel(np.array([area.latitude]), zoom)[0])
+        best: tuple[tuple[bool, float], float, float] | None = None
+        for dx, dy in _RIM_DIRECTIONS:
+            x, y = centre[0] + dx * rim_px, centre[1] + dy * rim_px
+            inside = left + BADGE_PX <= x <= right - BADGE_PX and top + BADGE_PX <= y <= bottom - BADGE_PX
+            clearance = min((float(np.hypot(x - ox, y - oy)) - r for ox, oy, r in obstacles), default=float("inf"))
+            score = (inside, min(clearance, 4.0 * BADGE_PX))  # beyond a few badges' width, north is as good
+            if best is None or score > best[0]:
+                best = (score, x, y)
+        assert best is not None
+        _, x, y = best
+        obstacles.append((x, y, BADGE_PX / 2))
+        lat, lon = _from_pixels(x, y, zoom)
+        placed.append(replace(area, badge=(round(lat, 6), round(lon, 6))))
+    return placed
+
+
+def _from_pixels(x: float, y: float, zoom: int) -> tuple[float, float]:
+    """The latitude and longitude at world pixel ``x``, ``y`` at ``zoom`` (Web Mercator)."""
+    scale = TILE_PX * 2.0**zoom
+    lon = x / scale * 360.0 - 180.0
+    lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * y / scale))))
+    return lat, lon

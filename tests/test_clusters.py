@@ -3,7 +3,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from maps.clusters import MAX_MARKER_ZOOM, Bounds, cluster_points, first_topic, zoom_for
+from maps.clusters import (
+    MAX_MARKER_ZOOM,
+    Bounds,
+    Clusters,
+    cluster_points,
+    first_topic,
+    merge_overlapping,
+    metres_per_pixel,
+    zoom_for,
+)
 
 
 def points(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -62,3 +71,33 @@ def test_first_topic_and_antimeridian() -> None:
 def test_zoom_for_fits_the_bounds() -> None:
     assert zoom_for(Bounds(46.2, 14.3, 46.3, 14.4)) >= 11
     assert zoom_for(Bounds(45.0, 10.0, 62.0, 22.0)) <= 5
+
+
+def test_a_point_that_must_not_stand_alone_makes_its_cell_a_cluster() -> None:
+    """An approximate location is never a pin: alone in its cell it is a cluster of one."""
+    lat = np.array([46.0, 47.0, 47.0001, 48.0])
+    lon = np.array([14.0, 15.0, 15.0001, 16.0])
+    never_single = np.array([True, False, False, False])
+    clusters = cluster_points(lat, lon, np.zeros(4, dtype=np.int64), zoom=10, never_single=never_single)
+    assert sorted(clusters.count.tolist()) == [1, 2]
+    assert clusters.singles.tolist() == [3]
+    assert clusters.total == 4
+
+
+@pytest.mark.parametrize(("latitude", "zoom", "metres"), [(0.0, 0, 156_543.03), (60.0, 10, 76.44), (46.05, 14, 6.631)])
+def test_metres_per_pixel(latitude: float, zoom: int, metres: float) -> None:
+    assert metres_per_pixel(np.array([latitude]), zoom)[0] == pytest.approx(metres, rel=1e-3)
+
+
+def test_clusters_whose_bubbles_overlap_are_merged() -> None:
+    """A town astride a grid line makes two cells; their bubbles must not cover each other's counts."""
+    lat = np.array([46.05, 46.05, 46.05, 46.05, 46.05, 50.0, 50.0])
+    lon = np.array([14.49, 14.49, 14.49, 14.51, 14.51, 20.0, 20.0])  # 14.5 is no grid line at zoom 6, but near one
+    clusters = Clusters(lat[[0, 3, 5]], lon[[0, 3, 5]], np.array([3, 2, 2]), np.array([1, 4, 2]), np.empty(0, dtype=np.int64))
+    merged = merge_overlapping(clusters, zoom=6, radius_px=lambda count: np.full(len(count), 18.0))
+    assert sorted(merged.count.tolist()) == [2, 5]
+    town = int(merged.count.argmax())
+    assert merged.topic[town] == 1  # the larger one's
+    assert merged.longitude[town] == pytest.approx((14.49 * 3 + 14.51 * 2) / 5)
+    apart = merge_overlapping(clusters, zoom=16, radius_px=lambda count: np.full(len(count), 18.0))
+    assert sorted(apart.count.tolist()) == [2, 2, 3]

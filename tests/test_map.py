@@ -162,6 +162,27 @@ def test_hostile_strings_are_escaped() -> None:
     assert "<img" not in area_popup
 
 
+ARABIC = "مركز الشباب"
+
+
+def test_right_to_left_provider_text_is_isolated() -> None:
+    """An Arabic provider name beside a date must not reorder it ("6 · مركز الشباب Dec 2026"):
+    every provider-written text in popups and tooltips sits in its own <bdi>, still escaped."""
+    rtl = make(title=f"{ARABIC} <b>", provider=ARABIC, venue=ARABIC, address="Shara 1 & 2", start=datetime(2026, 12, 6, 10, 0))
+    popup = popup_html(rtl)
+    assert f"<strong><bdi>{ARABIC} &lt;b&gt;</bdi></strong>" in popup
+    assert f"<div><bdi>{ARABIC}</bdi></div>" in popup
+    assert f"<div><bdi>{ARABIC}</bdi>, <bdi>Shara 1 &amp; 2</bdi></div>" in popup
+    assert "<div>6 Dec 2026, 10:00</div>" in popup  # our own text stays outside the isolates
+    page = render([rtl, replace(rtl, city=ARABIC, precision=Precision.CITY, latitude=KRANJ[0], longitude=KRANJ[1])])
+    assert pin_rows(page)[0][3] == popup
+    area = area_rows(page)[0]
+    assert f"<bdi>{ARABIC} &lt;b&gt;</bdi></a><br><bdi>{ARABIC}</bdi> · 6 Dec 2026, 10:00</li>" in area["popup"]
+    assert area["label_html"] == f"1 activity in <bdi>{ARABIC}</bdi> (approximate location)"
+    assert f"<strong>1 activity in <bdi>{ARABIC}</bdi> (approximate location)</strong>" in area["popup"]
+    assert area["label_text"] == f"1 activity in {ARABIC} (approximate location)"  # a title attribute: plain text
+
+
 @pytest.mark.parametrize(
     ("url", "linked"),
     [

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser
 from sqlalchemy import Engine
 
+from maps.overview import base_map
 from opportunities.cli import main
 from opportunities.geocoding import Geocoder
 from opportunities.importing import import_records
@@ -117,6 +118,18 @@ def test_language_and_linked_assets(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "L.Map=" not in page.replace(" ", "")  # Leaflet itself is linked, not inlined
 
 
+@pytest.mark.usefixtures("opportunities")
+@pytest.mark.parametrize(("language", "title"), [("en", "Learning opportunities"), ("pl", "Zajęcia edukacyjne"), ("sv", "Aktiviteter för lärande")])
+def test_page_has_its_language_and_a_translated_title(tmp_path: Path, capsys: pytest.CaptureFixture[str], language: str, title: str) -> None:
+    page, _ = write_map(tmp_path, capsys, "--language", language)
+    assert page.startswith(f'<!DOCTYPE html>\n<html lang="{language}">\n<head>\n<title>{title}</title>')
+    assert page.count("<title>") == 1
+    # The Explore map's frame is Streamlit's document, not folium's page: the map's script sets its language.
+    assert f'document.documentElement.setAttribute("lang", "{language}");' in page
+    base = base_map(tile_url=LOCAL_TILE_URL, tile_attribution="t", asset_base="/app/static", language=language)
+    assert f'document.documentElement.setAttribute("lang", "{language}");' in base.get_root().render()
+
+
 def test_notes_when_only_the_first_results_fit(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: Engine, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -154,6 +167,7 @@ def test_written_file_draws_pins_offline(tmp_path: Path, capsys: pytest.CaptureF
     page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
     page.goto((tmp_path / "map.html").as_uri())
     page.locator(".col-pin, .marker-cluster").first.wait_for(timeout=10_000)
+    assert (page.evaluate("document.documentElement.lang"), page.title()) == ("en", "Learning opportunities")
     assert page.locator(".col-pin, .marker-cluster").count() >= 2  # Kranj and Göteborg are far apart
     page.locator(".col-legend").wait_for()
     popups = []

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from sqlalchemy import Engine
 
-from maps.clusters import Bounds
+from maps.clusters import Bounds, metres_per_pixel, pixels
 from maps.opportunity_map import TOPIC_COLOURS
 from maps.overview import MAX_PINS, MapView, base_map, fitted_view, overview_layer, places_by_size
 from opportunities.geocoding import Geocoder
@@ -73,9 +75,9 @@ def test_close_view_has_pins_with_escaped_popups(kranj: Engine) -> None:
 
 def test_far_view_clusters(kranj: Engine) -> None:
     html, layer = layer_for(kranj, EUROPE)
-    assert layer.pins == 0 and layer.clusters >= 1  # type: ignore[attr-defined]
+    assert (layer.pins, layer.areas) == (0, 0) and layer.clusters >= 1  # type: ignore[attr-defined]
     counts = [int(n) for n in re.findall(r"\[[-\d.]+, [-\d.]+, (\d+), ", html)]
-    assert sum(counts) == 41  # every exactly located one, once
+    assert sum(counts) == 46  # every located one, exact or at the city centre, once
 
 
 def test_only_the_visible_area_is_sent(kranj: Engine) -> None:
@@ -174,11 +176,11 @@ def test_pins_and_clusters_wear_the_filtered_topic(engine: Engine, geocoder: Geo
     assert re.findall(r'"(col-topic-\d+)", "\\u003cdiv class=\\"col-popup\\"', unfiltered) == [f"col-topic-{arts}"] * 12
 
 
-@pytest.mark.parametrize(("language", "name"), [("en", "41 opportunities, zoom in"), ("pl", "41 ofert zajęć, powiększ")])
+@pytest.mark.parametrize(("language", "name"), [("en", "46 opportunities, zoom in"), ("pl", "46 ofert zajęć, powiększ")])
 def test_clusters_are_named_buttons_that_zoom_on_enter_and_space(kranj: Engine, language: str, name: str) -> None:
     html, _ = layer_for(kranj, MapView(Bounds(40.0, 0.0, 65.0, 30.0), 2), language=language)
     rows = [json.loads(r) for r in re.findall(r'(\[[-\d.]+, [-\d.]+, \d+, "#[0-9a-f]{6}", .*?\])', html)]
-    assert [(r[2], r[5]) for r in rows] == [(41, name)]
+    assert [(r[2], r[5]) for r in rows] == [(46, name)]
     assert rows[0][6] in ("#000000", "#ffffff")
     assert 'element.setAttribute("aria-label", c[5]);' in html
     assert 'e.key === "Enter" || e.key === " "' in html
@@ -199,3 +201,84 @@ def test_city_labels_put_the_busiest_city_first(engine: Engine, geocoder: Geocod
     with engine.connect() as conn:
         index = OpportunityIndex.load(conn)
     assert [c.name for c in places_by_size(index, cities)] == ["Kranj", "Göteborg"]
+
+
+def drawn(html: str) -> tuple[list[list[Any]], list[list[Any]], list[dict[str, Any]]]:
+    """The clusters, pins and approximate areas a layer draws (the JSON data its scripts read)."""
+
+    def data(pattern: str) -> list[Any]:
+        found = re.search(pattern, html)
+        return json.loads(found.group(1)) if found else []
+
+    return data(r"(\[\[[-\d.]+, [-\d.]+, \d+, \"#.*?\]\])\.forEach"), data(r"(\[\[[-\d.]+, [-\d.]+, \"col-.*?\]\])\.forEach"), data(r"var areas = (\[.*?\]);\n")
+
+
+def screen(lat: float, lon: float, zoom: int) -> npt.NDArray[np.float64]:
+    return np.asarray(pixels(np.array([lat]), np.array([lon]), zoom)[0], dtype=np.float64)
+
+
+# Ljubljana as postcodes place it: several approximate centres a few kilometres apart (1000, 1210,
+# 1231, 1260 …), each with a few opportunities, among exactly located ones.
+LJUBLJANA_CENTRES = [(46.0569, 14.5058, 3), (46.0822, 14.4717, 2), (46.0963, 14.5413, 2), (46.0311, 14.5478, 1), (46.0667, 14.5833, 2)]
+
+
+@pytest.fixture
+def ljubljana(engine: Engine, geocoder: Geocoder) -> tuple[Engine, int]:
+    rows = [
+        template_row(title=f"Center {i}", city="Ljubljana", country="SI", address="", latitude=f"{lat:.2f}", longitude=f"{lon:.2f}")
+        for lat, lon, n in LJUBLJANA_CENTRES
+        for i in range(n)
+    ]  # two decimals: approximate, 787 m
+    rows += [
+        template_row(title=f"Klub {i}", city="Ljubljana", country="SI", address="", latitude=f"{46.03 + (i % 9) * 0.008:.4f}",
+                     longitude=f"{14.45 + (i // 9) * 0.03:.4f}")
+        for i in range(41)
+    ]  # fmt: skip
+    # Exact ones on the northern rim of the 1000 Ljubljana circle (787 m = 0.0071° north), where its count would go.
+    rows += [template_row(title=f"Rim {i}", city="Ljubljana", country="SI", address="", latitude="46.0671", longitude=f"{14.5100 + i * 0.0003:.4f}")
+             for i in range(3)]  # fmt: skip
+    assert import_records(engine, rows, geocoder, publish=True).stored == len(rows)
+    return engine, len(rows)
+
+
+SLOVENIA = Bounds(45.4, 13.3, 46.9, 16.6)
+
+
+@pytest.mark.parametrize("zoom", [6, 7, 8, 10])
+def test_at_overview_zoom_approximate_areas_are_counted_in_the_clusters(ljubljana: tuple[Engine, int], zoom: int) -> None:
+    """At a country or region zoom a city's postcode areas are a few pixels wide: their
+    opportunities are in the cluster's count, not separate badges stacked over it."""
+    engine, total = ljubljana
+    html, layer = layer_for(engine, MapView(SLOVENIA, zoom))
+    clusters, pins, areas = drawn(html)
+    assert areas == [] and layer.areas == 0  # type: ignore[attr-defined]
+    assert sum(c[2] for c in clusters) + len(pins) == total
+    assert {p[4] for p in pins}.isdisjoint({f"Center {i}" for i in range(3)})  # approximate ones never become pins
+    bubbles = [screen(c[0], c[1], zoom) for c in clusters]
+    for i, a in enumerate(bubbles):  # no bubble covers another's count (bubbles are 30-52 px wide)
+        assert all(np.hypot(*(a - b)) >= 30 for b in bubbles[i + 1 :])
+
+
+@pytest.mark.parametrize("zoom", [12, 13, 14, 15, 17])
+def test_areas_large_on_screen_are_circles_whose_counts_cover_nothing(ljubljana: tuple[Engine, int], zoom: int) -> None:
+    """Zoomed in, an area is a circle as wide as its uncertainty; its count sits clear of every
+    cluster, pin and other count, and everything is counted exactly once."""
+    engine, total = ljubljana
+    view = MapView(Bounds(45.95, 14.35, 46.15, 14.70), zoom)
+    html, _ = layer_for(engine, view)
+    clusters, pins, areas = drawn(html)
+    assert sum(c[2] for c in clusters) + len(pins) + sum(a["count"] for a in areas) == total
+    assert all(a["radius"] == 787 for a in areas)
+    if zoom >= 14:  # 787 m is over 60 px from zoom 14 on
+        assert len(areas) == len(LJUBLJANA_CENTRES)
+    badges = [screen(a["badge"][0], a["badge"][1], zoom) for a in areas]
+    for i, badge in enumerate(badges):
+        for c in clusters:
+            assert np.hypot(*(badge - screen(c[0], c[1], zoom))) >= 30, (badge, c)
+        for p in pins:
+            assert np.hypot(*(badge - screen(p[0], p[1], zoom))) >= 20, (badge, p)
+        for other in badges[i + 1 :]:
+            assert np.hypot(*(badge - other)) >= 24
+    for a, badge in zip(areas, badges, strict=True):  # on the circle's rim
+        rim_px = a["radius"] / float(metres_per_pixel(np.array([a["lat"]]), zoom)[0])
+        assert abs(np.hypot(*(badge - screen(a["lat"], a["lon"], zoom))) - rim_px) < 1

@@ -62,6 +62,7 @@ def test_phone_map_without_tiles_names_cities_says_why_and_scrolls_the_page(page
     expect(notice).to_be_visible()
     expect(notice).to_have_text(ui_text("pl", "Map background could not be loaded; places and cities are still shown."))
     expect(notice).to_have_attribute("role", "status")
+    expect(frame.locator("html")).to_have_attribute("lang", "pl")  # the map's frame speaks the page's language
     # Every city of the network is named on the map from our own data.
     names = city_names(app_server)
     assert names
