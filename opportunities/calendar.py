@@ -55,7 +55,7 @@ def _fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
-def _zone(timezone: str) -> ZoneInfo:
+def city_zone(timezone: str) -> ZoneInfo:
     """The city's zone; UTC for a name that zoneinfo does not know or that could not be a TZID."""
     if _ZONE_NAME.fullmatch(timezone):
         try:
@@ -125,7 +125,7 @@ def opportunity_ics(opp: Opportunity, *, timezone: str, now: datetime | None = N
     or COUNT), so a calendar shows every session. A stored rule that is no longer accepted is left
     out: the calendar then holds the first session only.
     """
-    zone = _zone(timezone)
+    zone = city_zone(timezone)
     stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     try:
         rule = recurrence.parse_rule(opp.schedule) if opp.schedule else None

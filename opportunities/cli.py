@@ -101,7 +101,7 @@ def _refresh_search_index(engine: Engine, settings: Settings) -> None:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from opportunities.importing import import_file
+    from opportunities.importing import ReadLimits, import_file
 
     def progress(done: int, total: int) -> None:
         if total >= 2000:
@@ -111,7 +111,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     with _engine(settings) as engine:
         try:
             report = import_file(Path(args.file), engine, geocoder, publish=args.publish,
-                                 rejects_path=Path(args.rejects) if args.rejects else None, progress=progress)  # fmt: skip
+                                 rejects_path=Path(args.rejects) if args.rejects else None, progress=progress,
+                                 limits=ReadLimits.from_settings(settings))  # fmt: skip
         except ImportFileError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_UNUSABLE

@@ -655,15 +655,17 @@ def import_file(
     publish: bool = False,
     rejects_path: Path | None = None,
     progress: Progress | None = None,
+    limits: ReadLimits | None = None,
 ) -> ImportReport:
     """Import a CSV/XLSX file; rejected rows go to ``rejects_path`` (default: beside the file).
+    ``limits`` bound the reading (default: from the settings).
 
     Raises :class:`OSError` before importing anything when the rejected-rows file cannot be
     written. Should writing it still fail after the rows were stored, the report says why in
     ``rejects_error`` instead of raising: the import itself has succeeded.
     """
     try:
-        table = read_table(path)
+        table = read_table(path, limits=limits)
     except csv.Error as exc:  # the reader's own limits, e.g. a cell larger than its field limit
         raise ImportFileError(f"{path.name} cannot be read as CSV: {exc}") from None
     target = rejects_path or path.with_name(f"{path.stem}.rejected.csv")

@@ -72,6 +72,17 @@ def local_today(time_zones: Iterable[str], *, now: datetime | None = None) -> da
     return min(dates) if dates else moment.astimezone(UTC).date()
 
 
+def local_now(timezone: str, *, now: datetime | None = None) -> datetime:
+    """The wall-clock time in ``timezone`` (UTC when unknown), naive and to the minute, as the
+    opportunities' own times are written."""
+    from opportunities.calendar import city_zone
+
+    moment = now or utc_now()
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(city_zone(timezone)).replace(tzinfo=None, second=0, microsecond=0)
+
+
 def date_bounds(today: date) -> tuple[date, date]:
     """The earliest and latest date a filter may hold (the date picker offers no others)."""
     return today - timedelta(days=365 * MAX_YEARS_AWAY), today + timedelta(days=365 * MAX_YEARS_AWAY)

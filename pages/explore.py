@@ -9,9 +9,8 @@ logged or put into a link.
 from __future__ import annotations
 
 import gettext
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import streamlit as st
@@ -49,11 +48,11 @@ from opportunities.url_params import (
     Filters,
     MapPosition,
     date_bounds,
+    local_now,
     local_today,
     read_params,
     relaxations,
     share_url,
-    utc_now,
 )
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
 
@@ -564,7 +563,7 @@ def detail_view(opp: Opportunity, lang: str, timezone: str, link: str) -> None:
         rows.append((_("Contact"), opp.contact_email))
         _fields(rows)
         if opp.schedule:
-            now = _local_now(timezone)
+            now = local_now(timezone)
             sessions = opp.sessions(now, now + timedelta(days=366), limit=NEXT_SESSIONS)
             if sessions:
                 st.markdown(f"**{escape_markdown(_('Next sessions'))}**")
@@ -584,14 +583,6 @@ def detail_view(opp: Opportunity, lang: str, timezone: str, link: str) -> None:
         st.code(link, language=None, wrap_lines=True)
         if st.button(_("Back to the list"), on_click=select, args=(None,), key="back_to_list"):
             st.rerun()  # the whole page, to close the dialog
-
-
-def _local_now(timezone: str) -> datetime:
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return utc_now().astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
 
 
 def filter_label(name: str, lang: str) -> str:
