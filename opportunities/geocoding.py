@@ -551,6 +551,16 @@ class Gazetteer:
             return None
         return float(self._post_lat[row]), float(self._post_lon[row]), int(self._post_unc[row])
 
+    def country_at(self, latitude: float, longitude: float) -> str | None:
+        """The country of the populated place nearest to a point (within COUNTRY_CHECK_RADIUS_KM), or None."""
+        rows, _ = self.nearby(latitude, longitude, COUNTRY_CHECK_RADIUS_KM)
+        return self._countries[int(self._cc[int(rows[0])])] if len(rows) else None
+
+    def country_bounds(self, country: str) -> tuple[float, float, float, float] | None:
+        """(south, west, north, east) of a country's populated places, or None when unknown."""
+        bounds = self._bounds.get(country.upper())
+        return None if bounds is None else (bounds[0], bounds[1], bounds[2], bounds[3])
+
     def knows_country(self, country: str) -> bool:
         return country.upper() in self._bounds
 
