@@ -177,7 +177,7 @@ def parse_address(text: str, country: str) -> ParsedAddress:
     parts = [p.strip() for p in _PARTS.split(_BRACKETS.sub(" ", text)) if p.strip()]
     postcode = town = ""
     # Town parts at the end: the country, the town, the postcode, or postcode and town together.
-    while len(parts) > 1:
+    while parts:
         last = parts[-1]
         if fold(last) in _COUNTRY_NAMES:
             parts.pop()
@@ -185,6 +185,8 @@ def parse_address(text: str, country: str) -> ParsedAddress:
         found = _postcode_town(last, country)
         if found is None or (postcode and found[0]) or (town and found[1]):
             break
+        if len(parts) == 1 and not found[0]:
+            break  # a single name without a postcode may be the street itself
         postcode, town = postcode or found[0], town or found[1]
         parts.pop()
     if parts and not postcode:

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from opportunities.address_index import AddressIndex
 from opportunities.errors import GeocodingError
 from opportunities.text import fold
 from opportunities.vocabulary import Precision
@@ -721,9 +722,24 @@ def _place_candidates(address: str) -> Iterator[str]:
 class Geocoder:
     """Locates opportunities and free-text queries, offline first."""
 
-    def __init__(self, gazetteer: Gazetteer, online: OnlineGeocoder | None = None) -> None:
+    def __init__(self, gazetteer: Gazetteer, online: OnlineGeocoder | None = None,
+                 addresses: AddressIndex | None = None) -> None:  # fmt: skip
         self.gazetteer = gazetteer
         self.online = online
+        self.addresses = addresses
+
+    def with_addresses(self, addresses: AddressIndex | None) -> Geocoder:
+        """The same geocoder with another address index (None: without one)."""
+        return Geocoder(self.gazetteer, self.online, addresses)
+
+    def _from_address_index(self, address: str, country: str, city: str, centre: Place | None) -> Location | None:
+        if self.addresses is None:
+            return None
+        found = self.addresses.locate(address, country, city=city,
+                                      centre=(centre.latitude, centre.longitude) if centre is not None else None)  # fmt: skip
+        if found is None:
+            return None
+        return Location(found.latitude, found.longitude, found.precision, f"addresses:{found.area}"[:100], found.uncertainty_m)
 
     def city(self, name: str, country: str) -> Place:
         """The gazetteer place for a city name in a country."""
@@ -743,7 +759,8 @@ class Geocoder:
         written: tuple[str, str] | None = None,
         centre: Place | None = None,
     ) -> Location:
-        """Locate an opportunity: its coordinates, else postcode, else a place name, else its city.
+        """Locate an opportunity: its coordinates, else its street address in the address index
+        (the house, else the street), else postcode, else a place name, else its city.
 
         Every location says how far off it may be (``uncertainty_m``; for coordinates, from the
         decimals of their ``written`` text when given). Provided coordinates must lie in
@@ -756,6 +773,9 @@ class Geocoder:
             self.check_coordinates(latitude, longitude, country=country, city=city, centre=centre)
             uncertainty = coordinate_uncertainty_m(latitude, longitude, written)
             return Location(latitude, longitude, Precision.PROVIDED, "provider", uncertainty)
+        found = self._from_address_index(address, country, city, centre) if address else None
+        if found is not None:
+            return found
         found = self._from_address(address, country, centre, city) if address else None
         if found is not None:
             return found
@@ -830,7 +850,7 @@ class Geocoder:
                 return Location(lat, lon, Precision.PROVIDED, "query", coordinate_uncertainty_m(lat, lon))
             raise GeocodingError(f"coordinates {lat}, {lon} are out of range")
         if country:
-            found = self._from_address(text, country.upper(), None)
+            found = self._from_address_index(text, country.upper(), "", None) or self._from_address(text, country.upper(), None)
             if found is not None:
                 return found
         place = self.gazetteer.place(text, country)
@@ -875,7 +895,10 @@ def _country_name(code: str | None) -> str:
     return found.name if found is not None else str(code)
 
 
-def open_geocoder(cache_dir: Path, online_url: str = "", user_agent: str = "cities-of-learning-map") -> Geocoder:
-    """The geocoder for the given settings: offline gazetteer, plus Nominatim when a URL is set."""
+def open_geocoder(cache_dir: Path, online_url: str = "", user_agent: str = "cities-of-learning-map",
+                  address_dir: Path | None = None) -> Geocoder:  # fmt: skip
+    """The geocoder for the given settings: offline gazetteer, the address index in ``address_dir``
+    when one was loaded there, plus Nominatim when a URL is set."""
     online = NominatimGeocoder(online_url, user_agent) if online_url else None
-    return Geocoder(Gazetteer.open(cache_dir), online)
+    addresses = AddressIndex.open(address_dir) if address_dir is not None else None
+    return Geocoder(Gazetteer.open(cache_dir), online, addresses)
