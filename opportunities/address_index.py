@@ -163,7 +163,7 @@ def _read_csv(path: Path, progress: Progress | None) -> pd.DataFrame:
                 progress(path.name, read)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise AddressFileError(f"{path.name}: cannot be read as CSV ({str(exc).splitlines()[0]})") from None
-    if not chunks:
+    if not read:
         raise AddressFileError(f"{path.name}: holds no address rows")
     frame = pd.concat(chunks, ignore_index=True)
     for name in ("lat", "lon"):
@@ -197,11 +197,11 @@ def _read_osm(path: Path, progress: Progress | None) -> pd.DataFrame:
             tags = obj.tags
             if "addr:housenumber" not in tags:
                 continue
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 if not obj.location.valid():
                     continue
                 lat, lon = obj.location.lat, obj.location.lon
-            elif obj.is_way() and "building" in tags:
+            elif isinstance(obj, osmium.osm.Way) and "building" in tags:
                 coords = [(n.lat, n.lon) for n in obj.nodes if n.location.valid()]
                 if len(coords) > 1 and coords[0] == coords[-1]:
                     coords = coords[:-1]  # a closed way repeats its first node
@@ -212,8 +212,8 @@ def _read_osm(path: Path, progress: Progress | None) -> pd.DataFrame:
             else:
                 continue
             points.street.append(tags.get("addr:street") or tags.get("addr:place") or "")
-            points.housenumber.append(tags.get("addr:housenumber", ""))
-            points.postcode.append(tags.get("addr:postcode", ""))
+            points.housenumber.append(tags.get("addr:housenumber") or "")
+            points.postcode.append(tags.get("addr:postcode") or "")
             points.city.append(tags.get("addr:city") or tags.get("addr:place") or "")
             points.lat.append(lat)
             points.lon.append(lon)
@@ -367,7 +367,7 @@ def load_files(
     """
     if area is not None and len(paths) != 1:
         raise AddressFileError("an area name can be given for one file at a time")
-    prepared = []
+    prepared: list[tuple[Path, str, str, Any, dict[str, Any]]] = []
     for path in paths:
         name = _area_name(area) if area else default_area(path)
         digest = _file_digest(path) if path.is_file() else ""

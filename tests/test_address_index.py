@@ -1,0 +1,240 @@
+"""The offline address index: loading CSV and OSM files, rejections that change nothing,
+replacing an area, lookups with honest precision, and the geocoder's address step."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from opportunities import cli
+from opportunities.address_index import (
+    ADDRESS_POINT_UNCERTAINTY_M,
+    AddressIndex,
+    area_stats,
+    index_version,
+    load_files,
+)
+from opportunities.errors import AddressFileError
+from opportunities.geocoding import Geocoder, haversine_km
+from opportunities.vocabulary import PIN_MAX_UNCERTAINTY_M, Precision, is_approximate
+
+DATA = Path(__file__).parent / "data"
+OSM = DATA / "addresses_kranj.osm"
+HEADER = "street,housenumber,postcode,city,lat,lon\n"
+# Real points from ../shared/data/addresses (GURS RPE, CC BY 4.0; RSPO): see tests/data/README.md.
+KRANJ = HEADER + (
+    "Koroška cesta,13,4000,Kranj,46.24261,14.35483\n"
+    "Gosposvetska ulica,10,4000,Kranj,46.2489,14.35325\n"
+    "Bleiweisova cesta,6,4000,Kranj,46.24613,14.35528\n"
+    "Bleiweisova cesta,16,4000,Kranj,46.24823,14.355\n"
+)
+WARSAW = HEADER + (
+    "Plac Defilad,1,00-901,Warszawa,52.23192,21.00678\n"
+    "Klonowa,16,00-591,Warszawa,52.212407,21.02373\n"
+    "Krakowskie Przedmieście,24,00-927,Warszawa,52.23956,21.01742\n"
+)
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path) -> Path:
+    return tmp_path / "addresses"
+
+
+def _loaded(index_dir: Path) -> AddressIndex:
+    index = AddressIndex.open(index_dir)
+    assert index is not None
+    return index
+
+
+def test_csv_and_osm_files_load_into_one_index(tmp_path: Path, index_dir: Path, geocoder: Geocoder) -> None:
+    seen: list[tuple[str, int]] = []
+    reports = load_files([_write(tmp_path, "kranj.csv", KRANJ), _write(tmp_path, "warszawa.csv", WARSAW), OSM],
+                         index_dir, geocoder.gazetteer, progress=lambda name, n: seen.append((name, n)))  # fmt: skip
+    assert [(r.area, r.country, r.points) for r in reports] == [
+        ("kranj", "SI", 4), ("warszawa", "PL", 3), ("addresses-kranj", "SI", 7)
+    ]  # fmt: skip
+    assert {name for name, _ in seen} == {"kranj.csv", "warszawa.csv", "addresses_kranj.osm"}
+    index = _loaded(index_dir)
+    assert index.size == 14
+    found = index.locate("Plac Defilad 1, 00-901 Warszawa", "PL", city="Warszawa")
+    assert found is not None and (found.latitude, found.longitude, found.precision) == (52.23192, 21.00678, Precision.ADDRESS)
+    # The OSM building (way 100) is at the middle of its corners.
+    way = index.locate("Koroška cesta 13", "SI", city="Kranj")
+    assert way is not None and way.precision is Precision.ADDRESS
+    stats = {a.area: a for a in area_stats(index_dir)}
+    assert stats["warszawa"].cities == {"Warszawa": 3} and stats["addresses-kranj"].cities["Britof"] == 1
+
+
+def test_a_semicolon_file_with_a_bom_and_decimal_commas(tmp_path: Path, index_dir: Path, geocoder: Geocoder) -> None:
+    text = "\ufeffStreet;HouseNumber;Postcode;City;Lat;Lon\nKoroška cesta;13;4000;Kranj;46,24261;14,35483\n"
+    load_files([_write(tmp_path, "semi.csv", text)], index_dir, geocoder.gazetteer)
+    assert _loaded(index_dir).locate("Koroška c. 13", "SI", city="Kranj") is not None
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("street,number,lat,lon\nA,1,46.2,14.3\n", "missing column(s) housenumber, postcode, city"),
+        (HEADER + "Koroška cesta,13,4000,Kranj,north,14.35\n", "lat is not a number on line(s) 2"),
+        (HEADER + "Koroška cesta,13,4000,Kranj,46.24,\n", "lon is not a number on line(s) 2"),
+        # Slovenian national grid (D96/TM, EPSG:3794) in metres
+        (HEADER + "Koroška cesta,13,4000,Kranj,121200.5,450300.2\n", "look projected"),
+        # Warsaw in a Slovenian file, and swapped coordinates
+        (KRANJ + "Plac Defilad,1,00-901,Warszawa,52.23192,21.00678\n", "lie far outside SI, the first at line 6"),
+        (KRANJ + "Koroška cesta,15,4000,Kranj,14.35483,46.24261\n", "latitude and longitude look swapped"),
+        (HEADER, "holds no address rows"),
+        (HEADER + ",,,,46.24,14.35\n", "every street is empty"),
+        (HEADER + "Koroška cesta,bb,4000,Kranj,46.24,14.35\n", "no row has both a street and a house number"),
+    ],
+)
+def test_unusable_files_are_rejected_and_change_nothing(tmp_path: Path, index_dir: Path, geocoder: Geocoder,
+                                                         text: str, reason: str) -> None:  # fmt: skip
+    load_files([_write(tmp_path, "kranj.csv", KRANJ)], index_dir, geocoder.gazetteer)
+    before = index_version(index_dir)
+    bad = _write(tmp_path, "bad.csv", text)
+    with pytest.raises(AddressFileError, match=reason.replace("(", r"\(").replace(")", r"\)")):
+        load_files([_write(tmp_path, "good.csv", WARSAW), bad], index_dir, geocoder.gazetteer)
+    assert index_version(index_dir) == before
+    assert [a.area for a in area_stats(index_dir)] == ["kranj"]  # not even the good file of the batch
+
+
+def test_a_file_that_is_not_text_or_not_osm(tmp_path: Path, index_dir: Path, geocoder: Geocoder) -> None:
+    binary = tmp_path / "latin1.csv"
+    binary.write_bytes(HEADER.encode() + "Kärntner Straße,13,4000,Kranj,46.24,14.35\n".encode("latin-1"))
+    with pytest.raises(AddressFileError, match="not UTF-8"):
+        load_files([binary], index_dir, geocoder.gazetteer)
+    broken = _write(tmp_path, "broken.osm", "<osm><node id='1' lat='46.2'")
+    with pytest.raises(AddressFileError, match="cannot be read as OpenStreetMap data"):
+        load_files([broken], index_dir, geocoder.gazetteer)
+    with pytest.raises(AddressFileError, match="does not exist"):
+        load_files([tmp_path / "missing.csv"], index_dir, geocoder.gazetteer)
+    assert AddressIndex.open(index_dir) is None
+
+
+def test_a_newer_file_of_the_same_area_replaces_its_points(tmp_path: Path, index_dir: Path, geocoder: Geocoder) -> None:
+    first = _write(tmp_path, "kranj.csv", KRANJ)
+    load_files([first], index_dir, geocoder.gazetteer)
+    again = load_files([first], index_dir, geocoder.gazetteer)
+    assert again[0].unchanged
+    (tmp_path / "2027").mkdir()
+    newer = _write(tmp_path / "2027", "kranj.csv", HEADER + "Koroška cesta,13,4000,Kranj,46.24262,14.35484\n")
+    report = load_files([newer], index_dir, geocoder.gazetteer)[0]
+    assert (report.area, report.points, report.replaced) == ("kranj", 1, 4)
+    index = _loaded(index_dir)
+    assert index.size == 1
+    assert index.locate("Gosposvetska ulica 10", "SI", city="Kranj") is None
+    moved = index.locate("Koroška cesta 13", "SI", city="Kranj")
+    assert moved is not None and moved.latitude == 46.24262
+
+
+@pytest.fixture
+def kranj_osm(index_dir: Path, geocoder: Geocoder) -> AddressIndex:
+    load_files([OSM], index_dir, geocoder.gazetteer)
+    return _loaded(index_dir)
+
+
+@pytest.mark.parametrize(
+    ("address", "precision", "near", "max_uncertainty"),
+    [
+        ("Koroška cesta 1, 4000 Kranj", Precision.ADDRESS, (46.24100, 14.35500), ADDRESS_POINT_UNCERTAINTY_M),
+        ("Koroška c. 5", Precision.ADDRESS, (46.24180, 14.35490), ADDRESS_POINT_UNCERTAINTY_M),
+        # 6 has only 6a: the same building or the next
+        ("Koroška cesta 6", Precision.STREET, (46.24190, 14.35530), 100),
+        # 9 lies between 5 and 13 on the odd side: halfway
+        ("Koroška cesta 9", Precision.STREET, (46.24220, 14.35485), 120),
+        # no number: the street's middle, as wide as its known points reach
+        ("Koroška cesta, Kranj", Precision.STREET, (46.24244, 14.35488), 500),
+        ("Britof 466", Precision.ADDRESS, (46.26430, 14.39496), ADDRESS_POINT_UNCERTAINTY_M),
+    ],
+)
+def test_lookups_say_how_exactly_they_know(kranj_osm: AddressIndex, address: str, precision: Precision,
+                                           near: tuple[float, float], max_uncertainty: int) -> None:  # fmt: skip
+    found = kranj_osm.locate(address, "SI", city="Kranj", centre=(46.2437, 14.3556))
+    assert found is not None and found.precision is precision
+    assert haversine_km(found.latitude, found.longitude, *near) * 1000 < 15
+    assert found.uncertainty_m <= max_uncertainty
+
+
+def test_interpolation_is_as_uncertain_as_the_gap(kranj_osm: AddressIndex) -> None:
+    # 15 lies between 13 and 21 (260 m apart): not a pin.
+    found = kranj_osm.locate("Koroška cesta 15", "SI", city="Kranj")
+    assert found is not None and found.precision is Precision.STREET
+    assert found.uncertainty_m >= 100
+    beyond = kranj_osm.locate("Koroška cesta 99", "SI", city="Kranj")
+    assert beyond is not None and beyond.uncertainty_m > PIN_MAX_UNCERTAINTY_M
+    assert is_approximate(beyond.precision, beyond.uncertainty_m)
+
+
+@pytest.mark.parametrize(
+    ("address", "city", "centre"),
+    [
+        ("Koroška cesta 13", "Maribor", (46.5547, 15.6467)),  # the same street name in another town
+        ("Koroška cesta 13, 2000 Maribor", "", None),
+        ("Neznana ulica 4", "Kranj", (46.2437, 14.3556)),
+        ("4000 Kranj", "Kranj", None),
+    ],
+)
+def test_no_match_outside_the_scope(kranj_osm: AddressIndex, address: str, city: str,
+                                    centre: tuple[float, float] | None) -> None:  # fmt: skip
+    assert kranj_osm.locate(address, "SI", city=city, centre=centre) is None
+
+
+def test_the_country_scopes_the_street(kranj_osm: AddressIndex) -> None:
+    assert kranj_osm.locate("Koroška cesta 13", "PL", city="Kranj") is None
+
+
+def test_geocoder_places_addresses_before_postcodes(index_dir: Path, tmp_path: Path, geocoder: Geocoder) -> None:
+    load_files([_write(tmp_path, "kranj.csv", KRANJ)], index_dir, geocoder.gazetteer)
+    with_index = geocoder.with_addresses(AddressIndex.open(index_dir))
+    found = with_index.locate(country="SI", city="Kranj", address="Gimnazija Kranj, Koroška cesta 13, 4000 Kranj")
+    assert (found.precision, found.source, found.uncertainty_m) == (Precision.ADDRESS, "addresses:kranj", ADDRESS_POINT_UNCERTAINTY_M)
+    assert not is_approximate(found.precision, found.uncertainty_m)
+    # Without the index, or for a street it does not know, the postcode step as before.
+    without = geocoder.locate(country="SI", city="Kranj", address="Koroška cesta 13, 4000 Kranj")
+    assert without.precision is Precision.POSTCODE
+    other = with_index.locate(country="SI", city="Kranj", address="Neznana ulica 4, 4000 Kranj")
+    assert other.precision is Precision.POSTCODE
+    # Given coordinates still come first.
+    given = with_index.locate(country="SI", city="Kranj", address="Koroška cesta 13", latitude=46.25, longitude=14.36)
+    assert given.precision is Precision.PROVIDED
+    query = with_index.geocode_query("Koroška cesta 13, 4000 Kranj", "SI")
+    assert query.precision is Precision.ADDRESS
+
+
+def test_a_damaged_index_is_ignored(index_dir: Path, tmp_path: Path, geocoder: Geocoder) -> None:
+    load_files([_write(tmp_path, "kranj.csv", KRANJ)], index_dir, geocoder.gazetteer)
+    (index_dir / "index" / "lat.npy").write_bytes(b"broken")
+    assert AddressIndex.open(index_dir) is None
+    shutil.rmtree(index_dir / "index")
+    assert AddressIndex.open(index_dir) is None
+
+
+def test_the_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from opportunities.settings import load_settings
+
+    monkeypatch.setenv("ADDRESS_INDEX_DIR", str(tmp_path / "idx"))
+    monkeypatch.setenv("CACHE_DIR", str(load_settings().cache_dir))
+    monkeypatch.setenv("DATA_DIR", str(tmp_path))
+    good = _write(tmp_path, "kranj.csv", KRANJ)
+    assert cli.main(["addresses", "load", str(good), str(OSM)]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "kranj.csv: 4 addresses in SI loaded as area 'kranj'" in out
+    assert cli.main(["addresses", "stats"]) == cli.EXIT_OK
+    out = capsys.readouterr().out
+    assert "SI: 11 addresses" in out and "  Kranj: 10" in out
+    bad = _write(tmp_path, "bad.csv", HEADER + "Koroška cesta,13,4000,Kranj,121200.5,450300.2\n")
+    assert cli.main(["addresses", "load", str(bad)]) == cli.EXIT_UNUSABLE
+    err = capsys.readouterr().err
+    assert "look projected" in err and "Traceback" not in err
+    assert cli.main(["geocode", "Koroška cesta 13, 4000 Kranj", "--country", "SI"]) == cli.EXIT_OK
+    assert capsys.readouterr().out.split()[2] == "address"
+    assert cli.main(["addresses", "remove", "kranj"]) == cli.EXIT_OK
+    assert cli.main(["addresses", "remove", "kranj"]) == cli.EXIT_UNUSABLE
