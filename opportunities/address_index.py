@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from opportunities.addresses import normalise_postcode, parse_address, street_key, town_key
+from opportunities.addresses import normalise_postcode, parse_address, parse_house_number, street_key, town_key
 from opportunities.errors import AddressFileError
 from opportunities.text import fold
 from opportunities.vocabulary import Precision
@@ -271,22 +271,21 @@ def _check_coordinates(name: str, lat: npt.NDArray[np.float64], lon: npt.NDArray
     return country
 
 
-_HOUSE_START = r"^\s*(\d{1,5})(?:\s?([^\W\d_])(?![^\W\d_]))?"
-
-
 def _columns(frame: pd.DataFrame, country: str) -> tuple[dict[str, Any], dict[str, int], int]:
     """The keyed columns of a file's points, its city names with their counts, and rows skipped."""
     import pandas as pd
 
     street = frame["street"].str.strip()
-    house = frame["housenumber"].str.extract(_HOUSE_START)
-    keep = (street != "").to_numpy() & house[0].notna().to_numpy()
-    frame, street, house = frame[keep], street[keep], house[keep]
+    # Parsed as the geocoder parses a query: each distinct house number once.
+    house_codes, house_uniques = pd.factorize(frame["housenumber"])
+    parsed = [parse_house_number(str(h)) for h in house_uniques]
+    numbers = np.array([p.number if p else -1 for p in parsed] + [-1], dtype=np.int32)[house_codes]
+    suffixes = np.append(_hashes(p.suffix if p else "" for p in parsed), np.uint64(0))[house_codes]
+    keep = (street != "").to_numpy() & (numbers >= 0)
+    frame, street = frame[keep], street[keep]
+    number, suffix = numbers[keep], suffixes[keep]
     codes, uniques = pd.factorize(street)
     street_hash = _hashes(f"{country}|{street_key(s, country)}" for s in uniques)[codes]
-    number = house[0].astype(np.int32).to_numpy()
-    suffix_codes, suffix_uniques = pd.factorize(house[1].fillna(""))
-    suffix = _hashes(fold(s) for s in suffix_uniques)[suffix_codes]
     pc_codes, pc_uniques = pd.factorize(frame["postcode"].str.strip())
     postcode = _hashes(normalise_postcode(p, country) or re.sub(r"\W", "", p) for p in pc_uniques)[pc_codes]
     city_codes, city_uniques = pd.factorize(frame["city"].str.strip())

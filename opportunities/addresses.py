@@ -6,14 +6,15 @@ The rules (tested in ``tests/test_addresses.py``):
   a postcode, a town, a postcode with its town (either order: ``1000 Ljubljana``,
   ``Warszawa 00-901``) or a country name are the town part; of the parts before, the last that
   ends in a house number is the street; anything before it (a venue's name) is ignored. Without
-  commas, a postcode and town at the end are cut off the same way, and a venue name before the
+  commas, a postcode and town at the end are cut off the same way. The part before the street is
+  tried with it first (Slovenian names such as ``Rožna dolina, cesta IV`` hold a comma). A venue name before the
   street is dropped by trying the street's words from the left: ``Gimnazija Bežigrad Peričeva
   ulica 4`` is looked up as ``gimnazija bezigrad periceva``, ``bezigrad periceva``, ``periceva``.
 - **Postcodes** by country: ``NNN NN`` in Sweden (``412 56``, ``41256``, ``SE-412 56``),
   ``NNNN`` in Slovenia (``1000``, ``SI-1000``), ``NN-NNN`` in Poland (``00-901``, ``00 901``,
   ``00901``). They are kept as digits only.
-- **House numbers**: a number, a letter directly after it or after a space (``14a``, ``79 B``:
-  suffix ``b``), then a second number or letter after ``/`` or ``-`` or ``i`` (``17/19``,
+- **House numbers**: a number, one or two letters directly after it or after a space (``14a``,
+  ``79 B``: suffix ``b``; ``45CD``: ``cd``), then a second number or letter after ``/`` or ``-`` or ``i`` (``17/19``,
   ``2-4``, ``16 E/F``, ``31 i 33``), which is ignored: the first number is the building's (in
   Poland ``17/19`` is also "house 17, flat 19"). ``nr``/``št.``/``no.`` before the number and
   flats, floors and premises after it (``m. 5``, ``lok. 3``, ``lgh 1101``, ``3 tr``) are dropped.
@@ -68,11 +69,11 @@ _SWEDISH_ENDING = re.compile(r"(gata|vag)$")
 # A house number at the end of a street part: 14, 14a, 79 B, 17/19, 2-4, 16 E/F, 31 i 33.
 _HOUSE = re.compile(
     r"^(?P<street>.*?\S)\s*(?:\b(?:nr|no|št|st)\.?\s*)?"
-    r"(?P<number>\d{1,5})(?:\s?(?P<suffix>[^\W\d_])(?![^\W\d_]))?"
+    r"(?P<number>\d{1,5})(?:\s?(?P<suffix>[^\W\d_]{1,2})(?![^\W\d_])(?!\s+\d))?"
     r"(?P<rest>(?:\s*[/-]\s*(?:\d{1,5}\s?[^\W\d_]?|[^\W\d_])\b|\s+i\s+\d{1,5}[^\W\d_]?\b)*)\s*$"
 )
 _HOUSE_ALONE = re.compile(
-    r"^(?P<number>\d{1,5})(?:\s?(?P<suffix>[^\W\d_])(?![^\W\d_]))?(?P<rest>(?:\s*[/-]\s*\w{1,6}|\s+i\s+\w{1,6})*)$"
+    r"^(?P<number>\d{1,5})(?:\s?(?P<suffix>[^\W\d_]{1,2})(?![^\W\d_])(?!\s+\d))?(?P<rest>(?:\s*[/-]\s*\w{1,6}|\s+i\s+\w{1,6})*)$"
 )
 # A flat, floor or premises after the house number.
 _UNIT = re.compile(
@@ -125,7 +126,7 @@ def town_key(name: str) -> str:
 
 def parse_house_number(text: str) -> HouseNumber | None:
     """``"79 B"`` → 79, ``"b"``; ``"17/19"`` → 17, ``""``; None when ``text`` is no house number."""
-    cleaned = _UNIT.sub("", text.strip())
+    cleaned = _UNIT.sub("", re.split(r"[,;]", text.strip(), maxsplit=1)[0])  # "13, 13A": the first
     match = _HOUSE_ALONE.fullmatch(cleaned)
     if match is None:
         return None
@@ -194,10 +195,13 @@ def parse_address(text: str, country: str) -> ParsedAddress:
         parts[-1] = head
         town = town or tail_town
     street_part, house = "", None
-    for part in reversed(parts):
+    for at in range(len(parts) - 1, -1, -1):
+        part = parts[at]
         match = _HOUSE.fullmatch(_UNIT.sub("", part))
         if match is not None and re.search(r"[^\W\d_]", match["street"]):
-            street_part = match["street"]
+            # Some street names hold a comma ("Rožna dolina, cesta IV"): the part before is tried
+            # with it (its tails include the street alone).
+            street_part = f"{parts[at - 1]} {match['street']}" if at else match["street"]
             house = HouseNumber(int(match["number"]), fold(match["suffix"] or ""), part[len(match["street"]):].strip())
             break
     if not street_part and parts:
@@ -211,6 +215,6 @@ def _street_candidates(street: str, country: str) -> tuple[str, ...]:
     keys: list[str] = []
     for start in range(len(words)):
         key = street_key(" ".join(words[start:]), country)
-        if key and key not in keys and not set(key.split()) <= dropped:
+        if key and key not in keys and (start == 0 or not set(key.split()) <= dropped):
             keys.append(key)
     return tuple(keys)

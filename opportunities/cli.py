@@ -267,7 +267,8 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     engine = create_db_engine(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
     try:
         reset_database(engine)
-        report = load_demo(engine, _geocoder(settings), size=args.size, seed=settings.demo_seed)
+        report = load_demo(engine, _geocoder(settings), size=args.size, seed=settings.demo_seed,
+                           address_dir=settings.address_dir)  # fmt: skip
         _refresh_search_index(engine, settings)
     finally:
         engine.dispose()

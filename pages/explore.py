@@ -622,7 +622,7 @@ country = details[filters.city][0] if filters.city in details else None
 near = near_point(
     place=filters.place,
     browser=st.session_state[state.BROWSER_POSITION],
-    locate=lambda text: state.geocoder(str(settings.cache_dir)).geocode_query(text, country),
+    locate=lambda text: state.geocoder(str(settings.cache_dir), str(settings.address_dir)).geocode_query(text, country),
 )
 if near.place_not_found:
     message = _("Could not find {place}. Try a town name or a postcode.").format(place=f"“{filters.place}”")

@@ -55,6 +55,10 @@ from opportunities.addresses import HouseNumber, normalise_postcode, parse_addre
         ("Storgatan 5, lgh 1101, 3 tr", "SE", "storgatan", 5, "", "", ""),
         ("Stadsbiblioteket, Götaplatsen 3, 412 56 Göteborg, Sverige", "SE", "gotaplatsen", 3, "", "41256", "goteborg"),
         ("Storgata 14a", "SE", "storgatan", 14, "a", "", ""),
+        # Street names with a comma, a street called only by its type, two-letter suffixes
+        ("Rožna dolina, cesta IV 45, 1000 Ljubljana", "SI", "rozna dolina iv", 45, "", "1000", "ljubljana"),
+        ("Osiedle 11, 03-149 Warszawa", "PL", "osiedle", 11, "", "03149", "warszawa"),
+        ("Skarbka z Gór 45CD, 03-287 Warszawa", "PL", "skarbka z gor", 45, "cd", "03287", "warszawa"),
     ],
 )
 def test_addresses_written_in_many_ways(text: str, country: str, street: str, number: int, suffix: str,
@@ -138,6 +142,7 @@ def test_postcodes(text: str, country: str, digits: str) -> None:
         ("14", HouseNumber(14, "", "14")), ("14a", HouseNumber(14, "a", "14a")), ("79 B", HouseNumber(79, "b", "79 B")),
         ("17/19", HouseNumber(17, "", "17/19")), ("2-4", HouseNumber(2, "", "2-4")),
         ("16 E/F", HouseNumber(16, "e", "16 E/F")), ("31 i 33", HouseNumber(31, "", "31 i 33")),
+        ("13, 13A", HouseNumber(13, "", "13, 13A")), ("45CD", HouseNumber(45, "cd", "45CD")),
         ("bb", None), ("", None), ("abc 4", None),
     ],
 )  # fmt: skip
