@@ -36,6 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,7 @@ _LEFTOVER_S = 3600
 Progress = Callable[[str, int], None]  # (file name, points read so far)
 
 
+@lru_cache(maxsize=65536)
 def _hash(text: str) -> int:
     """A 64-bit key of a text; 0 stands for "none"."""
     if not text:
@@ -502,7 +504,8 @@ class AddressIndex:
 
     def __init__(self, folder: Path) -> None:
         def load(name: str) -> Any:
-            return np.load(folder / f"{name}.npy", mmap_mode="r")
+            # A plain array over the mapped file: slicing a np.memmap costs more than the lookup.
+            return np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r"))
 
         manifest = _read_json(folder / "manifest.json")
         if manifest.get("version") != INDEX_VERSION:
@@ -553,7 +556,9 @@ class AddressIndex:
         lat, lon = np.asarray(self._lat[lo:hi]), np.asarray(self._lon[lo:hi])
         town = np.asarray(self._town[lo:hi])
         by_postcode = np.asarray(self._postcode[lo:hi]) == np.uint64(postcode) if postcode else np.zeros(hi - lo, bool)
-        by_town = np.isin(town, np.array(towns, dtype=np.uint64)) if towns else np.zeros(hi - lo, bool)
+        by_town = np.zeros(hi - lo, bool)
+        for wanted in towns:
+            by_town |= town == np.uint64(wanted)
         if centre is not None:
             near = _metres(centre[0], centre[1], lat, lon) <= ADDRESS_SCOPE_KM * 1000
         else:

@@ -151,12 +151,22 @@ def street_key(name: str, country: str) -> str:
     return " ".join(kept or words)
 
 
+@lru_cache(maxsize=16)
+def _town_patterns(country: str) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """Postcode-and-town (either order), and a street part ending in postcode and town."""
+    pattern = _POSTCODE.get(country, _ANY_POSTCODE)
+    return (
+        re.compile(rf"(?P<pc>{pattern})(?:\s+(?P<town>[^\d]+))?", re.IGNORECASE),
+        re.compile(rf"(?P<town>[^\d]+?)\s+(?P<pc>{pattern})", re.IGNORECASE),
+        re.compile(rf"(?P<head>.*?\d\w*)\s+(?P<pc>{pattern})(?:\s+(?P<town>[^\d]+))?", re.IGNORECASE),
+    )
+
+
 def _postcode_town(part: str, country: str) -> tuple[str, str] | None:
     """(postcode, town) when ``part`` is a postcode and/or a town only; None otherwise."""
-    pattern = _POSTCODE.get(country.upper(), _ANY_POSTCODE)
     text = part.strip()
-    for regex in (rf"(?P<pc>{pattern})(?:\s+(?P<town>[^\d]+))?", rf"(?P<town>[^\d]+?)\s+(?P<pc>{pattern})"):
-        match = re.fullmatch(regex, text, re.IGNORECASE)
+    for regex in _town_patterns(country.upper())[:2]:
+        match = regex.fullmatch(text)
         if match:
             return normalise_postcode(match["pc"], country) or re.sub(r"\D", "", match["pc"]), (match["town"] or "").strip()
     if text and not re.search(r"\d", text):
@@ -166,8 +176,7 @@ def _postcode_town(part: str, country: str) -> tuple[str, str] | None:
 
 def _split_tail(part: str, country: str) -> tuple[str, str, str]:
     """A part without commas that ends in a postcode and town: (street part, postcode, town)."""
-    pattern = _POSTCODE.get(country.upper(), _ANY_POSTCODE)
-    match = re.fullmatch(rf"(?P<head>.*?\d\w*)\s+(?P<pc>{pattern})(?:\s+(?P<town>[^\d]+))?", part.strip(), re.IGNORECASE)
+    match = _town_patterns(country.upper())[2].fullmatch(part.strip())
     if match is None:
         return part, "", ""
     return match["head"], normalise_postcode(match["pc"], country), (match["town"] or "").strip()
