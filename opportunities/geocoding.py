@@ -735,11 +735,15 @@ class Geocoder:
     def _from_address_index(self, address: str, country: str, city: str, centre: Place | None) -> Location | None:
         if self.addresses is None:
             return None
-        found = self.addresses.locate(address, country, city=city,
+        def postcode_point(code: str) -> tuple[float, float, int] | None:
+            return self.gazetteer.postcode_area(code, country)
+
+        found = self.addresses.locate(address, country, city=city, postcode_point=postcode_point,
                                       centre=(centre.latitude, centre.longitude) if centre is not None else None)  # fmt: skip
         if found is None:
             return None
-        return Location(found.latitude, found.longitude, found.precision, f"addresses:{found.area}"[:100], found.uncertainty_m)
+        source = f"addresses:{found.area}" if found.method == "exact" else f"addresses:{found.area}:{found.method}"
+        return Location(found.latitude, found.longitude, found.precision, source[:100], found.uncertainty_m)
 
     def city(self, name: str, country: str) -> Place:
         """The gazetteer place for a city name in a country."""

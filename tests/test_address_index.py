@@ -11,6 +11,8 @@ import pytest
 from opportunities import cli
 from opportunities.address_index import (
     ADDRESS_POINT_UNCERTAINTY_M,
+    MAX_EXTRAPOLATION_M,
+    NEAR_NUMBER_UNCERTAINTY_M,
     AddressIndex,
     area_stats,
     index_version,
@@ -147,11 +149,11 @@ def kranj_osm(index_dir: Path, geocoder: Geocoder) -> AddressIndex:
         ("Koroška cesta 1, 4000 Kranj", Precision.ADDRESS, (46.24100, 14.35500), ADDRESS_POINT_UNCERTAINTY_M),
         ("Koroška c. 5", Precision.ADDRESS, (46.24180, 14.35490), ADDRESS_POINT_UNCERTAINTY_M),
         # 6 has only 6a: the same building or the next
-        ("Koroška cesta 6", Precision.STREET, (46.24190, 14.35530), 100),
+        ("Koroška cesta 6", Precision.STREET, (46.24190, 14.35530), NEAR_NUMBER_UNCERTAINTY_M),
         # 9 lies between 5 and 13 on the odd side: halfway
-        ("Koroška cesta 9", Precision.STREET, (46.24220, 14.35485), 120),
+        ("Koroška cesta 9", Precision.STREET, (46.24220, 14.35485), 200),
         # no number: the street's middle, as wide as its known points reach
-        ("Koroška cesta, Kranj", Precision.STREET, (46.24244, 14.35488), 500),
+        ("Koroška cesta, Kranj", Precision.STREET, (46.24244, 14.35488), 1500),
         ("Britof 466", Precision.ADDRESS, (46.26430, 14.39496), ADDRESS_POINT_UNCERTAINTY_M),
     ],
 )
@@ -168,9 +170,24 @@ def test_interpolation_is_as_uncertain_as_the_gap(kranj_osm: AddressIndex) -> No
     found = kranj_osm.locate("Koroška cesta 15", "SI", city="Kranj")
     assert found is not None and found.precision is Precision.STREET
     assert found.uncertainty_m >= 100
-    beyond = kranj_osm.locate("Koroška cesta 99", "SI", city="Kranj")
-    assert beyond is not None and beyond.uncertainty_m > PIN_MAX_UNCERTAINTY_M
-    assert is_approximate(beyond.precision, beyond.uncertainty_m)
+    # 25 lies beyond 21, on along the line from 13 (which is 21's nearest known neighbour).
+    beyond = kranj_osm.locate("Koroška cesta 25", "SI", city="Kranj")
+    assert beyond is not None and beyond.method == "extrapolated" and beyond.latitude > 46.2450
+    assert beyond.uncertainty_m > PIN_MAX_UNCERTAINTY_M and is_approximate(beyond.precision, beyond.uncertainty_m)
+    # Far beyond: at most MAX_EXTRAPOLATION_M on.
+    far = kranj_osm.locate("Koroška cesta 999", "SI", city="Kranj")
+    assert far is not None and haversine_km(far.latitude, far.longitude, 46.24500, 14.35450) <= MAX_EXTRAPOLATION_M / 1000 + 0.01
+
+
+def test_a_street_name_in_two_parts_of_a_town(index_dir: Path, tmp_path: Path, geocoder: Geocoder) -> None:
+    # Warsaw has an Orla in Śródmieście and another in Wesoła (05-075), 17 km apart.
+    load_files([_write(tmp_path, "warszawa.csv", WARSAW + "Orla,11,00-143,Warszawa,52.24231,20.99825\n")],
+               index_dir, geocoder.gazetteer)  # fmt: skip
+    located = geocoder.with_addresses(AddressIndex.open(index_dir))
+    wesola = located.locate(country="PL", city="Warszawa", address="ul. Orla 10, 05-075 Warszawa")
+    assert wesola.precision is Precision.POSTCODE  # not the Orla of Śródmieście
+    centre = located.locate(country="PL", city="Warszawa", address="ul. Orla 9, 00-143 Warszawa")
+    assert (centre.precision, centre.source) == (Precision.STREET, "addresses:warszawa:middle")
 
 
 @pytest.mark.parametrize(
