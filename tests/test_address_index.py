@@ -255,3 +255,18 @@ def test_the_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: p
     assert capsys.readouterr().out.split()[2] == "address"
     assert cli.main(["addresses", "remove", "kranj"]) == cli.EXIT_OK
     assert cli.main(["addresses", "remove", "kranj"]) == cli.EXIT_UNUSABLE
+
+
+@pytest.mark.parametrize(
+    ("language", "uncertainty", "text"),
+    [
+        ("en", 150, "On the street (house number estimated) (within 150 m)"),
+        ("sv", 900, "På gatan (husnumret uppskattat): kan ligga upp till 900 m fel"),
+        ("sl", 900, "Na ulici (hišna številka ocenjena)"),
+        ("pl", 900, "Na ulicy (numer budynku oszacowany)"),
+    ],
+)
+def test_the_street_precision_in_every_language(language: str, uncertainty: int, text: str) -> None:
+    from opportunities.i18n import precision_label
+
+    assert precision_label(Precision.STREET, language, uncertainty).startswith(text)
