@@ -280,12 +280,18 @@ def cmd_addresses_load(args: argparse.Namespace, settings: Settings) -> int:
     from opportunities.address_index import load_files
     from opportunities.geocoding import Gazetteer
 
+    current = [""]
+
     def progress(name: str, points: int) -> None:
+        if current[0] and current[0] != name:
+            print(file=sys.stderr)  # the next file on a line of its own
+        current[0] = name
         print(f"\r{name}: {points} points read", end="", file=sys.stderr, flush=True)
 
     reports = load_files([Path(f) for f in args.files], settings.address_dir, Gazetteer.open(settings.cache_dir),
                          country=args.country, area=args.area, progress=progress)  # fmt: skip
-    print(file=sys.stderr)
+    if current[0]:
+        print(file=sys.stderr)
     for report in reports:
         if report.unchanged:
             print(f"{report.path.name}: unchanged since it was loaded as area {report.area!r}; nothing to do")

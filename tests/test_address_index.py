@@ -75,6 +75,19 @@ def test_csv_and_osm_files_load_into_one_index(tmp_path: Path, index_dir: Path, 
     assert stats["warszawa"].cities == {"Warszawa": 3} and stats["addresses-kranj"].cities["Britof"] == 1
 
 
+def test_an_osm_pbf_file(tmp_path: Path, index_dir: Path, geocoder: Geocoder) -> None:
+    import osmium
+
+    pbf = tmp_path / "kranj.osm.pbf"
+    with osmium.SimpleWriter(str(pbf)) as writer:
+        for obj in osmium.FileProcessor(str(OSM)):
+            writer.add(obj)
+    report = load_files([pbf], index_dir, geocoder.gazetteer)[0]
+    assert (report.area, report.points) == ("kranj", 7)
+    found = _loaded(index_dir).locate("Koroška cesta 13", "SI", city="Kranj")
+    assert found is not None and haversine_km(found.latitude, found.longitude, 46.2426, 14.3548) < 0.005
+
+
 def test_a_semicolon_file_with_a_bom_and_decimal_commas(tmp_path: Path, index_dir: Path, geocoder: Geocoder) -> None:
     text = "\ufeffStreet;HouseNumber;Postcode;City;Lat;Lon\nKoroška cesta;13;4000;Kranj;46,24261;14,35483\n"
     load_files([_write(tmp_path, "semi.csv", text)], index_dir, geocoder.gazetteer)
