@@ -24,6 +24,10 @@ town, or within :data:`ADDRESS_SCOPE_KM` of the city, then:
   :data:`MAX_EXTRAPOLATION_M`) → ``street``, as far off as that run and gap;
 - else the street's middle → ``street``, as far off as the street's known points reach, times three.
 
+A street the address names by one word, when the index knows it only by a longer name
+(``ul. Zajączka`` for ``gen. Józefa Zajączka``), is found by the last word of the name, when one
+street of the postcode (else of the town) ends in it.
+
 A postcode that no point of the street has still picks the stretch of street nearest to the
 postcode's point, and a street more than :data:`STREET_STRETCH_KM` beyond the postcode's area is
 another street of that name (Warsaw has an Orla in Śródmieście and one in Wesoła): no match.
@@ -61,7 +65,7 @@ if TYPE_CHECKING:
 
     from opportunities.geocoding import Gazetteer
 
-INDEX_VERSION = "1"
+INDEX_VERSION = "2"  # 2: rows by the last word of the street name
 CSV_COLUMNS = ("street", "housenumber", "postcode", "city", "lat", "lon")
 # A register's house-number point lies on its building: a few tens of metres from any entrance.
 ADDRESS_POINT_UNCERTAINTY_M = 30
@@ -303,7 +307,11 @@ def _columns(frame: pd.DataFrame, country: str) -> tuple[dict[str, Any], dict[st
     frame, street = frame[keep], street[keep]
     number, suffix = numbers[keep], suffixes[keep]
     codes, uniques = pd.factorize(street)
-    street_hash = _hashes(f"{country}|{street_key(s, country)}" for s in uniques)[codes]
+    keys = [street_key(s, country) for s in uniques]
+    street_hash = _hashes(f"{country}|{k}" for k in keys)[codes]
+    # The last word of a longer name, for addresses that give only that ("Zajączka" for "gen.
+    # Józefa Zajączka"); 0 for one-word names.
+    short_hash = _hashes(f"{country}|{k.rsplit(' ', 1)[1]}" if " " in k else "" for k in keys)[codes]
     pc_codes, pc_uniques = pd.factorize(frame["postcode"].str.strip())
     postcode = _hashes(normalise_postcode(p, country) or re.sub(r"\W", "", p) for p in pc_uniques)[pc_codes]
     city_codes, city_uniques = pd.factorize(frame["city"].str.strip())
@@ -311,7 +319,7 @@ def _columns(frame: pd.DataFrame, country: str) -> tuple[dict[str, Any], dict[st
     counts = np.bincount(city_codes[city_codes >= 0], minlength=len(city_uniques))
     cities = {str(name) or "?": int(n) for name, n in zip(city_uniques, counts, strict=True)}
     columns = {
-        "street": street_hash, "number": number, "suffix": suffix.astype(np.uint64), "postcode": postcode,
+        "street": street_hash, "short": short_hash, "number": number, "suffix": suffix.astype(np.uint64), "postcode": postcode,
         "town": town, "lat": frame["lat"].to_numpy(dtype=np.float64), "lon": frame["lon"].to_numpy(dtype=np.float64),
     }  # fmt: skip
     return columns, cities, int((~keep).sum())
@@ -365,7 +373,7 @@ def _remove_leftovers(folder: Path) -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
-_COLUMNS = ("street", "number", "suffix", "postcode", "town", "lat", "lon")
+_COLUMNS = ("street", "short", "number", "suffix", "postcode", "town", "lat", "lon")
 
 
 def load_files(
@@ -461,14 +469,21 @@ def build_index(directory: Path) -> None:
             parts[column].append(values)
             size = len(values)
         parts["area"].append(np.full(size, i, dtype=np.uint16))
-    dtypes = {"street": np.uint64, "number": np.int32, "suffix": np.uint64, "postcode": np.uint64,
+    dtypes = {"street": np.uint64, "short": np.uint64, "number": np.int32, "suffix": np.uint64, "postcode": np.uint64,
               "town": np.uint64, "lat": np.float64, "lon": np.float64, "area": np.uint16}  # fmt: skip
     merged = {c: (np.concatenate(v) if v else np.zeros(0, dtype=dtypes[c])).astype(dtypes[c], copy=False)
               for c, v in parts.items()}  # fmt: skip
     order = np.lexsort((merged["suffix"], merged["number"], merged["street"]))
     tmp = Path(tempfile.mkdtemp(prefix=".addresses-", dir=directory))
     for column, values in merged.items():
-        np.save(tmp / f"{column}.npy", values[order])
+        if column != "short":
+            np.save(tmp / f"{column}.npy", values[order])
+    # Rows by the last word of their street's name, in the main order within each word.
+    short = merged["short"][order]
+    named = np.flatnonzero(short != 0)
+    by_short = named[np.argsort(short[named], kind="stable")]
+    np.save(tmp / "short_keys.npy", short[by_short])
+    np.save(tmp / "short_rows.npy", by_short.astype(np.int64))
     manifest = {"version": INDEX_VERSION, "areas": names, "points": len(order),
                 "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}  # fmt: skip
     (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
@@ -532,6 +547,7 @@ class AddressIndex:
         self._number, self._suffix = load("number"), load("suffix")
         self._postcode, self._town = load("postcode"), load("town")
         self._lat, self._lon, self._area = load("lat"), load("lon"), load("area")
+        self._short_keys, self._short_rows = load("short_keys"), load("short_rows")
 
     @classmethod
     def open(cls, directory: Path) -> AddressIndex | None:
@@ -572,24 +588,39 @@ class AddressIndex:
             if lo >= self.size or self._street[lo] != wanted:
                 continue
             hi = int(np.searchsorted(self._street, wanted, side="right"))
-            found = self._on_street(lo, hi, parsed.house, postcode, towns, centre, hint)
+            found = self._on_street(slice(lo, hi), parsed.house, postcode, towns, centre, hint)
             if found is not None:
                 return found
+        # A one-word street the index knows only by a longer name ("ul. Zajączka 7").
+        for key in parsed.streets:
+            if " " in key:
+                continue
+            wanted = np.uint64(_hash(f"{cc}|{key}"))
+            lo = int(np.searchsorted(self._short_keys, wanted, side="left"))
+            hi = int(np.searchsorted(self._short_keys, wanted, side="right"))
+            if hi > lo:
+                found = self._on_street(self._short_rows[lo:hi], parsed.house, postcode, towns, centre, hint)
+                if found is not None:
+                    return found
         return None
 
-    def _on_street(self, lo: int, hi: int, house: Any, postcode: int, towns: list[int],
+    def _on_street(self, rows: slice | Any, house: Any, postcode: int, towns: list[int],
                    centre: tuple[float, float] | None, hint: tuple[float, float, int] | None) -> AddressMatch | None:  # fmt: skip
-        lat, lon = self._lat[lo:hi], self._lon[lo:hi]
-        town = self._town[lo:hi]
-        by_postcode = self._postcode[lo:hi] == np.uint64(postcode) if postcode else np.zeros(hi - lo, bool)
-        by_town = np.zeros(hi - lo, bool)
+        """Locate on the street whose points are ``rows`` (a slice of the table, or row numbers
+        from the last-word index, which may hold several streets)."""
+        lat, lon = self._lat[rows], self._lon[rows]
+        size = len(lat)
+        town = self._town[rows]
+        by_postcode = self._postcode[rows] == np.uint64(postcode) if postcode else np.zeros(size, bool)
+        by_town = np.zeros(size, bool)
         for wanted in towns:
             by_town |= town == np.uint64(wanted)
+        named = by_postcode | by_town
         if centre is not None:
-            near = _metres(centre[0], centre[1], lat, lon) <= ADDRESS_SCOPE_KM * 1000
+            near = named if named.all() else _metres(centre[0], centre[1], lat, lon) <= ADDRESS_SCOPE_KM * 1000
         else:
-            near = np.full(hi - lo, not postcode and not towns)
-        scope = by_postcode | by_town | near
+            near = np.full(size, not postcode and not towns)
+        scope = named | near
         if not scope.any():
             return None
         inside = np.flatnonzero(scope)
@@ -611,30 +642,45 @@ class AddressIndex:
         # One street of one town, and of that street the stretch near the anchor: a town's parts
         # may have streets of the same name (Warsaw's Orla in Śródmieście and in Wesoła).
         same_town = town == town[anchor]
-        stretch = _metres(float(lat[anchor]), float(lon[anchor]), lat, lon) <= STREET_STRETCH_KM * 1000
+        if (float(lat.max() - lat.min()) + float(lon.max() - lon.min())) * _METRES_PER_DEGREE <= STREET_STRETCH_KM * 1000:
+            stretch = np.ones(size, bool)  # all of it within reach: no need to measure
+        else:
+            stretch = _metres(float(lat[anchor]), float(lon[anchor]), lat, lon) <= STREET_STRETCH_KM * 1000
         if centre is None and not postcode and not towns and not (same_town & stretch).all():
             return None  # the same street name in several places, and nothing says which
+        if not isinstance(rows, slice):
+            # Known by the last word of its name: only when one street ends in it (in the postcode, else the town).
+            meant = by_postcode if by_postcode.any() else scope & same_town
+            streets = self._street[rows][meant]
+            if (streets != streets[0]).any():
+                return None
+            same_town &= self._street[rows] == streets[0]
         group = np.flatnonzero(scope & same_town & stretch)
-        numbers = self._number[lo:hi][group]
+        numbers = self._number[rows][group]
         if house is not None:
             same = group[numbers == house.number]
             if len(same):
                 suffix = np.uint64(_hash(house.suffix))
-                exact = same[self._suffix[lo:hi][same] == suffix]
+                exact = same[self._suffix[rows][same] == suffix]
                 if len(exact):
                     best = exact[np.argmax(by_postcode[exact])] if postcode else exact[0]
-                    return self._match(lo + best, lat[best], lon[best], Precision.ADDRESS, ADDRESS_POINT_UNCERTAINTY_M)
-                return self._match(lo + same[0], lat[same[0]], lon[same[0]], Precision.STREET, NEAR_NUMBER_UNCERTAINTY_M,
+                    return self._match(self._row(rows, best), lat[best], lon[best], Precision.ADDRESS, ADDRESS_POINT_UNCERTAINTY_M)
+                return self._match(self._row(rows, same[0]), lat[same[0]], lon[same[0]], Precision.STREET, NEAR_NUMBER_UNCERTAINTY_M,
                                    "letter")  # fmt: skip
             between = self._interpolate(house.number, numbers, lat[group], lon[group])
             if between is not None:
-                return self._match(lo + group[0], *between, "interpolated")
+                return self._match(self._row(rows, group[0]), *between, "interpolated")
             beyond = self._extrapolate(house.number, numbers, lat[group], lon[group])
             if beyond is not None:
-                return self._match(lo + group[0], *beyond, "extrapolated")
+                return self._match(self._row(rows, group[0]), *beyond, "extrapolated")
         if postcode and by_postcode[group].any():
             group = group[by_postcode[group]]  # the street's middle within the postcode
-        return self._middle(lo + group[0], lat[group], lon[group])
+        return self._middle(self._row(rows, group[0]), lat[group], lon[group])
+
+    @staticmethod
+    def _row(rows: slice | Any, at: int) -> int:
+        """The table row of the ``at``-th point of ``rows``."""
+        return int(rows.start + at) if isinstance(rows, slice) else int(rows[at])
 
     @staticmethod
     def _interpolate(n: int, numbers: Any, lat: Any, lon: Any) -> tuple[float, float, Precision, int] | None:

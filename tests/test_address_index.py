@@ -239,6 +239,24 @@ def test_geocoder_places_addresses_before_postcodes(index_dir: Path, tmp_path: P
     assert query.precision is Precision.ADDRESS
 
 
+def test_a_street_given_by_the_last_word_of_its_name(index_dir: Path, tmp_path: Path, geocoder: Geocoder) -> None:
+    rows = HEADER + (
+        "gen. Józefa Zajączka,7,01-518,Warszawa,52.26109,20.99208\n"
+        "ks. Ignacego Skorupki,8,00-546,Warszawa,52.2259,21.01668\n"
+        "Jana Skorupki,3,03-100,Warszawa,52.3000,21.0100\n"  # made up: a second Skorupki, far north
+    )
+    load_files([_write(tmp_path, "warszawa.csv", rows)], index_dir, geocoder.gazetteer)
+    index = _loaded(index_dir)
+    found = index.locate("ul. Zajączka 7, 01-518 Warszawa", "PL", city="Warszawa")
+    assert found is not None and (found.precision, found.latitude) == (Precision.ADDRESS, 52.26109)
+    # The postcode says which Skorupki; without it, two streets end in the word: no guess.
+    by_postcode = index.locate("ul. Skorupki 8, 00-546 Warszawa", "PL", city="Warszawa")
+    assert by_postcode is not None and by_postcode.latitude == 52.2259
+    assert index.locate("ul. Skorupki 8", "PL", city="Warszawa", centre=(52.2297, 21.0122)) is None
+    # A full name is never matched by its last word alone the other way round.
+    assert index.locate("Józefa Skorupki 8", "PL", city="Warszawa") is None
+
+
 def test_a_damaged_index_is_ignored(index_dir: Path, tmp_path: Path, geocoder: Geocoder) -> None:
     load_files([_write(tmp_path, "kranj.csv", KRANJ)], index_dir, geocoder.gazetteer)
     (index_dir / "index" / "lat.npy").write_bytes(b"broken")
