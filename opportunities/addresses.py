@@ -80,6 +80,8 @@ _UNIT = re.compile(
     r"\s*(?:\b(?:m|lok|lokal|lgh|lagenhet|lägenhet|tr|trappor|van|vån|stan|stanovanje|apt)\.?\s*\d+\w*|\b\d+\s*(?:tr|trappor|van|vån)\b\.?)\s*$",
     re.IGNORECASE,
 )
+# The longest street name tried ("Aleja Księdza Kardynała Stefana Wyszyńskiego Prymasa Tysiąclecia": 7).
+MAX_STREET_WORDS = 10
 _BRACKETS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
 _PARTS = re.compile(r"[,;\n\r]+")
 
@@ -222,7 +224,8 @@ def _street_candidates(street: str, country: str) -> tuple[str, ...]:
     words = street.split()
     dropped = _DROPPED_WORDS.get(country.upper(), frozenset())
     keys: list[str] = []
-    for start in range(len(words)):
+    # Street names have a few words; more in front is a venue's name (or garbage: bounded work).
+    for start in range(max(0, len(words) - MAX_STREET_WORDS), len(words)):
         key = street_key(" ".join(words[start:]), country)
         if key and key not in keys and (start == 0 or not set(key.split()) <= dropped):
             keys.append(key)

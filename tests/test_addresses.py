@@ -157,3 +157,28 @@ def test_house_numbers(text: str, expected: HouseNumber | None) -> None:
 )  # fmt: skip
 def test_town_keys(name: str, key: str) -> None:
     assert town_key(name) == key
+
+
+@pytest.mark.parametrize(
+    ("text", "country", "first_street", "number"),
+    [
+        ("Улица Ленина 5, 00-901 Москва", "PL", "улица ленина", 5),
+        ("Οδός Αθηνάς 12, 105 51 Αθήνα", "SE", "οδοσ αθηνασ", 12),
+        ("شارع الملك 5", "SI", "شارع الملك", 5),
+        ("=HYPERLINK(\"http://x\") 5", "PL", "hyperlink", 5),
+        ("Straße 5ß", "SE", "strasse", 5),
+        ("ul. Łąkowa 5\n00-901 Warszawa", "PL", "lakowa", 5),
+        ("a " + "1/" * 150 + "x", "PL", "a", 1),
+        ("Fundacja " + "bardzo " * 200 + "Długa 7", "PL", "bardzo " * 9 + "dluga", 7),
+    ],
+)
+def test_odd_and_hostile_addresses(text: str, country: str, first_street: str, number: int) -> None:
+    parsed = parse_address(text, country)
+    assert parsed.streets[0] == first_street.strip() and parsed.house is not None and parsed.house.number == number
+    assert len(parsed.streets) <= 10
+
+
+@pytest.mark.parametrize("text", ["", "   ", ",,,", "1 " * 150, "x" + " -1" * 150 + "-", "\x00\x01"])
+def test_garbage_has_no_street_number(text: str) -> None:
+    parsed = parse_address(text, "PL")
+    assert parsed.house is None
