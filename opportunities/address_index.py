@@ -608,6 +608,10 @@ class AddressIndex:
                    centre: tuple[float, float] | None, hint: tuple[float, float, int] | None) -> AddressMatch | None:  # fmt: skip
         """Locate on the street whose points are ``rows`` (a slice of the table, or row numbers
         from the last-word index, which may hold several streets)."""
+        if house is not None and isinstance(rows, slice):
+            exact = self._exact(rows, house, postcode, towns)
+            if exact is not None:
+                return exact
         lat, lon = self._lat[rows], self._lon[rows]
         size = len(lat)
         town = self._town[rows]
@@ -676,6 +680,24 @@ class AddressIndex:
         if postcode and by_postcode[group].any():
             group = group[by_postcode[group]]  # the street's middle within the postcode
         return self._middle(self._row(rows, group[0]), lat[group], lon[group])
+
+    def _exact(self, rows: slice, house: Any, postcode: int, towns: list[int]) -> AddressMatch | None:
+        """The quick way for the usual case: the one point of the street with the house number
+        and the postcode written (or, without a postcode, the only one, in the town written).
+        None leaves the decision to the full rules."""
+        numbers = self._number[rows]  # a street's rows are sorted by number
+        first = int(np.searchsorted(numbers, house.number, side="left"))
+        last = int(np.searchsorted(numbers, house.number, side="right"))
+        suffix = _hash(house.suffix)
+        found = [rows.start + i for i in range(first, last) if int(self._suffix[rows.start + i]) == suffix]
+        if postcode:
+            found = [row for row in found if int(self._postcode[row]) == postcode]
+        elif not towns or len(found) != 1 or int(self._town[found[0]]) not in towns:
+            return None
+        if len(found) != 1:
+            return None
+        row = found[0]
+        return self._match(row, float(self._lat[row]), float(self._lon[row]), Precision.ADDRESS, ADDRESS_POINT_UNCERTAINTY_M)
 
     @staticmethod
     def _row(rows: slice | Any, at: int) -> int:
