@@ -257,6 +257,18 @@ def test_a_street_given_by_the_last_word_of_its_name(index_dir: Path, tmp_path: 
     assert index.locate("Józefa Skorupki 8", "PL", city="Warszawa") is None
 
 
+@pytest.mark.parametrize(
+    "address",
+    ["Klonowa 16, 00-591 Warszawa", "Klonowa 16, 00-592 Warszawa", "Klonowa 16, Warszawa", "Klonowa 16"],
+)
+def test_the_house_with_its_postcode_another_one_or_none(index_dir: Path, tmp_path: Path, geocoder: Geocoder,
+                                                        address: str) -> None:  # fmt: skip
+    # A long street has several postcodes: a provider's may differ from the register's.
+    load_files([_write(tmp_path, "warszawa.csv", WARSAW)], index_dir, geocoder.gazetteer)
+    found = _loaded(index_dir).locate(address, "PL", city="Warszawa", centre=(52.2297, 21.0122))
+    assert found is not None and (found.precision, found.latitude) == (Precision.ADDRESS, 52.212407)
+
+
 def test_a_damaged_index_is_ignored(index_dir: Path, tmp_path: Path, geocoder: Geocoder) -> None:
     load_files([_write(tmp_path, "kranj.csv", KRANJ)], index_dir, geocoder.gazetteer)
     (index_dir / "index" / "lat.npy").write_bytes(b"broken")
