@@ -56,7 +56,7 @@ def _load_demo(engine: Engine, cache_dir: str, seed: int) -> None:
     # Offline geocoder only: loading the demo never sends a request.
     geocoder = open_geocoder(Path(cache_dir))
     with st.spinner("Loading the demo opportunities…"):
-        load_demo(engine, geocoder, size=DEMO_SIZE, seed=seed)
+        load_demo(engine, geocoder, size=DEMO_SIZE, seed=seed, address_dir=load_settings().address_dir)
 
 
 def published_cities(engine: Engine, database_url: str) -> list[City]:
@@ -111,12 +111,21 @@ def city_details(engine: Engine, database_url: str) -> dict[str, tuple[str, str]
     return {c.name: (c.country, c.timezone) for c in published_cities(engine, database_url)}
 
 
-@st.cache_resource(show_spinner=False)
-def geocoder(cache_dir: str) -> Geocoder:
-    """The offline geocoder (the gazetteer index is memory-mapped once per process)."""
+def geocoder(cache_dir: str, address_dir: str = "") -> Geocoder:
+    """The offline geocoder, with the address index in ``address_dir`` when one is loaded there
+    (both memory-mapped once per process; an index loaded meanwhile is opened at the next call)."""
     from pathlib import Path
 
-    return open_geocoder(Path(cache_dir))
+    from opportunities.address_index import index_version
+
+    return _geocoder_at(cache_dir, address_dir, index_version(Path(address_dir)) if address_dir else "")
+
+
+@st.cache_resource(max_entries=2, show_spinner=False)
+def _geocoder_at(cache_dir: str, address_dir: str, address_version: str) -> Geocoder:
+    from pathlib import Path
+
+    return open_geocoder(Path(cache_dir), address_dir=Path(address_dir) if address_dir else None)
 
 
 def opportunities_by_id(engine: Engine, ids: Sequence[int]) -> list[Opportunity]:

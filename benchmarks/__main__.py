@@ -13,11 +13,13 @@ from opportunities.settings import load_settings
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
-    parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence"), action="append")
+    parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout"),
+                        action="append")  # fmt: skip
+    parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
-    only = set(args.only or ("geocoder", "import", "map", "page", "recurrence"))
+    only = set(args.only or ("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout"))
     settings = load_settings()
     results: dict[str, object] = {}
     if "geocoder" in only:
@@ -43,6 +45,16 @@ def main() -> None:
         from benchmarks import page as page_bench
 
         results["page"] = page_bench.run(settings.data_dir / "bench", [int(s) for s in args.map_sizes.split(",") if s])
+    if "addresses" in only:
+        from benchmarks import addresses as address_bench
+
+        results["addresses"] = address_bench.run(settings.data_dir / "bench", settings.cache_dir, size=args.addresses)
+        print("addresses", json.dumps(results["addresses"]), flush=True)
+    if "holdout" in only:
+        from benchmarks import address_holdout
+
+        results["holdout"] = address_holdout.run(settings.cache_dir)
+        print(address_holdout.table(results["holdout"]), flush=True)
     out = settings.data_dir / "bench" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     earlier = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}

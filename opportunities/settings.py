@@ -40,6 +40,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Folder for the geocoder's compact gazetteer index (built once). Empty: `DATA_DIR/cache`.",
     ),
     Setting(
+        "ADDRESS_INDEX_DIR",
+        "",
+        "Folder of the offline street-level address index that `python -m opportunities addresses load` "
+        "builds (the demo loads its addresses there too). Empty: `DATA_DIR/addresses`.",
+    ),
+    Setting(
         "GEOCODER_ONLINE_URL",
         "",
         "Base URL of your own Nominatim server used after the offline gazetteer fails. Empty: "
@@ -95,6 +101,7 @@ class Settings:
     import_max_rows: int
     import_max_cell_chars: int
     database_busy_timeout_s: float = 30.0
+    address_dir: Path = PROJECT_ROOT / "data" / "addresses"
 
 
 def _positive_int(values: Mapping[str, str], name: str) -> int:
@@ -117,6 +124,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     data_dir = Path(values["DATA_DIR"]).expanduser()
     cache_dir = Path(values["CACHE_DIR"]).expanduser() if values["CACHE_DIR"] else data_dir / "cache"
+    address_dir = Path(values["ADDRESS_INDEX_DIR"]).expanduser() if values["ADDRESS_INDEX_DIR"] else data_dir / "addresses"
     database_url = values["DATABASE_URL"] or f"sqlite:///{data_dir / 'opportunities.db'}"
     if "://" not in database_url:
         raise SettingsError("DATABASE_URL", database_url, "expected a URL such as sqlite:///path/to/file.db")
@@ -142,6 +150,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_url=database_url,
         data_dir=data_dir,
         cache_dir=cache_dir,
+        address_dir=address_dir,
         geocoder_online_url=online,
         geocoder_user_agent=values["GEOCODER_USER_AGENT"],
         tile_url=tile_url,

@@ -45,7 +45,8 @@ class Precision(StrEnum):
     """How a location was found, from the most to the least exact."""
 
     PROVIDED = "provided"  # coordinates given by the provider
-    ADDRESS = "address"  # street address, from the optional online geocoder
+    ADDRESS = "address"  # street address: the address index's house number, or the online geocoder
+    STREET = "street"  # on the street: between its nearest house numbers, or its middle (address index)
     POSTCODE = "postcode"  # centre of the postcode area in the address
     LOCALITY = "locality"  # centre of a named place (village, district) in the address
     CITY = "city"  # centre of the opportunity's city: nothing finer was found

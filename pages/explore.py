@@ -40,7 +40,7 @@ from opportunities.i18n import (
 from opportunities.model import Opportunity
 from opportunities.nearby import near_point, position_from_browser
 from opportunities.search import SearchQuery
-from opportunities.text import escape_markdown
+from opportunities.text import escape_markdown, fold
 from opportunities.url_params import (
     MAX_RADIUS_KM,
     MIN_RADIUS_KM,
@@ -556,7 +556,9 @@ def detail_view(opp: Opportunity, lang: str, timezone: str, link: str) -> None:
             rows.append((_("Venue"), _("Online only")))
         else:
             rows.append((_("Venue"), opp.venue))
-            rows.append((_("Address"), ", ".join(part for part in (opp.address, opp.city) if part)))
+            # The city only when the address does not already name it ("…, 4000 Kranj").
+            named = bool(opp.city) and fold(opp.city) in fold(opp.address)
+            rows.append((_("Address"), opp.address if named else ", ".join(p for p in (opp.address, opp.city) if p)))
             if is_approximate(opp) and opp.precision is not None:
                 rows.append((_("Approximate location"), precision_label(opp.precision, lang, opp.uncertainty_m)))
         rows.append((_("Accessibility"), opp.accessibility))
@@ -622,7 +624,7 @@ country = details[filters.city][0] if filters.city in details else None
 near = near_point(
     place=filters.place,
     browser=st.session_state[state.BROWSER_POSITION],
-    locate=lambda text: state.geocoder(str(settings.cache_dir)).geocode_query(text, country),
+    locate=lambda text: state.geocoder(str(settings.cache_dir), str(settings.address_dir)).geocode_query(text, country),
 )
 if near.place_not_found:
     message = _("Could not find {place}. Try a town name or a postcode.").format(place=f"“{filters.place}”")

@@ -5,21 +5,25 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from opportunities import storage
+from opportunities.address_index import ADDRESS_POINT_UNCERTAINTY_M, area_stats
 from opportunities.demo import (
     CITIES,
     CURRENCIES,
     NUMBERED_ABOVE,
+    REAL_ADDRESS_FILES,
     REGIONS,
     DemoCity,
     demo_providers,
     demo_records,
     iter_synthetic_records,
     load_demo,
+    real_addresses,
     slug,
     synthetic_records,
 )
@@ -28,7 +32,7 @@ from opportunities.model import Opportunity
 from opportunities.search import SearchQuery, search
 from opportunities.text import fold
 from opportunities.validation import ALL_COLUMNS, parse_opportunity
-from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType, Precision, ProviderKind, Status
+from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType, Precision, ProviderKind, Status, is_approximate
 
 TODAY = date(2026, 3, 2)
 REGION_OF = {c.name: c.region for c in CITIES}
@@ -86,8 +90,17 @@ def test_dates_locations_and_schedules_are_plausible(opportunities: list[Opportu
     online = [o for o in opportunities if o.mode is Mode.ONLINE]
     assert all(not o.has_location and not o.address for o in online)
     placed = [o for o in opportunities if o.mode is not Mode.ONLINE]
-    assert sum(o.has_location for o in placed) > len(placed) / 2
-    assert any(o.address for o in placed)
+    elsewhere = [o for o in placed if o.city not in REAL_ADDRESS_FILES]
+    assert sum(o.has_location for o in elsewhere) > len(elsewhere) / 2
+    assert any(o.address for o in elsewhere)
+    # Warsaw, Ljubljana, Maribor, Kranj: real addresses without coordinates (but the guaranteed
+    # Kranj workshops, which come with coordinates), or the city alone.
+    real = {city: set(addresses) for city, addresses in real_addresses().items()}
+    for o in placed:
+        if o.city in real:
+            assert o.address in real[o.city] or not o.address, o.address
+            assert not o.address or not o.has_location
+    assert sum(bool(o.address) for o in placed if o.city in real) > 0.7 * sum(o.city in real for o in placed)
     assert any(not o.has_location and not o.address for o in placed)  # left to the city centre
     assert all(o.url.startswith("https://") and ".example.org/" in o.url for o in opportunities)
     assert all(o.contact_email.endswith(".example.org") for o in opportunities if o.contact_email)
@@ -143,6 +156,23 @@ def test_load_demo_stores_everything_published(engine: Engine, geocoder: Geocode
         found = search(conn, query)
     assert len(found) >= 3
     assert all(o.distance_km is not None and o.distance_km <= 10 for o in found)
+
+
+def test_demo_venues_with_real_addresses_are_exact_pins(engine: Engine, geocoder: Geocoder, tmp_path: Path) -> None:
+    load_demo(engine, geocoder, today=TODAY, address_dir=tmp_path / "addresses")
+    with engine.connect() as conn:
+        rows = conn.execute(storage.opportunities.select().where(storage.opportunities.c.city_id.in_(
+            storage.cities.select().with_only_columns(storage.cities.c.id)
+            .where(storage.cities.c.name.in_(list(REAL_ADDRESS_FILES)))))).all()  # fmt: skip
+    real = [r for r in rows if r.address]
+    assert all(r.location_source.startswith("addresses:") for r in real)
+    precisions = {(r.location_precision, r.location_uncertainty_m) for r in real}
+    assert len(real) > 50
+    assert precisions == {("address", ADDRESS_POINT_UNCERTAINTY_M)}
+    assert not any(is_approximate(r.location_precision, r.location_uncertainty_m) for r in real)
+    # Loaded into the given index, for the app's later searches too.
+    assert {a.area for a in area_stats(tmp_path / "addresses")} == {
+        name.removesuffix(".csv").replace("_", "-") for name in REAL_ADDRESS_FILES.values()}
 
 
 def test_synthetic_records_are_distinct_and_fast(geocoder: Geocoder) -> None:
