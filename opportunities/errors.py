@@ -42,6 +42,10 @@ class ImportFileError(OpportunitiesError):
     """A whole import file is unusable (wrong format, encoding, empty, missing columns)."""
 
 
+class ImportChangedError(OpportunitiesError):
+    """Confirming an import would not do what its preview showed; nothing was stored."""
+
+
 class NotFoundError(OpportunitiesError):
     """A requested record does not exist."""
 

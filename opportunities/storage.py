@@ -198,6 +198,18 @@ def writing(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+@contextmanager
+def rolled_back(engine: Engine) -> Iterator[Connection]:
+    """A write transaction that is always rolled back: to see what writes would do (a preview)."""
+    with engine.connect() as plain:
+        conn = plain.execution_options(write=True)
+        transaction = conn.begin()
+        try:
+            yield conn
+        finally:
+            transaction.rollback()
+
+
 def open_database(url: str, *, busy_timeout_s: float = 30.0) -> Engine:
     """An engine on ``url`` with the schema upgraded to the latest revision."""
     engine = create_db_engine(url, busy_timeout_s=busy_timeout_s)
@@ -369,13 +381,14 @@ def insert_opportunities(conn: Connection, rows: Sequence[dict[str, Any]], topic
     return ids
 
 
-def existing_dedup_keys(conn: Connection, keys: Iterable[str]) -> set[str]:
-    """Which of ``keys`` are already stored."""
-    found: set[str] = set()
+def existing_dedup_ids(conn: Connection, keys: Iterable[str]) -> dict[str, int]:
+    """The stored opportunity of each of ``keys`` that is already stored: key -> id."""
+    found: dict[str, int] = {}
     batch = list(keys)
     for i in range(0, len(batch), 500):
         chunk = batch[i : i + 500]
-        found.update(conn.execute(select(opportunities.c.dedup_key).where(opportunities.c.dedup_key.in_(chunk))).scalars())
+        query = select(opportunities.c.dedup_key, opportunities.c.id).where(opportunities.c.dedup_key.in_(chunk))
+        found.update((key, int(oid)) for key, oid in conn.execute(query))
     return found
 
 
