@@ -69,10 +69,10 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "IMPORT_MAX_BYTES",
-        str(50 * 1024 * 1024),
+        str(10 * 1024 * 1024),
         "Largest CSV or XLSX file an import reads, in bytes; an XLSX may unpack to at most 10 times this.",
     ),
-    Setting("IMPORT_MAX_ROWS", "200000", "Most rows of data one import file may hold."),
+    Setting("IMPORT_MAX_ROWS", "50000", "Most rows of data one import file (or upload) may hold."),
     Setting("IMPORT_MAX_CELL_CHARS", "32767", "Longest cell an import reads (Excel's own limit); a longer one rejects its row."),
 )
 # A wait longer than this is a hung process, not a busy database.
