@@ -84,9 +84,7 @@ def likely_duplicates(conn: Connection, opp: Opportunity, *, limit: int = 5) -> 
             continue
         days = abs((as_datetime(other.start).date() - start).days)
         distance = None
-        if opp.has_location and other.has_location:
-            assert opp.latitude is not None and opp.longitude is not None
-            assert other.latitude is not None and other.longitude is not None
+        if opp.latitude is not None and opp.longitude is not None and other.latitude is not None and other.longitude is not None:
             distance = haversine_km(opp.latitude, opp.longitude, other.latitude, other.longitude)
         if fold(other.provider) == fold(opp.provider):
             kind = DuplicateKind.SAME_PROVIDER

@@ -28,7 +28,7 @@ from opportunities.importing import (
 from opportunities.template import COLUMN_HELP, example_row, template_csv, template_xlsx, vocabulary_csv, vocabulary_rows
 from opportunities.validation import ALL_COLUMNS, TEMPLATE_COLUMNS
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Status
-from tests.conftest import DATA, template_row
+from tests.conftest import template_row
 
 LIMITS = ReadLimits(max_bytes=10 * 1024 * 1024, max_rows=50_000, max_cell_chars=32767)
 
