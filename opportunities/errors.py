@@ -46,6 +46,11 @@ class ImportChangedError(OpportunitiesError):
     """Confirming an import would not do what its preview showed; nothing was stored."""
 
 
+class ReviewStateError(OpportunitiesError):
+    """A review decision cannot be made now: the listing is not pending (any more), or its
+    organisation is not verified yet. Nothing was changed."""
+
+
 class NotFoundError(OpportunitiesError):
     """A requested record does not exist."""
 

@@ -46,6 +46,7 @@ class RowRejection:
     field: str
     reason: str
     values: Mapping[str, str]
+    errors: tuple[tuple[str, str], ...] = ()  # (field, reason) each, for translating (opportunities.reasons)
 
 
 @dataclass
@@ -618,10 +619,11 @@ def store_opportunities(
         except RecordError as exc:
             first = exc.errors[0]
             reason = "; ".join(str(e) for e in exc.errors)
-            report.rejected.append(RowRejection(number, first.field, reason, record))
+            errors = tuple((e.field, e.reason) for e in exc.errors)
+            report.rejected.append(RowRejection(number, first.field, reason, record, errors))
             continue
         except FieldError as exc:
-            report.rejected.append(RowRejection(number, exc.field, str(exc), record))
+            report.rejected.append(RowRejection(number, exc.field, str(exc), record, ((exc.field, exc.reason),)))
             continue
         key = opp.dedup_key
         if key in seen:
@@ -723,6 +725,7 @@ class RowOutcome:
     reason: str = ""  # why a row is rejected, in English (see opportunities.reasons for other languages)
     duplicate_row: int | None = None  # the same opportunity in an earlier row of the file
     duplicate_id: int | None = None  # the same opportunity already stored
+    errors: tuple[tuple[str, str], ...] = ()  # (field, reason) each, for translating
 
 
 @dataclass(frozen=True)
@@ -750,7 +753,7 @@ def table_fingerprint(table: Table) -> str:
 
 
 def _outcomes(report: ImportReport, table: Table) -> tuple[RowOutcome, ...]:
-    rows = [RowOutcome(r.row, Outcome.REJECT, r.values.get("title", ""), r.field, r.reason) for r in report.rejected]
+    rows = [RowOutcome(r.row, Outcome.REJECT, r.values.get("title", ""), r.field, r.reason, errors=r.errors) for r in report.rejected]
     titles = {n: record.get("title", "") for n, record in zip(table.row_numbers, table.rows, strict=True)}
     rows += [RowOutcome(n, Outcome.STORE, titles.get(n, "")) for n in report.stored_rows]
     rows += [RowOutcome(n, Outcome.DUPLICATE, titles.get(n, ""), duplicate_row=report.duplicate_rows.get(n),
