@@ -793,8 +793,10 @@ def confirm_import(
     organisation: str | None = None,
     submitted_by: int | None = None,
     progress: Progress | None = None,
+    on_stored: Callable[[Connection, ImportReport], None] | None = None,
 ) -> ImportReport:
-    """Store what ``preview`` showed, and only that.
+    """Store what ``preview`` showed, and only that. ``on_stored`` runs in the same transaction
+    after the rows are stored (say, to write the audit log), so both are kept or neither.
 
     Raises :class:`ImportChangedError`, storing nothing, when ``table`` is not the previewed file
     or the database changed since so that a row's outcome would differ (say, another upload
@@ -814,6 +816,8 @@ def confirm_import(
                 f"the data changed since the preview (row {', '.join(map(str, changed[:5]))}"
                 f"{' …' if len(changed) > 5 else ''} would now be imported differently); nothing was stored: preview the file again"
             )
+        if on_stored is not None:
+            on_stored(conn, report)
     return report
 
 

@@ -72,3 +72,34 @@ def translate_errors(errors: Sequence[tuple[str, str]], language: str, fallback:
     if not errors:
         return fallback
     return "; ".join(translate_reason(field, reason, language) for field, reason in errors)
+
+
+# Whole-file problems (opportunities.importing), the same way: the English text is the fallback.
+_FILE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.DOTALL), msgid)
+    for pattern, msgid in (
+        (r"(?P<name>.+) is (?P<value>[\d,]+) bytes, more than the (?P<limit>[\d,]+) an import reads .*",
+         N_("{name} is {value} bytes, more than the {limit} an upload may have; split it into smaller files")),
+        (r"(?P<name>.+) has more than (?P<limit>[\d,]+) rows of data, .*",
+         N_("{name} has more than {limit} rows, the most an upload may have; split it into smaller files")),
+        (r"(?P<name>.+): expected a \.csv or \.xlsx file, not (?P<value>.+?)(?:;.*)?",
+         N_("{name}: upload a .csv or .xlsx file, not {value}; save it as 'CSV UTF-8' or as .xlsx")),
+        (r"(?P<name>.+) lacks the required column\(s\): (?P<value>.+)",
+         N_("{name} lacks the required column(s): {value}; start from the template")),
+        (r"(?P<name>.+) is empty: .*", N_("{name} is empty: it needs a header row and at least one row of data")),
+        (r"(?P<name>.+) has a header but no rows of data", N_("{name} has a header but no rows of data")),
+        (r"(?P<name>.+) is not UTF-8 text.*", N_("{name} is not UTF-8 text; save it as 'CSV UTF-8' and try again")),
+        (r"unknown column (?P<value>.+) ignored", N_("unknown column {value} ignored")),
+    )
+)
+
+
+def translate_file_error(message: str, language: str) -> str:
+    """A whole-file problem (an :class:`ImportFileError`'s text, or a reader's warning) in ``language``."""
+    _ = translator(language).gettext
+    for pattern, msgid in _FILE_PATTERNS:
+        match = pattern.fullmatch(message)
+        if match is not None:
+            parts = match.groupdict()
+            return _(msgid).format(name=parts.get("name", ""), value=parts.get("value", ""), limit=parts.get("limit", ""))
+    return _("The file cannot be used: {reason}").format(reason=message)
