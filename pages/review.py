@@ -8,9 +8,12 @@ Provider text is shown escaped (Markdown) or in tables (plain text).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from functools import partial
 
 import pandas as pd
 import streamlit as st
+from sqlalchemy import Connection
 from streamlit_folium import st_folium
 
 import access
@@ -35,12 +38,12 @@ def _city_names(user: User) -> dict[int, str]:
     return {c.id: c.name for c in cities if c.id is not None and (user.role is Role.ADMIN or c.id in user.city_ids)}
 
 
-def _act(action: str, run: object) -> None:
+def _act(action: str, run: Callable[[Connection], object]) -> None:
     """Run a decision in one transaction; a refusal is shown and changes nothing."""
     _ = access.translations().gettext
     try:
         with writing(access.engine()) as conn:
-            run(conn)  # type: ignore[operator]
+            run(conn)
     except ForbiddenError:
         st.error(_("Your account may not do this."))
         return
@@ -152,15 +155,14 @@ def _organisations(user: User, city_id: int | None, city_names: dict[int, str]) 
             st.write(f"**{escape_markdown(org.name)}** · {escape_markdown(city_names.get(org.city_id or -1, ''))}")
             st.write(" · ".join(escape_markdown(x) for x in (org.kind.value, org.website, org.contact_email) if x))
             if st.button(_("Verify"), key=f"verify_{org.id}"):
-                org_id = org.id
-                _act("verified", lambda conn: organisations.verify_organisation(conn, user, org_id, now=access.now()))
+                _act("verified", partial(organisations.verify_organisation, actor=user, organisation_id=org.id, now=access.now()))
     st.subheader(_("Verified organisations"))
     st.caption(_("A trusted organisation's listings are published without review."))
     for org in verified:
         trusted = st.checkbox(_("Trusted: {name}").format(name=org.name), value=org.trusted, key=f"trusted_{org.id}")
         if trusted != org.trusted:
-            org_id = org.id
-            _act("trust changed", lambda conn: organisations.set_trusted(conn, user, org_id, trusted, now=access.now()))
+            _act("trust changed", partial(organisations.set_trusted, actor=user, organisation_id=org.id, trusted=trusted,
+                                          now=access.now()))  # fmt: skip
 
 
 def _audit_log(user: User, city_id: int | None, city_names: dict[int, str], language: str) -> None:
