@@ -44,8 +44,8 @@ COLUMN_HELP: dict[str, str] = {
     "accessibility": N_("Optional: step-free access, hearing loop, other support."),
 }
 _SHEET_TEMPLATE = "opportunities"  # read by the importer: its name is not translated
-_SHEET_COLUMNS = N_("Columns")
-_SHEET_VOCABULARY = N_("Vocabulary")
+_SHEET_COLUMNS = N_("Columns explained")
+_SHEET_VOCABULARY = N_("Vocabulary list")
 
 
 def example_row(today: date | None = None, provider: str = "") -> dict[str, str]:
@@ -90,7 +90,7 @@ def vocabulary_rows(language: str) -> list[tuple[str, str, str]]:
 def column_rows(language: str) -> list[tuple[str, str, str]]:
     """(column, required or optional, what it holds) in ``language``, in template order."""
     _ = i18n.translator(language).gettext
-    return [(c, _("required") if c in REQUIRED_COLUMNS else _("optional"), _(COLUMN_HELP[c])) for c in ALL_COLUMNS]
+    return [(c, _("required column") if c in REQUIRED_COLUMNS else _("optional column"), _(COLUMN_HELP[c])) for c in ALL_COLUMNS]
 
 
 def vocabulary_csv(language: str) -> bytes:
@@ -98,7 +98,7 @@ def vocabulary_csv(language: str) -> bytes:
     _ = i18n.translator(language).gettext
     out = io.StringIO(newline="")
     writer = csv.writer(out)
-    writer.writerow((_("column"), "id", _("label")))
+    writer.writerow((_("column name"), "id", _("label in your language")))
     writer.writerows(vocabulary_rows(language))
     return out.getvalue().encode("utf-8-sig")
 
@@ -123,8 +123,8 @@ def template_xlsx(language: str, today: date | None = None, provider: str = "") 
         cell.number_format = "@"
     sheets = [
         (sheet, None),
-        (workbook.create_sheet(_(_SHEET_COLUMNS)), [(_("column"), _("required"), _("what it holds")), *column_rows(language)]),
-        (workbook.create_sheet(_(_SHEET_VOCABULARY)), [(_("column"), "id", _("label")), *vocabulary_rows(language)]),
+        (workbook.create_sheet(_(_SHEET_COLUMNS)), [(_("column name"), _("required column"), _("what it holds")), *column_rows(language)]),
+        (workbook.create_sheet(_(_SHEET_VOCABULARY)), [(_("column name"), "id", _("label in your language")), *vocabulary_rows(language)]),
     ]
     for target, rows in sheets:
         for values in rows or ():

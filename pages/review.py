@@ -45,7 +45,7 @@ def _act(action: str, run: Callable[[Connection], object]) -> None:
         with writing(access.engine()) as conn:
             run(conn)
     except ForbiddenError:
-        st.error(_("Your account may not do this."))
+        st.error(_("Your account may not make this decision."))
         return
     except ReviewStateError as exc:
         st.error(_("Nothing was changed: {reason}").format(reason=escape_markdown(str(exc))))
@@ -71,12 +71,12 @@ def _submissions(user: User, city_id: int | None, language: str) -> None:
         return
     rows = [
         {
-            _("No."): i.opportunity.id,
-            _("Submitted"): format_when(i.opportunity.created_at, language) if i.opportunity.created_at else "",
+            _("Listing no."): i.opportunity.id,
+            _("Submitted on"): format_when(i.opportunity.created_at, language) if i.opportunity.created_at else "",
             _("City"): i.opportunity.city,
-            _("Organisation"): i.organisation.name + ("" if i.organisation.verified else " ⚠ " + _("not verified")),
+            _("Provider organisation"): i.organisation.name + ("" if i.organisation.verified else " ⚠ " + _("not verified")),
             _("Title"): i.opportunity.title,
-            _("Location"): precision_label(i.opportunity.precision, language, i.opportunity.uncertainty_m)
+            _("Map position"): precision_label(i.opportunity.precision, language, i.opportunity.uncertainty_m)
             if i.opportunity.precision else _("Online"),
             _("Likely duplicates"): len(i.duplicates),
         }
@@ -109,7 +109,7 @@ def _detail(user: User, item: review.QueueItem, language: str) -> None:
     st.subheader(escape_markdown(opp.title))
     st.write(f"{escape_markdown(item.organisation.name)} · {escape_markdown(opp.city)} · {format_when(opp.start, language)}")
     if not item.organisation.verified:
-        st.warning(_("This organisation is not verified yet: verify it (Organisations tab) before approving its listings."))
+        st.warning(_("This organisation is not verified yet: verify it (Provider organisations tab) before approving its listings."))
     if opp.description:
         st.markdown(escape_markdown(opp.description))
     if opp.address:
@@ -154,7 +154,7 @@ def _organisations(user: User, city_id: int | None, city_names: dict[int, str]) 
         with st.container(border=True):
             st.write(f"**{escape_markdown(org.name)}** · {escape_markdown(city_names.get(org.city_id or -1, ''))}")
             st.write(" · ".join(escape_markdown(x) for x in (org.kind.value, org.website, org.contact_email) if x))
-            if st.button(_("Verify"), key=f"verify_{org.id}"):
+            if st.button(_("Verify organisation"), key=f"verify_{org.id}"):
                 _act("verified", partial(organisations.verify_organisation, actor=user, organisation_id=org.id, now=access.now()))
     st.subheader(_("Verified organisations"))
     st.caption(_("A trusted organisation's listings are published without review."))
@@ -174,10 +174,10 @@ def _audit_log(user: User, city_id: int | None, city_names: dict[int, str], lang
         return
     rows = [
         {
-            _("When"): format_when(e.at, language), _("Who"): e.actor, _("Action"): e.action,
-            _("What"): f"{e.entity} {e.entity_id or ''}".strip(), _("City"): city_names.get(e.city_id or -1, ""),
-            _("Before"): json.dumps(e.before, ensure_ascii=False) if e.before else "",
-            _("After"): json.dumps(e.after, ensure_ascii=False) if e.after else "", _("Note"): e.note,
+            _("Changed at"): format_when(e.at, language), _("Changed by"): e.actor, _("Kind of change"): e.action,
+            _("Changed record"): f"{e.entity} {e.entity_id or ''}".strip(), _("City"): city_names.get(e.city_id or -1, ""),
+            _("Before the change"): json.dumps(e.before, ensure_ascii=False) if e.before else "",
+            _("After the change"): json.dumps(e.after, ensure_ascii=False) if e.after else "", _("Remark"): e.note,
         }
         for e in entries
     ]  # fmt: skip
@@ -188,7 +188,7 @@ def main() -> None:
     user = access.require_user(Role.CITY_LEAD)
     _ = access.translations().gettext
     language = access.language()
-    st.title(_("Review"))
+    st.title(_("Review submissions"))
     done = st.session_state.pop("review_done", None)
     if done:
         st.success(_("Saved."))
@@ -196,7 +196,7 @@ def main() -> None:
     options: list[int | None] = [None, *sorted(city_names, key=lambda c: city_names[c])]
     city_id = st.selectbox(_("City"), options, format_func=lambda c: _("All my cities") if c is None else city_names[c])
     try:
-        submissions, orgs, log = st.tabs([_("Submissions"), _("Organisations"), _("Audit log")])
+        submissions, orgs, log = st.tabs([_("Submissions"), _("Provider organisations"), _("Audit log")])
         with submissions:
             _submissions(user, city_id, language)
         with orgs:

@@ -37,7 +37,7 @@ def _geocoder(cache_dir: str, online_url: str, user_agent: str) -> Geocoder:
 def _outcome_rows(preview: ImportPreview, language: str) -> pd.DataFrame:
     """The preview as a table of text (st.dataframe shows it as text: nothing in it is markup)."""
     _ = access.translations().gettext
-    labels = {Outcome.STORE: _("Will be stored"), Outcome.REJECT: _("Rejected"), Outcome.DUPLICATE: _("Duplicate")}
+    labels = {Outcome.STORE: _("Will be stored"), Outcome.REJECT: _("Will be rejected"), Outcome.DUPLICATE: _("Duplicate row")}
     rows = []
     for r in preview.rows[:PREVIEW_ROWS]:
         if r.outcome is Outcome.REJECT:
@@ -48,16 +48,17 @@ def _outcome_rows(preview: ImportPreview, language: str) -> pd.DataFrame:
             detail = _("already listed (no. {id})").format(id=r.duplicate_id)
         else:
             detail = ""
-        rows.append({_("Row"): r.row, _("Outcome"): labels[r.outcome], _("Title"): r.title, _("Why"): detail})
-    return pd.DataFrame(rows, columns=[_("Row"), _("Outcome"), _("Title"), _("Why")])
+        columns = [_("Row no."), _("Outcome"), _("Title"), _("Reason or duplicate of")]
+        rows.append(dict(zip(columns, (r.row, labels[r.outcome], r.title, detail), strict=True)))
+    return pd.DataFrame(rows, columns=[_("Row no."), _("Outcome"), _("Title"), _("Reason or duplicate of")])
 
 
 def _summary(stored: int, rejected: int, duplicates: int, language: str, *, done: bool) -> None:
     _ = access.translations().gettext
     first, second, third = st.columns(3)
-    first.metric(_("Stored") if done else _("Will be stored"), format_number(stored, language))
-    second.metric(_("Rejected"), format_number(rejected, language))
-    third.metric(_("Duplicates"), format_number(duplicates, language))
+    first.metric(_("Rows stored") if done else _("Will be stored"), format_number(stored, language))
+    second.metric(_("Rows rejected"), format_number(rejected, language))
+    third.metric(_("Duplicate rows"), format_number(duplicates, language))
 
 
 def main() -> None:
@@ -134,7 +135,7 @@ def _escaped(text: str) -> str:
 
 
 def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, language: str) -> None:
-    _ = access.translations().gettext
+    _, ngettext = access.translations().gettext, access.translations().ngettext
     settings = access.settings()
     st.subheader(_("3. Check the preview"))
     st.caption(_("Nothing is stored yet."))
@@ -149,7 +150,7 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
         st.download_button(_("Download the rejected rows"), rejects_csv(table.header, preview.rejected),
                            file_name=f"{Path(preview.filename).stem}.rejected.csv", mime="text/csv", key="rejects_preview")  # fmt: skip
     stored = preview.count(Outcome.STORE)
-    label = _("Store {count} opportunities").format(count=format_number(stored, language))
+    label = ngettext("Store {count} opportunity", "Store {count} opportunities", stored).format(count=format_number(stored, language))
     if not st.button(label, type="primary", disabled=stored == 0, key="confirm_upload"):
         return
     bar = st.progress(0.0, text=_("Storing…"))
@@ -175,9 +176,10 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
 
 
 def _show_done(report: ImportReport, rejects: bytes, language: str) -> None:
-    _ = access.translations().gettext
-    st.subheader(_("Done"))
-    st.success(_("{count} opportunities were stored.").format(count=format_number(report.stored, language)))
+    _, ngettext = access.translations().gettext, access.translations().ngettext
+    st.subheader(_("Upload done"))
+    st.success(ngettext("{count} opportunity was stored.", "{count} opportunities were stored.", report.stored).format(
+        count=format_number(report.stored, language)))  # fmt: skip
     _summary(report.stored, len(report.rejected), len(report.duplicates), language, done=True)
     if rejects:
         st.write(_("Fix the rejected rows in this file (each says why in its last column) and upload it again."))

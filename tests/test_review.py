@@ -160,17 +160,15 @@ def test_forbidden_reviews_change_nothing(world: World, who: str, decision: str)
     signed-out visitor and a disabled account may not review a Göteborg listing."""
     user = None if who == "nobody" else getattr(world, who)
     oid = world.ids["Kodklubb"]
-    with pytest.raises(ForbiddenError), writing(world.engine) as conn:
-        if decision == "approve":
-            review.approve(conn, user, oid, now=NOW, settings=world.settings)
-        elif decision == "reject":
-            review.reject(conn, user, oid, "no", now=NOW, settings=world.settings)
-        elif decision == "request_changes":
-            review.request_changes(conn, user, oid, "no", now=NOW, settings=world.settings)
-        elif decision == "queue":
-            review.queue(conn, user, city_id=world.gbg)
-        else:
-            audit.entries(conn, user, city_id=world.gbg)
+    decide = {
+        "approve": lambda conn: review.approve(conn, user, oid, now=NOW, settings=world.settings),
+        "reject": lambda conn: review.reject(conn, user, oid, "no", now=NOW, settings=world.settings),
+        "request_changes": lambda conn: review.request_changes(conn, user, oid, "no", now=NOW, settings=world.settings),
+        "queue": lambda conn: review.queue(conn, user, city_id=world.gbg),
+        "audit": lambda conn: audit.entries(conn, user, city_id=world.gbg),
+    }[decision]
+    with writing(world.engine) as conn, pytest.raises(ForbiddenError):
+        decide(conn)
     assert status_of(world, "Kodklubb") == (Status.PENDING, "")
 
 

@@ -198,10 +198,10 @@ def test_template_example_row_is_for_the_organisation_uploading(engine: Engine, 
 
 def test_template_workbook_explains_every_column_and_lists_the_vocabulary() -> None:
     workbook = load_workbook(io.BytesIO(template_xlsx("sv")))
-    assert workbook.sheetnames == ["opportunities", "Kolumner", "Vokabulär"]
-    columns = [row[0] for row in workbook["Kolumner"].iter_rows(min_row=2, values_only=True)]
+    assert workbook.sheetnames == ["opportunities", "Kolumnerna förklarade", "Vokabulärlista"]
+    columns = [row[0] for row in workbook["Kolumnerna förklarade"].iter_rows(min_row=2, values_only=True)]
     assert columns == list(ALL_COLUMNS) == list(COLUMN_HELP)
-    vocabulary = {(r[0], r[1]) for r in workbook["Vokabulär"].iter_rows(min_row=2, values_only=True)}
+    vocabulary = {(r[0], r[1]) for r in workbook["Vokabulärlista"].iter_rows(min_row=2, values_only=True)}
     assert {("topics", t) for t in TOPICS} | {("mode", m.value) for m in Mode} | {("type", t.value) for t in OpportunityType} <= vocabulary
     assert ("topics", "digital-skills", "Digitala färdigheter") in vocabulary_rows("sv")
     assert "Umiejętności cyfrowe" in vocabulary_csv("pl").decode("utf-8-sig")
