@@ -20,14 +20,15 @@ from opportunities.accounts import User
 from opportunities.settings import load_settings
 from opportunities.storage import writing
 from opportunities.vocabulary import Status
-from tests.test_review import NOW, World, world  # noqa: F401  (the fixture)
+from tests.test_review import World, world  # noqa: F401  (the fixture, used through signed_in)
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60
 
 
 @pytest.fixture
-def signed_in(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def signed_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    world: World = request.getfixturevalue("world")
     monkeypatch.setenv("DATABASE_URL", world.settings.database_url)
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -36,11 +37,11 @@ def signed_in(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s).dispose()
 
 
-def page(name: str, user: User | None, world: World, language: str = "en") -> AppTest:
+def page(name: str, user: User | None, w: World, language: str = "en") -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
     if user is not None:
-        with writing(world.engine) as conn:
-            at.session_state[access.SESSION_TOKEN] = accounts.start_session(conn, user.id, accounts.now_utc(), settings=world.settings)
+        with writing(w.engine) as conn:
+            at.session_state[access.SESSION_TOKEN] = accounts.start_session(conn, user.id, accounts.now_utc(), settings=w.settings)
     at.session_state[app_state.LANGUAGE] = language
     return at.run()
 
