@@ -28,11 +28,11 @@ TIMEOUT = 60
 
 @pytest.fixture
 def signed_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    world: World = request.getfixturevalue("world")
-    monkeypatch.setenv("DATABASE_URL", world.settings.database_url)
+    found: World = request.getfixturevalue("world")
+    monkeypatch.setenv("DATABASE_URL", found.settings.database_url)
     st.cache_data.clear()
     st.cache_resource.clear()
-    yield world
+    yield found
     settings = load_settings()
     app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s).dispose()
 
