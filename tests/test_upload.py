@@ -245,3 +245,56 @@ def test_preview_is_reusable_as_a_value() -> None:
     # Pages keep the preview in session state between reruns: a frozen value, equal when equal.
     a = ImportPreview("a.csv", "f", False, (), (), ())
     assert a == ImportPreview("a.csv", "f", False, (), (), ())
+
+
+@pytest.mark.parametrize(
+    ("language", "row", "expected"),
+    [
+        ("sv", 3, "age_min måste fyllas i"),
+        ("pl", 3, "age_min jest wymagane"),
+        ("sl", 6, "'javascript:alert(1)' ni spletni naslov, ki se začne s http:// ali https://"),
+        ("pl", 8, "title zawiera niewidoczny znak sterujący (U+000A) na pozycji 12; usuń go"),
+        ("en", 3, "age_min is required"),
+    ],
+)
+def test_rejection_reasons_in_the_readers_language(engine: Engine, geocoder: Geocoder, language: str, row: int, expected: str) -> None:
+    from opportunities.reasons import translate_errors
+
+    preview = preview_import(engine, read_table_bytes(csv_bytes(MIXED), "m.csv", limits=LIMITS), geocoder)
+    found = next(r for r in preview.rows if r.row == row)
+    assert translate_errors(found.errors, language, found.reason) == expected
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("big.csv is 12,000,000 bytes, more than the 10,485,760 an import reads (setting IMPORT_MAX_BYTES); split it into smaller files",
+         "big.csv ma 12,000,000 bajtów, więcej niż 10,485,760 dozwolonych w jednym przesłaniu; podziel go na mniejsze pliki"),
+        ("many.csv has more than 50,000 rows of data, the most one import reads (setting IMPORT_MAX_ROWS); split it into smaller files",
+         "many.csv ma więcej niż 50,000 wierszy, najwięcej w jednym przesłaniu; podziel go na mniejsze pliki"),
+        ("odd message", "Nie można użyć pliku: odd message"),
+    ],
+)
+def test_file_errors_in_the_readers_language(message: str, expected: str) -> None:
+    from opportunities.reasons import translate_file_error
+
+    assert translate_file_error(message, "pl") == expected
+
+
+def test_every_reason_pattern_meets_a_real_message(engine: Engine, geocoder: Geocoder) -> None:
+    """The patterns follow the English messages: a reworded message falls back to English, so the
+    usual ones are checked here to be translated."""
+    from opportunities.reasons import translate_errors
+
+    rows = [
+        template_row(age_min="x"), template_row(age_min="130"), template_row(start="soon"), template_row(start="1999-01-01"),
+        template_row(country="XX"), template_row(topics="cooking"), template_row(languages="xx"), template_row(cost="lots"),
+        template_row(cost="5", currency="XYZ"), template_row(contact_email="nobody"), template_row(mode="by post"),
+        template_row(age_max="5"), template_row(cost="5", currency=""), template_row(latitude="57.7", longitude=""),
+        template_row(city="Atlantis", address=""), template_row(latitude="46.24", longitude="14.36"),
+    ]
+    preview = preview_import(engine, read_table_bytes(csv_bytes(rows), "m.csv", limits=LIMITS), geocoder)
+    untranslated = [(r.row, r.reason) for r in preview.rows if r.outcome is Outcome.REJECT
+                    and translate_errors(r.errors, "sv", r.reason) == translate_errors(r.errors, "en", r.reason)]  # fmt: skip
+    assert [r.outcome for r in preview.rows].count(Outcome.REJECT) == len(rows)
+    assert untranslated == []
