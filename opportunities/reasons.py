@@ -55,15 +55,20 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+def _translated(patterns: Sequence[tuple[re.Pattern[str], str]], text: str, language: str, **known: str) -> str | None:
+    """``text`` by the first pattern it matches, translated, its named parts filled in; None when none matches."""
+    for pattern, msgid in patterns:
+        match = pattern.fullmatch(text)
+        if match is not None:
+            parts = {"name": "", "value": "", "limit": "", **known, **match.groupdict()}
+            return translator(language).gettext(msgid).format(**parts)
+    return None
+
+
 def translate_reason(field: str, reason: str, language: str) -> str:
     """One field's reason (as a :class:`FieldError` words it, without the field) in ``language``."""
-    _ = translator(language).gettext
-    for pattern, msgid in _PATTERNS:
-        match = pattern.fullmatch(reason)
-        if match is not None:
-            parts = match.groupdict()
-            return _(msgid).format(field=field, value=parts.get("value", ""), limit=parts.get("limit", ""))
-    return f"{field}: {reason}"
+    found = _translated(_PATTERNS, reason, language, field=field)
+    return found if found is not None else f"{field}: {reason}"
 
 
 def translate_errors(errors: Sequence[tuple[str, str]], language: str, fallback: str = "") -> str:
@@ -96,10 +101,5 @@ _FILE_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 def translate_file_error(message: str, language: str) -> str:
     """A whole-file problem (an :class:`ImportFileError`'s text, or a reader's warning) in ``language``."""
-    _ = translator(language).gettext
-    for pattern, msgid in _FILE_PATTERNS:
-        match = pattern.fullmatch(message)
-        if match is not None:
-            parts = match.groupdict()
-            return _(msgid).format(name=parts.get("name", ""), value=parts.get("value", ""), limit=parts.get("limit", ""))
-    return _("The file cannot be used: {reason}").format(reason=message)
+    found = _translated(_FILE_PATTERNS, message, language)
+    return found if found is not None else translator(language).gettext("The file cannot be used: {reason}").format(reason=message)
