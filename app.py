@@ -18,5 +18,16 @@ st.html(
     "</style>"
 )
 
-page = st.navigation([st.Page("pages/explore.py", title="Explore", default=True)])
+import access  # noqa: E402  (after set_page_config)
+from opportunities.accounts import Role  # noqa: E402
+
+_ = access.translations().gettext
+user = access.current_user()
+pages = [st.Page("pages/explore.py", title="Explore", default=True)]
+# Pages by role; each page checks the user again itself (access.require_user), server side.
+if user is not None and user.role in (Role.PROVIDER, Role.ADMIN):
+    pages.append(st.Page("pages/upload.py", title=_("Upload opportunities")))
+if user is not None and user.role in (Role.CITY_LEAD, Role.ADMIN):
+    pages.append(st.Page("pages/review.py", title=_("Review submissions")))
+page = st.navigation(pages)
 page.run()

@@ -22,9 +22,11 @@ from opportunities.i18n import format_number
 from opportunities.importing import ImportPreview, ImportReport, Outcome, ReadLimits, Table, read_table_bytes, rejects_csv
 from opportunities.reasons import translate_errors, translate_file_error
 from opportunities.template import template_csv, template_xlsx, vocabulary_csv
+from opportunities.text import escape_markdown
 
 PREVIEW = "upload_preview"  # session state: (file key, table, preview) of the file on screen
 DONE = "upload_done"  # session state: (file key, report) once stored
+PREVIEW_REASONS = 100  # rejected rows whose reason is also written out in full under the table
 PREVIEW_ROWS = 1000  # rows shown in the preview table; the summary and the rejected-rows file hold them all
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -76,7 +78,7 @@ def main() -> None:
         st.stop()
     organisation = target.organisation.name if target.organisation else ""
     if target.organisation is not None:
-        st.write(_("Opportunities of **{organisation}**.").format(organisation=_escaped(organisation)))
+        st.write(_("Opportunities of **{organisation}**.").format(organisation=escape_markdown(organisation)))
     st.caption(_("Published at once: your organisation is trusted.") if target.publish
                else _("Each stored opportunity waits for a city lead's review before it is published."))  # fmt: skip
 
@@ -128,12 +130,6 @@ def main() -> None:
     _show_preview(kept[1], kept[2], key, user, language)
 
 
-def _escaped(text: str) -> str:
-    from opportunities.text import escape_markdown
-
-    return escape_markdown(text)
-
-
 def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, language: str) -> None:
     _, ngettext = access.translations().gettext, access.translations().ngettext
     settings = access.settings()
@@ -146,6 +142,12 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
     if len(preview.rows) > PREVIEW_ROWS:
         st.caption(_("The first {shown} rows are shown; the counts above are of all rows.").format(
             shown=format_number(PREVIEW_ROWS, language)))  # fmt: skip
+    rejected = [r for r in preview.rows if r.outcome is Outcome.REJECT][:PREVIEW_REASONS]
+    if rejected:
+        st.markdown("**" + _("Why rows are rejected") + "**")
+        st.markdown("\n".join(
+            "- " + escape_markdown(_("Row {row}: {reason}").format(row=r.row, reason=translate_errors(r.errors, language, r.reason)))
+            for r in rejected))  # fmt: skip
     if preview.rejected:
         st.download_button(_("Download the rejected rows"), rejects_csv(table.header, preview.rejected),
                            file_name=f"{Path(preview.filename).stem}.rejected.csv", mime="text/csv", key="rejects_preview")  # fmt: skip
