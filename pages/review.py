@@ -8,6 +8,7 @@ Provider text is shown escaped (Markdown) or in tables (plain text).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from functools import partial
 
@@ -86,7 +87,8 @@ def _submissions(user: User, city_id: int | None, language: str) -> None:
 
     labels = {i.opportunity.id: f"{i.opportunity.id} – {i.opportunity.title}" for i in items}
     with st.form("bulk_approve"):
-        chosen = st.multiselect(_("Approve several at once"), list(labels), format_func=lambda oid: labels[oid])
+        chosen = st.multiselect(_("Approve several at once"), list(labels), format_func=lambda oid: labels[oid],
+                                placeholder=_("Choose listings"))  # fmt: skip
         if st.form_submit_button(_("Approve selected")) and chosen:
             ids = [int(i) for i in chosen if i is not None]
             _act("approved", lambda conn: review.approve_many(conn, user, ids, now=access.now(), settings=settings))
@@ -119,6 +121,11 @@ def _detail(user: User, item: review.QueueItem, language: str) -> None:
     if opp.has_location:
         figure = build_map([opp], tile_url=settings.tile_url, tile_attribution=settings.tile_attribution,
                            asset_base=app_state.asset_base(), language=language)  # fmt: skip
+        if opp.latitude is not None and opp.longitude is not None and opp.uncertainty_m:
+            # The whole area it may be in, not the closest zoom on its centre.
+            dlat = opp.uncertainty_m / 111_320
+            dlon = dlat / max(0.1, math.cos(math.radians(opp.latitude)))
+            figure.fit_bounds([[opp.latitude - dlat, opp.longitude - dlon], [opp.latitude + dlat, opp.longitude + dlon]])
         st_folium(figure, key=f"review_map_{oid}", height=300, returned_objects=[], use_container_width=True)
     else:
         st.caption(_("Online: no place on the map."))
