@@ -166,7 +166,7 @@ def _organisations(user: User, city_id: int | None, city_names: dict[int, str]) 
     st.subheader(_("Verified organisations"))
     st.caption(_("A trusted organisation's listings are published without review."))
     for org in verified:
-        trusted = st.checkbox(_("Trusted: {name}").format(name=org.name), value=org.trusted, key=f"trusted_{org.id}")
+        trusted = st.checkbox(_("Trusted: {name}").format(name=escape_markdown(org.name)), value=org.trusted, key=f"trusted_{org.id}")
         if trusted != org.trusted:
             _act("trust changed", partial(organisations.set_trusted, actor=user, organisation_id=org.id, trusted=trusted,
                                           now=access.now()))  # fmt: skip
