@@ -3,6 +3,7 @@ signed-in people; the ``review`` command line."""
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -304,3 +305,37 @@ def test_review_message_is_escaped_nowhere_because_mail_is_text(world: World) ->
     message = review.review_message("a@b.example", "pl", replace(opp, title="<script>x</script> & co"), action="reject",
                                     note="powód", settings=world.settings)  # fmt: skip
     assert "<script>x</script> & co" in message.subject and "powód" in message.body
+
+
+def test_the_decision_reaches_the_provider_through_a_real_smtp_server(world: World) -> None:
+    from email import message_from_bytes
+    from email.header import decode_header, make_header
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message as MessageHandler
+
+    received: list[bytes] = []
+
+    class Keep(MessageHandler):
+        def handle_message(self, message: object) -> None:
+            received.append(bytes(message.as_bytes()))  # type: ignore[attr-defined]
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = replace(world.settings, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
+        with writing(world.engine) as conn:
+            review.reject(conn, world.lead_gbg, world.ids["Kodklubb"], "Adressen saknas", now=NOW, settings=settings)
+        from opportunities import mail
+
+        assert mail.deliver_pending(world.engine, settings, NOW)[1] == 0
+    finally:
+        controller.stop()
+    [raw] = [r for r in received if b"bibliotekarie@example.org" in r]
+    message = message_from_bytes(raw)
+    assert str(make_header(decode_header(message["Subject"]))) == "Inte publicerad: Kodklubb"
+    body = message.get_payload(decode=True)
+    assert isinstance(body, bytes) and "Adressen saknas" in body.decode()
