@@ -24,10 +24,17 @@ from opportunities import audit, organisations, review
 from opportunities.accounts import Role, User
 from opportunities.duplicates import DuplicateKind
 from opportunities.errors import FieldError, ForbiddenError, NotFoundError, ReviewStateError
-from opportunities.i18n import format_when, precision_label
+from opportunities.i18n import N_, format_when, precision_label
 from opportunities.storage import list_cities, writing
 from opportunities.text import escape_markdown
 
+# Audit actions as a lead reads them; an action not listed (a newer one) shows its id.
+ACTION_LABELS = {
+    "approve": N_("listing approved"), "reject": N_("listing rejected"), "request_changes": N_("listing: changes requested"),
+    "upload": N_("listing uploaded"), "submit": N_("listing submitted"), "edit": N_("listing edited"), "withdraw": N_("listing withdrawn"),
+    "verify_organisation": N_("organisation verified"), "set_trusted": N_("trust changed"),
+    "register_organisation": N_("organisation registered"),
+}  # fmt: skip
 SELECTED = "review_selected"  # session state: the id of the submission open in detail
 QUEUE_SHOWN = 200
 AUDIT_SHOWN = 200
@@ -181,7 +188,7 @@ def _audit_log(user: User, city_id: int | None, city_names: dict[int, str], lang
         return
     rows = [
         {
-            _("Changed at"): format_when(e.at, language), _("Changed by"): e.actor, _("Kind of change"): e.action,
+            _("Changed at"): format_when(e.at, language), _("Changed by"): e.actor, _("Kind of change"): _(ACTION_LABELS[e.action]) if e.action in ACTION_LABELS else e.action,
             _("Changed record"): f"{e.entity} {e.entity_id or ''}".strip(), _("City"): city_names.get(e.city_id or -1, ""),
             _("Before the change"): json.dumps(e.before, ensure_ascii=False) if e.before else "",
             _("After the change"): json.dumps(e.after, ensure_ascii=False) if e.after else "", _("Remark"): e.note,
