@@ -100,3 +100,27 @@ def test_the_review_page_escapes_provider_text(signed_in: World) -> None:
     at = page("review", signed_in.lead_gbg, signed_in)
     shown = [m.value for m in at.markdown if "bold" in m.value]
     assert shown and all("\\*\\*bold\\*\\*" in s and "\\[link\\]" in s and "\\<img" in s for s in shown)
+
+
+def test_bulk_approve_and_request_changes_on_the_page(signed_in: World) -> None:
+    w = signed_in
+    at = page("review", w.lead_gbg, w, "pl")
+    at.multiselect[0].select(w.ids["Kodklubb"]).select(w.ids["Schack"])
+    at.button[0].click().run()  # "Zatwierdź wybrane", the bulk form's button
+    assert not at.exception
+    assert list(at.dataframe[0].value["Tytuł"]) == ["Debattklubb"]
+    oid = w.ids["Debattklubb"]
+    at.text_area[1].input("Dodaj adres, proszę")  # the request-changes note
+    at.button(key=f"FormSubmitter:changes_{oid}-Poproś o zmiany").click().run()
+    assert not at.exception
+    assert "Żadne zgłoszenie nie czeka na sprawdzenie." in texts(at)
+    with w.engine.connect() as conn:
+        rows = dict(conn.execute(select(storage.opportunities.c.title, storage.opportunities.c.status)
+                                 .where(storage.opportunities.c.id.in_(list(w.ids.values())))).all())  # fmt: skip
+    assert rows == {"Kodklubb": "published", "Schack": "published", "Debattklubb": "draft", "Robotika": "pending"}
+
+
+def test_another_citys_lead_sees_none_of_it(signed_in: World) -> None:
+    at = page("review", signed_in.lead_kranj, signed_in)
+    assert list(at.dataframe[0].value["Title"]) == ["Robotika"]
+    assert list(at.selectbox[0].options) == ["All my cities", "Kranj"]
