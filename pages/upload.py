@@ -8,6 +8,7 @@ rejected rows to fix. The reading and importing are the command line's own
 from __future__ import annotations
 
 import hashlib
+import math
 from pathlib import Path
 
 import pandas as pd
@@ -95,7 +96,9 @@ def main() -> None:
     limits = ReadLimits.from_settings(settings)
     st.caption(_("CSV (UTF-8, comma or semicolon) or Excel .xlsx; at most {size} MB and {rows} rows.").format(
         size=format_number(round(limits.max_bytes / 1024 / 1024, 1), language), rows=format_number(limits.max_rows, language)))  # fmt: skip
-    upload = st.file_uploader(_("Spreadsheet"), type=["csv", "xlsx", "txt"], key="upload_file")
+    # The browser refuses a larger file before sending it; read_table_bytes checks the exact limit.
+    upload = st.file_uploader(_("Spreadsheet"), type=["csv", "xlsx", "txt"], key="upload_file",
+                              max_upload_size=max(1, math.ceil(limits.max_bytes / 1024 / 1024)))  # fmt: skip
     if upload is None:
         st.session_state.pop(PREVIEW, None)
         return
