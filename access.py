@@ -11,17 +11,19 @@ Pages for providers and city leads call :func:`require_user` (or :func:`require`
 
 from __future__ import annotations
 
+import contextlib
 import gettext
 import json
 from datetime import UTC, datetime
 
 import streamlit as st
 from sqlalchemy import Engine
+from streamlit.errors import StreamlitAPIException
 
 import app_state
 from opportunities import accounts, mail, permissions
 from opportunities.accounts import Role, User
-from opportunities.errors import ForbiddenError
+from opportunities.errors import FieldError, ForbiddenError, PasswordPolicyError, RateLimitError, SignInError, TokenError
 from opportunities.i18n import LANGUAGES, negotiate_language, translator
 from opportunities.permissions import Action
 from opportunities.settings import Settings
@@ -30,6 +32,8 @@ from opportunities.storage import writing
 COOKIE = "col_session"
 SESSION_TOKEN = "signed_in_token"  # session-state key: the token of this browser session's sign-in
 SIGNED_OUT = "signed_out"  # session-state key: signed out in this session; ignore a stale cookie
+NEXT_PAGE = "next_page"  # session-state key: the page to open once the navigation knows it (after signing in or out)
+OIDC_REFUSED = "oidc_refused"  # session-state key: an st.login identity without an account here
 _COOKIE_JS = """
 export default function (component) {
   const { data } = component;
@@ -78,9 +82,14 @@ def translations() -> gettext.NullTranslations:
 
 
 def client_key() -> str:
-    """The rate-limit key of this visitor: a hash of their address (the proxy's, if any, first)."""
-    forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
-    return accounts.client_key(forwarded or st.context.ip_address or "unknown")
+    """The rate-limit key of this visitor: a hash of their network address as Streamlit sees it.
+
+    X-Forwarded-For is not read: anyone can write it, and a new value per attempt would escape the
+    limit. Behind a reverse proxy every visitor shares the proxy's address; the per-account limit
+    still holds then.
+    """
+    address = st.context.ip_address
+    return accounts.client_key(address if isinstance(address, str) and address else "unknown")
 
 
 def _token() -> str | None:
@@ -98,7 +107,7 @@ def current_user() -> User | None:
     ended session counts at once), or None."""
     token = _token()
     if not token:
-        return None
+        return _adopt_oidc()
     moment = now()
     with engine().connect() as conn:
         user = accounts.user_for_session(conn, token, moment)
@@ -116,7 +125,8 @@ def require_user(*roles: Role) -> User:
     user = current_user()
     if user is None:
         st.warning(_("Sign in to see this page."))
-        st.page_link("pages/sign_in.py", label=_("Sign in"))
+        with contextlib.suppress(StreamlitAPIException):  # a page run on its own has no navigation
+            st.page_link("pages/sign_in.py", label=_("Sign in"))
         st.stop()
     if roles and user.role not in roles and user.role is not Role.ADMIN:
         st.error(_("This page is not available to your account."))
@@ -144,6 +154,7 @@ def sign_in(user: User) -> None:
         accounts.set_language(conn, user.id, language())
     st.session_state[SESSION_TOKEN] = token
     st.session_state[SIGNED_OUT] = False
+    st.session_state[NEXT_PAGE] = "pages/account.py"
     st.session_state["_cookie_write"] = {"name": COOKIE, "token": token, "max_age": s.session_hours * 3600, "id": token[:8]}
 
 
@@ -156,6 +167,9 @@ def sign_out() -> None:
     st.session_state.pop(SESSION_TOKEN, None)
     st.session_state[SIGNED_OUT] = True
     st.session_state["_cookie_write"] = {"name": COOKIE, "token": "", "max_age": 0, "id": f"out-{now().timestamp()}"}
+    st.session_state[NEXT_PAGE] = "pages/sign_in.py"
+    if _oidc_identity() is not None:
+        st.logout()  # the identity provider's login too (a redirect: the session row is gone already)
 
 
 def write_cookie() -> None:
@@ -165,6 +179,94 @@ def write_cookie() -> None:
         _cookie_writer(key="session_cookie", data=json.loads(json.dumps(pending)))
 
 
+def open_next_page() -> None:
+    """Open the page a sign-in or sign-out asked for (app.py calls this after st.navigation)."""
+    target = st.session_state.pop(NEXT_PAGE, None)
+    if target:
+        st.switch_page(str(target))
+
+
 def deliver_mail() -> None:
     """Send the outbox's new messages when SMTP is set (after a commit); never fails the page."""
     mail.deliver_pending(engine(), settings(), now())
+
+
+# --- messages for the domain's errors, in the user's language -----------------------------------
+
+
+def password_problem(exc: PasswordPolicyError) -> str:
+    _ = translations().gettext
+    if exc.reason == "too_short":
+        return _("Use at least {count} characters.").format(count=exc.min_length)
+    if exc.reason == "common":
+        return _("This password is one of the most common ones; choose another.")
+    if exc.reason == "email":
+        return _("The password must not be your email address.")
+    return _("This password is too long.")
+
+
+def token_problem(exc: TokenError) -> str:
+    _ = translations().gettext
+    if exc.reason == "expired":
+        return _("This link has expired. Ask for a new one.")
+    if exc.reason == "used":
+        return _("This link was used already. Ask for a new one.")
+    return _("This link is not valid. Check that it was copied whole.")
+
+
+def rate_limit_problem(exc: RateLimitError) -> str:
+    _ = translations().gettext
+    minutes = max(1, -(-exc.retry_after_s // 60))
+    return _("Too many failed sign-ins. Try again in {minutes} minutes.").format(minutes=minutes)
+
+
+def field_problem(error: FieldError) -> str:
+    """A message for a field of the registration or invitation forms."""
+    _ = translations().gettext
+    messages = {
+        "name": _("Enter the organisation's name (up to 200 characters, no control characters)."),
+        "website": _("Enter the website as an address starting with https:// or http://, or leave it empty."),
+        "contact_email": _("Enter the organisation's contact email address."),
+        "email": _("Enter a valid email address."),
+        "city": _("Choose a city."),
+        "organisation": _("Choose an organisation."),
+        "trusted": _("Verify the organisation first."),
+    }
+    return messages.get(error.field, _("Check this field."))
+
+
+# --- OpenID Connect (st.login), when .streamlit/secrets.toml has an [auth] section ---------------
+
+
+def oidc_configured() -> bool:
+    try:
+        return bool(st.secrets.get("auth"))
+    except Exception:  # no secrets file, or one that does not parse: no OIDC
+        return False
+
+
+def _oidc_identity() -> tuple[str, str, bool] | None:
+    """(email, subject, email verified) of a person signed in with ``st.login``, or None."""
+    if not oidc_configured():
+        return None
+    info = st.user
+    if not info.get("is_logged_in"):
+        return None
+    return str(info.get("email") or ""), str(info.get("sub") or ""), bool(info.get("email_verified", True))
+
+
+def _adopt_oidc() -> User | None:
+    """Sign in the existing account of the ``st.login`` identity (never a new one); None (and
+    ``OIDC_REFUSED`` set) when no enabled account matches."""
+    identity = _oidc_identity()
+    if identity is None or st.session_state.get(SIGNED_OUT):
+        return None
+    email, subject, verified = identity
+    try:
+        with writing(engine()) as conn:
+            user = accounts.user_for_oidc(conn, email=email, subject=subject, email_verified=verified, now=now())
+    except SignInError:
+        st.session_state[OIDC_REFUSED] = True
+        return None
+    sign_in(user)
+    return user
