@@ -15,8 +15,43 @@ CHIP_BACKGROUND = "#c53948"
 st.html(
     "<style>"
     f'[data-testid="stMultiSelectTagsContainer"] span:has(> button) {{ background-color: {CHIP_BACKGROUND}; color: #ffffff; }}'
+    # Primary buttons (Store, Approve) carry white text too: the same colour, in both themes.
+    f'[data-testid="stBaseButton-primary"], [data-testid="stBaseButton-primaryFormSubmit"] '
+    f'{{ background-color: {CHIP_BACKGROUND}; border-color: {CHIP_BACKGROUND}; color: #ffffff; }}'
     "</style>"
 )
 
-page = st.navigation([st.Page("pages/explore.py", title="Explore", default=True)])
+import access  # noqa: E402  (after set_page_config)
+from opportunities.accounts import Role  # noqa: E402
+
+_ = access.translations().gettext
+user = access.current_user()
+explore = st.Page("pages/explore.py", title=_("Explore"), default=True)
+
+# Provider pages (the "provider" and "reviewupload" branches add theirs here):
+PROVIDER_PAGES: list[st.Page] = [
+    # st.Page("pages/submit.py", title=_("Submit")),
+    # st.Page("pages/my_opportunities.py", title=_("My opportunities")),
+    st.Page("pages/upload.py", title=_("Upload opportunities")),
+]
+# City-lead pages (the "reviewupload" branch adds the Review page here):
+CITY_LEAD_PAGES: list[st.Page] = [
+    st.Page("pages/review.py", title=_("Review submissions")),
+]
+account = st.Page("pages/account.py", title=_("Account"))
+sign_in = st.Page("pages/sign_in.py", title=_("Sign in"))
+register = st.Page("pages/register.py", title=_("Register an organisation"))
+
+if user is None:
+    pages = [explore, sign_in, register]
+else:
+    pages = [explore]
+    if user.role in (Role.PROVIDER, Role.ADMIN):
+        pages += PROVIDER_PAGES
+    if user.role in (Role.CITY_LEAD, Role.ADMIN):
+        pages += CITY_LEAD_PAGES
+    pages.append(account)
+page = st.navigation(pages)
+access.write_cookie()
+access.open_next_page()
 page.run()

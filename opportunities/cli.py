@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -338,6 +338,57 @@ def cmd_addresses_remove(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities import review
+    from opportunities.storage import find_city
+
+    with _engine(settings) as engine, engine.connect() as conn:
+        city_id = None
+        if args.city:
+            city = find_city(conn, args.city)
+            if city is None:
+                print(f"error: no city called {args.city!r}", file=sys.stderr)
+                return EXIT_UNUSABLE
+            city_id = city.id
+        items = review.queue(conn, review.COMMAND_LINE, city_id=city_id, limit=args.limit)
+        organisations = review.unverified_organisations(conn, review.COMMAND_LINE, city_id=city_id)
+    for item in items:
+        opp = item.opportunity
+        created = opp.created_at.strftime("%Y-%m-%d %H:%M") if opp.created_at else ""
+        place = opp.precision.value if opp.precision else "online"
+        verified = "" if item.organisation.verified else " [organisation not verified]"
+        print(f"{opp.id}\t{created}\t{opp.city}\t{opp.provider}{verified}\t{opp.title}\t{place}")
+        for dup in item.duplicates:
+            print(f"\tlikely duplicate ({dup.kind.value}): {dup.opportunity.id} {dup.opportunity.title} "
+                  f"[{dup.opportunity.status.value}]")  # fmt: skip
+    for org in organisations:
+        print(f"organisation {org.id}\tnot verified\t{org.name}\t{org.contact_email}")
+    print(f"{len(items)} pending, {len(organisations)} organisations to verify", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities import mail, review
+    from opportunities.storage import writing
+
+    now = datetime.now(UTC)
+    with _engine(settings) as engine:
+        with writing(engine) as conn:
+            if args.decision == "approve":
+                done = review.approve_many(conn, review.COMMAND_LINE, args.ids, now=now, settings=settings)
+            elif args.decision == "reject":
+                done = [review.reject(conn, review.COMMAND_LINE, i, args.reason, now=now, settings=settings) for i in args.ids]
+            else:
+                done = [review.request_changes(conn, review.COMMAND_LINE, i, args.note, now=now, settings=settings)
+                        for i in args.ids]  # fmt: skip
+        mail.deliver_pending(engine, settings, now)
+        if args.decision == "approve":
+            _refresh_search_index(engine, settings)
+    for opp in done:
+        print(f"{opp.id}\t{opp.status.value}\t{opp.title}")
+    return EXIT_OK
+
+
 def _add_filter_options(parser: argparse.ArgumentParser, *, activity_language_flags: Sequence[str]) -> None:
     """The search filters, shared by ``search`` and ``map``.
 
@@ -416,6 +467,23 @@ def build_parser() -> argparse.ArgumentParser:
     a = actions.add_parser("remove", help="remove an area's addresses")
     a.add_argument("area")
     a.set_defaults(run=cmd_addresses_remove)
+    p = sub.add_parser("review", help="review pending submissions without the app")
+    review = p.add_subparsers(dest="review_command", required=True)
+    r = review.add_parser("list", help="pending submissions (oldest first) and organisations to verify")
+    r.add_argument("--city")
+    r.add_argument("--limit", type=_count, default=500)
+    r.set_defaults(run=cmd_review_list)
+    r = review.add_parser("approve", help="publish pending submissions (all or none)")
+    r.add_argument("ids", nargs="+", type=_count, metavar="ID")
+    r.set_defaults(run=cmd_review_decide, decision="approve")
+    r = review.add_parser("reject", help="reject pending submissions with a reason the provider sees")
+    r.add_argument("ids", nargs="+", type=_count, metavar="ID")
+    r.add_argument("--reason", required=True)
+    r.set_defaults(run=cmd_review_decide, decision="reject")
+    r = review.add_parser("request-changes", help="send pending submissions back to the provider with a note")
+    r.add_argument("ids", nargs="+", type=_count, metavar="ID")
+    r.add_argument("--note", required=True)
+    r.set_defaults(run=cmd_review_decide, decision="request-changes")
 
     p = sub.add_parser("demo", help="create (or recreate) the demo database")
     p.add_argument("--size", type=_count, default=400, help="number of opportunities (default: 400)")

@@ -42,6 +42,15 @@ class ImportFileError(OpportunitiesError):
     """A whole import file is unusable (wrong format, encoding, empty, missing columns)."""
 
 
+class ImportChangedError(OpportunitiesError):
+    """Confirming an import would not do what its preview showed; nothing was stored."""
+
+
+class ReviewStateError(OpportunitiesError):
+    """A review decision cannot be made now: the listing is not pending (any more), or its
+    organisation is not verified yet. Nothing was changed."""
+
+
 class NotFoundError(OpportunitiesError):
     """A requested record does not exist."""
 
@@ -57,3 +66,40 @@ class RuleError(OpportunitiesError):
 
 class AddressFileError(OpportunitiesError):
     """An address file for the street-level index is unusable; nothing was loaded from it."""
+class ForbiddenError(OpportunitiesError):
+    """The signed-in person (or nobody) may not do this; nothing was changed."""
+
+
+class SignInError(OpportunitiesError):
+    """Wrong email or password, or a disabled account (one message for all: it tells nothing)."""
+
+
+class RateLimitError(OpportunitiesError):
+    """Too many failed sign-ins for an account or from a client; try again after ``retry_after_s``."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {max(1, retry_after_s // 60)} minutes")
+        self.retry_after_s = retry_after_s
+
+
+class PasswordPolicyError(OpportunitiesError):
+    """A new password is too short, too common or the same as the email; ``reason`` is one of
+    ``"too_short"``, ``"common"``, ``"email"``, ``"too_long"``."""
+
+    def __init__(self, reason: str, min_length: int = 0) -> None:
+        super().__init__(f"password refused: {reason.replace('_', ' ')}")
+        self.reason = reason
+        self.min_length = min_length
+
+
+class TokenError(OpportunitiesError):
+    """A link or code (invitation, password reset) is unknown, expired or already used;
+    ``reason`` is ``"unknown"``, ``"expired"`` or ``"used"``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"this link is {reason if reason != 'unknown' else 'not valid'}")
+        self.reason = reason
+
+
+class AccountExistsError(OpportunitiesError):
+    """An account (or organisation) with this email (or name) exists already."""

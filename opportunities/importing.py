@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
+import json
 import re
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +26,7 @@ from sqlalchemy import Connection, Engine
 
 from opportunities import storage
 from opportunities.cells import guard_formula, unguard_formula
-from opportunities.errors import FieldError, GeocodingError, ImportFileError, RecordError
+from opportunities.errors import FieldError, GeocodingError, ImportChangedError, ImportFileError, RecordError
 from opportunities.geocoding import MIN_PLACE_UNCERTAINTY_M, Geocoder, Place, unknown_place_help
 from opportunities.model import City, Opportunity, Provider
 from opportunities.settings import Settings, load_settings
@@ -43,6 +46,7 @@ class RowRejection:
     field: str
     reason: str
     values: Mapping[str, str]
+    errors: tuple[tuple[str, str], ...] = ()  # (field, reason) each, for translating (opportunities.reasons)
 
 
 @dataclass
@@ -53,6 +57,9 @@ class ImportReport:
     stored_ids: list[int] = field(default_factory=list)
     rejected: list[RowRejection] = field(default_factory=list)
     duplicates: list[int] = field(default_factory=list)  # row numbers
+    duplicate_rows: dict[int, int] = field(default_factory=dict)  # row -> the earlier row of the same opportunity
+    duplicate_ids: dict[int, int] = field(default_factory=dict)  # row -> the stored opportunity it repeats
+    stored_rows: list[int] = field(default_factory=list)  # row numbers, in the order of stored_ids
     warnings: list[str] = field(default_factory=list)
     rejects_path: Path | None = None
     rejects_error: str = ""  # why the rejected rows could not be written, after the rows were stored
@@ -571,6 +578,16 @@ def locate(opp: Opportunity, geocoder: Geocoder, written: tuple[str, str] | None
                    location_source=found.source, uncertainty_m=found.uncertainty_m)  # fmt: skip
 
 
+def _own_provider(record: Mapping[str, str], organisation: str) -> Mapping[str, str]:
+    """The record with an empty provider filled with ``organisation``; :class:`FieldError` when it names another."""
+    named = (record.get("provider") or "").strip()
+    if not named:
+        return {**record, "provider": organisation}
+    if fold(named) != fold(organisation):
+        raise FieldError("provider", f"names the provider {named!r}; this upload may list only opportunities of {organisation}")
+    return record
+
+
 def store_opportunities(
     conn: Connection,
     records: Sequence[tuple[int, Mapping[str, str]]],
@@ -578,14 +595,23 @@ def store_opportunities(
     *,
     status: Status,
     report: ImportReport,
-    seen: set[str],
+    seen: dict[str, int],
     registry: Registry,
+    organisation: str | None = None,
+    submitted_by: int | None = None,
 ) -> None:
-    """Validate, locate, de-duplicate and insert one batch of (row number, record)."""
+    """Validate, locate, de-duplicate and insert one batch of (row number, record).
+
+    ``seen`` maps the duplicate key of each row taken so far to its row number. With
+    ``organisation``, every row must be that organisation's (an empty provider cell is filled in).
+    """
     now = datetime.now(UTC)
     ready: list[tuple[int, Opportunity, int, str]] = []
-    for number, record in records:
+    for number, given in records:
+        record = given
         try:
+            if organisation is not None:
+                record = _own_provider(given, organisation)
             opp = parse_opportunity(record, status=status)
             written = (record.get("latitude", ""), record.get("longitude", ""))
             city_id, city_name = registry.city(opp.city, opp.country, opp, written)
@@ -593,28 +619,65 @@ def store_opportunities(
         except RecordError as exc:
             first = exc.errors[0]
             reason = "; ".join(str(e) for e in exc.errors)
-            report.rejected.append(RowRejection(number, first.field, reason, record))
+            errors = tuple((e.field, e.reason) for e in exc.errors)
+            report.rejected.append(RowRejection(number, first.field, reason, record, errors))
             continue
         except FieldError as exc:
-            report.rejected.append(RowRejection(number, exc.field, str(exc), record))
+            report.rejected.append(RowRejection(number, exc.field, str(exc), record, ((exc.field, exc.reason),)))
             continue
         key = opp.dedup_key
         if key in seen:
             report.duplicates.append(number)
+            report.duplicate_rows[number] = seen[key]
             continue
-        seen.add(key)
+        seen[key] = number
         ready.append((number, opp, city_id, key))
-    stored = storage.existing_dedup_keys(conn, [key for *_, key in ready])
-    rows, topics, languages = [], [], []
+    stored = storage.existing_dedup_ids(conn, [key for *_, key in ready])
+    rows, topics, languages, numbers = [], [], [], []
     for number, opp, city_id, key in ready:
         if key in stored:
             report.duplicates.append(number)
+            report.duplicate_ids[number] = stored[key]
             continue
         provider_id = registry.provider(opp.provider, city_id)
-        rows.append(storage.opportunity_row(opp, provider_id=provider_id, city_id=city_id, now=now, dedup_key=key))
+        row = storage.opportunity_row(opp, provider_id=provider_id, city_id=city_id, now=now, dedup_key=key)
+        if submitted_by is not None:
+            row["submitted_by"] = submitted_by
+        rows.append(row)
         topics.append(opp.topics)
         languages.append(opp.languages)
+        numbers.append(number)
     report.stored_ids.extend(storage.insert_opportunities(conn, rows, topics, languages))
+    report.stored_rows.extend(numbers)
+
+
+def _import_rows(
+    conn: Connection,
+    records: Sequence[Mapping[str, str]],
+    geocoder: Geocoder,
+    *,
+    publish: bool,
+    progress: Progress | None,
+    row_numbers: Sequence[int] | None,
+    organisation: str | None = None,
+    submitted_by: int | None = None,
+) -> ImportReport:
+    """Import records within the transaction of ``conn`` (the caller commits or rolls back)."""
+    report = ImportReport(total=len(records))
+    status = Status.PUBLISHED if publish else Status.PENDING
+    seen: dict[str, int] = {}
+    numbers = row_numbers if row_numbers is not None else range(2, len(records) + 2)
+    numbered = list(zip(numbers, records, strict=True))
+    registry = Registry(conn, geocoder)
+    for i in range(0, len(numbered), BATCH_SIZE):
+        batch = numbered[i : i + BATCH_SIZE]
+        store_opportunities(conn, batch, geocoder, status=status, report=report, seen=seen, registry=registry,
+                            organisation=organisation, submitted_by=submitted_by)  # fmt: skip
+        if progress is not None:
+            progress(min(i + BATCH_SIZE, len(numbered)), len(numbered))
+    report.rejected.sort(key=lambda r: r.row)
+    report.duplicates.sort()
+    return report
 
 
 def import_records(
@@ -630,20 +693,131 @@ def import_records(
 
     Rows are numbered as in a spreadsheet (from 2, after the header) unless ``row_numbers`` says.
     """
-    report = ImportReport(total=len(records))
-    status = Status.PUBLISHED if publish else Status.PENDING
-    seen: set[str] = set()
-    numbers = row_numbers if row_numbers is not None else range(2, len(records) + 2)
-    numbered = list(zip(numbers, records, strict=True))
     with storage.writing(engine) as conn:
-        registry = Registry(conn, geocoder)
-        for i in range(0, len(numbered), BATCH_SIZE):
-            batch = numbered[i : i + BATCH_SIZE]
-            store_opportunities(conn, batch, geocoder, status=status, report=report, seen=seen, registry=registry)
-            if progress is not None:
-                progress(min(i + BATCH_SIZE, len(numbered)), len(numbered))
-    report.rejected.sort(key=lambda r: r.row)
-    report.duplicates.sort()
+        return _import_rows(conn, records, geocoder, publish=publish, progress=progress, row_numbers=row_numbers)
+
+
+def _with_table(report: ImportReport, table: Table) -> ImportReport:
+    """The report with the reader's warnings and the rows it could not read as rows."""
+    report.warnings.extend(table.warnings)
+    if table.rejected:  # rows the reader could not read as rows count and are reported like the others
+        report.total += len(table.rejected)
+        report.rejected = sorted([*report.rejected, *table.rejected], key=lambda r: r.row)
+    return report
+
+
+class Outcome(StrEnum):
+    """What an import does with a row."""
+
+    STORE = "store"
+    REJECT = "reject"
+    DUPLICATE = "duplicate"
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """One row of a preview: what confirming will do with it, and why."""
+
+    row: int
+    outcome: Outcome
+    title: str
+    field: str = ""
+    reason: str = ""  # why a row is rejected, in English (see opportunities.reasons for other languages)
+    duplicate_row: int | None = None  # the same opportunity in an earlier row of the file
+    duplicate_id: int | None = None  # the same opportunity already stored
+    errors: tuple[tuple[str, str], ...] = ()  # (field, reason) each, for translating
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    """What importing a read file would do, row by row, computed without storing anything."""
+
+    filename: str
+    fingerprint: str  # of the rows read: confirming another file's rows is refused
+    publish: bool
+    rows: tuple[RowOutcome, ...]
+    warnings: tuple[str, ...]
+    rejected: tuple[RowRejection, ...]  # for the rejected-rows file
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(r.outcome is outcome for r in self.rows)
+
+
+def table_fingerprint(table: Table) -> str:
+    """A digest of everything a table holds: its header, row numbers and cells."""
+    digest = hashlib.sha256()
+    for part in (table.header, table.row_numbers, table.rows, [(r.row, r.reason) for r in table.rejected]):
+        digest.update(json.dumps(part, ensure_ascii=False, sort_keys=True).encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _outcomes(report: ImportReport, table: Table) -> tuple[RowOutcome, ...]:
+    rows = [RowOutcome(r.row, Outcome.REJECT, r.values.get("title", ""), r.field, r.reason, errors=r.errors) for r in report.rejected]
+    titles = {n: record.get("title", "") for n, record in zip(table.row_numbers, table.rows, strict=True)}
+    rows += [RowOutcome(n, Outcome.STORE, titles.get(n, "")) for n in report.stored_rows]
+    rows += [RowOutcome(n, Outcome.DUPLICATE, titles.get(n, ""), duplicate_row=report.duplicate_rows.get(n),
+                        duplicate_id=report.duplicate_ids.get(n)) for n in report.duplicates]  # fmt: skip
+    return tuple(sorted(rows, key=lambda r: r.row))
+
+
+def preview_import(
+    engine: Engine,
+    table: Table,
+    geocoder: Geocoder,
+    *,
+    filename: str = "",
+    publish: bool = False,
+    organisation: str | None = None,
+    progress: Progress | None = None,
+) -> ImportPreview:
+    """Each row's outcome (stored, rejected and why, duplicate of what), storing nothing.
+
+    The import runs exactly as :func:`confirm_import` will run it, in a transaction that is then
+    rolled back: a preview cannot promise what the import would not do.
+    """
+    with storage.rolled_back(engine) as conn:
+        report = _import_rows(conn, table.rows, geocoder, publish=publish, progress=progress,
+                              row_numbers=table.row_numbers, organisation=organisation)  # fmt: skip
+    report = _with_table(report, table)
+    return ImportPreview(filename=filename, fingerprint=table_fingerprint(table), publish=publish, rows=_outcomes(report, table),
+                         warnings=tuple(report.warnings), rejected=tuple(report.rejected))  # fmt: skip
+
+
+def confirm_import(
+    engine: Engine,
+    table: Table,
+    geocoder: Geocoder,
+    preview: ImportPreview,
+    *,
+    organisation: str | None = None,
+    submitted_by: int | None = None,
+    progress: Progress | None = None,
+    on_stored: Callable[[Connection, ImportReport], None] | None = None,
+) -> ImportReport:
+    """Store what ``preview`` showed, and only that. ``on_stored`` runs in the same transaction
+    after the rows are stored (say, to write the audit log), so both are kept or neither.
+
+    Raises :class:`ImportChangedError`, storing nothing, when ``table`` is not the previewed file
+    or the database changed since so that a row's outcome would differ (say, another upload
+    stored one of its opportunities meanwhile).
+    """
+    if table_fingerprint(table) != preview.fingerprint:
+        raise ImportChangedError("this is not the file that was previewed; preview it again before storing")
+    with storage.writing(engine) as conn:
+        report = _import_rows(conn, table.rows, geocoder, publish=preview.publish, progress=progress,
+                              row_numbers=table.row_numbers, organisation=organisation, submitted_by=submitted_by)  # fmt: skip
+        report = _with_table(report, table)
+        now = _outcomes(report, table)
+        if now != preview.rows:
+            before = {r.row: r for r in preview.rows}
+            changed = [r.row for r in now if before.get(r.row) != r]
+            raise ImportChangedError(
+                f"the data changed since the preview (row {', '.join(map(str, changed[:5]))}"
+                f"{' …' if len(changed) > 5 else ''} would now be imported differently); nothing was stored: preview the file again"
+            )
+        if on_stored is not None:
+            on_stored(conn, report)
     return report
 
 
@@ -673,10 +847,7 @@ def import_file(
         raise ImportFileError(f"the rejected rows would overwrite {path.name} itself; name another file for them")
     _check_writable(target)
     report = import_records(engine, table.rows, geocoder, publish=publish, progress=progress, row_numbers=table.row_numbers)
-    report.warnings.extend(table.warnings)
-    if table.rejected:  # rows the reader could not read as rows count and are reported like the others
-        report.total += len(table.rejected)
-        report.rejected = sorted([*report.rejected, *table.rejected], key=lambda r: r.row)
+    report = _with_table(report, table)
     if report.rejected:
         try:
             write_rejects(target, table.header, report.rejected)
@@ -697,6 +868,12 @@ def _check_writable(path: Path) -> None:
 
 
 def write_rejects(path: Path, header: Sequence[str], rejected: Sequence[RowRejection]) -> None:
+    """Write :func:`rejects_csv` to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(rejects_csv(header, rejected))
+
+
+def rejects_csv(header: Sequence[str], rejected: Sequence[RowRejection]) -> bytes:
     """The original rows plus a ``reason`` column, ready to fix and upload again.
 
     Every cell is guarded against formula injection (:mod:`opportunities.cells`): the values
@@ -704,11 +881,11 @@ def write_rejects(path: Path, header: Sequence[str], rejected: Sequence[RowRejec
     """
     # A rejected-rows file imported again already has a reason (and maybe row) column: one is enough.
     header = [h for h in header if _column_name(h) not in ("row", "reason")]
-    path.parent.mkdir(parents=True, exist_ok=True)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow([guard_formula(h) for h in (*header, "reason")])
+    for rejection in rejected:
+        values = [rejection.values.get(_column_name(h), "") for h in header]
+        writer.writerow([guard_formula(v) for v in (*values, f"row {rejection.row}: {rejection.reason}")])
     # With a byte-order mark, as the export: Excel then reads the file as UTF-8.
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([guard_formula(h) for h in (*header, "reason")])
-        for rejection in rejected:
-            values = [rejection.values.get(_column_name(h), "") for h in header]
-            writer.writerow([guard_formula(v) for v in (*values, f"row {rejection.row}: {rejection.reason}")])
+    return out.getvalue().encode("utf-8-sig")

@@ -481,7 +481,7 @@ def test_limits_end_the_read_with_a_reason(tmp_path: Path) -> None:
 def test_limits_are_settings() -> None:
     limits = ReadLimits.from_settings(load_settings({"IMPORT_MAX_BYTES": "1000", "IMPORT_MAX_ROWS": "5", "IMPORT_MAX_CELL_CHARS": "9"}))
     assert limits == ReadLimits(max_bytes=1000, max_rows=5, max_cell_chars=9)
-    assert ReadLimits.from_settings(load_settings({})) == ReadLimits(max_bytes=50 * 1024 * 1024, max_rows=200_000, max_cell_chars=32_767)
+    assert ReadLimits.from_settings(load_settings({})) == ReadLimits(max_bytes=10 * 1024 * 1024, max_rows=50_000, max_cell_chars=32_767)
     with pytest.raises(SettingsError, match="IMPORT_MAX_ROWS"):
         load_settings({"IMPORT_MAX_ROWS": "0"})
     with pytest.raises(SettingsError, match="IMPORT_MAX_BYTES"):

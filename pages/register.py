@@ -1,0 +1,82 @@
+"""Register an organisation: it and its first account are created unverified, and the city's leads are told."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import access
+from opportunities import accounts, organisations
+from opportunities.errors import AccountExistsError, PasswordPolicyError, RecordError
+from opportunities.i18n import N_
+from opportunities.storage import list_cities, writing
+from opportunities.vocabulary import ProviderKind
+
+_ = access.translations().gettext
+
+KIND_LABELS: dict[ProviderKind, str] = {
+    ProviderKind.SCHOOL: N_("School"),
+    ProviderKind.LIBRARY: N_("Library"),
+    ProviderKind.NGO: N_("Non-profit organisation"),
+    ProviderKind.YOUTH_CENTRE: N_("Youth centre"),
+    ProviderKind.MUNICIPALITY: N_("Municipality"),
+    ProviderKind.UNIVERSITY: N_("University"),
+    ProviderKind.COMPANY: N_("Company"),
+    ProviderKind.OTHER: N_("Other"),
+}
+
+
+def main() -> None:
+    st.header(_("Register an organisation"))
+    if access.current_user() is not None:
+        st.info(_("You are signed in already. Sign out to register another organisation."))
+        return
+    st.write(_("Any organisation that offers learning to young people can publish here. A city lead of your "
+               "city verifies the organisation before its listings are published."))  # fmt: skip
+    with access.engine().connect() as conn:
+        places = [c for c in list_cities(conn) if c.id is not None]
+    city_names = {c.id: f"{c.name} ({c.country})" for c in places}
+    with st.form("register"):
+        st.subheader(_("The organisation"))
+        name = st.text_input(_("Name"), max_chars=200)
+        kind = st.selectbox(_("Kind"), list(ProviderKind), format_func=lambda k: _(KIND_LABELS[k]))
+        city_id = st.selectbox(_("City"), list(city_names), format_func=lambda i: city_names[i], index=None,
+                               placeholder=_("Choose a city"))  # fmt: skip
+        website = st.text_input(_("Website (optional)"), max_chars=2000, placeholder="https://")
+        contact = st.text_input(_("Contact email shown with your listings"), max_chars=254)
+        st.subheader(_("Your account"))
+        user_name = st.text_input(_("Your name (optional)"), max_chars=accounts.MAX_NAME_LENGTH)
+        email = st.text_input(_("Your email"), max_chars=accounts.MAX_EMAIL_LENGTH, autocomplete="username")
+        password = st.text_input(_("Choose a password"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH,
+                                 help=_("At least {count} characters; not a common password.").format(
+                                     count=access.settings().password_min_length), autocomplete="new-password")  # fmt: skip
+        again = st.text_input(_("The password again"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
+        done = st.form_submit_button(_("Register"), type="primary")
+    if not done:
+        return
+    if password != again:
+        st.error(_("The two passwords differ."))
+        return
+    try:
+        with writing(access.engine()) as conn:
+            _org, user = organisations.register_organisation(
+                conn, name=name, kind=kind, city_id=city_id if city_id is not None else -1, website=website,
+                contact_email=contact, user_email=email, password=password, settings=access.settings(),
+                now=access.now(), user_name=user_name, language=access.language(),
+            )  # fmt: skip
+    except RecordError as exc:
+        for error in exc.errors:
+            st.error(access.field_problem(error))
+        return
+    except PasswordPolicyError as exc:
+        st.error(access.password_problem(exc))
+        return
+    except AccountExistsError:
+        st.error(_("An organisation with this name, or an account with this email, exists already."))
+        return
+    access.deliver_mail()
+    access.sign_in(user)
+    st.session_state["registered_notice"] = True
+    st.rerun()  # app.py then opens the Account page
+
+
+main()

@@ -1,0 +1,224 @@
+"""Review: a city lead's queue of submissions and organisations, and the audit log of their cities.
+
+Thin: the queue, the decisions and every permission check are in :mod:`opportunities.review`
+and :mod:`opportunities.organisations`; this page shows them and passes on what the lead chose.
+Provider text is shown escaped (Markdown) or in tables (plain text).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Connection
+from streamlit_folium import st_folium
+
+import access
+import app_state
+from maps.opportunity_map import build_map
+from opportunities import audit, organisations, review
+from opportunities.accounts import Role, User
+from opportunities.duplicates import DuplicateKind
+from opportunities.errors import FieldError, ForbiddenError, NotFoundError, ReviewStateError
+from opportunities.i18n import N_, format_when, precision_label
+from opportunities.storage import list_cities, writing
+from opportunities.text import escape_markdown
+
+# Audit actions as a lead reads them; an action not listed (a newer one) shows its id.
+ACTION_LABELS = {
+    "approve": N_("listing approved"), "reject": N_("listing rejected"), "request_changes": N_("listing: changes requested"),
+    "upload": N_("listing uploaded"), "submit": N_("listing submitted"), "edit": N_("listing edited"), "withdraw": N_("listing withdrawn"),
+    "verify_organisation": N_("organisation verified"), "set_trusted": N_("trust changed"),
+    "register_organisation": N_("organisation registered"),
+}  # fmt: skip
+SELECTED = "review_selected"  # session state: the id of the submission open in detail
+QUEUE_SHOWN = 200
+AUDIT_SHOWN = 200
+
+
+def _city_names(user: User) -> dict[int, str]:
+    with access.engine().connect() as conn:
+        cities = list_cities(conn)
+    return {c.id: c.name for c in cities if c.id is not None and (user.role is Role.ADMIN or c.id in user.city_ids)}
+
+
+def _act(action: str, run: Callable[[Connection], object]) -> None:
+    """Run a decision in one transaction; a refusal is shown and changes nothing."""
+    _ = access.translations().gettext
+    try:
+        with writing(access.engine()) as conn:
+            run(conn)
+    except ForbiddenError:
+        st.error(_("Your account may not make this decision."))
+        return
+    except ReviewStateError as exc:
+        st.error(_("Nothing was changed: {reason}").format(reason=escape_markdown(str(exc))))
+        return
+    except NotFoundError:
+        st.error(_("This listing no longer exists."))
+        return
+    except FieldError:
+        st.error(_("Write a reason: the provider receives it."))
+        return
+    access.deliver_mail()
+    st.session_state["review_done"] = action
+    st.rerun()
+
+
+def _submissions(user: User, city_id: int | None, language: str) -> None:
+    _ = access.translations().gettext
+    settings = access.settings()
+    with access.engine().connect() as conn:
+        items = review.queue(conn, user, city_id=city_id, limit=QUEUE_SHOWN)
+    if not items:
+        st.info(_("No submissions are waiting for review."))
+        return
+    rows = [
+        {
+            _("Listing no."): i.opportunity.id,
+            _("Submitted on"): format_when(i.opportunity.created_at, language) if i.opportunity.created_at else "",
+            _("City"): i.opportunity.city,
+            _("Provider organisation"): i.organisation.name + ("" if i.organisation.verified else " ⚠ " + _("not verified")),
+            _("Title"): i.opportunity.title,
+            _("Map position"): precision_label(i.opportunity.precision, language, i.opportunity.uncertainty_m)
+            if i.opportunity.precision else _("Online"),
+            _("Likely duplicates"): len(i.duplicates),
+        }
+        for i in items
+    ]  # fmt: skip
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+    labels = {i.opportunity.id: f"{i.opportunity.id} – {i.opportunity.title}" for i in items}
+    with st.form("bulk_approve"):
+        chosen = st.multiselect(_("Approve several at once"), list(labels), format_func=lambda oid: labels[oid],
+                                placeholder=_("Choose listings"))  # fmt: skip
+        if st.form_submit_button(_("Approve selected")) and chosen:
+            ids = [int(i) for i in chosen if i is not None]
+            _act("approved", lambda conn: review.approve_many(conn, user, ids, now=access.now(), settings=settings))
+
+    ids = [i.opportunity.id for i in items]
+    current = st.session_state.get(SELECTED)
+    index = ids.index(current) if current in ids else 0
+    selected = st.selectbox(_("Review one"), ids, index=index, format_func=lambda oid: labels[oid])
+    st.session_state[SELECTED] = selected
+    item = next(i for i in items if i.opportunity.id == selected)
+    _detail(user, item, language)
+
+
+def _detail(user: User, item: review.QueueItem, language: str) -> None:
+    _ = access.translations().gettext
+    settings = access.settings()
+    opp = item.opportunity
+    assert opp.id is not None
+    oid = opp.id
+    st.subheader(escape_markdown(opp.title))
+    st.write(f"{escape_markdown(item.organisation.name)} · {escape_markdown(opp.city)} · {format_when(opp.start, language)}")
+    if not item.organisation.verified:
+        st.warning(_("This organisation is not verified yet: verify it (Provider organisations tab) before approving its listings."))
+    if opp.description:
+        st.markdown(escape_markdown(opp.description))
+    if opp.address:
+        st.write(_("Address: {address}").format(address=escape_markdown(opp.address)))
+    if opp.precision is not None:
+        st.write(_("Placed by: {precision}").format(precision=precision_label(opp.precision, language, opp.uncertainty_m)))
+    if opp.has_location:
+        figure = build_map([opp], tile_url=settings.tile_url, tile_attribution=settings.tile_attribution,
+                           asset_base=app_state.asset_base(), language=language)  # fmt: skip
+        if opp.latitude is not None and opp.longitude is not None and opp.uncertainty_m:
+            # The whole area it may be in, not the closest zoom on its centre.
+            dlat = opp.uncertainty_m / 111_320
+            dlon = dlat / max(0.1, math.cos(math.radians(opp.latitude)))
+            figure.fit_bounds([[opp.latitude - dlat, opp.longitude - dlon], [opp.latitude + dlat, opp.longitude + dlon]])
+        st_folium(figure, key=f"review_map_{oid}", height=300, returned_objects=[], use_container_width=True)
+    else:
+        st.caption(_("Online: no place on the map."))
+    if item.duplicates:
+        st.markdown("**" + _("Likely duplicates") + "**")
+        for dup in item.duplicates:
+            why = _("same organisation") if dup.kind is DuplicateKind.SAME_PROVIDER else _("similar title, close in time and place")
+            st.write(f"- {dup.opportunity.id} · {escape_markdown(dup.opportunity.title)} · "
+                     f"{escape_markdown(dup.opportunity.provider)} · {format_when(dup.opportunity.start, language)} ({why})")  # fmt: skip
+    approve, reject, changes = st.columns(3)
+    if approve.button(_("Approve"), type="primary", key=f"approve_{oid}"):
+        _act("approved", lambda conn: review.approve(conn, user, oid, now=access.now(), settings=settings))
+    with reject.form(f"reject_{oid}"):
+        reason = st.text_area(_("Reason for rejecting (the provider sees it)"), max_chars=review.MAX_NOTE_LENGTH)
+        if st.form_submit_button(_("Reject")):
+            _act("rejected", lambda conn: review.reject(conn, user, oid, reason, now=access.now(), settings=settings))
+    with changes.form(f"changes_{oid}"):
+        note = st.text_area(_("What should change (the provider sees it)"), max_chars=review.MAX_NOTE_LENGTH)
+        if st.form_submit_button(_("Request changes")):
+            _act("sent back", lambda conn: review.request_changes(conn, user, oid, note, now=access.now(), settings=settings))
+
+
+def _organisations(user: User, city_id: int | None, city_names: dict[int, str]) -> None:
+    _ = access.translations().gettext
+    with access.engine().connect() as conn:
+        waiting = review.unverified_organisations(conn, user, city_id=city_id)
+        cities = (city_id,) if city_id is not None else (None if user.role is Role.ADMIN else user.city_ids)
+        verified = [o for o in organisations.list_organisations(conn, city_ids=cities) if o.verified]
+    st.subheader(_("Waiting for verification"))
+    if not waiting:
+        st.info(_("No organisations are waiting for verification."))
+    for org in waiting:
+        with st.container(border=True):
+            st.write(f"**{escape_markdown(org.name)}** · {escape_markdown(city_names.get(org.city_id or -1, ''))}")
+            st.write(" · ".join(escape_markdown(x) for x in (org.kind.value, org.website, org.contact_email) if x))
+            if st.button(_("Verify organisation"), key=f"verify_{org.id}"):
+                _act("verified", partial(organisations.verify_organisation, actor=user, organisation_id=org.id, now=access.now()))
+    st.subheader(_("Verified organisations"))
+    st.caption(_("A trusted organisation's listings are published without review."))
+    for org in verified:
+        trusted = st.checkbox(_("Trusted: {name}").format(name=escape_markdown(org.name)), value=org.trusted, key=f"trusted_{org.id}")
+        if trusted != org.trusted:
+            _act("trust changed", partial(organisations.set_trusted, actor=user, organisation_id=org.id, trusted=trusted,
+                                          now=access.now()))  # fmt: skip
+
+
+def _audit_log(user: User, city_id: int | None, city_names: dict[int, str], language: str) -> None:
+    _ = access.translations().gettext
+    with access.engine().connect() as conn:
+        entries = audit.entries(conn, user, city_id=city_id, limit=AUDIT_SHOWN)
+    if not entries:
+        st.info(_("Nothing has been recorded yet."))
+        return
+    rows = [
+        {
+            _("Changed at"): format_when(e.at, language), _("Changed by"): e.actor, _("Kind of change"): _(ACTION_LABELS[e.action]) if e.action in ACTION_LABELS else e.action,
+            _("Changed record"): f"{e.entity} {e.entity_id or ''}".strip(), _("City"): city_names.get(e.city_id or -1, ""),
+            _("Before the change"): json.dumps(e.before, ensure_ascii=False) if e.before else "",
+            _("After the change"): json.dumps(e.after, ensure_ascii=False) if e.after else "", _("Remark"): e.note,
+        }
+        for e in entries
+    ]  # fmt: skip
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def main() -> None:
+    user = access.require_user(Role.CITY_LEAD)
+    _ = access.translations().gettext
+    language = access.language()
+    st.title(_("Review submissions"))
+    done = st.session_state.pop("review_done", None)
+    if done:
+        st.success(_("Saved."))
+    city_names = _city_names(user)
+    options: list[int | None] = [None, *sorted(city_names, key=lambda c: city_names[c])]
+    city_id = st.selectbox(_("City"), options, format_func=lambda c: _("All my cities") if c is None else city_names[c])
+    try:
+        submissions, orgs, log = st.tabs([_("Submissions"), _("Provider organisations"), _("Audit log")])
+        with submissions:
+            _submissions(user, city_id, language)
+        with orgs:
+            _organisations(user, city_id, city_names)
+        with log:
+            _audit_log(user, city_id, city_names, language)
+    except ForbiddenError:
+        st.error(_("Your account may not review."))
+
+
+main()

@@ -1,0 +1,153 @@
+"""Sign in; forgotten password (the link's ``?reset=`` token); accepting an invitation (``?invitation=``)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import access
+from opportunities import accounts, mail, organisations
+from opportunities.errors import AccountExistsError, PasswordPolicyError, RateLimitError, SignInError, TokenError
+from opportunities.storage import writing
+from opportunities.text import escape_markdown
+
+_ = access.translations().gettext
+
+
+def reset_password(token: str) -> None:
+    st.header(_("Choose a new password"))
+    with st.form("reset"):
+        password = st.text_input(_("New password"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
+        again = st.text_input(_("New password again"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
+        done = st.form_submit_button(_("Save the new password"))
+    if not done:
+        return
+    if password != again:
+        st.error(_("The two passwords differ."))
+        return
+    try:
+        with writing(access.engine()) as conn:
+            accounts.complete_password_reset(conn, token, password, access.now(), settings=access.settings())
+    except TokenError as exc:
+        st.error(access.token_problem(exc))
+        return
+    except PasswordPolicyError as exc:
+        st.error(access.password_problem(exc))
+        return
+    st.query_params.clear()
+    st.success(_("Your password is changed. Sign in with it now."))
+
+
+def accept_invitation(token: str) -> None:
+    st.header(_("Join your organisation"))
+    try:
+        with access.engine().connect() as conn:
+            invitation = organisations.find_invitation(conn, token, access.now())
+    except TokenError as exc:
+        st.error(access.token_problem(exc))
+        return
+    st.markdown(
+        _("You are invited to publish for **{organisation}** as {email}.").format(
+            organisation=escape_markdown(invitation.organisation_name), email=escape_markdown(invitation.email)
+        )
+    )
+    with st.form("invitation"):
+        name = st.text_input(_("Your name (optional)"), max_chars=accounts.MAX_NAME_LENGTH)
+        password = st.text_input(_("Choose a password"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
+        again = st.text_input(_("The password again"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
+        done = st.form_submit_button(_("Create my account"))
+    if not done:
+        return
+    if password != again:
+        st.error(_("The two passwords differ."))
+        return
+    try:
+        with writing(access.engine()) as conn:
+            user = organisations.accept_invitation(conn, token, password=password, settings=access.settings(),
+                                                   now=access.now(), name=name, language=access.language())  # fmt: skip
+    except TokenError as exc:
+        st.error(access.token_problem(exc))
+        return
+    except PasswordPolicyError as exc:
+        st.error(access.password_problem(exc))
+        return
+    except AccountExistsError:
+        st.error(_("An account with this email exists already: sign in instead."))
+        return
+    access.sign_in(user)
+    st.query_params.clear()
+    st.rerun()
+
+
+def sign_in_form() -> None:
+    st.header(_("Sign in"))
+    st.caption(_("For organisations and city leads. Browsing the map needs no account."))
+    if st.session_state.get(access.OIDC_REFUSED):
+        st.error(_("There is no account here for the identity you signed in with. Ask an admin or your organisation for one."))
+        if st.button(_("Sign out of that identity")):
+            st.session_state[access.OIDC_REFUSED] = False
+            st.logout()
+    with st.form("sign_in"):
+        email = st.text_input(_("Email"), max_chars=accounts.MAX_EMAIL_LENGTH, autocomplete="username")
+        password = st.text_input(_("Password"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH, autocomplete="current-password")
+        done = st.form_submit_button(_("Sign in"), type="primary")
+    if done:
+        try:
+            with writing(access.engine()) as conn:
+                user = accounts.authenticate(conn, email, password, access.client_key(), access.now(), settings=access.settings())
+        except RateLimitError as exc:
+            st.error(access.rate_limit_problem(exc))
+        except SignInError:
+            st.error(_("Wrong email or password."))
+        else:
+            access.sign_in(user)
+            st.rerun()
+    if access.oidc_configured() and st.button(_("Sign in with your organisation's account")):
+        st.login()
+
+    with st.expander(_("Forgot your password?")):
+        with st.form("forgot"):
+            address = st.text_input(_("Your account's email"), max_chars=accounts.MAX_EMAIL_LENGTH)
+            asked = st.form_submit_button(_("Send me a link"))
+        if asked:
+            request_reset(address)
+    with st.expander(_("Have an invitation code?")):
+        code = st.text_input(_("Invitation code"), max_chars=200)
+        if st.button(_("Use the code")) and code.strip():
+            st.query_params["invitation"] = code.strip()
+            st.rerun()
+
+
+def request_reset(address: str) -> None:
+    settings = access.settings()
+    moment = access.now()
+    with writing(access.engine()) as conn:
+        found = accounts.request_password_reset(conn, address, moment, settings=settings)
+        if found is not None:
+            user, token = found
+            url = mail.link(settings, "sign_in", reset=token)
+            mail.queue(conn, mail.password_reset_message(user.email, user.language, url=url,
+                                                         minutes=settings.password_reset_minutes), moment)  # fmt: skip
+    access.deliver_mail()
+    # The same words whether or not the account exists: the page tells nobody who has one.
+    st.info(_("If an account exists for this address, a link to choose a new password is on its way. "
+              "Without a mail server an admin sees the message in the outbox and can pass the link on."))  # fmt: skip
+
+
+def main() -> None:
+    params = st.query_params
+    if params.get("reset"):
+        reset_password(params["reset"])
+        return
+    if params.get("invitation"):
+        accept_invitation(params["invitation"])
+        return
+    user = access.current_user()
+    if user is not None:
+        st.header(_("Signed in"))
+        st.markdown(_("You are signed in as {email}.").format(email=escape_markdown(user.email)))
+        st.page_link("pages/account.py", label=_("Your account"))
+        return
+    sign_in_form()
+
+
+main()

@@ -1,0 +1,126 @@
+"""The Upload and Review pages for each role (streamlit.testing.v1.AppTest), forbidden paths included.
+
+A sign-in is put into the session state as access.py documents (AppTest cannot set cookies).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+import access
+import app_state
+from opportunities import accounts, storage
+from opportunities.accounts import User
+from opportunities.settings import load_settings
+from opportunities.storage import writing
+from opportunities.vocabulary import Status
+from tests.test_review import World, world  # noqa: F401  (the fixture, used through signed_in)
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 60
+
+
+@pytest.fixture
+def signed_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    found: World = request.getfixturevalue("world")
+    monkeypatch.setenv("DATABASE_URL", found.settings.database_url)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield found
+    settings = load_settings()
+    app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s).dispose()
+
+
+def page(name: str, user: User | None, w: World, language: str = "en") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
+    if user is not None:
+        with writing(w.engine) as conn:
+            at.session_state[access.SESSION_TOKEN] = accounts.start_session(conn, user.id, accounts.now_utc(), settings=w.settings)
+    at.session_state[app_state.LANGUAGE] = language
+    return at.run()
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "warning", "error", "info", "success")
+             for e in getattr(at, kind)]  # fmt: skip
+    return "\n".join(str(p) for p in parts)
+
+
+@pytest.mark.parametrize(("name", "who"), [("upload", "lead_gbg"), ("review", "librarian"), ("review", "newcomer_member")])
+def test_a_page_for_another_role_shows_nothing_of_it(signed_in: World, name: str, who: str) -> None:
+    at = page(name, getattr(signed_in, who), signed_in)
+    assert not at.exception
+    assert "This page is not available to your account." in texts(at)
+    assert not at.dataframe and not at.button
+
+
+@pytest.mark.parametrize("who", ["disabled_lead", "nobody"])
+@pytest.mark.parametrize("name", ["upload", "review"])
+def test_a_signed_out_visitor_or_disabled_account_is_asked_to_sign_in(signed_in: World, name: str, who: str) -> None:
+    at = page(name, None if who == "nobody" else signed_in.disabled_lead, signed_in)
+    assert "Sign in to see this page." in texts(at)
+    assert not at.dataframe
+
+
+def test_the_upload_page_offers_the_templates_in_the_users_language(signed_in: World) -> None:
+    at = page("upload", signed_in.librarian, signed_in, "sv")
+    assert not at.exception
+    assert at.title[0].value == "Ladda upp aktiviteter"
+    assert "Stadsbiblioteket Göteborg" in texts(at)
+    downloads = [b.proto.label for b in at.get("download_button")]
+    assert downloads == ["Mall (Excel)", "Mall (CSV)", "Vokabulär (CSV)"]
+
+
+def test_the_review_page_shows_the_leads_queue_and_decides(signed_in: World) -> None:
+    at = page("review", signed_in.lead_gbg, signed_in)
+    assert not at.exception
+    queue = at.dataframe[0].value
+    assert list(queue["Title"]) == ["Kodklubb", "Schack", "Debattklubb"]
+    assert "Robotika" not in queue["Title"].tolist()  # Kranj is another lead's
+    assert at.selectbox[1].value == signed_in.ids["Kodklubb"]
+    at.button(key=f"approve_{signed_in.ids['Kodklubb']}").click().run()
+    assert not at.exception
+    assert "Saved." in texts(at)
+    with signed_in.engine.connect() as conn:
+        status = conn.execute(select(storage.opportunities.c.status).where(storage.opportunities.c.id == signed_in.ids["Kodklubb"])).scalar_one()
+    assert status == Status.PUBLISHED.value
+    assert list(at.dataframe[0].value["Title"]) == ["Schack", "Debattklubb"]
+
+
+def test_the_review_page_escapes_provider_text(signed_in: World) -> None:
+    with writing(signed_in.engine) as conn:
+        conn.execute(storage.opportunities.update().where(storage.opportunities.c.id == signed_in.ids["Kodklubb"])
+                     .values(description="**bold** <img src=x onerror=alert(1)> [link](javascript:alert(1))"))  # fmt: skip
+    at = page("review", signed_in.lead_gbg, signed_in)
+    shown = [m.value for m in at.markdown if "bold" in m.value]
+    assert shown and all("\\*\\*bold\\*\\*" in s and "\\[link\\]" in s and "\\<img" in s for s in shown)
+
+
+def test_bulk_approve_and_request_changes_on_the_page(signed_in: World) -> None:
+    w = signed_in
+    at = page("review", w.lead_gbg, w, "pl")
+    at.multiselect[0].select(w.ids["Kodklubb"]).select(w.ids["Schack"])
+    at.button[0].click().run()  # "Zatwierdź wybrane", the bulk form's button
+    assert not at.exception
+    assert list(at.dataframe[0].value["Tytuł"]) == ["Debattklubb"]
+    oid = w.ids["Debattklubb"]
+    at.text_area[1].input("Dodaj adres, proszę")  # the request-changes note
+    at.button(key=f"FormSubmitter:changes_{oid}-Poproś o zmiany").click().run()
+    assert not at.exception
+    assert "Żadne zgłoszenie nie czeka na sprawdzenie." in texts(at)
+    with w.engine.connect() as conn:
+        rows = dict(conn.execute(select(storage.opportunities.c.title, storage.opportunities.c.status)
+                                 .where(storage.opportunities.c.id.in_(list(w.ids.values())))).all())  # fmt: skip
+    assert rows == {"Kodklubb": "published", "Schack": "published", "Debattklubb": "draft", "Robotika": "pending"}
+
+
+def test_another_citys_lead_sees_none_of_it(signed_in: World) -> None:
+    at = page("review", signed_in.lead_kranj, signed_in)
+    assert list(at.dataframe[0].value["Title"]) == ["Robotika"]
+    assert list(at.selectbox[0].options) == ["All my cities", "Kranj"]

@@ -1,0 +1,300 @@
+"""Bulk upload: the preview of each row's outcome, confirming exactly that, the template, likely duplicates."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlalchemy import Engine, func, select
+
+from opportunities import storage
+from opportunities.duplicates import DuplicateKind, likely_duplicates, title_similarity
+from opportunities.errors import ImportChangedError, ImportFileError
+from opportunities.geocoding import Geocoder
+from opportunities.importing import (
+    ImportPreview,
+    Outcome,
+    ReadLimits,
+    Table,
+    confirm_import,
+    import_records,
+    preview_import,
+    read_table_bytes,
+    rejects_csv,
+)
+from opportunities.template import COLUMN_HELP, example_row, template_csv, template_xlsx, vocabulary_csv, vocabulary_rows
+from opportunities.validation import ALL_COLUMNS, TEMPLATE_COLUMNS
+from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Status
+from tests.conftest import template_row
+
+LIMITS = ReadLimits(max_bytes=10 * 1024 * 1024, max_rows=50_000, max_cell_chars=32767)
+
+
+def csv_bytes(rows: list[dict[str, str]], delimiter: str = ",") -> bytes:
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=list(TEMPLATE_COLUMNS), delimiter=delimiter)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def xlsx_bytes(rows: list[dict[str, str]]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(list(TEMPLATE_COLUMNS))
+    for row in rows:
+        sheet.append([row[c] for c in TEMPLATE_COLUMNS])
+        for cell in sheet[sheet.max_row]:
+            cell.data_type = "s"  # formula-like text stays text, as Excel stores a cell typed with a leading '
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def count_rows(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(storage.opportunities)).scalar_one())
+
+
+GOOD = template_row()
+MIXED = [
+    GOOD,
+    template_row(title="Без возраста", age_min=""),  # Cyrillic, rejected
+    template_row(title="Εργαστήριο ρομποτικής", start="2027-01-10 10:00"),  # Greek, stored
+    GOOD,  # the same as row 2
+    template_row(title="ورشة البرمجة", start="2027-01-11 10:00", url="javascript:alert(1)"),  # Arabic, bad url
+    template_row(title="=HYPERLINK(\"http://evil\")", start="2027-01-12 10:00"),  # formula-like text is text
+    template_row(title="Łódź ß club\nwith a line break", start="2027-01-13 10:00", description="a, b; \"c\"\nd"),
+]
+EXPECTED = {
+    2: (Outcome.STORE, ""),
+    3: (Outcome.REJECT, "age_min"),
+    4: (Outcome.STORE, ""),
+    5: (Outcome.DUPLICATE, ""),
+    6: (Outcome.REJECT, "url"),
+    7: (Outcome.STORE, ""),
+    8: (Outcome.REJECT, "title"),  # a line break in a title is a control character
+}
+
+
+@pytest.mark.parametrize(
+    ("filename", "data"),
+    [
+        ("mixed.csv", csv_bytes(MIXED)),
+        ("mixed-semicolon.csv", csv_bytes(MIXED, delimiter=";")),
+        ("mixed.csv", b"\xef\xbb\xbf" + csv_bytes(MIXED, delimiter="\t")),
+        ("mixed.xlsx", xlsx_bytes(MIXED)),
+    ],
+)
+def test_preview_shows_each_rows_outcome_and_stores_nothing(filename: str, data: bytes, engine: Engine, geocoder: Geocoder) -> None:
+    table = read_table_bytes(data, filename, limits=LIMITS)
+    preview = preview_import(engine, table, geocoder, filename=filename)
+    assert {r.row: (r.outcome, r.field) for r in preview.rows} == EXPECTED
+    assert count_rows(engine) == 0
+    assert preview.rows[3].duplicate_row == 2 and preview.rows[3].duplicate_id is None
+    assert preview.rows[1].title == "Без возраста" and "age_min" in preview.rows[1].reason
+    assert (preview.count(Outcome.STORE), preview.count(Outcome.REJECT), preview.count(Outcome.DUPLICATE)) == (3, 3, 1)
+
+    report = confirm_import(engine, table, geocoder, preview)
+    assert report.stored_rows == [2, 4, 7] and report.stored == 3 == count_rows(engine)
+    with engine.connect() as conn:
+        titles = {o.title for o in storage.get_opportunities(conn, report.stored_ids)}
+    assert titles == {GOOD["title"], "Εργαστήριο ρομποτικής", "=HYPERLINK(\"http://evil\")"}
+
+
+def test_preview_names_the_stored_listing_a_row_repeats(engine: Engine, geocoder: Geocoder) -> None:
+    [stored_id] = import_records(engine, [GOOD], geocoder).stored_ids
+    table = read_table_bytes(csv_bytes([GOOD, template_row(title="Another")]), "again.csv", limits=LIMITS)
+    preview = preview_import(engine, table, geocoder)
+    assert [(r.outcome, r.duplicate_id) for r in preview.rows] == [(Outcome.DUPLICATE, stored_id), (Outcome.STORE, None)]
+
+
+def test_confirm_refuses_when_the_data_changed_since_the_preview(engine: Engine, geocoder: Geocoder) -> None:
+    table = read_table_bytes(csv_bytes([GOOD, template_row(title="Second")]), "a.csv", limits=LIMITS)
+    preview = preview_import(engine, table, geocoder)
+    import_records(engine, [GOOD], geocoder)  # someone stores row 2's opportunity meanwhile
+    with pytest.raises(ImportChangedError, match="row 2"):
+        confirm_import(engine, table, geocoder, preview)
+    assert count_rows(engine) == 1  # nothing of the file was stored, not even "Second"
+
+
+def test_confirm_refuses_another_file_than_the_previewed_one(engine: Engine, geocoder: Geocoder) -> None:
+    previewed = read_table_bytes(csv_bytes([GOOD]), "a.csv", limits=LIMITS)
+    preview = preview_import(engine, previewed, geocoder)
+    other = read_table_bytes(csv_bytes([template_row(title="Swapped")]), "a.csv", limits=LIMITS)
+    with pytest.raises(ImportChangedError, match="not the file"):
+        confirm_import(engine, other, geocoder, preview)
+    assert count_rows(engine) == 0
+
+
+def test_an_organisations_upload_holds_only_its_own_listings(engine: Engine, geocoder: Geocoder) -> None:
+    rows = [GOOD, template_row(title="Blank provider", provider=""), template_row(title="Theirs", provider="Other org")]
+    table = read_table_bytes(csv_bytes(rows), "org.csv", limits=LIMITS)
+    preview = preview_import(engine, table, geocoder, organisation="STADSBIBLIOTEKET GÖTEBORG")
+    assert [(r.outcome, r.field) for r in preview.rows] == [(Outcome.STORE, ""), (Outcome.STORE, ""), (Outcome.REJECT, "provider")]
+    report = confirm_import(engine, table, geocoder, preview, organisation="STADSBIBLIOTEKET GÖTEBORG")
+    with engine.connect() as conn:
+        assert {o.provider for o in storage.get_opportunities(conn, report.stored_ids)} == {"Stadsbiblioteket Göteborg"}
+
+
+def test_preview_reports_progress(engine: Engine, geocoder: Geocoder) -> None:
+    rows = [template_row(title=f"Club {i}") for i in range(1200)]
+    seen: list[tuple[int, int]] = []
+    preview_import(engine, Table(("title",), rows, list(range(2, 1202))), geocoder, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(1000, 1200), (1200, 1200)]
+
+
+@pytest.mark.parametrize(
+    ("filename", "data", "limits", "message"),
+    [
+        ("big.csv", csv_bytes([GOOD] * 40), ReadLimits(2000, 50_000, 32767), "IMPORT_MAX_BYTES"),
+        ("many.csv", csv_bytes([GOOD] * 6), ReadLimits(10**6, 5, 32767), "IMPORT_MAX_ROWS"),
+        ("many.xlsx", xlsx_bytes([GOOD] * 6), ReadLimits(10**6, 5, 32767), "IMPORT_MAX_ROWS"),
+        ("notes.pdf", b"%PDF-1.4", LIMITS, "expected a .csv or .xlsx"),
+    ],
+)
+def test_files_past_the_limits_are_refused_with_the_setting_named(filename: str, data: bytes, limits: ReadLimits, message: str) -> None:
+    with pytest.raises(ImportFileError, match=message):
+        read_table_bytes(data, filename, limits=limits)
+
+
+def test_the_defaults_are_10_mb_and_50000_rows() -> None:
+    from opportunities.settings import load_settings
+
+    settings = load_settings({})
+    assert (settings.import_max_bytes, settings.import_max_rows) == (10 * 1024 * 1024, 50_000)
+
+
+def test_rejected_rows_file_is_the_command_lines_format_and_imports_again(engine: Engine, geocoder: Geocoder) -> None:
+    table = read_table_bytes(csv_bytes(MIXED), "mixed.csv", limits=LIMITS)
+    preview = preview_import(engine, table, geocoder)
+    data = rejects_csv(table.header, preview.rejected)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [r["reason"].split(":")[0] for r in rows] == ["row 3", "row 6", "row 8"]
+    assert rows[2]["title"] == "Łódź ß club\nwith a line break"
+    again = read_table_bytes(data, "mixed.rejected.csv", limits=LIMITS)
+    assert [r["title"] for r in again.rows] == ["Без возраста", "ورشة البرمجة", "Łódź ß club\nwith a line break"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_template_example_row_imports_cleanly(kind: str, engine: Engine, geocoder: Geocoder) -> None:
+    data = template_csv(date(2026, 11, 23)) if kind == "csv" else template_xlsx("pl", date(2026, 11, 23))
+    table = read_table_bytes(data, f"template.{kind}", limits=LIMITS)
+    assert table.header == ALL_COLUMNS and table.warnings == ()
+    assert table.rows == [example_row(date(2026, 11, 23))]
+    report = confirm_import(engine, table, geocoder, preview_import(engine, table, geocoder))
+    assert (report.stored, report.rejected) == (1, [])
+
+
+def test_template_example_row_is_for_the_organisation_uploading(engine: Engine, geocoder: Geocoder) -> None:
+    table = read_table_bytes(template_csv(provider="Mladinski center Kranj"), "t.csv", limits=LIMITS)
+    assert table.rows[0]["provider"] == "Mladinski center Kranj"
+
+
+def test_template_workbook_explains_every_column_and_lists_the_vocabulary() -> None:
+    workbook = load_workbook(io.BytesIO(template_xlsx("sv")))
+    assert workbook.sheetnames == ["opportunities", "Kolumnerna förklarade", "Vokabulärlista"]
+    columns = [row[0] for row in workbook["Kolumnerna förklarade"].iter_rows(min_row=2, values_only=True)]
+    assert columns == list(ALL_COLUMNS) == list(COLUMN_HELP)
+    vocabulary = {(r[0], r[1]) for r in workbook["Vokabulärlista"].iter_rows(min_row=2, values_only=True)}
+    assert {("topics", t) for t in TOPICS} | {("mode", m.value) for m in Mode} | {("type", t.value) for t in OpportunityType} <= vocabulary
+    assert ("topics", "digital-skills", "Digitala färdigheter") in vocabulary_rows("sv")
+    assert "Umiejętności cyfrowe" in vocabulary_csv("pl").decode("utf-8-sig")
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "similar"),
+    [
+        ("Kodklubb för unga", "KODKLUBB FÖR UNGA", True),
+        ("Kodklubb för unga", "Kodklubben för unga", True),
+        ("Warsztaty robotyki", "Warsztaty  robotyki!", True),
+        ("Кодування для підлітків", "Кодування для пiдлiткiв", True),  # Latin i for Cyrillic і
+        ("Кодування для підлітків", "Малювання для дітей", False),
+        ("Εργαστήριο ρομποτικής", "Εργαστηριο ρομποτικης", True),
+        ("Kodklubb", "Schack", False),
+        ("", "Kodklubb", False),
+    ],
+)
+def test_title_similarity(a: str, b: str, similar: bool) -> None:
+    assert (title_similarity(a, b) >= 0.8) is similar
+
+
+def test_likely_duplicates_same_provider_or_similar_title_close_in_time_and_place(engine: Engine, geocoder: Geocoder) -> None:
+    rows = [
+        template_row(title="Kodklubb för unga"),
+        template_row(title="Kodklubben för unga", start="2027-03-03 17:00", end=""),  # same provider, months later
+        template_row(title="Kodklubb för unga!", provider="Hvitfeldtska", start="2026-12-09 17:00", end=""),  # nearby
+        template_row(title="Kodklubb för unga", provider="Far away school", start="2027-06-01 10:00", end=""),  # too late
+        template_row(title="Schack för unga", start="2026-12-03 17:00", end=""),  # another title
+    ]
+    ids = import_records(engine, rows, geocoder).stored_ids
+    with engine.connect() as conn:
+        subject = storage.get_opportunity(conn, ids[0])
+        found = likely_duplicates(conn, subject)
+        assert {(d.opportunity.id, d.kind) for d in found} == {(ids[1], DuplicateKind.SAME_PROVIDER), (ids[2], DuplicateKind.NEARBY)}
+        storage.set_status(conn, ids[2], Status.REJECTED)
+        assert [d.opportunity.id for d in likely_duplicates(conn, subject)] == [ids[1]]
+
+
+def test_preview_is_reusable_as_a_value() -> None:
+    # Pages keep the preview in session state between reruns: a frozen value, equal when equal.
+    a = ImportPreview("a.csv", "f", False, (), (), ())
+    assert a == ImportPreview("a.csv", "f", False, (), (), ())
+
+
+@pytest.mark.parametrize(
+    ("language", "row", "expected"),
+    [
+        ("sv", 3, "age_min måste fyllas i"),
+        ("pl", 3, "age_min jest wymagane"),
+        ("sl", 6, "'javascript:alert(1)' ni spletni naslov, ki se začne s http:// ali https://"),
+        ("pl", 8, "title zawiera niewidoczny znak sterujący (U+000A) na pozycji 12; usuń go"),
+        ("en", 3, "age_min is required"),
+    ],
+)
+def test_rejection_reasons_in_the_readers_language(engine: Engine, geocoder: Geocoder, language: str, row: int, expected: str) -> None:
+    from opportunities.reasons import translate_errors
+
+    preview = preview_import(engine, read_table_bytes(csv_bytes(MIXED), "m.csv", limits=LIMITS), geocoder)
+    found = next(r for r in preview.rows if r.row == row)
+    assert translate_errors(found.errors, language, found.reason) == expected
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("big.csv is 12,000,000 bytes, more than the 10,485,760 an import reads (setting IMPORT_MAX_BYTES); split it into smaller files",
+         "big.csv ma 12,000,000 bajtów, więcej niż 10,485,760 dozwolonych w jednym przesłaniu; podziel go na mniejsze pliki"),
+        ("many.csv has more than 50,000 rows of data, the most one import reads (setting IMPORT_MAX_ROWS); split it into smaller files",
+         "many.csv ma więcej niż 50,000 wierszy, najwięcej w jednym przesłaniu; podziel go na mniejsze pliki"),
+        ("odd message", "Nie można użyć pliku: odd message"),
+    ],
+)
+def test_file_errors_in_the_readers_language(message: str, expected: str) -> None:
+    from opportunities.reasons import translate_file_error
+
+    assert translate_file_error(message, "pl") == expected
+
+
+def test_every_reason_pattern_meets_a_real_message(engine: Engine, geocoder: Geocoder) -> None:
+    """The patterns follow the English messages: a reworded message falls back to English, so the
+    usual ones are checked here to be translated."""
+    from opportunities.reasons import translate_errors
+
+    rows = [
+        template_row(age_min="x"), template_row(age_min="130"), template_row(start="soon"), template_row(start="1999-01-01"),
+        template_row(country="XX"), template_row(topics="cooking"), template_row(languages="xx"), template_row(cost="lots"),
+        template_row(cost="5", currency="XYZ"), template_row(contact_email="nobody"), template_row(mode="by post"),
+        template_row(age_max="5"), template_row(cost="5", currency=""), template_row(latitude="57.7", longitude=""),
+        template_row(city="Atlantis", address=""), template_row(latitude="46.24", longitude="14.36"),
+    ]
+    preview = preview_import(engine, read_table_bytes(csv_bytes(rows), "m.csv", limits=LIMITS), geocoder)
+    untranslated = [(r.row, r.reason) for r in preview.rows if r.outcome is Outcome.REJECT
+                    and translate_errors(r.errors, "sv", r.reason) == translate_errors(r.errors, "en", r.reason)]  # fmt: skip
+    assert [r.outcome for r in preview.rows].count(Outcome.REJECT) == len(rows)
+    assert untranslated == []
