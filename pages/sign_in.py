@@ -92,8 +92,7 @@ def sign_in_form() -> None:
         done = st.form_submit_button(_("Sign in"), type="primary")
     if done:
         try:
-            with writing(access.engine()) as conn:
-                user = accounts.authenticate(conn, email, password, access.client_key(), access.now(), settings=access.settings())
+            user = accounts.authenticate(access.engine(), email, password, access.client_key(), access.now(), settings=access.settings())
         except RateLimitError as exc:
             st.error(access.rate_limit_problem(exc))
         except SignInError:
