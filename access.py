@@ -32,7 +32,6 @@ from opportunities.storage import writing
 COOKIE = "col_session"
 SESSION_TOKEN = "signed_in_token"  # session-state key: the token of this browser session's sign-in
 SIGNED_OUT = "signed_out"  # session-state key: signed out in this session; ignore a stale cookie
-NEXT_PAGE = "next_page"  # session-state key: the page to open once the navigation knows it (after signing in or out)
 OIDC_REFUSED = "oidc_refused"  # session-state key: an st.login identity without an account here
 _COOKIE_JS = """
 export default function (component) {
@@ -154,7 +153,6 @@ def sign_in(user: User) -> None:
         accounts.set_language(conn, user.id, language())
     st.session_state[SESSION_TOKEN] = token
     st.session_state[SIGNED_OUT] = False
-    st.session_state[NEXT_PAGE] = "pages/account.py"
     st.session_state["_cookie_write"] = {"name": COOKIE, "token": token, "max_age": s.session_hours * 3600, "id": token[:8]}
 
 
@@ -167,7 +165,6 @@ def sign_out() -> None:
     st.session_state.pop(SESSION_TOKEN, None)
     st.session_state[SIGNED_OUT] = True
     st.session_state["_cookie_write"] = {"name": COOKIE, "token": "", "max_age": 0, "id": f"out-{now().timestamp()}"}
-    st.session_state[NEXT_PAGE] = "pages/sign_in.py"
     if _oidc_identity() is not None:
         st.logout()  # the identity provider's login too (a redirect: the session row is gone already)
 
@@ -177,13 +174,6 @@ def write_cookie() -> None:
     pending = st.session_state.get("_cookie_write")
     if pending:
         _cookie_writer(key="session_cookie", data=json.loads(json.dumps(pending)))
-
-
-def open_next_page() -> None:
-    """Open the page a sign-in or sign-out asked for (app.py calls this after st.navigation)."""
-    target = st.session_state.pop(NEXT_PAGE, None)
-    if target:
-        st.switch_page(str(target))
 
 
 def deliver_mail() -> None:

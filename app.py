@@ -53,5 +53,4 @@ else:
     pages.append(account)
 page = st.navigation(pages)
 access.write_cookie()
-access.open_next_page()
 page.run()

@@ -22,7 +22,7 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from opportunities import audit, storage
 from opportunities.errors import (
@@ -312,14 +312,23 @@ def _check_rate(failures: list[datetime], limit: int, window: timedelta, now: da
         raise RateLimitError(max(1, int((oldest_counted + window - now).total_seconds())))
 
 
-def authenticate(conn: Connection, email: str, password: str, client: str, now: datetime, *, settings: Settings) -> User:
+def authenticate(engine: Engine, email: str, password: str, client: str, now: datetime, *, settings: Settings) -> User:
     """The account for this email and password. ``client`` is :func:`client_key` of the address.
 
-    Every attempt is recorded (call inside ``storage.writing``). Raises :class:`RateLimitError`
-    when the account or the client had too many failures in the window (checked before the
-    password, so guessing stops), :class:`SignInError` for a wrong email or password, an account
-    without a password, or a disabled account (one message for all).
+    Takes the engine, not a connection: every attempt is committed in its own transaction, the
+    failed ones too (a caller's rollback on the error must not erase them). Raises
+    :class:`RateLimitError` when the account or the client had too many failures in the window
+    (checked before the password, so guessing stops), :class:`SignInError` for a wrong email or
+    password, an account without a password, or a disabled account (one message for all).
     """
+    with storage.writing(engine) as conn:
+        user = _attempt(conn, email, password, client, now, settings)
+    if user is None:
+        raise SignInError("wrong email or password")
+    return user
+
+
+def _attempt(conn: Connection, email: str, password: str, client: str, now: datetime, settings: Settings) -> User | None:
     try:
         key = normalise_email(email)
     except FieldError:
@@ -336,7 +345,7 @@ def authenticate(conn: Connection, email: str, password: str, client: str, now: 
     ok = ok and row is not None and row.disabled_at is None
     conn.execute(insert(sign_in_attempts).values(at=now, email=key[:MAX_EMAIL_LENGTH], client_key=client[:64], succeeded=ok))
     if not ok or row is None:
-        raise SignInError("wrong email or password")
+        return None
     if _hasher.check_needs_rehash(row.password_hash):
         conn.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(password)))
     return _user(conn, row)

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from opportunities.errors import GeocodingError, ImportFileError, OpportunitiesError
 from opportunities.settings import PROJECT_ROOT, Settings, load_settings
@@ -412,6 +412,104 @@ def _add_filter_options(parser: argparse.ArgumentParser, *, activity_language_fl
     parser.add_argument("--text")
 
 
+def _read_password(args: argparse.Namespace) -> str:
+    """The new password: one line of stdin with ``--password-stdin``, else asked twice on the
+    terminal (never echoed). There is no default password."""
+    if args.password_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            raise argparse.ArgumentTypeError("no password on standard input")
+        return line
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise argparse.ArgumentTypeError("the two passwords differ")
+    return first
+
+
+def _user_id(conn: Connection, email: str) -> int:
+    from opportunities.accounts import find_user
+    from opportunities.errors import NotFoundError
+
+    user = find_user(conn, email)
+    if user is None:
+        raise NotFoundError(f"no account for {email}")
+    return user.id
+
+
+def _city_ids(conn: Connection, names: Sequence[str] | None) -> tuple[int, ...]:
+    from opportunities.errors import FieldError
+    from opportunities.storage import find_city
+
+    ids = []
+    for name in names or ():
+        city = find_city(conn, name)
+        if city is None or city.id is None:
+            raise FieldError("city", f"no city called {name!r} (cities come with imported opportunities)")
+        ids.append(city.id)
+    return tuple(ids)
+
+
+def _organisation_id(conn: Connection, name: str | None) -> int | None:
+    from sqlalchemy import select
+
+    from opportunities.errors import FieldError
+    from opportunities.storage import providers
+    from opportunities.text import fold
+
+    if not name:
+        return None
+    found = conn.execute(select(providers.c.id).where(providers.c.name_key == fold(name))).scalar()
+    if found is None:
+        raise FieldError("organisation", f"no organisation called {name!r}")
+    return int(found)
+
+
+def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities import accounts, organisations
+    from opportunities.accounts import Role
+    from opportunities.audit import COMMAND_LINE
+    from opportunities.storage import writing
+
+    try:
+        password = _read_password(args) if args.action in ("add", "reset-password") else None
+    except argparse.ArgumentTypeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    now = accounts.now_utc()
+    with _engine(settings) as engine, writing(engine) as conn:
+        if args.action == "list":
+            for user in accounts.list_users(conn):
+                state = "disabled" if user.disabled else "active"
+                where = ",".join(str(c) for c in user.city_ids)
+                print(f"{user.email}\t{user.role.value}\t{state}\torganisation={user.organisation_id or ''}\tcities={where}")
+            return EXIT_OK
+        if args.action == "add":
+            role = Role(args.role)
+            assert password is not None
+            user = accounts.add_user(conn, args.email, role=role, password=password, settings=settings, now=now,
+                                     organisation_id=_organisation_id(conn, args.organisation),
+                                     city_ids=_city_ids(conn, args.city), actor_label=COMMAND_LINE)  # fmt: skip
+            print(f"added {user.email} ({user.role.value})")
+        elif args.action == "set-role":
+            role = Role(args.role)
+            user_id = _user_id(conn, args.email)
+            if role is Role.CITY_LEAD:
+                user = organisations.appoint_city_lead(conn, None, user_id, _city_ids(conn, args.city), now=now)
+            else:
+                user = accounts.set_role(conn, user_id, role, now=now, organisation_id=_organisation_id(conn, args.organisation))
+            print(f"{user.email} is now {user.role.value}")
+        elif args.action == "disable":
+            user = accounts.disable_user(conn, _user_id(conn, args.email), now=now)
+            print(f"disabled {user.email}; its sessions have ended")
+        else:  # reset-password
+            assert password is not None
+            user = accounts.set_password(conn, _user_id(conn, args.email), password, settings=settings, now=now)
+            print(f"new password set for {user.email}; its sessions have ended")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m opportunities", description="Cities of Learning opportunities")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -488,6 +586,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="create (or recreate) the demo database")
     p.add_argument("--size", type=_count, default=400, help="number of opportunities (default: 400)")
     p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("users", help="accounts: add (the first admin too), list, set-role, disable, reset-password")
+    users = p.add_subparsers(dest="action", required=True)
+    roles = ("admin", "city_lead", "provider")
+    u = users.add_parser("add", help="add an account; the password is asked on the terminal (twice) or read from stdin")
+    u.add_argument("email")
+    u.add_argument("--role", choices=roles, required=True)
+    u.add_argument("--city", action="append", help="a city a city lead leads (repeat for more)")
+    u.add_argument("--organisation", help="the organisation (provider name) a provider belongs to")
+    u.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    users.add_parser("list", help="every account: email, role, state, organisation id, city ids")
+    u = users.add_parser("set-role", help="change an account's role")
+    u.add_argument("email")
+    u.add_argument("--role", choices=roles, required=True)
+    u.add_argument("--city", action="append")
+    u.add_argument("--organisation")
+    u = users.add_parser("disable", help="disable an account and end its sessions")
+    u.add_argument("email")
+    u = users.add_parser("reset-password", help="set a new password (asked, or --password-stdin)")
+    u.add_argument("email")
+    u.add_argument("--password-stdin", action="store_true")
+    p.set_defaults(run=cmd_users)
     return parser
 
 

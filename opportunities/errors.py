@@ -87,7 +87,9 @@ class PasswordPolicyError(OpportunitiesError):
     ``"too_short"``, ``"common"``, ``"email"``, ``"too_long"``."""
 
     def __init__(self, reason: str, min_length: int = 0) -> None:
-        super().__init__(f"password refused: {reason.replace('_', ' ')}")
+        detail = {"too_short": f"use at least {min_length} characters", "too_long": "too long",
+                  "common": "one of the most common passwords", "email": "the same as the email address"}  # fmt: skip
+        super().__init__(f"password refused: {detail.get(reason, reason)}")
         self.reason = reason
         self.min_length = min_length
 

@@ -21,8 +21,6 @@ ROLE_LABELS = {Role.PROVIDER: N_("Provider"), Role.CITY_LEAD: N_("City lead"), R
 
 def summary(user: User) -> None:
     st.header(_("Your account"))
-    if st.session_state.pop("registered_notice", False):
-        st.success(_("Your organisation is registered. A city lead will verify it; until then its listings wait unpublished."))
     lines = [_("Email: {email}").format(email=escape_markdown(user.email)),
              _("Role: {role}").format(role=_(ROLE_LABELS[user.role]))]  # fmt: skip
     with access.engine().connect() as conn:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 import access
 from opportunities import accounts, organisations
@@ -75,8 +78,10 @@ def main() -> None:
         return
     access.deliver_mail()
     access.sign_in(user)
-    st.session_state["registered_notice"] = True
-    st.rerun()  # app.py then opens the Account page
+    access.write_cookie()
+    st.success(_("Your organisation is registered. A city lead will verify it; until then its listings wait unpublished."))
+    with contextlib.suppress(StreamlitAPIException):  # listed from the next run on
+        st.page_link("pages/account.py", label=_("Your account"))
 
 
 main()

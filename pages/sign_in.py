@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 
 import access
 from opportunities import accounts, mail, organisations
@@ -74,8 +77,9 @@ def accept_invitation(token: str) -> None:
         st.error(_("An account with this email exists already: sign in instead."))
         return
     access.sign_in(user)
+    access.write_cookie()
     st.query_params.clear()
-    st.rerun()
+    signed_in_view(user)
 
 
 def sign_in_form() -> None:
@@ -92,15 +96,16 @@ def sign_in_form() -> None:
         done = st.form_submit_button(_("Sign in"), type="primary")
     if done:
         try:
-            with writing(access.engine()) as conn:
-                user = accounts.authenticate(conn, email, password, access.client_key(), access.now(), settings=access.settings())
+            user = accounts.authenticate(access.engine(), email, password, access.client_key(), access.now(), settings=access.settings())
         except RateLimitError as exc:
             st.error(access.rate_limit_problem(exc))
         except SignInError:
             st.error(_("Wrong email or password."))
         else:
             access.sign_in(user)
-            st.rerun()
+            access.write_cookie()  # now, in this run: the page shows the signed-in view below
+            signed_in_view(user)
+            return
     if access.oidc_configured() and st.button(_("Sign in with your organisation's account")):
         st.login()
 
@@ -143,11 +148,17 @@ def main() -> None:
         return
     user = access.current_user()
     if user is not None:
-        st.header(_("Signed in"))
-        st.markdown(_("You are signed in as {email}.").format(email=escape_markdown(user.email)))
-        st.page_link("pages/account.py", label=_("Your account"))
+        signed_in_view(user)
         return
     sign_in_form()
+
+
+def signed_in_view(user: accounts.User) -> None:
+    st.header(_("Signed in"))
+    st.markdown(_("You are signed in as {email}.").format(email=escape_markdown(user.email)))
+    with contextlib.suppress(StreamlitAPIException):  # the navigation lists the page from the next run on
+        st.page_link("pages/account.py", label=_("Your account"))
+
 
 
 main()

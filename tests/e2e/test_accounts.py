@@ -1,0 +1,54 @@
+"""Signing in, in a real browser: the sign-in survives a reload (the cookie), and signing out ends it."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import func, select
+
+from opportunities import accounts
+from opportunities.accounts import Role
+from opportunities.settings import load_settings
+from opportunities.storage import open_database, sign_in_sessions, writing
+from tests.browser import screenshot_path
+from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
+
+pytestmark = pytest.mark.browser
+PASSWORD = "browser test passphrase"
+
+
+def test_sign_in_survives_a_reload_and_sign_out_ends_it(page: Page, app_server: AppServer) -> None:
+    engine = open_database(app_server.database_url)
+    with writing(engine) as conn:
+        if accounts.find_user(conn, "e2e.admin@example.org") is None:
+            accounts.add_user(conn, "e2e.admin@example.org", role=Role.ADMIN, password=PASSWORD, settings=load_settings({}),
+                              now=accounts.now_utc())  # fmt: skip
+    # The entry point first: until app.py has called st.navigation once, a fresh server runs the
+    # scripts in pages/ on their own (Streamlit's older multipage mode); see the report/README.
+    page.goto(app_server.url)
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    page.goto(f"{app_server.url}/sign_in")
+    email = page.get_by_label("Email", exact=True)
+    expect(email).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    email.fill("E2E.Admin@example.org")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("You are signed in as")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    page.goto(f"{app_server.url}/account")
+    heading = page.get_by_role("heading", name="Your account")
+    expect(heading).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    page.screenshot(path=screenshot_path("accounts-signed-in"), full_page=True)
+
+    page.reload()  # a new Streamlit session: only the cookie knows who this is
+    expect(heading).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "col_session")
+    assert cookie["sameSite"] == "Strict"
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_text("Sign in to see this page.")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(sign_in_sessions)).scalar_one() == 0
+    page.reload()  # the cookie is gone, and its session with it
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    expect(heading).not_to_be_visible()
+    engine.dispose()
