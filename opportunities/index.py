@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Table, case, or_, select, text
 
 from opportunities import recurrence
 from opportunities.search import SearchQuery, filtered_query
-from opportunities.storage import cities, data_version, opportunities, opportunity_languages
+from opportunities.storage import cities, data_version, opportunities, opportunity_languages, opportunity_topics
 from opportunities.text import fold
 from opportunities.vocabulary import (
     AGE_GROUPS_BY_ID,
@@ -148,6 +148,67 @@ def _fetch(conn: Connection, sql: str) -> list[Any]:
         cursor.close()
 
 
+def _row_sql(status: Status) -> str:
+    """The SELECT list :meth:`OpportunityIndex._of_rows` reads (column 14 flags rows of ``status``)."""
+    return (
+        "SELECT id, latitude, longitude, city_id, age_min, age_max, mode, type, location_precision, "
+        "CASE WHEN cost = 0 THEN 1 ELSE 0 END, CASE WHEN accessibility = '' THEN 0 ELSE 1 END, "
+        "start_date, end_date, CASE WHEN schedule = '' THEN NULL ELSE schedule END, "
+        f"CASE WHEN status = '{status.value}' THEN 1 ELSE 0 END, "
+        "COALESCE(location_uncertainty_m, -1)"
+    )
+
+
+def _pairs_sql(table: str, column: str, values: Sequence[str]) -> str:
+    """(opportunity id, position of the value in ``values`` or -1) for every row of ``table``."""
+    if not values:
+        return f"SELECT opportunity_id, -1 FROM {table} WHERE 1 = 0"
+    # The value's position is computed by the database: a million small ints, not strings.
+    cases = " ".join(f"WHEN '{_sql_text(value)}' THEN {i}" for i, value in enumerate(values))
+    return f"SELECT opportunity_id, CASE {column} {cases} ELSE -1 END FROM {table}"
+
+
+def _bits(ids: npt.NDArray[np.int64], pairs: Sequence[Any], n_values: int) -> npt.NDArray[np.uint64]:
+    """A bit matrix, one row per id and ``ceil(n_values / 64)`` uint64 words (at least one): bit
+    ``i % 64`` of word ``i // 64`` is set when a pair (id, i) is given."""
+    bits = np.zeros((len(ids), _words(n_values)), dtype=np.uint64)
+    if not len(pairs) or not len(ids):
+        return bits
+    both = np.array(pairs, dtype=np.int64)
+    owner, code = both[:, 0], both[:, 1]
+    pos = np.searchsorted(ids, owner)
+    pos_clipped = np.minimum(pos, len(ids) - 1)
+    keep = (pos < len(ids)) & (ids[pos_clipped] == owner) & (code >= 0)
+    word, bit = np.divmod(code[keep], _WORD_BITS)
+    np.bitwise_or.at(bits, (pos[keep], word), np.left_shift(np.uint64(1), bit.astype(np.uint64)))
+    return bits
+
+
+def _has_bit(bits: npt.NDArray[np.uint64], i: int) -> bool:
+    word, bit = divmod(i, _WORD_BITS)
+    return bool(((bits[:, word] >> np.uint64(bit)) & np.uint64(1)).any())
+
+
+def _recode(bits: npt.NDArray[np.uint64], codes: Sequence[str], new_codes: Sequence[str]) -> npt.NDArray[np.uint64]:
+    """The bit matrix of ``codes`` rewritten for ``new_codes`` (codes missing there are dropped)."""
+    if tuple(codes) == tuple(new_codes):
+        return bits
+    position = {code: i for i, code in enumerate(new_codes)}
+    out = np.zeros((len(bits), _words(len(new_codes))), dtype=np.uint64)
+    for i, code in enumerate(codes):
+        if code not in position:
+            continue
+        word, bit = divmod(i, _WORD_BITS)
+        to_word, to_bit = divmod(position[code], _WORD_BITS)
+        out[:, to_word] |= ((bits[:, word] >> np.uint64(bit)) & np.uint64(1)) << np.uint64(to_bit)
+    return out
+
+
+def _city_names(conn: Connection) -> dict[str, int]:
+    """Folded city name -> id (a name kept in two countries: the one listed last, as before)."""
+    return {key: cid for cid, key in conn.execute(select(cities.c.id, cities.c.name_key))}
+
+
 @dataclass(frozen=True)
 class OpportunityIndex:
     """Columns of every opportunity of one status, sorted by id."""
@@ -189,16 +250,22 @@ class OpportunityIndex:
         """
         # Every row in primary-key order (a plain table scan), the status as a flag filtered here:
         # cheaper than walking the status index and sorting.
-        rows = _fetch(
-            conn,
-            "SELECT id, latitude, longitude, city_id, age_min, age_max, mode, type, location_precision, "
-            "CASE WHEN cost = 0 THEN 1 ELSE 0 END, CASE WHEN accessibility = '' THEN 0 ELSE 1 END, "
-            "start_date, end_date, CASE WHEN schedule = '' THEN NULL ELSE schedule END, "
-            f"CASE WHEN status = '{status.value}' THEN 1 ELSE 0 END, "
-            "COALESCE(location_uncertainty_m, -1) "
-            "FROM opportunities ORDER BY id",
-        )
-        rows = [row for row in rows if row[14]]
+        rows = [row for row in _fetch(conn, f"{_row_sql(status)} FROM opportunities ORDER BY id") if row[14]]
+        # Only the languages of this status's rows: the filter must not offer a language that only
+        # a row waiting for review is held in (it would find nothing, and tell of unpublished data).
+        of_status = select(opportunity_languages.c.language).join(opportunities, opportunities.c.id == opportunity_languages.c.opportunity_id)
+        codes = tuple(sorted(set(conn.execute(of_status.where(opportunities.c.status == status.value).distinct()).scalars())))
+        topic_pairs = _fetch(conn, _pairs_sql("opportunity_topics", "topic", TOPICS))
+        language_pairs = _fetch(conn, _pairs_sql("opportunity_languages", "language", codes))
+        return cls._of_rows(conn, rows, status, codes, topic_pairs, language_pairs)
+
+    @classmethod
+    def _of_rows(
+        cls, conn: Connection, rows: Sequence[Any], status: Status, codes: tuple[str, ...],
+        topic_pairs: Sequence[Any], language_pairs: Sequence[Any],
+    ) -> OpportunityIndex:  # fmt: skip
+        """Columns of ``rows`` (selected by :func:`_row_sql`, sorted by id), their topics and
+        languages from (opportunity id, value position) pairs; pairs of other ids are ignored."""
         n = len(rows)
         columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * 16
         ids = np.fromiter(columns[0], dtype=np.int64, count=n)
@@ -221,10 +288,6 @@ class OpportunityIndex:
             times = {oid: moment for oid, moment in conn.execute(query)}  # noqa: C416 - a Result is not a mapping
             for i, (rule, first) in list(schedules.items()):
                 schedules[i] = (rule, datetime.combine(first.date(), times.get(int(ids[i])) or time()))
-        # Only the languages of this status's rows: the filter must not offer a language that only
-        # a row waiting for review is held in (it would find nothing, and tell of unpublished data).
-        of_status = select(opportunity_languages.c.language).join(opportunities, opportunities.c.id == opportunity_languages.c.opportunity_id)
-        codes = tuple(sorted(set(conn.execute(of_status.where(opportunities.c.status == status.value).distinct()).scalars())))
         precision = _codes(columns[8], [p.value for p in PRECISIONS])
         uncertainty = np.fromiter(columns[15], dtype=np.int32, count=n)
         return cls(
@@ -246,33 +309,74 @@ class OpportunityIndex:
             weekly=weekly,
             interval=interval,
             schedules=schedules,
-            topics=cls._bits(conn, "opportunity_topics", "topic", ids, TOPICS)[:, 0].astype(np.uint16),
-            languages=cls._bits(conn, "opportunity_languages", "language", ids, codes),
+            topics=_bits(ids, topic_pairs, len(TOPICS))[:, 0].astype(np.uint16),
+            languages=_bits(ids, language_pairs, len(codes)),
             language_codes=codes,
-            city_names={key: cid for cid, key in conn.execute(select(cities.c.id, cities.c.name_key))},
+            city_names=_city_names(conn),
             status=status,
         )
 
-    @staticmethod
-    def _bits(conn: Connection, table: str, column: str, ids: npt.NDArray[np.int64], values: Sequence[str]) -> npt.NDArray[np.uint64]:
-        """A bit matrix, one row per id and ``ceil(len(values) / 64)`` uint64 words (at least one):
-        bit ``i % 64`` of word ``i // 64`` is set when the id has ``values[i]`` in ``table``."""
-        bits = np.zeros((len(ids), _words(len(values))), dtype=np.uint64)
-        if not values or not len(ids):
-            return bits
-        # The value's position is computed by the database: a million small ints, not strings.
-        cases = " ".join(f"WHEN '{_sql_text(value)}' THEN {i}" for i, value in enumerate(values))
-        pairs = _fetch(conn, f"SELECT opportunity_id, CASE {column} {cases} ELSE -1 END FROM {table}")
-        if not pairs:
-            return bits
-        both = np.array(pairs, dtype=np.int64)
-        owner, code = both[:, 0], both[:, 1]
-        pos = np.searchsorted(ids, owner)
-        pos_clipped = np.minimum(pos, len(ids) - 1)
-        keep = (pos < len(ids)) & (ids[pos_clipped] == owner) & (code >= 0)
-        word, bit = np.divmod(code[keep], _WORD_BITS)
-        np.bitwise_or.at(bits, (pos[keep], word), np.left_shift(np.uint64(1), bit.astype(np.uint64)))
-        return bits
+    def updated(self, conn: Connection, since: datetime | None, after_id: int | None) -> OpportunityIndex:
+        """This index with every opportunity updated at or after ``since``, or added after
+        ``after_id``, read again: the same index :meth:`load` gives, provided every other row is
+        unchanged since this one was built. Rows that left the status are dropped, new ones added.
+
+        Applying the same change twice gives the same index (a window that overlaps is harmless).
+        Run it in one transaction (a snapshot), or a row may be read half-way through a change.
+        """
+        added = opportunities.c.id > (after_id if after_id is not None else -1)
+        changed = added if since is None else or_(added, opportunities.c.updated_at >= since)
+        which = select(opportunities.c.id).where(changed)
+        # Raw values (no per-value processing), exactly as load's driver SQL returns them.
+        selected = select(text(_row_sql(self.status).removeprefix("SELECT "))).select_from(opportunities).where(changed)
+        read = list(conn.execute(selected.order_by(opportunities.c.id)).all())
+        changed_ids = np.array([row[0] for row in read], dtype=np.int64)
+        rows = [row for row in read if row[14]]
+        of_status = select(opportunity_languages.c.language).join(opportunities, opportunities.c.id == opportunity_languages.c.opportunity_id)
+        added_codes = conn.execute(of_status.where(changed, opportunities.c.status == self.status.value).distinct()).scalars()
+        codes = tuple(sorted(set(self.language_codes) | set(added_codes)))
+
+        def pairs(table: Table, column: str, values: Sequence[str]) -> list[Any]:
+            if not values:
+                return []
+            position = case({v: i for i, v in enumerate(values)}, value=table.c[column], else_=-1)
+            return list(conn.execute(select(table.c.opportunity_id, position).where(table.c.opportunity_id.in_(which))).all())
+
+        part = type(self)._of_rows(
+            conn, rows, self.status, codes, pairs(opportunity_topics, "topic", TOPICS), pairs(opportunity_languages, "language", codes)
+        )
+        kept = ~np.isin(self.ids, changed_ids)
+        # Merged in id order: the new rows go in before the first kept row with a larger id.
+        kept_rows = np.flatnonzero(kept)
+        at = np.searchsorted(self.ids[kept_rows], part.ids)
+        columns: dict[str, Any] = {}
+        for column in fields(self):
+            old = getattr(self, column.name)
+            if not isinstance(old, np.ndarray):
+                continue
+            new = getattr(part, column.name)
+            if column.name == "languages":
+                old = _recode(old, self.language_codes, codes)
+            columns[column.name] = np.insert(old[kept_rows], at, new, axis=0)
+        # Row numbers move: a kept row by the new rows before it, a new row by the kept rows before it.
+        moved = np.full(len(self), -1, dtype=np.int64)
+        moved[kept_rows] = np.arange(len(kept_rows)) + np.searchsorted(at, np.arange(len(kept_rows)), side="right")
+        schedules = {int(moved[row]): value for row, value in self.schedules.items() if kept[row]}
+        new_rows = at + np.arange(len(part))
+        schedules.update((int(new_rows[row]), value) for row, value in part.schedules.items())
+        # Languages no row holds any more are dropped, as a fresh load would not know them.
+        languages = columns.pop("languages")
+        used = tuple(code for i, code in enumerate(codes) if _has_bit(languages, i))
+        if used != codes:
+            languages = _recode(languages, codes, used)
+        return type(self)(
+            **columns,
+            languages=languages,
+            language_codes=used,
+            schedules=dict(sorted(schedules.items())),
+            city_names=part.city_names,
+            status=self.status,
+        )
 
     def save(self, path: Path) -> None:
         """Write the index to ``path`` (a ``.npz`` file), atomically."""

@@ -1,0 +1,178 @@
+"""The search index kept up to date while it serves: no reader ever waits for a rebuild.
+
+:class:`LiveIndex` holds the current :class:`~opportunities.index.OpportunityIndex` (immutable:
+a reader keeps the version it took for a whole page run) and a background thread that swaps in a
+new version when the data changes. Every poll reads a :class:`Watermark` (two index look-ups and a
+count); when it moved, the rows updated since the last watermark, less an overlap, or added since
+are read again and merged in (:meth:`OpportunityIndex.updated`, idempotent). The overlap covers a
+write whose ``updated_at`` was taken on another clock, or before it waited for the write lock.
+
+A full rebuild, still in the background, replaces the merged index when a count shows rows the
+watermark cannot see (a deletion), when most rows changed at once (a big import), and every
+``compact_s`` seconds, which also catches a write older than the overlap. Any failure is logged and
+leaves the previous index serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time as time_module
+import weakref
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, func, or_, select
+
+from opportunities.index import OpportunityIndex
+from opportunities.storage import count_opportunities, opportunities
+from opportunities.vocabulary import Status
+
+logger = logging.getLogger(__name__)
+
+# Past this share of the index changed at once, a full rebuild is cheaper than a merge.
+REBUILD_SHARE = 0.25
+REBUILD_MIN_ROWS = 10_000
+
+
+@dataclass(frozen=True)
+class Watermark:
+    """How far the index has read: the newest id and ``updated_at``, and the number of rows."""
+
+    last_id: int | None
+    last_update: datetime | None
+    rows: int
+
+
+def read_watermark(conn: Connection) -> Watermark:
+    """The watermark of the data as ``conn`` sees it (index look-ups and a count of the smallest index)."""
+    # Scalar subqueries: a single SELECT with two max() would scan the table instead.
+    last_id = select(func.max(opportunities.c.id)).scalar_subquery()
+    last_update = select(func.max(opportunities.c.updated_at)).scalar_subquery()
+    rows = select(func.count()).select_from(opportunities).scalar_subquery()
+    found_id, found_update, found_rows = conn.execute(select(last_id, last_update, rows)).one()
+    return Watermark(found_id, found_update, int(found_rows))
+
+
+def _snapshot(conn: Connection) -> Connection:
+    """``conn`` reading one snapshot for its whole transaction (SQLite's WAL readers already do)."""
+    if conn.dialect.name == "postgresql":
+        return conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
+
+
+class LiveIndex:
+    """The index of one status, refreshed in a background thread while the previous version serves.
+
+    ``refresh_s``: seconds between polls (0: no thread; call :meth:`refresh` yourself).
+    ``overlap_s``: how far before the last watermark changed rows are read again.
+    ``compact_s``: seconds after which the next change is applied by a full rebuild.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        cache_dir: Path,
+        *,
+        status: Status = Status.PUBLISHED,
+        refresh_s: float = 1.0,
+        overlap_s: float = 60.0,
+        compact_s: float = 3600.0,
+    ) -> None:
+        self._engine = engine
+        self._cache_dir = cache_dir
+        self._status = status
+        self._overlap = timedelta(seconds=overlap_s)
+        self._compact_s = compact_s
+        self._lock = threading.Lock()  # one refresh at a time; readers never take it
+        self._stopped = threading.Event()
+        self.refreshes = 0  # merges applied
+        self.rebuilds = 0  # full rebuilds, the first load included
+        self._index, self._mark = self._build()
+        self._built_at = time_module.monotonic()
+        if refresh_s > 0:
+            # The thread holds the LiveIndex weakly: dropped from a cache, it is collected and the thread ends.
+            thread = threading.Thread(
+                target=_poll, args=(weakref.ref(self), refresh_s, self._stopped), name="index-refresh", daemon=True
+            )
+            thread.start()
+
+    def current(self) -> OpportunityIndex:
+        """The newest index (never waits): keep it for the whole run, its row numbers are its own."""
+        return self._index
+
+    @property
+    def watermark(self) -> Watermark:
+        return self._mark
+
+    def close(self) -> None:
+        """Stop the background thread (the index keeps serving, no longer refreshed by it)."""
+        self._stopped.set()
+
+    def refresh(self, *, rebuild: bool = False) -> bool:
+        """Apply what changed since the last refresh; ``rebuild``: a full rebuild whatever changed.
+
+        Returns whether a new index was swapped in. On an error the previous index stays.
+        """
+        with self._lock:
+            if rebuild or time_module.monotonic() - self._built_at > self._compact_s:
+                return self._rebuild_if_changed(force=rebuild)
+            with self._engine.connect() as plain:
+                conn = _snapshot(plain)
+                with conn.begin():
+                    mark = read_watermark(conn)
+                    if mark == self._mark:
+                        return False
+                    old = self._mark
+                    since = old.last_update - self._overlap if old.last_update is not None else None
+                    if self._too_many_changes(conn, since, old.last_id):
+                        merged = None
+                    else:
+                        merged = self._index.updated(conn, since, old.last_id)
+                        if len(merged) != count_opportunities(conn, self._status):
+                            logger.info("the search index missed a change (a deleted row?); rebuilding it")
+                            merged = None
+            if merged is None:
+                return self._rebuild_if_changed(force=True)
+            self._index, self._mark = merged, mark
+            self.refreshes += 1
+            return True
+
+    def _too_many_changes(self, conn: Connection, since: datetime | None, after_id: int | None) -> bool:
+        added = opportunities.c.id > (after_id if after_id is not None else -1)
+        changed = added if since is None else or_(added, opportunities.c.updated_at >= since)
+        count = conn.execute(select(func.count()).select_from(opportunities).where(changed)).scalar_one()
+        return int(count) > max(REBUILD_MIN_ROWS, REBUILD_SHARE * len(self._index))
+
+    def _rebuild_if_changed(self, *, force: bool) -> bool:
+        with self._engine.connect() as conn:
+            if not force and read_watermark(conn) == self._mark:
+                return False
+        self._index, self._mark = self._build(snapshot=not force)
+        self._built_at = time_module.monotonic()
+        return True
+
+    def _build(self, *, snapshot: bool = True) -> tuple[OpportunityIndex, Watermark]:
+        """A whole new index; with ``snapshot``, read from the snapshot of this data version when saved."""
+        with self._engine.connect() as conn:
+            # The watermark first: a change made during the load is read again by the next merge.
+            mark = read_watermark(conn)
+            index = OpportunityIndex.cached(conn, self._cache_dir, self._status) if snapshot else None
+            # A deletion leaves the data version (and the snapshot's name) as it was: count to be sure.
+            if index is None or len(index) != count_opportunities(conn, self._status):
+                index = OpportunityIndex.load(conn, self._status)
+        self.rebuilds += 1
+        return index, mark
+
+
+def _poll(ref: weakref.ReferenceType[LiveIndex], every_s: float, stopped: threading.Event) -> None:
+    while not stopped.wait(every_s):
+        live = ref()
+        if live is None:
+            return
+        try:
+            live.refresh()
+        except Exception:  # the old index keeps serving; the next poll tries again
+            logger.exception("refreshing the search index failed; the previous index keeps serving")
+        del live
