@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, Table, case, or_, select, text
+from sqlalchemy import ColumnElement, Connection, select, text, union
 
 from opportunities import recurrence
 from opportunities.search import SearchQuery, filtered_query
@@ -209,6 +209,17 @@ def _city_names(conn: Connection) -> dict[str, int]:
     return {key: cid for cid, key in conn.execute(select(cities.c.id, cities.c.name_key))}
 
 
+def changed_since(since: datetime | None, after_id: int | None) -> ColumnElement[bool]:
+    """Opportunities updated at or after ``since`` or added after ``after_id`` (None: from the start).
+
+    Two indexed look-ups joined by UNION: an OR of the two conditions would scan the table.
+    """
+    added = select(opportunities.c.id).where(opportunities.c.id > (after_id if after_id is not None else -1))
+    if since is None:
+        return opportunities.c.id.in_(added)
+    return opportunities.c.id.in_(union(added, select(opportunities.c.id).where(opportunities.c.updated_at >= since)))
+
+
 @dataclass(frozen=True)
 class OpportunityIndex:
     """Columns of every opportunity of one status, sorted by id."""
@@ -324,27 +335,28 @@ class OpportunityIndex:
         Applying the same change twice gives the same index (a window that overlaps is harmless).
         Run it in one transaction (a snapshot), or a row may be read half-way through a change.
         """
-        added = opportunities.c.id > (after_id if after_id is not None else -1)
-        changed = added if since is None else or_(added, opportunities.c.updated_at >= since)
-        which = select(opportunities.c.id).where(changed)
+        changed = changed_since(since, after_id)
         # Raw values (no per-value processing), exactly as load's driver SQL returns them.
         selected = select(text(_row_sql(self.status).removeprefix("SELECT "))).select_from(opportunities).where(changed)
         read = list(conn.execute(selected.order_by(opportunities.c.id)).all())
         changed_ids = np.array([row[0] for row in read], dtype=np.int64)
         rows = [row for row in read if row[14]]
-        of_status = select(opportunity_languages.c.language).join(opportunities, opportunities.c.id == opportunity_languages.c.opportunity_id)
-        added_codes = conn.execute(of_status.where(changed, opportunities.c.status == self.status.value).distinct()).scalars()
-        codes = tuple(sorted(set(self.language_codes) | set(added_codes)))
+        # Topics and languages of the changed rows by their ids (primary-key look-ups; a join on
+        # the changed condition would scan the whole table).
+        found: dict[str, list[tuple[int, str]]] = {"topic": [], "language": []}
+        for table, name in ((opportunity_topics, "topic"), (opportunity_languages, "language")):
+            for i in range(0, len(changed_ids), 500):
+                chunk = changed_ids[i : i + 500].tolist()
+                query = select(table.c.opportunity_id, table.c[name]).where(table.c.opportunity_id.in_(chunk))
+                found[name].extend((int(oid), value) for oid, value in conn.execute(query))
+        of_status = {int(row[0]) for row in rows}
+        codes = tuple(sorted(set(self.language_codes) | {code for oid, code in found["language"] if oid in of_status}))
 
-        def pairs(table: Table, column: str, values: Sequence[str]) -> list[Any]:
-            if not values:
-                return []
-            position = case({v: i for i, v in enumerate(values)}, value=table.c[column], else_=-1)
-            return list(conn.execute(select(table.c.opportunity_id, position).where(table.c.opportunity_id.in_(which))).all())
+        def pairs(values: Sequence[str], name: str) -> list[tuple[int, int]]:
+            position = {value: i for i, value in enumerate(values)}
+            return [(oid, position.get(value, -1)) for oid, value in found[name]]
 
-        part = type(self)._of_rows(
-            conn, rows, self.status, codes, pairs(opportunity_topics, "topic", TOPICS), pairs(opportunity_languages, "language", codes)
-        )
+        part = type(self)._of_rows(conn, rows, self.status, codes, pairs(TOPICS, "topic"), pairs(codes, "language"))
         kept = ~np.isin(self.ids, changed_ids)
         # Merged in id order: the new rows go in before the first kept row with a larger id.
         kept_rows = np.flatnonzero(kept)

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, or_, select
+from sqlalchemy import Connection, Engine, func, select
 
-from opportunities.index import OpportunityIndex
+from opportunities.index import OpportunityIndex, changed_since
 from opportunities.storage import count_opportunities, opportunities
 from opportunities.vocabulary import Status
 
@@ -140,9 +140,7 @@ class LiveIndex:
             return True
 
     def _too_many_changes(self, conn: Connection, since: datetime | None, after_id: int | None) -> bool:
-        added = opportunities.c.id > (after_id if after_id is not None else -1)
-        changed = added if since is None else or_(added, opportunities.c.updated_at >= since)
-        count = conn.execute(select(func.count()).select_from(opportunities).where(changed)).scalar_one()
+        count = conn.execute(select(func.count()).select_from(opportunities).where(changed_since(since, after_id))).scalar_one()
         return int(count) > max(REBUILD_MIN_ROWS, REBUILD_SHARE * len(self._index))
 
     def _rebuild_if_changed(self, *, force: bool) -> bool:
