@@ -446,17 +446,18 @@ class OpportunityIndex:
             raise ValueError("a schedule refers to a row outside the index")
 
     @classmethod
-    def cached(cls, conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED) -> OpportunityIndex:
+    def cached(cls, conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED, *, fresh: bool = False) -> OpportunityIndex:
         """The index for the data as it is now: read from ``cache_dir`` when it was saved for this
         data version, else loaded from the database and saved there (unused snapshots removed).
+        ``fresh``: loaded and saved whatever the folder holds (a deletion keeps the data version).
 
         A snapshot that cannot be read (truncated, damaged, of another layout) is rebuilt; one that
         cannot be written (a read-only folder) is skipped.
         """
-        database = hashlib.sha1(str(conn.engine.url).encode()).hexdigest()[:12]
-        version = hashlib.sha1(f"{INDEX_FORMAT}|{status.value}|{data_version(conn)}".encode()).hexdigest()[:16]
-        path = cache_dir / "search-index" / f"{database}-{version}.npz"
+        path = cls.snapshot_path(conn, cache_dir, status)
         try:
+            if fresh:
+                raise FileNotFoundError(path)
             # In use from now on: no other process removes it (see _remove_unused). Another user's
             # snapshot (an import run as them) cannot be touched, but is read all the same.
             with contextlib.suppress(PermissionError):
@@ -471,8 +472,15 @@ class OpportunityIndex:
             index.save(path)
         except OSError:  # a folder that cannot be written: the snapshot only spares a rebuild
             return index
-        _remove_unused(path, database)
+        _remove_unused(path, path.name.split("-")[0])
         return index
+
+    @staticmethod
+    def snapshot_path(conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED) -> Path:
+        """Where the snapshot of the data as it is now is kept: named by the database and the data version."""
+        database = hashlib.sha1(str(conn.engine.url).encode()).hexdigest()[:12]
+        version = hashlib.sha1(f"{INDEX_FORMAT}|{status.value}|{data_version(conn)}".encode()).hexdigest()[:16]
+        return cache_dir / "search-index" / f"{database}-{version}.npz"
 
     def mask(self, query: SearchQuery, conn: Connection | None = None) -> BoolArray:
         """Rows matching every filter of ``query`` (the radius of ``near`` included).

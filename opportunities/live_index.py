@@ -15,7 +15,10 @@ leaves the previous index serving.
 
 from __future__ import annotations
 
+import json
 import logging
+import subprocess
+import sys
 import threading
 import time as time_module
 import weakref
@@ -147,21 +150,74 @@ class LiveIndex:
         with self._engine.connect() as conn:
             if not force and read_watermark(conn) == self._mark:
                 return False
-        self._index, self._mark = self._build(snapshot=not force)
+        try:
+            # In another process: a rebuild holds the interpreter for seconds, and the visitors'
+            # page runs in this one must not wait for it. It leaves a snapshot, read here.
+            mark, path = _build_elsewhere(self._engine, self._cache_dir, self._status, fresh=force)
+            index = OpportunityIndex.read(path)
+        except (OSError, ValueError, RuntimeError, subprocess.SubprocessError):
+            logger.warning("rebuilding the search index in another process failed; rebuilding it here", exc_info=True)
+            index, mark = self._build(snapshot=not force)
+        else:
+            self.rebuilds += 1
+        self._index, self._mark = index, mark
         self._built_at = time_module.monotonic()
         return True
 
     def _build(self, *, snapshot: bool = True) -> tuple[OpportunityIndex, Watermark]:
         """A whole new index; with ``snapshot``, read from the snapshot of this data version when saved."""
         with self._engine.connect() as conn:
-            # The watermark first: a change made during the load is read again by the next merge.
-            mark = read_watermark(conn)
-            index = OpportunityIndex.cached(conn, self._cache_dir, self._status) if snapshot else None
-            # A deletion leaves the data version (and the snapshot's name) as it was: count to be sure.
-            if index is None or len(index) != count_opportunities(conn, self._status):
-                index = OpportunityIndex.load(conn, self._status)
+            index, mark = _build(conn, self._cache_dir, self._status, fresh=not snapshot)
         self.rebuilds += 1
         return index, mark
+
+
+def _build(conn: Connection, cache_dir: Path, status: Status, *, fresh: bool) -> tuple[OpportunityIndex, Watermark]:
+    # The watermark first: a change made during the load is read again by the next merge.
+    mark = read_watermark(conn)
+    index = OpportunityIndex.cached(conn, cache_dir, status, fresh=fresh)
+    # A deletion leaves the data version (and the snapshot's name) as it was: count to be sure.
+    if not fresh and len(index) != count_opportunities(conn, status):
+        index = OpportunityIndex.cached(conn, cache_dir, status, fresh=True)
+    return index, mark
+
+
+def _build_elsewhere(engine: Engine, cache_dir: Path, status: Status, *, fresh: bool) -> tuple[Watermark, Path]:
+    """Build the index in a child process (``python -m opportunities.live_index``), which saves its
+    snapshot; returns the watermark it was built at and the snapshot's path. The database URL
+    goes through a pipe, never the command line."""
+    from opportunities.settings import PROJECT_ROOT
+
+    job = {"url": engine.url.render_as_string(hide_password=False), "cache_dir": str(cache_dir), "status": status.value, "fresh": fresh}
+    done = subprocess.run(
+        [sys.executable, "-m", "opportunities.live_index"], input=json.dumps(job), capture_output=True, text=True,
+        cwd=PROJECT_ROOT, check=False, timeout=3600,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"the index build exited with {done.returncode}: {done.stderr[-2000:]}")
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    last_update = datetime.fromisoformat(answer["last_update"]) if answer["last_update"] else None
+    return Watermark(answer["last_id"], last_update, answer["rows"]), Path(answer["path"])
+
+
+def _build_here() -> None:
+    """The child's side of :func:`_build_elsewhere`: the job on stdin, the answer on stdout."""
+    from opportunities.storage import create_db_engine
+
+    job = json.loads(sys.stdin.read())
+    engine = create_db_engine(job["url"])
+    try:
+        with engine.connect() as conn:
+            # Named before the build: on PostgreSQL each statement may see newer data. A newer
+            # index under an older name is merged forward by whoever reads it (merges are idempotent).
+            path = OpportunityIndex.snapshot_path(conn, Path(job["cache_dir"]), Status(job["status"]))
+            index, mark = _build(conn, Path(job["cache_dir"]), Status(job["status"]), fresh=job["fresh"])
+        if not path.exists():
+            index.save(path)  # raises when the folder cannot be written: the parent builds it itself
+    finally:
+        engine.dispose()
+    last_update = mark.last_update.isoformat() if mark.last_update is not None else None
+    print(json.dumps({"path": str(path), "last_id": mark.last_id, "last_update": last_update, "rows": mark.rows}))
 
 
 def _poll(ref: weakref.ReferenceType[LiveIndex], every_s: float, stopped: threading.Event) -> None:
@@ -174,3 +230,7 @@ def _poll(ref: weakref.ReferenceType[LiveIndex], every_s: float, stopped: thread
         except Exception:  # the old index keeps serving; the next poll tries again
             logger.exception("refreshing the search index failed; the previous index keeps serving")
         del live
+
+
+if __name__ == "__main__":
+    _build_here()

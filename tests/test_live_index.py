@@ -302,3 +302,25 @@ def test_the_thread_ends_with_its_index(demo: Engine, tmp_path: Path) -> None:
     gc.collect()
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_a_rebuild_runs_in_another_process(demo: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    index = live(demo, tmp_path)
+    with caplog.at_level(logging.WARNING, logger="opportunities.live_index"):
+        assert index.refresh(rebuild=True)
+    assert not caplog.text  # the child built it and left its snapshot
+    assert index.rebuilds == 2
+    assert_same(index.current(), fresh(demo))
+
+
+def test_when_the_other_process_cannot_build_this_one_does(
+    demo: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    index = live(demo, tmp_path)
+    with writing(demo) as conn:
+        conn.execute(update(opportunities).where(opportunities.c.status == "pending").values(status="published", updated_at=_now()))
+    monkeypatch.setattr(live_index.sys, "executable", str(tmp_path / "no-python-here"))
+    with caplog.at_level(logging.WARNING, logger="opportunities.live_index"):
+        assert index.refresh(rebuild=True)
+    assert "rebuilding it here" in caplog.text
+    assert_same(index.current(), fresh(demo))
