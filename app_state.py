@@ -91,7 +91,7 @@ def opportunity_index(engine: Engine, database_url: str) -> OpportunityIndex:
 
 
 # A spinner only the first time a process needs the index: from then on a newer one replaces it unseen.
-@st.cache_resource(show_spinner="Reading the opportunities…")
+@st.cache_resource(show_spinner="Reading the opportunities…", on_release=lambda live: live.close())
 def _live_index(_engine: Engine, database_url: str) -> LiveIndex:
     config = load_settings()
     return LiveIndex(

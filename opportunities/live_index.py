@@ -94,12 +94,13 @@ class LiveIndex:
         self.rebuilds = 0  # full rebuilds, the first load included
         self._index, self._mark = self._build()
         self._built_at = time_module.monotonic()
+        self._thread: threading.Thread | None = None
         if refresh_s > 0:
             # The thread holds the LiveIndex weakly: dropped from a cache, it is collected and the thread ends.
-            thread = threading.Thread(
+            self._thread = threading.Thread(
                 target=_poll, args=(weakref.ref(self), refresh_s, self._stopped), name="index-refresh", daemon=True
             )
-            thread.start()
+            self._thread.start()
 
     def current(self) -> OpportunityIndex:
         """The newest index (never waits): keep it for the whole run, its row numbers are its own."""
@@ -109,9 +110,12 @@ class LiveIndex:
     def watermark(self) -> Watermark:
         return self._mark
 
-    def close(self) -> None:
-        """Stop the background thread (the index keeps serving, no longer refreshed by it)."""
+    def close(self, timeout_s: float = 60.0) -> None:
+        """Stop the background thread and wait for a refresh under way to end (its connection
+        returned before the engine is disposed); the index keeps serving, no longer refreshed."""
         self._stopped.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
 
     def refresh(self, *, rebuild: bool = False) -> bool:
         """Apply what changed since the last refresh; ``rebuild``: a full rebuild whatever changed.
