@@ -36,7 +36,7 @@ from sqlalchemy import ColumnElement, Connection, select, text, union
 
 from opportunities import recurrence
 from opportunities.search import SearchQuery, filtered_query
-from opportunities.storage import cities, data_version, opportunities, opportunity_languages, opportunity_topics
+from opportunities.storage import cities, data_version, newest_change, opportunities, opportunity_languages, opportunity_topics
 from opportunities.text import fold
 from opportunities.vocabulary import (
     AGE_GROUPS_BY_ID,
@@ -390,10 +390,13 @@ class OpportunityIndex:
             status=self.status,
         )
 
-    def save(self, path: Path) -> None:
-        """Write the index to ``path`` (a ``.npz`` file), atomically."""
+    def save(self, path: Path, built_after: tuple[int | None, datetime | None] | None = None) -> None:
+        """Write the index to ``path`` (a ``.npz`` file), atomically. ``built_after``: the newest id
+        and ``updated_at`` read before the load (see :meth:`older_snapshot`)."""
         arrays = {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), np.ndarray)}
         meta = {
+            "format": INDEX_FORMAT,
+            "built_after": None if built_after is None else [built_after[0], built_after[1] and built_after[1].isoformat()],
             "language_codes": list(self.language_codes),
             "city_names": self.city_names,
             "status": self.status.value,
@@ -454,6 +457,7 @@ class OpportunityIndex:
         A snapshot that cannot be read (truncated, damaged, of another layout) is rebuilt; one that
         cannot be written (a read-only folder) is skipped.
         """
+        built_after = newest_change(conn)
         path = cls.snapshot_path(conn, cache_dir, status)
         try:
             if fresh:
@@ -469,11 +473,37 @@ class OpportunityIndex:
             pass  # damaged: replaced below by a whole new file, never removed while another may read it
         index = cls.load(conn, status)
         try:
-            index.save(path)
+            index.save(path, built_after)
         except OSError:  # a folder that cannot be written: the snapshot only spares a rebuild
             return index
         _remove_unused(path, path.name.split("-")[0])
         return index
+
+    @classmethod
+    def older_snapshot(
+        cls, conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED
+    ) -> tuple[OpportunityIndex, int | None, datetime | None] | None:
+        """The most recently used snapshot of this database and status, whatever its data version,
+        with the newest id and ``updated_at`` read before it was built; None when there is none
+        (snapshots of another layout, or saved without those, do not count)."""
+        folder = cache_dir / "search-index"
+        database = cls.snapshot_path(conn, cache_dir, status).name.split("-")[0]
+        try:
+            candidates = sorted(folder.glob(f"{database}-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        except OSError:
+            return None
+        for path in candidates:
+            try:
+                with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
+                    meta = json.loads(str(data["meta"]))
+                if meta.get("format") != INDEX_FORMAT or not meta.get("built_after") or meta.get("status") != status.value:
+                    continue
+                index = cls.read(path)
+            except (FileNotFoundError, *_SNAPSHOT_READ_ERRORS):
+                continue
+            last_id, last_update = meta["built_after"]
+            return index, last_id, datetime.fromisoformat(last_update) if last_update else None
+        return None
 
     @staticmethod
     def snapshot_path(conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED) -> Path:

@@ -92,8 +92,12 @@ class LiveIndex:
         self._stopped = threading.Event()
         self.refreshes = 0  # merges applied
         self.rebuilds = 0  # full rebuilds, the first load included
-        self._index, self._mark = self._build()
+        started = self._start_from_older_snapshot() if refresh_s > 0 else None
+        self._index, self._mark = started or self._build()
         self._built_at = time_module.monotonic()
+        if started:
+            # Caught up at once when a merge will do (a fraction of a second); a rebuild is left to the thread.
+            self.refresh(merge_only=True)
         self._thread: threading.Thread | None = None
         if refresh_s > 0:
             # The thread holds the LiveIndex weakly: dropped from a cache, it is collected and the thread ends.
@@ -101,6 +105,19 @@ class LiveIndex:
                 target=_poll, args=(weakref.ref(self), refresh_s, self._stopped), name="index-refresh", daemon=True
             )
             self._thread.start()
+
+    def _start_from_older_snapshot(self) -> tuple[OpportunityIndex, Watermark] | None:
+        """An older snapshot to serve at once while the thread catches it up (a restarted server
+        after changes): None when the snapshot of the data as it is now exists, or none at all."""
+        with self._engine.connect() as conn:
+            if OpportunityIndex.snapshot_path(conn, self._cache_dir, self._status).exists():
+                return None
+            found = OpportunityIndex.older_snapshot(conn, self._cache_dir, self._status)
+        if found is None:
+            return None
+        index, last_id, last_update = found
+        logger.info("serving an older search index snapshot while the changes since are merged")
+        return index, Watermark(last_id, last_update, rows=-1)  # rows unknown: the first poll merges
 
     def current(self) -> OpportunityIndex:
         """The newest index (never waits): keep it for the whole run, its row numbers are its own."""
@@ -117,8 +134,9 @@ class LiveIndex:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)
 
-    def refresh(self, *, rebuild: bool = False) -> bool:
-        """Apply what changed since the last refresh; ``rebuild``: a full rebuild whatever changed.
+    def refresh(self, *, rebuild: bool = False, merge_only: bool = False) -> bool:
+        """Apply what changed since the last refresh; ``rebuild``: a full rebuild whatever changed;
+        ``merge_only``: nothing when the changes need a rebuild (left to the next refresh).
 
         Returns whether a new index was swapped in. On an error the previous index stays.
         """
@@ -141,7 +159,7 @@ class LiveIndex:
                             logger.info("the search index missed a change (a deleted row?); rebuilding it")
                             merged = None
             if merged is None:
-                return self._rebuild_if_changed(force=True)
+                return False if merge_only else self._rebuild_if_changed(force=True)
             self._index, self._mark = merged, mark
             self.refreshes += 1
             return True

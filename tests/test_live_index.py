@@ -324,3 +324,44 @@ def test_when_the_other_process_cannot_build_this_one_does(
         assert index.refresh(rebuild=True)
     assert "rebuilding it here" in caplog.text
     assert_same(index.current(), fresh(demo))
+
+
+def test_a_restarted_server_merges_into_its_older_snapshot(demo: Engine, geocoder: Geocoder, tmp_path: Path) -> None:
+    """Changes made while no server ran: the next one starts from the last snapshot and merges
+    them before its first visitor is served (a merge, not a rebuild)."""
+    live(demo, tmp_path).close()  # a server that saved its snapshot, then stopped
+    with demo.connect() as conn:
+        waiting = conn.execute(select(func.min(opportunities.c.id)).where(opportunities.c.status == "pending")).scalar_one()
+    with writing(demo) as conn:
+        conn.execute(update(opportunities).where(opportunities.c.id == waiting).values(status="published", updated_at=_now()))
+    import_records(demo, [template_row(title="Added while the server was down")], geocoder, publish=True)
+    restarted = live(demo, tmp_path, refresh_s=30)
+    restarted.close()
+    assert (restarted.rebuilds, restarted.refreshes) == (0, 1)
+    assert_same(restarted.current(), fresh(demo))
+
+
+def test_a_restarted_server_serves_its_older_snapshot_while_it_rebuilds(demo: Engine, tmp_path: Path) -> None:
+    """A change only a rebuild can apply (a deletion): the older snapshot serves meanwhile."""
+    before = live(demo, tmp_path).current()
+    with writing(demo) as conn:
+        conn.execute(delete(opportunities).where(opportunities.c.id == int(before.ids[2])))
+        conn.execute(update(opportunities).where(opportunities.c.id == int(before.ids[5])).values(age_min=1, updated_at=_now()))
+    restarted = live(demo, tmp_path, refresh_s=0.02)
+    served = restarted.current()
+    assert served.ids.tolist() == before.ids.tolist() and restarted.rebuilds == 0
+    deadline = time.monotonic() + 30
+    while restarted.current() is served and time.monotonic() < deadline:
+        time.sleep(0.02)
+    restarted.close()
+    assert restarted.rebuilds == 1
+    assert_same(restarted.current(), fresh(demo))
+
+
+def test_without_a_thread_an_older_snapshot_is_not_served(demo: Engine, tmp_path: Path) -> None:
+    live(demo, tmp_path)
+    with writing(demo) as conn:
+        conn.execute(update(opportunities).where(opportunities.c.status == "pending").values(status="published", updated_at=_now()))
+    again = live(demo, tmp_path)  # nobody would catch it up: built for the data as it is
+    assert again.rebuilds == 1
+    assert_same(again.current(), fresh(demo))
