@@ -25,11 +25,12 @@ import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
 from opportunities.index import OpportunityIndex, changed_since
-from opportunities.storage import count_opportunities, opportunities
+from opportunities.storage import count_opportunities, newest_change, opportunities
 from opportunities.vocabulary import Status
 
 logger = logging.getLogger(__name__)
@@ -113,9 +114,14 @@ class LiveIndex:
             if OpportunityIndex.snapshot_path(conn, self._cache_dir, self._status).exists():
                 return None
             found = OpportunityIndex.older_snapshot(conn, self._cache_dir, self._status)
+            newest = newest_change(conn)
         if found is None:
             return None
         index, last_id, last_update = found
+        # A database older than the snapshot (a backup restored under the same URL) has lost changes
+        # the snapshot holds; no merge would take them out again.
+        if _before(newest[0], last_id) or _before(newest[1], last_update):
+            return None
         logger.info("serving an older search index snapshot while the changes since are merged")
         return index, Watermark(last_id, last_update, rows=-1)  # rows unknown: the first poll merges
 
@@ -240,6 +246,11 @@ def _build_here() -> None:
         engine.dispose()
     last_update = mark.last_update.isoformat() if mark.last_update is not None else None
     print(json.dumps({"path": str(path), "last_id": mark.last_id, "last_update": last_update, "rows": mark.rows}))
+
+
+def _before(now: Any, then: Any) -> bool:
+    """Whether the database's ``now`` is older than the snapshot's ``then`` (None: an empty table)."""
+    return then is not None and (now is None or now < then)
 
 
 def _poll(ref: weakref.ReferenceType[LiveIndex], every_s: float, stopped: threading.Event) -> None:

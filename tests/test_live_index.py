@@ -365,3 +365,14 @@ def test_without_a_thread_an_older_snapshot_is_not_served(demo: Engine, tmp_path
     again = live(demo, tmp_path)  # nobody would catch it up: built for the data as it is
     assert again.rebuilds == 1
     assert_same(again.current(), fresh(demo))
+
+
+def test_a_database_older_than_the_snapshot_is_built_anew(demo: Engine, tmp_path: Path) -> None:
+    """A backup restored under the same URL: the snapshot holds changes the database lost."""
+    live(demo, tmp_path).close()
+    with writing(demo) as conn:  # as if the newest changes had never happened
+        conn.execute(update(opportunities).values(updated_at=datetime(2020, 1, 1, tzinfo=UTC)))
+    restored = live(demo, tmp_path, refresh_s=30)
+    restored.close()
+    assert restored.rebuilds == 1
+    assert_same(restored.current(), fresh(demo))
