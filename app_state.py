@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from opportunities.errors import SettingsError
 from opportunities.geocoding import Geocoder, open_geocoder
 from opportunities.index import OpportunityIndex
+from opportunities.live_index import LiveIndex
 from opportunities.model import City, Opportunity
 from opportunities.settings import Settings, load_settings
 from opportunities.storage import count_opportunities, data_version, get_opportunities, list_cities, open_database
@@ -80,20 +81,23 @@ def city_names(engine: Engine, database_url: str) -> list[str]:
 
 
 def opportunity_index(engine: Engine, database_url: str) -> OpportunityIndex:
-    """Columns of every published opportunity as the data is now, shared by all visitors.
+    """Columns of every published opportunity, shared by all visitors; never waits for a rebuild.
 
-    Keyed by the data version (one indexed query per run), so an import or a review shows at
-    once; the index itself is kept on disk, so a restarted server reads it instead of rebuilding.
+    The index is refreshed in the background (see :mod:`opportunities.live_index`): an approval or
+    an edit shows within seconds. Take it once per run and pass it on, since its row numbers
+    belong to that version (a fragment rerun later must use the same one as its mask).
     """
-    with engine.connect() as conn:
-        version = data_version(conn)
-    return _index_at(engine, database_url, version)
+    return _live_index(engine, database_url).current()
 
 
-@st.cache_resource(max_entries=2, show_spinner="Reading the opportunities…")
-def _index_at(_engine: Engine, database_url: str, version: str) -> OpportunityIndex:
-    with _engine.connect() as conn:
-        return OpportunityIndex.cached(conn, load_settings().cache_dir)
+# A spinner only the first time a process needs the index: from then on a newer one replaces it unseen.
+@st.cache_resource(show_spinner="Reading the opportunities…", on_release=lambda live: live.close())
+def _live_index(_engine: Engine, database_url: str) -> LiveIndex:
+    config = load_settings()
+    return LiveIndex(
+        _engine, config.cache_dir, refresh_s=config.index_refresh_s, overlap_s=config.index_overlap_s,
+        compact_s=config.index_rebuild_s,
+    )  # fmt: skip
 
 
 def city_labels(engine: Engine, database_url: str) -> dict[int, str]:

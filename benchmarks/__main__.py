@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000]``."""
+"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000] [--freshness-sizes 10000]``."""
 
 from __future__ import annotations
 
@@ -13,13 +13,16 @@ from opportunities.settings import load_settings
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
-    parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout"),
-                        action="append")  # fmt: skip
+    parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout",
+                                          "freshness"), action="append")  # fmt: skip
     parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
+    parser.add_argument(
+        "--freshness-sizes", default="10000", help="published opportunities in the freshness benchmark (e.g. 10000,1000000)"
+    )
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
-    only = set(args.only or ("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout"))
+    only = set(args.only or ("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout", "freshness"))
     settings = load_settings()
     results: dict[str, object] = {}
     if "geocoder" in only:
@@ -41,6 +44,11 @@ def main() -> None:
         from benchmarks import recurrence as recurrence_bench
 
         results["recurrence"] = recurrence_bench.run()
+    if "freshness" in only:
+        from benchmarks import freshness as freshness_bench
+
+        sizes = [int(s) for s in args.freshness_sizes.split(",") if s]
+        results["freshness"] = freshness_bench.run(settings.data_dir / "bench", open_geocoder(settings.cache_dir), settings, sizes)
     if "page" in only:
         from benchmarks import page as page_bench
 

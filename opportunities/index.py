@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, select, text, union
 
 from opportunities import recurrence
 from opportunities.search import SearchQuery, filtered_query
-from opportunities.storage import cities, data_version, opportunities, opportunity_languages
+from opportunities.storage import cities, data_version, newest_change, opportunities, opportunity_languages, opportunity_topics
 from opportunities.text import fold
 from opportunities.vocabulary import (
     AGE_GROUPS_BY_ID,
@@ -148,6 +148,78 @@ def _fetch(conn: Connection, sql: str) -> list[Any]:
         cursor.close()
 
 
+def _row_sql(status: Status) -> str:
+    """The SELECT list :meth:`OpportunityIndex._of_rows` reads (column 14 flags rows of ``status``)."""
+    return (
+        "SELECT id, latitude, longitude, city_id, age_min, age_max, mode, type, location_precision, "
+        "CASE WHEN cost = 0 THEN 1 ELSE 0 END, CASE WHEN accessibility = '' THEN 0 ELSE 1 END, "
+        "start_date, end_date, CASE WHEN schedule = '' THEN NULL ELSE schedule END, "
+        f"CASE WHEN status = '{status.value}' THEN 1 ELSE 0 END, "
+        "COALESCE(location_uncertainty_m, -1)"
+    )
+
+
+def _pairs_sql(table: str, column: str, values: Sequence[str]) -> str:
+    """(opportunity id, position of the value in ``values`` or -1) for every row of ``table``."""
+    if not values:
+        return f"SELECT opportunity_id, -1 FROM {table} WHERE 1 = 0"
+    # The value's position is computed by the database: a million small ints, not strings.
+    cases = " ".join(f"WHEN '{_sql_text(value)}' THEN {i}" for i, value in enumerate(values))
+    return f"SELECT opportunity_id, CASE {column} {cases} ELSE -1 END FROM {table}"
+
+
+def _bits(ids: npt.NDArray[np.int64], pairs: Sequence[Any], n_values: int) -> npt.NDArray[np.uint64]:
+    """A bit matrix, one row per id and ``ceil(n_values / 64)`` uint64 words (at least one): bit
+    ``i % 64`` of word ``i // 64`` is set when a pair (id, i) is given."""
+    bits = np.zeros((len(ids), _words(n_values)), dtype=np.uint64)
+    if not len(pairs) or not len(ids):
+        return bits
+    both = np.array(pairs, dtype=np.int64)
+    owner, code = both[:, 0], both[:, 1]
+    pos = np.searchsorted(ids, owner)
+    pos_clipped = np.minimum(pos, len(ids) - 1)
+    keep = (pos < len(ids)) & (ids[pos_clipped] == owner) & (code >= 0)
+    word, bit = np.divmod(code[keep], _WORD_BITS)
+    np.bitwise_or.at(bits, (pos[keep], word), np.left_shift(np.uint64(1), bit.astype(np.uint64)))
+    return bits
+
+
+def _has_bit(bits: npt.NDArray[np.uint64], i: int) -> bool:
+    word, bit = divmod(i, _WORD_BITS)
+    return bool(((bits[:, word] >> np.uint64(bit)) & np.uint64(1)).any())
+
+
+def _recode(bits: npt.NDArray[np.uint64], codes: Sequence[str], new_codes: Sequence[str]) -> npt.NDArray[np.uint64]:
+    """The bit matrix of ``codes`` rewritten for ``new_codes`` (codes missing there are dropped)."""
+    if tuple(codes) == tuple(new_codes):
+        return bits
+    position = {code: i for i, code in enumerate(new_codes)}
+    out = np.zeros((len(bits), _words(len(new_codes))), dtype=np.uint64)
+    for i, code in enumerate(codes):
+        if code not in position:
+            continue
+        word, bit = divmod(i, _WORD_BITS)
+        to_word, to_bit = divmod(position[code], _WORD_BITS)
+        out[:, to_word] |= ((bits[:, word] >> np.uint64(bit)) & np.uint64(1)) << np.uint64(to_bit)
+    return out
+
+
+def _city_names(conn: Connection) -> dict[str, int]:
+    """Folded city name -> id (a name kept in two countries: the one listed last, as before)."""
+    return {key: cid for cid, key in conn.execute(select(cities.c.id, cities.c.name_key))}
+
+
+def changed_since(since: datetime | None, after_id: int | None) -> ColumnElement[bool]:
+    """Opportunities updated at or after ``since`` or added after ``after_id`` (None: from the start).
+
+    Two indexed look-ups joined by UNION: an OR of the two conditions would scan the table.
+    """
+    added = select(opportunities.c.id).where(opportunities.c.id > (after_id if after_id is not None else -1))
+    if since is None:
+        return opportunities.c.id.in_(added)
+    return opportunities.c.id.in_(union(added, select(opportunities.c.id).where(opportunities.c.updated_at >= since)))
+
+
 @dataclass(frozen=True)
 class OpportunityIndex:
     """Columns of every opportunity of one status, sorted by id."""
@@ -189,16 +261,22 @@ class OpportunityIndex:
         """
         # Every row in primary-key order (a plain table scan), the status as a flag filtered here:
         # cheaper than walking the status index and sorting.
-        rows = _fetch(
-            conn,
-            "SELECT id, latitude, longitude, city_id, age_min, age_max, mode, type, location_precision, "
-            "CASE WHEN cost = 0 THEN 1 ELSE 0 END, CASE WHEN accessibility = '' THEN 0 ELSE 1 END, "
-            "start_date, end_date, CASE WHEN schedule = '' THEN NULL ELSE schedule END, "
-            f"CASE WHEN status = '{status.value}' THEN 1 ELSE 0 END, "
-            "COALESCE(location_uncertainty_m, -1) "
-            "FROM opportunities ORDER BY id",
-        )
-        rows = [row for row in rows if row[14]]
+        rows = [row for row in _fetch(conn, f"{_row_sql(status)} FROM opportunities ORDER BY id") if row[14]]
+        # Only the languages of this status's rows: the filter must not offer a language that only
+        # a row waiting for review is held in (it would find nothing, and tell of unpublished data).
+        of_status = select(opportunity_languages.c.language).join(opportunities, opportunities.c.id == opportunity_languages.c.opportunity_id)
+        codes = tuple(sorted(set(conn.execute(of_status.where(opportunities.c.status == status.value).distinct()).scalars())))
+        topic_pairs = _fetch(conn, _pairs_sql("opportunity_topics", "topic", TOPICS))
+        language_pairs = _fetch(conn, _pairs_sql("opportunity_languages", "language", codes))
+        return cls._of_rows(conn, rows, status, codes, topic_pairs, language_pairs)
+
+    @classmethod
+    def _of_rows(
+        cls, conn: Connection, rows: Sequence[Any], status: Status, codes: tuple[str, ...],
+        topic_pairs: Sequence[Any], language_pairs: Sequence[Any],
+    ) -> OpportunityIndex:  # fmt: skip
+        """Columns of ``rows`` (selected by :func:`_row_sql`, sorted by id), their topics and
+        languages from (opportunity id, value position) pairs; pairs of other ids are ignored."""
         n = len(rows)
         columns: list[Any] = list(zip(*rows, strict=True)) if rows else [()] * 16
         ids = np.fromiter(columns[0], dtype=np.int64, count=n)
@@ -221,10 +299,6 @@ class OpportunityIndex:
             times = {oid: moment for oid, moment in conn.execute(query)}  # noqa: C416 - a Result is not a mapping
             for i, (rule, first) in list(schedules.items()):
                 schedules[i] = (rule, datetime.combine(first.date(), times.get(int(ids[i])) or time()))
-        # Only the languages of this status's rows: the filter must not offer a language that only
-        # a row waiting for review is held in (it would find nothing, and tell of unpublished data).
-        of_status = select(opportunity_languages.c.language).join(opportunities, opportunities.c.id == opportunity_languages.c.opportunity_id)
-        codes = tuple(sorted(set(conn.execute(of_status.where(opportunities.c.status == status.value).distinct()).scalars())))
         precision = _codes(columns[8], [p.value for p in PRECISIONS])
         uncertainty = np.fromiter(columns[15], dtype=np.int32, count=n)
         return cls(
@@ -246,38 +320,83 @@ class OpportunityIndex:
             weekly=weekly,
             interval=interval,
             schedules=schedules,
-            topics=cls._bits(conn, "opportunity_topics", "topic", ids, TOPICS)[:, 0].astype(np.uint16),
-            languages=cls._bits(conn, "opportunity_languages", "language", ids, codes),
+            topics=_bits(ids, topic_pairs, len(TOPICS))[:, 0].astype(np.uint16),
+            languages=_bits(ids, language_pairs, len(codes)),
             language_codes=codes,
-            city_names={key: cid for cid, key in conn.execute(select(cities.c.id, cities.c.name_key))},
+            city_names=_city_names(conn),
             status=status,
         )
 
-    @staticmethod
-    def _bits(conn: Connection, table: str, column: str, ids: npt.NDArray[np.int64], values: Sequence[str]) -> npt.NDArray[np.uint64]:
-        """A bit matrix, one row per id and ``ceil(len(values) / 64)`` uint64 words (at least one):
-        bit ``i % 64`` of word ``i // 64`` is set when the id has ``values[i]`` in ``table``."""
-        bits = np.zeros((len(ids), _words(len(values))), dtype=np.uint64)
-        if not values or not len(ids):
-            return bits
-        # The value's position is computed by the database: a million small ints, not strings.
-        cases = " ".join(f"WHEN '{_sql_text(value)}' THEN {i}" for i, value in enumerate(values))
-        pairs = _fetch(conn, f"SELECT opportunity_id, CASE {column} {cases} ELSE -1 END FROM {table}")
-        if not pairs:
-            return bits
-        both = np.array(pairs, dtype=np.int64)
-        owner, code = both[:, 0], both[:, 1]
-        pos = np.searchsorted(ids, owner)
-        pos_clipped = np.minimum(pos, len(ids) - 1)
-        keep = (pos < len(ids)) & (ids[pos_clipped] == owner) & (code >= 0)
-        word, bit = np.divmod(code[keep], _WORD_BITS)
-        np.bitwise_or.at(bits, (pos[keep], word), np.left_shift(np.uint64(1), bit.astype(np.uint64)))
-        return bits
+    def updated(self, conn: Connection, since: datetime | None, after_id: int | None) -> OpportunityIndex:
+        """This index with every opportunity updated at or after ``since``, or added after
+        ``after_id``, read again: the same index :meth:`load` gives, provided every other row is
+        unchanged since this one was built. Rows that left the status are dropped, new ones added.
 
-    def save(self, path: Path) -> None:
-        """Write the index to ``path`` (a ``.npz`` file), atomically."""
+        Applying the same change twice gives the same index (a window that overlaps is harmless).
+        Run it in one transaction (a snapshot), or a row may be read half-way through a change.
+        """
+        changed = changed_since(since, after_id)
+        # Raw values (no per-value processing), exactly as load's driver SQL returns them.
+        selected = select(text(_row_sql(self.status).removeprefix("SELECT "))).select_from(opportunities).where(changed)
+        read = list(conn.execute(selected.order_by(opportunities.c.id)).all())
+        changed_ids = np.array([row[0] for row in read], dtype=np.int64)
+        rows = [row for row in read if row[14]]
+        # Topics and languages of the changed rows by their ids (primary-key look-ups; a join on
+        # the changed condition would scan the whole table).
+        found: dict[str, list[tuple[int, str]]] = {"topic": [], "language": []}
+        for table, name in ((opportunity_topics, "topic"), (opportunity_languages, "language")):
+            for i in range(0, len(changed_ids), 500):
+                chunk = changed_ids[i : i + 500].tolist()
+                query = select(table.c.opportunity_id, table.c[name]).where(table.c.opportunity_id.in_(chunk))
+                found[name].extend((int(oid), value) for oid, value in conn.execute(query))
+        of_status = {int(row[0]) for row in rows}
+        codes = tuple(sorted(set(self.language_codes) | {code for oid, code in found["language"] if oid in of_status}))
+
+        def pairs(values: Sequence[str], name: str) -> list[tuple[int, int]]:
+            position = {value: i for i, value in enumerate(values)}
+            return [(oid, position.get(value, -1)) for oid, value in found[name]]
+
+        part = type(self)._of_rows(conn, rows, self.status, codes, pairs(TOPICS, "topic"), pairs(codes, "language"))
+        kept = ~np.isin(self.ids, changed_ids)
+        # Merged in id order: the new rows go in before the first kept row with a larger id.
+        kept_rows = np.flatnonzero(kept)
+        at = np.searchsorted(self.ids[kept_rows], part.ids)
+        columns: dict[str, Any] = {}
+        for column in fields(self):
+            old = getattr(self, column.name)
+            if not isinstance(old, np.ndarray):
+                continue
+            new = getattr(part, column.name)
+            if column.name == "languages":
+                old = _recode(old, self.language_codes, codes)
+            columns[column.name] = np.insert(old[kept_rows], at, new, axis=0)
+        # Row numbers move: a kept row by the new rows before it, a new row by the kept rows before it.
+        moved = np.full(len(self), -1, dtype=np.int64)
+        moved[kept_rows] = np.arange(len(kept_rows)) + np.searchsorted(at, np.arange(len(kept_rows)), side="right")
+        schedules = {int(moved[row]): value for row, value in self.schedules.items() if kept[row]}
+        new_rows = at + np.arange(len(part))
+        schedules.update((int(new_rows[row]), value) for row, value in part.schedules.items())
+        # Languages no row holds any more are dropped, as a fresh load would not know them.
+        languages = columns.pop("languages")
+        used = tuple(code for i, code in enumerate(codes) if _has_bit(languages, i))
+        if used != codes:
+            languages = _recode(languages, codes, used)
+        return type(self)(
+            **columns,
+            languages=languages,
+            language_codes=used,
+            schedules=dict(sorted(schedules.items())),
+            city_names=part.city_names,
+            status=self.status,
+        )
+
+    def save(self, path: Path, built_after: tuple[int | None, datetime | None] | None = None) -> None:
+        """Write the index to ``path`` (a ``.npz`` file), atomically. ``built_after``: the newest id
+        and ``updated_at`` read before the load (see :meth:`older_snapshot`)."""
         arrays = {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), np.ndarray)}
         meta = {
+            "format": INDEX_FORMAT,
+            "built_after": None if built_after is None else [built_after[0], built_after[1] and built_after[1].isoformat()],
             "language_codes": list(self.language_codes),
             "city_names": self.city_names,
             "status": self.status.value,
@@ -330,17 +449,19 @@ class OpportunityIndex:
             raise ValueError("a schedule refers to a row outside the index")
 
     @classmethod
-    def cached(cls, conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED) -> OpportunityIndex:
+    def cached(cls, conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED, *, fresh: bool = False) -> OpportunityIndex:
         """The index for the data as it is now: read from ``cache_dir`` when it was saved for this
         data version, else loaded from the database and saved there (unused snapshots removed).
+        ``fresh``: loaded and saved whatever the folder holds (a deletion keeps the data version).
 
         A snapshot that cannot be read (truncated, damaged, of another layout) is rebuilt; one that
         cannot be written (a read-only folder) is skipped.
         """
-        database = hashlib.sha1(str(conn.engine.url).encode()).hexdigest()[:12]
-        version = hashlib.sha1(f"{INDEX_FORMAT}|{status.value}|{data_version(conn)}".encode()).hexdigest()[:16]
-        path = cache_dir / "search-index" / f"{database}-{version}.npz"
+        built_after = newest_change(conn)
+        path = cls.snapshot_path(conn, cache_dir, status)
         try:
+            if fresh:
+                raise FileNotFoundError(path)
             # In use from now on: no other process removes it (see _remove_unused). Another user's
             # snapshot (an import run as them) cannot be touched, but is read all the same.
             with contextlib.suppress(PermissionError):
@@ -352,11 +473,44 @@ class OpportunityIndex:
             pass  # damaged: replaced below by a whole new file, never removed while another may read it
         index = cls.load(conn, status)
         try:
-            index.save(path)
+            index.save(path, built_after)
         except OSError:  # a folder that cannot be written: the snapshot only spares a rebuild
             return index
-        _remove_unused(path, database)
+        _remove_unused(path, path.name.split("-")[0])
         return index
+
+    @classmethod
+    def older_snapshot(
+        cls, conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED
+    ) -> tuple[OpportunityIndex, int | None, datetime | None] | None:
+        """The most recently used snapshot of this database and status, whatever its data version,
+        with the newest id and ``updated_at`` read before it was built; None when there is none
+        (snapshots of another layout, or saved without those, do not count)."""
+        folder = cache_dir / "search-index"
+        database = cls.snapshot_path(conn, cache_dir, status).name.split("-")[0]
+        try:
+            candidates = sorted(folder.glob(f"{database}-*.npz"), key=lambda p: p.stat().st_mtime, reverse=True)
+        except OSError:
+            return None
+        for path in candidates:
+            try:
+                with path.open("rb") as fh, np.load(fh, allow_pickle=False) as data:
+                    meta = json.loads(str(data["meta"]))
+                if meta.get("format") != INDEX_FORMAT or not meta.get("built_after") or meta.get("status") != status.value:
+                    continue
+                index = cls.read(path)
+            except (FileNotFoundError, *_SNAPSHOT_READ_ERRORS):
+                continue
+            last_id, last_update = meta["built_after"]
+            return index, last_id, datetime.fromisoformat(last_update) if last_update else None
+        return None
+
+    @staticmethod
+    def snapshot_path(conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED) -> Path:
+        """Where the snapshot of the data as it is now is kept: named by the database and the data version."""
+        database = hashlib.sha1(str(conn.engine.url).encode()).hexdigest()[:12]
+        version = hashlib.sha1(f"{INDEX_FORMAT}|{status.value}|{data_version(conn)}".encode()).hexdigest()[:16]
+        return cache_dir / "search-index" / f"{database}-{version}.npz"
 
     def mask(self, query: SearchQuery, conn: Connection | None = None) -> BoolArray:
         """Rows matching every filter of ``query`` (the radius of ``near`` included).

@@ -111,6 +111,24 @@ SETTINGS: tuple[Setting, ...] = (
         "http://localhost:8501",
         "Address where people open the app; links in mail (invitations, password resets) start with it.",
     ),
+    Setting(
+        "INDEX_REFRESH_S",
+        "1",
+        "Seconds between two looks of the app for changed opportunities; a change is merged into the "
+        "Explore search index in the background (0: never, the index stays as loaded).",
+    ),
+    Setting(
+        "INDEX_OVERLAP_S",
+        "60",
+        "Seconds before the newest change already merged from which changed rows are read again: covers "
+        "writers whose clocks run behind, or that waited for the write lock after stamping a row.",
+    ),
+    Setting(
+        "INDEX_REBUILD_S",
+        "3600",
+        "Seconds after which the next change rebuilds the search index whole (in the background), "
+        "catching any change the merges could not see.",
+    ),
 )
 SMTP_SECURITY = ("none", "starttls", "tls")
 # A wait longer than this is a hung process, not a busy database.
@@ -148,6 +166,9 @@ class Settings:
     smtp_security: str = "starttls"
     mail_from: str = ""
     public_url: str = "http://localhost:8501"
+    index_refresh_s: float = 1.0
+    index_overlap_s: float = 60.0
+    index_rebuild_s: float = 3600.0
 
 
 def _positive_int(values: Mapping[str, str], name: str) -> int:
@@ -158,6 +179,16 @@ def _positive_int(values: Mapping[str, str], name: str) -> int:
     if number < 1:
         raise SettingsError(name, values[name], "expected a number above 0")
     return number
+
+
+def _seconds(values: Mapping[str, str], name: str) -> float:
+    try:
+        seconds = float(values[name])
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= 7 * 24 * 3600:  # NaN too
+        raise SettingsError(name, values[name], "expected seconds from 0 to 604800 (a week)")
+    return seconds
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -226,4 +257,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         import_max_bytes=_positive_int(values, "IMPORT_MAX_BYTES"),
         import_max_rows=_positive_int(values, "IMPORT_MAX_ROWS"),
         import_max_cell_chars=_positive_int(values, "IMPORT_MAX_CELL_CHARS"),
+        index_refresh_s=_seconds(values, "INDEX_REFRESH_S"),
+        index_overlap_s=_seconds(values, "INDEX_OVERLAP_S"),
+        index_rebuild_s=_seconds(values, "INDEX_REBUILD_S"),
     )

@@ -646,13 +646,19 @@ def data_version(conn: Connection) -> str:
     Two index look-ups, no count: opportunities are archived, not deleted, and every change
     moves ``updated_at``.
     """
+    last_id, last_update = newest_change(conn)
+    return f"{last_id}-{last_update}"
+
+
+def newest_change(conn: Connection) -> tuple[int | None, datetime | None]:
+    """The newest opportunity id and ``updated_at`` (None in an empty table)."""
     from sqlalchemy import func
 
     # Two scalar subqueries: a single SELECT with two max() would scan the table instead.
     last_id = select(func.max(opportunities.c.id)).scalar_subquery()
     last_update = select(func.max(opportunities.c.updated_at)).scalar_subquery()
-    last_id, last_update = conn.execute(select(last_id, last_update)).one()
-    return f"{last_id}-{last_update}"
+    found_id, found_update = conn.execute(select(last_id, last_update)).one()
+    return found_id, found_update
 
 
 def count_opportunities(conn: Connection, status: Status | None = None) -> int:

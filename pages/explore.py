@@ -37,6 +37,7 @@ from opportunities.i18n import (
     translator,
     type_label,
 )
+from opportunities.index import OpportunityIndex
 from opportunities.model import Opportunity
 from opportunities.nearby import near_point, position_from_browser
 from opportunities.search import SearchQuery
@@ -433,13 +434,15 @@ def fit_map(key: str, keep: np.ndarray) -> None:
 
 
 @st.fragment
-def show_map(keep: np.ndarray, params: dict[str, str | list[str]], lang: str, topics: tuple[str, ...] = ()) -> None:
+def show_map(
+    index: OpportunityIndex, keep: np.ndarray, params: dict[str, str | list[str]], lang: str, topics: tuple[str, ...] = ()
+) -> None:
     """The map: a fixed base map and a layer for the visible area, rebuilt when the visitor pans.
 
     A fragment, so that panning and zooming rerun only the map, not the whole page. Once the
-    visitor has moved the map, its centre and zoom go into the URL.
+    visitor has moved the map, its centre and zoom go into the URL. ``index`` is the version
+    ``keep`` was computed on: a newer one may have replaced it since (its rows differ).
     """
-    index = state.opportunity_index(engine, settings.database_url)
     moved = st.session_state.get(MAP_KEY) or {}
     if moved and moved != st.session_state.get(state.MAP_SEEN):
         st.session_state[state.MAP_SEEN] = moved
@@ -678,7 +681,7 @@ if near.point is not None:
     st.caption(escape_markdown(around))
 
 if total and st.toggle(_("Map"), value=True, key="show_map"):
-    show_map(keep, params, lang, filters.topics)
+    show_map(index, keep, params, lang, filters.topics)
 
 if total:
     show_list(keep, query, lang)

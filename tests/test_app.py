@@ -683,3 +683,47 @@ def test_only_cities_with_published_opportunities_are_offered(app: AppTest, demo
             conn.execute(delete(providers).where(providers.c.city_id.in_(added)))
             conn.execute(delete(cities).where(cities.c.id.in_(added)))
         engine.dispose()
+
+
+def test_an_approval_shows_on_the_next_run_without_a_rebuild(app: AppTest, demo_database: tuple[str, int]) -> None:
+    """A city lead approves (and corrects) a row while a visitor browses: the background refresh
+    merges it, and the visitor's next run shows it with the index never rebuilt."""
+    import time as time_module
+
+    app.query_params["q"] = "Approved while browsing"
+    app.run()
+    assert not app.exception and not card_titles(app)
+    url = demo_database[0]
+    live = app_state._live_index(None, url)  # type: ignore[arg-type]  # the engine is not part of the key
+    rebuilds, refreshes = live.rebuilds, live.refreshes  # (none, when it started from an older snapshot)
+    engine = open_database(url)
+    with engine.connect() as conn:
+        chosen, title, description, status, updated_at = conn.execute(
+            select(opportunities.c.id, opportunities.c.title, opportunities.c.description, opportunities.c.status, opportunities.c.updated_at)
+            .where(opportunities.c.status == "published", opportunities.c.end_date > TODAY + timedelta(days=7))
+            .order_by(opportunities.c.id.desc())
+            .limit(1)
+        ).one()
+
+    def change(**values: Any) -> None:
+        with writing(engine) as conn:
+            conn.execute(update(opportunities).where(opportunities.c.id == chosen).values(**values))
+
+    # Waiting for review first (as a provider submitted it), then approved with a corrected title.
+    change(status="pending", updated_at=datetime.now(UTC))
+    new_title = "Approved while browsing"
+    try:
+        deadline = time_module.monotonic() + 20
+        while chosen in live.current().ids and time_module.monotonic() < deadline:
+            time_module.sleep(0.05)
+        assert chosen not in live.current().ids
+        change(status="published", title=new_title, search_text=search_text(new_title, description), updated_at=datetime.now(UTC))
+        while chosen not in live.current().ids and time_module.monotonic() < deadline:
+            time_module.sleep(0.05)
+        app.run()
+        assert not app.exception
+        assert card_titles(app) == [new_title]
+        assert live.rebuilds == rebuilds and live.refreshes >= refreshes + 2
+    finally:
+        change(status=status, title=title, search_text=search_text(title, description), updated_at=updated_at)
+        engine.dispose()

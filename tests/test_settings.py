@@ -34,6 +34,9 @@ def test_environment_overrides(tmp_path: Path) -> None:
         ("DATABASE_BUSY_TIMEOUT_S", "-1"),
         ("DATABASE_BUSY_TIMEOUT_S", "nan"),
         ("DATABASE_BUSY_TIMEOUT_S", "1e9"),
+        ("INDEX_REFRESH_S", "often"),
+        ("INDEX_OVERLAP_S", "-5"),
+        ("INDEX_REBUILD_S", "inf"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
