@@ -53,3 +53,7 @@ class RuleError(OpportunitiesError):
         super().__init__(f"{rule!r}: {reason}")
         self.rule = rule
         self.reason = reason
+
+
+class BoundaryFileError(OpportunitiesError):
+    """A boundary or population file is unusable as a whole; nothing of it was stored."""
