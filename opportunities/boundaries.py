@@ -33,8 +33,8 @@ SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 OVERLAP_SHARE = 0.01
 NAME_COLUMNS = ("name", "namn", "nazwa", "ime", "district", "NAME", "Name")
 POPULATION_COLUMNS = ("population", "folkmangd", "ludnosc", "prebivalci", "POPULATION", "pop")
-# Age-band columns: "population_<age group id>", e.g. population_teens.
-AGE_BAND_PREFIX = "population_"
+# Age-band columns: "population_<age group id>", e.g. population_teens (pop_teens in a Shapefile).
+AGE_BAND_PREFIXES = ("population_", "pop_")  # Shapefile column names have at most 10 characters
 
 # Demo city -> (file in DEMO_BOUNDARIES_DIR, feature names to take; empty: every feature). Cities
 # without finer districts get their municipality, so they still have a population.
@@ -220,7 +220,7 @@ def _checked(frame: Any, file_name: str, crs: str, name_column: str, population_
     if not names_from:
         raise BoundaryFileError(f"{file_name}: no column of district names (name); columns are {', '.join(columns) or 'none'}")
     people_from = _pick_column(columns, population_column, POPULATION_COLUMNS, "population", file_name)
-    bands = {c[len(AGE_BAND_PREFIX):]: c for c in columns if c.startswith(AGE_BAND_PREFIX) and c[len(AGE_BAND_PREFIX):] in AGE_GROUPS_BY_ID}
+    bands = {c[len(p):]: c for c in columns for p in AGE_BAND_PREFIXES if c.startswith(p) and c[len(p):] in AGE_GROUPS_BY_ID}
     problems: list[str] = []
     repaired: list[str] = []
     districts: list[District] = []
