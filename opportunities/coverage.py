@@ -19,6 +19,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import h3
 import h3.api.numpy_int as h3_int
@@ -28,6 +30,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection
 
 from opportunities.boundaries import District
 from opportunities.errors import FieldError
@@ -36,6 +39,9 @@ from opportunities.index import OpportunityIndex
 from opportunities.model import City
 from opportunities.search import SearchQuery
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, PIN_MAX_UNCERTAINTY_M, TOPICS, Mode, Status
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 FINEST_RESOLUTION = 9  # cells of about 0.1 km²: finer than any location we count in cells
 COARSEST_RESOLUTION = 5
@@ -456,3 +462,70 @@ def _reason(row: object, distance_km: float, translate: Callable[[str], str]) ->
     else:
         parts.append(translate(REASON_NO_POPULATION))
     return "; ".join(parts)
+
+
+# --- layers for maps and exports -------------------------------------------------------------
+
+
+def open_coverage(conn: Connection, cache_dir: Path, statuses: Sequence[Status] = (Status.PUBLISHED,)) -> CoverageIndex:
+    """The coverage of the opportunities of ``statuses`` as the data and boundaries are now (the
+    search index is read from its snapshot; cells and districts are assigned here, once)."""
+    from opportunities.boundaries import load_districts
+    from opportunities.storage import list_cities
+
+    indexes = [OpportunityIndex.cached(conn, cache_dir, status) for status in statuses]
+    return CoverageIndex.build(indexes, load_districts(conn), list_cities(conn))
+
+
+def city_ids_named(coverage: CoverageIndex, names: Sequence[str]) -> tuple[int, ...]:
+    """Ids of the cities with these names (case- and accent-insensitive); FieldError for an unknown one."""
+    from opportunities.text import fold
+
+    by_key = {fold(c.name): cid for cid, c in coverage.cities.items()}
+    missing = [n for n in names if fold(n) not in by_key]
+    if missing:
+        raise FieldError("city", f"no city named {missing[0]!r}")
+    return tuple(by_key[fold(n)] for n in names)
+
+
+def coverage_layer(coverage: CoverageIndex, filt: CoverageFilter, *, by: str, distance_km: float = DEFAULT_DESERT_KM,
+                   resolution: int | None = None) -> gpd.GeoDataFrame:  # fmt: skip
+    """The coverage as a GeoDataFrame in EPSG:4326, for maps and exports.
+
+    ``by="district"``: the ranked districts (:func:`ranked`) with their polygons. ``by="cell"``:
+    every H3 cell of the cities' area with ``count``, counts per topic, ``nearest_km`` and ``desert``.
+    """
+    import geopandas as gpd
+
+    if by == "district":
+        frame = ranked(coverage.district_deserts(filt, distance_km), distance_km)
+        positions = {int(i): k for k, i in enumerate(coverage.districts.ids.tolist())}
+        geometry = [coverage.districts.geometries[positions[int(i)]] for i in frame["district_id"]]
+        frame["city"] = [coverage.cities[int(c)].name if int(c) in coverage.cities else "" for c in frame["city_id"]]
+        return _without_gaps(gpd.GeoDataFrame(frame, geometry=geometry, crs=4326))
+    if by != "cell":
+        raise FieldError("by", "use district or cell")
+    if resolution is None:
+        resolution = resolution_for_area(area_km2(coverage.area(filt.city_ids))) if filt.city_ids else 7
+    counts = coverage.cell_counts(filt, resolution)
+    grid = coverage.deserts(filt, distance_km, resolution) if filt.city_ids else pd.DataFrame({"cell": counts["cell"]})
+    frame = grid.merge(counts, on="cell", how="outer")
+    for column in ("count", *TOPICS):
+        frame[column] = frame[column].fillna(0).astype(int)
+    if "desert" in frame:
+        frame["desert"] = frame["desert"].astype("boolean").fillna(False).astype(bool)
+    geometry = [shapely.Polygon([(lon, lat) for lat, lon in h3.cell_to_boundary(c)]) for c in frame["cell"]]
+    return _without_gaps(gpd.GeoDataFrame(frame, geometry=geometry, crs=4326))
+
+
+def _without_gaps(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Distances beyond the search (inf) as unknown (NaN), which exports write as empty or null."""
+    for column in layer.columns:
+        if column != "geometry" and layer[column].dtype.kind == "f":
+            layer[column] = layer[column].replace([math.inf, -math.inf], np.nan)
+    return layer
+
+
+def layer_geojson(layer: gpd.GeoDataFrame) -> str:
+    """The layer as a GeoJSON FeatureCollection; unknown figures are null (RFC 7946 has no NaN)."""
+    return str(layer.to_json(na="null", show_bbox=False, drop_id=True, ensure_ascii=False))

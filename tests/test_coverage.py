@@ -193,3 +193,58 @@ def test_broken_files_are_refused(tmp_path: Path, make: object, message: str) ->
     path = target if path is None else path
     with pytest.raises(BoundaryFileError, match=message):
         read_boundary_file(path, population_column="people" if "people" in message else "")
+
+
+# --- the command line on the demo data ------------------------------------------------------
+
+
+@pytest.fixture
+def demo_env(monkeypatch: pytest.MonkeyPatch, engine: object, database_url: str, geocoder: object, tmp_path: Path) -> str:
+    from datetime import date
+
+    from opportunities.demo import load_demo
+
+    load_demo(engine, geocoder, size=400, seed=11, today=date(2026, 11, 23))  # type: ignore[arg-type]
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
+    return database_url
+
+
+def test_cli_warszawa_deserts_read_back_with_geopandas(demo_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import pandas as pd
+
+    from opportunities.cli import main
+
+    out = tmp_path / "waw.geojson"
+    args = ["coverage", "--city", "Warszawa", "--by", "district", "--topic", "digital-skills", "--age-group", "teens", "--free"]
+    assert main([*args, "--desert-km", "2", "--format", "geojson", str(out)]) == 0
+    layer = gpd.read_file(out)
+    assert len(layer) == 18 and layer.crs.to_epsg() == 4326
+    assert set(layer["district"]) >= {"Mokotów", "Śródmieście", "Wawer"}
+    assert layer["population"].sum() == 1_794_166
+    assert list(layer["rank"]) == list(range(1, 19)) and layer["reason"].str.len().min() > 0
+    assert main([*args, "--format", "csv", str(tmp_path / "waw.csv")]) == 0
+    table = pd.read_csv(tmp_path / "waw.csv")
+    assert list(table["district"]) == list(layer["district"])
+    cells = tmp_path / "cells.geojson"
+    assert main(["coverage", "--city", "Warszawa", "--by", "cell", "--format", "geojson", str(cells)]) == 0
+    grid = gpd.read_file(cells)
+    assert grid["count"].sum() > 0 and grid.geometry.geom_type.eq("Polygon").all()
+    assert main(["coverage", "--city", "Atlantis", "--by", "cell", "--format", "csv", str(tmp_path / "x.csv")]) == 2
+    assert "no city named 'Atlantis'" in capsys.readouterr().err
+
+
+def test_cli_boundaries_replace_and_refuse(demo_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from opportunities.cli import main
+
+    good = _write(_frame(), tmp_path / "d.geojson")
+    assert main(["boundaries", str(good), "--city", "Kranj"]) == 0
+    bad = _write(gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[WEST, WEST], crs=4326), tmp_path / "bad.geojson")
+    assert main(["boundaries", str(bad), "--city", "Kranj"]) == 2
+    assert "overlap" in capsys.readouterr().err
+    from opportunities.boundaries import load_districts
+    from opportunities.storage import create_db_engine
+
+    with create_db_engine(demo_env).connect() as conn:
+        names = {d.name for d in load_districts(conn)}
+    assert {"Ąbc", "Łódź-Śródmieście"} <= names and "Mokotów" in names  # the bad file changed nothing
