@@ -13,6 +13,7 @@ import folium
 import mapclassify
 import numpy as np
 
+from maps.opportunity_map import use_local_assets
 from opportunities.vocabulary import TOPICS
 
 if TYPE_CHECKING:
@@ -34,12 +35,15 @@ def class_breaks(values: np.ndarray, k: int = 5) -> list[float]:
 
 
 def coverage_map(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str], topic_names: dict[str, str],
-                 tile_url: str, tile_attribution: str, show_deserts: bool = True) -> folium.Map:  # fmt: skip
+                 tile_url: str, tile_attribution: str, show_deserts: bool = True, asset_base: str = "") -> folium.Map:  # fmt: skip
     """A folium map of ``layer`` (EPSG:4326) coloured by its ``value`` column, with a legend and a
     tooltip per area: its name, the count and the counts by topic. ``labels`` holds the texts
-    (name, count, desert, legend title) already translated."""
+    (name, count, desert, legend title) already translated. With ``asset_base``, Leaflet comes from
+    the app's vendored copy; without, from folium's CDN (a downloaded map opened anywhere)."""
     minx, miny, maxx, maxy = layer.total_bounds if len(layer) else (-10, 35, 30, 70)
     fmap = folium.Map(tiles=None, control_scale=True)
+    if asset_base:
+        use_local_assets(fmap, asset_base)
     folium.TileLayer(tile_url, attr=tile_attribution).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     values = layer[value].fillna(0).to_numpy(dtype=float) if len(layer) else np.zeros(0)

@@ -84,8 +84,9 @@ def main() -> None:
                  "{online} online.").format(approximate=approximate, online=online))  # fmt: skip
     labels = {"count": _("Opportunities"), "desert": _("Desert: nothing within {km} km").format(km=f"{distance:g}"),
               "legend": _("Opportunities")}  # fmt: skip
-    fmap = coverage_map(layer, value="count", labels=labels, topic_names={x: topic_label(x, lang) for x in TOPICS},
-                        tile_url=settings.tile_url, tile_attribution=settings.tile_attribution)  # fmt: skip
+    map_args = {"value": "count", "labels": labels, "topic_names": {x: topic_label(x, lang) for x in TOPICS},
+                "tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution}  # fmt: skip
+    fmap = coverage_map(layer, asset_base=state.asset_base(), **map_args)  # type: ignore[arg-type]
     map_column, table_column = st.columns([3, 2])
     with map_column:
         st_folium(fmap, height=520, use_container_width=True, returned_objects=[], key="coverage_map")
@@ -103,14 +104,14 @@ def main() -> None:
             st.subheader(_("Cells"))
             table = layer[["cell", "count", "nearest_km", "desert"]].sort_values("count", ascending=False)
             table.columns = [_("Cell"), _("Opportunities"), _("Nearest (km)"), _("Desert")]
-        st.dataframe(table, hide_index=True, use_container_width=True)
+        st.dataframe(table, hide_index=True, width="stretch")
     slug = city.replace(" ", "_") or "coverage"
     csv = layer.drop(columns="geometry").to_csv(index=False).encode("utf-8")
     one, two, three = st.columns(3)
     one.download_button(_("Table (CSV)"), csv, f"coverage-{slug}-{by}.csv", "text/csv")
     two.download_button(_("Layer (GeoJSON)"), layer_geojson(layer).encode("utf-8"), f"coverage-{slug}-{by}.geojson",
                         "application/geo+json")  # fmt: skip
-    three.download_button(_("Map (HTML)"), fmap.get_root().render().encode("utf-8"), f"coverage-{slug}-{by}.html", "text/html")  # type: ignore[attr-defined]
+    three.download_button(_("Map (HTML)"), coverage_map(layer, **map_args).get_root().render().encode("utf-8"), f"coverage-{slug}-{by}.html", "text/html")  # type: ignore[attr-defined]
 
 
 main()
