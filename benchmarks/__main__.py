@@ -13,7 +13,7 @@ from opportunities.settings import load_settings
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
-    parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence"), action="append")
+    parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "coverage"), action="append")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
@@ -35,6 +35,11 @@ def main() -> None:
         results["map"] = map_bench.run(
             settings.data_dir / "bench", open_geocoder(settings.cache_dir), sizes, naive_max=args.naive_max
         )
+    if "coverage" in only:
+        from benchmarks import coverage as coverage_bench
+
+        results["coverage"] = coverage_bench.run()
+        print("coverage", json.dumps(results["coverage"]), flush=True)
     if "recurrence" in only:
         from benchmarks import recurrence as recurrence_bench
 
