@@ -48,7 +48,7 @@ def _districts() -> list[District]:
     lons = np.linspace(20.2, 21.8, 41)
     lats = np.linspace(51.93, 52.47, 26)
     return [District(name=f"d{i}-{j}", geometry=shapely.box(lons[i], lats[j], lons[i + 1], lats[j + 1]),
-                     population=10_000, id=i * 25 + j + 1, city_id=1)  # fmt: skip
+                     population=10_000, id=i * 25 + j + 1, city_id=1)
             for i in range(40) for j in range(25)]
 
 
