@@ -245,6 +245,8 @@ def test_cli_boundaries_replace_and_refuse(demo_env: str, tmp_path: Path, capsys
     from opportunities.boundaries import load_districts
     from opportunities.storage import create_db_engine
 
-    with create_db_engine(demo_env).connect() as conn:
+    engine = create_db_engine(demo_env)
+    with engine.connect() as conn:
         names = {d.name for d in load_districts(conn)}
+    engine.dispose()
     assert {"Ąbc", "Łódź-Śródmieście"} <= names and "Mokotów" in names  # the bad file changed nothing

@@ -9,8 +9,10 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+import app_state
 from opportunities.demo import load_demo
 from opportunities.geocoding import Geocoder
+from opportunities.settings import load_settings
 from opportunities.storage import open_database
 from tests.conftest import Databases
 
@@ -34,6 +36,9 @@ def page(monkeypatch: pytest.MonkeyPatch, demo_url: str, tmp_path: Path) -> Iter
     st.cache_data.clear()
     st.cache_resource.clear()
     yield AppTest.from_file(PAGE, default_timeout=60)
+    # The page keeps its engine in st.cache_resource: closed first (PostgreSQL counts connections).
+    settings = load_settings()
+    app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s).dispose()
     st.cache_data.clear()
     st.cache_resource.clear()
 
