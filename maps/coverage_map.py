@@ -78,7 +78,7 @@ def _legend(fmap: folium.Map, breaks: list[float], labels: dict[str, str]) -> No
     for i, upper in enumerate(breaks):
         colour = COLOURS[i * (len(COLOURS) - 1) // max(1, len(breaks) - 1)]
         rows.append(f'<div><span style="background:{colour};display:inline-block;width:14px;height:10px"></span> '
-                    f"{lower:g}–{upper:g}</div>")  # fmt: skip
+                    f"{f'{upper:g}' if lower == upper else f'{lower:g}–{upper:g}'}</div>")  # fmt: skip
         lower = upper
     rows.append(f'<div><span style="border:2px dashed {DESERT_COLOUR};display:inline-block;width:12px;height:8px"></span> '
                 f"{html.escape(labels['desert'])}</div>")  # fmt: skip
