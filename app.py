@@ -27,6 +27,7 @@ from opportunities.accounts import Role  # noqa: E402
 _ = access.translations().gettext
 user = access.current_user()
 explore = st.Page("pages/explore.py", title=_("Explore"), default=True)
+coverage = st.Page("pages/coverage.py", title=_("Coverage"))
 
 # Provider pages (the "provider" and "reviewupload" branches add theirs here):
 PROVIDER_PAGES: list[st.Page] = [
@@ -43,9 +44,9 @@ sign_in = st.Page("pages/sign_in.py", title=_("Sign in"))
 register = st.Page("pages/register.py", title=_("Register an organisation"))
 
 if user is None:
-    pages = [explore, sign_in, register]
+    pages = [explore, coverage, sign_in, register]
 else:
-    pages = [explore]
+    pages = [explore, coverage]
     if user.role in (Role.PROVIDER, Role.ADMIN):
         pages += PROVIDER_PAGES
     if user.role in (Role.CITY_LEAD, Role.ADMIN):

@@ -11,13 +11,21 @@ from collections.abc import Sequence
 import streamlit as st
 from sqlalchemy import Engine
 
+from opportunities.coverage import CoverageIndex, open_coverage
 from opportunities.errors import SettingsError
 from opportunities.geocoding import Geocoder, open_geocoder
 from opportunities.index import OpportunityIndex
 from opportunities.live_index import LiveIndex
 from opportunities.model import City, Opportunity
 from opportunities.settings import Settings, load_settings
-from opportunities.storage import count_opportunities, data_version, get_opportunities, list_cities, open_database
+from opportunities.storage import (
+    count_opportunities,
+    data_version,
+    districts_version,
+    get_opportunities,
+    list_cities,
+    open_database,
+)
 from opportunities.vocabulary import Status
 
 DEMO_SIZE = 400
@@ -98,6 +106,20 @@ def _live_index(_engine: Engine, database_url: str) -> LiveIndex:
         _engine, config.cache_dir, refresh_s=config.index_refresh_s, overlap_s=config.index_overlap_s,
         compact_s=config.index_rebuild_s,
     )  # fmt: skip
+
+
+def coverage(engine: Engine, database_url: str, statuses: tuple[Status, ...] = (Status.PUBLISHED,)) -> CoverageIndex:
+    """Cells and districts of the opportunities of ``statuses``, assigned once per data and
+    boundary version (two indexed queries per run), shared by all visitors."""
+    with engine.connect() as conn:
+        version = f"{data_version(conn)}|{districts_version(conn)}"
+    return _coverage_at(engine, database_url, version, statuses)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Placing the opportunities in districts and cells…")
+def _coverage_at(_engine: Engine, database_url: str, version: str, statuses: tuple[Status, ...]) -> CoverageIndex:
+    with _engine.connect() as conn:
+        return open_coverage(conn, load_settings().cache_dir, statuses)
 
 
 def city_labels(engine: Engine, database_url: str) -> dict[int, str]:

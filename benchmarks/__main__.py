@@ -14,7 +14,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
     parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout",
-                                          "freshness"), action="append")  # fmt: skip
+                                          "freshness", "coverage"), action="append")  # fmt: skip
     parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument(
@@ -22,7 +22,7 @@ def main() -> None:
     )
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
-    only = set(args.only or ("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout", "freshness"))
+    only = set(args.only or ("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout", "freshness", "coverage"))
     settings = load_settings()
     results: dict[str, object] = {}
     if "geocoder" in only:
@@ -40,6 +40,11 @@ def main() -> None:
         results["map"] = map_bench.run(
             settings.data_dir / "bench", open_geocoder(settings.cache_dir), sizes, naive_max=args.naive_max
         )
+    if "coverage" in only:
+        from benchmarks import coverage as coverage_bench
+
+        results["coverage"] = coverage_bench.run()
+        print("coverage", json.dumps(results["coverage"]), flush=True)
     if "recurrence" in only:
         from benchmarks import recurrence as recurrence_bench
 

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 
 from opportunities.errors import GeocodingError, ImportFileError, OpportunitiesError
 from opportunities.settings import PROJECT_ROOT, Settings, load_settings
-from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
+from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Mode, OpportunityType, Status
 
 if TYPE_CHECKING:
     from opportunities.search import SearchQuery
@@ -510,6 +510,55 @@ def cmd_users(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.coverage import (
+        CoverageFilter,
+        check_distance,
+        city_ids_named,
+        coverage_layer,
+        layer_geojson,
+        open_coverage,
+    )
+
+    check_distance(args.desert_km)
+    with _engine(settings) as engine, engine.connect() as conn:
+        coverage = open_coverage(conn, settings.cache_dir)
+    filt = CoverageFilter(
+        city_ids=city_ids_named(coverage, args.city), topics=tuple(args.topic or ()), age_group=args.age_group or "",
+        modes=tuple(Mode(m) for m in args.mode or ()), date_from=args.date_from, date_to=args.date_to, free_only=args.free,
+    )  # fmt: skip
+    layer = coverage_layer(coverage, filt, by=args.by, distance_km=args.desert_km, resolution=args.resolution)
+    out = Path(args.out)
+    if args.format == "geojson":
+        out.write_text(layer_geojson(layer), encoding="utf-8")
+    else:
+        layer.drop(columns="geometry").to_csv(out, index=False)
+    apart = coverage.apart(filt, PIN_MAX_UNCERTAINTY_M)
+    for row in apart.itertuples():
+        print(f"{row.city}: {row.approximate} matching opportunities known only to a town or postcode centre, "
+              f"{row.online} online", file=sys.stderr)  # fmt: skip
+    print(f"{len(layer)} {args.by}s written to {out}")
+    return EXIT_OK
+
+
+def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.boundaries import read_boundary_file, store_districts
+    from opportunities.storage import find_city
+
+    read = read_boundary_file(Path(args.file), name_column=args.name_column, population_column=args.population_column)
+    with _engine(settings) as engine:
+        with engine.connect() as conn:
+            city = find_city(conn, args.city)
+        if city is None or city.id is None:
+            print(f"error: no city named {args.city!r}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        store_districts(engine, city.id, read.districts)
+    for name in read.repaired:
+        print(f"repaired the invalid polygon of {name}", file=sys.stderr)
+    print(f"{len(read.districts)} districts of {city.name} stored (from {read.crs})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m opportunities", description="Cities of Learning opportunities")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -582,6 +631,29 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("ids", nargs="+", type=_count, metavar="ID")
     r.add_argument("--note", required=True)
     r.set_defaults(run=cmd_review_decide, decision="request-changes")
+
+    p = sub.add_parser("coverage", help="opportunities per district or H3 cell, deserts and the worst-served districts")
+    p.add_argument("--city", action="append", required=True, help="a city (repeat for a region)")
+    p.add_argument("--by", choices=("district", "cell"), required=True)
+    p.add_argument("--topic", action="append", choices=TOPICS)
+    p.add_argument("--age-group", choices=list(AGE_GROUPS_BY_ID))
+    p.add_argument("--mode", action="append", choices=[m.value for m in Mode])
+    p.add_argument("--from", dest="date_from", type=_date)
+    p.add_argument("--to", dest="date_to", type=_date)
+    p.add_argument("--free", action="store_true")
+    p.add_argument("--desert-km", type=_finite, default=2.0,
+                   help="a place is a desert when no matching opportunity lies within this straight-line distance (default: 2)")  # fmt: skip
+    p.add_argument("--resolution", type=int, choices=range(5, 10), help="H3 resolution with --by cell (default: by the city's size)")
+    p.add_argument("--format", choices=("csv", "geojson"), required=True)
+    p.add_argument("out")
+    p.set_defaults(run=cmd_coverage)
+
+    p = sub.add_parser("boundaries", help="replace a city's districts by a GeoJSON, GeoPackage or zipped Shapefile")
+    p.add_argument("file")
+    p.add_argument("--city", required=True)
+    p.add_argument("--name-column", default="", help="the column of district names (default: name)")
+    p.add_argument("--population-column", default="", help="the column of residents (default: population, when present)")
+    p.set_defaults(run=cmd_boundaries)
 
     p = sub.add_parser("demo", help="create (or recreate) the demo database")
     p.add_argument("--size", type=_count, default=400, help="number of opportunities (default: 400)")

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from opportunities import storage
 from opportunities.address_index import AddressIndex, load_files
+from opportunities.boundaries import load_demo_boundaries
 from opportunities.geocoding import Gazetteer, Geocoder, Place
 from opportunities.importing import ImportReport, import_records
 from opportunities.model import City, Provider
@@ -780,5 +781,6 @@ def load_demo(engine: Engine, geocoder: Geocoder, *, size: int = DEFAULT_SIZE, s
                 timezone=place.timezone, geonameid=place.geonameid))  # fmt: skip
         for provider in demo_providers(seed):
             storage.ensure_provider(conn, provider, city_ids[provider.city])
+    load_demo_boundaries(engine, city_ids)  # the cities' real districts, with population where known
     records = list(_generate(size, seed, today or date.today(), centres, wishes=True, numbered=False))
     return import_records(engine, records, geocoder, publish=True)

@@ -66,6 +66,8 @@ class RuleError(OpportunitiesError):
 
 class AddressFileError(OpportunitiesError):
     """An address file for the street-level index is unusable; nothing was loaded from it."""
+
+
 class ForbiddenError(OpportunitiesError):
     """The signed-in person (or nobody) may not do this; nothing was changed."""
 
@@ -105,3 +107,7 @@ class TokenError(OpportunitiesError):
 
 class AccountExistsError(OpportunitiesError):
     """An account (or organisation) with this email (or name) exists already."""
+
+
+class BoundaryFileError(OpportunitiesError):
+    """A boundary or population file is unusable as a whole; nothing of it was stored."""

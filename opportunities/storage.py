@@ -70,7 +70,11 @@ districts = Table(
     Column("id", Integer, primary_key=True),
     Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("name", String(100), nullable=False),
-    Column("boundary", Text, nullable=False),
+    Column("boundary", Text, nullable=False),  # a GeoJSON Polygon or MultiPolygon in EPSG:4326
+    Column("population", Integer),  # residents; NULL when not known
+    Column("population_by_age", Text, nullable=False, default="{}"),  # JSON: age group id -> residents
+    Column("population_year", Integer),
+    Column("source", Text, nullable=False, default=""),  # where the boundary and figures come from
 )
 
 providers = Table(
@@ -676,3 +680,29 @@ def is_schema_current(engine: Engine) -> bool:
     head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
     return schema_revision(engine) == head
 
+
+
+# --- districts ----------------------------------------------------------------------------
+
+
+def replace_districts(conn: Connection, city_id: int, rows: Sequence[dict[str, Any]]) -> None:
+    """Replace every district of the city by ``rows`` (``districts`` columns without ids)."""
+    conn.execute(districts.delete().where(districts.c.city_id == city_id))
+    if rows:
+        conn.execute(districts.insert(), [{**row, "city_id": city_id} for row in rows])
+
+
+def district_rows(conn: Connection, city_ids: Sequence[int] | None = None) -> list[Any]:
+    """The districts (of these cities), ordered by id."""
+    query = select(districts)
+    if city_ids is not None:
+        query = query.where(districts.c.city_id.in_([int(c) for c in city_ids]))
+    return list(conn.execute(query.order_by(districts.c.id)))
+
+
+def districts_version(conn: Connection) -> str:
+    """Changes whenever districts are replaced (new rows get new ids): keys cached assignments."""
+    from sqlalchemy import func
+
+    count, last, total = conn.execute(select(func.count(), func.max(districts.c.id), func.sum(districts.c.id))).one()
+    return f"{count}-{last}-{total}"

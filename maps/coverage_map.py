@@ -1,0 +1,87 @@
+"""The coverage choropleth: counts per district or H3 cell, classed with mapclassify, deserts hatched.
+
+Imports no Streamlit. Area names come from boundary files (a city lead's upload): tooltips escape them.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from typing import TYPE_CHECKING
+
+import folium
+import mapclassify
+import numpy as np
+
+from maps.opportunity_map import use_local_assets
+from opportunities.vocabulary import TOPICS
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+# Light to dark: few opportunities pale, many dark (ColorBrewer YlGnBu, 5 classes).
+COLOURS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+DESERT_COLOUR = "#d7301f"
+
+
+def class_breaks(values: np.ndarray, k: int = 5) -> list[float]:
+    """Upper bounds of up to ``k`` classes (Fisher-Jenks when the values differ enough, else quantiles)."""
+    distinct = np.unique(values)
+    if len(distinct) <= k:
+        return [float(v) for v in distinct]
+    with warnings.catch_warnings():  # "Numba not installed": the pure-Python path is fast enough for a city
+        warnings.simplefilter("ignore", UserWarning)
+        return [float(b) for b in mapclassify.FisherJenks(values, k=k).bins]
+
+
+def coverage_map(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str], topic_names: dict[str, str],
+                 tile_url: str, tile_attribution: str, show_deserts: bool = True, asset_base: str = "") -> folium.Map:  # fmt: skip
+    """A folium map of ``layer`` (EPSG:4326) coloured by its ``value`` column, with a legend and a
+    tooltip per area: its name, the count and the counts by topic. ``labels`` holds the texts
+    (name, count, desert, legend title) already translated. With ``asset_base``, Leaflet comes from
+    the app's vendored copy; without, from folium's CDN (a downloaded map opened anywhere)."""
+    minx, miny, maxx, maxy = layer.total_bounds if len(layer) else (-10, 35, 30, 70)
+    fmap = folium.Map(tiles=None, control_scale=True)
+    if asset_base:
+        use_local_assets(fmap, asset_base)
+    folium.TileLayer(tile_url, attr=tile_attribution).add_to(fmap)
+    fmap.fit_bounds([[miny, minx], [maxy, maxx]])
+    values = layer[value].fillna(0).to_numpy(dtype=float) if len(layer) else np.zeros(0)
+    breaks = class_breaks(values) if len(values) else [0.0]
+    name_column = "district" if "district" in layer else "cell"
+    records = layer.drop(columns="geometry").to_dict("records")
+    for row, geometry, amount in zip(records, layer.geometry, values, strict=True):
+        klass = int(np.searchsorted(breaks, amount, side="left"))
+        colour = COLOURS[min(klass, len(COLOURS) - 1) * (len(COLOURS) - 1) // max(1, len(breaks) - 1)] if amount > 0 else "#f7f7f7"
+        desert = show_deserts and bool(row.get("desert", False))
+        by_topic = sorted(((int(row.get(t, 0) or 0), t) for t in TOPICS), reverse=True)
+        lines = [f"<b>{html.escape(str(row[name_column]))}</b>",
+                 f"{html.escape(labels['count'])}: {int(row.get('count', 0) or 0)}"]  # fmt: skip
+        lines += [f"{html.escape(topic_names[t])}: {n}" for n, t in by_topic if n > 0][:5]
+        if desert:
+            lines.append(html.escape(labels["desert"]))
+        folium.GeoJson(
+            geometry.__geo_interface__,
+            style_function=lambda _f, c=colour, d=desert: {
+                "fillColor": c, "color": DESERT_COLOUR if d else "#555555", "weight": 3 if d else 0.5,
+                "fillOpacity": 0.65, "dashArray": "4 4" if d else None,
+            },
+            tooltip=folium.Tooltip("<br>".join(lines)),
+        ).add_to(fmap)
+    _legend(fmap, breaks, labels)
+    return fmap
+
+
+def _legend(fmap: folium.Map, breaks: list[float], labels: dict[str, str]) -> None:
+    rows = []
+    lower = 0.0
+    for i, upper in enumerate(breaks):
+        colour = COLOURS[i * (len(COLOURS) - 1) // max(1, len(breaks) - 1)]
+        rows.append(f'<div><span style="background:{colour};display:inline-block;width:14px;height:10px"></span> '
+                    f"{f'{upper:g}' if lower == upper else f'{lower:g}–{upper:g}'}</div>")  # fmt: skip
+        lower = upper
+    rows.append(f'<div><span style="border:2px dashed {DESERT_COLOUR};display:inline-block;width:12px;height:8px"></span> '
+                f"{html.escape(labels['desert'])}</div>")  # fmt: skip
+    box = (f'<div style="position:absolute;bottom:24px;left:8px;z-index:9999;background:#fff;color:#222;padding:6px;'
+           f'font:12px sans-serif;border:1px solid #999"><b>{html.escape(labels["legend"])}</b>{"".join(rows)}</div>')  # fmt: skip
+    fmap.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]

@@ -1,0 +1,298 @@
+"""District boundaries with their population: the demo's real ones, and files a city lead uploads.
+
+A boundary file (GeoJSON, GeoPackage or zipped Shapefile, in any CRS) is read, reprojected to
+EPSG:4326 and checked as a whole before anything is stored: size, CRS, geometry types, names,
+the population column and overlaps. Invalid polygons are repaired (and said so); anything that
+cannot be repaired is reported and the file changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import shapely
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy import Connection, Engine
+
+from opportunities import storage
+from opportunities.errors import BoundaryFileError
+from opportunities.settings import PROJECT_ROOT
+from opportunities.vocabulary import AGE_GROUPS_BY_ID
+
+DEMO_BOUNDARIES_DIR = PROJECT_ROOT / "data" / "boundaries"
+MAX_BOUNDARY_BYTES = 20 * 1024 * 1024  # the largest real layer we know (Göteborg, full detail) is 2 MB
+MAX_DISTRICTS = 5000
+SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
+# Two districts may share an edge; more common area than this share of the smaller one is an overlap.
+OVERLAP_SHARE = 0.01
+NAME_COLUMNS = ("name", "namn", "nazwa", "ime", "district", "NAME", "Name")
+POPULATION_COLUMNS = ("population", "folkmangd", "ludnosc", "prebivalci", "POPULATION", "pop")
+# Age-band columns: "population_<age group id>", e.g. population_teens (pop_teens in a Shapefile).
+AGE_BAND_PREFIXES = ("population_", "pop_")  # Shapefile column names have at most 10 characters
+
+# Demo city -> (file in DEMO_BOUNDARIES_DIR, feature names to take; empty: every feature). Cities
+# without finer districts get their municipality, so they still have a population.
+DEMO_BOUNDARIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Warszawa": ("warszawa_dzielnice.geojson", ()),
+    "Ljubljana": ("ljubljana_cetrtne_skupnosti.geojson", ()),
+    "Maribor": ("maribor_mestne_cetrti.geojson", ()),
+    "Göteborg": ("goteborg_mellanomraden.geojson", ()),
+    "Borås": ("vastra_gotaland_kommuner.geojson", ("Borås",)),
+    "Trollhättan": ("vastra_gotaland_kommuner.geojson", ("Trollhättan",)),
+    "Uddevalla": ("vastra_gotaland_kommuner.geojson", ("Uddevalla",)),
+    "Bollnäs": ("gavleborg_kommuner.geojson", ("Bollnäs",)),
+    "Hudiksvall": ("gavleborg_kommuner.geojson", ("Hudiksvall",)),
+    "Söderhamn": ("gavleborg_kommuner.geojson", ("Söderhamn",)),
+    "Ljusdal": ("gavleborg_kommuner.geojson", ("Ljusdal",)),
+    "Kranj": ("slovenija_obcine.geojson", ("Kranj",)),
+    "Novo mesto": ("slovenija_obcine.geojson", ("Novo mesto",)),
+    "Płock": ("mazowieckie_powiaty.geojson", ("Płock",)),
+    "Radom": ("mazowieckie_powiaty.geojson", ("Radom",)),
+    "Siedlce": ("mazowieckie_powiaty.geojson", ("Siedlce",)),
+}
+
+
+@dataclass(frozen=True)
+class District:
+    """A district of a city: a (multi)polygon in EPSG:4326 and, where known, its residents."""
+
+    name: str
+    geometry: BaseGeometry
+    population: int | None = None
+    population_by_age: Mapping[str, int] = field(default_factory=dict)  # age group id -> residents
+    population_year: int | None = None
+    source: str = ""
+    id: int | None = None
+    city_id: int | None = None
+
+    def row(self) -> dict[str, Any]:
+        """The ``districts`` row (without ids)."""
+        return {
+            "name": self.name, "boundary": shapely.to_geojson(self.geometry), "population": self.population,
+            "population_by_age": json.dumps(dict(self.population_by_age), sort_keys=True),
+            "population_year": self.population_year, "source": self.source,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class BoundaryFile:
+    """The districts of a checked file, and what was repaired on the way."""
+
+    districts: tuple[District, ...]
+    repaired: tuple[str, ...] = ()  # names of districts whose invalid polygon was made valid
+    crs: str = "EPSG:4326"  # the file's own CRS, before reprojection
+
+
+def load_districts(conn: Connection, city_ids: Sequence[int] | None = None) -> list[District]:
+    """The stored districts (of these cities), ordered by id."""
+    return [
+        District(name=r.name, geometry=shapely.from_geojson(r.boundary), population=r.population,
+                 population_by_age=json.loads(r.population_by_age or "{}"), population_year=r.population_year,
+                 source=r.source, id=r.id, city_id=r.city_id)
+        for r in storage.district_rows(conn, city_ids)
+    ]
+
+
+def store_districts(engine: Engine, city_id: int, districts: Sequence[District]) -> None:
+    """Replace the city's districts by ``districts`` in one transaction."""
+    with storage.writing(engine) as conn:
+        storage.replace_districts(conn, city_id, [d.row() for d in districts])
+
+
+def demo_districts(city: str) -> list[District]:
+    """The shipped districts of a demo city (empty for a city without any)."""
+    if city not in DEMO_BOUNDARIES:
+        return []
+    name, wanted = DEMO_BOUNDARIES[city]
+    collection = json.loads((DEMO_BOUNDARIES_DIR / name).read_text(encoding="utf-8"))
+    found = []
+    for feature in collection["features"]:
+        props = feature["properties"]
+        if wanted and props["name"] not in wanted:
+            continue
+        sources = [props.get("boundary_source", ""), props.get("population_source", "")]
+        found.append(District(
+            name=props["name"], geometry=shapely.from_geojson(json.dumps(feature["geometry"])),
+            population=props.get("population"), population_year=props.get("population_year"),
+            source="; ".join(s for s in sources if s),
+        ))  # fmt: skip
+    return found
+
+
+def load_demo_boundaries(engine: Engine, city_ids: Mapping[str, int]) -> int:
+    """Store the shipped districts of every demo city in ``city_ids`` (name -> id); returns how many."""
+    stored = 0
+    with storage.writing(engine) as conn:
+        for city, city_id in city_ids.items():
+            districts = demo_districts(city)
+            if districts:
+                storage.replace_districts(conn, city_id, [d.row() for d in districts])
+                stored += len(districts)
+    return stored
+
+
+# --- reading and checking a file -----------------------------------------------------------
+
+
+def read_boundary_file(path: Path, *, name_column: str = "", population_column: str = "",
+                       max_bytes: int = MAX_BOUNDARY_BYTES) -> BoundaryFile:  # fmt: skip
+    """The districts of a boundary file, checked and in EPSG:4326.
+
+    Raises :class:`BoundaryFileError` with every problem that makes the file unusable.
+    """
+    import geopandas as gpd
+
+    if path.suffix.lower() not in SUFFIXES:
+        raise BoundaryFileError(f"{path.name}: not a boundary file; use GeoJSON, GeoPackage or a zipped Shapefile")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise BoundaryFileError(f"{path.name}: {size / 1e6:.1f} MB is more than the {max_bytes / 1e6:.0f} MB a boundary file may have")
+    source = str(path)
+    if path.suffix.lower() == ".zip":
+        source = _shapefile_in_zip(path)
+    try:
+        frame = gpd.read_file(source)
+    except Exception as exc:  # any reader failure means the same to the user
+        raise BoundaryFileError(f"{path.name}: cannot be read as geographic data ({_first_line(exc)})") from None
+    if frame.empty:
+        raise BoundaryFileError(f"{path.name}: holds no features")
+    if len(frame) > MAX_DISTRICTS:
+        raise BoundaryFileError(f"{path.name}: {len(frame)} features; at most {MAX_DISTRICTS} districts per city")
+    if frame.crs is None:
+        raise BoundaryFileError(f"{path.name}: says nothing about its coordinate reference system (a Shapefile needs its .prj)")
+    crs = frame.crs.to_string()
+    try:
+        frame = frame.to_crs(4326)
+    except Exception as exc:
+        raise BoundaryFileError(f"{path.name}: cannot be reprojected from {crs} ({_first_line(exc)})") from None
+    return _checked(frame, path.name, crs, name_column, population_column)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _shapefile_in_zip(path: Path) -> str:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except zipfile.BadZipFile:
+        raise BoundaryFileError(f"{path.name}: is not a readable zip file") from None
+    shapefiles = [n for n in names if n.lower().endswith(".shp")]
+    if not shapefiles:
+        raise BoundaryFileError(f"{path.name}: the zip holds no .shp file (a zipped Shapefile needs .shp, .shx, .dbf and .prj)")
+    if len(shapefiles) > 1:
+        raise BoundaryFileError(f"{path.name}: the zip holds {len(shapefiles)} .shp files; upload one layer at a time")
+    stem = shapefiles[0][:-4]
+    missing = [ext for ext in (".shx", ".dbf") if not any(n.lower() == f"{stem.lower()}{ext}" for n in names)]
+    if missing:
+        raise BoundaryFileError(f"{path.name}: the Shapefile lacks its {' and '.join(missing)} file")
+    return f"/vsizip/{path}/{shapefiles[0]}"
+
+
+def _pick_column(columns: Sequence[str], wanted: str, candidates: Sequence[str], what: str, file_name: str) -> str:
+    if wanted:
+        if wanted not in columns:
+            raise BoundaryFileError(f"{file_name}: no column {wanted!r} for the {what}; columns are {', '.join(columns)}")
+        return wanted
+    return next((c for c in candidates if c in columns), "")
+
+
+def _count(value: Any) -> int | None:
+    """A number of residents, None when blank; ValueError when not a whole number ≥ 0."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and not value.strip()):
+        return None
+    number = float(str(value).replace(" ", "").replace("\u00a0", "")) if isinstance(value, str) else float(value)
+    if not math.isfinite(number) or number < 0 or number != int(number):
+        raise ValueError(value)
+    return int(number)
+
+
+def _checked(frame: Any, file_name: str, crs: str, name_column: str, population_column: str) -> BoundaryFile:
+    columns = [str(c) for c in frame.columns if c != frame.geometry.name]
+    names_from = _pick_column(columns, name_column, NAME_COLUMNS, "district names", file_name)
+    if not names_from:
+        raise BoundaryFileError(f"{file_name}: no column of district names (name); columns are {', '.join(columns) or 'none'}")
+    people_from = _pick_column(columns, population_column, POPULATION_COLUMNS, "population", file_name)
+    bands = {c[len(p):]: c for c in columns for p in AGE_BAND_PREFIXES if c.startswith(p) and c[len(p):] in AGE_GROUPS_BY_ID}
+    problems: list[str] = []
+    repaired: list[str] = []
+    districts: list[District] = []
+    seen: set[str] = set()
+    minx, miny, maxx, maxy = frame.total_bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise BoundaryFileError(f"{file_name}: coordinates fall outside the earth after reprojection from {crs}; is the declared CRS right?")
+    for number, (_, row) in enumerate(frame.iterrows(), start=1):
+        name = str(row[names_from] if row[names_from] is not None else "").strip()
+        label = f"feature {number} ({name})" if name else f"feature {number}"
+        if not name:
+            problems.append(f"{label}: no name")
+        elif name in seen:
+            problems.append(f"{label}: the name appears twice")
+        seen.add(name)
+        geometry = row[frame.geometry.name]
+        if geometry is None or geometry.is_empty:
+            problems.append(f"{label}: no geometry")
+            continue
+        if geometry.geom_type not in ("Polygon", "MultiPolygon"):
+            problems.append(f"{label}: a {geometry.geom_type}, not a polygon")
+            continue
+        if not geometry.is_valid:
+            geometry = _polygonal(shapely.make_valid(geometry))
+            if geometry.is_empty:
+                problems.append(f"{label}: an invalid polygon that cannot be repaired")
+                continue
+            repaired.append(name or label)
+        try:
+            population = _count(row[people_from]) if people_from else None
+        except ValueError:
+            problems.append(f"{label}: population {row[people_from]!r} is not a whole number of residents")
+            population = None
+        by_age: dict[str, int] = {}
+        for group, column in bands.items():
+            try:
+                value = _count(row[column])
+            except ValueError:
+                problems.append(f"{label}: {column} {row[column]!r} is not a whole number of residents")
+                continue
+            if value is not None:
+                by_age[group] = value
+        districts.append(District(name=name[:100], geometry=geometry, population=population, population_by_age=by_age,
+                                  source=f"uploaded file {file_name}"))  # fmt: skip
+    if people_from and districts and all(d.population is None for d in districts):
+        problems.append(f"column {people_from!r} holds no population figure")
+    if not problems:
+        problems.extend(_overlaps(districts))
+    if problems:
+        shown = problems[:10] + ([f"… and {len(problems) - 10} more"] if len(problems) > 10 else [])
+        raise BoundaryFileError(f"{file_name}: " + "; ".join(shown))
+    return BoundaryFile(districts=tuple(districts), repaired=tuple(repaired), crs=crs)
+
+
+def _polygonal(geometry: BaseGeometry) -> BaseGeometry:
+    """The polygon parts of a repaired geometry (make_valid may leave stray lines and points)."""
+    if geometry.geom_type in ("Polygon", "MultiPolygon"):
+        return geometry
+    parts = [g for g in getattr(geometry, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
+def _overlaps(districts: Sequence[District]) -> list[str]:
+    """Pairs of districts that share more than an edge (a point would be counted in both)."""
+    geometries = [d.geometry for d in districts]
+    tree = shapely.STRtree(geometries)
+    left, right = tree.query(geometries, predicate="intersects")
+    found = []
+    for i, j in zip(left.tolist(), right.tolist(), strict=True):
+        if i >= j:
+            continue
+        common = shapely.intersection(geometries[i], geometries[j]).area
+        if common > OVERLAP_SHARE * min(geometries[i].area, geometries[j].area):
+            found.append(f"{districts[i].name} and {districts[j].name} overlap")
+    return found

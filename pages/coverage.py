@@ -1,0 +1,117 @@
+"""Coverage: where learning opportunities are and are not, per district or H3 cell, and the deserts.
+
+Public and read-only: published opportunities only. The domain calls take the statuses to count,
+so a city lead's view (their cities, more statuses) can reuse this page.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+import app_state as state
+from maps.coverage_map import coverage_map
+from opportunities.coverage import (
+    DEFAULT_DESERT_KM,
+    MAX_DESERT_KM,
+    CoverageFilter,
+    CoverageIndex,
+    city_ids_named,
+    coverage_layer,
+    layer_geojson,
+    ranked,
+)
+from opportunities.i18n import age_group_label, negotiate_language, topic_label, translator
+from opportunities.text import escape_markdown
+from opportunities.vocabulary import AGE_GROUPS, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
+
+
+def page_language() -> str:
+    chosen = st.session_state.get(state.LANGUAGE)
+    if chosen in LANGUAGES:
+        return str(chosen)
+    header = st.context.headers.get("Accept-Language") or ""
+    return negotiate_language([header]) if header else "en"
+
+
+def filters(coverage: CoverageIndex, lang: str) -> tuple[CoverageFilter, str, float, str]:
+    """The sidebar: city, view, topic, age group, free only, period, desert distance."""
+    _ = translator(lang).gettext
+    names = sorted(c.name for c in coverage.cities.values())
+    with st.sidebar:
+        city = st.selectbox(_("City"), names, index=names.index("Warszawa") if "Warszawa" in names else 0, key="coverage_city")
+        by = st.radio(_("Show"), ("district", "cell"), key="coverage_by", horizontal=True,
+                      format_func=lambda v: _("Districts") if v == "district" else _("Hexagon grid"))  # fmt: skip
+        topics = st.multiselect(_("Topics"), TOPICS, key="coverage_topics", format_func=lambda v: topic_label(v, lang))
+        age = st.selectbox(_("Age group"), ["", *(g.id for g in AGE_GROUPS)], key="coverage_age",
+                           format_func=lambda v: age_group_label(v, lang) if v else _("Any age"))  # fmt: skip
+        free = st.checkbox(_("Free only"), key="coverage_free")
+        period = st.date_input(_("Period"), value=(), key="coverage_period")
+        distance = st.slider(_("Desert distance (km, straight line)"), 0.5, MAX_DESERT_KM, DEFAULT_DESERT_KM, 0.5,
+                             key="coverage_km")  # fmt: skip
+    dates = list(period) if isinstance(period, tuple | list) else [period]
+    date_from = dates[0] if dates and isinstance(dates[0], date) else None
+    date_to = dates[1] if len(dates) > 1 and isinstance(dates[1], date) else None
+    filt = CoverageFilter(city_ids=city_ids_named(coverage, [city]) if city else (), topics=tuple(topics),
+                          age_group=age, free_only=free, date_from=date_from, date_to=date_to)  # fmt: skip
+    return filt, by, float(distance), city or ""
+
+
+def main() -> None:
+    settings = state.settings()
+    engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s)
+    lang = page_language()
+    _ = translator(lang).gettext
+    statuses = (Status.PUBLISHED,)  # the public view; a city lead's adds what they may see
+    coverage = state.coverage(engine, settings.database_url, statuses)
+    st.title(_("Coverage"))
+    if not coverage.cities:
+        st.info(_("No published opportunities yet."))
+        return
+    filt, by, distance, city = filters(coverage, lang)
+    if by == "district" and not len(coverage.districts.of_cities(filt.city_ids)):
+        st.info(_("This city has no districts yet; showing the hexagon grid."))
+        by = "cell"
+    layer = coverage_layer(coverage, filt, by=by, distance_km=distance)
+    apart = coverage.apart(filt, PIN_MAX_UNCERTAINTY_M)
+    approximate = int(apart["approximate"].sum()) if len(apart) else 0
+    online = int(apart["online"].sum()) if len(apart) else 0
+    st.caption(_("Published opportunities only. Deserts: no matching opportunity within {km} km in a straight line "
+                 "(not a walking or transit distance). Residents are taken as spread evenly over each district.").format(km=f"{distance:g}"))  # fmt: skip
+    st.caption(_("Not on the map: {approximate} matching opportunities known only to a town or postcode centre, "
+                 "{online} online.").format(approximate=approximate, online=online))  # fmt: skip
+    labels = {"count": _("Opportunities"), "desert": _("Desert: nothing within {km} km").format(km=f"{distance:g}"),
+              "legend": _("Opportunities")}  # fmt: skip
+    map_args = {"value": "count", "labels": labels, "topic_names": {x: topic_label(x, lang) for x in TOPICS},
+                "tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution}  # fmt: skip
+    fmap = coverage_map(layer, asset_base=state.asset_base(), **map_args)  # type: ignore[arg-type]
+    map_column, table_column = st.columns([3, 2])
+    with map_column:
+        st_folium(fmap, height=520, use_container_width=True, returned_objects=[], key="coverage_map")
+    with table_column:
+        if by == "district":
+            st.subheader(_("Worst served first"))
+            table = layer[["rank", "district", "count", "per_1000", "residents_in_desert", "reason"]].copy()
+            table["district"] = table["district"].map(escape_markdown)
+            table.columns = [_("Rank"), _("District"), _("Opportunities"), _("Per 1,000 residents"),
+                             _("Residents in deserts"), _("Why")]  # fmt: skip
+            # Reasons in the page language: the domain formats them with this translator.
+            reasons = ranked(coverage.district_deserts(filt, distance), distance, _)["reason"]
+            table[_("Why")] = list(reasons)
+        else:
+            st.subheader(_("Cells"))
+            table = layer[["cell", "count", "nearest_km", "desert"]].sort_values("count", ascending=False)
+            table.columns = [_("Cell"), _("Opportunities"), _("Nearest (km)"), _("Desert")]
+        st.dataframe(table, hide_index=True, width="stretch")
+    slug = city.replace(" ", "_") or "coverage"
+    csv = layer.drop(columns="geometry").to_csv(index=False).encode("utf-8")
+    one, two, three = st.columns(3)
+    one.download_button(_("Table (CSV)"), csv, f"coverage-{slug}-{by}.csv", "text/csv")
+    two.download_button(_("Layer (GeoJSON)"), layer_geojson(layer).encode("utf-8"), f"coverage-{slug}-{by}.geojson",
+                        "application/geo+json")  # fmt: skip
+    three.download_button(_("Map (HTML)"), coverage_map(layer, **map_args).get_root().render().encode("utf-8"), f"coverage-{slug}-{by}.html", "text/html")  # type: ignore[attr-defined]
+
+
+main()

@@ -1,0 +1,69 @@
+"""The Coverage page without a browser: a visitor sees Warszawa's districts ranked, in their language."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+import app_state
+from opportunities.demo import load_demo
+from opportunities.geocoding import Geocoder
+from opportunities.settings import load_settings
+from opportunities.storage import open_database
+from tests.conftest import Databases
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "coverage.py")
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory: pytest.TempPathFactory, databases: Databases, geocoder: Geocoder) -> Iterator[str]:
+    url = databases.create(tmp_path_factory.mktemp("coverage"))
+    engine = open_database(url)
+    load_demo(engine, geocoder, size=400, seed=2026)
+    engine.dispose()
+    yield url
+    databases.drop(url)
+
+
+@pytest.fixture
+def page(monkeypatch: pytest.MonkeyPatch, demo_url: str, tmp_path: Path) -> Iterator[AppTest]:
+    monkeypatch.setenv("DATABASE_URL", demo_url)
+    monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield AppTest.from_file(PAGE, default_timeout=60)
+    # The page keeps its engine in st.cache_resource: closed first (PostgreSQL counts connections).
+    settings = load_settings()
+    app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s).dispose()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def test_visitor_ranks_warszawa_districts_for_free_digital_skills_for_teens(page: AppTest) -> None:
+    page.run()
+    assert not page.exception
+    page.sidebar.multiselect(key="coverage_topics").set_value(["digital-skills"])
+    page.sidebar.selectbox(key="coverage_age").set_value("teens")
+    page.sidebar.checkbox(key="coverage_free").check()
+    page.run()
+    assert not page.exception
+    table = page.dataframe[0].value
+    assert len(table) == 18 and list(table["Rank"]) == list(range(1, 19))
+    assert table["Why"].str.contains("within 2 km|more than 2 km").any()
+    assert any("town or postcode centre" in c.value for c in page.caption)
+    labels = [b.label for b in page.get("download_button")]
+    assert labels == ["Table (CSV)", "Layer (GeoJSON)", "Map (HTML)"]
+
+
+def test_hexagon_grid_and_polish(page: AppTest) -> None:
+    page.session_state["ui_language"] = "pl"
+    page.run()
+    page.sidebar.radio(key="coverage_by").set_value("cell")
+    page.run()
+    assert not page.exception
+    assert page.title[0].value == "Pokrycie"
+    assert len(page.dataframe[0].value) > 0
