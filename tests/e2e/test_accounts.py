@@ -45,7 +45,9 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_it(page: Page, app_server: 
     assert cookie["sameSite"] == "Strict"
 
     page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_text("Sign in to see this page.")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    # Signed out, the menu offers Sign in again (the Account page is gone from it).
+    expect(page.get_by_role("link", name="Sign in").first).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    expect(page.get_by_role("link", name="Account", exact=True)).to_have_count(0)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(sign_in_sessions)).scalar_one() == 0
     page.reload()  # the cookie is gone, and its session with it
