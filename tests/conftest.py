@@ -67,6 +67,18 @@ class Databases:
             self._admin.dispose()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _address_index_outside_the_project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Tests that load the demo build its address index: keep it out of the project's data/ folder
+    (a test that sets ADDRESS_INDEX_DIR itself still wins)."""
+    if os.environ.get("ADDRESS_INDEX_DIR"):
+        yield
+        return
+    os.environ["ADDRESS_INDEX_DIR"] = str(tmp_path_factory.mktemp("addresses"))
+    yield
+    os.environ.pop("ADDRESS_INDEX_DIR", None)
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     """One headless Chromium for the whole session: Playwright's sync API allows one at a time."""
