@@ -55,11 +55,13 @@ def explain(location: Location, language: str) -> str:
     if precision is Precision.ADDRESS:
         return _("Placed at the street address (may be up to {distance} off): {fix}.").format(distance=distance, fix=fix)
     if precision is Precision.POSTCODE:
-        return _("Placed at the centre of the postcode area (may be up to {distance} off): {fix}.").format(distance=distance, fix=fix)
-    if precision is Precision.LOCALITY:
-        return _("Placed at the centre of the district or village named in the address (may be up to {distance} off): {fix}.").format(
+        return _("Placed at the centre of the postcode area (may be up to {distance} off): {fix}.").format(
             distance=distance, fix=fix
         )
+    if precision is Precision.LOCALITY:
+        return _(
+            "Placed at the centre of the district or village named in the address (may be up to {distance} off): {fix}."
+        ).format(distance=distance, fix=fix)
     return _("Placed at the town centre: {fix}.").format(fix=fix)
 
 
@@ -83,8 +85,8 @@ def place_from_address(geocoder: Geocoder, *, country: str, city: str, address: 
 def click_uncertainty_m(latitude: float, zoom: int | None) -> int:
     """How far a click may be from the point meant: the pixels around the pointer at the map's zoom."""
     level = DEFAULT_CLICK_ZOOM if zoom is None else max(0, min(int(zoom), 22))
-    metres_per_px = _METRES_PER_PIXEL_Z0 * math.cos(math.radians(latitude)) / 2**level
-    return max(MIN_CLICK_UNCERTAINTY_M, int(round(CLICK_TOLERANCE_PX * metres_per_px)))
+    metres_per_px = _METRES_PER_PIXEL_Z0 * math.cos(math.radians(latitude)) / 2.0**level
+    return max(MIN_CLICK_UNCERTAINTY_M, round(CLICK_TOLERANCE_PX * metres_per_px))
 
 
 def clicked_point(value: Mapping[str, object] | None) -> tuple[float, float] | None:
@@ -128,7 +130,9 @@ def place_from_map(
         verdict = geocoder.gazetteer.country_of(latitude, longitude, country)
         if not verdict.inside:
             raise GeocodingError(
-                _("That point is outside {country}: the pin stays where it was. Click the venue in {country}.").format(country=country)
+                _("That point is outside {country}: the pin stays where it was. Click the venue in {country}.").format(
+                    country=country
+                )
             ) from None
         centre = geocoder.gazetteer.place(city.strip(), country)
         km = haversine_km(latitude, longitude, centre.latitude, centre.longitude) if centre is not None else 0.0

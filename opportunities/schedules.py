@@ -157,4 +157,3 @@ def last_day(rule: str, start: date | datetime, end: date | datetime | None) -> 
         return as_datetime(end or start).date()
     series_end = as_datetime(end).date() if end is not None else None
     return recurrence.last_session_day(rule, first, series_end)
-

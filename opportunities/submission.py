@@ -157,7 +157,9 @@ class FormValues:
         """The values with the provider's own pin (None: no pin, the address locates the listing)."""
         if location is None:
             return replace(self, latitude=None, longitude=None, location_uncertainty_m=None)
-        return replace(self, latitude=location.latitude, longitude=location.longitude, location_uncertainty_m=location.uncertainty_m)
+        return replace(
+            self, latitude=location.latitude, longitude=location.longitude, location_uncertainty_m=location.uncertainty_m
+        )
 
 
 @dataclass(frozen=True)
@@ -197,10 +199,18 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     (re.compile(pattern, re.DOTALL), message)
     for pattern, message in (
         (r"is required", N_("This is required.")),
-        (r"is (?P<n>\d+) characters long; at most (?P<limit>\d+) are allowed", N_("This is {n} characters long; at most {limit} are allowed.")),
-        (r"is too long once normalised \((?P<n>\d+) characters\); shorten it to (?P<limit>\d+)", N_("This is too long; shorten it to {limit} characters.")),
-        (r"contains the control character (?P<char>U\+[0-9A-F]{4,6}) at position (?P<position>\d+); remove it.*",
-         N_("This contains an invisible control character ({char}) at position {position}; remove it.")),
+        (
+            r"is (?P<n>\d+) characters long; at most (?P<limit>\d+) are allowed",
+            N_("This is {n} characters long; at most {limit} are allowed."),
+        ),
+        (
+            r"is too long once normalised \((?P<n>\d+) characters\); shorten it to (?P<limit>\d+)",
+            N_("This is too long; shorten it to {limit} characters."),
+        ),
+        (
+            r"contains the control character (?P<char>U\+[0-9A-F]{4,6}) at position (?P<position>\d+); remove it.*",
+            N_("This contains an invisible control character ({char}) at position {position}; remove it."),
+        ),
         (r".* has no letters or digits; write the name in words", N_("This has no letters or digits; write the name in words.")),
         (r"at least one topic is required", N_("Choose at least one topic.")),
         (r"unknown topic .*", N_("Choose topics from the list.")),
@@ -209,22 +219,33 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?P<high>\d+) is below age_min (?P<low>\d+)", N_("The oldest age ({high}) is below the youngest age ({low}).")),
         (r"is before start", N_("The end is before the start.")),
         (r".* is before (?P<day>\d{4}-\d{2}-\d{2}); check the year", N_("This is before {day}; check the year.")),
-        (r".* is after (?P<day>\d{4}-\d{2}-\d{2}); dates can be at most .*",
-         N_("This is after {day}: a start can be at most {ahead} years ahead, and a series can last at most {series} years.")),
+        (
+            r".* is after (?P<day>\d{4}-\d{2}-\d{2}); dates can be at most .*",
+            N_("This is after {day}: a start can be at most {ahead} years ahead, and a series can last at most {series} years."),
+        ),
         (r".* is not a date; write .*", N_("This is not a date.")),
         (r"give the local time of the city without a UTC offset", N_("Give the local time of the city.")),
-        (r"UNTIL=\d+ is more than \d+ years after the start", N_("The series would last more than {series} years; choose an earlier last day.")),
-        (r"COUNT=(?P<count>\d+) makes the series last until (?P<day>\d{4}-\d{2}-\d{2}), more than \d+ years after the start",
-         N_("{count} sessions would last until {day}, more than {series} years; choose fewer sessions.")),
-        (r".* has no session from the start.*; check its days against the start date",
-         N_("This schedule has no session between the start and the end; check its days against the start date.")),
+        (
+            r"UNTIL=\d+ is more than \d+ years after the start",
+            N_("The series would last more than {series} years; choose an earlier last day."),
+        ),
+        (
+            r"COUNT=(?P<count>\d+) makes the series last until (?P<day>\d{4}-\d{2}-\d{2}), more than \d+ years after the start",
+            N_("{count} sessions would last until {day}, more than {series} years; choose fewer sessions."),
+        ),
+        (
+            r".* has no session from the start.*; check its days against the start date",
+            N_("This schedule has no session between the start and the end; check its days against the start date."),
+        ),
         (r".* is not a price; .*", N_("This is not a price; write a number such as 50, or leave it empty when it is free.")),
         (r".* must be between 0 and (?P<max>\d+)", N_("The price must be between 0 and {max}.")),
         (r"is required when the opportunity is not free", N_("Choose the currency of the price.")),
         (r".* is not an ISO 4217 currency code.*", N_("Choose the currency from the list.")),
         (r".* is not an ISO 639-1 language code.*", N_("Choose languages from the list.")),
-        (r"lists (?P<n>\d+) languages; at most (?P<limit>\d+) are allowed.*",
-         N_("{n} languages are chosen; give the languages the activity is held in, at most {limit}.")),
+        (
+            r"lists (?P<n>\d+) languages; at most (?P<limit>\d+) are allowed.*",
+            N_("{n} languages are chosen; give the languages the activity is held in, at most {limit}."),
+        ),
         (r".* is not an http:// or https:// address", N_("This is not a web address; write one that starts with https://.")),
         (r".* is not an email address", N_("This is not an email address.")),
         (r".* is not an ISO 3166-1 alpha-2 code.*", N_("Choose the country from the list.")),

@@ -85,7 +85,9 @@ def test_clicked_point_reads_the_component(value: dict[str, object] | None, poin
         ("SI", "Nova Gorica", 45.9559, 13.6483),  # beside the Italian border
     ],
 )
-def test_a_moved_pin_is_a_location_given_by_the_provider(geocoder: Geocoder, country: str, city: str, lat: float, lon: float) -> None:
+def test_a_moved_pin_is_a_location_given_by_the_provider(
+    geocoder: Geocoder, country: str, city: str, lat: float, lon: float
+) -> None:
     placement = place_from_map(geocoder, lat + 0.0000001234, lon, country=country, city=city, language="en", zoom=17)
     assert placement.location.precision is Precision.PROVIDED
     assert placement.location.source == MAP_SOURCE
@@ -118,7 +120,10 @@ def test_a_click_is_as_exact_as_the_map_is_zoomed(zoom: int | None, low: int, hi
 
 def test_coarse_coordinates_are_explained_as_approximate() -> None:
     location = Location(57.7, 11.97, Precision.PROVIDED, "provider", 790)
-    assert explain(location, "en") == "Placed at the coordinates given (may be up to 800 m off): click the venue on the map to place it exactly."
+    assert (
+        explain(location, "en")
+        == "Placed at the coordinates given (may be up to 800 m off): click the venue on the map to place it exactly."
+    )
 
 
 def test_pin_map_has_a_draggable_pin_that_reports_its_drag_as_a_click() -> None:

@@ -101,7 +101,9 @@ def test_a_session_in_the_skipped_hour_is_shown_at_the_time_the_clocks_show() ->
         ("", datetime(2026, 6, 1, 10), None, datetime(2027, 1, 1, tzinfo=UTC), []),
     ],
 )  # fmt: skip
-def test_preview_lists_the_next_sessions(rule: str, start: datetime, end: date | None, now: datetime, expected: list[datetime]) -> None:
+def test_preview_lists_the_next_sessions(
+    rule: str, start: datetime, end: date | None, now: datetime, expected: list[datetime]
+) -> None:
     found = next_sessions(rule, start, end, timezone="Europe/Stockholm", now=now, limit=3)
     assert [s.replace(tzinfo=None) for s in found] == expected
 

@@ -99,7 +99,7 @@ def test_field_labels_are_translated() -> None:
 
 
 def test_hostile_text_is_kept_as_text() -> None:
-    hostile = replace(GOOD, title='<script>alert("x")</script> ‮ Кодклуб Ωmega عربي', description="=HYPERLINK(\"http://x\")")
+    hostile = replace(GOOD, title='<script>alert("x")</script> \u202e Кодклуб Ωmega عربي', description='=HYPERLINK("http://x")')
     check = check_form(hostile, language="en", today=TODAY)
     assert check.opportunity is not None
     assert check.opportunity.title == hostile.title
@@ -119,7 +119,9 @@ def test_values_round_trip_through_a_draft(values: FormValues) -> None:
 
 
 def test_a_damaged_draft_still_opens_with_what_is_readable() -> None:
-    restored = FormValues.from_json_dict({"title": "Kodklubb", "start_day": "not a day", "age_min": "x", "surprise": 1, "topics": ["arts-culture"]})
+    restored = FormValues.from_json_dict(
+        {"title": "Kodklubb", "start_day": "not a day", "age_min": "x", "surprise": 1, "topics": ["arts-culture"]}
+    )
     assert restored == FormValues(title="Kodklubb", topics=("arts-culture",))
 
 
