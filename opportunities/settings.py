@@ -74,7 +74,39 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("IMPORT_MAX_ROWS", "200000", "Most rows of data one import file may hold."),
     Setting("IMPORT_MAX_CELL_CHARS", "32767", "Longest cell an import reads (Excel's own limit); a longer one rejects its row."),
+    Setting("PASSWORD_MIN_LENGTH", "12", "Fewest characters a password may have (common passwords are refused at any length)."),
+    Setting("SESSION_HOURS", "24", "Hours a sign-in lasts (a page reload keeps it); then the person signs in again."),
+    Setting(
+        "SIGN_IN_MAX_FAILURES_PER_ACCOUNT",
+        "5",
+        "Failed sign-ins to one account within SIGN_IN_WINDOW_MINUTES before it is refused until the window passes.",
+    ),
+    Setting(
+        "SIGN_IN_MAX_FAILURES_PER_CLIENT",
+        "20",
+        "Failed sign-ins from one client (network address) within SIGN_IN_WINDOW_MINUTES before it is refused.",
+    ),
+    Setting("SIGN_IN_WINDOW_MINUTES", "15", "The window, in minutes, over which failed sign-ins are counted."),
+    Setting("INVITATION_DAYS", "7", "Days an invitation link to join an organisation stays valid."),
+    Setting("PASSWORD_RESET_MINUTES", "60", "Minutes a password-reset link stays valid (it works once)."),
+    Setting(
+        "SMTP_HOST",
+        "",
+        "Mail server for invitations, password resets and review results. Empty: mail stays in the outbox, "
+        "which admins see on the Account page (they can copy the links).",
+    ),
+    Setting("SMTP_PORT", "587", "Port of the mail server."),
+    Setting("SMTP_USERNAME", "", "User name at the mail server (empty: no login)."),
+    Setting("SMTP_PASSWORD", "", "Password at the mail server."),
+    Setting("SMTP_SECURITY", "starttls", "How the connection to the mail server is protected: `none`, `starttls` or `tls`."),
+    Setting("MAIL_FROM", "", "Sender address of the mail. Empty: `noreply@` the SMTP_HOST."),
+    Setting(
+        "PUBLIC_URL",
+        "http://localhost:8501",
+        "Address where people open the app; links in mail (invitations, password resets) start with it.",
+    ),
 )
+SMTP_SECURITY = ("none", "starttls", "tls")
 # A wait longer than this is a hung process, not a busy database.
 MAX_BUSY_TIMEOUT_S = 3600.0
 
@@ -95,6 +127,20 @@ class Settings:
     import_max_rows: int
     import_max_cell_chars: int
     database_busy_timeout_s: float = 30.0
+    password_min_length: int = 12
+    session_hours: int = 24
+    sign_in_max_failures_per_account: int = 5
+    sign_in_max_failures_per_client: int = 20
+    sign_in_window_minutes: int = 15
+    invitation_days: int = 7
+    password_reset_minutes: int = 60
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: str = "starttls"
+    mail_from: str = ""
+    public_url: str = "http://localhost:8501"
 
 
 def _positive_int(values: Mapping[str, str], name: str) -> int:
@@ -138,7 +184,27 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(
             "DATABASE_BUSY_TIMEOUT_S", values["DATABASE_BUSY_TIMEOUT_S"], f"expected seconds from 0 to {MAX_BUSY_TIMEOUT_S:g}"
         )
+    security = values["SMTP_SECURITY"].lower()
+    if security not in SMTP_SECURITY:
+        raise SettingsError("SMTP_SECURITY", values["SMTP_SECURITY"], "expected none, starttls or tls")
+    public_url = values["PUBLIC_URL"].rstrip("/")
+    if not public_url.startswith(("http://", "https://")):
+        raise SettingsError("PUBLIC_URL", values["PUBLIC_URL"], "expected an http:// or https:// URL")
     return Settings(
+        password_min_length=_positive_int(values, "PASSWORD_MIN_LENGTH"),
+        session_hours=_positive_int(values, "SESSION_HOURS"),
+        sign_in_max_failures_per_account=_positive_int(values, "SIGN_IN_MAX_FAILURES_PER_ACCOUNT"),
+        sign_in_max_failures_per_client=_positive_int(values, "SIGN_IN_MAX_FAILURES_PER_CLIENT"),
+        sign_in_window_minutes=_positive_int(values, "SIGN_IN_WINDOW_MINUTES"),
+        invitation_days=_positive_int(values, "INVITATION_DAYS"),
+        password_reset_minutes=_positive_int(values, "PASSWORD_RESET_MINUTES"),
+        smtp_host=values["SMTP_HOST"],
+        smtp_port=_positive_int(values, "SMTP_PORT"),
+        smtp_username=values["SMTP_USERNAME"],
+        smtp_password=values["SMTP_PASSWORD"],
+        smtp_security=security,
+        mail_from=values["MAIL_FROM"] or (f"noreply@{values['SMTP_HOST']}" if values["SMTP_HOST"] else "noreply@localhost"),
+        public_url=public_url,
         database_url=database_url,
         data_dir=data_dir,
         cache_dir=cache_dir,

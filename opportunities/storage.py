@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Connection,
     Date,
@@ -82,6 +83,12 @@ providers = Table(
     Column("city_id", Integer, ForeignKey("cities.id")),
     Column("website", String(2000), nullable=False, default=""),
     Column("contact_email", String(254), nullable=False, default=""),
+    # Organisations are providers: one registered in the app waits for a city lead's verification
+    # before any of its listings is published. Providers imported by an admin count as verified.
+    Column("verified_at", DateTime(timezone=True)),
+    Column("verified_by", Integer),  # a user id; no foreign key, which would make a cycle with users
+    Column("trusted", Boolean, nullable=False, default=False),  # may publish without review
+    Column("registered_at", DateTime(timezone=True)),  # NULL: not registered in the app
 )
 
 opportunities = Table(
@@ -121,12 +128,139 @@ opportunities = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("verified_at", DateTime(timezone=True)),
+    Column("review_note", Text, nullable=False, default=""),  # the city lead's reason or request, for the provider
+    Column("archive_reason", String(20), nullable=False, default=""),  # "ended", "withdrawn", ...
+    Column("submitted_by", Integer, ForeignKey("users.id", name="fk_opportunities_submitted_by")),
     Index("ix_opportunities_status_city", "status", "city_id"),
     Index("ix_opportunities_lat_lon", "latitude", "longitude"),
     Index("ix_opportunities_start", "start_date"),
     Index("ix_opportunities_updated_at", "updated_at"),
 )
 
+
+_TZ = DateTime(timezone=True)
+
+# --- accounts (see opportunities/accounts.py, organisations.py, audit.py, mail.py) ------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),  # normalised: accounts.normalise_email
+    Column("name", String(100), nullable=False, default=""),
+    Column("password_hash", String(200)),  # NULL: signs in through OpenID Connect only
+    Column("role", String(20), nullable=False),
+    Column("organisation_id", Integer, ForeignKey("providers.id"), index=True),
+    Column("oidc_subject", String(255), unique=True),
+    Column("language", String(2), nullable=False, default="en"),
+    Column("created_at", _TZ, nullable=False),
+    Column("disabled_at", _TZ),
+)
+
+city_leads = Table(
+    "city_leads",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_city_leads_city_id", "city_id"),
+)
+
+sign_in_sessions = Table(
+    "sign_in_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the token; the token is only in the cookie
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", _TZ, nullable=False),
+    Column("expires_at", _TZ, nullable=False),
+    Column("last_seen_at", _TZ, nullable=False),
+)
+
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", _TZ, nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("client_key", String(64), nullable=False),  # SHA-256 of the client's address, not the address
+    Column("succeeded", Boolean, nullable=False),
+    Index("ix_sign_in_attempts_email_at", "email", "at"),
+    Index("ix_sign_in_attempts_client_at", "client_key", "at"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("organisation_id", Integer, ForeignKey("providers.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("invited_by", Integer, ForeignKey("users.id")),
+    Column("created_at", _TZ, nullable=False),
+    Column("expires_at", _TZ, nullable=False),
+    Column("accepted_at", _TZ),
+)
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", _TZ, nullable=False),
+    Column("expires_at", _TZ, nullable=False),
+    Column("used_at", _TZ),
+)
+
+# Append-only: the code has no update or delete, and a trigger refuses both (migration 0006).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", _TZ, nullable=False),
+    Column("actor_id", Integer, ForeignKey("users.id")),
+    Column("actor_label", String(100), nullable=False, default=""),  # e.g. "command line" when no user
+    Column("action", String(50), nullable=False),
+    Column("entity", String(50), nullable=False),
+    Column("entity_id", Integer),
+    Column("city_id", Integer, ForeignKey("cities.id")),
+    Column("before", Text, nullable=False, default=""),  # JSON
+    Column("after", Text, nullable=False, default=""),  # JSON
+    Column("note", Text, nullable=False, default=""),
+    Index("ix_audit_log_city_at", "city_id", "at"),
+    Index("ix_audit_log_entity", "entity", "entity_id"),
+)
+
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", _TZ, nullable=False),
+    Column("recipient", String(254), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sent_at", _TZ),  # NULL: not sent (no SMTP server configured, or sending failed: see error)
+    Column("error", Text, nullable=False, default=""),
+)
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("organisation_id", Integer, ForeignKey("providers.id", ondelete="CASCADE"), nullable=False),
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE")),  # editing a listing
+    Column("data", Text, nullable=False, default="{}"),  # JSON of the form's fields
+    Column("created_at", _TZ, nullable=False),
+    Column("updated_at", _TZ, nullable=False),
+)
+
+participation_reports = Table(
+    "participation_reports",
+    metadata,
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
+    Column("age_group", String(20), primary_key=True),
+    Column("participants", Integer, nullable=False),
+    Column("reported_at", _TZ, nullable=False),
+    Column("reported_by", Integer, ForeignKey("users.id")),
+)
 
 
 def _values_table(name: str, column: str, length: int) -> Table:
@@ -285,7 +419,11 @@ def _city(row: Any) -> City:
 
 
 def ensure_provider(conn: Connection, provider: Provider, city_id: int | None = None) -> int:
-    """Id of the provider with this name (case- and accent-insensitive), inserting it when new."""
+    """Id of the provider with this name (case- and accent-insensitive), inserting it when new.
+
+    A provider inserted here comes from an admin's import (command line, demo) and counts as
+    verified; organisations that register in the app go through ``organisations.register_organisation``.
+    """
     key = fold(provider.name)
     found = conn.execute(select(providers.c.id).where(providers.c.name_key == key)).scalar()
     if found is not None:
@@ -293,6 +431,7 @@ def ensure_provider(conn: Connection, provider: Provider, city_id: int | None = 
     values = {
         "name": provider.name, "name_key": key, "kind": provider.kind.value, "city_id": city_id,
         "website": provider.website, "contact_email": provider.contact_email,
+        "verified_at": datetime.now(UTC),
     }  # fmt: skip
     return int(conn.execute(providers.insert().returning(providers.c.id).values(**values)).scalar_one())
 
@@ -429,6 +568,11 @@ def _aware(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """A timestamp read from the database, in UTC (SQLite returns them naive)."""
+    return _aware(value)
 
 
 def _opportunity(row: Any, topics: tuple[str, ...], languages: tuple[str, ...]) -> Opportunity:

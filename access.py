@@ -1,0 +1,170 @@
+"""Who is signed in, for every page: the one place pages ask for the user and for permission.
+
+A sign-in is a random token: its SHA-256 is a row of ``sign_in_sessions`` (with its expiry), the
+token itself is in this browser session's state and in a cookie (SameSite=Strict; Secure over
+https), so a reload (a new Streamlit session) finds the person again through ``st.context.cookies``.
+Signing out deletes the row and the cookie. Tests (AppTest cannot set cookies) put a token from
+``accounts.start_session`` into ``st.session_state[SESSION_TOKEN]``.
+
+Pages for providers and city leads call :func:`require_user` (or :func:`require`) FIRST.
+"""
+
+from __future__ import annotations
+
+import gettext
+import json
+from datetime import UTC, datetime
+
+import streamlit as st
+from sqlalchemy import Engine
+
+import app_state
+from opportunities import accounts, mail, permissions
+from opportunities.accounts import Role, User
+from opportunities.errors import ForbiddenError
+from opportunities.i18n import LANGUAGES, negotiate_language, translator
+from opportunities.permissions import Action
+from opportunities.settings import Settings
+from opportunities.storage import writing
+
+COOKIE = "col_session"
+SESSION_TOKEN = "signed_in_token"  # session-state key: the token of this browser session's sign-in
+SIGNED_OUT = "signed_out"  # session-state key: signed out in this session; ignore a stale cookie
+_COOKIE_JS = """
+export default function (component) {
+  const { data } = component;
+  if (!data || data.id === window.__colCookieDone) return;
+  window.__colCookieDone = data.id;
+  const secure = window.location.protocol === "https:" ? "; Secure" : "";
+  if (data.token) {
+    document.cookie = `${data.name}=${data.token}; Path=/; Max-Age=${data.max_age}; SameSite=Strict${secure}`;
+  } else {
+    document.cookie = `${data.name}=; Path=/; Max-Age=0; SameSite=Strict${secure}`;
+  }
+}
+"""
+_cookie_writer = st.components.v2.component("col_session_cookie", html="", js=_COOKIE_JS)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def settings() -> Settings:
+    return app_state.settings()
+
+
+def engine() -> Engine:
+    """The app's database (migrated; the demo data loaded once into an empty one)."""
+    s = settings()
+    return app_state.database(s.database_url, str(s.cache_dir), s.demo_seed, s.database_busy_timeout_s)
+
+
+def language() -> str:
+    """The interface language: the one chosen on Explore in this session, else the browser's."""
+    chosen = st.session_state.get(app_state.LANGUAGE)
+    if chosen in LANGUAGES:
+        return str(chosen)
+    header = st.context.headers.get("Accept-Language") or ""
+    return negotiate_language([header]) if header else "en"
+
+
+def translations() -> gettext.NullTranslations:
+    """The UI texts in the session's language (``_ = access.translations().gettext``)."""
+    try:
+        return translator(language())
+    except OSError:
+        return gettext.NullTranslations()
+
+
+def client_key() -> str:
+    """The rate-limit key of this visitor: a hash of their address (the proxy's, if any, first)."""
+    forwarded = (st.context.headers.get("X-Forwarded-For") or "").split(",")[0].strip()
+    return accounts.client_key(forwarded or st.context.ip_address or "unknown")
+
+
+def _token() -> str | None:
+    token = st.session_state.get(SESSION_TOKEN)
+    if token:
+        return str(token)
+    if st.session_state.get(SIGNED_OUT):
+        return None
+    cookie = st.context.cookies.get(COOKIE)
+    return str(cookie) if cookie else None
+
+
+def current_user() -> User | None:
+    """The signed-in user, read from the database on every run (so a disabled account or an
+    ended session counts at once), or None."""
+    token = _token()
+    if not token:
+        return None
+    moment = now()
+    with engine().connect() as conn:
+        user = accounts.user_for_session(conn, token, moment)
+    if user is None:
+        st.session_state.pop(SESSION_TOKEN, None)
+        return None
+    st.session_state[SESSION_TOKEN] = token
+    return user
+
+
+def require_user(*roles: Role) -> User:
+    """The signed-in user when they have one of ``roles`` (any role when none is given); otherwise
+    a sign-in prompt, or a "not for your account" message, and the page stops here."""
+    _ = translations().gettext
+    user = current_user()
+    if user is None:
+        st.warning(_("Sign in to see this page."))
+        st.page_link("pages/sign_in.py", label=_("Sign in"))
+        st.stop()
+    if roles and user.role not in roles and user.role is not Role.ADMIN:
+        st.error(_("This page is not available to your account."))
+        st.stop()
+    return user
+
+
+def require(action: Action, *, organisation_id: int | None = None, city_id: int | None = None) -> User:
+    """The signed-in user when they may do ``action`` (see ``opportunities.permissions``); otherwise
+    a message, and the page stops. Pass the organisation and city of the record as stored."""
+    _ = translations().gettext
+    user = require_user()
+    try:
+        return permissions.authorise(user, action, organisation_id=organisation_id, city_id=city_id)
+    except ForbiddenError:
+        st.error(_("Your account may not do this."))
+        st.stop()
+
+
+def sign_in(user: User) -> None:
+    """Start a session for ``user`` (already authenticated) in this browser: the state and the cookie."""
+    s = settings()
+    with writing(engine()) as conn:
+        token = accounts.start_session(conn, user.id, now(), settings=s)
+        accounts.set_language(conn, user.id, language())
+    st.session_state[SESSION_TOKEN] = token
+    st.session_state[SIGNED_OUT] = False
+    st.session_state["_cookie_write"] = {"name": COOKIE, "token": token, "max_age": s.session_hours * 3600, "id": token[:8]}
+
+
+def sign_out() -> None:
+    """End the session: its row is deleted, the cookie expired, and an OpenID Connect login ended."""
+    token = _token()
+    if token:
+        with writing(engine()) as conn:
+            accounts.end_session(conn, token)
+    st.session_state.pop(SESSION_TOKEN, None)
+    st.session_state[SIGNED_OUT] = True
+    st.session_state["_cookie_write"] = {"name": COOKIE, "token": "", "max_age": 0, "id": f"out-{now().timestamp()}"}
+
+
+def write_cookie() -> None:
+    """Send a pending cookie change to the browser; app.py calls this on every run."""
+    pending = st.session_state.get("_cookie_write")
+    if pending:
+        _cookie_writer(key="session_cookie", data=json.loads(json.dumps(pending)))
+
+
+def deliver_mail() -> None:
+    """Send the outbox's new messages when SMTP is set (after a commit); never fails the page."""
+    mail.deliver_pending(engine(), settings(), now())
