@@ -80,10 +80,24 @@ def save_draft(
     new_id = conn.execute(
         insert(drafts)
         .returning(drafts.c.id)
-        .values(user_id=actor.id, organisation_id=actor.organisation_id, opportunity_id=opportunity_id, data=data,
-                created_at=now, updated_at=now)  # fmt: skip
+        .values(
+            user_id=actor.id,
+            organisation_id=actor.organisation_id,
+            opportunity_id=opportunity_id,
+            data=data,
+            created_at=now,
+            updated_at=now,
+        )
     ).scalar_one()
-    old = [r.id for r in conn.execute(select(drafts.c.id).where(drafts.c.user_id == actor.id).order_by(drafts.c.updated_at.desc(), drafts.c.id.desc()).offset(MAX_DRAFTS_PER_USER))]
+    old = [
+        r.id
+        for r in conn.execute(
+            select(drafts.c.id)
+            .where(drafts.c.user_id == actor.id)
+            .order_by(drafts.c.updated_at.desc(), drafts.c.id.desc())
+            .offset(MAX_DRAFTS_PER_USER)
+        )
+    ]
     if old:
         conn.execute(delete(drafts).where(drafts.c.id.in_(old)))
     return int(new_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -67,7 +67,9 @@ def _members_only(user: User | None) -> User:
 
 def _owner(conn: Connection, opportunity_id: int) -> tuple[int, int]:
     """(organisation id, city id) of a stored listing; NotFoundError when there is none."""
-    row = conn.execute(select(opportunities.c.provider_id, opportunities.c.city_id).where(opportunities.c.id == opportunity_id)).first()
+    row = conn.execute(
+        select(opportunities.c.provider_id, opportunities.c.city_id).where(opportunities.c.id == opportunity_id)
+    ).first()
     if row is None:
         raise NotFoundError(f"no opportunity with id {opportunity_id}")
     return int(row.provider_id), int(row.city_id)
@@ -109,14 +111,15 @@ def submit(
     :class:`ForbiddenError` / :class:`NotFoundError` when the user may not change the listing.
     """
     actor = _members_only(user)
-    assert actor.organisation_id is not None
+    organisation_id = actor.organisation_id
+    assert organisation_id is not None
     before: Opportunity | None = None
     if opportunity_id is not None:
         actor, _city = _authorise_listing(conn, actor, Action.SUBMIT, opportunity_id)
         before = storage.get_opportunity(conn, opportunity_id)
         if before.status is Status.ARCHIVED:
             raise ForbiddenError("an archived listing is not edited; copy it instead")
-    organisation = get_organisation(conn, actor.organisation_id)
+    organisation = get_organisation(conn, organisation_id)
     status = Status.PUBLISHED if may_publish_directly(conn, organisation.id) else Status.PENDING
     record = {**values.to_record(), "provider": organisation.name}
     opp = parse_opportunity(record, status=status, today=now.date())
@@ -139,7 +142,7 @@ def submit(
         (new_id,) = storage.insert_opportunities(conn, [row], [opp.topics], [opp.languages])
         action = "publish" if status is Status.PUBLISHED else "submit"
     else:
-        assert opportunity_id is not None and before.created_at is not None
+        assert opportunity_id is not None
         row.pop("created_at")
         conn.execute(update(opportunities).where(opportunities.c.id == opportunity_id).values(**row))
         conn.execute(delete(opportunity_topics).where(opportunity_topics.c.opportunity_id == opportunity_id))
@@ -147,7 +150,9 @@ def submit(
         if opp.topics:
             conn.execute(insert(opportunity_topics), [{"opportunity_id": opportunity_id, "topic": t} for t in opp.topics])
         if opp.languages:
-            conn.execute(insert(opportunity_languages), [{"opportunity_id": opportunity_id, "language": code} for code in opp.languages])
+            conn.execute(
+                insert(opportunity_languages), [{"opportunity_id": opportunity_id, "language": code} for code in opp.languages]
+            )
         new_id, action = opportunity_id, "edit"
     stored = storage.get_opportunity(conn, new_id)
     audit.record(conn, actor=actor, action=action, entity=_ENTITY, entity_id=new_id, now=now, city_id=city_id,
@@ -207,8 +212,14 @@ def list_listings(
     records = storage.load_opportunities(conn, rows)
     totals = participation_totals(conn, [r.id for r in rows])
     return [
-        Listing(opportunity=opp, review_note=row.review_note, archive_reason=row.archive_reason, timezone=row.timezone,
-                stale=is_stale(opp, now, stale_after_months), participants=totals.get(row.id))  # fmt: skip
+        Listing(
+            opportunity=opp,
+            review_note=row.review_note,
+            archive_reason=row.archive_reason,
+            timezone=row.timezone,
+            stale=is_stale(opp, now, stale_after_months),
+            participants=totals.get(row.id),
+        )
         for row, opp in zip(rows, records, strict=True)
     ]
 
@@ -233,7 +244,7 @@ def withdraw(conn: Connection, user: User | None, opportunity_id: int, *, now: d
 
 
 def confirm_running(conn: Connection, user: User | None, opportunity_id: int, *, now: datetime) -> Opportunity:
-    """"Still running?" answered yes: the listing's last-verified date becomes now."""
+    """ "Still running?" answered yes: the listing's last-verified date becomes now."""
     actor, city_id = _authorise_listing(conn, user, Action.SUBMIT, opportunity_id)
     status = conn.execute(select(opportunities.c.status).where(opportunities.c.id == opportunity_id)).scalar_one()
     if status == Status.ARCHIVED.value:
@@ -245,17 +256,25 @@ def archive_ended(conn: Connection, *, now: datetime, organisation_id: int | Non
     """Archive the live listings whose last session day has passed in their city (reason "ended");
     returns their ids. One-off events and series with an end, UNTIL or COUNT; open series stay."""
     live = opportunities.c.status.in_([Status.PUBLISHED.value, Status.PENDING.value])
-    # A day after the last day anywhere on Earth is after it in every city: the rows to look at.
-    yesterday = (now - timedelta(days=1)).date()
+    # No city is more than 14 hours ahead of UTC: "today" there is at most the UTC date + 1 day.
+    latest_today = (now.astimezone(UTC) + timedelta(days=1)).date()
     candidates = or_(
-        and_(opportunities.c.schedule == "", func.coalesce(opportunities.c.end_date, opportunities.c.start_date) < yesterday),
-        and_(opportunities.c.schedule != "", opportunities.c.end_date < yesterday),
-        and_(opportunities.c.schedule.like("%COUNT=%")) & (opportunities.c.start_date < yesterday),
-        and_(opportunities.c.schedule.like("%UNTIL=%")) & (opportunities.c.start_date < yesterday),
+        and_(opportunities.c.schedule == "", func.coalesce(opportunities.c.end_date, opportunities.c.start_date) < latest_today),
+        and_(opportunities.c.schedule != "", opportunities.c.end_date < latest_today),
+        and_(opportunities.c.schedule.like("%COUNT=%")) & (opportunities.c.start_date < latest_today),
+        and_(opportunities.c.schedule.like("%UNTIL=%")) & (opportunities.c.start_date < latest_today),
     )
     query = (
-        select(opportunities.c.id, opportunities.c.city_id, opportunities.c.schedule, opportunities.c.start_date,
-               opportunities.c.start_time, opportunities.c.end_date, opportunities.c.end_time, cities.c.timezone)  # fmt: skip
+        select(
+            opportunities.c.id,
+            opportunities.c.city_id,
+            opportunities.c.schedule,
+            opportunities.c.start_date,
+            opportunities.c.start_time,
+            opportunities.c.end_date,
+            opportunities.c.end_time,
+            cities.c.timezone,
+        )
         .join(cities, opportunities.c.city_id == cities.c.id)
         .where(live, candidates)
     )
@@ -332,4 +351,3 @@ def report_participation(
     audit.record(conn, actor=actor, action="report_participation", entity=_ENTITY, entity_id=opportunity_id, now=now,
                  city_id=city_id, before=before or None, after=kept)  # fmt: skip
     return kept
-

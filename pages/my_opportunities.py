@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-import app_state as state
 import access
+import app_state as state
 from opportunities import drafts, listings, storage
 from opportunities.accounts import Role
 from opportunities.calendar import city_zone
@@ -117,11 +117,17 @@ for listing in found:
         st.markdown(f"**{escape_markdown(opp.title)}**")
         st.caption(" · ".join([status_labels[opp.status.value], escape_markdown(opp.city), format_when(opp.start, lang)]))
         if opp.status is Status.REJECTED and listing.review_note:
-            st.error(_("The city lead asks for changes:") + " " + escape_markdown(listing.review_note), icon=":material/feedback:")
+            st.error(
+                _("The city lead asks for changes:") + " " + escape_markdown(listing.review_note), icon=":material/feedback:"
+            )
         elif listing.review_note:
             st.info(_("Note from the city lead:") + " " + escape_markdown(listing.review_note), icon=":material/feedback:")
         if opp.status is Status.ARCHIVED:
-            reason = _("Ended: archived automatically after its last session.") if listing.archive_reason == listings.ENDED else _("Withdrawn.")
+            reason = (
+                _("Ended: archived automatically after its last session.")
+                if listing.archive_reason == listings.ENDED
+                else _("Withdrawn.")
+            )
             st.caption(reason)
         if listing.stale:
             since = opp.verified_at or opp.created_at
@@ -136,7 +142,9 @@ for listing in found:
         with columns[2].popover(_("Copy for next term")):
             start = st.date_input(_("New start"), value=today + timedelta(days=1), min_value=today, key=f"copy_start_{listing.id}",
                                   format=DATE_FORMAT)  # fmt: skip
-            st.page_link("pages/submit.py", label=_("Open the copy"), query_params={"copy": str(listing.id), "start": start.isoformat()})
+            st.page_link(
+                "pages/submit.py", label=_("Open the copy"), query_params={"copy": str(listing.id), "start": start.isoformat()}
+            )
         if opp.status is not Status.ARCHIVED:
             with columns[3].popover(_("Withdraw")):
                 note = st.text_input(_("Why (optional)"), key=f"withdraw_note_{listing.id}", max_chars=500)

@@ -15,8 +15,8 @@ from typing import Any
 import streamlit as st
 from streamlit_folium import st_folium
 
-import app_state as state
 import access
+import app_state as state
 from maps.pin_map import PIN_MAP_HEIGHT, pin_map
 from opportunities import drafts, listings, storage
 from opportunities.accounts import Role
@@ -166,7 +166,9 @@ now = datetime.now(UTC)
 with engine.connect() as conn:
     organisation = get_organisation(conn, user.organisation_id)
     home = next((c for c in storage.list_cities(conn) if c.id == organisation.city_id), None)
-defaults = FormValues(city=home.name if home else "", country=home.country if home else "SE", contact_email=organisation.contact_email)
+defaults = FormValues(
+    city=home.name if home else "", country=home.country if home else "SE", contact_email=organisation.contact_email
+)
 load_from_url(engine, user, defaults)
 zone_name = home.timezone if home else "UTC"
 
@@ -175,7 +177,10 @@ if st.session_state[DONE] is not None:
     if done_status == Status.PUBLISHED.value:
         st.success(_("Published: it is on the map now."), icon=":material/check_circle:")
     else:
-        st.success(_("Sent for review. A city lead will look at it; you will see the outcome in My opportunities."), icon=":material/check_circle:")
+        st.success(
+            _("Sent for review. A city lead will look at it; you will see the outcome in My opportunities."),
+            icon=":material/check_circle:",
+        )
     st.page_link("pages/my_opportunities.py", label=_("Go to My opportunities"))
     if st.button(_("Submit another opportunity")):
         st.session_state[DONE] = None
@@ -188,7 +193,10 @@ editing = st.session_state[EDITING]
 st.title(_("Edit a listing") if editing else _("Submit an opportunity"))
 st.caption(escape_markdown(_("For {organisation}. Fields marked * are required.").format(organisation=organisation.name)))
 if not organisation.verified:
-    st.info(_("Your organisation is not verified yet: you can submit now, and a city lead reviews it with your organisation."), icon=":material/info:")
+    st.info(
+        _("Your organisation is not verified yet: you can submit now, and a city lead reviews it with your organisation."),
+        icon=":material/info:",
+    )
 
 slots: dict[str, Any] = {}
 with st.container(border=True):
@@ -248,10 +256,20 @@ with st.container(border=True):
             if repeat is Repeat.MONTHLY:
                 left, right = st.columns(2)
                 positions = {1: _("first"), 2: _("second"), 3: _("third"), 4: _("fourth"), -1: _("last")}
-                left.selectbox(_("Week of the month"), MONTH_POSITIONS, key=SCHEDULE_KEYS["month_position"], format_func=positions.get)
-                right.selectbox(_("Weekday"), list(range(7)), key=SCHEDULE_KEYS["month_weekday"], format_func=lambda d: weekday_names[d])
-            endings = {Ending.END_DATE: _("At the end date (or never)"), Ending.UNTIL: _("On a day"), Ending.COUNT: _("After a number of sessions")}
-            ending = st.radio(_("Ends"), list(Ending), key=SCHEDULE_KEYS["ending"], format_func=lambda e: endings[Ending(e)], horizontal=True)
+                left.selectbox(
+                    _("Week of the month"), MONTH_POSITIONS, key=SCHEDULE_KEYS["month_position"], format_func=positions.get
+                )
+                right.selectbox(
+                    _("Weekday"), list(range(7)), key=SCHEDULE_KEYS["month_weekday"], format_func=lambda d: weekday_names[d]
+                )
+            endings = {
+                Ending.END_DATE: _("At the end date (or never)"),
+                Ending.UNTIL: _("On a day"),
+                Ending.COUNT: _("After a number of sessions"),
+            }
+            ending = st.radio(
+                _("Ends"), list(Ending), key=SCHEDULE_KEYS["ending"], format_func=lambda e: endings[Ending(e)], horizontal=True
+            )
             if ending is Ending.UNTIL:
                 st.date_input(_("Last day"), key=SCHEDULE_KEYS["until"], format=DATE_FORMAT)
             if ending is Ending.COUNT:
@@ -277,7 +295,9 @@ with st.container(border=True):
                    format_func=lambda c: babel_locale(lang).territories.get(c, c))  # fmt: skip
     right.text_input(_("City") + " *", key=FIELD_KEYS["city"], max_chars=MAX_LENGTHS["city"])
     slots["city"] = st.empty()
-    st.text_input(_("Venue"), key=FIELD_KEYS["venue"], max_chars=MAX_LENGTHS["venue"], placeholder=_("e.g. the library's workshop room"))
+    st.text_input(
+        _("Venue"), key=FIELD_KEYS["venue"], max_chars=MAX_LENGTHS["venue"], placeholder=_("e.g. the library's workshop room")
+    )
     st.text_input(_("Address"), key=FIELD_KEYS["address"], max_chars=MAX_LENGTHS["address"],
                   placeholder=_("Street, number, postcode and town"))  # fmt: skip
     slots["address"] = st.empty()
@@ -290,7 +310,10 @@ with st.container(border=True):
     if online and not address:
         st.caption(_("An online activity needs no place on the map."))
     elif pin is not None:
-        st.success(escape_markdown(_("Placed where you put the pin. Drag it or click the map to move it.")), icon=":material/location_on:")
+        st.success(
+            escape_markdown(_("Placed where you put the pin. Drag it or click the map to move it.")),
+            icon=":material/location_on:",
+        )
         if st.button(_("Use the address instead of my pin")):
             st.session_state[PIN] = None
             st.rerun()
@@ -305,8 +328,14 @@ with st.container(border=True):
         shown = pin or (found.location if isinstance(found, Placement) else None)
         centre = (shown.latitude, shown.longitude) if shown else ((home.latitude, home.longitude) if home else (0.0, 0.0))
         reported = st_folium(
-            pin_map(shown, centre=centre, tile_url=settings.tile_url, tile_attribution=settings.tile_attribution,
-                    asset_base=state.asset_base(), language=lang),
+            pin_map(
+                shown,
+                centre=centre,
+                tile_url=settings.tile_url,
+                tile_attribution=settings.tile_attribution,
+                asset_base=state.asset_base(),
+                language=lang,
+            ),
             key="submit_map",
             returned_objects=["last_clicked", "zoom"],
             height=PIN_MAP_HEIGHT,
@@ -355,7 +384,9 @@ if values.start_day is not None and "schedule" not in check.messages and "start"
     first = datetime.combine(values.start_day, values.start_time) if values.start_time else values.start_day
     upcoming = next_sessions(rule, first, values.end_day, timezone=zone_name, now=now)
     if upcoming:
-        preview.markdown(_("Next sessions:") + "\n" + "\n".join(f"- {format_when(s.replace(tzinfo=None), lang)}" for s in upcoming))
+        preview.markdown(
+            _("Next sessions:") + "\n" + "\n".join(f"- {format_when(s.replace(tzinfo=None), lang)}" for s in upcoming)
+        )
     else:
         preview.caption(_("No sessions ahead."))
 

@@ -45,7 +45,9 @@ class People:
 def people(engine: Engine) -> People:
     settings = load_settings()
     with storage.writing(engine) as conn:
-        city_id = storage.ensure_city(conn, City(name="Göteborg", country="SE", latitude=57.70716, longitude=11.96679, timezone="Europe/Stockholm"))
+        city_id = storage.ensure_city(
+            conn, City(name="Göteborg", country="SE", latitude=57.70716, longitude=11.96679, timezone="Europe/Stockholm")
+        )
         library = storage.ensure_provider(conn, Provider(name="Stadsbiblioteket Göteborg"), city_id)
         culture = storage.ensure_provider(conn, Provider(name="Kulturhuset"), city_id)
         # Registered in the app, so not yet verified (imported providers count as verified).
@@ -80,7 +82,10 @@ def test_a_submission_goes_to_review_as_the_users_organisation(engine: Engine, g
     assert [(e.action, e.actor) for e in log] == [("submit", "alice@example.org")]
 
 
-@pytest.mark.parametrize(("verified", "trusted", "status"), [(False, False, Status.PENDING), (True, False, Status.PENDING), (True, True, Status.PUBLISHED)])
+@pytest.mark.parametrize(
+    ("verified", "trusted", "status"),
+    [(False, False, Status.PENDING), (True, False, Status.PENDING), (True, True, Status.PUBLISHED)],
+)
 def test_a_verified_and_trusted_organisation_publishes_directly(
     engine: Engine, geocoder: Geocoder, people: People, verified: bool, trusted: bool, status: Status
 ) -> None:
@@ -123,7 +128,13 @@ def test_an_edit_is_audited_with_before_and_after(engine: Engine, geocoder: Geoc
     oid = submit(engine, geocoder, people.alice)
     with engine.connect() as conn:
         values = listings.get_listing_values(conn, people.carol, oid)  # a colleague may edit it too
-    submit(engine, geocoder, people.carol, replace(values, title="Kodklubb för alla", topics=("digital-skills", "inclusion")), opportunity_id=oid)
+    submit(
+        engine,
+        geocoder,
+        people.carol,
+        replace(values, title="Kodklubb för alla", topics=("digital-skills", "inclusion")),
+        opportunity_id=oid,
+    )
     with engine.connect() as conn:
         opp = storage.get_opportunity(conn, oid)
         log = entries(conn, people.admin, entity="opportunity", entity_id=oid)
@@ -137,18 +148,19 @@ def test_forbidden_paths(engine: Engine, geocoder: Geocoder, people: People) -> 
     with storage.writing(engine) as conn:
         disabled = disable_user(conn, people.carol.id, now=NOW, actor_label="test")
     calls = {
-        "edit": lambda conn, user: listings.submit(conn, user, replace(FORM, title="Hijacked"), geocoder=geocoder, now=NOW, opportunity_id=oid),
+        "edit": lambda conn, user: listings.submit(
+            conn, user, replace(FORM, title="Hijacked"), geocoder=geocoder, now=NOW, opportunity_id=oid
+        ),
         "read for editing": lambda conn, user: listings.get_listing_values(conn, user, oid),
         "copy": lambda conn, user: listings.copy_for_next_term(conn, user, oid, date(2027, 9, 1)),
         "withdraw": lambda conn, user: listings.withdraw(conn, user, oid, now=NOW),
         "confirm": lambda conn, user: listings.confirm_running(conn, user, oid, now=NOW),
         "report": lambda conn, user: listings.report_participation(conn, user, oid, {"teens": 3}, now=NOW),
     }
-    for name, call in calls.items():
+    for call in calls.values():
         for user in (people.bob, None, disabled, people.lead):
             with storage.writing(engine) as conn, pytest.raises(ForbiddenError):
                 call(conn, user)
-                pytest.fail(f"{name} by {user and user.email} was allowed")
     for user in (None, disabled, people.lead):
         with engine.connect() as conn, pytest.raises(ForbiddenError):
             listings.list_listings(conn, user, now=NOW, stale_after_months=6)
@@ -166,7 +178,11 @@ def test_copy_for_next_term_moves_every_date(engine: Engine, geocoder: Geocoder,
     oid = submit(engine, geocoder, people.alice, values)
     with engine.connect() as conn:
         copy = listings.copy_for_next_term(conn, people.alice, oid, date(2027, 9, 1))
-    assert (copy.start_day, copy.start_time, copy.schedule) == (date(2027, 9, 1), time(17, 0), "FREQ=WEEKLY;BYDAY=WE;UNTIL=20280223")
+    assert (copy.start_day, copy.start_time, copy.schedule) == (
+        date(2027, 9, 1),
+        time(17, 0),
+        "FREQ=WEEKLY;BYDAY=WE;UNTIL=20280223",
+    )
     assert (copy.title, copy.topics, copy.address) == (FORM.title, FORM.topics, FORM.address)
     new_id = submit(engine, geocoder, people.alice, copy)
     assert new_id != oid
@@ -185,13 +201,17 @@ def test_withdraw_archives_with_a_reason(engine: Engine, geocoder: Geocoder, peo
         listings.submit(conn, people.alice, FORM, geocoder=geocoder, now=NOW, opportunity_id=oid)
 
 
-@pytest.mark.parametrize(("confirmed_days_ago", "months", "stale"), [(10, 6, False), (200, 6, True), (100, 3, True), (100, 4, False)])
+@pytest.mark.parametrize(
+    ("confirmed_days_ago", "months", "stale"), [(10, 6, False), (200, 6, True), (100, 3, True), (100, 4, False)]
+)
 def test_listings_not_confirmed_for_long_are_flagged(
     engine: Engine, geocoder: Geocoder, people: People, confirmed_days_ago: int, months: int, stale: bool
 ) -> None:
     oid = submit(engine, geocoder, people.alice, replace(FORM, end_day=None))
     with storage.writing(engine) as conn:
-        conn.execute(update(opportunities).where(opportunities.c.id == oid).values(verified_at=NOW - timedelta(days=confirmed_days_ago)))
+        conn.execute(
+            update(opportunities).where(opportunities.c.id == oid).values(verified_at=NOW - timedelta(days=confirmed_days_ago))
+        )
     with engine.connect() as conn:
         (listing,) = listings.list_listings(conn, people.alice, now=NOW, stale_after_months=months)
     assert listing.stale is stale
@@ -209,7 +229,11 @@ def test_listings_not_confirmed_for_long_are_flagged(
         # 23:30 UTC on the 2nd is already the 3rd in Stockholm (UTC+1): ended there.
         ({"schedule": "", "end_day": None, "start_day": date(2026, 12, 2)}, datetime(2026, 12, 2, 23, 30, tzinfo=UTC), True),
         ({"schedule": "", "end_day": None, "start_day": date(2026, 12, 2)}, datetime(2026, 12, 2, 22, 30, tzinfo=UTC), False),
-        ({"schedule": "", "end_day": date(2026, 12, 5), "start_day": date(2026, 12, 2)}, datetime(2026, 12, 4, tzinfo=UTC), False),
+        (
+            {"schedule": "", "end_day": date(2026, 12, 5), "start_day": date(2026, 12, 2)},
+            datetime(2026, 12, 4, tzinfo=UTC),
+            False,
+        ),
         ({"end_day": None, "schedule": "FREQ=WEEKLY;BYDAY=WE;COUNT=2"}, datetime(2026, 12, 10, tzinfo=UTC), True),
         ({"end_day": None, "schedule": "FREQ=WEEKLY;BYDAY=WE"}, datetime(2030, 1, 1, tzinfo=UTC), False),
         ({}, datetime(2027, 5, 28, tzinfo=UTC), True),
@@ -253,7 +277,9 @@ def test_participation_is_reported_by_age_group(engine: Engine, geocoder: Geocod
 def test_a_review_note_is_shown_to_the_provider(engine: Engine, geocoder: Geocoder, people: People) -> None:
     oid = submit(engine, geocoder, people.alice)
     with storage.writing(engine) as conn:
-        conn.execute(update(opportunities).where(opportunities.c.id == oid).values(status="rejected", review_note="Add the price"))
+        conn.execute(
+            update(opportunities).where(opportunities.c.id == oid).values(status="rejected", review_note="Add the price")
+        )
     with engine.connect() as conn:
         (listing,) = listings.list_listings(conn, people.alice, now=NOW, stale_after_months=6, status=Status.REJECTED)
     assert listing.review_note == "Add the price"
