@@ -105,6 +105,11 @@ SETTINGS: tuple[Setting, ...] = (
         "http://localhost:8501",
         "Address where people open the app; links in mail (invitations, password resets) start with it.",
     ),
+    Setting(
+        "FRESHNESS_MONTHS",
+        "6",
+        "Months after which a listing not confirmed as still running is flagged to its provider and the city lead.",
+    ),
 )
 SMTP_SECURITY = ("none", "starttls", "tls")
 # A wait longer than this is a hung process, not a busy database.
@@ -141,6 +146,7 @@ class Settings:
     smtp_security: str = "starttls"
     mail_from: str = ""
     public_url: str = "http://localhost:8501"
+    freshness_months: int = 6
 
 
 def _positive_int(values: Mapping[str, str], name: str) -> int:
@@ -205,6 +211,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_security=security,
         mail_from=values["MAIL_FROM"] or (f"noreply@{values['SMTP_HOST']}" if values["SMTP_HOST"] else "noreply@localhost"),
         public_url=public_url,
+        freshness_months=_positive_int(values, "FRESHNESS_MONTHS"),
         database_url=database_url,
         data_dir=data_dir,
         cache_dir=cache_dir,

@@ -41,7 +41,7 @@ if user.organisation_id is None:  # an admin: listings belong to organisations
 ngettext = translator(lang).ngettext
 settings = state.settings()
 engine = access.engine()
-stale_after = int(getattr(settings, "freshness_months", 6))
+stale_after = settings.freshness_months
 init_state()
 now = datetime.now(UTC)
 status_labels = {
