@@ -18,5 +18,19 @@ st.html(
     "</style>"
 )
 
-page = st.navigation([st.Page("pages/explore.py", title="Explore", default=True)])
+import access  # noqa: E402  (after set_page_config)
+from opportunities.accounts import Role  # noqa: E402
+
+_ = access.translations().gettext
+user = access.current_user()
+explore = st.Page("pages/explore.py", title=_("Explore"), default=True)
+# Provider pages:
+PROVIDER_PAGES: list[st.Page] = [
+    st.Page("pages/submit.py", title=_("Submit an opportunity")),
+    st.Page("pages/my_opportunities.py", title=_("My opportunities")),
+]
+pages = [explore]
+if user is not None and user.role in (Role.PROVIDER, Role.ADMIN):
+    pages += PROVIDER_PAGES
+page = st.navigation(pages)
 page.run()

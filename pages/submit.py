@@ -407,8 +407,11 @@ if st.session_state[SAVED_AT] is not None:
         when=format_when(st.session_state[SAVED_AT].astimezone(city_zone(zone_name)).replace(tzinfo=None), lang)))  # fmt: skip
 
 left, right = st.columns(2)
-if left.button(_("Save changes and send") if editing else _("Submit"), type="primary"):
+def show_every_message() -> None:
     st.session_state[SHOW_ALL] = True
+
+
+if left.button(_("Save changes and send") if editing else _("Submit"), type="primary", on_click=show_every_message):
     if check.valid:
         try:
             with storage.writing(engine) as conn:
