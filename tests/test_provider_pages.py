@@ -4,12 +4,11 @@ up as an unknown element here: its click handling is tested in test_placement.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-
-import re
 
 import pytest
 import streamlit as st
