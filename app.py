@@ -29,13 +29,13 @@ user = access.current_user()
 explore = st.Page("pages/explore.py", title=_("Explore"), default=True)
 coverage = st.Page("pages/coverage.py", title=_("Coverage"))
 
-# Provider pages (the "provider" and "reviewupload" branches add theirs here):
+# Provider pages:
 PROVIDER_PAGES: list[st.Page] = [
-    # st.Page("pages/submit.py", title=_("Submit")),
-    # st.Page("pages/my_opportunities.py", title=_("My opportunities")),
+    st.Page("pages/submit.py", title=_("Submit an opportunity")),
+    st.Page("pages/my_opportunities.py", title=_("My opportunities")),
     st.Page("pages/upload.py", title=_("Upload opportunities")),
 ]
-# City-lead pages (the "reviewupload" branch adds the Review page here):
+# City-lead pages:
 CITY_LEAD_PAGES: list[st.Page] = [
     st.Page("pages/review.py", title=_("Review submissions")),
 ]

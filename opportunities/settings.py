@@ -129,6 +129,11 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds after which the next change rebuilds the search index whole (in the background), "
         "catching any change the merges could not see.",
     ),
+    Setting(
+        "FRESHNESS_MONTHS",
+        "6",
+        "Months after which a listing not confirmed as still running is flagged to its provider and the city lead.",
+    ),
 )
 SMTP_SECURITY = ("none", "starttls", "tls")
 # A wait longer than this is a hung process, not a busy database.
@@ -169,6 +174,7 @@ class Settings:
     index_refresh_s: float = 1.0
     index_overlap_s: float = 60.0
     index_rebuild_s: float = 3600.0
+    freshness_months: int = 6
 
 
 def _positive_int(values: Mapping[str, str], name: str) -> int:
@@ -244,6 +250,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         smtp_security=security,
         mail_from=values["MAIL_FROM"] or (f"noreply@{values['SMTP_HOST']}" if values["SMTP_HOST"] else "noreply@localhost"),
         public_url=public_url,
+        freshness_months=_positive_int(values, "FRESHNESS_MONTHS"),
         database_url=database_url,
         data_dir=data_dir,
         cache_dir=cache_dir,

@@ -1,0 +1,167 @@
+"""My opportunities: the organisation's listings with their status; edit, copy for the next term,
+withdraw, "still running?", and how many took part.
+
+Providers only (checked first; every action checks again in the domain, on the listing as
+stored). Opening the page archives the organisation's activities that have ended (and says so).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import streamlit as st
+
+import access
+import app_state as state
+from opportunities import drafts, listings, storage
+from opportunities.accounts import Role
+from opportunities.calendar import city_zone
+from opportunities.errors import ForbiddenError, NotFoundError, RecordError
+from opportunities.i18n import age_group_label, format_day, format_number, format_when, translator
+from opportunities.model import as_datetime
+from opportunities.text import escape_markdown
+from opportunities.vocabulary import AGE_GROUPS, Status
+
+STATUS_FILTER = "mine_status"
+NOTICE = "mine_notice"
+DATE_FORMAT = "YYYY-MM-DD"
+
+
+def init_state() -> None:
+    st.session_state.setdefault(STATUS_FILTER, st.query_params.get("status", "") or "")
+    st.session_state.setdefault(NOTICE, "")
+
+
+user = access.require_user(Role.PROVIDER)
+lang = access.language()
+_ = translator(lang).gettext
+if user.organisation_id is None:  # an admin: listings belong to organisations
+    st.info(_("Listings are submitted by the members of an organisation; an admin reviews them on the Review page."))
+    st.stop()
+ngettext = translator(lang).ngettext
+settings = state.settings()
+engine = access.engine()
+stale_after = settings.freshness_months
+init_state()
+now = datetime.now(UTC)
+status_labels = {
+    "": _("All"), Status.PENDING.value: _("In review"), Status.PUBLISHED.value: _("Published"),
+    Status.REJECTED.value: _("Changes needed"), Status.ARCHIVED.value: _("Archived"),
+}  # fmt: skip
+
+with storage.writing(engine) as conn:
+    ended = listings.archive_ended(conn, now=now, organisation_id=user.organisation_id)
+
+st.title(_("My opportunities"))
+st.page_link("pages/submit.py", label=_("Submit an opportunity"))
+if ended:
+    st.info(ngettext("{count} activity has ended and was archived.", "{count} activities have ended and were archived.",
+                     len(ended)).format(count=len(ended)), icon=":material/inventory_2:")  # fmt: skip
+if st.session_state[NOTICE]:
+    st.success(st.session_state[NOTICE], icon=":material/check_circle:")
+    st.session_state[NOTICE] = ""
+
+with engine.connect() as conn:
+    mine = drafts.list_drafts(conn, user)
+if mine:
+    with st.expander(ngettext("{count} draft", "{count} drafts", len(mine)).format(count=len(mine)), expanded=True):
+        for draft in mine:
+            title = draft.values.title or _("(no title yet)")
+            st.page_link("pages/submit.py", label=f"{title} · {format_when(draft.updated_at.replace(tzinfo=None), lang)}",
+                         query_params={"draft": str(draft.id)})  # fmt: skip
+
+if STATUS_FILTER in st.session_state and st.session_state[STATUS_FILTER] not in status_labels:
+    st.session_state[STATUS_FILTER] = ""
+chosen = st.segmented_control(_("Show"), list(status_labels), key=STATUS_FILTER, format_func=status_labels.get) or ""
+if chosen:
+    st.query_params["status"] = chosen
+elif "status" in st.query_params:
+    del st.query_params["status"]
+
+with engine.connect() as conn:
+    found = listings.list_listings(conn, user, now=now, stale_after_months=stale_after, status=Status(chosen) if chosen else None)
+stale = [x for x in found if x.stale]
+if stale:
+    st.warning(ngettext("{count} listing was not confirmed for {months} months: is it still running?",
+                        "{count} listings were not confirmed for {months} months: are they still running?",
+                        len(stale)).format(count=len(stale), months=stale_after), icon=":material/schedule:")  # fmt: skip
+if not found:
+    st.info(_("No listings here yet."), icon=":material/info:")
+
+
+def act(action: str, listing_id: int, **kwargs: object) -> None:
+    """Run one action on a listing (server-side checks in the domain) and say how it went."""
+    try:
+        with storage.writing(engine) as conn:
+            if action == "confirm":
+                listings.confirm_running(conn, user, listing_id, now=now)
+                st.session_state[NOTICE] = _("Thank you: marked as still running.")
+            elif action == "withdraw":
+                listings.withdraw(conn, user, listing_id, now=now, note=str(kwargs.get("note", "")))
+                st.session_state[NOTICE] = _("Withdrawn: it is no longer shown.")
+            elif action == "report":
+                listings.report_participation(conn, user, listing_id, kwargs["counts"], now=now)  # type: ignore[arg-type]
+                st.session_state[NOTICE] = _("Thank you: the numbers are saved.")
+    except (ForbiddenError, NotFoundError):
+        st.session_state[NOTICE] = ""
+        st.error(_("You may not change this listing."))
+    except RecordError as exc:
+        st.error(escape_markdown("; ".join(e.reason for e in exc.errors)))
+
+
+for listing in found:
+    opp = listing.opportunity
+    zone = city_zone(listing.timezone)
+    today = now.astimezone(zone).date()
+    with st.container(border=True):
+        st.markdown(f"**{escape_markdown(opp.title)}**")
+        st.caption(" · ".join([status_labels[opp.status.value], escape_markdown(opp.city), format_when(opp.start, lang)]))
+        if opp.status is Status.REJECTED and listing.review_note:
+            st.error(
+                _("The city lead asks for changes:") + " " + escape_markdown(listing.review_note), icon=":material/feedback:"
+            )
+        elif listing.review_note:
+            st.info(_("Note from the city lead:") + " " + escape_markdown(listing.review_note), icon=":material/feedback:")
+        if opp.status is Status.ARCHIVED:
+            reason = (
+                _("Ended: archived automatically after its last session.")
+                if listing.archive_reason == listings.ENDED
+                else _("Withdrawn.")
+            )
+            st.caption(reason)
+        if listing.stale:
+            since = opp.verified_at or opp.created_at
+            st.warning(_("Not confirmed since {day}: is it still running?").format(day=format_day(since, lang) if since else "—"),
+                       icon=":material/schedule:")  # fmt: skip
+        columns = st.columns(4)
+        if opp.status is not Status.ARCHIVED:
+            columns[0].page_link("pages/submit.py", label=_("Edit"), query_params={"edit": str(listing.id)})
+            if columns[1].button(_("Still running"), key=f"confirm_{listing.id}", help=_("Confirms the listing is up to date")):
+                act("confirm", listing.id)
+                st.rerun()
+        with columns[2].popover(_("Copy for next term")):
+            start = st.date_input(_("New start"), value=today + timedelta(days=1), min_value=today, key=f"copy_start_{listing.id}",
+                                  format=DATE_FORMAT)  # fmt: skip
+            st.page_link(
+                "pages/submit.py", label=_("Open the copy"), query_params={"copy": str(listing.id), "start": start.isoformat()}
+            )
+        if opp.status is not Status.ARCHIVED:
+            with columns[3].popover(_("Withdraw")):
+                note = st.text_input(_("Why (optional)"), key=f"withdraw_note_{listing.id}", max_chars=500)
+                if st.button(_("Withdraw this listing"), key=f"withdraw_{listing.id}", type="primary"):
+                    act("withdraw", listing.id, note=note)
+                    st.rerun()
+        if as_datetime(opp.start).date() <= today and opp.status in (Status.PUBLISHED, Status.ARCHIVED):
+            label = (_("Participants: {count}").format(count=format_number(listing.participants, lang)) if listing.participants is not None
+                     else _("How many took part?"))  # fmt: skip
+            with st.expander(label):
+                st.caption(_("Totals by age group only: no names."))
+                with engine.connect() as conn:
+                    reported = listings.participation(conn, user, listing.id)
+                counts = {}
+                for group in AGE_GROUPS:
+                    counts[group.id] = st.number_input(age_group_label(group.id, lang), min_value=0, max_value=listings.MAX_PARTICIPANTS,
+                                                       value=reported.get(group.id, 0), step=1, key=f"count_{listing.id}_{group.id}")  # fmt: skip
+                if st.button(_("Save the numbers"), key=f"report_{listing.id}"):
+                    act("report", listing.id, counts={k: int(v) for k, v in counts.items()})
+                    st.rerun()
