@@ -260,6 +260,19 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_archive_ended(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.listings import archive_ended
+    from opportunities.storage import writing
+
+    with _engine(settings) as engine:
+        with writing(engine) as conn:
+            archived = archive_ended(conn, now=datetime.now(UTC))
+        if archived:
+            _refresh_search_index(engine, settings)
+    print(f"{len(archived)} ended listings archived" + (f": {', '.join(map(str, archived))}" if archived else ""))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from opportunities.demo import load_demo
     from opportunities.storage import create_db_engine, reset_database
@@ -654,6 +667,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name-column", default="", help="the column of district names (default: name)")
     p.add_argument("--population-column", default="", help="the column of residents (default: population, when present)")
     p.set_defaults(run=cmd_boundaries)
+
+    p = sub.add_parser("archive-ended", help="archive the live listings whose last session has passed (run it daily)")
+    p.set_defaults(run=cmd_archive_ended)
 
     p = sub.add_parser("demo", help="create (or recreate) the demo database")
     p.add_argument("--size", type=_count, default=400, help="number of opportunities (default: 400)")

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from opportunities import audit, recurrence, storage
-from opportunities.accounts import User
+from opportunities.accounts import Role, User
 from opportunities.calendar import city_zone
 from opportunities.errors import FieldError, ForbiddenError, NotFoundError, RecordError
 from opportunities.geocoding import Geocoder
@@ -291,6 +291,54 @@ def archive_ended(conn: Connection, *, now: datetime, organisation_id: int | Non
                            action="archive", now=now, note=ENDED, actor_label=FRESHNESS_ACTOR)  # fmt: skip
             archived.append(int(row.id))
     return archived
+
+
+@dataclass(frozen=True)
+class StaleListing:
+    """A live listing of a city that its provider has not confirmed as still running lately."""
+
+    id: int
+    title: str
+    organisation: str
+    city_id: int
+    status: Status
+    last_confirmed: datetime
+
+
+def stale_in_cities(
+    conn: Connection, user: User | None, *, now: datetime, months: int, city_id: int | None = None, limit: int = 500
+) -> list[StaleListing]:
+    """The live listings of ``user``'s cities (one city, or all of them) last confirmed (or, never
+    confirmed, created) over ``months`` ago, the longest unconfirmed first: what a city lead
+    follows up. Checked per city through the permissions module."""
+    if user is None:
+        raise ForbiddenError("sign in to see the listings of a city")
+    if city_id is not None:
+        authorise(user, Action.VIEW_CITY, city_id=city_id)
+        city_ids: list[int] | None = [city_id]
+    elif user.role is Role.ADMIN and not user.disabled:
+        city_ids = None
+    else:
+        city_ids = [c for c in sorted(user.city_ids) if authorise(user, Action.VIEW_CITY, city_id=c)]
+        if not city_ids:
+            return []
+    confirmed = func.coalesce(opportunities.c.verified_at, opportunities.c.created_at)
+    cutoff = now - timedelta(days=round(months * 30.44))
+    query = (
+        select(opportunities.c.id, opportunities.c.title, storage.providers.c.name, opportunities.c.city_id,
+               opportunities.c.status, confirmed.label("confirmed"))
+        .join(storage.providers, opportunities.c.provider_id == storage.providers.c.id)
+        .where(opportunities.c.status.in_([Status.PUBLISHED.value, Status.PENDING.value]), confirmed < cutoff)
+        .order_by(confirmed, opportunities.c.id)
+        .limit(limit)
+    )
+    if city_ids is not None:
+        query = query.where(opportunities.c.city_id.in_(city_ids))
+    return [
+        StaleListing(id=r.id, title=r.title, organisation=r.name, city_id=r.city_id, status=Status(r.status),
+                     last_confirmed=r.confirmed if r.confirmed.tzinfo else r.confirmed.replace(tzinfo=UTC))
+        for r in conn.execute(query).all()
+    ]
 
 
 def participation_totals(conn: Connection, opportunity_ids: list[int]) -> dict[int, int]:

@@ -20,7 +20,7 @@ from streamlit_folium import st_folium
 import access
 import app_state
 from maps.opportunity_map import build_map
-from opportunities import audit, organisations, review
+from opportunities import audit, listings, organisations, review
 from opportunities.accounts import Role, User
 from opportunities.duplicates import DuplicateKind
 from opportunities.errors import FieldError, ForbiddenError, NotFoundError, ReviewStateError
@@ -198,6 +198,29 @@ def _audit_log(user: User, city_id: int | None, city_names: dict[int, str], lang
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
+def _stale(user: User, city_id: int | None, city_names: dict[int, str], language: str) -> None:
+    """Live listings not confirmed as still running for FRESHNESS_MONTHS: the lead follows them up.
+    Ended one-off events are archived first (they say so to their provider)."""
+    _ = access.translations().gettext
+    months = app_state.settings().freshness_months
+    now = access.now()
+    with writing(access.engine()) as conn:
+        listings.archive_ended(conn, now=now)
+    with access.engine().connect() as conn:
+        found = listings.stale_in_cities(conn, user, now=now, months=months, city_id=city_id)
+    st.caption(_("Live listings whose provider has not confirmed them as still running for {months} months, the longest first.")
+               .format(months=months))  # fmt: skip
+    if not found:
+        st.info(_("Every live listing was confirmed lately."))
+        return
+    rows = [
+        {_("Title"): s.title, _("Organisation"): s.organisation, _("City"): city_names.get(s.city_id, ""),
+         _("Last confirmed"): format_when(s.last_confirmed, language)}
+        for s in found
+    ]  # fmt: skip
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
 def main() -> None:
     user = access.require_user(Role.CITY_LEAD)
     _ = access.translations().gettext
@@ -210,9 +233,13 @@ def main() -> None:
     options: list[int | None] = [None, *sorted(city_names, key=lambda c: city_names[c])]
     city_id = st.selectbox(_("City"), options, format_func=lambda c: _("All my cities") if c is None else city_names[c])
     try:
-        submissions, orgs, log = st.tabs([_("Submissions"), _("Provider organisations"), _("Audit log")])
+        submissions, orgs, stale, log = st.tabs(
+            [_("Submissions"), _("Provider organisations"), _("Not confirmed lately"), _("Audit log")]
+        )
         with submissions:
             _submissions(user, city_id, language)
+        with stale:
+            _stale(user, city_id, city_names, language)
         with orgs:
             _organisations(user, city_id, city_names)
         with log:

@@ -271,3 +271,25 @@ def test_an_unexpected_error_is_exit_70_and_ctrl_c_is_130(tmp_path: Path, monkey
     monkeypatch.setattr(json, "dumps", interrupted)
     code, _, err = run(["search"], capsys)
     assert (code, err) == (130, "interrupted\n")
+
+
+def test_archive_ended_archives_what_has_passed_and_keeps_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], database: str
+) -> None:
+    from sqlalchemy import select
+
+    from opportunities.storage import open_database, opportunities
+
+    past = GOOD.replace("Robotika", "Robotika 2020").replace("2026-12-10", "2020-03-01")
+    future = GOOD.replace("2026-12-10", "2030-12-10")
+    assert main(["import", str(write_csv(tmp_path / "a.csv", [past, future])), "--publish"]) == 0
+    capsys.readouterr()
+    assert main(["archive-ended"]) == 0
+    assert "1 ended listings archived" in capsys.readouterr().out
+    engine = open_database(database)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(opportunities.c.title, opportunities.c.archive_reason)).all())
+    engine.dispose()
+    assert rows == {"Robotika 2020": "ended", "Robotika": ""}
+    assert main(["archive-ended"]) == 0
+    assert "0 ended listings archived" in capsys.readouterr().out

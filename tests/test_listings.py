@@ -325,3 +325,29 @@ def test_a_disabled_account_keeps_no_drafts(engine: Engine, people: People) -> N
         disabled = disable_user(conn, people.carol.id, now=NOW, actor_label="test")
     with engine.connect() as conn, pytest.raises(ForbiddenError):
         drafts.get_draft(conn, disabled, draft_id)
+
+
+def test_city_leads_see_the_listings_of_their_cities_not_confirmed_lately(
+    engine: Engine, geocoder: Geocoder, people: People
+) -> None:
+    fresh = submit(engine, geocoder, people.alice, replace(FORM, end_day=None))
+    old = submit(engine, geocoder, people.bob, replace(FORM, title="Schack för unga", end_day=None))
+    with storage.writing(engine) as conn:
+        conn.execute(update(opportunities).where(opportunities.c.id == old).values(verified_at=NOW - timedelta(days=200)))
+        conn.execute(update(opportunities).where(opportunities.c.id == fresh).values(verified_at=NOW - timedelta(days=10)))
+        elsewhere = storage.ensure_city(
+            conn, City(name="Kranj", country="SI", latitude=46.2389, longitude=14.3556, timezone="Europe/Ljubljana")
+        )
+        other_lead = add_user(conn, "lead.kranj@example.org", role=Role.CITY_LEAD, password=None, settings=load_settings(),
+                              now=NOW, city_ids=(elsewhere,))  # fmt: skip
+    with engine.connect() as conn:
+        for user in (people.lead, people.admin):
+            found = listings.stale_in_cities(conn, user, now=NOW, months=6)
+            assert [(s.id, s.title, s.organisation) for s in found] == [(old, "Schack för unga", "Kulturhuset")]
+        assert listings.stale_in_cities(conn, other_lead, now=NOW, months=6) == []
+        city_id = found[0].city_id
+        with pytest.raises(ForbiddenError):
+            listings.stale_in_cities(conn, other_lead, now=NOW, months=6, city_id=city_id)
+        for outsider in (people.alice, None):
+            with pytest.raises(ForbiddenError):
+                listings.stale_in_cities(conn, outsider, now=NOW, months=6, city_id=city_id)
