@@ -137,21 +137,25 @@ def city_details(engine: Engine, database_url: str) -> dict[str, tuple[str, str]
     return {c.name: (c.country, c.timezone) for c in published_cities(engine, database_url)}
 
 
-def geocoder(cache_dir: str, address_dir: str = "") -> Geocoder:
-    """The offline geocoder, with the address index in ``address_dir`` when one is loaded there
-    (both memory-mapped once per process; an index loaded meanwhile is opened at the next call)."""
+def geocoder(cache_dir: str, address_dir: str = "", online_url: str = "", user_agent: str = "") -> Geocoder:
+    """The geocoder: offline gazetteer, the address index in ``address_dir`` when one is loaded there
+    (both memory-mapped once per process; an index loaded meanwhile is opened at the next call), and
+    the online geocoder when ``online_url`` is given (providers' addresses only: what a visitor types
+    on Explore never leaves the machine)."""
     from pathlib import Path
 
     from opportunities.address_index import index_version
 
-    return _geocoder_at(cache_dir, address_dir, index_version(Path(address_dir)) if address_dir else "")
+    version = index_version(Path(address_dir)) if address_dir else ""
+    return _geocoder_at(cache_dir, address_dir, version, online_url, user_agent)
 
 
-@st.cache_resource(max_entries=2, show_spinner=False)
-def _geocoder_at(cache_dir: str, address_dir: str, address_version: str) -> Geocoder:
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _geocoder_at(cache_dir: str, address_dir: str, address_version: str, online_url: str, user_agent: str) -> Geocoder:
     from pathlib import Path
 
-    return open_geocoder(Path(cache_dir), address_dir=Path(address_dir) if address_dir else None)
+    return open_geocoder(Path(cache_dir), online_url, user_agent or "cities-of-learning-map",
+                         address_dir=Path(address_dir) if address_dir else None)  # fmt: skip
 
 
 def opportunities_by_id(engine: Engine, ids: Sequence[int]) -> list[Opportunity]:

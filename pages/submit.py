@@ -159,7 +159,8 @@ if user.organisation_id is None:  # an admin: listings belong to organisations
     st.stop()
 settings = state.settings()
 engine = access.engine()
-geocoder = state.geocoder(str(settings.cache_dir))
+geocoder = state.geocoder(str(settings.cache_dir), str(settings.address_dir), settings.geocoder_online_url,
+                          settings.geocoder_user_agent)
 init_state()
 now = datetime.now(UTC)
 

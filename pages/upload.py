@@ -15,13 +15,15 @@ import pandas as pd
 import streamlit as st
 
 import access
+import app_state
 from opportunities import uploads
 from opportunities.accounts import Role, User
 from opportunities.errors import ForbiddenError, ImportChangedError, ImportFileError
-from opportunities.geocoding import Geocoder, open_geocoder
+from opportunities.geocoding import Geocoder
 from opportunities.i18n import format_number
 from opportunities.importing import ImportPreview, ImportReport, Outcome, ReadLimits, Table, read_table_bytes, rejects_csv
 from opportunities.reasons import translate_errors, translate_file_error
+from opportunities.settings import Settings
 from opportunities.template import template_csv, template_xlsx, vocabulary_csv
 from opportunities.text import escape_markdown
 
@@ -32,9 +34,11 @@ PREVIEW_ROWS = 1000  # rows shown in the preview table; the summary and the reje
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-@st.cache_resource(show_spinner=False)
-def _geocoder(cache_dir: str, online_url: str, user_agent: str) -> Geocoder:
-    return open_geocoder(Path(cache_dir), online_url, user_agent)
+def _geocoder(settings: Settings) -> Geocoder:
+    """Providers' addresses go through every step the command line uses: the address index, and
+    the online geocoder when one is set."""
+    return app_state.geocoder(str(settings.cache_dir), str(settings.address_dir), settings.geocoder_online_url,
+                              settings.geocoder_user_agent)  # fmt: skip
 
 
 def _outcome_rows(preview: ImportPreview, language: str) -> pd.DataFrame:
@@ -122,8 +126,8 @@ def main() -> None:
                 done=format_number(done_rows, language), total=format_number(total, language)))  # fmt: skip
 
         try:
-            preview = uploads.preview_upload(engine, user, table, _geocoder(str(settings.cache_dir), settings.geocoder_online_url,
-                                             settings.geocoder_user_agent), filename=upload.name, progress=progress)  # fmt: skip
+            preview = uploads.preview_upload(engine, user, table, _geocoder(settings),
+                                             filename=upload.name, progress=progress)  # fmt: skip
         except ForbiddenError:
             st.error(_("Your account may not upload opportunities."))
             return
@@ -159,7 +163,7 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
     if not st.button(label, type="primary", disabled=stored == 0, key="confirm_upload"):
         return
     bar = st.progress(0.0, text=_("Storing…"))
-    geocoder = _geocoder(str(settings.cache_dir), settings.geocoder_online_url, settings.geocoder_user_agent)
+    geocoder = _geocoder(settings)
     try:
         report = uploads.confirm_upload(access.engine(), user, table, geocoder, preview, now=access.now(),
                                         progress=lambda d, t: bar.progress(d / max(t, 1), text=_("Storing…")))  # fmt: skip
