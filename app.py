@@ -18,5 +18,8 @@ st.html(
     "</style>"
 )
 
-page = st.navigation([st.Page("pages/explore.py", title="Explore", default=True)])
+page = st.navigation([
+    st.Page("pages/explore.py", title="Explore", default=True),
+    st.Page("pages/indicators.py", title="Indicators", url_path="indicators"),
+])
 page.run()

@@ -13,6 +13,9 @@ import streamlit as st
 import app_state as state
 from opportunities.i18n import LANGUAGES, browser_locale, negotiate_language, streamlit_relabels, translator
 
+# How each language writes a date in a date input.
+DATE_FORMATS = {"en": "DD/MM/YYYY", "sv": "YYYY-MM-DD", "sl": "DD.MM.YYYY", "pl": "DD.MM.YYYY"}
+
 # The page's language for the browser: <html lang>, the locale react-aria (Streamlit's date inputs)
 # formats and names its fields in, and the labels of Streamlit's own controls, relabelled as they
 # appear. The script runs in the page itself (a v2 component is no iframe); every text arrives as

@@ -50,7 +50,7 @@ from opportunities.url_params import (
     share_url,
 )
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
-from page_language import browser_language, set_page_language, translations
+from page_language import DATE_FORMATS, browser_language, set_page_language, translations
 
 MAX_LIMIT = 10_000
 MAP_HEIGHT = 560
@@ -60,7 +60,6 @@ PAGE_SIZE = 20
 NEXT_SESSIONS = 5
 # A "Details" button names its opportunity by at most this many characters of the title.
 DETAILS_TITLE_CHARS = 60
-DATE_FORMATS = {"en": "DD/MM/YYYY", "sv": "YYYY-MM-DD", "sl": "DD.MM.YYYY", "pl": "DD.MM.YYYY"}
 
 # "Use my location": a button that asks the browser for its position only when clicked, and sends
 # it back once (a trigger value). Its label arrives as data and is set as text, never as HTML.
