@@ -60,9 +60,20 @@ _KEY_LABELS: dict[tuple[Group, str], str] = {
     (Group.DISTRICTS, "covered"): N_("Districts covered"),
     (Group.DISTRICTS, "total"): N_("Districts in all"),
     (Group.SHARES, "free"): N_("Free"),
-    (Group.SHARES, "accessible"): N_("With accessibility information"),
-    (Group.SHARES, "fresh"): N_("Confirmed in the last 6 months"),
+    (Group.SHARES, "accessible"): N_("Accessibility described"),
+    (Group.SHARES, "fresh"): N_("Recently confirmed"),
     (Group.PARTICIPANTS, "total"): N_("People who took part"),
+}
+# What a figure means, where its label cannot say it all.
+_DEFINITIONS: dict[tuple[Group, str], str] = {
+    (Group.OPPORTUNITIES, "counted"): N_("Opportunities with at least one session in the period."),
+    (Group.ORGANISATIONS, "joined"): N_("Organisations that registered in the period, or whose first opportunity was stored in it."),
+    (Group.ORGANISATIONS, "verified"): N_("Organisations a city lead verified in the period."),
+    (Group.DISTRICTS, "covered"): N_("Districts with at least one opportunity of the period located there."),
+    (Group.SHARES, "free"): N_("Share of the opportunities that cost nothing."),
+    (Group.SHARES, "accessible"): N_("Share of the opportunities whose accessibility is described."),
+    (Group.SHARES, "fresh"): N_("Share of the opportunities stored or confirmed by their provider in the 6 months before the period's end."),
+    (Group.PARTICIPANTS, "total"): N_("People who took part, as the providers reported them."),
 }
 _NOTES: dict[Note, str] = {
     Note.NO_VERIFICATION: N_("Organisations carry no verification date yet: verified organisations are not counted."),
@@ -77,6 +88,12 @@ def kind_label(kind: ProviderKind | str, language: str) -> str:
 
 def group_label(group: Group, language: str) -> str:
     return translator(language).gettext(_GROUP_LABELS[group])
+
+
+def definition(figure: Figure, language: str) -> str:
+    """What ``figure`` means, in a sentence; "" when its label says it all."""
+    text = _DEFINITIONS.get((figure.group, figure.key))
+    return translator(language).gettext(text) if text else ""
 
 
 def note_text(note: Note, language: str) -> str:

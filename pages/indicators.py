@@ -30,6 +30,7 @@ from opportunities.indicators import (
     scope_names,
 )
 from opportunities.reports import (
+    definition,
     figure_label,
     format_change,
     format_value,
@@ -146,13 +147,14 @@ def cards(indicators: Indicators, lang: str) -> None:
         columns = st.columns(CARDS_PER_ROW)
         for column, figure in zip(columns, figures[row : row + CARDS_PER_ROW], strict=False):
             change = format_change(figure, lang)
+            before = _("Previous period: {value}").format(value=format_value(figure.previous, figure.unit, lang))
             column.metric(
                 figure_label(figure, lang),
                 shown_value(indicators, figure, lang),
                 # st.metric reads a leading ASCII minus as a fall.
                 delta=change.replace("−", "-") if change else None,
                 delta_color="off" if change.startswith("±") else "normal",
-                help=_("Previous period: {value}").format(value=format_value(figure.previous, figure.unit, lang)),
+                help=f"{definition(figure, lang)} {before}".strip(),
                 border=True,
             )
 
@@ -258,8 +260,8 @@ this_period, previous_period = period_text(indicators, lang)
 st.markdown(f"### {escape_markdown(scope_title(indicators, lang))}")
 st.caption(escape_markdown(_("{period}, compared with {previous}. Published opportunities only.").format(
     period=this_period, previous=previous_period)))  # fmt: skip
-for note in indicators.notes:
-    st.caption(escape_markdown(note_text(note, lang)))
+if indicators.notes:
+    st.caption(escape_markdown(" ".join(note_text(note, lang) for note in indicators.notes)))
 
 cards(indicators, lang)
 slug = file_slug(kind, name, indicators.period)
