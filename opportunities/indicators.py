@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Connection, and_, column, func, inspect, or_, select, table
+from sqlalchemy import Connection, DateTime, Integer, and_, column, func, inspect, or_, select, table
 from sqlalchemy.sql.expression import ColumnClause
 
 from opportunities import recurrence
@@ -143,7 +143,7 @@ def resolve_scope(conn: Connection, kind: ScopeKind, name: str = "", *, statuses
     if kind == ScopeKind.CITY:
         chosen = [c for c in cities if fold(c.name) == fold(name)]
         if not chosen:
-            raise NotFoundError(f"no city {name!r} with opportunities; choose one of: {', '.join(c.name for c in cities)}")
+            raise NotFoundError(f"no city {name!r} with opportunities; choose one of: {', '.join(sorted((c.name for c in cities), key=fold))}")
         return Scope(kind, chosen[0].name, (chosen[0],))
     by_region = regions(cities)
     for region, members in by_region.items():
@@ -408,7 +408,9 @@ def _organisations(conn: Connection, scope: Scope, statuses: Iterable[Status], c
     )
     zones = {c.id: c.timezone for c in scope.cities}
     fallback_zone = scope.cities[0].timezone if scope.cities else "UTC"
-    extra: list[ColumnClause[Any]] = [column(name) for name in ("registered_at", "verified_at") if name in columns]
+    extra: list[ColumnClause[Any]] = [
+        column(name, DateTime(timezone=True)) for name in ("registered_at", "verified_at") if name in columns
+    ]
     providers_table = table("providers", column("id"), column("name"), column("kind"), column("city_id"), *extra)
     found = []
     for r in conn.execute(select(providers_table).order_by(providers_table.c.id)):
@@ -430,7 +432,7 @@ def _within(day: date | None, period: Period) -> bool:
 
 def _participants(conn: Connection, ids: Sequence[int]) -> Counter[str]:
     """Participants reported for the opportunities ``ids``, by age group."""
-    reports = table("participation_reports", column("opportunity_id"), column("age_group"), column("participants"))
+    reports = table("participation_reports", column("opportunity_id", Integer), column("age_group"), column("participants", Integer))
     totals: Counter[str] = Counter()
     for i in range(0, len(ids), 500):
         chunk = list(ids[i : i + 500])
