@@ -69,20 +69,26 @@ def report_html(indicators: Indicators, language: str, *, chart_images: Mapping[
     scope = scope_title(indicators, language)
     this_period, previous_period = period_text(indicators, language)
     title = _("Learning opportunities: {scope}").format(scope=scope)
+    # Texts translated before they go into f-strings (pybabel reads no calls inside f-strings).
+    compared = _("compared with {period}").format(period=previous_period)
+    key_label = _("Key figures")
+    headings = (_("Item"), _("Number"), _("Change"))
+    joined_heading = _("Organisations that joined")
     parts = [
         f'<!DOCTYPE html>\n<html lang="{escape(language)}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>",
         f"<header><h1>{escape(title)}</h1>",
-        f'<p class="period">{escape(this_period)} · {escape(_("compared with {period}").format(period=previous_period))}</p></header>',
-        f'<section class="cards" aria-label="{escape(_("Key figures"))}">',
+        f'<p class="period">{escape(this_period)} · {escape(compared)}</p></header>',
+        f'<section class="cards" aria-label="{escape(key_label)}">',
     ]
     for figure in key_figures(indicators):
         change = format_change(figure, language)
+        change_text = _("{change} on the previous period").format(change=change) if change else ""
         parts.append(
             f'<div class="card"><div class="label">{escape(figure_label(figure, language))}</div>'
             f'<div class="value">{escape(shown_value(indicators, figure, language))}</div>'
-            + (f'<div class="change">{escape(_("{change} on the previous period").format(change=change))}</div>' if change else "")
+            + (f'<div class="change">{escape(change_text)}</div>' if change_text else "")
             + "</div>"
         )
     parts.append("</section>")
@@ -101,8 +107,8 @@ def report_html(indicators: Indicators, language: str, *, chart_images: Mapping[
             for f in indicators.group(group)
         )
         parts.append(f"<table><caption><h2>{escape(group_label(group, language))}</h2></caption>"
-                     f'<thead><tr><th scope="col">{escape(_("Item"))}</th><th scope="col">{escape(_("Number"))}</th>'
-                     f'<th scope="col">{escape(_("Change"))}</th></tr></thead><tbody>{rows}</tbody></table>')  # fmt: skip
+                     "<thead><tr>" + "".join(f'<th scope="col">{escape(h)}</th>' for h in headings) +
+                     f"</tr></thead><tbody>{rows}</tbody></table>")  # fmt: skip
     parts.append("</section>")
     if indicators.joined:
         named = indicators.joined[:MAX_NAMED_ORGANISATIONS]
@@ -111,9 +117,10 @@ def report_html(indicators: Indicators, language: str, *, chart_images: Mapping[
             for org in named
         )
         more = len(indicators.joined) - len(named)
-        parts.append(f"<section><h2>{escape(_('Organisations that joined'))}</h2><ul class=\"organisations\">{items}</ul>")
+        parts.append(f'<section><h2>{escape(joined_heading)}</h2><ul class="organisations">{items}</ul>')
         if more:
-            parts.append(f"<p>{escape(_('and {count} more').format(count=more))}</p>")
+            more_text = _("and {count} more").format(count=more)
+            parts.append(f"<p>{escape(more_text)}</p>")
         parts.append("</section>")
     notes = [note_text(note, language) for note in indicators.notes]
     notes.append(_("An opportunity counts in a period when one of its sessions falls in it."))

@@ -318,7 +318,7 @@ def test_shares_and_their_change(dataset: Engine) -> None:
     fresh = found.figure(Group.SHARES, "fresh")
     assert fresh is not None and fresh.change == pytest.approx(0.25)
     assert format_change(fresh, "en") == "+25.0 pp"
-    assert format_change(fresh, "sv") == "+25,0 pp"
+    assert format_change(fresh, "sv") == "+25,0 p.e."
 
 
 def test_a_share_of_nothing_is_not_zero(dataset: Engine) -> None:
