@@ -133,7 +133,7 @@ def format_value(value: float | None, unit: Unit, language: str) -> str:
     if value is None:
         return "–"
     if unit == Unit.SHARE:
-        return str(format_percent(value, format="#,##0%", locale=babel_locale(language)))
+        return str(format_percent(value, locale=babel_locale(language)))
     return format_number(int(value), language)
 
 

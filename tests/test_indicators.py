@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -154,9 +153,9 @@ def store(engine: Engine, items: tuple[Item, ...] = ITEMS, *, district_rows: boo
 
 
 @pytest.fixture
-def dataset(engine: Engine) -> Iterator[Engine]:
+def dataset(engine: Engine) -> Engine:
     store(engine)
-    yield engine
+    return engine
 
 
 def indicators_of(engine: Engine, kind: ScopeKind, name: str = "", period: Period = NOVEMBER, **kwargs: Any) -> Indicators:
@@ -408,7 +407,7 @@ def test_participation_counts_once_providers_report_it(dataset: Engine) -> None:
             conn.execute(text("CREATE TABLE participation_reports (opportunity_id INTEGER NOT NULL, "
                               "age_group VARCHAR(20) NOT NULL, participants INTEGER NOT NULL)"))  # fmt: skip
     with writing(dataset) as conn:
-        ids = {title: oid for title, oid in conn.execute(text("SELECT title, id FROM opportunities"))}
+        ids: dict[str, int] = {row.title: row.id for row in conn.execute(text("SELECT title, id FROM opportunities"))}
         columns = {c["name"] for c in inspect(conn).get_columns("participation_reports")}
         extra = {"reported_at": datetime(2026, 12, 1)} if "reported_at" in columns else {}
         reports = [("Coding", "teens", 12), ("Camp", "young-adults", 20), ("Chess club", "children", 3),
