@@ -567,7 +567,8 @@ def test_report_escapes_data_text(engine: Engine, language: str) -> None:
     finally:
         del CITIES[hostile_city]
     found = indicators_of(engine, ScopeKind.CITY, hostile_city)
-    images = {group: chart_png(chart) for group, chart in charts(found, language).items() if group in (Group.MONTH, Group.TOPIC)}
+    drawn = charts(found, language)
+    images: dict[Group, bytes] = {group: chart_png(drawn[group]) for group in (Group.MONTH, Group.TOPIC)}
     page = report_html(found, language, chart_images=images, today=date(2026, 12, 1))
     parsed = _Tags()
     parsed.feed(page)
