@@ -93,9 +93,11 @@ def comparison_chart(indicators: Indicators, group: Group, language: str) -> alt
     return chart
 
 
-def chart_png(chart: alt.Chart, *, scale: float = PNG_SCALE, width: int = PNG_WIDTH) -> bytes:
-    """The chart as a PNG image on white (for slides), rendered without a browser or network."""
+def chart_png(chart: alt.Chart, *, scale: float = PNG_SCALE, width: int = PNG_WIDTH, height: int | None = None) -> bytes:
+    """The chart as a PNG image on white (for slides), rendered without a browser or network;
+    ``height`` (CSS pixels) squeezes a tall chart, else each bar keeps its own height."""
     import vl_convert
 
-    spec = chart.properties(background="white", padding=12, width=width).to_dict()
+    sized = chart.properties(background="white", padding=12, width=width)
+    spec = (sized.properties(height=height) if height is not None else sized).to_dict()
     return bytes(vl_convert.vegalite_to_png(spec, scale=scale))

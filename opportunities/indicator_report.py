@@ -29,6 +29,9 @@ from opportunities.reports import (
 # Charts on the page (each half the width), and tables beside them.
 REPORT_CHARTS: tuple[Group, ...] = (Group.MONTH, Group.TOPIC)
 REPORT_TABLES: tuple[Group, ...] = (Group.AGE_GROUP, Group.MODE, Group.TYPE)
+# CSS pixels a chart of the report is drawn at (see opportunities.indicator_charts.chart_png).
+REPORT_CHART_WIDTH = 300
+REPORT_CHART_HEIGHT = 260
 # Organisations named by name; more are counted ("and 12 more").
 MAX_NAMED_ORGANISATIONS = 12
 
@@ -46,12 +49,15 @@ h2 { font-size: 11pt; margin: 10px 0 4px; }
 .card .value { font-size: 14pt; font-weight: bold; }
 .card .change { font-size: 8.5pt; color: #444; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; margin-top: 8px; }
-.charts img { width: 100%; height: auto; max-height: 95mm; object-fit: contain; }
-.tables { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; }
+.charts img { width: 100%; height: auto; max-height: 90mm; object-fit: contain; object-position: top left; }
+.tables { display: grid; grid-template-columns: repeat(3, 1fr); gap: 8px; align-items: start; }
+caption { text-align: left; }
+caption h2 { margin-top: 6px; }
 table { border-collapse: collapse; width: 100%; font-size: 8.5pt; break-inside: avoid; }
 th, td { text-align: left; padding: 1px 4px; border-bottom: 1px solid #e0e0e0; }
 td.n { text-align: right; white-space: nowrap; }
 ul.organisations { columns: 2; margin: 0; padding-left: 16px; font-size: 8.5pt; }
+section > p { font-size: 8.5pt; margin: 2px 0; }
 footer { margin-top: 8px; font-size: 8pt; color: #444; }
 @media (max-width: 600px) {
   .cards { grid-template-columns: repeat(2, 1fr); }
@@ -64,7 +70,8 @@ footer { margin-top: 8px; font-size: 8pt; color: #444; }
 
 def report_html(indicators: Indicators, language: str, *, chart_images: Mapping[Group, bytes], today: date) -> str:
     """The report as one HTML document. ``chart_images`` holds PNGs of :data:`REPORT_CHARTS` (those
-    missing are left out)."""
+    missing are left out), drawn :data:`REPORT_CHART_WIDTH` by :data:`REPORT_CHART_HEIGHT` so their labels stay legible at
+    half a page."""
     _ = translator(language).gettext
     scope = scope_title(indicators, language)
     this_period, previous_period = period_text(indicators, language)
@@ -84,11 +91,10 @@ def report_html(indicators: Indicators, language: str, *, chart_images: Mapping[
     ]
     for figure in key_figures(indicators):
         change = format_change(figure, language)
-        change_text = _("{change} on the previous period").format(change=change) if change else ""
         parts.append(
             f'<div class="card"><div class="label">{escape(figure_label(figure, language))}</div>'
             f'<div class="value">{escape(shown_value(indicators, figure, language))}</div>'
-            + (f'<div class="change">{escape(change_text)}</div>' if change_text else "")
+            + (f'<div class="change">{escape(change)}</div>' if change else "")
             + "</div>"
         )
     parts.append("</section>")
@@ -127,5 +133,5 @@ def report_html(indicators: Indicators, language: str, *, chart_images: Mapping[
     if indicators.statuses == PUBLIC_STATUSES:
         notes.append(_("Published opportunities only."))
     notes.append(_("Made on {day}.").format(day=format_day(today, language)))
-    parts.append("<footer>" + "".join(f"<p>{escape(note)}</p>" for note in notes) + "</footer></body></html>")
+    parts.append("<footer><p>" + " ".join(escape(note) for note in notes) + "</p></footer></body></html>")
     return "\n".join(parts)

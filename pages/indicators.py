@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 import app_state as state
 from opportunities.i18n import LANGUAGE_NAMES, format_day
 from opportunities.indicator_charts import chart_png, charts
-from opportunities.indicator_report import REPORT_CHARTS, report_html
+from opportunities.indicator_report import REPORT_CHART_HEIGHT, REPORT_CHART_WIDTH, REPORT_CHARTS, report_html
 from opportunities.indicators import (
     MAX_PERIOD_DAYS,
     Group,
@@ -203,7 +203,7 @@ def joined_table(indicators: Indicators, lang: str) -> None:
 
 def report_images(indicators: Indicators, lang: str) -> dict[Group, bytes]:
     drawn = charts(indicators, lang)
-    return {group: chart_png(drawn[group]) for group in REPORT_CHARTS if group in drawn}
+    return {group: chart_png(drawn[group], width=REPORT_CHART_WIDTH, height=REPORT_CHART_HEIGHT) for group in REPORT_CHARTS if group in drawn}
 
 
 def exports(indicators: Indicators, lang: str, slug: str, today: date) -> None:
