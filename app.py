@@ -28,6 +28,7 @@ _ = access.translations().gettext
 user = access.current_user()
 explore = st.Page("pages/explore.py", title=_("Explore"), default=True)
 coverage = st.Page("pages/coverage.py", title=_("Coverage"))
+indicators = st.Page("pages/indicators.py", title=_("Indicators"), url_path="indicators")
 
 # Provider pages:
 PROVIDER_PAGES: list[st.Page] = [
@@ -44,9 +45,9 @@ sign_in = st.Page("pages/sign_in.py", title=_("Sign in"))
 register = st.Page("pages/register.py", title=_("Register an organisation"))
 
 if user is None:
-    pages = [explore, coverage, sign_in, register]
+    pages = [explore, coverage, indicators, sign_in, register]
 else:
-    pages = [explore, coverage]
+    pages = [explore, coverage, indicators]
     if user.role in (Role.PROVIDER, Role.ADMIN):
         pages += PROVIDER_PAGES
     if user.role in (Role.CITY_LEAD, Role.ADMIN):

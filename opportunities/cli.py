@@ -146,6 +146,41 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_indicators(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.errors import FieldError
+    from opportunities.indicators import Period, ScopeKind, compute, default_period, resolve_scope
+    from opportunities.reports import indicators_csv, indicators_json
+
+    if args.city is not None:
+        kind, name = ScopeKind.CITY, args.city
+    elif args.region is not None:
+        kind, name = ScopeKind.REGION, args.region
+    else:
+        kind, name = ScopeKind.NETWORK, ""
+    statuses = frozenset(Status(s) for s in args.status) if args.status else frozenset({Status.PUBLISHED})
+    try:
+        if args.date_from is None and args.date_to is None:
+            period = default_period(date.today())
+        elif args.date_from is None or args.date_to is None:
+            raise FieldError("--from/--to", "give both, or neither for the current month")
+        else:
+            period = Period(args.date_from, args.date_to)
+    except FieldError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    with _engine(settings) as engine, engine.connect() as conn:
+        scope = resolve_scope(conn, kind, name, statuses=statuses)
+        indicators = compute(conn, scope, period, statuses=statuses)
+    text = indicators_csv(indicators, args.language) if args.format == "csv" else indicators_json(indicators) + "\n"
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        # newline="": the CSV carries its own line ends (CRLF, as RFC 4180 says).
+        Path(args.out).write_text(text, encoding="utf-8", newline="")
+        print(f"wrote {len(indicators.figures)} indicators of {period.start}–{period.end} to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_geocode(args: argparse.Namespace, settings: Settings) -> int:
     try:
         found = _geocoder(settings).geocode_query(args.query, args.country)
@@ -670,6 +705,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("archive-ended", help="archive the live listings whose last session has passed (run it daily)")
     p.set_defaults(run=cmd_archive_ended)
+
+    p = sub.add_parser("indicators", help="indicators of a city, a region or the network for a period, beside the previous one")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--city")
+    where.add_argument("--region", help="a region of the network (see the README), e.g. Mazowsze")
+    where.add_argument("--network", action="store_true", help="every city")
+    p.add_argument("--from", dest="date_from", type=_date, help="first day (default: the current month)")
+    p.add_argument("--to", dest="date_to", type=_date, help="last day, included")
+    p.add_argument("--format", choices=("csv", "json"), required=True)
+    p.add_argument("--status", action="append", choices=[s.value for s in Status],
+                   help="count opportunities of this status (repeat for several; default: published)")
+    p.add_argument("--language", choices=LANGUAGES, default="en", help="language of the CSV's labels (default: en)")
+    p.add_argument("out", metavar="OUT", help="the file to write, or - for standard output")
+    p.set_defaults(run=cmd_indicators)
 
     p = sub.add_parser("demo", help="create (or recreate) the demo database")
     p.add_argument("--size", type=_count, default=400, help="number of opportunities (default: 400)")

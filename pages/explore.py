@@ -8,7 +8,6 @@ logged or put into a link.
 
 from __future__ import annotations
 
-import gettext
 from datetime import date, timedelta
 from typing import Any
 
@@ -24,17 +23,13 @@ from opportunities.calendar import opportunity_ics
 from opportunities.i18n import (
     LANGUAGE_NAMES,
     age_group_label,
-    browser_locale,
     format_distance_km,
     format_number,
     format_when,
     language_name,
     mode_label,
-    negotiate_language,
     precision_label,
-    streamlit_relabels,
     topic_label,
-    translator,
     type_label,
 )
 from opportunities.index import OpportunityIndex
@@ -56,6 +51,7 @@ from opportunities.url_params import (
     share_url,
 )
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
+from page_language import DATE_FORMATS, browser_language, set_page_language, translations
 
 MAX_LIMIT = 10_000
 MAP_HEIGHT = 560
@@ -65,7 +61,6 @@ PAGE_SIZE = 20
 NEXT_SESSIONS = 5
 # A "Details" button names its opportunity by at most this many characters of the title.
 DETAILS_TITLE_CHARS = 60
-DATE_FORMATS = {"en": "DD/MM/YYYY", "sv": "YYYY-MM-DD", "sl": "DD.MM.YYYY", "pl": "DD.MM.YYYY"}
 
 # "Use my location": a button that asks the browser for its position only when clicked, and sends
 # it back once (a trigger value). Its label arrives as data and is set as text, never as HTML.
@@ -100,79 +95,6 @@ export default function (component) {
 }
 """
 _locate_button = st.components.v2.component("col_locate_me", html=_LOCATE_HTML, css=_LOCATE_CSS, js=_LOCATE_JS)
-
-# The page's language for the browser: <html lang>, the locale react-aria (Streamlit's date inputs)
-# formats and names its fields in, and the labels of Streamlit's own controls, relabelled as they
-# appear. The script runs in the page itself (a v2 component is no iframe); every text arrives as
-# data and is set as an attribute or a text node's value, never as HTML.
-_PAGE_LANGUAGE_JS = """
-export default function (component) {
-  const { data } = component;
-  document.documentElement.lang = data.lang;
-  // react-aria reads this before navigator.language, and again on "languagechange".
-  window[Symbol.for("react-aria.i18n.locale")] = data.locale;
-  const state = window.__colPageLanguage || (window.__colPageLanguage = {});
-  if (state.locale !== data.locale) {
-    state.locale = data.locale;
-    window.dispatchEvent(new Event("languagechange"));
-  }
-  state.texts = new Map(data.texts);
-  const attributes = ["aria-label", "title", "placeholder"];
-  // Only the texts of lists (an empty list's "No results") and of the calendar are replaced as
-  // text: a provider's title elsewhere stays as written.
-  const lists = '[role="listbox"], [data-baseweb="menu"], [data-baseweb="popover"], [data-testid="stDateInputCalendar"]';
-  const relabel = (root) => {
-    if (!(root instanceof Element)) return;
-    for (const el of [root, ...root.querySelectorAll("[aria-label], [title], [placeholder]")]) {
-      for (const name of attributes) {
-        const shown = el.getAttribute(name);
-        if (!shown) continue;
-        let wanted = state.texts.get(shown);
-        const comma = shown.indexOf(", ");  // "year, From", "Choose date, November 2026"
-        if (!wanted && name === "aria-label" && comma > 0 && state.texts.has(shown.slice(0, comma))) {
-          wanted = state.texts.get(shown.slice(0, comma)) + shown.slice(comma);
-        }
-        if (wanted && wanted !== shown) el.setAttribute(name, wanted);
-      }
-    }
-    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      const wanted = state.texts.get(node.nodeValue.trim());
-      if (wanted && wanted !== node.nodeValue.trim() && node.parentElement && node.parentElement.closest(lists)) {
-        node.nodeValue = wanted;
-      }
-    }
-  };
-  if (!state.observer) {
-    state.observer = new MutationObserver((records) => {
-      for (const record of records) {
-        if (record.type === "attributes") relabel(record.target);
-        else if (record.type === "characterData") relabel(record.target.parentElement);
-        else for (const node of record.addedNodes) relabel(node.nodeType === Node.TEXT_NODE ? node.parentElement : node);
-      }
-    });
-    state.observer.observe(document.body, {
-      subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: attributes,
-    });
-  }
-  relabel(document.body);
-}
-"""
-_page_language = st.components.v2.component("col_page_language", html="", js=_PAGE_LANGUAGE_JS)
-
-
-def translations(language: str) -> gettext.NullTranslations:
-    """The UI texts in ``language``; English while a catalog is missing, rather than no page."""
-    try:
-        return translator(language)
-    except OSError:
-        return gettext.NullTranslations()
-
-
-def browser_language() -> str:
-    """The UI language the browser asks for (Accept-Language), or English."""
-    header = st.context.headers.get("Accept-Language") or ""
-    return negotiate_language([header]) if header else "en"
 
 
 def shorten(text: str, limit: int) -> str:
@@ -235,7 +157,8 @@ def init_page_state(cities: list[str], languages_taught: tuple[str, ...], today:
         languages_taught=languages_taught,
         today=today,
     )
-    st.session_state[state.LANGUAGE] = read.language
+    if "lang" in params or state.LANGUAGE not in st.session_state:  # else as chosen on another page
+        st.session_state[state.LANGUAGE] = read.language
     _set_filter_state(read.filters, today)
     st.session_state[state.SELECTED] = read.selected
     st.session_state[state.MAP_POSITION] = read.position
@@ -705,4 +628,4 @@ else:
     st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_empty")
 
 # Last, so that its (empty) block adds no gap above the page's content.
-_page_language(key="page_language", data={"lang": lang, "locale": browser_locale(lang), "texts": streamlit_relabels(lang)})
+set_page_language(lang)

@@ -32,8 +32,9 @@ _RUN_AXE = """async (tags) => {
 }"""
 
 
-def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2.1 AA violations in the page and in each of its frames (the map's among them).
+def axe_violations(page: Page, *, with_map: bool = True) -> list[dict[str, Any]]:
+    """axe-core's WCAG 2.1 AA violations in the page and in each of its frames (the map's among them,
+    which must be there unless ``with_map`` is False).
 
     axe runs in every frame on its own (Streamlit's component frames do not answer axe's
     cross-frame messages), and each violation says which frame it is in.
@@ -41,7 +42,7 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     script = require_axe()
     violations: list[dict[str, Any]] = []
     frames = [frame for frame in page.frames if not frame.is_detached() and frame.url.startswith("http")]
-    assert any("st_folium" in frame.url for frame in frames), "the map's frame is not on the page"
+    assert not with_map or any("st_folium" in frame.url for frame in frames), "the map's frame is not on the page"
     for frame in frames:
         frame.add_script_tag(path=str(script))
         where = "page" if frame == page.main_frame else frame.url.split("?")[0].rsplit("/", 2)[-2]

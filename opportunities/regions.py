@@ -1,0 +1,43 @@
+"""Regions of the network: the regional networks a city belongs to, for indicators and reports.
+
+A region is a named set of cities. The network's regional networks are listed in :data:`REGIONS`
+(the demo's: Västra Götaland, Gävleborg, Slovenija, Mazowsze, from :mod:`opportunities.demo`); a
+city that no list names belongs to the region of its country, named by the country's English name
+(so every city is in exactly one region and a new city is never left out of the network's sums).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from babel import Locale
+
+from opportunities.demo import CITIES as DEMO_CITIES
+from opportunities.model import City
+from opportunities.text import fold
+
+# Region name → (country code, city name) of its cities.
+REGIONS: dict[str, tuple[tuple[str, str], ...]] = {}
+for _city in DEMO_CITIES:
+    REGIONS.setdefault(_city.region, ())
+    REGIONS[_city.region] += ((_city.country, _city.name),)
+
+_REGION_OF: dict[tuple[str, str], str] = {
+    (country, fold(name)): region for region, members in REGIONS.items() for country, name in members
+}
+
+
+def region_of(city: City) -> str:
+    """The region ``city`` belongs to: its listed regional network, else its country."""
+    listed = _REGION_OF.get((city.country.upper(), fold(city.name)))
+    if listed is not None:
+        return listed
+    return str(Locale("en").territories.get(city.country.upper(), city.country.upper()))
+
+
+def regions(cities: Iterable[City]) -> dict[str, list[City]]:
+    """Region name → its cities among ``cities`` (regions without any are left out), sorted by name."""
+    found: dict[str, list[City]] = {}
+    for city in cities:
+        found.setdefault(region_of(city), []).append(city)
+    return {name: sorted(found[name], key=lambda c: fold(c.name)) for name in sorted(found, key=fold)}

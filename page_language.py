@@ -1,0 +1,105 @@
+"""The interface language of every page: its translations, the browser's wish, and telling the browser.
+
+Shared by the pages (beside :mod:`app_state`); the language itself is chosen per session, from
+``?lang=`` or the browser's Accept-Language, and kept in ``st.session_state[app_state.LANGUAGE]``.
+"""
+
+from __future__ import annotations
+
+import gettext
+
+import streamlit as st
+
+import app_state as state
+from opportunities.i18n import LANGUAGES, browser_locale, negotiate_language, streamlit_relabels, translator
+
+# How each language writes a date in a date input.
+DATE_FORMATS = {"en": "DD/MM/YYYY", "sv": "YYYY-MM-DD", "sl": "DD.MM.YYYY", "pl": "DD.MM.YYYY"}
+
+# The page's language for the browser: <html lang>, the locale react-aria (Streamlit's date inputs)
+# formats and names its fields in, and the labels of Streamlit's own controls, relabelled as they
+# appear. The script runs in the page itself (a v2 component is no iframe); every text arrives as
+# data and is set as an attribute or a text node's value, never as HTML.
+_PAGE_LANGUAGE_JS = """
+export default function (component) {
+  const { data } = component;
+  document.documentElement.lang = data.lang;
+  // react-aria reads this before navigator.language, and again on "languagechange".
+  window[Symbol.for("react-aria.i18n.locale")] = data.locale;
+  const state = window.__colPageLanguage || (window.__colPageLanguage = {});
+  if (state.locale !== data.locale) {
+    state.locale = data.locale;
+    window.dispatchEvent(new Event("languagechange"));
+  }
+  state.texts = new Map(data.texts);
+  const attributes = ["aria-label", "title", "placeholder"];
+  // Only the texts of lists (an empty list's "No results") and of the calendar are replaced as
+  // text: a provider's title elsewhere stays as written.
+  const lists = '[role="listbox"], [data-baseweb="menu"], [data-baseweb="popover"], [data-testid="stDateInputCalendar"]';
+  const relabel = (root) => {
+    if (!(root instanceof Element)) return;
+    for (const el of [root, ...root.querySelectorAll("[aria-label], [title], [placeholder]")]) {
+      for (const name of attributes) {
+        const shown = el.getAttribute(name);
+        if (!shown) continue;
+        let wanted = state.texts.get(shown);
+        const comma = shown.indexOf(", ");  // "year, From", "Choose date, November 2026"
+        if (!wanted && name === "aria-label" && comma > 0 && state.texts.has(shown.slice(0, comma))) {
+          wanted = state.texts.get(shown.slice(0, comma)) + shown.slice(comma);
+        }
+        if (wanted && wanted !== shown) el.setAttribute(name, wanted);
+      }
+    }
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const wanted = state.texts.get(node.nodeValue.trim());
+      if (wanted && wanted !== node.nodeValue.trim() && node.parentElement && node.parentElement.closest(lists)) {
+        node.nodeValue = wanted;
+      }
+    }
+  };
+  if (!state.observer) {
+    state.observer = new MutationObserver((records) => {
+      for (const record of records) {
+        if (record.type === "attributes") relabel(record.target);
+        else if (record.type === "characterData") relabel(record.target.parentElement);
+        else for (const node of record.addedNodes) relabel(node.nodeType === Node.TEXT_NODE ? node.parentElement : node);
+      }
+    });
+    state.observer.observe(document.body, {
+      subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: attributes,
+    });
+  }
+  relabel(document.body);
+}
+"""
+_page_language = st.components.v2.component("col_page_language", html="", js=_PAGE_LANGUAGE_JS)
+
+
+def translations(language: str) -> gettext.NullTranslations:
+    """The UI texts in ``language``; English while a catalog is missing, rather than no page."""
+    try:
+        return translator(language)
+    except OSError:
+        return gettext.NullTranslations()
+
+
+def browser_language() -> str:
+    """The UI language the browser asks for (Accept-Language), or English."""
+    header = st.context.headers.get("Accept-Language") or ""
+    return negotiate_language([header]) if header else "en"
+
+
+def set_page_language(language: str) -> None:
+    """Tell the browser the page's language (call last on a page: its block is empty)."""
+    _page_language(
+        key="page_language", data={"lang": language, "locale": browser_locale(language), "texts": streamlit_relabels(language)}
+    )
+
+
+def session_language() -> str:
+    """The session's interface language; on a session's first page, from ``?lang=`` or the browser."""
+    if state.LANGUAGE not in st.session_state:
+        asked = st.query_params.get("lang", "")
+        st.session_state[state.LANGUAGE] = asked if asked in LANGUAGES else browser_language()
+    return str(st.session_state[state.LANGUAGE])
