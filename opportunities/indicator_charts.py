@@ -31,10 +31,11 @@ PNG_WIDTH = 560  # CSS pixels; Streamlit fits the chart to its column instead
 
 
 def charts(indicators: Indicators, language: str) -> dict[Group, alt.Chart]:
-    """One chart per group of :data:`CHART_GROUPS` that has figures, in that order."""
+    """One chart per group of :data:`CHART_GROUPS` that has figures other than zero, in that order
+    (no participation reports yet: no empty chart of participants)."""
     found: dict[Group, alt.Chart] = {}
     for group in CHART_GROUPS:
-        if indicators.group(group):
+        if any(f.value or f.previous for f in indicators.group(group)):
             found[group] = month_chart(indicators, language) if group == Group.MONTH else comparison_chart(indicators, group, language)
     return found
 
