@@ -1,7 +1,7 @@
 """Coverage: where learning opportunities are and are not, per district or H3 cell, and the deserts.
 
-Public and read-only: published opportunities only. The domain calls take the statuses to count,
-so a city lead's view (their cities, more statuses) can reuse this page.
+Read-only. A visitor sees published opportunities in every city; a signed-in city lead sees their
+own cities with the pending listings too (``permissions.coverage_view`` decides, server side).
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from datetime import date
 import streamlit as st
 from streamlit_folium import st_folium
 
+import access
 import app_state as state
 from maps.coverage_map import coverage_map
+from opportunities import permissions
 from opportunities.coverage import (
     DEFAULT_DESERT_KM,
     MAX_DESERT_KM,
@@ -24,6 +26,7 @@ from opportunities.coverage import (
     ranked,
 )
 from opportunities.i18n import age_group_label, negotiate_language, topic_label, translator
+from opportunities.storage import list_cities
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
 
@@ -36,10 +39,10 @@ def page_language() -> str:
     return negotiate_language([header]) if header else "en"
 
 
-def filters(coverage: CoverageIndex, lang: str) -> tuple[CoverageFilter, str, float, str]:
-    """The sidebar: city, view, topic, age group, free only, period, desert distance."""
+def filters(coverage: CoverageIndex, lang: str, city_ids: tuple[int, ...] | None) -> tuple[CoverageFilter, str, float, str]:
+    """The sidebar: city (of ``city_ids``; None: any), view, topic, age group, free only, period, desert distance."""
     _ = translator(lang).gettext
-    names = sorted(c.name for c in coverage.cities.values())
+    names = sorted(c.name for cid, c in coverage.cities.items() if city_ids is None or cid in city_ids)
     with st.sidebar:
         city = st.selectbox(_("City"), names, index=names.index("Warszawa") if "Warszawa" in names else 0, key="coverage_city")
         by = st.radio(_("Show"), ("district", "cell"), key="coverage_by", horizontal=True,
@@ -64,13 +67,15 @@ def main() -> None:
     engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s)
     lang = page_language()
     _ = translator(lang).gettext
-    statuses = (Status.PUBLISHED,)  # the public view; a city lead's adds what they may see
+    with engine.connect() as conn:
+        known = tuple(c.id for c in list_cities(conn) if c.id is not None)
+    statuses, city_ids = permissions.coverage_view(access.current_user(), known)
     coverage = state.coverage(engine, settings.database_url, statuses)
     st.title(_("Coverage"))
     if not coverage.cities:
         st.info(_("No published opportunities yet."))
         return
-    filt, by, distance, city = filters(coverage, lang)
+    filt, by, distance, city = filters(coverage, lang, city_ids)
     if by == "district" and not len(coverage.districts.of_cities(filt.city_ids)):
         st.info(_("This city has no districts yet; showing the hexagon grid."))
         by = "cell"
@@ -78,8 +83,13 @@ def main() -> None:
     apart = coverage.apart(filt, PIN_MAX_UNCERTAINTY_M)
     approximate = int(apart["approximate"].sum()) if len(apart) else 0
     online = int(apart["online"].sum()) if len(apart) else 0
-    st.caption(_("Published opportunities only. Deserts: no matching opportunity within {km} km in a straight line "
-                 "(not a walking or transit distance). Residents are taken as spread evenly over each district.").format(km=f"{distance:g}"))  # fmt: skip
+    if Status.PENDING in statuses:
+        scope = _("Published and pending opportunities of your cities. Deserts: no matching opportunity within {km} km "
+                  "in a straight line (not a walking or transit distance). Residents are taken as spread evenly over each district.")  # fmt: skip
+    else:
+        scope = _("Published opportunities only. Deserts: no matching opportunity within {km} km in a straight line "
+                  "(not a walking or transit distance). Residents are taken as spread evenly over each district.")  # fmt: skip
+    st.caption(scope.format(km=f"{distance:g}"))
     st.caption(_("Not on the map: {approximate} matching opportunities known only to a town or postcode centre, "
                  "{online} online.").format(approximate=approximate, online=online))  # fmt: skip
     labels = {"count": _("Opportunities"), "desert": _("Desert: nothing within {km} km").format(km=f"{distance:g}"),
