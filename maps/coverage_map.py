@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import html
 import warnings
-from typing import TYPE_CHECKING
+from io import BytesIO
+from typing import TYPE_CHECKING, Any
 
 import folium
 import mapclassify
 import numpy as np
 
+from maps.offline_page import INLINE_BASE, inline_assets
 from maps.opportunity_map import use_local_assets
 from opportunities.vocabulary import TOPICS
 
@@ -108,3 +110,39 @@ def _legend(fmap: folium.Map, breaks: list[float], labels: dict[str, str], lowes
     box = (f'<div style="position:absolute;bottom:24px;left:8px;z-index:9999;background:#fff;color:#222;padding:6px;'
            f'font:12px sans-serif;border:1px solid #999"><b>{html.escape(labels["legend"])}</b>{"".join(rows)}</div>')  # fmt: skip
     fmap.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]
+
+
+def standalone_html(layer: gpd.GeoDataFrame, **options: Any) -> str:
+    """The coverage map as one HTML file that opens offline: Leaflet embedded (only tiles need the
+    network). ``options`` as for :func:`coverage_map`, without ``asset_base``."""
+    return inline_assets(coverage_map(layer, asset_base=INLINE_BASE, **options).get_root().render())  # type: ignore[attr-defined]
+
+
+def map_png(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str], title: str = "", dpi: int = 150) -> bytes:
+    """The coverage layer as a PNG for slides: the same fills and legend as the web map, deserts
+    outlined in red, no tiles (nothing to fetch)."""
+    from matplotlib.figure import Figure  # the object API: no pyplot state, safe in Streamlit's threads
+    from matplotlib.patches import Patch
+
+    values = layer[value].fillna(0).to_numpy(dtype=float) if len(layer) else np.zeros(0)
+    positive = values[values > 0]
+    breaks = class_breaks(positive) if len(positive) else []
+    figure = Figure(figsize=(8, 6), dpi=dpi)
+    axes = figure.add_subplot()
+    if len(layer):
+        shapes = layer.assign(_fill=[area_colour(v, breaks) for v in values])
+        shapes.plot(ax=axes, color=shapes["_fill"], edgecolor="#555555", linewidth=0.4)
+        if "desert" in shapes and shapes["desert"].fillna(False).astype(bool).any():
+            deserts = shapes[shapes["desert"].fillna(False).astype(bool)]
+            deserts.plot(ax=axes, facecolor="none", edgecolor=DESERT_COLOUR, linewidth=1.5, linestyle="--")
+    axes.set_axis_off()
+    axes.set_aspect("equal")
+    handles = [Patch(facecolor=c, edgecolor="#999999", label=t)
+               for c, t in legend_rows(breaks, float(positive.min()) if len(positive) else 0.0)]  # fmt: skip
+    handles.append(Patch(facecolor="none", edgecolor=DESERT_COLOUR, linestyle="--", label=labels["desert"]))
+    axes.legend(handles=handles, title=labels["legend"], loc="lower left", fontsize=8, title_fontsize=9, framealpha=0.9)
+    if title:
+        axes.set_title(title)
+    out = BytesIO()
+    figure.savefig(out, format="png", bbox_inches="tight")
+    return out.getvalue()

@@ -13,7 +13,7 @@ from streamlit_folium import st_folium
 
 import access
 import app_state as state
-from maps.coverage_map import coverage_map
+from maps.coverage_map import coverage_map, map_png, standalone_html
 from opportunities import permissions
 from opportunities.coverage import (
     DEFAULT_DESERT_KM,
@@ -117,11 +117,14 @@ def main() -> None:
         st.dataframe(table, hide_index=True, width="stretch")
     slug = city.replace(" ", "_") or "coverage"
     csv = layer.drop(columns="geometry").to_csv(index=False).encode("utf-8")
-    one, two, three = st.columns(3)
+    one, two, three, four = st.columns(4)
     one.download_button(_("Table (CSV)"), csv, f"coverage-{slug}-{by}.csv", "text/csv")
     two.download_button(_("Layer (GeoJSON)"), layer_geojson(layer).encode("utf-8"), f"coverage-{slug}-{by}.geojson",
                         "application/geo+json")  # fmt: skip
-    three.download_button(_("Map (HTML)"), coverage_map(layer, **map_args).get_root().render().encode("utf-8"), f"coverage-{slug}-{by}.html", "text/html")  # type: ignore[attr-defined]
-
+    # Built on click only: inlining Leaflet and drawing the PNG are not worth doing on every rerun.
+    three.download_button(_("Map (HTML)"), lambda: standalone_html(layer, **map_args).encode("utf-8"),
+                          f"coverage-{slug}-{by}.html", "text/html")  # fmt: skip
+    four.download_button(_("Map (PNG)"), lambda: map_png(layer, value="count", labels=labels, title=city),
+                         f"coverage-{slug}-{by}.png", "image/png")  # fmt: skip
 
 main()

@@ -38,3 +38,23 @@ def test_every_fill_is_a_legend_colour_and_none_is_grey_in_both(counts: list[int
 def test_first_class_starts_at_the_lowest_count_not_at_zero() -> None:
     assert [t for _, t in legend_rows([2.0, 3.0], 1.0)] == ["0", "1–2", "2–3"]
     assert [t for _, t in legend_rows([4.0], 4.0)] == ["0", "4"]
+
+
+def test_the_html_export_opens_offline_and_the_png_is_a_picture_of_the_layer() -> None:
+    from io import BytesIO
+
+    from PIL import Image
+
+    from maps.coverage_map import map_png, standalone_html
+
+    areas = layer([0, 1, 4, 9]).assign(desert=[True, False, False, False])
+    html = standalone_html(areas, value="count", labels=LABELS, topic_names={}, tile_url="https://t/{z}/{x}/{y}.png",
+                           tile_attribution="x")  # fmt: skip
+    assert "<script src=" not in html and '<link rel="stylesheet"' not in html  # nothing to fetch but tiles
+    assert "L.map(" in html and "leaflet.js" in html and "col-inline-asset:" not in html
+    assert "background:#f7f7f7;" in html
+    png = map_png(areas, value="count", labels=LABELS, title="Göteborg")
+    image = Image.open(BytesIO(png))
+    assert image.format == "PNG" and image.width > 400
+    pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+    assert (pixels == (0xF7, 0xF7, 0xF7)).all(axis=1).any()  # the empty district, grey as in the legend
