@@ -27,7 +27,6 @@ from opportunities.coverage import (
 )
 from opportunities.i18n import age_group_label, negotiate_language, topic_label, translator
 from opportunities.storage import list_cities
-from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
 
 
@@ -104,7 +103,6 @@ def main() -> None:
         if by == "district":
             st.subheader(_("Worst served first"))
             table = layer[["rank", "district", "count", "per_1000", "residents_in_desert", "reason"]].copy()
-            table["district"] = table["district"].map(escape_markdown)
             table.columns = [_("Rank"), _("District"), _("Opportunities"), _("Per 1,000 residents"),
                              _("Residents in deserts"), _("Why")]  # fmt: skip
             # Reasons in the page language: the domain formats them with this translator.

@@ -53,6 +53,7 @@ def test_visitor_ranks_warszawa_districts_for_free_digital_skills_for_teens(page
     assert not page.exception
     table = page.dataframe[0].value
     assert len(table) == 18 and list(table["Rank"]) == list(range(1, 19))
+    assert "Praga-Południe" in set(table["District"])  # as written: a dataframe shows text, no Markdown escape
     assert table["Why"].str.contains("within 2 km|more than 2 km").any()
     assert any("town or postcode centre" in c.value for c in page.caption)
     labels = [b.label for b in page.get("download_button")]
