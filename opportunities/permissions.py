@@ -26,6 +26,7 @@ class Action(StrEnum):
     SET_TRUSTED = "set_trusted"
     READ_AUDIT = "read_audit"  # city_id None: the city lead's own cities (audit.entries filters)
     VIEW_CITY = "view_city"  # every listing of the city, freshness flags
+    REPLACE_DISTRICTS = "replace_districts"  # upload the city's district boundaries
     # An admin's
     MANAGE_USERS = "manage_users"  # add, set role, disable, reset passwords
     APPOINT_CITY_LEAD = "appoint_city_lead"
@@ -33,7 +34,8 @@ class Action(StrEnum):
 
 
 _PROVIDER_ACTIONS = frozenset({Action.SUBMIT, Action.UPLOAD, Action.REPORT_PARTICIPATION, Action.INVITE, Action.VIEW_ORGANISATION})
-_CITY_ACTIONS = frozenset({Action.REVIEW, Action.VERIFY_ORGANISATION, Action.SET_TRUSTED, Action.READ_AUDIT, Action.VIEW_CITY})
+_CITY_ACTIONS = frozenset({Action.REVIEW, Action.VERIFY_ORGANISATION, Action.SET_TRUSTED, Action.READ_AUDIT, Action.VIEW_CITY,
+                           Action.REPLACE_DISTRICTS})  # fmt: skip
 
 
 def authorise(user: User | None, action: Action, *, organisation_id: int | None = None, city_id: int | None = None) -> User:
