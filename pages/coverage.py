@@ -6,7 +6,9 @@ own cities with the pending listings too (``permissions.coverage_view`` decides,
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
+from pathlib import Path
 
 import streamlit as st
 from streamlit_folium import st_folium
@@ -15,6 +17,8 @@ import access
 import app_state as state
 from maps.coverage_map import coverage_map, map_png, standalone_html
 from opportunities import permissions
+from opportunities.accounts import User
+from opportunities.boundaries import read_boundary_file, replace_city_districts
 from opportunities.coverage import (
     DEFAULT_DESERT_KM,
     MAX_DESERT_KM,
@@ -25,8 +29,11 @@ from opportunities.coverage import (
     layer_geojson,
     ranked,
 )
+from opportunities.errors import BoundaryFileError
 from opportunities.i18n import age_group_label, negotiate_language, topic_label, translator
+from opportunities.permissions import Action
 from opportunities.storage import list_cities
+from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
 
 
@@ -68,7 +75,8 @@ def main() -> None:
     _ = translator(lang).gettext
     with engine.connect() as conn:
         known = tuple(c.id for c in list_cities(conn) if c.id is not None)
-    statuses, city_ids = permissions.coverage_view(access.current_user(), known)
+    user = access.current_user()
+    statuses, city_ids = permissions.coverage_view(user, known)
     coverage = state.coverage(engine, settings.database_url, statuses)
     st.title(_("Coverage"))
     if not coverage.cities:
@@ -124,5 +132,34 @@ def main() -> None:
                           f"coverage-{slug}-{by}.html", "text/html")  # fmt: skip
     four.download_button(_("Map (PNG)"), lambda: map_png(layer, value="count", labels=labels, title=city),
                          f"coverage-{slug}-{by}.png", "image/png")  # fmt: skip
+    if len(filt.city_ids) == 1 and permissions.allowed(user, Action.REPLACE_DISTRICTS, city_id=filt.city_ids[0]):
+        district_upload(user, filt.city_ids[0], city, lang)
+
+
+def district_upload(user: User | None, city_id: int, city: str, lang: str) -> None:
+    """A city lead's (or an admin's) boundary upload: the file checked and previewed, stored on confirm."""
+    _ = translator(lang).gettext
+    st.subheader(_("District boundaries of {city}").format(city=escape_markdown(city)))
+    st.caption(_("GeoJSON, GeoPackage or a zipped Shapefile with a name column and, where known, a population column. "
+                 "The districts shown now are replaced only when you confirm."))  # fmt: skip
+    upload = st.file_uploader(_("Boundary file"), type=["geojson", "json", "gpkg", "zip"], key="coverage_boundaries")
+    if upload is None:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / (Path(upload.name).name or "upload")
+        path.write_bytes(upload.getvalue())
+        try:
+            read = read_boundary_file(path)
+        except BoundaryFileError as exc:
+            st.error(_("This file cannot be used; nothing was changed. {reason}").format(reason=escape_markdown(str(exc))))
+            return
+    population = sum(d.population is not None for d in read.districts)
+    st.markdown(_("{count} districts, coordinate reference system {crs}, residents known for {population} of them.")
+                .format(count=len(read.districts), crs=escape_markdown(read.crs), population=population))  # fmt: skip
+    if read.repaired:
+        st.warning(_("Invalid polygons repaired: {names}").format(names=", ".join(escape_markdown(n) for n in read.repaired)))
+    if st.button(_("Replace the districts of {city}").format(city=escape_markdown(city)), key="coverage_boundaries_confirm"):
+        stored = replace_city_districts(access.engine(), user, city_id, read, now=access.now(), file_name=upload.name)
+        st.success(_("{count} districts stored.").format(count=stored))
 
 main()

@@ -3,6 +3,8 @@ listings, at desktop and phone width, in Polish and in the dark theme, checked b
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -58,3 +60,19 @@ def test_a_city_lead_sees_their_city(browser: Browser, app_server: AppServer, le
     serious = [v for v in axe_violations(page) if v.get("impact") in ("serious", "critical")]
     context.close()
     assert not serious, serious
+
+
+def test_a_bad_boundary_file_shows_the_reason_and_changes_nothing(browser: Browser, app_server: AppServer, lead_token: str,
+                                                                  tmp_path: Path) -> None:  # fmt: skip
+    bad = tmp_path / "dzielnice.geojson"
+    bad.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1280, "height": 1400}, locale="pl-PL", extra_http_headers={"Accept-Language": "pl-PL"})
+    context.add_cookies([{"name": "col_session", "value": lead_token, "url": app_server.url}])
+    page = context.new_page()
+    page.goto(f"{app_server.url}/coverage")
+    expect(page.get_by_text("Granice dzielnic: Warszawa")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    expect(page.get_by_text("Nie można użyć tego pliku; nic nie zostało zmienione.")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    expect(page.get_by_role("button", name="Zastąp dzielnice: Warszawa")).not_to_be_visible()
+    page.screenshot(path=screenshot_path("coverage-lead-bad-boundary-file"), full_page=True)
+    context.close()
