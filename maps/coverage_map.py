@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import html
 import warnings
-from typing import TYPE_CHECKING
+from io import BytesIO
+from typing import TYPE_CHECKING, Any
 
 import folium
 import mapclassify
 import numpy as np
 
+from maps.offline_page import INLINE_BASE, inline_assets
 from maps.opportunity_map import use_local_assets
 from opportunities.vocabulary import TOPICS
 
@@ -22,6 +24,20 @@ if TYPE_CHECKING:
 # Light to dark: few opportunities pale, many dark (ColorBrewer YlGnBu, 5 classes).
 COLOURS = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 DESERT_COLOUR = "#d7301f"
+NONE_COLOUR = "#f7f7f7"  # areas with none: light grey, a legend row of their own
+
+
+def class_colour(klass: int, classes: int) -> str:
+    """The colour of class ``klass`` (0-based) of ``classes``, spread over the whole ramp."""
+    return COLOURS[min(klass, len(COLOURS) - 1) * (len(COLOURS) - 1) // max(1, classes - 1)]
+
+
+def area_colour(amount: float, breaks: list[float]) -> str:
+    """The fill of an area with ``amount``: grey for none, else the colour of its class in ``breaks``
+    (upper bounds of the positive values' classes). The legend uses the same two functions."""
+    if amount <= 0 or not breaks:
+        return NONE_COLOUR
+    return class_colour(int(np.searchsorted(breaks, amount, side="left")), len(breaks))
 
 
 def class_breaks(values: np.ndarray, k: int = 5) -> list[float]:
@@ -47,12 +63,13 @@ def coverage_map(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str],
     folium.TileLayer(tile_url, attr=tile_attribution).add_to(fmap)
     fmap.fit_bounds([[miny, minx], [maxy, maxx]])
     values = layer[value].fillna(0).to_numpy(dtype=float) if len(layer) else np.zeros(0)
-    breaks = class_breaks(values) if len(values) else [0.0]
+    positive = values[values > 0]
+    # Classes of the positive values only: zero has its grey legend row, so no class starts at 0.
+    breaks = class_breaks(positive) if len(positive) else []
     name_column = "district" if "district" in layer else "cell"
     records = layer.drop(columns="geometry").to_dict("records")
     for row, geometry, amount in zip(records, layer.geometry, values, strict=True):
-        klass = int(np.searchsorted(breaks, amount, side="left"))
-        colour = COLOURS[min(klass, len(COLOURS) - 1) * (len(COLOURS) - 1) // max(1, len(breaks) - 1)] if amount > 0 else "#f7f7f7"
+        colour = area_colour(amount, breaks)
         desert = show_deserts and bool(row.get("desert", False))
         by_topic = sorted(((int(row.get(t, 0) or 0), t) for t in TOPICS), reverse=True)
         lines = [f"<b>{html.escape(str(row[name_column]))}</b>",
@@ -68,20 +85,64 @@ def coverage_map(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str],
             },
             tooltip=folium.Tooltip("<br>".join(lines)),
         ).add_to(fmap)
-    _legend(fmap, breaks, labels)
+    _legend(fmap, breaks, labels, lowest=float(positive.min()) if len(positive) else 0.0)
     return fmap
 
 
-def _legend(fmap: folium.Map, breaks: list[float], labels: dict[str, str]) -> None:
-    rows = []
-    lower = 0.0
+def legend_rows(breaks: list[float], lowest: float) -> list[tuple[str, str]]:
+    """(colour, label) of each legend row: "0" in grey, then each class of the positive values
+    from ``lowest`` (a class holding one value is named once)."""
+    rows = [(NONE_COLOUR, "0")]
+    lower = lowest
     for i, upper in enumerate(breaks):
-        colour = COLOURS[i * (len(COLOURS) - 1) // max(1, len(breaks) - 1)]
-        rows.append(f'<div><span style="background:{colour};display:inline-block;width:14px;height:10px"></span> '
-                    f"{f'{upper:g}' if lower == upper else f'{lower:g}–{upper:g}'}</div>")  # fmt: skip
+        rows.append((class_colour(i, len(breaks)), f"{upper:g}" if lower == upper else f"{lower:g}–{upper:g}"))
         lower = upper
+    return rows
+
+
+def _legend(fmap: folium.Map, breaks: list[float], labels: dict[str, str], lowest: float) -> None:
+    rows = []
+    for colour, text in legend_rows(breaks, lowest):
+        rows.append(f'<div><span style="background:{colour};border:1px solid #999;display:inline-block;width:14px;height:10px">'
+                    f"</span> {text}</div>")  # fmt: skip
     rows.append(f'<div><span style="border:2px dashed {DESERT_COLOUR};display:inline-block;width:12px;height:8px"></span> '
                 f"{html.escape(labels['desert'])}</div>")  # fmt: skip
-    box = (f'<div style="position:absolute;bottom:24px;left:8px;z-index:9999;background:#fff;color:#222;padding:6px;'
+    box = (f'<div style="position:absolute;bottom:40px;left:8px;z-index:9999;background:#fff;color:#222;padding:6px;'
            f'font:12px sans-serif;border:1px solid #999"><b>{html.escape(labels["legend"])}</b>{"".join(rows)}</div>')  # fmt: skip
     fmap.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]
+
+
+def standalone_html(layer: gpd.GeoDataFrame, **options: Any) -> str:
+    """The coverage map as one HTML file that opens offline: Leaflet embedded (only tiles need the
+    network). ``options`` as for :func:`coverage_map`, without ``asset_base``."""
+    return inline_assets(coverage_map(layer, asset_base=INLINE_BASE, **options).get_root().render())  # type: ignore[attr-defined]
+
+
+def map_png(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str], title: str = "", dpi: int = 150) -> bytes:
+    """The coverage layer as a PNG for slides: the same fills and legend as the web map, deserts
+    outlined in red, no tiles (nothing to fetch)."""
+    from matplotlib.figure import Figure  # the object API: no pyplot state, safe in Streamlit's threads
+    from matplotlib.patches import Patch
+
+    values = layer[value].fillna(0).to_numpy(dtype=float) if len(layer) else np.zeros(0)
+    positive = values[values > 0]
+    breaks = class_breaks(positive) if len(positive) else []
+    figure = Figure(figsize=(8, 6), dpi=dpi)
+    axes = figure.add_subplot()
+    if len(layer):
+        shapes = layer.assign(_fill=[area_colour(v, breaks) for v in values])
+        shapes.plot(ax=axes, color=shapes["_fill"], edgecolor="#555555", linewidth=0.4)
+        if "desert" in shapes and shapes["desert"].fillna(False).astype(bool).any():
+            deserts = shapes[shapes["desert"].fillna(False).astype(bool)]
+            deserts.plot(ax=axes, facecolor="none", edgecolor=DESERT_COLOUR, linewidth=1.5, linestyle="--")
+    axes.set_axis_off()
+    axes.set_aspect("equal")
+    handles = [Patch(facecolor=c, edgecolor="#999999", label=t)
+               for c, t in legend_rows(breaks, float(positive.min()) if len(positive) else 0.0)]  # fmt: skip
+    handles.append(Patch(facecolor="none", edgecolor=DESERT_COLOUR, linestyle="--", label=labels["desert"]))
+    axes.legend(handles=handles, title=labels["legend"], loc="lower left", fontsize=8, title_fontsize=9, framealpha=0.9)
+    if title:
+        axes.set_title(title)
+    out = BytesIO()
+    figure.savefig(out, format="png", bbox_inches="tight")
+    return out.getvalue()

@@ -13,8 +13,9 @@ import math
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -24,6 +25,9 @@ from opportunities import storage
 from opportunities.errors import BoundaryFileError
 from opportunities.settings import PROJECT_ROOT
 from opportunities.vocabulary import AGE_GROUPS_BY_ID
+
+if TYPE_CHECKING:
+    from opportunities.accounts import User
 
 DEMO_BOUNDARIES_DIR = PROJECT_ROOT / "data" / "boundaries"
 MAX_BOUNDARY_BYTES = 20 * 1024 * 1024  # the largest real layer we know (Göteborg, full detail) is 2 MB
@@ -103,6 +107,26 @@ def store_districts(engine: Engine, city_id: int, districts: Sequence[District])
     """Replace the city's districts by ``districts`` in one transaction."""
     with storage.writing(engine) as conn:
         storage.replace_districts(conn, city_id, [d.row() for d in districts])
+
+
+def replace_city_districts(engine: Engine, user: User | None, city_id: int, read: BoundaryFile, *, now: datetime,
+                           file_name: str) -> int:  # fmt: skip
+    """Replace the city's districts by a checked file's, for a city lead of the city or an admin
+    (:class:`ForbiddenError` otherwise), with an audit entry in the same transaction; returns
+    how many districts are stored."""
+    from opportunities import audit
+    from opportunities.permissions import Action, authorise
+
+    actor = authorise(user, Action.REPLACE_DISTRICTS, city_id=city_id)
+    with storage.writing(engine) as conn:
+        before = len(load_districts(conn, [city_id]))
+        storage.replace_districts(conn, city_id, [d.row() for d in read.districts])
+        audit.record(conn, actor=actor, action="replace_districts", entity="city", entity_id=city_id, now=now,
+                     city_id=city_id, before={"districts": before},
+                     after={"districts": len(read.districts), "file": file_name, "crs": read.crs,
+                            "repaired": list(read.repaired),
+                            "with_population": sum(d.population is not None for d in read.districts)})  # fmt: skip
+    return len(read.districts)
 
 
 def demo_districts(city: str) -> list[District]:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import math
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine
 
 from opportunities.errors import GeocodingError, ImportFileError, OpportunitiesError
-from opportunities.settings import PROJECT_ROOT, Settings, load_settings
+from opportunities.settings import Settings, load_settings
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Mode, OpportunityType, Status
 
 if TYPE_CHECKING:
@@ -219,50 +217,8 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-STATIC_DIR = PROJECT_ROOT / "static"
-# build_map points folium at asset_base; in inline mode that base is this marker, replaced below by file contents.
-_INLINE_BASE = "col-inline-asset:"
-_ASSET_TAG = re.compile(r'<script src="(?P<js>[^"]*)"></script>|<link rel="stylesheet" href="(?P<css>[^"]*)"\s*/?>')
-_CSS_IMAGE = re.compile(r"url\((?P<path>images/[\w.-]+\.png)\)")
-
-
-def _vendored_text(relative: str, static_dir: Path) -> tuple[Path, str]:
-    path = (static_dir / relative).resolve()
-    if not path.is_relative_to(static_dir.resolve()):
-        raise ValueError(f"asset {relative!r} is outside {static_dir}")
-    return path, path.read_text(encoding="utf-8")
-
-
-def _inline_assets(page: str, *, static_dir: Path = STATIC_DIR) -> str:
-    """``page`` with every script and style sheet under the inline marker embedded from ``static_dir``.
-
-    The images the Leaflet style sheet names become data: URIs, so the page loads nothing but tiles.
-    """
-
-    def embed(match: re.Match[str]) -> str:
-        url = match["js"] if match["js"] is not None else match["css"]
-        if not url.startswith(_INLINE_BASE):
-            return match[0]
-        path, text = _vendored_text(url.removeprefix(_INLINE_BASE).lstrip("/"), static_dir)
-        closing = "</script" if match["js"] is not None else "</style"
-        if closing in text.lower():  # would end the inline element early; the vendored files have none
-            raise ValueError(f"{path} contains {closing!r} and cannot be inlined")
-        if match["js"] is not None:
-            return f"<script>/* {path.relative_to(static_dir.resolve())} */\n{text}</script>"
-
-        def data_uri(image: re.Match[str]) -> str:
-            data = base64.b64encode((path.parent / image["path"]).read_bytes()).decode("ascii")
-            return f"url(data:image/png;base64,{data})"
-
-        return f"<style>/* {path.relative_to(static_dir.resolve())} */\n{_CSS_IMAGE.sub(data_uri, text)}</style>"
-
-    embedded = _ASSET_TAG.sub(embed, page)
-    if _INLINE_BASE in embedded:
-        raise ValueError("an asset reference was left in the page after inlining")
-    return embedded
-
-
 def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
+    from maps.offline_page import INLINE_BASE, inline_assets
     from maps.opportunity_map import build_map
     from opportunities.search import MAX_LIMIT, count, search
 
@@ -281,13 +237,13 @@ def cmd_map(args: argparse.Namespace, settings: Settings) -> int:
         on_map,
         tile_url=settings.tile_url,
         tile_attribution=settings.tile_attribution,
-        asset_base=_INLINE_BASE if inline else args.asset_base,
+        asset_base=INLINE_BASE if inline else args.asset_base,
         language=args.language,
         highlight=query.topics,
     )
     page = figure.get_root().render()
     if inline:
-        page = _inline_assets(page)
+        page = inline_assets(page)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)  # failures: exit 4 (EXIT_FILE) in main
     out.write_text(page, encoding="utf-8")

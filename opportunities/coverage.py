@@ -347,7 +347,9 @@ class CoverageIndex:
         lon = np.array([h3.cell_to_latlng(c)[1] for c in cells], dtype=np.float64)
         nearest = self.nearest_km(filt, lat, lon, distance_km, search_km=4 * distance_km)
         positions = self.districts.locate(lat, lon)
-        district_id = np.where(positions >= 0, self.districts.ids[np.maximum(positions, 0)], 0)
+        # No district anywhere (a database without boundaries): every cell is outside one.
+        ids = self.districts.ids if len(self.districts.ids) else np.zeros(1, dtype=np.int64)
+        district_id = np.where(positions >= 0, ids[np.maximum(positions, 0)], 0)
         return pd.DataFrame({"cell": cells, "lat": lat, "lon": lon, "district_id": district_id,
                              "nearest_km": nearest, "desert": nearest > distance_km})  # fmt: skip
 

@@ -10,6 +10,7 @@ from enum import StrEnum
 
 from opportunities.accounts import Role, User
 from opportunities.errors import ForbiddenError
+from opportunities.vocabulary import Status
 
 
 class Action(StrEnum):
@@ -25,6 +26,7 @@ class Action(StrEnum):
     SET_TRUSTED = "set_trusted"
     READ_AUDIT = "read_audit"  # city_id None: the city lead's own cities (audit.entries filters)
     VIEW_CITY = "view_city"  # every listing of the city, freshness flags
+    REPLACE_DISTRICTS = "replace_districts"  # upload the city's district boundaries
     # An admin's
     MANAGE_USERS = "manage_users"  # add, set role, disable, reset passwords
     APPOINT_CITY_LEAD = "appoint_city_lead"
@@ -32,7 +34,8 @@ class Action(StrEnum):
 
 
 _PROVIDER_ACTIONS = frozenset({Action.SUBMIT, Action.UPLOAD, Action.REPORT_PARTICIPATION, Action.INVITE, Action.VIEW_ORGANISATION})
-_CITY_ACTIONS = frozenset({Action.REVIEW, Action.VERIFY_ORGANISATION, Action.SET_TRUSTED, Action.READ_AUDIT, Action.VIEW_CITY})
+_CITY_ACTIONS = frozenset({Action.REVIEW, Action.VERIFY_ORGANISATION, Action.SET_TRUSTED, Action.READ_AUDIT, Action.VIEW_CITY,
+                           Action.REPLACE_DISTRICTS})  # fmt: skip
 
 
 def authorise(user: User | None, action: Action, *, organisation_id: int | None = None, city_id: int | None = None) -> User:
@@ -64,3 +67,16 @@ def allowed(user: User | None, action: Action, *, organisation_id: int | None = 
     except ForbiddenError:
         return False
     return True
+
+
+def coverage_view(user: User | None, city_ids: tuple[int, ...]) -> tuple[tuple[Status, ...], tuple[int, ...] | None]:
+    """What the Coverage page counts for ``user``: the statuses, and the cities they may choose
+    (None: every city). A visitor, a provider or a disabled account gets the public view
+    (published only, every city); a city lead their cities (of ``city_ids``, the known ones) with the
+    pending listings they review; an admin every city with pending ones."""
+    if user is None or user.disabled or user.role is Role.PROVIDER:
+        return (Status.PUBLISHED,), None
+    if user.role is Role.ADMIN:
+        return (Status.PUBLISHED, Status.PENDING), None
+    mine = tuple(c for c in city_ids if allowed(user, Action.VIEW_CITY, city_id=c))
+    return ((Status.PUBLISHED, Status.PENDING), mine) if mine else ((Status.PUBLISHED,), None)

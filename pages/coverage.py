@@ -1,18 +1,24 @@
 """Coverage: where learning opportunities are and are not, per district or H3 cell, and the deserts.
 
-Public and read-only: published opportunities only. The domain calls take the statuses to count,
-so a city lead's view (their cities, more statuses) can reuse this page.
+Read-only. A visitor sees published opportunities in every city; a signed-in city lead sees their
+own cities with the pending listings too (``permissions.coverage_view`` decides, server side).
 """
 
 from __future__ import annotations
 
+import tempfile
 from datetime import date
+from pathlib import Path
 
 import streamlit as st
 from streamlit_folium import st_folium
 
+import access
 import app_state as state
-from maps.coverage_map import coverage_map
+from maps.coverage_map import coverage_map, map_png, standalone_html
+from opportunities import permissions
+from opportunities.accounts import User
+from opportunities.boundaries import read_boundary_file, replace_city_districts
 from opportunities.coverage import (
     DEFAULT_DESERT_KM,
     MAX_DESERT_KM,
@@ -23,7 +29,10 @@ from opportunities.coverage import (
     layer_geojson,
     ranked,
 )
+from opportunities.errors import BoundaryFileError
 from opportunities.i18n import age_group_label, negotiate_language, topic_label, translator
+from opportunities.permissions import Action
+from opportunities.storage import list_cities
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
 
@@ -36,10 +45,10 @@ def page_language() -> str:
     return negotiate_language([header]) if header else "en"
 
 
-def filters(coverage: CoverageIndex, lang: str) -> tuple[CoverageFilter, str, float, str]:
-    """The sidebar: city, view, topic, age group, free only, period, desert distance."""
+def filters(coverage: CoverageIndex, lang: str, city_ids: tuple[int, ...] | None) -> tuple[CoverageFilter, str, float, str]:
+    """The sidebar: city (of ``city_ids``; None: any), view, topic, age group, free only, period, desert distance."""
     _ = translator(lang).gettext
-    names = sorted(c.name for c in coverage.cities.values())
+    names = sorted(c.name for cid, c in coverage.cities.items() if city_ids is None or cid in city_ids)
     with st.sidebar:
         city = st.selectbox(_("City"), names, index=names.index("Warszawa") if "Warszawa" in names else 0, key="coverage_city")
         by = st.radio(_("Show"), ("district", "cell"), key="coverage_by", horizontal=True,
@@ -64,13 +73,16 @@ def main() -> None:
     engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s)
     lang = page_language()
     _ = translator(lang).gettext
-    statuses = (Status.PUBLISHED,)  # the public view; a city lead's adds what they may see
+    with engine.connect() as conn:
+        known = tuple(c.id for c in list_cities(conn) if c.id is not None)
+    user = access.current_user()
+    statuses, city_ids = permissions.coverage_view(user, known)
     coverage = state.coverage(engine, settings.database_url, statuses)
     st.title(_("Coverage"))
     if not coverage.cities:
         st.info(_("No published opportunities yet."))
         return
-    filt, by, distance, city = filters(coverage, lang)
+    filt, by, distance, city = filters(coverage, lang, city_ids)
     if by == "district" and not len(coverage.districts.of_cities(filt.city_ids)):
         st.info(_("This city has no districts yet; showing the hexagon grid."))
         by = "cell"
@@ -78,8 +90,13 @@ def main() -> None:
     apart = coverage.apart(filt, PIN_MAX_UNCERTAINTY_M)
     approximate = int(apart["approximate"].sum()) if len(apart) else 0
     online = int(apart["online"].sum()) if len(apart) else 0
-    st.caption(_("Published opportunities only. Deserts: no matching opportunity within {km} km in a straight line "
-                 "(not a walking or transit distance). Residents are taken as spread evenly over each district.").format(km=f"{distance:g}"))  # fmt: skip
+    if Status.PENDING in statuses:
+        scope = _("Published and pending opportunities of your cities. Deserts: no matching opportunity within {km} km "
+                  "in a straight line (not a walking or transit distance). Residents are taken as spread evenly over each district.")  # fmt: skip
+    else:
+        scope = _("Published opportunities only. Deserts: no matching opportunity within {km} km in a straight line "
+                  "(not a walking or transit distance). Residents are taken as spread evenly over each district.")  # fmt: skip
+    st.caption(scope.format(km=f"{distance:g}"))
     st.caption(_("Not on the map: {approximate} matching opportunities known only to a town or postcode centre, "
                  "{online} online.").format(approximate=approximate, online=online))  # fmt: skip
     labels = {"count": _("Opportunities"), "desert": _("Desert: nothing within {km} km").format(km=f"{distance:g}"),
@@ -94,7 +111,6 @@ def main() -> None:
         if by == "district":
             st.subheader(_("Worst served first"))
             table = layer[["rank", "district", "count", "per_1000", "residents_in_desert", "reason"]].copy()
-            table["district"] = table["district"].map(escape_markdown)
             table.columns = [_("Rank"), _("District"), _("Opportunities"), _("Per 1,000 residents"),
                              _("Residents in deserts"), _("Why")]  # fmt: skip
             # Reasons in the page language: the domain formats them with this translator.
@@ -107,11 +123,43 @@ def main() -> None:
         st.dataframe(table, hide_index=True, width="stretch")
     slug = city.replace(" ", "_") or "coverage"
     csv = layer.drop(columns="geometry").to_csv(index=False).encode("utf-8")
-    one, two, three = st.columns(3)
+    one, two, three, four = st.columns(4)
     one.download_button(_("Table (CSV)"), csv, f"coverage-{slug}-{by}.csv", "text/csv")
     two.download_button(_("Layer (GeoJSON)"), layer_geojson(layer).encode("utf-8"), f"coverage-{slug}-{by}.geojson",
                         "application/geo+json")  # fmt: skip
-    three.download_button(_("Map (HTML)"), coverage_map(layer, **map_args).get_root().render().encode("utf-8"), f"coverage-{slug}-{by}.html", "text/html")  # type: ignore[attr-defined]
+    # Built on click only: inlining Leaflet and drawing the PNG are not worth doing on every rerun.
+    three.download_button(_("Map (HTML)"), lambda: standalone_html(layer, **map_args).encode("utf-8"),
+                          f"coverage-{slug}-{by}.html", "text/html")  # fmt: skip
+    four.download_button(_("Map (PNG)"), lambda: map_png(layer, value="count", labels=labels, title=city),
+                         f"coverage-{slug}-{by}.png", "image/png")  # fmt: skip
+    if len(filt.city_ids) == 1 and permissions.allowed(user, Action.REPLACE_DISTRICTS, city_id=filt.city_ids[0]):
+        district_upload(user, filt.city_ids[0], city, lang)
 
+
+def district_upload(user: User | None, city_id: int, city: str, lang: str) -> None:
+    """A city lead's (or an admin's) boundary upload: the file checked and previewed, stored on confirm."""
+    _ = translator(lang).gettext
+    st.subheader(_("District boundaries of {city}").format(city=escape_markdown(city)))
+    st.caption(_("GeoJSON, GeoPackage or a zipped Shapefile with a name column and, where known, a population column. "
+                 "The districts shown now are replaced only when you confirm."))  # fmt: skip
+    upload = st.file_uploader(_("Boundary file"), type=["geojson", "json", "gpkg", "zip"], key="coverage_boundaries")
+    if upload is None:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / (Path(upload.name).name or "upload")
+        path.write_bytes(upload.getvalue())
+        try:
+            read = read_boundary_file(path)
+        except BoundaryFileError as exc:
+            st.error(_("This file cannot be used; nothing was changed. {reason}").format(reason=escape_markdown(str(exc))))
+            return
+    population = sum(d.population is not None for d in read.districts)
+    st.markdown(_("{count} districts, coordinate reference system {crs}, residents known for {population} of them.")
+                .format(count=len(read.districts), crs=escape_markdown(read.crs), population=population))  # fmt: skip
+    if read.repaired:
+        st.warning(_("Invalid polygons repaired: {names}").format(names=", ".join(escape_markdown(n) for n in read.repaired)))
+    if st.button(_("Replace the districts of {city}").format(city=escape_markdown(city)), key="coverage_boundaries_confirm"):
+        stored = replace_city_districts(access.engine(), user, city_id, read, now=access.now(), file_name=upload.name)
+        st.success(_("{count} districts stored.").format(count=stored))
 
 main()

@@ -53,10 +53,11 @@ def test_visitor_ranks_warszawa_districts_for_free_digital_skills_for_teens(page
     assert not page.exception
     table = page.dataframe[0].value
     assert len(table) == 18 and list(table["Rank"]) == list(range(1, 19))
+    assert "Praga-Południe" in set(table["District"])  # as written: a dataframe shows text, no Markdown escape
     assert table["Why"].str.contains("within 2 km|more than 2 km").any()
     assert any("town or postcode centre" in c.value for c in page.caption)
     labels = [b.label for b in page.get("download_button")]
-    assert labels == ["Table (CSV)", "Layer (GeoJSON)", "Map (HTML)"]
+    assert labels == ["Table (CSV)", "Layer (GeoJSON)", "Map (HTML)", "Map (PNG)"]
 
 
 def test_hexagon_grid_and_polish(page: AppTest) -> None:
