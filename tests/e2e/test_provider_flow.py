@@ -137,6 +137,12 @@ def test_register_verify_submit_with_a_moved_pin_approve_and_find_it(browser: Br
     choose(page, "Where it happens *", "In person")
     wait_ready(page)
     fill(page, "Youngest age *", "13")
+    for part, value in (("day", "20"), ("month", "01"), ("year", "2027")):  # the date field's segments
+        segment = page.get_by_role("spinbutton", name=f"{part}, Start *")
+        segment.click()
+        segment.press_sequentially(value)
+    page.keyboard.press("Tab")
+    wait_ready(page)
     choose(page, "Country *", "Slovenia")
     wait_ready(page)
     fill(page, "City *", CITY)
