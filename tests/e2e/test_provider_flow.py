@@ -55,6 +55,11 @@ def sign_in(page: Page, server: AppServer, email: str, password: str) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("You are signed in as")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    # The cookie is written by the page's script after the message shows: a visit before it is a stranger's.
+    start = time.monotonic()
+    while not any(c["name"] == "col_session" for c in page.context.cookies()):
+        assert time.monotonic() - start < 30, "the sign-in cookie was never written"
+        page.wait_for_timeout(200)
 
 
 def fill(page: Page, label: str, value: str) -> None:
