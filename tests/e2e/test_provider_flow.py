@@ -18,12 +18,13 @@ from sqlalchemy import select
 
 from opportunities import accounts, storage
 from opportunities.accounts import Role
+from opportunities.model import Provider
 from opportunities.settings import load_settings
 from opportunities.storage import list_cities, open_database, writing
 from tests.browser import outside_requests, screenshot_path
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 from tests.e2e.test_explore import MAP_FRAME, choose, open_explore
-from tests.e2e.test_upload_review import serious_violations, wait_ready
+from tests.e2e.test_upload_review import context_for, serious_violations, wait_ready
 
 pytestmark = pytest.mark.browser
 
@@ -91,9 +92,10 @@ def test_register_verify_submit_with_a_moved_pin_approve_and_find_it(browser: Br
     settings = load_settings({"DATABASE_URL": app_server.database_url})
     engine = open_database(app_server.database_url)
     with writing(engine) as conn:
-        city = next(c for c in list_cities(conn) if c.name == CITY and c.id is not None)
+        city_id = next(c.id for c in list_cities(conn) if c.name == CITY and c.id is not None)
+        assert city_id is not None
         accounts.add_user(conn, LEAD_EMAIL, role=Role.CITY_LEAD, password=PASSWORD, settings=settings, now=accounts.now_utc(),
-                          city_ids=(city.id,))  # fmt: skip
+                          city_ids=(city_id,))  # fmt: skip
     engine.dispose()
 
     # 1. The organisation registers (and is signed in by it).
@@ -212,3 +214,37 @@ def _review_labels(page: Page) -> list[str]:
     labels = [o.inner_text() for o in options.all()]
     page.keyboard.press("Escape")
     return [re.sub(r"\s+", " ", label).strip() for label in labels]
+
+
+@pytest.mark.parametrize(("width", "locale", "scheme"), [(1280, "en-GB", "light"), (390, "en-GB", "light"), (1280, "pl-PL", "dark")])
+def test_provider_and_lead_pages_look_right(browser: Browser, app_server: AppServer, width: int, locale: str, scheme: str) -> None:
+    """Screenshots of the new pages (looked at by a person), each free of errors and of serious axe-core findings."""
+    settings = load_settings({"DATABASE_URL": app_server.database_url})
+    context = new_context(browser, app_server)
+    open_explore(context.new_page(), app_server)
+    context.close()
+    engine = open_database(app_server.database_url)
+    with writing(engine) as conn:
+        city_id = next(c.id for c in list_cities(conn) if c.name == CITY and c.id is not None)
+        assert city_id is not None
+        org = storage.ensure_provider(conn, Provider(name="E2E Looks Organisation"), city_id)
+        now = accounts.now_utc()
+        provider = accounts.add_user(conn, f"looks.{width}.{locale}@example.org", role=Role.PROVIDER, password=None,
+                                     settings=settings, now=now, organisation_id=org)  # fmt: skip
+        lead = accounts.add_user(conn, f"looks.lead.{width}.{locale}@example.org", role=Role.CITY_LEAD, password=None,
+                                 settings=settings, now=now, city_ids=(city_id,))  # fmt: skip
+        tokens = {"provider": accounts.start_session(conn, provider.id, now, settings=settings),
+                  "lead": accounts.start_session(conn, lead.id, now, settings=settings)}  # fmt: skip
+    engine.dispose()
+    for who, pages in (("provider", ("submit", "my_opportunities", "upload", "account")), ("lead", ("review",))):
+        context = context_for(browser, app_server, tokens[who], width=width, locale=locale, scheme=scheme)
+        page = context.new_page()
+        for name in pages:
+            page.goto(f"{app_server.url}/{name}")
+            expect(page.locator("h1, h2").first).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+            wait_ready(page)
+            expect(page.get_by_role("dialog", name="Page not found")).to_have_count(0)
+            if name in ("submit", "my_opportunities"):
+                assert serious_violations(page) == [], name
+            page.screenshot(path=screenshot_path(f"{SCREENS}/{name}-{width}-{locale}-{scheme}"), full_page=True)
+        context.close()
