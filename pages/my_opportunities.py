@@ -134,7 +134,7 @@ for listing in found:
             since = opp.verified_at or opp.created_at
             st.warning(_("Not confirmed since {day}: is it still running?").format(day=format_day(since, lang) if since else "—"),
                        icon=":material/schedule:")  # fmt: skip
-        columns = st.columns(4)
+        columns = st.columns(4, vertical_alignment="center")  # the Edit link level with the buttons
         if opp.status is not Status.ARCHIVED:
             columns[0].page_link("pages/submit.py", label=_("Edit"), query_params={"edit": str(listing.id)})
             if columns[1].button(_("Still running"), key=f"confirm_{listing.id}", help=_("Confirms the listing is up to date")):
