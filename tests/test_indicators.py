@@ -389,8 +389,12 @@ def test_verification_counts_once_organisations_carry_its_date(dataset: Engine) 
     with writing(dataset) as conn:
         _add_column(conn, "providers", "verified_at", "TIMESTAMP")
         conn.execute(text("UPDATE providers SET verified_at = NULL"))
-        conn.execute(text("UPDATE providers SET verified_at = :at WHERE name = 'School One'"), {"at": datetime(2026, 11, 30, 23, 30)})
-        conn.execute(text("UPDATE providers SET verified_at = :at WHERE name = 'Library Three'"), {"at": datetime(2026, 10, 20, 8)})
+        # UTC instants: PostgreSQL's column (migration 0006) is timestamptz, which reads a naive
+        # value in the server's own time zone; SQLite's keeps the naive UTC text.
+        aware = conn.dialect.name == "postgresql"
+        for name, at in (("School One", datetime(2026, 11, 30, 23, 30)), ("Library Three", datetime(2026, 10, 20, 8))):
+            conn.execute(text("UPDATE providers SET verified_at = :at WHERE name = :name"),
+                         {"at": at.replace(tzinfo=UTC) if aware else at, "name": name})  # fmt: skip
     found = indicators_of(dataset, ScopeKind.CITY, "Alphaville")
     # 23:30 UTC on 30 November is already 1 December in Alphaville (UTC+1).
     assert values(found, Group.ORGANISATIONS)["verified"] == (0, 0)
