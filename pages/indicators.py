@@ -154,6 +154,7 @@ def cards(indicators: Indicators, lang: str) -> None:
                 # st.metric reads a leading ASCII minus as a fall.
                 delta=change.replace("−", "-") if change else None,
                 delta_color="off" if change.startswith("±") else "normal",
+                delta_arrow="off" if change.startswith("±") else "auto",  # no change: no arrow
                 help=f"{definition(figure, lang)} {before}".strip(),
                 border=True,
             )

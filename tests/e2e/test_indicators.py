@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from opportunities.reports import KEY_FIGURES
 from tests.browser import require_axe, screenshot_path
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 from tests.e2e.test_accessibility import axe_violations, report
@@ -36,8 +37,9 @@ def test_indicators_page_in_a_browser(page: Page, app_server: AppServer, color_s
     lang = {("light", 1280): "en", ("dark", 1280): "sv", ("light", 390): "pl", ("dark", 390): "sl"}[color_scheme, viewport["width"]]
     query = "scope=city&name=Warszawa" if viewport["width"] == 1280 else "scope=region&name=Mazowsze"
     open_indicators(page, app_server, query, lang)
-    assert page.get_by_test_id("stMetric").count() >= 5
-    assert page.get_by_test_id("stVegaLiteChart").count() == 6
+    # Every key figure has its card (waiting, as a person would, for the page to finish drawing).
+    expect(page.get_by_test_id("stMetric")).to_have_count(len(KEY_FIGURES))
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(6)
     # Usable at 390 px: nothing wider than the window.
     overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0
