@@ -20,6 +20,7 @@ from branca.element import MacroElement
 from folium.plugins import FastMarkerCluster
 from folium.template import Template
 
+from maps.offline_page import INLINE_BASE
 from opportunities.i18n import format_money, format_number, format_when, translator
 from opportunities.model import City, Opportunity, as_datetime
 from opportunities.vocabulary import TOPICS, Precision, topic_label
@@ -552,15 +553,37 @@ def _asset(asset_base: str, path: str) -> str:
     return f"{asset_base.rstrip('/')}/{path}"
 
 
+class DefaultIconPath(MacroElement):
+    """Leaflet's default pin images from ``path``, said before any marker is made.
+
+    Left alone, Leaflet guesses the folder from its style sheet as the first marker is drawn; a
+    style sheet not yet applied then gives a broken image where the pin should be.
+    """
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+    L.Icon.Default.imagePath = {{ this.path|tojson }};
+{% endmacro %}"""
+    )
+
+    def __init__(self, path: str) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._name = "DefaultIconPath"
+        self.path = path
+
+
 def use_local_assets(element: folium.Map | FastMarkerCluster, asset_base: str) -> None:
     """Point the element's scripts and style sheets at the vendored copies under ``asset_base``.
 
-    Instance attributes, so folium's class-level CDN lists stay untouched for other code.
+    Instance attributes, so folium's class-level CDN lists stay untouched for other code. Call it
+    on a map before adding markers to it (the default pin's images are named first).
     """
     if isinstance(element, folium.Map):
         # Only Leaflet itself: no jQuery, Bootstrap or awesome-markers, which this map does not use.
         element.default_js = [("leaflet", _asset(asset_base, f"{LEAFLET_DIR}/leaflet.js"))]
         element.default_css = [("leaflet_css", _asset(asset_base, f"{LEAFLET_DIR}/leaflet.css"))]
+        if not asset_base.startswith(INLINE_BASE):  # an offline page has the images in its style sheet
+            DefaultIconPath(_asset(asset_base, f"{LEAFLET_DIR}/images/")).add_to(element)
     else:
         element.default_js = [("markerclusterjs", _asset(asset_base, f"{MARKERCLUSTER_DIR}/leaflet.markercluster.js"))]
         element.default_css = [

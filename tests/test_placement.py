@@ -133,6 +133,10 @@ def test_pin_map_has_a_draggable_pin_that_reports_its_drag_as_a_click() -> None:
     assert '.on("dragend"' in html and '.fire("click"' in html
     assert "Dra nålen till platsen" in html
     assert "L.circle(" not in html  # an exact pin has no circle
+    # The pin's images come from the vendored Leaflet, named before the pin is made (not guessed
+    # from a style sheet that may not be applied yet).
+    image_path = html.index(f'L.Icon.Default.imagePath = "{TILES["asset_base"]}/vendor/leaflet-1.9.4/images/"')
+    assert image_path < html.index("L.marker(")
 
 
 def test_pin_map_of_an_approximate_place_shows_how_far_off_it_may_be() -> None:
