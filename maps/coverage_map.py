@@ -85,24 +85,27 @@ def coverage_map(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str],
             },
             tooltip=folium.Tooltip("<br>".join(lines)),
         ).add_to(fmap)
-    _legend(fmap, breaks, labels, lowest=float(positive.min()) if len(positive) else 0.0)
+    _legend(fmap, breaks, labels, positive)
     return fmap
 
 
-def legend_rows(breaks: list[float], lowest: float) -> list[tuple[str, str]]:
-    """(colour, label) of each legend row: "0" in grey, then each class of the positive values
-    from ``lowest`` (a class holding one value is named once)."""
+def legend_rows(breaks: list[float], positive: np.ndarray) -> list[tuple[str, str]]:
+    """(colour, label) of each legend row: "0" in grey, then each class of the ``positive`` values,
+    named by the lowest and highest value it holds ("1", "2–3", "4–9"): classes never seem to share
+    a value, and a class holding one value is named once. The classes are :func:`area_colour`'s."""
     rows = [(NONE_COLOUR, "0")]
-    lower = lowest
+    lower_bound = -np.inf
     for i, upper in enumerate(breaks):
-        rows.append((class_colour(i, len(breaks)), f"{upper:g}" if lower == upper else f"{lower:g}–{upper:g}"))
-        lower = upper
+        held = positive[(positive > lower_bound) & (positive <= upper)]
+        low, high = (float(held.min()), float(held.max())) if len(held) else (upper, upper)
+        rows.append((class_colour(i, len(breaks)), f"{high:g}" if low == high else f"{low:g}–{high:g}"))
+        lower_bound = upper
     return rows
 
 
-def _legend(fmap: folium.Map, breaks: list[float], labels: dict[str, str], lowest: float) -> None:
+def _legend(fmap: folium.Map, breaks: list[float], labels: dict[str, str], positive: np.ndarray) -> None:
     rows = []
-    for colour, text in legend_rows(breaks, lowest):
+    for colour, text in legend_rows(breaks, positive):
         rows.append(f'<div><span style="background:{colour};border:1px solid #999;display:inline-block;width:14px;height:10px">'
                     f"</span> {text}</div>")  # fmt: skip
     rows.append(f'<div><span style="border:2px dashed {DESERT_COLOUR};display:inline-block;width:12px;height:8px"></span> '
@@ -138,7 +141,7 @@ def map_png(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str], titl
     axes.set_axis_off()
     axes.set_aspect("equal")
     handles = [Patch(facecolor=c, edgecolor="#999999", label=t)
-               for c, t in legend_rows(breaks, float(positive.min()) if len(positive) else 0.0)]  # fmt: skip
+               for c, t in legend_rows(breaks, positive)]  # fmt: skip
     handles.append(Patch(facecolor="none", edgecolor=DESERT_COLOUR, linestyle="--", label=labels["desert"]))
     axes.legend(handles=handles, title=labels["legend"], loc="lower left", fontsize=8, title_fontsize=9, framealpha=0.9)
     if title:

@@ -3,6 +3,8 @@ the colour of the areas in it."""
 
 from __future__ import annotations
 
+import itertools
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -23,7 +25,7 @@ def test_every_fill_is_a_legend_colour_and_none_is_grey_in_both(counts: list[int
     values = np.array(counts, dtype=float)
     positive = values[values > 0]
     breaks = class_breaks(positive) if len(positive) else []
-    rows = legend_rows(breaks, float(positive.min()) if len(positive) else 0.0)
+    rows = legend_rows(breaks, positive)
     assert rows[0] == (NONE_COLOUR, "0")
     legend_colours = {c for c, _ in rows}
     for amount in values:
@@ -36,8 +38,25 @@ def test_every_fill_is_a_legend_colour_and_none_is_grey_in_both(counts: list[int
 
 
 def test_first_class_starts_at_the_lowest_count_not_at_zero() -> None:
-    assert [t for _, t in legend_rows([2.0, 3.0], 1.0)] == ["0", "1–2", "2–3"]
-    assert [t for _, t in legend_rows([4.0], 4.0)] == ["0", "4"]
+    assert [t for _, t in legend_rows([2.0, 3.0], np.array([1.0, 2.0, 3.0]))] == ["0", "1–2", "3"]
+    assert [t for _, t in legend_rows([4.0], np.array([4.0]))] == ["0", "4"]
+
+
+@pytest.mark.parametrize("counts", [[1, 1, 2, 3, 5, 8, 13, 21, 34], [1, 2, 3, 10, 20, 40, 80, 81], [0.3, 1.7, 4.1, 4.2, 9.5, 12.0, 30.25]])
+def test_legend_classes_never_touch_and_name_what_they_hold(counts: list[float]) -> None:
+    positive = np.array(counts, dtype=float)
+    breaks = class_breaks(positive)
+    bounds = []
+    for text in [t for _, t in legend_rows(breaks, positive)][1:]:
+        low, _, high = text.partition("–")
+        bounds.append((float(low), float(high or low)))
+    for (_, high), (low, _) in itertools.pairwise(bounds):
+        assert high < low  # "1–2" then "3", never "2–3"
+    # Each value lies in the class whose colour it is painted in.
+    for amount in positive:
+        klass = [i for i, (low, high) in enumerate(bounds) if low <= amount <= high]
+        assert len(klass) == 1
+        assert area_colour(amount, breaks) == legend_rows(breaks, positive)[klass[0] + 1][0]
 
 
 def test_the_html_export_opens_offline_and_the_png_is_a_picture_of_the_layer() -> None:
