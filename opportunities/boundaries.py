@@ -22,7 +22,8 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection, Engine
 
 from opportunities import storage
-from opportunities.errors import BoundaryFileError
+from opportunities.errors import BoundaryFileError, Reason
+from opportunities.i18n import N_
 from opportunities.settings import PROJECT_ROOT
 from opportunities.vocabulary import AGE_GROUPS_BY_ID
 
@@ -173,28 +174,30 @@ def read_boundary_file(path: Path, *, name_column: str = "", population_column: 
     import geopandas as gpd
 
     if path.suffix.lower() not in SUFFIXES:
-        raise BoundaryFileError(f"{path.name}: not a boundary file; use GeoJSON, GeoPackage or a zipped Shapefile")
+        raise BoundaryFileError(path.name, Reason(N_("not a boundary file; use GeoJSON, GeoPackage or a zipped Shapefile")))
     size = path.stat().st_size
     if size > max_bytes:
-        raise BoundaryFileError(f"{path.name}: {size / 1e6:.1f} MB is more than the {max_bytes / 1e6:.0f} MB a boundary file may have")
+        raise BoundaryFileError(path.name, Reason(N_("{size} MB is more than the {limit} MB a boundary file may have"),
+                                                 {"size": f"{size / 1e6:.1f}", "limit": f"{max_bytes / 1e6:.0f}"}))
     source = str(path)
     if path.suffix.lower() == ".zip":
         source = _shapefile_in_zip(path)
     try:
         frame = gpd.read_file(source)
     except Exception as exc:  # any reader failure means the same to the user
-        raise BoundaryFileError(f"{path.name}: cannot be read as geographic data ({_first_line(exc)})") from None
+        raise BoundaryFileError(path.name, Reason(N_("cannot be read as geographic data ({detail})"), {"detail": _first_line(exc)})) from None
     if frame.empty:
-        raise BoundaryFileError(f"{path.name}: holds no features")
+        raise BoundaryFileError(path.name, Reason(N_("holds no features")))
     if len(frame) > MAX_DISTRICTS:
-        raise BoundaryFileError(f"{path.name}: {len(frame)} features; at most {MAX_DISTRICTS} districts per city")
+        raise BoundaryFileError(path.name, Reason(N_("{count} features; at most {limit} districts per city"),
+                                                 {"count": len(frame), "limit": MAX_DISTRICTS}))
     if frame.crs is None:
-        raise BoundaryFileError(f"{path.name}: says nothing about its coordinate reference system (a Shapefile needs its .prj)")
+        raise BoundaryFileError(path.name, Reason(N_("says nothing about its coordinate reference system (a Shapefile needs its .prj)")))
     crs = frame.crs.to_string()
     try:
         frame = frame.to_crs(4326)
     except Exception as exc:
-        raise BoundaryFileError(f"{path.name}: cannot be reprojected from {crs} ({_first_line(exc)})") from None
+        raise BoundaryFileError(path.name, Reason(N_("cannot be reprojected from {crs} ({detail})"), {"crs": crs, "detail": _first_line(exc)})) from None
     return _checked(frame, path.name, crs, name_column, population_column)
 
 
@@ -207,23 +210,25 @@ def _shapefile_in_zip(path: Path) -> str:
         with zipfile.ZipFile(path) as archive:
             names = archive.namelist()
     except zipfile.BadZipFile:
-        raise BoundaryFileError(f"{path.name}: is not a readable zip file") from None
+        raise BoundaryFileError(path.name, Reason(N_("is not a readable zip file"))) from None
     shapefiles = [n for n in names if n.lower().endswith(".shp")]
     if not shapefiles:
-        raise BoundaryFileError(f"{path.name}: the zip holds no .shp file (a zipped Shapefile needs .shp, .shx, .dbf and .prj)")
+        raise BoundaryFileError(path.name, Reason(N_("the zip holds no .shp file (a zipped Shapefile needs .shp, .shx, .dbf and .prj)")))
     if len(shapefiles) > 1:
-        raise BoundaryFileError(f"{path.name}: the zip holds {len(shapefiles)} .shp files; upload one layer at a time")
+        raise BoundaryFileError(path.name, Reason(N_("the zip holds {count} .shp files; upload one layer at a time"), {"count": len(shapefiles)}))
     stem = shapefiles[0][:-4]
     missing = [ext for ext in (".shx", ".dbf") if not any(n.lower() == f"{stem.lower()}{ext}" for n in names)]
     if missing:
-        raise BoundaryFileError(f"{path.name}: the Shapefile lacks its {' and '.join(missing)} file")
+        raise BoundaryFileError(path.name, *(Reason(N_("the Shapefile lacks its {file} file"), {"file": ext}) for ext in missing))
     return f"/vsizip/{path}/{shapefiles[0]}"
 
 
-def _pick_column(columns: Sequence[str], wanted: str, candidates: Sequence[str], what: str, file_name: str) -> str:
+def _pick_column(columns: Sequence[str], wanted: str, candidates: Sequence[str], missing: str, file_name: str) -> str:
+    """``wanted`` when given (else the first of ``candidates`` present, or ""); ``missing`` is the
+    msgid of the reason when ``wanted`` is not a column."""
     if wanted:
         if wanted not in columns:
-            raise BoundaryFileError(f"{file_name}: no column {wanted!r} for the {what}; columns are {', '.join(columns)}")
+            raise BoundaryFileError(file_name, Reason(missing, {"column": repr(wanted), "columns": ", ".join(columns)}))
         return wanted
     return next((c for c in candidates if c in columns), "")
 
@@ -240,62 +245,65 @@ def _count(value: Any) -> int | None:
 
 def _checked(frame: Any, file_name: str, crs: str, name_column: str, population_column: str) -> BoundaryFile:
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
-    names_from = _pick_column(columns, name_column, NAME_COLUMNS, "district names", file_name)
+    names_from = _pick_column(columns, name_column, NAME_COLUMNS, N_("no column {column} for the district names; columns are {columns}"), file_name)
     if not names_from:
-        raise BoundaryFileError(f"{file_name}: no column of district names (name); columns are {', '.join(columns) or 'none'}")
-    people_from = _pick_column(columns, population_column, POPULATION_COLUMNS, "population", file_name)
+        raise BoundaryFileError(file_name, Reason(N_("no column of district names (name); columns are {columns}"), {"columns": ", ".join(columns)})
+                                if columns else Reason(N_("no column of district names (name), nor any other column")))
+    people_from = _pick_column(columns, population_column, POPULATION_COLUMNS, N_("no column {column} for the population; columns are {columns}"), file_name)
     bands = {c[len(p):]: c for c in columns for p in AGE_BAND_PREFIXES if c.startswith(p) and c[len(p):] in AGE_GROUPS_BY_ID}
-    problems: list[str] = []
+    problems: list[Reason] = []
     repaired: list[str] = []
     districts: list[District] = []
     seen: set[str] = set()
     minx, miny, maxx, maxy = frame.total_bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise BoundaryFileError(f"{file_name}: coordinates fall outside the earth after reprojection from {crs}; is the declared CRS right?")
+        raise BoundaryFileError(file_name, Reason(N_("coordinates fall outside the earth after reprojection from {crs}; is the declared CRS right?"), {"crs": crs}))
     for number, (_, row) in enumerate(frame.iterrows(), start=1):
         name = str(row[names_from] if row[names_from] is not None else "").strip()
-        label = f"feature {number} ({name})" if name else f"feature {number}"
+        label = Reason(N_("feature {number} ({name})"), {"number": number, "name": name}) if name else Reason(N_("feature {number}"), {"number": number})
         if not name:
-            problems.append(f"{label}: no name")
+            problems.append(Reason(N_("{feature}: no name"), {"feature": label}))
         elif name in seen:
-            problems.append(f"{label}: the name appears twice")
+            problems.append(Reason(N_("{feature}: the name appears twice"), {"feature": label}))
         seen.add(name)
         geometry = row[frame.geometry.name]
         if geometry is None or geometry.is_empty:
-            problems.append(f"{label}: no geometry")
+            problems.append(Reason(N_("{feature}: no geometry"), {"feature": label}))
             continue
         if geometry.geom_type not in ("Polygon", "MultiPolygon"):
-            problems.append(f"{label}: a {geometry.geom_type}, not a polygon")
+            problems.append(Reason(N_("{feature}: a {kind}, not a polygon"), {"feature": label, "kind": geometry.geom_type}))
             continue
         if not geometry.is_valid:
             geometry = _polygonal(shapely.make_valid(geometry))
             if geometry.is_empty:
-                problems.append(f"{label}: an invalid polygon that cannot be repaired")
+                problems.append(Reason(N_("{feature}: an invalid polygon that cannot be repaired"), {"feature": label}))
                 continue
-            repaired.append(name or label)
+            repaired.append(name or str(label))
         try:
             population = _count(row[people_from]) if people_from else None
         except ValueError:
-            problems.append(f"{label}: population {row[people_from]!r} is not a whole number of residents")
+            problems.append(Reason(N_("{feature}: population {value} is not a whole number of residents"),
+                                   {"feature": label, "value": repr(row[people_from])}))  # fmt: skip
             population = None
         by_age: dict[str, int] = {}
         for group, column in bands.items():
             try:
                 value = _count(row[column])
             except ValueError:
-                problems.append(f"{label}: {column} {row[column]!r} is not a whole number of residents")
+                problems.append(Reason(N_("{feature}: {column} {value} is not a whole number of residents"),
+                                       {"feature": label, "column": column, "value": repr(row[column])}))  # fmt: skip
                 continue
             if value is not None:
                 by_age[group] = value
         districts.append(District(name=name[:100], geometry=geometry, population=population, population_by_age=by_age,
                                   source=f"uploaded file {file_name}"))  # fmt: skip
     if people_from and districts and all(d.population is None for d in districts):
-        problems.append(f"column {people_from!r} holds no population figure")
+        problems.append(Reason(N_("column {column} holds no population figure"), {"column": repr(people_from)}))
     if not problems:
         problems.extend(_overlaps(districts))
     if problems:
-        shown = problems[:10] + ([f"… and {len(problems) - 10} more"] if len(problems) > 10 else [])
-        raise BoundaryFileError(f"{file_name}: " + "; ".join(shown))
+        shown = problems[:10] + ([Reason(N_("… and {count} more"), {"count": len(problems) - 10})] if len(problems) > 10 else [])
+        raise BoundaryFileError(file_name, *shown)
     return BoundaryFile(districts=tuple(districts), repaired=tuple(repaired), crs=crs)
 
 
@@ -307,7 +315,7 @@ def _polygonal(geometry: BaseGeometry) -> BaseGeometry:
     return shapely.union_all(parts) if parts else shapely.Polygon()
 
 
-def _overlaps(districts: Sequence[District]) -> list[str]:
+def _overlaps(districts: Sequence[District]) -> list[Reason]:
     """Pairs of districts that share more than an edge (a point would be counted in both)."""
     geometries = [d.geometry for d in districts]
     tree = shapely.STRtree(geometries)
@@ -318,5 +326,5 @@ def _overlaps(districts: Sequence[District]) -> list[str]:
             continue
         common = shapely.intersection(geometries[i], geometries[j]).area
         if common > OVERLAP_SHARE * min(geometries[i].area, geometries[j].area):
-            found.append(f"{districts[i].name} and {districts[j].name} overlap")
+            found.append(Reason(N_("{first} and {second} overlap"), {"first": districts[i].name, "second": districts[j].name}))
     return found

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
 
 class OpportunitiesError(Exception):
     """Base class of the errors raised by this package."""
@@ -109,5 +112,39 @@ class AccountExistsError(OpportunitiesError):
     """An account (or organisation) with this email (or name) exists already."""
 
 
+def _as_written(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why something was refused, worded once: an English msgid with ``{placeholders}`` and their
+    values (a value may be a reason itself, worded in the same language). ``str()`` gives the
+    English of the command line and logs; :meth:`render` with a catalog's ``gettext`` the reader's."""
+
+    text: str
+    values: Mapping[str, str | int | Reason] = field(default_factory=dict)
+
+    def render(self, gettext: Callable[[str], str] = _as_written) -> str:
+        filled = {key: value.render(gettext) if isinstance(value, Reason) else value for key, value in self.values.items()}
+        return gettext(self.text).format(**filled)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
 class BoundaryFileError(OpportunitiesError):
-    """A boundary or population file is unusable as a whole; nothing of it was stored."""
+    """A boundary or population file is unusable as a whole; nothing of it was stored.
+
+    Carries its reasons worded once (:class:`Reason`), so a page shows them in the reader's
+    language and the command line in English.
+    """
+
+    def __init__(self, file_name: str, *reasons: Reason) -> None:
+        self.file_name = file_name
+        self.reasons = reasons
+        super().__init__(self.render())
+
+    def render(self, gettext: Callable[[str], str] = _as_written) -> str:
+        """``file: reason; reason`` in the language of ``gettext`` (English without one)."""
+        return f"{self.file_name}: " + "; ".join(reason.render(gettext) for reason in self.reasons)

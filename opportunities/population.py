@@ -17,7 +17,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from opportunities.boundaries import AGE_BAND_PREFIXES, District
-from opportunities.errors import BoundaryFileError
+from opportunities.errors import BoundaryFileError, Reason
+from opportunities.i18n import N_
 from opportunities.vocabulary import AGE_GROUPS
 
 EQUAL_AREA_CRS = "EPSG:3035"
@@ -38,7 +39,8 @@ def _counts(layer: gpd.GeoDataFrame, column: str, name: str) -> npt.NDArray[np.f
     values = pd.to_numeric(layer[column], errors="coerce")
     if values.isna().any() or (values < 0).any():
         bad = int(np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy())[0]) + 1
-        raise BoundaryFileError(f"{name}: feature {bad} has no population count in {column!r} (a number, 0 or more)")
+        raise BoundaryFileError(name, Reason(N_("feature {number} has no population count in {column} (a number, 0 or more)"),
+                                            {"number": bad, "column": repr(column)}))
     counts: npt.NDArray[np.float64] = values.to_numpy(dtype=np.float64)
     return counts
 
@@ -49,13 +51,14 @@ def aggregate_population(districts: Sequence[District], layer: gpd.GeoDataFrame,
     district are left out. :class:`BoundaryFileError` (nothing changes) for a layer without a CRS,
     without ``column``, with mixed or other geometries, or with a count that is not a number."""
     if layer.crs is None:
-        raise BoundaryFileError(f"{name}: has no coordinate reference system")
+        raise BoundaryFileError(name, Reason(N_("has no coordinate reference system")))
     if column not in layer.columns:
-        raise BoundaryFileError(f"{name}: has no column {column!r}")
+        raise BoundaryFileError(name, Reason(N_("has no column {column}"), {"column": repr(column)}))
     kinds = set(layer.geom_type.dropna())
     points = kinds <= {"Point", "MultiPoint"}
     if not kinds or not (points or kinds <= {"Polygon", "MultiPolygon"}):
-        raise BoundaryFileError(f"{name}: needs only points or only polygons, not {', '.join(sorted(kinds)) or 'nothing'}")
+        raise BoundaryFileError(name, Reason(N_("needs only points or only polygons, not {kinds}"), {"kinds": ", ".join(sorted(kinds))})
+                                if kinds else Reason(N_("holds no points and no polygons")))
     bands = _band_columns(layer)
     columns = {"": column, **bands}
     values = {key: _counts(layer, col, name) for key, col in columns.items()}

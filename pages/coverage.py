@@ -151,7 +151,7 @@ def district_upload(user: User | None, city_id: int, city: str, lang: str) -> No
         try:
             read = read_boundary_file(path)
         except BoundaryFileError as exc:
-            st.error(_("This file cannot be used; nothing was changed. {reason}").format(reason=escape_markdown(str(exc))))
+            st.error(_("This file cannot be used; nothing was changed. {reason}").format(reason=escape_markdown(exc.render(_))))
             return
     population = sum(d.population is not None for d in read.districts)
     st.markdown(_("{count} districts, coordinate reference system {crs}, residents known for {population} of them.")

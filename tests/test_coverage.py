@@ -15,6 +15,7 @@ import shapely
 from opportunities.boundaries import District, read_boundary_file
 from opportunities.coverage import CoverageFilter, CoverageIndex, parent_cells, ranked
 from opportunities.errors import BoundaryFileError
+from opportunities.i18n import translator
 from opportunities.index import OpportunityIndex
 from opportunities.model import City
 from opportunities.vocabulary import TOPICS, Status
@@ -191,8 +192,23 @@ def test_broken_files_are_refused(tmp_path: Path, make: object, message: str) ->
     target = tmp_path / "f.zip"
     path = make(target)  # type: ignore[operator]
     path = target if path is None else path
-    with pytest.raises(BoundaryFileError, match=message):
+    with pytest.raises(BoundaryFileError, match=message) as refused:
         read_boundary_file(path, population_column="people" if "people" in message else "")
+    # A page says the same in the reader's language: every part of the reason is translated.
+    english = refused.value.render()
+    for language in ("sv", "sl", "pl"):
+        gettext = translator(language).gettext
+        assert all(gettext(reason.text) != reason.text for reason in refused.value.reasons)
+        assert refused.value.render(gettext) != english
+        assert refused.value.render(gettext).startswith(f"{path.name}: ")
+
+
+def test_a_refused_feature_is_named_in_the_readers_language(tmp_path: Path) -> None:
+    frame = gpd.GeoDataFrame({"name": ["Łąka", ""]}, geometry=[shapely.Point(21, 52), WEST], crs=4326)
+    with pytest.raises(BoundaryFileError) as refused:
+        read_boundary_file(_write(frame, tmp_path / "d.geojson"))
+    assert str(refused.value) == "d.geojson: feature 1 (Łąka): a Point, not a polygon; feature 2: no name"
+    assert refused.value.render(translator("pl").gettext) == "d.geojson: obiekt 1 (Łąka): Point, a nie wielokąt; obiekt 2: brak nazwy"
 
 
 # --- the command line on the demo data ------------------------------------------------------
