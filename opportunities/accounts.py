@@ -225,8 +225,17 @@ def add_user(
         conn.execute(insert(city_leads), [{"user_id": user_id, "city_id": c} for c in sorted(set(city_ids))])
     user = get_user(conn, user_id)
     audit.record(conn, actor=actor, actor_label=actor_label, action="add_user", entity="user", entity_id=user_id,
-                 after=_public(user), now=now)  # fmt: skip
+                 city_id=_user_city(conn, user), after=_public(user), now=now)  # fmt: skip
     return user
+
+
+def _user_city(conn: Connection, user: User) -> int | None:
+    """The city an audit entry about ``user`` belongs to, so that city's lead sees it: the city of
+    their organisation, or the one city they lead; None for an admin or a lead of several cities."""
+    if user.organisation_id is not None:
+        city = conn.execute(select(storage.providers.c.city_id).where(storage.providers.c.id == user.organisation_id)).scalar()
+        return int(city) if city is not None else None
+    return user.city_ids[0] if len(user.city_ids) == 1 else None
 
 
 def _public(user: User) -> dict[str, Any]:
@@ -264,7 +273,7 @@ def set_role(
         conn.execute(insert(city_leads), [{"user_id": user_id, "city_id": c} for c in sorted(set(city_ids))])
     after = get_user(conn, user_id)
     audit.record(conn, actor=actor, actor_label=actor_label, action="set_role", entity="user", entity_id=user_id,
-                 before=_public(before), after=_public(after), now=now)  # fmt: skip
+                 city_id=_user_city(conn, after), before=_public(before), after=_public(after), now=now)  # fmt: skip
     return after
 
 
@@ -286,7 +295,7 @@ def disable_user(conn: Connection, user_id: int, *, now: datetime, actor: User |
     conn.execute(delete(sign_in_sessions).where(sign_in_sessions.c.user_id == user_id))
     after = get_user(conn, user_id)
     audit.record(conn, actor=actor, actor_label=actor_label, action="disable_user", entity="user", entity_id=user_id,
-                 before=_public(before), after=_public(after), now=now)  # fmt: skip
+                 city_id=_user_city(conn, after), before=_public(before), after=_public(after), now=now)  # fmt: skip
     return after
 
 
@@ -486,5 +495,6 @@ def set_password(conn: Connection, user_id: int, password: str, *, settings: Set
         authorise(actor, Action.MANAGE_USERS)
     user = get_user(conn, user_id)
     _set_password(conn, user.id, user.email, password, settings=settings, keep_token=None)
-    audit.record(conn, actor=actor, actor_label=actor_label, action="set_password", entity="user", entity_id=user.id, now=now)
+    audit.record(conn, actor=actor, actor_label=actor_label, action="set_password", entity="user", entity_id=user.id,
+                 city_id=_user_city(conn, user), now=now)  # fmt: skip
     return user

@@ -259,6 +259,15 @@ def test_verifying_is_for_a_lead_of_the_organisations_city(engine: Engine, world
         assert any(e.city_id == world["lodz"] for e in audit.entries(conn, world["admin"]))
 
 
+def test_a_lead_sees_the_accounts_made_in_their_city(engine: Engine, world: dict[str, Any]) -> None:
+    with engine.connect() as conn:
+        added = {e.entity_id: e.city_id for e in audit.entries(conn, world["lead"]) if e.action == "add_user"}
+        # The organisation's member and the lead of Kranj themself, never the member in Łódź or the admin.
+        assert added == {world["provider"].id: world["kranj"], world["lead"].id: world["kranj"]}
+        everyone = {e.entity_id: e.city_id for e in audit.entries(conn, world["admin"]) if e.action == "add_user"}
+        assert everyone[world["other"].id] == world["lodz"] and everyone[world["admin"].id] is None
+
+
 @pytest.mark.parametrize("statement", ["UPDATE audit_log SET note = 'changed'", "DELETE FROM audit_log"])
 def test_the_audit_log_is_append_only_in_the_database(engine: Engine, world: dict[str, Any], statement: str) -> None:
     with pytest.raises(DBAPIError, match="append-only"), writing(engine) as conn:
