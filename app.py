@@ -22,6 +22,7 @@ st.html(
 )
 
 import access  # noqa: E402  (after set_page_config)
+import page_language  # noqa: E402
 from opportunities.accounts import Role  # noqa: E402
 
 _ = access.translations().gettext
@@ -55,4 +56,11 @@ else:
     pages.append(account)
 page = st.navigation(pages)
 access.write_cookie()
-page.run()
+st.session_state[page_language.TOLD] = False
+try:
+    page.run()
+finally:
+    # Every page gets <html lang> and Streamlit's own texts in its language, also one that stopped
+    # early (st.stop() ends the page's script, not this block).
+    if not st.session_state.get(page_language.TOLD):
+        page_language.set_page_language(access.language())

@@ -33,9 +33,10 @@ export default function (component) {
   }
   state.texts = new Map(data.texts);
   const attributes = ["aria-label", "title", "placeholder"];
-  // Only the texts of lists (an empty list's "No results") and of the calendar are replaced as
-  // text: a provider's title elsewhere stays as written.
-  const lists = '[role="listbox"], [data-baseweb="menu"], [data-baseweb="popover"], [data-testid="stDateInputCalendar"]';
+  // Only the texts of lists (an empty list's "No results"), of the calendar and of a file drop
+  // zone are replaced as text: a provider's title elsewhere stays as written.
+  const lists = '[role="listbox"], [data-baseweb="menu"], [data-baseweb="popover"], [data-testid="stDateInputCalendar"], ' +
+    '[data-testid="stFileUploaderDropzone"]';
   const relabel = (root) => {
     if (!(root instanceof Element)) return;
     for (const el of [root, ...root.querySelectorAll("[aria-label], [title], [placeholder]")]) {
@@ -90,8 +91,14 @@ def browser_language() -> str:
     return negotiate_language([header]) if header else "en"
 
 
+# Session-state key: this run has told the browser its language (app.py tells it for any page
+# that did not, after the page ran).
+TOLD = "_page_language_told"
+
+
 def set_page_language(language: str) -> None:
     """Tell the browser the page's language (call last on a page: its block is empty)."""
+    st.session_state[TOLD] = True
     _page_language(
         key="page_language", data={"lang": language, "locale": browser_locale(language), "texts": streamlit_relabels(language)}
     )

@@ -376,6 +376,10 @@ STREAMLIT_TEXTS: tuple[str, ...] = (
     N_("month"),
     N_("day"),
     N_("Use arrow keys to navigate dates. Enter to select. Escape to close."),
+    # A file uploader's drop zone (its "200MB per file • CSV" line is numbers and file types).
+    N_("Drag and drop a file here"),
+    N_("Upload"),
+    N_("file upload"),
 )
 
 

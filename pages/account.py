@@ -126,7 +126,7 @@ def admin(user: User) -> None:
     with left, st.form("appoint"):
         st.markdown("**" + _("Appoint a city lead") + "**")
         who = st.selectbox(_("Account"), list(others), format_func=lambda i: others[i], index=None, key="appoint_who")
-        where = st.multiselect(_("Cities"), list(places), format_func=lambda i: places[i])
+        where = st.multiselect(_("Cities"), list(places), format_func=lambda i: places[i], placeholder=_("Choose one or more"))
         appoint = st.form_submit_button(_("Appoint"))
     if appoint and who is not None:
         try:

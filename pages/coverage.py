@@ -6,6 +6,7 @@ own cities with the pending listings too (``permissions.coverage_view`` decides,
 
 from __future__ import annotations
 
+import math
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,7 @@ import app_state as state
 from maps.coverage_map import coverage_map, map_png, standalone_html
 from opportunities import permissions
 from opportunities.accounts import User
-from opportunities.boundaries import read_boundary_file, replace_city_districts
+from opportunities.boundaries import MAX_BOUNDARY_BYTES, read_boundary_file, replace_city_districts
 from opportunities.coverage import (
     DEFAULT_DESERT_KM,
     MAX_DESERT_KM,
@@ -53,7 +54,8 @@ def filters(coverage: CoverageIndex, lang: str, city_ids: tuple[int, ...] | None
         city = st.selectbox(_("City"), names, index=names.index("Warszawa") if "Warszawa" in names else 0, key="coverage_city")
         by = st.radio(_("Show"), ("district", "cell"), key="coverage_by", horizontal=True,
                       format_func=lambda v: _("Districts") if v == "district" else _("Hexagon grid"))  # fmt: skip
-        topics = st.multiselect(_("Topics"), TOPICS, key="coverage_topics", format_func=lambda v: topic_label(v, lang))
+        topics = st.multiselect(_("Topics"), TOPICS, key="coverage_topics", format_func=lambda v: topic_label(v, lang),
+                                placeholder=_("All topics"))  # fmt: skip
         age = st.selectbox(_("Age group"), ["", *(g.id for g in AGE_GROUPS)], key="coverage_age",
                            format_func=lambda v: age_group_label(v, lang) if v else _("Any age"))  # fmt: skip
         free = st.checkbox(_("Free only"), key="coverage_free")
@@ -142,7 +144,9 @@ def district_upload(user: User | None, city_id: int, city: str, lang: str) -> No
     st.subheader(_("District boundaries of {city}").format(city=escape_markdown(city)))
     st.caption(_("GeoJSON, GeoPackage or a zipped Shapefile with a name column and, where known, a population column. "
                  "The districts shown now are replaced only when you confirm."))  # fmt: skip
-    upload = st.file_uploader(_("Boundary file"), type=["geojson", "json", "gpkg", "zip"], key="coverage_boundaries")
+    # The browser refuses a larger file before sending it; read_boundary_file checks the exact limit.
+    upload = st.file_uploader(_("Boundary file"), type=["geojson", "json", "gpkg", "zip"], key="coverage_boundaries",
+                              max_upload_size=math.ceil(MAX_BOUNDARY_BYTES / 1024 / 1024))  # fmt: skip
     if upload is None:
         return
     with tempfile.TemporaryDirectory() as folder:

@@ -53,13 +53,15 @@ class PageRecord:
     errors: list[str] = field(default_factory=list)
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A browser test that fails runs once more before it counts as failed.
 
     A real browser against a live websocket has timing a test cannot always wait out (a rerun of
     the app's own arriving as a list opens). The rerun is reported ("R" and "rerun" in the
     summary), and a test that fails twice fails.
     """
+    if not config.pluginmanager.hasplugin("rerunfailures"):  # -p no:rerunfailures: one run each
+        return
     for item in items:
         if item.get_closest_marker("browser"):
             item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
