@@ -563,6 +563,33 @@ def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_population(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.population import read_population_file, store_population
+    from opportunities.storage import find_city
+
+    layer = read_population_file(Path(args.file), column=args.column)
+    with _engine(settings) as engine:
+        with engine.connect() as conn:
+            city = find_city(conn, args.city)
+        if city is None or city.id is None:
+            print(f"error: no city named {args.city!r}", file=sys.stderr)
+            return EXIT_UNUSABLE
+        stored = store_population(engine, city.id, layer)
+    if layer.repaired:
+        print(f"repaired {layer.repaired} invalid polygons of the layer", file=sys.stderr)
+    bands = ", ".join(stored.bands) or "none"
+    print(f"residents of {city.name}'s {len(stored.districts)} districts stored (from {layer.crs}, column "
+          f"{layer.column!r}, age bands: {bands})")  # fmt: skip
+    for d in stored.districts:
+        ages = "".join(f", {g} {d.population_by_age[g]}" for g in stored.bands)
+        print(f"{d.name}: {d.population}{ages}")
+    print(f"outside every district: {stored.outside}")
+    if stored.outside:
+        print(f"warning: {stored.outside} residents of the layer are in no district of {city.name}; "
+              "is it the layer of this city?", file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m opportunities", description="Cities of Learning opportunities")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -658,6 +685,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name-column", default="", help="the column of district names (default: name)")
     p.add_argument("--population-column", default="", help="the column of residents (default: population, when present)")
     p.set_defaults(run=cmd_boundaries)
+
+    p = sub.add_parser("population", help="replace the residents of a city's districts by a population layer (points or polygons)")
+    p.add_argument("file", help="GeoJSON, GeoPackage, zipped Shapefile, or a CSV of points with lat and lon (WGS 84)")
+    p.add_argument("--city", required=True)
+    p.add_argument("--column", default="", help="the column of residents (default: population, folkmangd, ludnosc, "
+                                                "prebivalci or pop)")  # fmt: skip
+    p.set_defaults(run=cmd_population)
 
     p = sub.add_parser("archive-ended", help="archive the live listings whose last session has passed (run it daily)")
     p.set_defaults(run=cmd_archive_ended)

@@ -224,7 +224,7 @@ def _csv_points(path: Path, max_bytes: int) -> gpd.GeoDataFrame:
     from opportunities.importing import ReadLimits, read_table
 
     try:
-        table = read_table(path, limits=ReadLimits(max_bytes=max_bytes, max_rows=MAX_POPULATION_FEATURES, max_cell_chars=1000))
+        table = read_table(path, limits=ReadLimits(max_bytes=max_bytes, max_rows=MAX_POPULATION_FEATURES, max_cell_chars=1000), required=())
     except ImportFileError as exc:
         raise BoundaryFileError(f"{path.name}: {exc}") from None
     if table.rejected:
