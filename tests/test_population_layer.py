@@ -22,6 +22,7 @@ from opportunities.population import (
     store_population,
 )
 from tests.test_review import World, world  # noqa: F401  (the fixture)
+from tests.test_review_pages import page, signed_in  # noqa: F401  (the fixture)
 
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 # Two districts of Göteborg side by side, each 0.04° (about 2.4 km) wide.
@@ -257,3 +258,13 @@ def test_the_command_on_a_missing_file_is_a_file_error(world: World, tmp_path: P
     monkeypatch.setenv("DATABASE_URL", world.settings.database_url)
     assert main(["population", str(tmp_path / "nowhere.geojson"), "--city", "Göteborg"]) == 4
     assert "nowhere.geojson" in capsys.readouterr().err
+
+
+# --- the Coverage page ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("who", "shown"), [("lead_gbg", True), ("lead_kranj", True), ("disabled_lead", False), ("librarian", False), ("nobody", False)])
+def test_the_population_uploader_is_offered_to_city_leads_only(signed_in: World, who: str, shown: bool) -> None:  # noqa: F811
+    at = page("coverage", None if who == "nobody" else getattr(signed_in, who), signed_in, language="sv")
+    assert not at.exception
+    assert any(c.value.startswith("Befolkningslager (valfritt)") for c in at.caption) is shown
