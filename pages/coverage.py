@@ -30,7 +30,7 @@ from opportunities.coverage import (
     ranked,
 )
 from opportunities.errors import BoundaryFileError
-from opportunities.i18n import age_group_label, negotiate_language, topic_label, translator
+from opportunities.i18n import age_group_label, format_number, negotiate_language, topic_label, translator
 from opportunities.permissions import Action
 from opportunities.population import preview_population, read_population_file, replace_city_population
 from opportunities.storage import list_cities
@@ -189,12 +189,12 @@ def population_upload(user: User | None, city_id: int, city: str, lang: str) -> 
             return
     bands = ", ".join(age_group_label(g, lang) for g in preview.bands) or _("none")
     st.markdown(_("{residents} residents in {count} districts, coordinate reference system {crs}, column {column}, "
-                  "age bands: {bands}.").format(residents=f"{preview.inside:,}", count=len(preview.districts),
+                  "age bands: {bands}.").format(residents=format_number(preview.inside, lang), count=len(preview.districts),
                                                 crs=escape_markdown(layer.crs), column=escape_markdown(layer.column),
                                                 bands=bands))  # fmt: skip
     if preview.outside:
         st.warning(_("{residents} residents of the layer are in no district of {city}: is it the layer of this city?")
-                   .format(residents=f"{preview.outside:,}", city=escape_markdown(city)))  # fmt: skip
+                   .format(residents=format_number(preview.outside, lang), city=escape_markdown(city)))  # fmt: skip
     if layer.repaired:
         st.warning(_("Invalid polygons repaired: {count}").format(count=layer.repaired))
     table = {_("District"): [d.name for d in preview.districts], _("Residents"): [d.population for d in preview.districts]}

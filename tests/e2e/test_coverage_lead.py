@@ -71,7 +71,7 @@ def test_a_bad_boundary_file_shows_the_reason_and_changes_nothing(browser: Brows
     page = context.new_page()
     page.goto(f"{app_server.url}/coverage")
     expect(page.get_by_text("Granice dzielnic: Warszawa")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(bad))  # the boundary file's
     expect(page.get_by_text("Nie można użyć tego pliku; nic nie zostało zmienione.")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     expect(page.get_by_role("button", name="Zastąp dzielnice: Warszawa")).not_to_be_visible()
     page.screenshot(path=screenshot_path("coverage-lead-bad-boundary-file"), full_page=True)
