@@ -8,7 +8,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 from shapely.geometry import Point
 
 from opportunities.boundaries import load_districts
@@ -40,9 +40,12 @@ def open_coverage(browser: Browser, app_server: AppServer, token: str, width: in
     return page
 
 
-def shot(page: Page, name: str) -> None:
+def shot(page: Page, name: str, at: Locator) -> None:
+    """A screenshot with ``at`` in view (Streamlit scrolls inside the page: a full-page one shows only the top)."""
     page.wait_for_timeout(800)
-    page.screenshot(path=screenshot_path(name), full_page=True)
+    at.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.screenshot(path=screenshot_path(name))
     SCREENS.mkdir(parents=True, exist_ok=True)
     shutil.copy(screenshot_path(name), SCREENS / f"{name}.png")
 
@@ -62,12 +65,12 @@ def test_a_lead_previews_and_stores_a_population_layer(browser: Browser, app_ser
     uploaders.nth(1).set_input_files(str(layer(tmp_path)))
     expect(page.get_by_text(outside)).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     expect(page.get_by_text("2,500 residents in 18 districts" if locale == "en-GB" else "w dzielnicach: 18, układ współrzędnych EPSG:2180")).to_be_visible()
-    shot(page, f"population-preview-{width}-{locale}-{scheme}")
+    shot(page, f"population-preview-{width}-{locale}-{scheme}", page.get_by_role("button", name=confirm))
     serious = [v for v in axe_violations(page) if v.get("impact") in ("serious", "critical")]
     assert not serious, serious
     page.get_by_role("button", name=confirm).click()
     expect(page.get_by_text(stored)).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
-    shot(page, f"population-stored-{width}-{locale}-{scheme}")
+    shot(page, f"population-stored-{width}-{locale}-{scheme}", page.get_by_text(stored))
     page.context.close()
     engine = open_database(app_server.database_url)
     with engine.connect() as conn:
@@ -90,5 +93,5 @@ def test_a_bad_population_layer_shows_the_reason_and_changes_nothing(browser: Br
     expect(page.get_by_text("This file cannot be used; nothing was changed.")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     expect(page.get_by_text("feature 1 has no population count in 'ludnosc'")).to_be_visible()
     expect(page.get_by_role("button", name="Replace the residents of Warszawa")).not_to_be_visible()
-    shot(page, "population-bad-file-1280-en")
+    shot(page, "population-bad-file-1280-en", page.get_by_text("This file cannot be used; nothing was changed."))
     page.context.close()
