@@ -170,32 +170,42 @@ def read_boundary_file(path: Path, *, name_column: str = "", population_column: 
 
     Raises :class:`BoundaryFileError` with every problem that makes the file unusable.
     """
-    import geopandas as gpd
-
     if path.suffix.lower() not in SUFFIXES:
         raise BoundaryFileError(f"{path.name}: not a boundary file; use GeoJSON, GeoPackage or a zipped Shapefile")
     size = path.stat().st_size
     if size > max_bytes:
         raise BoundaryFileError(f"{path.name}: {size / 1e6:.1f} MB is more than the {max_bytes / 1e6:.0f} MB a boundary file may have")
-    source = str(path)
-    if path.suffix.lower() == ".zip":
-        source = _shapefile_in_zip(path)
-    try:
-        frame = gpd.read_file(source)
-    except Exception as exc:  # any reader failure means the same to the user
-        raise BoundaryFileError(f"{path.name}: cannot be read as geographic data ({_first_line(exc)})") from None
+    frame = read_geographic(path)
     if frame.empty:
         raise BoundaryFileError(f"{path.name}: holds no features")
     if len(frame) > MAX_DISTRICTS:
         raise BoundaryFileError(f"{path.name}: {len(frame)} features; at most {MAX_DISTRICTS} districts per city")
+    frame, crs = in_wgs84(frame, path.name)
+    return _checked(frame, path.name, crs, name_column, population_column)
+
+
+def read_geographic(path: Path) -> Any:
+    """The GeoDataFrame of a GeoJSON, GeoPackage or zipped Shapefile (a population layer's too)."""
+    import geopandas as gpd
+
+    source = str(path)
+    if path.suffix.lower() == ".zip":
+        source = _shapefile_in_zip(path)
+    try:
+        return gpd.read_file(source)
+    except Exception as exc:  # any reader failure means the same to the user
+        raise BoundaryFileError(f"{path.name}: cannot be read as geographic data ({_first_line(exc)})") from None
+
+
+def in_wgs84(frame: Any, file_name: str) -> tuple[Any, str]:
+    """``frame`` reprojected to EPSG:4326, and its own CRS; BoundaryFileError when it has none usable."""
     if frame.crs is None:
-        raise BoundaryFileError(f"{path.name}: says nothing about its coordinate reference system (a Shapefile needs its .prj)")
+        raise BoundaryFileError(f"{file_name}: says nothing about its coordinate reference system (a Shapefile needs its .prj)")
     crs = frame.crs.to_string()
     try:
-        frame = frame.to_crs(4326)
+        return frame.to_crs(4326), crs
     except Exception as exc:
-        raise BoundaryFileError(f"{path.name}: cannot be reprojected from {crs} ({_first_line(exc)})") from None
-    return _checked(frame, path.name, crs, name_column, population_column)
+        raise BoundaryFileError(f"{file_name}: cannot be reprojected from {crs} ({_first_line(exc)})") from None
 
 
 def _first_line(exc: BaseException) -> str:

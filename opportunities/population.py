@@ -33,10 +33,10 @@ from opportunities.boundaries import (
     POPULATION_COLUMNS,
     SUFFIXES,
     District,
-    _first_line,
     _polygonal,
-    _shapefile_in_zip,
+    in_wgs84,
     load_districts,
+    read_geographic,
 )
 from opportunities.errors import BoundaryFileError, ImportFileError
 from opportunities.vocabulary import AGE_GROUPS
@@ -169,7 +169,7 @@ def read_population_file(path: Path, *, column: str = "", max_bytes: int = MAX_P
     size = path.stat().st_size
     if size > max_bytes:
         raise BoundaryFileError(f"{path.name}: {size / 1e6:.1f} MB is more than the {max_bytes / 1e6:.0f} MB a population layer may have")
-    frame = _csv_points(path, max_bytes) if suffix == ".csv" else _geographic(path)
+    frame = _csv_points(path, max_bytes) if suffix == ".csv" else read_geographic(path)
     if suffix == ".csv" and column:
         from opportunities.importing import _column_name
 
@@ -178,13 +178,7 @@ def read_population_file(path: Path, *, column: str = "", max_bytes: int = MAX_P
         raise BoundaryFileError(f"{path.name}: holds no features")
     if len(frame) > MAX_POPULATION_FEATURES:
         raise BoundaryFileError(f"{path.name}: {len(frame):,} features; at most {MAX_POPULATION_FEATURES:,} in a population layer")
-    if frame.crs is None:
-        raise BoundaryFileError(f"{path.name}: says nothing about its coordinate reference system (a Shapefile needs its .prj)")
-    crs = frame.crs.to_string()
-    try:
-        frame = frame.to_crs(4326)
-    except Exception as exc:
-        raise BoundaryFileError(f"{path.name}: cannot be reprojected from {crs} ({_first_line(exc)})") from None
+    frame, crs = in_wgs84(frame, path.name)
     if frame.geometry.isna().any() or frame.geometry.is_empty.any():
         bad = int(np.flatnonzero((frame.geometry.isna() | frame.geometry.is_empty).to_numpy())[0]) + 1
         raise BoundaryFileError(f"{path.name}: feature {bad} has no geometry")
@@ -209,14 +203,6 @@ def read_population_file(path: Path, *, column: str = "", max_bytes: int = MAX_P
     for key in (column, *bands.values()):
         frame[key] = _counts(frame, key, path.name)
     return PopulationLayer(frame=frame, column=column, bands=bands, crs=crs, file_name=path.name, points=points, repaired=repaired)
-
-
-def _geographic(path: Path) -> gpd.GeoDataFrame:
-    source = _shapefile_in_zip(path) if path.suffix.lower() == ".zip" else str(path)
-    try:
-        return gpd.read_file(source)
-    except Exception as exc:  # any reader failure means the same to the user
-        raise BoundaryFileError(f"{path.name}: cannot be read as geographic data ({_first_line(exc)})") from None
 
 
 def _csv_points(path: Path, max_bytes: int) -> gpd.GeoDataFrame:
