@@ -132,8 +132,10 @@ def _aggregate(districts: Sequence[District], layer: gpd.GeoDataFrame, column: s
     bands = _band_columns(layer)
     columns = {"": column, **bands}
     values = {key: _counts(layer, col, name) for key, col in columns.items()}
-    areas = np.asarray(gpd.GeoSeries([d.geometry for d in districts], crs="EPSG:4326").to_crs(EQUAL_AREA_CRS))
-    shapes = np.asarray(layer.geometry.to_crs(EQUAL_AREA_CRS))
+    # Points are tested against the districts as stored (EPSG:4326); only areas need the equal-area CRS.
+    crs = "EPSG:4326" if points else EQUAL_AREA_CRS
+    areas = np.asarray(gpd.GeoSeries([d.geometry for d in districts], crs="EPSG:4326").to_crs(crs))
+    shapes = np.asarray(layer.geometry.to_crs(crs))
     # One spatial-index query for every (feature, district) pair that may share residents.
     feature, district = shapely.STRtree(areas).query(shapes, predicate="covered_by" if points else "intersects")
     if points:
