@@ -3,6 +3,7 @@ districts, stored in one audited transaction, and the command that does it."""
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,12 +116,17 @@ def shapefile_without_prj(path: Path) -> Path:
 
 
 def written(path: Path, frame: gpd.GeoDataFrame) -> Path:
-    frame.to_file(path)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "'crs' was not provided", UserWarning)  # a file without CRS is the point
+        frame.to_file(path)
     return path
 
 
 @pytest.mark.parametrize(("make", "message"), [
-    (lambda p: no_crs(p / "a.geojson"), "coordinate reference system|reprojected|outside the earth"),
+    # GeoJSON without a CRS is WGS 84 (RFC 7946): projected metres then fall outside the earth.
+    (lambda p: no_crs(p / "a.geojson"), "coordinates fall outside the earth after reprojection from EPSG:4326"),
+    (lambda p: written(p / "a.gpkg", gpd.GeoDataFrame({"population": [5]}, geometry=[Point(320000, 6400000)])),
+     "says nothing about its coordinate reference system"),
     (lambda p: shapefile_without_prj(p / "a.zip"), "coordinate reference system"),
     (lambda p: written(p / "a.geojson", gpd.GeoDataFrame({"population": [5]}, geometry=[LineString([(11.9, 57.7), (12, 57.7)])], crs=4326)),
      "only points or only polygons, not LineString"),
@@ -192,6 +198,18 @@ def test_a_lead_replaces_the_figures_in_one_audited_transaction(world: World, tm
     assert figures(world) == {"Centrum": (7, {}), "Majorna-Linné": (0, {})}
     with world.engine.connect() as conn:
         assert load_districts(conn, [world.gbg])[0].source == "stadsdelar.geojson; population from b.gpkg"
+
+
+@pytest.mark.parametrize(("centrum", "majorna"), [(2, 1), (1, 3), (None, 2), (0, 3)])
+def test_the_districts_version_moves_with_the_residents_even_when_ids_come_back(world: World, centrum: int | None,  # noqa: F811
+                                                                                 majorna: int) -> None:  # fmt: skip
+    with_districts(world)  # Centrum 1, Majorna-Linné 2
+    with world.engine.connect() as conn:
+        before = storage.districts_version(conn)
+    store_districts(world.engine, world.gbg, [District("Centrum", CENTRUM, population=centrum), District("Majorna-Linné", MAJORNA, population=majorna)])
+    with world.engine.connect() as conn:
+        # SQLite gives the deleted ids again: residents moved between districts (same total) must move it all the same.
+        assert storage.districts_version(conn) != before
 
 
 def test_a_failure_while_storing_leaves_the_old_figures(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
