@@ -90,7 +90,8 @@ def test_polygons_in_polish_cs92_are_split_by_area(world: World, tmp_path: Path)
 def test_a_csv_of_points_with_semicolons_decimal_commas_and_a_named_column(world: World, tmp_path: Path) -> None:  # noqa: F811
     with_districts(world)
     path = tmp_path / "punkter.csv"
-    path.write_text("Latitud;Longitud;Invånare;pop_children\n57,70;11,96;12;3\n57.70;11.92;8;1\n\"59,33\";18,07;5;0\n", encoding="utf-8")
+    path.write_text("Latitud;Longitud;Invånare;pop_children;Anteckning\n57,70;11,96;12;3;\"Kvarter; norra,\nПетроград\"\n"
+                    "57.70;11.92;8;1;=SUM(A1)\n\"59,33\";18,07;5;0;Łódź ß\n", encoding="utf-8")  # fmt: skip
     layer = read_population_file(path, column="Invånare")
     assert (layer.column, layer.crs, layer.bands) == ("invanare", "EPSG:4326", {"children": "pop_children"})
     with world.engine.connect() as conn:
