@@ -14,7 +14,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
     parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout",
-                                          "freshness", "coverage"), action="append")  # fmt: skip
+                                          "freshness", "coverage", "population"), action="append")  # fmt: skip
     parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument(
@@ -22,7 +22,8 @@ def main() -> None:
     )
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
-    only = set(args.only or ("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout", "freshness", "coverage"))
+    only = set(args.only or ("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout", "freshness", "coverage",
+                             "population"))  # fmt: skip
     settings = load_settings()
     results: dict[str, object] = {}
     if "geocoder" in only:
@@ -45,6 +46,10 @@ def main() -> None:
 
         results["coverage"] = coverage_bench.run()
         print("coverage", json.dumps(results["coverage"]), flush=True)
+    if "population" in only:
+        from benchmarks import population as population_bench
+
+        results["population"] = population_bench.run()
     if "recurrence" in only:
         from benchmarks import recurrence as recurrence_bench
 

@@ -171,34 +171,44 @@ def read_boundary_file(path: Path, *, name_column: str = "", population_column: 
 
     Raises :class:`BoundaryFileError` with every problem that makes the file unusable.
     """
-    import geopandas as gpd
-
     if path.suffix.lower() not in SUFFIXES:
         raise BoundaryFileError(path.name, Reason(N_("not a boundary file; use GeoJSON, GeoPackage or a zipped Shapefile")))
     size = path.stat().st_size
     if size > max_bytes:
         raise BoundaryFileError(path.name, Reason(N_("{size} MB is more than the {limit} MB a boundary file may have"),
                                                  {"size": f"{size / 1e6:.1f}", "limit": f"{max_bytes / 1e6:.0f}"}))
-    source = str(path)
-    if path.suffix.lower() == ".zip":
-        source = _shapefile_in_zip(path)
-    try:
-        frame = gpd.read_file(source)
-    except Exception as exc:  # any reader failure means the same to the user
-        raise BoundaryFileError(path.name, Reason(N_("cannot be read as geographic data ({detail})"), {"detail": _first_line(exc)})) from None
+    frame = read_geographic(path)
     if frame.empty:
         raise BoundaryFileError(path.name, Reason(N_("holds no features")))
     if len(frame) > MAX_DISTRICTS:
         raise BoundaryFileError(path.name, Reason(N_("{count} features; at most {limit} districts per city"),
                                                  {"count": len(frame), "limit": MAX_DISTRICTS}))
+    frame, crs = in_wgs84(frame, path.name)
+    return _checked(frame, path.name, crs, name_column, population_column)
+
+
+def read_geographic(path: Path) -> Any:
+    """The GeoDataFrame of a GeoJSON, GeoPackage or zipped Shapefile (a population layer's too)."""
+    import geopandas as gpd
+
+    source = str(path)
+    if path.suffix.lower() == ".zip":
+        source = _shapefile_in_zip(path)
+    try:
+        return gpd.read_file(source)
+    except Exception as exc:  # any reader failure means the same to the user
+        raise BoundaryFileError(path.name, Reason(N_("cannot be read as geographic data ({detail})"), {"detail": _first_line(exc)})) from None
+
+
+def in_wgs84(frame: Any, file_name: str) -> tuple[Any, str]:
+    """``frame`` reprojected to EPSG:4326, and its own CRS; BoundaryFileError when it has none usable."""
     if frame.crs is None:
-        raise BoundaryFileError(path.name, Reason(N_("says nothing about its coordinate reference system (a Shapefile needs its .prj)")))
+        raise BoundaryFileError(file_name, Reason(N_("says nothing about its coordinate reference system (a Shapefile needs its .prj)")))
     crs = frame.crs.to_string()
     try:
-        frame = frame.to_crs(4326)
+        return frame.to_crs(4326), crs
     except Exception as exc:
-        raise BoundaryFileError(path.name, Reason(N_("cannot be reprojected from {crs} ({detail})"), {"crs": crs, "detail": _first_line(exc)})) from None
-    return _checked(frame, path.name, crs, name_column, population_column)
+        raise BoundaryFileError(file_name, Reason(N_("cannot be reprojected from {crs} ({detail})"), {"crs": crs, "detail": _first_line(exc)})) from None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 
-from opportunities.errors import GeocodingError, ImportFileError, OpportunitiesError
+from opportunities.errors import GeocodingError, ImportFileError, NotFoundError, OpportunitiesError
 from opportunities.settings import Settings, load_settings
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Mode, OpportunityType, Status
 
 if TYPE_CHECKING:
+    from opportunities.model import City
     from opportunities.search import SearchQuery
 
 # Exit codes, documented in the README's command-line section. 2 is also argparse's code for a
@@ -545,21 +546,49 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _city(engine: Engine, name: str) -> tuple[City, int]:
+    """The stored city named ``name`` and its id; NotFoundError (exit 2, nothing changed) for none."""
+    from opportunities.storage import find_city
+
+    with engine.connect() as conn:
+        city = find_city(conn, name)
+    if city is None or city.id is None:
+        raise NotFoundError(f"no city named {name!r}")
+    return city, city.id
+
+
 def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
     from opportunities.boundaries import read_boundary_file, store_districts
-    from opportunities.storage import find_city
 
     read = read_boundary_file(Path(args.file), name_column=args.name_column, population_column=args.population_column)
     with _engine(settings) as engine:
-        with engine.connect() as conn:
-            city = find_city(conn, args.city)
-        if city is None or city.id is None:
-            print(f"error: no city named {args.city!r}", file=sys.stderr)
-            return EXIT_UNUSABLE
-        store_districts(engine, city.id, read.districts)
+        city, city_id = _city(engine, args.city)
+        store_districts(engine, city_id, read.districts)
     for name in read.repaired:
         print(f"repaired the invalid polygon of {name}", file=sys.stderr)
     print(f"{len(read.districts)} districts of {city.name} stored (from {read.crs})")
+    return EXIT_OK
+
+
+def cmd_population(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.population import read_population_file, store_population
+
+    layer = read_population_file(Path(args.file), column=args.column)
+    with _engine(settings) as engine:
+        city, city_id = _city(engine, args.city)
+        stored = store_population(engine, city_id, layer)
+    if layer.repaired:
+        print(f"repaired {layer.repaired} invalid polygons of the layer", file=sys.stderr)
+    bands = ", ".join(stored.bands) or "none"
+    print(f"residents of {city.name}'s {len(stored.districts)} districts stored (from {layer.crs}, column "
+          f"{layer.column!r}, age bands: {bands})")  # fmt: skip
+    for d in stored.districts:
+        ages = "".join(f", {g} {d.population_by_age[g]}" for g in stored.bands)
+        print(f"{d.name}: {d.population}{ages}")
+    print(f"outside every district: {stored.outside}")
+    if stored.outside:
+        print(f"warning: {stored.outside} residents of the layer are in no district of {city.name}; "
+              "is it the layer of this city?", file=sys.stderr)  # fmt: skip
     return EXIT_OK
 
 
@@ -658,6 +687,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name-column", default="", help="the column of district names (default: name)")
     p.add_argument("--population-column", default="", help="the column of residents (default: population, when present)")
     p.set_defaults(run=cmd_boundaries)
+
+    p = sub.add_parser("population", help="replace the residents of a city's districts by a population layer (points or polygons)")
+    p.add_argument("file", help="GeoJSON, GeoPackage, zipped Shapefile, or a CSV of points with lat and lon (WGS 84)")
+    p.add_argument("--city", required=True)
+    p.add_argument("--column", default="", help="the column of residents (default: population, folkmangd, ludnosc, "
+                                                "prebivalci or pop)")  # fmt: skip
+    p.set_defaults(run=cmd_population)
 
     p = sub.add_parser("archive-ended", help="archive the live listings whose last session has passed (run it daily)")
     p.set_defaults(run=cmd_archive_ended)

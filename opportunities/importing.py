@@ -399,8 +399,11 @@ def _read_xlsx(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
     return read
 
 
-def read_table(path: Path, *, limits: ReadLimits | None = None) -> Table:
-    """Read a CSV or XLSX import file. Raises :class:`ImportFileError` when it is unusable."""
+def read_table(path: Path, *, limits: ReadLimits | None = None, required: Sequence[str] = REQUIRED_COLUMNS) -> Table:
+    """Read a CSV or XLSX import file (or another table with the ``required`` columns).
+
+    Raises :class:`ImportFileError` when it is unusable.
+    """
     if not path.is_file():
         raise ImportFileError(f"{path} does not exist")
     limits = limits or ReadLimits.from_settings()
@@ -413,10 +416,11 @@ def read_table(path: Path, *, limits: ReadLimits | None = None) -> Table:
             chunks.append(chunk)
             size += len(chunk)
     data = b"".join(chunks)
-    return read_table_bytes(data, path.name, limits=limits)
+    return read_table_bytes(data, path.name, limits=limits, required=required)
 
 
-def read_table_bytes(data: bytes, filename: str, *, limits: ReadLimits | None = None) -> Table:
+def read_table_bytes(data: bytes, filename: str, *, limits: ReadLimits | None = None,
+                     required: Sequence[str] = REQUIRED_COLUMNS) -> Table:  # fmt: skip
     """Read an import file's ``data``, its format told by ``filename``'s extension (.csv, .txt, .xlsx).
 
     The one reading path of the command line and the upload page. Raises
@@ -433,7 +437,7 @@ def read_table_bytes(data: bytes, filename: str, *, limits: ReadLimits | None = 
     else:
         hint = "; save it as .xlsx or 'CSV UTF-8' and try again" if suffix in _OTHER_SPREADSHEETS else ""
         raise ImportFileError(f"{filename}: expected a .csv or .xlsx file, not {suffix or 'a file without extension'}{hint}")
-    return _table(sheet, filename, limits)
+    return _table(sheet, filename, limits, required)
 
 
 def _cell_value(cell: str) -> str:
@@ -444,7 +448,7 @@ def _cell_value(cell: str) -> str:
     return unguard_formula(cell) if cell[:1] == "'" else cell
 
 
-def _table(sheet: _Sheet, filename: str, limits: ReadLimits) -> Table:
+def _table(sheet: _Sheet, filename: str, limits: ReadLimits, required: Sequence[str] = REQUIRED_COLUMNS) -> Table:
     """Check the header and key every row by column name; cells are stripped and unguarded."""
     header = sheet.header[: _trimmed(sheet.header)]
     names = [_column_name(h) for h in header]
@@ -458,7 +462,7 @@ def _table(sheet: _Sheet, filename: str, limits: ReadLimits) -> Table:
                 for n, at in columns.items() if len(at) > 1]  # fmt: skip
     if repeated:
         raise ImportFileError(f"{filename} names a column more than once: {'; '.join(repeated)}; keep one of each and try again")
-    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    missing = [c for c in required if c not in names]
     if missing:
         raise ImportFileError(f"{filename} lacks the required column(s): {', '.join(missing)}")
     # ``row`` and ``reason`` come from a rejected-rows file being uploaded again.

@@ -701,8 +701,16 @@ def district_rows(conn: Connection, city_ids: Sequence[int] | None = None) -> li
 
 
 def districts_version(conn: Connection) -> str:
-    """Changes whenever districts are replaced (new rows get new ids): keys cached assignments."""
-    from sqlalchemy import func
+    """Changes whenever districts are replaced or their residents change: keys cached assignments.
 
-    count, last, total = conn.execute(select(func.count(), func.max(districts.c.id), func.sum(districts.c.id))).one()
-    return f"{count}-{last}-{total}"
+    New rows get new ids on PostgreSQL, but SQLite gives the ids of rows just deleted again, so
+    the names and figures weigh in too (each by its row's id, so residents moved between two
+    districts count). One pass over the small columns, never the boundaries.
+    """
+    from sqlalchemy import BigInteger, cast, func
+
+    weight = cast(districts.c.id, BigInteger)
+    version = select(func.count(), func.max(districts.c.id), func.sum(districts.c.id),
+                     func.sum(weight * func.coalesce(districts.c.population, -1)),
+                     func.sum(weight * (func.length(districts.c.name) + func.length(districts.c.population_by_age))))  # fmt: skip
+    return "-".join(str(v) for v in conn.execute(version).one())

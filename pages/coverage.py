@@ -31,8 +31,9 @@ from opportunities.coverage import (
     ranked,
 )
 from opportunities.errors import BoundaryFileError
-from opportunities.i18n import age_group_label, negotiate_language, topic_label, translator
+from opportunities.i18n import age_group_label, format_number, negotiate_language, topic_label, translator
 from opportunities.permissions import Action
+from opportunities.population import MAX_POPULATION_BYTES, preview_population, read_population_file, replace_city_population
 from opportunities.storage import list_cities
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
@@ -136,6 +137,7 @@ def main() -> None:
                          f"coverage-{slug}-{by}.png", "image/png")  # fmt: skip
     if len(filt.city_ids) == 1 and permissions.allowed(user, Action.REPLACE_DISTRICTS, city_id=filt.city_ids[0]):
         district_upload(user, filt.city_ids[0], city, lang)
+        population_upload(user, filt.city_ids[0], city, lang)
 
 
 def district_upload(user: User | None, city_id: int, city: str, lang: str) -> None:
@@ -165,5 +167,51 @@ def district_upload(user: User | None, city_id: int, city: str, lang: str) -> No
     if st.button(_("Replace the districts of {city}").format(city=escape_markdown(city)), key="coverage_boundaries_confirm"):
         stored = replace_city_districts(access.engine(), user, city_id, read, now=access.now(), file_name=upload.name)
         st.success(_("{count} districts stored.").format(count=stored))
+
+
+def population_upload(user: User | None, city_id: int, city: str, lang: str) -> None:
+    """A city lead's (or an admin's) population layer: counted onto the stored districts and
+    previewed, the residents of every district replaced on confirm."""
+    _ = translator(lang).gettext
+    st.caption(_("Population layer (optional): points or polygons with a population column, and age bands as "
+                 "population_<age group> columns where known; GeoJSON, GeoPackage, a zipped Shapefile or a CSV of "
+                 "points with lat and lon. Its residents are counted in the districts above; the figures shown now "
+                 "are replaced only when you confirm."))  # fmt: skip
+    upload = st.file_uploader(_("Population layer"), type=["geojson", "json", "gpkg", "zip", "csv"], key="coverage_population",
+                              max_upload_size=math.ceil(MAX_POPULATION_BYTES / 1024 / 1024))  # fmt: skip
+    if upload is None:
+        return
+    engine = access.engine()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / (Path(upload.name).name or "upload")
+        path.write_bytes(upload.getvalue())
+        try:
+            layer = read_population_file(path)
+            with engine.connect() as conn:
+                preview = preview_population(conn, city_id, layer)
+        except BoundaryFileError as exc:
+            st.error(_("This file cannot be used; nothing was changed. {reason}").format(reason=escape_markdown(exc.render(_))))
+            return
+    bands = ", ".join(age_group_label(g, lang) for g in preview.bands) or _("none")
+    st.markdown(_("{residents} residents in {count} districts, coordinate reference system {crs}, column {column}, "
+                  "age bands: {bands}.").format(residents=format_number(preview.inside, lang), count=len(preview.districts),
+                                                crs=escape_markdown(layer.crs), column=escape_markdown(layer.column),
+                                                bands=bands))  # fmt: skip
+    if preview.outside:
+        st.warning(_("{residents} residents of the layer are in no district of {city}: is it the layer of this city?")
+                   .format(residents=format_number(preview.outside, lang), city=escape_markdown(city)))  # fmt: skip
+    if layer.repaired:
+        st.warning(_("Invalid polygons repaired: {count}").format(count=layer.repaired))
+    table = {_("District"): [d.name for d in preview.districts], _("Residents"): [d.population for d in preview.districts]}
+    for group in preview.bands:
+        table[age_group_label(group, lang)] = [d.population_by_age.get(group) for d in preview.districts]
+    st.dataframe(table, hide_index=True, width="stretch")
+    if st.button(_("Replace the residents of {city}").format(city=escape_markdown(city)), key="coverage_population_confirm"):
+        try:
+            stored = replace_city_population(engine, user, city_id, layer, now=access.now())
+        except BoundaryFileError as exc:  # the districts changed since the preview, e.g. all removed
+            st.error(_("This file cannot be used; nothing was changed. {reason}").format(reason=escape_markdown(exc.render(_))))
+            return
+        st.success(_("Residents of {count} districts stored.").format(count=len(stored.districts)))
 
 main()

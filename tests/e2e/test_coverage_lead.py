@@ -75,11 +75,11 @@ def test_a_bad_boundary_file_shows_the_reason_and_changes_nothing(browser: Brows
     # Every page says its language to the browser, and Streamlit's own drop zone speaks Polish too
     # and names the boundary files' limit, not Streamlit's global one.
     expect(page.locator("html")).to_have_attribute("lang", "pl")
-    zone = page.get_by_test_id("stFileUploaderDropzone")
+    zone = page.get_by_test_id("stFileUploaderDropzone").first  # the boundary file's (the population layer's is next)
     expect(zone.get_by_test_id("stBaseButton-secondary")).to_have_text(re.compile("Prześlij$"))
     expect(zone.get_by_test_id("stFileUploaderDropzoneInput")).to_have_attribute("aria-label", "wybierz plik")
     expect(zone).to_contain_text("20MB")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(bad))
+    zone.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(str(bad))
     expect(page.get_by_text("Nie można użyć tego pliku; nic nie zostało zmienione.")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     # The reason itself is in Polish (the reader's language), the file's name as it was.
     expect(page.get_by_text("dzielnice.geojson: nie da się odczytać jako danych geograficznych")).to_be_visible()
