@@ -359,7 +359,10 @@ def _a_recurring_id(database_url: str) -> int:
     with engine.connect() as conn:
         row = conn.execute(
             select(opportunities.c.id)
-            .where(opportunities.c.status == "published", opportunities.c.schedule != "", opportunities.c.end_date > TODAY)
+            # A venue and an address to show; in id order, so SQLite and PostgreSQL pick the same one.
+            .where(opportunities.c.status == "published", opportunities.c.schedule != "", opportunities.c.end_date > TODAY,
+                   opportunities.c.venue != "", opportunities.c.address != "")
+            .order_by(opportunities.c.id)
             .limit(1)
         ).scalar_one()
     engine.dispose()
