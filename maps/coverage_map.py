@@ -110,7 +110,7 @@ def _legend(fmap: folium.Map, breaks: list[float], labels: dict[str, str], posit
                     f"</span> {text}</div>")  # fmt: skip
     rows.append(f'<div><span style="border:2px dashed {DESERT_COLOUR};display:inline-block;width:12px;height:8px"></span> '
                 f"{html.escape(labels['desert'])}</div>")  # fmt: skip
-    box = (f'<div style="position:absolute;bottom:40px;left:8px;z-index:9999;background:#fff;color:#222;padding:6px;'
+    box = (f'<div style="position:absolute;bottom:60px;left:8px;z-index:9999;background:#fff;color:#222;padding:6px;'
            f'font:12px sans-serif;border:1px solid #999"><b>{html.escape(labels["legend"])}</b>{"".join(rows)}</div>')  # fmt: skip
     fmap.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]
 
