@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from streamlit.errors import StreamlitAPIException
 
 import app_state
+import page_language
 from opportunities import accounts, mail, permissions
 from opportunities.accounts import Role, User
 from opportunities.errors import FieldError, ForbiddenError, PasswordPolicyError, RateLimitError, SignInError, TokenError
@@ -64,10 +65,13 @@ def engine() -> Engine:
 
 
 def language() -> str:
-    """The interface language: the one chosen on Explore in this session, else the browser's."""
+    """The interface language: the one chosen in this session, else the link's ``?lang=``, else the browser's."""
     chosen = st.session_state.get(app_state.LANGUAGE)
     if chosen in LANGUAGES:
         return str(chosen)
+    asked = st.query_params.get("lang", "")
+    if asked in LANGUAGES:
+        return asked
     header = st.context.headers.get("Accept-Language") or ""
     return negotiate_language([header]) if header else "en"
 
@@ -126,10 +130,10 @@ def require_user(*roles: Role) -> User:
         st.warning(_("Sign in to see this page."))
         with contextlib.suppress(StreamlitAPIException):  # a page run on its own has no navigation
             st.page_link("pages/sign_in.py", label=_("Sign in"))
-        st.stop()
+        page_language.stop_page(language())
     if roles and user.role not in roles and user.role is not Role.ADMIN:
         st.error(_("This page is not available to your account."))
-        st.stop()
+        page_language.stop_page(language())
     return user
 
 
@@ -142,7 +146,7 @@ def require(action: Action, *, organisation_id: int | None = None, city_id: int 
         return permissions.authorise(user, action, organisation_id=organisation_id, city_id=city_id)
     except ForbiddenError:
         st.error(_("Your account may not do this."))
-        st.stop()
+        page_language.stop_page(language())
 
 
 def sign_in(user: User) -> None:

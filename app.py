@@ -22,38 +22,33 @@ st.html(
 )
 
 import access  # noqa: E402  (after set_page_config)
+import app_state  # noqa: E402
 import page_language  # noqa: E402
 from opportunities.accounts import Role  # noqa: E402
 
+st.session_state[app_state.THROUGH_APP] = True
 _ = access.translations().gettext
 user = access.current_user()
 explore = st.Page("pages/explore.py", title=_("Explore"), default=True)
 coverage = st.Page("pages/coverage.py", title=_("Coverage"))
 indicators = st.Page("pages/indicators.py", title=_("Indicators"), url_path="indicators")
 
-# Provider pages:
-PROVIDER_PAGES: list[st.Page] = [
-    st.Page("pages/submit.py", title=_("Submit an opportunity")),
-    st.Page("pages/my_opportunities.py", title=_("My opportunities")),
-    st.Page("pages/upload.py", title=_("Upload opportunities")),
-]
-# City-lead pages:
-CITY_LEAD_PAGES: list[st.Page] = [
-    st.Page("pages/review.py", title=_("Review submissions")),
-]
-account = st.Page("pages/account.py", title=_("Account"))
+# Provider pages, then city-lead pages: in the menu of those who may use them. For everyone else
+# they stay at their address, hidden, so that a shared link opens the page's own answer (sign in
+# first, or not for your role) rather than Streamlit's "Page not found".
+PROVIDER_PAGES = (("pages/submit.py", _("Submit an opportunity")), ("pages/my_opportunities.py", _("My opportunities")),
+                  ("pages/upload.py", _("Upload opportunities")))  # fmt: skip
+CITY_LEAD_PAGES = (("pages/review.py", _("Review submissions")),)
 sign_in = st.Page("pages/sign_in.py", title=_("Sign in"))
 register = st.Page("pages/register.py", title=_("Register an organisation"))
 
-if user is None:
-    pages = [explore, coverage, indicators, sign_in, register]
-else:
-    pages = [explore, coverage, indicators]
-    if user.role in (Role.PROVIDER, Role.ADMIN):
-        pages += PROVIDER_PAGES
-    if user.role in (Role.CITY_LEAD, Role.ADMIN):
-        pages += CITY_LEAD_PAGES
-    pages.append(account)
+role = user.role if user is not None else None
+providing = role in (Role.PROVIDER, Role.ADMIN)
+leading = role in (Role.CITY_LEAD, Role.ADMIN)
+pages = [explore, coverage, indicators] + ([sign_in, register] if user is None else [])
+pages += [st.Page(path, title=title, visibility="visible" if providing else "hidden") for path, title in PROVIDER_PAGES]
+pages += [st.Page(path, title=title, visibility="visible" if leading else "hidden") for path, title in CITY_LEAD_PAGES]
+pages.append(st.Page("pages/account.py", title=_("Account"), visibility="visible" if user is not None else "hidden"))
 page = st.navigation(pages)
 access.write_cookie()
 st.session_state[page_language.TOLD] = False

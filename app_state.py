@@ -29,6 +29,24 @@ from opportunities.storage import (
 from opportunities.vocabulary import Status
 
 DEMO_SIZE = 400
+THROUGH_APP = "_through_app"  # session-state key: app.py has run in this session
+
+
+def run_through_app() -> None:
+    """Call first on every page: a page run on its own is rerun through ``app.py``, at the same URL.
+
+    Streamlit (1.67) starts in its old pages-folder mode, which it leaves only once ``app.py`` has
+    called ``st.navigation``. A fresh server's first visit to a page's own URL so runs that page
+    alone: without the menu, the page's language or the session cookie. Leaving the mode here
+    and rerunning gives that visit the app as every other visit has it.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    # A session that has run app.py is in the app (AppTest, which starts every run in that mode,
+    # keeps its session between runs).
+    if PagesManager.uses_pages_directory and not st.session_state.get(THROUGH_APP):
+        PagesManager.uses_pages_directory = False  # as st.navigation sets it
+        st.rerun()
 
 
 def settings() -> Settings:

@@ -7,6 +7,7 @@ Shared by the pages (beside :mod:`app_state`); the language itself is chosen per
 from __future__ import annotations
 
 import gettext
+from typing import NoReturn
 
 import streamlit as st
 
@@ -102,6 +103,14 @@ def set_page_language(language: str) -> None:
     _page_language(
         key="page_language", data={"lang": language, "locale": browser_locale(language), "texts": streamlit_relabels(language)}
     )
+
+
+def stop_page(language: str) -> NoReturn:
+    """End the page here (``st.stop()``), having told the browser its language: nothing can be
+    added to a page once it is stopped, so app.py could not tell it after."""
+    if not st.session_state.get(TOLD):
+        set_page_language(language)
+    st.stop()
 
 
 def session_language() -> str:

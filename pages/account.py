@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 import access
+import app_state
 from opportunities import accounts, audit, mail, organisations
 from opportunities.accounts import Role, User
 from opportunities.errors import AccountExistsError, FieldError, ForbiddenError, PasswordPolicyError, SignInError
@@ -14,6 +15,8 @@ from opportunities.i18n import N_, format_when
 from opportunities.permissions import Action, allowed
 from opportunities.storage import list_cities, writing
 from opportunities.text import escape_markdown
+
+app_state.run_through_app()
 
 _ = access.translations().gettext
 ROLE_LABELS = {Role.PROVIDER: N_("Provider"), Role.CITY_LEAD: N_("City lead"), Role.ADMIN: N_("Admin")}

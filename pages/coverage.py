@@ -38,6 +38,8 @@ from opportunities.storage import list_cities
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
 
+state.run_through_app()
+
 
 def page_language() -> str:
     chosen = st.session_state.get(state.LANGUAGE)

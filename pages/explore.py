@@ -53,6 +53,8 @@ from opportunities.url_params import (
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
 from page_language import DATE_FORMATS, browser_language, set_page_language, translations
 
+state.run_through_app()
+
 MAX_LIMIT = 10_000
 MAP_HEIGHT = 560
 MAP_KEY = "map"

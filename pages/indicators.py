@@ -49,6 +49,8 @@ from opportunities.url_params import local_today
 from opportunities.vocabulary import LANGUAGES
 from page_language import DATE_FORMATS, session_language, set_page_language, translations
 
+state.run_through_app()
+
 SCOPE_KIND = "indicators_scope_kind"
 SCOPE_NAME = "indicators_scope_name"
 PERIOD_FROM = "indicators_from"

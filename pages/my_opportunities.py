@@ -21,6 +21,9 @@ from opportunities.i18n import age_group_label, format_day, format_number, forma
 from opportunities.model import as_datetime
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, Status
+from page_language import stop_page
+
+state.run_through_app()
 
 STATUS_FILTER = "mine_status"
 NOTICE = "mine_notice"
@@ -37,7 +40,7 @@ lang = access.language()
 _ = translator(lang).gettext
 if user.organisation_id is None:  # an admin: listings belong to organisations
     st.info(_("Listings are submitted by the members of an organisation; an admin reviews them on the Review page."))
-    st.stop()
+    stop_page(lang)
 ngettext = translator(lang).ngettext
 settings = state.settings()
 engine = access.engine()

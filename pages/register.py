@@ -8,11 +8,14 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import access
+import app_state
 from opportunities import accounts, organisations
 from opportunities.errors import AccountExistsError, PasswordPolicyError, RecordError
 from opportunities.i18n import N_
 from opportunities.storage import list_cities, writing
 from opportunities.vocabulary import ProviderKind
+
+app_state.run_through_app()
 
 _ = access.translations().gettext
 

@@ -28,6 +28,8 @@ from opportunities.i18n import N_, format_when, precision_label
 from opportunities.storage import list_cities, writing
 from opportunities.text import escape_markdown
 
+app_state.run_through_app()
+
 # Audit actions as a lead reads them; an action not listed (a newer one) shows its id.
 ACTION_LABELS = {
     "approve": N_("listing approved"), "reject": N_("listing rejected"), "request_changes": N_("listing: changes requested"),

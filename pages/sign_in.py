@@ -8,10 +8,13 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 import access
+import app_state
 from opportunities import accounts, mail, organisations
 from opportunities.errors import AccountExistsError, PasswordPolicyError, RateLimitError, SignInError, TokenError
 from opportunities.storage import writing
 from opportunities.text import escape_markdown
+
+app_state.run_through_app()
 
 _ = access.translations().gettext
 

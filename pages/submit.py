@@ -39,6 +39,9 @@ from opportunities.submission import FormValues, check_form, field_label, field_
 from opportunities.text import escape_markdown
 from opportunities.validation import MAX_LENGTHS
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Precision, Status
+from page_language import stop_page
+
+state.run_through_app()
 
 COUNTRIES = ("SE", "SI", "PL")
 CURRENCIES = ("", "SEK", "EUR", "PLN")
@@ -156,7 +159,7 @@ lang = access.language()
 _ = translator(lang).gettext
 if user.organisation_id is None:  # an admin: listings belong to organisations
     st.info(_("Listings are submitted by the members of an organisation; an admin reviews them on the Review page."))
-    st.stop()
+    stop_page(lang)
 settings = state.settings()
 engine = access.engine()
 geocoder = state.geocoder(str(settings.cache_dir), str(settings.address_dir), settings.geocoder_online_url,
@@ -188,7 +191,7 @@ if st.session_state[DONE] is not None:
         st.query_params.clear()
         st.session_state[LOADED] = None
         st.rerun()
-    st.stop()
+    stop_page(lang)
 
 editing = st.session_state[EDITING]
 st.title(_("Edit a listing") if editing else _("Submit an opportunity"))

@@ -26,6 +26,9 @@ from opportunities.reasons import translate_errors, translate_file_error
 from opportunities.settings import Settings
 from opportunities.template import template_csv, template_xlsx, vocabulary_csv
 from opportunities.text import escape_markdown
+from page_language import stop_page
+
+app_state.run_through_app()
 
 PREVIEW = "upload_preview"  # session state: (file key, table, preview) of the file on screen
 DONE = "upload_done"  # session state: (file key, report) once stored
@@ -80,7 +83,7 @@ def main() -> None:
             target = uploads.upload_target(conn, user)
     except ForbiddenError:
         st.error(_("Your account may not upload opportunities."))
-        st.stop()
+        stop_page(language)
     organisation = target.organisation.name if target.organisation else ""
     if target.organisation is not None:
         st.write(_("Opportunities of **{organisation}**.").format(organisation=escape_markdown(organisation)))

@@ -104,11 +104,13 @@ def texts(at: AppTest) -> str:
 
 
 
-def test_signed_out_visitor_sees_sign_in_and_register_but_no_account_page(app: AppTest) -> None:
+def test_signed_out_visitor_sees_sign_in_and_register_and_a_prompt_at_the_account_pages_address(app: AppTest) -> None:
     app.run()
     assert not app.exception
-    with pytest.raises(ValueError, match="Could not find a navigation page"):
-        app.switch_page("pages/account.py")
+    # The account page keeps its address (hidden from the menu, see app.py), and asks to sign in.
+    app.switch_page("pages/account.py").run()
+    assert "Sign in to see this page." in texts(app)
+    assert "Your account" not in texts(app)
     app.switch_page("pages/sign_in.py").run()
     assert [b.label for b in app.button if b.label == "Sign in"] or app.get("form_submit_button")
 

@@ -8,6 +8,7 @@ other host for anything.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -81,10 +82,9 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
-    require_chromium()  # no point starting a server that no browser will visit
-    folder = tmp_path_factory.mktemp("e2e")
+@contextlib.contextmanager
+def serve(folder: Path) -> Iterator[AppServer]:
+    """``streamlit run app.py`` on a free port with its own database in ``folder``, until the block ends."""
     port = _free_port()
     database_url = f"sqlite:///{folder / 'e2e.db'}"
     env = {**os.environ, "DATABASE_URL": database_url, "TILE_URL": LOCAL_TILE_URL}
@@ -115,6 +115,13 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture(scope="session")
+def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    require_chromium()  # no point starting a server that no browser will visit
+    with serve(tmp_path_factory.mktemp("e2e")) as server:
+        yield server
 
 
 def _router(record: PageRecord) -> Callable[[Route], None]:
