@@ -23,8 +23,7 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_it(page: Page, app_server: 
         if accounts.find_user(conn, "e2e.admin@example.org") is None:
             accounts.add_user(conn, "e2e.admin@example.org", role=Role.ADMIN, password=PASSWORD, settings=load_settings({}),
                               now=accounts.now_utc())  # fmt: skip
-    # The entry point first: until app.py has called st.navigation once, a fresh server runs the
-    # scripts in pages/ on their own (Streamlit's older multipage mode); see the report/README.
+    # The entry point first: the server's first visit loads the demo data (a longer wait).
     page.goto(app_server.url)
     expect(page.get_by_role("link", name="Sign in").first).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     page.goto(f"{app_server.url}/sign_in")

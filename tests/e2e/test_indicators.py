@@ -19,8 +19,7 @@ TITLES = {"en": "Indicators", "sv": "Nyckeltal", "sl": "Kazalniki", "pl": "WskaÅ
 
 
 def open_indicators(page: Page, app_server: AppServer, query: str, lang: str) -> None:
-    # The app's entry first: Streamlit (1.67) runs a fresh server's first session in its old
-    # pages-folder mode when that session starts on a page's own URL (see the README's Layout).
+    # The app's entry first: the server's first visit loads the demo data (a longer wait).
     open_explore(page, app_server)
     page.goto(f"{app_server.url}/indicators?{query}&lang={lang}")
     expect(page.get_by_role("heading", name=TITLES[lang], exact=True)).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
