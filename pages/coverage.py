@@ -10,6 +10,7 @@ import math
 import tempfile
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 from streamlit_folium import st_folium
@@ -142,6 +143,25 @@ def main() -> None:
         population_upload(user, filt.city_ids[0], city, lang)
 
 
+def uploader_key(name: str) -> str:
+    """The uploader's key: a new one after each stored file, so the stored file leaves the box."""
+    return f"{name}_{st.session_state.get(f'{name}_round', 0)}"
+
+
+def stored(name: str, message: str) -> NoReturn:
+    """After a stored upload: an empty uploader and the page drawn anew (map, ranking and table
+    from the new figures), with ``message`` shown once by :func:`show_stored`."""
+    st.session_state[f"{name}_round"] = st.session_state.get(f"{name}_round", 0) + 1
+    st.session_state[f"{name}_done"] = message
+    st.rerun()
+
+
+def show_stored(name: str) -> None:
+    message = st.session_state.pop(f"{name}_done", None)
+    if message:
+        st.success(message)
+
+
 def district_upload(user: User | None, city_id: int, city: str, lang: str) -> None:
     """A city lead's (or an admin's) boundary upload: the file checked and previewed, stored on confirm."""
     _ = translator(lang).gettext
@@ -149,7 +169,8 @@ def district_upload(user: User | None, city_id: int, city: str, lang: str) -> No
     st.caption(_("GeoJSON, GeoPackage or a zipped Shapefile with a name column and, where known, a population column. "
                  "The districts shown now are replaced only when you confirm."))  # fmt: skip
     # The browser refuses a larger file before sending it; read_boundary_file checks the exact limit.
-    upload = st.file_uploader(_("Boundary file"), type=["geojson", "json", "gpkg", "zip"], key="coverage_boundaries",
+    show_stored("coverage_boundaries")
+    upload = st.file_uploader(_("Boundary file"), type=["geojson", "json", "gpkg", "zip"], key=uploader_key("coverage_boundaries"),
                               max_upload_size=math.ceil(MAX_BOUNDARY_BYTES / 1024 / 1024))  # fmt: skip
     if upload is None:
         return
@@ -167,8 +188,8 @@ def district_upload(user: User | None, city_id: int, city: str, lang: str) -> No
     if read.repaired:
         st.warning(_("Invalid polygons repaired: {names}").format(names=", ".join(escape_markdown(n) for n in read.repaired)))
     if st.button(_("Replace the districts of {city}").format(city=escape_markdown(city)), key="coverage_boundaries_confirm"):
-        stored = replace_city_districts(access.engine(), user, city_id, read, now=access.now(), file_name=upload.name)
-        st.success(_("{count} districts stored.").format(count=stored))
+        count = replace_city_districts(access.engine(), user, city_id, read, now=access.now(), file_name=upload.name)
+        stored("coverage_boundaries", _("{count} districts stored.").format(count=count))
 
 
 def population_upload(user: User | None, city_id: int, city: str, lang: str) -> None:
@@ -179,7 +200,8 @@ def population_upload(user: User | None, city_id: int, city: str, lang: str) -> 
                  "population_<age group> columns where known; GeoJSON, GeoPackage, a zipped Shapefile or a CSV of "
                  "points with lat and lon. Its residents are counted in the districts above; the figures shown now "
                  "are replaced only when you confirm."))  # fmt: skip
-    upload = st.file_uploader(_("Population layer"), type=["geojson", "json", "gpkg", "zip", "csv"], key="coverage_population",
+    show_stored("coverage_population")
+    upload = st.file_uploader(_("Population layer"), type=["geojson", "json", "gpkg", "zip", "csv"], key=uploader_key("coverage_population"),
                               max_upload_size=math.ceil(MAX_POPULATION_BYTES / 1024 / 1024))  # fmt: skip
     if upload is None:
         return
@@ -210,10 +232,10 @@ def population_upload(user: User | None, city_id: int, city: str, lang: str) -> 
     st.dataframe(table, hide_index=True, width="stretch")
     if st.button(_("Replace the residents of {city}").format(city=escape_markdown(city)), key="coverage_population_confirm"):
         try:
-            stored = replace_city_population(engine, user, city_id, layer, now=access.now())
+            result = replace_city_population(engine, user, city_id, layer, now=access.now())
         except BoundaryFileError as exc:  # the districts changed since the preview, e.g. all removed
             st.error(_("This file cannot be used; nothing was changed. {reason}").format(reason=escape_markdown(exc.render(_))))
             return
-        st.success(_("Residents of {count} districts stored.").format(count=len(stored.districts)))
+        stored("coverage_population", _("Residents of {count} districts stored.").format(count=len(result.districts)))
 
 main()

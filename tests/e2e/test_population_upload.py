@@ -70,6 +70,9 @@ def test_a_lead_previews_and_stores_a_population_layer(browser: Browser, app_ser
     assert not serious, serious
     page.get_by_role("button", name=confirm).click()
     expect(page.get_by_text(stored)).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    # The page is drawn anew from the stored figures: the file has left the box, and its preview too.
+    expect(page.get_by_role("button", name=confirm)).to_have_count(0)
+    expect(page.get_by_test_id("stFileUploaderFile")).to_have_count(0)
     shot(page, f"population-stored-{width}-{locale}-{scheme}", page.get_by_text(stored))
     page.context.close()
     engine = open_database(app_server.database_url)
