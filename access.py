@@ -25,7 +25,7 @@ import page_language
 from opportunities import accounts, mail, permissions
 from opportunities.accounts import Role, User
 from opportunities.errors import FieldError, ForbiddenError, PasswordPolicyError, RateLimitError, SignInError, TokenError
-from opportunities.i18n import LANGUAGES, negotiate_language, translator
+from opportunities.i18n import LANGUAGES, translator
 from opportunities.permissions import Action
 from opportunities.settings import Settings
 from opportunities.storage import writing
@@ -72,8 +72,7 @@ def language() -> str:
     asked = st.query_params.get("lang", "")
     if asked in LANGUAGES:
         return asked
-    header = st.context.headers.get("Accept-Language") or ""
-    return negotiate_language([header]) if header else "en"
+    return page_language.browser_language()
 
 
 def translations() -> gettext.NullTranslations:
@@ -133,6 +132,17 @@ def require_user(*roles: Role) -> User:
         page_language.stop_page(language())
     if roles and user.role not in roles and user.role is not Role.ADMIN:
         st.error(_("This page is not available to your account."))
+        page_language.stop_page(language())
+    return user
+
+
+def require_member() -> User:
+    """A provider (or an admin) in an organisation, whose listings these are; an admin without one
+    is told where their work is, and the page stops."""
+    user = require_user(Role.PROVIDER)
+    if user.organisation_id is None:  # an admin: listings belong to organisations
+        _ = translations().gettext
+        st.info(_("Listings are submitted by the members of an organisation; an admin reviews them on the Review page."))
         page_language.stop_page(language())
     return user
 

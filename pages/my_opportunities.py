@@ -14,14 +14,12 @@ import streamlit as st
 import access
 import app_state as state
 from opportunities import drafts, listings, storage
-from opportunities.accounts import Role
 from opportunities.calendar import city_zone
 from opportunities.errors import ForbiddenError, NotFoundError, RecordError
 from opportunities.i18n import age_group_label, format_day, format_number, format_when, translator
 from opportunities.model import as_datetime
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, Status
-from page_language import stop_page
 
 state.run_through_app()
 
@@ -35,12 +33,9 @@ def init_state() -> None:
     st.session_state.setdefault(NOTICE, "")
 
 
-user = access.require_user(Role.PROVIDER)
+user = access.require_member()
 lang = access.language()
 _ = translator(lang).gettext
-if user.organisation_id is None:  # an admin: listings belong to organisations
-    st.info(_("Listings are submitted by the members of an organisation; an admin reviews them on the Review page."))
-    stop_page(lang)
 ngettext = translator(lang).ngettext
 settings = state.settings()
 engine = access.engine()

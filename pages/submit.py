@@ -19,7 +19,6 @@ import access
 import app_state as state
 from maps.pin_map import PIN_MAP_HEIGHT, pin_map
 from opportunities import drafts, listings, storage
-from opportunities.accounts import Role
 from opportunities.calendar import city_zone
 from opportunities.errors import FieldError, ForbiddenError, GeocodingError, NotFoundError, RecordError
 from opportunities.geocoding import Geocoder, Location
@@ -154,12 +153,9 @@ def placed(_geocoder: Geocoder, country: str, city: str, address: str, language:
         return str(exc)
 
 
-user = access.require_user(Role.PROVIDER)
+user = access.require_member()
 lang = access.language()
 _ = translator(lang).gettext
-if user.organisation_id is None:  # an admin: listings belong to organisations
-    st.info(_("Listings are submitted by the members of an organisation; an admin reviews them on the Review page."))
-    stop_page(lang)
 settings = state.settings()
 engine = access.engine()
 geocoder = state.geocoder(str(settings.cache_dir), str(settings.address_dir), settings.geocoder_online_url,
