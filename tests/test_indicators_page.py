@@ -15,6 +15,7 @@ import app_state
 from opportunities.settings import load_settings
 from opportunities.storage import open_database
 from tests.conftest import Databases
+from tests.formats import as_read
 from tests.test_indicators import HOSTILE, store
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -84,7 +85,7 @@ def test_in_swedish(page: AppTest) -> None:
     shown = metrics(at)
     assert shown["Aktiviteter"] == ("4", "±0")
     assert shown["Stadsdelar med aktiviteter"] == ("1 av 2", "+1")
-    assert shown["Gratis"] == ("100\xa0%", "+25,0 p.e.")
+    assert tuple(map(as_read, shown["Gratis"])) == ("100 %", "+25,0 p.e.")
     assert at.sidebar.radio[0].label == "Visa nyckeltal för"
 
 
