@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from opportunities import __version__
+
 # No Material icons (page_icon, st.Page icon): Streamlit fetches them as favicons from fonts.gstatic.com.
-st.set_page_config(page_title="Cities of Learning map", layout="wide")
+# The menu's About says which version this is (also `python -m opportunities --version`).
+st.set_page_config(
+    page_title="Cities of Learning map", layout="wide",
+    menu_items={"About": f"**Cities of Learning map** {__version__}  \nEvery learning opportunity in a city on one map. MIT licence."},
+)  # fmt: skip
 
 # A chosen option's chip is white text on the theme's primary colour. No one primary colour reads
 # both as text on the dark sidebar (a slider's value, which needs a light red) and behind white

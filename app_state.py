@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from opportunities.coverage import CoverageIndex, open_coverage
 from opportunities.errors import SettingsError
 from opportunities.geocoding import Geocoder, open_geocoder
+from opportunities.i18n import translator
 from opportunities.index import OpportunityIndex
 from opportunities.live_index import LiveIndex
 from opportunities.model import City, Opportunity
@@ -64,9 +65,45 @@ def asset_base() -> str:
     return f"/{prefix}/app/static" if prefix else "/app/static"
 
 
-@st.cache_resource(show_spinner="Opening the database…")
 def database(url: str, cache_dir: str, demo_seed: int, busy_timeout_s: float = 30.0) -> Engine:
-    """The engine for ``url``, migrated; an empty database first gets the demo data (once per process)."""
+    """The engine for ``url``, migrated; an empty database first gets the demo data (once per process).
+
+    A fresh server first builds its gazetteer index (about a minute, once per cache folder), with
+    a progress bar for the visitor who waits for it.
+    """
+    _gazetteer_ready(cache_dir)
+    return _database(url, cache_dir, demo_seed, busy_timeout_s)
+
+
+_READY_GAZETTEERS: set[str] = set()  # cache folders whose gazetteer index this process has seen built
+
+
+def _gazetteer_ready(cache_dir: str) -> None:
+    """Build the gazetteer index when missing, showing each step in the reader's language.
+
+    Outside every cached function: Streamlit replays the elements a cached function draws, and a
+    progress bar replayed on every later page would be wrong.
+    """
+    from pathlib import Path
+
+    from opportunities.geocoding import Gazetteer, gazetteer_is_current
+
+    if cache_dir in _READY_GAZETTEERS:
+        return
+    if not gazetteer_is_current(Path(cache_dir)):
+        gettext = translator(str(st.session_state.get(LANGUAGE, "en"))).gettext
+        bar = st.progress(0.0, text=gettext("Preparing the map for its first visitor…"))
+
+        def show(step: str, done: int, total: int) -> None:
+            bar.progress(min(done / total, 1.0) if total > 0 else 0.0, text=gettext(step))
+
+        Gazetteer.open(Path(cache_dir), progress=show)
+        bar.empty()
+    _READY_GAZETTEERS.add(cache_dir)
+
+
+@st.cache_resource(show_spinner="Opening the database…")
+def _database(url: str, cache_dir: str, demo_seed: int, busy_timeout_s: float = 30.0) -> Engine:
     engine = open_database(url, busy_timeout_s=busy_timeout_s)
     with engine.connect() as conn:
         empty = count_opportunities(conn) == 0

@@ -11,24 +11,31 @@ import csv
 import math
 import random
 import re
+import secrets
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from opportunities import storage
 from opportunities.address_index import AddressIndex, load_files
 from opportunities.boundaries import load_demo_boundaries
+from opportunities.errors import NotFoundError
 from opportunities.geocoding import Gazetteer, Geocoder, Place
 from opportunities.importing import ImportReport, import_records
 from opportunities.model import City, Provider
-from opportunities.settings import PROJECT_ROOT
+from opportunities.progress import ADDRESSES, DISTRICTS, OPPORTUNITIES, Progress, silent, stepper
+from opportunities.settings import PROJECT_ROOT, Settings
 from opportunities.text import fold
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, ProviderKind, topic_label
+
+if TYPE_CHECKING:
+    from opportunities.accounts import Role
 
 DEFAULT_SIZE = 400
 DEFAULT_SEED = 2026
@@ -760,8 +767,10 @@ def load_demo_addresses(address_dir: Path, gazetteer: Gazetteer) -> AddressIndex
 
 
 def load_demo(engine: Engine, geocoder: Geocoder, *, size: int = DEFAULT_SIZE, seed: int = DEFAULT_SEED,
-              today: date | None = None, address_dir: Path | None = None) -> ImportReport:  # fmt: skip
-    """Store the demo cities and providers, then import and publish ``size`` demo opportunities.
+              today: date | None = None, address_dir: Path | None = None,
+              progress: Progress | None = None) -> ImportReport:  # fmt: skip
+    """Store the demo cities and providers, then import and publish ``size`` demo opportunities,
+    telling ``progress`` each step.
 
     The venues in the cities of :data:`REAL_ADDRESS_FILES` are real addresses, located through the
     address index: the demo's files are loaded into the one in ``address_dir`` (for the app's
@@ -769,8 +778,12 @@ def load_demo(engine: Engine, geocoder: Geocoder, *, size: int = DEFAULT_SIZE, s
     """
     if address_dir is None:
         with tempfile.TemporaryDirectory(prefix="demo-addresses-") as folder:
-            return load_demo(engine, geocoder, size=size, seed=seed, today=today, address_dir=Path(folder))
+            return load_demo(engine, geocoder, size=size, seed=seed, today=today, address_dir=Path(folder),
+                             progress=progress)  # fmt: skip
+    tell = progress or silent
+    tell(ADDRESSES, 0, 0)
     geocoder = geocoder.with_addresses(load_demo_addresses(address_dir, geocoder.gazetteer))
+    tell(DISTRICTS, 0, 0)
     centres = city_centres(geocoder.gazetteer)
     with storage.writing(engine) as conn:
         city_ids = {}
@@ -782,5 +795,80 @@ def load_demo(engine: Engine, geocoder: Geocoder, *, size: int = DEFAULT_SIZE, s
         for provider in demo_providers(seed):
             storage.ensure_provider(conn, provider, city_ids[provider.city])
     load_demo_boundaries(engine, city_ids)  # the cities' real districts, with population where known
+    tell(OPPORTUNITIES, 0, size)
     records = list(_generate(size, seed, today or date.today(), centres, wishes=True, numbered=False))
-    return import_records(engine, records, geocoder, publish=True)
+    return import_records(engine, records, geocoder, publish=True, progress=stepper(progress, OPPORTUNITIES))
+
+
+# --- demo accounts -------------------------------------------------------------------------
+
+# RFC 2606 reserves .example: no one can own a mailbox there, so no demo account is anyone's.
+DEMO_EMAIL_DOMAIN = "demo.example"
+DEMO_LEAD_CITY = "Warszawa"
+DEMO_PROVIDER_CITY = "Ljubljana"
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """An account the demo made, with the password it was given (shown once, stored only hashed)."""
+
+    email: str
+    role: Role
+    password: str
+    scope: str  # what it may act on: "every city", a city, an organisation and its city
+
+
+def is_demo_email(email: str) -> bool:
+    return email.rpartition("@")[2] == DEMO_EMAIL_DOMAIN
+
+
+def other_accounts(engine: Engine) -> list[str]:
+    """The email addresses of the accounts in the database the demo did not make (none when it has
+    no accounts table yet): ``demo`` would erase them, so it refuses to run."""
+    from sqlalchemy import inspect, select
+
+    if not inspect(engine).has_table(storage.users.name):
+        return []
+    with engine.connect() as conn:
+        emails = conn.execute(select(storage.users.c.email).order_by(storage.users.c.id)).scalars()
+        return [e for e in emails if not is_demo_email(e)]
+
+
+def add_demo_accounts(engine: Engine, settings: Settings, *, now: datetime) -> list[DemoAccount]:
+    """One account per role, each with a new random password: an admin, the city lead of
+    :data:`DEMO_LEAD_CITY` and a provider of the first demo organisation in :data:`DEMO_PROVIDER_CITY`.
+
+    Needs the demo's cities and providers (:func:`load_demo`). The passwords are returned once,
+    to be shown to whoever ran the demo; the database keeps only their Argon2 hashes.
+    """
+    from sqlalchemy import select
+
+    from opportunities.accounts import Role, add_user
+    from opportunities.audit import COMMAND_LINE
+
+    made = []
+    with storage.writing(engine) as conn:
+        lead_city = storage.find_city(conn, DEMO_LEAD_CITY)
+        provider_city = storage.find_city(conn, DEMO_PROVIDER_CITY)
+        if lead_city is None or lead_city.id is None or provider_city is None or provider_city.id is None:
+            raise NotFoundError(f"the demo cities {DEMO_LEAD_CITY} and {DEMO_PROVIDER_CITY} are not in the database")
+        organisation = conn.execute(
+            select(storage.providers.c.id, storage.providers.c.name)
+            .where(storage.providers.c.city_id == provider_city.id)
+            .order_by(storage.providers.c.id)
+        ).first()
+        if organisation is None:
+            raise NotFoundError(f"no demo organisation in {DEMO_PROVIDER_CITY}")
+        wanted: tuple[tuple[str, Role, str, int | None, tuple[int, ...]], ...] = (
+            ("admin", Role.ADMIN, "every city", None, ()),
+            (f"lead.{slug(DEMO_LEAD_CITY)}", Role.CITY_LEAD, DEMO_LEAD_CITY, None, (lead_city.id,)),
+            (f"provider.{slug(DEMO_PROVIDER_CITY)}", Role.PROVIDER, f"{organisation.name} ({DEMO_PROVIDER_CITY})",
+             int(organisation.id), ()),
+        )  # fmt: skip
+        for local, role, scope, organisation_id, city_ids in wanted:
+            email, password = f"{local}@{DEMO_EMAIL_DOMAIN}", secrets.token_urlsafe(12)  # 96 random bits
+            add_user(conn, email, role=role, password=password, settings=settings, now=now,
+                     name=f"Demo {role.value.replace('_', ' ')}", organisation_id=organisation_id, city_ids=city_ids,
+                     actor_label=COMMAND_LINE)  # fmt: skip
+            made.append(DemoAccount(email, role, password, scope))
+    return made

@@ -31,6 +31,7 @@ import numpy.typing as npt
 
 from opportunities.address_index import AddressIndex
 from opportunities.errors import GeocodingError
+from opportunities.progress import GAZETTEER_PLACES, GAZETTEER_POSTCODES, Progress, stepper
 from opportunities.text import fold
 from opportunities.vocabulary import Precision
 
@@ -197,8 +198,8 @@ _BUILD_LEFTOVER_S = 3600
 _INDEX_READ_ERRORS = (OSError, EOFError, ValueError, KeyError, TypeError)
 
 
-def build_index(directory: Path) -> None:
-    """Build the compact gazetteer index into ``directory``.
+def build_index(directory: Path, progress: Progress | None = None) -> None:
+    """Build the compact gazetteer index into ``directory``, telling ``progress`` how far it is.
 
     Built in a folder of its own and renamed into place, so other processes (which may build at the
     same time) see the old index, or none, or a whole new one; never a partial one. A process that
@@ -208,8 +209,8 @@ def build_index(directory: Path) -> None:
     _remove_build_leftovers(directory.parent)
     tmp = Path(tempfile.mkdtemp(prefix=".gazetteer-", dir=directory.parent))
     try:
-        _build_places(tmp)
-        _build_postcodes(tmp)
+        _build_places(tmp, stepper(progress, GAZETTEER_PLACES))
+        _build_postcodes(tmp, stepper(progress, GAZETTEER_POSTCODES))
         (tmp / "manifest.json").write_text(json.dumps(_manifest()), encoding="utf-8")
         for _ in range(3):
             try:
@@ -245,6 +246,11 @@ def _remove_build_leftovers(folder: Path) -> None:
             continue  # removed by another process meanwhile
 
 
+def gazetteer_is_current(cache_dir: Path) -> bool:
+    """Whether the gazetteer index in ``cache_dir`` is built and current (opening it takes no time)."""
+    return _is_current(cache_dir / "gazetteer")
+
+
 def _is_current(directory: Path) -> bool:
     """Whether ``directory`` holds an index built by this version from the installed data."""
     try:
@@ -264,7 +270,8 @@ def _manifest() -> dict[str, Any]:
     }
 
 
-def _build_places(out: Path) -> None:
+def _build_places(out: Path, advance: Callable[[int, int], None]) -> None:
+    advance(0, 0)
     with _places_source().open(encoding="utf-8") as fh:
         records = json.load(fh)
     n = len(records)
@@ -280,6 +287,8 @@ def _build_places(out: Path) -> None:
     values: list[int] = []
     ranks: list[int] = []
     for i, rec in enumerate(records.values()):
+        if i % 10_000 == 0:
+            advance(i, n)
         cc = rec["countrycode"]
         lat[i], lon[i] = rec["latitude"], rec["longitude"]
         pop[i], gid[i] = int(rec["population"] or 0), int(rec["geonameid"])
@@ -294,6 +303,7 @@ def _build_places(out: Path) -> None:
                 keys.append(_key_hash(scope, name))
                 values.append(i)
                 ranks.append(int(pop[i]))
+    advance(n, n)
     k, v = _sorted_unique(keys, values, ranks)
     np.save(out / "place_keys.npy", k)
     np.save(out / "place_rows.npy", v)
@@ -313,9 +323,11 @@ def _build_places(out: Path) -> None:
         fh.writelines(" ".join(str(rec["name"]).split()) + "\n" for rec in records.values())
 
 
-def _build_postcodes(out: Path) -> None:
+def _build_postcodes(out: Path, advance: Callable[[int, int], None]) -> None:
     import pandas as pd
 
+    stages = 4  # read, keys, uncertainty, post towns: the parts take about as long as each other
+    advance(0, stages)
     frame = pd.read_csv(
         _postcodes_source(),
         sep="\t",
@@ -328,6 +340,7 @@ def _build_postcodes(out: Path) -> None:
         quoting=3,
     ).dropna()
     frame = frame.reset_index(drop=True)
+    advance(1, stages)
     keys = [_key_hash(cc, _normalise_postcode(code)) for cc, code in zip(frame["cc"], frame["code"], strict=True)]
     k, v = _sorted_unique(keys, list(range(len(frame))), [0] * len(frame))
     np.save(out / "postcode_keys.npy", k)
@@ -335,16 +348,19 @@ def _build_postcodes(out: Path) -> None:
     lat, lon = frame["lat"].to_numpy(dtype=np.float64), frame["lon"].to_numpy(dtype=np.float64)
     np.save(out / "postcode_lat.npy", lat)
     np.save(out / "postcode_lon.npy", lon)
+    advance(2, stages)
     accuracy = pd.to_numeric(frame["accuracy"], errors="coerce").fillna(0).to_numpy(dtype=np.int8)
     uncertainty, tz = _postcode_uncertainty(out, frame["cc"].to_numpy(), lat, lon, accuracy)
     np.save(out / "postcode_unc.npy", uncertainty)
     np.save(out / "postcode_tz.npy", tz)
+    advance(3, stages)
     # Post towns by name ("Straža", 8351): official place names that cities500 may lack.
     towns = frame[["cc", "place"]].drop_duplicates()
     town_keys = [_key_hash(cc, fold(name)) for cc, name in zip(towns["cc"], towns["place"], strict=True)]
     k, v = _sorted_unique(town_keys, towns.index.to_list(), [-i for i in towns.index])
     np.save(out / "posttown_keys.npy", k)
     np.save(out / "posttown_rows.npy", v)
+    advance(stages, stages)
 
 
 def _projected_km(lat: npt.NDArray[np.float64], lon: npt.NDArray[np.float64], lon0: float) -> Any:
@@ -488,8 +504,9 @@ class Gazetteer:
         self._names: list[str] | None = None  # read when a message needs one
 
     @classmethod
-    def open(cls, cache_dir: Path) -> Gazetteer:
-        """Open the index in ``cache_dir``, building it first when missing, stale or damaged."""
+    def open(cls, cache_dir: Path, progress: Progress | None = None) -> Gazetteer:
+        """Open the index in ``cache_dir``, building it first when missing, stale or damaged
+        (about a minute, told to ``progress``)."""
         directory = cache_dir / "gazetteer"
         with cls._lock:
             if _is_current(directory):
@@ -497,7 +514,7 @@ class Gazetteer:
                     return cls(directory)
                 except _INDEX_READ_ERRORS:
                     _remove_index(directory)  # a truncated or missing file: rebuilt below
-            build_index(directory)
+            build_index(directory, progress)
             return cls(directory)
 
     def _place_at(self, row: int) -> Place:
@@ -901,9 +918,9 @@ def _country_name(code: str | None) -> str:
 
 
 def open_geocoder(cache_dir: Path, online_url: str = "", user_agent: str = "cities-of-learning-map",
-                  address_dir: Path | None = None) -> Geocoder:  # fmt: skip
+                  address_dir: Path | None = None, progress: Progress | None = None) -> Geocoder:  # fmt: skip
     """The geocoder for the given settings: offline gazetteer, the address index in ``address_dir``
     when one was loaded there, plus Nominatim when a URL is set."""
     online = NominatimGeocoder(online_url, user_agent) if online_url else None
     addresses = AddressIndex.open(address_dir) if address_dir is not None else None
-    return Geocoder(Gazetteer.open(cache_dir), online, addresses)
+    return Geocoder(Gazetteer.open(cache_dir, progress), online, addresses)
