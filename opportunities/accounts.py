@@ -38,7 +38,7 @@ from opportunities.settings import Settings
 from opportunities.storage import city_leads, password_resets, sign_in_attempts, sign_in_sessions, users
 from opportunities.validation import parse_email
 
-# 19,640 common passwords, lowercased (Django's list, by Royce Williams; see the README's data section).
+# 19,640 common passwords, lowercased (Django's list, by Royce Williams; see docs/data-and-licences.md).
 COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt.gz")
 # Argon2 hashes the whole input; a limit keeps a megabyte "password" from costing a megabyte of work.
 MAX_PASSWORD_LENGTH = 1024

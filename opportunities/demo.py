@@ -738,7 +738,7 @@ def iter_synthetic_records(
 # --- real addresses ------------------------------------------------------------------------
 
 # Public institutions' addresses (schools, kindergartens, health sites) with their official points,
-# for the demo's venues in these cities; sources and licences in the README ("Data and licences").
+# for the demo's venues in these cities; sources and licences in docs/data-and-licences.md.
 REAL_ADDRESS_DIR = PROJECT_ROOT / "data" / "demo-addresses"
 REAL_ADDRESS_FILES = {
     "Warszawa": "warszawa_addresses.csv",

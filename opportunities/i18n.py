@@ -4,7 +4,7 @@ Texts are English msgids, translated by gettext catalogs in ``locales/<language>
 messages.po``. The catalogs are compiled in memory the first time a language is used, so no
 binary ``.mo`` file is committed and none can be stale. Code marks a text for translation with
 ``_()`` / ``ngettext()`` bound to :func:`translator`, or with :func:`N_` / :func:`Nn_` when it is
-translated later; ``pybabel extract`` (see the README) and ``tests/test_i18n.py`` find them all.
+translated later; ``pybabel extract`` (see docs/development/translations.md) and ``tests/test_i18n.py`` find them all.
 
 Dates, numbers and money are formatted by Babel with each language's conventions. Importable
 without Streamlit.

@@ -4,7 +4,7 @@ What the regional networks report: organisations that joined (by kind) and were 
 opportunities by topic, age group, mode, type and month; districts covered; the shares of free,
 accessible and fresh opportunities; people who took part.
 
-Definitions (also in the README):
+Definitions (also in docs/guides/indicators.md):
 
 - A **period** is a range of whole days, both ends included, in each city's local time (the dates
   of sessions are stored local to their city). The **previous period** has the same number of

@@ -36,7 +36,7 @@ Msgid = str | tuple[str, str]
 HOW_TO_UPDATE = (
     "run: .venv/bin/pybabel extract -F babel.cfg -k Nn_:1,2 -c Translators: --no-location --sort-output "
     "-o locales/messages.pot . && .venv/bin/pybabel update -i locales/messages.pot -d locales, "
-    "then translate the new entries (see README, Translations)"
+    "then translate the new entries (see docs/development/translations.md)"
 )
 
 

@@ -13,7 +13,7 @@ from opportunities import accounts, storage
 from opportunities.accounts import Role
 from opportunities.settings import load_settings
 from opportunities.storage import open_database, writing
-from tests.browser import screenshot_path
+from tests.browser import journey_screenshot, screenshot_path
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 from tests.e2e.test_accessibility import axe_violations
 from tests.e2e.test_explore import open_explore
@@ -58,6 +58,8 @@ def test_a_city_lead_sees_their_city(browser: Browser, app_server: AppServer, le
     expect(frame.locator("path.leaflet-interactive").first).to_be_attached(timeout=FIRST_LOAD_TIMEOUT_MS)
     page.wait_for_timeout(1500)
     page.screenshot(path=screenshot_path(f"coverage-lead-{width}-{locale}-{scheme}"), full_page=True)
+    if (width, locale) == (1280, "en-GB"):
+        journey_screenshot(page, "coverage")  # a city lead's own city: the README's picture
     serious = [v for v in axe_violations(page) if v.get("impact") in ("serious", "critical")]
     context.close()
     assert not serious, serious

@@ -22,6 +22,7 @@ from opportunities.i18n import LANGUAGE_NAMES, topic_label, translator
 from opportunities.model import Opportunity
 from opportunities.search import SearchQuery, count
 from opportunities.storage import get_opportunities, opportunities, search_text
+from tests.browser import journey_screenshot
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer, PageRecord
 
 pytestmark = pytest.mark.browser
@@ -202,6 +203,8 @@ def test_page_shows_title_count_and_map(page: Page, app_server: AppServer) -> No
     frame = map_frame(page)
     assert frame.locator(f"{CLUSTERS}, {PINS}").count() > 0
     expect(frame.locator(".leaflet-control-attribution")).to_contain_text("OpenStreetMap")
+    settle(page)
+    journey_screenshot(page, "explore")  # a young person's first view: the README's picture
 
 
 def test_city_filter_changes_count_and_link(page: Page, app_server: AppServer) -> None:

@@ -26,7 +26,7 @@ from opportunities.model import Provider
 from opportunities.settings import load_settings
 from opportunities.storage import open_database, writing
 from opportunities.validation import TEMPLATE_COLUMNS
-from tests.browser import outside_requests, require_axe, screenshot_path
+from tests.browser import journey_screenshot, outside_requests, require_axe, screenshot_path
 from tests.conftest import template_row
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 from tests.e2e.test_accessibility import _RUN_AXE, FAILING_IMPACTS, WCAG_TAGS
@@ -133,6 +133,7 @@ def test_upload_preview_confirm_then_review(browser: Browser, app_server: AppSer
     assert "E2E Без возраста" in rejected and "row 5: provider: names the provider 'Another organisation'" in rejected
     assert serious_violations(page) == []
     page.screenshot(path=screenshot_path(f"{SCREENS}/upload-preview-1280"), full_page=True)
+    journey_screenshot(page, "upload")  # a provider's bulk upload: the README's picture
     before = count(signed)
     page.get_by_role("button", name="Store 2 opportunities").click()
     expect(page.get_by_text("2 opportunities were stored.")).to_be_visible(timeout=60_000)
