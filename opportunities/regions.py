@@ -1,7 +1,8 @@
 """Regions of the network: the regional networks a city belongs to, for indicators and reports.
 
 A region is a named set of cities. The network's regional networks are listed in :data:`REGIONS`
-(the demo's: Västra Götaland, Gävleborg, Slovenija, Mazowsze, from :mod:`opportunities.demo`); a
+(Västra Götaland and Gävleborg in Sweden, Slovenija, Mazowsze in Poland: the network's data, which
+the demo's cities follow); a
 city that no list names belongs to the region of its country, named by the country's English name
 (so every city is in exactly one region and a new city is never left out of the network's sums).
 """
@@ -12,15 +13,16 @@ from collections.abc import Iterable
 
 from babel import Locale
 
-from opportunities.demo import CITIES as DEMO_CITIES
 from opportunities.model import City
 from opportunities.text import fold
 
 # Region name → (country code, city name) of its cities.
-REGIONS: dict[str, tuple[tuple[str, str], ...]] = {}
-for _city in DEMO_CITIES:
-    REGIONS.setdefault(_city.region, ())
-    REGIONS[_city.region] += ((_city.country, _city.name),)
+REGIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Västra Götaland": (("SE", "Göteborg"), ("SE", "Borås"), ("SE", "Trollhättan"), ("SE", "Uddevalla")),
+    "Gävleborg": (("SE", "Bollnäs"), ("SE", "Hudiksvall"), ("SE", "Söderhamn"), ("SE", "Ljusdal")),
+    "Slovenija": (("SI", "Ljubljana"), ("SI", "Kranj"), ("SI", "Maribor"), ("SI", "Novo mesto")),
+    "Mazowsze": (("PL", "Warszawa"), ("PL", "Płock"), ("PL", "Radom"), ("PL", "Siedlce")),
+}
 
 _REGION_OF: dict[tuple[str, str], str] = {
     (country, fold(name)): region for region, members in REGIONS.items() for country, name in members

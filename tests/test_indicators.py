@@ -233,6 +233,13 @@ def test_region_of(city: City, region: str) -> None:
     assert region_of(city) == region
 
 
+def test_the_demo_cities_are_in_the_network_s_regions() -> None:
+    from opportunities.demo import CITIES
+
+    for demo in CITIES:
+        assert region_of(City(demo.name, demo.country, 0.0, 0.0, "UTC")) == demo.region, demo.name
+
+
 def test_scopes(dataset: Engine) -> None:
     with dataset.connect() as conn:
         assert scope_names(conn, ScopeKind.CITY) == ["Alphaville", "Betatown", "Gammagrad"]
