@@ -47,8 +47,13 @@ MAX_NAME_LENGTH = 100
 # last_seen_at is written at most this often, so a page rerun does not write every time.
 _TOUCH_EVERY = timedelta(minutes=5)
 _hasher = PasswordHasher()  # Argon2id with argon2-cffi's recommended cost (RFC 9106 low-memory)
-# Verified against when the email is unknown, so a wrong email takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the email is unknown, so a wrong email takes as long as a wrong
+    password; made on first use, not when the module is imported."""
+    return _hasher.hash(secrets.token_hex(16))
 
 
 class Role(StrEnum):
@@ -136,7 +141,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
