@@ -447,6 +447,27 @@ def remove_area(directory: Path, area: str) -> int:
     return int(meta.get("points", 0))
 
 
+def source_files(directory: Path) -> list[Path]:
+    """Every file of the loaded areas (``sources/<area>/...``), by area: what a backup keeps. The
+    index in ``index/`` is left out, :func:`build_index` makes it again from these."""
+    return sorted(f for meta in (directory / "sources").glob("*/meta.json") for f in meta.parent.iterdir() if f.is_file())
+
+
+def staging_folder(directory: Path) -> Path:
+    """A new empty folder inside ``directory`` (so a rename moves it in place), for
+    :func:`replace_sources`; a leftover of a crash is removed by the next load after an hour."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".addresses-", dir=directory))
+
+
+def replace_sources(directory: Path, sources: Path) -> None:
+    """Make the areas in ``sources`` (laid out like ``directory/sources``, made in a
+    :func:`staging_folder`) the loaded ones, in place of every area loaded before, and rebuild the
+    index. A process that memory-mapped the old index keeps reading it."""
+    _replace_folder(sources, directory / "sources")
+    build_index(directory)
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))

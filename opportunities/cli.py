@@ -19,10 +19,12 @@ from opportunities.settings import Settings, load_settings
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Mode, OpportunityType, Status
 
 if TYPE_CHECKING:
+    from opportunities.geocoding import Geocoder
     from opportunities.model import City
+    from opportunities.progress import Progress
     from opportunities.search import SearchQuery
 
-# Exit codes, documented in the README's command-line section. 2 is also argparse's code for a
+# Exit codes, documented in docs/operating/command-line.md. 2 is also argparse's code for a
 # wrong command line: either way nothing was done because the input cannot be used.
 EXIT_OK = 0
 EXIT_PARTIAL = 1  # import: some rows were rejected (the others are stored); geocode: nothing found
@@ -33,11 +35,21 @@ EXIT_INTERNAL = 70  # a defect of this program (EX_SOFTWARE in sysexits.h)
 EXIT_INTERRUPTED = 130  # Ctrl-C: 128 + SIGINT, as shells report it
 
 
-def _geocoder(settings: Settings):  # type: ignore[no-untyped-def]
+def _geocoder(settings: Settings, progress: Progress | None = None) -> Geocoder:
+    """The geocoder of the settings; building the gazetteer index the first time shows its progress."""
     from opportunities.geocoding import open_geocoder
+    from opportunities.progress import TerminalProgress
 
-    return open_geocoder(settings.cache_dir, settings.geocoder_online_url, settings.geocoder_user_agent,
-                         address_dir=settings.address_dir)  # fmt: skip
+    def opened(shown: Progress) -> Geocoder:
+        return open_geocoder(settings.cache_dir, settings.geocoder_online_url, settings.geocoder_user_agent,
+                             address_dir=settings.address_dir, progress=shown)  # fmt: skip
+
+    if progress is not None:
+        return opened(progress)
+    terminal = TerminalProgress()
+    geocoder = opened(terminal)
+    terminal.finish()
+    return geocoder
 
 
 @contextmanager
@@ -266,19 +278,89 @@ def cmd_archive_ended(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    from opportunities.demo import load_demo
+    from opportunities.accounts import now_utc
+    from opportunities.demo import add_demo_accounts, load_demo, other_accounts
+    from opportunities.errors import DatabaseInUseError
+    from opportunities.progress import ACCOUNTS, DATABASE, SEARCH_INDEX, TerminalProgress
     from opportunities.storage import create_db_engine, reset_database
 
+    progress = TerminalProgress()
     engine = create_db_engine(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
     try:
+        others = other_accounts(engine)
+        if others:
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            raise DatabaseInUseError(f"{engine.url.render_as_string()} holds accounts the demo did not create ({shown}); "
+                                     "the demo replaces the whole database, so it leaves this one alone: "
+                                     "set DATABASE_URL to a new database for the demo")  # fmt: skip
+        geocoder = _geocoder(settings, progress)
+        progress(DATABASE, 0, 0)
         reset_database(engine)
-        report = load_demo(engine, _geocoder(settings), size=args.size, seed=settings.demo_seed,
-                           address_dir=settings.address_dir)  # fmt: skip
+        report = load_demo(engine, geocoder, size=args.size, seed=settings.demo_seed,
+                           address_dir=settings.address_dir, progress=progress)  # fmt: skip
+        progress(SEARCH_INDEX, 0, 0)
         _refresh_search_index(engine, settings)
+        progress(ACCOUNTS, 0, 0)
+        made = add_demo_accounts(engine, settings, now=now_utc())
+        progress.finish()
     finally:
         engine.dispose()
     print(f"demo database ready: {report.stored} opportunities ({engine.url.render_as_string()})")
+    print("\nSign in on the app's Sign in page as any of these demo accounts. The passwords are shown only")
+    print("this once (the database keeps only their hashes); run the demo again for new ones.\n")
+    width = max(len(account.email) for account in made)
+    for account in made:
+        print(f"  {account.role.value:<10} {account.email:<{width}}  password: {account.password}  ({account.scope})")
     return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.backup import write_backup
+    from opportunities.progress import TerminalProgress
+    from opportunities.storage import create_db_engine
+
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"error: {out} exists already; name another file, or overwrite it with --force", file=sys.stderr)
+        return EXIT_UNUSABLE
+    # Not open_database: a backup reads the database as it is, never migrates it (back up before an upgrade).
+    engine = create_db_engine(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
+    try:
+        progress = TerminalProgress()
+        report = write_backup(engine, out, address_dir=settings.address_dir, overwrite=args.force, progress=progress)
+        progress.finish()
+    finally:
+        engine.dispose()
+    print(f"backup written to {report.path}: {len(report.tables)} tables, {report.rows} rows, {report.address_files} "
+          f"address files, {report.bytes} bytes, schema revision {report.revision}")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.backup import restore_backup
+    from opportunities.errors import NotEmptyError
+    from opportunities.progress import TerminalProgress
+    from opportunities.storage import create_db_engine
+
+    engine = create_db_engine(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
+    progress = TerminalProgress()
+    try:
+        try:
+            report = restore_backup(engine, Path(args.file), address_dir=settings.address_dir, cache_dir=settings.cache_dir,
+                                    replace=args.force, progress=progress)  # fmt: skip
+            progress.finish()
+        except NotEmptyError as exc:
+            print(f"error: {exc}; nothing was changed. To replace it all with the backup, restore with --force", file=sys.stderr)
+            return EXIT_UNUSABLE
+        _refresh_search_index(engine, settings)
+    finally:
+        engine.dispose()
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    upgraded = f", upgraded to {report.schema}" if report.schema != report.revision else ""
+    print(f"restored {report.path}: {len(report.tables)} tables, {report.rows} rows, {len(report.address_areas)} "
+          f"address areas, schema revision {report.revision}{upgraded}")  # fmt: skip
+    return EXIT_FILE if report.warnings else EXIT_OK
 
 
 def cmd_addresses_load(args: argparse.Namespace, settings: Settings) -> int:
@@ -593,7 +675,10 @@ def cmd_population(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from opportunities import __version__
+
     parser = argparse.ArgumentParser(prog="python -m opportunities", description="Cities of Learning opportunities")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("import", help="import a CSV or XLSX file in the template")
@@ -701,7 +786,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("indicators", help="indicators of a city, a region or the network for a period, beside the previous one")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--city")
-    where.add_argument("--region", help="a region of the network (see the README), e.g. Mazowsze")
+    where.add_argument("--region", help="a region of the network (see docs/guides/indicators.md), e.g. Mazowsze")
     where.add_argument("--network", action="store_true", help="every city")
     p.add_argument("--from", dest="date_from", type=_date, help="first day (default: the current month)")
     p.add_argument("--to", dest="date_to", type=_date, help="last day, included")
@@ -715,6 +800,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="create (or recreate) the demo database")
     p.add_argument("--size", type=_count, default=400, help="number of opportunities (default: 400)")
     p.set_defaults(run=cmd_demo)
+
+    p = sub.add_parser("backup", help="write the whole database (accounts and audit log included) and the address "
+                                      "index to one file, restorable on SQLite or PostgreSQL")  # fmt: skip
+    p.add_argument("out", metavar="OUT", help="the backup file to write (a zip archive)")
+    p.add_argument("--force", action="store_true", help="overwrite OUT when it exists")
+    p.set_defaults(run=cmd_backup)
+
+    p = sub.add_parser("restore", help="replace the database and the address index by a backup's, upgraded to this version")
+    p.add_argument("file", metavar="IN", help="a file written by the backup command")
+    p.add_argument("--force", action="store_true", help="replace a database or address index that holds data")
+    p.set_defaults(run=cmd_restore)
 
     p = sub.add_parser("users", help="accounts: add (the first admin too), list, set-role, disable, reset-password")
     users = p.add_subparsers(dest="action", required=True)

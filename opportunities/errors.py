@@ -108,8 +108,45 @@ class TokenError(OpportunitiesError):
         self.reason = reason
 
 
+class DatabaseInUseError(OpportunitiesError):
+    """A command that replaces the whole database (``demo``) was pointed at one that holds real
+    accounts; nothing was changed."""
+
+
 class AccountExistsError(OpportunitiesError):
     """An account (or organisation) with this email (or name) exists already."""
+
+
+class BackupError(OpportunitiesError):
+    """A backup cannot be written or restored as asked; nothing was changed."""
+
+
+class NotABackupError(BackupError):
+    """The file is not a backup of this app, or a damaged one (truncated, altered); nothing was changed."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        super().__init__(f"not a backup of this app: {path}: {reason}")
+        self.reason = reason
+
+
+class NewerSchemaError(BackupError):
+    """The backup holds a schema revision this version of the app does not know (a newer one)."""
+
+    def __init__(self, revision: str, newest: str) -> None:
+        super().__init__(f"the backup is of schema revision {revision}, which this version of the app does not know "
+                         f"(its newest is {newest}); restore it with the version that wrote it, or a newer one")  # fmt: skip
+        self.revision = revision
+        self.newest = newest
+
+
+class NotEmptyError(BackupError):
+    """A restore would replace data: the database or the address index holds some. ``held``: rows
+    per table (and ``address areas``) that would go."""
+
+    def __init__(self, held: Mapping[str, int]) -> None:
+        listed = ", ".join(f"{name} {count}" for name, count in held.items())
+        super().__init__(f"the database or the address index holds data a restore would replace ({listed})")
+        self.held = dict(held)
 
 
 def _as_written(text: str) -> str:

@@ -55,6 +55,7 @@ class TerminalProgress:
         self._step: str | None = None
         self._started = 0.0
         self._drawn = 0.0
+        self._done = self._total = 0
 
     def __call__(self, step: str, done: int, total: int) -> None:
         now = time.monotonic()
@@ -63,6 +64,7 @@ class TerminalProgress:
             self._step, self._started, self._drawn = step, now, 0.0
             if not self._bar:
                 self._write(f"{step}…\n")
+        self._done, self._total = done, total
         if self._bar and (now - self._drawn >= self.REDRAW_S or (total and done >= total)):
             self._drawn = now
             self._write(f"\r{self._line(step, done, total)}\x1b[K")
@@ -72,7 +74,9 @@ class TerminalProgress:
         if self._step is None:
             return
         took = f"{time.monotonic() - self._started:.1f} s"
-        self._write(f"\r{self._step}: done in {took}\x1b[K\n" if self._bar else f"{self._step}: done in {took}\n")
+        counted = f"{self._done:,}/{self._total:,}, " if self._total > 0 else ""
+        line = f"{self._step}: {counted}done in {took}"
+        self._write(f"\r{line}\x1b[K\n" if self._bar else f"{line}\n")
         self._step = None
 
     def _line(self, step: str, done: int, total: int) -> str:

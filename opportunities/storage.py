@@ -381,6 +381,23 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     command.upgrade(alembic_config(engine), revision)
 
 
+def migrate_connection(conn: Connection, revision: str = "head") -> None:
+    """Upgrade the schema to ``revision`` inside ``conn``'s open transaction, which commits or rolls
+    back the migrations together with the caller's own writes (a restore)."""
+    from alembic import command
+
+    config = alembic_config(conn.engine)
+    config.attributes["connection"] = conn
+    command.upgrade(config, revision)
+
+
+def known_revisions(engine: Engine) -> list[str]:
+    """Every schema revision this version of the app has a migration for, the oldest first."""
+    from alembic.script import ScriptDirectory
+
+    return [script.revision for script in reversed(list(ScriptDirectory.from_config(alembic_config(engine)).walk_revisions()))]
+
+
 def schema_revision(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 

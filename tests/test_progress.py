@@ -27,7 +27,8 @@ def test_a_log_gets_one_line_when_a_step_starts_and_one_when_it_ends() -> None:
     progress.finish()  # nothing more to end
     lines = log.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines] == ["Importing…", "Importing", "Indexing…", "Indexing"]
-    assert lines[1].startswith("Importing: done in ") and lines[1].endswith(" s")
+    assert lines[1].startswith("Importing: 100/100, done in ") and lines[1].endswith(" s")
+    assert lines[3].startswith("Indexing: done in ")  # nothing counted: no count
     assert "\r" not in log.getvalue() and "\x1b" not in log.getvalue()
 
 
@@ -44,7 +45,7 @@ def test_a_terminal_gets_a_bar_redrawn_in_place(monkeypatch: pytest.MonkeyPatch)
     frames = screen.getvalue().split("\r")
     assert "Importing [" + "#" * 14 + "." * 14 + "]  50%\x1b[K" in frames
     assert "Importing [" + "#" * 28 + "] 100%\x1b[K" in frames
-    assert any(frame.startswith("Importing: done in ") for frame in frames)
+    assert any(frame.startswith("Importing: 4/4, done in ") for frame in frames)
     assert "Reading 1,234\x1b[K" in frames
     assert screen.getvalue().endswith("\n")
 

@@ -1,4 +1,5 @@
-"""Alembic environment: runs on the engine handed over by :func:`opportunities.storage.migrate`."""
+"""Alembic environment: runs on the engine handed over by :func:`opportunities.storage.migrate`, or
+on the connection of a caller's open transaction (a restore), which then commits or rolls back."""
 
 from __future__ import annotations
 
@@ -8,10 +9,17 @@ from opportunities.settings import load_settings
 from opportunities.storage import create_db_engine, metadata
 
 config = context.config
-engine = config.attributes.get("engine") or create_db_engine(load_settings().database_url)
+caller = config.attributes.get("connection")
 
-with engine.connect() as connection:
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+if caller is not None:
+    # Inside the caller's transaction: alembic begins and commits nothing of its own.
+    context.configure(connection=caller, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
-    connection.commit()
+else:
+    engine = config.attributes.get("engine") or create_db_engine(load_settings().database_url)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        connection.commit()
