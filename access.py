@@ -22,13 +22,13 @@ from streamlit.errors import StreamlitAPIException
 
 import app_state
 import page_language
-from opportunities import accounts, mail, permissions
-from opportunities.accounts import Role, User
+from opportunities.accounts import accounts, mail, permissions
+from opportunities.accounts.identity import Role, User
+from opportunities.accounts.permissions import Action
+from opportunities.db.connection import writing
 from opportunities.errors import FieldError, ForbiddenError, PasswordPolicyError, RateLimitError, SignInError, TokenError
 from opportunities.i18n import LANGUAGES, translator
-from opportunities.permissions import Action
 from opportunities.settings import Settings
-from opportunities.storage import writing
 
 COOKIE = "col_session"
 SESSION_TOKEN = "signed_in_token"  # session-state key: the token of this browser session's sign-in
@@ -148,7 +148,7 @@ def require_member() -> User:
 
 
 def require(action: Action, *, organisation_id: int | None = None, city_id: int | None = None) -> User:
-    """The signed-in user when they may do ``action`` (see ``opportunities.permissions``); otherwise
+    """The signed-in user when they may do ``action`` (see ``opportunities.accounts.permissions``); otherwise
     a message, and the page stops. Pass the organisation and city of the record as stored."""
     _ = translations().gettext
     user = require_user()

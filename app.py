@@ -30,7 +30,7 @@ st.html(
 import access  # noqa: E402  (after set_page_config)
 import app_state  # noqa: E402
 import page_language  # noqa: E402
-from opportunities.accounts import Role  # noqa: E402
+from opportunities.accounts.identity import Role  # noqa: E402
 
 st.session_state[app_state.THROUGH_APP] = True
 _ = access.translations().gettext

@@ -11,22 +11,16 @@ from collections.abc import Sequence
 import streamlit as st
 from sqlalchemy import Engine
 
-from opportunities.coverage import CoverageIndex, open_coverage
+from opportunities.coverage.districts import CoverageIndex, open_coverage
+from opportunities.db.connection import open_database
+from opportunities.db.queries import count_opportunities, data_version, districts_version, get_opportunities, list_cities
 from opportunities.errors import SettingsError
-from opportunities.geocoding import Geocoder, open_geocoder
+from opportunities.explore.index import OpportunityIndex
+from opportunities.explore.live_index import LiveIndex
 from opportunities.i18n import translator
-from opportunities.index import OpportunityIndex
-from opportunities.live_index import LiveIndex
 from opportunities.model import City, Opportunity
+from opportunities.places.geocoding import Geocoder, open_geocoder
 from opportunities.settings import Settings, load_settings
-from opportunities.storage import (
-    count_opportunities,
-    data_version,
-    districts_version,
-    get_opportunities,
-    list_cities,
-    open_database,
-)
 from opportunities.vocabulary import Status
 
 DEMO_SIZE = 400
@@ -86,7 +80,7 @@ def _gazetteer_ready(cache_dir: str) -> None:
     """
     from pathlib import Path
 
-    from opportunities.geocoding import Gazetteer, gazetteer_is_current
+    from opportunities.places.gazetteer import Gazetteer, gazetteer_is_current
 
     if cache_dir in _READY_GAZETTEERS:
         return
@@ -115,7 +109,7 @@ def _database(url: str, cache_dir: str, demo_seed: int, busy_timeout_s: float = 
 def _load_demo(engine: Engine, cache_dir: str, seed: int) -> None:
     from pathlib import Path
 
-    from opportunities.demo import load_demo
+    from opportunities.demo.generator import load_demo
 
     # Offline geocoder only: loading the demo never sends a request.
     geocoder = open_geocoder(Path(cache_dir))
@@ -146,7 +140,7 @@ def city_names(engine: Engine, database_url: str) -> list[str]:
 def opportunity_index(engine: Engine, database_url: str) -> OpportunityIndex:
     """Columns of every published opportunity, shared by all visitors; never waits for a rebuild.
 
-    The index is refreshed in the background (see :mod:`opportunities.live_index`): an approval or
+    The index is refreshed in the background (see :mod:`opportunities.explore.live_index`): an approval or
     an edit shows within seconds. Take it once per run and pass it on, since its row numbers
     belong to that version (a fragment rerun later must use the same one as its mask).
     """
@@ -199,7 +193,7 @@ def geocoder(cache_dir: str, address_dir: str = "", online_url: str = "", user_a
     on Explore never leaves the machine)."""
     from pathlib import Path
 
-    from opportunities.address_index import index_version
+    from opportunities.places.address_index import index_version
 
     version = index_version(Path(address_dir)) if address_dir else ""
     return _geocoder_at(cache_dir, address_dir, version, online_url, user_agent)

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from benchmarks import geocoder as geocoder_bench
-from opportunities.geocoding import open_geocoder
+from opportunities.places.geocoding import open_geocoder
 from opportunities.settings import load_settings
 
 

@@ -28,9 +28,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from opportunities.address_index import AddressIndex, load_files
-from opportunities.demo import REAL_ADDRESS_DIR, REAL_ADDRESS_FILES
-from opportunities.geocoding import Geocoder, haversine_km, open_geocoder
+from opportunities.demo.generator import REAL_ADDRESS_DIR, REAL_ADDRESS_FILES
+from opportunities.places.address_index import AddressIndex, load_files
+from opportunities.places.gazetteer import haversine_km
+from opportunities.places.geocoding import Geocoder, open_geocoder
 from opportunities.settings import load_settings
 
 SEED = 8

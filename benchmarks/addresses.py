@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from opportunities.address_index import AddressIndex, load_files
-from opportunities.addresses import parse_address, town_key
-from opportunities.demo import REAL_ADDRESS_DIR, REAL_ADDRESS_FILES
-from opportunities.geocoding import Gazetteer
+from opportunities.demo.generator import REAL_ADDRESS_DIR, REAL_ADDRESS_FILES
+from opportunities.places.address_index import AddressIndex, load_files
+from opportunities.places.addresses import parse_address, town_key
+from opportunities.places.gazetteer import Gazetteer
 from opportunities.settings import PROJECT_ROOT
 from opportunities.text import fold
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import shapely
 
-from opportunities.boundaries import District
-from opportunities.coverage import CoverageFilter, CoverageIndex, grid_cells
-from opportunities.index import OpportunityIndex
+from opportunities.coverage.boundaries import District
+from opportunities.coverage.districts import CoverageFilter, CoverageIndex, grid_cells
+from opportunities.explore.index import OpportunityIndex
 from opportunities.model import City
 from opportunities.vocabulary import TOPICS, Status
 

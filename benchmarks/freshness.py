@@ -24,13 +24,15 @@ from sqlalchemy import Engine, select, update
 
 from benchmarks.map import EVERYTHING, NARROW, TILES, bench_database
 from maps.overview import base_map, fitted_view, overview_layer, places_by_size
-from opportunities.geocoding import Geocoder
-from opportunities.index import OpportunityIndex
-from opportunities.live_index import LiveIndex
+from opportunities.db.connection import open_database, writing
+from opportunities.db.queries import get_opportunities, list_cities
+from opportunities.db.schema import opportunities
+from opportunities.explore.index import OpportunityIndex
+from opportunities.explore.live_index import LiveIndex
+from opportunities.explore.search import SearchQuery
 from opportunities.model import Opportunity
-from opportunities.search import SearchQuery
+from opportunities.places.geocoding import Geocoder
 from opportunities.settings import Settings
-from opportunities.storage import get_opportunities, list_cities, open_database, opportunities, writing
 from opportunities.vocabulary import Status
 
 APPROVALS = 5

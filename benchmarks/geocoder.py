@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from opportunities.errors import GeocodingError
-from opportunities.geocoding import Geocoder, _places_source, open_geocoder
+from opportunities.places.gazetteer import _places_source
+from opportunities.places.geocoding import Geocoder, open_geocoder
 from opportunities.settings import PROJECT_ROOT
 from opportunities.text import fold
 

@@ -7,10 +7,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from opportunities.demo import synthetic_records
-from opportunities.geocoding import Geocoder
-from opportunities.importing import import_records
-from opportunities.storage import open_database
+from opportunities.db.connection import open_database
+from opportunities.demo.generator import synthetic_records
+from opportunities.listings.importing import import_records
+from opportunities.places.geocoding import Geocoder
 
 TODAY = date(2026, 11, 23)
 

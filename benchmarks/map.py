@@ -22,13 +22,14 @@ from streamlit_folium import _get_feature_group_string, _get_header, _get_html, 
 from maps.clusters import Bounds
 from maps.opportunity_map import popup_html
 from maps.overview import MapView, base_map, fitted_view, overview_layer, places_by_size
-from opportunities.demo import iter_synthetic_records
-from opportunities.geocoding import Geocoder
-from opportunities.importing import import_records
-from opportunities.index import OpportunityIndex
+from opportunities.db.connection import open_database
+from opportunities.db.queries import get_opportunities, list_cities
+from opportunities.demo.generator import iter_synthetic_records
+from opportunities.explore.index import OpportunityIndex
+from opportunities.explore.search import SearchQuery
+from opportunities.listings.importing import import_records
 from opportunities.model import Opportunity
-from opportunities.search import SearchQuery
-from opportunities.storage import get_opportunities, list_cities, open_database
+from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import Mode
 
 TODAY = date(2026, 11, 23)

@@ -12,8 +12,8 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from opportunities.boundaries import demo_districts
-from opportunities.population import EQUAL_AREA_CRS, aggregate_population
+from opportunities.coverage.boundaries import demo_districts
+from opportunities.coverage.population import EQUAL_AREA_CRS, aggregate_population
 
 
 def _baseline(districts: list[Any], layer: gpd.GeoDataFrame, column: str, points: bool) -> float:

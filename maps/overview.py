@@ -54,8 +54,8 @@ from maps.opportunity_map import (
     text_colour_on,
     use_local_assets,
 )
+from opportunities.explore.index import PRECISIONS, OpportunityIndex
 from opportunities.i18n import format_number, translator
-from opportunities.index import PRECISIONS, OpportunityIndex
 from opportunities.model import City, Opportunity
 from opportunities.vocabulary import TOPICS, Precision, topic_label
 

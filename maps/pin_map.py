@@ -2,7 +2,7 @@
 
 A click on the map or a drag of the pin is reported by the map component as ``last_clicked``
 (the component reports clicks only, so the end of a drag is passed on as a click on the map):
-:func:`opportunities.placement.clicked_point` reads it. An approximate place also gets the circle
+:func:`opportunities.places.placement.clicked_point` reads it. An approximate place also gets the circle
 of how far off it may be, as on the Explore map.
 """
 
@@ -13,8 +13,8 @@ from branca.element import MacroElement
 from folium.template import Template
 
 from maps.opportunity_map import use_local_assets
-from opportunities.geocoding import Location
 from opportunities.i18n import translator
+from opportunities.places.gazetteer import Location
 from opportunities.vocabulary import is_approximate
 
 PIN_MAP_HEIGHT = 320

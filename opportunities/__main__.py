@@ -1,3 +1,5 @@
-from opportunities.cli import main
+"""``python -m opportunities …``: the command line (an adapter in ``cli/``, run from the project folder)."""
+
+from cli.commands import main
 
 raise SystemExit(main())

@@ -110,6 +110,40 @@ def parse_rule(text: str) -> Rule:
     learning activity can have. Whether the rule has any session depends on its start: see
     :func:`first_session`.
     """
+    parts = _rule_parts(text)
+    freq = parts["FREQ"]
+    _check_names(text, freq, parts)
+    interval = _int(text, "INTERVAL", parts.get("INTERVAL", "1"), 1, MAX_INTERVAL[freq])
+    count = _int(text, "COUNT", parts["COUNT"], 1, MAX_COUNT) if "COUNT" in parts else None
+    if count is not None and "UNTIL" in parts:
+        raise _fail(text, "give COUNT or UNTIL, not both")
+    until, until_is_date = _parse_until(text, parts["UNTIL"]) if "UNTIL" in parts else (None, False)
+    months = frozenset(_int_list(text, "BYMONTH", parts["BYMONTH"], range(1, 13))) if "BYMONTH" in parts else frozenset()
+    monthdays = _int_list(text, "BYMONTHDAY", parts["BYMONTHDAY"], range(-31, 32)) if "BYMONTHDAY" in parts else ()
+    weekdays, positions = _parse_byday(text, parts["BYDAY"], freq, months) if "BYDAY" in parts else (frozenset(), ())
+    if monthdays and (weekdays or positions):
+        raise _fail(text, "give BYMONTHDAY or BYDAY, not both")
+    wkst = WEEKDAYS.index(parts["WKST"]) if parts.get("WKST") in WEEKDAYS else 0
+    if "WKST" in parts and parts["WKST"] not in WEEKDAYS:
+        raise _fail(text, f"WKST={parts['WKST']} is not a weekday such as MO or SU")
+    rule = Rule(
+        text="",
+        freq=freq,
+        interval=interval,
+        weekdays=weekdays,
+        positions=positions,
+        monthdays=monthdays,
+        months=months,
+        count=count,
+        until=until,
+        until_is_date=until_is_date,
+        wkst=wkst,
+    )
+    return _with_text(rule)
+
+
+def _rule_parts(text: str) -> dict[str, str]:
+    """The NAME=VALUE parts of the rule in ``text``, upper case; FREQ is the first of them."""
     cleaned = text.strip().upper()
     cleaned = cleaned.removeprefix("RRULE:").rstrip(";")
     if not cleaned.startswith("FREQ="):
@@ -124,9 +158,15 @@ def parse_rule(text: str) -> Rule:
         if name in parts:
             raise _fail(text, f"{name} is given twice")
         parts[name] = value
-    freq = parts["FREQ"]
+    return parts
+
+
+def _check_names(text: str, freq: str, parts: dict[str, str]) -> None:
+    """Fails unless ``freq`` is an accepted frequency and every part may be used with it."""
     if freq in _SUB_DAILY:
-        raise _fail(text, f"a schedule can repeat daily, weekly, monthly or yearly; '{_SUB_DAILY[freq]}' is not an activity schedule")
+        raise _fail(
+            text, f"a schedule can repeat daily, weekly, monthly or yearly; '{_SUB_DAILY[freq]}' is not an activity schedule"
+        )
     if freq not in FREQUENCIES:
         raise _fail(text, f"FREQ={freq} is unknown; use DAILY, WEEKLY, MONTHLY or YEARLY")
     for name in parts:
@@ -136,16 +176,13 @@ def parse_rule(text: str) -> Rule:
             if name in ("BYDAY", "BYMONTHDAY", "BYMONTH", "WKST", "INTERVAL", "COUNT", "UNTIL"):
                 raise _fail(text, f"{name} cannot be used with FREQ={freq}; use start and end dates to limit the sessions")
             raise _fail(text, f"{name} is not a part of a recurrence rule")
-    interval = _int(text, "INTERVAL", parts.get("INTERVAL", "1"), 1, MAX_INTERVAL[freq])
-    count = _int(text, "COUNT", parts["COUNT"], 1, MAX_COUNT) if "COUNT" in parts else None
-    if count is not None and "UNTIL" in parts:
-        raise _fail(text, "give COUNT or UNTIL, not both")
-    until, until_is_date = _parse_until(text, parts["UNTIL"]) if "UNTIL" in parts else (None, False)
-    months = frozenset(_int_list(text, "BYMONTH", parts["BYMONTH"], range(1, 13))) if "BYMONTH" in parts else frozenset()
-    monthdays = _int_list(text, "BYMONTHDAY", parts["BYMONTHDAY"], range(-31, 32)) if "BYMONTHDAY" in parts else ()
+
+
+def _parse_byday(text: str, value: str, freq: str, months: frozenset[int]) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
+    """BYDAY=``value``: plain weekdays (Monday = 0), or else positioned ones in canonical order."""
     weekdays: set[int] = set()
     positions: list[tuple[int, int]] = []
-    for item in parts["BYDAY"].split(",") if "BYDAY" in parts else ():
+    for item in value.split(","):
         match = _POSITIONED_DAY.fullmatch(item)
         if match is None:
             raise _fail(text, f"BYDAY: {item!r} is not a weekday such as MO, TU, WE, TH, FR, SA, SU (or 1MO, -1FR)")
@@ -167,26 +204,8 @@ def parse_rule(text: str) -> Rule:
             positions.append((position, weekday))
     if weekdays and positions:
         raise _fail(text, "BYDAY: give either weekdays (MO,WE) or positions (1MO,-1FR), not both")
-    if monthdays and (weekdays or positions):
-        raise _fail(text, "give BYMONTHDAY or BYDAY, not both")
-    wkst = WEEKDAYS.index(parts["WKST"]) if parts.get("WKST") in WEEKDAYS else 0
-    if "WKST" in parts and parts["WKST"] not in WEEKDAYS:
-        raise _fail(text, f"WKST={parts['WKST']} is not a weekday such as MO or SU")
     positions.sort(key=lambda p: (p[0] < 0, abs(p[0]), p[1]))
-    rule = Rule(
-        text="",
-        freq=freq,
-        interval=interval,
-        weekdays=frozenset(weekdays),
-        positions=tuple(positions),
-        monthdays=monthdays,
-        months=months,
-        count=count,
-        until=until,
-        until_is_date=until_is_date,
-        wkst=wkst,
-    )
-    return _with_text(rule)
+    return frozenset(weekdays), tuple(positions)
 
 
 def _parse_until(text: str, value: str) -> tuple[datetime, bool]:
@@ -276,61 +295,81 @@ def _days(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> I
 
 
 def _periods(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> Iterator[date]:
-    n = rule.interval
+    """The session days from ``lo`` to ``hi``, period by period of the rule's frequency."""
     if rule.freq == "DAILY":
-        # Sessions on start + k·n days; the weekday filter repeats within 7 of them.
-        k = -(-(lo - start).days // n)
-        day = start + timedelta(days=k * n)
-        misses = 0
-        while day <= hi and examined[0] < MAX_SCAN_PERIODS:
-            examined[0] += 1
-            if not rule.weekdays or day.weekday() in rule.weekdays:
-                misses = 0
-                yield day
-            else:
-                misses += 1
-                if misses >= 7:  # a whole cycle of weekdays without a session: never again
-                    return
-            day += timedelta(days=n)
-    elif rule.freq == "WEEKLY":
-        weekdays = rule.weekdays or frozenset({start.weekday()})
-        week0 = start - timedelta(days=(start.weekday() - rule.wkst) % 7)
-        week = lo - timedelta(days=(lo.weekday() - rule.wkst) % 7)
-        behind = ((week - week0).days // 7) % n
-        if behind:
-            week += timedelta(weeks=n - behind)
-        while week <= hi and examined[0] < MAX_SCAN_PERIODS:
-            examined[0] += 1
-            for offset in range(7):
-                day = week + timedelta(days=offset)
-                if day.weekday() in weekdays and lo <= day <= hi:
-                    yield day
-            week += timedelta(weeks=n)
-    elif rule.freq == "MONTHLY":
-        index0 = start.year * 12 + start.month - 1
-        index = lo.year * 12 + lo.month - 1
-        index += -(index - index0) % n
-        while examined[0] < MAX_SCAN_PERIODS:
-            year, month = divmod(index, 12)
-            if date(year, month + 1, 1) > hi:
+        return _daily(rule, start, lo, hi, examined)
+    if rule.freq == "WEEKLY":
+        return _weekly(rule, start, lo, hi, examined)
+    if rule.freq == "MONTHLY":
+        return _monthly(rule, start, lo, hi, examined)
+    return _yearly(rule, start, lo, hi, examined)
+
+
+def _daily(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> Iterator[date]:
+    # Sessions on start + k·n days; the weekday filter repeats within 7 of them.
+    n = rule.interval
+    k = -(-(lo - start).days // n)
+    day = start + timedelta(days=k * n)
+    misses = 0
+    while day <= hi and examined[0] < MAX_SCAN_PERIODS:
+        examined[0] += 1
+        if not rule.weekdays or day.weekday() in rule.weekdays:
+            misses = 0
+            yield day
+        else:
+            misses += 1
+            if misses >= 7:  # a whole cycle of weekdays without a session: never again
                 return
-            examined[0] += 1
-            for number in _month_days(rule, year, month + 1, start.day):
-                moment = date(year, month + 1, number)
+        day += timedelta(days=n)
+
+
+def _weekly(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> Iterator[date]:
+    n = rule.interval
+    weekdays = rule.weekdays or frozenset({start.weekday()})
+    week0 = start - timedelta(days=(start.weekday() - rule.wkst) % 7)
+    week = lo - timedelta(days=(lo.weekday() - rule.wkst) % 7)
+    behind = ((week - week0).days // 7) % n
+    if behind:
+        week += timedelta(weeks=n - behind)
+    while week <= hi and examined[0] < MAX_SCAN_PERIODS:
+        examined[0] += 1
+        for offset in range(7):
+            day = week + timedelta(days=offset)
+            if day.weekday() in weekdays and lo <= day <= hi:
+                yield day
+        week += timedelta(weeks=n)
+
+
+def _monthly(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> Iterator[date]:
+    n = rule.interval
+    index0 = start.year * 12 + start.month - 1
+    index = lo.year * 12 + lo.month - 1
+    index += -(index - index0) % n
+    while examined[0] < MAX_SCAN_PERIODS:
+        year, month = divmod(index, 12)
+        if date(year, month + 1, 1) > hi:
+            return
+        examined[0] += 1
+        for number in _month_days(rule, year, month + 1, start.day):
+            moment = date(year, month + 1, number)
+            if lo <= moment <= hi:
+                yield moment
+        index += n
+
+
+def _yearly(rule: Rule, start: date, lo: date, hi: date, examined: list[int]) -> Iterator[date]:
+    # In the start's month unless BYMONTH, BYMONTHDAY or BYDAY say otherwise.
+    n = rule.interval
+    months = rule.months or (frozenset({start.month}) if not (rule.monthdays or rule.weekdays) else frozenset(range(1, 13)))
+    year = lo.year + -(lo.year - start.year) % n
+    while year <= hi.year and examined[0] < MAX_SCAN_PERIODS:
+        examined[0] += 1
+        for month in sorted(months):
+            for number in _month_days(rule, year, month, start.day):
+                moment = date(year, month, number)
                 if lo <= moment <= hi:
                     yield moment
-            index += n
-    else:  # YEARLY: in the start's month unless BYMONTH, BYMONTHDAY or BYDAY say otherwise
-        months = rule.months or (frozenset({start.month}) if not (rule.monthdays or rule.weekdays) else frozenset(range(1, 13)))
-        year = lo.year + -(lo.year - start.year) % n
-        while year <= hi.year and examined[0] < MAX_SCAN_PERIODS:
-            examined[0] += 1
-            for month in sorted(months):
-                for number in _month_days(rule, year, month, start.day):
-                    moment = date(year, month, number)
-                    if lo <= moment <= hi:
-                        yield moment
-            year += n
+        year += n
 
 
 def _last_day(rule: Rule, start: datetime) -> date | None:

@@ -18,9 +18,9 @@ import pycountry
 from sqlalchemy import Column, String
 
 from opportunities import recurrence
+from opportunities.db.schema import cities, opportunities, providers
 from opportunities.errors import FieldError, RecordError, RuleError
 from opportunities.model import Opportunity, as_datetime
-from opportunities.storage import cities, opportunities, providers
 from opportunities.text import fold
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Status, topic_from_text
 
@@ -251,6 +251,65 @@ def parse_schedule(text: str, start: date | datetime | None, end: date | datetim
     return rule.text
 
 
+class _RecordFields:
+    """The raw fields of one record, and the problems found in them so far, in the order found.
+
+    A field whose text is unusable (see :func:`check_text`) is reported on arrival and then
+    neither parsed nor reported as missing.
+    """
+
+    def __init__(self, raw: dict[str, str]) -> None:
+        self.raw = raw
+        self.errors: list[FieldError] = []
+        self.unusable: set[str] = set()
+        for field in ALL_COLUMNS:
+            try:
+                check_text(field, raw[field])
+            except FieldError as exc:
+                self.errors.append(exc)
+                self.unusable.add(field)
+
+    def check(self, field: str, parse: Callable[[str], T], *, required: bool = False) -> T | None:
+        """``field`` parsed by ``parse``; None (and the problem noted) when it is missing or invalid."""
+        text = self.raw[field]
+        if field in self.unusable:
+            return None
+        if not text:
+            if required:
+                self.errors.append(FieldError(field, "is required"))
+            return None
+        try:
+            return parse(text)
+        except FieldError as exc:
+            self.errors.append(exc)
+            return None
+
+    def check_names(self) -> None:
+        """The title, provider and city are given, and in words."""
+        for field in ("title", "provider", "city"):
+            if not self.raw[field] and field not in self.unusable:
+                self.errors.append(FieldError(field, "is required"))
+            elif not fold(self.raw[field]):
+                # Names are matched folded: one of only symbols would be the same as any other.
+                self.errors.append(FieldError(field, f"{self.raw[field]!r} has no letters or digits; write the name in words"))
+
+    def check_together(self, values: Mapping[str, Any], lat: float | None, lon: float | None) -> None:
+        """The fields that bound or need one another agree (ages, dates, cost and currency, coordinates)."""
+        errors = self.errors
+        if values["age_min"] is not None and values["age_max"] is not None and values["age_max"] < values["age_min"]:
+            errors.append(FieldError("age_max", f"{values['age_max']} is below age_min {values['age_min']}"))
+        start, end = values["start"], values["end"]
+        if start is not None and end is not None and as_datetime(end) < as_datetime(start):
+            errors.append(FieldError("end", "is before start"))
+        if values["cost"] > 0 and not values["currency"] and self.raw["cost"] and not any(e.field == "currency" for e in errors):
+            errors.append(FieldError("currency", "is required when the opportunity is not free"))
+        if (lat is None) != (lon is None) and not any(e.field in ("latitude", "longitude") for e in errors):
+            errors.append(FieldError("latitude" if lat is None else "longitude", "give both latitude and longitude, or neither"))
+        for name, value, bound in (("latitude", lat, 90), ("longitude", lon, 180)):
+            if value is not None and not -bound <= value <= bound:
+                errors.append(FieldError(name, f"{value} is outside -{bound}…{bound}"))
+
+
 def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PENDING, today: date | None = None) -> Opportunity:
     """Validate one raw record (column name → value) into an :class:`Opportunity` without location.
 
@@ -258,37 +317,10 @@ def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PEND
 
     Raises :class:`RecordError` listing every invalid field.
     """
-    raw = {name: _text(record.get(name)) for name in ALL_COLUMNS}
-    errors: list[FieldError] = []
+    fields = _RecordFields({name: _text(record.get(name)) for name in ALL_COLUMNS})
+    raw, check = fields.raw, fields.check
+    fields.check_names()
     values: dict[str, Any] = {}
-
-    def check(field: str, parse: Callable[[str], T], *, required: bool = False) -> T | None:
-        text = raw[field]
-        if field in unusable:
-            return None
-        if not text:
-            if required:
-                errors.append(FieldError(field, "is required"))
-            return None
-        try:
-            return parse(text)
-        except FieldError as exc:
-            errors.append(exc)
-            return None
-
-    unusable: set[str] = set()  # reported already: not parsed (nor reported as missing) below
-    for field in ALL_COLUMNS:
-        try:
-            check_text(field, raw[field])
-        except FieldError as exc:
-            errors.append(exc)
-            unusable.add(field)
-    for field in ("title", "provider", "city"):
-        if not raw[field] and field not in unusable:
-            errors.append(FieldError(field, "is required"))
-        elif not fold(raw[field]):
-            # Names are matched folded: one of only symbols would be the same as any other.
-            errors.append(FieldError(field, f"{raw[field]!r} has no letters or digits; write the name in words"))
     values["country"] = check("country", parse_country, required=True)
     values["topics"] = check("topics", parse_topics, required=True)
     values["age_min"] = check("age_min", lambda t: parse_age(t, "age_min"), required=True)
@@ -308,20 +340,9 @@ def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PEND
     values["contact_email"] = check("contact_email", parse_email) or ""
     lat = check("latitude", lambda t: parse_number(t, "latitude"))
     lon = check("longitude", lambda t: parse_number(t, "longitude"))
-
-    if values["age_min"] is not None and values["age_max"] is not None and values["age_max"] < values["age_min"]:
-        errors.append(FieldError("age_max", f"{values['age_max']} is below age_min {values['age_min']}"))
-    if values["start"] is not None and values["end"] is not None and as_datetime(values["end"]) < as_datetime(values["start"]):
-        errors.append(FieldError("end", "is before start"))
-    if values["cost"] > 0 and not values["currency"] and raw["cost"] and not any(e.field == "currency" for e in errors):
-        errors.append(FieldError("currency", "is required when the opportunity is not free"))
-    if (lat is None) != (lon is None) and not any(e.field in ("latitude", "longitude") for e in errors):
-        errors.append(FieldError("latitude" if lat is None else "longitude", "give both latitude and longitude, or neither"))
-    for name, value, bound in (("latitude", lat, 90), ("longitude", lon, 180)):
-        if value is not None and not -bound <= value <= bound:
-            errors.append(FieldError(name, f"{value} is outside -{bound}…{bound}"))
-    if errors:
-        raise RecordError(errors)
+    fields.check_together(values, lat, lon)
+    if fields.errors:
+        raise RecordError(fields.errors)
     return Opportunity(
         title=raw["title"],
         description=raw["description"],

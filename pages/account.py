@@ -8,12 +8,13 @@ import streamlit as st
 
 import access
 import app_state
-from opportunities import accounts, audit, mail, organisations
-from opportunities.accounts import Role, User
+from opportunities.accounts import accounts, audit, mail, organisations
+from opportunities.accounts.identity import Role, User
+from opportunities.accounts.permissions import Action, allowed
+from opportunities.db.connection import writing
+from opportunities.db.queries import list_cities
 from opportunities.errors import AccountExistsError, FieldError, ForbiddenError, PasswordPolicyError, SignInError
 from opportunities.i18n import N_, format_when
-from opportunities.permissions import Action, allowed
-from opportunities.storage import list_cities, writing
 from opportunities.text import escape_markdown
 
 app_state.run_through_app()

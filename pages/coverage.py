@@ -18,10 +18,11 @@ from streamlit_folium import st_folium
 import access
 import app_state as state
 from maps.coverage_map import coverage_map, map_png, standalone_html
-from opportunities import permissions
-from opportunities.accounts import User
-from opportunities.boundaries import MAX_BOUNDARY_BYTES, read_boundary_file, replace_city_districts
-from opportunities.coverage import (
+from opportunities.accounts import permissions
+from opportunities.accounts.identity import User
+from opportunities.accounts.permissions import Action
+from opportunities.coverage.boundaries import MAX_BOUNDARY_BYTES, read_boundary_file, replace_city_districts
+from opportunities.coverage.districts import (
     DEFAULT_DESERT_KM,
     MAX_DESERT_KM,
     CoverageFilter,
@@ -31,11 +32,15 @@ from opportunities.coverage import (
     layer_geojson,
     ranked,
 )
+from opportunities.coverage.population import (
+    MAX_POPULATION_BYTES,
+    preview_population,
+    read_population_file,
+    replace_city_population,
+)
+from opportunities.db.queries import list_cities
 from opportunities.errors import BoundaryFileError
 from opportunities.i18n import age_group_label, format_number, negotiate_language, topic_label, translator
-from opportunities.permissions import Action
-from opportunities.population import MAX_POPULATION_BYTES, preview_population, read_population_file, replace_city_population
-from opportunities.storage import list_cities
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
 

@@ -1,6 +1,6 @@
 """Explore: filter the published opportunities, see them on a map and in a list, open one in detail.
 
-Everything a visitor chooses lives in the URL (see :mod:`opportunities.url_params`), so any
+Everything a visitor chooses lives in the URL (see :mod:`opportunities.explore.url_params`), so any
 view is a link to share; values in a link that cannot be used give a warning. The browser's
 position ("Use my location") is the exception: it stays in this session and is never stored,
 logged or put into a link.
@@ -19,25 +19,9 @@ import app_state as state
 from maps.opportunity_map import format_ages, format_cost, format_dates, is_approximate, safe_link
 from maps.overview import MapView, base_map, fitted_view, overview_layer, places_by_size
 from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, visitor_moved
-from opportunities.calendar import opportunity_ics
-from opportunities.i18n import (
-    LANGUAGE_NAMES,
-    age_group_label,
-    format_distance_km,
-    format_number,
-    format_when,
-    language_name,
-    mode_label,
-    precision_label,
-    topic_label,
-    type_label,
-)
-from opportunities.index import OpportunityIndex
-from opportunities.model import Opportunity
-from opportunities.nearby import near_point, position_from_browser
-from opportunities.search import SearchQuery
-from opportunities.text import escape_markdown, fold
-from opportunities.url_params import (
+from opportunities.explore.index import OpportunityIndex
+from opportunities.explore.search import SearchQuery
+from opportunities.explore.url_params import (
     MAX_RADIUS_KM,
     MIN_RADIUS_KM,
     ExploreParams,
@@ -50,6 +34,22 @@ from opportunities.url_params import (
     relaxations,
     share_url,
 )
+from opportunities.i18n import (
+    LANGUAGE_NAMES,
+    age_group_label,
+    format_distance_km,
+    format_number,
+    format_when,
+    language_name,
+    mode_label,
+    precision_label,
+    topic_label,
+    type_label,
+)
+from opportunities.listings.calendar import opportunity_ics
+from opportunities.model import Opportunity
+from opportunities.places.nearby import near_point, position_from_browser
+from opportunities.text import escape_markdown, fold
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
 from page_language import DATE_FORMATS, browser_language, set_page_language, translations
 

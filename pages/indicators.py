@@ -15,10 +15,8 @@ import streamlit as st
 from sqlalchemy import Engine
 
 import app_state as state
-from opportunities.i18n import LANGUAGE_NAMES, format_day
-from opportunities.indicator_charts import chart_png, charts
-from opportunities.indicator_report import REPORT_CHART_HEIGHT, REPORT_CHART_WIDTH, REPORT_CHARTS, report_html
-from opportunities.indicators import (
+from opportunities.coverage.charts import chart_png, charts
+from opportunities.coverage.indicators import (
     MAX_PERIOD_DAYS,
     Group,
     Indicators,
@@ -29,7 +27,8 @@ from opportunities.indicators import (
     resolve_scope,
     scope_names,
 )
-from opportunities.reports import (
+from opportunities.coverage.printable import REPORT_CHART_HEIGHT, REPORT_CHART_WIDTH, REPORT_CHARTS, report_html
+from opportunities.coverage.reports import (
     definition,
     figure_label,
     format_change,
@@ -43,9 +42,10 @@ from opportunities.reports import (
     scope_title,
     shown_value,
 )
-from opportunities.storage import data_version
+from opportunities.db.queries import data_version
+from opportunities.explore.url_params import local_today
+from opportunities.i18n import LANGUAGE_NAMES, format_day
 from opportunities.text import escape_markdown
-from opportunities.url_params import local_today
 from opportunities.vocabulary import LANGUAGES
 from page_language import DATE_FORMATS, session_language, set_page_language, translations
 
@@ -226,7 +226,7 @@ def exports(indicators: Indicators, lang: str, slug: str, today: date) -> None:
 
 def file_slug(kind: ScopeKind, name: str, period: Period) -> str:
     """``indicators-warszawa-2026-11-01-2026-11-30``: ASCII letters and digits only."""
-    from opportunities.demo import slug
+    from opportunities.demo.generator import slug
 
     where = slug(name) or kind.value if kind != ScopeKind.NETWORK else "network"
     return f"indicators-{where}-{period.start.isoformat()}-{period.end.isoformat()}"

@@ -13,10 +13,11 @@ import streamlit as st
 
 import access
 import app_state as state
-from opportunities import drafts, listings, storage
-from opportunities.calendar import city_zone
+from opportunities.db import connection
 from opportunities.errors import ForbiddenError, NotFoundError, RecordError
 from opportunities.i18n import age_group_label, format_day, format_number, format_when, translator
+from opportunities.listings import drafts, listings
+from opportunities.listings.calendar import city_zone
 from opportunities.model import as_datetime
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, Status
@@ -47,7 +48,7 @@ status_labels = {
     Status.REJECTED.value: _("Changes needed"), Status.ARCHIVED.value: _("Archived"),
 }  # fmt: skip
 
-with storage.writing(engine) as conn:
+with connection.writing(engine) as conn:
     ended = listings.archive_ended(conn, now=now, organisation_id=user.organisation_id)
 
 st.title(_("My opportunities"))
@@ -91,7 +92,7 @@ if not found:
 def act(action: str, listing_id: int, **kwargs: object) -> None:
     """Run one action on a listing (server-side checks in the domain) and say how it went."""
     try:
-        with storage.writing(engine) as conn:
+        with connection.writing(engine) as conn:
             if action == "confirm":
                 listings.confirm_running(conn, user, listing_id, now=now)
                 st.session_state[NOTICE] = _("Thank you: marked as still running.")

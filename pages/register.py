@@ -9,10 +9,11 @@ from streamlit.errors import StreamlitAPIException
 
 import access
 import app_state
-from opportunities import accounts, organisations
+from opportunities.accounts import accounts, organisations
+from opportunities.db.connection import writing
+from opportunities.db.queries import list_cities
 from opportunities.errors import AccountExistsError, PasswordPolicyError, RecordError
 from opportunities.i18n import N_
-from opportunities.storage import list_cities, writing
 from opportunities.vocabulary import ProviderKind
 
 app_state.run_through_app()

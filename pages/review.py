@@ -1,7 +1,7 @@
 """Review: a city lead's queue of submissions and organisations, and the audit log of their cities.
 
-Thin: the queue, the decisions and every permission check are in :mod:`opportunities.review`
-and :mod:`opportunities.organisations`; this page shows them and passes on what the lead chose.
+Thin: the queue, the decisions and every permission check are in :mod:`opportunities.listings.review`
+and :mod:`opportunities.accounts.organisations`; this page shows them and passes on what the lead chose.
 Provider text is shown escaped (Markdown) or in tables (plain text).
 """
 
@@ -20,12 +20,14 @@ from streamlit_folium import st_folium
 import access
 import app_state
 from maps.opportunity_map import build_map
-from opportunities import audit, listings, organisations, review
-from opportunities.accounts import Role, User
-from opportunities.duplicates import DuplicateKind
+from opportunities.accounts import audit, organisations
+from opportunities.accounts.identity import Role, User
+from opportunities.db.connection import writing
+from opportunities.db.queries import list_cities
 from opportunities.errors import FieldError, ForbiddenError, NotFoundError, ReviewStateError
 from opportunities.i18n import N_, format_when, precision_label
-from opportunities.storage import list_cities, writing
+from opportunities.listings import listings, review
+from opportunities.listings.duplicates import DuplicateKind
 from opportunities.text import escape_markdown
 
 app_state.run_through_app()

@@ -9,9 +9,9 @@ from streamlit.errors import StreamlitAPIException
 
 import access
 import app_state
-from opportunities import accounts, mail, organisations
+from opportunities.accounts import accounts, identity, mail, organisations
+from opportunities.db.connection import writing
 from opportunities.errors import AccountExistsError, PasswordPolicyError, RateLimitError, SignInError, TokenError
-from opportunities.storage import writing
 from opportunities.text import escape_markdown
 
 app_state.run_through_app()
@@ -156,7 +156,7 @@ def main() -> None:
     sign_in_form()
 
 
-def signed_in_view(user: accounts.User) -> None:
+def signed_in_view(user: identity.User) -> None:
     st.header(_("Signed in"))
     st.markdown(_("You are signed in as {email}.").format(email=escape_markdown(user.email)))
     with contextlib.suppress(StreamlitAPIException):  # the navigation lists the page from the next run on

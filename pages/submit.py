@@ -18,10 +18,9 @@ from streamlit_folium import st_folium
 import access
 import app_state as state
 from maps.pin_map import PIN_MAP_HEIGHT, pin_map
-from opportunities import drafts, listings, storage
-from opportunities.calendar import city_zone
+from opportunities.accounts.organisations import get_organisation
+from opportunities.db import connection, queries
 from opportunities.errors import FieldError, ForbiddenError, GeocodingError, NotFoundError, RecordError
-from opportunities.geocoding import Geocoder, Location
 from opportunities.i18n import (
     babel_locale,
     format_when,
@@ -31,10 +30,13 @@ from opportunities.i18n import (
     translator,
     type_label,
 )
-from opportunities.organisations import get_organisation
-from opportunities.placement import MAP_SOURCE, Placement, clicked_point, place_from_address, place_from_map
-from opportunities.schedules import MONTH_POSITIONS, Ending, Repeat, ScheduleChoice, from_rule, next_sessions, to_rule
-from opportunities.submission import FormValues, check_form, field_label, field_message
+from opportunities.listings import drafts, listings
+from opportunities.listings.calendar import city_zone
+from opportunities.listings.schedules import MONTH_POSITIONS, Ending, Repeat, ScheduleChoice, from_rule, next_sessions, to_rule
+from opportunities.listings.submission import FormValues, check_form, field_label, field_message
+from opportunities.places.gazetteer import Location
+from opportunities.places.geocoding import Geocoder
+from opportunities.places.placement import MAP_SOURCE, Placement, clicked_point, place_from_address, place_from_map
 from opportunities.text import escape_markdown
 from opportunities.validation import MAX_LENGTHS
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Precision, Status
@@ -165,7 +167,7 @@ now = datetime.now(UTC)
 
 with engine.connect() as conn:
     organisation = get_organisation(conn, user.organisation_id)
-    home = next((c for c in storage.list_cities(conn) if c.id == organisation.city_id), None)
+    home = next((c for c in queries.list_cities(conn) if c.id == organisation.city_id), None)
 defaults = FormValues(
     city=home.name if home else "", country=home.country if home else "SE", contact_email=organisation.contact_email
 )
@@ -392,7 +394,7 @@ if values.start_day is not None and "schedule" not in check.messages and "start"
 
 # The draft: saved whenever the values change (each change is a rerun), and named in the URL.
 if comparable(values) != st.session_state[SAVED]:
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         try:
             st.session_state[DRAFT_ID] = drafts.save_draft(conn, user, values, now=now, draft_id=st.session_state[DRAFT_ID],
                                                            opportunity_id=st.session_state[EDITING])  # fmt: skip
@@ -414,7 +416,7 @@ def show_every_message() -> None:
 if left.button(_("Save changes and send") if editing else _("Submit"), type="primary", on_click=show_every_message):
     if check.valid:
         try:
-            with storage.writing(engine) as conn:
+            with connection.writing(engine) as conn:
                 stored = listings.submit(conn, user, values, geocoder=geocoder, now=now, opportunity_id=editing)
                 if st.session_state[DRAFT_ID] is not None:
                     drafts.delete_draft(conn, user, st.session_state[DRAFT_ID])
@@ -436,7 +438,7 @@ if left.button(_("Save changes and send") if editing else _("Submit"), type="pri
     else:
         st.error(_("Some fields need your attention: see the messages above."), icon=":material/error:")
 if st.session_state[DRAFT_ID] is not None and right.button(_("Discard the draft")):
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         drafts.delete_draft(conn, user, st.session_state[DRAFT_ID])
     st.query_params.clear()
     st.session_state[LOADED] = None

@@ -2,7 +2,7 @@
 
 Template downloads → upload → a preview of each row's outcome → confirm → a summary and the
 rejected rows to fix. The reading and importing are the command line's own
-(:mod:`opportunities.importing`); who may upload what is decided in :mod:`opportunities.uploads`.
+(:mod:`opportunities.listings.importing`); who may upload what is decided in :mod:`opportunities.listings.uploads`.
 """
 
 from __future__ import annotations
@@ -16,15 +16,16 @@ import streamlit as st
 
 import access
 import app_state
-from opportunities import uploads
-from opportunities.accounts import Role, User
+from opportunities.accounts.identity import Role, User
 from opportunities.errors import ForbiddenError, ImportChangedError, ImportFileError
-from opportunities.geocoding import Geocoder
 from opportunities.i18n import format_number
-from opportunities.importing import ImportPreview, ImportReport, Outcome, ReadLimits, Table, read_table_bytes, rejects_csv
-from opportunities.reasons import translate_errors, translate_file_error
+from opportunities.listings import uploads
+from opportunities.listings.importing import ImportPreview, ImportReport, Outcome, rejects_csv
+from opportunities.listings.reasons import translate_errors, translate_file_error
+from opportunities.listings.spreadsheets import ReadLimits, Table, read_table_bytes
+from opportunities.listings.template import template_csv, template_xlsx, vocabulary_csv
+from opportunities.places.geocoding import Geocoder
 from opportunities.settings import Settings
-from opportunities.template import template_csv, template_xlsx, vocabulary_csv
 from opportunities.text import escape_markdown
 from page_language import stop_page
 

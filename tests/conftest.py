@@ -16,9 +16,9 @@ from playwright.sync_api import Browser
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
-from opportunities.geocoding import Geocoder, open_geocoder
+from opportunities.db.connection import open_database
+from opportunities.places.geocoding import Geocoder, open_geocoder
 from opportunities.settings import load_settings
-from opportunities.storage import open_database
 from tests.browser import chromium
 
 DATA = Path(__file__).parent / "data"

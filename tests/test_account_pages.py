@@ -18,12 +18,13 @@ from streamlit.testing.v1 import AppTest
 
 import access
 import app_state
-from opportunities import accounts, organisations
-from opportunities.accounts import Role, User
-from opportunities.demo import load_demo
-from opportunities.geocoding import Geocoder
+from opportunities.accounts import accounts, organisations
+from opportunities.accounts.identity import Role, User
+from opportunities.db.connection import open_database, writing
+from opportunities.db.schema import audit_log, cities, mail_outbox, providers
+from opportunities.demo.generator import load_demo
+from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
-from opportunities.storage import audit_log, cities, mail_outbox, open_database, providers, writing
 from tests.conftest import Databases
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,8 +16,12 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from opportunities import accounts, audit, cli, mail, organisations
-from opportunities.accounts import Role, User
+from cli import commands as cli
+from opportunities.accounts import accounts, audit, mail, organisations
+from opportunities.accounts.identity import Role, User
+from opportunities.accounts.permissions import Action, allowed, authorise
+from opportunities.db.connection import writing
+from opportunities.db.queries import ensure_city
 from opportunities.errors import (
     AccountExistsError,
     ForbiddenError,
@@ -27,9 +31,7 @@ from opportunities.errors import (
     TokenError,
 )
 from opportunities.model import City
-from opportunities.permissions import Action, allowed, authorise
 from opportunities.settings import Settings, load_settings
-from opportunities.storage import ensure_city, writing
 from opportunities.vocabulary import ProviderKind
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from opportunities import cli
-from opportunities.address_index import (
+from cli import commands as cli
+from opportunities.errors import AddressFileError
+from opportunities.places.address_index import (
     ADDRESS_POINT_UNCERTAINTY_M,
     MAX_EXTRAPOLATION_M,
     NEAR_NUMBER_UNCERTAINTY_M,
@@ -18,8 +19,8 @@ from opportunities.address_index import (
     index_version,
     load_files,
 )
-from opportunities.errors import AddressFileError
-from opportunities.geocoding import Geocoder, haversine_km
+from opportunities.places.gazetteer import haversine_km
+from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import PIN_MAX_UNCERTAINTY_M, Precision, is_approximate
 
 DATA = Path(__file__).parent / "data"

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from opportunities.addresses import HouseNumber, normalise_postcode, parse_address, parse_house_number, street_key, town_key
+from opportunities.places.addresses import (
+    HouseNumber,
+    normalise_postcode,
+    parse_address,
+    parse_house_number,
+    street_key,
+    town_key,
+)
 
 
 @pytest.mark.parametrize(

@@ -20,28 +20,23 @@ from streamlit.testing.v1 import AppTest
 
 import app_state
 from app_state import DEMO_SIZE
-from opportunities import url_params
-from opportunities.demo import load_demo
-from opportunities.geocoding import Geocoder
-from opportunities.i18n import translator
-from opportunities.model import City
-from opportunities.settings import load_settings
-from opportunities.storage import (
-    cities,
+from opportunities.db.connection import open_database, writing
+from opportunities.db.queries import (
     ensure_city,
     get_opportunities,
     insert_opportunities,
     list_cities,
-    open_database,
-    opportunities,
-    opportunity_languages,
     opportunity_row,
-    opportunity_topics,
-    providers,
     search_text,
     set_status,
-    writing,
 )
+from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics, providers
+from opportunities.demo.generator import load_demo
+from opportunities.explore import url_params
+from opportunities.i18n import translator
+from opportunities.model import City
+from opportunities.places.geocoding import Geocoder
+from opportunities.settings import load_settings
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import Status
 from tests.conftest import Databases
@@ -658,7 +653,7 @@ def test_the_near_me_caption_is_one_sentence_in_every_language(app: AppTest, lan
 def test_only_cities_with_published_opportunities_are_offered(app: AppTest, demo_database: tuple[str, int], geocoder: Geocoder) -> None:
     """A city named by a row still waiting for review, or by a row rejected in the same import, is
     not shown to visitors (the city filter, the map's city labels, the time zones)."""
-    from opportunities.importing import import_records
+    from opportunities.listings.importing import import_records
     from tests.conftest import template_row
 
     engine = open_database(demo_database[0])

@@ -18,15 +18,16 @@ from sqlalchemy import Engine, String, insert, select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.types import DateTime, LargeBinary, Numeric, Time
 
-from opportunities import accounts, audit, storage
-from opportunities.accounts import Role
-from opportunities.address_index import AddressIndex, area_stats, load_files
-from opportunities.backup import _Codec, restore_backup, write_backup
-from opportunities.cli import main
-from opportunities.demo import REAL_ADDRESS_DIR
+from cli.commands import main
+from opportunities.accounts import accounts, audit
+from opportunities.accounts.identity import Role
+from opportunities.db import connection, queries, schema
+from opportunities.demo.generator import REAL_ADDRESS_DIR
 from opportunities.errors import BackupError, NewerSchemaError, NotABackupError, NotEmptyError
-from opportunities.geocoding import Geocoder
-from opportunities.importing import import_records
+from opportunities.listings.importing import import_records
+from opportunities.operations.backup import _Codec, restore_backup, write_backup
+from opportunities.places.address_index import AddressIndex, area_stats, load_files
+from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 from tests.conftest import ON_POSTGRES, Databases, template_row
 
@@ -43,11 +44,11 @@ def fill(engine: Engine, geocoder: Geocoder) -> None:
                          longitude="11.97")]  # fmt: skip
     assert import_records(engine, rows, geocoder, publish=True).stored == 2
     settings = load_settings({})
-    with storage.writing(engine) as conn:
-        city = conn.execute(select(storage.cities.c.id)).scalar_one()
-        organisation = conn.execute(select(storage.providers.c.id)).scalar_one()
-        opportunity = conn.execute(select(storage.opportunities.c.id).order_by(storage.opportunities.c.id)).scalars().first()
-        conn.execute(storage.providers.update().values(trusted=True, registered_at=NOW, verified_by=None))
+    with connection.writing(engine) as conn:
+        city = conn.execute(select(schema.cities.c.id)).scalar_one()
+        organisation = conn.execute(select(schema.providers.c.id)).scalar_one()
+        opportunity = conn.execute(select(schema.opportunities.c.id).order_by(schema.opportunities.c.id)).scalars().first()
+        conn.execute(schema.providers.update().values(trusted=True, registered_at=NOW, verified_by=None))
         admin = accounts.add_user(conn, "admin@example.org", role=Role.ADMIN, password=PASSWORD, settings=settings, now=NOW)
         accounts.add_user(conn, "lead@example.org", role=Role.CITY_LEAD, password=None, settings=settings, now=NOW,
                           city_ids=(city,), name="Jürgen Łukasz")  # fmt: skip
@@ -56,22 +57,22 @@ def fill(engine: Engine, geocoder: Geocoder) -> None:
         accounts.start_session(conn, admin.id, NOW, settings=settings)
         audit.record(conn, actor=admin, action="verify", entity="provider", entity_id=organisation, city_id=city, now=NOW,
                      before={"verified": False}, after={"verified": True, "note": SCRIPTS}, note=SCRIPTS)  # fmt: skip
-        conn.execute(insert(storage.sign_in_attempts), [
+        conn.execute(insert(schema.sign_in_attempts), [
             {"at": NOW, "email": "admin@example.org", "client_key": "a" * 64, "succeeded": True},
             {"at": NOW + timedelta(seconds=1), "email": "x@example.org", "client_key": "b" * 64, "succeeded": False},
         ])  # fmt: skip
-        conn.execute(insert(storage.invitations).values(token_hash="c" * 64, organisation_id=organisation, email="new@example.org",
+        conn.execute(insert(schema.invitations).values(token_hash="c" * 64, organisation_id=organisation, email="new@example.org",
                                                         invited_by=admin.id, created_at=NOW, expires_at=NOW + timedelta(days=7)))  # fmt: skip
-        conn.execute(insert(storage.password_resets).values(token_hash="d" * 64, user_id=provider.id, created_at=NOW,
+        conn.execute(insert(schema.password_resets).values(token_hash="d" * 64, user_id=provider.id, created_at=NOW,
                                                             expires_at=NOW + timedelta(hours=1), used_at=NOW))  # fmt: skip
-        conn.execute(insert(storage.mail_outbox).values(created_at=NOW, recipient="ana@example.org", subject=f"Zaproszenie {SCRIPTS}",
+        conn.execute(insert(schema.mail_outbox).values(created_at=NOW, recipient="ana@example.org", subject=f"Zaproszenie {SCRIPTS}",
                                                         body="Witaj!\nłącze: https://example.org/?t=1", sent_at=None, error=""))  # fmt: skip
-        conn.execute(insert(storage.drafts).values(user_id=provider.id, organisation_id=organisation, opportunity_id=opportunity,
+        conn.execute(insert(schema.drafts).values(user_id=provider.id, organisation_id=organisation, opportunity_id=opportunity,
                                                    data=json.dumps({"title": SCRIPTS}, ensure_ascii=False), created_at=NOW,
                                                    updated_at=NOW))  # fmt: skip
-        conn.execute(insert(storage.participation_reports).values(opportunity_id=opportunity, age_group="teens", participants=12,
+        conn.execute(insert(schema.participation_reports).values(opportunity_id=opportunity, age_group="teens", participants=12,
                                                                   reported_at=NOW, reported_by=provider.id))  # fmt: skip
-        conn.execute(insert(storage.districts).values(city_id=city, name="Centrum Ö", boundary='{"type": "Polygon", "coordinates": []}',
+        conn.execute(insert(schema.districts).values(city_id=city, name="Centrum Ö", boundary='{"type": "Polygon", "coordinates": []}',
                                                       population=1234, population_by_age='{"teens": 100}', population_year=2024,
                                                       source="SCB"))  # fmt: skip
 
@@ -80,11 +81,11 @@ def rows_of(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, by primary key; timestamps in UTC (SQLite reads them naive)."""
     with engine.connect() as conn:
         return {t.name: [tuple(_utc(v) for v in row) for row in conn.execute(select(t).order_by(*t.primary_key.columns))]
-                for t in storage.metadata.sorted_tables}  # fmt: skip
+                for t in schema.metadata.sorted_tables}  # fmt: skip
 
 
 def _utc(value: Any) -> Any:
-    return storage.aware(value) if isinstance(value, datetime) else value
+    return queries.aware(value) if isinstance(value, datetime) else value
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def other_url(databases: Databases, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def other(other_url: str) -> Iterator[Engine]:
-    engine = storage.open_database(other_url)
+    engine = connection.open_database(other_url)
     yield engine
     engine.dispose()
 
@@ -121,7 +122,7 @@ def test_round_trip_keeps_every_row_and_the_address_index(engine: Engine, other:
     steps: list[tuple[str, int, int]] = []
     report = write_backup(engine, out, address_dir=address_dir, progress=lambda *step: steps.append(step))
     assert report.tables == {name: len(rows) for name, rows in before.items()}
-    assert report.revision == storage.schema_revision(engine) and report.address_files > 0
+    assert report.revision == connection.schema_revision(engine) and report.address_files > 0
     assert ("opportunities", 2, 2) in steps and out.stat().st_mode & 0o077 == 0  # personal data: the owner's only
 
     new_addresses, cache = tmp_path / "restored-addresses", tmp_path / "cache"
@@ -136,16 +137,16 @@ def test_round_trip_keeps_every_row_and_the_address_index(engine: Engine, other:
     assert index is not None and index.size == AddressIndex.open(address_dir).size  # type: ignore[union-attr]
 
     with other.connect() as conn:  # the text exactly, in every script
-        assert conn.execute(select(storage.audit_log.c.note).where(storage.audit_log.c.action == "verify")).scalar_one() == SCRIPTS
-        cost, start = conn.execute(select(storage.opportunities.c.cost, storage.opportunities.c.start_time)
-                                   .where(storage.opportunities.c.currency == "EUR")).one()  # fmt: skip
+        assert conn.execute(select(schema.audit_log.c.note).where(schema.audit_log.c.action == "verify")).scalar_one() == SCRIPTS
+        cost, start = conn.execute(select(schema.opportunities.c.cost, schema.opportunities.c.start_time)
+                                   .where(schema.opportunities.c.currency == "EUR")).one()  # fmt: skip
         assert (cost, start) == (Decimal("12.50"), None)
     # Ids go on after the restored ones, and the audit log still refuses changes.
-    with storage.writing(other) as conn:
+    with connection.writing(other) as conn:
         entry = audit.record(conn, actor=None, action="restore", entity="database", entity_id=None, now=NOW)
     assert entry == max(row[0] for row in before["audit_log"]) + 1
-    with pytest.raises(DatabaseError, match="append-only"), storage.writing(other) as conn:
-        conn.execute(storage.audit_log.delete())
+    with pytest.raises(DatabaseError, match="append-only"), connection.writing(other) as conn:
+        conn.execute(schema.audit_log.delete())
     assert accounts.authenticate(other, "admin@example.org", PASSWORD, "127.0.0.1", NOW, settings=load_settings({})).role is Role.ADMIN
 
 
@@ -156,8 +157,8 @@ def test_a_backup_is_one_snapshot(engine: Engine, geocoder: Geocoder, tmp_path: 
 
     def write_meanwhile(step: str, done: int, total: int) -> None:
         if step == "audit_log":
-            with storage.writing(engine) as conn:
-                conn.execute(insert(storage.cities).values(name="Maribor", name_key="maribor", country="SI", latitude=46.55,
+            with connection.writing(engine) as conn:
+                conn.execute(insert(schema.cities).values(name="Maribor", name_key="maribor", country="SI", latitude=46.55,
                                                            longitude=15.65, timezone="Europe/Ljubljana"))  # fmt: skip
 
     report = write_backup(engine, tmp_path / "b.zip", address_dir=tmp_path / "none", progress=write_meanwhile)
@@ -166,8 +167,8 @@ def test_a_backup_is_one_snapshot(engine: Engine, geocoder: Geocoder, tmp_path: 
 
 @pytest.mark.parametrize("revision", ["0001", "0005"])
 def test_an_older_backup_is_restored_upgraded(database_url: str, other: Engine, tmp_path: Path, revision: str) -> None:
-    old = storage.create_db_engine(database_url)
-    storage.migrate(old, revision)
+    old = connection.create_db_engine(database_url)
+    connection.migrate(old, revision)
     search = ("", "") if revision < "0004" else (", search_text", ", 'robotika'")
     with old.begin() as conn:
         conn.execute(text("INSERT INTO cities (id, name, name_key, country, latitude, longitude, timezone) "
@@ -187,15 +188,15 @@ def test_an_older_backup_is_restored_upgraded(database_url: str, other: Engine, 
         conn.execute(text("INSERT INTO opportunity_topics VALUES (5, 'digital-skills')"))
     report = write_backup(old, tmp_path / "old.zip", address_dir=tmp_path / "none")
     assert report.revision == revision and "users" not in report.tables
-    assert storage.schema_revision(old) == revision  # a backup never migrates
+    assert connection.schema_revision(old) == revision  # a backup never migrates
     old.dispose()
 
     restored = restore_backup(other, tmp_path / "old.zip", address_dir=tmp_path / "a", cache_dir=tmp_path / "c")
-    assert (restored.revision, restored.schema) == (revision, storage.known_revisions(other)[-1])
-    assert storage.is_schema_current(other)
+    assert (restored.revision, restored.schema) == (revision, connection.known_revisions(other)[-1])
+    assert connection.is_schema_current(other)
     with other.connect() as conn:
-        opp = storage.get_opportunity(conn, 5)
-        assert conn.execute(select(storage.providers.c.verified_at)).scalar_one() is not None  # set by 0006
+        opp = queries.get_opportunity(conn, 5)
+        assert conn.execute(select(schema.providers.c.verified_at)).scalar_one() is not None  # set by 0006
     assert (opp.title, opp.city, opp.provider, opp.topics, opp.uncertainty_m) == ("Robotika", "Kranj", "MC Kranj", ("digital-skills",), None)
     assert opp.created_at == NOW
 
@@ -281,7 +282,7 @@ def test_a_restore_that_fails_half_way_changes_nothing(engine: Engine, geocoder:
     before = rows_of(engine)
     with pytest.raises(BackupError, match=r"^line 2 \(id \d+\) of table cities cannot be stored in this database \(.*\); nothing was changed$"):
         restore_backup(engine, bad, address_dir=tmp_path / "a", cache_dir=tmp_path / "c", replace=True)
-    assert rows_of(engine) == before and storage.is_schema_current(engine)
+    assert rows_of(engine) == before and connection.is_schema_current(engine)
 
 
 def test_a_restore_refuses_to_replace_data_unless_told(engine: Engine, other: Engine, geocoder: Geocoder,
@@ -289,8 +290,8 @@ def test_a_restore_refuses_to_replace_data_unless_told(engine: Engine, other: En
     fill(engine, geocoder)
     backup = tmp_path / "b.zip"
     write_backup(engine, backup, address_dir=tmp_path / "none")  # no address areas in this one
-    with storage.writing(other) as conn:
-        conn.execute(insert(storage.sign_in_attempts).values(at=NOW, email="a@example.org", client_key="k", succeeded=False))
+    with connection.writing(other) as conn:
+        conn.execute(insert(schema.sign_in_attempts).values(at=NOW, email="a@example.org", client_key="k", succeeded=False))
     with pytest.raises(NotEmptyError) as caught:
         restore_backup(other, backup, address_dir=address_dir, cache_dir=tmp_path / "c")
     assert caught.value.held == {"sign_in_attempts": 1, "address areas": 1}
@@ -320,7 +321,7 @@ def test_a_failed_backup_leaves_no_file(engine: Engine, geocoder: Geocoder, tmp_
 
 
 def test_an_empty_database_has_nothing_to_back_up(tmp_path: Path) -> None:
-    engine = storage.create_db_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    engine = connection.create_db_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     with pytest.raises(BackupError, match="no schema of this app"):
         write_backup(engine, tmp_path / "b.zip", address_dir=tmp_path / "none")
     engine.dispose()
@@ -336,7 +337,7 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     out = tmp_path / "city.zip"
     assert main(["backup", str(out)]) == 0
     captured = capsys.readouterr()
-    revision = storage.schema_revision(engine)
+    revision = connection.schema_revision(engine)
     assert captured.out.startswith(f"backup written to {out}: 16 tables, ")
     assert f"bytes, schema revision {revision}\n" in captured.out and "address files" in captured.out
     assert "opportunities: 2/2, done in " in captured.err
@@ -364,21 +365,21 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     assert capsys.readouterr().err.startswith(f"error: not a backup of this app: {tmp_path / 'list.csv'}: not a zip archive")
     assert main(["restore", str(tmp_path / "missing.zip")]) == 4
     assert "missing.zip" in capsys.readouterr().err
-    other = storage.create_db_engine(other_url)
+    other = connection.create_db_engine(other_url)
     assert rows_of(other) == rows_of(engine)
     other.dispose()
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="moves a city from SQLite to PostgreSQL: needs TEST_DATABASE_URL")
 def test_a_city_moves_from_sqlite_to_postgresql_and_back(engine: Engine, geocoder: Geocoder, tmp_path: Path) -> None:
-    lite = storage.open_database(f"sqlite:///{tmp_path / 'city.db'}")
+    lite = connection.open_database(f"sqlite:///{tmp_path / 'city.db'}")
     fill(lite, geocoder)
     write_backup(lite, tmp_path / "from-sqlite.zip", address_dir=tmp_path / "none")
     restore_backup(engine, tmp_path / "from-sqlite.zip", address_dir=tmp_path / "a", cache_dir=tmp_path / "c")
     assert rows_of(engine) == rows_of(lite)
 
     write_backup(engine, tmp_path / "from-postgresql.zip", address_dir=tmp_path / "none")
-    back = storage.create_db_engine(f"sqlite:///{tmp_path / 'back.db'}")
+    back = connection.create_db_engine(f"sqlite:///{tmp_path / 'back.db'}")
     restore_backup(back, tmp_path / "from-postgresql.zip", address_dir=tmp_path / "a", cache_dir=tmp_path / "c")
     assert rows_of(back) == rows_of(lite)
     lite.dispose()
@@ -402,11 +403,11 @@ def test_a_city_moves_from_sqlite_to_postgresql_and_back(engine: Engine, geocode
          "2026-03-02T08:30:00+00:00"),
         (DateTime(), datetime(2026, 3, 2, 9, 30), "2026-03-02T09:30:00"),
         (Time(), time(17, 0), "17:00:00"),
-        (storage.opportunities.c.start_date.type, date(2026, 12, 2), "2026-12-02"),
-        (storage.sign_in_attempts.c.succeeded.type, False, False),
-        (storage.cities.c.latitude.type, 0.1 + 0.2, 0.30000000000000004),
-        (storage.cities.c.latitude.type, -180.0, -180.0),
-        (storage.users.c.id.type, 2**31 - 1, 2**31 - 1),
+        (schema.opportunities.c.start_date.type, date(2026, 12, 2), "2026-12-02"),
+        (schema.sign_in_attempts.c.succeeded.type, False, False),
+        (schema.cities.c.latitude.type, 0.1 + 0.2, 0.30000000000000004),
+        (schema.cities.c.latitude.type, -180.0, -180.0),
+        (schema.users.c.id.type, 2**31 - 1, 2**31 - 1),
     ],
 )
 def test_values_are_kept_exactly(column_type: Any, value: Any, stored: Any) -> None:
@@ -420,7 +421,7 @@ def test_values_are_kept_exactly(column_type: Any, value: Any, stored: Any) -> N
 
 
 def test_a_float_keeps_every_bit() -> None:
-    codec = _Codec([storage.cities.c.latitude.type])
+    codec = _Codec([schema.cities.c.latitude.type])
     for value in (math.pi, 1e-310, 5e-324, 1.7976931348623157e308, -0.0):
         [back] = codec.values(codec.line([value]))
         assert back == value and math.copysign(1, back) == math.copysign(1, value)
@@ -429,4 +430,4 @@ def test_a_float_keeps_every_bit() -> None:
 @pytest.mark.parametrize("line", [b'{"id": 1}', b'[{"base64": "not base64!"}]', b'[{"python": "object"}]', b"[1,", b'["x"]'])
 def test_a_line_that_is_not_a_row_is_refused(line: bytes) -> None:
     with pytest.raises((ValueError, ArithmeticError)):
-        _Codec([storage.opportunities.c.cost.type]).values(line)
+        _Codec([schema.opportunities.c.cost.type]).values(line)

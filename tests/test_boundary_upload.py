@@ -9,8 +9,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import box
 
-from opportunities import audit
-from opportunities.boundaries import load_districts, read_boundary_file, replace_city_districts
+from opportunities.accounts import audit
+from opportunities.coverage.boundaries import load_districts, read_boundary_file, replace_city_districts
 from opportunities.errors import ForbiddenError
 from tests.test_review import World, world  # noqa: F401  (the fixture)
 

@@ -8,7 +8,7 @@ import pytest
 import recurring_ical_events
 from dateutil.rrule import rrulestr
 
-from opportunities.calendar import opportunity_ics
+from opportunities.listings.calendar import opportunity_ics
 from opportunities.model import Opportunity
 from opportunities.vocabulary import Mode, OpportunityType
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from opportunities.cli import main
+from cli.commands import main
 from tests.conftest import DATA, sqlite_only
 
 
@@ -101,8 +101,8 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
 
 
 def published_titles(database_url: str) -> list[str]:
-    from opportunities.search import SearchQuery, search
-    from opportunities.storage import open_database
+    from opportunities.db.connection import open_database
+    from opportunities.explore.search import SearchQuery, search
 
     engine = open_database(database_url)
     try:
@@ -137,7 +137,7 @@ def test_a_busy_database_is_exit_3(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     from sqlalchemy.engine import make_url
 
-    from opportunities.storage import open_database
+    from opportunities.db.connection import open_database
 
     open_database(database).dispose()
     monkeypatch.setenv("DATABASE_BUSY_TIMEOUT_S", "0.2")
@@ -278,7 +278,8 @@ def test_archive_ended_archives_what_has_passed_and_keeps_the_rest(
 ) -> None:
     from sqlalchemy import select
 
-    from opportunities.storage import open_database, opportunities
+    from opportunities.db.connection import open_database
+    from opportunities.db.schema import opportunities
 
     past = GOOD.replace("Robotika", "Robotika 2020").replace("2026-12-10", "2020-03-01")
     future = GOOD.replace("2026-12-10", "2030-12-10")

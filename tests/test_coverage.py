@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import shapely
 
-from opportunities.boundaries import District, read_boundary_file
-from opportunities.coverage import CoverageFilter, CoverageIndex, parent_cells, ranked
+from opportunities.coverage.boundaries import District, read_boundary_file
+from opportunities.coverage.districts import CoverageFilter, CoverageIndex, parent_cells, ranked
 from opportunities.errors import BoundaryFileError
+from opportunities.explore.index import OpportunityIndex
 from opportunities.i18n import translator
-from opportunities.index import OpportunityIndex
 from opportunities.model import City
 from opportunities.vocabulary import TOPICS, Status
 
@@ -218,7 +218,7 @@ def test_a_refused_feature_is_named_in_the_readers_language(tmp_path: Path) -> N
 def demo_env(monkeypatch: pytest.MonkeyPatch, engine: object, database_url: str, geocoder: object, tmp_path: Path) -> str:
     from datetime import date
 
-    from opportunities.demo import load_demo
+    from opportunities.demo.generator import load_demo
 
     load_demo(engine, geocoder, size=400, seed=11, today=date(2026, 11, 23))  # type: ignore[arg-type]
     monkeypatch.setenv("DATABASE_URL", database_url)
@@ -229,7 +229,7 @@ def demo_env(monkeypatch: pytest.MonkeyPatch, engine: object, database_url: str,
 def test_cli_warszawa_deserts_read_back_with_geopandas(demo_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import pandas as pd
 
-    from opportunities.cli import main
+    from cli.commands import main
 
     out = tmp_path / "waw.geojson"
     args = ["coverage", "--city", "Warszawa", "--by", "district", "--topic", "digital-skills", "--age-group", "teens", "--free"]
@@ -251,15 +251,15 @@ def test_cli_warszawa_deserts_read_back_with_geopandas(demo_env: str, tmp_path: 
 
 
 def test_cli_boundaries_replace_and_refuse(demo_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from opportunities.cli import main
+    from cli.commands import main
 
     good = _write(_frame(), tmp_path / "d.geojson")
     assert main(["boundaries", str(good), "--city", "Kranj"]) == 0
     bad = _write(gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[WEST, WEST], crs=4326), tmp_path / "bad.geojson")
     assert main(["boundaries", str(bad), "--city", "Kranj"]) == 2
     assert "overlap" in capsys.readouterr().err
-    from opportunities.boundaries import load_districts
-    from opportunities.storage import create_db_engine
+    from opportunities.coverage.boundaries import load_districts
+    from opportunities.db.connection import create_db_engine
 
     engine = create_db_engine(demo_env)
     with engine.connect() as conn:

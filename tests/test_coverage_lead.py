@@ -9,8 +9,8 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from opportunities.accounts import Role, User
-from opportunities.permissions import coverage_view
+from opportunities.accounts.identity import Role, User
+from opportunities.accounts.permissions import coverage_view
 from opportunities.vocabulary import Status
 from tests.test_review import World, world  # noqa: F401  (the fixture, used through signed_in)
 from tests.test_review_pages import page, signed_in  # noqa: F401  (the fixture)

@@ -10,10 +10,10 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import app_state
-from opportunities.demo import load_demo
-from opportunities.geocoding import Geocoder
+from opportunities.db.connection import open_database
+from opportunities.demo.generator import load_demo
+from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
-from opportunities.storage import open_database
 from tests.conftest import Databases
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "coverage.py")

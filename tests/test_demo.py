@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from opportunities import storage
-from opportunities.address_index import ADDRESS_POINT_UNCERTAINTY_M, area_stats
-from opportunities.demo import (
+from opportunities.db import queries, schema
+from opportunities.demo.generator import (
     CITIES,
     CURRENCIES,
     NUMBERED_ABOVE,
@@ -27,9 +26,11 @@ from opportunities.demo import (
     slug,
     synthetic_records,
 )
-from opportunities.geocoding import Geocoder, haversine_km
+from opportunities.explore.search import SearchQuery, search
 from opportunities.model import Opportunity
-from opportunities.search import SearchQuery, search
+from opportunities.places.address_index import ADDRESS_POINT_UNCERTAINTY_M, area_stats
+from opportunities.places.gazetteer import haversine_km
+from opportunities.places.geocoding import Geocoder
 from opportunities.text import fold
 from opportunities.validation import ALL_COLUMNS, parse_opportunity
 from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType, Precision, ProviderKind, Status, is_approximate
@@ -145,9 +146,9 @@ def test_load_demo_stores_everything_published(engine: Engine, geocoder: Geocode
     report = load_demo(engine, geocoder, today=TODAY)
     assert (report.total, report.stored, report.rejected, report.duplicates) == (400, 400, [], [])
     with engine.connect() as conn:
-        assert storage.count_opportunities(conn, Status.PUBLISHED) == 400
-        assert {c.name for c in storage.list_cities(conn)} == {c.name for c in CITIES}
-        stored = storage.list_providers(conn)
+        assert queries.count_opportunities(conn, Status.PUBLISHED) == 400
+        assert {c.name for c in queries.list_cities(conn)} == {c.name for c in CITIES}
+        stored = queries.list_providers(conn)
         assert {p.kind for p in stored} == set(ProviderKind)
         assert {fold(p.name) for p in stored} == {fold(p.name) for p in demo_providers()}
         kranj = geocoder.city("Kranj", "SI")
@@ -161,9 +162,9 @@ def test_load_demo_stores_everything_published(engine: Engine, geocoder: Geocode
 def test_demo_venues_with_real_addresses_are_exact_pins(engine: Engine, geocoder: Geocoder, tmp_path: Path) -> None:
     load_demo(engine, geocoder, today=TODAY, address_dir=tmp_path / "addresses")
     with engine.connect() as conn:
-        rows = conn.execute(storage.opportunities.select().where(storage.opportunities.c.city_id.in_(
-            storage.cities.select().with_only_columns(storage.cities.c.id)
-            .where(storage.cities.c.name.in_(list(REAL_ADDRESS_FILES)))))).all()  # fmt: skip
+        rows = conn.execute(schema.opportunities.select().where(schema.opportunities.c.city_id.in_(
+            schema.cities.select().with_only_columns(schema.cities.c.id)
+            .where(schema.cities.c.name.in_(list(REAL_ADDRESS_FILES)))))).all()  # fmt: skip
     real = [r for r in rows if r.address]
     assert all(r.location_source.startswith("addresses:") for r in real)
     precisions = {(r.location_precision, r.location_uncertainty_m) for r in real}

@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
-from opportunities import __version__, accounts, storage
-from opportunities.accounts import Role
-from opportunities.cli import EXIT_UNUSABLE, main
+from cli.commands import EXIT_UNUSABLE, main
+from opportunities import __version__
+from opportunities.accounts import accounts, identity
+from opportunities.accounts.identity import Role
+from opportunities.db import connection, queries, schema
+from opportunities.db.connection import create_db_engine
 from opportunities.errors import SignInError
 from opportunities.settings import load_settings
-from opportunities.storage import create_db_engine
 
 ACCOUNT_LINE = re.compile(r"^\s+(\w+)\s+(\S+@demo\.example)\s+password: (\S+)\s+\((.+)\)$", re.MULTILINE)
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -32,7 +34,7 @@ def run_demo(capsys: pytest.CaptureFixture[str]) -> dict[str, tuple[str, str, st
     return {email: (role, password, scope) for role, email, password, scope in ACCOUNT_LINE.findall(printed)}
 
 
-def sign_in(email: str, password: str) -> accounts.User:
+def sign_in(email: str, password: str) -> identity.User:
     settings = load_settings()
     engine = create_db_engine(settings.database_url)
     try:
@@ -54,12 +56,12 @@ def test_the_demo_prints_one_account_per_role_that_signs_in(capsys: pytest.Captu
     engine = create_db_engine(load_settings().database_url)
     try:
         with engine.connect() as conn:
-            assert [c.name for c in (storage.find_city(conn, "Warszawa"),) if c is not None and c.id in lead.city_ids]
-            organisation = conn.execute(select(storage.providers).where(storage.providers.c.id == provider.organisation_id)).one()
-            ljubljana = storage.find_city(conn, "Ljubljana")
+            assert [c.name for c in (queries.find_city(conn, "Warszawa"),) if c is not None and c.id in lead.city_ids]
+            organisation = conn.execute(select(schema.providers).where(schema.providers.c.id == provider.organisation_id)).one()
+            ljubljana = queries.find_city(conn, "Ljubljana")
             assert ljubljana is not None and organisation.city_id == ljubljana.id
             assert organisation.verified_at is not None  # its listings can be reviewed and published
-            hashes = conn.execute(select(storage.users.c.password_hash)).scalars().all()
+            hashes = conn.execute(select(schema.users.c.password_hash)).scalars().all()
     finally:
         engine.dispose()
     for _role, password, _scope in made.values():
@@ -84,16 +86,16 @@ def test_the_demo_leaves_a_database_with_real_accounts_alone(capsys: pytest.Capt
     settings = load_settings()
     engine = create_db_engine(settings.database_url)
     try:
-        with storage.writing(engine) as conn:
+        with connection.writing(engine) as conn:
             accounts.add_user(conn, "ana.kos@mck.si", role=Role.ADMIN, password="kranj-mladi-2026!", settings=settings, now=NOW)
         with engine.connect() as conn:
-            before = conn.execute(select(func.count()).select_from(storage.opportunities)).scalar_one()
+            before = conn.execute(select(func.count()).select_from(schema.opportunities)).scalar_one()
         assert main(["demo", "--size", "5"]) == EXIT_UNUSABLE
         error = capsys.readouterr().err
         assert "ana.kos@mck.si" in error and "DATABASE_URL" in error
         assert "Traceback" not in error
         with engine.connect() as conn:
-            assert conn.execute(select(func.count()).select_from(storage.opportunities)).scalar_one() == before
+            assert conn.execute(select(func.count()).select_from(schema.opportunities)).scalar_one() == before
     finally:
         engine.dispose()
     sign_in("ana.kos@mck.si", "kranj-mladi-2026!")

@@ -12,13 +12,14 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 
-from opportunities import storage
-from opportunities.cells import FORMULA_TRIGGERS, guard_formula, unguard_formula
-from opportunities.cli import main
+from cli.commands import main
+from opportunities.db import connection
 from opportunities.errors import FieldError
-from opportunities.exporting import export, iter_opportunities, spreadsheet_row
-from opportunities.geocoding import Geocoder
-from opportunities.importing import RowRejection, import_file, import_records, read_table, write_rejects
+from opportunities.listings.cells import FORMULA_TRIGGERS, guard_formula, unguard_formula
+from opportunities.listings.exporting import export, iter_opportunities, spreadsheet_row
+from opportunities.listings.importing import import_file, import_records, write_rejects
+from opportunities.listings.spreadsheets import RowRejection, read_table
+from opportunities.places.geocoding import Geocoder
 from opportunities.validation import parse_opportunity
 from opportunities.vocabulary import Precision
 from tests.conftest import DATA, Databases, template_row
@@ -46,7 +47,7 @@ def test_csv_round_trips_through_import(tmp_path: Path, databases: Databases, im
         assert export(conn, out, fmt="csv") == 4
     (tmp_path / "fresh").mkdir()
     url = databases.create(tmp_path / "fresh")
-    fresh = storage.open_database(url)
+    fresh = connection.open_database(url)
     try:
         report = import_file(out, fresh, geocoder)
         assert (report.stored, report.rejected, report.warnings) == (4, [], [])
@@ -130,7 +131,7 @@ def test_export_round_trips_every_field(fmt: str, tmp_path: Path, databases: Dat
         assert export(conn, out, fmt=fmt) == len(TRICKY_ROWS)
     (tmp_path / "fresh").mkdir()
     url = databases.create(tmp_path / "fresh")
-    fresh = storage.open_database(url)
+    fresh = connection.open_database(url)
     try:
         report = import_file(out, fresh, geocoder)
         assert (report.stored, report.rejected, report.warnings) == (len(TRICKY_ROWS), [], [])
@@ -222,7 +223,7 @@ def test_xlsx_round_trip_keeps_how_exact_coordinates_are(tmp_path: Path, databas
         export(conn, out, fmt="xlsx")
     (tmp_path / "fresh").mkdir()
     url = databases.create(tmp_path / "fresh")
-    fresh = storage.open_database(url)
+    fresh = connection.open_database(url)
     try:
         assert import_file(out, fresh, geocoder).stored == 2
         exactness = [(o["title"], o["uncertainty_m"], o["latitude"], o["longitude"]) for o in _stored(fresh)]

@@ -5,16 +5,15 @@ import csv
 import pytest
 
 from opportunities.errors import GeocodingError
-from opportunities.geocoding import (
+from opportunities.places.gazetteer import (
     MAX_PLACE_UNCERTAINTY_M,
     MAX_POSTCODE_UNCERTAINTY_M,
     MIN_PLACE_UNCERTAINTY_M,
-    Geocoder,
-    NominatimGeocoder,
     coordinate_uncertainty_m,
     haversine_km,
     place_uncertainty_m,
 )
+from opportunities.places.geocoding import Geocoder, NominatimGeocoder
 from opportunities.text import fold
 from opportunities.vocabulary import PIN_MAX_UNCERTAINTY_M, Precision, is_approximate
 from tests.conftest import DATA
@@ -170,7 +169,7 @@ class _FakeNominatim:
 def test_online_geocoder_is_rate_limited_and_cached(geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch) -> None:
     clock = iter([0.0, 0.2, 5.0, 9.0]).__next__
     sleeps: list[float] = []
-    monkeypatch.setattr("opportunities.geocoding.time.sleep", sleeps.append)
+    monkeypatch.setattr("opportunities.places.gazetteer.time.sleep", sleeps.append)
     online = NominatimGeocoder("http://nominatim.localhost:8080", "test", clock=clock)
     fake = _FakeNominatim()
     online._client = fake  # type: ignore[assignment]

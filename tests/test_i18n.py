@@ -21,7 +21,7 @@ from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 from opportunities import i18n
-from opportunities.url_params import filters_from_params
+from opportunities.explore.url_params import filters_from_params
 from opportunities.vocabulary import AGE_GROUPS, LANGUAGES, TOPICS, Mode, OpportunityType, Precision
 from tests.formats import same_as_read
 

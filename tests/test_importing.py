@@ -14,14 +14,16 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import Engine
 
-from opportunities import storage
-from opportunities.cells import FORMULA_TRIGGERS
+from opportunities.db import connection, queries, schema
 from opportunities.errors import ImportFileError, SettingsError
-from opportunities.exporting import export
-from opportunities.geocoding import Geocoder, haversine_km
-from opportunities.importing import ReadLimits, Table, import_file, import_records, read_table, read_table_bytes
-from opportunities.index import OpportunityIndex
+from opportunities.explore.index import OpportunityIndex
+from opportunities.listings.cells import FORMULA_TRIGGERS
+from opportunities.listings.exporting import export
+from opportunities.listings.importing import import_file, import_records
+from opportunities.listings.spreadsheets import ReadLimits, Table, read_table, read_table_bytes
 from opportunities.model import Opportunity
+from opportunities.places.gazetteer import haversine_km
+from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 from opportunities.validation import TEMPLATE_COLUMNS
 from opportunities.vocabulary import Precision, Status
@@ -49,7 +51,7 @@ def test_messy_file_keeps_every_good_row_and_explains_every_bad_one(messy: Path,
     assert report.warnings == ["unknown column 'Internal note' ignored"]
 
     with engine.connect() as conn:
-        stored = {o.title: o for o in (storage.get_opportunity(conn, i) for i in report.stored_ids)}
+        stored = {o.title: o for o in (queries.get_opportunity(conn, i) for i in report.stored_ids)}
     assert set(stored) == {"Kodklubb för unga", "Delavnica robotike", "Warsztaty robotyki", "Online English"}
     kod = stored["Kodklubb för unga"]
     assert kod.topics == ("digital-skills", "media-literacy")
@@ -98,13 +100,13 @@ def test_duplicates_against_the_database(messy: Path, engine: Engine, geocoder: 
     assert second.stored == 0
     assert second.duplicates == [2, 4, 6, 9, 10]
     with engine.connect() as conn:
-        assert storage.count_opportunities(conn) == first.stored
+        assert queries.count_opportunities(conn) == first.stored
 
 
 def test_publish_flag(engine: Engine, geocoder: Geocoder) -> None:
     report = import_records(engine, [template_row()], geocoder, publish=True)
     with engine.connect() as conn:
-        assert storage.get_opportunity(conn, report.stored_ids[0]).status is Status.PUBLISHED
+        assert queries.get_opportunity(conn, report.stored_ids[0]).status is Status.PUBLISHED
 
 
 def test_text_in_every_script_keeps_its_own_keys(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None:
@@ -114,9 +116,9 @@ def test_text_in_every_script_keeps_its_own_keys(tmp_path: Path, engine: Engine,
     report = import_file(scripts, engine, geocoder)
     assert (report.total, report.stored, report.duplicates, report.rejected) == (14, 14, [], [])
     with engine.connect() as conn:
-        stored = {o.title: o for o in storage.get_opportunities(conn, report.stored_ids)}
-        providers = {p.name for p in storage.list_providers(conn)}
-        cities = {(c.name, c.country) for c in storage.list_cities(conn)}
+        stored = {o.title: o for o in queries.get_opportunities(conn, report.stored_ids)}
+        providers = {p.name for p in queries.list_providers(conn)}
+        cities = {(c.name, c.country) for c in queries.list_cities(conn)}
     assert {"Кодування для підлітків", "Малювання для підлітків", "Малювання для дітей"} <= set(stored)
     assert {"C# for beginners", "C++ for beginners", "F# for beginners"} <= set(stored)
     # One provider written in two cases is one provider; two Ukrainian providers stay two.
@@ -177,12 +179,12 @@ def test_unusable_files_change_nothing(tmp_path: Path, engine: Engine, geocoder:
     with pytest.raises(ImportFileError, match=message):
         import_file(path, engine, geocoder)
     with engine.connect() as conn:
-        assert storage.count_opportunities(conn) == 0
+        assert queries.count_opportunities(conn) == 0
 
 
 def test_crash_mid_import_leaves_nothing_half_written(engine: Engine, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch) -> None:
     rows = [template_row(title=f"Club {i}") for i in range(2500)]
-    real_insert = storage.insert_opportunities
+    real_insert = queries.insert_opportunities
     calls = []
 
     def crash_on_second_batch(*args: object, **kwargs: object) -> list[int]:
@@ -191,17 +193,17 @@ def test_crash_mid_import_leaves_nothing_half_written(engine: Engine, geocoder: 
             raise RuntimeError("power cut")
         return real_insert(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(storage, "insert_opportunities", crash_on_second_batch)
+    monkeypatch.setattr(queries, "insert_opportunities", crash_on_second_batch)
     with pytest.raises(RuntimeError, match="power cut"):
         import_records(engine, rows, geocoder)
     with engine.connect() as conn:
-        assert storage.count_opportunities(conn) == 0
+        assert queries.count_opportunities(conn) == 0
         assert conn.exec_driver_sql("SELECT count(*) FROM opportunity_topics").scalar() == 0
         assert conn.exec_driver_sql("SELECT count(*) FROM providers").scalar() == 0
 
 
 def test_concurrent_imports_lose_nothing(database_url: str, geocoder: Geocoder) -> None:
-    engines = [storage.open_database(database_url) for _ in range(3)]
+    engines = [connection.open_database(database_url) for _ in range(3)]
     errors: list[BaseException] = []
 
     def run(n: int) -> None:
@@ -219,7 +221,7 @@ def test_concurrent_imports_lose_nothing(database_url: str, geocoder: Geocoder) 
         t.join()
     assert errors == []
     with engines[0].connect() as conn:
-        assert storage.count_opportunities(conn) == 3 * 300 + 1
+        assert queries.count_opportunities(conn) == 3 * 300 + 1
     for e in engines:
         e.dispose()
 
@@ -232,7 +234,7 @@ def test_progress_is_reported(engine: Engine, geocoder: Geocoder) -> None:
 
 def _stored(engine: Engine, ids: list[int]) -> dict[str, Opportunity]:
     with engine.connect() as conn:
-        return {o.title: o for o in (storage.get_opportunity(conn, i) for i in ids)}
+        return {o.title: o for o in (queries.get_opportunity(conn, i) for i in ids)}
 
 
 def test_every_location_is_stored_with_how_far_off_it_may_be(engine: Engine, geocoder: Geocoder) -> None:
@@ -289,7 +291,7 @@ def test_a_real_town_missing_from_the_places_list_is_accepted(engine: Engine, ge
     assert haversine_km(stored["Straža"].latitude or 0, stored["Straža"].longitude or 0, 45.78, 15.07) < 2
     assert stored["Hamlet"].city == "Zgornja Vas pod Gozdom" and stored["Hamlet"].precision is Precision.POSTCODE
     with engine.connect() as conn:
-        cities = {c.name: c for c in storage.list_cities(conn)}
+        cities = {c.name: c for c in queries.list_cities(conn)}
     hamlet = cities["Zgornja Vas pod Gozdom"]
     assert (hamlet.geonameid, hamlet.timezone) == (None, "Europe/Ljubljana")
     assert haversine_km(hamlet.latitude, hamlet.longitude, 45.78, 15.0728) < 0.1  # the postcode's point
@@ -330,9 +332,9 @@ def test_export_keeps_coordinates_as_vague_as_given(tmp_path: Path, engine: Engi
         written = {r["title"]: (r["latitude"], r["longitude"]) for r in csv.DictReader(fh)}
     assert written == {"Two decimals": ("46.24", "14.36"), "Five decimals": ("46.23887", "14.35561")}
     with engine.begin() as conn:
-        conn.execute(storage.opportunity_topics.delete())
-        conn.execute(storage.opportunity_languages.delete())
-        conn.execute(storage.opportunities.delete())
+        conn.execute(schema.opportunity_topics.delete())
+        conn.execute(schema.opportunity_languages.delete())
+        conn.execute(schema.opportunities.delete())
     again = import_file(out, engine, geocoder)
     assert {t: o.uncertainty_m for t, o in _stored(engine, again.stored_ids).items()} == before
 
@@ -624,7 +626,7 @@ def test_excel_semicolon_csv_imports_every_field(tmp_path: Path, engine: Engine,
     report = import_file(path, engine, geocoder)
     assert (report.stored, report.rejected, report.warnings) == (3, [], [])
     with engine.connect() as conn:
-        stored = {o.title: o for o in (storage.get_opportunity(conn, i) for i in report.stored_ids)}
+        stored = {o.title: o for o in (queries.get_opportunity(conn, i) for i in report.stored_ids)}
     kod = stored['Kodklubb "Scratch" för unga']
     assert kod.description == "Lär dig programmera, steg för steg.\nTa med egen dator; vi har laddare."
     assert (kod.address, kod.schedule) == ("Götaplatsen 3, 412 56 Göteborg", "FREQ=WEEKLY;BYDAY=WE")

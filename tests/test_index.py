@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from opportunities.demo import load_demo
-from opportunities.geocoding import Geocoder
-from opportunities.importing import import_records
-from opportunities.index import OpportunityIndex
+from opportunities.db.connection import open_database
+from opportunities.demo.generator import load_demo
+from opportunities.explore.index import OpportunityIndex
+from opportunities.explore.search import SearchQuery, search
+from opportunities.listings.importing import import_records
+from opportunities.places.geocoding import Geocoder
 from opportunities.recurrence import weekly_days
-from opportunities.search import SearchQuery, search
-from opportunities.storage import open_database
 from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType, Status
 from tests.conftest import Databases, template_row
 
@@ -128,7 +128,7 @@ def test_snapshot_round_trip_and_version(demo_engine: Engine, tmp_path: pytest.T
     # New data: a new snapshot replaces the old one, once no process has used the old one for a while.
     import os
 
-    from opportunities.index import SNAPSHOT_IN_USE_S
+    from opportunities.explore.index import SNAPSHOT_IN_USE_S
 
     unused_since = snapshot.stat().st_mtime - SNAPSHOT_IN_USE_S - 1
     os.utime(snapshot, (unused_since, unused_since))
@@ -155,7 +155,7 @@ def rules_engine(tmp_path_factory: pytest.TempPathFactory, databases: Databases,
     rules were checked (a minutely and a secondly rule, written straight into the table)."""
     from sqlalchemy import update
 
-    from opportunities.storage import opportunities
+    from opportunities.db.schema import opportunities
     from tests.test_recurrence import KINDS, generated_rule
 
     url = databases.create(tmp_path_factory.mktemp("rules"))
@@ -338,7 +338,7 @@ def test_cleanup_spares_files_other_processes_may_be_using(engine: Engine, geoco
     import os
     import time
 
-    from opportunities.index import SNAPSHOT_IN_USE_S, SNAPSHOT_WRITE_S
+    from opportunities.explore.index import SNAPSHOT_IN_USE_S, SNAPSHOT_WRITE_S
 
     _many_languages_engine(engine, geocoder)
     _, old_version = _snapshot(engine, tmp_path)
@@ -376,7 +376,7 @@ def test_a_damaged_gazetteer_index_is_rebuilt(tmp_path: Path, geocoder: Geocoder
     import os
     import shutil
 
-    from opportunities.geocoding import Gazetteer
+    from opportunities.places.gazetteer import Gazetteer
     from opportunities.settings import load_settings
 
     cache = tmp_path / "cache"
@@ -415,7 +415,7 @@ def test_a_snapshot_of_another_user_is_read(engine: Engine, geocoder: Geocoder, 
     def not_yours(*_args: object, **_kwargs: object) -> None:
         raise PermissionError(1, "Operation not permitted", str(path))
 
-    monkeypatch.setattr("opportunities.index.os.utime", not_yours)
+    monkeypatch.setattr("opportunities.explore.index.os.utime", not_yours)
     monkeypatch.setattr(OpportunityIndex, "load", classmethod(lambda *_a, **_k: pytest.fail("rebuilt instead of read")))
     again, _ = _snapshot(engine, tmp_path)
     assert _same(again, first)

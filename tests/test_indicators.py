@@ -18,11 +18,9 @@ import pytest
 from PIL import Image
 from sqlalchemy import Connection, Engine, inspect, text
 
-from opportunities import cli
-from opportunities.errors import FieldError, NotFoundError
-from opportunities.indicator_charts import chart_png, charts
-from opportunities.indicator_report import report_html
-from opportunities.indicators import (
+from cli import commands as cli
+from opportunities.coverage.charts import chart_png, charts
+from opportunities.coverage.indicators import (
     FRESH_DAYS,
     MAX_PERIOD_DAYS,
     Group,
@@ -36,17 +34,14 @@ from opportunities.indicators import (
     resolve_scope,
     scope_names,
 )
+from opportunities.coverage.printable import report_html
+from opportunities.coverage.regions import region_of
+from opportunities.coverage.reports import CSV_COLUMNS, format_change, indicators_csv, indicators_json
+from opportunities.db.connection import writing
+from opportunities.db.queries import ensure_city, ensure_provider, insert_opportunities, opportunity_row
+from opportunities.db.schema import districts
+from opportunities.errors import FieldError, NotFoundError
 from opportunities.model import City, Opportunity, Provider
-from opportunities.regions import region_of
-from opportunities.reports import CSV_COLUMNS, format_change, indicators_csv, indicators_json
-from opportunities.storage import (
-    districts,
-    ensure_city,
-    ensure_provider,
-    insert_opportunities,
-    opportunity_row,
-    writing,
-)
 from opportunities.vocabulary import Mode, OpportunityType, Precision, ProviderKind, Status
 
 NOVEMBER = Period(date(2026, 11, 1), date(2026, 11, 30))  # previous: 2 Oct – 31 Oct 2026
@@ -234,7 +229,7 @@ def test_region_of(city: City, region: str) -> None:
 
 
 def test_the_demo_cities_are_in_the_network_s_regions() -> None:
-    from opportunities.demo import CITIES
+    from opportunities.demo.generator import CITIES
 
     for demo in CITIES:
         assert region_of(City(demo.name, demo.country, 0.0, 0.0, "UTC")) == demo.region, demo.name

@@ -12,8 +12,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 import app_state
+from opportunities.db.connection import open_database
 from opportunities.settings import load_settings
-from opportunities.storage import open_database
 from tests.conftest import Databases
 from tests.formats import as_read
 from tests.test_indicators import HOSTILE, store

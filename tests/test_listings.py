@@ -9,17 +9,20 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import Engine, select, update
 
-from opportunities import drafts, listings, storage
-from opportunities.accounts import Role, User, add_user, disable_user
-from opportunities.audit import entries
+from opportunities.accounts.accounts import add_user, disable_user
+from opportunities.accounts.audit import entries
+from opportunities.accounts.identity import Role, User
+from opportunities.accounts.organisations import set_trusted, verify_organisation
+from opportunities.db import connection, queries
+from opportunities.db.schema import opportunities, providers
 from opportunities.errors import FieldError, ForbiddenError, NotFoundError, RecordError
-from opportunities.geocoding import Geocoder, Location
+from opportunities.listings import drafts, listings
+from opportunities.listings.submission import FormValues
 from opportunities.model import City, Provider
-from opportunities.organisations import set_trusted, verify_organisation
-from opportunities.placement import MAP_SOURCE
+from opportunities.places.gazetteer import Location
+from opportunities.places.geocoding import Geocoder
+from opportunities.places.placement import MAP_SOURCE
 from opportunities.settings import load_settings
-from opportunities.storage import opportunities, providers
-from opportunities.submission import FormValues
 from opportunities.vocabulary import Precision, Status
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -44,12 +47,12 @@ class People:
 @pytest.fixture
 def people(engine: Engine) -> People:
     settings = load_settings()
-    with storage.writing(engine) as conn:
-        city_id = storage.ensure_city(
+    with connection.writing(engine) as conn:
+        city_id = queries.ensure_city(
             conn, City(name="Göteborg", country="SE", latitude=57.70716, longitude=11.96679, timezone="Europe/Stockholm")
         )
-        library = storage.ensure_provider(conn, Provider(name="Stadsbiblioteket Göteborg"), city_id)
-        culture = storage.ensure_provider(conn, Provider(name="Kulturhuset"), city_id)
+        library = queries.ensure_provider(conn, Provider(name="Stadsbiblioteket Göteborg"), city_id)
+        culture = queries.ensure_provider(conn, Provider(name="Kulturhuset"), city_id)
         # Registered in the app, so not yet verified (imported providers count as verified).
         conn.execute(update(providers).values(verified_at=None, trusted=False))
 
@@ -65,7 +68,7 @@ def people(engine: Engine) -> People:
 
 
 def submit(engine: Engine, geocoder: Geocoder, user: User | None, values: FormValues = FORM, **kw: object) -> int:
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         opp = listings.submit(conn, user, values, geocoder=geocoder, now=NOW, **kw)  # type: ignore[arg-type]
     assert opp.id is not None
     return opp.id
@@ -74,7 +77,7 @@ def submit(engine: Engine, geocoder: Geocoder, user: User | None, values: FormVa
 def test_a_submission_goes_to_review_as_the_users_organisation(engine: Engine, geocoder: Geocoder, people: People) -> None:
     oid = submit(engine, geocoder, people.alice, replace(FORM, provider="Kulturhuset"))  # the form cannot choose the organisation
     with engine.connect() as conn:
-        opp = storage.get_opportunity(conn, oid)
+        opp = queries.get_opportunity(conn, oid)
         row = conn.execute(select(opportunities).where(opportunities.c.id == oid)).one()
         log = entries(conn, people.admin, entity="opportunity", entity_id=oid)
     assert opp.status is Status.PENDING and opp.provider == "Stadsbiblioteket Göteborg"
@@ -89,14 +92,14 @@ def test_a_submission_goes_to_review_as_the_users_organisation(engine: Engine, g
 def test_a_verified_and_trusted_organisation_publishes_directly(
     engine: Engine, geocoder: Geocoder, people: People, verified: bool, trusted: bool, status: Status
 ) -> None:
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         if verified:
             verify_organisation(conn, people.lead, people.library_id, now=NOW)
         if trusted:
             set_trusted(conn, people.lead, people.library_id, True, now=NOW)
     oid = submit(engine, geocoder, people.alice)
     with engine.connect() as conn:
-        assert storage.get_opportunity(conn, oid).status is status
+        assert queries.get_opportunity(conn, oid).status is status
         log = entries(conn, people.admin, entity="opportunity", entity_id=oid)
     assert log[0].action == ("publish" if status is Status.PUBLISHED else "submit")
 
@@ -105,7 +108,7 @@ def test_a_pin_on_the_map_is_stored_as_the_providers_location(engine: Engine, ge
     pinned = FORM.with_pin(Location(57.696912, 11.986534, Precision.PROVIDED, MAP_SOURCE, 8))
     oid = submit(engine, geocoder, people.alice, pinned)
     with engine.connect() as conn:
-        opp = storage.get_opportunity(conn, oid)
+        opp = queries.get_opportunity(conn, oid)
     assert (opp.latitude, opp.longitude, opp.precision, opp.location_source, opp.uncertainty_m) == (
         57.696912, 11.986534, Precision.PROVIDED, MAP_SOURCE, 8)  # fmt: skip
 
@@ -115,7 +118,7 @@ def test_invalid_values_store_nothing(engine: Engine, geocoder: Geocoder, people
         submit(engine, geocoder, people.alice, replace(FORM, title="", url="javascript:alert(1)"))
     assert {e.field for e in caught.value.errors} == {"title", "url"}
     with engine.connect() as conn:
-        assert storage.count_opportunities(conn) == 0
+        assert queries.count_opportunities(conn) == 0
 
 
 def test_the_same_listing_twice_is_refused(engine: Engine, geocoder: Geocoder, people: People) -> None:
@@ -136,7 +139,7 @@ def test_an_edit_is_audited_with_before_and_after(engine: Engine, geocoder: Geoc
         opportunity_id=oid,
     )
     with engine.connect() as conn:
-        opp = storage.get_opportunity(conn, oid)
+        opp = queries.get_opportunity(conn, oid)
         log = entries(conn, people.admin, entity="opportunity", entity_id=oid)
     assert opp.title == "Kodklubb för alla" and opp.topics == ("digital-skills", "inclusion")
     assert log[0].action == "edit" and log[0].before is not None and log[0].after is not None
@@ -145,7 +148,7 @@ def test_an_edit_is_audited_with_before_and_after(engine: Engine, geocoder: Geoc
 
 def test_forbidden_paths(engine: Engine, geocoder: Geocoder, people: People) -> None:
     oid = submit(engine, geocoder, people.alice)
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         disabled = disable_user(conn, people.carol.id, now=NOW, actor_label="test")
     calls = {
         "edit": lambda conn, user: listings.submit(
@@ -159,7 +162,7 @@ def test_forbidden_paths(engine: Engine, geocoder: Geocoder, people: People) -> 
     }
     for call in calls.values():
         for user in (people.bob, None, disabled, people.lead):
-            with storage.writing(engine) as conn, pytest.raises(ForbiddenError):
+            with connection.writing(engine) as conn, pytest.raises(ForbiddenError):
                 call(conn, user)
     for user in (None, disabled, people.lead):
         with engine.connect() as conn, pytest.raises(ForbiddenError):
@@ -167,7 +170,7 @@ def test_forbidden_paths(engine: Engine, geocoder: Geocoder, people: People) -> 
         with engine.connect() as conn, pytest.raises(ForbiddenError):
             submit(engine, geocoder, user)
     with engine.connect() as conn:
-        assert storage.get_opportunity(conn, oid).title == "Kodklubb"
+        assert queries.get_opportunity(conn, oid).title == "Kodklubb"
         assert [x.id for x in listings.list_listings(conn, people.bob, now=NOW, stale_after_months=6)] == []
     with engine.connect() as conn, pytest.raises(NotFoundError):
         listings.get_listing_values(conn, people.alice, 999_999)
@@ -190,14 +193,14 @@ def test_copy_for_next_term_moves_every_date(engine: Engine, geocoder: Geocoder,
 
 def test_withdraw_archives_with_a_reason(engine: Engine, geocoder: Geocoder, people: People) -> None:
     oid = submit(engine, geocoder, people.alice)
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         listings.withdraw(conn, people.alice, oid, now=NOW, note="the teacher moved away")
     with engine.connect() as conn:
         (listing,) = listings.list_listings(conn, people.alice, now=NOW, stale_after_months=6)
         log = entries(conn, people.admin, entity="opportunity", entity_id=oid)
     assert listing.opportunity.status is Status.ARCHIVED and listing.archive_reason == listings.WITHDRAWN
     assert (log[0].action, log[0].note) == ("withdraw", "the teacher moved away")
-    with storage.writing(engine) as conn, pytest.raises(ForbiddenError):
+    with connection.writing(engine) as conn, pytest.raises(ForbiddenError):
         listings.submit(conn, people.alice, FORM, geocoder=geocoder, now=NOW, opportunity_id=oid)
 
 
@@ -208,14 +211,14 @@ def test_listings_not_confirmed_for_long_are_flagged(
     engine: Engine, geocoder: Geocoder, people: People, confirmed_days_ago: int, months: int, stale: bool
 ) -> None:
     oid = submit(engine, geocoder, people.alice, replace(FORM, end_day=None))
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         conn.execute(
             update(opportunities).where(opportunities.c.id == oid).values(verified_at=NOW - timedelta(days=confirmed_days_ago))
         )
     with engine.connect() as conn:
         (listing,) = listings.list_listings(conn, people.alice, now=NOW, stale_after_months=months)
     assert listing.stale is stale
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         listings.confirm_running(conn, people.alice, oid, now=NOW)
     with engine.connect() as conn:
         (listing,) = listings.list_listings(conn, people.alice, now=NOW, stale_after_months=months)
@@ -243,7 +246,7 @@ def test_ended_activities_are_archived_and_say_so(
     engine: Engine, geocoder: Geocoder, people: People, change: dict[str, object], now: datetime, archived: bool
 ) -> None:
     oid = submit(engine, geocoder, people.alice, replace(FORM, **change))  # type: ignore[arg-type]
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         found = listings.archive_ended(conn, now=now)
     assert found == ([oid] if archived else [])
     with engine.connect() as conn:
@@ -257,14 +260,14 @@ def test_ended_activities_are_archived_and_say_so(
 def test_participation_is_reported_by_age_group(engine: Engine, geocoder: Geocoder, people: People) -> None:
     oid = submit(engine, geocoder, people.alice)
     later = datetime(2027, 6, 1, tzinfo=UTC)
-    with storage.writing(engine) as conn, pytest.raises(RecordError, match="once the activity has begun"):
+    with connection.writing(engine) as conn, pytest.raises(RecordError, match="once the activity has begun"):
         listings.report_participation(conn, people.alice, oid, {"teens": 3}, now=NOW)
     for counts in ({"teens": -1}, {"toddlers": 3}, {"teens": 100_001}, {"teens": True}):
-        with storage.writing(engine) as conn, pytest.raises(RecordError):
+        with connection.writing(engine) as conn, pytest.raises(RecordError):
             listings.report_participation(conn, people.alice, oid, counts, now=later)  # type: ignore[arg-type]
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         listings.report_participation(conn, people.alice, oid, {"teens": 14, "children": 3, "adults": 0}, now=later)
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         listings.report_participation(conn, people.carol, oid, {"teens": 15, "children": 3}, now=later)  # a correction
     with engine.connect() as conn:
         assert listings.participation(conn, people.alice, oid) == {"teens": 15, "children": 3}
@@ -276,7 +279,7 @@ def test_participation_is_reported_by_age_group(engine: Engine, geocoder: Geocod
 
 def test_a_review_note_is_shown_to_the_provider(engine: Engine, geocoder: Geocoder, people: People) -> None:
     oid = submit(engine, geocoder, people.alice)
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         conn.execute(
             update(opportunities).where(opportunities.c.id == oid).values(status="rejected", review_note="Add the price")
         )
@@ -293,7 +296,7 @@ def test_a_review_note_is_shown_to_the_provider(engine: Engine, geocoder: Geocod
 
 
 def test_drafts_are_saved_restored_and_private(engine: Engine, people: People) -> None:
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         draft_id = drafts.save_draft(conn, people.alice, replace(FORM, title="Kod"), now=NOW)
         drafts.save_draft(conn, people.alice, replace(FORM, title="Kodklubb"), now=NOW + timedelta(seconds=5), draft_id=draft_id)
     with engine.connect() as conn:
@@ -308,19 +311,19 @@ def test_drafts_are_saved_restored_and_private(engine: Engine, people: People) -
         for nobody in (None, people.lead):
             with pytest.raises(ForbiddenError):
                 drafts.get_draft(conn, nobody, draft_id)
-        assert storage.count_opportunities(conn) == 0  # a draft is never a listing
-    with storage.writing(engine) as conn, pytest.raises(NotFoundError):
+        assert queries.count_opportunities(conn) == 0  # a draft is never a listing
+    with connection.writing(engine) as conn, pytest.raises(NotFoundError):
         drafts.save_draft(conn, people.bob, FORM, now=NOW, draft_id=draft_id)
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         drafts.delete_draft(conn, people.bob, draft_id)  # not his: nothing happens
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         drafts.delete_draft(conn, people.alice, draft_id)
     with engine.connect() as conn:
         assert drafts.list_drafts(conn, people.alice) == []
 
 
 def test_a_disabled_account_keeps_no_drafts(engine: Engine, people: People) -> None:
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         draft_id = drafts.save_draft(conn, people.carol, FORM, now=NOW)
         disabled = disable_user(conn, people.carol.id, now=NOW, actor_label="test")
     with engine.connect() as conn, pytest.raises(ForbiddenError):
@@ -332,10 +335,10 @@ def test_city_leads_see_the_listings_of_their_cities_not_confirmed_lately(
 ) -> None:
     fresh = submit(engine, geocoder, people.alice, replace(FORM, end_day=None))
     old = submit(engine, geocoder, people.bob, replace(FORM, title="Schack för unga", end_day=None))
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         conn.execute(update(opportunities).where(opportunities.c.id == old).values(verified_at=NOW - timedelta(days=200)))
         conn.execute(update(opportunities).where(opportunities.c.id == fresh).values(verified_at=NOW - timedelta(days=10)))
-        elsewhere = storage.ensure_city(
+        elsewhere = queries.ensure_city(
             conn, City(name="Kranj", country="SI", latitude=46.2389, longitude=14.3556, timezone="Europe/Ljubljana")
         )
         other_lead = add_user(conn, "lead.kranj@example.org", role=Role.CITY_LEAD, password=None, settings=load_settings(),

@@ -16,14 +16,15 @@ import numpy as np
 import pytest
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from opportunities import live_index
-from opportunities.demo import load_demo
-from opportunities.geocoding import Geocoder
-from opportunities.importing import import_records
-from opportunities.index import OpportunityIndex
-from opportunities.live_index import LiveIndex, read_watermark
-from opportunities.search import SearchQuery, search
-from opportunities.storage import cities, open_database, opportunities, opportunity_languages, opportunity_topics, writing
+from opportunities.db.connection import open_database, writing
+from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics
+from opportunities.demo.generator import load_demo
+from opportunities.explore import live_index
+from opportunities.explore.index import OpportunityIndex
+from opportunities.explore.live_index import LiveIndex, read_watermark
+from opportunities.explore.search import SearchQuery, search
+from opportunities.listings.importing import import_records
+from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import TOPICS, Precision, Status
 from tests.conftest import Databases, template_row
 from tests.test_index import random_query
@@ -239,7 +240,7 @@ def test_a_failing_refresh_logs_and_keeps_the_old_index(
         raise OSError("disk on fire")
 
     monkeypatch.setattr(OpportunityIndex, "updated", broken)
-    with caplog.at_level(logging.ERROR, logger="opportunities.live_index"), writing(demo) as conn:
+    with caplog.at_level(logging.ERROR, logger="opportunities.explore.live_index"), writing(demo) as conn:
         conn.execute(update(opportunities).where(opportunities.c.status == "pending").values(status="published", updated_at=_now()))
     deadline = time.monotonic() + 10
     while "keeps serving" not in caplog.text and time.monotonic() < deadline:
@@ -306,7 +307,7 @@ def test_the_thread_ends_with_its_index(demo: Engine, tmp_path: Path) -> None:
 
 def test_a_rebuild_runs_in_another_process(demo: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     index = live(demo, tmp_path)
-    with caplog.at_level(logging.WARNING, logger="opportunities.live_index"):
+    with caplog.at_level(logging.WARNING, logger="opportunities.explore.live_index"):
         assert index.refresh(rebuild=True)
     assert not caplog.text  # the child built it and left its snapshot
     assert index.rebuilds == 2
@@ -320,7 +321,7 @@ def test_when_the_other_process_cannot_build_this_one_does(
     with writing(demo) as conn:
         conn.execute(update(opportunities).where(opportunities.c.status == "pending").values(status="published", updated_at=_now()))
     monkeypatch.setattr(live_index.sys, "executable", str(tmp_path / "no-python-here"))
-    with caplog.at_level(logging.WARNING, logger="opportunities.live_index"):
+    with caplog.at_level(logging.WARNING, logger="opportunities.explore.live_index"):
         assert index.refresh(rebuild=True)
     assert "rebuilding it here" in caplog.text
     assert_same(index.current(), fresh(demo))

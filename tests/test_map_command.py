@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import Browser
 from sqlalchemy import Engine
 
+from cli.commands import main
 from maps.overview import base_map
-from opportunities.cli import main
-from opportunities.geocoding import Geocoder
-from opportunities.importing import import_records
+from opportunities.listings.importing import import_records
+from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 from opportunities.vocabulary import TOPICS
 from tests.browser import LOCAL_TILE_URL, outside_requests, screenshot_path
@@ -135,7 +135,7 @@ def test_notes_when_only_the_first_results_fit(
 ) -> None:
     online = template_row(title="Webinar", mode="online", address="", latitude="", longitude="", city="Göteborg")
     import_records(engine, [template_row(**KRANJ), template_row(**GOTEBORG), online], geocoder, publish=True)
-    monkeypatch.setattr("opportunities.search.MAX_LIMIT", 2)
+    monkeypatch.setattr("opportunities.explore.search.MAX_LIMIT", 2)
     out = tmp_path / "map.html"
     assert main(["map", str(out)]) == 0
     captured = capsys.readouterr()

@@ -7,8 +7,9 @@ import math
 import pytest
 
 from opportunities.errors import GeocodingError
-from opportunities.geocoding import Geocoder, Location
-from opportunities.nearby import Near, near_point, position_from_browser
+from opportunities.places.gazetteer import Location
+from opportunities.places.geocoding import Geocoder
+from opportunities.places.nearby import Near, near_point, position_from_browser
 from opportunities.vocabulary import Precision
 
 

@@ -15,12 +15,12 @@ from sqlalchemy import Engine
 from maps.clusters import Bounds, metres_per_pixel, pixels
 from maps.opportunity_map import TOPIC_COLOURS
 from maps.overview import MAX_PINS, MapView, base_map, fitted_view, overview_layer, places_by_size
-from opportunities.geocoding import Geocoder
-from opportunities.importing import import_records
-from opportunities.index import OpportunityIndex
+from opportunities.db.queries import get_opportunities, list_cities
+from opportunities.explore.index import OpportunityIndex
+from opportunities.explore.search import SearchQuery
+from opportunities.listings.importing import import_records
 from opportunities.model import Opportunity
-from opportunities.search import SearchQuery
-from opportunities.storage import get_opportunities, list_cities
+from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import TOPICS
 from tests.conftest import template_row
 

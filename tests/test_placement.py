@@ -7,8 +7,9 @@ import pytest
 
 from maps.pin_map import pin_map
 from opportunities.errors import GeocodingError
-from opportunities.geocoding import Geocoder, Location
-from opportunities.placement import (
+from opportunities.places.gazetteer import Location
+from opportunities.places.geocoding import Geocoder
+from opportunities.places.placement import (
     MAP_SOURCE,
     click_uncertainty_m,
     clicked_point,

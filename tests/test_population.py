@@ -6,9 +6,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point, box
 
-from opportunities.boundaries import District
+from opportunities.coverage.boundaries import District
+from opportunities.coverage.population import aggregate_population
 from opportunities.errors import BoundaryFileError
-from opportunities.population import aggregate_population
 
 # Two districts side by side in Warszawa, about 1.4 km wide each.
 WEST = District("Zachód", box(21.00, 52.20, 21.02, 52.22))

@@ -12,16 +12,12 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import LineString, Point, box
 
-from opportunities import audit, storage
-from opportunities.boundaries import District, load_districts, store_districts
-from opportunities.cli import main
+from cli.commands import main
+from opportunities.accounts import audit
+from opportunities.coverage.boundaries import District, load_districts, store_districts
+from opportunities.coverage.population import preview_population, read_population_file, replace_city_population, store_population
+from opportunities.db import queries
 from opportunities.errors import BoundaryFileError, ForbiddenError
-from opportunities.population import (
-    preview_population,
-    read_population_file,
-    replace_city_population,
-    store_population,
-)
 from tests.test_review import World, world  # noqa: F401  (the fixture)
 from tests.test_review_pages import page, signed_in  # noqa: F401  (the fixture)
 
@@ -180,14 +176,14 @@ def test_a_city_without_districts_changes_nothing_and_says_why(world: World, tmp
 def test_a_lead_replaces_the_figures_in_one_audited_transaction(world: World, tmp_path: Path) -> None:  # noqa: F811
     with_districts(world)
     with world.engine.connect() as conn:
-        version = storage.districts_version(conn)
+        version = queries.districts_version(conn)
     layer = read_population_file(points_layer(tmp_path / "a.geojson", population=[100, 40, 5], pop_teens=[10, 4, 1]))
     stored = replace_city_population(world.engine, world.lead_gbg, world.gbg, layer, now=NOW)
     assert stored.outside == 5
     assert figures(world) == {"Centrum": (100, {"teens": 10}), "Majorna-Linné": (40, {"teens": 4})}
     with world.engine.connect() as conn:
         # Cached coverage (per 1,000 residents, the ranking) is keyed by this version: it must move.
-        assert storage.districts_version(conn) != version
+        assert queries.districts_version(conn) != version
         [centrum, _] = load_districts(conn, [world.gbg])
         [entry] = audit.entries(conn, world.lead_gbg, entity="city", entity_id=world.gbg)
     assert centrum.geometry.equals(CENTRUM) and centrum.source == "stadsdelar.geojson; population from a.geojson"
@@ -206,11 +202,11 @@ def test_the_districts_version_moves_with_the_residents_even_when_ids_come_back(
                                                                                  majorna: int) -> None:  # fmt: skip
     with_districts(world)  # Centrum 1, Majorna-Linné 2
     with world.engine.connect() as conn:
-        before = storage.districts_version(conn)
+        before = queries.districts_version(conn)
     store_districts(world.engine, world.gbg, [District("Centrum", CENTRUM, population=centrum), District("Majorna-Linné", MAJORNA, population=majorna)])
     with world.engine.connect() as conn:
         # SQLite gives the deleted ids again: residents moved between districts (same total) must move it all the same.
-        assert storage.districts_version(conn) != before
+        assert queries.districts_version(conn) != before
 
 
 def test_a_failure_while_storing_leaves_the_old_figures(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from opportunities import geocoding
+from opportunities.places import gazetteer as gazetteer_module
 from opportunities.progress import GAZETTEER_PLACES, GAZETTEER_POSTCODES, TerminalProgress
 
 
@@ -77,14 +77,14 @@ def small_sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "SE\t111 20\tStockholm\t\t\t\t\t\t\t59.3293\t18.0687\t4\n",
         encoding="utf-8",
     )
-    monkeypatch.setattr(geocoding, "_places_source", lambda: tmp_path / "places.json")
-    monkeypatch.setattr(geocoding, "_postcodes_source", lambda: tmp_path / "postcodes.tsv")
+    monkeypatch.setattr(gazetteer_module, "_places_source", lambda: tmp_path / "places.json")
+    monkeypatch.setattr(gazetteer_module, "_postcodes_source", lambda: tmp_path / "postcodes.tsv")
 
 
 @pytest.mark.usefixtures("small_sources")
 def test_building_the_gazetteer_reports_both_steps_to_the_end(tmp_path: Path) -> None:
     told: list[tuple[str, int, int]] = []
-    gazetteer = geocoding.Gazetteer.open(tmp_path / "cache", progress=lambda *step: told.append(step))
+    gazetteer = gazetteer_module.Gazetteer.open(tmp_path / "cache", progress=lambda *step: told.append(step))
     assert gazetteer.place("Krainburg") is not None  # a real index came out of it
     steps = [step for step, _done, _total in told]
     assert steps == sorted(steps, key=[GAZETTEER_PLACES, GAZETTEER_POSTCODES].index)  # in order, each once
@@ -93,5 +93,5 @@ def test_building_the_gazetteer_reports_both_steps_to_the_end(tmp_path: Path) ->
         assert reports[-1][0] == reports[-1][1] > 0, (step, reports)  # ends at 100 %
         assert [done for done, _ in reports] == sorted(done for done, _ in reports)  # never goes back
     told.clear()
-    geocoding.Gazetteer.open(tmp_path / "cache", progress=lambda *step: told.append(step))
+    gazetteer_module.Gazetteer.open(tmp_path / "cache", progress=lambda *step: told.append(step))
     assert told == []  # built once: opening it again reports nothing

@@ -17,13 +17,15 @@ from streamlit.testing.v1 import AppTest
 
 import access
 import app_state
-from opportunities import drafts, listings, storage
-from opportunities.accounts import Role, User, add_user, disable_user, start_session
-from opportunities.geocoding import Geocoder
+from opportunities.accounts.accounts import add_user, disable_user, start_session
+from opportunities.accounts.identity import Role, User
+from opportunities.db import connection, queries
+from opportunities.db.schema import opportunities
+from opportunities.listings import drafts, listings
+from opportunities.listings.submission import FormValues
 from opportunities.model import City, Provider
+from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
-from opportunities.storage import opportunities
-from opportunities.submission import FormValues
 from opportunities.vocabulary import Status
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,10 +52,10 @@ class Site:
 @pytest.fixture
 def site(engine: Engine, database_url: str, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     settings = load_settings()
-    with storage.writing(engine) as conn:
-        city_id = storage.ensure_city(conn, City(name="Göteborg", country="SE", latitude=57.70716, longitude=11.96679, timezone="Europe/Stockholm"))
-        library = storage.ensure_provider(conn, Provider(name="Stadsbiblioteket Göteborg", contact_email="info@example.org"), city_id)
-        culture = storage.ensure_provider(conn, Provider(name="Kulturhuset"), city_id)
+    with connection.writing(engine) as conn:
+        city_id = queries.ensure_city(conn, City(name="Göteborg", country="SE", latitude=57.70716, longitude=11.96679, timezone="Europe/Stockholm"))
+        library = queries.ensure_provider(conn, Provider(name="Stadsbiblioteket Göteborg", contact_email="info@example.org"), city_id)
+        culture = queries.ensure_provider(conn, Provider(name="Kulturhuset"), city_id)
         alice = add_user(conn, "alice@example.org", role=Role.PROVIDER, password=None, settings=settings, now=NOW, organisation_id=library)
         bob = add_user(conn, "bob@example.org", role=Role.PROVIDER, password=None, settings=settings, now=NOW, organisation_id=culture)
         listing = listings.submit(conn, alice, FORM, geocoder=geocoder, now=NOW)
@@ -95,7 +97,7 @@ def test_a_signed_out_visitor_is_asked_to_sign_in(site: Site, page: str) -> None
 
 @pytest.mark.parametrize("page", ["pages/submit.py", "pages/my_opportunities.py"])
 def test_a_disabled_account_is_signed_out(site: Site, engine: Engine, page: str) -> None:
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         disable_user(conn, site.alice.id, now=NOW, actor_label="test")
     at = open_page(page, site.tokens["alice@example.org"])
     assert "Sign in to see this page." in texts(at)
@@ -106,7 +108,7 @@ def test_another_organisations_listing_cannot_be_opened_by_id(site: Site, engine
     assert "That draft or listing is not yours" in texts(at)
     assert at.text_input(key="submit_title").value == ""
     with engine.connect() as conn:
-        assert storage.get_opportunity(conn, site.listing_id).title == "Kodklubb"
+        assert queries.get_opportunity(conn, site.listing_id).title == "Kodklubb"
 
 
 def test_my_opportunities_shows_only_the_organisations_listings(site: Site) -> None:
@@ -164,7 +166,7 @@ def test_submit_with_missing_fields_shows_every_message(site: Site) -> None:
 
 
 def test_still_running_and_withdraw(site: Site, engine: Engine) -> None:
-    with storage.writing(engine) as conn:
+    with connection.writing(engine) as conn:
         conn.execute(update(opportunities).values(verified_at=NOW - timedelta(days=400)))
     at = open_page("pages/my_opportunities.py", site.tokens["alice@example.org"])
     assert "is it still running?" in texts(at)
@@ -173,5 +175,5 @@ def test_still_running_and_withdraw(site: Site, engine: Engine) -> None:
     at.text_input(key=f"withdraw_note_{site.listing_id}").input("moved")
     at.button(key=f"withdraw_{site.listing_id}").click().run()
     with engine.connect() as conn:
-        opp = storage.get_opportunity(conn, site.listing_id)
+        opp = queries.get_opportunity(conn, site.listing_id)
     assert opp.status is Status.ARCHIVED

@@ -10,14 +10,19 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, select
 
-from opportunities import audit, organisations, review, storage, uploads
-from opportunities.accounts import Role, User, add_user, disable_user
-from opportunities.cli import main
+from cli.commands import main
+from opportunities.accounts import audit, organisations
+from opportunities.accounts.accounts import add_user, disable_user
+from opportunities.accounts.identity import Role, User
+from opportunities.db import queries, schema
+from opportunities.db.connection import writing
+from opportunities.db.schema import mail_outbox
 from opportunities.errors import FieldError, ForbiddenError, ImportChangedError, ReviewStateError
-from opportunities.geocoding import Geocoder
-from opportunities.importing import Outcome, ReadLimits, import_records, read_table_bytes
+from opportunities.listings import review, uploads
+from opportunities.listings.importing import Outcome, import_records
+from opportunities.listings.spreadsheets import ReadLimits, read_table_bytes
+from opportunities.places.geocoding import Geocoder
 from opportunities.settings import Settings, load_settings
-from opportunities.storage import mail_outbox, writing
 from opportunities.vocabulary import ProviderKind, Status
 from tests.conftest import template_row
 from tests.test_upload import csv_bytes
@@ -52,11 +57,11 @@ def world(engine: Engine, geocoder: Geocoder, database_url: str) -> World:
             template_row(title="Robotika", **KRANJ)]  # fmt: skip
     report = import_records(engine, rows, geocoder)
     with writing(engine) as conn:
-        gbg = storage.find_city(conn, "Göteborg", "SE")
-        kranj = storage.find_city(conn, "Kranj", "SI")
+        gbg = queries.find_city(conn, "Göteborg", "SE")
+        kranj = queries.find_city(conn, "Kranj", "SI")
         assert gbg is not None and gbg.id is not None and kranj is not None and kranj.id is not None
-        library = storage.get_opportunity(conn, report.stored_ids[0])
-        library_id = conn.execute(select(storage.opportunities.c.provider_id).where(storage.opportunities.c.id == library.id)).scalar_one()
+        library = queries.get_opportunity(conn, report.stored_ids[0])
+        library_id = conn.execute(select(schema.opportunities.c.provider_id).where(schema.opportunities.c.id == library.id)).scalar_one()
         newcomer, member = organisations.register_organisation(
             conn, name="Nytt Forum", kind=ProviderKind.NGO, city_id=gbg.id, website="", contact_email="info@nytt.example",
             user_email="anna@nytt.example", password=None, settings=settings, now=NOW, language="sv")  # fmt: skip
@@ -85,8 +90,8 @@ def world(engine: Engine, geocoder: Geocoder, database_url: str) -> World:
 
 def status_of(world: World, title: str) -> tuple[Status, str]:
     with world.engine.connect() as conn:
-        row = conn.execute(select(storage.opportunities.c.status, storage.opportunities.c.review_note)
-                           .where(storage.opportunities.c.id == world.ids[title])).one()  # fmt: skip
+        row = conn.execute(select(schema.opportunities.c.status, schema.opportunities.c.review_note)
+                           .where(schema.opportunities.c.id == world.ids[title])).one()  # fmt: skip
     return Status(row.status), row.review_note
 
 
@@ -233,7 +238,7 @@ def test_a_trusted_organisation_publishes_its_upload_and_the_listing_records_who
     assert preview.publish and [r.outcome for r in preview.rows] == [Outcome.STORE]
     [oid] = uploads.confirm_upload(world.engine, world.librarian, table, geocoder, preview, now=NOW).stored_ids
     with world.engine.connect() as conn:
-        row = conn.execute(select(storage.opportunities).where(storage.opportunities.c.id == oid)).one()
+        row = conn.execute(select(schema.opportunities).where(schema.opportunities.c.id == oid)).one()
     assert (row.status, row.submitted_by) == ("published", world.librarian.id)
 
 
@@ -301,7 +306,7 @@ def test_review_command_line_errors_are_usage_errors(argv: list[str], capsys: py
 def test_review_message_is_escaped_nowhere_because_mail_is_text(world: World) -> None:
     # Mail bodies are plain text: the provider's own title comes back exactly as written.
     with world.engine.connect() as conn:
-        opp = storage.get_opportunity(conn, world.ids["Kodklubb"])
+        opp = queries.get_opportunity(conn, world.ids["Kodklubb"])
     message = review.review_message("a@b.example", "pl", replace(opp, title="<script>x</script> & co"), action="reject",
                                     note="powód", settings=world.settings)  # fmt: skip
     assert "<script>x</script> & co" in message.subject and "powód" in message.body
@@ -329,7 +334,7 @@ def test_the_decision_reaches_the_provider_through_a_real_smtp_server(world: Wor
         settings = replace(world.settings, smtp_host="127.0.0.1", smtp_port=port, smtp_security="none")
         with writing(world.engine) as conn:
             review.reject(conn, world.lead_gbg, world.ids["Kodklubb"], "Adressen saknas", now=NOW, settings=settings)
-        from opportunities import mail
+        from opportunities.accounts import mail
 
         assert mail.deliver_pending(world.engine, settings, NOW)[1] == 0
     finally:

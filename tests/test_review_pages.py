@@ -15,10 +15,11 @@ from streamlit.testing.v1 import AppTest
 
 import access
 import app_state
-from opportunities import accounts, storage
-from opportunities.accounts import User
+from opportunities.accounts import accounts
+from opportunities.accounts.identity import User
+from opportunities.db import schema
+from opportunities.db.connection import writing
 from opportunities.settings import load_settings
-from opportunities.storage import writing
 from opportunities.vocabulary import Status
 from tests.test_review import World, world  # noqa: F401  (the fixture, used through signed_in)
 
@@ -88,14 +89,14 @@ def test_the_review_page_shows_the_leads_queue_and_decides(signed_in: World) -> 
     assert not at.exception
     assert "Saved." in texts(at)
     with signed_in.engine.connect() as conn:
-        status = conn.execute(select(storage.opportunities.c.status).where(storage.opportunities.c.id == signed_in.ids["Kodklubb"])).scalar_one()
+        status = conn.execute(select(schema.opportunities.c.status).where(schema.opportunities.c.id == signed_in.ids["Kodklubb"])).scalar_one()
     assert status == Status.PUBLISHED.value
     assert list(at.dataframe[0].value["Title"]) == ["Schack", "Debattklubb"]
 
 
 def test_the_review_page_escapes_provider_text(signed_in: World) -> None:
     with writing(signed_in.engine) as conn:
-        conn.execute(storage.opportunities.update().where(storage.opportunities.c.id == signed_in.ids["Kodklubb"])
+        conn.execute(schema.opportunities.update().where(schema.opportunities.c.id == signed_in.ids["Kodklubb"])
                      .values(description="**bold** <img src=x onerror=alert(1)> [link](javascript:alert(1))"))  # fmt: skip
     at = page("review", signed_in.lead_gbg, signed_in)
     shown = [m.value for m in at.markdown if "bold" in m.value]
@@ -115,8 +116,8 @@ def test_bulk_approve_and_request_changes_on_the_page(signed_in: World) -> None:
     assert not at.exception
     assert "Żadne zgłoszenie nie czeka na sprawdzenie." in texts(at)
     with w.engine.connect() as conn:
-        rows = dict(conn.execute(select(storage.opportunities.c.title, storage.opportunities.c.status)
-                                 .where(storage.opportunities.c.id.in_(list(w.ids.values())))).all())  # fmt: skip
+        rows = dict(conn.execute(select(schema.opportunities.c.title, schema.opportunities.c.status)
+                                 .where(schema.opportunities.c.id.in_(list(w.ids.values())))).all())  # fmt: skip
     assert rows == {"Kodklubb": "published", "Schack": "published", "Debattklubb": "draft", "Robotika": "pending"}
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from opportunities.errors import FieldError
-from opportunities.schedules import Ending, Repeat, ScheduleChoice, from_rule, last_day, next_sessions, to_rule
+from opportunities.listings.schedules import Ending, Repeat, ScheduleChoice, from_rule, last_day, next_sessions, to_rule
 
 MO, TU, WE, TH, FR, SA, SU = range(7)
 

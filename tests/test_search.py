@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import Engine
 
 from opportunities.errors import FieldError
-from opportunities.geocoding import Geocoder
-from opportunities.importing import import_file, import_records
-from opportunities.index import OpportunityIndex
-from opportunities.search import SearchQuery, count, search
+from opportunities.explore.index import OpportunityIndex
+from opportunities.explore.search import SearchQuery, count, search
+from opportunities.listings.importing import import_file, import_records
+from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import Mode, OpportunityType
 from tests.conftest import DATA, template_row
 

@@ -9,26 +9,26 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from opportunities import storage
+from opportunities.db import connection, queries, schema
 from opportunities.errors import NotFoundError
-from opportunities.geocoding import Geocoder
-from opportunities.importing import import_records
-from opportunities.search import SearchQuery, search
+from opportunities.explore.search import SearchQuery, search
+from opportunities.listings.importing import import_records
+from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import Status
 from tests.conftest import sqlite_only, template_row
 
 
 def test_migrations_build_exactly_the_declared_schema(database_url: str) -> None:
-    engine = storage.open_database(database_url)
+    engine = connection.open_database(database_url)
     with engine.connect() as conn:
-        assert compare_metadata(MigrationContext.configure(conn), storage.metadata) == []
-    assert storage.is_schema_current(engine)
+        assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
+    assert connection.is_schema_current(engine)
     engine.dispose()
 
 
 def test_older_database_is_upgraded_without_losing_data(database_url: str) -> None:
-    engine = storage.create_db_engine(database_url)
-    storage.migrate(engine, "0001")
+    engine = connection.create_db_engine(database_url)
+    connection.migrate(engine, "0001")
     now = datetime(2026, 1, 1, tzinfo=UTC)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO cities (id, name, name_key, country, latitude, longitude, timezone) "
@@ -46,12 +46,12 @@ def test_older_database_is_upgraded_without_losing_data(database_url: str) -> No
             {"now": now},
         )
         conn.execute(text("INSERT INTO opportunity_topics VALUES (1, 'digital-skills')"))
-    assert storage.schema_revision(engine) == "0001"
+    assert connection.schema_revision(engine) == "0001"
 
-    storage.migrate(engine)
-    assert storage.is_schema_current(engine)
+    connection.migrate(engine)
+    assert connection.is_schema_current(engine)
     with engine.connect() as conn:
-        opp = storage.get_opportunity(conn, 1)
+        opp = queries.get_opportunity(conn, 1)
     assert (opp.title, opp.city, opp.provider, opp.topics) == ("Robotika", "Kranj", "MC Kranj", ("digital-skills",))
     assert opp.accessibility == "" and opp.verified_at is None
     engine.dispose()
@@ -63,8 +63,8 @@ def _old_dedup_key(*parts: str) -> str:
 
 
 def test_migration_0004_recomputes_keys_with_the_new_folding(database_url: str, geocoder: Geocoder) -> None:
-    engine = storage.create_db_engine(database_url)
-    storage.migrate(engine, "0003")
+    engine = connection.create_db_engine(database_url)
+    connection.migrate(engine, "0003")
     now = datetime(2026, 1, 1, tzinfo=UTC)
     kyiv_start = "2027-01-16T10:00:00"
     with engine.begin() as conn:
@@ -102,14 +102,14 @@ def test_migration_0004_recomputes_keys_with_the_new_folding(database_url: str, 
             for table in ("cities", "providers", "opportunities"):
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 100)"))
 
-    storage.migrate(engine)
-    assert storage.is_schema_current(engine)
+    connection.migrate(engine)
+    assert connection.is_schema_current(engine)
     with engine.connect() as conn:
         assert dict(conn.execute(text("SELECT id, name_key FROM cities")).all()) == {1: "goteborg", 2: "београд"}
         assert dict(conn.execute(text("SELECT id, name_key FROM providers")).all()) == {
             1: "центр нова школа", 2: "kod klubb", 3: "kodklubb", 4: "kodklubb #4"}  # fmt: skip
-        assert storage.find_city(conn, "БЕОГРАД", "RS") is not None
-        stored = storage.get_opportunities(conn, [1, 2])
+        assert queries.find_city(conn, "БЕОГРАД", "RS") is not None
+        stored = queries.get_opportunities(conn, [1, 2])
         assert [o.dedup_key for o in stored] == list(conn.execute(text("SELECT dedup_key FROM opportunities ORDER BY id")).scalars())
     with engine.connect() as conn:
         assert [o.title for o in search(conn, SearchQuery(text="КОДУВАННЯ"))] == ["Кодування для підлітків"]
@@ -121,10 +121,10 @@ def test_migration_0004_recomputes_keys_with_the_new_folding(database_url: str, 
                                      provider="Kodklubb")], geocoder)  # fmt: skip
     assert (report.duplicates, report.stored) == ([2], 2)
     with engine.connect() as conn:
-        assert len(storage.list_providers(conn)) == 4
+        assert len(queries.list_providers(conn)) == 4
 
     # Down again: the old folding's keys, its collisions given spare keys, the column gone.
-    command.downgrade(storage.alembic_config(engine), "0003")
+    command.downgrade(connection.alembic_config(engine), "0003")
     with engine.connect() as conn:
         assert dict(conn.execute(text("SELECT id, name_key FROM providers")).all()) == {
             1: "", 2: "ko d klubb", 3: "kod klubb", 4: "kodklubb"}  # fmt: skip
@@ -135,34 +135,34 @@ def test_migration_0004_recomputes_keys_with_the_new_folding(database_url: str, 
 
 
 @sqlite_only
-def test_sqlite_runs_in_wal_mode(engine: storage.Engine) -> None:
+def test_sqlite_runs_in_wal_mode(engine: queries.Engine) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
 
 
-def test_status_change_refuses_a_stale_update(engine: storage.Engine, geocoder: Geocoder) -> None:
+def test_status_change_refuses_a_stale_update(engine: queries.Engine, geocoder: Geocoder) -> None:
     [oid] = import_records(engine, [template_row()], geocoder).stored_ids
     with engine.connect() as conn:
-        seen = storage.get_opportunity(conn, oid)
-    with storage.writing(engine) as conn:
-        published = storage.set_status(conn, oid, Status.PUBLISHED, expected_updated_at=seen.updated_at)
+        seen = queries.get_opportunity(conn, oid)
+    with connection.writing(engine) as conn:
+        published = queries.set_status(conn, oid, Status.PUBLISHED, expected_updated_at=seen.updated_at)
     assert published.status is Status.PUBLISHED
-    with pytest.raises(NotFoundError, match="changed by someone else"), storage.writing(engine) as conn:
-        storage.set_status(conn, oid, Status.REJECTED, expected_updated_at=seen.updated_at)
+    with pytest.raises(NotFoundError, match="changed by someone else"), connection.writing(engine) as conn:
+        queries.set_status(conn, oid, Status.REJECTED, expected_updated_at=seen.updated_at)
     with engine.connect() as conn:
-        assert storage.get_opportunity(conn, oid).status is Status.PUBLISHED
-    with pytest.raises(NotFoundError, match="no opportunity with id 999"), storage.writing(engine) as conn:
-        storage.set_status(conn, 999, Status.PUBLISHED)
+        assert queries.get_opportunity(conn, oid).status is Status.PUBLISHED
+    with pytest.raises(NotFoundError, match="no opportunity with id 999"), connection.writing(engine) as conn:
+        queries.set_status(conn, 999, Status.PUBLISHED)
 
 
-def test_timestamps_are_utc_and_naive_ones_mean_utc(engine: storage.Engine, geocoder: Geocoder) -> None:
+def test_timestamps_are_utc_and_naive_ones_mean_utc(engine: queries.Engine, geocoder: Geocoder) -> None:
     # The test PostgreSQL server runs in a far time zone (tests/postgres.sh): nothing may depend on it.
     [oid] = import_records(engine, [template_row()], geocoder).stored_ids
     with engine.connect() as conn:
-        seen = storage.get_opportunity(conn, oid)
+        seen = queries.get_opportunity(conn, oid)
     assert seen.updated_at is not None and seen.updated_at.tzinfo is UTC
     naive = seen.updated_at.replace(tzinfo=None)
-    with storage.writing(engine) as conn:
-        published = storage.set_status(conn, oid, Status.PUBLISHED, expected_updated_at=naive)
+    with connection.writing(engine) as conn:
+        published = queries.set_status(conn, oid, Status.PUBLISHED, expected_updated_at=naive)
     assert published.status is Status.PUBLISHED and published.updated_at > seen.updated_at

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 
 from opportunities.errors import FieldError, RecordError
-from opportunities.geocoding import Location
-from opportunities.submission import FormValues, check_form, field_label, field_message
+from opportunities.listings.submission import FormValues, check_form, field_label, field_message
+from opportunities.places.gazetteer import Location
 from opportunities.validation import parse_opportunity
 from opportunities.vocabulary import Precision, Status
 

@@ -10,22 +10,13 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import Engine, func, select
 
-from opportunities import storage
-from opportunities.duplicates import DuplicateKind, likely_duplicates, title_similarity
+from opportunities.db import queries, schema
 from opportunities.errors import ImportChangedError, ImportFileError
-from opportunities.geocoding import Geocoder
-from opportunities.importing import (
-    ImportPreview,
-    Outcome,
-    ReadLimits,
-    Table,
-    confirm_import,
-    import_records,
-    preview_import,
-    read_table_bytes,
-    rejects_csv,
-)
-from opportunities.template import COLUMN_HELP, example_row, template_csv, template_xlsx, vocabulary_csv, vocabulary_rows
+from opportunities.listings.duplicates import DuplicateKind, likely_duplicates, title_similarity
+from opportunities.listings.importing import ImportPreview, Outcome, confirm_import, import_records, preview_import, rejects_csv
+from opportunities.listings.spreadsheets import ReadLimits, Table, read_table_bytes
+from opportunities.listings.template import COLUMN_HELP, example_row, template_csv, template_xlsx, vocabulary_csv, vocabulary_rows
+from opportunities.places.geocoding import Geocoder
 from opportunities.validation import ALL_COLUMNS, TEMPLATE_COLUMNS
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Status
 from tests.conftest import template_row
@@ -57,7 +48,7 @@ def xlsx_bytes(rows: list[dict[str, str]]) -> bytes:
 
 def count_rows(engine: Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(storage.opportunities)).scalar_one())
+        return int(conn.execute(select(func.count()).select_from(schema.opportunities)).scalar_one())
 
 
 GOOD = template_row()
@@ -102,7 +93,7 @@ def test_preview_shows_each_rows_outcome_and_stores_nothing(filename: str, data:
     report = confirm_import(engine, table, geocoder, preview)
     assert report.stored_rows == [2, 4, 7] and report.stored == 3 == count_rows(engine)
     with engine.connect() as conn:
-        titles = {o.title for o in storage.get_opportunities(conn, report.stored_ids)}
+        titles = {o.title for o in queries.get_opportunities(conn, report.stored_ids)}
     assert titles == {GOOD["title"], "Εργαστήριο ρομποτικής", "=HYPERLINK(\"http://evil\")"}
 
 
@@ -138,7 +129,7 @@ def test_an_organisations_upload_holds_only_its_own_listings(engine: Engine, geo
     assert [(r.outcome, r.field) for r in preview.rows] == [(Outcome.STORE, ""), (Outcome.STORE, ""), (Outcome.REJECT, "provider")]
     report = confirm_import(engine, table, geocoder, preview, organisation="STADSBIBLIOTEKET GÖTEBORG")
     with engine.connect() as conn:
-        assert {o.provider for o in storage.get_opportunities(conn, report.stored_ids)} == {"Stadsbiblioteket Göteborg"}
+        assert {o.provider for o in queries.get_opportunities(conn, report.stored_ids)} == {"Stadsbiblioteket Göteborg"}
 
 
 def test_preview_reports_progress(engine: Engine, geocoder: Geocoder) -> None:
@@ -234,10 +225,10 @@ def test_likely_duplicates_same_provider_or_similar_title_close_in_time_and_plac
     ]
     ids = import_records(engine, rows, geocoder).stored_ids
     with engine.connect() as conn:
-        subject = storage.get_opportunity(conn, ids[0])
+        subject = queries.get_opportunity(conn, ids[0])
         found = likely_duplicates(conn, subject)
         assert {(d.opportunity.id, d.kind) for d in found} == {(ids[1], DuplicateKind.SAME_PROVIDER), (ids[2], DuplicateKind.NEARBY)}
-        storage.set_status(conn, ids[2], Status.REJECTED)
+        queries.set_status(conn, ids[2], Status.REJECTED)
         assert [d.opportunity.id for d in likely_duplicates(conn, subject)] == [ids[1]]
 
 
@@ -258,7 +249,7 @@ def test_preview_is_reusable_as_a_value() -> None:
     ],
 )
 def test_rejection_reasons_in_the_readers_language(engine: Engine, geocoder: Geocoder, language: str, row: int, expected: str) -> None:
-    from opportunities.reasons import translate_errors
+    from opportunities.listings.reasons import translate_errors
 
     preview = preview_import(engine, read_table_bytes(csv_bytes(MIXED), "m.csv", limits=LIMITS), geocoder)
     found = next(r for r in preview.rows if r.row == row)
@@ -276,7 +267,7 @@ def test_rejection_reasons_in_the_readers_language(engine: Engine, geocoder: Geo
     ],
 )
 def test_file_errors_in_the_readers_language(message: str, expected: str) -> None:
-    from opportunities.reasons import translate_file_error
+    from opportunities.listings.reasons import translate_file_error
 
     assert translate_file_error(message, "pl") == expected
 
@@ -284,7 +275,7 @@ def test_file_errors_in_the_readers_language(message: str, expected: str) -> Non
 def test_every_reason_pattern_meets_a_real_message(engine: Engine, geocoder: Geocoder) -> None:
     """The patterns follow the English messages: a reworded message falls back to English, so the
     usual ones are checked here to be translated."""
-    from opportunities.reasons import translate_errors
+    from opportunities.listings.reasons import translate_errors
 
     rows = [
         template_row(age_min="x"), template_row(age_min="130"), template_row(start="soon"), template_row(start="1999-01-01"),

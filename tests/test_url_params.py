@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from opportunities.url_params import (
+from opportunities.explore.url_params import (
     FILTER_NAMES,
     ExploreParams,
     Filters,

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import Engine
 
 from opportunities.errors import RecordError
-from opportunities.geocoding import Geocoder
-from opportunities.search import SearchQuery, search
+from opportunities.explore.search import SearchQuery, search
+from opportunities.places.geocoding import Geocoder
 from opportunities.validation import parse_opportunity, parse_when
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, Mode, OpportunityType, topic_from_text
 from tests.conftest import template_row
@@ -244,7 +244,7 @@ def test_nan_and_infinity_are_not_numbers(field: str, value: str) -> None:
 
 
 def test_every_length_limit_is_the_stored_columns() -> None:
-    from opportunities.storage import cities, opportunities, providers
+    from opportunities.db.schema import cities, opportunities, providers
     from opportunities.validation import MAX_LENGTHS
 
     assert MAX_LENGTHS["schedule"] == opportunities.c.schedule.type.length == 500
@@ -296,7 +296,7 @@ def test_languages_are_limited_per_opportunity() -> None:
 
 def test_an_over_long_or_nul_bearing_value_rejects_only_its_row(engine: Engine, geocoder: Geocoder) -> None:
     # On PostgreSQL either value made the driver raise and aborted the whole file's transaction.
-    from opportunities.importing import import_records
+    from opportunities.listings.importing import import_records
 
     records = [
         template_row(title="Kodklubb 1"),

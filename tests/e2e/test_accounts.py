@@ -6,10 +6,11 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
-from opportunities import accounts
-from opportunities.accounts import Role
+from opportunities.accounts import accounts
+from opportunities.accounts.identity import Role
+from opportunities.db.connection import open_database, writing
+from opportunities.db.schema import sign_in_sessions
 from opportunities.settings import load_settings
-from opportunities.storage import open_database, sign_in_sessions, writing
 from tests.browser import screenshot_path
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from opportunities import accounts, storage
-from opportunities.accounts import Role
+from opportunities.accounts import accounts
+from opportunities.accounts.identity import Role
+from opportunities.db import queries
+from opportunities.db.connection import open_database, writing
 from opportunities.settings import load_settings
-from opportunities.storage import open_database, writing
 from tests.browser import journey_screenshot, screenshot_path
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 from tests.e2e.test_accessibility import axe_violations
@@ -31,7 +32,7 @@ def lead_token(browser: Browser, app_server: AppServer) -> str:
     engine = open_database(app_server.database_url)
     now = accounts.now_utc()
     with writing(engine) as conn:
-        city = storage.find_city(conn, "Warszawa", "PL")
+        city = queries.find_city(conn, "Warszawa", "PL")
         assert city is not None and city.id is not None
         lead = accounts.find_user(conn, "lead@warszawa.example") or accounts.add_user(
             conn, "lead@warszawa.example", role=Role.CITY_LEAD, password=None, settings=settings, now=now, city_ids=(city.id,))  # fmt: skip

@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import Page
 from sqlalchemy import create_engine, select, update
 
-from opportunities.storage import opportunities, search_text
+from opportunities.db.queries import search_text
+from opportunities.db.schema import opportunities
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 
 pytestmark = pytest.mark.browser

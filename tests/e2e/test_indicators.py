@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from opportunities.reports import KEY_FIGURES
+from opportunities.coverage.reports import KEY_FIGURES
 from tests.browser import require_axe, screenshot_path
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 from tests.e2e.test_accessibility import axe_violations, report

@@ -15,8 +15,8 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine
 
 from maps.opportunity_map import build_map
+from opportunities.db.queries import list_cities
 from opportunities.model import Opportunity
-from opportunities.storage import list_cities
 from opportunities.vocabulary import Mode, OpportunityType, Precision, Status
 from tests.browser import LOCAL_TILE_URL
 from tests.e2e.conftest import AppServer

@@ -11,8 +11,9 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 from shapely.geometry import Point
 
-from opportunities.boundaries import load_districts
-from opportunities.storage import find_city, open_database
+from opportunities.coverage.boundaries import load_districts
+from opportunities.db.connection import open_database
+from opportunities.db.queries import find_city
 from tests.browser import screenshot_path
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 from tests.e2e.test_accessibility import axe_violations

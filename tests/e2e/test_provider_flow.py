@@ -16,11 +16,13 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
-from opportunities import accounts, storage
-from opportunities.accounts import Role
+from opportunities.accounts import accounts
+from opportunities.accounts.identity import Role
+from opportunities.db import queries, schema
+from opportunities.db.connection import open_database, writing
+from opportunities.db.queries import list_cities
 from opportunities.model import Provider
 from opportunities.settings import load_settings
-from opportunities.storage import list_cities, open_database, writing
 from tests.browser import outside_requests, screenshot_path
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 from tests.e2e.test_explore import MAP_FRAME, choose, open_explore
@@ -76,8 +78,8 @@ def stored(server: AppServer) -> tuple[int, str, str]:
     try:
         with engine.connect() as conn:
             row = conn.execute(
-                select(storage.opportunities.c.id, storage.opportunities.c.status, storage.opportunities.c.location_precision)
-                .where(storage.opportunities.c.title == TITLE)
+                select(schema.opportunities.c.id, schema.opportunities.c.status, schema.opportunities.c.location_precision)
+                .where(schema.opportunities.c.title == TITLE)
             ).one()
     finally:
         engine.dispose()
@@ -227,7 +229,7 @@ def test_provider_and_lead_pages_look_right(browser: Browser, app_server: AppSer
     with writing(engine) as conn:
         city_id = next(c.id for c in list_cities(conn) if c.name == CITY and c.id is not None)
         assert city_id is not None
-        org = storage.ensure_provider(conn, Provider(name="E2E Looks Organisation"), city_id)
+        org = queries.ensure_provider(conn, Provider(name="E2E Looks Organisation"), city_id)
         now = accounts.now_utc()
         provider = accounts.add_user(conn, f"looks.{width}.{locale}@example.org", role=Role.PROVIDER, password=None,
                                      settings=settings, now=now, organisation_id=org)  # fmt: skip

@@ -18,13 +18,14 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
-from opportunities import accounts, storage
-from opportunities.accounts import Role
-from opportunities.geocoding import Geocoder
-from opportunities.importing import Registry
+from opportunities.accounts import accounts
+from opportunities.accounts.identity import Role
+from opportunities.db import queries, schema
+from opportunities.db.connection import open_database, writing
+from opportunities.listings.importing import Registry
 from opportunities.model import Provider
+from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
-from opportunities.storage import open_database, writing
 from opportunities.validation import TEMPLATE_COLUMNS
 from tests.browser import journey_screenshot, outside_requests, require_axe, screenshot_path
 from tests.conftest import template_row
@@ -52,7 +53,7 @@ def signed(browser: Browser, app_server: AppServer, geocoder: Geocoder) -> Signe
     now = accounts.now_utc()
     with writing(engine) as conn:
         city_id, _name = Registry(conn, geocoder).city("Göteborg", "SE")
-        org = storage.ensure_provider(conn, Provider(name=ORGANISATION), city_id)
+        org = queries.ensure_provider(conn, Provider(name=ORGANISATION), city_id)
         provider = accounts.add_user(conn, "kodskola@example.org", role=Role.PROVIDER, password=None, settings=settings,
                                      now=now, organisation_id=org)  # fmt: skip
         lead = accounts.add_user(conn, "lead@goteborg.example", role=Role.CITY_LEAD, password=None, settings=settings,
@@ -156,7 +157,7 @@ def test_upload_preview_confirm_then_review(browser: Browser, app_server: AppSer
     wait_ready(page)
     engine = open_database(signed.database_url)
     with engine.connect() as conn:
-        status = conn.execute(select(storage.opportunities.c.status).where(storage.opportunities.c.title == "E2E Robotklubb")).scalar_one()
+        status = conn.execute(select(schema.opportunities.c.status).where(schema.opportunities.c.title == "E2E Robotklubb")).scalar_one()
     engine.dispose()
     assert status == "published"
     lead.close()
@@ -188,6 +189,6 @@ def count(signed: Signed) -> int:
     """How many opportunities the server's database holds."""
     engine = open_database(signed.database_url)
     with engine.connect() as conn:
-        found = storage.count_opportunities(conn)
+        found = queries.count_opportunities(conn)
     engine.dispose()
     return found

@@ -1,0 +1,1 @@
+"""People and organisations: identity, permissions, the audit log, accounts, organisations and mail."""

@@ -1,0 +1,272 @@
+"""Organisations (the ``providers`` table): registering, verifying, trusting, inviting colleagues,
+and appointing city leads.
+
+An organisation that registers in the app is unverified: none of its listings is published until
+a city lead of its city (or an admin) verifies it. A verified organisation a city lead marks as
+trusted may publish without review. Every change goes into the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from opportunities.accounts import accounts, audit, mail
+from opportunities.accounts.identity import Role, User
+from opportunities.accounts.permissions import Action, authorise
+from opportunities.db import queries
+from opportunities.db.schema import cities, city_leads, invitations, providers, users
+from opportunities.errors import AccountExistsError, FieldError, NotFoundError, RecordError, TokenError
+from opportunities.settings import Settings
+from opportunities.text import fold
+from opportunities.validation import check_text, parse_email, parse_url
+from opportunities.vocabulary import ProviderKind
+
+
+@dataclass(frozen=True)
+class Organisation:
+    id: int
+    name: str
+    kind: ProviderKind
+    city_id: int | None
+    website: str
+    contact_email: str
+    verified_at: datetime | None
+    verified_by: int | None
+    trusted: bool
+    registered_at: datetime | None
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
+
+
+@dataclass(frozen=True)
+class Invitation:
+    organisation_id: int
+    organisation_name: str
+    email: str
+    expires_at: datetime
+
+
+def _organisation(row: Any) -> Organisation:
+    return Organisation(id=row.id, name=row.name, kind=ProviderKind(row.kind), city_id=row.city_id, website=row.website,
+                        contact_email=row.contact_email, verified_at=queries.aware(row.verified_at), verified_by=row.verified_by,
+                        trusted=bool(row.trusted), registered_at=queries.aware(row.registered_at))  # fmt: skip
+
+
+def get_organisation(conn: Connection, organisation_id: int) -> Organisation:
+    """Raises :class:`NotFoundError`."""
+    row = conn.execute(select(providers).where(providers.c.id == organisation_id)).first()
+    if row is None:
+        raise NotFoundError(f"no organisation with id {organisation_id}")
+    return _organisation(row)
+
+
+def list_organisations(conn: Connection, *, city_ids: tuple[int, ...] | None = None, unverified_only: bool = False) -> list[Organisation]:
+    """Organisations by name; only those of ``city_ids`` when given; oldest registration first
+    with ``unverified_only`` (the review queue)."""
+    query = select(providers)
+    if city_ids is not None:
+        query = query.where(providers.c.city_id.in_(city_ids))
+    if unverified_only:
+        query = query.where(providers.c.verified_at.is_(None)).order_by(providers.c.registered_at, providers.c.id)
+    else:
+        query = query.order_by(providers.c.name)
+    return [_organisation(row) for row in conn.execute(query)]
+
+
+def _snapshot(org: Organisation) -> dict[str, Any]:
+    return {"name": org.name, "kind": org.kind.value, "city_id": org.city_id, "website": org.website,
+            "contact_email": org.contact_email, "verified": org.verified, "trusted": org.trusted}  # fmt: skip
+
+
+def register_organisation(
+    conn: Connection,
+    *,
+    name: str,
+    kind: ProviderKind,
+    city_id: int,
+    website: str,
+    contact_email: str,
+    user_email: str,
+    password: str | None,
+    settings: Settings,
+    now: datetime,
+    user_name: str = "",
+    language: str = "en",
+) -> tuple[Organisation, User]:
+    """A new, unverified organisation with its first provider account; the city's leads are
+    notified (outbox; the caller runs ``mail.deliver_pending`` after the commit).
+
+    Raises :class:`RecordError` listing every unusable field (name, website, contact_email, city,
+    email), :class:`PasswordPolicyError`, :class:`AccountExistsError` (the name or the email is
+    taken). ``password`` None: the person signs in through OpenID Connect.
+    """
+    name, website, contact_email = name.strip(), website.strip(), contact_email.strip()
+    errors: list[FieldError] = []
+    if not name:
+        errors.append(FieldError("name", "is required"))
+    else:
+        try:
+            check_text("provider", name)
+        except FieldError as exc:
+            errors.append(FieldError("name", exc.reason))
+    if website:
+        try:
+            parse_url(website)
+        except FieldError as exc:
+            errors.append(FieldError("website", exc.reason))
+    try:
+        parse_email(contact_email)
+    except FieldError as exc:
+        errors.append(FieldError("contact_email", exc.reason))
+    city = conn.execute(select(cities.c.id, cities.c.name).where(cities.c.id == city_id)).first()
+    if city is None:
+        errors.append(FieldError("city", "choose a city"))
+    try:
+        accounts.normalise_email(user_email)
+    except FieldError as exc:
+        errors.append(exc)
+    if errors:
+        raise RecordError(errors)
+    if password is not None:
+        accounts.check_password_policy(password, email=user_email, min_length=settings.password_min_length)
+    if conn.execute(select(providers.c.id).where(providers.c.name_key == fold(name))).first() is not None:
+        raise AccountExistsError(f"an organisation called {name} exists already")
+    values = {"name": name, "name_key": fold(name), "kind": kind.value, "city_id": city_id, "website": website,
+              "contact_email": contact_email, "verified_at": None, "trusted": False, "registered_at": now}  # fmt: skip
+    org_id = int(conn.execute(insert(providers).returning(providers.c.id).values(**values)).scalar_one())
+    org = get_organisation(conn, org_id)
+    audit.record(conn, actor=None, actor_label=accounts.normalise_email(user_email), action="register_organisation",
+                 entity="organisation", entity_id=org_id, city_id=city_id, after=_snapshot(org), now=now)  # fmt: skip
+    user = accounts.add_user(conn, user_email, role=Role.PROVIDER, password=password, settings=settings, now=now,
+                             name=user_name, organisation_id=org_id, language=language,
+                             actor_label=accounts.normalise_email(user_email))  # fmt: skip
+    assert city is not None
+    for lead_email, lead_language in _leads_of(conn, city_id):
+        message = mail.organisation_registered_message(lead_email, lead_language, organisation=name, city=city.name,
+                                                       url=mail.link(settings, "review"))  # fmt: skip
+        mail.queue(conn, message, now)
+    return org, user
+
+
+def _leads_of(conn: Connection, city_id: int) -> list[tuple[str, str]]:
+    query = (select(users.c.email, users.c.language).join(city_leads, city_leads.c.user_id == users.c.id)
+             .where(city_leads.c.city_id == city_id, users.c.disabled_at.is_(None), users.c.role == Role.CITY_LEAD.value)
+             .order_by(users.c.email))  # fmt: skip
+    return [(r.email, r.language) for r in conn.execute(query)]
+
+
+def verify_organisation(conn: Connection, actor: User | None, organisation_id: int, *, now: datetime, note: str = "") -> Organisation:
+    """Mark the organisation verified (a city lead of its city, or an admin).
+
+    Raises :class:`ForbiddenError`, :class:`NotFoundError`.
+    """
+    before = get_organisation(conn, organisation_id)
+    user = authorise(actor, Action.VERIFY_ORGANISATION, city_id=before.city_id)
+    conn.execute(update(providers).where(providers.c.id == organisation_id).values(verified_at=now, verified_by=user.id))
+    after = get_organisation(conn, organisation_id)
+    audit.record(conn, actor=user, action="verify_organisation", entity="organisation", entity_id=organisation_id,
+                 city_id=before.city_id, before=_snapshot(before), after=_snapshot(after), note=note, now=now)  # fmt: skip
+    return after
+
+
+def set_trusted(conn: Connection, actor: User | None, organisation_id: int, trusted: bool, *, now: datetime) -> Organisation:
+    """Let a verified organisation publish without review, or stop it (a city lead of its city, or an admin).
+
+    Raises :class:`ForbiddenError`, :class:`NotFoundError`, :class:`FieldError` (not verified yet).
+    """
+    before = get_organisation(conn, organisation_id)
+    user = authorise(actor, Action.SET_TRUSTED, city_id=before.city_id)
+    if trusted and not before.verified:
+        raise FieldError("trusted", "verify the organisation first")
+    conn.execute(update(providers).where(providers.c.id == organisation_id).values(trusted=trusted))
+    after = get_organisation(conn, organisation_id)
+    audit.record(conn, actor=user, action="set_trusted", entity="organisation", entity_id=organisation_id,
+                 city_id=before.city_id, before=_snapshot(before), after=_snapshot(after), now=now)  # fmt: skip
+    return after
+
+
+def may_publish_directly(conn: Connection, organisation_id: int) -> bool:
+    """Whether a submission of this organisation is published without review (verified and trusted)."""
+    org = get_organisation(conn, organisation_id)
+    return org.verified and org.trusted
+
+
+def invite(conn: Connection, actor: User | None, organisation_id: int, email: str, *, settings: Settings, now: datetime) -> str:
+    """An invitation to join the organisation, valid INVITATION_DAYS; returns the token (the page
+    shows the link to copy) and queues the mail (the caller runs ``mail.deliver_pending``).
+
+    Raises :class:`ForbiddenError` (not a member, nor an admin), :class:`FieldError` (email),
+    :class:`AccountExistsError` (the address has an account already), :class:`NotFoundError`.
+    """
+    user = authorise(actor, Action.INVITE, organisation_id=organisation_id)
+    key = accounts.normalise_email(email)
+    org = get_organisation(conn, organisation_id)
+    if accounts.find_user(conn, key) is not None:
+        raise AccountExistsError(f"an account for {key} exists already")
+    token = accounts.new_token()
+    expires = now + timedelta(days=settings.invitation_days)
+    conn.execute(insert(invitations).values(token_hash=accounts.token_hash(token), organisation_id=organisation_id, email=key,
+                                            invited_by=user.id, created_at=now, expires_at=expires))  # fmt: skip
+    audit.record(conn, actor=user, action="invite", entity="organisation", entity_id=organisation_id, city_id=org.city_id,
+                 after={"email": key, "expires_at": expires}, now=now)  # fmt: skip
+    message = mail.invitation_message(key, user.language, organisation=org.name, invited_by=user.label,
+                                      url=invitation_link(settings, token), expires_at=expires)  # fmt: skip
+    mail.queue(conn, message, now)
+    return token
+
+
+def invitation_link(settings: Settings, token: str) -> str:
+    return mail.link(settings, "sign_in", invitation=token)
+
+
+def find_invitation(conn: Connection, token: str, now: datetime) -> Invitation:
+    """The open invitation of a token. Raises :class:`TokenError` ("unknown", "expired", "used")."""
+    row = conn.execute(
+        select(invitations, providers.c.name.label("organisation_name"))
+        .join(providers, providers.c.id == invitations.c.organisation_id)
+        .where(invitations.c.token_hash == accounts.token_hash(token.strip()))
+    ).first()  # fmt: skip
+    if row is None:
+        raise TokenError("unknown")
+    if row.accepted_at is not None:
+        raise TokenError("used")
+    expires = queries.aware(row.expires_at) or now
+    if expires <= now:
+        raise TokenError("expired")
+    return Invitation(organisation_id=row.organisation_id, organisation_name=row.organisation_name, email=row.email, expires_at=expires)
+
+
+def accept_invitation(conn: Connection, token: str, *, password: str | None, settings: Settings, now: datetime,
+                      name: str = "", language: str = "en") -> User:  # fmt: skip
+    """Create the invited person's provider account in the organisation; the invitation is used up.
+
+    Raises :class:`TokenError`, :class:`PasswordPolicyError`, :class:`AccountExistsError`.
+    """
+    invitation = find_invitation(conn, token, now)
+    used = conn.execute(update(invitations).where(invitations.c.token_hash == accounts.token_hash(token.strip()),
+                                                  invitations.c.accepted_at.is_(None)).values(accepted_at=now))  # fmt: skip
+    if used.rowcount != 1:
+        raise TokenError("used")
+    return accounts.add_user(conn, invitation.email, role=Role.PROVIDER, password=password, settings=settings, now=now,
+                             name=name, organisation_id=invitation.organisation_id, language=language,
+                             actor_label=invitation.email)  # fmt: skip
+
+
+def appoint_city_lead(conn: Connection, actor: User | None, user_id: int, city_ids: tuple[int, ...], *, now: datetime,
+                      actor_label: str = "") -> User:  # fmt: skip
+    """Make an account a city lead of ``city_ids`` (an admin, or the command line when ``actor`` is None).
+
+    Raises :class:`ForbiddenError`, :class:`NotFoundError`, :class:`FieldError` (no city, or an unknown one).
+    """
+    if actor is not None:
+        authorise(actor, Action.APPOINT_CITY_LEAD)
+    known = set(conn.execute(select(cities.c.id).where(cities.c.id.in_(city_ids))).scalars())
+    if not city_ids or known != set(city_ids):
+        raise FieldError("city", "choose one or more known cities")
+    return accounts.set_role(conn, user_id, Role.CITY_LEAD, now=now, city_ids=tuple(sorted(known)), actor=actor, actor_label=actor_label)

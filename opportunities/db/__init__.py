@@ -1,0 +1,1 @@
+"""The database: the schema, engines and transactions, queries, and the Alembic migrations."""

@@ -1,0 +1,258 @@
+"""The tables: what is stored, declared once (SQLAlchemy Core); migrations change it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+# Longest folded name a city or provider can be stored under (validation rejects longer names).
+CITY_KEY_LENGTH = 100
+PROVIDER_KEY_LENGTH = 200
+
+cities = Table(
+    "cities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("name_key", String(CITY_KEY_LENGTH), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("latitude", Float, nullable=False),
+    Column("longitude", Float, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("boundary", Text),
+    Column("geonameid", Integer, unique=True),
+    UniqueConstraint("country", "name_key", name="uq_cities_country_name"),
+)
+
+districts = Table(
+    "districts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(100), nullable=False),
+    Column("boundary", Text, nullable=False),  # a GeoJSON Polygon or MultiPolygon in EPSG:4326
+    Column("population", Integer),  # residents; NULL when not known
+    Column("population_by_age", Text, nullable=False, default="{}"),  # JSON: age group id -> residents
+    Column("population_year", Integer),
+    Column("source", Text, nullable=False, default=""),  # where the boundary and figures come from
+)
+
+providers = Table(
+    "providers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(PROVIDER_KEY_LENGTH), nullable=False, unique=True),
+    Column("kind", String(20), nullable=False),
+    Column("city_id", Integer, ForeignKey("cities.id")),
+    Column("website", String(2000), nullable=False, default=""),
+    Column("contact_email", String(254), nullable=False, default=""),
+    # Organisations are providers: one registered in the app waits for a city lead's verification
+    # before any of its listings is published. Providers imported by an admin count as verified.
+    Column("verified_at", DateTime(timezone=True)),
+    Column("verified_by", Integer),  # a user id; no foreign key, which would make a cycle with users
+    Column("trusted", Boolean, nullable=False, default=False),  # may publish without review
+    Column("registered_at", DateTime(timezone=True)),  # NULL: not registered in the app
+)
+
+opportunities = Table(
+    "opportunities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("provider_id", Integer, ForeignKey("providers.id"), nullable=False, index=True),
+    Column("city_id", Integer, ForeignKey("cities.id"), nullable=False),
+    Column("venue", String(200), nullable=False, default=""),
+    Column("address", String(300), nullable=False, default=""),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("location_precision", String(10)),
+    Column("location_source", String(100), nullable=False, default=""),
+    Column("location_uncertainty_m", Integer),
+    Column("age_min", Integer, nullable=False),
+    Column("age_max", Integer),
+    Column("mode", String(10), nullable=False),
+    Column("type", String(20), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("start_time", Time),
+    Column("end_date", Date),
+    Column("end_time", Time),
+    Column("schedule", String(500), nullable=False, default=""),
+    Column("cost", Numeric(10, 2), nullable=False, default=0),
+    Column("currency", String(3), nullable=False, default=""),
+    Column("url", String(2000), nullable=False, default=""),
+    Column("contact_email", String(254), nullable=False, default=""),
+    Column("accessibility", Text, nullable=False, default=""),
+    Column("status", String(10), nullable=False),
+    Column("dedup_key", String(40), nullable=False, unique=True),
+    # fold(title + " " + description): free-text search is a LIKE on it, so SQLite and PostgreSQL
+    # match case, accents and every script alike (see search_text()).
+    Column("search_text", Text, nullable=False, default=""),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("verified_at", DateTime(timezone=True)),
+    Column("review_note", Text, nullable=False, default=""),  # the city lead's reason or request, for the provider
+    Column("archive_reason", String(20), nullable=False, default=""),  # "ended", "withdrawn", ...
+    Column("submitted_by", Integer, ForeignKey("users.id", name="fk_opportunities_submitted_by")),
+    Index("ix_opportunities_status_city", "status", "city_id"),
+    Index("ix_opportunities_lat_lon", "latitude", "longitude"),
+    Index("ix_opportunities_start", "start_date"),
+    Index("ix_opportunities_updated_at", "updated_at"),
+)
+
+
+_TZ = DateTime(timezone=True)
+
+# --- accounts (see opportunities/accounts.py, organisations.py, audit.py, mail.py) ------
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),  # normalised: accounts.normalise_email
+    Column("name", String(100), nullable=False, default=""),
+    Column("password_hash", String(200)),  # NULL: signs in through OpenID Connect only
+    Column("role", String(20), nullable=False),
+    Column("organisation_id", Integer, ForeignKey("providers.id"), index=True),
+    Column("oidc_subject", String(255), unique=True),
+    Column("language", String(2), nullable=False, default="en"),
+    Column("created_at", _TZ, nullable=False),
+    Column("disabled_at", _TZ),
+)
+
+city_leads = Table(
+    "city_leads",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_city_leads_city_id", "city_id"),
+)
+
+sign_in_sessions = Table(
+    "sign_in_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the token; the token is only in the cookie
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", _TZ, nullable=False),
+    Column("expires_at", _TZ, nullable=False),
+    Column("last_seen_at", _TZ, nullable=False),
+)
+
+sign_in_attempts = Table(
+    "sign_in_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", _TZ, nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("client_key", String(64), nullable=False),  # SHA-256 of the client's address, not the address
+    Column("succeeded", Boolean, nullable=False),
+    Index("ix_sign_in_attempts_email_at", "email", "at"),
+    Index("ix_sign_in_attempts_client_at", "client_key", "at"),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("organisation_id", Integer, ForeignKey("providers.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("invited_by", Integer, ForeignKey("users.id")),
+    Column("created_at", _TZ, nullable=False),
+    Column("expires_at", _TZ, nullable=False),
+    Column("accepted_at", _TZ),
+)
+
+password_resets = Table(
+    "password_resets",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", _TZ, nullable=False),
+    Column("expires_at", _TZ, nullable=False),
+    Column("used_at", _TZ),
+)
+
+# Append-only: the code has no update or delete, and a trigger refuses both (migration 0006).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", _TZ, nullable=False),
+    Column("actor_id", Integer, ForeignKey("users.id")),
+    Column("actor_label", String(100), nullable=False, default=""),  # e.g. "command line" when no user
+    Column("action", String(50), nullable=False),
+    Column("entity", String(50), nullable=False),
+    Column("entity_id", Integer),
+    Column("city_id", Integer, ForeignKey("cities.id")),
+    Column("before", Text, nullable=False, default=""),  # JSON
+    Column("after", Text, nullable=False, default=""),  # JSON
+    Column("note", Text, nullable=False, default=""),
+    Index("ix_audit_log_city_at", "city_id", "at"),
+    Index("ix_audit_log_entity", "entity", "entity_id"),
+)
+
+mail_outbox = Table(
+    "mail_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_at", _TZ, nullable=False),
+    Column("recipient", String(254), nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("sent_at", _TZ),  # NULL: not sent (no SMTP server configured, or sending failed: see error)
+    Column("error", Text, nullable=False, default=""),
+)
+
+drafts = Table(
+    "drafts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("organisation_id", Integer, ForeignKey("providers.id", ondelete="CASCADE"), nullable=False),
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE")),  # editing a listing
+    Column("data", Text, nullable=False, default="{}"),  # JSON of the form's fields
+    Column("created_at", _TZ, nullable=False),
+    Column("updated_at", _TZ, nullable=False),
+)
+
+participation_reports = Table(
+    "participation_reports",
+    metadata,
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
+    Column("age_group", String(20), primary_key=True),
+    Column("participants", Integer, nullable=False),
+    Column("reported_at", _TZ, nullable=False),
+    Column("reported_by", Integer, ForeignKey("users.id")),
+)
+
+
+def _values_table(name: str, column: str, length: int) -> Table:
+    """A multi-valued field of opportunities: one row per (opportunity, value), indexed by value."""
+    return Table(
+        name,
+        metadata,
+        Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), primary_key=True),
+        Column(column, String(length), primary_key=True),
+        Index(f"ix_{name}_{column}", column, "opportunity_id"),
+    )
+
+
+opportunity_topics = _values_table("opportunity_topics", "topic", 30)
+opportunity_languages = _values_table("opportunity_languages", "language", 2)

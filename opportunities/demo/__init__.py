@@ -1,0 +1,1 @@
+"""The demo: the network's demo cities, providers and opportunities, generated deterministically."""

@@ -1,0 +1,1 @@
+"""Opportunities as providers list them: spreadsheets, import and export, the form, review, schedules."""

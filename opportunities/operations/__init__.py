@@ -1,0 +1,1 @@
+"""Operating an installation as a whole: backup and restore."""

@@ -1,0 +1,1 @@
+"""Where things are: the offline gazetteer, the street-level address index, geocoding and placement."""
