@@ -27,10 +27,8 @@ st.html(
     "</style>"
 )
 
-import access  # noqa: E402  (after set_page_config)
-import app_state  # noqa: E402
-import page_language  # noqa: E402
 from opportunities.accounts.identity import Role  # noqa: E402
+from ui import access, app_state, page_language  # noqa: E402
 
 st.session_state[app_state.THROUGH_APP] = True
 _ = access.translations().gettext

@@ -6,8 +6,6 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-import access
-import app_state
 from opportunities.accounts import accounts, audit, mail, organisations
 from opportunities.accounts.identity import Role, User
 from opportunities.accounts.permissions import Action, allowed
@@ -16,6 +14,7 @@ from opportunities.db.queries import list_cities
 from opportunities.errors import AccountExistsError, FieldError, ForbiddenError, PasswordPolicyError, SignInError
 from opportunities.i18n import N_, format_when
 from opportunities.text import escape_markdown
+from ui import access, app_state
 
 app_state.run_through_app()
 

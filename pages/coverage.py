@@ -15,8 +15,6 @@ from typing import NoReturn
 import streamlit as st
 from streamlit_folium import st_folium
 
-import access
-import app_state as state
 from maps.coverage_map import coverage_map, map_png, standalone_html
 from opportunities.accounts import permissions
 from opportunities.accounts.identity import User
@@ -43,6 +41,8 @@ from opportunities.errors import BoundaryFileError
 from opportunities.i18n import age_group_label, format_number, negotiate_language, topic_label, translator
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
+from ui import access
+from ui import app_state as state
 
 state.run_through_app()
 
@@ -68,7 +68,8 @@ def filters(coverage: CoverageIndex, lang: str, city_ids: tuple[int, ...] | None
         age = st.selectbox(_("Age group"), ["", *(g.id for g in AGE_GROUPS)], key="coverage_age",
                            format_func=lambda v: age_group_label(v, lang) if v else _("Any age"))  # fmt: skip
         free = st.checkbox(_("Free only"), key="coverage_free")
-        period = st.date_input(_("Period"), value=(), key="coverage_period")
+        # An empty tuple: a range input with no dates chosen (Streamlit's stubs know only non-empty ones).
+        period = st.date_input(_("Period"), value=(), key="coverage_period")  # type: ignore[arg-type]
         distance = st.slider(_("Desert distance (km, straight line)"), 0.5, MAX_DESERT_KM, DEFAULT_DESERT_KM, 0.5,
                              key="coverage_km")  # fmt: skip
     dates = list(period) if isinstance(period, tuple | list) else [period]

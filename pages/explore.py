@@ -15,7 +15,6 @@ import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
-import app_state as state
 from maps.opportunity_map import format_ages, format_cost, format_dates, is_approximate, safe_link
 from maps.overview import MapView, base_map, fitted_view, overview_layer, places_by_size
 from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, visitor_moved
@@ -51,7 +50,8 @@ from opportunities.model import Opportunity
 from opportunities.places.nearby import near_point, position_from_browser
 from opportunities.text import escape_markdown, fold
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
-from page_language import DATE_FORMATS, browser_language, set_page_language, translations
+from ui import app_state as state
+from ui.page_language import DATE_FORMATS, browser_language, set_page_language, translations
 
 state.run_through_app()
 

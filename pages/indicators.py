@@ -14,7 +14,6 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
-import app_state as state
 from opportunities.coverage.charts import chart_png, charts
 from opportunities.coverage.indicators import (
     MAX_PERIOD_DAYS,
@@ -47,7 +46,8 @@ from opportunities.explore.url_params import local_today
 from opportunities.i18n import LANGUAGE_NAMES, format_day
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import LANGUAGES
-from page_language import DATE_FORMATS, session_language, set_page_language, translations
+from ui import app_state as state
+from ui.page_language import DATE_FORMATS, session_language, set_page_language, translations
 
 state.run_through_app()
 

@@ -11,8 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import streamlit as st
 
-import access
-import app_state as state
 from opportunities.db import connection
 from opportunities.errors import ForbiddenError, NotFoundError, RecordError
 from opportunities.i18n import age_group_label, format_day, format_number, format_when, translator
@@ -21,6 +19,8 @@ from opportunities.listings.calendar import city_zone
 from opportunities.model import as_datetime
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, Status
+from ui import access
+from ui import app_state as state
 
 state.run_through_app()
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+from typing import cast
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-import access
-import app_state
 from opportunities.accounts import accounts, organisations
 from opportunities.db.connection import writing
 from opportunities.db.queries import list_cities
 from opportunities.errors import AccountExistsError, PasswordPolicyError, RecordError
 from opportunities.i18n import N_
 from opportunities.vocabulary import ProviderKind
+from ui import access, app_state
 
 app_state.run_through_app()
 
@@ -66,7 +66,7 @@ def main() -> None:
     try:
         with writing(access.engine()) as conn:
             _org, user = organisations.register_organisation(
-                conn, name=name, kind=kind, city_id=city_id if city_id is not None else -1, website=website,
+                conn, name=name, kind=cast("ProviderKind", kind), city_id=city_id if city_id is not None else -1, website=website,
                 contact_email=contact, user_email=email, password=password, settings=access.settings(),
                 now=access.now(), user_name=user_name, language=access.language(),
             )  # fmt: skip

@@ -17,8 +17,6 @@ import streamlit as st
 from sqlalchemy import Connection
 from streamlit_folium import st_folium
 
-import access
-import app_state
 from maps.opportunity_map import build_map
 from opportunities.accounts import audit, organisations
 from opportunities.accounts.identity import Role, User
@@ -29,6 +27,7 @@ from opportunities.i18n import N_, format_when, precision_label
 from opportunities.listings import listings, review
 from opportunities.listings.duplicates import DuplicateKind
 from opportunities.text import escape_markdown
+from ui import access, app_state
 
 app_state.run_through_app()
 
@@ -104,7 +103,7 @@ def _submissions(user: User, city_id: int | None, language: str) -> None:
             ids = [int(i) for i in chosen if i is not None]
             _act("approved", lambda conn: review.approve_many(conn, user, ids, now=access.now(), settings=settings))
 
-    ids = [i.opportunity.id for i in items]
+    ids = [i.opportunity.id for i in items if i.opportunity.id is not None]
     current = st.session_state.get(SELECTED)
     index = ids.index(current) if current in ids else 0
     selected = st.selectbox(_("Review one"), ids, index=index, format_func=lambda oid: labels[oid])

@@ -7,12 +7,11 @@ import contextlib
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-import access
-import app_state
 from opportunities.accounts import accounts, identity, mail, organisations
 from opportunities.db.connection import writing
 from opportunities.errors import AccountExistsError, PasswordPolicyError, RateLimitError, SignInError, TokenError
 from opportunities.text import escape_markdown
+from ui import access, app_state
 
 app_state.run_through_app()
 

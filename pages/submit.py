@@ -15,8 +15,6 @@ from typing import Any
 import streamlit as st
 from streamlit_folium import st_folium
 
-import access
-import app_state as state
 from maps.pin_map import PIN_MAP_HEIGHT, pin_map
 from opportunities.accounts.organisations import get_organisation
 from opportunities.db import connection, queries
@@ -40,7 +38,9 @@ from opportunities.places.placement import MAP_SOURCE, Placement, clicked_point,
 from opportunities.text import escape_markdown
 from opportunities.validation import MAX_LENGTHS
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Precision, Status
-from page_language import stop_page
+from ui import access
+from ui import app_state as state
+from ui.page_language import stop_page
 
 state.run_through_app()
 
@@ -165,8 +165,10 @@ geocoder = state.geocoder(str(settings.cache_dir), str(settings.address_dir), se
 init_state()
 now = datetime.now(UTC)
 
+organisation_id = user.organisation_id
+assert organisation_id is not None  # require_member() stopped the page for anyone without one
 with engine.connect() as conn:
-    organisation = get_organisation(conn, user.organisation_id)
+    organisation = get_organisation(conn, organisation_id)
     home = next((c for c in queries.list_cities(conn) if c.id == organisation.city_id), None)
 defaults = FormValues(
     city=home.name if home else "", country=home.country if home else "SE", contact_email=organisation.contact_email
@@ -249,7 +251,7 @@ with st.container(border=True):
                           horizontal=True)  # fmt: skip
         rule = ""
         if repeat is not Repeat.ONCE:
-            unit = {Repeat.DAILY: _("days"), Repeat.WEEKLY: _("weeks"), Repeat.MONTHLY: _("months")}[Repeat(repeat)]
+            unit = {Repeat.DAILY: _("days"), Repeat.WEEKLY: _("weeks"), Repeat.MONTHLY: _("months")}[Repeat(repeat or Repeat.ONCE)]
             st.number_input(_("Every how many {unit}").format(unit=unit), min_value=1, max_value=24 if repeat is Repeat.MONTHLY else 31,
                             step=1, key=SCHEDULE_KEYS["interval"])  # fmt: skip
             if repeat is Repeat.WEEKLY:
@@ -277,10 +279,10 @@ with st.container(border=True):
             if ending is Ending.COUNT:
                 st.number_input(_("Number of sessions"), min_value=1, max_value=1000, step=1, key=SCHEDULE_KEYS["count"])
             choice = ScheduleChoice(
-                repeat=Repeat(repeat), interval=int(st.session_state.get(SCHEDULE_KEYS["interval"]) or 1),
+                repeat=Repeat(repeat or Repeat.ONCE), interval=int(st.session_state.get(SCHEDULE_KEYS["interval"]) or 1),
                 weekdays=tuple(st.session_state.get(SCHEDULE_KEYS["weekdays"]) or ()),
                 month_position=int(st.session_state.get(SCHEDULE_KEYS["month_position"]) or 1),
-                month_weekday=int(st.session_state.get(SCHEDULE_KEYS["month_weekday"]) or 0), ending=Ending(ending),
+                month_weekday=int(st.session_state.get(SCHEDULE_KEYS["month_weekday"]) or 0), ending=Ending(ending or Ending.END_DATE),
                 until=st.session_state.get(SCHEDULE_KEYS["until"]), count=st.session_state.get(SCHEDULE_KEYS["count"]),
             )  # fmt: skip
             try:

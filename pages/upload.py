@@ -14,8 +14,6 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-import access
-import app_state
 from opportunities.accounts.identity import Role, User
 from opportunities.errors import ForbiddenError, ImportChangedError, ImportFileError
 from opportunities.i18n import format_number
@@ -27,7 +25,8 @@ from opportunities.listings.template import template_csv, template_xlsx, vocabul
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import Settings
 from opportunities.text import escape_markdown
-from page_language import stop_page
+from ui import access, app_state
+from ui.page_language import stop_page
 
 app_state.run_through_app()
 
@@ -168,9 +167,11 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
         return
     bar = st.progress(0.0, text=_("Storing…"))
     geocoder = _geocoder(settings)
+    def storing(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=_("Storing…"))
+
     try:
-        report = uploads.confirm_upload(access.engine(), user, table, geocoder, preview, now=access.now(),
-                                        progress=lambda d, t: bar.progress(d / max(t, 1), text=_("Storing…")))  # fmt: skip
+        report = uploads.confirm_upload(access.engine(), user, table, geocoder, preview, now=access.now(), progress=storing)
     except ImportChangedError:
         bar.empty()
         st.session_state.pop(PREVIEW, None)

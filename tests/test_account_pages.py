@@ -16,8 +16,6 @@ import streamlit as st
 from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
-import access
-import app_state
 from opportunities.accounts import accounts, organisations
 from opportunities.accounts.identity import Role, User
 from opportunities.db.connection import open_database, writing
@@ -26,6 +24,7 @@ from opportunities.demo.generator import load_demo
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 from tests.conftest import Databases
+from ui import access, app_state
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

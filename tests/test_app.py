@@ -18,8 +18,6 @@ import streamlit as st
 from sqlalchemy import delete, select, update
 from streamlit.testing.v1 import AppTest
 
-import app_state
-from app_state import DEMO_SIZE
 from opportunities.db.connection import open_database, writing
 from opportunities.db.queries import (
     ensure_city,
@@ -40,6 +38,8 @@ from opportunities.settings import load_settings
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import Status
 from tests.conftest import Databases
+from ui import app_state
+from ui.app_state import DEMO_SIZE
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60

@@ -9,12 +9,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-import app_state
 from opportunities.db.connection import open_database
 from opportunities.demo.generator import load_demo
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 from tests.conftest import Databases
+from ui import app_state
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "coverage.py")
 

@@ -11,12 +11,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-import app_state
 from opportunities.db.connection import open_database
 from opportunities.settings import load_settings
 from tests.conftest import Databases
 from tests.formats import as_read
 from tests.test_indicators import HOSTILE, store
+from ui import app_state
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 TIMEOUT = 60

@@ -15,8 +15,6 @@ import streamlit as st
 from sqlalchemy import Engine, select, update
 from streamlit.testing.v1 import AppTest
 
-import access
-import app_state
 from opportunities.accounts.accounts import add_user, disable_user, start_session
 from opportunities.accounts.identity import Role, User
 from opportunities.db import connection, queries
@@ -27,6 +25,7 @@ from opportunities.model import City, Provider
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 from opportunities.vocabulary import Status
+from ui import access, app_state
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")

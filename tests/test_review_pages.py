@@ -1,6 +1,6 @@
 """The Upload and Review pages for each role (streamlit.testing.v1.AppTest), forbidden paths included.
 
-A sign-in is put into the session state as access.py documents (AppTest cannot set cookies).
+A sign-in is put into the session state as ui/access.py documents (AppTest cannot set cookies).
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-import access
-import app_state
 from opportunities.accounts import accounts
 from opportunities.accounts.identity import User
 from opportunities.db import schema
@@ -22,6 +20,7 @@ from opportunities.db.connection import writing
 from opportunities.settings import load_settings
 from opportunities.vocabulary import Status
 from tests.test_review import World, world  # noqa: F401  (the fixture, used through signed_in)
+from ui import access, app_state
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 60

@@ -3,7 +3,7 @@ checks the preview, stores it; the city lead approves one. Screenshots at 1280 a
 Swedish and in the dark theme, and axe-core on both pages.
 
 The accounts are made in the server's database and signed in with the session cookie that
-access.py reads (signing in through the form is the accounts tests' business).
+ui/access.py reads (signing in through the form is the accounts tests' business).
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from typing import NoReturn
 
 import streamlit as st
 
-import app_state as state
 from opportunities.i18n import LANGUAGES, browser_locale, negotiate_language, streamlit_relabels, translator
+from ui import app_state as state
 
 # How each language writes a date in a date input.
 DATE_FORMATS = {"en": "DD/MM/YYYY", "sv": "YYYY-MM-DD", "sl": "DD.MM.YYYY", "pl": "DD.MM.YYYY"}

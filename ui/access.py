@@ -20,8 +20,6 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.errors import StreamlitAPIException
 
-import app_state
-import page_language
 from opportunities.accounts import accounts, mail, permissions
 from opportunities.accounts.identity import Role, User
 from opportunities.accounts.permissions import Action
@@ -29,6 +27,7 @@ from opportunities.db.connection import writing
 from opportunities.errors import FieldError, ForbiddenError, PasswordPolicyError, RateLimitError, SignInError, TokenError
 from opportunities.i18n import LANGUAGES, translator
 from opportunities.settings import Settings
+from ui import app_state, page_language
 
 COOKIE = "col_session"
 SESSION_TOKEN = "signed_in_token"  # session-state key: the token of this browser session's sign-in
