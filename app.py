@@ -23,7 +23,7 @@ st.html(
     f'[data-testid="stMultiSelectTagsContainer"] span:has(> button) {{ background-color: {CHIP_BACKGROUND}; color: #ffffff; }}'
     # Primary buttons (Store, Approve) carry white text too: the same colour, in both themes.
     f'[data-testid="stBaseButton-primary"], [data-testid="stBaseButton-primaryFormSubmit"] '
-    f'{{ background-color: {CHIP_BACKGROUND}; border-color: {CHIP_BACKGROUND}; color: #ffffff; }}'
+    f"{{ background-color: {CHIP_BACKGROUND}; border-color: {CHIP_BACKGROUND}; color: #ffffff; }}"
     "</style>"
 )
 

@@ -58,7 +58,9 @@ def main() -> None:
         from benchmarks import freshness as freshness_bench
 
         sizes = [int(s) for s in args.freshness_sizes.split(",") if s]
-        results["freshness"] = freshness_bench.run(settings.data_dir / "bench", open_geocoder(settings.cache_dir), settings, sizes)
+        results["freshness"] = freshness_bench.run(
+            settings.data_dir / "bench", open_geocoder(settings.cache_dir), settings, sizes
+        )
     if "page" in only:
         from benchmarks import page as page_bench
 

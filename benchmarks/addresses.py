@@ -63,7 +63,9 @@ def write_synthetic(path: Path, size: int, seed: int = 8) -> list[tuple[str, str
                 break
             side = 0.00012 if n % 2 else -0.00012  # odd and even sides of the street
             suffix = "a" if rng.random() < 0.08 else ""
-            writers[cc].writerow([street, f"{n}{suffix}", postcode, city, f"{lat + n * dlat + side:.6f}", f"{lon + n * dlon:.6f}"])
+            writers[cc].writerow(
+                [street, f"{n}{suffix}", postcode, city, f"{lat + n * dlat + side:.6f}", f"{lon + n * dlon:.6f}"]
+            )
             written += 1
             if rng.random() < 2_000 / size:
                 form = rng.random()

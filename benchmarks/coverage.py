@@ -47,9 +47,17 @@ def _districts() -> list[District]:
     """1,000 boxes (40 × 25) over the points' area."""
     lons = np.linspace(20.2, 21.8, 41)
     lats = np.linspace(51.93, 52.47, 26)
-    return [District(name=f"d{i}-{j}", geometry=shapely.box(lons[i], lats[j], lons[i + 1], lats[j + 1]),
-                     population=10_000, id=i * 25 + j + 1, city_id=1)
-            for i in range(40) for j in range(25)]
+    return [
+        District(
+            name=f"d{i}-{j}",
+            geometry=shapely.box(lons[i], lats[j], lons[i + 1], lats[j + 1]),
+            population=10_000,
+            id=i * 25 + j + 1,
+            city_id=1,
+        )
+        for i in range(40)
+        for j in range(25)
+    ]
 
 
 def _best(fn: Any, repeat: int = 3) -> float:
@@ -114,7 +122,8 @@ def run(n: int = 1_000_000) -> dict[str, Any]:
         return len(cells) - near.index.nunique()
 
     results["baseline_district_counts_unfiltered_s"] = round(
-        _best(lambda: gpd.sjoin(points, polygons, predicate="within").groupby("district").size(), 1), 3)
+        _best(lambda: gpd.sjoin(points, polygons, predicate="within").groupby("district").size(), 1), 3
+    )
     results["baseline_district_counts_s"] = round(_best(baseline_districts, 1), 3)
     results["baseline_deserts_s"] = round(_best(baseline_deserts, 1), 3)
     t = time.perf_counter()

@@ -105,7 +105,11 @@ def run_size(directory: Path, geocoder: Geocoder, settings: Settings, size: int)
     engine = _copy(bench_database(directory, size, geocoder), directory / f"freshness-{size}.db")
     with writing(engine) as conn:  # rows waiting for review, spread over the table
         chosen = list(conn.execute(select(opportunities.c.id).where(opportunities.c.id % (size // APPROVALS) == 7)).scalars())
-        conn.execute(update(opportunities).where(opportunities.c.id.in_(chosen)).values(status=Status.PENDING.value, updated_at=datetime.now(UTC)))
+        conn.execute(
+            update(opportunities)
+            .where(opportunities.c.id.in_(chosen))
+            .values(status=Status.PENDING.value, updated_at=datetime.now(UTC))
+        )
     # Today's path: the first visitor after a change waits for this whole rebuild.
     t0 = time.perf_counter()
     with engine.connect() as conn:

@@ -40,7 +40,9 @@ print(elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 def measure_start(cache_dir: Path) -> dict[str, float]:
     """Start-up time and peak resident memory of a fresh process that opens the built index."""
     open_geocoder(cache_dir)  # make sure the index exists
-    out = subprocess.run([sys.executable, "-c", _START_PROBE, str(cache_dir)], check=True, capture_output=True, text=True, cwd=PROJECT_ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", _START_PROBE, str(cache_dir)], check=True, capture_output=True, text=True, cwd=PROJECT_ROOT
+    )
     seconds, rss_mb = (float(x) for x in out.stdout.split())
     return {"start_s": seconds, "peak_rss_mb": rss_mb}
 
@@ -62,8 +64,7 @@ class NaiveGazetteer:
         with _places_source().open(encoding="utf-8") as fh:
             records: dict[str, Any] = json.load(fh)
         self.places = [
-            (r["countrycode"], {fold(r["name"]), *(fold(a) for a in r.get("alternatenames") or ())}, r)
-            for r in records.values()
+            (r["countrycode"], {fold(r["name"]), *(fold(a) for a in r.get("alternatenames") or ())}, r) for r in records.values()
         ]
 
     def place(self, name: str, country: str) -> Any:

@@ -152,4 +152,3 @@ def run(directory: Path, geocoder: Geocoder, sizes: Sequence[int], naive_max: in
         results[str(size)] = row
         print(f"map {size}", row, flush=True)
     return results
-

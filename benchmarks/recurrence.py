@@ -61,6 +61,11 @@ def run(rows: int = 1000, naive_budget_s: float = 5.0) -> dict[str, dict[str, fl
             cases.append((rule, first, date_from, date_from + timedelta(days=6) if rng.random() < 0.7 else None))
         ours, _ = _per_call_us(lambda r, f, a, b: has_session_between(r, f, None, a, b), cases, 60.0)
         naive, calls = _per_call_us(_naive, cases, naive_budget_s)
-        results[kind] = {"ours_us": round(ours, 1), "naive_us": round(naive, 1), "naive_calls": calls, "speedup": round(naive / ours, 1)}
+        results[kind] = {
+            "ours_us": round(ours, 1),
+            "naive_us": round(naive, 1),
+            "naive_calls": calls,
+            "speedup": round(naive / ours, 1),
+        }
         print(f"recurrence {kind:32} ours {ours:9.1f} µs   naive {naive:12.1f} µs ({calls} calls)", flush=True)
     return results

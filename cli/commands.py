@@ -763,7 +763,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--free", action="store_true")
     p.add_argument("--desert-km", type=_finite, default=2.0,
                    help="a place is a desert when no matching opportunity lies within this straight-line distance (default: 2)")  # fmt: skip
-    p.add_argument("--resolution", type=int, choices=range(5, 10), help="H3 resolution with --by cell (default: by the city's size)")
+    p.add_argument(
+        "--resolution", type=int, choices=range(5, 10), help="H3 resolution with --by cell (default: by the city's size)"
+    )
     p.add_argument("--format", choices=("csv", "geojson"), required=True)
     p.add_argument("out")
     p.set_defaults(run=cmd_coverage)
@@ -775,7 +777,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--population-column", default="", help="the column of residents (default: population, when present)")
     p.set_defaults(run=cmd_boundaries)
 
-    p = sub.add_parser("population", help="replace the residents of a city's districts by a population layer (points or polygons)")
+    p = sub.add_parser(
+        "population", help="replace the residents of a city's districts by a population layer (points or polygons)"
+    )
     p.add_argument("file", help="GeoJSON, GeoPackage, zipped Shapefile, or a CSV of points with lat and lon (WGS 84)")
     p.add_argument("--city", required=True)
     p.add_argument("--column", default="", help="the column of residents (default: population, folkmangd, ludnosc, "
@@ -793,8 +797,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="date_from", type=_date, help="first day (default: the current month)")
     p.add_argument("--to", dest="date_to", type=_date, help="last day, included")
     p.add_argument("--format", choices=("csv", "json"), required=True)
-    p.add_argument("--status", action="append", choices=[s.value for s in Status],
-                   help="count opportunities of this status (repeat for several; default: published)")
+    p.add_argument(
+        "--status",
+        action="append",
+        choices=[s.value for s in Status],
+        help="count opportunities of this status (repeat for several; default: published)",
+    )
     p.add_argument("--language", choices=LANGUAGES, default="en", help="language of the CSV's labels (default: en)")
     p.add_argument("out", metavar="OUT", help="the file to write, or - for standard output")
     p.set_defaults(run=cmd_indicators)

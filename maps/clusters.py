@@ -63,7 +63,9 @@ class Clusters:
         return int(self.count.sum()) + len(self.singles)
 
 
-def _mercator(latitudes: npt.NDArray[np.float64], longitudes: npt.NDArray[np.float64], zoom: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+def _mercator(
+    latitudes: npt.NDArray[np.float64], longitudes: npt.NDArray[np.float64], zoom: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     scale = TILE_PX * 2.0**zoom
     x = (longitudes + 180.0) / 360.0 * scale
     lat = np.radians(np.clip(latitudes, -85.05112878, 85.05112878))
@@ -163,7 +165,9 @@ def cluster_points(
     return Clusters(lat, lon, count, dominant, singles)
 
 
-def merge_overlapping(clusters: Clusters, *, zoom: int, radius_px: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]) -> Clusters:
+def merge_overlapping(
+    clusters: Clusters, *, zoom: int, radius_px: Callable[[npt.NDArray[np.int64]], npt.NDArray[np.float64]]
+) -> Clusters:
     """``clusters`` with any two whose bubbles would overlap on screen at ``zoom`` merged into one.
 
     A town astride a grid line falls into two cells, and their bubbles (``radius_px`` of a count)

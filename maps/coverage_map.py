@@ -80,8 +80,11 @@ def coverage_map(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str],
         folium.GeoJson(
             geometry.__geo_interface__,
             style_function=lambda _f, c=colour, d=desert: {
-                "fillColor": c, "color": DESERT_COLOUR if d else "#555555", "weight": 3 if d else 0.5,
-                "fillOpacity": 0.65, "dashArray": "4 4" if d else None,
+                "fillColor": c,
+                "color": DESERT_COLOUR if d else "#555555",
+                "weight": 3 if d else 0.5,
+                "fillOpacity": 0.65,
+                "dashArray": "4 4" if d else None,
             },
             tooltip=folium.Tooltip("<br>".join(lines)),
         ).add_to(fmap)

@@ -534,14 +534,12 @@ class ApproximateAreas(MacroElement):
 
 
 # Each row: latitude, longitude, topic colour class, popup HTML (escaped), title (plain text: set as a DOM property).
-_PIN_CALLBACK = (
-    """function (row) {
+_PIN_CALLBACK = """function (row) {
     var icon = L.divIcon({className: "col-pin " + row[2], iconSize: [16, 16], iconAnchor: [8, 8], popupAnchor: [0, -8]});
     var marker = L.marker(new L.LatLng(row[0], row[1]), {icon: icon, title: row[4]});
     marker.bindPopup(row[3], POPUP_OPTIONS);
     return marker;
 }""".replace("POPUP_OPTIONS", json.dumps(POPUP_OPTIONS))
-)
 
 
 def _topic_class(opportunity: Opportunity, highlight: Collection[str] = ()) -> str:

@@ -320,7 +320,9 @@ def overview_layer(
 
     pins_rows = rows[clusters.singles]
     opportunities = load(index.ids[pins_rows].tolist())
-    pins: list[list[object]] = [[o.latitude, o.longitude, _topic_class(o, highlight), popup_html(o, language), o.title] for o in opportunities]
+    pins: list[list[object]] = [
+        [o.latitude, o.longitude, _topic_class(o, highlight), popup_html(o, language), o.title] for o in opportunities
+    ]
     if pins:
         Pins(pins).add_to(group)
 
@@ -412,7 +414,9 @@ BADGE_PX = 24  # about an area count's size, for keeping it clear of others
 
 def _cluster_size_px(count: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Cluster bubbles' diameters by their counts (as GridClusters draws them)."""
-    return np.asarray(np.select([np.less(count, 10), np.less(count, 100), np.less(count, 1000)], [30.0, 36.0, 44.0], 52.0), dtype=np.float64)
+    return np.asarray(
+        np.select([np.less(count, 10), np.less(count, 100), np.less(count, 1000)], [30.0, 36.0, 44.0], 52.0), dtype=np.float64
+    )
 
 
 def _place_badges(areas: list[ApproximateArea], taken: list[tuple[float, float, float]], view: MapView) -> list[ApproximateArea]:

@@ -18,8 +18,14 @@ def as_datetime(value: date | datetime) -> datetime:
 
 
 def dedup_key(
-    *, provider: str, title: str, start: date | datetime, latitude: float | None, longitude: float | None,
-    address: str, mode: str,
+    *,
+    provider: str,
+    title: str,
+    start: date | datetime,
+    latitude: float | None,
+    longitude: float | None,
+    address: str,
+    mode: str,
 ) -> str:
     """The 40-character key that two records of one opportunity share: same provider and title
     (compared folded), same start, same place (coordinates to about 10 m, else the folded address,

@@ -526,5 +526,3 @@ def weekly_days(rule: str) -> tuple[int, int]:
     if parsed.interval > MAX_VECTOR_INTERVAL or (parsed.interval > 1 and parsed.wkst != 0):
         return 0, 0
     return sum(1 << d for d in parsed.weekdays), parsed.interval
-
-

@@ -110,8 +110,7 @@ def check_text(field: str, text: str) -> None:
         allowed = " (line breaks and tabs are allowed)" if field in MULTILINE_FIELDS else ""
         raise FieldError(
             field,
-            f"contains the control character U+{ord(control[0]):04X} at position {control.start() + 1}; "
-            f"remove it{allowed}",
+            f"contains the control character U+{ord(control[0]):04X} at position {control.start() + 1}; remove it{allowed}",
         )
 
 
@@ -153,7 +152,10 @@ def parse_when(text: str, field: str, *, latest: date | None = None) -> date | d
     if day < EARLIEST_DATE:
         raise FieldError(field, f"{text!r} is before {EARLIEST_DATE:%Y-%m-%d}; check the year")
     if day > latest:
-        raise FieldError(field, f"{text!r} is after {latest:%Y-%m-%d}; dates can be at most {MAX_YEARS_AHEAD} years ahead and a series can last at most {MAX_SERIES_YEARS} years")
+        raise FieldError(
+            field,
+            f"{text!r} is after {latest:%Y-%m-%d}; dates can be at most {MAX_YEARS_AHEAD} years ahead and a series can last at most {MAX_SERIES_YEARS} years",
+        )
     return moment
 
 
@@ -243,7 +245,10 @@ def parse_schedule(text: str, start: date | datetime | None, end: date | datetim
         raise FieldError("schedule", f"UNTIL={rule.until:%Y%m%d} is more than {MAX_SERIES_YEARS} years after the start")
     counted = recurrence.last_session_day(rule, first, None) if rule.count is not None else None
     if counted is not None and counted > years_after(first.date(), MAX_SERIES_YEARS):
-        raise FieldError("schedule", f"COUNT={rule.count} makes the series last until {counted:%Y-%m-%d}, more than {MAX_SERIES_YEARS} years after the start")
+        raise FieldError(
+            "schedule",
+            f"COUNT={rule.count} makes the series last until {counted:%Y-%m-%d}, more than {MAX_SERIES_YEARS} years after the start",
+        )
     last = as_datetime(end).date() if end is not None else None
     if not recurrence.sessions(rule, first, first, datetime.max, limit=1, series_end=last):
         span = f"from the start {first:%Y-%m-%d}" + (f" to the end {last:%Y-%m-%d}" if last else "")

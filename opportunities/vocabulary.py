@@ -84,7 +84,12 @@ TOPIC_LABELS: dict[str, tuple[str, str, str, str]] = {
     "arts-culture": ("Arts and culture", "Konst och kultur", "Umetnost in kultura", "Sztuka i kultura"),
     "digital-skills": ("Digital skills", "Digitala färdigheter", "Digitalne spretnosti", "Umiejętności cyfrowe"),
     "media-literacy": ("Media literacy", "Mediekunnighet", "Medijska pismenost", "Edukacja medialna"),
-    "science-technology": ("Science and technology", "Naturvetenskap och teknik", "Znanost in tehnologija", "Nauka i technologia"),
+    "science-technology": (
+        "Science and technology",
+        "Naturvetenskap och teknik",
+        "Znanost in tehnologija",
+        "Nauka i technologia",
+    ),
     "languages": ("Languages", "Språk", "Jeziki", "Języki"),
     "entrepreneurship": ("Entrepreneurship", "Entreprenörskap", "Podjetništvo", "Przedsiębiorczość"),
     "sustainability": ("Sustainability", "Hållbarhet", "Trajnostni razvoj", "Zrównoważony rozwój"),

@@ -244,4 +244,5 @@ def population_upload(user: User | None, city_id: int, city: str, lang: str) -> 
             return
         stored("coverage_population", _("Residents of {count} districts stored.").format(count=len(result.districts)))
 
+
 main()

@@ -299,7 +299,11 @@ def filter_sidebar(cities: list[str], languages_taught: tuple[str, ...], lang: s
         st.date_input(_("From"), key=state.DATE_FROM, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
         st.date_input(_("To"), key=state.DATE_TO, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
         st.multiselect(
-            _("Mode"), [m.value for m in Mode], key=state.MODES, format_func=lambda m: mode_label(m, lang), placeholder=_("All modes")
+            _("Mode"),
+            [m.value for m in Mode],
+            key=state.MODES,
+            format_func=lambda m: mode_label(m, lang),
+            placeholder=_("All modes"),
         )
         st.multiselect(
             _("Type"),
@@ -388,7 +392,10 @@ def show_map(
     )  # fmt: skip
     st_folium(
         base_map(
-            tile_url=settings.tile_url, tile_attribution=settings.tile_attribution, asset_base=state.asset_base(), language=lang,
+            tile_url=settings.tile_url,
+            tile_attribution=settings.tile_attribution,
+            asset_base=state.asset_base(),
+            language=lang,
             places=places_by_size(index, state.city_places(engine, settings.database_url)),
         ),
         key=MAP_KEY,

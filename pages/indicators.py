@@ -115,7 +115,9 @@ def sidebar(engine: Engine, database_url: str, version: str, lang: str, today: d
     kind_labels = {
         ScopeKind.CITY.value: _("A city"), ScopeKind.REGION.value: _("A region"), ScopeKind.NETWORK.value: _("The whole network"),
     }  # fmt: skip
-    kind = ScopeKind(st.sidebar.radio(_("Show indicators for"), list(kind_labels), key=SCOPE_KIND, format_func=kind_labels.__getitem__))
+    kind = ScopeKind(
+        st.sidebar.radio(_("Show indicators for"), list(kind_labels), key=SCOPE_KIND, format_func=kind_labels.__getitem__)
+    )
     name = ""
     if kind != ScopeKind.NETWORK:
         names = _names_at(engine, database_url, version, kind.value)
@@ -185,9 +187,13 @@ def chart_section(indicators: Indicators, lang: str, slug: str) -> None:
 def figure_table(indicators: Indicators, lang: str) -> None:
     _ = translations(lang).gettext
     rows = [
-        {_("Group"): group_label(f.group, lang), _("Indicator"): figure_label(f, lang),
-         _("This period"): format_value(f.value, f.unit, lang), _("Previous period"): format_value(f.previous, f.unit, lang),
-         _("Change"): format_change(f, lang)}
+        {
+            _("Group"): group_label(f.group, lang),
+            _("Indicator"): figure_label(f, lang),
+            _("This period"): format_value(f.value, f.unit, lang),
+            _("Previous period"): format_value(f.previous, f.unit, lang),
+            _("Change"): format_change(f, lang),
+        }
         for f in indicators.figures
     ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -206,7 +212,11 @@ def joined_table(indicators: Indicators, lang: str) -> None:
 
 def report_images(indicators: Indicators, lang: str) -> dict[Group, bytes]:
     drawn = charts(indicators, lang)
-    return {group: chart_png(drawn[group], width=REPORT_CHART_WIDTH, height=REPORT_CHART_HEIGHT) for group in REPORT_CHARTS if group in drawn}
+    return {
+        group: chart_png(drawn[group], width=REPORT_CHART_WIDTH, height=REPORT_CHART_HEIGHT)
+        for group in REPORT_CHARTS
+        if group in drawn
+    }
 
 
 def exports(indicators: Indicators, lang: str, slug: str, today: date) -> None:

@@ -121,7 +121,9 @@ def _detail(user: User, item: review.QueueItem, language: str) -> None:
     st.subheader(escape_markdown(opp.title))
     st.write(f"{escape_markdown(item.organisation.name)} · {escape_markdown(opp.city)} · {format_when(opp.start, language)}")
     if not item.organisation.verified:
-        st.warning(_("This organisation is not verified yet: verify it (Provider organisations tab) before approving its listings."))
+        st.warning(
+            _("This organisation is not verified yet: verify it (Provider organisations tab) before approving its listings.")
+        )
     if opp.description:
         st.markdown(escape_markdown(opp.description))
     if opp.address:
@@ -142,7 +144,9 @@ def _detail(user: User, item: review.QueueItem, language: str) -> None:
     if item.duplicates:
         st.markdown("**" + _("Likely duplicates") + "**")
         for dup in item.duplicates:
-            why = _("same organisation") if dup.kind is DuplicateKind.SAME_PROVIDER else _("similar title, close in time and place")
+            why = (
+                _("same organisation") if dup.kind is DuplicateKind.SAME_PROVIDER else _("similar title, close in time and place")
+            )
             st.write(f"- {dup.opportunity.id} · {escape_markdown(dup.opportunity.title)} · "
                      f"{escape_markdown(dup.opportunity.provider)} · {format_when(dup.opportunity.start, language)} ({why})")  # fmt: skip
     approve, reject, changes = st.columns(3)
@@ -176,7 +180,9 @@ def _organisations(user: User, city_id: int | None, city_names: dict[int, str]) 
     st.subheader(_("Verified organisations"))
     st.caption(_("A trusted organisation's listings are published without review."))
     for org in verified:
-        trusted = st.checkbox(_("Trusted: {name}").format(name=escape_markdown(org.name)), value=org.trusted, key=f"trusted_{org.id}")
+        trusted = st.checkbox(
+            _("Trusted: {name}").format(name=escape_markdown(org.name)), value=org.trusted, key=f"trusted_{org.id}"
+        )
         if trusted != org.trusted:
             _act("trust changed", partial(organisations.set_trusted, actor=user, organisation_id=org.id, trusted=trusted,
                                           now=access.now()))  # fmt: skip

@@ -94,11 +94,15 @@ def sign_in_form() -> None:
             st.logout()
     with st.form("sign_in"):
         email = st.text_input(_("Email"), max_chars=accounts.MAX_EMAIL_LENGTH, autocomplete="username")
-        password = st.text_input(_("Password"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH, autocomplete="current-password")
+        password = st.text_input(
+            _("Password"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH, autocomplete="current-password"
+        )
         done = st.form_submit_button(_("Sign in"), type="primary")
     if done:
         try:
-            user = accounts.authenticate(access.engine(), email, password, access.client_key(), access.now(), settings=access.settings())
+            user = accounts.authenticate(
+                access.engine(), email, password, access.client_key(), access.now(), settings=access.settings()
+            )
         except RateLimitError as exc:
             st.error(access.rate_limit_problem(exc))
         except SignInError:
@@ -160,7 +164,6 @@ def signed_in_view(user: identity.User) -> None:
     st.markdown(_("You are signed in as {email}.").format(email=escape_markdown(user.email)))
     with contextlib.suppress(StreamlitAPIException):  # the navigation lists the page from the next run on
         st.page_link("pages/account.py", label=_("Your account"))
-
 
 
 main()

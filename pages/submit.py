@@ -160,8 +160,9 @@ lang = access.language()
 _ = translator(lang).gettext
 settings = state.settings()
 engine = access.engine()
-geocoder = state.geocoder(str(settings.cache_dir), str(settings.address_dir), settings.geocoder_online_url,
-                          settings.geocoder_user_agent)
+geocoder = state.geocoder(
+    str(settings.cache_dir), str(settings.address_dir), settings.geocoder_online_url, settings.geocoder_user_agent
+)
 init_state()
 now = datetime.now(UTC)
 
@@ -251,7 +252,9 @@ with st.container(border=True):
                           horizontal=True)  # fmt: skip
         rule = ""
         if repeat is not Repeat.ONCE:
-            unit = {Repeat.DAILY: _("days"), Repeat.WEEKLY: _("weeks"), Repeat.MONTHLY: _("months")}[Repeat(repeat or Repeat.ONCE)]
+            unit = {Repeat.DAILY: _("days"), Repeat.WEEKLY: _("weeks"), Repeat.MONTHLY: _("months")}[
+                Repeat(repeat or Repeat.ONCE)
+            ]
             st.number_input(_("Every how many {unit}").format(unit=unit), min_value=1, max_value=24 if repeat is Repeat.MONTHLY else 31,
                             step=1, key=SCHEDULE_KEYS["interval"])  # fmt: skip
             if repeat is Repeat.WEEKLY:
@@ -411,6 +414,8 @@ if st.session_state[SAVED_AT] is not None:
         when=format_when(st.session_state[SAVED_AT].astimezone(city_zone(zone_name)).replace(tzinfo=None), lang)))  # fmt: skip
 
 left, right = st.columns(2)
+
+
 def show_every_message() -> None:
     st.session_state[SHOW_ALL] = True
 

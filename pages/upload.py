@@ -162,11 +162,14 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
         st.download_button(_("Download the rejected rows"), rejects_csv(table.header, preview.rejected),
                            file_name=f"{Path(preview.filename).stem}.rejected.csv", mime="text/csv", key="rejects_preview")  # fmt: skip
     stored = preview.count(Outcome.STORE)
-    label = ngettext("Store {count} opportunity", "Store {count} opportunities", stored).format(count=format_number(stored, language))
+    label = ngettext("Store {count} opportunity", "Store {count} opportunities", stored).format(
+        count=format_number(stored, language)
+    )
     if not st.button(label, type="primary", disabled=stored == 0, key="confirm_upload"):
         return
     bar = st.progress(0.0, text=_("Storing…"))
     geocoder = _geocoder(settings)
+
     def storing(done: int, total: int) -> None:
         bar.progress(done / max(total, 1), text=_("Storing…"))
 
@@ -197,7 +200,9 @@ def _show_done(report: ImportReport, rejects: bytes, language: str) -> None:
     _summary(report.stored, len(report.rejected), len(report.duplicates), language, done=True)
     if rejects:
         st.write(_("Fix the rejected rows in this file (each says why in its last column) and upload it again."))
-        st.download_button(_("Download the rejected rows"), rejects, file_name="rejected-rows.csv", mime="text/csv", key="rejects_done")
+        st.download_button(
+            _("Download the rejected rows"), rejects, file_name="rejected-rows.csv", mime="text/csv", key="rejects_done"
+        )
 
 
 main()

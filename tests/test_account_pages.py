@@ -53,7 +53,9 @@ def world(tmp_path_factory: pytest.TempPathFactory, databases: Databases, geocod
     with writing(engine) as conn:
         city_id, other_city_id = list(conn.execute(select(cities.c.id).order_by(cities.c.id).limit(2)).scalars())
         admin = accounts.add_user(conn, "admin@example.org", role=Role.ADMIN, password=PASSWORD, settings=s, now=now)
-        lead = accounts.add_user(conn, "lead@example.org", role=Role.CITY_LEAD, password=PASSWORD, settings=s, now=now, city_ids=(city_id,))
+        lead = accounts.add_user(
+            conn, "lead@example.org", role=Role.CITY_LEAD, password=PASSWORD, settings=s, now=now, city_ids=(city_id,)
+        )
         _org, provider = organisations.register_organisation(
             conn, name="Łódź Ökologie-Club", kind=organisations.ProviderKind.NGO, city_id=city_id, website="",
             contact_email="club@example.org", user_email="member@example.org", password=PASSWORD, settings=s, now=now)  # fmt: skip
@@ -93,15 +95,15 @@ def _dispose() -> None:
 
 def signed_in(at: AppTest, world: World, user: User) -> AppTest:
     with writing(world.engine) as conn:
-        at.session_state[access.SESSION_TOKEN] = accounts.start_session(conn, user.id, accounts.now_utc(), settings=load_settings({}))
+        at.session_state[access.SESSION_TOKEN] = accounts.start_session(
+            conn, user.id, accounts.now_utc(), settings=load_settings({})
+        )
     return at
 
 
 def texts(at: AppTest) -> str:
     return "\n".join([m.value for m in at.markdown] + [e.value for e in at.error] + [w.value for w in at.warning]
                      + [s.value for s in at.success] + [i.value for i in at.info] + [h.value for h in at.header])  # fmt: skip
-
-
 
 
 def test_signed_out_visitor_sees_sign_in_and_register_and_a_prompt_at_the_account_pages_address(app: AppTest) -> None:
@@ -167,7 +169,9 @@ def test_account_page_shows_each_role_only_its_own_sections(page: Callable[[str]
 def test_a_disabled_account_is_signed_out_at_once(page: Callable[[str], AppTest], world: World) -> None:
     s = load_settings({})
     with writing(world.engine) as conn:
-        victim = accounts.add_user(conn, "gone@example.org", role=Role.ADMIN, password=PASSWORD, settings=s, now=accounts.now_utc())
+        victim = accounts.add_user(
+            conn, "gone@example.org", role=Role.ADMIN, password=PASSWORD, settings=s, now=accounts.now_utc()
+        )
     at = signed_in(page("account.py"), world, victim).run()
     assert "Your account" in texts(at)
     with writing(world.engine) as conn:
@@ -214,7 +218,9 @@ def test_register_reports_every_bad_field_then_creates_an_unverified_organisatio
 def test_a_password_reset_link_works_once(page: Callable[[str], AppTest], world: World) -> None:
     s = load_settings({})
     with writing(world.engine) as conn:
-        user = accounts.add_user(conn, "forgetful@example.org", role=Role.ADMIN, password=PASSWORD, settings=s, now=accounts.now_utc())
+        user = accounts.add_user(
+            conn, "forgetful@example.org", role=Role.ADMIN, password=PASSWORD, settings=s, now=accounts.now_utc()
+        )
         found = accounts.request_password_reset(conn, user.email, accounts.now_utc(), settings=s)
     assert found is not None
     new = "a brand new passphrase"

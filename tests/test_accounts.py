@@ -168,13 +168,19 @@ def test_a_password_reset_works_once_and_expires(engine: Engine, world: dict[str
     with pytest.raises(TokenError) as expired, writing(engine) as conn:
         accounts.complete_password_reset(conn, stale[1], "yet another new passphrase", late, settings=settings)
     assert expired.value.reason == "expired"
-    assert _authenticate(engine, settings, "ana@mc.example.org", "a completely new passphrase", "x", NOW).id == world["provider"].id
+    assert (
+        _authenticate(engine, settings, "ana@mc.example.org", "a completely new passphrase", "x", NOW).id == world["provider"].id
+    )
 
 
 def test_an_invitation_joins_the_organisation_once_and_expires(engine: Engine, world: dict[str, Any], settings: Settings) -> None:
     with writing(engine) as conn:
-        token = organisations.invite(conn, world["provider"], world["org"].id, "Colleague@MC.example.org", settings=settings, now=NOW)
-        late_token = organisations.invite(conn, world["provider"], world["org"].id, "late@mc.example.org", settings=settings, now=NOW)
+        token = organisations.invite(
+            conn, world["provider"], world["org"].id, "Colleague@MC.example.org", settings=settings, now=NOW
+        )
+        late_token = organisations.invite(
+            conn, world["provider"], world["org"].id, "late@mc.example.org", settings=settings, now=NOW
+        )
     with writing(engine) as conn:
         user = organisations.accept_invitation(conn, token, password=PASSWORD, settings=settings, now=NOW)
     assert (user.email, user.role, user.organisation_id) == ("colleague@mc.example.org", Role.PROVIDER, world["org"].id)
@@ -228,7 +234,9 @@ def test_a_disabled_account_can_do_nothing(engine: Engine, world: dict[str, Any]
     assert not allowed(admin, action, organisation_id=world["org"].id, city_id=world["kranj"])
 
 
-def test_a_disabled_account_cannot_sign_in_and_loses_its_sessions(engine: Engine, world: dict[str, Any], settings: Settings) -> None:
+def test_a_disabled_account_cannot_sign_in_and_loses_its_sessions(
+    engine: Engine, world: dict[str, Any], settings: Settings
+) -> None:
     with writing(engine) as conn:
         token = accounts.start_session(conn, world["lead"].id, NOW, settings=settings)
         accounts.disable_user(conn, world["lead"].id, now=NOW, actor=world["admin"])
@@ -277,7 +285,7 @@ def test_the_audit_log_is_append_only_in_the_database(engine: Engine, world: dic
 
 
 def test_register_organisation_accepts_hostile_text_as_text(engine: Engine, world: dict[str, Any], settings: Settings) -> None:
-    name = "<script>alert(1)</script> =HYPERLINK(\"x\") \u202e Ŝkola"
+    name = '<script>alert(1)</script> =HYPERLINK("x") \u202e Ŝkola'
     with writing(engine) as conn:
         org, _user = organisations.register_organisation(
             conn, name=name, kind=ProviderKind.SCHOOL, city_id=world["kranj"], website="", contact_email="s@example.org",
@@ -362,13 +370,29 @@ def _users(monkeypatch: pytest.MonkeyPatch, database_url: str, argv: list[str], 
 
 def test_users_command_line(monkeypatch: pytest.MonkeyPatch, database_url: str, world: dict[str, Any],
                             capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
-    assert _users(monkeypatch, database_url, ["add", "root@example.org", "--role", "admin", "--password-stdin"], "a long admin passphrase\n") == 0
-    assert _users(monkeypatch, database_url, ["add", "weak@example.org", "--role", "admin", "--password-stdin"], "password\n") == 2
+    assert (
+        _users(
+            monkeypatch,
+            database_url,
+            ["add", "root@example.org", "--role", "admin", "--password-stdin"],
+            "a long admin passphrase\n",
+        )
+        == 0
+    )
+    assert (
+        _users(monkeypatch, database_url, ["add", "weak@example.org", "--role", "admin", "--password-stdin"], "password\n") == 2
+    )
     assert _users(monkeypatch, database_url, ["add", "none@example.org", "--role", "admin", "--password-stdin"], "") == 2
-    assert _users(monkeypatch, database_url, ["add", "p@example.org", "--role", "provider", "--password-stdin"], PASSWORD + "\n") == 2
+    assert (
+        _users(monkeypatch, database_url, ["add", "p@example.org", "--role", "provider", "--password-stdin"], PASSWORD + "\n")
+        == 2
+    )
     assert _users(monkeypatch, database_url, ["set-role", "root@example.org", "--role", "city_lead", "--city", "Łódź"]) == 0
     assert _users(monkeypatch, database_url, ["set-role", "root@example.org", "--role", "city_lead", "--city", "Atlantis"]) == 2
-    assert _users(monkeypatch, database_url, ["reset-password", "root@example.org", "--password-stdin"], "another long passphrase\n") == 0
+    assert (
+        _users(monkeypatch, database_url, ["reset-password", "root@example.org", "--password-stdin"], "another long passphrase\n")
+        == 0
+    )
     assert _users(monkeypatch, database_url, ["disable", "nobody@example.org"]) == 2
     assert _users(monkeypatch, database_url, ["disable", "root@example.org"]) == 0
     capsys.readouterr()

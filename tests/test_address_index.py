@@ -226,7 +226,11 @@ def test_geocoder_places_addresses_before_postcodes(index_dir: Path, tmp_path: P
     load_files([_write(tmp_path, "kranj.csv", KRANJ)], index_dir, geocoder.gazetteer)
     with_index = geocoder.with_addresses(AddressIndex.open(index_dir))
     found = with_index.locate(country="SI", city="Kranj", address="Gimnazija Kranj, Koroška cesta 13, 4000 Kranj")
-    assert (found.precision, found.source, found.uncertainty_m) == (Precision.ADDRESS, "addresses:kranj", ADDRESS_POINT_UNCERTAINTY_M)
+    assert (found.precision, found.source, found.uncertainty_m) == (
+        Precision.ADDRESS,
+        "addresses:kranj",
+        ADDRESS_POINT_UNCERTAINTY_M,
+    )
     assert not is_approximate(found.precision, found.uncertainty_m)
     # Without the index, or for a street it does not know, the postcode step as before.
     without = geocoder.locate(country="SI", city="Kranj", address="Koroška cesta 13, 4000 Kranj")

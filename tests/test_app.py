@@ -72,7 +72,9 @@ def app(monkeypatch: pytest.MonkeyPatch, demo_database: tuple[str, int]) -> Iter
     # The app keeps its engine in st.cache_resource; clearing the cache would drop it with its
     # connections still open (PostgreSQL counts them), so it is closed first.
     settings = load_settings()
-    app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s).dispose()
+    app_state.database(
+        settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s
+    ).dispose()
     st.cache_data.clear()
     st.cache_resource.clear()
 
@@ -355,8 +357,13 @@ def _a_recurring_id(database_url: str) -> int:
         row = conn.execute(
             select(opportunities.c.id)
             # A venue and an address to show; in id order, so SQLite and PostgreSQL pick the same one.
-            .where(opportunities.c.status == "published", opportunities.c.schedule != "", opportunities.c.end_date > TODAY,
-                   opportunities.c.venue != "", opportunities.c.address != "")
+            .where(
+                opportunities.c.status == "published",
+                opportunities.c.schedule != "",
+                opportunities.c.end_date > TODAY,
+                opportunities.c.venue != "",
+                opportunities.c.address != "",
+            )
             .order_by(opportunities.c.id)
             .limit(1)
         ).scalar_one()
@@ -650,7 +657,9 @@ def test_the_near_me_caption_is_one_sentence_in_every_language(app: AppTest, lan
         assert sentence != "Showing opportunities within {radius} km of your location."  # translated
 
 
-def test_only_cities_with_published_opportunities_are_offered(app: AppTest, demo_database: tuple[str, int], geocoder: Geocoder) -> None:
+def test_only_cities_with_published_opportunities_are_offered(
+    app: AppTest, demo_database: tuple[str, int], geocoder: Geocoder
+) -> None:
     """A city named by a row still waiting for review, or by a row rejected in the same import, is
     not shown to visitors (the city filter, the map's city labels, the time zones)."""
     from opportunities.listings.importing import import_records
@@ -659,7 +668,9 @@ def test_only_cities_with_published_opportunities_are_offered(app: AppTest, demo
     engine = open_database(demo_database[0])
     rows = [
         template_row(title="Väntar", city="Lund", country="SE", address=""),  # pending: not published
-        template_row(title="Avvisad", city="Malmö", country="SE", address="", latitude="55.676", longitude="12.568"),  # Copenhagen
+        template_row(
+            title="Avvisad", city="Malmö", country="SE", address="", latitude="55.676", longitude="12.568"
+        ),  # Copenhagen
     ]
     report = import_records(engine, rows, geocoder)
     assert report.stored == 1 and [r.row for r in report.rejected] == [3]
@@ -697,7 +708,13 @@ def test_an_approval_shows_on_the_next_run_without_a_rebuild(app: AppTest, demo_
     engine = open_database(url)
     with engine.connect() as conn:
         chosen, title, description, status, updated_at = conn.execute(
-            select(opportunities.c.id, opportunities.c.title, opportunities.c.description, opportunities.c.status, opportunities.c.updated_at)
+            select(
+                opportunities.c.id,
+                opportunities.c.title,
+                opportunities.c.description,
+                opportunities.c.status,
+                opportunities.c.updated_at,
+            )
             .where(opportunities.c.status == "published", opportunities.c.end_date > TODAY + timedelta(days=7))
             .order_by(opportunities.c.id.desc())
             .limit(1)

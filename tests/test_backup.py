@@ -147,7 +147,10 @@ def test_round_trip_keeps_every_row_and_the_address_index(engine: Engine, other:
     assert entry == max(row[0] for row in before["audit_log"]) + 1
     with pytest.raises(DatabaseError, match="append-only"), connection.writing(other) as conn:
         conn.execute(schema.audit_log.delete())
-    assert accounts.authenticate(other, "admin@example.org", PASSWORD, "127.0.0.1", NOW, settings=load_settings({})).role is Role.ADMIN
+    assert (
+        accounts.authenticate(other, "admin@example.org", PASSWORD, "127.0.0.1", NOW, settings=load_settings({})).role
+        is Role.ADMIN
+    )
 
 
 def test_a_backup_is_one_snapshot(engine: Engine, geocoder: Geocoder, tmp_path: Path) -> None:
@@ -197,13 +200,21 @@ def test_an_older_backup_is_restored_upgraded(database_url: str, other: Engine, 
     with other.connect() as conn:
         opp = queries.get_opportunity(conn, 5)
         assert conn.execute(select(schema.providers.c.verified_at)).scalar_one() is not None  # set by 0006
-    assert (opp.title, opp.city, opp.provider, opp.topics, opp.uncertainty_m) == ("Robotika", "Kranj", "MC Kranj", ("digital-skills",), None)
+    assert (opp.title, opp.city, opp.provider, opp.topics, opp.uncertainty_m) == (
+        "Robotika",
+        "Kranj",
+        "MC Kranj",
+        ("digital-skills",),
+        None,
+    )
     assert opp.created_at == NOW
 
 
 def _rewrite(backup: Path, out: Path, **members: bytes) -> Path:
     """A copy of ``backup`` with some members replaced (``tables__cities_jsonl`` for tables/cities.jsonl)."""
-    replaced = {name.replace("__", "/").replace("_jsonl", ".jsonl").replace("_json", ".json"): data for name, data in members.items()}
+    replaced = {
+        name.replace("__", "/").replace("_jsonl", ".jsonl").replace("_json", ".json"): data for name, data in members.items()
+    }
     with zipfile.ZipFile(backup) as source, zipfile.ZipFile(out, "w") as target:
         for info in source.infolist():
             target.writestr(info.filename, replaced.get(info.filename, source.read(info.filename)))
@@ -280,7 +291,9 @@ def test_a_restore_that_fails_half_way_changes_nothing(engine: Engine, geocoder:
             table.update(rows=table["rows"] * 2, bytes=len(twice), sha256=hashlib.sha256(twice).hexdigest())
     bad = _rewrite(backup, tmp_path / "bad.zip", tables__cities_jsonl=twice, manifest_json=json.dumps(manifest).encode())
     before = rows_of(engine)
-    with pytest.raises(BackupError, match=r"^line 2 \(id \d+\) of table cities cannot be stored in this database \(.*\); nothing was changed$"):
+    with pytest.raises(
+        BackupError, match=r"^line 2 \(id \d+\) of table cities cannot be stored in this database \(.*\); nothing was changed$"
+    ):
         restore_backup(engine, bad, address_dir=tmp_path / "a", cache_dir=tmp_path / "c", replace=True)
     assert rows_of(engine) == before and connection.is_schema_current(engine)
 
@@ -399,8 +412,11 @@ def test_a_city_moves_from_sqlite_to_postgresql_and_back(engine: Engine, geocode
         (DateTime(timezone=True), datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC), "2026-03-02T09:30:15.123456+00:00"),
         # SQLite returns these naive, in UTC; PostgreSQL in the session's time zone.
         (DateTime(timezone=True), datetime(2026, 3, 2, 9, 30), "2026-03-02T09:30:00+00:00"),
-        (DateTime(timezone=True), datetime(2026, 3, 2, 22, 15, tzinfo=timezone(timedelta(hours=13, minutes=45))),
-         "2026-03-02T08:30:00+00:00"),
+        (
+            DateTime(timezone=True),
+            datetime(2026, 3, 2, 22, 15, tzinfo=timezone(timedelta(hours=13, minutes=45))),
+            "2026-03-02T08:30:00+00:00",
+        ),
         (DateTime(), datetime(2026, 3, 2, 9, 30), "2026-03-02T09:30:00"),
         (Time(), time(17, 0), "17:00:00"),
         (schema.opportunities.c.start_date.type, date(2026, 12, 2), "2026-12-02"),

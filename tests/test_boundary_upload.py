@@ -28,7 +28,10 @@ def test_a_lead_replaces_their_citys_districts_and_it_is_audited(world: World, t
     read = read_boundary_file(boundary_file(tmp_path))
     assert replace_city_districts(world.engine, world.lead_gbg, world.gbg, read, now=NOW, file_name="stadsdelar.geojson") == 2
     with world.engine.connect() as conn:
-        assert sorted((d.name, d.population) for d in load_districts(conn, [world.gbg])) == [("Centrum", 60_000), ("Hisingen", 140_000)]
+        assert sorted((d.name, d.population) for d in load_districts(conn, [world.gbg])) == [
+            ("Centrum", 60_000),
+            ("Hisingen", 140_000),
+        ]
         [entry] = audit.entries(conn, world.lead_gbg, entity="city", entity_id=world.gbg)
     assert (entry.action, entry.actor, entry.city_id) == ("replace_districts", "lead@goteborg.example", world.gbg)
     assert entry.before == {"districts": 0}
@@ -39,7 +42,9 @@ def test_a_lead_replaces_their_citys_districts_and_it_is_audited(world: World, t
 def test_anyone_else_changes_nothing(world: World, tmp_path: Path, who: str) -> None:  # noqa: F811
     read = read_boundary_file(boundary_file(tmp_path))
     with pytest.raises(ForbiddenError):
-        replace_city_districts(world.engine, None if who == "nobody" else getattr(world, who), world.gbg, read, now=NOW, file_name="x.geojson")
+        replace_city_districts(
+            world.engine, None if who == "nobody" else getattr(world, who), world.gbg, read, now=NOW, file_name="x.geojson"
+        )
     with world.engine.connect() as conn:
         assert load_districts(conn, [world.gbg]) == []
         assert audit.entries(conn, world.admin, entity="city") == []

@@ -49,7 +49,10 @@ def test_search_prints_json_lines_nearest_first(tmp_path: Path, capsys: pytest.C
     main(["import", str(write_csv(tmp_path / "a.csv", [far, GOOD])), "--publish"])
     main(["import", str(write_csv(tmp_path / "b.csv", [pending]))])
     capsys.readouterr()
-    assert main(["search", "--near", "46.2389,14.3556", "--radius-km", "10", "--topic", "digital-skills", "--age", "15", "--free"]) == 0
+    assert (
+        main(["search", "--near", "46.2389,14.3556", "--radius-km", "10", "--topic", "digital-skills", "--age", "15", "--free"])
+        == 0
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [item["title"] for item in lines] == ["Robotika", "Far club"]
     assert lines[0]["distance_km"] < lines[1]["distance_km"]

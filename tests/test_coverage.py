@@ -109,7 +109,10 @@ def _haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 @pytest.mark.parametrize("distance_km", [0.5, 1.0, 2.0, 3.0])
 def test_deserts_match_brute_force(distance_km: float) -> None:
     rng = np.random.default_rng(7)
-    points = [(float(a), float(b), DIGITAL, 10) for a, b in zip(rng.uniform(51.95, 52.05, 25), rng.uniform(20.8, 21.17, 25), strict=True)]
+    points = [
+        (float(a), float(b), DIGITAL, 10)
+        for a, b in zip(rng.uniform(51.95, 52.05, 25), rng.uniform(20.8, 21.17, 25), strict=True)
+    ]
     points += [(52.0, 20.85, ARTS, 10), (52.0, 20.86, DIGITAL, 4000)]  # another topic; too rough: both ignored
     coverage = _coverage(points)
     cells = coverage.deserts(CoverageFilter(city_ids=(1,), topics=("digital-skills",)), distance_km)
@@ -152,7 +155,10 @@ def test_reads_geopackage_in_another_crs(tmp_path: Path) -> None:
     read = read_boundary_file(path)
     assert [d.name for d in read.districts] == ["Ąbc", "Łódź-Śródmieście"]
     assert [d.population for d in read.districts] == [100, 200]
-    assert read.districts[0].geometry.equals_exact(WEST, tolerance=1e-6) or read.districts[0].geometry.symmetric_difference(WEST).area < 1e-8
+    assert (
+        read.districts[0].geometry.equals_exact(WEST, tolerance=1e-6)
+        or read.districts[0].geometry.symmetric_difference(WEST).area < 1e-8
+    )
     assert "2180" in read.crs
 
 
@@ -180,10 +186,32 @@ def test_self_intersection_repaired(tmp_path: Path) -> None:
     [
         (lambda p: (p.write_bytes(b"PK\x05\x06" + b"\0" * 18), p)[1], "no .shp"),
         (lambda p: _write(_frame(), p.with_suffix(".geojson")), "no column 'people'"),
-        (lambda p: _write(gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[WEST, WEST.buffer(0.01)], crs=4326), p.with_suffix(".geojson")), "overlap"),
-        (lambda p: _write(gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.Point(21, 52)], crs=4326), p.with_suffix(".geojson")), "not a polygon"),
-        (lambda p: _write(gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(500000, 500000, 600000, 600000)], crs=4326), p.with_suffix(".geojson")), "outside the earth"),
-        (lambda p: (p.with_suffix(".geojson").write_text(json.dumps({"type": "FeatureCollection", "features": []})), p.with_suffix(".geojson"))[1], "no features"),
+        (
+            lambda p: _write(
+                gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[WEST, WEST.buffer(0.01)], crs=4326), p.with_suffix(".geojson")
+            ),
+            "overlap",
+        ),
+        (
+            lambda p: _write(
+                gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.Point(21, 52)], crs=4326), p.with_suffix(".geojson")
+            ),
+            "not a polygon",
+        ),
+        (
+            lambda p: _write(
+                gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(500000, 500000, 600000, 600000)], crs=4326),
+                p.with_suffix(".geojson"),
+            ),
+            "outside the earth",
+        ),
+        (
+            lambda p: (
+                p.with_suffix(".geojson").write_text(json.dumps({"type": "FeatureCollection", "features": []})),
+                p.with_suffix(".geojson"),
+            )[1],
+            "no features",
+        ),
         (lambda p: (p.with_suffix(".geojson").write_bytes(b" " * (21 * 1024 * 1024)), p.with_suffix(".geojson"))[1], "MB"),
         (lambda p: (p.with_suffix(".csv").write_text("a,b"), p.with_suffix(".csv"))[1], "not a boundary file"),
     ],
@@ -208,7 +236,10 @@ def test_a_refused_feature_is_named_in_the_readers_language(tmp_path: Path) -> N
     with pytest.raises(BoundaryFileError) as refused:
         read_boundary_file(_write(frame, tmp_path / "d.geojson"))
     assert str(refused.value) == "d.geojson: feature 1 (Łąka): a Point, not a polygon; feature 2: no name"
-    assert refused.value.render(translator("pl").gettext) == "d.geojson: obiekt 1 (Łąka): Point, a nie wielokąt; obiekt 2: brak nazwy"
+    assert (
+        refused.value.render(translator("pl").gettext)
+        == "d.geojson: obiekt 1 (Łąka): Point, a nie wielokąt; obiekt 2: brak nazwy"
+    )
 
 
 # --- the command line on the demo data ------------------------------------------------------

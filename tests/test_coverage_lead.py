@@ -63,7 +63,9 @@ def test_everyone_else_sees_the_public_view(signed_in: World, who: str) -> None:
     assert counted(at) == 0
 
 
-@pytest.mark.parametrize(("who", "shown"), [("lead_gbg", True), ("admin", True), ("lead_kranj", False), ("librarian", False), ("nobody", False)])
+@pytest.mark.parametrize(
+    ("who", "shown"), [("lead_gbg", True), ("admin", True), ("lead_kranj", False), ("librarian", False), ("nobody", False)]
+)
 def test_the_boundary_upload_is_offered_to_the_citys_leads_and_admins(signed_in: World, who: str, shown: bool) -> None:  # noqa: F811
     at = page("coverage", None if who == "nobody" else getattr(signed_in, who), signed_in)
     if who == "admin":

@@ -32,7 +32,11 @@ def test_every_fill_is_a_legend_colour_and_none_is_grey_in_both(counts: list[int
         colour = area_colour(amount, breaks)
         assert colour in legend_colours
         assert (colour == NONE_COLOUR) == (amount == 0)
-    html = coverage_map(layer(counts), value="count", labels=LABELS, topic_names={}, tile_url="x", tile_attribution="x").get_root().render()
+    html = (
+        coverage_map(layer(counts), value="count", labels=LABELS, topic_names={}, tile_url="x", tile_attribution="x")
+        .get_root()
+        .render()
+    )
     for colour, text in rows:
         assert f"background:{colour};" in html and f"</span> {text}</div>" in html
 
@@ -42,7 +46,9 @@ def test_first_class_starts_at_the_lowest_count_not_at_zero() -> None:
     assert [t for _, t in legend_rows([4.0], np.array([4.0]))] == ["0", "4"]
 
 
-@pytest.mark.parametrize("counts", [[1, 1, 2, 3, 5, 8, 13, 21, 34], [1, 2, 3, 10, 20, 40, 80, 81], [0.3, 1.7, 4.1, 4.2, 9.5, 12.0, 30.25]])
+@pytest.mark.parametrize(
+    "counts", [[1, 1, 2, 3, 5, 8, 13, 21, 34], [1, 2, 3, 10, 20, 40, 80, 81], [0.3, 1.7, 4.1, 4.2, 9.5, 12.0, 30.25]]
+)
 def test_legend_classes_never_touch_and_name_what_they_hold(counts: list[float]) -> None:
     positive = np.array(counts, dtype=float)
     breaks = class_breaks(positive)

@@ -38,7 +38,9 @@ def page(monkeypatch: pytest.MonkeyPatch, demo_url: str, tmp_path: Path) -> Iter
     yield AppTest.from_file(PAGE, default_timeout=60)
     # The page keeps its engine in st.cache_resource: closed first (PostgreSQL counts connections).
     settings = load_settings()
-    app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s).dispose()
+    app_state.database(
+        settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s
+    ).dispose()
     st.cache_data.clear()
     st.cache_resource.clear()
 

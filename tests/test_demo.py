@@ -173,7 +173,8 @@ def test_demo_venues_with_real_addresses_are_exact_pins(engine: Engine, geocoder
     assert not any(is_approximate(r.location_precision, r.location_uncertainty_m) for r in real)
     # Loaded into the given index, for the app's later searches too.
     assert {a.area for a in area_stats(tmp_path / "addresses")} == {
-        name.removesuffix(".csv").replace("_", "-") for name in REAL_ADDRESS_FILES.values()}
+        name.removesuffix(".csv").replace("_", "-") for name in REAL_ADDRESS_FILES.values()
+    }
 
 
 def test_synthetic_records_are_distinct_and_fast(geocoder: Geocoder) -> None:

@@ -34,9 +34,28 @@ def imported(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> Engine:
 def _comparable(engine: Engine) -> list[tuple[object, ...]]:
     with engine.connect() as conn:
         return sorted(
-            (o.title, o.provider, o.city, o.country, o.topics, o.age_min, o.age_max, o.mode, o.type, o.start, o.end,
-             o.schedule, o.cost, o.currency, o.languages, o.url, o.precision, round(o.latitude or 0, 5),
-             round(o.longitude or 0, 5), o.description)
+            (
+                o.title,
+                o.provider,
+                o.city,
+                o.country,
+                o.topics,
+                o.age_min,
+                o.age_max,
+                o.mode,
+                o.type,
+                o.start,
+                o.end,
+                o.schedule,
+                o.cost,
+                o.currency,
+                o.languages,
+                o.url,
+                o.precision,
+                round(o.latitude or 0, 5),
+                round(o.longitude or 0, 5),
+                o.description,
+            )
             for o in iter_opportunities(conn)
         )
 
@@ -95,16 +114,39 @@ def test_unknown_format(tmp_path: Path, imported: Engine) -> None:
 # Text a spreadsheet or a CSV parser could get wrong: quotes, delimiters, line breaks, formula
 # triggers (OWASP), a leading quote of the provider's own, and scripts other than Latin.
 TRICKY_ROWS = [
-    {"title": 'Kodklubb "Scratch" för unga, 1', "description": 'Line one\nline two, "quoted"; semi\tand tab',
-     "venue": "=1+2", "accessibility": "+46 31 123", "address": "Götaplatsen 3, 412 56 Göteborg"},
-    {"title": "=cmd|' /C calc'!A0", "description": "-abc", "venue": "@SUM(A1)", "accessibility": "'quoted",
-     "provider": "'=already guarded"},
-    {"title": "Кодклуб для подростков 3", "description": "Программирование; «кавычки», \"и\" запятые",
-     "provider": "Библиотека", "venue": "\u2212 minus", "accessibility": "line\nbreak"},
-    {"title": "Ρομποτική 4", "description": "Ελληνικά; κόμμα, \"εισαγωγικά\"", "provider": "Βιβλιοθήκη"},
-    {"title": "نادي البرمجة 5", "description": "العربية، فاصلة; \"اقتباس\"", "provider": "مكتبة", "languages": "ar;sv"},
-    {"title": "Semi;colon, and, commas 6", "description": "", "schedule": "", "end": "", "age_max": "",
-     "cost": "25.50", "currency": "SEK", "url": "https://example.org/a?b=1&c=\"2\""},
+    {
+        "title": 'Kodklubb "Scratch" för unga, 1',
+        "description": 'Line one\nline two, "quoted"; semi\tand tab',
+        "venue": "=1+2",
+        "accessibility": "+46 31 123",
+        "address": "Götaplatsen 3, 412 56 Göteborg",
+    },
+    {
+        "title": "=cmd|' /C calc'!A0",
+        "description": "-abc",
+        "venue": "@SUM(A1)",
+        "accessibility": "'quoted",
+        "provider": "'=already guarded",
+    },
+    {
+        "title": "Кодклуб для подростков 3",
+        "description": 'Программирование; «кавычки», "и" запятые',
+        "provider": "Библиотека",
+        "venue": "\u2212 minus",
+        "accessibility": "line\nbreak",
+    },
+    {"title": "Ρομποτική 4", "description": 'Ελληνικά; κόμμα, "εισαγωγικά"', "provider": "Βιβλιοθήκη"},
+    {"title": "نادي البرمجة 5", "description": 'العربية، فاصلة; "اقتباس"', "provider": "مكتبة", "languages": "ar;sv"},
+    {
+        "title": "Semi;colon, and, commas 6",
+        "description": "",
+        "schedule": "",
+        "end": "",
+        "age_max": "",
+        "cost": "25.50",
+        "currency": "SEK",
+        "url": 'https://example.org/a?b=1&c="2"',
+    },
 ]
 
 
@@ -120,12 +162,16 @@ def _stored(engine: Engine) -> list[dict[str, object]]:
     """Every field of every stored opportunity, except those an import sets itself."""
     own = {"id", "status", "created_at", "updated_at", "verified_at", "distance_km"}
     with engine.connect() as conn:
-        found = [{f.name: getattr(o, f.name) for f in dataclasses.fields(o) if f.name not in own} for o in iter_opportunities(conn)]
+        found = [
+            {f.name: getattr(o, f.name) for f in dataclasses.fields(o) if f.name not in own} for o in iter_opportunities(conn)
+        ]
     return sorted(found, key=lambda o: str(o["title"]))
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_export_round_trips_every_field(fmt: str, tmp_path: Path, databases: Databases, tricky: Engine, geocoder: Geocoder) -> None:
+def test_export_round_trips_every_field(
+    fmt: str, tmp_path: Path, databases: Databases, tricky: Engine, geocoder: Geocoder
+) -> None:
     out = tmp_path / f"export.{fmt}"
     with tricky.connect() as conn:
         assert export(conn, out, fmt=fmt) == len(TRICKY_ROWS)
@@ -171,7 +217,9 @@ def test_exported_csv_and_xlsx_hold_no_formula(tmp_path: Path, tricky: Engine) -
     assert [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"] == []
     # Formula-like text is a string cell with Excel's own quote prefix (what typing a leading ' makes):
     # shown as written, without a visible ', and still text when a provider edits it.
-    formula_like = [c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith(FORMULA_TRIGGERS)]
+    formula_like = [
+        c for row in sheet.iter_rows() for c in row if isinstance(c.value, str) and c.value.startswith(FORMULA_TRIGGERS)
+    ]
     assert formula_like and all(c.data_type == "s" and c.quotePrefix for c in formula_like)
     assert "@SUM(A1)" in values and "'@SUM(A1)" not in values and 25.5 in values and 12 in values  # numbers stay numbers
 
@@ -213,7 +261,9 @@ def test_command_line_exports_xlsx(tmp_path: Path, tricky: Engine, database_url:
     assert len(read_table(out).rows) == len(TRICKY_ROWS)
 
 
-def test_xlsx_round_trip_keeps_how_exact_coordinates_are(tmp_path: Path, databases: Databases, engine: Engine, geocoder: Geocoder) -> None:
+def test_xlsx_round_trip_keeps_how_exact_coordinates_are(
+    tmp_path: Path, databases: Databases, engine: Engine, geocoder: Geocoder
+) -> None:
     # "57.7000" is exact to about 8 m; as an XLSX number it would read back as 57.7 (787 m, a vague area).
     rows = [template_row(title="Four decimals", latitude="57.7000", longitude="11.9700"),
             template_row(title="Two decimals", latitude="57.71", longitude="11.98")]  # fmt: skip

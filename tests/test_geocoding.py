@@ -46,7 +46,9 @@ PLACES = [
 
 
 @pytest.mark.parametrize(("name", "country", "lat", "lon"), PLACES)
-def test_place_names_any_case_diacritics_and_language(geocoder: Geocoder, name: str, country: str | None, lat: float, lon: float) -> None:
+def test_place_names_any_case_diacritics_and_language(
+    geocoder: Geocoder, name: str, country: str | None, lat: float, lon: float
+) -> None:
     found = geocoder.geocode_query(name, country)
     assert found.latitude == pytest.approx(lat, abs=0.01)
     assert found.longitude == pytest.approx(lon, abs=0.01)
@@ -84,7 +86,9 @@ def test_locate_prefers_provided_coordinates(geocoder: Geocoder) -> None:
 
 
 def test_locate_order_postcode_locality_city(geocoder: Geocoder) -> None:
-    assert geocoder.locate(country="SE", city="Göteborg", address="Götaplatsen 3, 412 56 Göteborg").precision is Precision.POSTCODE
+    assert (
+        geocoder.locate(country="SE", city="Göteborg", address="Götaplatsen 3, 412 56 Göteborg").precision is Precision.POSTCODE
+    )
     locality = geocoder.locate(country="SE", city="Göteborg", address="Skolvägen 1, Mölndal")
     assert locality.precision is Precision.LOCALITY
     assert 5 < haversine_km(locality.latitude, locality.longitude, 57.707, 11.967) < 15
@@ -249,7 +253,9 @@ def test_every_location_carries_its_uncertainty(geocoder: Geocoder) -> None:
     exact = geocoder.locate(country="SI", city="Kranj", latitude=46.23887, longitude=14.35561)
     assert not is_approximate(exact.precision, exact.uncertainty_m)
     city = geocoder.locate(country="SE", city="Göteborg", address="Storgatan 7")
-    assert city.precision is Precision.CITY and city.uncertainty_m == place_uncertainty_m(geocoder.city("Göteborg", "SE").population)
+    assert city.precision is Precision.CITY and city.uncertainty_m == place_uncertainty_m(
+        geocoder.city("Göteborg", "SE").population
+    )
     assert city.uncertainty_m is not None and 5_000 < city.uncertainty_m < MAX_PLACE_UNCERTAINTY_M
     locality = geocoder.locate(country="SE", city="Göteborg", address="Skolvägen 1, Mölndal")
     assert locality.uncertainty_m is not None and locality.uncertainty_m >= MIN_PLACE_UNCERTAINTY_M
@@ -257,7 +263,13 @@ def test_every_location_carries_its_uncertainty(geocoder: Geocoder) -> None:
 
 @pytest.mark.parametrize(
     ("population", "uncertainty_m"),
-    [(0, MIN_PLACE_UNCERTAINTY_M), (500, MIN_PLACE_UNCERTAINTY_M), (37_966, 1_948), (608_462, 7_800), (10**9, MAX_PLACE_UNCERTAINTY_M)],
+    [
+        (0, MIN_PLACE_UNCERTAINTY_M),
+        (500, MIN_PLACE_UNCERTAINTY_M),
+        (37_966, 1_948),
+        (608_462, 7_800),
+        (10**9, MAX_PLACE_UNCERTAINTY_M),
+    ],
 )
 def test_place_uncertainty_grows_with_population(population: int, uncertainty_m: int) -> None:
     assert place_uncertainty_m(population) == pytest.approx(uncertainty_m, abs=1)
@@ -298,7 +310,9 @@ def test_coordinates_in_the_stated_country_pass(geocoder: Geocoder, country: str
         ("SE", 11.97, 57.7, "latitude and longitude look swapped"),
     ],
 )
-def test_coordinates_in_another_country_are_rejected(geocoder: Geocoder, country: str, lat: float, lon: float, message: str) -> None:
+def test_coordinates_in_another_country_are_rejected(
+    geocoder: Geocoder, country: str, lat: float, lon: float, message: str
+) -> None:
     with pytest.raises(GeocodingError, match=message):
         geocoder.locate(country=country, city="", latitude=lat, longitude=lon)
 
@@ -317,7 +331,9 @@ def test_coordinates_far_from_the_stated_city_are_rejected(geocoder: Geocoder) -
         ("SI", "Škocjan", 45.9069, 15.2913),  # Škocjan (Dolenjska), not the one near Divača
     ],
 )
-def test_coordinates_in_another_town_of_the_same_name_are_accepted(geocoder: Geocoder, country: str, city: str, lat: float, lon: float) -> None:
+def test_coordinates_in_another_town_of_the_same_name_are_accepted(
+    geocoder: Geocoder, country: str, city: str, lat: float, lon: float
+) -> None:
     # Many places share a name (Poland has hundreds); the stated city is any of them, not only the largest.
     assert geocoder.locate(country=country, city=city, latitude=lat, longitude=lon).precision is Precision.PROVIDED
 

@@ -165,7 +165,11 @@ def test_xlsx_import(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None
     ("name", "content", "message"),
     [
         ("a.csv", b"", "is empty"),
-        ("a.csv", b"title,provider\nx,y\n", r"lacks the required column\(s\): city, country, topics, age_min, mode, type, start$"),
+        (
+            "a.csv",
+            b"title,provider\nx,y\n",
+            r"lacks the required column\(s\): city, country, topics, age_min, mode, type, start$",
+        ),
         ("a.csv", ",".join(TEMPLATE_COLUMNS).encode() + b"\n", "no rows of data"),
         ("a.csv", "title,city\nG\xf6teborg,x\n".encode("latin-1"), "not UTF-8"),
         ("a.pdf", b"%PDF-1.4", "expected a .csv or .xlsx file"),
@@ -173,7 +177,9 @@ def test_xlsx_import(tmp_path: Path, engine: Engine, geocoder: Geocoder) -> None
         ("a.xlsx", b"not a zip", "not a readable Excel"),
     ],
 )
-def test_unusable_files_change_nothing(tmp_path: Path, engine: Engine, geocoder: Geocoder, name: str, content: bytes, message: str) -> None:
+def test_unusable_files_change_nothing(
+    tmp_path: Path, engine: Engine, geocoder: Geocoder, name: str, content: bytes, message: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(ImportFileError, match=message):
@@ -182,7 +188,9 @@ def test_unusable_files_change_nothing(tmp_path: Path, engine: Engine, geocoder:
         assert queries.count_opportunities(conn) == 0
 
 
-def test_crash_mid_import_leaves_nothing_half_written(engine: Engine, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crash_mid_import_leaves_nothing_half_written(
+    engine: Engine, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rows = [template_row(title=f"Club {i}") for i in range(2500)]
     real_insert = queries.insert_opportunities
     calls = []
@@ -228,7 +236,9 @@ def test_concurrent_imports_lose_nothing(database_url: str, geocoder: Geocoder) 
 
 def test_progress_is_reported(engine: Engine, geocoder: Geocoder) -> None:
     seen: list[tuple[int, int]] = []
-    import_records(engine, [template_row(title=f"C{i}") for i in range(1500)], geocoder, progress=lambda d, t: seen.append((d, t)))
+    import_records(
+        engine, [template_row(title=f"C{i}") for i in range(1500)], geocoder, progress=lambda d, t: seen.append((d, t))
+    )
     assert seen == [(1000, 1500), (1500, 1500)]
 
 
@@ -281,13 +291,20 @@ def test_a_real_town_missing_from_the_places_list_is_accepted(engine: Engine, ge
         template_row(title="Hamlet", city="Zgornja Vas pod Gozdom", country="SI", address="Gozdna pot 3, 8351 Straža"),
         template_row(title="Hamlet again", city="zgornja vas pod gozdom", country="SI", address="Gozdna pot 5"),
         # By its coordinates.
-        template_row(title="By coordinates", city="Spodnja Xyzvas", country="SI", address="", latitude="46.1000", longitude="14.9000"),
+        template_row(
+            title="By coordinates", city="Spodnja Xyzvas", country="SI", address="", latitude="46.1000", longitude="14.9000"
+        ),
     ]
     report = import_records(engine, rows, geocoder)
     assert report.stored == 4, report.rejected
     stored = _stored(engine, report.stored_ids)
     again = stored["Hamlet again"]  # at the town the row before added
-    assert (again.city, again.precision, again.latitude, again.longitude) == ("Zgornja Vas pod Gozdom", Precision.CITY, 45.78, 15.0728)
+    assert (again.city, again.precision, again.latitude, again.longitude) == (
+        "Zgornja Vas pod Gozdom",
+        Precision.CITY,
+        45.78,
+        15.0728,
+    )
     assert haversine_km(stored["Straža"].latitude or 0, stored["Straža"].longitude or 0, 45.78, 15.07) < 2
     assert stored["Hamlet"].city == "Zgornja Vas pod Gozdom" and stored["Hamlet"].precision is Precision.POSTCODE
     with engine.connect() as conn:
@@ -481,9 +498,13 @@ def test_limits_end_the_read_with_a_reason(tmp_path: Path) -> None:
 
 
 def test_limits_are_settings() -> None:
-    limits = ReadLimits.from_settings(load_settings({"IMPORT_MAX_BYTES": "1000", "IMPORT_MAX_ROWS": "5", "IMPORT_MAX_CELL_CHARS": "9"}))
+    limits = ReadLimits.from_settings(
+        load_settings({"IMPORT_MAX_BYTES": "1000", "IMPORT_MAX_ROWS": "5", "IMPORT_MAX_CELL_CHARS": "9"})
+    )
     assert limits == ReadLimits(max_bytes=1000, max_rows=5, max_cell_chars=9)
-    assert ReadLimits.from_settings(load_settings({})) == ReadLimits(max_bytes=10 * 1024 * 1024, max_rows=50_000, max_cell_chars=32_767)
+    assert ReadLimits.from_settings(load_settings({})) == ReadLimits(
+        max_bytes=10 * 1024 * 1024, max_rows=50_000, max_cell_chars=32_767
+    )
     with pytest.raises(SettingsError, match="IMPORT_MAX_ROWS"):
         load_settings({"IMPORT_MAX_ROWS": "0"})
     with pytest.raises(SettingsError, match="IMPORT_MAX_BYTES"):

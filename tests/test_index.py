@@ -171,7 +171,9 @@ def rules_engine(tmp_path_factory: pytest.TempPathFactory, databases: Databases,
                                      end=f"{end}" if end else ""))  # fmt: skip
     report = import_records(engine, rows, geocoder, publish=True)
     # Rules without any session between their start and end are rejected, the rest stored.
-    assert report.stored > 150 and len(report.rejected) > 3 and all(r.field == "schedule" for r in report.rejected), report.rejected[:3]
+    assert report.stored > 150 and len(report.rejected) > 3 and all(r.field == "schedule" for r in report.rejected), (
+        report.rejected[:3]
+    )
     with engine.begin() as conn:
         for oid, legacy in zip(report.stored_ids[:2], ("FREQ=MINUTELY", "FREQ=SECONDLY"), strict=True):
             conn.execute(update(opportunities).where(opportunities.c.id == oid).values(schedule=legacy))
@@ -205,7 +207,9 @@ def _many_languages_engine(engine: Engine, geocoder: Geocoder) -> list[str]:
     """Store rows that hold 71 distinct language codes between them, 69 sorting before ``sv``."""
     import pycountry
 
-    before_sv = sorted(code for code in (getattr(lang, "alpha_2", "") for lang in pycountry.languages) if code and code < "sv")[:69]
+    before_sv = sorted(code for code in (getattr(lang, "alpha_2", "") for lang in pycountry.languages) if code and code < "sv")[
+        :69
+    ]
     codes = [*before_sv, "sv", "zu"]
     rows = [template_row(title=f"Club {i}", languages=";".join(codes[i : i + 15])) for i in range(0, len(codes), 15)]
     rows.append(template_row(title="Kodklubb på svenska", languages="sv"))
@@ -233,7 +237,6 @@ def test_every_language_is_a_filter_however_many_there_are(engine: Engine, geoco
     assert snapshot.mask(swedish).sum() == 2
 
 
-
 def test_the_language_filter_offers_only_languages_of_published_rows(engine: Engine, geocoder: Geocoder) -> None:
     rows = [template_row(title="Published", languages="sv"), template_row(title="Waiting", languages="uk;sv")]
     report = import_records(engine, rows[:1], geocoder, publish=True)
@@ -252,7 +255,9 @@ def _snapshot(engine: Engine, cache: Path) -> tuple[OpportunityIndex, Path]:
 
 
 def _same(a: OpportunityIndex, b: OpportunityIndex) -> bool:
-    return a.ids.tolist() == b.ids.tolist() and a.languages.tolist() == b.languages.tolist() and a.language_codes == b.language_codes
+    return (
+        a.ids.tolist() == b.ids.tolist() and a.languages.tolist() == b.languages.tolist() and a.language_codes == b.language_codes
+    )
 
 
 def _damage_truncated(path: Path) -> None:
@@ -285,7 +290,9 @@ def _damage_wrong_shape(path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", [_damage_truncated, _damage_garbage, _damage_missing_array, _damage_wrong_shape])
-def test_a_damaged_snapshot_is_rebuilt(damage: Callable[[Path], None], engine: Engine, geocoder: Geocoder, tmp_path: Path) -> None:
+def test_a_damaged_snapshot_is_rebuilt(
+    damage: Callable[[Path], None], engine: Engine, geocoder: Geocoder, tmp_path: Path
+) -> None:
     _many_languages_engine(engine, geocoder)
     first, path = _snapshot(engine, tmp_path)
     damage(path)
@@ -407,7 +414,9 @@ def test_a_cache_folder_that_cannot_be_written_still_gives_the_index(engine: Eng
         assert _same(index, OpportunityIndex.load(conn))
 
 
-def test_a_snapshot_of_another_user_is_read(engine: Engine, geocoder: Geocoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_snapshot_of_another_user_is_read(
+    engine: Engine, geocoder: Geocoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The import ran as another user: its snapshot is readable, but its time cannot be touched.
     _many_languages_engine(engine, geocoder)
     first, path = _snapshot(engine, tmp_path)

@@ -142,7 +142,9 @@ def store(engine: Engine, items: tuple[Item, ...] = ITEMS, *, district_rows: boo
                 precision=item.precision if item.point else None, created_at=item.created, updated_at=item.created,
                 verified_at=item.verified,
             )  # fmt: skip
-            rows.append(opportunity_row(opp, provider_id=provider_ids[item.provider], city_id=city_ids[item.city], now=item.created))
+            rows.append(
+                opportunity_row(opp, provider_id=provider_ids[item.provider], city_id=city_ids[item.city], now=item.created)
+            )
             topics.append(item.topics)
         insert_opportunities(conn, rows, topics, [() for _ in rows])
 
@@ -462,7 +464,9 @@ def test_csv_reads_back(dataset: Engine) -> None:
     assert (fresh["value"], fresh["previous"], fresh["change"], fresh["unit"]) == ("0.5000", "0.2500", "0.2500", "share")
     digital = by_key["topic", "digital-skills"]
     assert (digital["label"], digital["value"], digital["previous"], digital["change"]) == ("Umiejętności cyfrowe", "2", "0", "2")
-    assert {(r["from"], r["to"], r["previous_from"], r["previous_to"]) for r in rows} == {("2026-11-01", "2026-11-30", "2026-10-02", "2026-10-31")}
+    assert {(r["from"], r["to"], r["previous_from"], r["previous_to"]) for r in rows} == {
+        ("2026-11-01", "2026-11-30", "2026-10-02", "2026-10-31")
+    }
 
 
 def test_csv_guards_formula_like_names(engine: Engine) -> None:

@@ -42,7 +42,9 @@ def page(monkeypatch: pytest.MonkeyPatch, small_database: str) -> Iterator[AppTe
     at.switch_page("pages/indicators.py")
     yield at
     settings = load_settings()
-    app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s).dispose()
+    app_state.database(
+        settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s
+    ).dispose()
 
 
 def open_page(at: AppTest, **params: str) -> AppTest:

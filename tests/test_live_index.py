@@ -107,15 +107,18 @@ def random_edit(conn: Connection, rng: random.Random, oid: int, when: datetime) 
         number = conn.execute(select(func.count()).select_from(cities)).scalar_one()
         name = f"Nova Vas {number}"
         city = conn.execute(
-            insert(cities).returning(cities.c.id).values(name=name, name_key=name.lower(), country="SI", latitude=46.1,
-                                                          longitude=14.6, timezone="Europe/Ljubljana")
+            insert(cities)
+            .returning(cities.c.id)
+            .values(name=name, name_key=name.lower(), country="SI", latitude=46.1, longitude=14.6, timezone="Europe/Ljubljana")
         ).scalar_one()
         values["city_id"] = city
     conn.execute(update(opportunities).where(opportunities.c.id == oid).values(**values))
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_merged_changes_equal_a_fresh_build_and_the_sql_search(demo: Engine, geocoder: Geocoder, tmp_path: Path, seed: int) -> None:
+def test_merged_changes_equal_a_fresh_build_and_the_sql_search(
+    demo: Engine, geocoder: Geocoder, tmp_path: Path, seed: int
+) -> None:
     rng = random.Random(seed)
     index = live(demo, tmp_path)
     with demo.connect() as conn:
@@ -142,10 +145,14 @@ def test_merged_changes_equal_a_fresh_build_and_the_sql_search(demo: Engine, geo
 def test_an_approval_and_an_edit_show_after_one_refresh(demo: Engine, tmp_path: Path) -> None:
     index = live(demo, tmp_path)
     with demo.connect() as conn:
-        waiting = conn.execute(select(func.min(opportunities.c.id)).where(opportunities.c.status == Status.PENDING.value)).scalar_one()
+        waiting = conn.execute(
+            select(func.min(opportunities.c.id)).where(opportunities.c.status == Status.PENDING.value)
+        ).scalar_one()
     assert waiting not in index.current().ids
     with writing(demo) as conn:  # approved, and its age range corrected on the way
-        conn.execute(update(opportunities).where(opportunities.c.id == waiting).values(status="published", age_min=7, updated_at=_now()))
+        conn.execute(
+            update(opportunities).where(opportunities.c.id == waiting).values(status="published", age_min=7, updated_at=_now())
+        )
     assert index.refresh()
     now = index.current()
     assert waiting in now.ids and now.age_min[np.searchsorted(now.ids, waiting)] == 7
@@ -210,7 +217,9 @@ def test_a_deleted_row_leads_to_a_rebuild(demo: Engine, tmp_path: Path) -> None:
     assert_same(index.current(), fresh(demo))
 
 
-def test_a_big_import_is_a_rebuild_not_a_merge(demo: Engine, geocoder: Geocoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_big_import_is_a_rebuild_not_a_merge(
+    demo: Engine, geocoder: Geocoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(live_index, "REBUILD_MIN_ROWS", 5)
     index = live(demo, tmp_path)
     rows = [template_row(title=f"Term {i}") for i in range(80)]
@@ -241,7 +250,9 @@ def test_a_failing_refresh_logs_and_keeps_the_old_index(
 
     monkeypatch.setattr(OpportunityIndex, "updated", broken)
     with caplog.at_level(logging.ERROR, logger="opportunities.explore.live_index"), writing(demo) as conn:
-        conn.execute(update(opportunities).where(opportunities.c.status == "pending").values(status="published", updated_at=_now()))
+        conn.execute(
+            update(opportunities).where(opportunities.c.status == "pending").values(status="published", updated_at=_now())
+        )
     deadline = time.monotonic() + 10
     while "keeps serving" not in caplog.text and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -319,7 +330,9 @@ def test_when_the_other_process_cannot_build_this_one_does(
 ) -> None:
     index = live(demo, tmp_path)
     with writing(demo) as conn:
-        conn.execute(update(opportunities).where(opportunities.c.status == "pending").values(status="published", updated_at=_now()))
+        conn.execute(
+            update(opportunities).where(opportunities.c.status == "pending").values(status="published", updated_at=_now())
+        )
     monkeypatch.setattr(live_index.sys, "executable", str(tmp_path / "no-python-here"))
     with caplog.at_level(logging.WARNING, logger="opportunities.explore.live_index"):
         assert index.refresh(rebuild=True)
@@ -362,7 +375,9 @@ def test_a_restarted_server_serves_its_older_snapshot_while_it_rebuilds(demo: En
 def test_without_a_thread_an_older_snapshot_is_not_served(demo: Engine, tmp_path: Path) -> None:
     live(demo, tmp_path)
     with writing(demo) as conn:
-        conn.execute(update(opportunities).where(opportunities.c.status == "pending").values(status="published", updated_at=_now()))
+        conn.execute(
+            update(opportunities).where(opportunities.c.status == "pending").values(status="published", updated_at=_now())
+        )
     again = live(demo, tmp_path)  # nobody would catch it up: built for the data as it is
     assert again.rebuilds == 1
     assert_same(again.current(), fresh(demo))

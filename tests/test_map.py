@@ -100,7 +100,10 @@ def test_pins_are_coloured_by_first_topic_and_listed_in_the_legend() -> None:
     page = render([make(topics=("arts-culture", "digital-skills")), make(topics=("sustainability",), latitude=46.3)])
     rows = pin_rows(page)
     assert [r[2] for r in rows] == [f"col-topic-{TOPICS.index('arts-culture')}", f"col-topic-{TOPICS.index('sustainability')}"]
-    assert f".col-topic-{TOPICS.index('arts-culture')}, .col-t{TOPICS.index('arts-culture')}::before {{ background: {TOPIC_COLOURS['arts-culture']}; }}" in page
+    assert (
+        f".col-topic-{TOPICS.index('arts-culture')}, .col-t{TOPICS.index('arts-culture')}::before {{ background: {TOPIC_COLOURS['arts-culture']}; }}"
+        in page
+    )
     assert '"Arts and culture"' in page
     assert '"Sustainability"' in page
     assert '"Digital skills"' not in page  # only first topics colour a pin
@@ -329,7 +332,9 @@ def test_locality_and_city_centres_make_separate_circles() -> None:
         (Precision.LOCALITY, None, True),
     ],
 )
-def test_a_pin_only_when_known_to_a_few_hundred_metres(precision: Precision, uncertainty_m: int | None, approximate: bool) -> None:
+def test_a_pin_only_when_known_to_a_few_hundred_metres(
+    precision: Precision, uncertainty_m: int | None, approximate: bool
+) -> None:
     opp = make(precision=precision, uncertainty_m=uncertainty_m, latitude=46.25, longitude=14.30)
     assert is_approximate(opp) is approximate
     page = render([opp])
@@ -423,7 +428,7 @@ def test_city_names_are_drawn_from_our_own_data() -> None:
     rows = json.loads(re.search(r"(\[\[\"G.*?\]\]).forEach", page).group(1))  # type: ignore[union-attr]
     assert rows == [["Göteborg", 57.70716, 11.96679], ["<b>Kranj</b>", 46.23887, 14.35561]]
     assert "label.textContent = p[0];" in page  # a provider- or admin-typed name is text, never HTML
-    assert 'interactive: false, keyboard: false' in page  # no extra tab stops
+    assert "interactive: false, keyboard: false" in page  # no extra tab stops
     assert ".leaflet-container { background: #eef0e8; }" in page  # light land, not Leaflet's grey
     assert "colPlaces" not in base_page()  # no cities, no labels layer
     assert len(page) - len(base_page()) < 2500  # a few bytes per city, sent once with the base map
@@ -439,7 +444,7 @@ def test_cluster_text_contrasts_with_its_colour(background: str) -> None:
 
 
 def test_a_series_is_shown_from_its_first_session() -> None:
-    """"Every last Friday" starting on Friday 4 December: the first session is the 25th."""
+    """ "Every last Friday" starting on Friday 4 December: the first session is the 25th."""
     opp = Opportunity(
         title="Kino", provider="Dom kulture", city="Kranj", country="SI", topics=("arts-culture",), age_min=12,
         mode=Mode.IN_PERSON, type=OpportunityType.CLUB, start=datetime(2026, 12, 4, 18, 0), end=date(2027, 6, 30),

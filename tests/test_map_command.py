@@ -119,8 +119,12 @@ def test_language_and_linked_assets(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 @pytest.mark.usefixtures("opportunities")
-@pytest.mark.parametrize(("language", "title"), [("en", "Learning opportunities"), ("pl", "Zajęcia edukacyjne"), ("sv", "Aktiviteter för lärande")])
-def test_page_has_its_language_and_a_translated_title(tmp_path: Path, capsys: pytest.CaptureFixture[str], language: str, title: str) -> None:
+@pytest.mark.parametrize(
+    ("language", "title"), [("en", "Learning opportunities"), ("pl", "Zajęcia edukacyjne"), ("sv", "Aktiviteter för lärande")]
+)
+def test_page_has_its_language_and_a_translated_title(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], language: str, title: str
+) -> None:
     page, _ = write_map(tmp_path, capsys, "--language", language)
     assert page.startswith(f'<!DOCTYPE html>\n<html lang="{language}">\n<head>\n<title>{title}</title>')
     assert page.count("<title>") == 1
@@ -182,7 +186,9 @@ def test_written_file_draws_pins_offline(tmp_path: Path, capsys: pytest.CaptureF
     assert any(url.startswith("http://127.0.0.1:9/") for url in requested)  # tiles were asked for, locally
 
 
-def test_pins_wear_the_topic_asked_for(tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: Engine, geocoder: Geocoder) -> None:
+def test_pins_wear_the_topic_asked_for(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: Engine, geocoder: Geocoder
+) -> None:
     """``--topic digital-skills`` colours an arts-and-digital club by digital skills, not arts."""
     row = template_row(**KRANJ, topics="arts-culture;digital-skills")
     assert import_records(engine, [row], geocoder, publish=True).stored == 1

@@ -32,8 +32,14 @@ EUROPE = MapView(Bounds(40.0, 0.0, 65.0, 30.0), 4)
 @pytest.fixture
 def kranj(engine: Engine, geocoder: Geocoder) -> Engine:
     rows = [
-        template_row(title=f"Club {i}", city="Kranj", country="SI", address="", latitude=f"{46.20 + i * 0.002:.4f}",
-                     longitude=f"{14.30 + (i % 7) * 0.01:.4f}")
+        template_row(
+            title=f"Club {i}",
+            city="Kranj",
+            country="SI",
+            address="",
+            latitude=f"{46.20 + i * 0.002:.4f}",
+            longitude=f"{14.30 + (i % 7) * 0.01:.4f}",
+        )
         for i in range(40)
     ]
     rows.append(template_row(title=HOSTILE, provider=HOSTILE, city="Kranj", country="SI", address="", latitude="46.2390",
@@ -92,8 +98,14 @@ def test_filters_apply(kranj: Engine) -> None:
 
 def test_pins_are_capped(engine: Engine, geocoder: Geocoder) -> None:
     rows = [
-        template_row(title=f"Dense {i}", city="Kranj", country="SI", address="", latitude=f"{46.2 + (i % 30) * 0.0003:.5f}",
-                     longitude=f"{14.3 + (i // 30) * 0.0003:.5f}")
+        template_row(
+            title=f"Dense {i}",
+            city="Kranj",
+            country="SI",
+            address="",
+            latitude=f"{46.2 + (i % 30) * 0.0003:.5f}",
+            longitude=f"{14.3 + (i // 30) * 0.0003:.5f}",
+        )
         for i in range(MAX_PINS * 2)
     ]
     import_records(engine, rows, geocoder, publish=True)
@@ -102,7 +114,11 @@ def test_pins_are_capped(engine: Engine, geocoder: Geocoder) -> None:
 
 
 def test_base_map_uses_local_assets_only() -> None:
-    html = base_map(tile_url="https://tiles.example.org/{z}/{x}/{y}.png", tile_attribution="t", asset_base="/app/static").get_root().render()
+    html = (
+        base_map(tile_url="https://tiles.example.org/{z}/{x}/{y}.png", tile_attribution="t", asset_base="/app/static")
+        .get_root()
+        .render()
+    )
     urls = set(re.findall(r'(?:src|href)="([^"]+)"', html))
     assert urls and all(u.startswith("/app/static/vendor/") for u in urls), urls
     for cdn in ("cdn", "unpkg", "jsdelivr", "cloudflare", "code.jquery"):
@@ -210,7 +226,11 @@ def drawn(html: str) -> tuple[list[list[Any]], list[list[Any]], list[dict[str, A
         found = re.search(pattern, html)
         return json.loads(found.group(1)) if found else []
 
-    return data(r"(\[\[[-\d.]+, [-\d.]+, \d+, \"#.*?\]\])\.forEach"), data(r"(\[\[[-\d.]+, [-\d.]+, \"col-.*?\]\])\.forEach"), data(r"var areas = (\[.*?\]);\n")
+    return (
+        data(r"(\[\[[-\d.]+, [-\d.]+, \d+, \"#.*?\]\])\.forEach"),
+        data(r"(\[\[[-\d.]+, [-\d.]+, \"col-.*?\]\])\.forEach"),
+        data(r"var areas = (\[.*?\]);\n"),
+    )
 
 
 def screen(lat: float, lon: float, zoom: int) -> npt.NDArray[np.float64]:
@@ -219,13 +239,21 @@ def screen(lat: float, lon: float, zoom: int) -> npt.NDArray[np.float64]:
 
 # Ljubljana as postcodes place it: several approximate centres a few kilometres apart (1000, 1210,
 # 1231, 1260 …), each with a few opportunities, among exactly located ones.
-LJUBLJANA_CENTRES = [(46.0569, 14.5058, 3), (46.0822, 14.4717, 2), (46.0963, 14.5413, 2), (46.0311, 14.5478, 1), (46.0667, 14.5833, 2)]
+LJUBLJANA_CENTRES = [
+    (46.0569, 14.5058, 3),
+    (46.0822, 14.4717, 2),
+    (46.0963, 14.5413, 2),
+    (46.0311, 14.5478, 1),
+    (46.0667, 14.5833, 2),
+]
 
 
 @pytest.fixture
 def ljubljana(engine: Engine, geocoder: Geocoder) -> tuple[Engine, int]:
     rows = [
-        template_row(title=f"Center {i}", city="Ljubljana", country="SI", address="", latitude=f"{lat:.2f}", longitude=f"{lon:.2f}")
+        template_row(
+            title=f"Center {i}", city="Ljubljana", country="SI", address="", latitude=f"{lat:.2f}", longitude=f"{lon:.2f}"
+        )
         for lat, lon, n in LJUBLJANA_CENTRES
         for i in range(n)
     ]  # two decimals: approximate, 787 m

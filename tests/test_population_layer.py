@@ -63,7 +63,9 @@ def test_a_points_layer_in_any_format_and_crs_is_counted_per_district(world: Wor
     with world.engine.connect() as conn:
         preview = preview_population(conn, world.gbg, layer)
     assert [(d.name, d.population, dict(d.population_by_age)) for d in preview.districts] == [
-        ("Centrum", 100, {"teens": 10}), ("Majorna-Linné", 40, {"teens": 4})]
+        ("Centrum", 100, {"teens": 10}),
+        ("Majorna-Linné", 40, {"teens": 4}),
+    ]
     assert (preview.outside, preview.bands, preview.inside) == (5, ("teens",), 140)
     assert figures(world) == {"Centrum": (1, {}), "Majorna-Linné": (2, {})}  # a preview changes nothing
 
@@ -203,7 +205,11 @@ def test_the_districts_version_moves_with_the_residents_even_when_ids_come_back(
     with_districts(world)  # Centrum 1, Majorna-Linné 2
     with world.engine.connect() as conn:
         before = queries.districts_version(conn)
-    store_districts(world.engine, world.gbg, [District("Centrum", CENTRUM, population=centrum), District("Majorna-Linné", MAJORNA, population=majorna)])
+    store_districts(
+        world.engine,
+        world.gbg,
+        [District("Centrum", CENTRUM, population=centrum), District("Majorna-Linné", MAJORNA, population=majorna)],
+    )
     with world.engine.connect() as conn:
         # SQLite gives the deleted ids again: residents moved between districts (same total) must move it all the same.
         assert queries.districts_version(conn) != before
@@ -278,7 +284,10 @@ def test_the_command_on_a_missing_file_is_a_file_error(world: World, tmp_path: P
 # --- the Coverage page ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("who", "shown"), [("lead_gbg", True), ("lead_kranj", True), ("disabled_lead", False), ("librarian", False), ("nobody", False)])
+@pytest.mark.parametrize(
+    ("who", "shown"),
+    [("lead_gbg", True), ("lead_kranj", True), ("disabled_lead", False), ("librarian", False), ("nobody", False)],
+)
 def test_the_population_uploader_is_offered_to_city_leads_only(signed_in: World, who: str, shown: bool) -> None:  # noqa: F811
     at = page("coverage", None if who == "nobody" else getattr(signed_in, who), signed_in, language="sv")
     assert not at.exception

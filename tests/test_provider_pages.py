@@ -52,11 +52,19 @@ class Site:
 def site(engine: Engine, database_url: str, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     settings = load_settings()
     with connection.writing(engine) as conn:
-        city_id = queries.ensure_city(conn, City(name="Göteborg", country="SE", latitude=57.70716, longitude=11.96679, timezone="Europe/Stockholm"))
-        library = queries.ensure_provider(conn, Provider(name="Stadsbiblioteket Göteborg", contact_email="info@example.org"), city_id)
+        city_id = queries.ensure_city(
+            conn, City(name="Göteborg", country="SE", latitude=57.70716, longitude=11.96679, timezone="Europe/Stockholm")
+        )
+        library = queries.ensure_provider(
+            conn, Provider(name="Stadsbiblioteket Göteborg", contact_email="info@example.org"), city_id
+        )
         culture = queries.ensure_provider(conn, Provider(name="Kulturhuset"), city_id)
-        alice = add_user(conn, "alice@example.org", role=Role.PROVIDER, password=None, settings=settings, now=NOW, organisation_id=library)
-        bob = add_user(conn, "bob@example.org", role=Role.PROVIDER, password=None, settings=settings, now=NOW, organisation_id=culture)
+        alice = add_user(
+            conn, "alice@example.org", role=Role.PROVIDER, password=None, settings=settings, now=NOW, organisation_id=library
+        )
+        bob = add_user(
+            conn, "bob@example.org", role=Role.PROVIDER, password=None, settings=settings, now=NOW, organisation_id=culture
+        )
         listing = listings.submit(conn, alice, FORM, geocoder=geocoder, now=NOW)
         tokens = {u.email: start_session(conn, u.id, NOW, settings=settings) for u in (alice, bob)}
     monkeypatch.setenv("DATABASE_URL", database_url)
@@ -64,7 +72,9 @@ def site(engine: Engine, database_url: str, geocoder: Geocoder, monkeypatch: pyt
     st.cache_resource.clear()
     assert listing.id is not None
     yield Site(database_url, alice, bob, listing.id, tokens)
-    app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s).dispose()
+    app_state.database(
+        settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s
+    ).dispose()
     st.cache_resource.clear()
 
 
@@ -83,7 +93,9 @@ def open_page(page: str, token: str | None, *, language: str = "en", params: dic
 
 def texts(at: AppTest) -> str:
     """Every text shown, as written (provider and UI text goes to Markdown escaped)."""
-    parts = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "title") for e in getattr(at, kind)]
+    parts = [
+        e.value for kind in ("markdown", "caption", "info", "warning", "error", "success", "title") for e in getattr(at, kind)
+    ]
     return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts)).replace("\u2060", "")
 
 

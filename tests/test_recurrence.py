@@ -116,7 +116,12 @@ def generated_rule(rng: random.Random, kind: str) -> str:
     months = f";BYMONTH={','.join(str(m) for m in rng.sample(range(1, 13), rng.randint(1, 4)))}"
     if kind == "monthly-by-day":
         picked = rng.sample([1, 2, 10, 15, 28, 29, 30, 31, -1, -2, -7, -31], rng.randint(1, 2))
-        return "FREQ=MONTHLY" + interval("MONTHLY") + (months if rng.random() < 0.3 else "") + f";BYMONTHDAY={','.join(map(str, picked))}"
+        return (
+            "FREQ=MONTHLY"
+            + interval("MONTHLY")
+            + (months if rng.random() < 0.3 else "")
+            + f";BYMONTHDAY={','.join(map(str, picked))}"
+        )
     if kind == "monthly-by-weekday":
         if rng.random() < 0.2:
             return "FREQ=MONTHLY" + interval("MONTHLY") + f";BYDAY={days(1, 2)}"
@@ -171,7 +176,13 @@ def test_generated_rules_match_dateutil(kind: str) -> None:
                 series_end = HORIZON.date() - timedelta(days=1)  # the oracle's horizon
             top = min(d for d in (date_to, series_end) if d is not None)
             want = any((date_from is None or day >= date_from) and day <= top for day in days)
-            assert has_session_between(rule, first, series_end, date_from, date_to) == want, (rule, first, series_end, date_from, date_to)
+            assert has_session_between(rule, first, series_end, date_from, date_to) == want, (
+                rule,
+                first,
+                series_end,
+                date_from,
+                date_to,
+            )
             after = datetime.combine(date_from or first.date(), time(rng.randint(0, 23)))
             before = datetime.combine(top, time(rng.randint(0, 23)))
             within = [m for m in expected if after <= m <= before and (series_end is None or m.date() <= series_end)]
@@ -234,7 +245,10 @@ def test_a_stored_rule_no_longer_accepted_counts_as_its_first_session(legacy: st
 def test_the_first_session_need_not_be_the_start() -> None:
     # dateutil's meaning: a start that the rule does not produce is not a session.
     tuesday = datetime(2026, 12, 1, 17)
-    assert sessions("FREQ=WEEKLY;BYDAY=WE", tuesday, tuesday, datetime(2026, 12, 10)) == [datetime(2026, 12, 2, 17), datetime(2026, 12, 9, 17)]
+    assert sessions("FREQ=WEEKLY;BYDAY=WE", tuesday, tuesday, datetime(2026, 12, 10)) == [
+        datetime(2026, 12, 2, 17),
+        datetime(2026, 12, 9, 17),
+    ]
     assert not has_session_between("FREQ=WEEKLY;BYDAY=WE", tuesday, None, date(2026, 12, 1), date(2026, 12, 1))
 
 

@@ -61,7 +61,9 @@ def world(engine: Engine, geocoder: Geocoder, database_url: str) -> World:
         kranj = queries.find_city(conn, "Kranj", "SI")
         assert gbg is not None and gbg.id is not None and kranj is not None and kranj.id is not None
         library = queries.get_opportunity(conn, report.stored_ids[0])
-        library_id = conn.execute(select(schema.opportunities.c.provider_id).where(schema.opportunities.c.id == library.id)).scalar_one()
+        library_id = conn.execute(
+            select(schema.opportunities.c.provider_id).where(schema.opportunities.c.id == library.id)
+        ).scalar_one()
         newcomer, member = organisations.register_organisation(
             conn, name="Nytt Forum", kind=ProviderKind.NGO, city_id=gbg.id, website="", contact_email="info@nytt.example",
             user_email="anna@nytt.example", password=None, settings=settings, now=NOW, language="sv")  # fmt: skip
@@ -263,7 +265,11 @@ def test_review_command_lists_approves_rejects(cli_world: World, capsys: pytest.
     assert main(["review", "list", "--city", "Göteborg"]) == 0
     out = capsys.readouterr()
     lines = out.out.splitlines()
-    assert [line.split("\t")[-2] for line in lines if not line.startswith(("\t", "organisation"))] == ["Kodklubb", "Schack", "Debattklubb"]
+    assert [line.split("\t")[-2] for line in lines if not line.startswith(("\t", "organisation"))] == [
+        "Kodklubb",
+        "Schack",
+        "Debattklubb",
+    ]
     assert any(line.startswith("organisation") and "Nytt Forum" in line for line in lines)
     assert "3 pending, 1 organisations to verify" in out.err
 

@@ -34,14 +34,18 @@ def signed_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     st.cache_resource.clear()
     yield found
     settings = load_settings()
-    app_state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s).dispose()
+    app_state.database(
+        settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s
+    ).dispose()
 
 
 def page(name: str, user: User | None, w: World, language: str = "en") -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
     if user is not None:
         with writing(w.engine) as conn:
-            at.session_state[access.SESSION_TOKEN] = accounts.start_session(conn, user.id, accounts.now_utc(), settings=w.settings)
+            at.session_state[access.SESSION_TOKEN] = accounts.start_session(
+                conn, user.id, accounts.now_utc(), settings=w.settings
+            )
     at.session_state[app_state.LANGUAGE] = language
     return at.run()
 
@@ -88,7 +92,9 @@ def test_the_review_page_shows_the_leads_queue_and_decides(signed_in: World) -> 
     assert not at.exception
     assert "Saved." in texts(at)
     with signed_in.engine.connect() as conn:
-        status = conn.execute(select(schema.opportunities.c.status).where(schema.opportunities.c.id == signed_in.ids["Kodklubb"])).scalar_one()
+        status = conn.execute(
+            select(schema.opportunities.c.status).where(schema.opportunities.c.id == signed_in.ids["Kodklubb"])
+        ).scalar_one()
     assert status == Status.PUBLISHED.value
     assert list(at.dataframe[0].value["Title"]) == ["Schack", "Debattklubb"]
 

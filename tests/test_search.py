@@ -66,7 +66,10 @@ def titles(engine: Engine, **kwargs: object) -> list[str]:
         ({"text": "TEENS"}, ["Kranj coding"]),
         ({"text": "50%"}, ["Göteborg club 50%"]),
         ({"date_from": date(2026, 12, 11), "date_to": date(2026, 12, 31), "city": "Kranj"}, ["Kranj paid coding"]),
-        ({"date_from": date(2026, 11, 23)}, ["Online English", "Göteborg club 50%", "Kranj coding", "Kranj paid coding", "Ljubljana robots"]),
+        (
+            {"date_from": date(2026, 11, 23)},
+            ["Online English", "Göteborg club 50%", "Kranj coding", "Kranj paid coding", "Ljubljana robots"],
+        ),
         # A weekly club matches a range only when one of its sessions falls inside it.
         ({"date_from": date(2026, 12, 3), "date_to": date(2026, 12, 8), "city": "Göteborg"}, []),
         ({"date_from": date(2026, 12, 3), "date_to": date(2026, 12, 9), "city": "Göteborg"}, ["Göteborg club 50%"]),

@@ -110,7 +110,9 @@ def test_migration_0004_recomputes_keys_with_the_new_folding(database_url: str, 
             1: "центр нова школа", 2: "kod klubb", 3: "kodklubb", 4: "kodklubb #4"}  # fmt: skip
         assert queries.find_city(conn, "БЕОГРАД", "RS") is not None
         stored = queries.get_opportunities(conn, [1, 2])
-        assert [o.dedup_key for o in stored] == list(conn.execute(text("SELECT dedup_key FROM opportunities ORDER BY id")).scalars())
+        assert [o.dedup_key for o in stored] == list(
+            conn.execute(text("SELECT dedup_key FROM opportunities ORDER BY id")).scalars()
+        )
     with engine.connect() as conn:
         assert [o.title for o in search(conn, SearchQuery(text="КОДУВАННЯ"))] == ["Кодування для підлітків"]
 

@@ -58,8 +58,8 @@ MIXED = [
     template_row(title="Εργαστήριο ρομποτικής", start="2027-01-10 10:00"),  # Greek, stored
     GOOD,  # the same as row 2
     template_row(title="ورشة البرمجة", start="2027-01-11 10:00", url="javascript:alert(1)"),  # Arabic, bad url
-    template_row(title="=HYPERLINK(\"http://evil\")", start="2027-01-12 10:00"),  # formula-like text is text
-    template_row(title="Łódź ß club\nwith a line break", start="2027-01-13 10:00", description="a, b; \"c\"\nd"),
+    template_row(title='=HYPERLINK("http://evil")', start="2027-01-12 10:00"),  # formula-like text is text
+    template_row(title="Łódź ß club\nwith a line break", start="2027-01-13 10:00", description='a, b; "c"\nd'),
 ]
 EXPECTED = {
     2: (Outcome.STORE, ""),
@@ -81,7 +81,9 @@ EXPECTED = {
         ("mixed.xlsx", xlsx_bytes(MIXED)),
     ],
 )
-def test_preview_shows_each_rows_outcome_and_stores_nothing(filename: str, data: bytes, engine: Engine, geocoder: Geocoder) -> None:
+def test_preview_shows_each_rows_outcome_and_stores_nothing(
+    filename: str, data: bytes, engine: Engine, geocoder: Geocoder
+) -> None:
     table = read_table_bytes(data, filename, limits=LIMITS)
     preview = preview_import(engine, table, geocoder, filename=filename)
     assert {r.row: (r.outcome, r.field) for r in preview.rows} == EXPECTED
@@ -94,7 +96,7 @@ def test_preview_shows_each_rows_outcome_and_stores_nothing(filename: str, data:
     assert report.stored_rows == [2, 4, 7] and report.stored == 3 == count_rows(engine)
     with engine.connect() as conn:
         titles = {o.title for o in queries.get_opportunities(conn, report.stored_ids)}
-    assert titles == {GOOD["title"], "Εργαστήριο ρομποτικής", "=HYPERLINK(\"http://evil\")"}
+    assert titles == {GOOD["title"], "Εργαστήριο ρομποτικής", '=HYPERLINK("http://evil")'}
 
 
 def test_preview_names_the_stored_listing_a_row_repeats(engine: Engine, geocoder: Geocoder) -> None:
@@ -126,7 +128,11 @@ def test_an_organisations_upload_holds_only_its_own_listings(engine: Engine, geo
     rows = [GOOD, template_row(title="Blank provider", provider=""), template_row(title="Theirs", provider="Other org")]
     table = read_table_bytes(csv_bytes(rows), "org.csv", limits=LIMITS)
     preview = preview_import(engine, table, geocoder, organisation="STADSBIBLIOTEKET GÖTEBORG")
-    assert [(r.outcome, r.field) for r in preview.rows] == [(Outcome.STORE, ""), (Outcome.STORE, ""), (Outcome.REJECT, "provider")]
+    assert [(r.outcome, r.field) for r in preview.rows] == [
+        (Outcome.STORE, ""),
+        (Outcome.STORE, ""),
+        (Outcome.REJECT, "provider"),
+    ]
     report = confirm_import(engine, table, geocoder, preview, organisation="STADSBIBLIOTEKET GÖTEBORG")
     with engine.connect() as conn:
         assert {o.provider for o in queries.get_opportunities(conn, report.stored_ids)} == {"Stadsbiblioteket Göteborg"}
@@ -148,7 +154,9 @@ def test_preview_reports_progress(engine: Engine, geocoder: Geocoder) -> None:
         ("notes.pdf", b"%PDF-1.4", LIMITS, "expected a .csv or .xlsx"),
     ],
 )
-def test_files_past_the_limits_are_refused_with_the_setting_named(filename: str, data: bytes, limits: ReadLimits, message: str) -> None:
+def test_files_past_the_limits_are_refused_with_the_setting_named(
+    filename: str, data: bytes, limits: ReadLimits, message: str
+) -> None:
     with pytest.raises(ImportFileError, match=message):
         read_table_bytes(data, filename, limits=limits)
 
@@ -193,7 +201,9 @@ def test_template_workbook_explains_every_column_and_lists_the_vocabulary() -> N
     columns = [row[0] for row in workbook["Kolumnerna förklarade"].iter_rows(min_row=2, values_only=True)]
     assert columns == list(ALL_COLUMNS) == list(COLUMN_HELP)
     vocabulary = {(r[0], r[1]) for r in workbook["Vokabulärlista"].iter_rows(min_row=2, values_only=True)}
-    assert {("topics", t) for t in TOPICS} | {("mode", m.value) for m in Mode} | {("type", t.value) for t in OpportunityType} <= vocabulary
+    assert {("topics", t) for t in TOPICS} | {("mode", m.value) for m in Mode} | {
+        ("type", t.value) for t in OpportunityType
+    } <= vocabulary
     assert ("topics", "digital-skills", "Digitala färdigheter") in vocabulary_rows("sv")
     assert "Umiejętności cyfrowe" in vocabulary_csv("pl").decode("utf-8-sig")
 
@@ -227,7 +237,10 @@ def test_likely_duplicates_same_provider_or_similar_title_close_in_time_and_plac
     with engine.connect() as conn:
         subject = queries.get_opportunity(conn, ids[0])
         found = likely_duplicates(conn, subject)
-        assert {(d.opportunity.id, d.kind) for d in found} == {(ids[1], DuplicateKind.SAME_PROVIDER), (ids[2], DuplicateKind.NEARBY)}
+        assert {(d.opportunity.id, d.kind) for d in found} == {
+            (ids[1], DuplicateKind.SAME_PROVIDER),
+            (ids[2], DuplicateKind.NEARBY),
+        }
         queries.set_status(conn, ids[2], Status.REJECTED)
         assert [d.opportunity.id for d in likely_duplicates(conn, subject)] == [ids[1]]
 
@@ -248,7 +261,9 @@ def test_preview_is_reusable_as_a_value() -> None:
         ("en", 3, "age_min is required"),
     ],
 )
-def test_rejection_reasons_in_the_readers_language(engine: Engine, geocoder: Geocoder, language: str, row: int, expected: str) -> None:
+def test_rejection_reasons_in_the_readers_language(
+    engine: Engine, geocoder: Geocoder, language: str, row: int, expected: str
+) -> None:
     from opportunities.listings.reasons import translate_errors
 
     preview = preview_import(engine, read_table_bytes(csv_bytes(MIXED), "m.csv", limits=LIMITS), geocoder)
@@ -259,10 +274,14 @@ def test_rejection_reasons_in_the_readers_language(engine: Engine, geocoder: Geo
 @pytest.mark.parametrize(
     ("message", "expected"),
     [
-        ("big.csv is 12,000,000 bytes, more than the 10,485,760 an import reads (setting IMPORT_MAX_BYTES); split it into smaller files",
-         "big.csv ma 12,000,000 bajtów, więcej niż 10,485,760 dozwolonych w jednym przesłaniu; podziel go na mniejsze pliki"),
-        ("many.csv has more than 50,000 rows of data, the most one import reads (setting IMPORT_MAX_ROWS); split it into smaller files",
-         "many.csv ma więcej niż 50,000 wierszy, najwięcej w jednym przesłaniu; podziel go na mniejsze pliki"),
+        (
+            "big.csv is 12,000,000 bytes, more than the 10,485,760 an import reads (setting IMPORT_MAX_BYTES); split it into smaller files",
+            "big.csv ma 12,000,000 bajtów, więcej niż 10,485,760 dozwolonych w jednym przesłaniu; podziel go na mniejsze pliki",
+        ),
+        (
+            "many.csv has more than 50,000 rows of data, the most one import reads (setting IMPORT_MAX_ROWS); split it into smaller files",
+            "many.csv ma więcej niż 50,000 wierszy, najwięcej w jednym przesłaniu; podziel go na mniejsze pliki",
+        ),
         ("odd message", "Nie można użyć pliku: odd message"),
     ],
 )
@@ -278,11 +297,22 @@ def test_every_reason_pattern_meets_a_real_message(engine: Engine, geocoder: Geo
     from opportunities.listings.reasons import translate_errors
 
     rows = [
-        template_row(age_min="x"), template_row(age_min="130"), template_row(start="soon"), template_row(start="1999-01-01"),
-        template_row(country="XX"), template_row(topics="cooking"), template_row(languages="xx"), template_row(cost="lots"),
-        template_row(cost="5", currency="XYZ"), template_row(contact_email="nobody"), template_row(mode="by post"),
-        template_row(age_max="5"), template_row(cost="5", currency=""), template_row(latitude="57.7", longitude=""),
-        template_row(city="Atlantis", address=""), template_row(latitude="46.24", longitude="14.36"),
+        template_row(age_min="x"),
+        template_row(age_min="130"),
+        template_row(start="soon"),
+        template_row(start="1999-01-01"),
+        template_row(country="XX"),
+        template_row(topics="cooking"),
+        template_row(languages="xx"),
+        template_row(cost="lots"),
+        template_row(cost="5", currency="XYZ"),
+        template_row(contact_email="nobody"),
+        template_row(mode="by post"),
+        template_row(age_max="5"),
+        template_row(cost="5", currency=""),
+        template_row(latitude="57.7", longitude=""),
+        template_row(city="Atlantis", address=""),
+        template_row(latitude="46.24", longitude="14.36"),
     ]
     preview = preview_import(engine, read_table_bytes(csv_bytes(rows), "m.csv", limits=LIMITS), geocoder)
     untranslated = [(r.row, r.reason) for r in preview.rows if r.outcome is Outcome.REJECT

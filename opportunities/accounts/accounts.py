@@ -126,7 +126,9 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def _city_ids(conn: Connection, user_id: int) -> tuple[int, ...]:
-    return tuple(conn.execute(select(city_leads.c.city_id).where(city_leads.c.user_id == user_id).order_by(city_leads.c.city_id)).scalars())
+    return tuple(
+        conn.execute(select(city_leads.c.city_id).where(city_leads.c.user_id == user_id).order_by(city_leads.c.city_id)).scalars()
+    )
 
 
 def _user(conn: Connection, row: Any) -> User:
@@ -325,8 +327,15 @@ def _attempt(conn: Connection, email: str, password: str, client: str, now: date
     last_success = conn.execute(select(func.max(sign_in_attempts.c.at)).where(
         sign_in_attempts.c.email == key, sign_in_attempts.c.succeeded.is_(True))).scalar()  # fmt: skip
     account_since = max(since, queries.aware(last_success) or since)
-    _check_rate(_failures_since(conn, sign_in_attempts.c.email, key, account_since), settings.sign_in_max_failures_per_account, window, now)
-    _check_rate(_failures_since(conn, sign_in_attempts.c.client_key, client, since), settings.sign_in_max_failures_per_client, window, now)
+    _check_rate(
+        _failures_since(conn, sign_in_attempts.c.email, key, account_since),
+        settings.sign_in_max_failures_per_account,
+        window,
+        now,
+    )
+    _check_rate(
+        _failures_since(conn, sign_in_attempts.c.client_key, client, since), settings.sign_in_max_failures_per_client, window, now
+    )
     row = conn.execute(select(users).where(users.c.email == key)).first()
     ok = verify_password(row.password_hash if row is not None else None, password[:MAX_PASSWORD_LENGTH])
     ok = ok and row is not None and row.disabled_at is None
@@ -416,7 +425,9 @@ def change_password(conn: Connection, user_id: int, old_password: str, new_passw
     _set_password(conn, row.id, row.email, new_password, settings=settings, keep_token=keep_token)
 
 
-def _set_password(conn: Connection, user_id: int, email: str, password: str, *, settings: Settings, keep_token: str | None) -> None:
+def _set_password(
+    conn: Connection, user_id: int, email: str, password: str, *, settings: Settings, keep_token: str | None
+) -> None:
     check_password_policy(password, email=email, min_length=settings.password_min_length)
     conn.execute(update(users).where(users.c.id == user_id).values(password_hash=hash_password(password)))
     ends = delete(sign_in_sessions).where(sign_in_sessions.c.user_id == user_id)

@@ -113,5 +113,3 @@ def _entry(r: Any) -> AuditEntry:
     return AuditEntry(id=r.id, at=queries.aware(r.at) or r.at, actor_id=r.actor_id, actor=r.actor_label, action=r.action,
                       entity=r.entity, entity_id=r.entity_id, city_id=r.city_id, before=json.loads(r.before) if r.before else None,
                       after=json.loads(r.after) if r.after else None, note=r.note)  # fmt: skip
-
-

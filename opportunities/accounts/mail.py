@@ -138,7 +138,9 @@ def _outbox_entry(r: Any) -> OutboxEntry:
 # --- the messages, each in the recipient's language ------------------------------------------
 
 
-def invitation_message(recipient: str, language: str, *, organisation: str, invited_by: str, url: str, expires_at: datetime) -> Message:
+def invitation_message(
+    recipient: str, language: str, *, organisation: str, invited_by: str, url: str, expires_at: datetime
+) -> Message:
     _ = translator(language).gettext
     return Message(
         recipient,

@@ -66,7 +66,9 @@ def get_organisation(conn: Connection, organisation_id: int) -> Organisation:
     return _organisation(row)
 
 
-def list_organisations(conn: Connection, *, city_ids: tuple[int, ...] | None = None, unverified_only: bool = False) -> list[Organisation]:
+def list_organisations(
+    conn: Connection, *, city_ids: tuple[int, ...] | None = None, unverified_only: bool = False
+) -> list[Organisation]:
     """Organisations by name; only those of ``city_ids`` when given; oldest registration first
     with ``unverified_only`` (the review queue)."""
     query = select(providers)
@@ -161,7 +163,9 @@ def _leads_of(conn: Connection, city_id: int) -> list[tuple[str, str]]:
     return [(r.email, r.language) for r in conn.execute(query)]
 
 
-def verify_organisation(conn: Connection, actor: User | None, organisation_id: int, *, now: datetime, note: str = "") -> Organisation:
+def verify_organisation(
+    conn: Connection, actor: User | None, organisation_id: int, *, now: datetime, note: str = ""
+) -> Organisation:
     """Mark the organisation verified (a city lead of its city, or an admin).
 
     Raises :class:`ForbiddenError`, :class:`NotFoundError`.
@@ -239,7 +243,9 @@ def find_invitation(conn: Connection, token: str, now: datetime) -> Invitation:
     expires = queries.aware(row.expires_at) or now
     if expires <= now:
         raise TokenError("expired")
-    return Invitation(organisation_id=row.organisation_id, organisation_name=row.organisation_name, email=row.email, expires_at=expires)
+    return Invitation(
+        organisation_id=row.organisation_id, organisation_name=row.organisation_name, email=row.email, expires_at=expires
+    )
 
 
 def accept_invitation(conn: Connection, token: str, *, password: str | None, settings: Settings, now: datetime,
@@ -269,4 +275,6 @@ def appoint_city_lead(conn: Connection, actor: User | None, user_id: int, city_i
     known = set(conn.execute(select(cities.c.id).where(cities.c.id.in_(city_ids))).scalars())
     if not city_ids or known != set(city_ids):
         raise FieldError("city", "choose one or more known cities")
-    return accounts.set_role(conn, user_id, Role.CITY_LEAD, now=now, city_ids=tuple(sorted(known)), actor=actor, actor_label=actor_label)
+    return accounts.set_role(
+        conn, user_id, Role.CITY_LEAD, now=now, city_ids=tuple(sorted(known)), actor=actor, actor_label=actor_label
+    )

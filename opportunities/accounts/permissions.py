@@ -33,7 +33,9 @@ class Action(StrEnum):
     VIEW_OUTBOX = "view_outbox"
 
 
-_PROVIDER_ACTIONS = frozenset({Action.SUBMIT, Action.UPLOAD, Action.REPORT_PARTICIPATION, Action.INVITE, Action.VIEW_ORGANISATION})
+_PROVIDER_ACTIONS = frozenset(
+    {Action.SUBMIT, Action.UPLOAD, Action.REPORT_PARTICIPATION, Action.INVITE, Action.VIEW_ORGANISATION}
+)
 _CITY_ACTIONS = frozenset({Action.REVIEW, Action.VERIFY_ORGANISATION, Action.SET_TRUSTED, Action.READ_AUDIT, Action.VIEW_CITY,
                            Action.REPLACE_DISTRICTS})  # fmt: skip
 

@@ -99,9 +99,16 @@ class BoundaryFile:
 def load_districts(conn: Connection, city_ids: Sequence[int] | None = None) -> list[District]:
     """The stored districts (of these cities), ordered by id."""
     return [
-        District(name=r.name, geometry=shapely.from_geojson(r.boundary), population=r.population,
-                 population_by_age=json.loads(r.population_by_age or "{}"), population_year=r.population_year,
-                 source=r.source, id=r.id, city_id=r.city_id)
+        District(
+            name=r.name,
+            geometry=shapely.from_geojson(r.boundary),
+            population=r.population,
+            population_by_age=json.loads(r.population_by_age or "{}"),
+            population_year=r.population_year,
+            source=r.source,
+            id=r.id,
+            city_id=r.city_id,
+        )
         for r in queries.district_rows(conn, city_ids)
     ]
 
@@ -175,14 +182,21 @@ def read_boundary_file(path: Path, *, name_column: str = "", population_column: 
         raise BoundaryFileError(path.name, Reason(N_("not a boundary file; use GeoJSON, GeoPackage or a zipped Shapefile")))
     size = path.stat().st_size
     if size > max_bytes:
-        raise BoundaryFileError(path.name, Reason(N_("{size} MB is more than the {limit} MB a boundary file may have"),
-                                                 {"size": f"{size / 1e6:.1f}", "limit": f"{max_bytes / 1e6:.0f}"}))
+        raise BoundaryFileError(
+            path.name,
+            Reason(
+                N_("{size} MB is more than the {limit} MB a boundary file may have"),
+                {"size": f"{size / 1e6:.1f}", "limit": f"{max_bytes / 1e6:.0f}"},
+            ),
+        )
     frame = read_geographic(path)
     if frame.empty:
         raise BoundaryFileError(path.name, Reason(N_("holds no features")))
     if len(frame) > MAX_DISTRICTS:
-        raise BoundaryFileError(path.name, Reason(N_("{count} features; at most {limit} districts per city"),
-                                                 {"count": len(frame), "limit": MAX_DISTRICTS}))
+        raise BoundaryFileError(
+            path.name,
+            Reason(N_("{count} features; at most {limit} districts per city"), {"count": len(frame), "limit": MAX_DISTRICTS}),
+        )
     frame, crs = in_wgs84(frame, path.name)
     return _checked(frame, path.name, crs, name_column, population_column)
 
@@ -197,18 +211,24 @@ def read_geographic(path: Path) -> Any:
     try:
         return gpd.read_file(source)
     except Exception as exc:  # any reader failure means the same to the user
-        raise BoundaryFileError(path.name, Reason(N_("cannot be read as geographic data ({detail})"), {"detail": _first_line(exc)})) from None
+        raise BoundaryFileError(
+            path.name, Reason(N_("cannot be read as geographic data ({detail})"), {"detail": _first_line(exc)})
+        ) from None
 
 
 def in_wgs84(frame: Any, file_name: str) -> tuple[Any, str]:
     """``frame`` reprojected to EPSG:4326, and its own CRS; BoundaryFileError when it has none usable."""
     if frame.crs is None:
-        raise BoundaryFileError(file_name, Reason(N_("says nothing about its coordinate reference system (a Shapefile needs its .prj)")))
+        raise BoundaryFileError(
+            file_name, Reason(N_("says nothing about its coordinate reference system (a Shapefile needs its .prj)"))
+        )
     crs = frame.crs.to_string()
     try:
         return frame.to_crs(4326), crs
     except Exception as exc:
-        raise BoundaryFileError(file_name, Reason(N_("cannot be reprojected from {crs} ({detail})"), {"crs": crs, "detail": _first_line(exc)})) from None
+        raise BoundaryFileError(
+            file_name, Reason(N_("cannot be reprojected from {crs} ({detail})"), {"crs": crs, "detail": _first_line(exc)})
+        ) from None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -223,9 +243,13 @@ def _shapefile_in_zip(path: Path) -> str:
         raise BoundaryFileError(path.name, Reason(N_("is not a readable zip file"))) from None
     shapefiles = [n for n in names if n.lower().endswith(".shp")]
     if not shapefiles:
-        raise BoundaryFileError(path.name, Reason(N_("the zip holds no .shp file (a zipped Shapefile needs .shp, .shx, .dbf and .prj)")))
+        raise BoundaryFileError(
+            path.name, Reason(N_("the zip holds no .shp file (a zipped Shapefile needs .shp, .shx, .dbf and .prj)"))
+        )
     if len(shapefiles) > 1:
-        raise BoundaryFileError(path.name, Reason(N_("the zip holds {count} .shp files; upload one layer at a time"), {"count": len(shapefiles)}))
+        raise BoundaryFileError(
+            path.name, Reason(N_("the zip holds {count} .shp files; upload one layer at a time"), {"count": len(shapefiles)})
+        )
     stem = shapefiles[0][:-4]
     missing = [ext for ext in (".shx", ".dbf") if not any(n.lower() == f"{stem.lower()}{ext}" for n in names)]
     if missing:
@@ -256,18 +280,33 @@ def _count(value: Any) -> int | None:
 def _checked(frame: Any, file_name: str, crs: str, name_column: str, population_column: str) -> BoundaryFile:
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
     names_from = _names_column(columns, name_column, file_name)
-    people_from = _pick_column(columns, population_column, POPULATION_COLUMNS, N_("no column {column} for the population; columns are {columns}"), file_name)
-    bands = {c[len(p):]: c for c in columns for p in AGE_BAND_PREFIXES if c.startswith(p) and c[len(p):] in AGE_GROUPS_BY_ID}
+    people_from = _pick_column(
+        columns,
+        population_column,
+        POPULATION_COLUMNS,
+        N_("no column {column} for the population; columns are {columns}"),
+        file_name,
+    )
+    bands = {c[len(p) :]: c for c in columns for p in AGE_BAND_PREFIXES if c.startswith(p) and c[len(p) :] in AGE_GROUPS_BY_ID}
     problems: list[Reason] = []
     repaired: list[str] = []
     districts: list[District] = []
     seen: set[str] = set()
     minx, miny, maxx, maxy = frame.total_bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise BoundaryFileError(file_name, Reason(N_("coordinates fall outside the earth after reprojection from {crs}; is the declared CRS right?"), {"crs": crs}))
+        raise BoundaryFileError(
+            file_name,
+            Reason(
+                N_("coordinates fall outside the earth after reprojection from {crs}; is the declared CRS right?"), {"crs": crs}
+            ),
+        )
     for number, (_, row) in enumerate(frame.iterrows(), start=1):
         name = str(row[names_from] if row[names_from] is not None else "").strip()
-        label = Reason(N_("feature {number} ({name})"), {"number": number, "name": name}) if name else Reason(N_("feature {number}"), {"number": number})
+        label = (
+            Reason(N_("feature {number} ({name})"), {"number": number, "name": name})
+            if name
+            else Reason(N_("feature {number}"), {"number": number})
+        )
         if not name:
             problems.append(Reason(N_("{feature}: no name"), {"feature": label}))
         elif name in seen:
@@ -294,10 +333,16 @@ def _checked(frame: Any, file_name: str, crs: str, name_column: str, population_
 
 def _names_column(columns: Sequence[str], name_column: str, file_name: str) -> str:
     """The column of district names: ``name_column`` when given, else the first of :data:`NAME_COLUMNS` present."""
-    names_from = _pick_column(columns, name_column, NAME_COLUMNS, N_("no column {column} for the district names; columns are {columns}"), file_name)
+    names_from = _pick_column(
+        columns, name_column, NAME_COLUMNS, N_("no column {column} for the district names; columns are {columns}"), file_name
+    )
     if not names_from:
-        raise BoundaryFileError(file_name, Reason(N_("no column of district names (name); columns are {columns}"), {"columns": ", ".join(columns)})
-                                if columns else Reason(N_("no column of district names (name), nor any other column")))
+        raise BoundaryFileError(
+            file_name,
+            Reason(N_("no column of district names (name); columns are {columns}"), {"columns": ", ".join(columns)})
+            if columns
+            else Reason(N_("no column of district names (name), nor any other column")),
+        )
     return names_from
 
 
@@ -318,7 +363,9 @@ def _usable_geometry(geometry: Any, label: Reason, problems: list[Reason]) -> tu
     return geometry, True
 
 
-def _residents(row: Any, people_from: str, bands: Mapping[str, str], label: Reason, problems: list[Reason]) -> tuple[int | None, dict[str, int]]:
+def _residents(
+    row: Any, people_from: str, bands: Mapping[str, str], label: Reason, problems: list[Reason]
+) -> tuple[int | None, dict[str, int]]:
     """A feature's population (None when blank or not given) and its population per age group in ``bands``
     (group id → column); a figure that is not a whole number is noted in ``problems`` and left out."""
     try:

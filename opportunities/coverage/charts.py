@@ -36,7 +36,9 @@ def charts(indicators: Indicators, language: str) -> dict[Group, alt.Chart]:
     found: dict[Group, alt.Chart] = {}
     for group in CHART_GROUPS:
         if any(f.value or f.previous for f in indicators.group(group)):
-            found[group] = month_chart(indicators, language) if group == Group.MONTH else comparison_chart(indicators, group, language)
+            found[group] = (
+                month_chart(indicators, language) if group == Group.MONTH else comparison_chart(indicators, group, language)
+            )
     return found
 
 
@@ -66,7 +68,9 @@ def comparison_chart(indicators: Indicators, group: Group, language: str) -> alt
     for order, figure in enumerate(indicators.group(group)):
         label = figure_label(figure, language)
         rows.append({"item": label, "order": order, "period": this_name, "dates": this_period, "count": figure.value or 0})
-        rows.append({"item": label, "order": order, "period": previous_name, "dates": previous_period, "count": figure.previous or 0})
+        rows.append(
+            {"item": label, "order": order, "period": previous_name, "dates": previous_period, "count": figure.previous or 0}
+        )
     count_title = _("Opportunities") if group not in (Group.JOINED_BY_KIND, Group.PARTICIPANTS_BY_AGE_GROUP) else _("Number")
     items = len(rows) // 2
     chart: alt.Chart = (

@@ -332,7 +332,9 @@ class CoverageIndex:
                 shapes.append(_disc(city.latitude, city.longitude, CITY_RADIUS_KM))
         return shapely.union_all(shapes) if shapes else shapely.Polygon()
 
-    def deserts(self, filt: CoverageFilter, distance_km: float = DEFAULT_DESERT_KM, resolution: int | None = None) -> pd.DataFrame:
+    def deserts(
+        self, filt: CoverageFilter, distance_km: float = DEFAULT_DESERT_KM, resolution: int | None = None
+    ) -> pd.DataFrame:
         """Every H3 cell covering the filter's cities with the straight-line distance from its
         centre to the nearest matching opportunity (``nearest_km``, inf beyond 4 × the distance)
         and ``desert`` when that is more than ``distance_km``. Columns: ``cell``, ``lat``, ``lon``,
@@ -368,7 +370,14 @@ class CoverageIndex:
         for part, keep in zip(self.parts, self._masks(filt, in_cities=False), strict=True):
             plat, plon = part.index.latitude, part.index.longitude
             with np.errstate(invalid="ignore"):
-                near = keep & (part.scale_ok <= distance_km * 500) & (plat >= lat_lo) & (plat <= lat_hi) & (plon >= lon_lo) & (plon <= lon_hi)
+                near = (
+                    keep
+                    & (part.scale_ok <= distance_km * 500)
+                    & (plat >= lat_lo)
+                    & (plat <= lat_hi)
+                    & (plon >= lon_lo)
+                    & (plon <= lon_hi)
+                )
             points.append(np.column_stack((plat[near], plon[near])))
         found = np.unique(np.concatenate(points), axis=0) if points else np.zeros((0, 2))
         if not len(found):

@@ -144,7 +144,9 @@ def resolve_scope(conn: Connection, kind: ScopeKind, name: str = "", *, statuses
     if kind == ScopeKind.CITY:
         chosen = [c for c in cities if fold(c.name) == fold(name)]
         if not chosen:
-            raise NotFoundError(f"no city {name!r} with opportunities; choose one of: {', '.join(sorted((c.name for c in cities), key=fold))}")
+            raise NotFoundError(
+                f"no city {name!r} with opportunities; choose one of: {', '.join(sorted((c.name for c in cities), key=fold))}"
+            )
         return Scope(kind, chosen[0].name, (chosen[0],))
     by_region = regions(cities)
     for region, members in by_region.items():
@@ -281,7 +283,9 @@ def _rows(conn: Connection, scope: Scope, span: Period, statuses: Iterable[Statu
     topics: dict[int, list[str]] = {}
     wanted = select(o.c.id).where(where)
     for oid, topic in conn.execute(
-        select(opportunity_topics.c.opportunity_id, opportunity_topics.c.topic).where(opportunity_topics.c.opportunity_id.in_(wanted))
+        select(opportunity_topics.c.opportunity_id, opportunity_topics.c.topic).where(
+            opportunity_topics.c.opportunity_id.in_(wanted)
+        )
     ):
         topics.setdefault(oid, []).append(topic)
     columns = (o.c.id, o.c.city_id, o.c.latitude, o.c.longitude, o.c.location_precision, o.c.location_uncertainty_m,
@@ -402,7 +406,9 @@ def _organisations(conn: Connection, scope: Scope, statuses: Iterable[Status], c
     o = opportunities
     wanted = _statuses(statuses)
     first_stored = dict(
-        conn.execute(select(o.c.provider_id, func.min(o.c.created_at)).where(o.c.status.in_(wanted)).group_by(o.c.provider_id)).all()
+        conn.execute(
+            select(o.c.provider_id, func.min(o.c.created_at)).where(o.c.status.in_(wanted)).group_by(o.c.provider_id)
+        ).all()
     )
     offering_here = set(
         conn.execute(select(o.c.provider_id).where(o.c.status.in_(wanted), o.c.city_id.in_(scope.city_ids)).distinct()).scalars()
@@ -433,7 +439,9 @@ def _within(day: date | None, period: Period) -> bool:
 
 def _participants(conn: Connection, ids: Sequence[int]) -> Counter[str]:
     """Participants reported for the opportunities ``ids``, by age group."""
-    reports = table("participation_reports", column("opportunity_id", Integer), column("age_group"), column("participants", Integer))
+    reports = table(
+        "participation_reports", column("opportunity_id", Integer), column("age_group"), column("participants", Integer)
+    )
     totals: Counter[str] = Counter()
     for i in range(0, len(ids), 500):
         chunk = list(ids[i : i + 500])
@@ -504,4 +512,3 @@ def compute(conn: Connection, scope: Scope, period: Period, *, statuses: Iterabl
         if org.joined is not None
     )
     return Indicators(scope, period, previous, wanted, tuple(figures), tuple(notes), joined)
-

@@ -104,8 +104,13 @@ def _counts(layer: gpd.GeoDataFrame, column: str, name: str) -> npt.NDArray[np.f
     values = pd.to_numeric(layer[column], errors="coerce")
     if values.isna().any() or (values < 0).any():
         bad = int(np.flatnonzero(values.isna().to_numpy() | (values < 0).to_numpy())[0]) + 1
-        raise BoundaryFileError(name, Reason(N_("feature {number} has no population count in {column} (a number, 0 or more)"),
-                                            {"number": bad, "column": repr(column)}))
+        raise BoundaryFileError(
+            name,
+            Reason(
+                N_("feature {number} has no population count in {column} (a number, 0 or more)"),
+                {"number": bad, "column": repr(column)},
+            ),
+        )
     counts: npt.NDArray[np.float64] = values.to_numpy(dtype=np.float64)
     return counts
 
@@ -115,12 +120,18 @@ def _kinds(layer: gpd.GeoDataFrame, name: str) -> bool:
     kinds = set(layer.geom_type.dropna())
     points = kinds <= {"Point", "MultiPoint"}
     if not kinds or not (points or kinds <= {"Polygon", "MultiPolygon"}):
-        raise BoundaryFileError(name, Reason(N_("needs only points or only polygons, not {kinds}"), {"kinds": ", ".join(sorted(kinds))})
-                                if kinds else Reason(N_("holds no points and no polygons")))
+        raise BoundaryFileError(
+            name,
+            Reason(N_("needs only points or only polygons, not {kinds}"), {"kinds": ", ".join(sorted(kinds))})
+            if kinds
+            else Reason(N_("holds no points and no polygons")),
+        )
     return points
 
 
-def aggregate_population(districts: Sequence[District], layer: gpd.GeoDataFrame, column: str, *, name: str = "population layer") -> list[District]:
+def aggregate_population(
+    districts: Sequence[District], layer: gpd.GeoDataFrame, column: str, *, name: str = "population layer"
+) -> list[District]:
     """``districts`` with the residents of ``layer`` (points or polygons, any CRS) in ``column`` and
     its age-band columns summed per district, rounded to whole people. Residents outside every
     district are left out. :class:`BoundaryFileError` (nothing changes) for a layer without a CRS,
@@ -153,7 +164,9 @@ def _aggregate(districts: Sequence[District], layer: gpd.GeoDataFrame, column: s
         share = np.ones(len(feature))
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.nan_to_num(shapely.area(shapely.intersection(shapes[feature], areas[district])) / shapely.area(shapes[feature]))
+            share = np.nan_to_num(
+                shapely.area(shapely.intersection(shapes[feature], areas[district])) / shapely.area(shapes[feature])
+            )
     totals = {key: np.bincount(district, weights=share * values[key][feature], minlength=len(districts)) for key in columns}
     outside = float(values[""].sum() - totals[""].sum())
     found = [replace(d, population=round(float(totals[""][i])),
@@ -173,28 +186,45 @@ def read_population_file(path: Path, *, column: str = "", max_bytes: int = MAX_P
     """
     suffix = path.suffix.lower()
     if suffix not in POPULATION_SUFFIXES:
-        raise BoundaryFileError(path.name, Reason(N_("not a population layer; use GeoJSON, GeoPackage, a zipped Shapefile or a CSV of points")))
+        raise BoundaryFileError(
+            path.name, Reason(N_("not a population layer; use GeoJSON, GeoPackage, a zipped Shapefile or a CSV of points"))
+        )
     size = path.stat().st_size
     if size > max_bytes:
-        raise BoundaryFileError(path.name, Reason(N_("{size} MB is more than the {limit} MB a population layer may have"),
-                                                 {"size": f"{size / 1e6:.1f}", "limit": f"{max_bytes / 1e6:.0f}"}))
+        raise BoundaryFileError(
+            path.name,
+            Reason(
+                N_("{size} MB is more than the {limit} MB a population layer may have"),
+                {"size": f"{size / 1e6:.1f}", "limit": f"{max_bytes / 1e6:.0f}"},
+            ),
+        )
     frame = _csv_points(path, max_bytes) if suffix == ".csv" else read_geographic(path)
     if suffix == ".csv" and column:
-
         column = _column_name(column)  # a CSV's header is folded when read (Ludność: ludnosc)
     if frame.empty:
         raise BoundaryFileError(path.name, Reason(N_("holds no features")))
     if len(frame) > MAX_POPULATION_FEATURES:
-        raise BoundaryFileError(path.name, Reason(N_("{count} features; at most {limit} in a population layer"),
-                                                 {"count": f"{len(frame):,}", "limit": f"{MAX_POPULATION_FEATURES:,}"}))
+        raise BoundaryFileError(
+            path.name,
+            Reason(
+                N_("{count} features; at most {limit} in a population layer"),
+                {"count": f"{len(frame):,}", "limit": f"{MAX_POPULATION_FEATURES:,}"},
+            ),
+        )
     frame, crs = in_wgs84(frame, path.name)
     if frame.geometry.isna().any() or frame.geometry.is_empty.any():
         bad = int(np.flatnonzero((frame.geometry.isna() | frame.geometry.is_empty).to_numpy())[0]) + 1
-        raise BoundaryFileError(path.name, Reason(N_("{feature}: no geometry"), {"feature": Reason(N_("feature {number}"), {"number": bad})}))
+        raise BoundaryFileError(
+            path.name, Reason(N_("{feature}: no geometry"), {"feature": Reason(N_("feature {number}"), {"number": bad})})
+        )
     minx, miny, maxx, maxy = frame.total_bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise BoundaryFileError(path.name, Reason(N_("coordinates fall outside the earth after reprojection from {crs}; is the declared CRS right?"),
-                                                 {"crs": crs}))
+        raise BoundaryFileError(
+            path.name,
+            Reason(
+                N_("coordinates fall outside the earth after reprojection from {crs}; is the declared CRS right?"), {"crs": crs}
+            ),
+        )
     points = _kinds(frame, path.name)
     repaired = 0
     if not points:
@@ -205,34 +235,56 @@ def read_population_file(path: Path, *, column: str = "", max_bytes: int = MAX_P
             frame.loc[invalid, frame.geometry.name] = fixed
     columns = [str(c) for c in frame.columns if c != frame.geometry.name]
     if column and column not in columns:
-        raise BoundaryFileError(path.name, Reason(N_("no column {column} for the population; columns are {columns}"),
-                                                 {"column": repr(column), "columns": ", ".join(columns)}))
+        raise BoundaryFileError(
+            path.name,
+            Reason(
+                N_("no column {column} for the population; columns are {columns}"),
+                {"column": repr(column), "columns": ", ".join(columns)},
+            ),
+        )
     column = column or next((c for c in POPULATION_COLUMNS if c in columns), "")
     if not column:
-        raise BoundaryFileError(path.name, Reason(N_("no column of residents (population); columns are {columns}"), {"columns": ", ".join(columns)})
-                                if columns else Reason(N_("no column of residents (population), nor any other column")))
+        raise BoundaryFileError(
+            path.name,
+            Reason(N_("no column of residents (population); columns are {columns}"), {"columns": ", ".join(columns)})
+            if columns
+            else Reason(N_("no column of residents (population), nor any other column")),
+        )
     bands = _band_columns(frame)
     for key in (column, *bands.values()):
         frame[key] = _counts(frame, key, path.name)
-    return PopulationLayer(frame=frame, column=column, bands=bands, crs=crs, file_name=path.name, points=points, repaired=repaired)
+    return PopulationLayer(
+        frame=frame, column=column, bands=bands, crs=crs, file_name=path.name, points=points, repaired=repaired
+    )
 
 
 def _csv_points(path: Path, max_bytes: int) -> gpd.GeoDataFrame:
     """A CSV of points (latitude, longitude in WGS 84, residents), read the way import files are."""
 
     try:
-        table = read_table(path, limits=ReadLimits(max_bytes=max_bytes, max_rows=MAX_POPULATION_FEATURES, max_cell_chars=1000), required=())
+        table = read_table(
+            path, limits=ReadLimits(max_bytes=max_bytes, max_rows=MAX_POPULATION_FEATURES, max_cell_chars=1000), required=()
+        )
     except ImportFileError as exc:
-        raise BoundaryFileError(path.name, Reason(N_("cannot be read as a table of points ({detail})"), {"detail": str(exc)})) from None
+        raise BoundaryFileError(
+            path.name, Reason(N_("cannot be read as a table of points ({detail})"), {"detail": str(exc)})
+        ) from None
     if table.rejected:
         first = table.rejected[0]
-        raise BoundaryFileError(path.name, Reason(N_("row {row} cannot be read ({detail})"), {"row": first.row, "detail": first.reason}))
+        raise BoundaryFileError(
+            path.name, Reason(N_("row {row} cannot be read ({detail})"), {"row": first.row, "detail": first.reason})
+        )
     names = list(table.rows[0]) if table.rows else []
     lat = next((c for c in LATITUDE_COLUMNS if c in names), "")
     lon = next((c for c in LONGITUDE_COLUMNS if c in names), "")
     if not (lat and lon):
-        raise BoundaryFileError(path.name, Reason(N_("a CSV of points needs lat and lon columns (WGS 84); columns are {columns}"),
-                                                 {"columns": ", ".join(names) or "—"}))
+        raise BoundaryFileError(
+            path.name,
+            Reason(
+                N_("a CSV of points needs lat and lon columns (WGS 84); columns are {columns}"),
+                {"columns": ", ".join(names) or "—"},
+            ),
+        )
     frame = pd.DataFrame(table.rows)
     y = pd.to_numeric(frame[lat].str.replace(",", ".", regex=False), errors="coerce")
     x = pd.to_numeric(frame[lon].str.replace(",", ".", regex=False), errors="coerce")
@@ -250,10 +302,14 @@ def preview_population(conn: Connection, city_id: int, layer: PopulationLayer) -
     """What the layer gives the city's stored districts; BoundaryFileError for a city without any."""
     districts = load_districts(conn, [city_id])
     if not districts:
-        raise BoundaryFileError(layer.file_name, Reason(N_("the city has no districts to count residents in; upload its district boundaries first")))
+        raise BoundaryFileError(
+            layer.file_name, Reason(N_("the city has no districts to count residents in; upload its district boundaries first"))
+        )
     found, outside = _aggregate(districts, layer.frame, layer.column, layer.file_name)
     source = f"population from {layer.file_name}"
-    found = [replace(d, population_year=None, source="; ".join(p for p in (_boundary_source(d.source), source) if p)) for d in found]
+    found = [
+        replace(d, population_year=None, source="; ".join(p for p in (_boundary_source(d.source), source) if p)) for d in found
+    ]
     bands = tuple(g.id for g in AGE_GROUPS if g.id in layer.bands)
     return PopulationPreview(districts=tuple(found), outside=round(outside), bands=bands)
 

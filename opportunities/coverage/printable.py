@@ -103,7 +103,9 @@ def report_html(indicators: Indicators, language: str, *, chart_images: Mapping[
         parts.append('<section class="charts">')
         for group, png in images:
             data = base64.b64encode(png).decode("ascii")
-            parts.append(f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{escape(group_label(group, language))}"></figure>')
+            parts.append(
+                f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{escape(group_label(group, language))}"></figure>'
+            )
         parts.append("</section>")
     parts.append('<section class="tables">')
     for group in REPORT_TABLES:

@@ -67,12 +67,16 @@ _KEY_LABELS: dict[tuple[Group, str], str] = {
 # What a figure means, where its label cannot say it all.
 _DEFINITIONS: dict[tuple[Group, str], str] = {
     (Group.OPPORTUNITIES, "counted"): N_("Opportunities with at least one session in the period."),
-    (Group.ORGANISATIONS, "joined"): N_("Organisations that registered in the period, or whose first opportunity was stored in it."),
+    (Group.ORGANISATIONS, "joined"): N_(
+        "Organisations that registered in the period, or whose first opportunity was stored in it."
+    ),
     (Group.ORGANISATIONS, "verified"): N_("Organisations a city lead verified in the period."),
     (Group.DISTRICTS, "covered"): N_("Districts with at least one opportunity of the period located there."),
     (Group.SHARES, "free"): N_("Share of the opportunities that cost nothing."),
     (Group.SHARES, "accessible"): N_("Share of the opportunities whose accessibility is described."),
-    (Group.SHARES, "fresh"): N_("Share of the opportunities stored or confirmed by their provider in the 6 months before the period's end."),
+    (Group.SHARES, "fresh"): N_(
+        "Share of the opportunities stored or confirmed by their provider in the 6 months before the period's end."
+    ),
     (Group.PARTICIPANTS, "total"): N_("People who took part, as the providers reported them."),
 }
 _NOTES: dict[Note, str] = {
@@ -152,7 +156,7 @@ def format_change(figure: Figure, language: str) -> str:
 
 
 def scope_title(indicators: Indicators, language: str) -> str:
-    """"Warszawa", "Region Mazowsze", "The whole network" (data text: escape it where it is shown)."""
+    """ "Warszawa", "Region Mazowsze", "The whole network" (data text: escape it where it is shown)."""
     _ = translator(language).gettext
     scope = indicators.scope
     if scope.kind == ScopeKind.NETWORK:
@@ -191,9 +195,16 @@ def indicator_records(indicators: Indicators, language: str = "en") -> list[dict
         "previous_from": indicators.previous_period.start.isoformat(), "previous_to": indicators.previous_period.end.isoformat(),
     }  # fmt: skip
     return [
-        {**base, "group": f.group.value, "key": f.key, "label": figure_label(f, language),
-         "value": _number(f.value, f.unit), "previous": _number(f.previous, f.unit),
-         "change": _number(f.change, f.unit), "unit": f.unit.value}
+        {
+            **base,
+            "group": f.group.value,
+            "key": f.key,
+            "label": figure_label(f, language),
+            "value": _number(f.value, f.unit),
+            "previous": _number(f.previous, f.unit),
+            "change": _number(f.change, f.unit),
+            "unit": f.unit.value,
+        }
         for f in indicators.figures
     ]
 
@@ -243,7 +254,9 @@ def shown_value(indicators: Indicators, figure: Figure, language: str) -> str:
     """A figure's value as a card shows it: districts covered "5 of 18", others as :func:`format_value`."""
     total = indicators.figure(Group.DISTRICTS, "total")
     if (figure.group, figure.key) == (Group.DISTRICTS, "covered") and total is not None and figure.value is not None:
-        return translator(language).gettext("{covered} of {total}").format(
-            covered=format_number(int(figure.value), language), total=format_number(int(total.value or 0), language)
+        return (
+            translator(language)
+            .gettext("{covered} of {total}")
+            .format(covered=format_number(int(figure.value), language), total=format_number(int(total.value or 0), language))
         )
     return format_value(figure.value, figure.unit, language)

@@ -91,8 +91,14 @@ def ensure_provider(conn: Connection, provider: Provider, city_id: int | None = 
 def list_providers(conn: Connection) -> list[Provider]:
     query = select(providers, cities.c.name.label("city_name")).outerjoin(cities, providers.c.city_id == cities.c.id)
     return [
-        Provider(name=r.name, kind=ProviderKind(r.kind), city=r.city_name or "", website=r.website,
-                 contact_email=r.contact_email, id=r.id)
+        Provider(
+            name=r.name,
+            kind=ProviderKind(r.kind),
+            city=r.city_name or "",
+            website=r.website,
+            contact_email=r.contact_email,
+            id=r.id,
+        )
         for r in conn.execute(query.order_by(providers.c.name))
     ]
 
@@ -266,7 +272,9 @@ def get_opportunities(conn: Connection, ids: Sequence[int]) -> list[Opportunity]
     return load_opportunities(conn, ordered)
 
 
-def set_status(conn: Connection, opportunity_id: int, status: Status, *, expected_updated_at: datetime | None = None) -> Opportunity:
+def set_status(
+    conn: Connection, opportunity_id: int, status: Status, *, expected_updated_at: datetime | None = None
+) -> Opportunity:
     """Change an opportunity's status. With ``expected_updated_at`` (naive: UTC), refuse when someone
     else changed it first."""
     now = datetime.now(UTC)
@@ -308,7 +316,6 @@ def count_opportunities(conn: Connection, status: Status | None = None) -> int:
     if status is not None:
         query = query.where(opportunities.c.status == status.value)
     return int(conn.execute(query).scalar_one())
-
 
 
 # --- districts ----------------------------------------------------------------------------

@@ -133,6 +133,8 @@ def _remove_unused(written: Path, database: str) -> None:
                 other.unlink()
         except OSError:  # vanished meanwhile, or open on a system that cannot remove open files
             continue
+
+
 def _approximate(precision: npt.NDArray[np.int8], uncertainty_m: npt.NDArray[np.int32]) -> BoolArray:
     """vocabulary.is_approximate for whole columns: by the uncertainty where known, else by precision."""
     by_precision = np.isin(precision, [PRECISIONS.index(p) for p in APPROXIMATE_PRECISIONS])
@@ -265,7 +267,9 @@ class OpportunityIndex:
         rows = [row for row in _fetch(conn, f"{_row_sql(status)} FROM opportunities ORDER BY id") if row[14]]
         # Only the languages of this status's rows: the filter must not offer a language that only
         # a row waiting for review is held in (it would find nothing, and tell of unpublished data).
-        of_status = select(opportunity_languages.c.language).join(opportunities, opportunities.c.id == opportunity_languages.c.opportunity_id)
+        of_status = select(opportunity_languages.c.language).join(
+            opportunities, opportunities.c.id == opportunity_languages.c.opportunity_id
+        )
         codes = tuple(sorted(set(conn.execute(of_status.where(opportunities.c.status == status.value).distinct()).scalars())))
         topic_pairs = _fetch(conn, _pairs_sql("opportunity_topics", "topic", TOPICS))
         language_pairs = _fetch(conn, _pairs_sql("opportunity_languages", "language", codes))
@@ -450,7 +454,9 @@ class OpportunityIndex:
             raise ValueError("a schedule refers to a row outside the index")
 
     @classmethod
-    def cached(cls, conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED, *, fresh: bool = False) -> OpportunityIndex:
+    def cached(
+        cls, conn: Connection, cache_dir: Path, status: Status = Status.PUBLISHED, *, fresh: bool = False
+    ) -> OpportunityIndex:
         """The index for the data as it is now: read from ``cache_dir`` when it was saved for this
         data version, else loaded from the database and saved there (unused snapshots removed).
         ``fresh``: loaded and saved whatever the folder holds (a deletion keeps the data version).
@@ -628,4 +634,3 @@ class OpportunityIndex:
             first = np.argpartition(key, limit - 1)[:limit]
             return rows[first[np.argsort(key[first], kind="stable")]]
         return rows[np.argsort(key, kind="stable")]
-

@@ -217,7 +217,12 @@ def _build_elsewhere(engine: Engine, cache_dir: Path, status: Status, *, fresh: 
     goes through a pipe, never the command line."""
     from opportunities.settings import PROJECT_ROOT
 
-    job = {"url": engine.url.render_as_string(hide_password=False), "cache_dir": str(cache_dir), "status": status.value, "fresh": fresh}
+    job = {
+        "url": engine.url.render_as_string(hide_password=False),
+        "cache_dir": str(cache_dir),
+        "status": status.value,
+        "fresh": fresh,
+    }
     done = subprocess.run(
         [sys.executable, "-m", "opportunities.explore.live_index"], input=json.dumps(job), capture_output=True, text=True,
         cwd=PROJECT_ROOT, check=False, timeout=3600,

@@ -165,4 +165,3 @@ def count(conn: Connection, query: SearchQuery) -> int:
         stmt = filtered_query(query, [func.count()])
         return int(conn.execute(stmt).scalar_one())
     return sum(1 for _ in _candidates(conn, query))
-

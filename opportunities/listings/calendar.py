@@ -28,7 +28,14 @@ _URI_SAFE = ":/?#[]@!$&'()*+,;=%~-._"
 
 def _escape(text: str) -> str:
     """TEXT value escaping (RFC 5545 §3.3.11)."""
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n")
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+        .replace("\r", "\\n")
+    )
 
 
 def _uri(text: str) -> str:

@@ -102,7 +102,9 @@ class Registry:
             self._providers[key] = queries.ensure_provider(self._conn, Provider(name=name), city_id)
         return self._providers[key]
 
-    def city(self, name: str, country: str, opp: Opportunity | None = None, written: tuple[str, str] | None = None) -> tuple[int, str]:
+    def city(
+        self, name: str, country: str, opp: Opportunity | None = None, written: tuple[str, str] | None = None
+    ) -> tuple[int, str]:
         """(city id, stored city name) of a city, added when new.
 
         A name the gazetteer does not know is still a city when ``opp`` can be located another way
@@ -124,7 +126,9 @@ class Registry:
         return self._cache[key]
 
 
-def locate(opp: Opportunity, geocoder: Geocoder, written: tuple[str, str] | None = None, centre: Place | None = None) -> Opportunity:
+def locate(
+    opp: Opportunity, geocoder: Geocoder, written: tuple[str, str] | None = None, centre: Place | None = None
+) -> Opportunity:
     """The opportunity with its location found, or :class:`FieldError` saying why it cannot be.
 
     ``written`` is the coordinates' text as the provider wrote it: its decimals say how exact they
@@ -316,7 +320,9 @@ def table_fingerprint(table: Table) -> str:
 
 
 def _outcomes(report: ImportReport, table: Table) -> tuple[RowOutcome, ...]:
-    rows = [RowOutcome(r.row, Outcome.REJECT, r.values.get("title", ""), r.field, r.reason, errors=r.errors) for r in report.rejected]
+    rows = [
+        RowOutcome(r.row, Outcome.REJECT, r.values.get("title", ""), r.field, r.reason, errors=r.errors) for r in report.rejected
+    ]
     titles = {n: record.get("title", "") for n, record in zip(table.row_numbers, table.rows, strict=True)}
     rows += [RowOutcome(n, Outcome.STORE, titles.get(n, "")) for n in report.stored_rows]
     rows += [RowOutcome(n, Outcome.DUPLICATE, titles.get(n, ""), duplicate_row=report.duplicate_rows.get(n),

@@ -327,8 +327,14 @@ def stale_in_cities(
     confirmed = func.coalesce(opportunities.c.verified_at, opportunities.c.created_at)
     cutoff = now - timedelta(days=round(months * 30.44))
     query = (
-        select(opportunities.c.id, opportunities.c.title, schema.providers.c.name, opportunities.c.city_id,
-               opportunities.c.status, confirmed.label("confirmed"))
+        select(
+            opportunities.c.id,
+            opportunities.c.title,
+            schema.providers.c.name,
+            opportunities.c.city_id,
+            opportunities.c.status,
+            confirmed.label("confirmed"),
+        )
         .join(schema.providers, opportunities.c.provider_id == schema.providers.c.id)
         .where(opportunities.c.status.in_([Status.PUBLISHED.value, Status.PENDING.value]), confirmed < cutoff)
         .order_by(confirmed, opportunities.c.id)
@@ -337,8 +343,14 @@ def stale_in_cities(
     if city_ids is not None:
         query = query.where(opportunities.c.city_id.in_(city_ids))
     return [
-        StaleListing(id=r.id, title=r.title, organisation=r.name, city_id=r.city_id, status=Status(r.status),
-                     last_confirmed=r.confirmed if r.confirmed.tzinfo else r.confirmed.replace(tzinfo=UTC))
+        StaleListing(
+            id=r.id,
+            title=r.title,
+            organisation=r.name,
+            city_id=r.city_id,
+            status=Status(r.status),
+            last_confirmed=r.confirmed if r.confirmed.tzinfo else r.confirmed.replace(tzinfo=UTC),
+        )
         for r in conn.execute(query).all()
     ]
 

@@ -165,25 +165,33 @@ def approve(conn: Connection, reviewer: Reviewer, opportunity_id: int, *, now: d
     return _decide(conn, reviewer, opportunity_id, Status.PUBLISHED, "", action="approve", now=now, settings=settings)
 
 
-def approve_many(conn: Connection, reviewer: Reviewer, opportunity_ids: list[int], *, now: datetime, settings: Settings) -> list[Opportunity]:
+def approve_many(
+    conn: Connection, reviewer: Reviewer, opportunity_ids: list[int], *, now: datetime, settings: Settings
+) -> list[Opportunity]:
     """Approve each listing, all or none: any one refused raises, and the caller's transaction
     (which holds the others) is rolled back."""
     return [approve(conn, reviewer, oid, now=now, settings=settings) for oid in dict.fromkeys(opportunity_ids)]
 
 
-def reject(conn: Connection, reviewer: Reviewer, opportunity_id: int, reason: str, *, now: datetime, settings: Settings) -> Opportunity:
+def reject(
+    conn: Connection, reviewer: Reviewer, opportunity_id: int, reason: str, *, now: datetime, settings: Settings
+) -> Opportunity:
     """Reject a pending listing with a reason the provider sees (required)."""
     reason = _checked_note(reason, "reason", required=True)
     return _decide(conn, reviewer, opportunity_id, Status.REJECTED, reason, action="reject", now=now, settings=settings)
 
 
-def request_changes(conn: Connection, reviewer: Reviewer, opportunity_id: int, note: str, *, now: datetime, settings: Settings) -> Opportunity:
+def request_changes(
+    conn: Connection, reviewer: Reviewer, opportunity_id: int, note: str, *, now: datetime, settings: Settings
+) -> Opportunity:
     """Send a pending listing back to its provider as a draft, with a note saying what to change."""
     note = _checked_note(note, "note", required=True)
     return _decide(conn, reviewer, opportunity_id, Status.DRAFT, note, action="request_changes", now=now, settings=settings)
 
 
-def _recipients(conn: Connection, provider_id: int, submitted_by: int | None, organisation: Organisation) -> list[tuple[str, str]]:
+def _recipients(
+    conn: Connection, provider_id: int, submitted_by: int | None, organisation: Organisation
+) -> list[tuple[str, str]]:
     """Who hears of a decision: the person who submitted the listing; else the organisation's
     members; else its contact address (imported listings)."""
     active = users.c.disabled_at.is_(None)
@@ -199,7 +207,9 @@ def _recipients(conn: Connection, provider_id: int, submitted_by: int | None, or
     return [(organisation.contact_email, "en")] if organisation.contact_email else []
 
 
-def review_message(recipient: str, language: str, opp: Opportunity, *, action: str, note: str, settings: Settings) -> mail.Message:
+def review_message(
+    recipient: str, language: str, opp: Opportunity, *, action: str, note: str, settings: Settings
+) -> mail.Message:
     """The message telling a provider what the review decided, in ``language``."""
     _ = translator(language).gettext
     url = mail.link(settings, "my_opportunities")
@@ -213,4 +223,3 @@ def review_message(recipient: str, language: str, opp: Opportunity, *, action: s
         subject = _("Changes requested: {title}").format(title=opp.title)
         body = _("The reviewer asks you to change your listing “{title}” and submit it again:\n\n{note}\n\n{url}")
     return mail.Message(recipient, subject, body.format(title=opp.title, note=note, url=url))
-

@@ -284,7 +284,7 @@ def _check_quotes_closed(last_record: str, delimiter: str, filename: str, number
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise ImportFileError(
-                f"{filename}: a quote (\") opened in row {number} (line {line}) is never closed, so the rest of the file "
+                f'{filename}: a quote (") opened in row {number} (line {line}) is never closed, so the rest of the file '
                 "reads as one cell; close or remove that quote and try again"
             ) from None
 
@@ -305,14 +305,18 @@ def _check_zip(data: bytes, filename: str, limits: ReadLimits) -> None:
             return archive.read(info)[:4096] if info is not None and info.file_size <= 1_000_000 else b""
 
         if b"opendocument" in small_part("mimetype"):
-            raise ImportFileError(f"{filename} is an OpenDocument spreadsheet (.ods); save it as .xlsx or 'CSV UTF-8' and try again")
+            raise ImportFileError(
+                f"{filename} is an OpenDocument spreadsheet (.ods); save it as .xlsx or 'CSV UTF-8' and try again"
+            )
         if "xl/workbook.bin" in infos:
             raise ImportFileError(f"{filename} is an Excel binary workbook (.xlsb); save it as .xlsx and try again")
         if "xl/workbook.xml" not in infos:
             raise ImportFileError(f"{filename} is a zip file but not an Excel .xlsx workbook")
         types = infos.get("[Content_Types].xml")
         if types is not None and types.file_size <= 1_000_000 and b"macroEnabled" in archive.read(types):
-            raise ImportFileError(f"{filename} is a macro-enabled workbook (.xlsm); save it as .xlsx (Excel Workbook) and try again")
+            raise ImportFileError(
+                f"{filename} is a macro-enabled workbook (.xlsm); save it as .xlsx (Excel Workbook) and try again"
+            )
     # ZipInfo.file_size is what reading will yield at most (zipfile stops there and checks the CRC).
     unpacked = sum(i.file_size for i in infos.values())
     limit = limits.max_bytes * XLSX_MAX_EXPANSION

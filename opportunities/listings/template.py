@@ -123,8 +123,14 @@ def template_xlsx(language: str, today: date | None = None, provider: str = "") 
         cell.number_format = "@"
     sheets = [
         (sheet, None),
-        (workbook.create_sheet(_(_SHEET_COLUMNS)), [(_("column name"), _("required column"), _("what it holds")), *column_rows(language)]),
-        (workbook.create_sheet(_(_SHEET_VOCABULARY)), [(_("column name"), "id", _("label in your language")), *vocabulary_rows(language)]),
+        (
+            workbook.create_sheet(_(_SHEET_COLUMNS)),
+            [(_("column name"), _("required column"), _("what it holds")), *column_rows(language)],
+        ),
+        (
+            workbook.create_sheet(_(_SHEET_VOCABULARY)),
+            [(_("column name"), "id", _("label in your language")), *vocabulary_rows(language)],
+        ),
     ]
     for target, rows in sheets:
         for values in rows or ():

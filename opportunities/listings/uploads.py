@@ -55,7 +55,9 @@ def preview_upload(
     with engine.connect() as conn:
         target = upload_target(conn, user)
     name = target.organisation.name if target.organisation else None
-    return preview_import(engine, table, geocoder, filename=filename, publish=target.publish, organisation=name, progress=progress)
+    return preview_import(
+        engine, table, geocoder, filename=filename, publish=target.publish, organisation=name, progress=progress
+    )
 
 
 def confirm_upload(

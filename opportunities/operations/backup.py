@@ -375,7 +375,9 @@ class _Backup:
         expected = sorted([MANIFEST, *(t.member for t in self.tables), *(f.member for f in self.files)])
         if sorted(archive.namelist()) != expected:
             extra = sorted(set(archive.namelist()) - set(expected)) or sorted(set(expected) - set(archive.namelist()))
-            raise NotABackupError(path, f"its members are not those its manifest lists ({', '.join(extra[:5]) or 'a member twice'})")
+            raise NotABackupError(
+                path, f"its members are not those its manifest lists ({', '.join(extra[:5]) or 'a member twice'})"
+            )
 
     def chunks(self, member: str) -> Iterator[bytes]:
         try:

@@ -798,7 +798,14 @@ class AddressIndex:
         if len(lat) == 1:
             return self._match(row, mid_lat, mid_lon, Precision.STREET, SINGLE_POINT_STREET_M, "middle")
         reach = float(np.max(_metres(mid_lat, mid_lon, lat, lon)))
-        return self._match(row, mid_lat, mid_lon, Precision.STREET, max(STREET_MIN_M, round(STREET_REACH_FACTOR * reach + STREET_MARGIN_M)), "middle")
+        return self._match(
+            row,
+            mid_lat,
+            mid_lon,
+            Precision.STREET,
+            max(STREET_MIN_M, round(STREET_REACH_FACTOR * reach + STREET_MARGIN_M)),
+            "middle",
+        )
 
     def _match(self, row: int, lat: float, lon: float, precision: Precision, uncertainty: int,
                method: str = "exact") -> AddressMatch:  # fmt: skip

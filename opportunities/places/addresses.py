@@ -213,7 +213,7 @@ def parse_address(text: str, country: str) -> ParsedAddress:
             # Some street names hold a comma ("Rožna dolina, cesta IV"): the part before is tried
             # with it (its tails include the street alone).
             street_part = f"{parts[at - 1]} {match['street']}" if at else match["street"]
-            house = HouseNumber(int(match["number"]), fold(match["suffix"] or ""), part[len(match["street"]):].strip())
+            house = HouseNumber(int(match["number"]), fold(match["suffix"] or ""), part[len(match["street"]) :].strip())
             break
     if not street_part and parts:
         street_part = parts[-1] if re.search(r"[^\W\d_]", parts[-1]) else ""

@@ -264,8 +264,14 @@ def _manifest() -> dict[str, Any]:
         "places": _places_source().stat().st_size,
         "postcodes": _postcodes_source().stat().st_size,
         # Precomputed uncertainties follow these: a change rebuilds the index.
-        "uncertainty": [PLACE_RADIUS_M_PER_SQRT_POP, MIN_PLACE_UNCERTAINTY_M, MAX_PLACE_UNCERTAINTY_M,
-                        MIN_POSTCODE_UNCERTAINTY_M, MAX_POSTCODE_UNCERTAINTY_M, TOWN_CENTRE_MATCH_M],
+        "uncertainty": [
+            PLACE_RADIUS_M_PER_SQRT_POP,
+            MIN_PLACE_UNCERTAINTY_M,
+            MAX_PLACE_UNCERTAINTY_M,
+            MIN_POSTCODE_UNCERTAINTY_M,
+            MAX_POSTCODE_UNCERTAINTY_M,
+            TOWN_CENTRE_MATCH_M,
+        ],
     }
 
 
@@ -591,7 +597,9 @@ class Gazetteer:
         m = COUNTRY_MARGIN_DEG
         return lat0 - m <= latitude <= lat1 + m and lon0 - m <= longitude <= lon1 + m
 
-    def nearby(self, latitude: float, longitude: float, radius_km: float) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    def nearby(
+        self, latitude: float, longitude: float, radius_km: float
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """Rows of the places within ``radius_km`` of a point and their distances, nearest first."""
         # The grid cells around the point: one run of cells per grid row (two across 180°).
         dlat = radius_km / 110.0
@@ -608,7 +616,9 @@ class Gazetteer:
             spans = [(west, east)]
         last_row = int(180 / _GRID_DEG) - 1
         bounds = []
-        for row in range(max(0, int((latitude - dlat + 90) // _GRID_DEG)), min(last_row, int((latitude + dlat + 90) // _GRID_DEG)) + 1):
+        for row in range(
+            max(0, int((latitude - dlat + 90) // _GRID_DEG)), min(last_row, int((latitude + dlat + 90) // _GRID_DEG)) + 1
+        ):
             for w, e in spans:
                 first = row * _GRID_COLUMNS + int((w + 180) // _GRID_DEG)
                 last = row * _GRID_COLUMNS + min(_GRID_COLUMNS - 1, int((e + 180) // _GRID_DEG))

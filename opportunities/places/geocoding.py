@@ -94,6 +94,7 @@ class Geocoder:
     def _from_address_index(self, address: str, country: str, city: str, centre: Place | None) -> Location | None:
         if self.addresses is None:
             return None
+
         def postcode_point(code: str) -> tuple[float, float, int] | None:
             return self.gazetteer.postcode_area(code, country)
 
@@ -166,13 +167,19 @@ class Geocoder:
                 else f"they are not in {_country_name(country)}"
             )
             swapped = -90 <= longitude <= 90 and self.gazetteer.country_of(longitude, latitude, country).inside
-            hint = "latitude and longitude look swapped" if swapped else "check them, and that latitude and longitude are not swapped"
+            hint = (
+                "latitude and longitude look swapped"
+                if swapped
+                else "check them, and that latitude and longitude are not swapped"
+            )
             raise GeocodingError(f"coordinates {latitude:.5f}, {longitude:.5f} are outside {country}: {where}; {hint}")
         if centre is None and city:
             centre = self.gazetteer.place(city, country)
         if centre is not None:
             km = haversine_km(latitude, longitude, centre.latitude, centre.longitude)
-            if km > MAX_KM_FROM_CITY and not (city and self.gazetteer.named_near(city, country, latitude, longitude, MAX_KM_FROM_CITY)):
+            if km > MAX_KM_FROM_CITY and not (
+                city and self.gazetteer.named_near(city, country, latitude, longitude, MAX_KM_FROM_CITY)
+            ):
                 raise GeocodingError(
                     f"the coordinates {latitude:.5f}, {longitude:.5f} are {km:.0f} km from {city}; check them or the city"
                 )

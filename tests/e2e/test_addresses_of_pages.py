@@ -32,7 +32,11 @@ def test_a_fresh_servers_first_visit_to_a_page_gets_the_app(page: Page, tmp_path
 def test_a_signed_out_link_to_an_account_page_asks_to_sign_in(page: Page, app_server: AppServer, path: str, lang: str) -> None:
     open_explore(page, app_server)
     page.goto(f"{app_server.url}/{path}?lang={lang}")
-    prompt = {"en": "Sign in to see this page.", "sv": "Logga in för att se den här sidan.", "pl": "Zaloguj się, aby zobaczyć tę stronę."}
+    prompt = {
+        "en": "Sign in to see this page.",
+        "sv": "Logga in för att se den här sidan.",
+        "pl": "Zaloguj się, aby zobaczyć tę stronę.",
+    }
     expect(page.get_by_text(prompt[lang])).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     expect(page.get_by_text("Page not found")).to_have_count(0)
     # The page is not in the menu of someone who cannot use it.

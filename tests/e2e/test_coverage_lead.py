@@ -70,7 +70,9 @@ def test_a_bad_boundary_file_shows_the_reason_and_changes_nothing(browser: Brows
                                                                   tmp_path: Path) -> None:  # fmt: skip
     bad = tmp_path / "dzielnice.geojson"
     bad.write_text('{"type": "FeatureCollection", "features": [', encoding="utf-8")
-    context = browser.new_context(viewport={"width": 1280, "height": 1400}, locale="pl-PL", extra_http_headers={"Accept-Language": "pl-PL"})
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 1400}, locale="pl-PL", extra_http_headers={"Accept-Language": "pl-PL"}
+    )
     context.add_cookies([{"name": "col_session", "value": lead_token, "url": app_server.url}])
     page = context.new_page()
     page.goto(f"{app_server.url}/coverage")

@@ -43,9 +43,16 @@ def test_an_approval_shows_on_the_next_visit_within_seconds(page: Page, app_serv
     try:
         with engine.connect() as conn:
             chosen, title, description, *ages = conn.execute(
-                select(opportunities.c.id, opportunities.c.title, opportunities.c.description, opportunities.c.age_min,
-                       opportunities.c.age_max)
-                .where(opportunities.c.status == "published", opportunities.c.end_date > date.today(), opportunities.c.age_max < AGE)
+                select(
+                    opportunities.c.id,
+                    opportunities.c.title,
+                    opportunities.c.description,
+                    opportunities.c.age_min,
+                    opportunities.c.age_max,
+                )
+                .where(
+                    opportunities.c.status == "published", opportunities.c.end_date > date.today(), opportunities.c.age_max < AGE
+                )
                 .order_by(opportunities.c.id)
                 .limit(1)
             ).one()

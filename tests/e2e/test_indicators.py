@@ -33,7 +33,9 @@ def open_indicators(page: Page, app_server: AppServer, query: str, lang: str) ->
 @pytest.mark.parametrize("viewport", [{"width": 1280, "height": 900}, {"width": 390, "height": 844}], ids=["desktop", "phone"])
 def test_indicators_page_in_a_browser(page: Page, app_server: AppServer, color_scheme: str, viewport: dict[str, int]) -> None:
     require_axe()
-    lang = {("light", 1280): "en", ("dark", 1280): "sv", ("light", 390): "pl", ("dark", 390): "sl"}[color_scheme, viewport["width"]]
+    lang = {("light", 1280): "en", ("dark", 1280): "sv", ("light", 390): "pl", ("dark", 390): "sl"}[
+        color_scheme, viewport["width"]
+    ]
     query = "scope=city&name=Warszawa" if viewport["width"] == 1280 else "scope=region&name=Mazowsze"
     open_indicators(page, app_server, query, lang)
     # Every key figure has its card (waiting, as a person would, for the page to finish drawing).

@@ -150,8 +150,6 @@ def test_popup_of_a_pin_at_the_edge_stays_in_view_on_a_phone(browser: Browser, t
         context.close()
 
 
-
-
 # In the map's frame: the uncovered pin furthest right (but inside the map), as the visitor sees it.
 _EDGE_PIN = """(body) => {
     const map = body.querySelector('.leaflet-container').getBoundingClientRect();

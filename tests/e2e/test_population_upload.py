@@ -65,7 +65,11 @@ def test_a_lead_previews_and_stores_a_population_layer(browser: Browser, app_ser
     expect(uploaders).to_have_count(2, timeout=FIRST_LOAD_TIMEOUT_MS)
     uploaders.nth(1).set_input_files(str(layer(tmp_path)))
     expect(page.get_by_text(outside)).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
-    expect(page.get_by_text("2,500 residents in 18 districts" if locale == "en-GB" else "w dzielnicach: 18, układ współrzędnych EPSG:2180")).to_be_visible()
+    expect(
+        page.get_by_text(
+            "2,500 residents in 18 districts" if locale == "en-GB" else "w dzielnicach: 18, układ współrzędnych EPSG:2180"
+        )
+    ).to_be_visible()
     shot(page, f"population-preview-{width}-{locale}-{scheme}", page.get_by_role("button", name=confirm))
     serious = [v for v in axe_violations(page) if v.get("impact") in ("serious", "critical")]
     assert not serious, serious

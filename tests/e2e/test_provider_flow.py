@@ -78,8 +78,9 @@ def stored(server: AppServer) -> tuple[int, str, str]:
     try:
         with engine.connect() as conn:
             row = conn.execute(
-                select(schema.opportunities.c.id, schema.opportunities.c.status, schema.opportunities.c.location_precision)
-                .where(schema.opportunities.c.title == TITLE)
+                select(schema.opportunities.c.id, schema.opportunities.c.status, schema.opportunities.c.location_precision).where(
+                    schema.opportunities.c.title == TITLE
+                )
             ).one()
     finally:
         engine.dispose()
@@ -218,8 +219,12 @@ def _review_labels(page: Page) -> list[str]:
     return [re.sub(r"\s+", " ", label).strip() for label in labels]
 
 
-@pytest.mark.parametrize(("width", "locale", "scheme"), [(1280, "en-GB", "light"), (390, "en-GB", "light"), (1280, "pl-PL", "dark")])
-def test_provider_and_lead_pages_look_right(browser: Browser, app_server: AppServer, width: int, locale: str, scheme: str) -> None:
+@pytest.mark.parametrize(
+    ("width", "locale", "scheme"), [(1280, "en-GB", "light"), (390, "en-GB", "light"), (1280, "pl-PL", "dark")]
+)
+def test_provider_and_lead_pages_look_right(
+    browser: Browser, app_server: AppServer, width: int, locale: str, scheme: str
+) -> None:
     """Screenshots of the new pages (looked at by a person), each free of errors and of serious axe-core findings."""
     settings = load_settings({"DATABASE_URL": app_server.database_url})
     context = new_context(browser, app_server)

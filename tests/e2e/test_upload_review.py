@@ -157,7 +157,9 @@ def test_upload_preview_confirm_then_review(browser: Browser, app_server: AppSer
     wait_ready(page)
     engine = open_database(signed.database_url)
     with engine.connect() as conn:
-        status = conn.execute(select(schema.opportunities.c.status).where(schema.opportunities.c.title == "E2E Robotklubb")).scalar_one()
+        status = conn.execute(
+            select(schema.opportunities.c.status).where(schema.opportunities.c.title == "E2E Robotklubb")
+        ).scalar_one()
     engine.dispose()
     assert status == "published"
     lead.close()

@@ -111,7 +111,9 @@ def _batches(conn: Any, select: str, *, id_column: str = "id", size: int = 5_000
     """The rows of ``select`` in id order, a batch at a time (bounded memory on large tables)."""
     last = -1
     while True:
-        rows = conn.execute(sa.text(f"{select} WHERE {id_column} > :last ORDER BY {id_column} LIMIT {size}"), {"last": last}).all()
+        rows = conn.execute(
+            sa.text(f"{select} WHERE {id_column} > :last ORDER BY {id_column} LIMIT {size}"), {"last": last}
+        ).all()
         if not rows:
             return
         yield rows
@@ -156,9 +158,7 @@ def _dedup_key(folding: Callable[[str], str], row: Any, start: Any) -> str:
     return hashlib.sha1(text.encode()).hexdigest()
 
 
-_EXTRA_FOLDS_0003 = str.maketrans(
-    {"ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "þ": "th", "ð": "d", "ı": "i"}
-)
+_EXTRA_FOLDS_0003 = str.maketrans({"ł": "l", "đ": "d", "ø": "o", "æ": "ae", "œ": "oe", "ß": "ss", "þ": "th", "ð": "d", "ı": "i"})
 _NON_ALNUM_0003 = re.compile(r"[^0-9a-z]+")
 
 
