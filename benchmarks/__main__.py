@@ -22,8 +22,10 @@ def main() -> None:
     )
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
-    only = set(args.only or ("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout", "freshness", "coverage",
-                             "population"))  # fmt: skip
+    only = set(
+        args.only
+        or ("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout", "freshness", "coverage", "population")
+    )
     settings = load_settings()
     results: dict[str, object] = {}
     if "geocoder" in only:

@@ -49,8 +49,7 @@ def rewrite(row: dict[str, str], country: str, rng: random.Random) -> str:
         match = re.fullmatch(r"(\d+)\s?([A-Za-z])", house)
         house = f"{match[1]} {match[2].swapcase()}" if match else (f"nr {house}" if country == "PL" else house)
     if change in ("postcode", "both") or house == row["housenumber"]:
-        postcode = (rng.choice((postcode.replace("-", ""), postcode.replace("-", " "))) if country == "PL"
-                    else f"SI-{postcode}")  # fmt: skip
+        postcode = rng.choice((postcode.replace("-", ""), postcode.replace("-", " "))) if country == "PL" else f"SI-{postcode}"
     if rng.random() < 0.5:
         if country == "SI":
             street = re.sub(r"\bcesta\b", "c.", re.sub(r"\bulica\b", "ul.", street))
@@ -133,14 +132,18 @@ def run(cache_dir: Path) -> dict[str, Any]:
 
 def table(result: dict[str, Any]) -> str:
     """The figures as a Markdown table."""
-    lines = [f"held out: {result['held_out']} addresses {result['by_city']} (seed {result['seed']})",
-             "| run | precision | share | ≤50 m | ≤250 m | ≤1 km | median | p90 | covered by uncertainty |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [
+        f"held out: {result['held_out']} addresses {result['by_city']} (seed {result['seed']})",
+        "| run | precision | share | ≤50 m | ≤250 m | ≤1 km | median | p90 | covered by uncertainty |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name in ("holdout", "full", "without"):
         for precision, s in result[name].items():
-            lines.append(f"| {name} | {precision} | {s['share']:.1%} ({s['n']}) | {s['within_50m']:.0%} | "
-                         f"{s['within_250m']:.0%} | {s['within_1km']:.0%} | {s['median_m']} m | {s['p90_m']} m | "
-                         f"{s['covered_by_uncertainty']:.0%} |")  # fmt: skip
+            lines.append(
+                f"| {name} | {precision} | {s['share']:.1%} ({s['n']}) | {s['within_50m']:.0%} | "
+                f"{s['within_250m']:.0%} | {s['within_1km']:.0%} | {s['median_m']} m | {s['p90_m']} m | "
+                f"{s['covered_by_uncertainty']:.0%} |"
+            )
     return "\n".join(lines)
 
 

@@ -36,8 +36,10 @@ def real_streets() -> list[tuple[str, str, str, str, float, float]]:
         city = CITY_OF_FILE[name]
         with (REAL_ADDRESS_DIR / name).open(encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
-                found.setdefault((city, row["street"]), (COUNTRY[city], city, row["street"], row["postcode"],
-                                                         float(row["lat"]), float(row["lon"])))  # fmt: skip
+                found.setdefault(
+                    (city, row["street"]),
+                    (COUNTRY[city], city, row["street"], row["postcode"], float(row["lat"]), float(row["lon"])),
+                )
     return list(found.values())
 
 
@@ -48,8 +50,7 @@ def write_synthetic(path: Path, size: int, seed: int = 8) -> list[tuple[str, str
     streets = real_streets()
     per_street = math.ceil(size / len(streets))
     queries: list[tuple[str, str, str]] = []
-    files = {cc: (path.parent / f"{path.stem}_{cc.lower()}.csv").open("w", encoding="utf-8", newline="")
-             for cc in ("PL", "SI")}  # fmt: skip
+    files = {cc: (path.parent / f"{path.stem}_{cc.lower()}.csv").open("w", encoding="utf-8", newline="") for cc in ("PL", "SI")}
     writers = {cc: csv.writer(fh) for cc, fh in files.items()}
     for writer in writers.values():
         writer.writerow(["street", "housenumber", "postcode", "city", "lat", "lon"])

@@ -115,8 +115,10 @@ def run(n: int = 1_000_000) -> dict[str, Any]:
     def baseline_deserts() -> Any:
         import h3
 
-        centres = gpd.GeoDataFrame(geometry=gpd.points_from_xy([h3.cell_to_latlng(c)[1] for c in cells],
-                                                               [h3.cell_to_latlng(c)[0] for c in cells]), crs=4326).to_crs(2180)  # fmt: skip
+        centres = gpd.GeoDataFrame(
+            geometry=gpd.points_from_xy([h3.cell_to_latlng(c)[1] for c in cells], [h3.cell_to_latlng(c)[0] for c in cells]),
+            crs=4326,
+        ).to_crs(2180)
         buffers = centres.buffer(500)
         near = gpd.sjoin(gpd.GeoDataFrame(geometry=buffers, crs=2180), precise(chosen()).to_crs(2180), predicate="intersects")
         return len(cells) - near.index.nunique()

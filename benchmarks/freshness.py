@@ -91,9 +91,10 @@ def _approve(engine: Engine, oid: int, age_min: int) -> None:
     """A city lead approves a row and corrects it on the way (status and an edit, one transaction)."""
     with writing(engine) as conn:
         conn.execute(
-            update(opportunities).where(opportunities.c.id == oid)
+            update(opportunities)
+            .where(opportunities.c.id == oid)
             .values(status=Status.PUBLISHED.value, age_min=age_min, updated_at=datetime.now(UTC))
-        )  # fmt: skip
+        )
 
 
 def _shows(index: OpportunityIndex, oid: int, age_min: int) -> bool:

@@ -140,8 +140,10 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     print(f"stored {report.stored}, rejected {len(report.rejected)}, duplicates {len(report.duplicates)}")
     if report.rejects_error:
         # The stored rows are committed; only the convenience file is missing.
-        print(f"error: the rejected rows could not be written: {report.rejects_error}; "
-              "their reasons are listed above", file=sys.stderr)  # fmt: skip
+        print(
+            f"error: the rejected rows could not be written: {report.rejects_error}; their reasons are listed above",
+            file=sys.stderr,
+        )
         return EXIT_FILE
     if report.rejects_path:
         print(f"rejected rows written to {report.rejects_path}")
@@ -291,14 +293,17 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         others = other_accounts(engine)
         if others:
             shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-            raise DatabaseInUseError(f"{engine.url.render_as_string()} holds accounts the demo did not create ({shown}); "
-                                     "the demo replaces the whole database, so it leaves this one alone: "
-                                     "set DATABASE_URL to a new database for the demo")  # fmt: skip
+            raise DatabaseInUseError(
+                f"{engine.url.render_as_string()} holds accounts the demo did not create ({shown}); "
+                "the demo replaces the whole database, so it leaves this one alone: "
+                "set DATABASE_URL to a new database for the demo"
+            )
         geocoder = _geocoder(settings, progress)
         progress(DATABASE, 0, 0)
         reset_database(engine)
-        report = load_demo(engine, geocoder, size=args.size, seed=settings.demo_seed,
-                           address_dir=settings.address_dir, progress=progress)  # fmt: skip
+        report = load_demo(
+            engine, geocoder, size=args.size, seed=settings.demo_seed, address_dir=settings.address_dir, progress=progress
+        )
         progress(SEARCH_INDEX, 0, 0)
         _refresh_search_index(engine, settings)
         progress(ACCOUNTS, 0, 0)
@@ -332,8 +337,10 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         progress.finish()
     finally:
         engine.dispose()
-    print(f"backup written to {report.path}: {len(report.tables)} tables, {report.rows} rows, {report.address_files} "
-          f"address files, {report.bytes} bytes, schema revision {report.revision}")  # fmt: skip
+    print(
+        f"backup written to {report.path}: {len(report.tables)} tables, {report.rows} rows, {report.address_files} "
+        f"address files, {report.bytes} bytes, schema revision {report.revision}"
+    )
     return EXIT_OK
 
 
@@ -359,8 +366,10 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     upgraded = f", upgraded to {report.schema}" if report.schema != report.revision else ""
-    print(f"restored {report.path}: {len(report.tables)} tables, {report.rows} rows, {len(report.address_areas)} "
-          f"address areas, schema revision {report.revision}{upgraded}")  # fmt: skip
+    print(
+        f"restored {report.path}: {len(report.tables)} tables, {report.rows} rows, {len(report.address_areas)} "
+        f"address areas, schema revision {report.revision}{upgraded}"
+    )
     return EXIT_FILE if report.warnings else EXIT_OK
 
 
@@ -386,8 +395,9 @@ def cmd_addresses_load(args: argparse.Namespace, settings: Settings) -> int:
             continue
         skipped = f", {report.skipped} rows without a street or house number skipped" if report.skipped else ""
         replaced = f", replacing its {report.replaced} earlier points" if report.replaced else ""
-        print(f"{report.path.name}: {report.points} addresses in {report.country} loaded as area "
-              f"{report.area!r}{replaced}{skipped}")  # fmt: skip
+        print(
+            f"{report.path.name}: {report.points} addresses in {report.country} loaded as area {report.area!r}{replaced}{skipped}"
+        )
     print(f"address index: {settings.address_dir}")
     return EXIT_OK
 
@@ -447,8 +457,10 @@ def cmd_review_list(args: argparse.Namespace, settings: Settings) -> int:
         verified = "" if item.organisation.verified else " [organisation not verified]"
         print(f"{opp.id}\t{created}\t{opp.city}\t{opp.provider}{verified}\t{opp.title}\t{place}")
         for dup in item.duplicates:
-            print(f"\tlikely duplicate ({dup.kind.value}): {dup.opportunity.id} {dup.opportunity.title} "
-                  f"[{dup.opportunity.status.value}]")  # fmt: skip
+            print(
+                f"\tlikely duplicate ({dup.kind.value}): {dup.opportunity.id} {dup.opportunity.title} "
+                f"[{dup.opportunity.status.value}]"
+            )
     for org in organisations:
         print(f"organisation {org.id}\tnot verified\t{org.name}\t{org.contact_email}")
     print(f"{len(items)} pending, {len(organisations)} organisations to verify", file=sys.stderr)
@@ -468,8 +480,9 @@ def cmd_review_decide(args: argparse.Namespace, settings: Settings) -> int:
             elif args.decision == "reject":
                 done = [review.reject(conn, review.COMMAND_LINE, i, args.reason, now=now, settings=settings) for i in args.ids]
             else:
-                done = [review.request_changes(conn, review.COMMAND_LINE, i, args.note, now=now, settings=settings)
-                        for i in args.ids]  # fmt: skip
+                done = [
+                    review.request_changes(conn, review.COMMAND_LINE, i, args.note, now=now, settings=settings) for i in args.ids
+                ]
         mail.deliver_pending(engine, settings, now)
         if args.decision == "approve":
             _refresh_search_index(engine, settings)
@@ -624,8 +637,10 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
         layer.drop(columns="geometry").to_csv(out, index=False)
     apart = coverage.apart(filt, PIN_MAX_UNCERTAINTY_M)
     for row in apart.itertuples():
-        print(f"{row.city}: {row.approximate} matching opportunities known only to a town or postcode centre, "
-              f"{row.online} online", file=sys.stderr)  # fmt: skip
+        print(
+            f"{row.city}: {row.approximate} matching opportunities known only to a town or postcode centre, {row.online} online",
+            file=sys.stderr,
+        )
     print(f"{len(layer)} {args.by}s written to {out}")
     return EXIT_OK
 
@@ -664,15 +679,19 @@ def cmd_population(args: argparse.Namespace, settings: Settings) -> int:
     if layer.repaired:
         print(f"repaired {layer.repaired} invalid polygons of the layer", file=sys.stderr)
     bands = ", ".join(stored.bands) or "none"
-    print(f"residents of {city.name}'s {len(stored.districts)} districts stored (from {layer.crs}, column "
-          f"{layer.column!r}, age bands: {bands})")  # fmt: skip
+    print(
+        f"residents of {city.name}'s {len(stored.districts)} districts stored (from {layer.crs}, column "
+        f"{layer.column!r}, age bands: {bands})"
+    )
     for d in stored.districts:
         ages = "".join(f", {g} {d.population_by_age[g]}" for g in stored.bands)
         print(f"{d.name}: {d.population}{ages}")
     print(f"outside every district: {stored.outside}")
     if stored.outside:
-        print(f"warning: {stored.outside} residents of the layer are in no district of {city.name}; "
-              "is it the layer of this city?", file=sys.stderr)  # fmt: skip
+        print(
+            f"warning: {stored.outside} residents of the layer are in no district of {city.name}; is it the layer of this city?",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 
@@ -712,13 +731,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--language", choices=LANGUAGES, default="en", help="language of the map's labels (default: en)")
     assets = p.add_mutually_exclusive_group()
     assets.add_argument(
-        "--inline-assets", action="store_true",
+        "--inline-assets",
+        action="store_true",
         help="embed Leaflet and its plug-in in the page: one self-contained file (the default)",
-    )  # fmt: skip
+    )
     assets.add_argument(
-        "--asset-base", metavar="URL_OR_PATH",
+        "--asset-base",
+        metavar="URL_OR_PATH",
         help="link the scripts from here instead, where a copy of static/ is served (e.g. /static)",
-    )  # fmt: skip
+    )
     p.set_defaults(run=cmd_map)
 
     p = sub.add_parser("addresses", help="the offline street-level address index")
@@ -782,8 +803,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", help="GeoJSON, GeoPackage, zipped Shapefile, or a CSV of points with lat and lon (WGS 84)")
     p.add_argument("--city", required=True)
-    p.add_argument("--column", default="", help="the column of residents (default: population, folkmangd, ludnosc, "
-                                                "prebivalci or pop)")  # fmt: skip
+    p.add_argument(
+        "--column", default="", help="the column of residents (default: population, folkmangd, ludnosc, prebivalci or pop)"
+    )
     p.set_defaults(run=cmd_population)
 
     p = sub.add_parser("archive-ended", help="archive the live listings whose last session has passed (run it daily)")
@@ -888,6 +910,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _internal_error(exc: Exception) -> int:
-    print(f"error: internal error ({type(exc).__name__}: {exc}); please report this with the command "
-          "you ran", file=sys.stderr)  # fmt: skip
+    print(f"error: internal error ({type(exc).__name__}: {exc}); please report this with the command you ran", file=sys.stderr)
     return EXIT_INTERNAL

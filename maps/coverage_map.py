@@ -72,8 +72,10 @@ def coverage_map(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str],
         colour = area_colour(amount, breaks)
         desert = show_deserts and bool(row.get("desert", False))
         by_topic = sorted(((int(row.get(t, 0) or 0), t) for t in TOPICS), reverse=True)
-        lines = [f"<b>{html.escape(str(row[name_column]))}</b>",
-                 f"{html.escape(labels['count'])}: {int(row.get('count', 0) or 0)}"]  # fmt: skip
+        lines = [
+            f"<b>{html.escape(str(row[name_column]))}</b>",
+            f"{html.escape(labels['count'])}: {int(row.get('count', 0) or 0)}",
+        ]
         lines += [f"{html.escape(topic_names[t])}: {n}" for n, t in by_topic if n > 0][:5]
         if desert:
             lines.append(html.escape(labels["desert"]))
@@ -109,12 +111,18 @@ def legend_rows(breaks: list[float], positive: np.ndarray) -> list[tuple[str, st
 def _legend(fmap: folium.Map, breaks: list[float], labels: dict[str, str], positive: np.ndarray) -> None:
     rows = []
     for colour, text in legend_rows(breaks, positive):
-        rows.append(f'<div><span style="background:{colour};border:1px solid #999;display:inline-block;width:14px;height:10px">'
-                    f"</span> {text}</div>")  # fmt: skip
-    rows.append(f'<div><span style="border:2px dashed {DESERT_COLOUR};display:inline-block;width:12px;height:8px"></span> '
-                f"{html.escape(labels['desert'])}</div>")  # fmt: skip
-    box = (f'<div style="position:absolute;bottom:60px;left:8px;z-index:9999;background:#fff;color:#222;padding:6px;'
-           f'font:12px sans-serif;border:1px solid #999"><b>{html.escape(labels["legend"])}</b>{"".join(rows)}</div>')  # fmt: skip
+        rows.append(
+            f'<div><span style="background:{colour};border:1px solid #999;display:inline-block;width:14px;height:10px">'
+            f"</span> {text}</div>"
+        )
+    rows.append(
+        f'<div><span style="border:2px dashed {DESERT_COLOUR};display:inline-block;width:12px;height:8px"></span> '
+        f"{html.escape(labels['desert'])}</div>"
+    )
+    box = (
+        f'<div style="position:absolute;bottom:60px;left:8px;z-index:9999;background:#fff;color:#222;padding:6px;'
+        f'font:12px sans-serif;border:1px solid #999"><b>{html.escape(labels["legend"])}</b>{"".join(rows)}</div>'
+    )
     fmap.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]
 
 
@@ -143,8 +151,7 @@ def map_png(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str], titl
             deserts.plot(ax=axes, facecolor="none", edgecolor=DESERT_COLOUR, linewidth=1.5, linestyle="--")
     axes.set_axis_off()
     axes.set_aspect("equal")
-    handles = [Patch(facecolor=c, edgecolor="#999999", label=t)
-               for c, t in legend_rows(breaks, positive)]  # fmt: skip
+    handles = [Patch(facecolor=c, edgecolor="#999999", label=t) for c, t in legend_rows(breaks, positive)]
     handles.append(Patch(facecolor="none", edgecolor=DESERT_COLOUR, linestyle="--", label=labels["desert"]))
     axes.legend(handles=handles, title=labels["legend"], loc="lower left", fontsize=8, title_fontsize=9, framealpha=0.9)
     if title:

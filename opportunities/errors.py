@@ -133,8 +133,10 @@ class NewerSchemaError(BackupError):
     """The backup holds a schema revision this version of the app does not know (a newer one)."""
 
     def __init__(self, revision: str, newest: str) -> None:
-        super().__init__(f"the backup is of schema revision {revision}, which this version of the app does not know "
-                         f"(its newest is {newest}); restore it with the version that wrote it, or a newer one")  # fmt: skip
+        super().__init__(
+            f"the backup is of schema revision {revision}, which this version of the app does not know "
+            f"(its newest is {newest}); restore it with the version that wrote it, or a newer one"
+        )
         self.revision = revision
         self.newest = newest
 

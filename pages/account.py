@@ -24,8 +24,10 @@ ROLE_LABELS = {Role.PROVIDER: N_("Provider"), Role.CITY_LEAD: N_("City lead"), R
 
 def summary(user: User) -> None:
     st.header(_("Your account"))
-    lines = [_("Email: {email}").format(email=escape_markdown(user.email)),
-             _("Role: {role}").format(role=_(ROLE_LABELS[user.role]))]  # fmt: skip
+    lines = [
+        _("Email: {email}").format(email=escape_markdown(user.email)),
+        _("Role: {role}").format(role=_(ROLE_LABELS[user.role])),
+    ]
     with access.engine().connect() as conn:
         if user.organisation_id is not None:
             org = organisations.get_organisation(conn, user.organisation_id)
@@ -54,8 +56,9 @@ def change_password(user: User) -> None:
         return
     try:
         with writing(access.engine()) as conn:
-            accounts.change_password(conn, user.id, old, new, settings=access.settings(),
-                                     keep_token=st.session_state.get(access.SESSION_TOKEN))  # fmt: skip
+            accounts.change_password(
+                conn, user.id, old, new, settings=access.settings(), keep_token=st.session_state.get(access.SESSION_TOKEN)
+            )
     except SignInError:
         st.error(_("The current password is wrong."))
     except PasswordPolicyError as exc:

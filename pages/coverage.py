@@ -63,15 +63,17 @@ def filters(coverage: CoverageIndex, lang: str, city_ids: tuple[int, ...] | None
         city = st.selectbox(_("City"), names, index=names.index("Warszawa") if "Warszawa" in names else 0, key="coverage_city")
         by = st.radio(_("Show"), ("district", "cell"), key="coverage_by", horizontal=True,
                       format_func=lambda v: _("Districts") if v == "district" else _("Hexagon grid"))  # fmt: skip
-        topics = st.multiselect(_("Topics"), TOPICS, key="coverage_topics", format_func=lambda v: topic_label(v, lang),
-                                placeholder=_("All topics"))  # fmt: skip
+        topics = st.multiselect(
+            _("Topics"), TOPICS, key="coverage_topics", format_func=lambda v: topic_label(v, lang), placeholder=_("All topics")
+        )
         age = st.selectbox(_("Age group"), ["", *(g.id for g in AGE_GROUPS)], key="coverage_age",
                            format_func=lambda v: age_group_label(v, lang) if v else _("Any age"))  # fmt: skip
         free = st.checkbox(_("Free only"), key="coverage_free")
         # An empty tuple: a range input with no dates chosen (Streamlit's stubs know only non-empty ones).
         period = st.date_input(_("Period"), value=(), key="coverage_period")  # type: ignore[arg-type]
-        distance = st.slider(_("Desert distance (km, straight line)"), 0.5, MAX_DESERT_KM, DEFAULT_DESERT_KM, 0.5,
-                             key="coverage_km")  # fmt: skip
+        distance = st.slider(
+            _("Desert distance (km, straight line)"), 0.5, MAX_DESERT_KM, DEFAULT_DESERT_KM, 0.5, key="coverage_km"
+        )
     dates = list(period) if isinstance(period, tuple | list) else [period]
     date_from = dates[0] if dates and isinstance(dates[0], date) else None
     date_to = dates[1] if len(dates) > 1 and isinstance(dates[1], date) else None
@@ -103,11 +105,15 @@ def main() -> None:
     approximate = int(apart["approximate"].sum()) if len(apart) else 0
     online = int(apart["online"].sum()) if len(apart) else 0
     if Status.PENDING in statuses:
-        scope = _("Published and pending opportunities of your cities. Deserts: no matching opportunity within {km} km "
-                  "in a straight line (not a walking or transit distance). Residents are taken as spread evenly over each district.")  # fmt: skip
+        scope = _(
+            "Published and pending opportunities of your cities. Deserts: no matching opportunity within {km} km "
+            "in a straight line (not a walking or transit distance). Residents are taken as spread evenly over each district."
+        )
     else:
-        scope = _("Published opportunities only. Deserts: no matching opportunity within {km} km in a straight line "
-                  "(not a walking or transit distance). Residents are taken as spread evenly over each district.")  # fmt: skip
+        scope = _(
+            "Published opportunities only. Deserts: no matching opportunity within {km} km in a straight line "
+            "(not a walking or transit distance). Residents are taken as spread evenly over each district."
+        )
     st.caption(scope.format(km=f"{distance:g}"))
     st.caption(_("Not on the map: {approximate} matching opportunities known only to a town or postcode centre, "
                  "{online} online.").format(approximate=approximate, online=online))  # fmt: skip
@@ -137,13 +143,16 @@ def main() -> None:
     csv = layer.drop(columns="geometry").to_csv(index=False).encode("utf-8")
     one, two, three, four = st.columns(4)
     one.download_button(_("Table (CSV)"), csv, f"coverage-{slug}-{by}.csv", "text/csv")
-    two.download_button(_("Layer (GeoJSON)"), layer_geojson(layer).encode("utf-8"), f"coverage-{slug}-{by}.geojson",
-                        "application/geo+json")  # fmt: skip
+    two.download_button(
+        _("Layer (GeoJSON)"), layer_geojson(layer).encode("utf-8"), f"coverage-{slug}-{by}.geojson", "application/geo+json"
+    )
     # Built on click only: inlining Leaflet and drawing the PNG are not worth doing on every rerun.
-    three.download_button(_("Map (HTML)"), lambda: standalone_html(layer, **map_args).encode("utf-8"),
-                          f"coverage-{slug}-{by}.html", "text/html")  # fmt: skip
-    four.download_button(_("Map (PNG)"), lambda: map_png(layer, value="count", labels=labels, title=city),
-                         f"coverage-{slug}-{by}.png", "image/png")  # fmt: skip
+    three.download_button(
+        _("Map (HTML)"), lambda: standalone_html(layer, **map_args).encode("utf-8"), f"coverage-{slug}-{by}.html", "text/html"
+    )
+    four.download_button(
+        _("Map (PNG)"), lambda: map_png(layer, value="count", labels=labels, title=city), f"coverage-{slug}-{by}.png", "image/png"
+    )
     if len(filt.city_ids) == 1 and permissions.allowed(user, Action.REPLACE_DISTRICTS, city_id=filt.city_ids[0]):
         district_upload(user, filt.city_ids[0], city, lang)
         population_upload(user, filt.city_ids[0], city, lang)

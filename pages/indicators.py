@@ -113,8 +113,10 @@ def sidebar(engine: Engine, database_url: str, version: str, lang: str, today: d
         format_func=lambda code: LANGUAGE_NAMES[code], on_change=keep_choices_across_languages,
     )  # fmt: skip
     kind_labels = {
-        ScopeKind.CITY.value: _("A city"), ScopeKind.REGION.value: _("A region"), ScopeKind.NETWORK.value: _("The whole network"),
-    }  # fmt: skip
+        ScopeKind.CITY.value: _("A city"),
+        ScopeKind.REGION.value: _("A region"),
+        ScopeKind.NETWORK.value: _("The whole network"),
+    }
     kind = ScopeKind(
         st.sidebar.radio(_("Show indicators for"), list(kind_labels), key=SCOPE_KIND, format_func=kind_labels.__getitem__)
     )
@@ -205,8 +207,10 @@ def joined_table(indicators: Indicators, lang: str) -> None:
         st.caption(_("No organisation joined in this period."))
         return
     # Names are provider text: a dataframe shows them as text, never as Markdown or HTML.
-    rows = [{_("Organisation"): o.name, _("Kind"): kind_label(o.kind, lang), _("Joined"): format_day(o.joined, lang)}
-            for o in indicators.joined]  # fmt: skip
+    rows = [
+        {_("Organisation"): o.name, _("Kind"): kind_label(o.kind, lang), _("Joined"): format_day(o.joined, lang)}
+        for o in indicators.joined
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
@@ -266,8 +270,9 @@ if kind != ScopeKind.NETWORK and not name:
     set_page_language(lang)
     st.stop()
 
-st.query_params.from_dict({"scope": kind.value, **({"name": name} if name else {}), "from": start.isoformat(),
-                           "to": end.isoformat(), "lang": lang})  # fmt: skip
+st.query_params.from_dict(
+    {"scope": kind.value, **({"name": name} if name else {}), "from": start.isoformat(), "to": end.isoformat(), "lang": lang}
+)
 indicators = _indicators_at(engine, settings.database_url, version, kind.value, name, start, end)
 this_period, previous_period = period_text(indicators, lang)
 st.markdown(f"### {escape_markdown(scope_title(indicators, lang))}")

@@ -131,8 +131,10 @@ for listing in found:
             st.caption(reason)
         if listing.stale:
             since = opp.verified_at or opp.created_at
-            st.warning(_("Not confirmed since {day}: is it still running?").format(day=format_day(since, lang) if since else "—"),
-                       icon=":material/schedule:")  # fmt: skip
+            st.warning(
+                _("Not confirmed since {day}: is it still running?").format(day=format_day(since, lang) if since else "—"),
+                icon=":material/schedule:",
+            )
         columns = st.columns(4, vertical_alignment="center")  # the Edit link level with the buttons
         if opp.status is not Status.ARCHIVED:
             columns[0].page_link("pages/submit.py", label=_("Edit"), query_params={"edit": str(listing.id)})

@@ -46,8 +46,9 @@ def main() -> None:
         st.subheader(_("The organisation"))
         name = st.text_input(_("Name"), max_chars=200)
         kind = st.selectbox(_("Kind"), list(ProviderKind), format_func=lambda k: _(KIND_LABELS[k]))
-        city_id = st.selectbox(_("City"), list(city_names), format_func=lambda i: city_names[i], index=None,
-                               placeholder=_("Choose a city"))  # fmt: skip
+        city_id = st.selectbox(
+            _("City"), list(city_names), format_func=lambda i: city_names[i], index=None, placeholder=_("Choose a city")
+        )
         website = st.text_input(_("Website (optional)"), max_chars=2000, placeholder="https://")
         contact = st.text_input(_("Contact email shown with your listings"), max_chars=254)
         st.subheader(_("Your account"))

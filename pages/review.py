@@ -88,17 +88,19 @@ def _submissions(user: User, city_id: int | None, language: str) -> None:
             _("Provider organisation"): i.organisation.name + ("" if i.organisation.verified else " ⚠ " + _("not verified")),
             _("Title"): i.opportunity.title,
             _("Map position"): precision_label(i.opportunity.precision, language, i.opportunity.uncertainty_m)
-            if i.opportunity.precision else _("Online"),
+            if i.opportunity.precision
+            else _("Online"),
             _("Likely duplicates"): len(i.duplicates),
         }
         for i in items
-    ]  # fmt: skip
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
     labels = {i.opportunity.id: f"{i.opportunity.id} – {i.opportunity.title}" for i in items}
     with st.form("bulk_approve"):
-        chosen = st.multiselect(_("Approve several at once"), list(labels), format_func=lambda oid: labels[oid],
-                                placeholder=_("Choose listings"))  # fmt: skip
+        chosen = st.multiselect(
+            _("Approve several at once"), list(labels), format_func=lambda oid: labels[oid], placeholder=_("Choose listings")
+        )
         if st.form_submit_button(_("Approve selected")) and chosen:
             ids = [int(i) for i in chosen if i is not None]
             _act("approved", lambda conn: review.approve_many(conn, user, ids, now=access.now(), settings=settings))
@@ -147,8 +149,10 @@ def _detail(user: User, item: review.QueueItem, language: str) -> None:
             why = (
                 _("same organisation") if dup.kind is DuplicateKind.SAME_PROVIDER else _("similar title, close in time and place")
             )
-            st.write(f"- {dup.opportunity.id} · {escape_markdown(dup.opportunity.title)} · "
-                     f"{escape_markdown(dup.opportunity.provider)} · {format_when(dup.opportunity.start, language)} ({why})")  # fmt: skip
+            st.write(
+                f"- {dup.opportunity.id} · {escape_markdown(dup.opportunity.title)} · "
+                f"{escape_markdown(dup.opportunity.provider)} · {format_when(dup.opportunity.start, language)} ({why})"
+            )
     approve, reject, changes = st.columns(3)
     if approve.button(_("Approve"), type="primary", key=f"approve_{oid}"):
         _act("approved", lambda conn: review.approve(conn, user, oid, now=access.now(), settings=settings))
@@ -184,8 +188,10 @@ def _organisations(user: User, city_id: int | None, city_names: dict[int, str]) 
             _("Trusted: {name}").format(name=escape_markdown(org.name)), value=org.trusted, key=f"trusted_{org.id}"
         )
         if trusted != org.trusted:
-            _act("trust changed", partial(organisations.set_trusted, actor=user, organisation_id=org.id, trusted=trusted,
-                                          now=access.now()))  # fmt: skip
+            _act(
+                "trust changed",
+                partial(organisations.set_trusted, actor=user, organisation_id=org.id, trusted=trusted, now=access.now()),
+            )
 
 
 def _audit_log(user: User, city_id: int | None, city_names: dict[int, str], language: str) -> None:
@@ -197,13 +203,17 @@ def _audit_log(user: User, city_id: int | None, city_names: dict[int, str], lang
         return
     rows = [
         {
-            _("Changed at"): format_when(e.at, language), _("Changed by"): e.actor, _("Kind of change"): _(ACTION_LABELS[e.action]) if e.action in ACTION_LABELS else e.action,
-            _("Changed record"): f"{e.entity} {e.entity_id or ''}".strip(), _("City"): city_names.get(e.city_id or -1, ""),
+            _("Changed at"): format_when(e.at, language),
+            _("Changed by"): e.actor,
+            _("Kind of change"): _(ACTION_LABELS[e.action]) if e.action in ACTION_LABELS else e.action,
+            _("Changed record"): f"{e.entity} {e.entity_id or ''}".strip(),
+            _("City"): city_names.get(e.city_id or -1, ""),
             _("Before the change"): json.dumps(e.before, ensure_ascii=False) if e.before else "",
-            _("After the change"): json.dumps(e.after, ensure_ascii=False) if e.after else "", _("Remark"): e.note,
+            _("After the change"): json.dumps(e.after, ensure_ascii=False) if e.after else "",
+            _("Remark"): e.note,
         }
         for e in entries
-    ]  # fmt: skip
+    ]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 

@@ -282,12 +282,15 @@ with st.container(border=True):
             if ending is Ending.COUNT:
                 st.number_input(_("Number of sessions"), min_value=1, max_value=1000, step=1, key=SCHEDULE_KEYS["count"])
             choice = ScheduleChoice(
-                repeat=Repeat(repeat or Repeat.ONCE), interval=int(st.session_state.get(SCHEDULE_KEYS["interval"]) or 1),
+                repeat=Repeat(repeat or Repeat.ONCE),
+                interval=int(st.session_state.get(SCHEDULE_KEYS["interval"]) or 1),
                 weekdays=tuple(st.session_state.get(SCHEDULE_KEYS["weekdays"]) or ()),
                 month_position=int(st.session_state.get(SCHEDULE_KEYS["month_position"]) or 1),
-                month_weekday=int(st.session_state.get(SCHEDULE_KEYS["month_weekday"]) or 0), ending=Ending(ending or Ending.END_DATE),
-                until=st.session_state.get(SCHEDULE_KEYS["until"]), count=st.session_state.get(SCHEDULE_KEYS["count"]),
-            )  # fmt: skip
+                month_weekday=int(st.session_state.get(SCHEDULE_KEYS["month_weekday"]) or 0),
+                ending=Ending(ending or Ending.END_DATE),
+                until=st.session_state.get(SCHEDULE_KEYS["until"]),
+                count=st.session_state.get(SCHEDULE_KEYS["count"]),
+            )
             try:
                 rule = to_rule(choice)
             except FieldError as exc:
@@ -298,8 +301,9 @@ with st.container(border=True):
 with st.container(border=True):
     st.subheader(_("Where"))
     left, right = st.columns([1, 2])
-    left.selectbox(_("Country") + " *", COUNTRIES, key=FIELD_KEYS["country"],
-                   format_func=lambda c: babel_locale(lang).territories.get(c, c))  # fmt: skip
+    left.selectbox(
+        _("Country") + " *", COUNTRIES, key=FIELD_KEYS["country"], format_func=lambda c: babel_locale(lang).territories.get(c, c)
+    )
     right.text_input(_("City") + " *", key=FIELD_KEYS["city"], max_chars=MAX_LENGTHS["city"])
     slots["city"] = st.empty()
     st.text_input(
@@ -401,8 +405,9 @@ if values.start_day is not None and "schedule" not in check.messages and "start"
 if comparable(values) != st.session_state[SAVED]:
     with connection.writing(engine) as conn:
         try:
-            st.session_state[DRAFT_ID] = drafts.save_draft(conn, user, values, now=now, draft_id=st.session_state[DRAFT_ID],
-                                                           opportunity_id=st.session_state[EDITING])  # fmt: skip
+            st.session_state[DRAFT_ID] = drafts.save_draft(
+                conn, user, values, now=now, draft_id=st.session_state[DRAFT_ID], opportunity_id=st.session_state[EDITING]
+            )
         except NotFoundError:
             st.session_state[DRAFT_ID] = drafts.save_draft(conn, user, values, now=now, opportunity_id=st.session_state[EDITING])
     st.session_state[SAVED], st.session_state[SAVED_AT] = comparable(values), now

@@ -40,8 +40,9 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def _geocoder(settings: Settings) -> Geocoder:
     """Providers' addresses go through every step the command line uses: the address index, and
     the online geocoder when one is set."""
-    return app_state.geocoder(str(settings.cache_dir), str(settings.address_dir), settings.geocoder_online_url,
-                              settings.geocoder_user_agent)  # fmt: skip
+    return app_state.geocoder(
+        str(settings.cache_dir), str(settings.address_dir), settings.geocoder_online_url, settings.geocoder_user_agent
+    )
 
 
 def _outcome_rows(preview: ImportPreview, language: str) -> pd.DataFrame:
@@ -95,8 +96,9 @@ def main() -> None:
     a, b, c = st.columns(3)
     a.download_button(_("Template (Excel)"), template_xlsx(language, provider=organisation),
                       file_name="opportunities-template.xlsx", mime=XLSX_TYPE)  # fmt: skip
-    b.download_button(_("Template (CSV)"), template_csv(provider=organisation), file_name="opportunities-template.csv",
-                      mime="text/csv")  # fmt: skip
+    b.download_button(
+        _("Template (CSV)"), template_csv(provider=organisation), file_name="opportunities-template.csv", mime="text/csv"
+    )
     c.download_button(_("Vocabulary (CSV)"), vocabulary_csv(language), file_name=f"vocabulary-{language}.csv", mime="text/csv")
 
     st.subheader(_("2. Upload your file"))
@@ -129,8 +131,7 @@ def main() -> None:
                 done=format_number(done_rows, language), total=format_number(total, language)))  # fmt: skip
 
         try:
-            preview = uploads.preview_upload(engine, user, table, _geocoder(settings),
-                                             filename=upload.name, progress=progress)  # fmt: skip
+            preview = uploads.preview_upload(engine, user, table, _geocoder(settings), filename=upload.name, progress=progress)
         except ForbiddenError:
             st.error(_("Your account may not upload opportunities."))
             return

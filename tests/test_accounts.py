@@ -50,8 +50,9 @@ def world(engine: Engine, settings: Settings) -> dict[str, Any]:
         kranj = ensure_city(conn, City(name="Kranj", country="SI", latitude=46.24, longitude=14.36, timezone="Europe/Ljubljana"))
         lodz = ensure_city(conn, City(name="Łódź", country="PL", latitude=51.76, longitude=19.46, timezone="Europe/Warsaw"))
         admin = accounts.add_user(conn, "admin@example.org", role=Role.ADMIN, password=PASSWORD, settings=settings, now=NOW)
-        lead = accounts.add_user(conn, "lead@example.org", role=Role.CITY_LEAD, password=PASSWORD, settings=settings, now=NOW,
-                                 city_ids=(kranj,))  # fmt: skip
+        lead = accounts.add_user(
+            conn, "lead@example.org", role=Role.CITY_LEAD, password=PASSWORD, settings=settings, now=NOW, city_ids=(kranj,)
+        )
         org, provider = organisations.register_organisation(
             conn, name="MC Kranj", kind=ProviderKind.YOUTH_CENTRE, city_id=kranj, website="https://mc.example.org",
             contact_email="info@mc.example.org", user_email="ana@mc.example.org", password=PASSWORD, settings=settings, now=NOW)  # fmt: skip

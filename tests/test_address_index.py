@@ -62,8 +62,10 @@ def test_csv_and_osm_files_load_into_one_index(tmp_path: Path, index_dir: Path, 
     reports = load_files([_write(tmp_path, "kranj.csv", KRANJ), _write(tmp_path, "warszawa.csv", WARSAW), OSM],
                          index_dir, geocoder.gazetteer, progress=lambda name, n: seen.append((name, n)))  # fmt: skip
     assert [(r.area, r.country, r.points) for r in reports] == [
-        ("kranj", "SI", 4), ("warszawa", "PL", 3), ("addresses-kranj", "SI", 7)
-    ]  # fmt: skip
+        ("kranj", "SI", 4),
+        ("warszawa", "PL", 3),
+        ("addresses-kranj", "SI", 7),
+    ]
     assert {name for name, _ in seen} == {"kranj.csv", "warszawa.csv", "addresses_kranj.osm"}
     index = _loaded(index_dir)
     assert index.size == 14
@@ -195,8 +197,9 @@ def test_interpolation_is_as_uncertain_as_the_gap(kranj_osm: AddressIndex) -> No
 
 def test_a_street_name_in_two_parts_of_a_town(index_dir: Path, tmp_path: Path, geocoder: Geocoder) -> None:
     # Warsaw has an Orla in Śródmieście and another in Wesoła (05-075), 17 km apart.
-    load_files([_write(tmp_path, "warszawa.csv", WARSAW + "Orla,11,00-143,Warszawa,52.24231,20.99825\n")],
-               index_dir, geocoder.gazetteer)  # fmt: skip
+    load_files(
+        [_write(tmp_path, "warszawa.csv", WARSAW + "Orla,11,00-143,Warszawa,52.24231,20.99825\n")], index_dir, geocoder.gazetteer
+    )
     located = geocoder.with_addresses(AddressIndex.open(index_dir))
     wesola = located.locate(country="PL", city="Warszawa", address="ul. Orla 10, 05-075 Warszawa")
     assert wesola.precision is Precision.POSTCODE  # not the Orla of Śródmieście

@@ -80,8 +80,10 @@ def fill(engine: Engine, geocoder: Geocoder) -> None:
 def rows_of(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, by primary key; timestamps in UTC (SQLite reads them naive)."""
     with engine.connect() as conn:
-        return {t.name: [tuple(_utc(v) for v in row) for row in conn.execute(select(t).order_by(*t.primary_key.columns))]
-                for t in schema.metadata.sorted_tables}  # fmt: skip
+        return {
+            t.name: [tuple(_utc(v) for v in row) for row in conn.execute(select(t).order_by(*t.primary_key.columns))]
+            for t in schema.metadata.sorted_tables
+        }
 
 
 def _utc(value: Any) -> Any:
@@ -138,8 +140,9 @@ def test_round_trip_keeps_every_row_and_the_address_index(engine: Engine, other:
 
     with other.connect() as conn:  # the text exactly, in every script
         assert conn.execute(select(schema.audit_log.c.note).where(schema.audit_log.c.action == "verify")).scalar_one() == SCRIPTS
-        cost, start = conn.execute(select(schema.opportunities.c.cost, schema.opportunities.c.start_time)
-                                   .where(schema.opportunities.c.currency == "EUR")).one()  # fmt: skip
+        cost, start = conn.execute(
+            select(schema.opportunities.c.cost, schema.opportunities.c.start_time).where(schema.opportunities.c.currency == "EUR")
+        ).one()
         assert (cost, start) == (Decimal("12.50"), None)
     # Ids go on after the restored ones, and the audit log still refuses changes.
     with connection.writing(other) as conn:
@@ -362,8 +365,10 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     monkeypatch.setenv("ADDRESS_INDEX_DIR", str(tmp_path / "other-addresses"))
     assert main(["restore", str(out)]) == 0
     captured = capsys.readouterr()
-    assert captured.out == f"restored {out}: 16 tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, " \
-                           f"schema revision {revision}\n"  # fmt: skip
+    assert (
+        captured.out == f"restored {out}: 16 tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, "
+        f"schema revision {revision}\n"
+    )
     assert "checksums verified: " in captured.err
     assert list((tmp_path / "cache" / "search-index").glob("*.npz"))  # built again for the restored data
     assert main(["restore", str(out)]) == 2

@@ -189,8 +189,9 @@ def test_an_unwritable_rejects_path_stops_before_importing(tmp_path: Path, capsy
     # Tests run as root, which may write anywhere chmod forbids: a folder below a file cannot exist.
     (tmp_path / "file.txt").write_text("x", encoding="utf-8")
     rejects = tmp_path / "file.txt" / "sub" / "rejects.csv"
-    code, out, err = run(["import", str(write_csv(tmp_path / "nan.csv", [NAN_AGE, GOOD])), "--publish",
-                          "--rejects", str(rejects)], capsys)  # fmt: skip
+    code, out, err = run(
+        ["import", str(write_csv(tmp_path / "nan.csv", [NAN_AGE, GOOD])), "--publish", "--rejects", str(rejects)], capsys
+    )
     assert code == 4
     assert f"error: cannot use {tmp_path / 'file.txt' / 'sub'}: Not a directory" in err
     assert out == ""
@@ -202,8 +203,9 @@ def test_rejects_that_fail_after_the_commit_keep_the_summary_and_the_index(
 ) -> None:
     # /dev/full opens, then every write fails with "No space left on device", as a full disk does.
     monkeypatch.setenv("CACHE_DIR", str(tmp_path / "cache"))
-    code, out, err = run(["import", str(write_csv(tmp_path / "nan.csv", [NAN_AGE, GOOD])), "--publish",
-                          "--rejects", "/dev/full"], capsys)  # fmt: skip
+    code, out, err = run(
+        ["import", str(write_csv(tmp_path / "nan.csv", [NAN_AGE, GOOD])), "--publish", "--rejects", "/dev/full"], capsys
+    )
     assert code == 4
     assert "stored 1, rejected 1, duplicates 0" in out
     assert "row 2: age_min: 'nan' is not a number" in err

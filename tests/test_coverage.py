@@ -59,14 +59,16 @@ def _coverage(points: list[tuple[float, float, int, int]]) -> CoverageIndex:
 
 
 def test_district_counts_shared_edge_once_multipolygon_and_empty() -> None:
-    coverage = _coverage([
-        (52.0, 20.95, DIGITAL, 10),  # West
-        (52.0, 21.0, DIGITAL, 10),  # on the West/East edge: counted once
-        (52.0, 21.05, ARTS, 10),  # East
-        (51.96, 21.16, DIGITAL | ARTS, 10),  # second island
-        (52.0, 21.05, DIGITAL, 5000),  # East, but only known to 5 km: apart
-        (math.nan, math.nan, DIGITAL, -1),  # online
-    ])  # fmt: skip
+    coverage = _coverage(
+        [
+            (52.0, 20.95, DIGITAL, 10),  # West
+            (52.0, 21.0, DIGITAL, 10),  # on the West/East edge: counted once
+            (52.0, 21.05, ARTS, 10),  # East
+            (51.96, 21.16, DIGITAL | ARTS, 10),  # second island
+            (52.0, 21.05, DIGITAL, 5000),  # East, but only known to 5 km: apart
+            (math.nan, math.nan, DIGITAL, -1),  # online
+        ]
+    )
     frame = coverage.district_counts(CoverageFilter(city_ids=(1,))).set_index("district")
     assert frame["count"].sum() == 4
     assert frame.loc["West", "count"] + frame.loc["East", "count"] == 3
@@ -146,8 +148,9 @@ def _write(frame: gpd.GeoDataFrame, path: Path, driver: str | None = None) -> Pa
 
 
 def _frame(**columns: object) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"name": ["Ąbc", "Łódź-Śródmieście"], "population": [100, 200], **columns},
-                            geometry=[WEST, EAST], crs=4326)  # fmt: skip
+    return gpd.GeoDataFrame(
+        {"name": ["Ąbc", "Łódź-Śródmieście"], "population": [100, 200], **columns}, geometry=[WEST, EAST], crs=4326
+    )
 
 
 def test_reads_geopackage_in_another_crs(tmp_path: Path) -> None:

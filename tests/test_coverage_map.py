@@ -73,8 +73,9 @@ def test_the_html_export_opens_offline_and_the_png_is_a_picture_of_the_layer() -
     from maps.coverage_map import map_png, standalone_html
 
     areas = layer([0, 1, 4, 9]).assign(desert=[True, False, False, False])
-    html = standalone_html(areas, value="count", labels=LABELS, topic_names={}, tile_url="https://t/{z}/{x}/{y}.png",
-                           tile_attribution="x")  # fmt: skip
+    html = standalone_html(
+        areas, value="count", labels=LABELS, topic_names={}, tile_url="https://t/{z}/{x}/{y}.png", tile_attribution="x"
+    )
     assert "<script src=" not in html and '<link rel="stylesheet"' not in html  # nothing to fetch but tiles
     assert "L.map(" in html and "leaflet.js" in html and "col-inline-asset:" not in html
     assert "background:#f7f7f7;" in html

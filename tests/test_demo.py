@@ -86,8 +86,10 @@ def test_dates_locations_and_schedules_are_plausible(opportunities: list[Opportu
     weekly = [o for o in opportunities if o.schedule]
     assert 0.25 <= len(weekly) / len(opportunities) <= 0.45
     assert all(o.schedule.startswith("FREQ=WEEKLY") and o.end is not None for o in weekly)
-    assert all(-62 <= (o.start if isinstance(o.start, date) else o.start.date()).toordinal() - TODAY.toordinal() <= 187
-               for o in opportunities)  # fmt: skip
+    assert all(
+        -62 <= (o.start if isinstance(o.start, date) else o.start.date()).toordinal() - TODAY.toordinal() <= 187
+        for o in opportunities
+    )
     online = [o for o in opportunities if o.mode is Mode.ONLINE]
     assert all(not o.has_location and not o.address for o in online)
     placed = [o for o in opportunities if o.mode is not Mode.ONLINE]

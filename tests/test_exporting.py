@@ -265,8 +265,10 @@ def test_xlsx_round_trip_keeps_how_exact_coordinates_are(
     tmp_path: Path, databases: Databases, engine: Engine, geocoder: Geocoder
 ) -> None:
     # "57.7000" is exact to about 8 m; as an XLSX number it would read back as 57.7 (787 m, a vague area).
-    rows = [template_row(title="Four decimals", latitude="57.7000", longitude="11.9700"),
-            template_row(title="Two decimals", latitude="57.71", longitude="11.98")]  # fmt: skip
+    rows = [
+        template_row(title="Four decimals", latitude="57.7000", longitude="11.9700"),
+        template_row(title="Two decimals", latitude="57.71", longitude="11.98"),
+    ]
     assert import_records(engine, rows, geocoder).stored == 2
     out = tmp_path / "export.xlsx"
     with engine.connect() as conn:

@@ -464,8 +464,9 @@ def test_a_row_with_more_cells_than_the_header_is_rejected_with_the_reason(tmp_p
     assert [r["title"] for r in table.rows] == ["Wide", "Trailing"]
     [rejection] = table.rejected
     assert (rejection.row, rejection.field, rejection.values["title"]) == (3, "row", "Shifted")
-    assert rejection.reason == ("has 23 cells but the header has 21; a comma in an unquoted cell? "
-                                "(cells past the header: 'Göteborg', 'SE')")  # fmt: skip
+    assert rejection.reason == (
+        "has 23 cells but the header has 21; a comma in an unquoted cell? (cells past the header: 'Göteborg', 'SE')"
+    )
 
 
 def test_values_under_an_empty_header_cell_are_reported(tmp_path: Path) -> None:
@@ -484,8 +485,9 @@ def test_a_cell_over_the_limit_rejects_only_its_row(tmp_path: Path, engine: Engi
     assert (report.total, report.stored) == (3, 2)
     [rejection] = report.rejected
     assert (rejection.row, rejection.field) == (3, "description")
-    assert rejection.reason == ("description has 140,000 characters, more than the 32,767 a cell may hold "
-                                "(setting IMPORT_MAX_CELL_CHARS); shorten it")  # fmt: skip
+    assert rejection.reason == (
+        "description has 140,000 characters, more than the 32,767 a cell may hold (setting IMPORT_MAX_CELL_CHARS); shorten it"
+    )
 
 
 def test_limits_end_the_read_with_a_reason(tmp_path: Path) -> None:
@@ -567,8 +569,10 @@ def _declare_whole_sheet(xml: bytes) -> bytes:
 
 def _far_cells(xml: bytes) -> bytes:
     """Row 5 gets values in column XFD, the last one Excel has, and in column Z; the last row a formatted empty cell."""
-    far = (b'<c r="Z5" t="inlineStr"><is><t>near</t></is></c><c r="XFD5" t="inlineStr"><is><t>far away</t></is></c></row>'
-           b'<row r="1048576"><c r="XFD1048576" s="0"/></row>')  # fmt: skip
+    far = (
+        b'<c r="Z5" t="inlineStr"><is><t>near</t></is></c><c r="XFD5" t="inlineStr"><is><t>far away</t></is></c></row>'
+        b'<row r="1048576"><c r="XFD1048576" s="0"/></row>'
+    )
     edited = xml.replace(b"</row></sheetData>", far + b"</sheetData>", 1)
     assert edited != xml
     return edited

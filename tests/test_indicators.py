@@ -397,8 +397,10 @@ def test_verification_counts_once_organisations_carry_its_date(dataset: Engine) 
         # value in the server's own time zone; SQLite's keeps the naive UTC text.
         aware = conn.dialect.name == "postgresql"
         for name, at in (("School One", datetime(2026, 11, 30, 23, 30)), ("Library Three", datetime(2026, 10, 20, 8))):
-            conn.execute(text("UPDATE providers SET verified_at = :at WHERE name = :name"),
-                         {"at": at.replace(tzinfo=UTC) if aware else at, "name": name})  # fmt: skip
+            conn.execute(
+                text("UPDATE providers SET verified_at = :at WHERE name = :name"),
+                {"at": at.replace(tzinfo=UTC) if aware else at, "name": name},
+            )
     found = indicators_of(dataset, ScopeKind.CITY, "Alphaville")
     # 23:30 UTC on 30 November is already 1 December in Alphaville (UTC+1).
     assert values(found, Group.ORGANISATIONS)["verified"] == (0, 0)
@@ -423,8 +425,10 @@ def test_participation_counts_once_providers_report_it(dataset: Engine) -> None:
         for title, group, number in reports:
             names = ", ".join(["opportunity_id", "age_group", "participants", *extra])
             marks = ", ".join([":o", ":g", ":n", *(f":{k}" for k in extra)])
-            conn.execute(text(f"INSERT INTO participation_reports ({names}) VALUES ({marks})"),
-                         {"o": ids[title], "g": group, "n": number, **extra})  # fmt: skip
+            conn.execute(
+                text(f"INSERT INTO participation_reports ({names}) VALUES ({marks})"),
+                {"o": ids[title], "g": group, "n": number, **extra},
+            )
     found = indicators_of(dataset, ScopeKind.CITY, "Alphaville")
     assert Note.NO_PARTICIPATION not in found.notes
     # Reports are per opportunity: one that counts in both periods counts in both.

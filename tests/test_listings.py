@@ -60,11 +60,14 @@ def people(engine: Engine) -> People:
             return add_user(conn, email, role=role, password=None, settings=settings, now=NOW, **kw)  # type: ignore[arg-type]
 
         return People(
-            admin=user("admin@example.org", Role.ADMIN), lead=user("lead@example.org", Role.CITY_LEAD, city_ids=(city_id,)),
+            admin=user("admin@example.org", Role.ADMIN),
+            lead=user("lead@example.org", Role.CITY_LEAD, city_ids=(city_id,)),
             alice=user("alice@example.org", Role.PROVIDER, organisation_id=library),
             bob=user("bob@example.org", Role.PROVIDER, organisation_id=culture),
-            carol=user("carol@example.org", Role.PROVIDER, organisation_id=library), library_id=library, culture_id=culture,
-        )  # fmt: skip
+            carol=user("carol@example.org", Role.PROVIDER, organisation_id=library),
+            library_id=library,
+            culture_id=culture,
+        )
 
 
 def submit(engine: Engine, geocoder: Geocoder, user: User | None, values: FormValues = FORM, **kw: object) -> int:

@@ -86,10 +86,11 @@ def random_edit(conn: Connection, rng: random.Random, oid: int, when: datetime) 
     elif kind == "place":
         online = rng.random() < 0.2
         values |= {
-            "latitude": None if online else 46 + rng.random() * 12, "longitude": None if online else 11 + rng.random() * 10,
+            "latitude": None if online else 46 + rng.random() * 12,
+            "longitude": None if online else 11 + rng.random() * 10,
             "location_precision": None if online else rng.choice(list(Precision)).value,
             "location_uncertainty_m": None if online or rng.random() < 0.5 else rng.choice([5, 80, 3000]),
-        }  # fmt: skip
+        }
     elif kind == "topics":
         conn.execute(delete(opportunity_topics).where(opportunity_topics.c.opportunity_id == oid))
         chosen = rng.sample(TOPICS, rng.randint(1, 3))

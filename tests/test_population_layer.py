@@ -74,8 +74,9 @@ def test_polygons_in_polish_cs92_are_split_by_area(world: World, tmp_path: Path)
     with_districts(world)
     # One grid square across the shared edge, half in each district; one square in the sea.
     path = tmp_path / "siatka.geojson"
-    gpd.GeoDataFrame({"ludnosc": [1000, 30]}, geometry=[box(11.92, 57.70, 11.96, 57.71), box(11.5, 57.5, 11.6, 57.6)],
-                     crs=4326).to_crs(2180).to_file(path, driver="GeoJSON")  # fmt: skip
+    gpd.GeoDataFrame(
+        {"ludnosc": [1000, 30]}, geometry=[box(11.92, 57.70, 11.96, 57.71), box(11.5, 57.5, 11.6, 57.6)], crs=4326
+    ).to_crs(2180).to_file(path, driver="GeoJSON")
     layer = read_population_file(path)
     assert (layer.column, layer.points, layer.crs) == ("ludnosc", False, "EPSG:2180")
     with world.engine.connect() as conn:

@@ -72,7 +72,12 @@ def world(engine: Engine, geocoder: Geocoder, database_url: str) -> World:
             return add_user(conn, email, role=role, password=None, settings=settings, now=NOW, **kw)  # type: ignore[arg-type]
 
         world = World(
-            engine=engine, settings=settings, gbg=gbg.id, kranj=kranj.id, library=library_id, newcomer=newcomer.id,
+            engine=engine,
+            settings=settings,
+            gbg=gbg.id,
+            kranj=kranj.id,
+            library=library_id,
+            newcomer=newcomer.id,
             ids=dict(zip(["Kodklubb", "Schack", "Robotika"], report.stored_ids, strict=True)),
             admin=user("admin@example.org", Role.ADMIN),
             lead_gbg=user("lead@goteborg.example", Role.CITY_LEAD, city_ids=(gbg.id,)),
@@ -80,7 +85,7 @@ def world(engine: Engine, geocoder: Geocoder, database_url: str) -> World:
             librarian=user("bibliotekarie@example.org", Role.PROVIDER, organisation_id=library_id, language="sv"),
             newcomer_member=member,
             disabled_lead=user("gone@goteborg.example", Role.CITY_LEAD, city_ids=(gbg.id,)),
-        )  # fmt: skip
+        )
         world.disabled_lead = disable_user(conn, world.disabled_lead.id, now=NOW)
     # The newcomer uploads a listing of its own: pending, its organisation unverified.
     table = read_table_bytes(csv_bytes([template_row(title="Debattklubb", provider="Nytt Forum", start="2026-12-07 18:00", end="")]),
@@ -313,8 +318,9 @@ def test_review_message_is_escaped_nowhere_because_mail_is_text(world: World) ->
     # Mail bodies are plain text: the provider's own title comes back exactly as written.
     with world.engine.connect() as conn:
         opp = queries.get_opportunity(conn, world.ids["Kodklubb"])
-    message = review.review_message("a@b.example", "pl", replace(opp, title="<script>x</script> & co"), action="reject",
-                                    note="powód", settings=world.settings)  # fmt: skip
+    message = review.review_message(
+        "a@b.example", "pl", replace(opp, title="<script>x</script> & co"), action="reject", note="powód", settings=world.settings
+    )
     assert "<script>x</script> & co" in message.subject and "powód" in message.body
 
 

@@ -140,8 +140,9 @@ def test_near_sorts_by_distance_and_respects_radius(catalogue: Engine) -> None:
 
 def test_the_kranj_question(catalogue: Engine) -> None:
     """Free digital-skills workshops for a 15-year-old within 10 km of Kranj."""
-    query = SearchQuery(topics=("digital-skills",), age=15, near=KRANJ, radius_km=10, free_only=True,
-                        types=(OpportunityType.WORKSHOP,))  # fmt: skip
+    query = SearchQuery(
+        topics=("digital-skills",), age=15, near=KRANJ, radius_km=10, free_only=True, types=(OpportunityType.WORKSHOP,)
+    )
     with catalogue.connect() as conn:
         assert [o.title for o in search(conn, query)] == ["Kranj coding"]
 

@@ -288,9 +288,11 @@ def set_language(conn: Connection, user_id: int, language: str) -> None:
 
 
 def _failures_since(conn: Connection, column: Any, value: str, since: datetime) -> list[datetime]:
-    query = (select(sign_in_attempts.c.at)
-             .where(column == value, sign_in_attempts.c.at >= since, sign_in_attempts.c.succeeded.is_(False))
-             .order_by(sign_in_attempts.c.at))  # fmt: skip
+    query = (
+        select(sign_in_attempts.c.at)
+        .where(column == value, sign_in_attempts.c.at >= since, sign_in_attempts.c.succeeded.is_(False))
+        .order_by(sign_in_attempts.c.at)
+    )
     return [queries.aware(at) or since for at in conn.execute(query).scalars()]
 
 
@@ -324,8 +326,9 @@ def _attempt(conn: Connection, email: str, password: str, client: str, now: date
         key = email.strip().lower()  # counted all the same: a typo is a failed attempt too
     window = timedelta(minutes=settings.sign_in_window_minutes)
     since = now - window
-    last_success = conn.execute(select(func.max(sign_in_attempts.c.at)).where(
-        sign_in_attempts.c.email == key, sign_in_attempts.c.succeeded.is_(True))).scalar()  # fmt: skip
+    last_success = conn.execute(
+        select(func.max(sign_in_attempts.c.at)).where(sign_in_attempts.c.email == key, sign_in_attempts.c.succeeded.is_(True))
+    ).scalar()
     account_since = max(since, queries.aware(last_success) or since)
     _check_rate(
         _failures_since(conn, sign_in_attempts.c.email, key, account_since),
@@ -382,9 +385,10 @@ def user_for_session(conn: Connection, token: str, now: datetime) -> User | None
     if not token or len(token) > 200:
         return None
     row = conn.execute(
-        select(users).join(sign_in_sessions, sign_in_sessions.c.user_id == users.c.id)
+        select(users)
+        .join(sign_in_sessions, sign_in_sessions.c.user_id == users.c.id)
         .where(sign_in_sessions.c.token_hash == token_hash(token), sign_in_sessions.c.expires_at > now)
-    ).first()  # fmt: skip
+    ).first()
     if row is None or row.disabled_at is not None:
         return None
     return _user(conn, row)

@@ -88,8 +88,9 @@ def deliver_pending(engine: Engine, settings: Settings, now: datetime) -> tuple[
         except (OSError, smtplib.SMTPException, ssl.SSLError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:1000] or "failed"
         with connection.writing(engine) as conn:
-            conn.execute(update(mail_outbox).where(mail_outbox.c.id == message_id).values(
-                error=error, sent_at=None if error else now))  # fmt: skip
+            conn.execute(
+                update(mail_outbox).where(mail_outbox.c.id == message_id).values(error=error, sent_at=None if error else now)
+            )
         if error:
             failed += 1
         else:
@@ -145,11 +146,12 @@ def invitation_message(
     return Message(
         recipient,
         _("Join {organisation} on the Cities of Learning map").format(organisation=organisation),
-        _("{person} invites you to publish learning opportunities for {organisation} on the Cities of Learning map.\n\n"
-          "Open this link to create your account (valid until {expires}):\n{url}\n\n"
-          "If you did not expect this message, ignore it.").format(
-            person=invited_by, organisation=organisation, expires=format_when(expires_at, language), url=url),
-    )  # fmt: skip
+        _(
+            "{person} invites you to publish learning opportunities for {organisation} on the Cities of Learning map.\n\n"
+            "Open this link to create your account (valid until {expires}):\n{url}\n\n"
+            "If you did not expect this message, ignore it."
+        ).format(person=invited_by, organisation=organisation, expires=format_when(expires_at, language), url=url),
+    )
 
 
 def password_reset_message(recipient: str, language: str, *, url: str, minutes: int) -> Message:
@@ -157,10 +159,12 @@ def password_reset_message(recipient: str, language: str, *, url: str, minutes: 
     return Message(
         recipient,
         _("Choose a new password for the Cities of Learning map"),
-        _("Someone asked to reset the password of your account on the Cities of Learning map.\n\n"
-          "Open this link within {minutes} minutes to choose a new password (it works once):\n{url}\n\n"
-          "If it was not you, ignore this message: your password stays as it is.").format(minutes=minutes, url=url),
-    )  # fmt: skip
+        _(
+            "Someone asked to reset the password of your account on the Cities of Learning map.\n\n"
+            "Open this link within {minutes} minutes to choose a new password (it works once):\n{url}\n\n"
+            "If it was not you, ignore this message: your password stays as it is."
+        ).format(minutes=minutes, url=url),
+    )
 
 
 def organisation_registered_message(recipient: str, language: str, *, organisation: str, city: str, url: str) -> Message:
@@ -168,6 +172,8 @@ def organisation_registered_message(recipient: str, language: str, *, organisati
     return Message(
         recipient,
         _("New organisation to verify: {organisation}").format(organisation=organisation),
-        _("{organisation} registered on the Cities of Learning map in {city}. Its listings are published only "
-          "after you verify it.\n\nReview it here:\n{url}").format(organisation=organisation, city=city, url=url),
-    )  # fmt: skip
+        _(
+            "{organisation} registered on the Cities of Learning map in {city}. Its listings are published only "
+            "after you verify it.\n\nReview it here:\n{url}"
+        ).format(organisation=organisation, city=city, url=url),
+    )

@@ -150,8 +150,9 @@ def register_organisation(
                              actor_label=accounts.normalise_email(user_email))  # fmt: skip
     assert city is not None
     for lead_email, lead_language in _leads_of(conn, city_id):
-        message = mail.organisation_registered_message(lead_email, lead_language, organisation=name, city=city.name,
-                                                       url=mail.link(settings, "review"))  # fmt: skip
+        message = mail.organisation_registered_message(
+            lead_email, lead_language, organisation=name, city=city.name, url=mail.link(settings, "review")
+        )
         mail.queue(conn, message, now)
     return org, user
 
@@ -219,8 +220,9 @@ def invite(conn: Connection, actor: User | None, organisation_id: int, email: st
                                             invited_by=user.id, created_at=now, expires_at=expires))  # fmt: skip
     audit.record(conn, actor=user, action="invite", entity="organisation", entity_id=organisation_id, city_id=org.city_id,
                  after={"email": key, "expires_at": expires}, now=now)  # fmt: skip
-    message = mail.invitation_message(key, user.language, organisation=org.name, invited_by=user.label,
-                                      url=invitation_link(settings, token), expires_at=expires)  # fmt: skip
+    message = mail.invitation_message(
+        key, user.language, organisation=org.name, invited_by=user.label, url=invitation_link(settings, token), expires_at=expires
+    )
     mail.queue(conn, message, now)
     return token
 
@@ -235,7 +237,7 @@ def find_invitation(conn: Connection, token: str, now: datetime) -> Invitation:
         select(invitations, providers.c.name.label("organisation_name"))
         .join(providers, providers.c.id == invitations.c.organisation_id)
         .where(invitations.c.token_hash == accounts.token_hash(token.strip()))
-    ).first()  # fmt: skip
+    ).first()
     if row is None:
         raise TokenError("unknown")
     if row.accepted_at is not None:

@@ -36,8 +36,9 @@ class Action(StrEnum):
 _PROVIDER_ACTIONS = frozenset(
     {Action.SUBMIT, Action.UPLOAD, Action.REPORT_PARTICIPATION, Action.INVITE, Action.VIEW_ORGANISATION}
 )
-_CITY_ACTIONS = frozenset({Action.REVIEW, Action.VERIFY_ORGANISATION, Action.SET_TRUSTED, Action.READ_AUDIT, Action.VIEW_CITY,
-                           Action.REPLACE_DISTRICTS})  # fmt: skip
+_CITY_ACTIONS = frozenset(
+    {Action.REVIEW, Action.VERIFY_ORGANISATION, Action.SET_TRUSTED, Action.READ_AUDIT, Action.VIEW_CITY, Action.REPLACE_DISTRICTS}
+)
 
 
 def authorise(user: User | None, action: Action, *, organisation_id: int | None = None, city_id: int | None = None) -> User:

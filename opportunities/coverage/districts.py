@@ -271,13 +271,15 @@ class CoverageIndex:
         district = np.concatenate(where) if where else np.zeros(0, dtype=np.int32)
         topic_bits = np.concatenate(topics) if topics else np.zeros(0, dtype=np.uint16)
         n = len(self.districts)
-        frame = pd.DataFrame({
-            "district_id": self.districts.ids[positions],
-            "district": [self.districts.names[i] for i in positions],
-            "city_id": self.districts.city_id[positions],
-            "population": self.districts.population[positions],
-            "count": np.bincount(district, minlength=n)[positions],
-        })  # fmt: skip
+        frame = pd.DataFrame(
+            {
+                "district_id": self.districts.ids[positions],
+                "district": [self.districts.names[i] for i in positions],
+                "city_id": self.districts.city_id[positions],
+                "population": self.districts.population[positions],
+                "count": np.bincount(district, minlength=n)[positions],
+            }
+        )
         for bit, topic in enumerate(TOPICS):
             has = (topic_bits & np.uint16(1 << bit)) != 0
             frame[topic] = np.bincount(district[has], minlength=n)[positions]
@@ -309,8 +311,10 @@ class CoverageIndex:
                 ids, counts = np.unique(part.index.city_id[which], return_counts=True)
                 for cid, count in zip(ids.tolist(), counts.tolist(), strict=True):
                     found.setdefault(cid, [0, 0])[0 if name == "approximate" else 1] += count
-        rows = [{"city_id": cid, "city": self.cities[cid].name if cid in self.cities else str(cid),
-                 "approximate": a, "online": o} for cid, (a, o) in sorted(found.items())]  # fmt: skip
+        rows = [
+            {"city_id": cid, "city": self.cities[cid].name if cid in self.cities else str(cid), "approximate": a, "online": o}
+            for cid, (a, o) in sorted(found.items())
+        ]
         return pd.DataFrame(rows, columns=["city_id", "city", "approximate", "online"])
 
     # --- deserts --------------------------------------------------------------------------

@@ -169,8 +169,10 @@ def _aggregate(districts: Sequence[District], layer: gpd.GeoDataFrame, column: s
             )
     totals = {key: np.bincount(district, weights=share * values[key][feature], minlength=len(districts)) for key in columns}
     outside = float(values[""].sum() - totals[""].sum())
-    found = [replace(d, population=round(float(totals[""][i])),
-                     population_by_age={g: round(float(totals[g][i])) for g in bands}) for i, d in enumerate(districts)]  # fmt: skip
+    found = [
+        replace(d, population=round(float(totals[""][i])), population_by_age={g: round(float(totals[g][i])) for g in bands})
+        for i, d in enumerate(districts)
+    ]
     return found, max(outside, 0.0)
 
 

@@ -348,47 +348,55 @@ _SPECIAL_TITLES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
 
 # The first sentence of a description, per type; {s} is the sentence form of the subject.
 _INTROS: dict[str, dict[str, str]] = {
-    "sv": {_W: "En praktisk workshop om {s} – du provar själv från första minuten.",
-           _CO: "En kurs i {s} där vi går igenom grunderna steg för steg.",
-           _E: "En öppen träff om {s} med korta presentationer och tid för frågor.",
-           _CL: "Vi träffas varje vecka och arbetar med {s} i lugn takt tillsammans.",
-           _CA: "Några dagar fyllda med {s}, utomhusaktiviteter och nya vänner.",
-           _V: "Gör skillnad som volontär! Vi söker dig som vill hjälpa till med {s}.",
-           _I: "Få arbetslivserfarenhet inom {s} med en handledare som stöttar dig.",
-           _M: "Du matchas med en mentor som har erfarenhet av {s}.",
-           _CP: "Tävla i {s} på egen hand eller i lag – fina priser till de bästa bidragen.",
-           _EX: "Unga visar egna projekt om {s}."},
-    "sl": {_W: "Praktična delavnica, na kateri se lotimo {s} – vse preizkusiš sam.",
-           _CO: "Tečaj, na katerem korak za korakom spoznamo osnove {s}.",
-           _E: "Odprto srečanje na temo {s} s kratkimi predstavitvami in časom za vprašanja.",
-           _CL: "Vsak teden se dobimo in skupaj raziskujemo svet {s}.",
-           _CA: "Nekaj dni, polnih {s}, aktivnosti na prostem in novih prijateljstev.",
-           _V: "Postani prostovoljec! Iščemo mlade, ki želijo pomagati na področju {s}.",
-           _I: "Pridobi delovne izkušnje na področju {s} ob podpori mentorja.",
-           _M: "Dobiš svojega mentorja z izkušnjami s področja {s}.",
-           _CP: "Pomeri se na področju {s} sam ali v ekipi – najboljše čakajo nagrade.",
-           _EX: "Mladi predstavljajo svoje projekte s področja {s}."},
-    "pl": {_W: "Praktyczne warsztaty z zakresu {s} – wszystko wypróbujesz samodzielnie.",
-           _CO: "Kurs, na którym krok po kroku poznasz podstawy {s}.",
-           _E: "Otwarte spotkanie na temat {s} z krótkimi prezentacjami i czasem na pytania.",
-           _CL: "Spotykamy się co tydzień i wspólnie odkrywamy świat {s}.",
-           _CA: "Kilka dni pełnych {s}, zajęć na świeżym powietrzu i nowych znajomości.",
-           _V: "Zostań wolontariuszem! Szukamy osób, które chcą pomóc w obszarze {s}.",
-           _I: "Zdobądź doświadczenie zawodowe w obszarze {s} pod okiem opiekuna.",
-           _M: "Otrzymasz mentora z doświadczeniem w obszarze {s}.",
-           _CP: "Zmierz się z innymi w dziedzinie {s} – indywidualnie lub w drużynie.",
-           _EX: "Młodzi prezentują własne projekty z dziedziny {s}."},
-    "en": {_W: "A hands-on workshop on {s}: you try everything yourself.",
-           _CO: "A course covering the basics of {s}, step by step.",
-           _E: "An open meet-up about {s} with short talks and time for questions.",
-           _CL: "We meet every week to explore {s} together at a relaxed pace.",
-           _CA: "A few days full of {s}, outdoor activities and new friends.",
-           _V: "Make a difference as a volunteer helping with {s}.",
-           _I: "Gain work experience in {s} with a supervisor who supports you.",
-           _M: "You are matched with a mentor experienced in {s}.",
-           _CP: "Compete in {s} on your own or in a team.",
-           _EX: "Young people show their own projects on {s}."},
-}  # fmt: skip
+    "sv": {
+        _W: "En praktisk workshop om {s} – du provar själv från första minuten.",
+        _CO: "En kurs i {s} där vi går igenom grunderna steg för steg.",
+        _E: "En öppen träff om {s} med korta presentationer och tid för frågor.",
+        _CL: "Vi träffas varje vecka och arbetar med {s} i lugn takt tillsammans.",
+        _CA: "Några dagar fyllda med {s}, utomhusaktiviteter och nya vänner.",
+        _V: "Gör skillnad som volontär! Vi söker dig som vill hjälpa till med {s}.",
+        _I: "Få arbetslivserfarenhet inom {s} med en handledare som stöttar dig.",
+        _M: "Du matchas med en mentor som har erfarenhet av {s}.",
+        _CP: "Tävla i {s} på egen hand eller i lag – fina priser till de bästa bidragen.",
+        _EX: "Unga visar egna projekt om {s}.",
+    },
+    "sl": {
+        _W: "Praktična delavnica, na kateri se lotimo {s} – vse preizkusiš sam.",
+        _CO: "Tečaj, na katerem korak za korakom spoznamo osnove {s}.",
+        _E: "Odprto srečanje na temo {s} s kratkimi predstavitvami in časom za vprašanja.",
+        _CL: "Vsak teden se dobimo in skupaj raziskujemo svet {s}.",
+        _CA: "Nekaj dni, polnih {s}, aktivnosti na prostem in novih prijateljstev.",
+        _V: "Postani prostovoljec! Iščemo mlade, ki želijo pomagati na področju {s}.",
+        _I: "Pridobi delovne izkušnje na področju {s} ob podpori mentorja.",
+        _M: "Dobiš svojega mentorja z izkušnjami s področja {s}.",
+        _CP: "Pomeri se na področju {s} sam ali v ekipi – najboljše čakajo nagrade.",
+        _EX: "Mladi predstavljajo svoje projekte s področja {s}.",
+    },
+    "pl": {
+        _W: "Praktyczne warsztaty z zakresu {s} – wszystko wypróbujesz samodzielnie.",
+        _CO: "Kurs, na którym krok po kroku poznasz podstawy {s}.",
+        _E: "Otwarte spotkanie na temat {s} z krótkimi prezentacjami i czasem na pytania.",
+        _CL: "Spotykamy się co tydzień i wspólnie odkrywamy świat {s}.",
+        _CA: "Kilka dni pełnych {s}, zajęć na świeżym powietrzu i nowych znajomości.",
+        _V: "Zostań wolontariuszem! Szukamy osób, które chcą pomóc w obszarze {s}.",
+        _I: "Zdobądź doświadczenie zawodowe w obszarze {s} pod okiem opiekuna.",
+        _M: "Otrzymasz mentora z doświadczeniem w obszarze {s}.",
+        _CP: "Zmierz się z innymi w dziedzinie {s} – indywidualnie lub w drużynie.",
+        _EX: "Młodzi prezentują własne projekty z dziedziny {s}.",
+    },
+    "en": {
+        _W: "A hands-on workshop on {s}: you try everything yourself.",
+        _CO: "A course covering the basics of {s}, step by step.",
+        _E: "An open meet-up about {s} with short talks and time for questions.",
+        _CL: "We meet every week to explore {s} together at a relaxed pace.",
+        _CA: "A few days full of {s}, outdoor activities and new friends.",
+        _V: "Make a difference as a volunteer helping with {s}.",
+        _I: "Gain work experience in {s} with a supervisor who supports you.",
+        _M: "You are matched with a mentor experienced in {s}.",
+        _CP: "Compete in {s} on your own or in a team.",
+        _EX: "Young people show their own projects on {s}.",
+    },
+}
 # (closed range, open-ended) audience sentences.
 _AUDIENCE = {
     "sv": ("För dig som är {a}–{b} år.", "För dig från {a} år."),
@@ -779,8 +787,7 @@ def load_demo(engine: Engine, geocoder: Geocoder, *, size: int = DEFAULT_SIZE, s
     """
     if address_dir is None:
         with tempfile.TemporaryDirectory(prefix="demo-addresses-") as folder:
-            return load_demo(engine, geocoder, size=size, seed=seed, today=today, address_dir=Path(folder),
-                             progress=progress)  # fmt: skip
+            return load_demo(engine, geocoder, size=size, seed=seed, today=today, address_dir=Path(folder), progress=progress)
     tell = progress or silent
     tell(ADDRESSES, 0, 0)
     geocoder = geocoder.with_addresses(load_demo_addresses(address_dir, geocoder.gazetteer))

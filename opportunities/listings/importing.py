@@ -72,16 +72,18 @@ class Registry:
         if opp is None or not (opp.has_location or opp.address):
             raise FieldError("city", unknown_place_help(name, country))
         try:
-            found = self._geocoder.locate(country=country, city="", address=opp.address, latitude=opp.latitude,
-                                          longitude=opp.longitude, written=written)  # fmt: skip
+            found = self._geocoder.locate(
+                country=country, city="", address=opp.address, latitude=opp.latitude, longitude=opp.longitude, written=written
+            )
         except GeocodingError as exc:
             field = "latitude" if opp.has_location else "city"
             raise FieldError(field, f"{unknown_place_help(name, country)} ({exc})") from None
         nearest = gazetteer.nearest_place(found.latitude, found.longitude, country)
         # The local time of the nearest known place; UTC only where the gazetteer has none at all.
         timezone = nearest.timezone if nearest is not None else "UTC"
-        return City(name=name, country=country, latitude=found.latitude, longitude=found.longitude,
-                    timezone=timezone, geonameid=None)  # fmt: skip
+        return City(
+            name=name, country=country, latitude=found.latitude, longitude=found.longitude, timezone=timezone, geonameid=None
+        )
 
     def centre(self, name: str, country: str) -> Place | None:
         """A stored city the gazetteer does not know (added from an earlier row's location), as a

@@ -407,9 +407,11 @@ def report_participation(
     if kept:
         conn.execute(
             insert(participation_reports),
-            [{"opportunity_id": opportunity_id, "age_group": g, "participants": n, "reported_at": now, "reported_by": actor.id}
-             for g, n in kept.items()],
-        )  # fmt: skip
+            [
+                {"opportunity_id": opportunity_id, "age_group": g, "participants": n, "reported_at": now, "reported_by": actor.id}
+                for g, n in kept.items()
+            ],
+        )
     audit.record(conn, actor=actor, action="report_participation", entity=_ENTITY, entity_id=opportunity_id, now=now,
                  city_id=city_id, before=before or None, after=kept)  # fmt: skip
     return kept

@@ -107,9 +107,10 @@ def unverified_organisations(conn: Connection, reviewer: Reviewer, *, city_id: i
 
 def _snapshot(conn: Connection, opportunity_id: int) -> tuple[Opportunity, int, int, str, int | None]:
     row = conn.execute(
-        select(opportunities.c.city_id, opportunities.c.provider_id, opportunities.c.review_note, opportunities.c.submitted_by)
-        .where(opportunities.c.id == opportunity_id)
-    ).first()  # fmt: skip
+        select(
+            opportunities.c.city_id, opportunities.c.provider_id, opportunities.c.review_note, opportunities.c.submitted_by
+        ).where(opportunities.c.id == opportunity_id)
+    ).first()
     if row is None:
         raise NotFoundError(f"no opportunity with id {opportunity_id}")
     return queries.get_opportunity(conn, opportunity_id), row.city_id, row.provider_id, row.review_note, row.submitted_by

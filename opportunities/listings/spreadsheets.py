@@ -261,14 +261,18 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
             values = {n: _cell_value(c.replace("\x00", "")) for n, c in zip(names, cells, strict=False) if n}
             column = next(i for i, c in enumerate(cells) if "\x00" in c)
             name = names[column] if column < len(names) else ""
-            reason = (f"line {line} contains a NUL byte (\\0) in {name or f'column {_column_letter(column)}'}; the file may "
-                      "be a spreadsheet saved as binary, or damaged: retype that cell")  # fmt: skip
+            reason = (
+                f"line {line} contains a NUL byte (\\0) in {name or f'column {_column_letter(column)}'}; the file may "
+                "be a spreadsheet saved as binary, or damaged: retype that cell"
+            )
             sheet.rejected.append(RowRejection(number, name or "row", reason, values))
         elif len(cells) > width and _trimmed(cells) > width:
             values = {n: _cell_value(c) for n, c in zip(names, cells, strict=False) if n}
             extra = [c for c in cells[width:] if c.strip()]
-            reason = (f"has {_trimmed(cells)} cells but the header has {width}; a {_DELIMITER_NAMES.get(delimiter, repr(delimiter))} "
-                      f"in an unquoted cell? (cells past the header: {', '.join(repr(c[:40]) for c in extra[:3])})")  # fmt: skip
+            reason = (
+                f"has {_trimmed(cells)} cells but the header has {width}; a {_DELIMITER_NAMES.get(delimiter, repr(delimiter))} "
+                f"in an unquoted cell? (cells past the header: {', '.join(repr(c[:40]) for c in extra[:3])})"
+            )
             sheet.rejected.append(RowRejection(number, "row", reason, values))
         else:
             sheet.rows.append((number, cells))
@@ -448,8 +452,10 @@ def _table(sheet: _Sheet, filename: str, limits: ReadLimits, required: Sequence[
         if max(map(len, cells[: len(names)]), default=0) > limits.max_cell_chars:
             long = next(i for i, c in enumerate(cells[: len(names)]) if len(c) > limits.max_cell_chars)
         if long is not None:
-            reason = (f"{names[long] or f'column {_column_letter(long)}'} has {len(cells[long]):,} characters, more than the "
-                      f"{limits.max_cell_chars:,} a cell may hold (setting IMPORT_MAX_CELL_CHARS); shorten it")  # fmt: skip
+            reason = (
+                f"{names[long] or f'column {_column_letter(long)}'} has {len(cells[long]):,} characters, more than the "
+                f"{limits.max_cell_chars:,} a cell may hold (setting IMPORT_MAX_CELL_CHARS); shorten it"
+            )
             rejected.append(RowRejection(number, names[long] or "row", reason, values))
             continue
         rows.append(values)

@@ -82,8 +82,9 @@ def confirm_upload(
     def record(conn: Connection, report: ImportReport) -> None:
         _audit_upload(conn, user, report, preview, now)
 
-    return confirm_import(engine, table, geocoder, preview, organisation=name, submitted_by=user.id, progress=progress,
-                          on_stored=record)  # fmt: skip
+    return confirm_import(
+        engine, table, geocoder, preview, organisation=name, submitted_by=user.id, progress=progress, on_stored=record
+    )
 
 
 def _audit_upload(conn: Connection, user: User, report: ImportReport, preview: ImportPreview, now: datetime) -> None:

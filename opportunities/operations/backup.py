@@ -133,8 +133,10 @@ def _shapes(conn: Connection) -> list[_Shape]:
             continue
         declared = schema.metadata.tables.get(name)
         columns = inspector.get_columns(name)
-        types = {c["name"]: declared.c[c["name"]].type if declared is not None and c["name"] in declared.c else c["type"]
-                 for c in columns}  # fmt: skip
+        types = {
+            c["name"]: declared.c[c["name"]].type if declared is not None and c["name"] in declared.c else c["type"]
+            for c in columns
+        }
         key = tuple(inspector.get_pk_constraint(name).get("constrained_columns") or ())
         shapes.append(_Shape(name, tuple(c["name"] for c in columns), key, types))
     return shapes
@@ -469,8 +471,10 @@ def _open_backup(path: Path) -> Iterator[_Backup]:
         if not isinstance(version, int) or isinstance(version, bool) or version < 1:
             raise NotABackupError(path, f"its {MANIFEST} has no format version")
         if version > FORMAT_VERSION:
-            raise BackupError(f"{path} was written by a newer version of the app (backup format {version}; "
-                              f"this version reads up to {FORMAT_VERSION}): restore it with that version")  # fmt: skip
+            raise BackupError(
+                f"{path} was written by a newer version of the app (backup format {version}; "
+                f"this version reads up to {FORMAT_VERSION}): restore it with that version"
+            )
         yield _Backup(path, archive, manifest)
 
 
@@ -536,8 +540,10 @@ def restore_backup(
     except FileNotFoundError:
         pass
     except OSError as exc:
-        warnings.append(f"the search-index snapshots in {snapshots} could not be removed ({exc}); remove the "
-                        "folder before the app starts again, or it may show the listings as they were before")  # fmt: skip
+        warnings.append(
+            f"the search-index snapshots in {snapshots} could not be removed ({exc}); remove the "
+            "folder before the app starts again, or it may show the listings as they were before"
+        )
     return RestoreReport(source, backup.revision, schema, tables, areas, tuple(warnings))
 
 
@@ -647,8 +653,10 @@ def _continue_sequences(conn: Connection) -> None:
         sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": quote(name), "c": key[0]}).scalar()
         if sequence is not None:
             # Names from the catalogue, quoted: no text of the backup goes into the statement.
-            conn.execute(text(f"SELECT setval(:s, COALESCE((SELECT MAX({quote(key[0])}) FROM {quote(name)}), 0) + 1, false)"),
-                         {"s": sequence})  # fmt: skip
+            conn.execute(
+                text(f"SELECT setval(:s, COALESCE((SELECT MAX({quote(key[0])}) FROM {quote(name)}), 0) + 1, false)"),
+                {"s": sequence},
+            )
 
 
 def _stage_addresses(backup: _Backup, address_dir: Path) -> Path:

@@ -194,8 +194,7 @@ def _read_csv(path: Path, progress: Progress | None) -> pd.DataFrame:
         bad = np.flatnonzero(values.isna().to_numpy() | ~np.isfinite(values.to_numpy(dtype=float)))
         if len(bad):
             rows = ", ".join(str(int(i) + 2) for i in bad[:5])
-            raise AddressFileError(f"{path.name}: {name} is not a number on line(s) {rows}"
-                                   f"{' and more' if len(bad) > 5 else ''}")  # fmt: skip
+            raise AddressFileError(f"{path.name}: {name} is not a number on line(s) {rows}{' and more' if len(bad) > 5 else ''}")
         frame[name] = values.astype(float)
     empty = np.flatnonzero((frame["street"].str.strip() == "").to_numpy())
     if len(empty) == len(frame):
@@ -492,8 +491,9 @@ def build_index(directory: Path) -> None:
         parts["area"].append(np.full(size, i, dtype=np.uint16))
     dtypes = {"street": np.uint64, "short": np.uint64, "number": np.int32, "suffix": np.uint64, "postcode": np.uint64,
               "town": np.uint64, "lat": np.float64, "lon": np.float64, "area": np.uint16}  # fmt: skip
-    merged = {c: (np.concatenate(v) if v else np.zeros(0, dtype=dtypes[c])).astype(dtypes[c], copy=False)
-              for c, v in parts.items()}  # fmt: skip
+    merged = {
+        c: (np.concatenate(v) if v else np.zeros(0, dtype=dtypes[c])).astype(dtypes[c], copy=False) for c, v in parts.items()
+    }
     order = np.lexsort((merged["suffix"], merged["number"], merged["street"]))
     tmp = Path(tempfile.mkdtemp(prefix=".addresses-", dir=directory))
     for column, values in merged.items():
@@ -724,8 +724,9 @@ class AddressIndex:
             if len(exact):
                 best = exact[np.argmax(by_postcode[exact])] if postcode else exact[0]
                 return self._match(self._row(rows, best), lat[best], lon[best], Precision.ADDRESS, ADDRESS_POINT_UNCERTAINTY_M)
-            return self._match(self._row(rows, same[0]), lat[same[0]], lon[same[0]], Precision.STREET, NEAR_NUMBER_UNCERTAINTY_M,
-                               "letter")  # fmt: skip
+            return self._match(
+                self._row(rows, same[0]), lat[same[0]], lon[same[0]], Precision.STREET, NEAR_NUMBER_UNCERTAINTY_M, "letter"
+            )
         between = self._interpolate(house.number, numbers, lat[group], lon[group])
         if between is not None:
             return self._match(self._row(rows, group[0]), *between, "interpolated")

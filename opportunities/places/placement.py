@@ -77,9 +77,11 @@ def place_from_address(geocoder: Geocoder, *, country: str, city: str, address: 
         found = geocoder.locate(country=country, city=city.strip(), address=address.strip())
     except GeocodingError:
         raise GeocodingError(
-            _("Neither the address nor the city {city} was found in {country}: check the name of the city, "
-              "add the postcode to the address, or click the venue on the map.").format(city=city.strip(), country=country)
-        ) from None  # fmt: skip
+            _(
+                "Neither the address nor the city {city} was found in {country}: check the name of the city, "
+                "add the postcode to the address, or click the venue on the map."
+            ).format(city=city.strip(), country=country)
+        ) from None
     return Placement(found, explain(found, language))
 
 

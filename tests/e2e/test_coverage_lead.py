@@ -35,7 +35,8 @@ def lead_token(browser: Browser, app_server: AppServer) -> str:
         city = queries.find_city(conn, "Warszawa", "PL")
         assert city is not None and city.id is not None
         lead = accounts.find_user(conn, "lead@warszawa.example") or accounts.add_user(
-            conn, "lead@warszawa.example", role=Role.CITY_LEAD, password=None, settings=settings, now=now, city_ids=(city.id,))  # fmt: skip
+            conn, "lead@warszawa.example", role=Role.CITY_LEAD, password=None, settings=settings, now=now, city_ids=(city.id,)
+        )
         token = accounts.start_session(conn, lead.id, now, settings=settings)
     engine.dispose()
     return token

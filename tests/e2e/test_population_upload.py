@@ -26,9 +26,11 @@ SCREENS = Path("/tmp/screens/population")
 def layer(folder: Path) -> Path:
     """Census points in Warszawa (Śródmieście, Mokotów, Praga-Północ) and one in Kraków, in Polish CS92."""
     path = folder / "ludnosc.geojson"
-    gpd.GeoDataFrame({"ludnosc": [1200, 800, 500, 99], "population_teens": [100, 60, 40, 9]},
-                     geometry=[Point(21.012, 52.231), Point(21.020, 52.190), Point(21.035, 52.260), Point(19.94, 50.06)],
-                     crs=4326).to_crs(2180).to_file(path, driver="GeoJSON")  # fmt: skip
+    gpd.GeoDataFrame(
+        {"ludnosc": [1200, 800, 500, 99], "population_teens": [100, 60, 40, 9]},
+        geometry=[Point(21.012, 52.231), Point(21.020, 52.190), Point(21.035, 52.260), Point(19.94, 50.06)],
+        crs=4326,
+    ).to_crs(2180).to_file(path, driver="GeoJSON")
     return path
 
 

@@ -240,8 +240,10 @@ def test_provider_and_lead_pages_look_right(
                                      settings=settings, now=now, organisation_id=org)  # fmt: skip
         lead = accounts.add_user(conn, f"looks.lead.{width}.{locale}@example.org", role=Role.CITY_LEAD, password=None,
                                  settings=settings, now=now, city_ids=(city_id,))  # fmt: skip
-        tokens = {"provider": accounts.start_session(conn, provider.id, now, settings=settings),
-                  "lead": accounts.start_session(conn, lead.id, now, settings=settings)}  # fmt: skip
+        tokens = {
+            "provider": accounts.start_session(conn, provider.id, now, settings=settings),
+            "lead": accounts.start_session(conn, lead.id, now, settings=settings),
+        }
     engine.dispose()
     for who, pages in (("provider", ("submit", "my_opportunities", "upload", "account")), ("lead", ("review",))):
         context = context_for(browser, app_server, tokens[who], width=width, locale=locale, scheme=scheme)

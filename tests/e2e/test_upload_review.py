@@ -54,12 +54,16 @@ def signed(browser: Browser, app_server: AppServer, geocoder: Geocoder) -> Signe
     with writing(engine) as conn:
         city_id, _name = Registry(conn, geocoder).city("Göteborg", "SE")
         org = queries.ensure_provider(conn, Provider(name=ORGANISATION), city_id)
-        provider = accounts.add_user(conn, "kodskola@example.org", role=Role.PROVIDER, password=None, settings=settings,
-                                     now=now, organisation_id=org)  # fmt: skip
-        lead = accounts.add_user(conn, "lead@goteborg.example", role=Role.CITY_LEAD, password=None, settings=settings,
-                                 now=now, city_ids=(city_id,))  # fmt: skip
-        tokens = (accounts.start_session(conn, provider.id, now, settings=settings),
-                  accounts.start_session(conn, lead.id, now, settings=settings))  # fmt: skip
+        provider = accounts.add_user(
+            conn, "kodskola@example.org", role=Role.PROVIDER, password=None, settings=settings, now=now, organisation_id=org
+        )
+        lead = accounts.add_user(
+            conn, "lead@goteborg.example", role=Role.CITY_LEAD, password=None, settings=settings, now=now, city_ids=(city_id,)
+        )
+        tokens = (
+            accounts.start_session(conn, provider.id, now, settings=settings),
+            accounts.start_session(conn, lead.id, now, settings=settings),
+        )
     engine.dispose()
     # The server's first session must start at app.py: until a session has run st.navigation,
     # Streamlit serves a deep link (/upload) from the pages/ folder without it.
