@@ -50,3 +50,29 @@ def test_every_setting_is_documented() -> None:
     first_cells = [line.split("|")[1] for line in page.splitlines() if line.startswith("| `")]
     missing = [s.name for s in SETTINGS if not any(f"`{s.name}`" in cell for cell in first_cells)]
     assert missing == []
+
+
+def test_the_documented_defaults_are_the_real_ones() -> None:
+    """The default column of the settings table says what SETTINGS holds: the value itself in
+    code, "empty" (or the value it stands for) for an empty default, the folder for a path."""
+    page = (PROJECT_ROOT / "docs" / "operating" / "settings.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in page.splitlines():
+        if line.startswith("| `"):
+            cells = line.split("|")
+            for name in cells[1].split(","):  # one row may document two: `SMTP_USERNAME`, `SMTP_PASSWORD`
+                rows[name.strip().strip("`")] = cells[2].strip()
+    wrong = []
+    for setting in SETTINGS:
+        shown = rows[setting.name]
+        if not setting.default:
+            ok = shown.startswith(("empty", "`"))  # or the value derived when empty
+        elif setting.name == "DATA_DIR":
+            ok = f"`{Path(setting.default).name}/`" in shown
+        elif setting.name == "TILE_ATTRIBUTION":
+            ok = "OpenStreetMap contributors" in shown
+        else:
+            ok = f"`{setting.default}`" in shown
+        if not ok:
+            wrong.append(f"{setting.name}: SETTINGS has {setting.default!r}, the docs say {shown!r}")
+    assert not wrong, wrong
