@@ -210,3 +210,31 @@ def page(
         problems.append(f"the server logged an error:\n{server_errors}")
     if problems:
         pytest.fail("\n".join(problems))
+
+
+@pytest.fixture(scope="module")
+def lead_token(browser: Browser, app_server: AppServer) -> str:
+    """A sign-in token of the city lead of Warszawa, for a ``col_session`` cookie."""
+    from opportunities.accounts import accounts
+    from opportunities.accounts.identity import Role
+    from opportunities.db import queries
+    from opportunities.db.connection import open_database, writing
+    from opportunities.settings import load_settings
+    from tests.e2e.test_explore import open_explore
+
+    # The server's first session starts at app.py (the demo data is loaded there).
+    first = browser.new_context()
+    open_explore(first.new_page(), app_server)
+    first.close()
+    settings = load_settings({"DATABASE_URL": app_server.database_url})
+    engine = open_database(app_server.database_url)
+    now = accounts.now_utc()
+    with writing(engine) as conn:
+        city = queries.find_city(conn, "Warszawa", "PL")
+        assert city is not None and city.id is not None
+        lead = accounts.find_user(conn, "lead@warszawa.example") or accounts.add_user(
+            conn, "lead@warszawa.example", role=Role.CITY_LEAD, password=None, settings=settings, now=now, city_ids=(city.id,)
+        )
+        token = accounts.start_session(conn, lead.id, now, settings=settings)
+    engine.dispose()
+    return token

@@ -9,37 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect
 
-from opportunities.accounts import accounts
-from opportunities.accounts.identity import Role
-from opportunities.db import queries
-from opportunities.db.connection import open_database, writing
-from opportunities.settings import load_settings
 from tests.browser import journey_screenshot, screenshot_path
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 from tests.e2e.test_accessibility import axe_violations
-from tests.e2e.test_explore import open_explore
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def lead_token(browser: Browser, app_server: AppServer) -> str:
-    # The server's first session starts at app.py (the demo data is loaded there).
-    first = browser.new_context()
-    open_explore(first.new_page(), app_server)
-    first.close()
-    settings = load_settings({"DATABASE_URL": app_server.database_url})
-    engine = open_database(app_server.database_url)
-    now = accounts.now_utc()
-    with writing(engine) as conn:
-        city = queries.find_city(conn, "Warszawa", "PL")
-        assert city is not None and city.id is not None
-        lead = accounts.find_user(conn, "lead@warszawa.example") or accounts.add_user(
-            conn, "lead@warszawa.example", role=Role.CITY_LEAD, password=None, settings=settings, now=now, city_ids=(city.id,)
-        )
-        token = accounts.start_session(conn, lead.id, now, settings=settings)
-    engine.dispose()
-    return token
 
 
 @pytest.mark.parametrize(("width", "locale", "scheme", "heading", "scope"), [

@@ -17,7 +17,6 @@ from opportunities.db.queries import find_city
 from tests.browser import screenshot_path
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 from tests.e2e.test_accessibility import axe_violations
-from tests.e2e.test_coverage_lead import lead_token  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
 SCREENS = Path("/tmp/screens/population")
@@ -59,7 +58,7 @@ def shot(page: Page, name: str, at: Locator) -> None:
     (390, "pl-PL", "dark", "Mieszkańcy warstwy poza wszystkimi dzielnicami miasta Warszawa: 99.", "Zastąp liczby mieszkańców: Warszawa",
      "Zapisano mieszkańców dzielnic: 18."),
 ])  # fmt: skip
-def test_a_lead_previews_and_stores_a_population_layer(browser: Browser, app_server: AppServer, lead_token: str, tmp_path: Path,  # noqa: F811
+def test_a_lead_previews_and_stores_a_population_layer(browser: Browser, app_server: AppServer, lead_token: str, tmp_path: Path,
                                                         width: int, locale: str, scheme: str, outside: str, confirm: str,
                                                         stored: str) -> None:  # fmt: skip
     page = open_coverage(browser, app_server, lead_token, width, locale, scheme)
@@ -92,7 +91,7 @@ def test_a_lead_previews_and_stores_a_population_layer(browser: Browser, app_ser
     assert sum(d.population_by_age.get("teens", 0) for d in districts) == 200
 
 
-def test_a_bad_population_layer_shows_the_reason_and_changes_nothing(browser: Browser, app_server: AppServer, lead_token: str,  # noqa: F811
+def test_a_bad_population_layer_shows_the_reason_and_changes_nothing(browser: Browser, app_server: AppServer, lead_token: str,
                                                                      tmp_path: Path) -> None:  # fmt: skip
     bad = tmp_path / "ludnosc.csv"
     bad.write_text("lat;lon;ludnosc\n52,23;21,01;-5\n", encoding="utf-8")

@@ -26,7 +26,7 @@ from opportunities.settings import load_settings
 from tests.conftest import Databases
 from ui import access, app_state
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 PASSWORD = "correct horse battery staple"
 

@@ -19,17 +19,9 @@ from opportunities.listings.template import COLUMN_HELP, example_row, template_c
 from opportunities.places.geocoding import Geocoder
 from opportunities.validation import ALL_COLUMNS, TEMPLATE_COLUMNS
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Status
-from tests.conftest import template_row
+from tests.conftest import csv_bytes, template_row
 
 LIMITS = ReadLimits(max_bytes=10 * 1024 * 1024, max_rows=50_000, max_cell_chars=32767)
-
-
-def csv_bytes(rows: list[dict[str, str]], delimiter: str = ",") -> bytes:
-    out = io.StringIO(newline="")
-    writer = csv.DictWriter(out, fieldnames=list(TEMPLATE_COLUMNS), delimiter=delimiter)
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8")
 
 
 def xlsx_bytes(rows: list[dict[str, str]]) -> bytes:

@@ -27,7 +27,7 @@ from opportunities.listings.importing import import_records
 from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import TOPICS, Precision, Status
 from tests.conftest import Databases, template_row
-from tests.test_index import random_query
+from tests.explore.test_index import random_query
 
 TODAY = date(2026, 11, 23)
 RULES = ["", "", "FREQ=WEEKLY;BYDAY=TU,TH", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO", "FREQ=MONTHLY;BYDAY=1SA", "FREQ=DAILY;COUNT=5"]

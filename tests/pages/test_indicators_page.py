@@ -1,5 +1,5 @@
 """The Indicators page without a browser (streamlit.testing.v1.AppTest), on the hand-made dataset of
-tests/test_indicators.py: what a visitor sees, in another language, with a hostile organisation
+tests/coverage/test_indicators.py: what a visitor sees, in another language, with a hostile organisation
 name, a wrong period and another scope."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from streamlit.testing.v1 import AppTest
 from opportunities.db.connection import open_database
 from opportunities.settings import load_settings
 from tests.conftest import Databases
+from tests.coverage.test_indicators import HOSTILE, store
 from tests.formats import as_read
-from tests.test_indicators import HOSTILE, store
 from ui import app_state
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 60
 NOVEMBER = {"scope": "city", "name": "Alphaville", "from": "2026-11-01", "to": "2026-11-30"}
 

@@ -12,8 +12,7 @@ from streamlit.testing.v1 import AppTest
 from opportunities.accounts.identity import Role, User
 from opportunities.accounts.permissions import coverage_view
 from opportunities.vocabulary import Status
-from tests.test_review import World, world  # noqa: F401  (the fixture, used through signed_in)
-from tests.test_review_pages import page, signed_in  # noqa: F401  (the fixture)
+from tests.conftest import World, page
 
 PUBLIC = ((Status.PUBLISHED,), None)
 LEAD = (Status.PUBLISHED, Status.PENDING)
@@ -45,7 +44,7 @@ def counted(at: AppTest) -> int:
     return on_map + int(apart[1]) + int(apart[2])
 
 
-def test_a_city_lead_sees_their_city_with_its_pending_listings(signed_in: World) -> None:  # noqa: F811
+def test_a_city_lead_sees_their_city_with_its_pending_listings(signed_in: World) -> None:
     at = page("coverage", signed_in.lead_gbg, signed_in)
     assert not at.exception
     assert at.sidebar.selectbox(key="coverage_city").options == ["Göteborg"]
@@ -54,7 +53,7 @@ def test_a_city_lead_sees_their_city_with_its_pending_listings(signed_in: World)
 
 
 @pytest.mark.parametrize("who", ["nobody", "librarian", "disabled_lead"])
-def test_everyone_else_sees_the_public_view(signed_in: World, who: str) -> None:  # noqa: F811
+def test_everyone_else_sees_the_public_view(signed_in: World, who: str) -> None:
     at = page("coverage", None if who == "nobody" else getattr(signed_in, who), signed_in)
     assert not at.exception
     assert {"Göteborg", "Kranj"} <= set(at.sidebar.selectbox(key="coverage_city").options)
@@ -66,7 +65,7 @@ def test_everyone_else_sees_the_public_view(signed_in: World, who: str) -> None:
 @pytest.mark.parametrize(
     ("who", "shown"), [("lead_gbg", True), ("admin", True), ("lead_kranj", False), ("librarian", False), ("nobody", False)]
 )
-def test_the_boundary_upload_is_offered_to_the_citys_leads_and_admins(signed_in: World, who: str, shown: bool) -> None:  # noqa: F811
+def test_the_boundary_upload_is_offered_to_the_citys_leads_and_admins(signed_in: World, who: str, shown: bool) -> None:
     at = page("coverage", None if who == "nobody" else getattr(signed_in, who), signed_in)
     if who == "admin":
         at.sidebar.selectbox(key="coverage_city").set_value("Göteborg").run()

@@ -16,7 +16,7 @@ from opportunities.settings import load_settings
 from tests.conftest import Databases
 from ui import app_state
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "coverage.py")
+PAGE = str(Path(__file__).resolve().parents[2] / "pages" / "coverage.py")
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ from opportunities.settings import load_settings
 from opportunities.vocabulary import Status
 from ui import access, app_state
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 60
 NOW = datetime.now(UTC)

@@ -41,7 +41,7 @@ from tests.conftest import Databases
 from ui import app_state
 from ui.app_state import DEMO_SIZE
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
 TIMEOUT = 60
 TODAY = date.today()
 DISTANCE = re.compile(r"^(\d+(?:[.,]\d)?) km")

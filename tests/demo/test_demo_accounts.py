@@ -105,7 +105,7 @@ def test_the_version_is_one_number_everywhere(capsys: pytest.CaptureFixture[str]
     import tomllib
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
     assert exited.value.code == 0

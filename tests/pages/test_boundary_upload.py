@@ -12,7 +12,7 @@ from shapely.geometry import box
 from opportunities.accounts import audit
 from opportunities.coverage.boundaries import load_districts, read_boundary_file, replace_city_districts
 from opportunities.errors import ForbiddenError
-from tests.test_review import World, world  # noqa: F401  (the fixture)
+from tests.conftest import World
 
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 
@@ -24,7 +24,7 @@ def boundary_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_a_lead_replaces_their_citys_districts_and_it_is_audited(world: World, tmp_path: Path) -> None:  # noqa: F811
+def test_a_lead_replaces_their_citys_districts_and_it_is_audited(world: World, tmp_path: Path) -> None:
     read = read_boundary_file(boundary_file(tmp_path))
     assert replace_city_districts(world.engine, world.lead_gbg, world.gbg, read, now=NOW, file_name="stadsdelar.geojson") == 2
     with world.engine.connect() as conn:
@@ -39,7 +39,7 @@ def test_a_lead_replaces_their_citys_districts_and_it_is_audited(world: World, t
 
 
 @pytest.mark.parametrize("who", ["lead_kranj", "librarian", "disabled_lead", "nobody"])
-def test_anyone_else_changes_nothing(world: World, tmp_path: Path, who: str) -> None:  # noqa: F811
+def test_anyone_else_changes_nothing(world: World, tmp_path: Path, who: str) -> None:
     read = read_boundary_file(boundary_file(tmp_path))
     with pytest.raises(ForbiddenError):
         replace_city_districts(
@@ -50,6 +50,6 @@ def test_anyone_else_changes_nothing(world: World, tmp_path: Path, who: str) -> 
         assert audit.entries(conn, world.admin, entity="city") == []
 
 
-def test_an_admin_may_replace_any_citys_districts(world: World, tmp_path: Path) -> None:  # noqa: F811
+def test_an_admin_may_replace_any_citys_districts(world: World, tmp_path: Path) -> None:
     read = read_boundary_file(boundary_file(tmp_path))
     assert replace_city_districts(world.engine, world.admin, world.kranj, read, now=NOW, file_name="x.geojson") == 2

@@ -5,49 +5,14 @@ A sign-in is put into the session state as ui/access.py documents (AppTest canno
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-import streamlit as st
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from opportunities.accounts import accounts
-from opportunities.accounts.identity import User
 from opportunities.db import schema
 from opportunities.db.connection import writing
-from opportunities.settings import load_settings
 from opportunities.vocabulary import Status
-from tests.test_review import World, world  # noqa: F401  (the fixture, used through signed_in)
-from ui import access, app_state
-
-ROOT = Path(__file__).resolve().parent.parent
-TIMEOUT = 60
-
-
-@pytest.fixture
-def signed_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    found: World = request.getfixturevalue("world")
-    monkeypatch.setenv("DATABASE_URL", found.settings.database_url)
-    st.cache_data.clear()
-    st.cache_resource.clear()
-    yield found
-    settings = load_settings()
-    app_state.database(
-        settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s
-    ).dispose()
-
-
-def page(name: str, user: User | None, w: World, language: str = "en") -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT)
-    if user is not None:
-        with writing(w.engine) as conn:
-            at.session_state[access.SESSION_TOKEN] = accounts.start_session(
-                conn, user.id, accounts.now_utc(), settings=w.settings
-            )
-    at.session_state[app_state.LANGUAGE] = language
-    return at.run()
+from tests.conftest import World, page
 
 
 def texts(at: AppTest) -> str:

@@ -23,7 +23,7 @@ from opportunities.places.gazetteer import haversine_km
 from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import PIN_MAX_UNCERTAINTY_M, Precision, is_approximate
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 OSM = DATA / "addresses_kranj.osm"
 HEADER = "street,housenumber,postcode,city,lat,lon\n"
 # Real points from ../shared/data/addresses (GURS RPE, CC BY 4.0; RSPO): see tests/data/README.md.

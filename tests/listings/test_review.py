@@ -4,95 +4,25 @@ signed-in people; the ``review`` command line."""
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import select
 
 from cli.commands import main
 from opportunities.accounts import audit, organisations
-from opportunities.accounts.accounts import add_user, disable_user
-from opportunities.accounts.identity import Role, User
+from opportunities.accounts.accounts import disable_user
+from opportunities.accounts.identity import User
 from opportunities.db import queries, schema
 from opportunities.db.connection import writing
 from opportunities.db.schema import mail_outbox
 from opportunities.errors import FieldError, ForbiddenError, ImportChangedError, ReviewStateError
 from opportunities.listings import review, uploads
-from opportunities.listings.importing import Outcome, import_records
-from opportunities.listings.spreadsheets import ReadLimits, read_table_bytes
+from opportunities.listings.importing import Outcome
+from opportunities.listings.spreadsheets import read_table_bytes
 from opportunities.places.geocoding import Geocoder
-from opportunities.settings import Settings, load_settings
-from opportunities.vocabulary import ProviderKind, Status
-from tests.conftest import template_row
-from tests.test_upload import csv_bytes
-
-NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-LIMITS = ReadLimits(max_bytes=10 * 1024 * 1024, max_rows=50_000, max_cell_chars=32767)
-KRANJ = {"city": "Kranj", "country": "SI", "address": "", "latitude": "46.2389", "longitude": "14.3556",
-         "provider": "Mladinski center Kranj", "languages": "sl"}  # fmt: skip
-
-
-@dataclass
-class World:
-    engine: Engine
-    settings: Settings
-    gbg: int  # city ids
-    kranj: int
-    library: int  # Stadsbiblioteket Göteborg (imported: verified)
-    newcomer: int  # registered in the app, not verified
-    ids: dict[str, int]  # listing ids by title
-    admin: User
-    lead_gbg: User
-    lead_kranj: User
-    librarian: User  # a provider of the library
-    newcomer_member: User
-    disabled_lead: User
-
-
-@pytest.fixture
-def world(engine: Engine, geocoder: Geocoder, database_url: str) -> World:
-    settings = load_settings({"DATABASE_URL": database_url})
-    rows = [template_row(title="Kodklubb"), template_row(title="Schack", start="2026-12-05 10:00", end=""),
-            template_row(title="Robotika", **KRANJ)]  # fmt: skip
-    report = import_records(engine, rows, geocoder)
-    with writing(engine) as conn:
-        gbg = queries.find_city(conn, "Göteborg", "SE")
-        kranj = queries.find_city(conn, "Kranj", "SI")
-        assert gbg is not None and gbg.id is not None and kranj is not None and kranj.id is not None
-        library = queries.get_opportunity(conn, report.stored_ids[0])
-        library_id = conn.execute(
-            select(schema.opportunities.c.provider_id).where(schema.opportunities.c.id == library.id)
-        ).scalar_one()
-        newcomer, member = organisations.register_organisation(
-            conn, name="Nytt Forum", kind=ProviderKind.NGO, city_id=gbg.id, website="", contact_email="info@nytt.example",
-            user_email="anna@nytt.example", password=None, settings=settings, now=NOW, language="sv")  # fmt: skip
-
-        def user(email: str, role: Role, **kw: object) -> User:
-            return add_user(conn, email, role=role, password=None, settings=settings, now=NOW, **kw)  # type: ignore[arg-type]
-
-        world = World(
-            engine=engine,
-            settings=settings,
-            gbg=gbg.id,
-            kranj=kranj.id,
-            library=library_id,
-            newcomer=newcomer.id,
-            ids=dict(zip(["Kodklubb", "Schack", "Robotika"], report.stored_ids, strict=True)),
-            admin=user("admin@example.org", Role.ADMIN),
-            lead_gbg=user("lead@goteborg.example", Role.CITY_LEAD, city_ids=(gbg.id,)),
-            lead_kranj=user("lead@kranj.example", Role.CITY_LEAD, city_ids=(kranj.id,), language="sl"),
-            librarian=user("bibliotekarie@example.org", Role.PROVIDER, organisation_id=library_id, language="sv"),
-            newcomer_member=member,
-            disabled_lead=user("gone@goteborg.example", Role.CITY_LEAD, city_ids=(gbg.id,)),
-        )
-        world.disabled_lead = disable_user(conn, world.disabled_lead.id, now=NOW)
-    # The newcomer uploads a listing of its own: pending, its organisation unverified.
-    table = read_table_bytes(csv_bytes([template_row(title="Debattklubb", provider="Nytt Forum", start="2026-12-07 18:00", end="")]),
-                             "nytt.csv", limits=LIMITS)  # fmt: skip
-    preview = uploads.preview_upload(engine, member, table, geocoder, filename="nytt.csv")
-    world.ids["Debattklubb"] = uploads.confirm_upload(engine, member, table, geocoder, preview, now=NOW).stored_ids[0]
-    return world
+from opportunities.vocabulary import Status
+from tests.conftest import LIMITS, NOW, World, csv_bytes, template_row
 
 
 def status_of(world: World, title: str) -> tuple[Status, str]:

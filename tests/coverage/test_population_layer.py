@@ -18,8 +18,7 @@ from opportunities.coverage.boundaries import District, load_districts, store_di
 from opportunities.coverage.population import preview_population, read_population_file, replace_city_population, store_population
 from opportunities.db import queries
 from opportunities.errors import BoundaryFileError, ForbiddenError
-from tests.test_review import World, world  # noqa: F401  (the fixture)
-from tests.test_review_pages import page, signed_in  # noqa: F401  (the fixture)
+from tests.conftest import World, page
 
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 # Two districts of Göteborg side by side, each 0.04° (about 2.4 km) wide.
@@ -56,7 +55,7 @@ def points_layer(path: Path, crs: int = 3006, **columns: list[object]) -> Path:
 
 
 @pytest.mark.parametrize("name", ["befolkning.geojson", "befolkning.gpkg", "befolkning.zip"])
-def test_a_points_layer_in_any_format_and_crs_is_counted_per_district(world: World, tmp_path: Path, name: str) -> None:  # noqa: F811
+def test_a_points_layer_in_any_format_and_crs_is_counted_per_district(world: World, tmp_path: Path, name: str) -> None:
     with_districts(world)
     layer = read_population_file(points_layer(tmp_path / name, population=[100, 40, 5], pop_teens=[10, 4, 1]))
     assert (layer.crs, layer.column, layer.points, layer.residents) == ("EPSG:3006", "population", True, 145)
@@ -70,7 +69,7 @@ def test_a_points_layer_in_any_format_and_crs_is_counted_per_district(world: Wor
     assert figures(world) == {"Centrum": (1, {}), "Majorna-Linné": (2, {})}  # a preview changes nothing
 
 
-def test_polygons_in_polish_cs92_are_split_by_area(world: World, tmp_path: Path) -> None:  # noqa: F811
+def test_polygons_in_polish_cs92_are_split_by_area(world: World, tmp_path: Path) -> None:
     with_districts(world)
     # One grid square across the shared edge, half in each district; one square in the sea.
     path = tmp_path / "siatka.geojson"
@@ -86,7 +85,7 @@ def test_polygons_in_polish_cs92_are_split_by_area(world: World, tmp_path: Path)
     assert preview.outside == 30
 
 
-def test_a_csv_of_points_with_semicolons_decimal_commas_and_a_named_column(world: World, tmp_path: Path) -> None:  # noqa: F811
+def test_a_csv_of_points_with_semicolons_decimal_commas_and_a_named_column(world: World, tmp_path: Path) -> None:
     with_districts(world)
     path = tmp_path / "punkter.csv"
     path.write_text("Latitud;Longitud;Invånare;pop_children;Anteckning\n57,70;11,96;12;3;\"Kvarter; norra,\nПетроград\"\n"
@@ -168,7 +167,7 @@ def test_an_invalid_polygon_is_repaired_and_counted(tmp_path: Path) -> None:
     assert layer.repaired == 1 and layer.frame.geometry.is_valid.all()
 
 
-def test_a_city_without_districts_changes_nothing_and_says_why(world: World, tmp_path: Path) -> None:  # noqa: F811
+def test_a_city_without_districts_changes_nothing_and_says_why(world: World, tmp_path: Path) -> None:
     layer = read_population_file(points_layer(tmp_path / "a.geojson"))
     with pytest.raises(BoundaryFileError, match="no districts to count residents in; upload its district boundaries first"):
         replace_city_population(world.engine, world.lead_gbg, world.gbg, layer, now=NOW)
@@ -176,7 +175,7 @@ def test_a_city_without_districts_changes_nothing_and_says_why(world: World, tmp
         assert audit.entries(conn, world.admin, entity="city") == []
 
 
-def test_a_lead_replaces_the_figures_in_one_audited_transaction(world: World, tmp_path: Path) -> None:  # noqa: F811
+def test_a_lead_replaces_the_figures_in_one_audited_transaction(world: World, tmp_path: Path) -> None:
     with_districts(world)
     with world.engine.connect() as conn:
         version = queries.districts_version(conn)
@@ -201,7 +200,7 @@ def test_a_lead_replaces_the_figures_in_one_audited_transaction(world: World, tm
 
 
 @pytest.mark.parametrize(("centrum", "majorna"), [(2, 1), (1, 3), (None, 2), (0, 3)])
-def test_the_districts_version_moves_with_the_residents_even_when_ids_come_back(world: World, centrum: int | None,  # noqa: F811
+def test_the_districts_version_moves_with_the_residents_even_when_ids_come_back(world: World, centrum: int | None,
                                                                                  majorna: int) -> None:  # fmt: skip
     with_districts(world)  # Centrum 1, Majorna-Linné 2
     with world.engine.connect() as conn:
@@ -216,7 +215,7 @@ def test_the_districts_version_moves_with_the_residents_even_when_ids_come_back(
         assert queries.districts_version(conn) != before
 
 
-def test_a_failure_while_storing_leaves_the_old_figures(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+def test_a_failure_while_storing_leaves_the_old_figures(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with_districts(world)
     layer = read_population_file(points_layer(tmp_path / "a.geojson"))
 
@@ -230,7 +229,7 @@ def test_a_failure_while_storing_leaves_the_old_figures(world: World, tmp_path: 
 
 
 @pytest.mark.parametrize("who", ["lead_kranj", "librarian", "disabled_lead", "nobody"])
-def test_anyone_else_changes_nothing(world: World, tmp_path: Path, who: str) -> None:  # noqa: F811
+def test_anyone_else_changes_nothing(world: World, tmp_path: Path, who: str) -> None:
     with_districts(world)
     layer = read_population_file(points_layer(tmp_path / "a.geojson"))
     with pytest.raises(ForbiddenError):
@@ -238,7 +237,7 @@ def test_anyone_else_changes_nothing(world: World, tmp_path: Path, who: str) -> 
     assert figures(world) == {"Centrum": (1, {}), "Majorna-Linné": (2, {})}
 
 
-def test_store_population_without_an_account_is_the_command_lines(world: World, tmp_path: Path) -> None:  # noqa: F811
+def test_store_population_without_an_account_is_the_command_lines(world: World, tmp_path: Path) -> None:
     with_districts(world)
     store_population(world.engine, world.gbg, read_population_file(points_layer(tmp_path / "a.geojson")))
     assert figures(world) == {"Centrum": (100, {}), "Majorna-Linné": (40, {})}
@@ -247,7 +246,7 @@ def test_store_population_without_an_account_is_the_command_lines(world: World, 
 # --- the command ---------------------------------------------------------------------------------
 
 
-def test_the_command_prints_each_district_and_the_residents_outside(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_the_command_prints_each_district_and_the_residents_outside(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     monkeypatch.setenv("DATABASE_URL", world.settings.database_url)
     with_districts(world)
@@ -265,7 +264,7 @@ def test_the_command_prints_each_district_and_the_residents_outside(world: World
     (["--city", "Atlantis"], 2, "no city named 'Atlantis'"),
     (["--city", "Göteborg", "--column", "ludnosc"], 2, "no column 'ludnosc' for the population"),
 ])  # fmt: skip
-def test_the_command_fails_clearly_and_changes_nothing(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_the_command_fails_clearly_and_changes_nothing(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                        capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str) -> None:  # fmt: skip
     monkeypatch.setenv("DATABASE_URL", world.settings.database_url)
     with_districts(world)
@@ -275,7 +274,7 @@ def test_the_command_fails_clearly_and_changes_nothing(world: World, tmp_path: P
     assert figures(world) == {"Centrum": (1, {}), "Majorna-Linné": (2, {})}
 
 
-def test_the_command_on_a_missing_file_is_a_file_error(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # noqa: F811
+def test_the_command_on_a_missing_file_is_a_file_error(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     monkeypatch.setenv("DATABASE_URL", world.settings.database_url)
     assert main(["population", str(tmp_path / "nowhere.geojson"), "--city", "Göteborg"]) == 4
@@ -289,7 +288,7 @@ def test_the_command_on_a_missing_file_is_a_file_error(world: World, tmp_path: P
     ("who", "shown"),
     [("lead_gbg", True), ("lead_kranj", True), ("disabled_lead", False), ("librarian", False), ("nobody", False)],
 )
-def test_the_population_uploader_is_offered_to_city_leads_only(signed_in: World, who: str, shown: bool) -> None:  # noqa: F811
+def test_the_population_uploader_is_offered_to_city_leads_only(signed_in: World, who: str, shown: bool) -> None:
     at = page("coverage", None if who == "nobody" else getattr(signed_in, who), signed_in, language="sv")
     assert not at.exception
     assert any(c.value.startswith("Befolkningslager (valfritt)") for c in at.caption) is shown
