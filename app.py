@@ -28,7 +28,7 @@ st.html(
 )
 
 from opportunities.accounts.identity import Role  # noqa: E402
-from ui import access, app_state, page_language  # noqa: E402
+from ui import access, app_state, language  # noqa: E402
 
 st.session_state[app_state.THROUGH_APP] = True
 _ = access.translations().gettext
@@ -55,11 +55,11 @@ pages += [st.Page(path, title=title, visibility="visible" if leading else "hidde
 pages.append(st.Page("pages/account.py", title=_("Account"), visibility="visible" if user is not None else "hidden"))
 page = st.navigation(pages)
 access.write_cookie()
-st.session_state[page_language.TOLD] = False
+st.session_state[language.TOLD] = False
 try:
     page.run()
 finally:
     # Every page gets <html lang> and Streamlit's own texts in its language, also one that stopped
     # early (st.stop() ends the page's script, not this block).
-    if not st.session_state.get(page_language.TOLD):
-        page_language.set_page_language(access.language())
+    if not st.session_state.get(language.TOLD):
+        language.set_page_language(language.language())

@@ -163,7 +163,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_indicators(args: argparse.Namespace, settings: Settings) -> int:
     from opportunities.coverage.indicators import Period, ScopeKind, compute, default_period, resolve_scope
     from opportunities.coverage.reports import indicators_csv, indicators_json
-    from opportunities.errors import FieldError
+    from opportunities.errors import N_, FieldError, because
 
     if args.city is not None:
         kind, name = ScopeKind.CITY, args.city
@@ -176,7 +176,7 @@ def cmd_indicators(args: argparse.Namespace, settings: Settings) -> int:
         if args.date_from is None and args.date_to is None:
             period = default_period(date.today())
         elif args.date_from is None or args.date_to is None:
-            raise FieldError("--from/--to", "give both, or neither for the current month")
+            raise FieldError("--from/--to", because(N_("give both, or neither for the current month")))
         else:
             period = Period(args.date_from, args.date_to)
     except FieldError as exc:
@@ -542,13 +542,13 @@ def _user_id(conn: Connection, email: str) -> int:
 
 def _city_ids(conn: Connection, names: Sequence[str] | None) -> tuple[int, ...]:
     from opportunities.db.queries import find_city
-    from opportunities.errors import FieldError
+    from opportunities.errors import N_, FieldError, because
 
     ids = []
     for name in names or ():
         city = find_city(conn, name)
         if city is None or city.id is None:
-            raise FieldError("city", f"no city called {name!r} (cities come with imported opportunities)")
+            raise FieldError("city", because(N_("no city named {value}"), value=repr(name)))
         ids.append(city.id)
     return tuple(ids)
 
@@ -557,14 +557,14 @@ def _organisation_id(conn: Connection, name: str | None) -> int | None:
     from sqlalchemy import select
 
     from opportunities.db.schema import providers
-    from opportunities.errors import FieldError
+    from opportunities.errors import N_, FieldError, because
     from opportunities.text import fold
 
     if not name:
         return None
     found = conn.execute(select(providers.c.id).where(providers.c.name_key == fold(name))).scalar()
     if found is None:
-        raise FieldError("organisation", f"no organisation called {name!r}")
+        raise FieldError("organisation", because(N_("no organisation named {value}"), value=repr(name)))
     return int(found)
 
 

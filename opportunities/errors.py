@@ -1,13 +1,70 @@
-"""Every error the domain raises, each with a message a person can act on."""
+"""Every error the domain raises, each with a message a person can act on.
+
+The errors a person can fix (a field, a row, a file, a password, a link) carry a :class:`Reason`:
+a message id of the catalogs plus its values. ``str()`` of such an error is its English for the
+command line and the logs; a page shows it in the reader's language with
+:func:`opportunities.i18n.explain` (or :func:`~opportunities.i18n.explain_error` for a field),
+the one place reasons are put into words.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
+
+
+def _as_written(text: str) -> str:
+    return text
+
+
+def N_(message: str) -> str:
+    """Marks ``message`` for extraction and returns it untranslated; translate it when shown.
+    Defined here, the lowest module, so errors can word their reasons; import it from
+    :mod:`opportunities.i18n`."""
+    return message
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why something was refused, worded once: a message id (an English msgid marked with ``N_``,
+    with ``{placeholders}``) and the placeholders' values. ``str()`` gives the English of the
+    command line and logs; :func:`opportunities.i18n.explain` the reader's language."""
+
+    text: str
+    values: Mapping[str, str | int | float | date | Reason] = field(default_factory=dict)
+
+    def render(self, gettext: Callable[[str], str] = _as_written) -> str:
+        """The reason with ``gettext``'s wording, values as in English (days ISO, 1,234)."""
+
+        def shown(value: str | int | float | date | Reason) -> str:
+            if isinstance(value, Reason):
+                return value.render(gettext)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return str(value)
+            return f"{value:,}"
+
+        return gettext(self.text).format(**{key: shown(value) for key, value in self.values.items()})
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+def because(text: str, /, **values: str | int | float | date | Reason) -> Reason:
+    """A :class:`Reason`: ``because(N_("{value} is not a number"), value=text)``."""
+    return Reason(text, values)
 
 
 class OpportunitiesError(Exception):
     """Base class of the errors raised by this package."""
+
+
+class ReasonedError(OpportunitiesError):
+    """An error a person can fix, with its :class:`Reason`."""
+
+    def __init__(self, reason: Reason) -> None:
+        super().__init__(str(reason))
+        self.reason = reason
 
 
 class SettingsError(OpportunitiesError):
@@ -21,10 +78,11 @@ class SettingsError(OpportunitiesError):
 
 
 class FieldError(OpportunitiesError):
-    """One field of one record is invalid."""
+    """One field of one record is invalid. ``field`` is the column name (``"row"`` for a row as a
+    whole); the reason is worded without it, since a form shows it under the field."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
+    def __init__(self, field: str, reason: Reason) -> None:
+        super().__init__(f"{field}: {reason}" if field != "row" else str(reason))
         self.field = field
         self.reason = reason
 
@@ -37,11 +95,11 @@ class RecordError(OpportunitiesError):
         self.errors = errors
 
 
-class GeocodingError(OpportunitiesError):
+class GeocodingError(ReasonedError):
     """A place or address could not be located."""
 
 
-class ImportFileError(OpportunitiesError):
+class ImportFileError(ReasonedError):
     """A whole import file is unusable (wrong format, encoding, empty, missing columns)."""
 
 
@@ -49,7 +107,7 @@ class ImportChangedError(OpportunitiesError):
     """Confirming an import would not do what its preview showed; nothing was stored."""
 
 
-class ReviewStateError(OpportunitiesError):
+class ReviewStateError(ReasonedError):
     """A review decision cannot be made now: the listing is not pending (any more), or its
     organisation is not verified yet. Nothing was changed."""
 
@@ -61,7 +119,7 @@ class NotFoundError(OpportunitiesError):
 class RuleError(OpportunitiesError):
     """A recurrence rule (a schedule) is not one a learning activity can have."""
 
-    def __init__(self, rule: str, reason: str) -> None:
+    def __init__(self, rule: str, reason: Reason) -> None:
         super().__init__(f"{rule!r}: {reason}")
         self.rule = rule
         self.reason = reason
@@ -79,33 +137,49 @@ class SignInError(OpportunitiesError):
     """Wrong email or password, or a disabled account (one message for all: it tells nothing)."""
 
 
-class RateLimitError(OpportunitiesError):
+class RateLimitError(ReasonedError):
     """Too many failed sign-ins for an account or from a client; try again after ``retry_after_s``."""
 
     def __init__(self, retry_after_s: int) -> None:
-        super().__init__(f"too many failed sign-ins; try again in {max(1, retry_after_s // 60)} minutes")
+        minutes = max(1, -(-retry_after_s // 60))
+        super().__init__(because(N_("Too many failed sign-ins. Try again in {minutes} minutes."), minutes=minutes))
         self.retry_after_s = retry_after_s
 
 
-class PasswordPolicyError(OpportunitiesError):
-    """A new password is too short, too common or the same as the email; ``reason`` is one of
+_PASSWORD_REASONS = {
+    "too_short": N_("Use at least {count} characters."),
+    "too_long": N_("This password is too long."),
+    "common": N_("This password is one of the most common ones; choose another."),
+    "email": N_("The password must not be your email address."),
+}
+
+
+class PasswordPolicyError(ReasonedError):
+    """A new password is too short, too common or the same as the email; ``code`` is one of
     ``"too_short"``, ``"common"``, ``"email"``, ``"too_long"``."""
 
-    def __init__(self, reason: str, min_length: int = 0) -> None:
-        detail = {"too_short": f"use at least {min_length} characters", "too_long": "too long",
-                  "common": "one of the most common passwords", "email": "the same as the email address"}  # fmt: skip
-        super().__init__(f"password refused: {detail.get(reason, reason)}")
-        self.reason = reason
+    def __init__(self, code: str, min_length: int = 0) -> None:
+        super().__init__(
+            because(_PASSWORD_REASONS[code], count=min_length) if code == "too_short" else because(_PASSWORD_REASONS[code])
+        )
+        self.code = code
         self.min_length = min_length
 
 
-class TokenError(OpportunitiesError):
-    """A link or code (invitation, password reset) is unknown, expired or already used;
-    ``reason`` is ``"unknown"``, ``"expired"`` or ``"used"``."""
+_TOKEN_REASONS = {
+    "expired": N_("This link has expired. Ask for a new one."),
+    "used": N_("This link was used already. Ask for a new one."),
+    "unknown": N_("This link is not valid. Check that it was copied whole."),
+}
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(f"this link is {reason if reason != 'unknown' else 'not valid'}")
-        self.reason = reason
+
+class TokenError(ReasonedError):
+    """A link or code (invitation, password reset) is unknown, expired or already used;
+    ``code`` is ``"unknown"``, ``"expired"`` or ``"used"``."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(because(_TOKEN_REASONS[code]))
+        self.code = code
 
 
 class DatabaseInUseError(OpportunitiesError):
@@ -151,27 +225,6 @@ class NotEmptyError(BackupError):
         self.held = dict(held)
 
 
-def _as_written(text: str) -> str:
-    return text
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """Why something was refused, worded once: an English msgid with ``{placeholders}`` and their
-    values (a value may be a reason itself, worded in the same language). ``str()`` gives the
-    English of the command line and logs; :meth:`render` with a catalog's ``gettext`` the reader's."""
-
-    text: str
-    values: Mapping[str, str | int | Reason] = field(default_factory=dict)
-
-    def render(self, gettext: Callable[[str], str] = _as_written) -> str:
-        filled = {key: value.render(gettext) if isinstance(value, Reason) else value for key, value in self.values.items()}
-        return gettext(self.text).format(**filled)
-
-    def __str__(self) -> str:
-        return self.render()
-
-
 class BoundaryFileError(OpportunitiesError):
     """A boundary or population file is unusable as a whole; nothing of it was stored.
 
@@ -182,8 +235,4 @@ class BoundaryFileError(OpportunitiesError):
     def __init__(self, file_name: str, *reasons: Reason) -> None:
         self.file_name = file_name
         self.reasons = reasons
-        super().__init__(self.render())
-
-    def render(self, gettext: Callable[[str], str] = _as_written) -> str:
-        """``file: reason; reason`` in the language of ``gettext`` (English without one)."""
-        return f"{self.file_name}: " + "; ".join(reason.render(gettext) for reason in self.reasons)
+        super().__init__(f"{file_name}: " + "; ".join(str(reason) for reason in reasons))

@@ -28,7 +28,8 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 
-from opportunities import vocabulary
+from opportunities import errors, vocabulary
+from opportunities.errors import BoundaryFileError, FieldError, Reason
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, Mode, OpportunityType, Precision
 
 LANGUAGES: tuple[str, ...] = vocabulary.LANGUAGES  # en, sv, sl, pl
@@ -48,15 +49,12 @@ EXTRACT_KEYWORDS: dict[str, tuple[int, ...] | None] = {
     "N_": None,
     "Nn_": (1, 2),
 }
+# Marks a msgid for extraction (defined with the errors, which word their reasons with it).
+N_ = errors.N_
 # An Accept-Language header is written by the browser, or by anyone: look at this many entries at most.
 _MAX_CANDIDATES = 50
 _CODE_BEFORE_DIGIT = re.compile(r"^([^\W\d_]+)(?=\d)")
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{1,8}(?:[-_][A-Za-z0-9]{1,8})*")
-
-
-def N_(message: str) -> str:
-    """Marks ``message`` for extraction and returns it untranslated; translate it when shown."""
-    return message
 
 
 def Nn_(singular: str, plural: str) -> tuple[str, str]:
@@ -180,6 +178,85 @@ def format_distance_km(km: float, language: str) -> str:
     """``1.2 km`` in English, ``1,2 km`` in Swedish, Slovenian and Polish; whole kilometres from 10 km."""
     pattern = "#,##0.0" if km < 10 else "#,##0"
     return f"{format_decimal(km, format=pattern, locale=babel_locale(language))} km"
+
+
+# The label of each field, as the forms show it, naming the field a reason is about. Fields a form
+# lacks (an import's columns, a URL's parameters) are named as written; ``row`` names no field.
+FIELD_LABELS: dict[str, str] = {
+    "title": N_("Title"),
+    "description": N_("Description"),
+    "provider": N_("Organisation"),
+    "organisation": N_("Organisation"),
+    "city": N_("City"),
+    "country": N_("Country"),
+    "venue": N_("Venue"),
+    "address": N_("Address"),
+    "latitude": N_("Place on the map"),
+    "longitude": N_("Place on the map"),
+    "topics": N_("Topics"),
+    "age_min": N_("Youngest age"),
+    "age_max": N_("Oldest age"),
+    "mode": N_("Where it happens"),
+    "type": N_("Kind of activity"),
+    "start": N_("Start"),
+    "end": N_("End"),
+    "schedule": N_("Repeats"),
+    "cost": N_("Price"),
+    "currency": N_("Currency"),
+    "languages": N_("Languages"),
+    "url": N_("Web page"),
+    "contact_email": N_("Contact email"),
+    "accessibility": N_("Accessibility"),
+    "name": N_("Name"),
+    "website": N_("Website"),
+    "email": N_("Email"),
+    "note": N_("Note"),
+    "row": "",
+}
+
+
+def field_label(name: str, language: str) -> str:
+    """The label of the field ``name`` in ``language``; the name itself for a field without one
+    (an import column or URL parameter), "" for ``row``."""
+    label = FIELD_LABELS.get(name)
+    if label is None:
+        return name
+    return translator(language).gettext(label) if label else ""
+
+
+def explain(reason: Reason, language: str) -> str:
+    """A reason in ``language``: its message from the catalog, numbers and days in the language's
+    format, a value that is a reason explained in turn. The one place reasons become words."""
+
+    def shown(value: str | int | float | date | Reason) -> str:
+        if isinstance(value, Reason):
+            return explain(value, language)
+        if isinstance(value, date):
+            return format_day(value, language)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return str(value)
+        return format_number(value, language)
+
+    return translator(language).gettext(reason.text).format(**{key: shown(v) for key, v in reason.values.items()})
+
+
+def explain_error(error: FieldError, language: str, *, columns: bool = False) -> str:
+    """``Field: reason`` in ``language``, for a list of problems (under its field, show
+    :func:`explain` of its reason alone). ``columns``: name the field by its column, as a
+    spreadsheet's header does, instead of the form's label."""
+    label = ("" if error.field == "row" else error.field) if columns else field_label(error.field, language)
+    reason = explain(error.reason, language)
+    return f"{label}: {reason}" if label else reason
+
+
+def explain_file_error(error: BoundaryFileError, language: str) -> str:
+    """``file: reason; reason`` in ``language``."""
+    return f"{error.file_name}: " + "; ".join(explain(reason, language) for reason in error.reasons)
+
+
+def explain_errors(errors: Sequence[FieldError], language: str, *, columns: bool = False) -> str:
+    """Every problem of a record (a row, a form) in ``language``, joined with ``; ``."""
+    return "; ".join(explain_error(error, language, columns=columns) for error in errors)
 
 
 def language_name(code: str, language: str) -> str:

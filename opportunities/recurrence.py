@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from opportunities.errors import RuleError
+from opportunities.errors import N_, Reason, RuleError, because
 
 FREQUENCIES = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -43,17 +43,19 @@ _ALLOWED = {
     "MONTHLY": _COMMON | {"BYDAY", "BYMONTHDAY", "BYMONTH"},
     "YEARLY": _COMMON | {"BYDAY", "BYMONTHDAY", "BYMONTH"},
 }
+_ONE_ROW_PER_TIME = N_("a session starts at the time of the start column; write one row per session time")
+_GREGORIAN_ONLY = N_("only the Gregorian calendar is supported")
 _KNOWN_UNSUPPORTED = {
-    "BYHOUR": "a session starts at the time of the start column; write one row per session time",
-    "BYMINUTE": "a session starts at the time of the start column; write one row per session time",
-    "BYSECOND": "a session starts at the time of the start column; write one row per session time",
-    "BYSETPOS": "write the position in BYDAY instead, e.g. BYDAY=-1FR for the last Friday",
-    "BYYEARDAY": "use BYMONTH and BYMONTHDAY instead",
-    "BYWEEKNO": "use start and end dates to limit the weeks instead",
-    "RSCALE": "only the Gregorian calendar is supported",
-    "SKIP": "only the Gregorian calendar is supported",
+    "BYHOUR": _ONE_ROW_PER_TIME,
+    "BYMINUTE": _ONE_ROW_PER_TIME,
+    "BYSECOND": _ONE_ROW_PER_TIME,
+    "BYSETPOS": N_("write the position in BYDAY instead, e.g. BYDAY=-1FR for the last Friday"),
+    "BYYEARDAY": N_("use BYMONTH and BYMONTHDAY instead"),
+    "BYWEEKNO": N_("use start and end dates to limit the weeks instead"),
+    "RSCALE": _GREGORIAN_ONLY,
+    "SKIP": _GREGORIAN_ONLY,
 }
-_SUB_DAILY = {"HOURLY": "every hour", "MINUTELY": "every minute", "SECONDLY": "every second"}
+_SUB_DAILY = frozenset({"HOURLY", "MINUTELY", "SECONDLY"})
 # Weekly rules with a longer interval go through the per-row check (the vectorised one in the
 # index loops over 7 × interval days).
 MAX_VECTOR_INTERVAL = 8
@@ -79,13 +81,15 @@ class Rule:
     wkst: int = 0
 
 
-def _fail(text: str, reason: str) -> RuleError:
+def _fail(text: str, reason: Reason) -> RuleError:
     return RuleError(text, reason)
 
 
 def _int(text: str, name: str, value: str, low: int, high: int) -> int:
     if not re.fullmatch(r"[+-]?\d{1,4}", value) or not low <= int(value) <= high:
-        raise _fail(text, f"{name}={value} must be a whole number from {low} to {high}")
+        raise _fail(
+            text, because(N_("{part} must be a whole number from {low} to {high}"), part=f"{name}={value}", low=low, high=high)
+        )
     return int(value)
 
 
@@ -93,10 +97,19 @@ def _int_list(text: str, name: str, value: str, allowed: range) -> tuple[int, ..
     numbers: list[int] = []
     for item in value.split(","):
         if not re.fullmatch(r"[+-]?\d{1,2}", item) or int(item) not in allowed:
-            raise _fail(text, f"{name}={value}: {item!r} must be a number from {allowed.start} to {allowed.stop - 1}")
+            raise _fail(
+                text,
+                because(
+                    N_("{part}: {item} must be a number from {low} to {high}"),
+                    part=f"{name}={value}",
+                    item=repr(item),
+                    low=allowed.start,
+                    high=allowed.stop - 1,
+                ),
+            )
         number = int(item)
         if number == 0:
-            raise _fail(text, f"{name}={value}: 0 is not a day of the month")
+            raise _fail(text, because(N_("{part}: 0 is not a day of the month"), part=f"{name}={value}"))
         if number not in numbers:
             numbers.append(number)
     return tuple(sorted(numbers))
@@ -116,16 +129,16 @@ def parse_rule(text: str) -> Rule:
     interval = _int(text, "INTERVAL", parts.get("INTERVAL", "1"), 1, MAX_INTERVAL[freq])
     count = _int(text, "COUNT", parts["COUNT"], 1, MAX_COUNT) if "COUNT" in parts else None
     if count is not None and "UNTIL" in parts:
-        raise _fail(text, "give COUNT or UNTIL, not both")
+        raise _fail(text, because(N_("give COUNT or UNTIL, not both")))
     until, until_is_date = _parse_until(text, parts["UNTIL"]) if "UNTIL" in parts else (None, False)
     months = frozenset(_int_list(text, "BYMONTH", parts["BYMONTH"], range(1, 13))) if "BYMONTH" in parts else frozenset()
     monthdays = _int_list(text, "BYMONTHDAY", parts["BYMONTHDAY"], range(-31, 32)) if "BYMONTHDAY" in parts else ()
     weekdays, positions = _parse_byday(text, parts["BYDAY"], freq, months) if "BYDAY" in parts else (frozenset(), ())
     if monthdays and (weekdays or positions):
-        raise _fail(text, "give BYMONTHDAY or BYDAY, not both")
+        raise _fail(text, because(N_("give BYMONTHDAY or BYDAY, not both")))
     wkst = WEEKDAYS.index(parts["WKST"]) if parts.get("WKST") in WEEKDAYS else 0
     if "WKST" in parts and parts["WKST"] not in WEEKDAYS:
-        raise _fail(text, f"WKST={parts['WKST']} is not a weekday such as MO or SU")
+        raise _fail(text, because(N_("{part} is not a weekday such as MO or SU"), part=f"WKST={parts['WKST']}"))
     rule = Rule(
         text="",
         freq=freq,
@@ -147,16 +160,18 @@ def _rule_parts(text: str) -> dict[str, str]:
     cleaned = text.strip().upper()
     cleaned = cleaned.removeprefix("RRULE:").rstrip(";")
     if not cleaned.startswith("FREQ="):
-        raise _fail(text, "is not an RFC 5545 recurrence rule; write e.g. FREQ=WEEKLY;BYDAY=WE (every Wednesday)")
+        raise _fail(text, because(N_("This is not a recurrence rule; write e.g. FREQ=WEEKLY;BYDAY=WE (every Wednesday)")))
     if any(char.isspace() or not char.isprintable() for char in cleaned):
-        raise _fail(text, "contains a line break, space or control character; write the rule on one line without spaces")
+        raise _fail(
+            text, because(N_("This contains a line break, space or control character; write the rule on one line without spaces"))
+        )
     parts: dict[str, str] = {}
     for part in cleaned.split(";"):
         name, sep, value = part.partition("=")
         if not sep or not _NAME.fullmatch(name) or not value:
-            raise _fail(text, f"{part!r} is not NAME=VALUE; parts are separated by ';'")
+            raise _fail(text, because(N_("{part} is not NAME=VALUE; parts are separated by ';'"), part=repr(part)))
         if name in parts:
-            raise _fail(text, f"{name} is given twice")
+            raise _fail(text, because(N_("{part} is given twice"), part=name))
         parts[name] = value
     return parts
 
@@ -164,18 +179,23 @@ def _rule_parts(text: str) -> dict[str, str]:
 def _check_names(text: str, freq: str, parts: dict[str, str]) -> None:
     """Fails unless ``freq`` is an accepted frequency and every part may be used with it."""
     if freq in _SUB_DAILY:
-        raise _fail(
-            text, f"a schedule can repeat daily, weekly, monthly or yearly; '{_SUB_DAILY[freq]}' is not an activity schedule"
-        )
+        raise _fail(text, because(N_("a schedule can repeat daily, weekly, monthly or yearly, not {part}"), part=f"FREQ={freq}"))
     if freq not in FREQUENCIES:
-        raise _fail(text, f"FREQ={freq} is unknown; use DAILY, WEEKLY, MONTHLY or YEARLY")
+        raise _fail(text, because(N_("{part} is unknown; use DAILY, WEEKLY, MONTHLY or YEARLY"), part=f"FREQ={freq}"))
     for name in parts:
         if name in _KNOWN_UNSUPPORTED:
-            raise _fail(text, f"{name} is not supported: {_KNOWN_UNSUPPORTED[name]}")
+            raise _fail(text, because(N_("{part} is not supported: {hint}"), part=name, hint=because(_KNOWN_UNSUPPORTED[name])))
         if name not in _ALLOWED[freq]:
             if name in ("BYDAY", "BYMONTHDAY", "BYMONTH", "WKST", "INTERVAL", "COUNT", "UNTIL"):
-                raise _fail(text, f"{name} cannot be used with FREQ={freq}; use start and end dates to limit the sessions")
-            raise _fail(text, f"{name} is not a part of a recurrence rule")
+                raise _fail(
+                    text,
+                    because(
+                        N_("{part} cannot be used with {freq}; use start and end dates to limit the sessions"),
+                        part=name,
+                        freq=f"FREQ={freq}",
+                    ),
+                )
+            raise _fail(text, because(N_("{part} is not a part of a recurrence rule"), part=name))
 
 
 def _parse_byday(text: str, value: str, freq: str, months: frozenset[int]) -> tuple[frozenset[int], tuple[tuple[int, int], ...]]:
@@ -185,40 +205,55 @@ def _parse_byday(text: str, value: str, freq: str, months: frozenset[int]) -> tu
     for item in value.split(","):
         match = _POSITIONED_DAY.fullmatch(item)
         if match is None:
-            raise _fail(text, f"BYDAY: {item!r} is not a weekday such as MO, TU, WE, TH, FR, SA, SU (or 1MO, -1FR)")
+            raise _fail(
+                text,
+                because(N_("BYDAY: {item} is not a weekday such as MO, TU, WE, TH, FR, SA, SU (or 1MO, -1FR)"), item=repr(item)),
+            )
         sign, number, day = match.groups()
         weekday = WEEKDAYS.index(day)
         if number is None:
             if sign:
-                raise _fail(text, f"BYDAY: {item!r} needs a position, e.g. -1FR for the last Friday")
+                raise _fail(text, because(N_("BYDAY: {item} needs a position, e.g. -1FR for the last Friday"), item=repr(item)))
             weekdays.add(weekday)
             continue
         position = int(number) * (-1 if sign == "-" else 1)
         if freq not in ("MONTHLY", "YEARLY"):
-            raise _fail(text, f"BYDAY: a position such as {item!r} needs FREQ=MONTHLY (the n-th weekday of the month)")
+            raise _fail(
+                text,
+                because(
+                    N_("BYDAY: a position such as {item} needs FREQ=MONTHLY (the n-th weekday of the month)"), item=repr(item)
+                ),
+            )
         if freq == "YEARLY" and not months:
-            raise _fail(text, f"BYDAY: a position such as {item!r} needs BYMONTH with FREQ=YEARLY")
+            raise _fail(text, because(N_("BYDAY: a position such as {item} needs BYMONTH with FREQ=YEARLY"), item=repr(item)))
         if not 1 <= abs(position) <= 5:
-            raise _fail(text, f"BYDAY: {item!r}: a month has at most 5 of each weekday; use 1…5 or -1…-5")
+            raise _fail(
+                text, because(N_("BYDAY: {item}: a month has at most 5 of each weekday; use 1…5 or -1…-5"), item=repr(item))
+            )
         if (position, weekday) not in positions:
             positions.append((position, weekday))
     if weekdays and positions:
-        raise _fail(text, "BYDAY: give either weekdays (MO,WE) or positions (1MO,-1FR), not both")
+        raise _fail(text, because(N_("BYDAY: give either weekdays (MO,WE) or positions (1MO,-1FR), not both")))
     positions.sort(key=lambda p: (p[0] < 0, abs(p[0]), p[1]))
     return frozenset(weekdays), tuple(positions)
 
 
 def _parse_until(text: str, value: str) -> tuple[datetime, bool]:
     if value.endswith("Z"):
-        raise _fail(text, f"UNTIL={value}: give the last day in the city's local time, e.g. UNTIL=20270526, without Z")
+        raise _fail(
+            text,
+            because(
+                N_("{part}: give the last day in the city's local time, e.g. UNTIL=20270526, without Z"), part=f"UNTIL={value}"
+            ),
+        )
     match = _UNTIL.fullmatch(value)
     if match is None:
-        raise _fail(text, f"UNTIL={value} is not a date such as 20270526 or 20270526T170000")
+        raise _fail(text, because(N_("{part} is not a date such as 20270526 or 20270526T170000"), part=f"UNTIL={value}"))
     year, month, day, hour, minute, second = (int(n) if n is not None else 0 for n in match.groups())
     try:
         return datetime(year, month, day, hour, minute, second), match.group(4) is None
     except ValueError:
-        raise _fail(text, f"UNTIL={value} is not a real date") from None
+        raise _fail(text, because(N_("{part} is not a real date"), part=f"UNTIL={value}")) from None
 
 
 def _with_text(rule: Rule) -> Rule:

@@ -19,10 +19,10 @@ from sqlalchemy import Column, String
 
 from opportunities import recurrence
 from opportunities.db.schema import cities, opportunities, providers
-from opportunities.errors import FieldError, RecordError, RuleError
+from opportunities.errors import N_, FieldError, RecordError, RuleError, because
 from opportunities.model import Opportunity, as_datetime
 from opportunities.text import fold
-from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Status, topic_from_text
+from opportunities.vocabulary import Mode, OpportunityType, Status, topic_from_text
 
 # The import template, in order. ``venue`` and ``accessibility`` are optional extras.
 TEMPLATE_COLUMNS: tuple[str, ...] = (
@@ -91,9 +91,9 @@ def parse_number(text: str, field: str) -> float:
     try:
         value = float(text.replace(",", ".").replace("\u2212", "-"))
     except ValueError:
-        raise FieldError(field, f"{text!r} is not a number") from None
+        raise FieldError(field, because(N_("{value} is not a number"), value=repr(text))) from None
     if not math.isfinite(value):
-        raise FieldError(field, f"{text!r} is not a number")
+        raise FieldError(field, because(N_("{value} is not a number"), value=repr(text)))
     return value
 
 
@@ -101,25 +101,30 @@ def check_text(field: str, text: str) -> None:
     """Raise :class:`FieldError` when ``text`` is too long for ``field`` or holds a control character."""
     limit = MAX_LENGTHS.get(field)
     if limit is not None and len(text) > limit:
-        raise FieldError(field, f"is {len(text)} characters long; at most {limit} are allowed")
+        raise FieldError(
+            field, because(N_("This is {n} characters long; at most {limit} are allowed."), n=len(text), limit=limit)
+        )
     key_limit = _KEY_LENGTHS.get(field)
     if key_limit is not None and len(fold(text)) > key_limit:
-        raise FieldError(field, f"is too long once normalised ({len(fold(text))} characters); shorten it to {key_limit}")
+        raise FieldError(field, because(N_("This is too long; shorten it to {limit} characters."), limit=key_limit))
     control = (_MULTILINE_CONTROL if field in MULTILINE_FIELDS else _CONTROL).search(text)
     if control is not None:
-        allowed = " (line breaks and tabs are allowed)" if field in MULTILINE_FIELDS else ""
         raise FieldError(
             field,
-            f"contains the control character U+{ord(control[0]):04X} at position {control.start() + 1}; remove it{allowed}",
+            because(
+                N_("This contains an invisible control character ({char}) at position {position}; remove it."),
+                char=f"U+{ord(control[0]):04X}",
+                position=control.start() + 1,
+            ),
         )
 
 
 def parse_age(text: str, field: str) -> int:
     value = parse_number(text, field)
     if value != int(value):
-        raise FieldError(field, f"{text!r} is not a whole number of years")
+        raise FieldError(field, because(N_("{value} is not a whole number of years"), value=repr(text)))
     if not 0 <= value <= 120:
-        raise FieldError(field, f"{int(value)} is outside 0–120 years")
+        raise FieldError(field, because(N_("{value} is outside 0–120 years"), value=str(int(value))))
     return int(value)
 
 
@@ -141,20 +146,29 @@ def parse_when(text: str, field: str, *, latest: date | None = None) -> date | d
         else:
             moment = datetime.fromisoformat(cleaned)
     except ValueError:
-        raise FieldError(field, f"{text!r} is not a date; write 2026-12-01 or 2026-12-01 17:00") from None
+        raise FieldError(
+            field, because(N_("{value} is not a date; write 2026-12-01 or 2026-12-01 17:00"), value=repr(text))
+        ) from None
     if isinstance(moment, datetime):
         if moment.tzinfo is not None:
-            raise FieldError(field, "give the local time of the city without a UTC offset")
+            raise FieldError(field, because(N_("Give the local time of the city.")))
         if moment.hour == moment.minute == moment.second == 0 and len(cleaned) == 10:
             moment = moment.date()
     day = moment.date() if isinstance(moment, datetime) else moment
     latest = latest or years_after(date.today(), MAX_YEARS_AHEAD)
     if day < EARLIEST_DATE:
-        raise FieldError(field, f"{text!r} is before {EARLIEST_DATE:%Y-%m-%d}; check the year")
+        raise FieldError(field, because(N_("{value} is before {limit}; check the year"), value=repr(text), limit=EARLIEST_DATE))
     if day > latest:
         raise FieldError(
             field,
-            f"{text!r} is after {latest:%Y-%m-%d}; dates can be at most {MAX_YEARS_AHEAD} years ahead and a series can last at most {MAX_SERIES_YEARS} years",
+            because(
+                N_(
+                    "This is after {day}: a start can be at most {ahead} years ahead, and a series can last at most {series} years."
+                ),
+                day=latest,
+                ahead=MAX_YEARS_AHEAD,
+                series=MAX_SERIES_YEARS,
+            ),
         )
     return moment
 
@@ -162,7 +176,7 @@ def parse_when(text: str, field: str, *, latest: date | None = None) -> date | d
 def parse_country(text: str) -> str:
     country = pycountry.countries.get(alpha_2=text.upper()) if len(text) == 2 else None
     if country is None:
-        raise FieldError("country", f"{text!r} is not an ISO 3166-1 alpha-2 code such as SE, SI or PL")
+        raise FieldError("country", because(N_("{value} is not a country code such as SE, SI or PL"), value=repr(text)))
     return str(country.alpha_2)
 
 
@@ -173,11 +187,14 @@ def parse_topics(text: str) -> tuple[str, ...]:
             continue
         topic = topic_from_text(part)
         if topic is None:
-            raise FieldError("topics", f"unknown topic {part!r}; use one of: {', '.join(TOPICS)}")
+            raise FieldError(
+                "topics",
+                because(N_("unknown topic {value}; use a topic id from the vocabulary sheet of the template"), value=repr(part)),
+            )
         if topic not in topics:
             topics.append(topic)
     if not topics:
-        raise FieldError("topics", "at least one topic is required")
+        raise FieldError("topics", because(N_("Choose at least one topic.")))
     return tuple(topics)
 
 
@@ -188,13 +205,19 @@ def parse_languages(text: str) -> tuple[str, ...]:
         if not part:
             continue
         if len(part) != 2 or pycountry.languages.get(alpha_2=part) is None:
-            raise FieldError("languages", f"{part!r} is not an ISO 639-1 language code such as en, sv, sl or pl")
+            raise FieldError(
+                "languages", because(N_("{value} is not a language code such as en, sv, sl or pl"), value=repr(part))
+            )
         if part not in found:
             found.append(part)
     if len(found) > MAX_LANGUAGES:
         raise FieldError(
             "languages",
-            f"lists {len(found)} languages; at most {MAX_LANGUAGES} are allowed: give the languages the activity is held in",
+            because(
+                N_("{n} languages are chosen; give the languages the activity is held in, at most {limit}."),
+                n=len(found),
+                limit=MAX_LANGUAGES,
+            ),
         )
     return tuple(found)
 
@@ -206,28 +229,30 @@ def parse_cost(text: str) -> Decimal:
     try:
         cost = Decimal(text.replace(",", ".").replace(" ", ""))
     except InvalidOperation:
-        raise FieldError("cost", f"{text!r} is not a price; write a number such as 50, or 0 or free") from None
+        raise FieldError(
+            "cost", because(N_("{value} is not a price; write a number such as 50, or 0 or free"), value=repr(text))
+        ) from None
     if not cost.is_finite() or cost < 0 or cost > MAX_COST:
-        raise FieldError("cost", f"{text!r} must be between 0 and {MAX_COST}")
+        raise FieldError("cost", because(N_("{value} must be between 0 and {limit}"), value=repr(text), limit=int(MAX_COST)))
     return cost.quantize(Decimal("0.01"))
 
 
 def parse_currency(text: str) -> str:
     if pycountry.currencies.get(alpha_3=text.upper()) is None:
-        raise FieldError("currency", f"{text!r} is not an ISO 4217 currency code such as SEK, EUR or PLN")
+        raise FieldError("currency", because(N_("{value} is not a currency code such as SEK, EUR or PLN"), value=repr(text)))
     return text.upper()
 
 
 def parse_url(text: str) -> str:
     parts = urlparse(text)
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc or any(c.isspace() for c in text):
-        raise FieldError("url", f"{text!r} is not an http:// or https:// address")
+        raise FieldError("url", because(N_("{value} is not a web address starting with http:// or https://"), value=repr(text)))
     return text
 
 
 def parse_email(text: str) -> str:
     if not _EMAIL.match(text):
-        raise FieldError("contact_email", f"{text!r} is not an email address")
+        raise FieldError("contact_email", because(N_("{value} is not an email address"), value=repr(text)))
     return text
 
 
@@ -237,22 +262,32 @@ def parse_schedule(text: str, start: date | datetime | None, end: date | datetim
     try:
         rule = recurrence.parse_rule(text)
     except RuleError as exc:
-        raise FieldError("schedule", f"{text!r}: {exc.reason}") from None
+        raise FieldError("schedule", because(N_("This schedule cannot be used: {rule}"), rule=exc.reason)) from None
     if start is None:
         return rule.text
     first = as_datetime(start)
     if rule.until is not None and rule.until.date() > years_after(first.date(), MAX_SERIES_YEARS):
-        raise FieldError("schedule", f"UNTIL={rule.until:%Y%m%d} is more than {MAX_SERIES_YEARS} years after the start")
+        raise FieldError(
+            "schedule",
+            because(N_("The series would last more than {series} years; choose an earlier last day."), series=MAX_SERIES_YEARS),
+        )
     counted = recurrence.last_session_day(rule, first, None) if rule.count is not None else None
     if counted is not None and counted > years_after(first.date(), MAX_SERIES_YEARS):
         raise FieldError(
             "schedule",
-            f"COUNT={rule.count} makes the series last until {counted:%Y-%m-%d}, more than {MAX_SERIES_YEARS} years after the start",
+            because(
+                N_("{count} sessions would last until {day}, more than {series} years; choose fewer sessions."),
+                count=rule.count or 0,
+                day=counted,
+                series=MAX_SERIES_YEARS,
+            ),
         )
     last = as_datetime(end).date() if end is not None else None
     if not recurrence.sessions(rule, first, first, datetime.max, limit=1, series_end=last):
-        span = f"from the start {first:%Y-%m-%d}" + (f" to the end {last:%Y-%m-%d}" if last else "")
-        raise FieldError("schedule", f"{text!r} has no session {span}; check its days against the start date")
+        raise FieldError(
+            "schedule",
+            because(N_("This schedule has no session between the start and the end; check its days against the start date.")),
+        )
     return rule.text
 
 
@@ -281,7 +316,7 @@ class _RecordFields:
             return None
         if not text:
             if required:
-                self.errors.append(FieldError(field, "is required"))
+                self.errors.append(FieldError(field, because(N_("This is required."))))
             return None
         try:
             return parse(text)
@@ -293,26 +328,46 @@ class _RecordFields:
         """The title, provider and city are given, and in words."""
         for field in ("title", "provider", "city"):
             if not self.raw[field] and field not in self.unusable:
-                self.errors.append(FieldError(field, "is required"))
+                self.errors.append(FieldError(field, because(N_("This is required."))))
             elif not fold(self.raw[field]):
                 # Names are matched folded: one of only symbols would be the same as any other.
-                self.errors.append(FieldError(field, f"{self.raw[field]!r} has no letters or digits; write the name in words"))
+                self.errors.append(
+                    FieldError(
+                        field,
+                        because(N_("{value} has no letters or digits; write the name in words"), value=repr(self.raw[field])),
+                    )
+                )
 
     def check_together(self, values: Mapping[str, Any], lat: float | None, lon: float | None) -> None:
         """The fields that bound or need one another agree (ages, dates, cost and currency, coordinates)."""
         errors = self.errors
         if values["age_min"] is not None and values["age_max"] is not None and values["age_max"] < values["age_min"]:
-            errors.append(FieldError("age_max", f"{values['age_max']} is below age_min {values['age_min']}"))
+            errors.append(
+                FieldError(
+                    "age_max",
+                    because(
+                        N_("The oldest age ({high}) is below the youngest age ({low})."),
+                        high=values["age_max"],
+                        low=values["age_min"],
+                    ),
+                )
+            )
         start, end = values["start"], values["end"]
         if start is not None and end is not None and as_datetime(end) < as_datetime(start):
-            errors.append(FieldError("end", "is before start"))
+            errors.append(FieldError("end", because(N_("The end is before the start."))))
         if values["cost"] > 0 and not values["currency"] and self.raw["cost"] and not any(e.field == "currency" for e in errors):
-            errors.append(FieldError("currency", "is required when the opportunity is not free"))
+            errors.append(FieldError("currency", because(N_("Choose the currency of the price."))))
         if (lat is None) != (lon is None) and not any(e.field in ("latitude", "longitude") for e in errors):
-            errors.append(FieldError("latitude" if lat is None else "longitude", "give both latitude and longitude, or neither"))
+            errors.append(
+                FieldError(
+                    "latitude" if lat is None else "longitude", because(N_("give both latitude and longitude, or neither"))
+                )
+            )
         for name, value, bound in (("latitude", lat, 90), ("longitude", lon, 180)):
             if value is not None and not -bound <= value <= bound:
-                errors.append(FieldError(name, f"{value} is outside -{bound}…{bound}"))
+                errors.append(
+                    FieldError(name, because(N_("{value} is outside −{bound}…{bound}"), value=repr(value), bound=bound))
+                )
 
 
 def parse_opportunity(record: Mapping[str, Any], *, status: Status = Status.PENDING, today: date | None = None) -> Opportunity:
@@ -368,4 +423,4 @@ def _enum(kind: type[Any], text: str, field: str) -> Any:
         return kind(text.strip().lower().replace("_", "-").replace("in person", "in-person"))
     except ValueError:
         choices = ", ".join(member.value for member in kind)
-        raise FieldError(field, f"{text!r} is not one of: {choices}") from None
+        raise FieldError(field, because(N_("{value} is not one of: {limit}"), value=repr(text), limit=choices)) from None

@@ -12,9 +12,9 @@ from opportunities.accounts.permissions import Action, allowed
 from opportunities.db.connection import writing
 from opportunities.db.queries import list_cities
 from opportunities.errors import AccountExistsError, FieldError, ForbiddenError, PasswordPolicyError, SignInError
-from opportunities.i18n import N_, format_when
+from opportunities.i18n import N_, explain, format_when
 from opportunities.text import escape_markdown
-from ui import access, app_state
+from ui import access, app_state, widgets
 
 app_state.run_through_app()
 
@@ -46,13 +46,9 @@ def summary(user: User) -> None:
 def change_password(user: User) -> None:
     with st.expander(_("Change your password")), st.form("password", clear_on_submit=True):
         old = st.text_input(_("Current password"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
-        new = st.text_input(_("New password"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
-        again = st.text_input(_("New password again"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
+        new, again = widgets.new_password()
         done = st.form_submit_button(_("Change the password"))
-    if not done:
-        return
-    if new != again:
-        st.error(_("The two passwords differ."))
+    if not done or not widgets.passwords_match(new, again):
         return
     try:
         with writing(access.engine()) as conn:
@@ -62,7 +58,7 @@ def change_password(user: User) -> None:
     except SignInError:
         st.error(_("The current password is wrong."))
     except PasswordPolicyError as exc:
-        st.error(access.password_problem(exc))
+        st.error(explain(exc.reason, access.language()))
     else:
         st.success(_("Your password is changed. Your other sign-ins have ended."))
 

@@ -7,9 +7,7 @@ own cities with the pending listings too (``permissions.coverage_view`` decides,
 from __future__ import annotations
 
 import math
-import tempfile
 from datetime import date
-from pathlib import Path
 from typing import NoReturn
 
 import streamlit as st
@@ -38,21 +36,13 @@ from opportunities.coverage.population import (
 )
 from opportunities.db.queries import list_cities
 from opportunities.errors import BoundaryFileError
-from opportunities.i18n import age_group_label, format_number, negotiate_language, topic_label, translator
+from opportunities.i18n import age_group_label, explain_file_error, format_number, topic_label, translator
 from opportunities.text import escape_markdown
-from opportunities.vocabulary import AGE_GROUPS, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
-from ui import access
+from opportunities.vocabulary import AGE_GROUPS, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
+from ui import access, widgets
 from ui import app_state as state
 
 state.run_through_app()
-
-
-def page_language() -> str:
-    chosen = st.session_state.get(state.LANGUAGE)
-    if chosen in LANGUAGES:
-        return str(chosen)
-    header = st.context.headers.get("Accept-Language") or ""
-    return negotiate_language([header]) if header else "en"
 
 
 def filters(coverage: CoverageIndex, lang: str, city_ids: tuple[int, ...] | None) -> tuple[CoverageFilter, str, float, str]:
@@ -85,7 +75,7 @@ def filters(coverage: CoverageIndex, lang: str, city_ids: tuple[int, ...] | None
 def main() -> None:
     settings = state.settings()
     engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s)
-    lang = page_language()
+    lang = access.language()
     _ = translator(lang).gettext
     with engine.connect() as conn:
         known = tuple(c.id for c in list_cities(conn) if c.id is not None)
@@ -189,13 +179,15 @@ def district_upload(user: User | None, city_id: int, city: str, lang: str) -> No
                               max_upload_size=math.ceil(MAX_BOUNDARY_BYTES / 1024 / 1024))  # fmt: skip
     if upload is None:
         return
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / (Path(upload.name).name or "upload")
-        path.write_bytes(upload.getvalue())
+    with widgets.uploaded_file(upload) as path:
         try:
             read = read_boundary_file(path)
         except BoundaryFileError as exc:
-            st.error(_("This file cannot be used; nothing was changed. {reason}").format(reason=escape_markdown(exc.render(_))))
+            st.error(
+                _("This file cannot be used; nothing was changed. {reason}").format(
+                    reason=escape_markdown(explain_file_error(exc, lang))
+                )
+            )
             return
     population = sum(d.population is not None for d in read.districts)
     st.markdown(_("{count} districts, coordinate reference system {crs}, residents known for {population} of them.")
@@ -221,15 +213,17 @@ def population_upload(user: User | None, city_id: int, city: str, lang: str) -> 
     if upload is None:
         return
     engine = access.engine()
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / (Path(upload.name).name or "upload")
-        path.write_bytes(upload.getvalue())
+    with widgets.uploaded_file(upload) as path:
         try:
             layer = read_population_file(path)
             with engine.connect() as conn:
                 preview = preview_population(conn, city_id, layer)
         except BoundaryFileError as exc:
-            st.error(_("This file cannot be used; nothing was changed. {reason}").format(reason=escape_markdown(exc.render(_))))
+            st.error(
+                _("This file cannot be used; nothing was changed. {reason}").format(
+                    reason=escape_markdown(explain_file_error(exc, lang))
+                )
+            )
             return
     bands = ", ".join(age_group_label(g, lang) for g in preview.bands) or _("none")
     st.markdown(_("{residents} residents in {count} districts, coordinate reference system {crs}, column {column}, "
@@ -249,7 +243,11 @@ def population_upload(user: User | None, city_id: int, city: str, lang: str) -> 
         try:
             result = replace_city_population(engine, user, city_id, layer, now=access.now())
         except BoundaryFileError as exc:  # the districts changed since the preview, e.g. all removed
-            st.error(_("This file cannot be used; nothing was changed. {reason}").format(reason=escape_markdown(exc.render(_))))
+            st.error(
+                _("This file cannot be used; nothing was changed. {reason}").format(
+                    reason=escape_markdown(explain_file_error(exc, lang))
+                )
+            )
             return
         stored("coverage_population", _("Residents of {count} districts stored.").format(count=len(result.districts)))
 

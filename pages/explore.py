@@ -34,7 +34,6 @@ from opportunities.explore.url_params import (
     share_url,
 )
 from opportunities.i18n import (
-    LANGUAGE_NAMES,
     age_group_label,
     format_distance_km,
     format_number,
@@ -49,9 +48,9 @@ from opportunities.listings.calendar import opportunity_ics
 from opportunities.model import Opportunity
 from opportunities.places.nearby import near_point, position_from_browser
 from opportunities.text import escape_markdown, fold
-from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, LANGUAGES, TOPICS, Mode, OpportunityType, Status
+from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, TOPICS, Mode, OpportunityType, Status
 from ui import app_state as state
-from ui.page_language import DATE_FORMATS, browser_language, set_page_language, translations
+from ui.language import DATE_FORMATS, browser_language, set_page_language, switcher, translations
 
 state.run_through_app()
 
@@ -155,7 +154,7 @@ def init_page_state(cities: list[str], languages_taught: tuple[str, ...], today:
     read = read_params(
         params,
         cities=cities,
-        accept_language=st.context.headers.get("Accept-Language") or "",
+        browser_language=browser_language(),
         languages_taught=languages_taught,
         today=today,
     )
@@ -231,32 +230,6 @@ def current_filters(today: date) -> Filters:
 
 
 # --- sidebar -------------------------------------------------------------------------------------
-
-
-def keep_filters_across_languages() -> None:
-    """The interface language changed: hand every filter back to its widget, to be shown in the new language.
-
-    A browser holds a selectbox's or multiselect's choice as its label ("Digital skills") and
-    sends that label back on every rerun; the server maps it to an option through the labels of
-    that run. Labels in a new language would no longer match, so the choices fell away at the
-    visitor's next change. A value set in session state is sent to the browser again, formatted
-    by this run's labels (and a date input, whose format differs by language, is a new widget
-    that starts from it).
-    """
-    for key in state.FILTER_KEYS:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
-
-
-def language_switcher() -> str:
-    st.sidebar.selectbox(
-        "Language · Språk · Jezik · Język",
-        LANGUAGES,
-        key=state.LANGUAGE,
-        format_func=lambda code: LANGUAGE_NAMES[code],
-        on_change=keep_filters_across_languages,
-    )
-    return str(st.session_state[state.LANGUAGE])
 
 
 def filter_sidebar(cities: list[str], languages_taught: tuple[str, ...], lang: str, today: date) -> Filters:
@@ -545,7 +518,7 @@ init_page_state(cities, index.language_codes, today_for("", details))
 today = today_for(st.session_state[state.CITY], details)
 follow_today(today)
 
-lang = language_switcher()
+lang = switcher(state.FILTER_KEYS)
 _ = translations(lang).gettext
 ngettext = translations(lang).ngettext
 

@@ -43,11 +43,10 @@ from opportunities.coverage.reports import (
 )
 from opportunities.db.queries import data_version
 from opportunities.explore.url_params import local_today
-from opportunities.i18n import LANGUAGE_NAMES, format_day
+from opportunities.i18n import format_day
 from opportunities.text import escape_markdown
-from opportunities.vocabulary import LANGUAGES
 from ui import app_state as state
-from ui.page_language import DATE_FORMATS, session_language, set_page_language, translations
+from ui.language import DATE_FORMATS, language, set_page_language, switcher, translations
 
 state.run_through_app()
 
@@ -99,19 +98,9 @@ def init_page_state(today: date) -> None:
     st.session_state[READY] = True
 
 
-def keep_choices_across_languages() -> None:
-    """Hand each choice back to its widget, which the new language relabels (see the explore page)."""
-    for key in WIDGET_KEYS:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
-
-
 def sidebar(engine: Engine, database_url: str, version: str, lang: str, today: date) -> tuple[ScopeKind, str, date, date]:
     _ = translations(lang).gettext
-    st.sidebar.selectbox(
-        "Language · Språk · Jezik · Język", LANGUAGES, key=state.LANGUAGE,
-        format_func=lambda code: LANGUAGE_NAMES[code], on_change=keep_choices_across_languages,
-    )  # fmt: skip
+    switcher(WIDGET_KEYS)
     kind_labels = {
         ScopeKind.CITY.value: _("A city"),
         ScopeKind.REGION.value: _("A region"),
@@ -252,7 +241,7 @@ settings = state.settings()
 engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s)
 zones = state.city_details(engine, settings.database_url)
 today = local_today([zone for _country, zone in zones.values()])
-lang = session_language()
+lang = language()
 init_page_state(today)
 with engine.connect() as conn:
     version = data_version(conn)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from opportunities.db import connection
 from opportunities.errors import ForbiddenError, NotFoundError, RecordError
-from opportunities.i18n import age_group_label, format_day, format_number, format_when, translator
+from opportunities.i18n import age_group_label, explain_errors, format_day, format_number, format_when, translator
 from opportunities.listings import drafts, listings
 from opportunities.listings.calendar import city_zone
 from opportunities.model import as_datetime
@@ -45,7 +45,7 @@ init_state()
 now = datetime.now(UTC)
 status_labels = {
     "": _("All"), Status.PENDING.value: _("In review"), Status.PUBLISHED.value: _("Published"),
-    Status.REJECTED.value: _("Changes needed"), Status.ARCHIVED.value: _("Archived"),
+    Status.DRAFT.value: _("Changes needed"), Status.REJECTED.value: _("Rejected"), Status.ARCHIVED.value: _("Archived"),
 }  # fmt: skip
 
 with connection.writing(engine) as conn:
@@ -106,7 +106,7 @@ def act(action: str, listing_id: int, **kwargs: object) -> None:
         st.session_state[NOTICE] = ""
         st.error(_("You may not change this listing."))
     except RecordError as exc:
-        st.error(escape_markdown("; ".join(e.reason for e in exc.errors)))
+        st.error(escape_markdown(explain_errors(exc.errors, access.language())))
 
 
 for listing in found:
@@ -116,10 +116,12 @@ for listing in found:
     with st.container(border=True):
         st.markdown(f"**{escape_markdown(opp.title)}**")
         st.caption(" · ".join([status_labels[opp.status.value], escape_markdown(opp.city), format_when(opp.start, lang)]))
-        if opp.status is Status.REJECTED and listing.review_note:
+        if opp.status is Status.DRAFT and listing.review_note:
             st.error(
                 _("The city lead asks for changes:") + " " + escape_markdown(listing.review_note), icon=":material/feedback:"
             )
+        elif opp.status is Status.REJECTED and listing.review_note:
+            st.error(_("Rejected by the city lead:") + " " + escape_markdown(listing.review_note), icon=":material/feedback:")
         elif listing.review_note:
             st.info(_("Note from the city lead:") + " " + escape_markdown(listing.review_note), icon=":material/feedback:")
         if opp.status is Status.ARCHIVED:

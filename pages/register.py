@@ -12,9 +12,10 @@ from opportunities.accounts import accounts, organisations
 from opportunities.db.connection import writing
 from opportunities.db.queries import list_cities
 from opportunities.errors import AccountExistsError, PasswordPolicyError, RecordError
-from opportunities.i18n import N_
+from opportunities.i18n import N_, explain, explain_error
+from opportunities.text import escape_markdown
 from opportunities.vocabulary import ProviderKind
-from ui import access, app_state
+from ui import access, app_state, widgets
 
 app_state.run_through_app()
 
@@ -54,15 +55,9 @@ def main() -> None:
         st.subheader(_("Your account"))
         user_name = st.text_input(_("Your name (optional)"), max_chars=accounts.MAX_NAME_LENGTH)
         email = st.text_input(_("Your email"), max_chars=accounts.MAX_EMAIL_LENGTH, autocomplete="username")
-        password = st.text_input(_("Choose a password"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH,
-                                 help=_("At least {count} characters; not a common password.").format(
-                                     count=access.settings().password_min_length), autocomplete="new-password")  # fmt: skip
-        again = st.text_input(_("The password again"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
+        password, again = widgets.new_password(N_("Choose a password"), N_("The password again"))
         done = st.form_submit_button(_("Register"), type="primary")
-    if not done:
-        return
-    if password != again:
-        st.error(_("The two passwords differ."))
+    if not done or not widgets.passwords_match(password, again):
         return
     try:
         with writing(access.engine()) as conn:
@@ -73,10 +68,10 @@ def main() -> None:
             )  # fmt: skip
     except RecordError as exc:
         for error in exc.errors:
-            st.error(access.field_problem(error))
+            st.error(escape_markdown(explain_error(error, access.language())))
         return
     except PasswordPolicyError as exc:
-        st.error(access.password_problem(exc))
+        st.error(explain(exc.reason, access.language()))
         return
     except AccountExistsError:
         st.error(_("An organisation with this name, or an account with this email, exists already."))

@@ -23,7 +23,7 @@ from opportunities.accounts.identity import Role, User
 from opportunities.db.connection import writing
 from opportunities.db.queries import list_cities
 from opportunities.errors import FieldError, ForbiddenError, NotFoundError, ReviewStateError
-from opportunities.i18n import N_, format_when, precision_label
+from opportunities.i18n import N_, explain, format_when, precision_label
 from opportunities.listings import listings, review
 from opportunities.listings.duplicates import DuplicateKind
 from opportunities.text import escape_markdown
@@ -59,7 +59,7 @@ def _act(action: str, run: Callable[[Connection], object]) -> None:
         st.error(_("Your account may not make this decision."))
         return
     except ReviewStateError as exc:
-        st.error(_("Nothing was changed: {reason}").format(reason=escape_markdown(str(exc))))
+        st.error(_("Nothing was changed: {reason}").format(reason=escape_markdown(explain(exc.reason, access.language()))))
         return
     except NotFoundError:
         st.error(_("This listing no longer exists."))

@@ -10,8 +10,9 @@ from streamlit.errors import StreamlitAPIException
 from opportunities.accounts import accounts, identity, mail, organisations
 from opportunities.db.connection import writing
 from opportunities.errors import AccountExistsError, PasswordPolicyError, RateLimitError, SignInError, TokenError
+from opportunities.i18n import N_, explain
 from opportunities.text import escape_markdown
-from ui import access, app_state
+from ui import access, app_state, widgets
 
 app_state.run_through_app()
 
@@ -21,22 +22,18 @@ _ = access.translations().gettext
 def reset_password(token: str) -> None:
     st.header(_("Choose a new password"))
     with st.form("reset"):
-        password = st.text_input(_("New password"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
-        again = st.text_input(_("New password again"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
+        password, again = widgets.new_password()
         done = st.form_submit_button(_("Save the new password"))
-    if not done:
-        return
-    if password != again:
-        st.error(_("The two passwords differ."))
+    if not done or not widgets.passwords_match(password, again):
         return
     try:
         with writing(access.engine()) as conn:
             accounts.complete_password_reset(conn, token, password, access.now(), settings=access.settings())
     except TokenError as exc:
-        st.error(access.token_problem(exc))
+        st.error(explain(exc.reason, access.language()))
         return
     except PasswordPolicyError as exc:
-        st.error(access.password_problem(exc))
+        st.error(explain(exc.reason, access.language()))
         return
     st.query_params.clear()
     st.success(_("Your password is changed. Sign in with it now."))
@@ -48,7 +45,7 @@ def accept_invitation(token: str) -> None:
         with access.engine().connect() as conn:
             invitation = organisations.find_invitation(conn, token, access.now())
     except TokenError as exc:
-        st.error(access.token_problem(exc))
+        st.error(explain(exc.reason, access.language()))
         return
     st.markdown(
         _("You are invited to publish for **{organisation}** as {email}.").format(
@@ -57,23 +54,19 @@ def accept_invitation(token: str) -> None:
     )
     with st.form("invitation"):
         name = st.text_input(_("Your name (optional)"), max_chars=accounts.MAX_NAME_LENGTH)
-        password = st.text_input(_("Choose a password"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
-        again = st.text_input(_("The password again"), type="password", max_chars=accounts.MAX_PASSWORD_LENGTH)
+        password, again = widgets.new_password(N_("Choose a password"), N_("The password again"))
         done = st.form_submit_button(_("Create my account"))
-    if not done:
-        return
-    if password != again:
-        st.error(_("The two passwords differ."))
+    if not done or not widgets.passwords_match(password, again):
         return
     try:
         with writing(access.engine()) as conn:
             user = organisations.accept_invitation(conn, token, password=password, settings=access.settings(),
                                                    now=access.now(), name=name, language=access.language())  # fmt: skip
     except TokenError as exc:
-        st.error(access.token_problem(exc))
+        st.error(explain(exc.reason, access.language()))
         return
     except PasswordPolicyError as exc:
-        st.error(access.password_problem(exc))
+        st.error(explain(exc.reason, access.language()))
         return
     except AccountExistsError:
         st.error(_("An account with this email exists already: sign in instead."))
@@ -104,7 +97,7 @@ def sign_in_form() -> None:
                 access.engine(), email, password, access.client_key(), access.now(), settings=access.settings()
             )
         except RateLimitError as exc:
-            st.error(access.rate_limit_problem(exc))
+            st.error(explain(exc.reason, access.language()))
         except SignInError:
             st.error(_("Wrong email or password."))
         else:

@@ -21,6 +21,8 @@ from opportunities.db import connection, queries
 from opportunities.errors import FieldError, ForbiddenError, GeocodingError, NotFoundError, RecordError
 from opportunities.i18n import (
     babel_locale,
+    explain,
+    explain_error,
     format_when,
     language_name,
     mode_label,
@@ -31,7 +33,7 @@ from opportunities.i18n import (
 from opportunities.listings import drafts, listings
 from opportunities.listings.calendar import city_zone
 from opportunities.listings.schedules import MONTH_POSITIONS, Ending, Repeat, ScheduleChoice, from_rule, next_sessions, to_rule
-from opportunities.listings.submission import FormValues, check_form, field_label, field_message
+from opportunities.listings.submission import FormValues, check_form
 from opportunities.places.gazetteer import Location
 from opportunities.places.geocoding import Geocoder
 from opportunities.places.placement import MAP_SOURCE, Placement, clicked_point, place_from_address, place_from_map
@@ -40,7 +42,7 @@ from opportunities.validation import MAX_LENGTHS
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Precision, Status
 from ui import access
 from ui import app_state as state
-from ui.page_language import stop_page
+from ui.language import stop_page
 
 state.run_through_app()
 
@@ -152,7 +154,7 @@ def placed(_geocoder: Geocoder, country: str, city: str, address: str, language:
     try:
         return place_from_address(_geocoder, country=country, city=city, address=address, language=language)
     except GeocodingError as exc:
-        return str(exc)
+        return explain(exc.reason, language)
 
 
 user = access.require_member()
@@ -294,7 +296,7 @@ with st.container(border=True):
             try:
                 rule = to_rule(choice)
             except FieldError as exc:
-                st.error(escape_markdown(field_message(exc, lang)))
+                st.error(escape_markdown(explain(exc.reason, lang)))
     slots["schedule"] = st.empty()
     preview = st.empty()
 
@@ -360,7 +362,7 @@ with st.container(border=True):
                 moved = place_from_map(geocoder, *point, country=country, city=city, language=lang, zoom=zoom)
                 st.session_state[PIN], st.session_state[PIN_ERROR] = moved.location, ""
             except GeocodingError as exc:
-                st.session_state[PIN_ERROR] = str(exc)
+                st.session_state[PIN_ERROR] = explain(exc.reason, lang)
             st.rerun()
 
 with st.container(border=True):
@@ -434,9 +436,9 @@ if left.button(_("Save changes and send") if editing else _("Submit"), type="pri
                     drafts.delete_draft(conn, user, st.session_state[DRAFT_ID])
         except RecordError as exc:
             for error in exc.errors:
-                st.error(f"{field_label(error.field, lang)}: {escape_markdown(field_message(error, lang))}")
+                st.error(escape_markdown(explain_error(error, lang)))
         except FieldError as exc:
-            st.error(f"{field_label(exc.field, lang)}: {escape_markdown(field_message(exc, lang))}")
+            st.error(escape_markdown(explain_error(exc, lang)))
         except (ForbiddenError, NotFoundError):
             st.error(_("You may not change this listing."))
         else:

@@ -16,17 +16,16 @@ import streamlit as st
 
 from opportunities.accounts.identity import Role, User
 from opportunities.errors import ForbiddenError, ImportChangedError, ImportFileError
-from opportunities.i18n import format_number
+from opportunities.i18n import explain, explain_errors, format_number
 from opportunities.listings import uploads
-from opportunities.listings.importing import ImportPreview, ImportReport, Outcome, rejects_csv
-from opportunities.listings.reasons import translate_errors, translate_file_error
+from opportunities.listings.importing import ROW_REASON, ImportPreview, ImportReport, Outcome, rejects_csv
 from opportunities.listings.spreadsheets import ReadLimits, Table, read_table_bytes
 from opportunities.listings.template import template_csv, template_xlsx, vocabulary_csv
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import Settings
 from opportunities.text import escape_markdown
 from ui import access, app_state
-from ui.page_language import stop_page
+from ui.language import stop_page
 
 app_state.run_through_app()
 
@@ -52,7 +51,7 @@ def _outcome_rows(preview: ImportPreview, language: str) -> pd.DataFrame:
     rows = []
     for r in preview.rows[:PREVIEW_ROWS]:
         if r.outcome is Outcome.REJECT:
-            detail = translate_errors(r.errors, language, r.reason)
+            detail = explain_errors(r.errors, language, columns=True)
         elif r.duplicate_row is not None:
             detail = _("the same as row {row}").format(row=r.duplicate_row)
         elif r.duplicate_id is not None:
@@ -122,7 +121,7 @@ def main() -> None:
         try:
             table = read_table_bytes(data, upload.name, limits=limits)
         except ImportFileError as exc:
-            st.error(translate_file_error(str(exc), language))
+            st.error(escape_markdown(explain(exc.reason, language)))
             return
         bar = st.progress(0.0, text=_("Checking the rows…"))
 
@@ -147,7 +146,7 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
     st.subheader(_("3. Check the preview"))
     st.caption(_("Nothing is stored yet."))
     for warning in preview.warnings:
-        st.warning(translate_file_error(warning, language))
+        st.warning(escape_markdown(explain(warning, language)))
     _summary(preview.count(Outcome.STORE), preview.count(Outcome.REJECT), preview.count(Outcome.DUPLICATE), language, done=False)
     st.dataframe(_outcome_rows(preview, language), hide_index=True, width="stretch")
     if len(preview.rows) > PREVIEW_ROWS:
@@ -157,10 +156,10 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
     if rejected:
         st.markdown("**" + _("Why rows are rejected") + "**")
         st.markdown("\n".join(
-            "- " + escape_markdown(_("Row {row}: {reason}").format(row=r.row, reason=translate_errors(r.errors, language, r.reason)))
+            "- " + escape_markdown(_(ROW_REASON).format(row=r.row, reason=explain_errors(r.errors, language, columns=True)))
             for r in rejected))  # fmt: skip
     if preview.rejected:
-        st.download_button(_("Download the rejected rows"), rejects_csv(table.header, preview.rejected),
+        st.download_button(_("Download the rejected rows"), rejects_csv(table.header, preview.rejected, language),
                            file_name=f"{Path(preview.filename).stem}.rejected.csv", mime="text/csv", key="rejects_preview")  # fmt: skip
     stored = preview.count(Outcome.STORE)
     label = ngettext("Store {count} opportunity", "Store {count} opportunities", stored).format(
@@ -189,7 +188,7 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
         return
     bar.empty()
     st.session_state.pop(PREVIEW, None)
-    st.session_state[DONE] = (key, report, rejects_csv(table.header, report.rejected) if report.rejected else b"")
+    st.session_state[DONE] = (key, report, rejects_csv(table.header, report.rejected, language) if report.rejected else b"")
     _show_done(report, st.session_state[DONE][2], language)
 
 

@@ -132,6 +132,6 @@ def test_no_streamlit_and_no_adapter_below_the_adapters(folder: str) -> None:
             continue  # `python -m opportunities` hands over to the command line, the one adapter it names
         for target in imports(path):
             top = target.split(".")[0]
-            if top == "streamlit" or top in {a.removesuffix(".py") for a in ADAPTERS} | {"access", "app_state", "page_language"}:
+            if top == "streamlit" or top in {a.removesuffix(".py") for a in ADAPTERS} | {"access", "app_state", "language"}:
                 problems.append(f"{path.relative_to(ROOT)} imports {target}")
     assert not problems, problems

@@ -12,7 +12,6 @@ Pages for providers and city leads call :func:`require_user` (or :func:`require`
 from __future__ import annotations
 
 import contextlib
-import gettext
 import json
 from datetime import UTC, datetime
 
@@ -24,10 +23,12 @@ from opportunities.accounts import accounts, mail, permissions
 from opportunities.accounts.identity import Role, User
 from opportunities.accounts.permissions import Action
 from opportunities.db.connection import writing
-from opportunities.errors import FieldError, ForbiddenError, PasswordPolicyError, RateLimitError, SignInError, TokenError
-from opportunities.i18n import LANGUAGES, translator
+from opportunities.errors import ForbiddenError, SignInError
 from opportunities.settings import Settings
-from ui import app_state, page_language
+from ui import app_state
+from ui.language import language as language  # noqa: PLC0414  (pages reach the one language() through access too)
+from ui.language import stop_page
+from ui.language import translations as translations  # noqa: PLC0414
 
 COOKIE = "col_session"
 SESSION_TOKEN = "signed_in_token"  # session-state key: the token of this browser session's sign-in
@@ -61,25 +62,6 @@ def engine() -> Engine:
     """The app's database (migrated; the demo data loaded once into an empty one)."""
     s = settings()
     return app_state.database(s.database_url, str(s.cache_dir), s.demo_seed, s.database_busy_timeout_s)
-
-
-def language() -> str:
-    """The interface language: the one chosen in this session, else the link's ``?lang=``, else the browser's."""
-    chosen = st.session_state.get(app_state.LANGUAGE)
-    if chosen in LANGUAGES:
-        return str(chosen)
-    asked = st.query_params.get("lang", "")
-    if asked in LANGUAGES:
-        return asked
-    return page_language.browser_language()
-
-
-def translations() -> gettext.NullTranslations:
-    """The UI texts in the session's language (``_ = access.translations().gettext``)."""
-    try:
-        return translator(language())
-    except OSError:
-        return gettext.NullTranslations()
 
 
 def client_key() -> str:
@@ -128,10 +110,10 @@ def require_user(*roles: Role) -> User:
         st.warning(_("Sign in to see this page."))
         with contextlib.suppress(StreamlitAPIException):  # a page run on its own has no navigation
             st.page_link("pages/sign_in.py", label=_("Sign in"))
-        page_language.stop_page(language())
+        stop_page(language())
     if roles and user.role not in roles and user.role is not Role.ADMIN:
         st.error(_("This page is not available to your account."))
-        page_language.stop_page(language())
+        stop_page(language())
     return user
 
 
@@ -142,7 +124,7 @@ def require_member() -> User:
     if user.organisation_id is None:  # an admin: listings belong to organisations
         _ = translations().gettext
         st.info(_("Listings are submitted by the members of an organisation; an admin reviews them on the Review page."))
-        page_language.stop_page(language())
+        stop_page(language())
     return user
 
 
@@ -155,7 +137,7 @@ def require(action: Action, *, organisation_id: int | None = None, city_id: int 
         return permissions.authorise(user, action, organisation_id=organisation_id, city_id=city_id)
     except ForbiddenError:
         st.error(_("Your account may not do this."))
-        page_language.stop_page(language())
+        stop_page(language())
 
 
 def sign_in(user: User) -> None:
@@ -192,50 +174,6 @@ def write_cookie() -> None:
 def deliver_mail() -> None:
     """Send the outbox's new messages when SMTP is set (after a commit); never fails the page."""
     mail.deliver_pending(engine(), settings(), now())
-
-
-# --- messages for the domain's errors, in the user's language -----------------------------------
-
-
-def password_problem(exc: PasswordPolicyError) -> str:
-    _ = translations().gettext
-    if exc.reason == "too_short":
-        return _("Use at least {count} characters.").format(count=exc.min_length)
-    if exc.reason == "common":
-        return _("This password is one of the most common ones; choose another.")
-    if exc.reason == "email":
-        return _("The password must not be your email address.")
-    return _("This password is too long.")
-
-
-def token_problem(exc: TokenError) -> str:
-    _ = translations().gettext
-    if exc.reason == "expired":
-        return _("This link has expired. Ask for a new one.")
-    if exc.reason == "used":
-        return _("This link was used already. Ask for a new one.")
-    return _("This link is not valid. Check that it was copied whole.")
-
-
-def rate_limit_problem(exc: RateLimitError) -> str:
-    _ = translations().gettext
-    minutes = max(1, -(-exc.retry_after_s // 60))
-    return _("Too many failed sign-ins. Try again in {minutes} minutes.").format(minutes=minutes)
-
-
-def field_problem(error: FieldError) -> str:
-    """A message for a field of the registration or invitation forms."""
-    _ = translations().gettext
-    messages = {
-        "name": _("Enter the organisation's name (up to 200 characters, no control characters)."),
-        "website": _("Enter the website as an address starting with https:// or http://, or leave it empty."),
-        "contact_email": _("Enter the organisation's contact email address."),
-        "email": _("Enter a valid email address."),
-        "city": _("Choose a city."),
-        "organisation": _("Choose an organisation."),
-        "trusted": _("Verify the organisation first."),
-    }
-    return messages.get(error.field, _("Check this field."))
 
 
 # --- OpenID Connect (st.login), when .streamlit/secrets.toml has an [auth] section ---------------

@@ -27,6 +27,7 @@ from opportunities.accounts.permissions import Action, authorise
 from opportunities.db import connection, queries, schema
 from opportunities.db.schema import city_leads, password_resets, sign_in_attempts, sign_in_sessions, users
 from opportunities.errors import (
+    N_,
     AccountExistsError,
     FieldError,
     ForbiddenError,
@@ -35,6 +36,7 @@ from opportunities.errors import (
     RateLimitError,
     SignInError,
     TokenError,
+    because,
 )
 from opportunities.settings import Settings
 from opportunities.validation import parse_email
@@ -85,9 +87,12 @@ def normalise_email(email: str) -> str:
     try:
         parse_email(value)  # the same rule as a listing's contact email
     except FieldError:
-        raise FieldError("email", "not an email address") from None
+        raise FieldError("email", because(N_("Enter a valid email address."))) from None
     if len(value) > MAX_EMAIL_LENGTH:
-        raise FieldError("email", f"longer than {MAX_EMAIL_LENGTH} characters")
+        raise FieldError(
+            "email",
+            because(N_("This is {n} characters long; at most {limit} are allowed."), n=len(value), limit=MAX_EMAIL_LENGTH),
+        )
     return value
 
 
@@ -164,9 +169,9 @@ def list_users(conn: Connection, *, organisation_id: int | None = None) -> list[
 
 def _check_role(role: Role, organisation_id: int | None, city_ids: tuple[int, ...]) -> None:
     if role is Role.PROVIDER and organisation_id is None:
-        raise FieldError("organisation", "a provider belongs to an organisation")
+        raise FieldError("organisation", because(N_("Choose an organisation.")))
     if role is Role.CITY_LEAD and not city_ids:
-        raise FieldError("city", "a city lead leads at least one city")
+        raise FieldError("city", because(N_("Choose a city.")))
 
 
 def add_user(
@@ -193,7 +198,9 @@ def add_user(
     key = normalise_email(email)
     name = name.strip()
     if len(name) > MAX_NAME_LENGTH:
-        raise FieldError("name", f"longer than {MAX_NAME_LENGTH} characters")
+        raise FieldError(
+            "name", because(N_("This is {n} characters long; at most {limit} are allowed."), n=len(name), limit=MAX_NAME_LENGTH)
+        )
     _check_role(role, organisation_id, city_ids)
     if password is not None:
         check_password_policy(password, email=key, min_length=settings.password_min_length)

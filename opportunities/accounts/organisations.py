@@ -19,7 +19,7 @@ from opportunities.accounts.identity import Role, User
 from opportunities.accounts.permissions import Action, authorise
 from opportunities.db import queries
 from opportunities.db.schema import cities, city_leads, invitations, providers, users
-from opportunities.errors import AccountExistsError, FieldError, NotFoundError, RecordError, TokenError
+from opportunities.errors import N_, AccountExistsError, FieldError, NotFoundError, RecordError, TokenError, because
 from opportunities.settings import Settings
 from opportunities.text import fold
 from opportunities.validation import check_text, parse_email, parse_url
@@ -111,7 +111,7 @@ def register_organisation(
     name, website, contact_email = name.strip(), website.strip(), contact_email.strip()
     errors: list[FieldError] = []
     if not name:
-        errors.append(FieldError("name", "is required"))
+        errors.append(FieldError("name", because(N_("This is required."))))
     else:
         try:
             check_text("provider", name)
@@ -128,7 +128,7 @@ def register_organisation(
         errors.append(FieldError("contact_email", exc.reason))
     city = conn.execute(select(cities.c.id, cities.c.name).where(cities.c.id == city_id)).first()
     if city is None:
-        errors.append(FieldError("city", "choose a city"))
+        errors.append(FieldError("city", because(N_("Choose a city."))))
     try:
         accounts.normalise_email(user_email)
     except FieldError as exc:
@@ -188,7 +188,7 @@ def set_trusted(conn: Connection, actor: User | None, organisation_id: int, trus
     before = get_organisation(conn, organisation_id)
     user = authorise(actor, Action.SET_TRUSTED, city_id=before.city_id)
     if trusted and not before.verified:
-        raise FieldError("trusted", "verify the organisation first")
+        raise FieldError("trusted", because(N_("Verify the organisation first.")))
     conn.execute(update(providers).where(providers.c.id == organisation_id).values(trusted=trusted))
     after = get_organisation(conn, organisation_id)
     audit.record(conn, actor=user, action="set_trusted", entity="organisation", entity_id=organisation_id,
@@ -276,7 +276,7 @@ def appoint_city_lead(conn: Connection, actor: User | None, user_id: int, city_i
         authorise(actor, Action.APPOINT_CITY_LEAD)
     known = set(conn.execute(select(cities.c.id).where(cities.c.id.in_(city_ids))).scalars())
     if not city_ids or known != set(city_ids):
-        raise FieldError("city", "choose one or more known cities")
+        raise FieldError("city", because(N_("Choose a city.")))
     return accounts.set_role(
         conn, user_id, Role.CITY_LEAD, now=now, city_ids=tuple(sorted(known)), actor=actor, actor_label=actor_label
     )

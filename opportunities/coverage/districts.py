@@ -33,10 +33,9 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Connection
 
 from opportunities.coverage.boundaries import District
-from opportunities.errors import FieldError
+from opportunities.errors import N_, FieldError, because
 from opportunities.explore.index import OpportunityIndex
 from opportunities.explore.search import SearchQuery
-from opportunities.i18n import N_
 from opportunities.model import City
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, PIN_MAX_UNCERTAINTY_M, TOPICS, Mode, Status
 
@@ -83,7 +82,7 @@ class CoverageFilter:
 
 def check_distance(distance_km: float) -> float:
     if not 0 < distance_km <= MAX_DESERT_KM:
-        raise FieldError("distance", f"must be above 0 and at most {MAX_DESERT_KM:g} km")
+        raise FieldError("distance", because(N_("Give a distance above 0 and at most {limit} km."), limit=MAX_DESERT_KM))
     return distance_km
 
 
@@ -248,7 +247,10 @@ class CoverageIndex:
         columns ``cell`` (H3 string), ``count`` and one per topic. Only rows located to within the
         cell's edge length count; see :meth:`apart`."""
         if not COARSEST_RESOLUTION <= resolution <= FINEST_RESOLUTION:
-            raise FieldError("resolution", f"must be from {COARSEST_RESOLUTION} to {FINEST_RESOLUTION}")
+            raise FieldError(
+                "resolution",
+                because(N_("Give a whole number from {low} to {high}."), low=COARSEST_RESOLUTION, high=FINEST_RESOLUTION),
+            )
         scale_m = EDGE_KM[resolution] * 1000
         cells, topics = [], []
         for part, keep in zip(self.parts, self._masks(filt), strict=True):
@@ -345,7 +347,7 @@ class CoverageIndex:
         ``district_id`` (0 outside all), ``nearest_km``, ``desert``."""
         check_distance(distance_km)
         if not filt.city_ids:
-            raise FieldError("city", "deserts are measured for chosen cities")
+            raise FieldError("city", because(N_("Choose a city.")))
         resolution = desert_resolution(distance_km) if resolution is None else resolution
         area = self.area(filt.city_ids)
         cells = grid_cells(area, resolution)
@@ -499,7 +501,7 @@ def city_ids_named(coverage: CoverageIndex, names: Sequence[str]) -> tuple[int, 
     by_key = {fold(c.name): cid for cid, c in coverage.cities.items()}
     missing = [n for n in names if fold(n) not in by_key]
     if missing:
-        raise FieldError("city", f"no city named {missing[0]!r}")
+        raise FieldError("city", because(N_("no city named {value}"), value=repr(missing[0])))
     return tuple(by_key[fold(n)] for n in names)
 
 
@@ -519,7 +521,7 @@ def coverage_layer(coverage: CoverageIndex, filt: CoverageFilter, *, by: str, di
         frame["city"] = [coverage.cities[int(c)].name if int(c) in coverage.cities else "" for c in frame["city_id"]]
         return _without_gaps(gpd.GeoDataFrame(frame, geometry=geometry, crs=4326))
     if by != "cell":
-        raise FieldError("by", "use district or cell")
+        raise FieldError("by", because(N_("{value} is not one of: {limit}"), value=repr(by), limit="district, cell"))
     if resolution is None:
         resolution = resolution_for_area(area_km2(coverage.area(filt.city_ids))) if filt.city_ids else 7
     counts = coverage.cell_counts(filt, resolution)

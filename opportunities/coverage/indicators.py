@@ -45,7 +45,7 @@ from opportunities import recurrence
 from opportunities.coverage.regions import regions
 from opportunities.db.queries import list_cities
 from opportunities.db.schema import districts, opportunities, opportunity_topics
-from opportunities.errors import FieldError, NotFoundError
+from opportunities.errors import N_, FieldError, NotFoundError, because
 from opportunities.model import City
 from opportunities.text import fold
 from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType, ProviderKind, Status, is_approximate
@@ -86,9 +86,11 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.end < self.start:
-            raise FieldError("to", f"{self.end.isoformat()} is before from ({self.start.isoformat()})")
+            raise FieldError("to", because(N_("The end is before the start.")))
         if self.days > MAX_PERIOD_DAYS:
-            raise FieldError("to", f"a period is at most {MAX_PERIOD_DAYS} days; this one has {self.days}")
+            raise FieldError(
+                "to", because(N_("A period is at most {limit} days; this one has {n}."), limit=MAX_PERIOD_DAYS, n=self.days)
+            )
 
     @property
     def days(self) -> int:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Select, and_, func, or_, select
 from opportunities import recurrence
 from opportunities.db import queries
 from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics
-from opportunities.errors import FieldError
+from opportunities.errors import N_, FieldError, because
 from opportunities.model import Opportunity
 from opportunities.places.gazetteer import haversine_km
 from opportunities.text import fold
@@ -52,21 +52,31 @@ class SearchQuery:
     def __post_init__(self) -> None:
         unknown = [t for t in self.topics if t not in TOPICS]
         if unknown:
-            raise FieldError("topic", f"unknown topic {unknown[0]!r}; use one of: {', '.join(TOPICS)}")
+            raise FieldError(
+                "topic",
+                because(N_("unknown topic {value}; use one of: {limit}"), value=repr(unknown[0]), limit=", ".join(TOPICS)),
+            )
         if self.age is not None and not 0 <= self.age <= 120:
-            raise FieldError("age", f"{self.age} is outside 0–120")
+            raise FieldError("age", because(N_("{value} is outside 0–120 years"), value=str(self.age)))
         if self.age_group and self.age_group not in AGE_GROUPS_BY_ID:
-            raise FieldError("age_group", f"unknown age group {self.age_group!r}; use one of: {', '.join(AGE_GROUPS_BY_ID)}")
+            raise FieldError(
+                "age_group",
+                because(
+                    N_("unknown age group {value}; use one of: {limit}"),
+                    value=repr(self.age_group),
+                    limit=", ".join(AGE_GROUPS_BY_ID),
+                ),
+            )
         if self.near is not None:
             lat, lon = self.near
             if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-                raise FieldError("near", f"{lat},{lon} is not a latitude,longitude pair")
+                raise FieldError("near", because(N_("the coordinates {value} are out of range"), value=f"{lat}, {lon}"))
         if not 0 < self.radius_km <= MAX_RADIUS_KM:
-            raise FieldError("radius_km", f"must be above 0 and at most {MAX_RADIUS_KM:g} km")
+            raise FieldError("radius_km", because(N_("Give a distance above 0 and at most {limit} km."), limit=MAX_RADIUS_KM))
         if self.date_from and self.date_to and self.date_to < self.date_from:
-            raise FieldError("to", "is before from")
+            raise FieldError("to", because(N_("The end is before the start.")))
         if not 1 <= self.limit <= MAX_LIMIT:
-            raise FieldError("limit", f"must be between 1 and {MAX_LIMIT}")
+            raise FieldError("limit", because(N_("Give a whole number from 1 to {limit}."), limit=MAX_LIMIT))
 
 
 def _escape_like(text: str) -> str:

@@ -22,7 +22,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from opportunities.explore.search import SearchQuery
-from opportunities.i18n import negotiate_language, translator
+from opportunities.i18n import translator
 from opportunities.text import fold
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, Mode, OpportunityType, topic_from_text
 
@@ -526,18 +526,17 @@ def read_params(
     params: Mapping[str, Sequence[str]],
     *,
     cities: Collection[str],
-    accept_language: str = "",
+    browser_language: str = "en",
     languages_taught: Collection[str] | None = None,
     today: date | None = None,
 ) -> ExploreParams:
     """Everything in a link to the Explore page, with the messages in the UI language chosen.
 
-    The UI language is ``lang`` when supported, else the best match for the browser's
-    ``Accept-Language`` header, else English.
+    The UI language is ``lang`` when supported, else ``browser_language`` (the best match for the
+    browser's ``Accept-Language`` header: see ``ui.language.browser_language``).
     """
     wanted = next((v.strip() for v in reversed(params.get("lang", ())) if v.strip()), "")
-    browser = negotiate_language([accept_language]) if accept_language else "en"
-    language = wanted.lower() if wanted.lower() in LANGUAGES else browser
+    language = wanted.lower() if wanted.lower() in LANGUAGES else browser_language
     problems: list[str] = []
     if wanted and wanted.lower() not in LANGUAGES:
         _ = translator(language).gettext

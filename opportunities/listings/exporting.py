@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select
 
 from opportunities.db import queries
 from opportunities.db.schema import cities, opportunities
-from opportunities.errors import FieldError
+from opportunities.errors import N_, FieldError, because
 from opportunities.listings.cells import GUARD, guard_formula, unguard_formula
 from opportunities.model import Opportunity
 from opportunities.places.gazetteer import coordinate_decimals
@@ -189,6 +189,6 @@ def export(conn: Connection, out: Path, *, fmt: str, city: str = "", status: Sta
     """Write the selected opportunities to ``out`` in ``fmt``; returns how many were written."""
     writers = {"csv": write_csv, "xlsx": write_xlsx, "geojson": write_geojson, "parquet": write_parquet}
     if fmt not in writers:
-        raise FieldError("format", f"{fmt!r} is not one of: {', '.join(FORMATS)}")
+        raise FieldError("format", because(N_("{value} is not one of: {limit}"), value=repr(fmt), limit=", ".join(FORMATS)))
     out.parent.mkdir(parents=True, exist_ok=True)
     return writers[fmt](iter_opportunities(conn, city=city, status=status), out)

@@ -19,7 +19,8 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine
 
 from opportunities.db import connection, queries
-from opportunities.errors import FieldError, GeocodingError, ImportChangedError, ImportFileError, RecordError
+from opportunities.errors import N_, FieldError, GeocodingError, ImportChangedError, ImportFileError, Reason, RecordError, because
+from opportunities.i18n import explain_errors, translator
 from opportunities.listings.cells import guard_formula
 from opportunities.listings.spreadsheets import ReadLimits, RowRejection, Table, _column_name, read_table
 from opportunities.model import City, Opportunity, Provider
@@ -33,6 +34,10 @@ BATCH_SIZE = 1000
 Progress = Callable[[int, int], None]
 
 
+# How the rejected-rows file and the upload page introduce the reasons of one row.
+ROW_REASON = N_("Row {row}: {reason}")
+
+
 @dataclass
 class ImportReport:
     """What an import did."""
@@ -44,7 +49,7 @@ class ImportReport:
     duplicate_rows: dict[int, int] = field(default_factory=dict)  # row -> the earlier row of the same opportunity
     duplicate_ids: dict[int, int] = field(default_factory=dict)  # row -> the stored opportunity it repeats
     stored_rows: list[int] = field(default_factory=list)  # row numbers, in the order of stored_ids
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Reason] = field(default_factory=list)
     rejects_path: Path | None = None
     rejects_error: str = ""  # why the rejected rows could not be written, after the rows were stored
 
@@ -77,7 +82,9 @@ class Registry:
             )
         except GeocodingError as exc:
             field = "latitude" if opp.has_location else "city"
-            raise FieldError(field, f"{unknown_place_help(name, country)} ({exc})") from None
+            raise FieldError(
+                field, because(N_("{reason} ({detail})"), reason=unknown_place_help(name, country), detail=exc.reason)
+            ) from None
         nearest = gazetteer.nearest_place(found.latitude, found.longitude, country)
         # The local time of the nearest known place; UTC only where the gazetteer has none at all.
         timezone = nearest.timezone if nearest is not None else "UTC"
@@ -142,7 +149,7 @@ def locate(
         found = geocoder.locate(country=opp.country, city=opp.city, address=opp.address,
                                 latitude=opp.latitude, longitude=opp.longitude, written=written, centre=centre)  # fmt: skip
     except GeocodingError as exc:
-        raise FieldError("latitude" if opp.has_location else "address", str(exc)) from None
+        raise FieldError("latitude" if opp.has_location else "address", exc.reason) from None
     return replace(opp, latitude=found.latitude, longitude=found.longitude, precision=found.precision,
                    location_source=found.source, uncertainty_m=found.uncertainty_m)  # fmt: skip
 
@@ -153,7 +160,14 @@ def _own_provider(record: Mapping[str, str], organisation: str) -> Mapping[str, 
     if not named:
         return {**record, "provider": organisation}
     if fold(named) != fold(organisation):
-        raise FieldError("provider", f"names the provider {named!r}; this upload may list only opportunities of {organisation}")
+        raise FieldError(
+            "provider",
+            because(
+                N_("names the provider {value}; you may upload only opportunities of {limit}"),
+                value=repr(named),
+                limit=organisation,
+            ),
+        )
     return record
 
 
@@ -186,13 +200,10 @@ def store_opportunities(
             city_id, city_name = registry.city(opp.city, opp.country, opp, written)
             opp = locate(replace(opp, city=city_name), geocoder, written, registry.centre(city_name, opp.country))
         except RecordError as exc:
-            first = exc.errors[0]
-            reason = "; ".join(str(e) for e in exc.errors)
-            errors = tuple((e.field, e.reason) for e in exc.errors)
-            report.rejected.append(RowRejection(number, first.field, reason, record, errors))
+            report.rejected.append(RowRejection(number, tuple(exc.errors), record))
             continue
         except FieldError as exc:
-            report.rejected.append(RowRejection(number, exc.field, str(exc), record, ((exc.field, exc.reason),)))
+            report.rejected.append(RowRejection(number, (exc,), record))
             continue
         key = opp.dedup_key
         if key in seen:
@@ -290,11 +301,19 @@ class RowOutcome:
     row: int
     outcome: Outcome
     title: str
-    field: str = ""
-    reason: str = ""  # why a row is rejected, in English (see opportunities.listings.reasons for other languages)
+    errors: tuple[FieldError, ...] = ()  # why a row is rejected (opportunities.i18n.explain_errors words them)
     duplicate_row: int | None = None  # the same opportunity in an earlier row of the file
     duplicate_id: int | None = None  # the same opportunity already stored
-    errors: tuple[tuple[str, str], ...] = ()  # (field, reason) each, for translating
+
+    @property
+    def field(self) -> str:
+        """The first field a rejected row is rejected for ("" for other rows)."""
+        return self.errors[0].field if self.errors else ""
+
+    @property
+    def reason(self) -> str:
+        """Why a row is rejected, in English."""
+        return "; ".join(str(e) for e in self.errors)
 
 
 @dataclass(frozen=True)
@@ -305,7 +324,7 @@ class ImportPreview:
     fingerprint: str  # of the rows read: confirming another file's rows is refused
     publish: bool
     rows: tuple[RowOutcome, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[Reason, ...]
     rejected: tuple[RowRejection, ...]  # for the rejected-rows file
 
     def count(self, outcome: Outcome) -> int:
@@ -322,9 +341,7 @@ def table_fingerprint(table: Table) -> str:
 
 
 def _outcomes(report: ImportReport, table: Table) -> tuple[RowOutcome, ...]:
-    rows = [
-        RowOutcome(r.row, Outcome.REJECT, r.values.get("title", ""), r.field, r.reason, errors=r.errors) for r in report.rejected
-    ]
+    rows = [RowOutcome(r.row, Outcome.REJECT, r.values.get("title", ""), errors=r.errors) for r in report.rejected]
     titles = {n: record.get("title", "") for n, record in zip(table.row_numbers, table.rows, strict=True)}
     rows += [RowOutcome(n, Outcome.STORE, titles.get(n, "")) for n in report.stored_rows]
     rows += [RowOutcome(n, Outcome.DUPLICATE, titles.get(n, ""), duplicate_row=report.duplicate_rows.get(n),
@@ -412,10 +429,12 @@ def import_file(
     try:
         table = read_table(path, limits=limits)
     except csv.Error as exc:  # the reader's own limits, e.g. a cell larger than its field limit
-        raise ImportFileError(f"{path.name} cannot be read as CSV: {exc}") from None
+        raise ImportFileError(because(N_("{name} cannot be read as CSV: {detail}"), name=path.name, detail=str(exc))) from None
     target = rejects_path or path.with_name(f"{path.stem}.rejected.csv")
     if target.resolve() == path.resolve():
-        raise ImportFileError(f"the rejected rows would overwrite {path.name} itself; name another file for them")
+        raise ImportFileError(
+            because(N_("the rejected rows would overwrite {name} itself; name another file for them"), name=path.name)
+        )
     _check_writable(target)
     report = import_records(engine, table.rows, geocoder, publish=publish, progress=progress, row_numbers=table.row_numbers)
     report = _with_table(report, table)
@@ -438,14 +457,14 @@ def _check_writable(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def write_rejects(path: Path, header: Sequence[str], rejected: Sequence[RowRejection]) -> None:
+def write_rejects(path: Path, header: Sequence[str], rejected: Sequence[RowRejection], language: str = "en") -> None:
     """Write :func:`rejects_csv` to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(rejects_csv(header, rejected))
+    path.write_bytes(rejects_csv(header, rejected, language))
 
 
-def rejects_csv(header: Sequence[str], rejected: Sequence[RowRejection]) -> bytes:
-    """The original rows plus a ``reason`` column, ready to fix and upload again.
+def rejects_csv(header: Sequence[str], rejected: Sequence[RowRejection], language: str = "en") -> bytes:
+    """The original rows plus a ``reason`` column (in ``language``), ready to fix and upload again.
 
     Every cell is guarded against formula injection (:mod:`opportunities.listings.cells`): the values
     are provider text, and reading the file again strips the guard.
@@ -457,6 +476,11 @@ def rejects_csv(header: Sequence[str], rejected: Sequence[RowRejection]) -> byte
     writer.writerow([guard_formula(h) for h in (*header, "reason")])
     for rejection in rejected:
         values = [rejection.values.get(_column_name(h), "") for h in header]
-        writer.writerow([guard_formula(v) for v in (*values, f"row {rejection.row}: {rejection.reason}")])
+        reason = (
+            translator(language)
+            .gettext(ROW_REASON)
+            .format(row=rejection.row, reason=explain_errors(rejection.errors, language, columns=True))
+        )
+        writer.writerow([guard_formula(v) for v in (*values, reason)])
     # With a byte-order mark, as the export: Excel then reads the file as UTF-8.
     return out.getvalue().encode("utf-8-sig")

@@ -23,7 +23,7 @@ from opportunities.accounts.organisations import get_organisation, may_publish_d
 from opportunities.accounts.permissions import Action, authorise
 from opportunities.db import queries, schema
 from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics, participation_reports
-from opportunities.errors import FieldError, ForbiddenError, NotFoundError, RecordError
+from opportunities.errors import N_, FieldError, ForbiddenError, NotFoundError, RecordError, because
 from opportunities.listings.calendar import city_zone
 from opportunities.listings.importing import Registry, locate
 from opportunities.listings.schedules import last_day
@@ -135,7 +135,7 @@ def submit(
     key = opp.dedup_key
     clash = conn.execute(select(opportunities.c.id).where(opportunities.c.dedup_key == key)).scalar()
     if clash is not None and clash != opportunity_id:
-        raise FieldError("title", f"listing {clash} has the same title, start and place")
+        raise FieldError("title", because(N_("listing {id} has the same title, start and place"), id=str(clash)))
     row = queries.opportunity_row(opp, provider_id=organisation.id, city_id=city_id, now=now, dedup_key=key)
     row["submitted_by"] = actor.id
     row["verified_at"] = now  # submitting is confirming that it runs
@@ -393,12 +393,12 @@ def report_participation(
     row = conn.execute(select(cities.c.timezone).where(cities.c.id == city_id)).scalar_one()
     today = now.astimezone(city_zone(row)).date()
     if as_datetime(opp.start).date() > today:
-        errors.append(FieldError("participants", "can be reported once the activity has begun"))
+        errors.append(FieldError("participants", because(N_("Participants can be reported once the activity has begun."))))
     for group, count in counts.items():
         if group not in AGE_GROUPS_BY_ID:
-            errors.append(FieldError("participants", f"unknown age group {group!r}"))
+            errors.append(FieldError("participants", because(N_("unknown age group {value}"), value=repr(group))))
         elif isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_PARTICIPANTS:
-            errors.append(FieldError(group, f"must be a whole number from 0 to {MAX_PARTICIPANTS}"))
+            errors.append(FieldError(group, because(N_("Give a whole number from 0 to {limit}."), limit=MAX_PARTICIPANTS)))
     if errors:
         raise RecordError(errors)
     before = participation(conn, actor, opportunity_id)

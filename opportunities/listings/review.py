@@ -23,7 +23,7 @@ from opportunities.accounts.organisations import Organisation, get_organisation,
 from opportunities.accounts.permissions import Action, authorise
 from opportunities.db import queries
 from opportunities.db.schema import opportunities, users
-from opportunities.errors import FieldError, NotFoundError, ReviewStateError
+from opportunities.errors import N_, FieldError, NotFoundError, ReviewStateError, because
 from opportunities.i18n import translator
 from opportunities.listings.duplicates import LikelyDuplicate, likely_duplicates
 from opportunities.model import Opportunity
@@ -130,10 +130,14 @@ def _decide(
     before, city_id, provider_id, old_note, submitted_by = _snapshot(conn, opportunity_id)
     user = _reviewer(reviewer, Action.REVIEW, city_id)
     if before.status is not Status.PENDING:
-        raise ReviewStateError(f"opportunity {opportunity_id} is {before.status.value}, not pending: it was reviewed already")
+        raise ReviewStateError(because(N_("listing {id} is not pending: it was reviewed already"), id=str(opportunity_id)))
     organisation = get_organisation(conn, provider_id)
     if status is Status.PUBLISHED and not organisation.verified:
-        raise ReviewStateError(f"{organisation.name} is not verified yet: verify the organisation before publishing its listings")
+        raise ReviewStateError(
+            because(
+                N_("{name} is not verified yet: verify the organisation before publishing its listings"), name=organisation.name
+            )
+        )
     # Only while still pending: of two leads deciding at once, the second changes nothing.
     changed = conn.execute(
         update(opportunities)
@@ -141,7 +145,7 @@ def _decide(
         .values(status=status.value, review_note=note, updated_at=now)
     )
     if changed.rowcount != 1:
-        raise ReviewStateError(f"opportunity {opportunity_id} was reviewed by someone else meanwhile")
+        raise ReviewStateError(because(N_("listing {id} was reviewed by someone else meanwhile"), id=str(opportunity_id)))
     after = queries.get_opportunity(conn, opportunity_id)
     audit.record(conn, actor=user, action=action, entity="opportunity", entity_id=opportunity_id, city_id=city_id,
                  before={"status": before.status.value, "review_note": old_note},
@@ -154,9 +158,11 @@ def _decide(
 def _checked_note(note: str, field: str, *, required: bool) -> str:
     note = note.strip()
     if required and not note:
-        raise FieldError(field, "write what the provider should know: it is sent to them")
+        raise FieldError(field, because(N_("Write what the provider should know: it is sent to them.")))
     if len(note) > MAX_NOTE_LENGTH:
-        raise FieldError(field, f"is {len(note)} characters long; at most {MAX_NOTE_LENGTH} are allowed")
+        raise FieldError(
+            field, because(N_("This is {n} characters long; at most {limit} are allowed."), n=len(note), limit=MAX_NOTE_LENGTH)
+        )
     return note
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 
 from opportunities import recurrence
-from opportunities.errors import FieldError, RuleError
+from opportunities.errors import N_, FieldError, RuleError, because
 from opportunities.listings.calendar import city_zone
 from opportunities.model import as_datetime
 
@@ -71,7 +71,12 @@ def to_rule(choice: ScheduleChoice) -> str:
         parts.append("BYDAY=" + ",".join(_weekday(d) for d in sorted(set(choice.weekdays))))
     if choice.repeat is Repeat.MONTHLY:
         if choice.month_position not in MONTH_POSITIONS:
-            raise FieldError("schedule", f"{choice.month_position} is not a week of the month; use 1 to 4 or -1 for the last")
+            raise FieldError(
+                "schedule",
+                because(
+                    N_("{value} is not a week of the month; use 1 to 4 or -1 for the last"), value=str(choice.month_position)
+                ),
+            )
         parts.append(f"BYDAY={choice.month_position}{_weekday(choice.month_weekday)}")
     if choice.ending is Ending.UNTIL and choice.until is not None:
         parts.append(f"UNTIL={choice.until:%Y%m%d}")
@@ -80,12 +85,12 @@ def to_rule(choice: ScheduleChoice) -> str:
     try:
         return recurrence.canonical(";".join(parts))
     except RuleError as exc:
-        raise FieldError("schedule", exc.reason) from None
+        raise FieldError("schedule", because(N_("This schedule cannot be used: {rule}"), rule=exc.reason)) from None
 
 
 def _weekday(day: int) -> str:
     if not 0 <= day <= 6:
-        raise FieldError("schedule", f"{day} is not a weekday (0 is Monday, 6 is Sunday)")
+        raise FieldError("schedule", because(N_("{value} is not a weekday (0 is Monday, 6 is Sunday)"), value=str(day)))
     return recurrence.WEEKDAYS[day]
 
 

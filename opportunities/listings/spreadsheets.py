@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from opportunities.errors import ImportFileError
+from opportunities.errors import N_, FieldError, ImportFileError, Reason, because
 from opportunities.listings.cells import unguard_formula
 from opportunities.settings import Settings, load_settings
 from opportunities.text import fold
@@ -23,13 +23,21 @@ from opportunities.validation import ALL_COLUMNS, REQUIRED_COLUMNS
 
 @dataclass(frozen=True)
 class RowRejection:
-    """A row that was not stored, and why."""
+    """A row that was not stored, and why: one error per field (``row`` for the row as a whole)."""
 
     row: int  # as numbered in a spreadsheet: the header is row 1
-    field: str
-    reason: str
+    errors: tuple[FieldError, ...]
     values: Mapping[str, str]
-    errors: tuple[tuple[str, str], ...] = ()  # (field, reason) each, for translating (opportunities.listings.reasons)
+
+    @property
+    def field(self) -> str:
+        """The first field the row is rejected for."""
+        return self.errors[0].field
+
+    @property
+    def reason(self) -> str:
+        """Why the row is rejected, in English (:func:`opportunities.i18n.explain_errors` in another language)."""
+        return "; ".join(str(e) for e in self.errors)
 
 
 # Limits that no setting changes: how much of a CSV decides its delimiter, how far an XLSX may
@@ -44,7 +52,7 @@ XLSX_COLUMNS_PAST_HEADER = 10
 # More than this share of NUL bytes in a CSV's first part: a binary file, not text with a stray NUL.
 BINARY_NUL_SHARE = 0.01
 _DELIMITERS = (",", ";", "\t")
-_DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+_DELIMITER_NAMES = {",": N_("comma"), ";": N_("semicolon"), "\t": N_("tab")}
 _SEP_LINE = re.compile(r"sep=(.)[ \t]*(?:\r\n|\r|\n)")  # Excel's first line naming the delimiter
 _ZIP_SIGNATURE = b"PK\x03\x04"
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and other Office 97–2003 files
@@ -76,7 +84,7 @@ class Table:
     header: tuple[str, ...]
     rows: list[dict[str, str]]
     row_numbers: list[int]  # as in a spreadsheet: the header is row 1; blank rows are skipped
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[Reason, ...] = ()
     rejected: tuple[RowRejection, ...] = ()
 
 
@@ -117,16 +125,23 @@ def _cell_text(value: Any) -> str:
 
 def _too_many_rows(filename: str, limits: ReadLimits) -> ImportFileError:
     return ImportFileError(
-        f"{filename} has more than {limits.max_rows:,} rows of data, the most one import reads "
-        "(setting IMPORT_MAX_ROWS); split it into smaller files"
+        because(
+            N_("{name} has more than {limit} rows, the most an upload may have; split it into smaller files"),
+            name=filename,
+            limit=limits.max_rows,
+        )
     )
 
 
 def _check_size(filename: str, size: int, limits: ReadLimits) -> None:
     if size > limits.max_bytes:
         raise ImportFileError(
-            f"{filename} is {size:,} bytes, more than the {limits.max_bytes:,} an import reads "
-            "(setting IMPORT_MAX_BYTES); split it into smaller files"
+            because(
+                N_("{name} is {value} bytes, more than the {limit} an upload may have; split it into smaller files"),
+                name=filename,
+                value=size,
+                limit=limits.max_bytes,
+            )
         )
 
 
@@ -143,17 +158,28 @@ def _decode(data: bytes, filename: str) -> str:
         first = text.split("\n", 1)[0][:1000]
         if sum(c.isascii() for c in first) * 2 <= len(first) or not first:
             raise ImportFileError(
-                f"{filename} is not UTF-8 text, nor the UTF-16 its first bytes announce; save it as 'CSV UTF-8' and try again"
+                because(
+                    N_("{name} is not UTF-8 text, nor the UTF-16 its first bytes announce; save it as 'CSV UTF-8' and try again"),
+                    name=filename,
+                )
             )
         return text
     elif data.startswith(_ZIP_SIGNATURE):
         raise ImportFileError(
-            f"{filename} is a spreadsheet workbook (a zip file such as .xlsx), not a CSV; upload it with the "
-            ".xlsx extension, or save it as 'CSV UTF-8' and try again"
+            because(
+                N_(
+                    "{name} is a spreadsheet workbook (a zip file such as .xlsx), not a CSV; upload it with the "
+                    ".xlsx extension, or save it as 'CSV UTF-8' and try again"
+                ),
+                name=filename,
+            )
         )
     elif data.startswith(_OLE_SIGNATURE):
         raise ImportFileError(
-            f"{filename} is an Excel 97–2003 (.xls) workbook, not a CSV; save it as 'CSV UTF-8' or as .xlsx and try again"
+            because(
+                N_("{name} is an Excel 97–2003 (.xls) workbook, not a CSV; save it as 'CSV UTF-8' or as .xlsx and try again"),
+                name=filename,
+            )
         )
     head = data[:SNIFF_CHARS]
     if head.count(0) > BINARY_NUL_SHARE * len(head):
@@ -166,8 +192,14 @@ def _decode(data: bytes, filename: str) -> str:
         except UnicodeDecodeError:
             pass
         raise ImportFileError(
-            f"{filename} is a binary file, not CSV text (it is {head.count(0) / len(head):.0%} NUL bytes): perhaps an Excel "
-            "file renamed to .csv; save it as 'CSV UTF-8', or upload the .xlsx"
+            because(
+                N_(
+                    "{name} is a binary file, not CSV text (it is {share} % NUL bytes): perhaps an Excel "
+                    "file renamed to .csv; save it as 'CSV UTF-8', or upload the .xlsx"
+                ),
+                name=filename,
+                share=round(100 * head.count(0) / len(head)),
+            )
         )
     try:
         return data.decode("utf-8")
@@ -178,8 +210,16 @@ def _decode(data: bytes, filename: str) -> str:
         # Not decoded as Windows-1250/1252: the two disagree on Polish and Slovenian letters, and
         # guessing wrong would store wrong names without anyone noticing.
         raise ImportFileError(
-            f"{filename} is not UTF-8 text: line {line} has the byte 0x{byte.hex().upper()} ({legacy}), so it was "
-            "probably saved as Excel's legacy 'CSV (comma delimited)'; save it as 'CSV UTF-8' and try again"
+            because(
+                N_(
+                    "{name} is not UTF-8 text: line {line} has the byte {byte} ({legacy}), so it was "
+                    "probably saved as Excel's legacy 'CSV (comma delimited)'; save it as 'CSV UTF-8' and try again"
+                ),
+                name=filename,
+                line=line,
+                byte=f"0x{byte.hex().upper()}",
+                legacy=legacy,
+            )
         ) from None
 
 
@@ -247,7 +287,9 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
         try:
             cells = next(reader, None)
         except csv.Error as exc:  # not expected from a lenient reader of whole lines; named if it happens
-            raise ImportFileError(f"{filename}: line {line} cannot be read as CSV ({exc})") from None
+            raise ImportFileError(
+                because(N_("{name}: line {line} cannot be read as CSV ({detail})"), name=filename, line=line, detail=str(exc))
+            ) from None
         if cells is None:
             break
         number += 1
@@ -261,19 +303,27 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
             values = {n: _cell_value(c.replace("\x00", "")) for n, c in zip(names, cells, strict=False) if n}
             column = next(i for i, c in enumerate(cells) if "\x00" in c)
             name = names[column] if column < len(names) else ""
-            reason = (
-                f"line {line} contains a NUL byte (\\0) in {name or f'column {_column_letter(column)}'}; the file may "
-                "be a spreadsheet saved as binary, or damaged: retype that cell"
+            reason = because(
+                N_(
+                    "line {line} contains a NUL byte (\\0) in {column}; the file may be a spreadsheet saved as binary, or damaged: retype that cell"
+                ),
+                line=line,
+                column=name or _column_letter(column),
             )
-            sheet.rejected.append(RowRejection(number, name or "row", reason, values))
+            sheet.rejected.append(RowRejection(number, (FieldError(name or "row", reason),), values))
         elif len(cells) > width and _trimmed(cells) > width:
             values = {n: _cell_value(c) for n, c in zip(names, cells, strict=False) if n}
             extra = [c for c in cells[width:] if c.strip()]
-            reason = (
-                f"has {_trimmed(cells)} cells but the header has {width}; a {_DELIMITER_NAMES.get(delimiter, repr(delimiter))} "
-                f"in an unquoted cell? (cells past the header: {', '.join(repr(c[:40]) for c in extra[:3])})"
+            reason = because(
+                N_(
+                    "This row has {count} cells but the header has {width}; a {delimiter} in an unquoted cell? (cells past the header: {cells})"
+                ),
+                count=_trimmed(cells),
+                width=width,
+                delimiter=because(_DELIMITER_NAMES[delimiter]) if delimiter in _DELIMITER_NAMES else repr(delimiter),
+                cells=", ".join(repr(c[:40]) for c in extra[:3]),
             )
-            sheet.rejected.append(RowRejection(number, "row", reason, values))
+            sheet.rejected.append(RowRejection(number, (FieldError("row", reason),), values))
         else:
             sheet.rows.append((number, cells))
     _check_quotes_closed(text[last_start:], delimiter, filename, number, last_line)
@@ -288,19 +338,32 @@ def _check_quotes_closed(last_record: str, delimiter: str, filename: str, number
     except csv.Error as exc:
         if "unexpected end of data" in str(exc):
             raise ImportFileError(
-                f'{filename}: a quote (") opened in row {number} (line {line}) is never closed, so the rest of the file '
-                "reads as one cell; close or remove that quote and try again"
+                because(
+                    N_(
+                        '{name}: a quote (") opened in row {row} (line {line}) is never closed, so the rest of the file '
+                        "reads as one cell; close or remove that quote and try again"
+                    ),
+                    name=filename,
+                    row=number,
+                    line=line,
+                )
             ) from None
 
 
 def _check_zip(data: bytes, filename: str, limits: ReadLimits) -> None:
     """Refuse what is not an .xlsx workbook, or would unpack to too much, before openpyxl reads it."""
     if data.startswith(_OLE_SIGNATURE):
-        raise ImportFileError(f"{filename} is an Excel 97–2003 (.xls) workbook; save it as .xlsx (Excel Workbook) and try again")
+        raise ImportFileError(
+            because(
+                N_("{name} is an Excel 97–2003 (.xls) workbook; save it as .xlsx (Excel Workbook) and try again"), name=filename
+            )
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ImportFileError(f"{filename} is not a readable Excel .xlsx file ({exc})") from None
+        raise ImportFileError(
+            because(N_("{name} is not a readable Excel .xlsx file ({detail})"), name=filename, detail=str(exc))
+        ) from None
     with archive:
         infos = {i.filename: i for i in archive.infolist()}
 
@@ -310,16 +373,24 @@ def _check_zip(data: bytes, filename: str, limits: ReadLimits) -> None:
 
         if b"opendocument" in small_part("mimetype"):
             raise ImportFileError(
-                f"{filename} is an OpenDocument spreadsheet (.ods); save it as .xlsx or 'CSV UTF-8' and try again"
+                because(
+                    N_("{name} is an OpenDocument spreadsheet (.ods); save it as .xlsx or 'CSV UTF-8' and try again"),
+                    name=filename,
+                )
             )
         if "xl/workbook.bin" in infos:
-            raise ImportFileError(f"{filename} is an Excel binary workbook (.xlsb); save it as .xlsx and try again")
+            raise ImportFileError(
+                because(N_("{name} is an Excel binary workbook (.xlsb); save it as .xlsx and try again"), name=filename)
+            )
         if "xl/workbook.xml" not in infos:
-            raise ImportFileError(f"{filename} is a zip file but not an Excel .xlsx workbook")
+            raise ImportFileError(because(N_("{name} is a zip file but not an Excel .xlsx workbook"), name=filename))
         types = infos.get("[Content_Types].xml")
         if types is not None and types.file_size <= 1_000_000 and b"macroEnabled" in archive.read(types):
             raise ImportFileError(
-                f"{filename} is a macro-enabled workbook (.xlsm); save it as .xlsx (Excel Workbook) and try again"
+                because(
+                    N_("{name} is a macro-enabled workbook (.xlsm); save it as .xlsx (Excel Workbook) and try again"),
+                    name=filename,
+                )
             )
     # ZipInfo.file_size is what reading will yield at most (zipfile stops there and checks the CRC).
     unpacked = sum(i.file_size for i in infos.values())
@@ -327,8 +398,15 @@ def _check_zip(data: bytes, filename: str, limits: ReadLimits) -> None:
     whole = [i for i in infos.values() if not i.filename.startswith("xl/worksheets/") and i.file_size > limits.max_bytes]
     if unpacked > limit or whole:
         raise ImportFileError(
-            f"{filename} unpacks to {unpacked:,} bytes (more than the {limit:,} allowed: {XLSX_MAX_EXPANSION} × IMPORT_MAX_BYTES, "
-            f"or a part over IMPORT_MAX_BYTES); a damaged file or a zip bomb? Save it again from Excel, or split it"
+            because(
+                N_(
+                    "{name} unpacks to {value} bytes, more than the {limit} allowed; a damaged file or a zip bomb? "
+                    "Save it again from Excel, or split it"
+                ),
+                name=filename,
+                value=unpacked,
+                limit=limit,
+            )
         )
 
 
@@ -340,7 +418,9 @@ def _read_xlsx(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, SyntaxError, EOFError) as exc:
-        raise ImportFileError(f"{filename} is not a readable Excel .xlsx file ({exc})") from None
+        raise ImportFileError(
+            because(N_("{name} is not a readable Excel .xlsx file ({detail})"), name=filename, detail=str(exc))
+        ) from None
     try:
         sheet = workbook.worksheets[0]
         # The declared <dimension> (say A1:XFD1048576) would pad every row and add empty rows to the
@@ -354,7 +434,13 @@ def _read_xlsx(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
         count = 0
         for number, values in enumerate(sheet.iter_rows(min_row=2, max_col=width, values_only=True), start=2):
             if number > EXCEL_MAX_ROWS:
-                raise ImportFileError(f"{filename} has rows past Excel's last row ({EXCEL_MAX_ROWS:,}); the file is damaged")
+                raise ImportFileError(
+                    because(
+                        N_("{name} has rows past Excel's last row ({limit}); the file is damaged"),
+                        name=filename,
+                        limit=EXCEL_MAX_ROWS,
+                    )
+                )
             if values.count(None) + values.count("") == len(values):
                 continue  # blank (a gap before a far row is a million of these: no per-cell loop)
             count += 1
@@ -364,7 +450,9 @@ def _read_xlsx(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
     except ImportFileError:
         raise
     except (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError, IndexError, SyntaxError, EOFError, zlib.error) as exc:
-        raise ImportFileError(f"{filename} is a damaged Excel .xlsx file ({type(exc).__name__}: {exc})") from None
+        raise ImportFileError(
+            because(N_("{name} is a damaged Excel .xlsx file ({detail})"), name=filename, detail=f"{type(exc).__name__}: {exc}")
+        ) from None
     finally:
         workbook.close()
     return read
@@ -376,7 +464,7 @@ def read_table(path: Path, *, limits: ReadLimits | None = None, required: Sequen
     Raises :class:`ImportFileError` when it is unusable.
     """
     if not path.is_file():
-        raise ImportFileError(f"{path} does not exist")
+        raise ImportFileError(because(N_("{name} does not exist"), name=str(path)))
     limits = limits or ReadLimits.from_settings()
     _check_size(path.name, path.stat().st_size, limits)
     with path.open("rb") as fh:
@@ -406,8 +494,15 @@ def read_table_bytes(data: bytes, filename: str, *, limits: ReadLimits | None = 
     elif suffix == ".xlsx":
         sheet = _read_xlsx(data, filename, limits)
     else:
-        hint = "; save it as .xlsx or 'CSV UTF-8' and try again" if suffix in _OTHER_SPREADSHEETS else ""
-        raise ImportFileError(f"{filename}: expected a .csv or .xlsx file, not {suffix or 'a file without extension'}{hint}")
+        if not suffix:
+            raise ImportFileError(because(N_("{name}: upload a .csv or .xlsx file, not a file without extension"), name=filename))
+        raise ImportFileError(
+            because(
+                N_("{name}: upload a .csv or .xlsx file, not {value}; save it as 'CSV UTF-8' or as .xlsx"),
+                name=filename,
+                value=suffix,
+            )
+        )
     return _table(sheet, filename, limits, required)
 
 
@@ -424,21 +519,32 @@ def _table(sheet: _Sheet, filename: str, limits: ReadLimits, required: Sequence[
     header = sheet.header[: _trimmed(sheet.header)]
     names = [_column_name(h) for h in header]
     if not any(names):
-        raise ImportFileError(f"{filename} is empty: it needs a header row and at least one row of data")
+        raise ImportFileError(because(N_("{name} is empty: it needs a header row and at least one row of data"), name=filename))
     columns: dict[str, list[int]] = {}
     for i, n in enumerate(names):
         if n:
             columns.setdefault(n, []).append(i)
-    repeated = [f"{n} ({' and '.join(f'{header[i].strip()!r} in column {_column_letter(i)}' for i in at)})"
-                for n, at in columns.items() if len(at) > 1]  # fmt: skip
+    repeated = [f"{n} ({', '.join(_column_letter(i) for i in at)})" for n, at in columns.items() if len(at) > 1]
     if repeated:
-        raise ImportFileError(f"{filename} names a column more than once: {'; '.join(repeated)}; keep one of each and try again")
+        raise ImportFileError(
+            because(
+                N_("{name} names a column more than once: {value}; keep one of each and try again"),
+                name=filename,
+                value="; ".join(repeated),
+            )
+        )
     missing = [c for c in required if c not in names]
     if missing:
-        raise ImportFileError(f"{filename} lacks the required column(s): {', '.join(missing)}")
+        raise ImportFileError(
+            because(
+                N_("{name} lacks the required column(s): {value}; start from the template"),
+                name=filename,
+                value=", ".join(missing),
+            )
+        )
     # ``row`` and ``reason`` come from a rejected-rows file being uploaded again.
     unknown = [h for h, n in zip(header, names, strict=True) if n and n not in (*ALL_COLUMNS, "row", "reason")]
-    warnings = [f"unknown column {h!r} ignored" for h in unknown]
+    warnings = [because(N_("unknown column {value} ignored"), value=repr(h)) for h in unknown]
     rows, numbers, rejected = [], [], list(sheet.rejected)
     named = [(i, n) for i, n in enumerate(names) if n]
     nameless = [i for i, n in enumerate(names) if not n]
@@ -452,16 +558,21 @@ def _table(sheet: _Sheet, filename: str, limits: ReadLimits, required: Sequence[
         if max(map(len, cells[: len(names)]), default=0) > limits.max_cell_chars:
             long = next(i for i, c in enumerate(cells[: len(names)]) if len(c) > limits.max_cell_chars)
         if long is not None:
-            reason = (
-                f"{names[long] or f'column {_column_letter(long)}'} has {len(cells[long]):,} characters, more than the "
-                f"{limits.max_cell_chars:,} a cell may hold (setting IMPORT_MAX_CELL_CHARS); shorten it"
+            reason = because(
+                N_("{column} has {count} characters, more than the {limit} a cell may hold; shorten it"),
+                column=names[long] or _column_letter(long),
+                count=len(cells[long]),
+                limit=limits.max_cell_chars,
             )
-            rejected.append(RowRejection(number, names[long] or "row", reason, values))
+            rejected.append(RowRejection(number, (FieldError(names[long] or "row", reason),), values))
             continue
         rows.append(values)
         numbers.append(number)
-    warnings += [f"column {_column_letter(i)} has values but no name in the header; they are ignored" for i in sorted(unnamed)]
+    warnings += [
+        because(N_("column {column} has values but no name in the header; they are ignored"), column=_column_letter(i))
+        for i in sorted(unnamed)
+    ]
     if not rows and not rejected:
-        raise ImportFileError(f"{filename} has a header but no rows of data")
+        raise ImportFileError(because(N_("{name} has a header but no rows of data"), name=filename))
     rejected.sort(key=lambda r: r.row)
     return Table(header=tuple(header), rows=rows, row_numbers=numbers, warnings=tuple(warnings), rejected=tuple(rejected))

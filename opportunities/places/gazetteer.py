@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from opportunities.errors import GeocodingError
+from opportunities.errors import N_, GeocodingError, because
 from opportunities.progress import GAZETTEER_PLACES, GAZETTEER_POSTCODES, Progress, stepper
 from opportunities.text import fold
 from opportunities.vocabulary import Precision
@@ -166,7 +166,9 @@ def _normalise_postcode(code: str) -> str:
 def _package_file(package: str, *parts: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise GeocodingError(f"the gazetteer package {package!r} is not installed (see requirements.txt)")
+        raise GeocodingError(
+            because(N_("the gazetteer package {package} is not installed (see requirements.txt)"), package=repr(package))
+        )
     return Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from opportunities.errors import GeocodingError
+from opportunities.errors import N_, GeocodingError, Reason, because
 from opportunities.places.address_index import AddressIndex
 from opportunities.places.gazetteer import (
     ADDRESS_UNCERTAINTY_M,
@@ -109,7 +109,7 @@ class Geocoder:
         """The gazetteer place for a city name in a country."""
         place = self.gazetteer.place(name, country)
         if place is None:
-            raise GeocodingError(f"no place called {name!r} is known in country {country}")
+            raise GeocodingError(unknown_place_help(name, country))
         return place
 
     def locate(
@@ -144,10 +144,25 @@ class Geocoder:
         if found is not None:
             return found
         if centre is None:
+            if address:
+                raise GeocodingError(
+                    because(
+                        N_(
+                            "cannot locate the city {city} in {country} nor the address {address}; give latitude and longitude, a postcode, or a known city name"
+                        ),
+                        city=repr(city),
+                        country=country,
+                        address=repr(address),
+                    )
+                )
             raise GeocodingError(
-                f"cannot locate the city {city!r} in {country}"
-                + (f" nor the address {address!r}" if address else "")
-                + "; give latitude and longitude, a postcode, or a known city name"
+                because(
+                    N_(
+                        "cannot locate the city {city} in {country}; give latitude and longitude, a postcode, or a known city name"
+                    ),
+                    city=repr(city),
+                    country=country,
+                )
             )
         return Location(centre.latitude, centre.longitude, Precision.CITY, centre.source, centre.uncertainty_m)
 
@@ -157,22 +172,34 @@ class Geocoder:
         """Raise :class:`GeocodingError` saying what is wrong when the point is not in ``country``
         (judged by the places around it) or lies over MAX_KM_FROM_CITY from the known ``city``."""
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise GeocodingError(f"coordinates {latitude}, {longitude} are out of range")
+            raise GeocodingError(because(N_("the coordinates {value} are out of range"), value=f"{latitude}, {longitude}"))
         verdict = self.gazetteer.country_of(latitude, longitude, country)
         if not verdict.inside:
             where = (
-                f"they are in {_country_name(verdict.country)} (nearest place: {verdict.nearest}), "
-                f"not in {_country_name(country)}"
+                because(
+                    N_("they are in {other} (nearest place: {nearest}), not in {country}"),
+                    other=str(verdict.country),
+                    nearest=str(verdict.nearest),
+                    country=country,
+                )
                 if verdict.country
-                else f"they are not in {_country_name(country)}"
+                else because(N_("they are not in {country}"), country=country)
             )
             swapped = -90 <= longitude <= 90 and self.gazetteer.country_of(longitude, latitude, country).inside
             hint = (
-                "latitude and longitude look swapped"
+                because(N_("latitude and longitude look swapped"))
                 if swapped
-                else "check them, and that latitude and longitude are not swapped"
+                else because(N_("check them, and that latitude and longitude are not swapped"))
             )
-            raise GeocodingError(f"coordinates {latitude:.5f}, {longitude:.5f} are outside {country}: {where}; {hint}")
+            raise GeocodingError(
+                because(
+                    N_("the coordinates {value} are outside {country}: {where}; {hint}"),
+                    value=f"{latitude:.5f}, {longitude:.5f}",
+                    country=country,
+                    where=where,
+                    hint=hint,
+                )
+            )
         if centre is None and city:
             centre = self.gazetteer.place(city, country)
         if centre is not None:
@@ -181,7 +208,11 @@ class Geocoder:
                 city and self.gazetteer.named_near(city, country, latitude, longitude, MAX_KM_FROM_CITY)
             ):
                 raise GeocodingError(
-                    f"the coordinates {latitude:.5f}, {longitude:.5f} are {km:.0f} km from {city}; check them or the city"
+                    because(
+                        N_("the coordinates {value} are {limit} km from the city; check them or the city"),
+                        value=f"{latitude:.5f}, {longitude:.5f}",
+                        limit=round(km),
+                    )
                 )
 
     def _from_address(self, address: str, country: str, centre: Place | None, city: str = "") -> Location | None:
@@ -218,7 +249,7 @@ class Geocoder:
             lat, lon = (float(g) for g in coords.groups() if g is not None)
             if -90 <= lat <= 90 and -180 <= lon <= 180:
                 return Location(lat, lon, Precision.PROVIDED, "query", coordinate_uncertainty_m(lat, lon))
-            raise GeocodingError(f"coordinates {lat}, {lon} are out of range")
+            raise GeocodingError(because(N_("the coordinates {value} are out of range"), value=f"{lat}, {lon}"))
         if country:
             found = self._from_address_index(text, country.upper(), "", None) or self._from_address(text, country.upper(), None)
             if found is not None:
@@ -230,8 +261,15 @@ class Geocoder:
                 if place is not None:
                     break
         if place is None:
-            where = f" in {country.upper()}" if country else ""
-            raise GeocodingError(f"no place or postcode matching {query!r} was found{where}")
+            if country:
+                raise GeocodingError(
+                    because(
+                        N_("no place or postcode matching {query} was found in {country}"),
+                        query=repr(query),
+                        country=country.upper(),
+                    )
+                )
+            raise GeocodingError(because(N_("no place or postcode matching {query} was found"), query=repr(query)))
         return Location(place.latitude, place.longitude, Precision.LOCALITY, place.source, place.uncertainty_m)
 
 
@@ -251,11 +289,23 @@ def _postcode_uncertainty_m(area: tuple[float, float, int], town: Place | None) 
     return uncertainty
 
 
-def unknown_place_help(name: str, country: str) -> str:
+def unknown_place_help(name: str, country: str) -> Reason:
     """What to do when ``name`` is no place the gazetteer knows and nothing else locates the row."""
     example = POSTCODE_EXAMPLES.get(country.upper())
-    postcode = f"the postcode to the address (e.g. '{example}')" if example else "the postcode to the address"
-    return f"{name!r} is not a place we know in {country}; add {postcode} or give latitude and longitude"
+    if example:
+        return because(
+            N_(
+                "{value} is not a place we know in {limit}; add the postcode to the address (e.g. {example}), or give latitude and longitude"
+            ),
+            value=repr(name),
+            limit=country,
+            example=example,
+        )
+    return because(
+        N_("{value} is not a place we know in {limit}; add the postcode to the address, or give latitude and longitude"),
+        value=repr(name),
+        limit=country,
+    )
 
 
 def _country_name(code: str | None) -> str:

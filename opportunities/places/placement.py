@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from opportunities.errors import GeocodingError
+from opportunities.errors import N_, GeocodingError, because
 from opportunities.i18n import format_distance, translator
 from opportunities.places.gazetteer import Location, haversine_km
 from opportunities.places.geocoding import Geocoder
@@ -55,6 +55,8 @@ def explain(location: Location, language: str) -> str:
         return _("Placed at the coordinates given (may be up to {distance} off): {fix}.").format(distance=distance, fix=fix)
     if precision is Precision.ADDRESS:
         return _("Placed at the street address (may be up to {distance} off): {fix}.").format(distance=distance, fix=fix)
+    if precision is Precision.STREET:
+        return _("Placed on the street (may be up to {distance} off): {fix}.").format(distance=distance, fix=fix)
     if precision is Precision.POSTCODE:
         return _("Placed at the centre of the postcode area (may be up to {distance} off): {fix}.").format(
             distance=distance, fix=fix
@@ -72,15 +74,18 @@ def place_from_address(geocoder: Geocoder, *, country: str, city: str, address: 
     Raises :class:`GeocodingError` with a message in ``language`` when neither the address nor
     the city can be found.
     """
-    _ = translator(language).gettext
     try:
         found = geocoder.locate(country=country, city=city.strip(), address=address.strip())
     except GeocodingError:
         raise GeocodingError(
-            _(
-                "Neither the address nor the city {city} was found in {country}: check the name of the city, "
-                "add the postcode to the address, or click the venue on the map."
-            ).format(city=city.strip(), country=country)
+            because(
+                N_(
+                    "Neither the address nor the city {city} was found in {country}: check the name of the city, "
+                    "add the postcode to the address, or click the venue on the map."
+                ),
+                city=city.strip(),
+                country=country,
+            )
         ) from None
     return Placement(found, explain(found, language))
 
@@ -123,25 +128,27 @@ def place_from_map(
     Raises :class:`GeocodingError` with a message in ``language`` when the point lies outside
     ``country`` or too far from ``city`` (the rules of coordinates in an import).
     """
-    _ = translator(language).gettext
     latitude, longitude = round(latitude, CLICK_DECIMALS), round(longitude, CLICK_DECIMALS)
     try:
         geocoder.check_coordinates(latitude, longitude, country=country, city=city.strip())
     except GeocodingError:
         if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-            raise GeocodingError(_("That point is not on the map.")) from None
+            raise GeocodingError(because(N_("That point is not on the map."))) from None
         verdict = geocoder.gazetteer.country_of(latitude, longitude, country)
         if not verdict.inside:
             raise GeocodingError(
-                _("That point is outside {country}: the pin stays where it was. Click the venue in {country}.").format(
-                    country=country
+                because(
+                    N_("That point is outside {country}: the pin stays where it was. Click the venue in {country}."),
+                    country=country,
                 )
             ) from None
         centre = geocoder.gazetteer.place(city.strip(), country)
         km = haversine_km(latitude, longitude, centre.latitude, centre.longitude) if centre is not None else 0.0
         raise GeocodingError(
-            _("That point is {distance} from {city}: the pin stays where it was. Check the city, or click the venue.").format(
-                distance=format_distance(round(km * 1000), language), city=city.strip()
+            because(
+                N_("That point is {distance} from {city}: the pin stays where it was. Check the city, or click the venue."),
+                distance=format_distance(round(km * 1000), language),
+                city=city.strip(),
             )
         ) from None
     found = Location(latitude, longitude, Precision.PROVIDED, MAP_SOURCE, click_uncertainty_m(latitude, zoom))

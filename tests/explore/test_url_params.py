@@ -19,6 +19,7 @@ from opportunities.explore.url_params import (
     selected_from_params,
     share_url,
 )
+from opportunities.i18n import negotiate_language
 from opportunities.vocabulary import Mode, OpportunityType
 
 CITIES = ("Kranj", "Göteborg", "Łódź")
@@ -274,7 +275,12 @@ def test_selected_id(value: str, expected: int | None, problem: bool) -> None:
     ],
 )
 def test_read_params_chooses_the_ui_language(lang: list[str], accept: str, expected: str, problems: int) -> None:
-    read = read_params({"lang": lang} if lang else {}, cities=CITIES, accept_language=accept, today=TODAY)
+    read = read_params(
+        {"lang": lang} if lang else {},
+        cities=CITIES,
+        browser_language=negotiate_language([accept]) if accept else "en",
+        today=TODAY,
+    )
     assert read.language == expected
     assert len(read.problems) == problems
 

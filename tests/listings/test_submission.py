@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from opportunities.errors import FieldError, RecordError
-from opportunities.listings.submission import FormValues, check_form, field_label, field_message
+from opportunities.errors import RecordError
+from opportunities.i18n import field_label
+from opportunities.listings.submission import FormValues, check_form
 from opportunities.places.gazetteer import Location
 from opportunities.validation import parse_opportunity
 from opportunities.vocabulary import Precision, Status
@@ -70,27 +71,6 @@ def test_every_problem_is_reported_at_once() -> None:
     bad = replace(GOOD, title="", age_min=None, url="ftp://x", contact_email="nobody")
     check = check_form(bad, language="pl", today=TODAY)
     assert set(check.messages) == {"title", "age_min", "url", "contact_email"}
-
-
-@pytest.mark.parametrize(
-    "reason",
-    [
-        "is required", "is 300 characters long; at most 200 are allowed", "'x' is not a number",
-        "'2026-13-01' is not a date; write 2026-12-01 or 2026-12-01 17:00", "'XX' is not an ISO 4217 currency code such as SEK, EUR or PLN",
-        "'zz' is not an ISO 639-1 language code such as en, sv, sl or pl", "'Q' is not an ISO 3166-1 alpha-2 code such as SE, SI or PL",
-        "'walk' is not one of: in-person, online, hybrid", "lists 21 languages; at most 20 are allowed: give the languages the activity is held in",
-        "'FREQ=MINUTELY': a schedule can repeat daily, weekly, monthly or yearly; 'every minute' is not an activity schedule",
-        "COUNT=1000 makes the series last until 2040-01-01, more than 10 years after the start",
-        "UNTIL=20400101 is more than 10 years after the start",
-    ],
-)  # fmt: skip
-@pytest.mark.parametrize("language", ["sv", "sl", "pl"])
-def test_validation_reasons_are_translated(reason: str, language: str) -> None:
-    assert field_message(FieldError("x", reason), language) != reason
-
-
-def test_an_unknown_reason_is_shown_as_it_is() -> None:
-    assert field_message(FieldError("title", "something new"), "sv") == "something new"
 
 
 def test_field_labels_are_translated() -> None:

@@ -143,7 +143,7 @@ def test_a_provider_submits_in_polish_with_messages_and_a_draft(site: Site, engi
     at = open_page("pages/submit.py", site.tokens["alice@example.org"], language="pl")
     assert "Zgłoś ofertę" in texts(at)
     at.text_input(key="submit_url").input("javascript:alert(1)").run()
-    assert "To nie jest adres strony; wpisz adres zaczynający się od https://." in texts(at)
+    assert "'javascript:alert(1)' nie jest adresem internetowym zaczynającym się od http:// lub https://" in texts(at)
     draft_id = at.query_params["draft"][0] if isinstance(at.query_params["draft"], list) else at.query_params["draft"]
     # A reload (a new session with the same link) brings the form back.
     again = open_page("pages/submit.py", site.tokens["alice@example.org"], language="pl", params={"draft": str(draft_id)})

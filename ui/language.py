@@ -1,17 +1,19 @@
-"""The interface language of every page: its translations, the browser's wish, and telling the browser.
+"""The interface language of every page: which it is, its translations, and telling the browser.
 
-Shared by the pages (beside :mod:`app_state`); the language itself is chosen per session, from
-``?lang=`` or the browser's Accept-Language, and kept in ``st.session_state[app_state.LANGUAGE]``.
+There is one :func:`language`: chosen per session (the language menu), else the link's ``?lang=``,
+else the browser's Accept-Language (read here only, by :func:`browser_language`); kept in
+``st.session_state[app_state.LANGUAGE]`` from a session's first page on.
 """
 
 from __future__ import annotations
 
 import gettext
+from collections.abc import Collection
 from typing import NoReturn
 
 import streamlit as st
 
-from opportunities.i18n import LANGUAGES, browser_locale, negotiate_language, streamlit_relabels, translator
+from opportunities.i18n import LANGUAGE_NAMES, LANGUAGES, browser_locale, negotiate_language, streamlit_relabels, translator
 from ui import app_state as state
 
 # How each language writes a date in a date input.
@@ -78,10 +80,11 @@ export default function (component) {
 _page_language = st.components.v2.component("col_page_language", html="", js=_PAGE_LANGUAGE_JS)
 
 
-def translations(language: str) -> gettext.NullTranslations:
-    """The UI texts in ``language``; English while a catalog is missing, rather than no page."""
+def translations(language_code: str | None = None) -> gettext.NullTranslations:
+    """The UI texts in ``language_code`` (default: the session's :func:`language`); English while
+    a catalog is missing, rather than no page. ``_ = translations().gettext``."""
     try:
-        return translator(language)
+        return translator(language_code or language())
     except OSError:
         return gettext.NullTranslations()
 
@@ -113,9 +116,39 @@ def stop_page(language: str) -> NoReturn:
     st.stop()
 
 
-def session_language() -> str:
+def language() -> str:
     """The session's interface language; on a session's first page, from ``?lang=`` or the browser."""
-    if state.LANGUAGE not in st.session_state:
-        asked = st.query_params.get("lang", "")
-        st.session_state[state.LANGUAGE] = asked if asked in LANGUAGES else browser_language()
+    chosen = st.session_state.get(state.LANGUAGE)
+    if chosen in LANGUAGES:
+        return str(chosen)
+    asked = st.query_params.get("lang", "")
+    found = asked if asked in LANGUAGES else browser_language()
+    st.session_state[state.LANGUAGE] = found
+    return found
+
+
+def switcher(keys: Collection[str]) -> str:
+    """The language menu at the top of the sidebar; returns the language chosen.
+
+    Changing it hands every widget value under ``keys`` back to its widget. A browser holds a
+    selectbox's or multiselect's choice as its label ("Digital skills") and sends that label back
+    on every rerun; the server maps it to an option through the labels of that run. Labels in a
+    new language would no longer match, so the choices fell away at the visitor's next change. A
+    value set in session state is sent to the browser again, formatted by this run's labels (and
+    a date input, whose format differs by language, is a new widget that starts from it).
+    """
+
+    def keep_choices() -> None:
+        for key in keys:
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
+
+    language()  # the session's language is the menu's first value
+    st.sidebar.selectbox(
+        "Language · Språk · Jezik · Język",
+        LANGUAGES,
+        key=state.LANGUAGE,
+        format_func=lambda code: LANGUAGE_NAMES[code],
+        on_change=keep_choices,
+    )
     return str(st.session_state[state.LANGUAGE])
