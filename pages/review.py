@@ -170,8 +170,10 @@ def _organisations(user: User, city_id: int | None, city_names: dict[int, str]) 
     _ = access.translations().gettext
     with access.engine().connect() as conn:
         waiting = review.unverified_organisations(conn, user, city_id=city_id)
-        cities = (city_id,) if city_id is not None else (None if user.role is Role.ADMIN else user.city_ids)
-        verified = [o for o in organisations.list_organisations(conn, city_ids=cities) if o.verified]
+        # Trust is set per city: the chosen one, else each of the lead's cities (an admin's "all": each
+        # organisation's own city).
+        scope = (city_id,) if city_id is not None else (tuple(city_names) if user.role is Role.ADMIN else user.city_ids)
+        verified = organisations.organisations_active_in(conn, scope)
     st.subheader(_("Waiting for verification"))
     if not waiting:
         st.info(_("No organisations are waiting for verification."))
@@ -182,16 +184,21 @@ def _organisations(user: User, city_id: int | None, city_names: dict[int, str]) 
             if st.button(_("Verify organisation"), key=f"verify_{org.id}"):
                 _act("verified", partial(organisations.verify_organisation, actor=user, organisation_id=org.id, now=access.now()))
     st.subheader(_("Verified organisations"))
-    st.caption(_("A trusted organisation's listings are published without review."))
+    st.caption(_("An organisation trusted in a city publishes its listings there without review; elsewhere they are reviewed."))
     for org in verified:
-        trusted = st.checkbox(
-            _("Trusted: {name}").format(name=escape_markdown(org.name)), value=org.trusted, key=f"trusted_{org.id}"
-        )
-        if trusted != org.trusted:
-            _act(
-                "trust changed",
-                partial(organisations.set_trusted, actor=user, organisation_id=org.id, trusted=trusted, now=access.now()),
+        trust_cities = scope if city_id is not None or user.role is not Role.ADMIN else (org.city_id,) if org.city_id else ()
+        for trust_city in trust_cities:
+            label = _("Trusted in {city}: {name}").format(
+                city=escape_markdown(city_names.get(trust_city, "")), name=escape_markdown(org.name)
             )
+            was = trust_city in org.trusted_in
+            trusted = st.checkbox(label, value=was, key=f"trusted_{org.id}_{trust_city}")
+            if trusted != was:
+                _act(
+                    "trust changed",
+                    partial(organisations.set_trusted, actor=user, organisation_id=org.id, trusted=trusted,
+                            city_id=trust_city, now=access.now()),
+                )  # fmt: skip
 
 
 def _audit_log(user: User, city_id: int | None, city_names: dict[int, str], language: str) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from opportunities.accounts.identity import Role, User
+from opportunities.db.queries import list_cities
 from opportunities.errors import ForbiddenError, ImportChangedError, ImportFileError
 from opportunities.i18n import explain, explain_errors, format_number
 from opportunities.listings import uploads
@@ -81,14 +82,18 @@ def main() -> None:
     try:
         with engine.connect() as conn:
             target = uploads.upload_target(conn, user)
+            trusted_in = sorted(c.name for c in list_cities(conn) if c.id in target.publish_in)
     except ForbiddenError:
         st.error(_("Your account may not upload opportunities."))
         stop_page(language)
     organisation = target.organisation.name if target.organisation else ""
     if target.organisation is not None:
         st.write(_("Opportunities of **{organisation}**.").format(organisation=escape_markdown(organisation)))
-    st.caption(_("Published at once: your organisation is trusted.") if target.publish
-               else _("Each stored opportunity waits for a city lead's review before it is published."))  # fmt: skip
+    if trusted_in:
+        st.caption(_("Published at once in {cities}, whose city leads trust your organisation; opportunities in other "
+                     "cities wait for a city lead's review.").format(cities=escape_markdown(", ".join(trusted_in))))  # fmt: skip
+    else:
+        st.caption(_("Each stored opportunity waits for a city lead's review before it is published."))
 
     st.subheader(_("1. Download the template"))
     st.write(_("One opportunity per row. The workbook explains every column and lists the topics, modes and types."))

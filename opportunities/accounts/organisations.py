@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, union, update
 
 from opportunities.accounts import accounts, audit, mail
 from opportunities.accounts.identity import Role, User
 from opportunities.accounts.permissions import Action, authorise
 from opportunities.db import queries
-from opportunities.db.schema import cities, city_leads, invitations, providers, users
+from opportunities.db.schema import cities, city_leads, invitations, opportunities, organisation_trust, providers, users
 from opportunities.errors import N_, AccountExistsError, FieldError, NotFoundError, RecordError, TokenError, because
 from opportunities.settings import Settings
 from opportunities.text import fold
@@ -36,12 +36,16 @@ class Organisation:
     contact_email: str
     verified_at: datetime | None
     verified_by: int | None
-    trusted: bool
     registered_at: datetime | None
+    trusted_in: frozenset[int] = frozenset()  # the cities whose lead trusts it to publish without review
 
     @property
     def verified(self) -> bool:
         return self.verified_at is not None
+
+    def publishes_directly_in(self, city_id: int) -> bool:
+        """Whether its listings in ``city_id`` are published without review (verified, and trusted there)."""
+        return self.verified and city_id in self.trusted_in
 
 
 @dataclass(frozen=True)
@@ -52,10 +56,21 @@ class Invitation:
     expires_at: datetime
 
 
-def _organisation(row: Any) -> Organisation:
+def _organisation(row: Any, trusted_in: frozenset[int] = frozenset()) -> Organisation:
     return Organisation(id=row.id, name=row.name, kind=ProviderKind(row.kind), city_id=row.city_id, website=row.website,
                         contact_email=row.contact_email, verified_at=queries.aware(row.verified_at), verified_by=row.verified_by,
-                        trusted=bool(row.trusted), registered_at=queries.aware(row.registered_at))  # fmt: skip
+                        registered_at=queries.aware(row.registered_at), trusted_in=trusted_in)  # fmt: skip
+
+
+def _trust(conn: Connection, organisation_ids: list[int] | None = None) -> dict[int, frozenset[int]]:
+    """The cities each organisation is trusted in (of ``organisation_ids``; None: all)."""
+    query = select(organisation_trust.c.provider_id, organisation_trust.c.city_id)
+    if organisation_ids is not None:
+        query = query.where(organisation_trust.c.provider_id.in_(organisation_ids))
+    found: dict[int, set[int]] = {}
+    for provider_id, city_id in conn.execute(query):
+        found.setdefault(provider_id, set()).add(city_id)
+    return {key: frozenset(value) for key, value in found.items()}
 
 
 def get_organisation(conn: Connection, organisation_id: int) -> Organisation:
@@ -63,7 +78,7 @@ def get_organisation(conn: Connection, organisation_id: int) -> Organisation:
     row = conn.execute(select(providers).where(providers.c.id == organisation_id)).first()
     if row is None:
         raise NotFoundError(f"no organisation with id {organisation_id}")
-    return _organisation(row)
+    return _organisation(row, _trust(conn, [organisation_id]).get(organisation_id, frozenset()))
 
 
 def list_organisations(
@@ -78,12 +93,28 @@ def list_organisations(
         query = query.where(providers.c.verified_at.is_(None)).order_by(providers.c.registered_at, providers.c.id)
     else:
         query = query.order_by(providers.c.name)
-    return [_organisation(row) for row in conn.execute(query)]
+    rows = list(conn.execute(query))
+    trust = _trust(conn) if rows else {}
+    return [_organisation(row, trust.get(row.id, frozenset())) for row in rows]
+
+
+def organisations_active_in(conn: Connection, city_ids: tuple[int, ...]) -> list[Organisation]:
+    """The verified organisations a lead of ``city_ids`` may trust there, by name: those based in
+    one of the cities, with a listing in one, or trusted in one already."""
+    ids = union(
+        select(providers.c.id.label("id")).where(providers.c.city_id.in_(city_ids)),
+        select(opportunities.c.provider_id).where(opportunities.c.city_id.in_(city_ids)),
+        select(organisation_trust.c.provider_id).where(organisation_trust.c.city_id.in_(city_ids)),
+    ).subquery()
+    query = select(providers).where(providers.c.id.in_(select(ids.c.id)), providers.c.verified_at.is_not(None))
+    rows = list(conn.execute(query.order_by(providers.c.name)))
+    trust = _trust(conn, [row.id for row in rows]) if rows else {}
+    return [_organisation(row, trust.get(row.id, frozenset())) for row in rows]
 
 
 def _snapshot(org: Organisation) -> dict[str, Any]:
     return {"name": org.name, "kind": org.kind.value, "city_id": org.city_id, "website": org.website,
-            "contact_email": org.contact_email, "verified": org.verified, "trusted": org.trusted}  # fmt: skip
+            "contact_email": org.contact_email, "verified": org.verified, "trusted_in": sorted(org.trusted_in)}  # fmt: skip
 
 
 def register_organisation(
@@ -140,7 +171,7 @@ def register_organisation(
     if conn.execute(select(providers.c.id).where(providers.c.name_key == fold(name))).first() is not None:
         raise AccountExistsError(f"an organisation called {name} exists already")
     values = {"name": name, "name_key": fold(name), "kind": kind.value, "city_id": city_id, "website": website,
-              "contact_email": contact_email, "verified_at": None, "trusted": False, "registered_at": now}  # fmt: skip
+              "contact_email": contact_email, "verified_at": None, "registered_at": now}  # fmt: skip
     org_id = int(conn.execute(insert(providers).returning(providers.c.id).values(**values)).scalar_one())
     org = get_organisation(conn, org_id)
     audit.record(conn, actor=None, actor_label=accounts.normalise_email(user_email), action="register_organisation",
@@ -180,26 +211,44 @@ def verify_organisation(
     return after
 
 
-def set_trusted(conn: Connection, actor: User | None, organisation_id: int, trusted: bool, *, now: datetime) -> Organisation:
-    """Let a verified organisation publish without review, or stop it (a city lead of its city, or an admin).
+def set_trusted(
+    conn: Connection, actor: User | None, organisation_id: int, trusted: bool, *, now: datetime, city_id: int | None = None
+) -> Organisation:
+    """Let a verified organisation publish without review in ``city_id`` (default: its own city),
+    or stop it. Trust is the city's to give: a city lead of ``city_id``, or an admin.
 
-    Raises :class:`ForbiddenError`, :class:`NotFoundError`, :class:`FieldError` (not verified yet).
+    Raises :class:`ForbiddenError`, :class:`NotFoundError`, :class:`FieldError` (not verified yet,
+    or no city).
     """
     before = get_organisation(conn, organisation_id)
-    user = authorise(actor, Action.SET_TRUSTED, city_id=before.city_id)
+    city = before.city_id if city_id is None else city_id
+    if city is None:
+        raise FieldError("city", because(N_("Choose a city.")))
+    user = authorise(actor, Action.SET_TRUSTED, city_id=city)
     if trusted and not before.verified:
         raise FieldError("trusted", because(N_("Verify the organisation first.")))
-    conn.execute(update(providers).where(providers.c.id == organisation_id).values(trusted=trusted))
+    if trusted == (city in before.trusted_in):
+        return before
+    if trusted:
+        conn.execute(
+            insert(organisation_trust).values(provider_id=organisation_id, city_id=city, granted_by=user.id, granted_at=now)
+        )
+    else:
+        conn.execute(
+            delete(organisation_trust).where(
+                organisation_trust.c.provider_id == organisation_id, organisation_trust.c.city_id == city
+            )
+        )
     after = get_organisation(conn, organisation_id)
     audit.record(conn, actor=user, action="set_trusted", entity="organisation", entity_id=organisation_id,
-                 city_id=before.city_id, before=_snapshot(before), after=_snapshot(after), now=now)  # fmt: skip
+                 city_id=city, before=_snapshot(before), after=_snapshot(after), now=now)  # fmt: skip
     return after
 
 
-def may_publish_directly(conn: Connection, organisation_id: int) -> bool:
-    """Whether a submission of this organisation is published without review (verified and trusted)."""
-    org = get_organisation(conn, organisation_id)
-    return org.verified and org.trusted
+def may_publish_directly(conn: Connection, organisation_id: int, city_id: int) -> bool:
+    """Whether a listing of this organisation in ``city_id`` is published without review: the
+    organisation is verified and trusted by that city."""
+    return get_organisation(conn, organisation_id).publishes_directly_in(city_id)
 
 
 def invite(conn: Connection, actor: User | None, organisation_id: int, email: str, *, settings: Settings, now: datetime) -> str:

@@ -67,8 +67,18 @@ providers = Table(
     # before any of its listings is published. Providers imported by an admin count as verified.
     Column("verified_at", DateTime(timezone=True)),
     Column("verified_by", Integer),  # a user id; no foreign key, which would make a cycle with users
-    Column("trusted", Boolean, nullable=False, default=False),  # may publish without review
     Column("registered_at", DateTime(timezone=True)),  # NULL: not registered in the app
+)
+
+# Trust is granted per city, by a lead of that city: a trusted organisation's listings in that
+# city are published without review; elsewhere they are reviewed like any other.
+organisation_trust = Table(
+    "organisation_trust",
+    metadata,
+    Column("provider_id", Integer, ForeignKey("providers.id"), primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id"), primary_key=True),
+    Column("granted_by", Integer),  # a user id (NULL: the command line or a migration)
+    Column("granted_at", DateTime(timezone=True), nullable=False),
 )
 
 opportunities = Table(

@@ -182,11 +182,14 @@ def store_opportunities(
     registry: Registry,
     organisation: str | None = None,
     submitted_by: int | None = None,
+    publish_in: frozenset[int] = frozenset(),
 ) -> None:
     """Validate, locate, de-duplicate and insert one batch of (row number, record).
 
     ``seen`` maps the duplicate key of each row taken so far to its row number. With
     ``organisation``, every row must be that organisation's (an empty provider cell is filled in).
+    Rows in the cities of ``publish_in`` (where the organisation is trusted) are published whatever
+    ``status`` says.
     """
     now = datetime.now(UTC)
     ready: list[tuple[int, Opportunity, int, str]] = []
@@ -199,6 +202,8 @@ def store_opportunities(
             written = (record.get("latitude", ""), record.get("longitude", ""))
             city_id, city_name = registry.city(opp.city, opp.country, opp, written)
             opp = locate(replace(opp, city=city_name), geocoder, written, registry.centre(city_name, opp.country))
+            if city_id in publish_in:
+                opp = replace(opp, status=Status.PUBLISHED)
         except RecordError as exc:
             report.rejected.append(RowRejection(number, tuple(exc.errors), record))
             continue
@@ -241,6 +246,7 @@ def _import_rows(
     row_numbers: Sequence[int] | None,
     organisation: str | None = None,
     submitted_by: int | None = None,
+    publish_in: frozenset[int] = frozenset(),
 ) -> ImportReport:
     """Import records within the transaction of ``conn`` (the caller commits or rolls back)."""
     report = ImportReport(total=len(records))
@@ -252,7 +258,7 @@ def _import_rows(
     for i in range(0, len(numbered), BATCH_SIZE):
         batch = numbered[i : i + BATCH_SIZE]
         store_opportunities(conn, batch, geocoder, status=status, report=report, seen=seen, registry=registry,
-                            organisation=organisation, submitted_by=submitted_by)  # fmt: skip
+                            organisation=organisation, submitted_by=submitted_by, publish_in=publish_in)  # fmt: skip
         if progress is not None:
             progress(min(i + BATCH_SIZE, len(numbered)), len(numbered))
     report.rejected.sort(key=lambda r: r.row)
@@ -322,10 +328,11 @@ class ImportPreview:
 
     filename: str
     fingerprint: str  # of the rows read: confirming another file's rows is refused
-    publish: bool
+    publish: bool  # every row published (an admin's trusted import)
     rows: tuple[RowOutcome, ...]
     warnings: tuple[Reason, ...]
     rejected: tuple[RowRejection, ...]  # for the rejected-rows file
+    publish_in: frozenset[int] = frozenset()  # the cities whose rows are published (the organisation is trusted there)
 
     def count(self, outcome: Outcome) -> int:
         return sum(r.outcome is outcome for r in self.rows)
@@ -356,6 +363,7 @@ def preview_import(
     *,
     filename: str = "",
     publish: bool = False,
+    publish_in: frozenset[int] = frozenset(),
     organisation: str | None = None,
     progress: Progress | None = None,
 ) -> ImportPreview:
@@ -366,10 +374,10 @@ def preview_import(
     """
     with connection.rolled_back(engine) as conn:
         report = _import_rows(conn, table.rows, geocoder, publish=publish, progress=progress,
-                              row_numbers=table.row_numbers, organisation=organisation)  # fmt: skip
+                              row_numbers=table.row_numbers, organisation=organisation, publish_in=publish_in)  # fmt: skip
     report = _with_table(report, table)
     return ImportPreview(filename=filename, fingerprint=table_fingerprint(table), publish=publish, rows=_outcomes(report, table),
-                         warnings=tuple(report.warnings), rejected=tuple(report.rejected))  # fmt: skip
+                         warnings=tuple(report.warnings), rejected=tuple(report.rejected), publish_in=publish_in)  # fmt: skip
 
 
 def confirm_import(
@@ -394,7 +402,8 @@ def confirm_import(
         raise ImportChangedError("this is not the file that was previewed; preview it again before storing")
     with connection.writing(engine) as conn:
         report = _import_rows(conn, table.rows, geocoder, publish=preview.publish, progress=progress,
-                              row_numbers=table.row_numbers, organisation=organisation, submitted_by=submitted_by)  # fmt: skip
+                              row_numbers=table.row_numbers, organisation=organisation, submitted_by=submitted_by,
+                              publish_in=preview.publish_in)  # fmt: skip
         report = _with_table(report, table)
         now = _outcomes(report, table)
         if now != preview.rows:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, and_, delete, func, insert, or_, select, upda
 from opportunities import recurrence
 from opportunities.accounts import audit
 from opportunities.accounts.identity import Role, User
-from opportunities.accounts.organisations import get_organisation, may_publish_directly
+from opportunities.accounts.organisations import get_organisation
 from opportunities.accounts.permissions import Action, authorise
 from opportunities.db import queries, schema
 from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics, participation_reports
@@ -107,7 +107,8 @@ def submit(
     """Store the form as a new listing, or as the new version of listing ``opportunity_id``.
 
     The organisation is the user's own (whatever the form says). The listing goes to review
-    (``pending``), or is published at once when the organisation is verified and trusted.
+    (``pending``), or is published at once when the organisation is verified and trusted by the
+    listing's city.
     Raises :class:`RecordError` listing every invalid field (the rules of an import),
     :class:`FieldError` when it cannot be located or duplicates another listing,
     :class:`ForbiddenError` / :class:`NotFoundError` when the user may not change the listing.
@@ -122,12 +123,14 @@ def submit(
         if before.status is Status.ARCHIVED:
             raise ForbiddenError("an archived listing is not edited; copy it instead")
     organisation = get_organisation(conn, organisation_id)
-    status = Status.PUBLISHED if may_publish_directly(conn, organisation.id) else Status.PENDING
     record = {**values.to_record(), "provider": organisation.name}
-    opp = parse_opportunity(record, status=status, today=now.date())
+    opp = parse_opportunity(record, status=Status.PENDING, today=now.date())
     written = (record["latitude"], record["longitude"])
     registry = Registry(conn, geocoder)
     city_id, city_name = registry.city(opp.city, opp.country, opp, written)
+    # Trust is the listing's city's: trusted in Płock publishes directly in Płock, not in Radom.
+    if organisation.publishes_directly_in(city_id):
+        opp = replace(opp, status=Status.PUBLISHED)
     opp = locate(replace(opp, city=city_name), geocoder, written, registry.centre(city_name, opp.country))
     if opp.precision is Precision.PROVIDED and values.location_uncertainty_m is not None:
         # A pin placed on the map: as exact as the map was zoomed, not as its many decimals suggest.
@@ -142,7 +145,7 @@ def submit(
     row["review_note"] = ""
     if before is None:
         (new_id,) = queries.insert_opportunities(conn, [row], [opp.topics], [opp.languages])
-        action = "publish" if status is Status.PUBLISHED else "submit"
+        action = "publish" if opp.status is Status.PUBLISHED else "submit"
     else:
         assert opportunity_id is not None
         row.pop("created_at")

@@ -2,8 +2,8 @@
 
 The import itself is :mod:`opportunities.listings.importing` (the same code as the command line); this
 module adds the checks of an upload from the app, server side: a provider uploads only their own
-organisation's listings (every row's provider must be it), a verified and trusted organisation's
-listings are published at once and everyone else's wait for review, and the stored listings are
+organisation's listings (every row's provider must be it), a verified organisation's listings in
+the cities that trust it are published at once and all others wait for review, and the stored listings are
 written to the audit log in the same transaction.
 """
 
@@ -32,20 +32,20 @@ class UploadTarget:
     any provider) and whether its rows are published at once."""
 
     organisation: Organisation | None
-    publish: bool
+    publish_in: frozenset[int]  # the cities whose rows are published at once (trusted there); others wait for review
 
 
 def upload_target(conn: Connection, user: User | None) -> UploadTarget:
     """What ``user`` may upload. Raises :class:`ForbiddenError` for a signed-out visitor, a
     disabled account, a city lead, and a provider without an organisation."""
     if user is not None and user.role is Role.ADMIN and not user.disabled:
-        return UploadTarget(None, publish=False)
+        return UploadTarget(None, publish_in=frozenset())
     if user is None or user.organisation_id is None:
         authorise(user, Action.UPLOAD, organisation_id=None)  # raises, saying why
         raise ForbiddenError("only members of an organisation may upload")
     authorise(user, Action.UPLOAD, organisation_id=user.organisation_id)
     organisation = get_organisation(conn, user.organisation_id)
-    return UploadTarget(organisation, publish=organisation.verified and organisation.trusted)
+    return UploadTarget(organisation, publish_in=organisation.trusted_in if organisation.verified else frozenset())
 
 
 def preview_upload(
@@ -56,7 +56,7 @@ def preview_upload(
         target = upload_target(conn, user)
     name = target.organisation.name if target.organisation else None
     return preview_import(
-        engine, table, geocoder, filename=filename, publish=target.publish, organisation=name, progress=progress
+        engine, table, geocoder, filename=filename, publish_in=target.publish_in, organisation=name, progress=progress
     )
 
 
@@ -74,7 +74,7 @@ def confirm_upload(
     stores nothing); raises :class:`ImportChangedError` when the organisation's trust changed."""
     with engine.connect() as conn:
         target = upload_target(conn, user)
-    if target.publish != preview.publish:
+    if target.publish_in != preview.publish_in:
         raise ImportChangedError("your organisation's permission to publish changed since the preview; preview the file again")
     assert user is not None
     name = target.organisation.name if target.organisation else None
@@ -95,8 +95,8 @@ def _audit_upload(conn: Connection, user: User, report: ImportReport, preview: I
         query = select(opportunities.c.id, opportunities.c.city_id).where(opportunities.c.id.in_(ids[i : i + 500]))
         for oid, city_id in conn.execute(query):
             by_city[city_id].append(oid)
-    status = "published" if preview.publish else "pending"
     for city_id, stored in sorted(by_city.items()):
+        status = "published" if preview.publish or city_id in preview.publish_in else "pending"
         audit.record(conn, actor=user, action="upload", entity="opportunity", entity_id=stored[0] if len(stored) == 1 else None,
                      city_id=city_id, before=None, after={"status": status, "ids": sorted(stored)},
                      note=preview.filename, now=now)  # fmt: skip

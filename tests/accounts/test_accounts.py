@@ -253,14 +253,15 @@ def test_verifying_is_for_a_lead_of_the_organisations_city(engine: Engine, world
     with pytest.raises(ForbiddenError), writing(engine) as conn:
         organisations.verify_organisation(conn, world["provider"], world["org"].id, now=NOW)
     with writing(engine) as conn:
-        assert not organisations.may_publish_directly(conn, world["org"].id)
+        assert not organisations.may_publish_directly(conn, world["org"].id, world["kranj"])
         organisations.verify_organisation(conn, world["lead"], world["org"].id, now=NOW)
         organisations.set_trusted(conn, world["lead"], world["org"].id, True, now=NOW)
-        assert organisations.may_publish_directly(conn, world["org"].id)
+        assert organisations.may_publish_directly(conn, world["org"].id, world["kranj"])
     with engine.connect() as conn:
         entries = audit.entries(conn, world["lead"])
         assert [e.action for e in entries[:2]] == ["set_trusted", "verify_organisation"]
-        assert entries[0].before == {**entries[0].after, "trusted": False} if entries[0].after else False
+        assert entries[0].before == {**entries[0].after, "trusted_in": []} if entries[0].after else False
+        assert entries[0].after is not None and entries[0].after["trusted_in"] == [world["kranj"]]
         # The lead of Kranj reads nothing of Łódź; a provider reads nothing at all.
         assert all(e.city_id == world["kranj"] for e in entries)
         with pytest.raises(ForbiddenError):

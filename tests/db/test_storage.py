@@ -57,6 +57,28 @@ def test_older_database_is_upgraded_without_losing_data(database_url: str) -> No
     engine.dispose()
 
 
+def test_trust_given_before_trust_was_per_city_stays_in_the_organisations_own_city(database_url: str) -> None:
+    """Migration 0008: an organisation trusted by the old every-city flag keeps its trust in its own city only."""
+    engine = connection.create_db_engine(database_url)
+    try:
+        connection.migrate(engine, "0007")
+        with connection.writing(engine) as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO cities (id, name, name_key, country, latitude, longitude, timezone) "
+                    "VALUES (1, 'Płock', 'plock', 'PL', 52.5, 19.7, 'Europe/Warsaw')"
+                )
+            )
+            conn.execute(text("INSERT INTO providers (id, name, name_key, kind, city_id, website, contact_email, trusted) "
+                              "VALUES (1, 'Klub', 'klub', 'ngo', 1, '', '', TRUE), (2, 'Inny', 'inny', 'ngo', 1, '', '', FALSE)"))  # fmt: skip
+        connection.migrate(engine)
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT provider_id, city_id FROM organisation_trust")).all()
+        assert [tuple(r) for r in rows] == [(1, 1)]
+    finally:
+        engine.dispose()
+
+
 def _old_dedup_key(*parts: str) -> str:
     """A dedup key as revisions up to 0003 stored it (the folded parts given literally)."""
     return hashlib.sha1("|".join(parts).encode()).hexdigest()

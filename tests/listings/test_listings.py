@@ -54,7 +54,7 @@ def people(engine: Engine) -> People:
         library = queries.ensure_provider(conn, Provider(name="Stadsbiblioteket Göteborg"), city_id)
         culture = queries.ensure_provider(conn, Provider(name="Kulturhuset"), city_id)
         # Registered in the app, so not yet verified (imported providers count as verified).
-        conn.execute(update(providers).values(verified_at=None, trusted=False))
+        conn.execute(update(providers).values(verified_at=None))
 
         def user(email: str, role: Role, **kw: object) -> User:
             return add_user(conn, email, role=role, password=None, settings=settings, now=NOW, **kw)  # type: ignore[arg-type]

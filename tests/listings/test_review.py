@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from dataclasses import replace
+from datetime import date
 
 import pytest
 from sqlalchemy import select
@@ -17,12 +18,13 @@ from opportunities.db import queries, schema
 from opportunities.db.connection import writing
 from opportunities.db.schema import mail_outbox
 from opportunities.errors import FieldError, ForbiddenError, ImportChangedError, ReviewStateError
-from opportunities.listings import review, uploads
+from opportunities.listings import listings, review, uploads
 from opportunities.listings.importing import Outcome
 from opportunities.listings.spreadsheets import read_table_bytes
+from opportunities.listings.submission import FormValues
 from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import Status
-from tests.conftest import LIMITS, NOW, World, csv_bytes, template_row
+from tests.conftest import KRANJ, LIMITS, NOW, World, csv_bytes, template_row
 
 
 def status_of(world: World, title: str) -> tuple[Status, str]:
@@ -172,11 +174,41 @@ def test_a_trusted_organisation_publishes_its_upload_and_the_listing_records_who
     with pytest.raises(ImportChangedError, match="permission to publish"):
         uploads.confirm_upload(world.engine, world.librarian, table, geocoder, pending, now=NOW)
     preview = uploads.preview_upload(world.engine, world.librarian, table, geocoder)
-    assert preview.publish and [r.outcome for r in preview.rows] == [Outcome.STORE]
+    assert preview.publish_in == {world.gbg} and [r.outcome for r in preview.rows] == [Outcome.STORE]
     [oid] = uploads.confirm_upload(world.engine, world.librarian, table, geocoder, preview, now=NOW).stored_ids
     with world.engine.connect() as conn:
         row = conn.execute(select(schema.opportunities).where(schema.opportunities.c.id == oid)).one()
     assert (row.status, row.submitted_by) == ("published", world.librarian.id)
+
+
+def test_trust_is_the_citys_a_trusted_organisation_publishes_directly_only_where_it_is_trusted(
+    world: World, geocoder: Geocoder
+) -> None:
+    """Trusted by Göteborg's lead, the library publishes at once in Göteborg; in Kranj its listings
+    (a form or an upload) wait for Kranj's review until Kranj's lead trusts it too."""
+    with writing(world.engine) as conn:
+        organisations.set_trusted(conn, world.lead_gbg, world.library, True, now=NOW)
+        with pytest.raises(ForbiddenError):  # Göteborg's lead cannot give trust in Kranj
+            organisations.set_trusted(conn, world.lead_gbg, world.library, True, now=NOW, city_id=world.kranj)
+    rows = [template_row(title="Läsecirkel", provider=""), template_row(title="Branje", **{**KRANJ, "provider": ""})]
+    table = read_table_bytes(csv_bytes(rows), "x.csv", limits=LIMITS)
+    preview = uploads.preview_upload(world.engine, world.librarian, table, geocoder)
+    assert preview.publish_in == frozenset({world.gbg}) and not preview.publish
+    stored = uploads.confirm_upload(world.engine, world.librarian, table, geocoder, preview, now=NOW).stored_ids
+    in_kranj = FormValues(title="Knjižni klub", description="", city="Kranj", country="SI", latitude=46.2389, longitude=14.3556,
+                          topics=("digital-skills",), age_min=12, mode="in-person", type="club", start_day=date(2026, 12, 2))  # fmt: skip
+    with writing(world.engine) as conn:
+        by_form = listings.submit(conn, world.librarian, in_kranj, geocoder=geocoder, now=NOW)
+        statuses = [queries.get_opportunity(conn, oid).status for oid in stored]
+    assert statuses == [Status.PUBLISHED, Status.PENDING]
+    assert by_form.status is Status.PENDING
+    with writing(world.engine) as conn:
+        organisations.set_trusted(conn, world.lead_kranj, world.library, True, now=NOW, city_id=world.kranj)
+        again = listings.submit(conn, world.librarian, replace(in_kranj, title="Knjižni klub 2"), geocoder=geocoder, now=NOW)
+        trust = organisations.get_organisation(conn, world.library).trusted_in
+        log = audit.entries(conn, world.lead_kranj, entity="organisation", entity_id=world.library)
+    assert again.status is Status.PUBLISHED and trust == frozenset({world.gbg, world.kranj})
+    assert [(e.action, e.city_id) for e in log] == [("set_trusted", world.kranj)]  # Kranj's lead sees Kranj's decision only
 
 
 def test_a_provider_uploads_only_their_organisations_listings(world: World, geocoder: Geocoder) -> None:

@@ -48,7 +48,8 @@ def fill(engine: Engine, geocoder: Geocoder) -> None:
         city = conn.execute(select(schema.cities.c.id)).scalar_one()
         organisation = conn.execute(select(schema.providers.c.id)).scalar_one()
         opportunity = conn.execute(select(schema.opportunities.c.id).order_by(schema.opportunities.c.id)).scalars().first()
-        conn.execute(schema.providers.update().values(trusted=True, registered_at=NOW, verified_by=None))
+        conn.execute(schema.providers.update().values(registered_at=NOW, verified_by=None))
+        conn.execute(schema.organisation_trust.insert().values(provider_id=organisation, city_id=city, granted_at=NOW))
         admin = accounts.add_user(conn, "admin@example.org", role=Role.ADMIN, password=PASSWORD, settings=settings, now=NOW)
         accounts.add_user(conn, "lead@example.org", role=Role.CITY_LEAD, password=None, settings=settings, now=NOW,
                           city_ids=(city,), name="Jürgen Łukasz")  # fmt: skip
@@ -354,7 +355,7 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     assert main(["backup", str(out)]) == 0
     captured = capsys.readouterr()
     revision = connection.schema_revision(engine)
-    assert captured.out.startswith(f"backup written to {out}: 16 tables, ")
+    assert captured.out.startswith(f"backup written to {out}: 17 tables, ")
     assert f"bytes, schema revision {revision}\n" in captured.out and "address files" in captured.out
     assert "opportunities: 2/2, done in " in captured.err
     assert "users: 3/3, done in " in captured.err
@@ -366,7 +367,7 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     assert main(["restore", str(out)]) == 0
     captured = capsys.readouterr()
     assert (
-        captured.out == f"restored {out}: 16 tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, "
+        captured.out == f"restored {out}: 17 tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, "
         f"schema revision {revision}\n"
     )
     assert "checksums verified: " in captured.err

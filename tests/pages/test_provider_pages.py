@@ -129,6 +129,27 @@ def test_my_opportunities_shows_only_the_organisations_listings(site: Site) -> N
     assert "Kodklubb" not in texts(theirs) and "No listings here yet." in texts(theirs)
 
 
+@pytest.mark.parametrize(
+    ("decision", "label", "note"),
+    [
+        (Status.DRAFT, "Changes needed", "The city lead asks for changes:"),
+        (Status.REJECTED, "Rejected", "Rejected by the city lead:"),
+    ],
+)
+def test_a_listing_sent_back_or_rejected_shows_its_status_and_the_leads_note(
+    site: Site, engine: Engine, decision: Status, label: str, note: str
+) -> None:
+    with connection.writing(engine) as conn:
+        conn.execute(update(opportunities).where(opportunities.c.id == site.listing_id)
+                     .values(status=decision.value, review_note="Add the room <b>number</b>"))  # fmt: skip
+    at = open_page("pages/my_opportunities.py", site.tokens["alice@example.org"])
+    assert not at.exception
+    assert f"{note} Add the room <b>number</b>" in [e.value.replace("\\", "") for e in at.error]
+    assert label in at.radio[0].options and "**Kodklubb**" in texts(at)
+    at.radio[0].set_value(decision.value).run()
+    assert "**Kodklubb**" in texts(at)
+
+
 def fill(at: AppTest, values: FormValues) -> None:
     at.text_input(key="submit_title").input(values.title)
     at.multiselect(key="submit_topics").set_value(list(values.topics))

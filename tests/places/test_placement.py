@@ -151,3 +151,9 @@ def test_pin_map_of_an_approximate_place_shows_how_far_off_it_may_be() -> None:
 def test_pin_map_without_a_place_shows_the_city_without_a_pin() -> None:
     html = pin_map(None, centre=(57.7, 11.97), **TILES).get_root().render()
     assert "L.marker(" not in html
+
+
+def test_an_address_found_on_its_street_says_so() -> None:
+    on_street = Location(46.2389, 14.3556, Precision.STREET, "addresses:SI-kranj:street", 60)
+    assert explain(on_street, "en").startswith("Placed on the street (may be up to 60 m off)")
+    assert explain(on_street, "sv").startswith("Placerad på gatan")
