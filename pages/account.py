@@ -11,7 +11,7 @@ from opportunities.accounts.identity import Role, User
 from opportunities.accounts.permissions import Action, allowed
 from opportunities.db.connection import writing
 from opportunities.db.queries import list_cities
-from opportunities.errors import AccountExistsError, FieldError, ForbiddenError, PasswordPolicyError, SignInError
+from opportunities.errors import FieldError, ForbiddenError, PasswordPolicyError, SignInError
 from opportunities.i18n import N_, explain, format_when
 from opportunities.text import escape_markdown
 from ui import access, app_state, widgets
@@ -69,7 +69,11 @@ def colleagues(user: User) -> None:
     st.subheader(_("Colleagues"))
     with access.engine().connect() as conn:
         members = accounts.list_users(conn, organisation_id=user.organisation_id)
+        verified = organisations.get_organisation(conn, user.organisation_id).verified
     st.dataframe(pd.DataFrame({_("Email"): [m.email for m in members], _("Name"): [m.name for m in members]}), hide_index=True)
+    if not verified and user.role is not Role.ADMIN:
+        st.info(_("Once a city lead has verified your organisation, you can invite colleagues here."))
+        return
     with st.form("invite", clear_on_submit=True):
         email = st.text_input(_("Invite a colleague by email"), max_chars=accounts.MAX_EMAIL_LENGTH)
         done = st.form_submit_button(_("Create an invitation"))
@@ -80,10 +84,9 @@ def colleagues(user: User) -> None:
                 token = organisations.invite(conn, user, user.organisation_id, email, settings=settings, now=access.now())
         except FieldError:
             st.error(_("Enter a valid email address."))
-        except AccountExistsError:
-            st.error(_("This address has an account already."))
         except ForbiddenError:
-            st.error(_("Your account may not do this."))
+            st.error(_("No invitation was created: your organisation has sent the most invitations for today, "
+                       "or your account may not invite. Try again tomorrow."))  # fmt: skip
         else:
             access.deliver_mail()
             st.success(_("Invitation created; it is valid for {days} days. Send your colleague this link (or the code):").format(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -172,8 +173,10 @@ def write_cookie() -> None:
 
 
 def deliver_mail() -> None:
-    """Send the outbox's new messages when SMTP is set (after a commit); never fails the page."""
-    mail.deliver_pending(engine(), settings(), now())
+    """Send the outbox's new messages when SMTP is set (after a commit), in the background: the page
+    answers as fast whether a message was queued or not (a reset request for an address with an
+    account takes as long as one without), and never fails for a mail problem."""
+    threading.Thread(target=mail.deliver_pending, args=(engine(), settings(), now()), name="deliver-mail", daemon=True).start()
 
 
 # --- OpenID Connect (st.login), when .streamlit/secrets.toml has an [auth] section ---------------

@@ -47,6 +47,8 @@ COMMON_PASSWORDS_FILE = Path(__file__).with_name("common-passwords.txt.gz")
 MAX_PASSWORD_LENGTH = 1024
 MAX_EMAIL_LENGTH = 254
 MAX_NAME_LENGTH = 100
+# Reset links one account may ask for in an hour: a forgetful person needs one or two; more floods its inbox.
+MAX_RESETS_PER_HOUR = 3
 # last_seen_at is written at most this often, so a page rerun does not write every time.
 _TOUCH_EVERY = timedelta(minutes=5)
 _hasher = PasswordHasher()  # Argon2id with argon2-cffi's recommended cost (RFC 9106 low-memory)
@@ -441,6 +443,8 @@ def _set_password(
 ) -> None:
     check_password_policy(password, email=email, min_length=settings.password_min_length)
     conn.execute(update(users).where(users.c.id == user_id).values(password_hash=hash_password(password)))
+    # Every reset link not used yet stops working: a new password voids the old ways in.
+    conn.execute(delete(password_resets).where(password_resets.c.user_id == user_id, password_resets.c.used_at.is_(None)))
     ends = delete(sign_in_sessions).where(sign_in_sessions.c.user_id == user_id)
     if keep_token:
         ends = ends.where(sign_in_sessions.c.token_hash != token_hash(keep_token))
@@ -449,11 +453,17 @@ def _set_password(
 
 def request_password_reset(conn: Connection, email: str, now: datetime, *, settings: Settings) -> tuple[User, str] | None:
     """A single-use reset token for the account, valid PASSWORD_RESET_MINUTES; None when there is
-    no enabled account (the page says the same either way). The caller mails the link
+    no enabled account, or MAX_RESETS_PER_HOUR were asked for it (the page says the same either way). The caller mails the link
     (``mail.password_reset_message``)."""
     user = find_user(conn, email)
     if user is None or user.disabled:
         return None
+    recent = conn.execute(
+        select(func.count()).select_from(password_resets)
+        .where(password_resets.c.user_id == user.id, password_resets.c.created_at > now - timedelta(hours=1))
+    ).scalar_one()  # fmt: skip
+    if recent >= MAX_RESETS_PER_HOUR:
+        return None  # the page says the same: nobody learns the account exists, nor floods its inbox
     token = new_token()
     conn.execute(insert(password_resets).values(token_hash=token_hash(token), user_id=user.id, created_at=now,
                                                 expires_at=now + timedelta(minutes=settings.password_reset_minutes)))  # fmt: skip
@@ -476,12 +486,13 @@ def complete_password_reset(conn: Connection, token: str, new_password: str, now
     user = get_user(conn, row.user_id)
     if user.disabled:
         raise TokenError("unknown")
-    _set_password(conn, user.id, user.email, new_password, settings=settings, keep_token=None)
-    # Conditional on used_at, so two concurrent uses cannot both succeed.
+    # Conditional on used_at, so two concurrent uses cannot both succeed (a refused password rolls
+    # the caller's transaction back, and the link stays usable).
     used = conn.execute(update(password_resets).where(password_resets.c.token_hash == row.token_hash,
                                                       password_resets.c.used_at.is_(None)).values(used_at=now))  # fmt: skip
     if used.rowcount != 1:
         raise TokenError("used")
+    _set_password(conn, user.id, user.email, new_password, settings=settings, keep_token=None)
     return user
 
 

@@ -12,18 +12,30 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, union, update
+from sqlalchemy import Connection, delete, func, insert, select, union, update
 
 from opportunities.accounts import accounts, audit, mail
 from opportunities.accounts.identity import Role, User
 from opportunities.accounts.permissions import Action, authorise
 from opportunities.db import queries
 from opportunities.db.schema import cities, city_leads, invitations, opportunities, organisation_trust, providers, users
-from opportunities.errors import N_, AccountExistsError, FieldError, NotFoundError, RecordError, TokenError, because
+from opportunities.errors import (
+    N_,
+    AccountExistsError,
+    FieldError,
+    ForbiddenError,
+    NotFoundError,
+    RecordError,
+    TokenError,
+    because,
+)
 from opportunities.settings import Settings
 from opportunities.text import fold
 from opportunities.validation import check_text, parse_email, parse_url
 from opportunities.vocabulary import ProviderKind
+
+# Invitations an organisation may send in 24 hours: enough for a team, too few for a spam run.
+MAX_INVITATIONS_PER_DAY = 20
 
 
 @dataclass(frozen=True)
@@ -255,14 +267,23 @@ def invite(conn: Connection, actor: User | None, organisation_id: int, email: st
     """An invitation to join the organisation, valid INVITATION_DAYS; returns the token (the page
     shows the link to copy) and queues the mail (the caller runs ``mail.deliver_pending``).
 
-    Raises :class:`ForbiddenError` (not a member, nor an admin), :class:`FieldError` (email),
-    :class:`AccountExistsError` (the address has an account already), :class:`NotFoundError`.
+    An address that has an account already is invited like any other (accepting then says so to its
+    owner): the answer tells nobody which addresses have accounts.
+
+    Raises :class:`ForbiddenError` (not a member, nor an admin; an organisation not verified yet;
+    more than MAX_INVITATIONS_PER_DAY), :class:`FieldError` (email), :class:`NotFoundError`.
     """
     user = authorise(actor, Action.INVITE, organisation_id=organisation_id)
     key = accounts.normalise_email(email)
     org = get_organisation(conn, organisation_id)
-    if accounts.find_user(conn, key) is not None:
-        raise AccountExistsError(f"an account for {key} exists already")
+    if not org.verified and user.role is not Role.ADMIN:
+        raise ForbiddenError("an organisation invites colleagues once a city lead has verified it")
+    recent = conn.execute(
+        select(func.count()).select_from(invitations)
+        .where(invitations.c.organisation_id == organisation_id, invitations.c.created_at > now - timedelta(days=1))
+    ).scalar_one()  # fmt: skip
+    if recent >= MAX_INVITATIONS_PER_DAY:
+        raise ForbiddenError(f"an organisation sends at most {MAX_INVITATIONS_PER_DAY} invitations a day")
     token = accounts.new_token()
     expires = now + timedelta(days=settings.invitation_days)
     conn.execute(insert(invitations).values(token_hash=accounts.token_hash(token), organisation_id=organisation_id, email=key,
