@@ -621,6 +621,7 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
         layer_geojson,
         open_coverage,
     )
+    from opportunities.coverage.reports import coverage_csv
 
     check_distance(args.desert_km)
     with _engine(settings) as engine, engine.connect() as conn:
@@ -634,7 +635,7 @@ def cmd_coverage(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "geojson":
         out.write_text(layer_geojson(layer), encoding="utf-8")
     else:
-        layer.drop(columns="geometry").to_csv(out, index=False)
+        out.write_bytes(coverage_csv(layer))
     apart = coverage.apart(filt, PIN_MAX_UNCERTAINTY_M)
     for row in apart.itertuples():
         print(

@@ -34,6 +34,7 @@ from opportunities.coverage.population import (
     read_population_file,
     replace_city_population,
 )
+from opportunities.coverage.reports import coverage_csv
 from opportunities.db.queries import list_cities
 from opportunities.errors import BoundaryFileError
 from opportunities.i18n import age_group_label, explain_file_error, format_number, topic_label, translator
@@ -130,7 +131,7 @@ def main() -> None:
             table.columns = [_("Cell"), _("Opportunities"), _("Nearest (km)"), _("Desert")]
         st.dataframe(table, hide_index=True, width="stretch")
     slug = city.replace(" ", "_") or "coverage"
-    csv = layer.drop(columns="geometry").to_csv(index=False).encode("utf-8")
+    csv = coverage_csv(layer)
     one, two, three, four = st.columns(4)
     one.download_button(_("Table (CSV)"), csv, f"coverage-{slug}-{by}.csv", "text/csv")
     two.download_button(

@@ -11,6 +11,7 @@ import io
 import json
 from typing import Any
 
+import pandas as pd
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
@@ -217,6 +218,18 @@ def indicators_csv(indicators: Indicators, language: str = "en") -> str:
     for record in indicator_records(indicators, language):
         writer.writerow({name: guard_formula(text) for name, text in record.items()})
     return out.getvalue()
+
+
+def coverage_csv(layer: pd.DataFrame) -> bytes:
+    """A coverage table (ranked districts, or cells) as CSV for a spreadsheet: UTF-8 with a byte-order
+    mark (Excel then reads Ł and ö), the geometry left out, and every text cell guarded against
+    formula injection (a district named ``=HYPERLINK(…)`` stays text); numbers stay numbers."""
+    table = layer.drop(columns="geometry", errors="ignore").copy()
+    for column in table.columns:
+        if table[column].dtype == object:
+            table[column] = [guard_formula(value) if isinstance(value, str) else value for value in table[column]]
+    table.columns = [guard_formula(str(name)) for name in table.columns]
+    return str(table.to_csv(index=False, lineterminator="\r\n")).encode("utf-8-sig")
 
 
 def indicators_json(indicators: Indicators) -> str:
