@@ -137,6 +137,11 @@ class SignInError(OpportunitiesError):
     """Wrong email or password, or a disabled account (one message for all: it tells nothing)."""
 
 
+class UnconfirmedAccountError(SignInError):
+    """The password is right, but the account's address is not confirmed yet: the link mailed at
+    registration must be opened first."""
+
+
 class RateLimitError(ReasonedError):
     """Too many failed sign-ins for an account or from a client; try again after ``retry_after_s``."""
 
@@ -188,7 +193,12 @@ class DatabaseInUseError(OpportunitiesError):
 
 
 class AccountExistsError(OpportunitiesError):
-    """An account (or organisation) with this email (or name) exists already."""
+    """An account (or organisation) with this email (or name) exists already. ``taken`` says which:
+    ``"email"`` (a page must not tell a visitor so: it would say who has an account) or ``"name"``."""
+
+    def __init__(self, message: str, taken: str = "email") -> None:
+        super().__init__(message)
+        self.taken = taken
 
 
 class BackupError(OpportunitiesError):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import cast
 
 import streamlit as st
-from streamlit.errors import StreamlitAPIException
 
 from opportunities.accounts import accounts, organisations
 from opportunities.db.connection import writing
@@ -61,7 +59,7 @@ def main() -> None:
         return
     try:
         with writing(access.engine()) as conn:
-            _org, user = organisations.register_organisation(
+            organisations.register_organisation(
                 conn, name=name, kind=cast("ProviderKind", kind), city_id=city_id if city_id is not None else -1, website=website,
                 contact_email=contact, user_email=email, password=password, settings=access.settings(),
                 now=access.now(), user_name=user_name, language=access.language(),
@@ -73,15 +71,15 @@ def main() -> None:
     except PasswordPolicyError as exc:
         st.error(explain(exc.reason, access.language()))
         return
-    except AccountExistsError:
-        st.error(_("An organisation with this name, or an account with this email, exists already."))
-        return
+    except AccountExistsError as exc:
+        if exc.taken == "name":
+            st.error(_("An organisation with this name exists already."))
+            return
+        # An address with an account gets the same answer as a new one: the page tells nobody who has one.
     access.deliver_mail()
-    access.sign_in(user)
-    access.write_cookie()
-    st.success(_("Your organisation is registered. A city lead will verify it; until then its listings wait unpublished."))
-    with contextlib.suppress(StreamlitAPIException):  # listed from the next run on
-        st.page_link("pages/account.py", label=_("Your account"))
+    st.success(_("Almost done: we sent a link to {email}. Open it within {days} days to confirm your address; "
+                 "then a city lead verifies your organisation.").format(email=escape_markdown(email.strip()),
+                                                                       days=accounts.UNCONFIRMED_DAYS))  # fmt: skip
 
 
 main()

@@ -9,7 +9,14 @@ from streamlit.errors import StreamlitAPIException
 
 from opportunities.accounts import accounts, identity, mail, organisations
 from opportunities.db.connection import writing
-from opportunities.errors import AccountExistsError, PasswordPolicyError, RateLimitError, SignInError, TokenError
+from opportunities.errors import (
+    AccountExistsError,
+    PasswordPolicyError,
+    RateLimitError,
+    SignInError,
+    TokenError,
+    UnconfirmedAccountError,
+)
 from opportunities.i18n import N_, explain
 from opportunities.text import escape_markdown
 from ui import access, app_state, widgets
@@ -98,6 +105,8 @@ def sign_in_form() -> None:
             )
         except RateLimitError as exc:
             st.error(explain(exc.reason, access.language()))
+        except UnconfirmedAccountError:
+            st.error(_("Confirm your address first: open the link we mailed to it when you registered."))
         except SignInError:
             st.error(_("Wrong email or password."))
         else:
@@ -119,6 +128,24 @@ def sign_in_form() -> None:
         if st.button(_("Use the code")) and code.strip():
             st.query_params["invitation"] = code.strip()
             st.rerun()
+
+
+def confirm_address(token: str) -> None:
+    st.header(_("Confirm your address"))
+    try:
+        with writing(access.engine()) as conn:
+            user = organisations.confirm_registration(conn, token, settings=access.settings(), now=access.now())
+    except TokenError as exc:
+        st.error(explain(exc.reason, access.language()))
+        return
+    access.deliver_mail()
+    access.sign_in(user)
+    access.write_cookie()
+    st.query_params.clear()
+    st.success(
+        _("Your address is confirmed. A city lead will verify your organisation; until then its listings wait unpublished.")
+    )
+    signed_in_view(user)
 
 
 def request_reset(address: str) -> None:
@@ -144,6 +171,9 @@ def main() -> None:
         return
     if params.get("invitation"):
         accept_invitation(params["invitation"])
+        return
+    if params.get("confirm"):
+        confirm_address(params["confirm"])
         return
     user = access.current_user()
     if user is not None:

@@ -194,7 +194,7 @@ def world(engine: Engine, geocoder: Geocoder, database_url: str) -> World:
         ).scalar_one()
         newcomer, member = organisations.register_organisation(
             conn, name="Nytt Forum", kind=ProviderKind.NGO, city_id=gbg.id, website="", contact_email="info@nytt.example",
-            user_email="anna@nytt.example", password=None, settings=settings, now=NOW, language="sv")  # fmt: skip
+            user_email="anna@nytt.example", password=None, settings=settings, now=NOW, language="sv", confirmed=True)  # fmt: skip
 
         def user(email: str, role: Role, **kw: object) -> User:
             return add_user(conn, email, role=role, password=None, settings=settings, now=NOW, **kw)  # type: ignore[arg-type]

@@ -196,7 +196,8 @@ def _oidc_identity() -> tuple[str, str, bool] | None:
     info = st.user
     if not info.get("is_logged_in"):
         return None
-    return str(info.get("email") or ""), str(info.get("sub") or ""), bool(info.get("email_verified", True))
+    # Only an explicit true proves the address: a missing claim, "true" as text or 1 do not.
+    return str(info.get("email") or ""), str(info.get("sub") or ""), info.get("email_verified") is True
 
 
 def _adopt_oidc() -> User | None:

@@ -25,7 +25,7 @@ from opportunities.accounts import audit
 from opportunities.accounts.identity import Role, User
 from opportunities.accounts.permissions import Action, authorise
 from opportunities.db import connection, queries, schema
-from opportunities.db.schema import city_leads, password_resets, sign_in_attempts, sign_in_sessions, users
+from opportunities.db.schema import address_confirmations, city_leads, password_resets, sign_in_attempts, sign_in_sessions, users
 from opportunities.errors import (
     N_,
     AccountExistsError,
@@ -36,6 +36,7 @@ from opportunities.errors import (
     RateLimitError,
     SignInError,
     TokenError,
+    UnconfirmedAccountError,
     because,
 )
 from opportunities.settings import Settings
@@ -49,6 +50,8 @@ MAX_EMAIL_LENGTH = 254
 MAX_NAME_LENGTH = 100
 # Reset links one account may ask for in an hour: a forgetful person needs one or two; more floods its inbox.
 MAX_RESETS_PER_HOUR = 3
+# Days a self-registration has to confirm its address (the link's validity); then it is removed.
+UNCONFIRMED_DAYS = 7
 # last_seen_at is written at most this often, so a page rerun does not write every time.
 _TOUCH_EVERY = timedelta(minutes=5)
 _hasher = PasswordHasher()  # Argon2id with argon2-cffi's recommended cost (RFC 9106 low-memory)
@@ -140,7 +143,8 @@ def _city_ids(conn: Connection, user_id: int) -> tuple[int, ...]:
 
 def _user(conn: Connection, row: Any) -> User:
     return User(id=row.id, email=row.email, name=row.name, role=Role(row.role), organisation_id=row.organisation_id,
-                city_ids=_city_ids(conn, row.id), disabled=row.disabled_at is not None, language=row.language)  # fmt: skip
+                city_ids=_city_ids(conn, row.id), disabled=row.disabled_at is not None, language=row.language,
+                confirmed=row.confirmed_at is not None)  # fmt: skip
 
 
 def get_user(conn: Connection, user_id: int) -> User:
@@ -190,8 +194,10 @@ def add_user(
     language: str = "en",
     actor: User | None = None,
     actor_label: str = "",
+    confirmed: bool = True,
 ) -> User:
     """Create an account. ``password`` None: the person signs in with OpenID Connect (or resets it).
+    ``confirmed`` False (a self-registration): no sign-in until :func:`confirm_address`.
 
     Raises :class:`FieldError` (email, name, organisation, city), :class:`PasswordPolicyError`,
     :class:`AccountExistsError`. Permission to add is the caller's to check (the command line, an
@@ -211,6 +217,7 @@ def add_user(
     values = {
         "email": key, "name": name, "password_hash": hash_password(password) if password is not None else None,
         "role": role.value, "organisation_id": organisation_id, "language": language, "created_at": now,
+        "confirmed_at": now if confirmed else None,
     }  # fmt: skip
     user_id = int(conn.execute(insert(users).returning(users.c.id).values(**values)).scalar_one())
     if city_ids:
@@ -319,10 +326,18 @@ def authenticate(engine: Engine, email: str, password: str, client: str, now: da
     failed ones too (a caller's rollback on the error must not erase them). Raises
     :class:`RateLimitError` when the account or the client had too many failures in the window
     (checked before the password, so guessing stops), :class:`SignInError` for a wrong email or
-    password, an account without a password, or a disabled account (one message for all).
+    password, an account without a password, or a disabled account (one message for all), and
+    :class:`UnconfirmedAccountError` for the right password of an account whose address is not
+    confirmed yet.
     """
-    with connection.writing(engine) as conn:
-        user = _attempt(conn, email, password, client, now, settings)
+    unconfirmed = False
+    with connection.writing(engine) as conn:  # the attempt is kept, whatever comes of it
+        try:
+            user = _attempt(conn, email, password, client, now, settings)
+        except UnconfirmedAccountError:
+            user, unconfirmed = None, True
+    if unconfirmed:
+        raise UnconfirmedAccountError("confirm the address first: open the link mailed to it")
     if user is None:
         raise SignInError("wrong email or password")
     return user
@@ -354,6 +369,8 @@ def _attempt(conn: Connection, email: str, password: str, client: str, now: date
     conn.execute(insert(sign_in_attempts).values(at=now, email=key[:MAX_EMAIL_LENGTH], client_key=client[:64], succeeded=ok))
     if not ok or row is None:
         return None
+    if row.confirmed_at is None:
+        raise UnconfirmedAccountError("confirm the address first: open the link mailed to it")
     if _hasher.check_needs_rehash(row.password_hash):
         conn.execute(update(users).where(users.c.id == row.id).values(password_hash=hash_password(password)))
     return _user(conn, row)
@@ -366,7 +383,7 @@ def user_for_oidc(conn: Connection, *, email: str, subject: str, email_verified:
     Raises :class:`SignInError` when no enabled account matches.
     """
     row = conn.execute(select(users).where(users.c.oidc_subject == subject)).first() if subject else None
-    if row is None and email_verified:
+    if row is None and email_verified is True:  # a claim that is missing or anything but true proves nothing
         try:
             row = conn.execute(select(users).where(users.c.email == normalise_email(email))).first()
         except FieldError:
@@ -374,8 +391,15 @@ def user_for_oidc(conn: Connection, *, email: str, subject: str, email_verified:
         if row is not None and row.oidc_subject not in (None, subject):
             row = None  # linked to another identity already
         if row is not None and subject:
-            conn.execute(update(users).where(users.c.id == row.id).values(oidc_subject=subject))
-    if row is None or row.disabled_at is not None:
+            linked: dict[str, Any] = {"oidc_subject": subject}
+            if row.confirmed_at is None:
+                # The identity provider has verified the address, which a self-registration on it never
+                # did: whoever registered it (perhaps not its owner) loses the password and sessions.
+                linked |= {"confirmed_at": now, "password_hash": None}
+                conn.execute(delete(sign_in_sessions).where(sign_in_sessions.c.user_id == row.id))
+            conn.execute(update(users).where(users.c.id == row.id).values(**linked))
+            row = conn.execute(select(users).where(users.c.id == row.id)).one()
+    if row is None or row.disabled_at is not None or row.confirmed_at is None:
         raise SignInError("no account for this sign-in")
     return _user(conn, row)
 
@@ -398,7 +422,7 @@ def user_for_session(conn: Connection, token: str, now: datetime) -> User | None
         .join(sign_in_sessions, sign_in_sessions.c.user_id == users.c.id)
         .where(sign_in_sessions.c.token_hash == token_hash(token), sign_in_sessions.c.expires_at > now)
     ).first()
-    if row is None or row.disabled_at is not None:
+    if row is None or row.disabled_at is not None or row.confirmed_at is None:
         return None
     return _user(conn, row)
 
@@ -451,6 +475,57 @@ def _set_password(
     conn.execute(ends)
 
 
+def request_confirmation(conn: Connection, user_id: int, now: datetime) -> str:
+    """A single-use link token confirming the account's address, valid UNCONFIRMED_DAYS; the caller
+    mails the link (``mail.confirmation_message``)."""
+    token = new_token()
+    conn.execute(insert(address_confirmations).values(token_hash=token_hash(token), user_id=user_id, created_at=now,
+                                                      expires_at=now + timedelta(days=UNCONFIRMED_DAYS)))  # fmt: skip
+    return token
+
+
+def confirm_address(conn: Connection, token: str, now: datetime) -> User:
+    """Confirm the address of the account the link was mailed to; it may sign in from now on.
+
+    Raises :class:`TokenError` ("unknown", "expired", "used").
+    """
+    row = conn.execute(
+        select(address_confirmations).where(address_confirmations.c.token_hash == token_hash(token.strip()))
+    ).first()
+    if row is None:
+        raise TokenError("unknown")
+    if row.used_at is not None:
+        raise TokenError("used")
+    if (queries.aware(row.expires_at) or now) <= now:
+        raise TokenError("expired")
+    used = conn.execute(update(address_confirmations).where(address_confirmations.c.token_hash == row.token_hash,
+                                                            address_confirmations.c.used_at.is_(None)).values(used_at=now))  # fmt: skip
+    if used.rowcount != 1:
+        raise TokenError("used")
+    conn.execute(update(users).where(users.c.id == row.user_id, users.c.confirmed_at.is_(None)).values(confirmed_at=now))
+    user = get_user(conn, row.user_id)
+    if user.disabled:
+        raise TokenError("unknown")
+    return user
+
+
+def remove_unconfirmed(conn: Connection, now: datetime) -> list[int]:
+    """Remove the accounts whose address was not confirmed within UNCONFIRMED_DAYS (their address
+    is free to register again); returns their organisations' ids, for the caller to remove those
+    that nobody else joined."""
+    stale = conn.execute(
+        select(users.c.id, users.c.organisation_id).where(
+            users.c.confirmed_at.is_(None), users.c.created_at < now - timedelta(days=UNCONFIRMED_DAYS)
+        )
+    ).all()
+    ids = [row.id for row in stale]
+    if ids:
+        for table in (address_confirmations, password_resets, sign_in_sessions, city_leads):
+            conn.execute(delete(table).where(table.c.user_id.in_(ids)))
+        conn.execute(delete(users).where(users.c.id.in_(ids)))
+    return sorted({row.organisation_id for row in stale if row.organisation_id is not None})
+
+
 def request_password_reset(conn: Connection, email: str, now: datetime, *, settings: Settings) -> tuple[User, str] | None:
     """A single-use reset token for the account, valid PASSWORD_RESET_MINUTES; None when there is
     no enabled account, or MAX_RESETS_PER_HOUR were asked for it (the page says the same either way). The caller mails the link
@@ -493,7 +568,9 @@ def complete_password_reset(conn: Connection, token: str, new_password: str, now
     if used.rowcount != 1:
         raise TokenError("used")
     _set_password(conn, user.id, user.email, new_password, settings=settings, keep_token=None)
-    return user
+    # The link was mailed to the address: opening it confirms the address, as a registration's link does.
+    conn.execute(update(users).where(users.c.id == user.id, users.c.confirmed_at.is_(None)).values(confirmed_at=now))
+    return get_user(conn, user.id)
 
 
 def set_password(conn: Connection, user_id: int, password: str, *, settings: Settings, now: datetime,

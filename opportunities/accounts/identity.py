@@ -24,6 +24,7 @@ class User:
     city_ids: tuple[int, ...]
     disabled: bool
     language: str = "en"
+    confirmed: bool = True  # False: a self-registration whose address is not confirmed yet
 
     @property
     def label(self) -> str:

@@ -154,6 +154,19 @@ def invitation_message(
     )
 
 
+def confirmation_message(recipient: str, language: str, *, organisation: str, url: str, days: int) -> Message:
+    _ = translator(language).gettext
+    return Message(
+        recipient,
+        _("Confirm your address for the Cities of Learning map"),
+        _(
+            "Someone registered {organisation} on the Cities of Learning map with this address.\n\n"
+            "Open this link within {days} days to confirm that the address is yours and to sign in (it works once):\n{url}\n\n"
+            "If it was not you, ignore this message: the registration is removed after {days} days."
+        ).format(organisation=organisation, url=url, days=days),
+    )
+
+
 def password_reset_message(recipient: str, language: str, *, url: str, minutes: int) -> Message:
     _ = translator(language).gettext
     return Message(

@@ -102,7 +102,11 @@ def list_organisations(
     if city_ids is not None:
         query = query.where(providers.c.city_id.in_(city_ids))
     if unverified_only:
-        query = query.where(providers.c.verified_at.is_(None)).order_by(providers.c.registered_at, providers.c.id)
+        # Only organisations someone confirmed an address for: a registration on an address nobody
+        # owns never reaches a lead.
+        confirmed = select(users.c.id).where(users.c.organisation_id == providers.c.id, users.c.confirmed_at.is_not(None))
+        query = query.where(providers.c.verified_at.is_(None), confirmed.exists())
+        query = query.order_by(providers.c.registered_at, providers.c.id)
     else:
         query = query.order_by(providers.c.name)
     rows = list(conn.execute(query))
@@ -143,14 +147,22 @@ def register_organisation(
     now: datetime,
     user_name: str = "",
     language: str = "en",
+    confirmed: bool = False,
 ) -> tuple[Organisation, User]:
-    """A new, unverified organisation with its first provider account; the city's leads are
-    notified (outbox; the caller runs ``mail.deliver_pending`` after the commit).
+    """A new, unverified organisation with its first provider account, whose address is not
+    confirmed yet: a link to confirm it is mailed (outbox; the caller runs ``mail.deliver_pending``
+    after the commit), and the city's leads hear of the organisation once it is opened
+    (:func:`confirm_registration`). ``confirmed``: the address is known to be the person's (an
+    admin's registration, tests), and the leads are notified now.
+
+    Registrations left unconfirmed for UNCONFIRMED_DAYS are removed first, so an address someone
+    registered without owning it is free again.
 
     Raises :class:`RecordError` listing every unusable field (name, website, contact_email, city,
     email), :class:`PasswordPolicyError`, :class:`AccountExistsError` (the name or the email is
-    taken). ``password`` None: the person signs in through OpenID Connect.
+    taken; ``taken`` says which). ``password`` None: the person signs in through OpenID Connect.
     """
+    _remove_stale_registrations(conn, now)
     name, website, contact_email = name.strip(), website.strip(), contact_email.strip()
     errors: list[FieldError] = []
     if not name:
@@ -181,7 +193,7 @@ def register_organisation(
     if password is not None:
         accounts.check_password_policy(password, email=user_email, min_length=settings.password_min_length)
     if conn.execute(select(providers.c.id).where(providers.c.name_key == fold(name))).first() is not None:
-        raise AccountExistsError(f"an organisation called {name} exists already")
+        raise AccountExistsError(f"an organisation called {name} exists already", taken="name")
     values = {"name": name, "name_key": fold(name), "kind": kind.value, "city_id": city_id, "website": website,
               "contact_email": contact_email, "verified_at": None, "registered_at": now}  # fmt: skip
     org_id = int(conn.execute(insert(providers).returning(providers.c.id).values(**values)).scalar_one())
@@ -190,14 +202,60 @@ def register_organisation(
                  entity="organisation", entity_id=org_id, city_id=city_id, after=_snapshot(org), now=now)  # fmt: skip
     user = accounts.add_user(conn, user_email, role=Role.PROVIDER, password=password, settings=settings, now=now,
                              name=user_name, organisation_id=org_id, language=language,
-                             actor_label=accounts.normalise_email(user_email))  # fmt: skip
-    assert city is not None
-    for lead_email, lead_language in _leads_of(conn, city_id):
-        message = mail.organisation_registered_message(
-            lead_email, lead_language, organisation=name, city=city.name, url=mail.link(settings, "review")
+                             actor_label=accounts.normalise_email(user_email), confirmed=confirmed)  # fmt: skip
+    if confirmed:
+        _notify_leads(conn, org, settings, now)
+    else:
+        token = accounts.request_confirmation(conn, user.id, now)
+        message = mail.confirmation_message(
+            user.email,
+            language,
+            organisation=name,
+            url=mail.link(settings, "sign_in", confirm=token),
+            days=accounts.UNCONFIRMED_DAYS,
         )
         mail.queue(conn, message, now)
     return org, user
+
+
+def confirm_registration(conn: Connection, token: str, *, settings: Settings, now: datetime) -> User:
+    """Open a confirmation link: the account's address is confirmed, it may sign in, and the leads of
+    its organisation's city hear of the organisation (when it still waits for verification).
+
+    Raises :class:`TokenError` ("unknown", "expired", "used").
+    """
+    user = accounts.confirm_address(conn, token, now)
+    if user.organisation_id is not None:
+        org = get_organisation(conn, user.organisation_id)
+        if not org.verified and org.registered_at is not None:
+            _notify_leads(conn, org, settings, now)
+    return user
+
+
+def _notify_leads(conn: Connection, org: Organisation, settings: Settings, now: datetime) -> None:
+    city = conn.execute(select(cities.c.name).where(cities.c.id == org.city_id)).scalar()
+    if org.city_id is None or city is None:
+        return
+    for lead_email, lead_language in _leads_of(conn, org.city_id):
+        message = mail.organisation_registered_message(
+            lead_email, lead_language, organisation=org.name, city=city, url=mail.link(settings, "review")
+        )
+        mail.queue(conn, message, now)
+
+
+def _remove_stale_registrations(conn: Connection, now: datetime) -> None:
+    """Remove registrations never confirmed (see :func:`accounts.remove_unconfirmed`), and their
+    organisations when nobody else joined, nothing was listed and no lead verified them."""
+    for org_id in accounts.remove_unconfirmed(conn, now):
+        members = conn.execute(select(func.count()).select_from(users).where(users.c.organisation_id == org_id)).scalar_one()
+        listed = conn.execute(
+            select(func.count()).select_from(opportunities).where(opportunities.c.provider_id == org_id)
+        ).scalar_one()
+        org = get_organisation(conn, org_id)
+        if members == 0 and listed == 0 and not org.verified and org.registered_at is not None:
+            conn.execute(delete(invitations).where(invitations.c.organisation_id == org_id))
+            conn.execute(delete(organisation_trust).where(organisation_trust.c.provider_id == org_id))
+            conn.execute(delete(providers).where(providers.c.id == org_id))
 
 
 def _leads_of(conn: Connection, city_id: int) -> list[tuple[str, str]]:

@@ -145,6 +145,9 @@ users = Table(
     Column("language", String(2), nullable=False, default="en"),
     Column("created_at", _TZ, nullable=False),
     Column("disabled_at", _TZ),
+    # NULL: the address is not confirmed yet (a self-registration): no sign-in until a link mailed
+    # to it is opened; removed after accounts.UNCONFIRMED_DAYS.
+    Column("confirmed_at", _TZ),
 )
 
 city_leads = Table(
@@ -187,6 +190,17 @@ invitations = Table(
     Column("created_at", _TZ, nullable=False),
     Column("expires_at", _TZ, nullable=False),
     Column("accepted_at", _TZ),
+)
+
+# A link mailed to a self-registered account's address: opening it proves the address is theirs.
+address_confirmations = Table(
+    "address_confirmations",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("created_at", _TZ, nullable=False),
+    Column("expires_at", _TZ, nullable=False),
+    Column("used_at", _TZ),
 )
 
 password_resets = Table(

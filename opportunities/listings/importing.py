@@ -356,6 +356,13 @@ def _outcomes(report: ImportReport, table: Table) -> tuple[RowOutcome, ...]:
     return tuple(sorted(rows, key=lambda r: r.row))
 
 
+def _as_value(outcome: RowOutcome) -> tuple[object, ...]:
+    """A row's outcome as a value: its errors compared by field and reason, not as exception objects
+    (which are equal only to themselves, so a rejected row would always differ from its preview)."""
+    errors = tuple((e.field, e.reason) for e in outcome.errors)
+    return (outcome.row, outcome.outcome, outcome.title, errors, outcome.duplicate_row, outcome.duplicate_id)
+
+
 def preview_import(
     engine: Engine,
     table: Table,
@@ -406,9 +413,9 @@ def confirm_import(
                               publish_in=preview.publish_in)  # fmt: skip
         report = _with_table(report, table)
         now = _outcomes(report, table)
-        if now != preview.rows:
-            before = {r.row: r for r in preview.rows}
-            changed = [r.row for r in now if before.get(r.row) != r]
+        if [_as_value(r) for r in now] != [_as_value(r) for r in preview.rows]:
+            before = {r.row: _as_value(r) for r in preview.rows}
+            changed = [r.row for r in now if before.get(r.row) != _as_value(r)]
             raise ImportChangedError(
                 f"the data changed since the preview (row {', '.join(map(str, changed[:5]))}"
                 f"{' …' if len(changed) > 5 else ''} would now be imported differently); nothing was stored: preview the file again"

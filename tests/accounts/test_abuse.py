@@ -15,8 +15,8 @@ from opportunities.accounts import accounts, organisations
 from opportunities.accounts.identity import Role, User
 from opportunities.db.connection import writing
 from opportunities.db.queries import ensure_city
-from opportunities.db.schema import audit_log, invitations, mail_outbox, password_resets
-from opportunities.errors import ForbiddenError, TokenError
+from opportunities.db.schema import audit_log, invitations, mail_outbox, password_resets, providers, users
+from opportunities.errors import ForbiddenError, SignInError, TokenError, UnconfirmedAccountError
 from opportunities.model import City
 from opportunities.settings import Settings, load_settings
 from opportunities.vocabulary import ProviderKind
@@ -39,7 +39,7 @@ def member(engine: Engine, settings: Settings) -> tuple[User, int, User]:
                                  now=NOW, city_ids=(city,))  # fmt: skip
         org, user = organisations.register_organisation(
             conn, name="Klub Ósemka", kind=ProviderKind.NGO, city_id=city, website="", contact_email="klub@example.pl",
-            user_email="ola@example.pl", password=PASSWORD, settings=settings, now=NOW)  # fmt: skip
+            user_email="ola@example.pl", password=PASSWORD, settings=settings, now=NOW, confirmed=True)  # fmt: skip
     return user, org.id, lead
 
 
@@ -140,3 +140,80 @@ def test_the_audit_log_cannot_be_rewritten_nor_emptied(engine: Engine, member: t
     with engine.connect() as conn:
         assert count(engine, audit_log) == before
         assert "rewritten" not in conn.execute(select(audit_log.c.note)).scalars().all()
+
+
+def _squat(conn: object, settings: Settings, city: int, now: datetime = NOW) -> tuple[int, User]:
+    """Someone registers an organisation on an address that is not theirs (ceo@school.example)."""
+    org, user = organisations.register_organisation(
+        conn, name="Szkoła Podstawowa nr 1", kind=ProviderKind.SCHOOL, city_id=city, website="",  # type: ignore[arg-type]
+        contact_email="x@example.org", user_email="ceo@school.example", password="squatter's own passphrase",
+        settings=settings, now=now)  # fmt: skip
+    return org.id, user
+
+
+def test_an_account_is_usable_only_once_its_address_is_confirmed(
+    engine: Engine, settings: Settings, member: tuple[User, int, User]
+) -> None:
+    _user, _org, lead = member
+    with writing(engine) as conn:
+        org_id, squatter = _squat(conn, settings, lead.city_ids[0])
+        link = conn.execute(select(mail_outbox.c.body).where(mail_outbox.c.recipient == "ceo@school.example")).scalar_one()
+        waiting = organisations.list_organisations(conn, unverified_only=True)
+    assert not squatter.confirmed and org_id not in [o.id for o in waiting]  # no lead is asked to verify it yet
+    with pytest.raises(UnconfirmedAccountError):
+        accounts.authenticate(engine, "ceo@school.example", "squatter's own passphrase", "c", NOW, settings=settings)
+    token = link.split("confirm=")[1].split()[0]
+    with writing(engine) as conn:
+        confirmed = organisations.confirm_registration(conn, token, settings=settings, now=NOW)
+        leads_told = conn.execute(select(mail_outbox.c.recipient).where(mail_outbox.c.subject.contains("Szkoła"))).scalars().all()
+    assert confirmed.confirmed and leads_told == ["lead@plock.example"]
+    assert (
+        accounts.authenticate(engine, "ceo@school.example", "squatter's own passphrase", "c", NOW, settings=settings).id
+        == squatter.id
+    )
+    with pytest.raises(TokenError) as again, writing(engine) as conn:
+        organisations.confirm_registration(conn, token, settings=settings, now=NOW)
+    assert again.value.code == "used"
+
+
+@pytest.mark.parametrize("claim", [None, False, "true", 1])
+def test_an_identity_provider_links_only_an_address_it_says_is_verified(
+    engine: Engine, settings: Settings, member: tuple[User, int, User], claim: object
+) -> None:
+    _user, _org, lead = member
+    with writing(engine) as conn:
+        _squat(conn, settings, lead.city_ids[0])
+    with pytest.raises(SignInError), writing(engine) as conn:
+        accounts.user_for_oidc(conn, email="ceo@school.example", subject="idp|ceo", email_verified=claim is True, now=NOW)
+    with engine.connect() as conn:
+        assert conn.execute(select(users.c.oidc_subject).where(users.c.email == "ceo@school.example")).scalar_one() is None
+
+
+def test_the_owners_verified_sign_in_takes_the_account_from_whoever_registered_it(
+    engine: Engine, settings: Settings, member: tuple[User, int, User]
+) -> None:
+    _user, _org, lead = member
+    with writing(engine) as conn:
+        _org_id, squatter = _squat(conn, settings, lead.city_ids[0])
+        owner = accounts.user_for_oidc(conn, email="CEO@school.example", subject="idp|ceo", email_verified=True, now=NOW)
+    assert owner.id == squatter.id and owner.confirmed
+    with pytest.raises(SignInError):  # the password the squatter chose works no more
+        accounts.authenticate(engine, "ceo@school.example", "squatter's own passphrase", "c", NOW, settings=settings)
+
+
+def test_an_unconfirmed_registration_expires_and_frees_the_address(
+    engine: Engine, settings: Settings, member: tuple[User, int, User]
+) -> None:
+    _user, _org, lead = member
+    with writing(engine) as conn:
+        _squat(conn, settings, lead.city_ids[0])
+    later = NOW + timedelta(days=accounts.UNCONFIRMED_DAYS, seconds=1)
+    with writing(engine) as conn:  # the owner registers their school a week later
+        org, owner = organisations.register_organisation(
+            conn, name="Szkoła Podstawowa nr 1", kind=ProviderKind.SCHOOL, city_id=lead.city_ids[0], website="",
+            contact_email="sekretariat@school.example", user_email="ceo@school.example", password=PASSWORD,
+            settings=settings, now=later)  # fmt: skip
+        remaining = conn.execute(select(users.c.password_hash).where(users.c.email == "ceo@school.example")).scalars().all()
+        schools = conn.execute(select(func.count()).select_from(providers).where(providers.c.name == org.name)).scalar_one()
+    assert len(remaining) == 1 and schools == 1 and not owner.confirmed
+    assert accounts.verify_password(remaining[0], PASSWORD)  # the owner's account, not the squatter's (ids may be reused)

@@ -55,10 +55,10 @@ def world(engine: Engine, settings: Settings) -> dict[str, Any]:
         )
         org, provider = organisations.register_organisation(
             conn, name="MC Kranj", kind=ProviderKind.YOUTH_CENTRE, city_id=kranj, website="https://mc.example.org",
-            contact_email="info@mc.example.org", user_email="ana@mc.example.org", password=PASSWORD, settings=settings, now=NOW)  # fmt: skip
+            contact_email="info@mc.example.org", user_email="ana@mc.example.org", password=PASSWORD, settings=settings, now=NOW, confirmed=True)  # fmt: skip
         other_org, other = organisations.register_organisation(
             conn, name="Fundacja Ósemka", kind=ProviderKind.NGO, city_id=lodz, website="", contact_email="biuro@example.pl",
-            user_email="jan@example.pl", password=PASSWORD, settings=settings, now=NOW)  # fmt: skip
+            user_email="jan@example.pl", password=PASSWORD, settings=settings, now=NOW, confirmed=True)  # fmt: skip
     return {"kranj": kranj, "lodz": lodz, "admin": admin, "lead": lead, "org": org, "provider": provider,
             "other_org": other_org, "other": other}  # fmt: skip
 
@@ -84,7 +84,7 @@ def test_password_policy(password: str, reason: str | None) -> None:
         return
     with pytest.raises(PasswordPolicyError) as caught:
         accounts.check_password_policy(password, email="ana@mc.example.org", min_length=12)
-    assert caught.value.reason == reason
+    assert caught.value.code == reason
 
 
 def test_common_password_list_is_the_real_one() -> None:
@@ -164,11 +164,17 @@ def test_a_password_reset_works_once_and_expires(engine: Engine, world: dict[str
         accounts.complete_password_reset(conn, found[1], "a completely new passphrase", NOW, settings=settings)
     with pytest.raises(TokenError) as used, writing(engine) as conn:
         accounts.complete_password_reset(conn, found[1], "yet another new passphrase", NOW, settings=settings)
-    assert used.value.reason == "used"
+    assert used.value.code == "used"
+    with pytest.raises(TokenError) as voided, writing(engine) as conn:  # the new password voided the other link
+        accounts.complete_password_reset(conn, stale[1], "yet another new passphrase", NOW, settings=settings)
+    assert voided.value.code == "unknown"
+    with writing(engine) as conn:
+        later = accounts.request_password_reset(conn, "ana@mc.example.org", NOW, settings=settings)
+    assert later is not None
     late = NOW + timedelta(minutes=settings.password_reset_minutes)
     with pytest.raises(TokenError) as expired, writing(engine) as conn:
-        accounts.complete_password_reset(conn, stale[1], "yet another new passphrase", late, settings=settings)
-    assert expired.value.reason == "expired"
+        accounts.complete_password_reset(conn, later[1], "yet another new passphrase", late, settings=settings)
+    assert expired.value.code == "expired"
     assert (
         _authenticate(engine, settings, "ana@mc.example.org", "a completely new passphrase", "x", NOW).id == world["provider"].id
     )
@@ -176,6 +182,7 @@ def test_a_password_reset_works_once_and_expires(engine: Engine, world: dict[str
 
 def test_an_invitation_joins_the_organisation_once_and_expires(engine: Engine, world: dict[str, Any], settings: Settings) -> None:
     with writing(engine) as conn:
+        organisations.verify_organisation(conn, world["lead"], world["org"].id, now=NOW)  # only a verified one invites
         token = organisations.invite(
             conn, world["provider"], world["org"].id, "Colleague@MC.example.org", settings=settings, now=NOW
         )
@@ -187,11 +194,11 @@ def test_an_invitation_joins_the_organisation_once_and_expires(engine: Engine, w
     assert (user.email, user.role, user.organisation_id) == ("colleague@mc.example.org", Role.PROVIDER, world["org"].id)
     with pytest.raises(TokenError) as used, writing(engine) as conn:
         organisations.accept_invitation(conn, token, password=PASSWORD, settings=settings, now=NOW)
-    assert used.value.reason == "used"
+    assert used.value.code == "used"
     late = NOW + timedelta(days=settings.invitation_days, seconds=1)
     with pytest.raises(TokenError) as expired, writing(engine) as conn:
         organisations.accept_invitation(conn, late_token, password=PASSWORD, settings=settings, now=late)
-    assert expired.value.reason == "expired"
+    assert expired.value.code == "expired"
 
 
 # Who may do what: (user, action, organisation, city) -> allowed. "org"/"other_org" and "kranj"/"lodz" name world's records.

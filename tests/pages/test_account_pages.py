@@ -6,6 +6,7 @@ AppTest cannot set cookies: a signed-in session is a token from ``accounts.start
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -21,6 +22,7 @@ from opportunities.accounts.identity import Role, User
 from opportunities.db.connection import open_database, writing
 from opportunities.db.schema import audit_log, cities, mail_outbox, providers
 from opportunities.demo.generator import load_demo
+from opportunities.errors import UnconfirmedAccountError
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 from tests.conftest import Databases
@@ -58,10 +60,13 @@ def world(tmp_path_factory: pytest.TempPathFactory, databases: Databases, geocod
         )
         _org, provider = organisations.register_organisation(
             conn, name="Łódź Ökologie-Club", kind=organisations.ProviderKind.NGO, city_id=city_id, website="",
-            contact_email="club@example.org", user_email="member@example.org", password=PASSWORD, settings=s, now=now)  # fmt: skip
+            contact_email="club@example.org", user_email="member@example.org", password=PASSWORD, settings=s, now=now,
+            confirmed=True)  # fmt: skip
+        conn.execute(providers.update().where(providers.c.id == _org.id).values(verified_at=now))  # so its members may invite
         _org2, other = organisations.register_organisation(
             conn, name="Другая организация", kind=organisations.ProviderKind.OTHER, city_id=other_city_id, website="",
-            contact_email="x@example.org", user_email="other@example.org", password=PASSWORD, settings=s, now=now)  # fmt: skip
+            contact_email="x@example.org", user_email="other@example.org", password=PASSWORD, settings=s, now=now,
+            confirmed=True)  # fmt: skip
     yield World(url, engine, city_id, other_city_id, admin, lead, provider, other)
     engine.dispose()
     databases.drop(url)
@@ -210,12 +215,42 @@ def test_register_reports_every_bad_field_then_creates_an_unverified_organisatio
     app.selectbox[1].select(world.city_id)
     submit(app, "Register")
     assert not app.exception
-    assert "Your organisation is registered." in texts(app)
+    assert "Open it within 7 days to confirm your address" in texts(app)
     with world.engine.connect() as conn:
         org = next(o for o in organisations.list_organisations(conn) if o.name == "Klub <b>Młodych</b> *Ŝ*")
-        outbox = list(conn.execute(select(mail_outbox.c.recipient, mail_outbox.c.subject)))
+        outbox = list(conn.execute(select(mail_outbox.c.recipient, mail_outbox.c.subject, mail_outbox.c.body)))
     assert not org.verified and org.registered_at is not None
+    # Nobody is signed in, and the lead hears of the organisation only once the address is confirmed.
+    assert [(r, s) for r, s, _b in outbox if "Klub" in s or r == "new.org@example.org"] == [
+        ("new.org@example.org", "Confirm your address for the Cities of Learning map")
+    ]
+    token = re.search(r"confirm=([\w-]+)", next(b for r, _s, b in outbox if r == "new.org@example.org"))
+    with pytest.raises(UnconfirmedAccountError):
+        accounts.authenticate(
+            world.engine, "new.org@example.org", PASSWORD, "test", accounts.now_utc(), settings=load_settings({})
+        )
+    assert token is not None
+    app.switch_page("pages/sign_in.py")
+    app.query_params["confirm"] = token.group(1)
+    app.run()
+    assert not app.exception and "Your address is confirmed." in texts(app) and "Signed in" in texts(app)
+    with world.engine.connect() as conn:
+        outbox = list(conn.execute(select(mail_outbox.c.recipient, mail_outbox.c.subject)))
     assert ("lead@example.org", "New organisation to verify: Klub <b>Młodych</b> *Ŝ*") in outbox
+
+
+def test_registering_an_address_that_has_an_account_answers_as_for_a_new_one(app: AppTest, world: World) -> None:
+    app.run()
+    app.switch_page("pages/register.py").run()
+    fill(app, {"Name": "Second Club", "Contact email shown with your listings": "c@example.org",
+               "Your email": "member@example.org", "Choose a password": PASSWORD, "The password again": PASSWORD})  # fmt: skip
+    app.selectbox[1].select(world.city_id)
+    submit(app, "Register")
+    assert not app.exception and not app.error
+    assert "Open it within 7 days to confirm your address" in texts(app)
+    with world.engine.connect() as conn:  # nothing was stored, nor mailed, for the address that has an account
+        assert conn.execute(select(func.count()).select_from(providers).where(providers.c.name == "Second Club")).scalar_one() == 0
+        assert not conn.execute(select(mail_outbox.c.id).where(mail_outbox.c.recipient == "member@example.org")).all()
 
 
 def test_a_password_reset_link_works_once(page: Callable[[str], AppTest], world: World) -> None:
