@@ -32,7 +32,11 @@ from ui import access, app_state, language  # noqa: E402
 
 st.session_state[app_state.THROUGH_APP] = True
 _ = access.translations().gettext
-user = access.current_user()
+try:
+    user = access.current_user()
+except access.DATABASE_TROUBLE as exc:  # the pages still get a menu; the one they open says it calmly
+    access.database_trouble(exc)
+    user = None
 explore = st.Page("pages/explore.py", title=_("Explore"), default=True)
 coverage = st.Page("pages/coverage.py", title=_("Coverage"))
 indicators = st.Page("pages/indicators.py", title=_("Indicators"), url_path="indicators")
@@ -58,6 +62,8 @@ access.write_cookie()
 st.session_state[language.TOLD] = False
 try:
     page.run()
+except access.DATABASE_TROUBLE as exc:
+    access.database_trouble(exc)
 finally:
     # Every page gets <html lang> and Streamlit's own texts in its language, also one that stopped
     # early (st.stop() ends the page's script, not this block).

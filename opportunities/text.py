@@ -118,3 +118,15 @@ def escape_markdown(text: str) -> str:
     """
     unlinked = _AUTOLINK_TRIGGERS.sub(WORD_JOINER, _LINE_BREAKS.sub(" ", text))
     return _MARKDOWN_SPECIAL.sub(r"\\\1", unlinked)
+
+
+_UNSAFE_IN_FILE_NAMES = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def safe_file_name(name: str, fallback: str = "file") -> str:
+    """``name`` as a file name any browser and system accepts: only its last path part, control and
+    bidirectional-override characters and the characters Windows forbids removed, at most 100
+    characters; ``fallback`` when nothing is left (a name of only dots or separators)."""
+    last = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _UNSAFE_IN_FILE_NAMES.sub("", last).strip(" .")
+    return cleaned[:100] or fallback

@@ -75,7 +75,7 @@ def filters(coverage: CoverageIndex, lang: str, city_ids: tuple[int, ...] | None
 
 def main() -> None:
     settings = state.settings()
-    engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s)
+    engine = access.engine()
     lang = access.language()
     _ = translator(lang).gettext
     with engine.connect() as conn:

@@ -49,6 +49,7 @@ from opportunities.model import Opportunity
 from opportunities.places.nearby import near_point, position_from_browser
 from opportunities.text import escape_markdown, fold
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, TOPICS, Mode, OpportunityType, Status
+from ui import access
 from ui import app_state as state
 from ui.language import DATE_FORMATS, browser_language, set_page_language, switcher, translations
 
@@ -509,7 +510,7 @@ def filter_label(name: str, lang: str) -> str:
 # --- the page --------------------------------------------------------------------------------------
 
 settings = state.settings()
-engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s)
+engine = access.engine()
 cities = state.city_names(engine, settings.database_url)
 index = state.opportunity_index(engine, settings.database_url)
 details = state.city_details(engine, settings.database_url)

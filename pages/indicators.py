@@ -45,6 +45,7 @@ from opportunities.db.queries import data_version
 from opportunities.explore.url_params import local_today
 from opportunities.i18n import format_day
 from opportunities.text import escape_markdown
+from ui import access
 from ui import app_state as state
 from ui.language import DATE_FORMATS, language, set_page_language, switcher, translations
 
@@ -238,7 +239,7 @@ def file_slug(kind: ScopeKind, name: str, period: Period) -> str:
 # --- the page ---------------------------------------------------------------------------------
 
 settings = state.settings()
-engine = state.database(settings.database_url, str(settings.cache_dir), settings.demo_seed, settings.database_busy_timeout_s)
+engine = access.engine()
 zones = state.city_details(engine, settings.database_url)
 today = local_today([zone for _country, zone in zones.values()])
 lang = language()

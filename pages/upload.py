@@ -24,7 +24,7 @@ from opportunities.listings.spreadsheets import ReadLimits, Table, read_table_by
 from opportunities.listings.template import template_csv, template_xlsx, vocabulary_csv
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import Settings
-from opportunities.text import escape_markdown
+from opportunities.text import escape_markdown, safe_file_name
 from ui import access, app_state
 from ui.language import stop_page
 
@@ -165,7 +165,7 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
             for r in rejected))  # fmt: skip
     if preview.rejected:
         st.download_button(_("Download the rejected rows"), rejects_csv(table.header, preview.rejected, language),
-                           file_name=f"{Path(preview.filename).stem}.rejected.csv", mime="text/csv", key="rejects_preview")  # fmt: skip
+                           file_name=f"{Path(safe_file_name(preview.filename, 'upload')).stem}.rejected.csv", mime="text/csv", key="rejects_preview")  # fmt: skip
     stored = preview.count(Outcome.STORE)
     label = ngettext("Store {count} opportunity", "Store {count} opportunities", stored).format(
         count=format_number(stored, language)

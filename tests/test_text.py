@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opportunities.text import escape_markdown, fold
+from opportunities.text import escape_markdown, fold, safe_file_name
 
 
 @pytest.mark.parametrize(
@@ -124,3 +124,20 @@ def test_escape_markdown(text: str, expected: str) -> None:
 def test_long_texts_fold_like_short_ones() -> None:
     # Descriptions (longer than what fold() remembers) take the same path minus the cache.
     assert fold("Кодування, C++ " * 100) == " ".join(["кодування c++"] * 100)
+
+
+@pytest.mark.parametrize(
+    ("name", "safe"),
+    [
+        ("dzielnice.geojson", "dzielnice.geojson"),
+        ("oferta\x00.csv", "oferta.csv"),  # a NUL byte: Streamlit and the file system refuse it
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\ola\\oferty zima.xlsx", "oferty zima.xlsx"),
+        ("evil\u202egpj.exe", "evilgpj.exe"),  # a right-to-left override would show "exe.jpg"
+        ('a<b>c:"d"|e?*.csv', "abcde.csv"),
+        ("...", "upload"),
+        ("ß" * 300 + ".csv", "ß" * 100),
+    ],
+)
+def test_file_names_from_visitors_are_made_safe(name: str, safe: str) -> None:
+    assert safe_file_name(name, "upload") == safe

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 from datetime import UTC, datetime
 
 import streamlit as st
 from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from streamlit.errors import StreamlitAPIException
 
 from opportunities.accounts import accounts, mail, permissions
@@ -30,6 +33,11 @@ from ui import app_state
 from ui.language import language as language  # noqa: PLC0414  (pages reach the one language() through access too)
 from ui.language import stop_page
 from ui.language import translations as translations  # noqa: PLC0414
+
+_LOG = logging.getLogger(__name__)
+# The database cannot be reached, or is too busy (a lock held too long, a full connection pool):
+# a visitor gets a calm message, the log the details.
+DATABASE_TROUBLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 COOKIE = "col_session"
 SESSION_TOKEN = "signed_in_token"  # session-state key: the token of this browser session's sign-in
@@ -60,9 +68,14 @@ def settings() -> Settings:
 
 
 def engine() -> Engine:
-    """The app's database (migrated; the demo data loaded once into an empty one)."""
+    """The app's database (migrated; the demo data loaded once into an empty one). When it cannot be
+    reached, the page says so calmly and stops here (whichever way the page was started)."""
     s = settings()
-    return app_state.database(s.database_url, str(s.cache_dir), s.demo_seed, s.database_busy_timeout_s)
+    try:
+        return app_state.database(s.database_url, str(s.cache_dir), s.demo_seed, s.database_busy_timeout_s)
+    except DATABASE_TROUBLE as exc:
+        database_trouble(exc)
+        stop_page(language())
 
 
 def client_key() -> str:
@@ -170,6 +183,13 @@ def write_cookie() -> None:
     pending = st.session_state.get("_cookie_write")
     if pending:
         _cookie_writer(key="session_cookie", data=json.loads(json.dumps(pending)))
+
+
+def database_trouble(exc: BaseException) -> None:
+    """Say calmly that the map is briefly unavailable; the details go to the log only (a connection
+    error names the server, its port and the database user)."""
+    _LOG.error("database unavailable: %s", exc, exc_info=exc)
+    st.warning(translations().gettext("The map is briefly unavailable; try again in a minute."), icon=":material/cloud_off:")
 
 
 def deliver_mail() -> None:

@@ -12,6 +12,7 @@ from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from opportunities.accounts import accounts
 from opportunities.i18n import N_
+from opportunities.text import safe_file_name
 from ui import access
 
 
@@ -41,6 +42,6 @@ def uploaded_file(upload: UploadedFile) -> Iterator[Path]:
     Shapefiles need a path), in a private temporary folder removed afterwards. Only the name's
     last part is used: a name such as ``../../x`` cannot write outside the folder."""
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / (Path(upload.name).name or "upload")
+        path = Path(folder) / safe_file_name(upload.name, "upload")
         path.write_bytes(upload.getvalue())
         yield path
