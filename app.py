@@ -1,6 +1,8 @@
-"""The Streamlit entry point: ``streamlit run app.py``. Pages live in ``pages/``."""
+"""The Streamlit app: the menu and its pages (in ``pages/``). Served by ``streamlit run server.py``, which adds the HTTP routes and headers."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import streamlit as st
 
@@ -47,13 +49,16 @@ indicators = st.Page("pages/indicators.py", title=_("Indicators"), url_path="ind
 PROVIDER_PAGES = (("pages/submit.py", _("Submit an opportunity")), ("pages/my_opportunities.py", _("My opportunities")),
                   ("pages/upload.py", _("Upload opportunities")))  # fmt: skip
 CITY_LEAD_PAGES = (("pages/review.py", _("Review submissions")),)
-sign_in = st.Page("pages/sign_in.py", title=_("Sign in"))
-register = st.Page("pages/register.py", title=_("Register an organisation"))
+# Signed in, Sign in and Register leave the menu but keep their address: the browser comes back to
+# the sign-in page from /auth/session, and a link to either still opens the page's own answer.
+signed_out: Literal["visible", "hidden"] = "visible" if user is None else "hidden"
+sign_in = st.Page("pages/sign_in.py", title=_("Sign in"), visibility=signed_out)
+register = st.Page("pages/register.py", title=_("Register an organisation"), visibility=signed_out)
 
 role = user.role if user is not None else None
 providing = role in (Role.PROVIDER, Role.ADMIN)
 leading = role in (Role.CITY_LEAD, Role.ADMIN)
-pages = [explore, coverage, indicators] + ([sign_in, register] if user is None else [])
+pages = [explore, coverage, indicators, sign_in, register]
 pages += [st.Page(path, title=title, visibility="visible" if providing else "hidden") for path, title in PROVIDER_PAGES]
 pages += [st.Page(path, title=title, visibility="visible" if leading else "hidden") for path, title in CITY_LEAD_PAGES]
 pages.append(st.Page("pages/account.py", title=_("Account"), visibility="visible" if user is not None else "hidden"))

@@ -1,6 +1,6 @@
 """The Explore page's first load in headless Chromium: from navigation to the first map features.
 
-Runs the real app (``streamlit run app.py``) on the map benchmark's databases and opens it in a
+Runs the real app (``streamlit run server.py``) on the map benchmark's databases and opens it in a
 fresh browser context each time, as a new visitor would. The first visit after a data change
 also builds the search index; later visits (and every visitor after an import, which builds it)
 read the snapshot.
@@ -35,7 +35,7 @@ def _free_port() -> int:
 
 def _serve(database: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
+    command = [sys.executable, "-m", "streamlit", "run", "server.py", "--server.headless", "true", "--server.port", str(port),
                "--server.address", "127.0.0.1", "--server.fileWatcherType", "none"]  # fmt: skip
     process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

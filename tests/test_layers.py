@@ -20,7 +20,7 @@ PACKAGE = "opportunities"
 # Lowest first: a group may import its own modules and those of the groups before it.
 LAYERS = ("core", "db", "places", "accounts", "listings", "explore", "coverage", "operations", "demo")
 ALSO_ALLOWED = {("core", "opportunities.db.schema")}
-ADAPTERS = ("app.py", "pages", "ui", "cli")
+ADAPTERS = ("app.py", "server.py", "pages", "ui", "web", "cli")
 
 
 def modules() -> dict[str, Path]:

@@ -39,21 +39,25 @@ _LOG = logging.getLogger(__name__)
 # a visitor gets a calm message, the log the details.
 DATABASE_TROUBLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
-COOKIE = "col_session"
+COOKIE = accounts.SESSION_COOKIE
 SESSION_TOKEN = "signed_in_token"  # session-state key: the token of this browser session's sign-in
 SIGNED_OUT = "signed_out"  # session-state key: signed out in this session; ignore a stale cookie
 OIDC_REFUSED = "oidc_refused"  # session-state key: an st.login identity without an account here
+# The session cookie is the server's to set (web/session.py: HttpOnly, so no script reads it). After
+# a sign-in the page holds a one-minute, single-use ticket, and this sends the browser to trade it
+# at /auth/session, which sets the cookie and sends it back to the same page; after a sign-out, to
+# /auth/sign-out, which clears it. The paths are relative: behind a proxy's path prefix too.
 _COOKIE_JS = """
 export default function (component) {
   const { data } = component;
   if (!data || data.id === window.__colCookieDone) return;
   window.__colCookieDone = data.id;
-  const secure = window.location.protocol === "https:" ? "; Secure" : "";
-  if (data.token) {
-    document.cookie = `${data.name}=${data.token}; Path=/; Max-Age=${data.max_age}; SameSite=Strict${secure}`;
-  } else {
-    document.cookie = `${data.name}=; Path=/; Max-Age=0; SameSite=Strict${secure}`;
-  }
+  const next = encodeURIComponent(window.location.pathname + window.location.search);
+  const base = new URL(".", window.location.href);
+  const target = data.ticket
+    ? new URL(`auth/session?ticket=${encodeURIComponent(data.ticket)}&next=${next}`, base)
+    : new URL(`auth/sign-out?next=${next}`, base);
+  window.location.replace(target.href);
 }
 """
 _cookie_writer = st.components.v2.component("col_session_cookie", html="", js=_COOKIE_JS)
@@ -160,9 +164,10 @@ def sign_in(user: User) -> None:
     with writing(engine()) as conn:
         token = accounts.start_session(conn, user.id, now(), settings=s)
         accounts.set_language(conn, user.id, language())
+        ticket = accounts.issue_session_ticket(conn, token, now())
     st.session_state[SESSION_TOKEN] = token
     st.session_state[SIGNED_OUT] = False
-    st.session_state["_cookie_write"] = {"name": COOKIE, "token": token, "max_age": s.session_hours * 3600, "id": token[:8]}
+    st.session_state["_cookie_write"] = {"ticket": ticket, "id": ticket[:8]}
 
 
 def sign_out() -> None:
@@ -173,13 +178,14 @@ def sign_out() -> None:
             accounts.end_session(conn, token)
     st.session_state.pop(SESSION_TOKEN, None)
     st.session_state[SIGNED_OUT] = True
-    st.session_state["_cookie_write"] = {"name": COOKIE, "token": "", "max_age": 0, "id": f"out-{now().timestamp()}"}
+    st.session_state["_cookie_write"] = {"ticket": "", "id": f"out-{now().timestamp()}"}
     if _oidc_identity() is not None:
         st.logout()  # the identity provider's login too (a redirect: the session row is gone already)
 
 
 def write_cookie() -> None:
-    """Send a pending cookie change to the browser; app.py calls this on every run."""
+    """Have the browser fetch a pending cookie change from the server (see ``_COOKIE_JS``); app.py
+    calls this on every run."""
     pending = st.session_state.get("_cookie_write")
     if pending:
         _cookie_writer(key="session_cookie", data=json.loads(json.dumps(pending)))

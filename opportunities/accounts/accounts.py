@@ -52,6 +52,10 @@ MAX_NAME_LENGTH = 100
 MAX_RESETS_PER_HOUR = 3
 # Days a self-registration has to confirm its address (the link's validity); then it is removed.
 UNCONFIRMED_DAYS = 7
+# How long a sign-in's ticket for the session cookie is valid (the browser trades it at once).
+SESSION_TICKET_SECONDS = 60
+# The cookie holding a browser's session token (set HttpOnly by web/session.py, read by the pages).
+SESSION_COOKIE = "col_session"
 # last_seen_at is written at most this often, so a page rerun does not write every time.
 _TOUCH_EVERY = timedelta(minutes=5)
 _hasher = PasswordHasher()  # Argon2id with argon2-cffi's recommended cost (RFC 9106 low-memory)
@@ -431,6 +435,41 @@ def touch_session(conn: Connection, token: str, now: datetime) -> None:
     """Record that the session was used (at most every few minutes, so most reruns do not write)."""
     conn.execute(update(sign_in_sessions).where(sign_in_sessions.c.token_hash == token_hash(token),
                                                 sign_in_sessions.c.last_seen_at < now - _TOUCH_EVERY).values(last_seen_at=now))  # fmt: skip
+
+
+def issue_session_ticket(conn: Connection, token: str, now: datetime) -> str:
+    """A single-use ticket for the session of ``token``, valid SESSION_TICKET_SECONDS: the page hands
+    it to the browser, which trades it at ``/auth/session`` (:func:`redeem_session_ticket`) for the
+    HttpOnly cookie. A page script sees the ticket at most, never the session's token."""
+    ticket = new_token()
+    conn.execute(update(sign_in_sessions).where(sign_in_sessions.c.token_hash == token_hash(token))
+                 .values(ticket_hash=token_hash(ticket), ticket_expires_at=now + timedelta(seconds=SESSION_TICKET_SECONDS)))  # fmt: skip
+    return ticket
+
+
+def redeem_session_ticket(conn: Connection, ticket: str, now: datetime) -> tuple[str, datetime] | None:
+    """Trade a ticket for the session's token and its expiry, once: the session gets a new token
+    (so the one the page knew is void), the ticket is spent. None for an unknown, spent or expired
+    ticket, or an account that may not sign in."""
+    if not ticket or len(ticket) > 200:
+        return None
+    row = conn.execute(
+        select(sign_in_sessions.c.token_hash, sign_in_sessions.c.expires_at, users.c.disabled_at, users.c.confirmed_at)
+        .join(users, users.c.id == sign_in_sessions.c.user_id)
+        .where(sign_in_sessions.c.ticket_hash == token_hash(ticket), sign_in_sessions.c.ticket_expires_at > now,
+               sign_in_sessions.c.expires_at > now)
+    ).first()  # fmt: skip
+    if row is None or row.disabled_at is not None or row.confirmed_at is None:
+        return None
+    token = new_token()
+    spent = conn.execute(
+        update(sign_in_sessions)
+        .where(sign_in_sessions.c.token_hash == row.token_hash, sign_in_sessions.c.ticket_hash == token_hash(ticket))
+        .values(token_hash=token_hash(token), ticket_hash=None, ticket_expires_at=None)
+    )
+    if spent.rowcount != 1:  # two trades at once: one wins
+        return None
+    return token, queries.aware(row.expires_at) or now
 
 
 def end_session(conn: Connection, token: str) -> None:

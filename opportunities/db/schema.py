@@ -166,6 +166,10 @@ sign_in_sessions = Table(
     Column("created_at", _TZ, nullable=False),
     Column("expires_at", _TZ, nullable=False),
     Column("last_seen_at", _TZ, nullable=False),
+    # A single-use ticket, valid a minute, that the browser trades at /auth/session for the cookie:
+    # the server sets it HttpOnly, so no page script ever holds the session's token.
+    Column("ticket_hash", String(64), unique=True),
+    Column("ticket_expires_at", _TZ),
 )
 
 sign_in_attempts = Table(

@@ -1,6 +1,6 @@
 """The app in a real browser: one Streamlit server per test session, one fresh browser context per test.
 
-The server runs ``streamlit run app.py`` on a free local port with its own SQLite file (the app
+The server runs ``streamlit run server.py`` on a free local port with its own SQLite file (the app
 loads the demo data into the empty database on the first visit) and tiles pointed at an
 unroutable local port, so no request leaves the machine; a test fails if the page asks any
 other host for anything.
@@ -34,7 +34,7 @@ FIRST_LOAD_TIMEOUT_MS = 60_000
 
 @dataclass
 class AppServer:
-    """A running ``streamlit run app.py``."""
+    """A running ``streamlit run server.py``."""
 
     url: str
     database_url: str
@@ -84,12 +84,12 @@ def _healthy(url: str) -> bool:
 
 @contextlib.contextmanager
 def serve(folder: Path) -> Iterator[AppServer]:
-    """``streamlit run app.py`` on a free port with its own database in ``folder``, until the block ends."""
+    """``streamlit run server.py`` on a free port with its own database in ``folder``, until the block ends."""
     port = _free_port()
     database_url = f"sqlite:///{folder / 'e2e.db'}"
     env = {**os.environ, "DATABASE_URL": database_url, "TILE_URL": LOCAL_TILE_URL}
     command = [
-        sys.executable, "-m", "streamlit", "run", "app.py",
+        sys.executable, "-m", "streamlit", "run", "server.py",
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
         "--browser.gatherUsageStats", "false",
         # Others edit the source while the suite runs: no watcher, so no module is reloaded mid-test.

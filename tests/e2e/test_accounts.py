@@ -42,7 +42,12 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_it(page: Page, app_server: 
     page.reload()  # a new Streamlit session: only the cookie knows who this is
     expect(heading).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     cookie = next(c for c in page.context.cookies() if c["name"] == "col_session")
-    assert cookie["sameSite"] == "Strict"
+    assert cookie["sameSite"] == "Strict" and cookie["httpOnly"] and cookie["path"] == "/"
+    # Set by the server (web/session.py), HttpOnly: no script of the page, nor of a map frame, reads it.
+    assert "col_session" not in page.evaluate("document.cookie")
+    response = page.request.get(app_server.url)
+    assert "frame-ancestors 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
 
     page.get_by_role("button", name="Sign out").click()
     # Signed out, the menu offers Sign in again (the Account page is gone from it).
