@@ -120,7 +120,7 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", unlinked)
 
 
-_UNSAFE_IN_FILE_NAMES = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+_UNSAFE_IN_FILE_NAMES = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
 
 
 def safe_file_name(name: str, fallback: str = "file") -> str:
@@ -130,3 +130,20 @@ def safe_file_name(name: str, fallback: str = "file") -> str:
     last = name.replace("\\", "/").rsplit("/", 1)[-1]
     cleaned = _UNSAFE_IN_FILE_NAMES.sub("", last).strip(" .")
     return cleaned[:100] or fallback
+
+
+# Characters that change how text around them is shown without being seen: bidirectional embeddings,
+# overrides and isolates (U+202E turns "cod.exe" into "exe.doc"), and zero-width spaces. The joiners
+# U+200C and U+200D are left alone: Persian, Indic scripts and emoji need them.
+_HIDDEN_CONTROLS = re.compile(r"[\u200b\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def has_hidden_controls(text: str) -> bool:
+    """Whether ``text`` holds a bidirectional override, embedding or isolate, or a zero-width space."""
+    return _HIDDEN_CONTROLS.search(text) is not None
+
+
+def without_hidden_controls(text: str) -> str:
+    """``text`` without the characters :func:`has_hidden_controls` finds: for places that cannot
+    isolate them, such as a mail's subject, a spreadsheet cell or a file name."""
+    return _HIDDEN_CONTROLS.sub("", text)

@@ -26,7 +26,7 @@ from opportunities.errors import FieldError, ForbiddenError, NotFoundError, Revi
 from opportunities.i18n import N_, explain, format_when, precision_label
 from opportunities.listings import listings, review
 from opportunities.listings.duplicates import DuplicateKind
-from opportunities.text import escape_markdown
+from opportunities.text import escape_markdown, has_hidden_controls
 from ui import access, app_state
 
 app_state.run_through_app()
@@ -126,6 +126,12 @@ def _detail(user: User, item: review.QueueItem, language: str) -> None:
         st.warning(
             _("This organisation is not verified yet: verify it (Provider organisations tab) before approving its listings.")
         )
+    if any(has_hidden_controls(text) for text in (opp.title, opp.description, opp.venue, opp.address, item.organisation.name)):
+        st.warning(
+            _("This listing holds invisible characters that change the direction of its text, and so how it reads. "
+              "Check the title, description and address as the provider typed them before approving."),
+            icon=":material/visibility_off:",
+        )  # fmt: skip
     if opp.description:
         st.markdown(escape_markdown(opp.description))
     if opp.address:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opportunities.text import escape_markdown, fold, safe_file_name
+from opportunities.text import escape_markdown, fold, has_hidden_controls, safe_file_name, without_hidden_controls
 
 
 @pytest.mark.parametrize(
@@ -141,3 +141,11 @@ def test_long_texts_fold_like_short_ones() -> None:
 )
 def test_file_names_from_visitors_are_made_safe(name: str, safe: str) -> None:
     assert safe_file_name(name, "upload") == safe
+
+
+def test_hidden_direction_controls_are_found_and_removed_but_joiners_kept() -> None:
+    title = "Warsztat \u202egpj.exe\u202c o\u200bgrodu"
+    assert has_hidden_controls(title) and without_hidden_controls(title) == "Warsztat gpj.exe ogrodu"
+    persian = "می\u200cخواهم"  # the zero-width non-joiner is part of the word
+    family = "👩\u200d👧"
+    assert not has_hidden_controls(persian + family) and without_hidden_controls(persian + family) == persian + family

@@ -25,6 +25,7 @@ from opportunities.db import connection, queries
 from opportunities.db.schema import mail_outbox
 from opportunities.i18n import format_when, translator
 from opportunities.settings import Settings
+from opportunities.text import without_hidden_controls
 
 if TYPE_CHECKING:
     from opportunities.accounts.identity import User
@@ -59,7 +60,9 @@ def link(settings: Settings, page: str, **params: str) -> str:
 
 def queue(conn: Connection, message: Message, now: datetime) -> int:
     """Write a message to the outbox in the caller's transaction; returns its id."""
-    values = {"created_at": now, "recipient": message.recipient, "subject": message.subject[:300], "body": message.body}
+    # Names in subjects and bodies are provider text: a direction override in one would disguise the mail.
+    values = {"created_at": now, "recipient": message.recipient, "subject": without_hidden_controls(message.subject)[:300],
+              "body": without_hidden_controls(message.body)}  # fmt: skip
     return int(conn.execute(insert(mail_outbox).returning(mail_outbox.c.id).values(**values)).scalar_one())
 
 

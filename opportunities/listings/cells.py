@@ -11,6 +11,8 @@ wrote imports back unchanged. The rule looks through leading quotes: ``'=x`` is 
 
 from __future__ import annotations
 
+from opportunities.text import without_hidden_controls
+
 # The first characters that make a spreadsheet evaluate a cell (OWASP "CSV Injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 GUARD = "'"
@@ -21,7 +23,10 @@ def _would_be_evaluated(text: str) -> bool:
 
 
 def guard_formula(text: str) -> str:
-    """``text`` as a cell no spreadsheet evaluates: prefixed with ``'`` when it would be a formula."""
+    """``text`` as a cell no spreadsheet evaluates: prefixed with ``'`` when it would be a formula,
+    and without bidirectional overrides or zero-width spaces (a spreadsheet shows them as they act:
+    ``=1+1`` behind U+202E would read as something else)."""
+    text = without_hidden_controls(text)
     return GUARD + text if _would_be_evaluated(text) else text
 
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from cli.commands import main
 from opportunities.db import connection
-from opportunities.errors import FieldError
+from opportunities.errors import N_, FieldError, because
 from opportunities.listings.cells import FORMULA_TRIGGERS, guard_formula, unguard_formula
 from opportunities.listings.exporting import export, iter_opportunities, spreadsheet_row
 from opportunities.listings.importing import import_file, import_records, write_rejects
@@ -198,9 +198,12 @@ def test_csv_files_for_excel_start_with_a_byte_order_mark(tmp_path: Path, tricky
     report = import_file(tmp_path / "e.csv", tricky, geocoder)  # everything is a duplicate: read fine
     assert report.rejected == [] and report.stored == 0
     rejects = tmp_path / "r.csv"
-    write_rejects(rejects, ["title"], [RowRejection(2, "title", "too long", {"title": "Łódź"})])
+    required = FieldError("title", because(N_("This is required.")))
+    write_rejects(rejects, ["title"], [RowRejection(2, (required,), {"title": "Łódź"})])
     assert rejects.read_bytes().startswith(b"\xef\xbb\xbftitle,reason")
-    assert rejects.read_text(encoding="utf-8-sig").splitlines()[1] == "Łódź,row 2: too long"
+    assert rejects.read_text(encoding="utf-8-sig").splitlines()[1] == "Łódź,Row 2: title: This is required."
+    write_rejects(rejects, ["title"], [RowRejection(2, (required,), {"title": "Łódź"})], "pl")  # in the reader's language
+    assert rejects.read_text(encoding="utf-8-sig").splitlines()[1] == "Łódź,Wiersz 2: title: To pole jest wymagane."
 
 
 def test_exported_csv_and_xlsx_hold_no_formula(tmp_path: Path, tricky: Engine) -> None:
@@ -284,3 +287,10 @@ def test_xlsx_round_trip_keeps_how_exact_coordinates_are(
     finally:
         fresh.dispose()
         databases.drop(url)
+
+
+def test_a_spreadsheet_cell_holds_no_direction_override() -> None:
+    from opportunities.listings.cells import guard_formula
+
+    assert guard_formula("\u202e=1+1") == "'=1+1"  # the override gone, the formula guarded
+    assert guard_formula("Kodklubb \u2067عربي\u2069") == "Kodklubb عربي"
