@@ -73,6 +73,19 @@ def test_the_review_page_escapes_provider_text(signed_in: World) -> None:
     assert shown and all("\\*\\*bold\\*\\*" in s and "\\[link\\]" in s and "\\<img" in s for s in shown)
 
 
+def test_the_review_page_flags_text_that_hides_its_direction(signed_in: World) -> None:
+    with writing(signed_in.engine) as conn:
+        conn.execute(schema.opportunities.update().where(schema.opportunities.c.id == signed_in.ids["Kodklubb"])
+                     .values(title="Kodklubb \u202egpj.exe"))  # fmt: skip
+    at = page("review", signed_in.lead_gbg, signed_in)
+    assert any("invisible characters that change the direction" in w.value for w in at.warning)
+    with writing(signed_in.engine) as conn:
+        conn.execute(schema.opportunities.update().where(schema.opportunities.c.id == signed_in.ids["Kodklubb"])
+                     .values(title="Kodklubb \u0645\u200c\u0646"))  # a joiner in Persian text is no trick  # fmt: skip
+    at = page("review", signed_in.lead_gbg, signed_in)
+    assert not any("invisible characters" in w.value for w in at.warning)
+
+
 def test_bulk_approve_and_request_changes_on_the_page(signed_in: World) -> None:
     w = signed_in
     at = page("review", w.lead_gbg, w, "pl")
