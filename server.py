@@ -2,10 +2,22 @@
 on the same port, the HTTP routes of ``web/`` (the session cookie) and security headers on every
 response."""
 
+import os
+import sys
+
 import streamlit as st
 from starlette.middleware import Middleware
 
+from opportunities.errors import SettingsError
+from opportunities.settings import load_settings
 from web.headers import SecurityHeaders
 from web.session import ROUTES
+
+try:
+    settings = load_settings()
+except SettingsError as exc:
+    sys.exit(f"error: {exc}")
+# uvicorn reads the proxies it takes X-Forwarded-For from when it starts, after this module is read.
+os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
 
 app = st.App("app.py", routes=ROUTES, middleware=[Middleware(SecurityHeaders)])

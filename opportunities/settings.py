@@ -6,6 +6,7 @@ SQLite file under ``data/``, the offline geocoder only, OpenStreetMap tiles.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
 from collections.abc import Mapping
@@ -85,7 +86,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "SIGN_IN_MAX_FAILURES_PER_ACCOUNT",
         "5",
-        "Failed sign-ins to one account within SIGN_IN_WINDOW_MINUTES before it is refused until the window passes.",
+        "Failed sign-ins to one account within SIGN_IN_WINDOW_MINUTES before each further attempt waits, 1 minute, "
+        "then 2, 4… up to the window (a client that signed in to it before is not held back).",
     ),
     Setting(
         "SIGN_IN_MAX_FAILURES_PER_CLIENT",
@@ -93,6 +95,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Failed sign-ins from one client (network address) within SIGN_IN_WINDOW_MINUTES before it is refused.",
     ),
     Setting("SIGN_IN_WINDOW_MINUTES", "15", "The window, in minutes, over which failed sign-ins are counted."),
+    Setting(
+        "TRUSTED_PROXIES",
+        "127.0.0.1",
+        "Addresses or networks (comma-separated) of the reverse proxies whose X-Forwarded-For names the visitor, "
+        "for the sign-in limits; * trusts any (only when nothing reaches the app but the proxy).",
+    ),
     Setting("INVITATION_DAYS", "7", "Days an invitation link to join an organisation stays valid."),
     Setting("PASSWORD_RESET_MINUTES", "60", "Minutes a password-reset link stays valid (it works once)."),
     Setting(
@@ -162,6 +170,7 @@ class Settings:
     sign_in_max_failures_per_account: int = 5
     sign_in_max_failures_per_client: int = 20
     sign_in_window_minutes: int = 15
+    trusted_proxies: str = "127.0.0.1"
     invitation_days: int = 7
     password_reset_minutes: int = 60
     smtp_host: str = ""
@@ -175,6 +184,19 @@ class Settings:
     index_overlap_s: float = 60.0
     index_rebuild_s: float = 3600.0
     freshness_months: int = 6
+
+
+def _proxies(text: str) -> str:
+    """TRUSTED_PROXIES checked: ``*`` or addresses and networks, as uvicorn's FORWARDED_ALLOW_IPS takes them."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if parts == ["*"]:
+        return "*"
+    for part in parts:
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            raise SettingsError("TRUSTED_PROXIES", text, f"{part!r} is not an address or network such as 10.0.0.5 or 10.0.0.0/24") from None
+    return ",".join(parts) or "127.0.0.1"
 
 
 def _positive_int(values: Mapping[str, str], name: str) -> int:
@@ -241,6 +263,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sign_in_max_failures_per_account=_positive_int(values, "SIGN_IN_MAX_FAILURES_PER_ACCOUNT"),
         sign_in_max_failures_per_client=_positive_int(values, "SIGN_IN_MAX_FAILURES_PER_CLIENT"),
         sign_in_window_minutes=_positive_int(values, "SIGN_IN_WINDOW_MINUTES"),
+        trusted_proxies=_proxies(values["TRUSTED_PROXIES"]),
         invitation_days=_positive_int(values, "INVITATION_DAYS"),
         password_reset_minutes=_positive_int(values, "PASSWORD_RESET_MINUTES"),
         smtp_host=values["SMTP_HOST"],

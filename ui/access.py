@@ -83,14 +83,12 @@ def engine() -> Engine:
 
 
 def client_key() -> str:
-    """The rate-limit key of this visitor: a hash of their network address as Streamlit sees it.
-
-    X-Forwarded-For is not read: anyone can write it, and a new value per attempt would escape the
-    limit. Behind a reverse proxy every visitor shares the proxy's address; the per-account limit
-    still holds then.
-    """
+    """The rate-limit key of this visitor: a hash of their network address as the web server sees it
+    (from X-Forwarded-For only when the connection comes from one of TRUSTED_PROXIES), or "" when
+    it has none (Streamlit gives none for a loopback connection): then only the account's limit
+    counts, rather than one key every visitor behind a proxy would share."""
     address = st.context.ip_address
-    return accounts.client_key(address if isinstance(address, str) and address else "unknown")
+    return accounts.client_key(address) if isinstance(address, str) and address else ""
 
 
 def _token() -> str | None:

@@ -52,6 +52,8 @@ MAX_NAME_LENGTH = 100
 MAX_RESETS_PER_HOUR = 3
 # Days a self-registration has to confirm its address (the link's validity); then it is removed.
 UNCONFIRMED_DAYS = 7
+# Days a client that signed in to an account stays known to it (it then passes the account's limit).
+KNOWN_CLIENT_DAYS = 90
 # How long a sign-in's ticket for the session cookie is valid (the browser trades it at once).
 SESSION_TICKET_SECONDS = 60
 # The cookie holding a browser's session token (set HttpOnly by web/session.py, read by the pages).
@@ -316,6 +318,17 @@ def _failures_since(conn: Connection, column: Any, value: str, since: datetime) 
     return [queries.aware(at) or since for at in conn.execute(query).scalars()]
 
 
+def _check_delay(failures: list[datetime], limit: int, window: timedelta, now: datetime) -> None:
+    """From the ``limit``-th failure on, the next attempt waits 1 minute, then 2, 4, 8… (at most the
+    window) after the latest failure: guessing slows down, while the owner is never locked out for long."""
+    if len(failures) < limit:
+        return
+    delay = min(window, timedelta(minutes=1) * 2 ** min(len(failures) - limit, 20))
+    wait = failures[-1] + delay - now
+    if wait > timedelta(0):
+        raise RateLimitError(max(1, int(wait.total_seconds())))
+
+
 def _check_rate(failures: list[datetime], limit: int, window: timedelta, now: datetime) -> None:
     if len(failures) >= limit:
         # Free again when enough of the counted failures have left the window.
@@ -358,15 +371,21 @@ def _attempt(conn: Connection, email: str, password: str, client: str, now: date
         select(func.max(sign_in_attempts.c.at)).where(sign_in_attempts.c.email == key, sign_in_attempts.c.succeeded.is_(True))
     ).scalar()
     account_since = max(since, queries.aware(last_success) or since)
-    _check_rate(
-        _failures_since(conn, sign_in_attempts.c.email, key, account_since),
-        settings.sign_in_max_failures_per_account,
-        window,
-        now,
-    )
-    _check_rate(
-        _failures_since(conn, sign_in_attempts.c.client_key, client, since), settings.sign_in_max_failures_per_client, window, now
-    )
+    # A client this account has signed in from before is not held back by failures from elsewhere:
+    # someone guessing the password cannot lock its owner out (the owner's own client limit still holds).
+    known_client = bool(client) and conn.execute(
+        select(sign_in_attempts.c.at).where(
+            sign_in_attempts.c.email == key, sign_in_attempts.c.client_key == client, sign_in_attempts.c.succeeded.is_(True)
+        ).limit(1)
+    ).first() is not None  # fmt: skip
+    if not known_client:
+        _check_delay(
+            _failures_since(conn, sign_in_attempts.c.email, key, account_since), settings.sign_in_max_failures_per_account, window, now
+        )
+    if client:  # no address (a proxy that sends none): not one key that every visitor would share
+        _check_rate(
+            _failures_since(conn, sign_in_attempts.c.client_key, client, since), settings.sign_in_max_failures_per_client, window, now
+        )
     row = conn.execute(select(users).where(users.c.email == key)).first()
     ok = verify_password(row.password_hash if row is not None else None, password[:MAX_PASSWORD_LENGTH])
     ok = ok and row is not None and row.disabled_at is None
@@ -478,10 +497,12 @@ def end_session(conn: Connection, token: str) -> None:
 
 
 def end_expired(conn: Connection, now: datetime, *, settings: Settings) -> None:
-    """Forget expired sessions and sign-in attempts older than the rate-limit window."""
+    """Forget expired sessions, failed sign-in attempts older than the rate-limit window, and
+    successful ones older than KNOWN_CLIENT_DAYS (they say which clients an account knows)."""
     conn.execute(delete(sign_in_sessions).where(sign_in_sessions.c.expires_at <= now))
     window = timedelta(minutes=settings.sign_in_window_minutes)
-    conn.execute(delete(sign_in_attempts).where(sign_in_attempts.c.at < now - window))
+    conn.execute(delete(sign_in_attempts).where(sign_in_attempts.c.at < now - window, sign_in_attempts.c.succeeded.is_(False)))
+    conn.execute(delete(sign_in_attempts).where(sign_in_attempts.c.at < now - timedelta(days=KNOWN_CLIENT_DAYS)))
 
 
 # --- passwords --------------------------------------------------------------------------

@@ -116,16 +116,48 @@ def _authenticate(engine: Engine, settings: Settings, email: str, password: str,
     return accounts.authenticate(engine, email, password, accounts.client_key(client), now, settings=settings)
 
 
-def test_failed_sign_ins_are_limited_per_account(engine: Engine, world: dict[str, Any], settings: Settings) -> None:
-    for i in range(settings.sign_in_max_failures_per_account):
+def test_failed_sign_ins_slow_down_an_account_progressively(engine: Engine, world: dict[str, Any], settings: Settings) -> None:
+    limit = settings.sign_in_max_failures_per_account
+    for i in range(limit):
         with pytest.raises(SignInError):
             _authenticate(engine, settings, "lead@example.org", "wrong guess", f"10.0.0.{i}", NOW)
-    # Now even the right password is refused, from any client, until the window has passed.
+    # Past the limit the next attempt waits a minute after the latest failure, even with the right password.
     with pytest.raises(RateLimitError) as caught:
-        _authenticate(engine, settings, "lead@example.org", PASSWORD, "10.9.9.9", NOW + timedelta(minutes=1))
-    assert 0 < caught.value.retry_after_s <= settings.sign_in_window_minutes * 60
-    later = NOW + timedelta(minutes=settings.sign_in_window_minutes, seconds=1)
-    assert _authenticate(engine, settings, "lead@example.org", PASSWORD, "10.9.9.9", later).email == "lead@example.org"
+        _authenticate(engine, settings, "lead@example.org", PASSWORD, "10.9.9.9", NOW + timedelta(seconds=30))
+    assert 0 < caught.value.retry_after_s <= 60
+    moment = NOW + timedelta(minutes=1, seconds=1)
+    for wait in (2, 4, 8):  # each further failure doubles the wait
+        with pytest.raises(SignInError):
+            _authenticate(engine, settings, "lead@example.org", "wrong guess", "10.0.1.1", moment)
+        with pytest.raises(RateLimitError) as caught:
+            _authenticate(engine, settings, "lead@example.org", PASSWORD, "10.9.9.9", moment + timedelta(seconds=1))
+        assert (wait - 1) * 60 < caught.value.retry_after_s <= wait * 60
+        moment += timedelta(minutes=wait, seconds=1)
+    assert _authenticate(engine, settings, "lead@example.org", PASSWORD, "10.9.9.9", moment).email == "lead@example.org"
+
+
+def test_a_guesser_cannot_lock_the_owner_out_of_a_client_they_signed_in_from(
+    engine: Engine, world: dict[str, Any], settings: Settings
+) -> None:
+    assert _authenticate(engine, settings, "lead@example.org", PASSWORD, "192.0.2.10", NOW).email == "lead@example.org"
+    for i in range(settings.sign_in_max_failures_per_account):
+        with pytest.raises(SignInError):
+            _authenticate(engine, settings, "lead@example.org", "wrong guess", f"198.51.100.{i}", NOW + timedelta(minutes=1))
+    with pytest.raises(RateLimitError):  # the guesser is slowed down
+        _authenticate(engine, settings, "lead@example.org", "wrong guess", "198.51.100.99", NOW + timedelta(minutes=1))
+    # An unknown computer waits, even with the right password; the owner's own gets in at once.
+    again = NOW + timedelta(minutes=1, seconds=5)
+    with pytest.raises(RateLimitError):
+        _authenticate(engine, settings, "lead@example.org", PASSWORD, "203.0.113.1", again)
+    assert _authenticate(engine, settings, "lead@example.org", PASSWORD, "192.0.2.10", again).email == "lead@example.org"
+
+
+def test_without_an_address_only_the_account_is_counted(engine: Engine, world: dict[str, Any], settings: Settings) -> None:
+    """Behind a proxy that names no visitor, the client key is "": it is never one key for everyone."""
+    for i in range(settings.sign_in_max_failures_per_client + 1):
+        with pytest.raises(SignInError):
+            accounts.authenticate(engine, f"guess{i}@example.org", "wrong guess", "", NOW, settings=settings)
+    assert accounts.authenticate(engine, "admin@example.org", PASSWORD, "", NOW, settings=settings).role is Role.ADMIN
 
 
 def test_failed_sign_ins_are_limited_per_client(engine: Engine, world: dict[str, Any], settings: Settings) -> None:
