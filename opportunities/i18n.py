@@ -242,9 +242,11 @@ def explain(reason: Reason, language: str) -> str:
 
 def explain_error(error: FieldError, language: str, *, columns: bool = False) -> str:
     """``Field: reason`` in ``language``, for a list of problems (under its field, show
-    :func:`explain` of its reason alone). ``columns``: name the field by its column, as a
-    spreadsheet's header does, instead of the form's label."""
-    label = ("" if error.field == "row" else error.field) if columns else field_label(error.field, language)
+    :func:`explain` of its reason alone). ``columns``: name the field by its label and its column,
+    as a spreadsheet's header has it (``Najmłodszy wiek (age_min)``), instead of the form's label."""
+    label = field_label(error.field, language)
+    if columns and error.field != "row":
+        label = f"{label} ({error.field})" if label and label != error.field else error.field
     reason = explain(error.reason, language)
     return f"{label}: {reason}" if label else reason
 

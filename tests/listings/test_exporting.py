@@ -201,9 +201,9 @@ def test_csv_files_for_excel_start_with_a_byte_order_mark(tmp_path: Path, tricky
     required = FieldError("title", because(N_("This is required.")))
     write_rejects(rejects, ["title"], [RowRejection(2, (required,), {"title": "Łódź"})])
     assert rejects.read_bytes().startswith(b"\xef\xbb\xbftitle,reason")
-    assert rejects.read_text(encoding="utf-8-sig").splitlines()[1] == "Łódź,Row 2: title: This is required."
+    assert rejects.read_text(encoding="utf-8-sig").splitlines()[1] == "Łódź,Row 2: Title (title): This is required."
     write_rejects(rejects, ["title"], [RowRejection(2, (required,), {"title": "Łódź"})], "pl")  # in the reader's language
-    assert rejects.read_text(encoding="utf-8-sig").splitlines()[1] == "Łódź,Wiersz 2: title: To pole jest wymagane."
+    assert rejects.read_text(encoding="utf-8-sig").splitlines()[1] == "Łódź,Wiersz 2: Tytuł (title): To pole jest wymagane."
 
 
 def test_exported_csv_and_xlsx_hold_no_formula(tmp_path: Path, tricky: Engine) -> None:
