@@ -30,7 +30,7 @@ from babel.numbers import format_currency, format_decimal
 
 from opportunities import errors, vocabulary
 from opportunities.errors import BoundaryFileError, FieldError, Reason
-from opportunities.vocabulary import AGE_GROUPS_BY_ID, Mode, OpportunityType, Precision
+from opportunities.vocabulary import AGE_GROUPS_BY_ID, Mode, OpportunityType, Precision, ProviderKind
 
 LANGUAGES: tuple[str, ...] = vocabulary.LANGUAGES  # en, sv, sl, pl
 DEFAULT_LANGUAGE = "en"
@@ -302,6 +302,23 @@ _PRECISION_LABELS: dict[Precision, str] = {
     Precision.LOCALITY: N_("District or village centre (approximate)"),
     Precision.CITY: N_("City centre (approximate)"),
 }
+
+
+_PROVIDER_KIND_LABELS: dict[ProviderKind, str] = {
+    ProviderKind.SCHOOL: N_("School"),
+    ProviderKind.LIBRARY: N_("Library"),
+    ProviderKind.NGO: N_("Non-profit organisation"),
+    ProviderKind.YOUTH_CENTRE: N_("Youth centre"),
+    ProviderKind.MUNICIPALITY: N_("Municipality"),
+    ProviderKind.UNIVERSITY: N_("University"),
+    ProviderKind.COMPANY: N_("Company"),
+    ProviderKind.OTHER: N_("Other"),
+}
+
+
+def provider_kind_label(kind: ProviderKind | str, language: str) -> str:
+    """What kind of organisation it is, in ``language`` ("Bibliotek")."""
+    return translator(language).gettext(_PROVIDER_KIND_LABELS[ProviderKind(kind)])
 
 
 def type_label(opportunity_type: OpportunityType | str, language: str) -> str:

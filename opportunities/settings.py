@@ -195,7 +195,9 @@ def _proxies(text: str) -> str:
         try:
             ipaddress.ip_network(part, strict=False)
         except ValueError:
-            raise SettingsError("TRUSTED_PROXIES", text, f"{part!r} is not an address or network such as 10.0.0.5 or 10.0.0.0/24") from None
+            raise SettingsError(
+                "TRUSTED_PROXIES", text, f"{part!r} is not an address or network such as 10.0.0.5 or 10.0.0.0/24"
+            ) from None
     return ",".join(parts) or "127.0.0.1"
 
 

@@ -10,7 +10,7 @@ from opportunities.accounts import accounts, organisations
 from opportunities.db.connection import writing
 from opportunities.db.queries import list_cities
 from opportunities.errors import AccountExistsError, PasswordPolicyError, RecordError
-from opportunities.i18n import N_, explain, explain_error
+from opportunities.i18n import N_, explain, explain_error, provider_kind_label
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import ProviderKind
 from ui import access, app_state, widgets
@@ -18,17 +18,6 @@ from ui import access, app_state, widgets
 app_state.run_through_app()
 
 _ = access.translations().gettext
-
-KIND_LABELS: dict[ProviderKind, str] = {
-    ProviderKind.SCHOOL: N_("School"),
-    ProviderKind.LIBRARY: N_("Library"),
-    ProviderKind.NGO: N_("Non-profit organisation"),
-    ProviderKind.YOUTH_CENTRE: N_("Youth centre"),
-    ProviderKind.MUNICIPALITY: N_("Municipality"),
-    ProviderKind.UNIVERSITY: N_("University"),
-    ProviderKind.COMPANY: N_("Company"),
-    ProviderKind.OTHER: N_("Other"),
-}
 
 
 def main() -> None:
@@ -44,7 +33,7 @@ def main() -> None:
     with st.form("register"):
         st.subheader(_("The organisation"))
         name = st.text_input(_("Name"), max_chars=200)
-        kind = st.selectbox(_("Kind"), list(ProviderKind), format_func=lambda k: _(KIND_LABELS[k]))
+        kind = st.selectbox(_("Kind"), list(ProviderKind), format_func=lambda k: provider_kind_label(k, access.language()))
         city_id = st.selectbox(
             _("City"), list(city_names), format_func=lambda i: city_names[i], index=None, placeholder=_("Choose a city")
         )

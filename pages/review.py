@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import partial
 
 import pandas as pd
@@ -23,8 +24,9 @@ from opportunities.accounts.identity import Role, User
 from opportunities.db.connection import writing
 from opportunities.db.queries import list_cities
 from opportunities.errors import FieldError, ForbiddenError, NotFoundError, ReviewStateError
-from opportunities.i18n import N_, explain, format_when, precision_label
+from opportunities.i18n import N_, explain, format_when, precision_label, provider_kind_label
 from opportunities.listings import listings, review
+from opportunities.listings.calendar import city_zone
 from opportunities.listings.duplicates import DuplicateKind
 from opportunities.text import escape_markdown, has_hidden_controls
 from ui import access, app_state
@@ -36,8 +38,15 @@ ACTION_LABELS = {
     "approve": N_("listing approved"), "reject": N_("listing rejected"), "request_changes": N_("listing: changes requested"),
     "upload": N_("listing uploaded"), "submit": N_("listing submitted"), "edit": N_("listing edited"), "withdraw": N_("listing withdrawn"),
     "verify_organisation": N_("organisation verified"), "set_trusted": N_("trust changed"),
-    "register_organisation": N_("organisation registered"),
+    "register_organisation": N_("organisation registered"), "add_user": N_("account added"),
+    "disable_user": N_("account disabled"), "set_role": N_("role changed"), "set_password": N_("password set"),
+    "invite": N_("colleague invited"), "archive": N_("listing archived"), "confirm": N_("listing confirmed as running"),
+    "report_participation": N_("participants reported"), "replace_districts": N_("districts replaced"),
+    "replace_population": N_("residents replaced"),
 }  # fmt: skip
+# The record an entry is about: "listing 401", "organisation 12".
+ENTITY_LABELS = {"opportunity": N_("listing {id}"), "organisation": N_("organisation {id}"), "user": N_("account {id}"),
+                 "city": N_("city {id}")}  # fmt: skip
 SELECTED = "review_selected"  # session state: the id of the submission open in detail
 QUEUE_SHOWN = 200
 AUDIT_SHOWN = 200
@@ -186,7 +195,8 @@ def _organisations(user: User, city_id: int | None, city_names: dict[int, str]) 
     for org in waiting:
         with st.container(border=True):
             st.write(f"**{escape_markdown(org.name)}** · {escape_markdown(city_names.get(org.city_id or -1, ''))}")
-            st.write(" · ".join(escape_markdown(x) for x in (org.kind.value, org.website, org.contact_email) if x))
+            kind = provider_kind_label(org.kind, access.language())
+            st.write(" · ".join(escape_markdown(x) for x in (kind, org.website, org.contact_email) if x))
             if st.button(_("Verify organisation"), key=f"verify_{org.id}"):
                 _act("verified", partial(organisations.verify_organisation, actor=user, organisation_id=org.id, now=access.now()))
     st.subheader(_("Verified organisations"))
@@ -207,19 +217,33 @@ def _organisations(user: User, city_id: int | None, city_names: dict[int, str]) 
                 )  # fmt: skip
 
 
+def _when(moment: datetime, zone: str | None, language: str) -> str:
+    """When an entry was written: in its city's local time, else in UTC, saying so."""
+    if zone:
+        return format_when(moment.astimezone(city_zone(zone)).replace(tzinfo=None), language)
+    return (
+        access.translations()
+        .gettext("{time} UTC")
+        .format(time=format_when(moment.astimezone(UTC).replace(tzinfo=None), language))
+    )
+
+
 def _audit_log(user: User, city_id: int | None, city_names: dict[int, str], language: str) -> None:
     _ = access.translations().gettext
     with access.engine().connect() as conn:
         entries = audit.entries(conn, user, city_id=city_id, limit=AUDIT_SHOWN)
+        zones = {c.id: c.timezone for c in list_cities(conn) if c.id is not None}
     if not entries:
         st.info(_("Nothing has been recorded yet."))
         return
     rows = [
         {
-            _("Changed at"): format_when(e.at, language),
+            _("Changed at"): _when(e.at, zones.get(e.city_id or -1), language),
             _("Changed by"): e.actor,
             _("Kind of change"): _(ACTION_LABELS[e.action]) if e.action in ACTION_LABELS else e.action,
-            _("Changed record"): f"{e.entity} {e.entity_id or ''}".strip(),
+            _("Changed record"): (
+                _(ENTITY_LABELS[e.entity]).format(id=e.entity_id or "").strip() if e.entity in ENTITY_LABELS else e.entity
+            ),
             _("City"): city_names.get(e.city_id or -1, ""),
             _("Before the change"): json.dumps(e.before, ensure_ascii=False) if e.before else "",
             _("After the change"): json.dumps(e.after, ensure_ascii=False) if e.after else "",

@@ -380,11 +380,17 @@ def _attempt(conn: Connection, email: str, password: str, client: str, now: date
     ).first() is not None  # fmt: skip
     if not known_client:
         _check_delay(
-            _failures_since(conn, sign_in_attempts.c.email, key, account_since), settings.sign_in_max_failures_per_account, window, now
+            _failures_since(conn, sign_in_attempts.c.email, key, account_since),
+            settings.sign_in_max_failures_per_account,
+            window,
+            now,
         )
     if client:  # no address (a proxy that sends none): not one key that every visitor would share
         _check_rate(
-            _failures_since(conn, sign_in_attempts.c.client_key, client, since), settings.sign_in_max_failures_per_client, window, now
+            _failures_since(conn, sign_in_attempts.c.client_key, client, since),
+            settings.sign_in_max_failures_per_client,
+            window,
+            now,
         )
     row = conn.execute(select(users).where(users.c.email == key)).first()
     ok = verify_password(row.password_hash if row is not None else None, password[:MAX_PASSWORD_LENGTH])

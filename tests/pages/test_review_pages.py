@@ -86,6 +86,17 @@ def test_the_review_page_flags_text_that_hides_its_direction(signed_in: World) -
     assert not any("invisible characters" in w.value for w in at.warning)
 
 
+def test_the_review_page_names_kinds_actions_and_records_in_words(signed_in: World) -> None:
+    w = signed_in
+    at = page("review", w.lead_gbg, w, "sv")
+    assert not [m.value for m in at.markdown if " · ngo" in m.value or m.value.startswith("ngo")]  # the kind, in Swedish
+    [log] = [d.value for d in at.dataframe if "Typ av ändring" in d.value.columns or "Kind of change" in d.value.columns]
+    records = " ".join(str(v) for v in log.iloc[:, 3])
+    assert "opportunity" not in records and "aktivitet " in records  # "listing 4" in Swedish, not the table name
+    changed_at = " ".join(str(v) for v in log.iloc[:, 0])
+    assert "UTC" in changed_at or ":" in changed_at
+
+
 def test_bulk_approve_and_request_changes_on_the_page(signed_in: World) -> None:
     w = signed_in
     at = page("review", w.lead_gbg, w, "pl")
