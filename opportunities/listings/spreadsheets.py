@@ -49,6 +49,9 @@ EXCEL_MAX_ROWS = 1_048_576
 # How many columns right of an XLSX header's last one are read, to report values without a name;
 # cells further right are not read at all.
 XLSX_COLUMNS_PAST_HEADER = 10
+# Most columns a header may name: the template has 23; a file with a million (a 10 MB CSV can hold
+# that many) would make a warning per column and a wide row per line.
+MAX_COLUMNS = 200
 # More than this share of NUL bytes in a CSV's first part: a binary file, not text with a stray NUL.
 BINARY_NUL_SHARE = 0.01
 _DELIMITERS = (",", ";", "\t")
@@ -277,6 +280,7 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
 
     reader = csv.reader(lines(), delimiter=delimiter)
     header = next(reader, [])
+    _check_width(header, filename)
     sheet = _Sheet(header=header)
     width = _trimmed(header)
     names = [_column_name(h) for h in header]
@@ -328,6 +332,18 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
             sheet.rows.append((number, cells))
     _check_quotes_closed(text[last_start:], delimiter, filename, number, last_line)
     return sheet
+
+
+def _check_width(header: Sequence[str], filename: str) -> None:
+    """Refuse a header naming more than MAX_COLUMNS columns, before any row is read."""
+    if _trimmed(header) > MAX_COLUMNS:
+        raise ImportFileError(
+            because(
+                N_("{name} has more than {limit} columns; keep the columns of the template and remove the others"),
+                name=filename,
+                limit=MAX_COLUMNS,
+            )
+        )
 
 
 def _check_quotes_closed(last_record: str, delimiter: str, filename: str, number: int, line: int) -> None:
@@ -426,7 +442,8 @@ def _read_xlsx(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
         # The declared <dimension> (say A1:XFD1048576) would pad every row and add empty rows to the
         # end; forgotten, each row is as long as its last real cell and the sheet ends at its last row.
         sheet.reset_dimensions()  # type: ignore[union-attr]
-        header = [_cell_text(v) for v in next(sheet.iter_rows(max_row=1, values_only=True), ())]
+        header = [_cell_text(v) for v in next(sheet.iter_rows(max_row=1, max_col=MAX_COLUMNS + 1, values_only=True), ())]
+        _check_width(header, filename)
         read = _Sheet(header=header[: _trimmed(header)])
         # Rows are cut a few columns past the header: a value there is reported (a column without a
         # name), while a cell in column XFD does not make every row 16,384 cells long.
