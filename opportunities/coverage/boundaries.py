@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 DEMO_BOUNDARIES_DIR = PROJECT_ROOT / "data" / "boundaries"
 MAX_BOUNDARY_BYTES = 20 * 1024 * 1024  # the largest real layer we know (Göteborg, full detail) is 2 MB
 MAX_DISTRICTS = 5000
+# How far a zipped Shapefile may unpack beyond the upload limit (real ones: 2–5 times).
+ZIP_MAX_EXPANSION = 10
 SUFFIXES = (".geojson", ".json", ".gpkg", ".zip")
 # Two districts may share an edge; more common area than this share of the smaller one is an overlap.
 OVERLAP_SHARE = 0.01
@@ -189,27 +191,32 @@ def read_boundary_file(path: Path, *, name_column: str = "", population_column: 
                 {"size": f"{size / 1e6:.1f}", "limit": f"{max_bytes / 1e6:.0f}"},
             ),
         )
-    frame = read_geographic(path)
+    frame = read_geographic(path, max_features=MAX_DISTRICTS)
     if frame.empty:
         raise BoundaryFileError(path.name, Reason(N_("holds no features")))
-    if len(frame) > MAX_DISTRICTS:
+    if len(frame) > MAX_DISTRICTS:  # read no further than one past the limit
         raise BoundaryFileError(
             path.name,
-            Reason(N_("{count} features; at most {limit} districts per city"), {"count": len(frame), "limit": MAX_DISTRICTS}),
+            Reason(
+                N_("{count} features; at most {limit} districts per city"),
+                {"count": f"{MAX_DISTRICTS:,}+", "limit": MAX_DISTRICTS},
+            ),
         )
     frame, crs = in_wgs84(frame, path.name)
     return _checked(frame, path.name, crs, name_column, population_column)
 
 
-def read_geographic(path: Path) -> Any:
-    """The GeoDataFrame of a GeoJSON, GeoPackage or zipped Shapefile (a population layer's too)."""
+def read_geographic(path: Path, *, max_features: int) -> Any:
+    """The GeoDataFrame of a GeoJSON, GeoPackage or zipped Shapefile (a population layer's too),
+    read no further than ``max_features`` + 1 features: a file of millions stops there, in memory
+    and time, and the caller refuses it."""
     import geopandas as gpd
 
     source = str(path)
     if path.suffix.lower() == ".zip":
         source = _shapefile_in_zip(path)
     try:
-        return gpd.read_file(source)
+        return gpd.read_file(source, max_features=max_features + 1)
     except Exception as exc:  # any reader failure means the same to the user
         raise BoundaryFileError(
             path.name, Reason(N_("cannot be read as geographic data ({detail})"), {"detail": _first_line(exc)})
@@ -238,7 +245,8 @@ def _first_line(exc: BaseException) -> str:
 def _shapefile_in_zip(path: Path) -> str:
     try:
         with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
+            infos = archive.infolist()
+            names = [info.filename for info in infos]
     except zipfile.BadZipFile:
         raise BoundaryFileError(path.name, Reason(N_("is not a readable zip file"))) from None
     shapefiles = [n for n in names if n.lower().endswith(".shp")]
@@ -249,6 +257,16 @@ def _shapefile_in_zip(path: Path) -> str:
     if len(shapefiles) > 1:
         raise BoundaryFileError(
             path.name, Reason(N_("the zip holds {count} .shp files; upload one layer at a time"), {"count": len(shapefiles)})
+        )
+    unpacked = sum(info.file_size for info in infos)
+    if unpacked > MAX_BOUNDARY_BYTES * ZIP_MAX_EXPANSION:
+        # A 3 MB zip can hold one polygon of 100 million vertices (1.6 GB unpacked).
+        raise BoundaryFileError(
+            path.name,
+            Reason(
+                N_("unpacks to {size} MB, more than the {limit} MB a zipped Shapefile may hold; simplify its geometry"),
+                {"size": f"{unpacked / 1e6:,.0f}", "limit": f"{MAX_BOUNDARY_BYTES * ZIP_MAX_EXPANSION / 1e6:,.0f}"},
+            ),
         )
     stem = shapefiles[0][:-4]
     missing = [ext for ext in (".shx", ".dbf") if not any(n.lower() == f"{stem.lower()}{ext}" for n in names)]

@@ -200,7 +200,7 @@ def read_population_file(path: Path, *, column: str = "", max_bytes: int = MAX_P
                 {"size": f"{size / 1e6:.1f}", "limit": f"{max_bytes / 1e6:.0f}"},
             ),
         )
-    frame = _csv_points(path, max_bytes) if suffix == ".csv" else read_geographic(path)
+    frame = _csv_points(path, max_bytes) if suffix == ".csv" else read_geographic(path, max_features=MAX_POPULATION_FEATURES)
     if suffix == ".csv" and column:
         column = _column_name(column)  # a CSV's header is folded when read (Ludność: ludnosc)
     if frame.empty:
@@ -210,7 +210,7 @@ def read_population_file(path: Path, *, column: str = "", max_bytes: int = MAX_P
             path.name,
             Reason(
                 N_("{count} features; at most {limit} in a population layer"),
-                {"count": f"{len(frame):,}", "limit": f"{MAX_POPULATION_FEATURES:,}"},
+                {"count": f"{MAX_POPULATION_FEATURES:,}+", "limit": f"{MAX_POPULATION_FEATURES:,}"},
             ),
         )
     frame, crs = in_wgs84(frame, path.name)

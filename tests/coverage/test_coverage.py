@@ -16,7 +16,7 @@ from opportunities.coverage.boundaries import District, read_boundary_file
 from opportunities.coverage.districts import CoverageFilter, CoverageIndex, parent_cells, ranked
 from opportunities.errors import BoundaryFileError
 from opportunities.explore.index import OpportunityIndex
-from opportunities.i18n import translator
+from opportunities.i18n import explain_file_error, translator
 from opportunities.model import City
 from opportunities.vocabulary import TOPICS, Status
 
@@ -226,12 +226,13 @@ def test_broken_files_are_refused(tmp_path: Path, make: object, message: str) ->
     with pytest.raises(BoundaryFileError, match=message) as refused:
         read_boundary_file(path, population_column="people" if "people" in message else "")
     # A page says the same in the reader's language: every part of the reason is translated.
-    english = refused.value.render()
+    english = explain_file_error(refused.value, "en")
+    assert english == str(refused.value)
     for language in ("sv", "sl", "pl"):
         gettext = translator(language).gettext
         assert all(gettext(reason.text) != reason.text for reason in refused.value.reasons)
-        assert refused.value.render(gettext) != english
-        assert refused.value.render(gettext).startswith(f"{path.name}: ")
+        assert explain_file_error(refused.value, language) != english
+        assert explain_file_error(refused.value, language).startswith(f"{path.name}: ")
 
 
 def test_a_refused_feature_is_named_in_the_readers_language(tmp_path: Path) -> None:
@@ -239,10 +240,7 @@ def test_a_refused_feature_is_named_in_the_readers_language(tmp_path: Path) -> N
     with pytest.raises(BoundaryFileError) as refused:
         read_boundary_file(_write(frame, tmp_path / "d.geojson"))
     assert str(refused.value) == "d.geojson: feature 1 (Łąka): a Point, not a polygon; feature 2: no name"
-    assert (
-        refused.value.render(translator("pl").gettext)
-        == "d.geojson: obiekt 1 (Łąka): Point, a nie wielokąt; obiekt 2: brak nazwy"
-    )
+    assert explain_file_error(refused.value, "pl") == "d.geojson: obiekt 1 (Łąka): Point, a nie wielokąt; obiekt 2: brak nazwy"
 
 
 # --- the command line on the demo data ------------------------------------------------------
@@ -300,3 +298,33 @@ def test_cli_boundaries_replace_and_refuse(demo_env: str, tmp_path: Path, capsys
         names = {d.name for d in load_districts(conn)}
     engine.dispose()
     assert {"Ąbc", "Łódź-Śródmieście"} <= names and "Mokotów" in names  # the bad file changed nothing
+
+
+def test_a_zipped_shapefile_that_unpacks_to_gigabytes_is_refused_before_reading(tmp_path: Path) -> None:
+    """A 3 MB zip can hold one polygon of 100 million vertices: refused by what it unpacks to."""
+    import zipfile
+
+    from opportunities.coverage.boundaries import MAX_BOUNDARY_BYTES, ZIP_MAX_EXPANSION
+
+    path = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("d.shp", "w", force_zip64=True) as shp:
+            chunk = b"\0" * (1 << 20)
+            for _ in range(MAX_BOUNDARY_BYTES * ZIP_MAX_EXPANSION // len(chunk) + 1):
+                shp.write(chunk)
+        archive.writestr("d.shx", b"")
+        archive.writestr("d.dbf", b"")
+    assert path.stat().st_size < 1_000_000
+    with pytest.raises(BoundaryFileError, match=r"unpacks to \d+ MB, more than the \d+ MB a zipped Shapefile may hold"):
+        read_boundary_file(path)
+
+
+def test_a_layer_of_more_features_than_a_city_has_districts_is_read_no_further(tmp_path: Path) -> None:
+    from opportunities.coverage.boundaries import MAX_DISTRICTS
+
+    features = [{"type": "Feature", "properties": {"name": f"d{i}"},
+                 "geometry": {"type": "Point", "coordinates": [21 + i / 1e5, 52.2]}} for i in range(MAX_DISTRICTS + 50)]  # fmt: skip
+    path = tmp_path / "many.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    with pytest.raises(BoundaryFileError, match=f"{MAX_DISTRICTS:,}\\+ features; at most {MAX_DISTRICTS:,} districts"):
+        read_boundary_file(path)
