@@ -34,7 +34,7 @@ def test_import_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["import", str(messy), "--rejects", str(rejects)]) == 1
     captured = capsys.readouterr()
     assert "stored 4, rejected 6, duplicates 1" in captured.out
-    assert "row 3: age_min: is required" in captured.err
+    assert "row 3: age_min: This is required." in captured.err
     assert rejects.exists()
 
     (tmp_path / "bad.csv").write_bytes(b"\xff\xfe garbage")

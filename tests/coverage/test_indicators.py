@@ -191,8 +191,8 @@ def test_periods(start: date, end: date, days: int, previous: tuple[date, date],
 @pytest.mark.parametrize(
     ("start", "end", "message"),
     [
-        (date(2026, 11, 2), date(2026, 11, 1), "before from"),
-        (date(2000, 1, 1), date(2026, 1, 1), f"at most {MAX_PERIOD_DAYS} days"),
+        (date(2026, 11, 2), date(2026, 11, 1), "to: The end is before the start"),
+        (date(2000, 1, 1), date(2026, 1, 1), f"to: A period is at most {MAX_PERIOD_DAYS:,} days; this one has 9,498"),
     ],
 )
 def test_unusable_periods(start: date, end: date, message: str) -> None:
@@ -532,7 +532,11 @@ def test_cli_json_to_stdout_with_statuses(cli_database: str, capsys: pytest.Capt
     [
         (["--city", "Nowhere", "--format", "csv"], cli.EXIT_UNUSABLE, "choose one of: Alphaville"),
         (["--network", "--from", "2026-11-01", "--format", "csv"], cli.EXIT_UNUSABLE, "give both"),
-        (["--network", "--from", "2026-11-02", "--to", "2026-11-01", "--format", "csv"], cli.EXIT_UNUSABLE, "before from"),
+        (
+            ["--network", "--from", "2026-11-02", "--to", "2026-11-01", "--format", "csv"],
+            cli.EXIT_UNUSABLE,
+            "to: The end is before the start",
+        ),
         (["--network", "--from", "1.11.2026", "--to", "2026-11-30", "--format", "csv"], 2, "not a date"),
         (["--city", "A", "--network", "--format", "csv"], 2, "not allowed with"),
     ],

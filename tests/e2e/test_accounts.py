@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
@@ -59,3 +61,21 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_it(page: Page, app_server: 
     expect(page.get_by_role("link", name="Sign in").first).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     expect(heading).not_to_be_visible()
     engine.dispose()
+
+
+def test_signing_in_from_a_page_that_asked_for_it_goes_back_to_that_page(page: Page, app_server: AppServer) -> None:
+    engine = open_database(app_server.database_url)
+    with writing(engine) as conn:
+        if accounts.find_user(conn, "e2e.next@example.org") is None:
+            accounts.add_user(conn, "e2e.next@example.org", role=Role.ADMIN, password=PASSWORD, settings=load_settings({}),
+                              now=accounts.now_utc())  # fmt: skip
+    engine.dispose()
+    page.goto(f"{app_server.url}/review")
+    expect(page.get_by_text("Sign in to see this page.")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    page.get_by_test_id("stMain").get_by_role("link", name="Sign in").click()  # the page's link, not the menu's
+    expect(page).to_have_url(re.compile(r"/sign_in\?next=%2Freview$"), timeout=FIRST_LOAD_TIMEOUT_MS)
+    page.get_by_label("Email", exact=True).fill("e2e.next@example.org")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/review$"), timeout=FIRST_LOAD_TIMEOUT_MS)
+    expect(page.get_by_text("Sign in to see this page.")).not_to_be_visible()

@@ -131,11 +131,13 @@ def test_upload_preview_confirm_then_review(browser: Browser, app_server: AppSer
     metrics = [m.inner_text() for m in page.get_by_test_id("stMetricValue").all()]
     assert metrics == ["2", "2", "0"]
     expect(page.get_by_role("button", name="Download the rejected rows")).to_be_visible()
-    expect(page.get_by_text("Row 3: age_min: This is required.")).to_be_visible()
+    expect(page.get_by_text("Row 3: Youngest age (age_min): This is required.")).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the rejected rows").click()
     rejected = download.value.path().read_text(encoding="utf-8-sig")
-    assert "E2E Без возраста" in rejected and "Row 5: provider: names the provider 'Another organisation'" in rejected
+    assert (
+        "E2E Без возраста" in rejected and "Row 5: Organisation (provider): names the provider 'Another organisation'" in rejected
+    )
     assert serious_violations(page) == []
     page.screenshot(path=screenshot_path(f"{SCREENS}/upload-preview-1280"), full_page=True)
     journey_screenshot(page, "upload")  # a provider's bulk upload: the README's picture

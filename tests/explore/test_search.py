@@ -157,10 +157,10 @@ def test_limit(catalogue: Engine) -> None:
         ({"topics": ("cooking",)}, "unknown topic"),
         ({"age": 200}, "outside 0–120"),
         ({"age_group": "elders"}, "unknown age group"),
-        ({"near": (100.0, 0.0)}, "not a latitude,longitude"),
+        ({"near": (100.0, 0.0)}, "near: the coordinates 100.0, 0.0 are out of range"),
         ({"radius_km": 0}, "above 0"),
-        ({"date_from": date(2027, 1, 1), "date_to": date(2026, 1, 1)}, "before from"),
-        ({"limit": 0}, "between 1"),
+        ({"date_from": date(2027, 1, 1), "date_to": date(2026, 1, 1)}, "to: The end is before the start"),
+        ({"limit": 0}, "limit: Give a whole number from 1 to"),
     ],
 )
 def test_bad_queries(kwargs: dict[str, object], message: str) -> None:

@@ -67,7 +67,7 @@ def test_messy_file_keeps_every_good_row_and_explains_every_bad_one(messy: Path,
         rejected = list(csv.DictReader(fh))
     assert [r["Title "] for r in rejected] == ["Missing age", "Swapped coordinates", "Hostile link", "Nowhere town",
                                               "Bad dates", "Paid without currency"]  # fmt: skip
-    assert rejected[0]["reason"] == "Row 3: age_min: This is required."
+    assert rejected[0]["reason"] == "Row 3: Youngest age (age_min): This is required."
 
 
 def test_fixed_rejects_can_be_imported_again(messy: Path, engine: Engine, geocoder: Geocoder) -> None:
@@ -92,7 +92,7 @@ def test_rejects_can_be_rejected_again_and_read_again(messy: Path, engine: Engin
     assert second.rejects_path is not None
     third = read_table(second.rejects_path)  # one reason column, not two
     assert [h for h in third.header if h == "reason"] == ["reason"]
-    assert third.rows[0]["reason"] == "Row 2: age_min: This is required."
+    assert third.rows[0]["reason"] == "Row 2: Youngest age (age_min): This is required."
 
 
 def test_duplicates_against_the_database(messy: Path, engine: Engine, geocoder: Geocoder) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from opportunities.db import queries, schema
 from opportunities.errors import ImportChangedError, ImportFileError
+from opportunities.i18n import explain, explain_errors
 from opportunities.listings.duplicates import DuplicateKind, likely_duplicates, title_similarity
 from opportunities.listings.importing import ImportPreview, Outcome, confirm_import, import_records, preview_import, rejects_csv
 from opportunities.listings.spreadsheets import ReadLimits, Table, read_table_bytes
@@ -140,13 +141,13 @@ def test_preview_reports_progress(engine: Engine, geocoder: Geocoder) -> None:
 @pytest.mark.parametrize(
     ("filename", "data", "limits", "message"),
     [
-        ("big.csv", csv_bytes([GOOD] * 40), ReadLimits(2000, 50_000, 32767), "IMPORT_MAX_BYTES"),
-        ("many.csv", csv_bytes([GOOD] * 6), ReadLimits(10**6, 5, 32767), "IMPORT_MAX_ROWS"),
-        ("many.xlsx", xlsx_bytes([GOOD] * 6), ReadLimits(10**6, 5, 32767), "IMPORT_MAX_ROWS"),
-        ("notes.pdf", b"%PDF-1.4", LIMITS, "expected a .csv or .xlsx"),
+        ("big.csv", csv_bytes([GOOD] * 40), ReadLimits(2000, 50_000, 32767), "more than the 2,000 an upload may have"),
+        ("many.csv", csv_bytes([GOOD] * 6), ReadLimits(10**6, 5, 32767), "many.csv has more than 5 rows"),
+        ("many.xlsx", xlsx_bytes([GOOD] * 6), ReadLimits(10**6, 5, 32767), "many.xlsx has more than 5 rows"),
+        ("notes.pdf", b"%PDF-1.4", LIMITS, "upload a .csv or .xlsx file, not .pdf"),
     ],
 )
-def test_files_past_the_limits_are_refused_with_the_setting_named(
+def test_files_past_the_limits_are_refused_with_the_limit_named(
     filename: str, data: bytes, limits: ReadLimits, message: str
 ) -> None:
     with pytest.raises(ImportFileError, match=message):
@@ -166,7 +167,8 @@ def test_rejected_rows_file_is_the_command_lines_format_and_imports_again(engine
     data = rejects_csv(table.header, preview.rejected)
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert [r["reason"].split(":")[0] for r in rows] == ["row 3", "row 6", "row 8"]
+    assert [r["reason"].split(":")[0] for r in rows] == ["Row 3", "Row 6", "Row 8"]
+    assert rows[0]["reason"] == "Row 3: Youngest age (age_min): This is required."
     assert rows[2]["title"] == "Łódź ß club\nwith a line break"
     again = read_table_bytes(data, "mixed.rejected.csv", limits=LIMITS)
     assert [r["title"] for r in again.rows] == ["Без возраста", "ورشة البرمجة", "Łódź ß club\nwith a line break"]
@@ -246,68 +248,72 @@ def test_preview_is_reusable_as_a_value() -> None:
 @pytest.mark.parametrize(
     ("language", "row", "expected"),
     [
-        ("sv", 3, "age_min måste fyllas i"),
-        ("pl", 3, "age_min jest wymagane"),
-        ("sl", 6, "'javascript:alert(1)' ni spletni naslov, ki se začne s http:// ali https://"),
-        ("pl", 8, "title zawiera niewidoczny znak sterujący (U+000A) na pozycji 12; usuń go"),
-        ("en", 3, "age_min is required"),
+        ("sv", 3, "Lägsta ålder (age_min): Det här måste fyllas i."),
+        ("pl", 3, "Najniższy wiek (age_min): To pole jest wymagane."),
+        ("sl", 6, "Spletna stran (url): 'javascript:alert(1)' ni spletni naslov, ki se začne s http:// ali https://"),
+        ("pl", 8, "Tytuł (title): Tekst zawiera niewidoczny znak sterujący (U+000A) na pozycji 12; usuń go."),
+        ("en", 3, "Youngest age (age_min): This is required."),
     ],
 )
 def test_rejection_reasons_in_the_readers_language(
     engine: Engine, geocoder: Geocoder, language: str, row: int, expected: str
 ) -> None:
-    from opportunities.listings.reasons import translate_errors
-
     preview = preview_import(engine, read_table_bytes(csv_bytes(MIXED), "m.csv", limits=LIMITS), geocoder)
     found = next(r for r in preview.rows if r.row == row)
-    assert translate_errors(found.errors, language, found.reason) == expected
+    assert explain_errors(found.errors, language, columns=True) == expected
+    table = read_table_bytes(csv_bytes(MIXED), "m.csv", limits=LIMITS)
+    rejected = next(r for r in preview.rejected if r.row == row)
+    [written] = csv.DictReader(io.StringIO(rejects_csv(table.header, [rejected], language).decode("utf-8-sig")))
+    assert written["reason"].endswith(expected) and str(row) in written["reason"]
 
 
 @pytest.mark.parametrize(
-    ("message", "expected"),
+    ("filename", "data", "limits", "expected"),
     [
         (
-            "big.csv is 12,000,000 bytes, more than the 10,485,760 an import reads (setting IMPORT_MAX_BYTES); split it into smaller files",
-            "big.csv ma 12,000,000 bajtów, więcej niż 10,485,760 dozwolonych w jednym przesłaniu; podziel go na mniejsze pliki",
+            "big.csv", csv_bytes([GOOD] * 40), ReadLimits(2000, 50_000, 32767),
+            "big.csv ma 9\u00a0682 bajtów, więcej niż 2\u00a0000 dozwolonych w jednym przesłaniu; podziel go na mniejsze pliki",
         ),
         (
-            "many.csv has more than 50,000 rows of data, the most one import reads (setting IMPORT_MAX_ROWS); split it into smaller files",
-            "many.csv ma więcej niż 50,000 wierszy, najwięcej w jednym przesłaniu; podziel go na mniejsze pliki",
+            "many.csv", csv_bytes([GOOD] * 6), ReadLimits(10**6, 5, 32767),
+            "many.csv ma więcej niż 5 wierszy, najwięcej w jednym przesłaniu; podziel go na mniejsze pliki",
         ),
-        ("odd message", "Nie można użyć pliku: odd message"),
     ],
-)
-def test_file_errors_in_the_readers_language(message: str, expected: str) -> None:
-    from opportunities.listings.reasons import translate_file_error
+)  # fmt: skip
+def test_file_errors_in_the_readers_language(filename: str, data: bytes, limits: ReadLimits, expected: str) -> None:
+    with pytest.raises(ImportFileError) as caught:
+        read_table_bytes(data, filename, limits=limits)
+    assert explain(caught.value.reason, "pl") == expected
+    assert explain(caught.value.reason, "en") == str(caught.value)
 
-    assert translate_file_error(message, "pl") == expected
 
-
-def test_every_reason_pattern_meets_a_real_message(engine: Engine, geocoder: Geocoder) -> None:
-    """The patterns follow the English messages: a reworded message falls back to English, so the
-    usual ones are checked here to be translated."""
-    from opportunities.listings.reasons import translate_errors
-
+def test_every_rejection_reason_is_in_the_readers_language_with_its_value(engine: Engine, geocoder: Geocoder) -> None:
+    """The usual reasons reach the upload page as coded reasons, not as English text: each row's
+    reasons read differently in Swedish and Polish than in English, and still quote the value."""
     rows = [
-        template_row(age_min="x"),
-        template_row(age_min="130"),
-        template_row(start="soon"),
-        template_row(start="1999-01-01"),
-        template_row(country="XX"),
-        template_row(topics="cooking"),
-        template_row(languages="xx"),
-        template_row(cost="lots"),
-        template_row(cost="5", currency="XYZ"),
-        template_row(contact_email="nobody"),
-        template_row(mode="by post"),
-        template_row(age_max="5"),
-        template_row(cost="5", currency=""),
-        template_row(latitude="57.7", longitude=""),
-        template_row(city="Atlantis", address=""),
-        template_row(latitude="46.24", longitude="14.36"),
+        (template_row(age_min="x"), "'x'"),
+        (template_row(age_min="130"), "130"),
+        (template_row(start="soon"), "'soon'"),
+        (template_row(start="1999-01-01"), "'1999-01-01'"),
+        (template_row(country="XX"), "'XX'"),
+        (template_row(topics="cooking"), "'cooking'"),
+        (template_row(languages="xx"), "'xx'"),
+        (template_row(cost="lots"), "'lots'"),
+        (template_row(cost="5", currency="XYZ"), "'XYZ'"),
+        (template_row(contact_email="nobody"), "'nobody'"),
+        (template_row(mode="by post"), "'by post'"),
+        (template_row(age_max="5"), "5"),
+        (template_row(cost="5", currency=""), ""),
+        (template_row(latitude="57.7", longitude=""), ""),
+        (template_row(city="Atlantis", address=""), "Atlantis"),
+        (template_row(latitude="46.24", longitude="14.36"), ""),
     ]
-    preview = preview_import(engine, read_table_bytes(csv_bytes(rows), "m.csv", limits=LIMITS), geocoder)
-    untranslated = [(r.row, r.reason) for r in preview.rows if r.outcome is Outcome.REJECT
-                    and translate_errors(r.errors, "sv", r.reason) == translate_errors(r.errors, "en", r.reason)]  # fmt: skip
-    assert [r.outcome for r in preview.rows].count(Outcome.REJECT) == len(rows)
-    assert untranslated == []
+    table = read_table_bytes(csv_bytes([row for row, _value in rows]), "m.csv", limits=LIMITS)
+    preview = preview_import(engine, table, geocoder)
+    assert [r.outcome for r in preview.rows] == [Outcome.REJECT] * len(rows)
+    for outcome, (_row, value) in zip(preview.rows, rows, strict=True):
+        english = explain_errors(outcome.errors, "en", columns=True)
+        for language in ("sv", "pl"):
+            shown = explain_errors(outcome.errors, language, columns=True)
+            assert shown != english, (outcome.row, language, shown)
+            assert value in shown, (outcome.row, language, shown)

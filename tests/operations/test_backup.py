@@ -66,6 +66,8 @@ def fill(engine: Engine, geocoder: Geocoder) -> None:
                                                         invited_by=admin.id, created_at=NOW, expires_at=NOW + timedelta(days=7)))  # fmt: skip
         conn.execute(insert(schema.password_resets).values(token_hash="d" * 64, user_id=provider.id, created_at=NOW,
                                                             expires_at=NOW + timedelta(hours=1), used_at=NOW))  # fmt: skip
+        conn.execute(insert(schema.address_confirmations).values(token_hash="e" * 64, user_id=provider.id, created_at=NOW,
+                                                                  expires_at=NOW + timedelta(days=7), used_at=NOW))  # fmt: skip
         conn.execute(insert(schema.mail_outbox).values(created_at=NOW, recipient="ana@example.org", subject=f"Zaproszenie {SCRIPTS}",
                                                         body="Witaj!\nłącze: https://example.org/?t=1", sent_at=None, error=""))  # fmt: skip
         conn.execute(insert(schema.drafts).values(user_id=provider.id, organisation_id=organisation, opportunity_id=opportunity,
@@ -355,7 +357,7 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     assert main(["backup", str(out)]) == 0
     captured = capsys.readouterr()
     revision = connection.schema_revision(engine)
-    assert captured.out.startswith(f"backup written to {out}: 17 tables, ")
+    assert captured.out.startswith(f"backup written to {out}: 18 tables, ")
     assert f"bytes, schema revision {revision}\n" in captured.out and "address files" in captured.out
     assert "opportunities: 2/2, done in " in captured.err
     assert "users: 3/3, done in " in captured.err
@@ -367,7 +369,7 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     assert main(["restore", str(out)]) == 0
     captured = capsys.readouterr()
     assert (
-        captured.out == f"restored {out}: 17 tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, "
+        captured.out == f"restored {out}: 18 tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, "
         f"schema revision {revision}\n"
     )
     assert "checksums verified: " in captured.err

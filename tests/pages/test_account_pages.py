@@ -249,7 +249,9 @@ def test_registering_an_address_that_has_an_account_answers_as_for_a_new_one(app
     assert not app.exception and not app.error
     assert "Open it within 7 days to confirm your address" in texts(app)
     with world.engine.connect() as conn:  # nothing was stored, nor mailed, for the address that has an account
-        assert conn.execute(select(func.count()).select_from(providers).where(providers.c.name == "Second Club")).scalar_one() == 0
+        assert (
+            conn.execute(select(func.count()).select_from(providers).where(providers.c.name == "Second Club")).scalar_one() == 0
+        )
         assert not conn.execute(select(mail_outbox.c.id).where(mail_outbox.c.recipient == "member@example.org")).all()
 
 
