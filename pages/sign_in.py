@@ -110,7 +110,7 @@ def sign_in_form() -> None:
         except SignInError:
             st.error(_("Wrong email or password."))
         else:
-            access.sign_in(user)
+            access.sign_in(user, next_path=st.query_params.get("next", ""))
             access.write_cookie()  # now, in this run: the page shows the signed-in view below
             signed_in_view(user)
             return

@@ -16,6 +16,7 @@ import json
 import logging
 import threading
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import streamlit as st
 from sqlalchemy import Engine
@@ -33,6 +34,7 @@ from ui import app_state
 from ui.language import language as language  # noqa: PLC0414  (pages reach the one language() through access too)
 from ui.language import stop_page
 from ui.language import translations as translations  # noqa: PLC0414
+from web.session import safe_next
 
 _LOG = logging.getLogger(__name__)
 # The database cannot be reached, or is too busy (a lock held too long, a full connection pool):
@@ -52,7 +54,7 @@ export default function (component) {
   const { data } = component;
   if (!data || data.id === window.__colCookieDone) return;
   window.__colCookieDone = data.id;
-  const next = encodeURIComponent(window.location.pathname + window.location.search);
+  const next = encodeURIComponent(data.next || window.location.pathname + window.location.search);
   const base = new URL(".", window.location.href);
   const target = data.ticket
     ? new URL(`auth/session?ticket=${encodeURIComponent(data.ticket)}&next=${next}`, base)
@@ -124,8 +126,11 @@ def require_user(*roles: Role) -> User:
     user = current_user()
     if user is None:
         st.warning(_("Sign in to see this page."))
+        # After signing in, the browser comes back here (the sign-in page passes ?next= on).
+        here = urlsplit(str(st.context.url or ""))
+        wanted = safe_next(here.path + (f"?{here.query}" if here.query else ""))
         with contextlib.suppress(StreamlitAPIException):  # a page run on its own has no navigation
-            st.page_link("pages/sign_in.py", label=_("Sign in"))
+            st.page_link("pages/sign_in.py", label=_("Sign in"), query_params={"next": wanted} if wanted != "/" else None)
         stop_page(language())
     if roles and user.role not in roles and user.role is not Role.ADMIN:
         st.error(_("This page is not available to your account."))
@@ -156,8 +161,9 @@ def require(action: Action, *, organisation_id: int | None = None, city_id: int 
         stop_page(language())
 
 
-def sign_in(user: User) -> None:
-    """Start a session for ``user`` (already authenticated) in this browser: the state and the cookie."""
+def sign_in(user: User, next_path: str = "") -> None:
+    """Start a session for ``user`` (already authenticated) in this browser: the state and the cookie.
+    ``next_path``: where the browser goes once the cookie is set (a path of this site; default: here)."""
     s = settings()
     with writing(engine()) as conn:
         token = accounts.start_session(conn, user.id, now(), settings=s)
@@ -165,7 +171,7 @@ def sign_in(user: User) -> None:
         ticket = accounts.issue_session_ticket(conn, token, now())
     st.session_state[SESSION_TOKEN] = token
     st.session_state[SIGNED_OUT] = False
-    st.session_state["_cookie_write"] = {"ticket": ticket, "id": ticket[:8]}
+    st.session_state["_cookie_write"] = {"ticket": ticket, "id": ticket[:8], "next": safe_next(next_path) if next_path else ""}
 
 
 def sign_out() -> None:
