@@ -113,7 +113,7 @@ def _refresh_search_index(engine: Engine, settings: Settings) -> None:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from opportunities.listings.importing import import_file
+    from opportunities.listings.importing import explain_rejection, import_file
     from opportunities.listings.spreadsheets import ReadLimits
 
     def progress(done: int, total: int) -> None:
@@ -136,7 +136,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for rejection in report.rejected:
-        print(f"row {rejection.row}: {rejection.reason}", file=sys.stderr)
+        print(explain_rejection(rejection), file=sys.stderr)
     print(f"stored {report.stored}, rejected {len(report.rejected)}, duplicates {len(report.duplicates)}")
     if report.rejects_error:
         # The stored rows are committed; only the convenience file is missing.

@@ -26,20 +26,34 @@ def N_(message: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Country:
+    """A country in a reason, shown by its name in the reader's language; ``code`` is ISO 3166-1 alpha-2."""
+
+    code: str
+
+    def __str__(self) -> str:
+        from babel import Locale
+
+        return str(Locale("en").territories.get(self.code.upper(), self.code))
+
+
+@dataclass(frozen=True, slots=True)
 class Reason:
     """Why something was refused, worded once: a message id (an English msgid marked with ``N_``,
     with ``{placeholders}``) and the placeholders' values. ``str()`` gives the English of the
     command line and logs; :func:`opportunities.i18n.explain` the reader's language."""
 
     text: str
-    values: Mapping[str, str | int | float | date | Reason] = field(default_factory=dict)
+    values: Mapping[str, str | int | float | date | Country | Reason] = field(default_factory=dict)
 
     def render(self, gettext: Callable[[str], str] = _as_written) -> str:
         """The reason with ``gettext``'s wording, values as in English (days ISO, 1,234)."""
 
-        def shown(value: str | int | float | date | Reason) -> str:
+        def shown(value: str | int | float | date | Country | Reason) -> str:
             if isinstance(value, Reason):
                 return value.render(gettext)
+            if isinstance(value, Country):
+                return str(value)
             if isinstance(value, bool) or not isinstance(value, int | float):
                 return str(value)
             return f"{value:,}"
@@ -50,7 +64,7 @@ class Reason:
         return self.render()
 
 
-def because(text: str, /, **values: str | int | float | date | Reason) -> Reason:
+def because(text: str, /, **values: str | int | float | date | Country | Reason) -> Reason:
     """A :class:`Reason`: ``because(N_("{value} is not a number"), value=text)``."""
     return Reason(text, values)
 

@@ -29,7 +29,7 @@ from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
 
 from opportunities import errors, vocabulary
-from opportunities.errors import BoundaryFileError, FieldError, Reason
+from opportunities.errors import BoundaryFileError, Country, FieldError, Reason
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, Mode, OpportunityType, Precision, ProviderKind
 
 LANGUAGES: tuple[str, ...] = vocabulary.LANGUAGES  # en, sv, sl, pl
@@ -228,9 +228,11 @@ def explain(reason: Reason, language: str) -> str:
     """A reason in ``language``: its message from the catalog, numbers and days in the language's
     format, a value that is a reason explained in turn. The one place reasons become words."""
 
-    def shown(value: str | int | float | date | Reason) -> str:
+    def shown(value: str | int | float | date | Country | Reason) -> str:
         if isinstance(value, Reason):
             return explain(value, language)
+        if isinstance(value, Country):
+            return str(babel_locale(language).territories.get(value.code.upper(), value.code))
         if isinstance(value, date):
             return format_day(value, language)
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -473,6 +473,13 @@ def _check_writable(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def explain_rejection(rejection: RowRejection, language: str = "en") -> str:
+    """``Row 3: Youngest age (age_min): This is required.`` in ``language``: as the rejected-rows
+    file, the upload preview and the command line say why a row was rejected."""
+    reasons = explain_errors(rejection.errors, language, columns=True)
+    return translator(language).gettext(ROW_REASON).format(row=rejection.row, reason=reasons)
+
+
 def write_rejects(path: Path, header: Sequence[str], rejected: Sequence[RowRejection], language: str = "en") -> None:
     """Write :func:`rejects_csv` to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -492,11 +499,6 @@ def rejects_csv(header: Sequence[str], rejected: Sequence[RowRejection], languag
     writer.writerow([guard_formula(h) for h in (*header, "reason")])
     for rejection in rejected:
         values = [rejection.values.get(_column_name(h), "") for h in header]
-        reason = (
-            translator(language)
-            .gettext(ROW_REASON)
-            .format(row=rejection.row, reason=explain_errors(rejection.errors, language, columns=True))
-        )
-        writer.writerow([guard_formula(v) for v in (*values, reason)])
+        writer.writerow([guard_formula(v) for v in (*values, explain_rejection(rejection, language))])
     # With a byte-order mark, as the export: Excel then reads the file as UTF-8.
     return out.getvalue().encode("utf-8-sig")

@@ -307,12 +307,21 @@ def _read_csv(data: bytes, filename: str, limits: ReadLimits) -> _Sheet:
             values = {n: _cell_value(c.replace("\x00", "")) for n, c in zip(names, cells, strict=False) if n}
             column = next(i for i, c in enumerate(cells) if "\x00" in c)
             name = names[column] if column < len(names) else ""
-            reason = because(
-                N_(
-                    "line {line} contains a NUL byte (\\0) in {column}; the file may be a spreadsheet saved as binary, or damaged: retype that cell"
-                ),
-                line=line,
-                column=name or _column_letter(column),
+            reason = (
+                because(
+                    N_(
+                        "line {line} contains a NUL byte (\\0) here; the file may be a spreadsheet saved as binary, or damaged: retype this cell"
+                    ),
+                    line=line,
+                )
+                if name  # the field names the column
+                else because(
+                    N_(
+                        "line {line} contains a NUL byte (\\0) in {column}; the file may be a spreadsheet saved as binary, or damaged: retype that cell"
+                    ),
+                    line=line,
+                    column=_column_letter(column),
+                )
             )
             sheet.rejected.append(RowRejection(number, (FieldError(name or "row", reason),), values))
         elif len(cells) > width and _trimmed(cells) > width:
@@ -575,11 +584,19 @@ def _table(sheet: _Sheet, filename: str, limits: ReadLimits, required: Sequence[
         if max(map(len, cells[: len(names)]), default=0) > limits.max_cell_chars:
             long = next(i for i, c in enumerate(cells[: len(names)]) if len(c) > limits.max_cell_chars)
         if long is not None:
-            reason = because(
-                N_("{column} has {count} characters, more than the {limit} a cell may hold; shorten it"),
-                column=names[long] or _column_letter(long),
-                count=len(cells[long]),
-                limit=limits.max_cell_chars,
+            reason = (
+                because(
+                    N_("This cell has {count} characters, more than the {limit} a cell may hold; shorten it"),
+                    count=len(cells[long]),
+                    limit=limits.max_cell_chars,
+                )
+                if names[long]  # the field names the column
+                else because(
+                    N_("{column} has {count} characters, more than the {limit} a cell may hold; shorten it"),
+                    column=_column_letter(long),
+                    count=len(cells[long]),
+                    limit=limits.max_cell_chars,
+                )
             )
             rejected.append(RowRejection(number, (FieldError(names[long] or "row", reason),), values))
             continue

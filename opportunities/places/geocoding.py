@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from opportunities.errors import N_, GeocodingError, Reason, because
+from opportunities.errors import N_, Country, GeocodingError, Reason, because
 from opportunities.places.address_index import AddressIndex
 from opportunities.places.gazetteer import (
     ADDRESS_UNCERTAINTY_M,
@@ -151,7 +151,7 @@ class Geocoder:
                             "cannot locate the city {city} in {country} nor the address {address}; give latitude and longitude, a postcode, or a known city name"
                         ),
                         city=repr(city),
-                        country=country,
+                        country=Country(country),
                         address=repr(address),
                     )
                 )
@@ -161,7 +161,7 @@ class Geocoder:
                         "cannot locate the city {city} in {country}; give latitude and longitude, a postcode, or a known city name"
                     ),
                     city=repr(city),
-                    country=country,
+                    country=Country(country),
                 )
             )
         return Location(centre.latitude, centre.longitude, Precision.CITY, centre.source, centre.uncertainty_m)
@@ -178,12 +178,12 @@ class Geocoder:
             where = (
                 because(
                     N_("they are in {other} (nearest place: {nearest}), not in {country}"),
-                    other=str(verdict.country),
+                    other=Country(str(verdict.country)),
                     nearest=str(verdict.nearest),
-                    country=country,
+                    country=Country(country),
                 )
                 if verdict.country
-                else because(N_("they are not in {country}"), country=country)
+                else because(N_("they are not in {country}"), country=Country(country))
             )
             swapped = -90 <= longitude <= 90 and self.gazetteer.country_of(longitude, latitude, country).inside
             hint = (
@@ -195,7 +195,7 @@ class Geocoder:
                 because(
                     N_("the coordinates {value} are outside {country}: {where}; {hint}"),
                     value=f"{latitude:.5f}, {longitude:.5f}",
-                    country=country,
+                    country=Country(country),
                     where=where,
                     hint=hint,
                 )
@@ -207,13 +207,14 @@ class Geocoder:
             if km > MAX_KM_FROM_CITY and not (
                 city and self.gazetteer.named_near(city, country, latitude, longitude, MAX_KM_FROM_CITY)
             ):
+                shown = f"{latitude:.5f}, {longitude:.5f}"
                 raise GeocodingError(
-                    because(
-                        N_("the coordinates {value} are {limit} km from the city; check them or the city"),
-                        value=f"{latitude:.5f}, {longitude:.5f}",
-                        limit=round(km),
-                    )
-                )
+                    because(N_("the coordinates {value} are {limit} km from {city}; check them or the city"), value=shown,
+                            limit=round(km), city=city)
+                    if city
+                    else because(N_("the coordinates {value} are {limit} km from the city; check them or the city"), value=shown,
+                                 limit=round(km))
+                )  # fmt: skip
 
     def _from_address(self, address: str, country: str, centre: Place | None, city: str = "") -> Location | None:
         def near_city(lat: float, lon: float) -> bool:
@@ -266,7 +267,7 @@ class Geocoder:
                     because(
                         N_("no place or postcode matching {query} was found in {country}"),
                         query=repr(query),
-                        country=country.upper(),
+                        country=Country(country),
                     )
                 )
             raise GeocodingError(because(N_("no place or postcode matching {query} was found"), query=repr(query)))
@@ -298,21 +299,14 @@ def unknown_place_help(name: str, country: str) -> Reason:
                 "{value} is not a place we know in {limit}; add the postcode to the address (e.g. {example}), or give latitude and longitude"
             ),
             value=repr(name),
-            limit=country,
+            limit=Country(country),
             example=example,
         )
     return because(
         N_("{value} is not a place we know in {limit}; add the postcode to the address, or give latitude and longitude"),
         value=repr(name),
-        limit=country,
+        limit=Country(country),
     )
-
-
-def _country_name(code: str | None) -> str:
-    import pycountry
-
-    found = pycountry.countries.get(alpha_2=(code or "").upper())
-    return found.name if found is not None else str(code)
 
 
 def open_geocoder(cache_dir: Path, online_url: str = "", user_agent: str = "cities-of-learning-map",

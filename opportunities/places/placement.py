@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from opportunities.errors import N_, GeocodingError, because
+from opportunities.errors import N_, Country, GeocodingError, because
 from opportunities.i18n import format_distance, translator
 from opportunities.places.gazetteer import Location, haversine_km
 from opportunities.places.geocoding import Geocoder
@@ -84,7 +84,7 @@ def place_from_address(geocoder: Geocoder, *, country: str, city: str, address: 
                     "add the postcode to the address, or click the venue on the map."
                 ),
                 city=city.strip(),
-                country=country,
+                country=Country(country),
             )
         ) from None
     return Placement(found, explain(found, language))
@@ -139,7 +139,7 @@ def place_from_map(
             raise GeocodingError(
                 because(
                     N_("That point is outside {country}: the pin stays where it was. Click the venue in {country}."),
-                    country=country,
+                    country=Country(country),
                 )
             ) from None
         centre = geocoder.gazetteer.place(city.strip(), country)

@@ -34,7 +34,7 @@ def test_import_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["import", str(messy), "--rejects", str(rejects)]) == 1
     captured = capsys.readouterr()
     assert "stored 4, rejected 6, duplicates 1" in captured.out
-    assert "row 3: age_min: This is required." in captured.err
+    assert "Row 3: Youngest age (age_min): This is required." in captured.err
     assert rejects.exists()
 
     (tmp_path / "bad.csv").write_bytes(b"\xff\xfe garbage")
@@ -118,7 +118,7 @@ def published_titles(database_url: str) -> list[str]:
 def test_a_nan_age_rejects_its_row_only(tmp_path: Path, capsys: pytest.CaptureFixture[str], database: str) -> None:
     code, out, err = run(["import", str(write_csv(tmp_path / "nan.csv", [NAN_AGE, GOOD])), "--publish"], capsys)
     assert code == 1
-    assert "row 2: age_min: 'nan' is not a number" in err
+    assert "Row 2: Youngest age (age_min): 'nan' is not a number" in err
     assert "stored 1, rejected 1" in out
     assert published_titles(database) == ["Robotika"]
 
@@ -208,7 +208,7 @@ def test_rejects_that_fail_after_the_commit_keep_the_summary_and_the_index(
     )
     assert code == 4
     assert "stored 1, rejected 1, duplicates 0" in out
-    assert "row 2: age_min: 'nan' is not a number" in err
+    assert "Row 2: Youngest age (age_min): 'nan' is not a number" in err
     assert "error: the rejected rows could not be written: /dev/full: No space left on device" in err
     assert published_titles(database) == ["Robotika"]
     assert list((tmp_path / "cache" / "search-index").glob("*.npz"))  # refreshed after the commit

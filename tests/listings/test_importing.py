@@ -45,7 +45,7 @@ def test_messy_file_keeps_every_good_row_and_explains_every_bad_one(messy: Path,
     assert reasons[3] == ("age_min", "age_min: This is required.")
     assert reasons[5][0] == "latitude" and "swapped" in reasons[5][1]
     assert reasons[7][0] == "url" and "http:// or https://" in reasons[7][1]
-    assert reasons[8][0] == "city" and "'Atlantis' is not a place we know in SE; add the postcode" in reasons[8][1]
+    assert reasons[8][0] == "city" and "'Atlantis' is not a place we know in Sweden; add the postcode" in reasons[8][1]
     assert reasons[11] == ("end", "end: The end is before the start.")
     assert reasons[13] == ("currency", "currency: Choose the currency of the price.")
     assert [str(w) for w in report.warnings] == ["unknown column 'Internal note' ignored"]
@@ -281,9 +281,10 @@ def test_coordinates_in_another_country_or_far_from_the_city_are_rejected(engine
     assert report.stored == 0
     reasons = {r.row: (r.field, r.reason) for r in report.rejected}
     assert (
-        reasons[2][0] == "latitude" and "are outside SE: they are in DK (nearest place: Copenhagen), not in SE" in reasons[2][1]
+        reasons[2][0] == "latitude"
+        and "are outside Sweden: they are in Denmark (nearest place: Copenhagen), not in Sweden" in reasons[2][1]
     )
-    assert reasons[3][0] == "latitude" and "the coordinates 45.55000, 13.73000 are 91 km from the city" in reasons[3][1]
+    assert reasons[3][0] == "latitude" and "the coordinates 45.55000, 13.73000 are 91 km from Kranj" in reasons[3][1]
 
 
 def test_a_real_town_missing_from_the_places_list_is_accepted(engine: Engine, geocoder: Geocoder) -> None:
@@ -323,10 +324,10 @@ def test_a_real_town_missing_from_the_places_list_is_accepted(engine: Engine, ge
     ("overrides", "field", "message"),
     [
         ({"city": "Xyz", "country": "SI", "address": ""},
-         "city", "'Xyz' is not a place we know in SI; add the postcode to the address (e.g. 8351 Straža), or give latitude and longitude"),
-        ({"city": "Xyz", "country": "SI", "address": "Glavna cesta 1"}, "city", "'Xyz' is not a place we know in SI"),
+         "city", "'Xyz' is not a place we know in Slovenia; add the postcode to the address (e.g. 8351 Straža), or give latitude and longitude"),
+        ({"city": "Xyz", "country": "SI", "address": "Glavna cesta 1"}, "city", "'Xyz' is not a place we know in Slovenia"),
         ({"city": "Xyz", "country": "SE", "address": "", "latitude": "55.676", "longitude": "12.568"},
-         "latitude", "they are in DK (nearest place: Copenhagen), not in SE"),
+         "latitude", "they are in Denmark (nearest place: Copenhagen), not in Sweden"),
     ],
 )  # fmt: skip
 def test_an_unlocatable_town_says_what_would_help(engine: Engine, geocoder: Geocoder, overrides: dict[str, str], field: str,
@@ -435,7 +436,7 @@ def test_a_nul_byte_rejects_only_its_row(tmp_path: Path, engine: Engine, geocode
     [rejection] = report.rejected
     assert (rejection.row, rejection.field) == (3, "title")
     assert rejection.reason.startswith(
-        "title: line 3 contains a NUL byte (\\0) in title; the file may be a spreadsheet saved as binary"
+        "title: line 3 contains a NUL byte (\\0) here; the file may be a spreadsheet saved as binary"
     )
     assert report.rejects_path is not None
     assert read_table(report.rejects_path).rows[0]["title"] == "Broken"
@@ -489,9 +490,7 @@ def test_a_cell_over_the_limit_rejects_only_its_row(tmp_path: Path, engine: Engi
     assert (report.total, report.stored) == (3, 2)
     [rejection] = report.rejected
     assert (rejection.row, rejection.field) == (3, "description")
-    assert rejection.reason == (
-        "description: description has 140,000 characters, more than the 32,767 a cell may hold; shorten it"
-    )
+    assert rejection.reason == ("description: This cell has 140,000 characters, more than the 32,767 a cell may hold; shorten it")
 
 
 def test_limits_end_the_read_with_a_reason(tmp_path: Path) -> None:

@@ -107,9 +107,9 @@ def test_far_away_matches_are_ignored(geocoder: Geocoder) -> None:
     ("kwargs", "message"),
     [
         ({"country": "SE", "city": "Nowhereville"}, "cannot locate the city"),
-        ({"country": "SE", "city": "Göteborg", "latitude": 52.2, "longitude": 21.0}, "outside SE"),
+        ({"country": "SE", "city": "Göteborg", "latitude": 52.2, "longitude": 21.0}, "outside Sweden"),
         ({"country": "SE", "city": "Göteborg", "latitude": 11.97, "longitude": 57.7}, "swapped"),
-        ({"country": "SE", "city": "Göteborg", "latitude": 0.0, "longitude": 0.0}, "outside SE"),
+        ({"country": "SE", "city": "Göteborg", "latitude": 0.0, "longitude": 0.0}, "outside Sweden"),
         ({"country": "SE", "city": "Göteborg", "latitude": 95.0, "longitude": 0.0}, "out of range"),
     ],
 )
@@ -303,10 +303,15 @@ def test_coordinates_in_the_stated_country_pass(geocoder: Geocoder, country: str
     ("country", "lat", "lon", "message"),
     [
         # Inside Sweden's bounding box, but in Denmark.
-        ("SE", 55.676, 12.568, r"outside SE: they are in DK \(nearest place: Copenhagen\), not in SE"),
-        ("PL", 52.5200, 13.4050, r"outside PL: they are in DE \(nearest place: .+\), not in PL"),  # Berlin
-        ("SI", 45.6500, 13.7800, r"outside SI: they are in IT .*not in SI"),  # Trieste
-        ("FI", 66.0000, 23.7000, r"outside FI: they are in SE \(nearest place: Sangis\), not in FI"),  # 20 km west of the border
+        ("SE", 55.676, 12.568, r"outside Sweden: they are in Denmark \(nearest place: Copenhagen\), not in Sweden"),
+        ("PL", 52.5200, 13.4050, r"outside Poland: they are in Germany \(nearest place: .+\), not in Poland"),  # Berlin
+        ("SI", 45.6500, 13.7800, r"outside Slovenia: they are in Italy .*not in Slovenia"),  # Trieste
+        (
+            "FI",
+            66.0000,
+            23.7000,
+            r"outside Finland: they are in Sweden \(nearest place: Sangis\), not in Finland",
+        ),  # 20 km west of the border
         ("SE", 11.97, 57.7, "latitude and longitude look swapped"),
     ],
 )
@@ -318,9 +323,7 @@ def test_coordinates_in_another_country_are_rejected(
 
 
 def test_coordinates_far_from_the_stated_city_are_rejected(geocoder: Geocoder) -> None:
-    with pytest.raises(
-        GeocodingError, match=r"the coordinates 45.55000, 13.73000 are 91 km from the city; check them or the city"
-    ):
+    with pytest.raises(GeocodingError, match=r"the coordinates 45.55000, 13.73000 are 91 km from Kranj; check them or the city"):
         geocoder.locate(country="SI", city="Kranj", latitude=45.55, longitude=13.73)  # Koper
     assert geocoder.locate(country="SI", city="Kranj", latitude=46.30, longitude=14.30).precision is Precision.PROVIDED
 

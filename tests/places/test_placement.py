@@ -103,9 +103,9 @@ def test_a_moved_pin_is_a_location_given_by_the_provider(
 @pytest.mark.parametrize(
     ("country", "city", "lat", "lon", "language", "words"),
     [
-        ("SI", "Nova Gorica", 46.0711, 13.2346, "en", "That point is outside SI"),  # Udine, Italy
-        ("SE", "Malmö", 55.6761, 12.5683, "sv", "Den punkten ligger utanför SE"),  # Copenhagen
-        ("PL", "Słubice", 52.2470, 14.4180, "pl", "Ten punkt leży poza PL"),  # Müllrose, Germany
+        ("SI", "Nova Gorica", 46.0711, 13.2346, "en", "That point is outside Slovenia"),  # Udine, Italy
+        ("SE", "Malmö", 55.6761, 12.5683, "sv", "Den punkten ligger utanför Sverige"),  # Copenhagen
+        ("PL", "Słubice", 52.2470, 14.4180, "pl", "Ten punkt leży poza krajem Polska"),  # Müllrose, Germany
         ("SE", "Göteborg", 59.3293, 18.0686, "en", "from Göteborg"),  # Stockholm: in Sweden, far from the city
         ("SE", "Göteborg", 95.0, 11.0, "en", "not on the map"),
     ],
