@@ -12,6 +12,16 @@ from enum import StrEnum
 from opportunities.text import fold
 
 LANGUAGES: tuple[str, ...] = ("en", "sv", "sl", "pl")
+# The countries of the network's cities (the submission form offers these), each city's currency,
+# and the languages an activity is held in that the form offers first (any ISO 639-1 code works
+# in an import).
+COUNTRIES: tuple[str, ...] = ("SE", "SI", "PL")
+CURRENCY_OF_COUNTRY: dict[str, str] = {"SE": "SEK", "SI": "EUR", "PL": "PLN"}
+CURRENCIES: tuple[str, ...] = tuple(dict.fromkeys(CURRENCY_OF_COUNTRY.values()))
+TAUGHT_LANGUAGES: tuple[str, ...] = (
+    "sv", "sl", "pl", "en", "de", "fr", "es", "it", "uk", "ru", "ar", "fa", "so", "ti", "tr", "hr", "bs", "sr",
+    "hu", "cs", "sk", "fi", "no", "da", "ro", "lt", "lv", "et",
+)  # fmt: skip
 
 
 class Mode(StrEnum):

@@ -322,7 +322,7 @@ def write_url(params: dict[str, str | list[str]]) -> None:
 # --- map -------------------------------------------------------------------------------------------
 
 
-def fit_map(key: str, keep: np.ndarray) -> None:
+def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray) -> None:
     """A new search: fit the map to its results, or, on a fresh load, show the view from the link."""
     if st.session_state[state.MAP_FIT_FOR] == key:
         return
@@ -346,6 +346,7 @@ def show_map(
     visitor has moved the map, its centre and zoom go into the URL. ``index`` is the version
     ``keep`` was computed on: a newer one may have replaced it since (its rows differ).
     """
+    settings, engine = state.settings(), access.engine()
     moved = st.session_state.get(MAP_KEY) or {}
     if moved and moved != st.session_state.get(state.MAP_SEEN):
         st.session_state[state.MAP_SEEN] = moved
@@ -385,9 +386,10 @@ def show_map(
 # --- list and detail --------------------------------------------------------------------------------
 
 
-def show_list(keep: np.ndarray, query: SearchQuery, lang: str) -> None:
+def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lang: str) -> None:
     """One page of results as cards, in the search order, each with a "Details" button."""
     _ = translations(lang).gettext
+    engine = access.engine()
     near = query.near
     total = int(keep.sum())
     pages = max(1, -(-total // PAGE_SIZE))
@@ -509,106 +511,111 @@ def filter_label(name: str, lang: str) -> str:
 
 # --- the page --------------------------------------------------------------------------------------
 
-settings = state.settings()
-engine = access.engine()
-cities = state.city_names(engine, settings.database_url)
-index = state.opportunity_index(engine, settings.database_url)
-details = state.city_details(engine, settings.database_url)
-init_page_state(cities, index.language_codes, today_for("", details))
-# "Today" is the chosen city's date (the widgets already hold this run's choice of city).
-today = today_for(st.session_state[state.CITY], details)
-follow_today(today)
 
-lang = switcher(state.FILTER_KEYS)
-_ = translations(lang).gettext
-ngettext = translations(lang).ngettext
+def main() -> None:
+    settings = state.settings()
+    engine = access.engine()
+    cities = state.city_names(engine, settings.database_url)
+    index = state.opportunity_index(engine, settings.database_url)
+    details = state.city_details(engine, settings.database_url)
+    init_page_state(cities, index.language_codes, today_for("", details))
+    # "Today" is the chosen city's date (the widgets already hold this run's choice of city).
+    today = today_for(st.session_state[state.CITY], details)
+    follow_today(today)
 
-st.title(_("Learning opportunities"))
-for problem in st.session_state[state.URL_PROBLEMS]:
-    # A problem quotes what the link held: shown as text, so no value becomes a live link.
-    st.warning(escape_markdown(problem), icon=":material/link_off:")
+    lang = switcher(state.FILTER_KEYS)
+    _ = translations(lang).gettext
+    ngettext = translations(lang).ngettext
 
-filters = filter_sidebar(cities, index.language_codes, lang, today)
-country = details[filters.city][0] if filters.city in details else None
-near = near_point(
-    place=filters.place,
-    browser=st.session_state[state.BROWSER_POSITION],
-    locate=lambda text: state.geocoder(str(settings.cache_dir), str(settings.address_dir)).geocode_query(text, country),
-)
-if near.place_not_found:
-    message = _("Could not find {place}. Try a town name or a postcode.").format(place=f"“{filters.place}”")
-    st.warning(escape_markdown(message), icon=":material/wrong_location:")
+    st.title(_("Learning opportunities"))
+    for problem in st.session_state[state.URL_PROBLEMS]:
+        # A problem quotes what the link held: shown as text, so no value becomes a live link.
+        st.warning(escape_markdown(problem), icon=":material/link_off:")
 
-if filters.date_to is not None and filters.date_to < (filters.date_from or today):
-    st.warning(_("The end date is before the start date, so it is not used."), icon=":material/event_busy:")
-query = filters.to_query(limit=MAX_LIMIT, today=today, near=near.point)
+    filters = filter_sidebar(cities, index.language_codes, lang, today)
+    country = details[filters.city][0] if filters.city in details else None
+    near = near_point(
+        place=filters.place,
+        browser=st.session_state[state.BROWSER_POSITION],
+        locate=lambda text: state.geocoder(str(settings.cache_dir), str(settings.address_dir)).geocode_query(text, country),
+    )
+    if near.place_not_found:
+        message = _("Could not find {place}. Try a town name or a postcode.").format(place=f"“{filters.place}”")
+        st.warning(escape_markdown(message), icon=":material/wrong_location:")
 
-# The opportunity shown in detail (from a "Details" button or ?id= in a link).
-selected_id = st.session_state[state.SELECTED]
-selected: Opportunity | None = None
-if selected_id is not None:
-    found = state.opportunities_by_id(engine, [selected_id])
-    if found and found[0].status == Status.PUBLISHED:
-        selected = found[0]
+    if filters.date_to is not None and filters.date_to < (filters.date_from or today):
+        st.warning(_("The end date is before the start date, so it is not used."), icon=":material/event_busy:")
+    query = filters.to_query(limit=MAX_LIMIT, today=today, near=near.point)
+
+    # The opportunity shown in detail (from a "Details" button or ?id= in a link).
+    selected_id = st.session_state[state.SELECTED]
+    selected: Opportunity | None = None
+    if selected_id is not None:
+        found = state.opportunities_by_id(engine, [selected_id])
+        if found and found[0].status == Status.PUBLISHED:
+            selected = found[0]
+        else:
+            st.info(_("This opportunity is not available (it may have ended or been removed)."), icon=":material/info:")
+            st.session_state[state.SELECTED] = None
+
+    with engine.connect() as conn:
+        keep = index.mask(query, conn)
+    total = int(keep.sum())
+    search_key = repr(query)
+    fit_map(index, search_key, keep)
+    if st.session_state[state.LIST_FOR] != search_key:
+        st.session_state[state.LIST_FOR] = search_key
+        st.session_state[state.PAGE] = 1
+    params = page_params(filters, lang)
+    write_url(params)
+
+    if selected is not None:
+        timezone = details.get(selected.city, ("", "UTC"))[1]
+        link = share_url(st.context.url or "/", params)
+        show_detail(selected, lang, timezone, link)
+
+    online = int((keep & np.isnan(index.latitude)).sum())
+    summary = ngettext("{count} opportunity matches your filters.", "{count} opportunities match your filters.", total).format(
+        count=f"**{format_number(total, lang)}**"
+    )
+    if online:
+        summary += " " + _("{count} online only, not on the map.").format(count=format_number(online, lang))
+    st.markdown(summary)
+    if near.point is not None:
+        radius = format_number(filters.radius_km, lang)
+        # Two whole sentences: "your location" cannot be dropped into the place's slot in every language.
+        if near.source == "browser":
+            around = _("Showing opportunities within {radius} km of your location.").format(radius=radius)
+        else:
+            around = _("Showing opportunities within {radius} km of {place}.").format(radius=radius, place=f"“{filters.place}”")
+        st.caption(escape_markdown(around))
+
+    if total and st.toggle(_("Map"), value=True, key="show_map"):
+        show_map(index, keep, params, lang, filters.topics)
+
+    if total:
+        show_list(index, keep, query, lang)
     else:
-        st.info(_("This opportunity is not available (it may have ended or been removed)."), icon=":material/info:")
-        st.session_state[state.SELECTED] = None
+        st.info(_("No opportunities match these filters."), icon=":material/search_off:")
 
-with engine.connect() as conn:
-    keep = index.mask(query, conn)
-total = int(keep.sum())
-search_key = repr(query)
-fit_map(search_key, keep)
-if st.session_state[state.LIST_FOR] != search_key:
-    st.session_state[state.LIST_FOR] = search_key
-    st.session_state[state.PAGE] = 1
-params = page_params(filters, lang)
-write_url(params)
+        def count_without(relaxed: Filters) -> int:
+            point = near.point if (relaxed.place or relaxed.use_browser_position) else None
+            with engine.connect() as conn:
+                return int(index.mask(relaxed.to_query(limit=MAX_LIMIT, today=today, near=point), conn).sum())
 
-if selected is not None:
-    timezone = details.get(selected.city, ("", "UTC"))[1]
-    link = share_url(st.context.url or "/", params)
-    show_detail(selected, lang, timezone, link)
+        for name, count in relaxations(filters, count_without):
+            st.button(
+                ngettext("Try without “{filter}” ({count} result)", "Try without “{filter}” ({count} results)", count).format(
+                    filter=filter_label(name, lang), count=format_number(count, lang)
+                ),
+                on_click=relax,
+                args=(name,),
+                key=f"relax_{name}",
+            )
+        st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_empty")
 
-online = int((keep & np.isnan(index.latitude)).sum())
-summary = ngettext("{count} opportunity matches your filters.", "{count} opportunities match your filters.", total).format(
-    count=f"**{format_number(total, lang)}**"
-)
-if online:
-    summary += " " + _("{count} online only, not on the map.").format(count=format_number(online, lang))
-st.markdown(summary)
-if near.point is not None:
-    radius = format_number(filters.radius_km, lang)
-    # Two whole sentences: "your location" cannot be dropped into the place's slot in every language.
-    if near.source == "browser":
-        around = _("Showing opportunities within {radius} km of your location.").format(radius=radius)
-    else:
-        around = _("Showing opportunities within {radius} km of {place}.").format(radius=radius, place=f"“{filters.place}”")
-    st.caption(escape_markdown(around))
+    # Last, so that its (empty) block adds no gap above the page's content.
+    set_page_language(lang)
 
-if total and st.toggle(_("Map"), value=True, key="show_map"):
-    show_map(index, keep, params, lang, filters.topics)
 
-if total:
-    show_list(keep, query, lang)
-else:
-    st.info(_("No opportunities match these filters."), icon=":material/search_off:")
-
-    def count_without(relaxed: Filters) -> int:
-        point = near.point if (relaxed.place or relaxed.use_browser_position) else None
-        with engine.connect() as conn:
-            return int(index.mask(relaxed.to_query(limit=MAX_LIMIT, today=today, near=point), conn).sum())
-
-    for name, count in relaxations(filters, count_without):
-        st.button(
-            ngettext("Try without “{filter}” ({count} result)", "Try without “{filter}” ({count} results)", count).format(
-                filter=filter_label(name, lang), count=format_number(count, lang)
-            ),
-            on_click=relax,
-            args=(name,),
-            key=f"relax_{name}",
-        )
-    st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_empty")
-
-# Last, so that its (empty) block adds no gap above the page's content.
-set_page_language(lang)
+main()

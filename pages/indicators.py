@@ -22,7 +22,7 @@ from opportunities.coverage.indicators import (
     Period,
     ScopeKind,
     compute,
-    default_period,
+    request_from_params,
     resolve_scope,
     scope_names,
 )
@@ -76,26 +76,16 @@ def _names_at(_engine: Engine, database_url: str, version: str, kind: str) -> li
         return scope_names(conn, ScopeKind(kind))
 
 
-def _parse_day(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
-
-
 def init_page_state(today: date) -> None:
     """Every session-state key of the page, once per session, from the URL (``scope``, ``name``,
     ``from``, ``to``) or the defaults: the whole network, this month."""
     if st.session_state.get(READY):
         return
-    params = st.query_params
-    kind = params.get("scope", "")
-    st.session_state[SCOPE_KIND] = kind if kind in {k.value for k in ScopeKind} else ScopeKind.NETWORK.value
-    st.session_state[SCOPE_NAME] = params.get("name", "")
-    month = default_period(today)
-    start, end = _parse_day(params.get("from", "")), _parse_day(params.get("to", ""))
-    st.session_state[PERIOD_FROM] = start or month.start
-    st.session_state[PERIOD_TO] = end or month.end
+    asked = request_from_params({name: st.query_params.get(name, "") for name in ("scope", "name", "from", "to")}, today)
+    st.session_state[SCOPE_KIND] = asked.kind.value
+    st.session_state[SCOPE_NAME] = asked.name
+    st.session_state[PERIOD_FROM] = asked.start
+    st.session_state[PERIOD_TO] = asked.end
     st.session_state[READY] = True
 
 
@@ -238,48 +228,53 @@ def file_slug(kind: ScopeKind, name: str, period: Period) -> str:
 
 # --- the page ---------------------------------------------------------------------------------
 
-settings = state.settings()
-engine = access.engine()
-zones = state.city_details(engine, settings.database_url)
-today = local_today([zone for _country, zone in zones.values()])
-lang = language()
-init_page_state(today)
-with engine.connect() as conn:
-    version = data_version(conn)
-kind, name, start, end = sidebar(engine, settings.database_url, version, lang, today)
-_ = translations(lang).gettext
 
-st.title(_("Indicators"))
-problem = period_problem(start, end, lang)
-if problem:
-    st.error(problem, icon=":material/event_busy:")
+def main() -> None:
+    settings = state.settings()
+    engine = access.engine()
+    zones = state.city_details(engine, settings.database_url)
+    today = local_today([zone for _country, zone in zones.values()])
+    lang = language()
+    init_page_state(today)
+    with engine.connect() as conn:
+        version = data_version(conn)
+    kind, name, start, end = sidebar(engine, settings.database_url, version, lang, today)
+    _ = translations(lang).gettext
+
+    st.title(_("Indicators"))
+    problem = period_problem(start, end, lang)
+    if problem:
+        st.error(problem, icon=":material/event_busy:")
+        set_page_language(lang)
+        st.stop()
+    if kind != ScopeKind.NETWORK and not name:
+        st.info(_("There are no published opportunities yet."), icon=":material/info:")
+        set_page_language(lang)
+        st.stop()
+
+    st.query_params.from_dict(
+        {"scope": kind.value, **({"name": name} if name else {}), "from": start.isoformat(), "to": end.isoformat(), "lang": lang}
+    )
+    indicators = _indicators_at(engine, settings.database_url, version, kind.value, name, start, end)
+    this_period, previous_period = period_text(indicators, lang)
+    st.markdown(f"### {escape_markdown(scope_title(indicators, lang))}")
+    st.caption(escape_markdown(_("{period}, compared with {previous}. Published opportunities only.").format(
+        period=this_period, previous=previous_period)))  # fmt: skip
+    if indicators.notes:
+        st.caption(escape_markdown(" ".join(note_text(note, lang) for note in indicators.notes)))
+
+    cards(indicators, lang)
+    slug = file_slug(kind, name, indicators.period)
+    st.subheader(_("Charts"))
+    chart_section(indicators, lang, slug)
+    st.subheader(_("Organisations that joined"))
+    joined_table(indicators, lang)
+    st.subheader(_("All figures"))
+    figure_table(indicators, lang)
+    st.subheader(_("Downloads"))
+    exports(indicators, lang, slug, today)
+    st.caption(_("An opportunity counts in a period when one of its sessions falls in it."))
     set_page_language(lang)
-    st.stop()
-if kind != ScopeKind.NETWORK and not name:
-    st.info(_("There are no published opportunities yet."), icon=":material/info:")
-    set_page_language(lang)
-    st.stop()
 
-st.query_params.from_dict(
-    {"scope": kind.value, **({"name": name} if name else {}), "from": start.isoformat(), "to": end.isoformat(), "lang": lang}
-)
-indicators = _indicators_at(engine, settings.database_url, version, kind.value, name, start, end)
-this_period, previous_period = period_text(indicators, lang)
-st.markdown(f"### {escape_markdown(scope_title(indicators, lang))}")
-st.caption(escape_markdown(_("{period}, compared with {previous}. Published opportunities only.").format(
-    period=this_period, previous=previous_period)))  # fmt: skip
-if indicators.notes:
-    st.caption(escape_markdown(" ".join(note_text(note, lang) for note in indicators.notes)))
 
-cards(indicators, lang)
-slug = file_slug(kind, name, indicators.period)
-st.subheader(_("Charts"))
-chart_section(indicators, lang, slug)
-st.subheader(_("Organisations that joined"))
-joined_table(indicators, lang)
-st.subheader(_("All figures"))
-figure_table(indicators, lang)
-st.subheader(_("Downloads"))
-exports(indicators, lang, slug, today)
-st.caption(_("An opportunity counts in a period when one of its sessions falls in it."))
-set_page_language(lang)
+main()

@@ -39,18 +39,13 @@ from opportunities.places.geocoding import Geocoder
 from opportunities.places.placement import MAP_SOURCE, Placement, clicked_point, place_from_address, place_from_map
 from opportunities.text import escape_markdown
 from opportunities.validation import MAX_LENGTHS
-from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Precision, Status
+from opportunities.vocabulary import COUNTRIES, CURRENCIES, TAUGHT_LANGUAGES, TOPICS, Mode, OpportunityType, Precision, Status
 from ui import access
 from ui import app_state as state
 from ui.language import stop_page
 
 state.run_through_app()
 
-COUNTRIES = ("SE", "SI", "PL")
-CURRENCIES = ("", "SEK", "EUR", "PLN")
-# Languages an activity is held in, offered first; any ISO 639-1 code works in an import.
-TAUGHT_LANGUAGES = ("sv", "sl", "pl", "en", "de", "fr", "es", "it", "uk", "ru", "ar", "fa", "so", "ti", "tr", "hr", "bs", "sr",
-                    "hu", "cs", "sk", "fi", "no", "da", "ro", "lt", "lv", "et")  # fmt: skip
 DATE_FORMAT = "YYYY-MM-DD"
 
 # Session-state keys, all set by init_state().
@@ -370,7 +365,7 @@ with st.container(border=True):
     left, right = st.columns(2)
     left.text_input(_("Price"), key=FIELD_KEYS["cost"], placeholder=_("Empty or 0: free"))
     slots["cost"] = left.empty()
-    right.selectbox(_("Currency"), CURRENCIES, key=FIELD_KEYS["currency"], format_func=lambda c: c or "—")
+    right.selectbox(_("Currency"), ("", *CURRENCIES), key=FIELD_KEYS["currency"], format_func=lambda c: c or "—")
     slots["currency"] = right.empty()
     st.text_input(_("Web page"), key=FIELD_KEYS["url"], max_chars=MAX_LENGTHS["url"], placeholder="https://")
     slots["url"] = st.empty()

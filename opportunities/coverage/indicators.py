@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -116,6 +116,36 @@ def default_period(today: date) -> Period:
     """The calendar month holding ``today``."""
     following = date(today.year + today.month // 12, today.month % 12 + 1, 1)
     return Period(today.replace(day=1), following - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class IndicatorRequest:
+    """What a link to the Indicators page asks for (``?scope=city&name=Kranj&from=…&to=…``)."""
+
+    kind: ScopeKind
+    name: str
+    start: date
+    end: date
+
+
+def request_from_params(params: Mapping[str, str], today: date) -> IndicatorRequest:
+    """The link's scope and period; what is missing or unreadable falls back to the whole network
+    and the month of ``today`` (the page then checks the period, see :class:`Period`)."""
+
+    def day(text: str) -> date | None:
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            return None
+
+    kind = params.get("scope", "")
+    month = default_period(today)
+    return IndicatorRequest(
+        kind=ScopeKind(kind) if kind in {k.value for k in ScopeKind} else ScopeKind.NETWORK,
+        name=params.get("name", "").strip()[:200],
+        start=day(params.get("from", "")) or month.start,
+        end=day(params.get("to", "")) or month.end,
+    )
 
 
 @dataclass(frozen=True, slots=True)

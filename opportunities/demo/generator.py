@@ -33,7 +33,7 @@ from opportunities.places.geocoding import Geocoder
 from opportunities.progress import ADDRESSES, DISTRICTS, OPPORTUNITIES, Progress, silent, stepper
 from opportunities.settings import PROJECT_ROOT, Settings
 from opportunities.text import fold
-from opportunities.vocabulary import TOPICS, Mode, OpportunityType, ProviderKind, topic_label
+from opportunities.vocabulary import CURRENCY_OF_COUNTRY, TOPICS, Mode, OpportunityType, ProviderKind, topic_label
 
 if TYPE_CHECKING:
     from opportunities.accounts.identity import Role
@@ -91,7 +91,6 @@ CITIES: tuple[DemoCity, ...] = (
     DemoCity("Siedlce", "PL", "pl", "Mazowsze", "w Siedlcach", 2.0, 2, ("08-110 Siedlce", "08-103 Nowe Iganie")),
 )  # fmt: skip
 REGIONS: tuple[str, ...] = tuple(dict.fromkeys(c.region for c in CITIES))
-CURRENCIES = {"SE": "SEK", "SI": "EUR", "PL": "PLN"}
 
 # --- providers --------------------------------------------------------------------------
 
@@ -588,7 +587,7 @@ class _RowGenerator:
             cost, currency = self.pick(_FREE[language]), ""
         else:
             regular, camp = _PRICES[city.country]
-            cost, currency = self.pick(camp if kind == _CA else regular), CURRENCIES[city.country]
+            cost, currency = self.pick(camp if kind == _CA else regular), CURRENCY_OF_COUNTRY[city.country]
 
         topics = topic
         roll = r()

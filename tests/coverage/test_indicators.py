@@ -620,3 +620,20 @@ def test_chart_png_is_a_real_png(dataset: Engine) -> None:
         # Drawn, not blank: the bars' colour is there.
         colours = {colour for _, colour in image.convert("RGB").getcolors(maxcolors=1_000_000) or []}
         assert (0x1F, 0x6F, 0xB4) in colours
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, (ScopeKind.NETWORK, "", date(2026, 12, 1), date(2026, 12, 31))),
+        ({"scope": "city", "name": " Kranj ", "from": "2026-09-01", "to": "2026-11-30"},
+         (ScopeKind.CITY, "Kranj", date(2026, 9, 1), date(2026, 11, 30))),
+        ({"scope": "galaxy", "from": "yesterday", "to": "2026-02-30"}, (ScopeKind.NETWORK, "", date(2026, 12, 1), date(2026, 12, 31))),
+        ({"scope": "region", "name": "x" * 500}, (ScopeKind.REGION, "x" * 200, date(2026, 12, 1), date(2026, 12, 31))),
+    ],
+)  # fmt: skip
+def test_a_link_to_the_indicators_page_is_read_with_safe_fallbacks(params: dict[str, str], expected: tuple[object, ...]) -> None:
+    from opportunities.coverage.indicators import request_from_params
+
+    asked = request_from_params(params, date(2026, 12, 6))
+    assert (asked.kind, asked.name, asked.start, asked.end) == expected
