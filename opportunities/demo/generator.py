@@ -8,6 +8,7 @@ data. Everything is drawn from ``random.Random(seed)``: the same seed gives the 
 from __future__ import annotations
 
 import csv
+import json
 import math
 import random
 import re
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -43,6 +44,20 @@ DEFAULT_SEED = 2026
 # Above this many rows, titles get a running number: it keeps duplicates out without a set of keys.
 NUMBERED_ABOVE = 5000
 _KM_PER_DEGREE = 111.32
+
+
+# The demo's texts in Swedish, Slovenian, Polish and English (names, subjects, title patterns, intros,
+# venues, prices...) are data: opportunities/demo/phrases.json, read once here.
+_PHRASES: dict[str, Any] = json.loads(Path(__file__).with_name("phrases.json").read_text(encoding="utf-8"))
+
+
+def _tuples(value: Any) -> Any:
+    """The JSON's lists as the tuples the generator picks from (dicts kept)."""
+    if isinstance(value, dict):
+        return {key: _tuples(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return tuple(_tuples(item) for item in value)
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,43 +111,9 @@ REGIONS: tuple[str, ...] = tuple(dict.fromkeys(c.region for c in CITIES))
 
 # kind -> name templates per local language; {city} and {in_city} are filled in.
 _PROVIDER_NAMES: dict[str, dict[ProviderKind, tuple[str, ...]]] = {
-    "sv": {
-        ProviderKind.SCHOOL: ("Centralskolan {city}", "Norra gymnasiet {city}", "Kulturskolan {city}"),
-        ProviderKind.LIBRARY: ("Stadsbiblioteket {city}", "Ungdomsbiblioteket {city}", "Biblioteket Väster {city}"),
-        ProviderKind.NGO: ("Föreningen Unga Röster {city}", "Studieförbundet Framsteg {city}", "Ungdomsföreningen Gnistan {city}"),
-        ProviderKind.YOUTH_CENTRE: ("Fritidsgården Navet {city}", "Ungdomens hus {city}", "Mötesplats Ung {city}"),
-        ProviderKind.MUNICIPALITY: ("{city} kommun, fritidsförvaltningen", "{city} kommun, kulturförvaltningen",
-                                    "{city} kommun, arbetsmarknadsenheten"),
-        ProviderKind.UNIVERSITY: ("Högskolecentrum {city}", "Folkhögskolan {city}", "Lärcentrum {city}"),
-        ProviderKind.COMPANY: ("Kodverkstan {city} AB", "Teknikhuset {city} AB", "Gröna Jobb {city} AB"),
-        ProviderKind.OTHER: ("Kulturhuset {city}", "Makerspace {city}", "Science Center {city}"),
-    },
-    "sl": {
-        ProviderKind.SCHOOL: ("Osnovna šola Center {city}", "Gimnazija {city}", "Glasbena šola {city}"),
-        ProviderKind.LIBRARY: ("Mestna knjižnica {city}", "Mladinska knjižnica {city}", "Knjižnica Bežigrad {city}"),
-        ProviderKind.NGO: ("Društvo Mladi za prihodnost {city}", "Zavod Ustvarjalnik {city}", "Društvo Zelena pot {city}"),
-        ProviderKind.YOUTH_CENTRE: ("Mladinski center {city}", "Mladinski klub {city}", "Mladinska točka {city}"),
-        ProviderKind.MUNICIPALITY: ("Mestna občina {city}", "Mestna občina {city}, Urad za mladino",
-                                    "Mestna občina {city}, Oddelek za družbene dejavnosti"),
-        ProviderKind.UNIVERSITY: ("Ljudska univerza {city}", "Visokošolsko središče {city}", "Univerzitetni inkubator {city}"),
-        ProviderKind.COMPANY: ("Digitalna delavnica {city} d.o.o.", "Tehnopark {city} d.o.o.", "Zeleni koraki {city} d.o.o."),
-        ProviderKind.OTHER: ("Kulturni dom {city}", "Makerspace {city}", "Center znanosti {city}"),
-    },
-    "pl": {
-        ProviderKind.SCHOOL: ("Szkoła Podstawowa nr 5 {in_city}", "Liceum Ogólnokształcące nr 2 {in_city}",
-                              "Zespół Szkół Technicznych {in_city}"),
-        ProviderKind.LIBRARY: ("Miejska Biblioteka Publiczna {in_city}", "Biblioteka Młodzieżowa {in_city}",
-                               "Filia biblioteczna nr 3 {in_city}"),
-        ProviderKind.NGO: ("Fundacja Młodzi Razem {city}", "Stowarzyszenie Aktywni {in_city}", "Fundacja Zielona Przyszłość {city}"),
-        ProviderKind.YOUTH_CENTRE: ("Młodzieżowy Dom Kultury {city}", "Klub Młodzieżowy {city}", "Centrum Młodzieży {in_city}"),
-        ProviderKind.MUNICIPALITY: ("Urząd Miasta {in_city}, Wydział Edukacji", "Miejski Ośrodek Sportu i Rekreacji {in_city}",
-                                    "Centrum Aktywności Lokalnej {in_city}"),
-        ProviderKind.UNIVERSITY: ("Uniwersytet Otwarty {in_city}", "Centrum Kształcenia Ustawicznego {in_city}",
-                                  "Akademia Młodego Odkrywcy {city}"),
-        ProviderKind.COMPANY: ("TechLab {city} sp. z o.o.", "Robotix {city} sp. z o.o.", "Eko-Start {city} sp. z o.o."),
-        ProviderKind.OTHER: ("Centrum Kultury {city}", "Dom Sąsiedzki {city}", "Centrum Nauki {city}"),
-    },
-}  # fmt: skip
+    language: {ProviderKind(kind): tuple(names) for kind, names in kinds.items()}
+    for language, kinds in _PHRASES["provider_names"].items()
+}
 _EMAIL_NAMES = {"sv": "info", "sl": "info", "pl": "kontakt"}
 
 
@@ -177,280 +158,30 @@ _V, _I, _M, _CP, _EX = (
 
 # Subjects per topic: (form used inside sentences, form used at the start of a title). Slovenian
 # and Polish sentence forms are genitive; the templates below are written for that case.
-_SUBJECTS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
-    "sv": {
-        "arts-culture": (("teater", "Teater"), ("bildkonst", "Bildkonst"), ("musik", "Musik")),
-        "digital-skills": (("programmering", "Programmering"), ("robotik", "Robotik"), ("webbdesign", "Webbdesign")),
-        "media-literacy": (("källkritik", "Källkritik"), ("poddradio", "Poddradio"), ("nyhetsvärdering", "Nyhetsvärdering")),
-        "science-technology": (("kemi", "Kemi"), ("astronomi", "Astronomi"), ("3D-utskrift", "3D-utskrift")),
-        "languages": (("engelska", "Engelska"), ("spanska", "Spanska"), ("svenska som andraspråk", "Svenska som andraspråk")),
-        "entrepreneurship": (("entreprenörskap", "Entreprenörskap"), ("affärsidéer", "Affärsidéer"), ("privatekonomi", "Privatekonomi")),
-        "sustainability": (("hållbarhet", "Hållbarhet"), ("återbruk", "Återbruk"), ("stadsodling", "Stadsodling")),
-        "citizenship": (("demokrati", "Demokrati"), ("ungdomsinflytande", "Ungdomsinflytande"), ("debatt", "Debatt")),
-        "inclusion": (("inkludering", "Inkludering"), ("teckenspråk", "Teckenspråk"), ("mångfald", "Mångfald")),
-        "wellbeing": (("mindfulness", "Mindfulness"), ("psykisk hälsa", "Psykisk hälsa"), ("stresshantering", "Stresshantering")),
-        "sport-outdoors": (("friluftsliv", "Friluftsliv"), ("klättring", "Klättring"), ("orientering", "Orientering")),
-        "careers": (("CV-skrivning", "CV-skrivning"), ("yrkesval", "Yrkesval"), ("jobbsökning", "Jobbsökning")),
-        "international": (("utlandsstudier", "Utlandsstudier"), ("ungdomsutbyten", "Ungdomsutbyten"),
-                          ("interkulturell kommunikation", "Interkulturell kommunikation")),
-        "study": (("studieteknik", "Studieteknik"), ("matematik", "Matematik"), ("läxläsning", "Läxläsning")),
-    },
-    "sl": {
-        "arts-culture": (("gledališča", "Gledališče"), ("slikanja", "Slikanje"), ("glasbe", "Glasba")),
-        "digital-skills": (("programiranja", "Programiranje"), ("robotike", "Robotika"), ("izdelave spletnih strani", "Spletne strani")),
-        "media-literacy": (("medijske pismenosti", "Medijska pismenost"), ("podkastanja", "Podkasti"), ("preverjanja dejstev", "Preverjanje dejstev")),
-        "science-technology": (("kemije", "Kemija"), ("astronomije", "Astronomija"), ("3D-tiska", "3D-tisk")),
-        "languages": (("angleščine", "Angleščina"), ("nemščine", "Nemščina"), ("slovenščine kot tujega jezika", "Slovenščina kot tuji jezik")),
-        "entrepreneurship": (("podjetništva", "Podjetništvo"), ("poslovnih idej", "Poslovne ideje"), ("osebnih financ", "Osebne finance")),
-        "sustainability": (("trajnostnega razvoja", "Trajnostni razvoj"), ("ponovne uporabe", "Ponovna uporaba"), ("urbanega vrtnarjenja", "Urbano vrtnarjenje")),
-        "citizenship": (("demokracije", "Demokracija"), ("mladinskega sodelovanja", "Mladinsko sodelovanje"), ("debate", "Debata")),
-        "inclusion": (("vključevanja", "Vključevanje"), ("znakovnega jezika", "Znakovni jezik"), ("raznolikosti", "Raznolikost")),
-        "wellbeing": (("čuječnosti", "Čuječnost"), ("duševnega zdravja", "Duševno zdravje"), ("obvladovanja stresa", "Obvladovanje stresa")),
-        "sport-outdoors": (("plezanja", "Plezanje"), ("orientacije", "Orientacija"), ("pohodništva", "Pohodništvo")),
-        "careers": (("pisanja življenjepisa", "Pisanje življenjepisa"), ("poklicne orientacije", "Poklicna orientacija"), ("iskanja zaposlitve", "Iskanje zaposlitve")),
-        "international": (("mednarodnih izmenjav", "Mednarodne izmenjave"), ("študija v tujini", "Študij v tujini"),
-                          ("medkulturne komunikacije", "Medkulturna komunikacija")),
-        "study": (("učnih tehnik", "Učne tehnike"), ("matematike", "Matematika"), ("učne pomoči", "Učna pomoč")),
-    },
-    "pl": {
-        "arts-culture": (("teatru", "Teatr"), ("malarstwa", "Malarstwo"), ("muzyki", "Muzyka")),
-        "digital-skills": (("programowania", "Programowanie"), ("robotyki", "Robotyka"), ("tworzenia stron internetowych", "Strony internetowe")),
-        "media-literacy": (("edukacji medialnej", "Edukacja medialna"), ("podcastingu", "Podcasting"), ("weryfikacji informacji", "Weryfikacja informacji")),
-        "science-technology": (("chemii", "Chemia"), ("astronomii", "Astronomia"), ("druku 3D", "Druk 3D")),
-        "languages": (("języka angielskiego", "Język angielski"), ("języka niemieckiego", "Język niemiecki"),
-                      ("języka polskiego dla cudzoziemców", "Język polski dla cudzoziemców")),
-        "entrepreneurship": (("przedsiębiorczości", "Przedsiębiorczość"), ("biznesplanu", "Biznesplan"), ("finansów osobistych", "Finanse osobiste")),
-        "sustainability": (("ekologii", "Ekologia"), ("recyklingu", "Recykling"), ("ogrodnictwa miejskiego", "Ogrodnictwo miejskie")),
-        "citizenship": (("demokracji", "Demokracja"), ("samorządności", "Samorządność"), ("debaty oksfordzkiej", "Debata oksfordzka")),
-        "inclusion": (("integracji", "Integracja"), ("języka migowego", "Język migowy"), ("różnorodności", "Różnorodność")),
-        "wellbeing": (("uważności", "Uważność"), ("zdrowia psychicznego", "Zdrowie psychiczne"), ("radzenia sobie ze stresem", "Radzenie sobie ze stresem")),
-        "sport-outdoors": (("wspinaczki", "Wspinaczka"), ("biegu na orientację", "Bieg na orientację"), ("turystyki pieszej", "Turystyka piesza")),
-        "careers": (("pisania CV", "Pisanie CV"), ("doradztwa zawodowego", "Doradztwo zawodowe"), ("szukania pracy", "Szukanie pracy")),
-        "international": (("wymian międzynarodowych", "Wymiany międzynarodowe"), ("studiów za granicą", "Studia za granicą"),
-                          ("komunikacji międzykulturowej", "Komunikacja międzykulturowa")),
-        "study": (("technik uczenia się", "Techniki uczenia się"), ("matematyki", "Matematyka"), ("nauki własnej", "Nauka własna")),
-    },
-    "en": {
-        "arts-culture": (("theatre", "Theatre"), ("painting", "Painting"), ("music", "Music")),
-        "digital-skills": (("coding", "Coding"), ("robotics", "Robotics"), ("web design", "Web design")),
-        "media-literacy": (("fact-checking", "Fact-checking"), ("podcasting", "Podcasting"), ("media literacy", "Media literacy")),
-        "science-technology": (("chemistry", "Chemistry"), ("astronomy", "Astronomy"), ("3D printing", "3D printing")),
-        "languages": (("English conversation", "English conversation"), ("Spanish", "Spanish"), ("German", "German")),
-        "entrepreneurship": (("entrepreneurship", "Entrepreneurship"), ("business ideas", "Business ideas"), ("personal finance", "Personal finance")),
-        "sustainability": (("sustainability", "Sustainability"), ("upcycling", "Upcycling"), ("urban gardening", "Urban gardening")),
-        "citizenship": (("democracy", "Democracy"), ("youth participation", "Youth participation"), ("debating", "Debating")),
-        "inclusion": (("inclusion", "Inclusion"), ("sign language", "Sign language"), ("diversity", "Diversity")),
-        "wellbeing": (("mindfulness", "Mindfulness"), ("mental health", "Mental health"), ("stress management", "Stress management")),
-        "sport-outdoors": (("climbing", "Climbing"), ("orienteering", "Orienteering"), ("hiking", "Hiking")),
-        "careers": (("CV writing", "CV writing"), ("career choices", "Career choices"), ("job hunting", "Job hunting")),
-        "international": (("youth exchanges", "Youth exchanges"), ("studying abroad", "Studying abroad"),
-                          ("intercultural communication", "Intercultural communication")),
-        "study": (("study skills", "Study skills"), ("maths", "Maths"), ("homework", "Homework")),
-    },
-}  # fmt: skip
+_SUBJECTS: dict[str, dict[str, tuple[tuple[str, str], ...]]] = _tuples(_PHRASES["subjects"])
 
 # Title patterns per type: {s} the sentence form of a subject, {n} its title form.
-_TITLE_PATTERNS: dict[str, dict[str, tuple[str, ...]]] = {
-    "sv": {_W: ("Workshop: {n}", "Prova-på-workshop i {s}"), _CO: ("Kurs i {s}", "{n} – grundkurs"),
-           _E: ("Temadag om {s}", "Öppet hus: {n}"), _CL: ("{n} – veckoträffar för unga", "Klubbkväll: {n}"),
-           _CA: ("Sommarläger: {n}", "Lovläger med {s}"), _V: ("Bli volontär inom {s}",),
-           _I: ("Praktikplats inom {s}", "Feriepraktik: {n}"), _M: ("Mentorprogram inom {s}",),
-           _CP: ("Tävling i {s}", "Utmaning: {n}"), _EX: ("Utställning om {s}", "{n} – utställning av unga")},
-    "sl": {_W: ("Delavnica {s}", "Ustvarjalna delavnica: {n}"), _CO: ("Tečaj {s}", "{n} – začetni tečaj"),
-           _E: ("Dan {s}", "Dan odprtih vrat: {n}"), _CL: ("Klub {s}", "{n} – tedenska srečanja"),
-           _CA: ("Poletni tabor: {n}", "Počitniški tabor {s}"), _V: ("Prostovoljstvo na področju {s}",),
-           _I: ("Praksa na področju {s}", "Počitniška praksa: {n}"), _M: ("Mentorski program na področju {s}",),
-           _CP: ("Tekmovanje iz {s}", "Izziv: {n}"), _EX: ("Razstava: {n}",)},
-    "pl": {_W: ("Warsztaty {s}", "Warsztaty dla młodzieży: {n}"), _CO: ("Kurs {s}", "{n} – kurs dla początkujących"),
-           _E: ("Dzień {s}", "Dzień otwarty: {n}"), _CL: ("Klub {s}", "{n} – cotygodniowe spotkania"),
-           _CA: ("Obóz {s}", "Półkolonie: {n}"), _V: ("Wolontariat w obszarze {s}",),
-           _I: ("Staż w obszarze {s}", "Praktyki wakacyjne: {n}"), _M: ("Program mentoringowy: {n}",),
-           _CP: ("Konkurs {s}", "Wyzwanie: {n}"), _EX: ("Wystawa: {n}",)},
-    "en": {_W: ("{n} workshop", "Hands-on workshop: {n}"), _CO: ("{n} course", "Introduction to {s}"),
-           _E: ("{n} open day", "Meet-up: {n}"), _CL: ("{n} club", "Weekly {s} club"),
-           _CA: ("{n} summer camp", "Holiday camp: {n}"), _V: ("Volunteer in {s}",),
-           _I: ("Internship in {s}",), _M: ("Mentoring programme: {n}",),
-           _CP: ("{n} challenge",), _EX: ("Exhibition: {n}",)},
-}  # fmt: skip
+_TITLE_PATTERNS: dict[str, dict[str, tuple[str, ...]]] = _tuples(_PHRASES["title_patterns"])
 
 # Hand-written titles per topic, each with its type; described with the topic's first subject.
-_SPECIAL_TITLES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = {
-    "sv": {
-        "arts-culture": ((_CL, "Teatergrupp för unga"), (_W, "Serieteckning för nybörjare"), (_EX, "Ung konst – vårsalong")),
-        "digital-skills": ((_CL, "Kodklubb för unga"), (_W, "Bygg din egen app"), (_CA, "Robotläger på lovet")),
-        "media-literacy": ((_W, "Källkritik på nätet"), (_CL, "Poddverkstan"), (_CO, "Skolans nyhetsredaktion")),
-        "science-technology": ((_CL, "Teknikklubben"), (_W, "Experimentverkstad"), (_E, "Rymdkväll med teleskop")),
-        "languages": ((_CL, "Språkcafé"), (_CO, "Svenska för nyanlända unga"), (_E, "Engelsk pratkväll")),
-        "entrepreneurship": ((_CO, "Starta eget för unga"), (_CP, "Pitchtävling för unga idéer"), (_M, "Företagarmentor för unga")),
-        "sustainability": ((_W, "Reparationskafé – laga i stället för att slänga"), (_V, "Strandstädning – volontärdag"), (_CL, "Stadsodlarna")),
-        "citizenship": ((_E, "Ungdomsdialog med politiker"), (_CL, "Debattklubben"), (_V, "Engagera dig i ungdomsrådet")),
-        "inclusion": ((_W, "Teckenspråk för nybörjare"), (_CL, "Öppen mötesplats för nya i stan"), (_E, "Mångfaldsfestivalen")),
-        "wellbeing": ((_CO, "Mindfulness för unga"), (_W, "Sov bättre, må bättre"), (_CL, "Må bra-gruppen")),
-        "sport-outdoors": ((_CL, "Klätterklubb för unga"), (_E, "Orienteringsdag i skogen"), (_CA, "Friluftsläger vid sjön")),
-        "careers": ((_W, "Skriv ditt första CV"), (_I, "Sommarjobb och feriepraktik"), (_E, "Jobbmässa för unga")),
-        "international": ((_E, "Erasmus+-informationsträff"), (_W, "Plugga utomlands – så gör du"),
-                          (_V, "Europeiska solidaritetskåren – volontär utomlands")),
-        "study": ((_CL, "Läxhjälp på biblioteket"), (_CO, "Mattestuga inför nationella prov"), (_W, "Studieteknik som funkar")),
-    },
-    "sl": {
-        "arts-culture": ((_CL, "Gledališki krožek"), (_W, "Delavnica stripa"), (_EX, "Razstava mladih umetnikov")),
-        "digital-skills": ((_W, "Delavnica programiranja"), (_CL, "Robotski krožek"), (_CO, "Tečaj programiranja v Pythonu")),
-        "media-literacy": ((_W, "Lažne novice – kako jih prepoznati"), (_CL, "Radijski krožek"), (_CO, "Mladinsko novinarstvo")),
-        "science-technology": ((_CL, "Krožek mladih raziskovalcev"), (_W, "Poskusi v kemijskem laboratoriju"), (_E, "Noč astronomije")),
-        "languages": ((_CL, "Jezikovna kavarna"), (_CO, "Slovenščina za tujce"), (_E, "Večer angleškega pogovora")),
-        "entrepreneurship": ((_CO, "Podjetniški pospeševalnik za mlade"), (_CP, "Tekmovanje poslovnih idej"), (_M, "Mentor za mlade podjetnike")),
-        "sustainability": ((_W, "Popravljalnica – popravi, ne zavrzi"), (_V, "Čistilna akcija ob reki"), (_CL, "Urbani vrtičkarji")),
-        "citizenship": ((_E, "Mladi in politiki – odprti dialog"), (_CL, "Debatni klub"), (_V, "Sodeluj v mladinskem svetu")),
-        "inclusion": ((_W, "Osnove znakovnega jezika"), (_CL, "Medkulturni klub"), (_E, "Festival raznolikosti")),
-        "wellbeing": ((_CO, "Čuječnost za mlade"), (_W, "Kako premagati stres pred izpiti"), (_CL, "Skupina za dobro počutje")),
-        "sport-outdoors": ((_CL, "Plezalni krožek"), (_E, "Orientacijski pohod"), (_CA, "Poletni tabor v naravi")),
-        "careers": ((_W, "Napiši svoj prvi življenjepis"), (_I, "Počitniško delo in praksa"), (_E, "Karierni sejem za mlade")),
-        "international": ((_E, "Info dan Erasmus+"), (_W, "Študij v tujini – kako začeti"),
-                          (_V, "Evropska solidarnostna enota – prostovoljstvo v tujini")),
-        "study": ((_CL, "Učna pomoč v knjižnici"), (_CO, "Priprave na maturo iz matematike"), (_W, "Učinkovite učne tehnike")),
-    },
-    "pl": {
-        "arts-culture": ((_CL, "Koło teatralne"), (_W, "Warsztaty komiksu"), (_EX, "Wystawa młodych twórców")),
-        "digital-skills": ((_W, "Warsztaty robotyki"), (_CL, "Koło programistyczne"), (_CO, "Kurs programowania w Pythonie")),
-        "media-literacy": ((_W, "Fake newsy – jak je rozpoznać"), (_CL, "Młodzieżowa redakcja"), (_CO, "Szkoła podcastu")),
-        "science-technology": ((_CL, "Koło młodego naukowca"), (_W, "Eksperymenty w laboratorium"), (_E, "Noc astronomii")),
-        "languages": ((_CL, "Kawiarenka językowa"), (_CO, "Język polski dla cudzoziemców"), (_E, "Wieczór rozmów po angielsku")),
-        "entrepreneurship": ((_CO, "Akademia młodego przedsiębiorcy"), (_CP, "Konkurs na biznesplan"), (_M, "Mentor dla młodych przedsiębiorców")),
-        "sustainability": ((_W, "Kawiarenka naprawcza"), (_V, "Sprzątanie brzegów rzeki"), (_CL, "Miejscy ogrodnicy")),
-        "citizenship": ((_E, "Młodzi i radni – otwarta debata"), (_CL, "Klub debat oksfordzkich"), (_V, "Młodzieżowa Rada Miasta – dołącz")),
-        "inclusion": ((_W, "Podstawy języka migowego"), (_CL, "Klub międzykulturowy"), (_E, "Festiwal różnorodności")),
-        "wellbeing": ((_CO, "Trening uważności dla młodzieży"), (_W, "Jak radzić sobie ze stresem przed egzaminem"),
-                      (_CL, "Grupa wsparcia rówieśniczego")),
-        "sport-outdoors": ((_CL, "Sekcja wspinaczkowa"), (_E, "Rajd na orientację"), (_CA, "Obóz sportowy nad jeziorem")),
-        "careers": ((_W, "Napisz swoje pierwsze CV"), (_I, "Praktyki wakacyjne dla uczniów"), (_E, "Targi pracy dla młodych")),
-        "international": ((_E, "Dzień informacyjny Erasmus+"), (_W, "Studia za granicą – jak zacząć"),
-                          (_V, "Europejski Korpus Solidarności – wolontariat za granicą")),
-        "study": ((_CL, "Korepetycje w bibliotece"), (_CO, "Przygotowanie do matury z matematyki"), (_W, "Skuteczne techniki uczenia się")),
-    },
-    "en": {
-        "arts-culture": ((_CL, "Youth theatre group"), (_W, "Comic drawing for beginners")),
-        "digital-skills": ((_CL, "Coding club for young people"), (_W, "Build your first app")),
-        "media-literacy": ((_W, "Spotting fake news online"), (_CL, "Youth podcast studio")),
-        "science-technology": ((_CL, "Young makers club"), (_E, "Stargazing night")),
-        "languages": ((_CL, "Language café"), (_E, "English conversation evening")),
-        "entrepreneurship": ((_CP, "Youth pitch competition"), (_M, "Start-up mentoring for young people")),
-        "sustainability": ((_W, "Repair café"), (_V, "River clean-up day")),
-        "citizenship": ((_CL, "Debate club"), (_E, "Youth council open meeting")),
-        "inclusion": ((_CL, "International friendship club"), (_W, "Sign language basics")),
-        "wellbeing": ((_CO, "Mindfulness for teens"), (_W, "Beat exam stress")),
-        "sport-outdoors": ((_CL, "Climbing club"), (_CA, "Outdoor adventure camp")),
-        "careers": ((_W, "Write your first CV"), (_E, "Youth job fair")),
-        "international": ((_E, "Erasmus+ info session"), (_W, "Studying abroad: first steps")),
-        "study": ((_CL, "Homework club"), (_CO, "Maths exam preparation")),
-    },
-}  # fmt: skip
+_SPECIAL_TITLES: dict[str, dict[str, tuple[tuple[str, str], ...]]] = _tuples(_PHRASES["special_titles"])
 
 # The first sentence of a description, per type; {s} is the sentence form of the subject.
-_INTROS: dict[str, dict[str, str]] = {
-    "sv": {
-        _W: "En praktisk workshop om {s} – du provar själv från första minuten.",
-        _CO: "En kurs i {s} där vi går igenom grunderna steg för steg.",
-        _E: "En öppen träff om {s} med korta presentationer och tid för frågor.",
-        _CL: "Vi träffas varje vecka och arbetar med {s} i lugn takt tillsammans.",
-        _CA: "Några dagar fyllda med {s}, utomhusaktiviteter och nya vänner.",
-        _V: "Gör skillnad som volontär! Vi söker dig som vill hjälpa till med {s}.",
-        _I: "Få arbetslivserfarenhet inom {s} med en handledare som stöttar dig.",
-        _M: "Du matchas med en mentor som har erfarenhet av {s}.",
-        _CP: "Tävla i {s} på egen hand eller i lag – fina priser till de bästa bidragen.",
-        _EX: "Unga visar egna projekt om {s}.",
-    },
-    "sl": {
-        _W: "Praktična delavnica, na kateri se lotimo {s} – vse preizkusiš sam.",
-        _CO: "Tečaj, na katerem korak za korakom spoznamo osnove {s}.",
-        _E: "Odprto srečanje na temo {s} s kratkimi predstavitvami in časom za vprašanja.",
-        _CL: "Vsak teden se dobimo in skupaj raziskujemo svet {s}.",
-        _CA: "Nekaj dni, polnih {s}, aktivnosti na prostem in novih prijateljstev.",
-        _V: "Postani prostovoljec! Iščemo mlade, ki želijo pomagati na področju {s}.",
-        _I: "Pridobi delovne izkušnje na področju {s} ob podpori mentorja.",
-        _M: "Dobiš svojega mentorja z izkušnjami s področja {s}.",
-        _CP: "Pomeri se na področju {s} sam ali v ekipi – najboljše čakajo nagrade.",
-        _EX: "Mladi predstavljajo svoje projekte s področja {s}.",
-    },
-    "pl": {
-        _W: "Praktyczne warsztaty z zakresu {s} – wszystko wypróbujesz samodzielnie.",
-        _CO: "Kurs, na którym krok po kroku poznasz podstawy {s}.",
-        _E: "Otwarte spotkanie na temat {s} z krótkimi prezentacjami i czasem na pytania.",
-        _CL: "Spotykamy się co tydzień i wspólnie odkrywamy świat {s}.",
-        _CA: "Kilka dni pełnych {s}, zajęć na świeżym powietrzu i nowych znajomości.",
-        _V: "Zostań wolontariuszem! Szukamy osób, które chcą pomóc w obszarze {s}.",
-        _I: "Zdobądź doświadczenie zawodowe w obszarze {s} pod okiem opiekuna.",
-        _M: "Otrzymasz mentora z doświadczeniem w obszarze {s}.",
-        _CP: "Zmierz się z innymi w dziedzinie {s} – indywidualnie lub w drużynie.",
-        _EX: "Młodzi prezentują własne projekty z dziedziny {s}.",
-    },
-    "en": {
-        _W: "A hands-on workshop on {s}: you try everything yourself.",
-        _CO: "A course covering the basics of {s}, step by step.",
-        _E: "An open meet-up about {s} with short talks and time for questions.",
-        _CL: "We meet every week to explore {s} together at a relaxed pace.",
-        _CA: "A few days full of {s}, outdoor activities and new friends.",
-        _V: "Make a difference as a volunteer helping with {s}.",
-        _I: "Gain work experience in {s} with a supervisor who supports you.",
-        _M: "You are matched with a mentor experienced in {s}.",
-        _CP: "Compete in {s} on your own or in a team.",
-        _EX: "Young people show their own projects on {s}.",
-    },
-}
+_INTROS: dict[str, dict[str, str]] = _tuples(_PHRASES["intros"])
 # (closed range, open-ended) audience sentences.
-_AUDIENCE = {
-    "sv": ("För dig som är {a}–{b} år.", "För dig från {a} år."),
-    "sl": ("Za udeležence od {a} do {b} let.", "Za udeležence od {a}. leta dalje."),
-    "pl": ("Dla osób w wieku {a}–{b} lat.", "Dla osób od {a}. roku życia."),
-    "en": ("For ages {a}–{b}.", "For ages {a} and up."),
-}
-_EXTRAS = {
-    "sv": ("Inga förkunskaper krävs.", "Anmälan krävs – begränsat antal platser.", "Ta gärna med en kompis!", "Fika ingår.",
-           "Allt material finns på plats.", "Ledarna har lång erfarenhet av att arbeta med unga.", "Aktiviteten är öppen för alla."),
-    "sl": ("Predznanje ni potrebno.", "Prijava je obvezna – število mest je omejeno.", "Pripelji prijatelja!", "Prigrizek je vključen.",
-           "Ves material zagotovimo mi.", "Vodijo izkušeni mladinski delavci.", "Dejavnost je odprta za vse."),
-    "pl": ("Nie jest wymagane wcześniejsze doświadczenie.", "Obowiązują zapisy – liczba miejsc ograniczona.",
-           "Zabierz ze sobą znajomego!", "Zapewniamy poczęstunek.", "Wszystkie materiały zapewniamy na miejscu.",
-           "Zajęcia prowadzą doświadczeni animatorzy.", "Zajęcia są otwarte dla wszystkich."),
-    "en": ("No previous experience needed.", "Registration required – places are limited.", "Bring a friend!",
-           "Snacks included.", "All materials are provided.", "Led by experienced youth workers.", "Open to everyone."),
-}  # fmt: skip
-_MODE_NOTES = {
-    "sv": ("Träffarna sker online; länken skickas efter anmälan.", "Delta på plats eller via länk."),
-    "sl": ("Srečanja potekajo prek spleta; povezavo prejmeš po prijavi.", "Udeležiš se lahko v živo ali prek spleta."),
-    "pl": ("Zajęcia odbywają się online; link wyślemy po zapisaniu się.", "Możesz uczestniczyć na miejscu lub online."),
-    "en": ("Sessions are online; you get the link after registering.", "Join on site or online."),
-}
-_ACCESSIBILITY = {
-    "sv": ("Lokalen är tillgänglig med rullstol och har hörslinga.", "Entré utan trappsteg; tillgänglig toalett finns."),
-    "sl": ("Prostor je dostopen z invalidskim vozičkom.", "Vhod brez stopnic; na voljo je prilagojen sanitarni prostor."),
-    "pl": ("Budynek jest dostępny dla osób na wózkach.", "Wejście bez schodów; dostępna toaleta."),
-}
-_VENUES = {
-    "sv": ("Stora salen", "Studio 2", "Makerspace", "Biblioteket, plan 2", "Aulan", "Verkstaden", "Café Ung"),
-    "sl": ("Velika dvorana", "Učilnica 3", "Ustvarjalni laboratorij", "Knjižnica, 2. nadstropje", "Avla", "Delavnica", "Mladinska soba"),
-    "pl": ("Sala widowiskowa", "Sala nr 12", "Pracownia komputerowa", "Czytelnia, I piętro", "Aula", "Pracownia", "Klubokawiarnia"),
-}  # fmt: skip
-_STREETS = {
-    "sv": ("Storgatan", "Kungsgatan", "Drottninggatan", "Skolgatan", "Parkvägen", "Järnvägsgatan", "Östra Långgatan"),
-    "sl": ("Prešernova ulica", "Cankarjeva ulica", "Trubarjeva cesta", "Gregorčičeva ulica", "Kidričeva cesta", "Partizanska cesta", "Glavni trg"),
-    "pl": ("ul. Mickiewicza", "ul. Kościuszki", "ul. Słowackiego", "ul. Szkolna", "ul. Kolejowa", "ul. Ogrodowa", "ul. Żeromskiego"),
-}  # fmt: skip
+_AUDIENCE = _tuples(_PHRASES["audience"])
+_EXTRAS = _tuples(_PHRASES["extras"])
+_MODE_NOTES = _tuples(_PHRASES["mode_notes"])
+_ACCESSIBILITY = _tuples(_PHRASES["accessibility"])
+_VENUES = _tuples(_PHRASES["venues"])
+_STREETS = _tuples(_PHRASES["streets"])
 _REGISTER_PATHS = {"sv": "anmalan", "sl": "prijava", "pl": "zapisy", "en": "register"}
 # How a spreadsheet says "free": all are accepted by validation.
-_FREE = {"sv": ("0", "", "gratis", "kostnadsfritt"), "sl": ("0", "", "brezplačno"), "pl": ("0", "", "bezpłatne", "darmowe"),
-         "en": ("0", "", "free")}  # fmt: skip
+_FREE = _tuples(_PHRASES["free"])
 # (regular, camp) prices in the country's currency, as typed.
-_PRICES = {
-    "SE": (("50", "100", "150", "200", "300", "450"), ("1200", "1800", "2500")),
-    "SI": (("5", "10", "15", "20", "25", "12,50"), ("90", "150", "220")),
-    "PL": (("20", "30", "50", "80", "120", "150"), ("450", "800", "1200")),
-}
-_LANGUAGES = {
-    "sv": ("sv", "sv", "sv", "sv", "sv; en", "sv; en", "sv, ar", "sv; en; ar"),
-    "sl": ("sl", "sl", "sl", "sl", "sl; en", "sl; en", "sl, hr", "sl; en; de"),
-    "pl": ("pl", "pl", "pl", "pl", "pl; en", "pl; en", "pl, uk", "pl; en; uk"),
-}
-_ENGLISH_LANGUAGES = {"sv": ("en", "en; sv"), "sl": ("en", "en; sl"), "pl": ("en", "en; pl")}
+_PRICES = _tuples(_PHRASES["prices"])
+_LANGUAGES = _tuples(_PHRASES["languages"])
+_ENGLISH_LANGUAGES = _tuples(_PHRASES["english_languages"])
 
 # (age_min, age_max) bands; an empty age_max is open-ended.
 _CHILDREN = (("6", "9"), ("6", "12"), ("8", "12"), ("10", "12"), ("7", "11"))

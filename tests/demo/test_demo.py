@@ -13,7 +13,6 @@ from sqlalchemy import Engine
 from opportunities.db import queries, schema
 from opportunities.demo.generator import (
     CITIES,
-    CURRENCIES,
     NUMBERED_ABOVE,
     REAL_ADDRESS_FILES,
     REGIONS,
@@ -33,7 +32,17 @@ from opportunities.places.gazetteer import haversine_km
 from opportunities.places.geocoding import Geocoder
 from opportunities.text import fold
 from opportunities.validation import ALL_COLUMNS, parse_opportunity
-from opportunities.vocabulary import AGE_GROUPS, TOPICS, Mode, OpportunityType, Precision, ProviderKind, Status, is_approximate
+from opportunities.vocabulary import (
+    AGE_GROUPS,
+    CURRENCY_OF_COUNTRY,
+    TOPICS,
+    Mode,
+    OpportunityType,
+    Precision,
+    ProviderKind,
+    Status,
+    is_approximate,
+)
 
 TODAY = date(2026, 3, 2)
 REGION_OF = {c.name: c.region for c in CITIES}
@@ -70,7 +79,7 @@ def test_every_vocabulary_value_appears(opportunities: list[Opportunity]) -> Non
     assert {g for o in opportunities for g in o.age_groups} == {g.id for g in AGE_GROUPS}
     assert any(o.age_max is None for o in opportunities)
     assert {o.city for o in opportunities} == {c.name for c in CITIES}
-    assert {o.currency for o in opportunities if not o.is_free} == set(CURRENCIES.values())
+    assert {o.currency for o in opportunities if not o.is_free} == set(CURRENCY_OF_COUNTRY.values())
     assert sum(o.is_free for o in opportunities) > len(opportunities) / 3
     assert {"sv", "sl", "pl", "en"} <= {code for o in opportunities for code in o.languages}
 
