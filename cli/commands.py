@@ -658,12 +658,14 @@ def _city(engine: Engine, name: str) -> tuple[City, int]:
 
 
 def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
-    from opportunities.coverage.boundaries import read_boundary_file, store_districts
+    from opportunities.coverage.boundaries import read_boundary_file, replace_city_districts
 
     read = read_boundary_file(Path(args.file), name_column=args.name_column, population_column=args.population_column)
     with _engine(settings) as engine:
         city, city_id = _city(engine, args.city)
-        store_districts(engine, city_id, read.districts)
+        replace_city_districts(
+            engine, None, city_id, read, now=datetime.now(UTC), file_name=Path(args.file).name, command_line=True
+        )
     for name in read.repaired:
         print(f"repaired the invalid polygon of {name}", file=sys.stderr)
     print(f"{len(read.districts)} districts of {city.name} stored (from {read.crs})")
@@ -671,12 +673,12 @@ def cmd_boundaries(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_population(args: argparse.Namespace, settings: Settings) -> int:
-    from opportunities.coverage.population import read_population_file, store_population
+    from opportunities.coverage.population import read_population_file, replace_city_population
 
     layer = read_population_file(Path(args.file), column=args.column)
     with _engine(settings) as engine:
         city, city_id = _city(engine, args.city)
-        stored = store_population(engine, city_id, layer)
+        stored = replace_city_population(engine, None, city_id, layer, now=datetime.now(UTC), command_line=True)
     if layer.repaired:
         print(f"repaired {layer.repaired} invalid polygons of the layer", file=sys.stderr)
     bands = ", ".join(stored.bands) or "none"

@@ -339,14 +339,15 @@ def store_population(engine: Engine, city_id: int, layer: PopulationLayer) -> Po
 
 
 def replace_city_population(engine: Engine, user: User | None, city_id: int, layer: PopulationLayer, *,
-                            now: datetime) -> PopulationPreview:  # fmt: skip
+                            now: datetime, command_line: bool = False) -> PopulationPreview:  # fmt: skip
     """:func:`store_population` for a city lead of the city or an admin (:class:`ForbiddenError`
     otherwise), with an audit entry in the same transaction."""
 
-    actor = authorise(user, Action.REPLACE_DISTRICTS, city_id=city_id)
+    actor = None if command_line else authorise(user, Action.REPLACE_DISTRICTS, city_id=city_id)
     with connection.writing(engine) as conn:
         preview, before = _store(conn, city_id, layer)
-        audit.record(conn, actor=actor, action="replace_population", entity="city", entity_id=city_id, now=now,
+        audit.record(conn, actor=actor, actor_label="command line" if command_line else "", action="replace_population",
+                     entity="city", entity_id=city_id, now=now,
                      city_id=city_id, before={"residents": before},
                      after={"residents": preview.inside, "outside": preview.outside, "file": layer.file_name,
                             "crs": layer.crs, "age_bands": list(preview.bands)})  # fmt: skip

@@ -290,14 +290,22 @@ def test_cli_boundaries_replace_and_refuse(demo_env: str, tmp_path: Path, capsys
     bad = _write(gpd.GeoDataFrame({"name": ["A", "B"]}, geometry=[WEST, WEST], crs=4326), tmp_path / "bad.geojson")
     assert main(["boundaries", str(bad), "--city", "Kranj"]) == 2
     assert "overlap" in capsys.readouterr().err
+    from sqlalchemy import select
+
     from opportunities.coverage.boundaries import load_districts
     from opportunities.db.connection import create_db_engine
+    from opportunities.db.schema import audit_log
 
     engine = create_db_engine(demo_env)
     with engine.connect() as conn:
         names = {d.name for d in load_districts(conn)}
+        logged = conn.execute(select(audit_log.c.action, audit_log.c.actor_label, audit_log.c.after)
+                              .where(audit_log.c.action == "replace_districts")).all()  # fmt: skip
     engine.dispose()
     assert {"Ąbc", "Łódź-Śródmieście"} <= names and "Mokotów" in names  # the bad file changed nothing
+    # The command line's change is in the audit log, as the page's is (the refused file is not).
+    assert [(action, label) for action, label, _after in logged] == [("replace_districts", "command line")]
+    assert '"file": "d.geojson"' in logged[0][2]
 
 
 def test_a_zipped_shapefile_that_unpacks_to_gigabytes_is_refused_before_reading(tmp_path: Path) -> None:
