@@ -27,7 +27,7 @@ def test_a_city_lead_sees_their_city(browser: Browser, app_server: AppServer, le
                                   extra_http_headers={"Accept-Language": locale})  # fmt: skip
     context.add_cookies([{"name": "col_session", "value": lead_token, "url": app_server.url}])
     page = context.new_page()
-    page.goto(f"{app_server.url}/coverage")
+    page.goto(f"{app_server.url}/coverage?lang={locale[:2]}")  # Chromium sends no locale on the websocket
     expect(page.get_by_role("heading", name=heading)).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     expect(page.get_by_text(scope)).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]')
@@ -50,7 +50,7 @@ def test_a_bad_boundary_file_shows_the_reason_and_changes_nothing(browser: Brows
     )
     context.add_cookies([{"name": "col_session", "value": lead_token, "url": app_server.url}])
     page = context.new_page()
-    page.goto(f"{app_server.url}/coverage")
+    page.goto(f"{app_server.url}/coverage?lang=pl")
     expect(page.get_by_text("Granice dzielnic: Warszawa")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     # Every page says its language to the browser, and Streamlit's own drop zone speaks Polish too
     # and names the boundary files' limit, not Streamlit's global one.

@@ -38,7 +38,7 @@ def open_coverage(browser: Browser, app_server: AppServer, token: str, width: in
                                   extra_http_headers={"Accept-Language": locale})  # fmt: skip
     context.add_cookies([{"name": "col_session", "value": token, "url": app_server.url}])
     page = context.new_page()
-    page.goto(f"{app_server.url}/coverage")
+    page.goto(f"{app_server.url}/coverage?lang={locale[:2]}")  # Chromium sends no locale on the websocket
     return page
 
 

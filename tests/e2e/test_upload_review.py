@@ -182,7 +182,7 @@ def test_pages_on_a_phone_in_another_language_and_dark(
     context = context_for(browser, app_server, token, width=width, locale=locale, scheme=scheme)
     page = context.new_page()
     name = "upload" if who == "provider" else "review"
-    page.goto(f"{app_server.url}/{name}")
+    page.goto(f"{app_server.url}/{name}?lang={locale[:2]}")  # Chromium sends no locale on the websocket
     expect(page.locator("h1").first).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     wait_ready(page)
     titles = {"sv-SE": ("Ladda upp aktiviteter", "Granska inskickade aktiviteter"), "pl-PL": ("Prześlij zajęcia", "Sprawdzanie zgłoszeń"),
