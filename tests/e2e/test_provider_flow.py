@@ -261,7 +261,7 @@ def test_provider_and_lead_pages_look_right(
         context = context_for(browser, app_server, tokens[who], width=width, locale=locale, scheme=scheme)
         page = context.new_page()
         for name in pages:
-            page.goto(f"{app_server.url}/{name}")
+            page.goto(f"{app_server.url}/{name}?lang={locale[:2]}")  # Chromium sends no locale on the websocket
             expect(page.locator("h1, h2").first).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
             wait_ready(page)
             expect(page.get_by_role("dialog", name="Page not found")).to_have_count(0)
