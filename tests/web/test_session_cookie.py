@@ -5,6 +5,7 @@ security headers (issue 15 item 3). The routes are called as the ASGI server cal
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
@@ -36,7 +37,9 @@ def get(app: Starlette, path: str, query: str = "") -> tuple[int, dict[str, list
     async def send(message: dict[str, object]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))  # type: ignore[arg-type]
+    # In a thread of its own: after the browser tests, Playwright's event loop runs in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()  # type: ignore[arg-type]
     start = next(m for m in sent if m["type"] == "http.response.start")
     headers: dict[str, list[str]] = {}
     for name, value in start["headers"]:  # type: ignore[attr-defined]
