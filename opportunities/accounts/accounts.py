@@ -555,23 +555,31 @@ def confirm_address(conn: Connection, token: str, now: datetime) -> User:
 
     Raises :class:`TokenError` ("unknown", "expired", "used").
     """
-    row = conn.execute(
-        select(address_confirmations).where(address_confirmations.c.token_hash == token_hash(token.strip()))
-    ).first()
+    user = _spend_link(conn, address_confirmations, token.strip(), now)
+    conn.execute(update(users).where(users.c.id == user.id, users.c.confirmed_at.is_(None)).values(confirmed_at=now))
+    return get_user(conn, user.id)
+
+
+def _spend_link(conn: Connection, table: Any, token: str, now: datetime) -> User:
+    """The enabled account a single-use link (a row of ``table``: token_hash, user_id, expires_at,
+    used_at) was made for, the link spent. Raises :class:`TokenError` ("unknown", "expired", "used").
+
+    Spent conditionally on ``used_at``, so two concurrent uses cannot both succeed; an error later
+    in the caller's transaction rolls the spending back, and the link stays usable.
+    """
+    row = conn.execute(select(table).where(table.c.token_hash == token_hash(token))).first()
     if row is None:
         raise TokenError("unknown")
     if row.used_at is not None:
         raise TokenError("used")
     if (queries.aware(row.expires_at) or now) <= now:
         raise TokenError("expired")
-    used = conn.execute(update(address_confirmations).where(address_confirmations.c.token_hash == row.token_hash,
-                                                            address_confirmations.c.used_at.is_(None)).values(used_at=now))  # fmt: skip
-    if used.rowcount != 1:
-        raise TokenError("used")
-    conn.execute(update(users).where(users.c.id == row.user_id, users.c.confirmed_at.is_(None)).values(confirmed_at=now))
     user = get_user(conn, row.user_id)
     if user.disabled:
         raise TokenError("unknown")
+    spent = conn.execute(update(table).where(table.c.token_hash == row.token_hash, table.c.used_at.is_(None)).values(used_at=now))
+    if spent.rowcount != 1:
+        raise TokenError("used")
     return user
 
 
@@ -617,22 +625,7 @@ def complete_password_reset(conn: Connection, token: str, new_password: str, now
     Raises :class:`TokenError` ("unknown", "expired", "used"), :class:`PasswordPolicyError`
     (the token stays usable then).
     """
-    row = conn.execute(select(password_resets).where(password_resets.c.token_hash == token_hash(token))).first()
-    if row is None:
-        raise TokenError("unknown")
-    if row.used_at is not None:
-        raise TokenError("used")
-    if (queries.aware(row.expires_at) or now) <= now:
-        raise TokenError("expired")
-    user = get_user(conn, row.user_id)
-    if user.disabled:
-        raise TokenError("unknown")
-    # Conditional on used_at, so two concurrent uses cannot both succeed (a refused password rolls
-    # the caller's transaction back, and the link stays usable).
-    used = conn.execute(update(password_resets).where(password_resets.c.token_hash == row.token_hash,
-                                                      password_resets.c.used_at.is_(None)).values(used_at=now))  # fmt: skip
-    if used.rowcount != 1:
-        raise TokenError("used")
+    user = _spend_link(conn, password_resets, token, now)  # a refused password rolls the spending back
     _set_password(conn, user.id, user.email, new_password, settings=settings, keep_token=None)
     # The link was mailed to the address: opening it confirms the address, as a registration's link does.
     conn.execute(update(users).where(users.c.id == user.id, users.c.confirmed_at.is_(None)).values(confirmed_at=now))
