@@ -171,7 +171,10 @@ def sign_in(user: User, next_path: str = "") -> None:
         ticket = accounts.issue_session_ticket(conn, token, now())
     st.session_state[SESSION_TOKEN] = token
     st.session_state[SIGNED_OUT] = False
-    st.session_state["_cookie_write"] = {"ticket": ticket, "id": ticket[:8], "next": safe_next(next_path) if next_path else ""}
+    target = safe_next(next_path) if next_path else ""
+    if target and "lang=" not in target:  # the page the browser goes to opens in the language chosen here
+        target += f"{'&' if '?' in target else '?'}lang={language()}"
+    st.session_state["_cookie_write"] = {"ticket": ticket, "id": ticket[:8], "next": target}
 
 
 def sign_out() -> None:

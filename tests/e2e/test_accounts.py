@@ -77,5 +77,5 @@ def test_signing_in_from_a_page_that_asked_for_it_goes_back_to_that_page(page: P
     page.get_by_label("Email", exact=True).fill("e2e.next@example.org")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/review$"), timeout=FIRST_LOAD_TIMEOUT_MS)
+    expect(page).to_have_url(re.compile(r"/review\?lang=en$"), timeout=FIRST_LOAD_TIMEOUT_MS)
     expect(page.get_by_text("Sign in to see this page.")).not_to_be_visible()
