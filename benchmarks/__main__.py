@@ -14,17 +14,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
     parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout",
-                                          "freshness", "coverage", "population"), action="append")  # fmt: skip
+                                          "freshness", "coverage", "population", "upload-lock"), action="append")  # fmt: skip
     parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument(
         "--freshness-sizes", default="10000", help="published opportunities in the freshness benchmark (e.g. 10000,1000000)"
     )
+    parser.add_argument("--upload-rows", type=int, default=50_000, help="rows in the upload-lock benchmark")
+    parser.add_argument("--database-url", help="a PostgreSQL database the upload-lock benchmark may empty, besides SQLite")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
     only = set(
         args.only
-        or ("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout", "freshness", "coverage", "population")
+        or (
+            "geocoder",
+            "import",
+            "map",
+            "page",
+            "recurrence",
+            "addresses",
+            "holdout",
+            "freshness",
+            "coverage",
+            "population",
+            "upload-lock",
+        )
     )
     settings = load_settings()
     results: dict[str, object] = {}
@@ -52,6 +66,11 @@ def main() -> None:
         from benchmarks import population as population_bench
 
         results["population"] = population_bench.run()
+    if "upload-lock" in only:
+        from benchmarks import upload_lock as upload_lock_bench
+
+        results["upload-lock"] = upload_lock_bench.run(open_geocoder(settings.cache_dir), args.upload_rows, args.database_url)
+        print("upload-lock", json.dumps(results["upload-lock"]), flush=True)
     if "recurrence" in only:
         from benchmarks import recurrence as recurrence_bench
 

@@ -52,6 +52,12 @@ def find_city(conn: Connection, name: str, country: str | None = None) -> City |
     return None if row is None else _city(row)
 
 
+def find_city_id_by_geonameid(conn: Connection, geonameid: int) -> int | None:
+    """The stored city of this gazetteer id, whatever it is called."""
+    found = conn.execute(select(cities.c.id).where(cities.c.geonameid == geonameid).order_by(cities.c.id)).scalar()
+    return None if found is None else int(found)
+
+
 def list_cities(conn: Connection, *, status: Status | None = None) -> list[City]:
     """Every city, or with ``status`` only the cities that have an opportunity of that status.
 
@@ -86,6 +92,12 @@ def ensure_provider(conn: Connection, provider: Provider, city_id: int | None = 
         "verified_at": datetime.now(UTC),
     }  # fmt: skip
     return int(conn.execute(providers.insert().returning(providers.c.id).values(**values)).scalar_one())
+
+
+def find_provider_id(conn: Connection, name: str) -> int | None:
+    """The stored provider of this name (case- and accent-insensitive)."""
+    found = conn.execute(select(providers.c.id).where(providers.c.name_key == fold(name))).scalar()
+    return None if found is None else int(found)
 
 
 def list_providers(conn: Connection) -> list[Provider]:

@@ -284,3 +284,39 @@ def _values_table(name: str, column: str, length: int) -> Table:
 
 opportunity_topics = _values_table("opportunity_topics", "topic", 30)
 opportunity_languages = _values_table("opportunity_languages", "language", 2)
+
+# --- an import's rows on their way in (see opportunities/listings/importing.py) ----------
+# A large import writes its rows here in short transactions, then moves them into
+# ``opportunities`` in one statement: nobody else's write waits for its validation or geocoding.
+# Nothing reads these tables but the import that wrote them; rows of an import that died are
+# swept by the next one.
+
+staged_opportunities = Table(
+    "staged_opportunities",
+    metadata,
+    Column("import_id", String(32), primary_key=True),
+    Column("row_number", Integer, primary_key=True),
+    Column("staged_at", DateTime(timezone=True), nullable=False),
+    # the columns of ``opportunities`` but its id; the ids of cities and providers the import adds
+    # are negative until the import is stored
+    *(Column(c.name, c.type, default=getattr(c.default, "arg", None)) for c in opportunities.c if c.name != "id"),
+)
+
+staged_values = Table(
+    "staged_values",
+    metadata,
+    Column("import_id", String(32), nullable=False),
+    Column("dedup_key", String(40), nullable=False),
+    Column("kind", String(10), nullable=False),  # "topic" or "language"
+    Column("value", String(30), nullable=False),
+    Index("ix_staged_values_import_id", "import_id", "kind"),
+)
+
+staged_ids = Table(
+    "staged_ids",
+    metadata,
+    Column("import_id", String(32), primary_key=True),
+    Column("kind", String(10), primary_key=True),  # "city" or "provider"
+    Column("stand_in", Integer, primary_key=True),  # negative, in staged_opportunities
+    Column("id", Integer, nullable=False),  # the city or provider added when the import is stored
+)

@@ -1,8 +1,12 @@
 """Bulk import of opportunities from CSV and Excel files, row by row.
 
 Each row is validated and located on its own: a bad row is reported (row number, field,
-reason) and written to a rejected-rows CSV, while every valid row around it is stored. The
-whole file is stored in one transaction, so a crash leaves nothing half-written."""
+reason) and written to a rejected-rows CSV, while every valid row around it is stored.
+
+Checking the rows (the slow part: validation and geocoding) only reads the database, so nobody
+else's write waits for it. The rows that pass are then staged in short transactions and moved
+into ``opportunities`` in one: a file is stored whole or not at all, and a crash leaves nothing
+half-written (staged rows of a dead import are swept by a later one)."""
 
 from __future__ import annotations
 
@@ -10,15 +14,26 @@ import csv
 import hashlib
 import io
 import json
-from collections.abc import Callable, Mapping, Sequence
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from opportunities.db import connection, queries
+from opportunities.db.schema import (
+    opportunities,
+    opportunity_languages,
+    opportunity_topics,
+    staged_ids,
+    staged_opportunities,
+    staged_values,
+)
 from opportunities.errors import N_, FieldError, GeocodingError, ImportChangedError, ImportFileError, Reason, RecordError, because
 from opportunities.i18n import explain_errors, translator
 from opportunities.listings.cells import guard_formula
@@ -59,14 +74,23 @@ class ImportReport:
 
 
 class Registry:
-    """Ids of the cities and providers an import refers to, added when new, looked up once each."""
+    """Ids of the cities and providers an import refers to, looked up once each.
 
-    def __init__(self, conn: Connection, geocoder: Geocoder) -> None:
+    Cities and providers not stored yet are added at once on a write connection; when
+    ``planning`` (a read-only connection: a preview, or an import before it stores), they get
+    negative stand-in ids instead, listed in :attr:`new_cities` and :attr:`new_providers`, which
+    :func:`_move_in` adds when the import is stored.
+    """
+
+    def __init__(self, conn: Connection, geocoder: Geocoder, *, planning: bool = False) -> None:
         self._conn = conn
         self._geocoder = geocoder
+        self._planning = planning
         self._cache: dict[tuple[str, str], tuple[int, str]] = {}
         self._providers: dict[str, int] = {}
         self._centres: dict[tuple[str, str], Place | None] = {}
+        self.new_cities: dict[int, City] = {}  # stand-in id -> the city to add
+        self.new_providers: dict[int, tuple[Provider, int]] = {}  # stand-in id -> (provider, its city's id)
 
     def _new_city(self, name: str, country: str, opp: Opportunity | None, written: tuple[str, str] | None) -> City:
         gazetteer = self._geocoder.gazetteer
@@ -92,12 +116,20 @@ class Registry:
             name=name, country=country, latitude=found.latitude, longitude=found.longitude, timezone=timezone, geonameid=None
         )
 
+    def _known_city(self, name: str, country: str) -> City | None:
+        """A city stored, or added by this import's earlier rows."""
+        stored = queries.find_city(self._conn, name, country)
+        if stored is not None:
+            return stored
+        key = fold(name)
+        return next((c for c in self.new_cities.values() if c.country == country and fold(c.name) == key), None)
+
     def centre(self, name: str, country: str) -> Place | None:
         """A stored city the gazetteer does not know (added from an earlier row's location), as a
         place to fall back on; None for the cities the gazetteer knows."""
         key = (country, fold(name))
         if key not in self._centres:
-            stored = None if self._geocoder.gazetteer.place(name, country) else queries.find_city(self._conn, name, country)
+            stored = None if self._geocoder.gazetteer.place(name, country) else self._known_city(name, country)
             # cities500 lists every place of 500 people or more: one it lacks is as small as they come.
             self._centres[key] = None if stored is None else Place(
                 geonameid=None, latitude=stored.latitude, longitude=stored.longitude, population=0, country=country,
@@ -108,7 +140,14 @@ class Registry:
         """Id of the provider called ``name``; a new one is registered in ``city_id``."""
         key = fold(name)
         if key not in self._providers:
-            self._providers[key] = queries.ensure_provider(self._conn, Provider(name=name), city_id)
+            if self._planning:
+                found = queries.find_provider_id(self._conn, name)
+                if found is None:
+                    found = -(len(self.new_providers) + 1)
+                    self.new_providers[found] = (Provider(name=name), city_id)
+                self._providers[key] = found
+            else:
+                self._providers[key] = queries.ensure_provider(self._conn, Provider(name=name), city_id)
         return self._providers[key]
 
     def city(
@@ -123,16 +162,24 @@ class Registry:
         key = (country, fold(name))
         if key not in self._cache:
             stored = queries.find_city(self._conn, name, country)
-            if stored is None:
-                city = self._new_city(name, country, opp, written)
-                city_id = queries.ensure_city(self._conn, city)
-                stored = queries.find_city(self._conn, name, country)
-                name_found = stored.name if stored and stored.id == city_id else name
-                self._cache[key] = (city_id, name_found)
-            else:
+            if stored is not None:
                 assert stored.id is not None
                 self._cache[key] = (stored.id, stored.name)
+            else:
+                city = self._new_city(name, country, opp, written)
+                self._cache[key] = (self._add_city(city), name)
         return self._cache[key]
+
+    def _add_city(self, city: City) -> int:
+        """The id of a new city (the stored one with its gazetteer id, if any); a stand-in when planning."""
+        if not self._planning:
+            return queries.ensure_city(self._conn, city)
+        same_place = None if city.geonameid is None else queries.find_city_id_by_geonameid(self._conn, city.geonameid)
+        if same_place is not None:
+            return same_place
+        stand_in = -(len(self.new_cities) + 1)
+        self.new_cities[stand_in] = city
+        return stand_in
 
 
 def locate(
@@ -171,27 +218,20 @@ def _own_provider(record: Mapping[str, str], organisation: str) -> Mapping[str, 
     return record
 
 
-def store_opportunities(
-    conn: Connection,
+def _check_rows(
     records: Sequence[tuple[int, Mapping[str, str]]],
     geocoder: Geocoder,
+    registry: Registry,
     *,
     status: Status,
     report: ImportReport,
     seen: dict[str, int],
-    registry: Registry,
-    organisation: str | None = None,
-    submitted_by: int | None = None,
-    publish_in: frozenset[int] = frozenset(),
-) -> None:
-    """Validate, locate, de-duplicate and insert one batch of (row number, record).
-
-    ``seen`` maps the duplicate key of each row taken so far to its row number. With
-    ``organisation``, every row must be that organisation's (an empty provider cell is filled in).
-    Rows in the cities of ``publish_in`` (where the organisation is trusted) are published whatever
-    ``status`` says.
-    """
-    now = datetime.now(UTC)
+    organisation: str | None,
+    publish_in: frozenset[int],
+) -> list[tuple[int, Opportunity, int, str]]:
+    """Validate, locate and de-duplicate (within the file) one batch of (row number, record):
+    (row number, opportunity, city id, duplicate key) of each row that passes; the others go to
+    ``report``. ``seen`` maps the duplicate key of each row taken so far to its row number."""
     ready: list[tuple[int, Opportunity, int, str]] = []
     for number, given in records:
         record = given
@@ -217,52 +257,199 @@ def store_opportunities(
             continue
         seen[key] = number
         ready.append((number, opp, city_id, key))
-    stored = queries.existing_dedup_ids(conn, [key for *_, key in ready])
-    rows, topics, languages, numbers = [], [], [], []
-    for number, opp, city_id, key in ready:
-        if key in stored:
-            report.duplicates.append(number)
-            report.duplicate_ids[number] = stored[key]
-            continue
-        provider_id = registry.provider(opp.provider, city_id)
-        row = queries.opportunity_row(opp, provider_id=provider_id, city_id=city_id, now=now, dedup_key=key)
-        if submitted_by is not None:
-            row["submitted_by"] = submitted_by
-        rows.append(row)
-        topics.append(opp.topics)
-        languages.append(opp.languages)
-        numbers.append(number)
-    report.stored_ids.extend(queries.insert_opportunities(conn, rows, topics, languages))
-    report.stored_rows.extend(numbers)
+    return ready
 
 
-def _import_rows(
+@dataclass(frozen=True)
+class _Row:
+    """A row ready to store: its ``opportunities`` row (the ids of cities and providers the import
+    adds are stand-ins), topics and languages."""
+
+    number: int
+    values: dict[str, Any]
+    topics: tuple[str, ...]
+    languages: tuple[str, ...]
+
+
+@dataclass
+class _Plan:
+    """What storing will do: ``report`` holds the rejected and duplicate rows, and in ``stored_rows``
+    the numbers of ``rows``; ``registry`` the cities and providers to add."""
+
+    report: ImportReport
+    rows: list[_Row]
+    registry: Registry
+
+
+def _plan(
     conn: Connection,
     records: Sequence[Mapping[str, str]],
     geocoder: Geocoder,
     *,
     publish: bool,
-    progress: Progress | None,
     row_numbers: Sequence[int] | None,
+    progress: Progress | None = None,
     organisation: str | None = None,
     submitted_by: int | None = None,
     publish_in: frozenset[int] = frozenset(),
-) -> ImportReport:
-    """Import records within the transaction of ``conn`` (the caller commits or rolls back)."""
+) -> _Plan:
+    """Each row's outcome, read-only: ``conn`` writes nothing (so it waits for no writer and no
+    writer waits for it, however long validating and locating thousands of rows takes)."""
     report = ImportReport(total=len(records))
     status = Status.PUBLISHED if publish else Status.PENDING
     seen: dict[str, int] = {}
     numbers = row_numbers if row_numbers is not None else range(2, len(records) + 2)
     numbered = list(zip(numbers, records, strict=True))
-    registry = Registry(conn, geocoder)
+    registry = Registry(conn, geocoder, planning=True)
+    rows: list[_Row] = []
+    now = datetime.now(UTC)
     for i in range(0, len(numbered), BATCH_SIZE):
-        batch = numbered[i : i + BATCH_SIZE]
-        store_opportunities(conn, batch, geocoder, status=status, report=report, seen=seen, registry=registry,
-                            organisation=organisation, submitted_by=submitted_by, publish_in=publish_in)  # fmt: skip
+        ready = _check_rows(numbered[i : i + BATCH_SIZE], geocoder, registry, status=status, report=report, seen=seen,
+                            organisation=organisation, publish_in=publish_in)  # fmt: skip
+        stored = queries.existing_dedup_ids(conn, [key for *_, key in ready])
+        for number, opp, city_id, key in ready:
+            if key in stored:
+                report.duplicates.append(number)
+                report.duplicate_ids[number] = stored[key]
+                continue
+            provider_id = registry.provider(opp.provider, city_id)
+            values = queries.opportunity_row(opp, provider_id=provider_id, city_id=city_id, now=now, dedup_key=key)
+            if submitted_by is not None:
+                values["submitted_by"] = submitted_by
+            rows.append(_Row(number, values, opp.topics, opp.languages))
+            report.stored_rows.append(number)
         if progress is not None:
             progress(min(i + BATCH_SIZE, len(numbered)), len(numbered))
     report.rejected.sort(key=lambda r: r.row)
     report.duplicates.sort()
+    return _Plan(report, rows, registry)
+
+
+@contextmanager
+def _reading(engine: Engine) -> Iterator[Connection]:
+    """A read-only transaction: one consistent view of the database, holding no lock writers wait for."""
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+# Rows of an import that died (a killed process) are swept by a later import after this long.
+STAGED_ROWS_KEPT = timedelta(days=1)
+
+
+def _store(
+    engine: Engine,
+    plan: _Plan,
+    *,
+    strict: bool,
+    progress: Progress | None = None,
+    on_stored: Callable[[Connection, ImportReport], None] | None = None,
+) -> ImportReport:
+    """Store the planned rows: staged in short transactions of :data:`BATCH_SIZE` rows (each holds
+    the write lock only while it writes its batch), then moved in with ``on_stored`` in one
+    transaction: every row or none, as the person who uploaded sees it."""
+    import_id = uuid.uuid4().hex
+    now = datetime.now(UTC)
+    try:
+        with connection.writing(engine) as conn:
+            _sweep_staged(conn, now - STAGED_ROWS_KEPT)
+        for i in range(0, len(plan.rows), BATCH_SIZE):
+            with connection.writing(engine) as conn:
+                _stage(conn, import_id, plan.rows[i : i + BATCH_SIZE], now)
+            if progress is not None:
+                progress(min(i + BATCH_SIZE, len(plan.rows)), len(plan.rows))
+        with connection.writing(engine) as conn:
+            report = _move_in(conn, import_id, plan, strict=strict)
+            if on_stored is not None:
+                on_stored(conn, report)
+    finally:  # stored or not, the staged rows have served (a transaction of its own: the lock is short)
+        with suppress(Exception), connection.writing(engine) as conn:
+            _unstage(conn, import_id)
+    return report
+
+
+def _stage(conn: Connection, import_id: str, rows: Sequence[_Row], now: datetime) -> None:
+    if not rows:
+        return
+    conn.execute(staged_opportunities.insert(), [{**r.values, "import_id": import_id, "row_number": r.number, "staged_at": now}
+                                                 for r in rows])  # fmt: skip
+    values = [{"import_id": import_id, "dedup_key": r.values["dedup_key"], "kind": kind, "value": value}
+              for r in rows for kind, given in (("topic", r.topics), ("language", r.languages)) for value in given]  # fmt: skip
+    if values:
+        conn.execute(staged_values.insert(), values)
+
+
+def _real_id(staged: Any, import_id: str, column: str) -> Any:
+    """A staged column to select, the stand-in ids of the cities and providers the import adds
+    replaced by their ids."""
+    kind = {"city_id": "city", "provider_id": "provider"}.get(column)
+    if kind is None:
+        return staged.c[column]
+    added = (
+        select(staged_ids.c.id)
+        .where(staged_ids.c.import_id == import_id, staged_ids.c.kind == kind, staged_ids.c.stand_in == staged.c[column])
+        .scalar_subquery()
+    )
+    return func.coalesce(added, staged.c[column]).label(column)
+
+
+def _unstage(conn: Connection, import_id: str) -> None:
+    conn.execute(delete(staged_ids).where(staged_ids.c.import_id == import_id))
+    conn.execute(delete(staged_values).where(staged_values.c.import_id == import_id))
+    conn.execute(delete(staged_opportunities).where(staged_opportunities.c.import_id == import_id))
+
+
+def _sweep_staged(conn: Connection, before: datetime) -> None:
+    """Forget the staged rows of imports that died before ``before``."""
+    dead = select(staged_opportunities.c.import_id).where(staged_opportunities.c.staged_at < before).distinct()
+    for (import_id,) in conn.execute(dead).all():
+        _unstage(conn, import_id)
+
+
+def _move_in(conn: Connection, import_id: str, plan: _Plan, *, strict: bool) -> ImportReport:
+    """Move an import's staged rows into ``opportunities``, adding the cities and providers it
+    names first. A row another import stored meanwhile is a duplicate, or with ``strict`` raises
+    :class:`ImportChangedError` (the person confirmed a preview that said it would be stored)."""
+    staged = staged_opportunities
+    report = plan.report
+    cities = {stand_in: queries.ensure_city(conn, city) for stand_in, city in plan.registry.new_cities.items()}
+    providers = {stand_in: queries.ensure_provider(conn, provider, cities.get(city_id, city_id))
+                 for stand_in, (provider, city_id) in plan.registry.new_providers.items()}  # fmt: skip
+    added = [{"import_id": import_id, "kind": kind, "stand_in": stand_in, "id": real}
+             for kind, ids in (("city", cities), ("provider", providers)) for stand_in, real in ids.items()]  # fmt: skip
+    if added:
+        conn.execute(staged_ids.insert(), added)
+    same_key = opportunities.c.dedup_key == staged.c.dedup_key
+    clashes = conn.execute(select(staged.c.row_number, opportunities.c.id).join(opportunities, same_key)
+                           .where(staged.c.import_id == import_id).order_by(staged.c.row_number)).all()  # fmt: skip
+    if clashes and strict:
+        rows = [str(number) for number, _id in clashes]
+        raise ImportChangedError(
+            f"the data changed since the preview (row {', '.join(rows[:5])}{' …' if len(rows) > 5 else ''} was stored by "
+            "another upload meanwhile); nothing was stored: preview the file again"
+        )
+    for number, oid in clashes:
+        report.duplicates.append(number)
+        report.duplicate_ids[number] = oid
+    if clashes:
+        report.duplicates.sort()
+        gone = [number for number, _id in clashes]
+        keys = select(staged.c.dedup_key).where(staged.c.import_id == import_id, staged.c.row_number.in_(gone))
+        conn.execute(delete(staged_values).where(staged_values.c.import_id == import_id, staged_values.c.dedup_key.in_(keys)))
+        conn.execute(delete(staged).where(staged.c.import_id == import_id, staged.c.row_number.in_(gone)))
+    columns = [c.name for c in opportunities.c if c.name != "id"]
+    ours = select(*(_real_id(staged, import_id, name) for name in columns)).where(staged.c.import_id == import_id)
+    conn.execute(opportunities.insert().from_select(columns, ours.order_by(staged.c.row_number)))
+    for table, kind in ((opportunity_topics, "topic"), (opportunity_languages, "language")):
+        values = (
+            select(opportunities.c.id, staged_values.c.value)
+            .join(opportunities, opportunities.c.dedup_key == staged_values.c.dedup_key)
+            .where(staged_values.c.import_id == import_id, staged_values.c.kind == kind)
+        )
+        conn.execute(table.insert().from_select(["opportunity_id", kind], values))
+    stored = conn.execute(select(staged.c.row_number, opportunities.c.id).join(opportunities, same_key)
+                          .where(staged.c.import_id == import_id).order_by(staged.c.row_number)).all()  # fmt: skip
+    report.stored_rows = [number for number, _id in stored]
+    report.stored_ids = [int(oid) for _number, oid in stored]
     return report
 
 
@@ -275,12 +462,14 @@ def import_records(
     progress: Progress | None = None,
     row_numbers: Sequence[int] | None = None,
 ) -> ImportReport:
-    """Import records (column → text) in one transaction.
+    """Import records (column → text): every row that passes is stored, or none.
 
     Rows are numbered as in a spreadsheet (from 2, after the header) unless ``row_numbers`` says.
+    Nobody else's write waits for the rows to be checked: see :func:`_plan` and :func:`_store`.
     """
-    with connection.writing(engine) as conn:
-        return _import_rows(conn, records, geocoder, publish=publish, progress=progress, row_numbers=row_numbers)
+    with _reading(engine) as conn:
+        plan = _plan(conn, records, geocoder, publish=publish, progress=progress, row_numbers=row_numbers)
+    return _store(engine, plan, strict=False)
 
 
 def _with_table(report: ImportReport, table: Table) -> ImportReport:
@@ -379,10 +568,10 @@ def preview_import(
     The import runs exactly as :func:`confirm_import` will run it, in a transaction that is then
     rolled back: a preview cannot promise what the import would not do.
     """
-    with connection.rolled_back(engine) as conn:
-        report = _import_rows(conn, table.rows, geocoder, publish=publish, progress=progress,
-                              row_numbers=table.row_numbers, organisation=organisation, publish_in=publish_in)  # fmt: skip
-    report = _with_table(report, table)
+    with _reading(engine) as conn:
+        plan = _plan(conn, table.rows, geocoder, publish=publish, progress=progress, row_numbers=table.row_numbers,
+                     organisation=organisation, publish_in=publish_in)  # fmt: skip
+    report = _with_table(plan.report, table)
     return ImportPreview(filename=filename, fingerprint=table_fingerprint(table), publish=publish, rows=_outcomes(report, table),
                          warnings=tuple(report.warnings), rejected=tuple(report.rejected), publish_in=publish_in)  # fmt: skip
 
@@ -407,22 +596,18 @@ def confirm_import(
     """
     if table_fingerprint(table) != preview.fingerprint:
         raise ImportChangedError("this is not the file that was previewed; preview it again before storing")
-    with connection.writing(engine) as conn:
-        report = _import_rows(conn, table.rows, geocoder, publish=preview.publish, progress=progress,
-                              row_numbers=table.row_numbers, organisation=organisation, submitted_by=submitted_by,
-                              publish_in=preview.publish_in)  # fmt: skip
-        report = _with_table(report, table)
-        now = _outcomes(report, table)
-        if [_as_value(r) for r in now] != [_as_value(r) for r in preview.rows]:
-            before = {r.row: _as_value(r) for r in preview.rows}
-            changed = [r.row for r in now if before.get(r.row) != _as_value(r)]
-            raise ImportChangedError(
-                f"the data changed since the preview (row {', '.join(map(str, changed[:5]))}"
-                f"{' …' if len(changed) > 5 else ''} would now be imported differently); nothing was stored: preview the file again"
-            )
-        if on_stored is not None:
-            on_stored(conn, report)
-    return report
+    with _reading(engine) as conn:
+        plan = _plan(conn, table.rows, geocoder, publish=preview.publish, row_numbers=table.row_numbers,
+                     organisation=organisation, submitted_by=submitted_by, publish_in=preview.publish_in)  # fmt: skip
+    now = _outcomes(_with_table(plan.report, table), table)
+    if [_as_value(r) for r in now] != [_as_value(r) for r in preview.rows]:
+        before = {r.row: _as_value(r) for r in preview.rows}
+        changed = [r.row for r in now if before.get(r.row) != _as_value(r)]
+        raise ImportChangedError(
+            f"the data changed since the preview (row {', '.join(map(str, changed[:5]))}"
+            f"{' …' if len(changed) > 5 else ''} would now be imported differently); nothing was stored: preview the file again"
+        )
+    return _store(engine, plan, strict=True, progress=progress, on_stored=on_stored)
 
 
 def import_file(

@@ -8,18 +8,23 @@ import threading
 import tracemalloc
 import zipfile
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
 from sqlalchemy import Engine
 
+from opportunities.accounts import accounts
+from opportunities.accounts.identity import Role
 from opportunities.db import connection, queries, schema
-from opportunities.errors import ImportFileError, SettingsError
+from opportunities.errors import ImportChangedError, ImportFileError, SettingsError
 from opportunities.explore.index import OpportunityIndex
+from opportunities.listings import importing
 from opportunities.listings.cells import FORMULA_TRIGGERS
 from opportunities.listings.exporting import export
-from opportunities.listings.importing import import_file, import_records
+from opportunities.listings.importing import confirm_import, import_file, import_records, preview_import
 from opportunities.listings.spreadsheets import ReadLimits, Table, read_table, read_table_bytes
 from opportunities.model import Opportunity
 from opportunities.places.gazetteer import haversine_km
@@ -28,6 +33,8 @@ from opportunities.settings import load_settings
 from opportunities.validation import TEMPLATE_COLUMNS
 from opportunities.vocabulary import Precision, Status
 from tests.conftest import DATA, template_row
+
+PASSWORD = "a long and unguessable passphrase"
 
 
 @pytest.fixture
@@ -189,26 +196,44 @@ def test_unusable_files_change_nothing(
         assert queries.count_opportunities(conn) == 0
 
 
+@pytest.mark.parametrize("crash_in", ["_stage", "_move_in"])
 def test_crash_mid_import_leaves_nothing_half_written(
-    engine: Engine, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch
+    crash_in: str, engine: Engine, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rows = [template_row(title=f"Club {i}") for i in range(2500)]
-    real_insert = queries.insert_opportunities
+    rows = [template_row(title=f"Club {i}", provider="Nowy Klub", city="Płock") for i in range(2500)]
+    real = getattr(importing, crash_in)
     calls = []
 
-    def crash_on_second_batch(*args: object, **kwargs: object) -> list[int]:
+    def crash_on_second_call(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
-        if len(calls) == 2:
+        if len(calls) == 2 or crash_in == "_move_in":
+            real(*args, **kwargs)  # the batch is written, then the power goes
             raise RuntimeError("power cut")
-        return real_insert(*args, **kwargs)  # type: ignore[arg-type]
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(queries, "insert_opportunities", crash_on_second_batch)
+    monkeypatch.setattr(importing, crash_in, crash_on_second_call)
     with pytest.raises(RuntimeError, match="power cut"):
         import_records(engine, rows, geocoder)
     with engine.connect() as conn:
         assert queries.count_opportunities(conn) == 0
-        assert conn.exec_driver_sql("SELECT count(*) FROM opportunity_topics").scalar() == 0
-        assert conn.exec_driver_sql("SELECT count(*) FROM providers").scalar() == 0
+        for table in ("opportunity_topics", "providers", "staged_opportunities", "staged_values"):
+            assert conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 0, table
+        assert queries.find_city(conn, "Płock", "PL") is None
+
+
+def test_rows_staged_by_a_killed_import_are_swept_by_the_next(engine: Engine, geocoder: Geocoder) -> None:
+    with engine.connect() as conn:
+        plan = importing._plan(conn, [template_row(title="Orphan")], geocoder, publish=True, row_numbers=None)
+    with connection.writing(engine) as conn:  # what a process killed while staging leaves behind
+        importing._stage(conn, "dead", plan.rows, datetime.now(UTC) - importing.STAGED_ROWS_KEPT - timedelta(minutes=1))
+        importing._stage(conn, "running", plan.rows, datetime.now(UTC))  # another import, still at work
+    report = import_records(engine, [template_row(title="Next")], geocoder)
+    assert report.stored == 1
+    with engine.connect() as conn:
+        staged = conn.exec_driver_sql("SELECT DISTINCT import_id FROM staged_opportunities").scalars().all()
+        values = conn.exec_driver_sql("SELECT DISTINCT import_id FROM staged_values").scalars().all()
+        assert staged == values == ["running"]
+        assert queries.count_opportunities(conn) == 1
 
 
 def test_concurrent_imports_lose_nothing(database_url: str, geocoder: Geocoder) -> None:
@@ -685,3 +710,86 @@ def test_an_xlsx_header_of_thousands_of_columns_is_refused(tmp_path: Path) -> No
     book.save(tmp_path / "wide.xlsx")
     with pytest.raises(ImportFileError, match=f"more than {MAX_COLUMNS} columns"):
         read_table_bytes((tmp_path / "wide.xlsx").read_bytes(), "wide.xlsx", limits=ReadLimits(10 * 1024 * 1024, 10, 100))
+
+
+@pytest.mark.parametrize("step", ["preview", "confirm"])
+def test_a_sign_in_does_not_wait_for_an_upload_being_checked(
+    step: str, database_url: str, engine: Engine, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking the rows of a large file only reads: a sign-in meanwhile (a write) goes through
+    at once, on SQLite and PostgreSQL, instead of waiting for the whole file."""
+    settings = load_settings({"DATABASE_URL": database_url})
+    with connection.writing(engine) as conn:
+        accounts.add_user(conn, "lead@example.org", role=Role.ADMIN, password=PASSWORD, settings=settings, now=accounts.now_utc())
+    rows = [template_row(title=f"Club {i}") for i in range(1500)]
+    table = Table(header=tuple(rows[0]), rows=rows, row_numbers=list(range(2, len(rows) + 2)))
+    preview = preview_import(engine, table, geocoder, publish=True) if step == "confirm" else None
+    halfway, finish = threading.Event(), threading.Event()
+    real_parse = importing.parse_opportunity
+
+    def slow_parse(record: Any, **kwargs: Any) -> Any:
+        if record.get("title") == "Club 1200":  # in the second batch: the first is checked
+            halfway.set()
+            finish.wait(30)
+        return real_parse(record, **kwargs)
+
+    monkeypatch.setattr(importing, "parse_opportunity", slow_parse)
+    outcome: list[object] = []
+
+    def upload() -> None:
+        if preview is None:
+            outcome.append(preview_import(engine, table, geocoder, publish=True))
+        else:
+            outcome.append(confirm_import(engine, table, geocoder, preview))
+
+    worker = threading.Thread(target=upload)
+    worker.start()
+    try:
+        assert halfway.wait(30)
+        signed_in: list[object] = []
+        sign_in = threading.Thread(
+            target=lambda: signed_in.append(
+                accounts.authenticate(engine, "lead@example.org", PASSWORD, "client", accounts.now_utc(), settings=settings)
+            )
+        )
+        sign_in.start()
+        sign_in.join(5)  # today's sign-in takes a tenth of a second; behind the import it waited for all of it
+        assert signed_in, "the sign-in waited for the upload"
+    finally:
+        finish.set()
+        worker.join(60)
+    assert outcome
+    with engine.connect() as conn:
+        assert queries.count_opportunities(conn) == (1500 if step == "confirm" else 0)
+
+
+@pytest.mark.parametrize("step", ["import", "confirm"])
+def test_a_row_stored_by_another_import_meanwhile_is_not_stored_twice(
+    step: str, engine: Engine, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows are checked against the stored ones before staging and again when they move in: an
+    import that stored the same opportunity meanwhile makes it a duplicate (the command line's
+    import), or stops a confirmed preview that promised to store it."""
+    rows = [template_row(title=f"Club {i}") for i in range(3)]
+    table = Table(header=tuple(rows[0]), rows=rows, row_numbers=[2, 3, 4])
+    preview = preview_import(engine, table, geocoder, publish=True)
+    real_plan = importing._plan
+
+    def plan_while_another_imports(*args: Any, **kwargs: Any) -> Any:
+        plan = real_plan(*args, **kwargs)  # every row checked: none is stored yet
+        monkeypatch.setattr(importing, "_plan", real_plan)
+        assert import_records(engine, [rows[1]], geocoder).stored == 1  # the other upload
+        return plan
+
+    monkeypatch.setattr(importing, "_plan", plan_while_another_imports)
+    if step == "confirm":
+        with pytest.raises(ImportChangedError, match="row 3"):
+            confirm_import(engine, table, geocoder, preview)
+        expected = {"Club 1"}
+    else:
+        report = import_records(engine, rows, geocoder, publish=True)
+        assert (report.stored_rows, report.duplicates, list(report.duplicate_ids)) == ([2, 4], [3], [3])
+        expected = {"Club 0", "Club 1", "Club 2"}
+    with engine.connect() as conn:
+        assert set(conn.exec_driver_sql("SELECT title FROM opportunities").scalars()) == expected
+        assert conn.exec_driver_sql("SELECT count(*) FROM staged_opportunities").scalar() == 0

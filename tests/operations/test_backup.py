@@ -122,7 +122,8 @@ def test_round_trip_keeps_every_row_and_the_address_index(engine: Engine, other:
                                                           address_dir: Path, tmp_path: Path) -> None:  # fmt: skip
     fill(engine, geocoder)
     before = rows_of(engine)
-    assert all(before.values()), [name for name, rows in before.items() if not rows]  # every table holds rows
+    # every table holds rows, but those of imports in progress
+    assert [name for name, rows in before.items() if not rows] == ["staged_ids", "staged_opportunities", "staged_values"]
     out = tmp_path / "city.backup"
     steps: list[tuple[str, int, int]] = []
     report = write_backup(engine, out, address_dir=address_dir, progress=lambda *step: steps.append(step))
@@ -357,7 +358,7 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     assert main(["backup", str(out)]) == 0
     captured = capsys.readouterr()
     revision = connection.schema_revision(engine)
-    assert captured.out.startswith(f"backup written to {out}: 18 tables, ")
+    assert captured.out.startswith(f"backup written to {out}: 21 tables, ")
     assert f"bytes, schema revision {revision}\n" in captured.out and "address files" in captured.out
     assert "opportunities: 2/2, done in " in captured.err
     assert "users: 3/3, done in " in captured.err
@@ -369,7 +370,7 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     assert main(["restore", str(out)]) == 0
     captured = capsys.readouterr()
     assert (
-        captured.out == f"restored {out}: 18 tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, "
+        captured.out == f"restored {out}: 21 tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, "
         f"schema revision {revision}\n"
     )
     assert "checksums verified: " in captured.err
