@@ -44,7 +44,7 @@ from opportunities.listings.schedules import (
     to_rule,
     widgets_for_rule,
 )
-from opportunities.listings.submission import WIDGET_FIELDS, FormCheck, FormValues, check_form
+from opportunities.listings.submission import FormCheck, FormValues, check_form
 from opportunities.model import City
 from opportunities.places.gazetteer import Location
 from opportunities.places.geocoding import Geocoder
@@ -53,30 +53,13 @@ from opportunities.settings import Settings
 from opportunities.text import escape_markdown
 from opportunities.validation import MAX_LENGTHS
 from opportunities.vocabulary import COUNTRIES, CURRENCIES, TAUGHT_LANGUAGES, TOPICS, Mode, OpportunityType, Precision, Status
-from ui import access
+from ui import access, session
 from ui import app_state as state
 from ui.language import stop_page
 
 state.run_through_app()
 
 DATE_FORMAT = "YYYY-MM-DD"
-
-# Session-state keys, all set by init_state().
-DRAFT_ID = "submit_draft_id"
-EDITING = "submit_editing"  # the listing being edited, or None for a new one
-LOADED = "submit_loaded"  # the URL parameters the form was filled from
-SAVED = "submit_saved"  # the values last saved as the draft (JSON form)
-SAVED_AT = "submit_saved_at"
-PIN = "submit_pin"  # the provider's own Location from the map, or None
-PIN_SEEN = "submit_pin_seen"  # the last click the map reported, already handled
-PIN_ERROR = "submit_pin_error"
-SHOW_ALL = "submit_show_all"  # after a submit attempt every problem is shown, not only those of filled fields
-DONE = "submit_done"  # the listing just submitted (id, status)
-FIELD_KEYS = {name: f"submit_{name}" for name in WIDGET_FIELDS}
-SCHEDULE_KEYS = {
-    name: f"submit_{name}"
-    for name in ("repeat", "interval", "weekdays", "month_position", "month_weekday", "ending", "until", "count", "rule")
-}
 
 
 @dataclass(frozen=True)
@@ -109,19 +92,21 @@ class Page:
 
 def main() -> None:
     page = open_page()
-    init_state()
+    session.start(session.SUBMIT_DEFAULTS)
     load_from_url(page)
-    if st.session_state[DONE] is not None:
+    if st.session_state[session.SUBMIT_DONE] is not None:
         show_done(page)
-    editing: int | None = st.session_state[EDITING]
+    editing: int | None = st.session_state[session.SUBMIT_EDITING]
     header(page, editing)
     slots: dict[str, Any] = {}
     what(page, slots)
     rule, preview = when(page, slots)
     where(page, slots)
     price_and_contact(page, slots)
-    widgets = {name: st.session_state[key] for name, key in FIELD_KEYS.items()}
-    values = FormValues.from_widgets(widgets, provider=page.organisation.name, schedule=rule).with_pin(st.session_state[PIN])
+    widgets = {name: st.session_state[key] for name, key in session.SUBMIT_FIELDS.items()}
+    values = FormValues.from_widgets(widgets, provider=page.organisation.name, schedule=rule).with_pin(
+        st.session_state[session.SUBMIT_PIN]
+    )
     check = check_form(values, language=page.lang, today=page.now.date())
     record = values.to_record()
     for name, slot in slots.items():
@@ -148,26 +133,19 @@ def open_page() -> Page:
     return Page(user, access.language(), datetime.now(UTC), engine, settings, geocoder, organisation, home)
 
 
-def init_state() -> None:
-    defaults: dict[str, Any] = {DRAFT_ID: None, EDITING: None, LOADED: None, SAVED: None, SAVED_AT: None, PIN: None,
-                                PIN_SEEN: None, PIN_ERROR: "", SHOW_ALL: False, DONE: None}  # fmt: skip
-    for key, value in defaults.items():
-        st.session_state.setdefault(key, value)
-
-
 def fill_form(values: FormValues) -> None:
     """Put ``values`` into the widgets (a restored draft, a listing to edit or copy)."""
     for name, value in values.to_widgets().items():
-        st.session_state[FIELD_KEYS[name]] = value
+        st.session_state[session.SUBMIT_FIELDS[name]] = value
     for name, value in widgets_for_rule(values.schedule).items():
-        st.session_state[SCHEDULE_KEYS[name]] = value
+        st.session_state[session.SUBMIT_SCHEDULE[name]] = value
     pinned = values.latitude is not None and values.longitude is not None and values.location_uncertainty_m is not None
-    st.session_state[PIN] = (
+    st.session_state[session.SUBMIT_PIN] = (
         Location(values.latitude, values.longitude, Precision.PROVIDED, MAP_SOURCE, values.location_uncertainty_m)  # type: ignore[arg-type]
         if pinned
         else None
     )
-    st.session_state[SAVED] = comparable(values)
+    st.session_state[session.SUBMIT_SAVED] = comparable(values)
 
 
 def comparable(values: FormValues) -> dict[str, Any]:
@@ -178,19 +156,23 @@ def comparable(values: FormValues) -> dict[str, Any]:
 def load_from_url(page: Page) -> None:
     """Fill the form once per link: a draft, a listing to edit or to copy, or the organisation's defaults."""
     params = {name: st.query_params.get(name, "") for name in ("draft", "edit", "copy", "start")}
-    if st.session_state[LOADED] == params:
+    if st.session_state[session.SUBMIT_LOADED] == params:
         return
-    st.session_state[LOADED] = params
-    st.session_state[DRAFT_ID] = st.session_state[EDITING] = None
+    st.session_state[session.SUBMIT_LOADED] = params
+    st.session_state[session.SUBMIT_DRAFT_ID] = st.session_state[session.SUBMIT_EDITING] = None
     values = page.defaults()
     try:
         with page.engine.connect() as conn:
             if params["draft"].isdigit():
                 draft = drafts.get_draft(conn, page.user, int(params["draft"]))
-                values, st.session_state[DRAFT_ID], st.session_state[EDITING] = draft.values, draft.id, draft.opportunity_id
+                values, st.session_state[session.SUBMIT_DRAFT_ID], st.session_state[session.SUBMIT_EDITING] = (
+                    draft.values,
+                    draft.id,
+                    draft.opportunity_id,
+                )
             elif params["edit"].isdigit():
                 values = listings.get_listing_values(conn, page.user, int(params["edit"]))
-                st.session_state[EDITING] = int(params["edit"])
+                st.session_state[session.SUBMIT_EDITING] = int(params["edit"])
             elif params["copy"].isdigit():
                 start = date.fromisoformat(params["start"]) if params["start"] else None
                 values = listings.get_listing_values(conn, page.user, int(params["copy"]))
@@ -205,7 +187,7 @@ def load_from_url(page: Page) -> None:
 def show_done(page: Page) -> NoReturn:
     """The listing just submitted: where it went, and a way to submit another."""
     _ = page._
-    _stored_id, done_status = st.session_state[DONE]
+    _stored_id, done_status = st.session_state[session.SUBMIT_DONE]
     if done_status == Status.PUBLISHED.value:
         st.success(_("Published: it is on the map now."), icon=":material/check_circle:")
     else:
@@ -215,9 +197,9 @@ def show_done(page: Page) -> NoReturn:
         )
     st.page_link("pages/my_opportunities.py", label=_("Go to My opportunities"))
     if st.button(_("Submit another opportunity")):
-        st.session_state[DONE] = None
+        st.session_state[session.SUBMIT_DONE] = None
         st.query_params.clear()
-        st.session_state[LOADED] = None
+        st.session_state[session.SUBMIT_LOADED] = None
         st.rerun()
     stop_page(page.lang)
 
@@ -236,7 +218,7 @@ def header(page: Page, editing: int | None) -> None:
 
 
 def show_messages(slot: Any, name: str, messages: dict[str, list[str]], touched: bool) -> None:
-    if messages.get(name) and (touched or st.session_state[SHOW_ALL]):
+    if messages.get(name) and (touched or st.session_state[session.SUBMIT_SHOW_ALL]):
         slot.error("\n\n".join(escape_markdown(m) for m in messages[name]), icon=":material/error:")
 
 
@@ -245,26 +227,26 @@ def what(page: Page, slots: dict[str, Any]) -> None:
     _, lang = page._, page.lang
     with st.container(border=True):
         st.subheader(_("What"))
-        st.text_input(_("Title") + " *", key=FIELD_KEYS["title"], max_chars=MAX_LENGTHS["title"])
+        st.text_input(_("Title") + " *", key=session.SUBMIT_FIELDS["title"], max_chars=MAX_LENGTHS["title"])
         slots["title"] = st.empty()
-        st.text_area(_("Description"), key=FIELD_KEYS["description"], max_chars=MAX_LENGTHS["description"], height=120)
+        st.text_area(_("Description"), key=session.SUBMIT_FIELDS["description"], max_chars=MAX_LENGTHS["description"], height=120)
         slots["description"] = st.empty()
-        st.multiselect(_("Topics") + " *", TOPICS, key=FIELD_KEYS["topics"], format_func=lambda t: topic_label(t, lang),
+        st.multiselect(_("Topics") + " *", TOPICS, key=session.SUBMIT_FIELDS["topics"], format_func=lambda t: topic_label(t, lang),
                        placeholder=_("Choose one or more"))  # fmt: skip
         slots["topics"] = st.empty()
         left, right = st.columns(2)
-        left.selectbox(_("Kind of activity") + " *", [t.value for t in OpportunityType], key=FIELD_KEYS["type"],
+        left.selectbox(_("Kind of activity") + " *", [t.value for t in OpportunityType], key=session.SUBMIT_FIELDS["type"],
                        format_func=lambda t: type_label(t, lang), placeholder=_("Choose one"))  # fmt: skip
         slots["type"] = left.empty()
-        right.selectbox(_("Where it happens") + " *", [m.value for m in Mode], key=FIELD_KEYS["mode"],
+        right.selectbox(_("Where it happens") + " *", [m.value for m in Mode], key=session.SUBMIT_FIELDS["mode"],
                         format_func=lambda m: mode_label(m, lang), placeholder=_("Choose one"))  # fmt: skip
         slots["mode"] = right.empty()
         left, right = st.columns(2)
-        left.number_input(_("Youngest age") + " *", min_value=0, max_value=120, step=1, key=FIELD_KEYS["age_min"])
+        left.number_input(_("Youngest age") + " *", min_value=0, max_value=120, step=1, key=session.SUBMIT_FIELDS["age_min"])
         slots["age_min"] = left.empty()
-        right.number_input(_("Oldest age"), min_value=0, max_value=120, step=1, key=FIELD_KEYS["age_max"])
+        right.number_input(_("Oldest age"), min_value=0, max_value=120, step=1, key=session.SUBMIT_FIELDS["age_max"])
         slots["age_max"] = right.empty()
-        st.multiselect(_("Languages"), TAUGHT_LANGUAGES, key=FIELD_KEYS["languages"], format_func=lambda c: language_name(c, lang),
+        st.multiselect(_("Languages"), TAUGHT_LANGUAGES, key=session.SUBMIT_FIELDS["languages"], format_func=lambda c: language_name(c, lang),
                        placeholder=_("The languages it is held in"))  # fmt: skip
         slots["languages"] = st.empty()
 
@@ -275,19 +257,19 @@ def when(page: Page, slots: dict[str, Any]) -> tuple[str, Any]:
     with st.container(border=True):
         st.subheader(_("When"))
         left, right = st.columns(2)
-        left.date_input(_("Start") + " *", key=FIELD_KEYS["start_day"], format=DATE_FORMAT)
-        right.time_input(_("Start time"), key=FIELD_KEYS["start_time"], step=900)
+        left.date_input(_("Start") + " *", key=session.SUBMIT_FIELDS["start_day"], format=DATE_FORMAT)
+        right.time_input(_("Start time"), key=session.SUBMIT_FIELDS["start_time"], step=900)
         slots["start"] = st.empty()
         left, right = st.columns(2)
-        left.date_input(_("End"), key=FIELD_KEYS["end_day"], format=DATE_FORMAT)
-        right.time_input(_("End time"), key=FIELD_KEYS["end_time"], step=900)
+        left.date_input(_("End"), key=session.SUBMIT_FIELDS["end_day"], format=DATE_FORMAT)
+        right.time_input(_("End time"), key=session.SUBMIT_FIELDS["end_time"], step=900)
         slots["end"] = st.empty()
-        if st.session_state.get(SCHEDULE_KEYS["rule"], ""):
-            st.text_input(_("Repeats (a recurrence rule)"), key=SCHEDULE_KEYS["rule"])
+        if st.session_state.get(session.SUBMIT_SCHEDULE["rule"], ""):
+            st.text_input(_("Repeats (a recurrence rule)"), key=session.SUBMIT_SCHEDULE["rule"])
             st.caption(
                 _("This schedule was written as a rule in an import; edit the rule, or empty it to use the simple choices.")
             )
-            rule = st.session_state[SCHEDULE_KEYS["rule"]].strip()
+            rule = st.session_state[session.SUBMIT_SCHEDULE["rule"]].strip()
         else:
             rule = schedule_builder(page)
         slots["schedule"] = st.empty()
@@ -300,24 +282,28 @@ def schedule_builder(page: Page) -> str:
     _ = page._
     repeat_labels = {Repeat.ONCE: _("Does not repeat"), Repeat.DAILY: _("Every day"), Repeat.WEEKLY: _("Every week"),
                      Repeat.MONTHLY: _("Every month, on a weekday")}  # fmt: skip
-    repeat = st.radio(_("Repeats"), list(Repeat), key=SCHEDULE_KEYS["repeat"], format_func=lambda r: repeat_labels[Repeat(r)],
+    repeat = st.radio(_("Repeats"), list(Repeat), key=session.SUBMIT_SCHEDULE["repeat"], format_func=lambda r: repeat_labels[Repeat(r)],
                       horizontal=True)  # fmt: skip
     if repeat is Repeat.ONCE:
         return ""
     unit = {Repeat.DAILY: _("days"), Repeat.WEEKLY: _("weeks"), Repeat.MONTHLY: _("months")}[Repeat(repeat or Repeat.ONCE)]
     st.number_input(_("Every how many {unit}").format(unit=unit), min_value=1, max_value=24 if repeat is Repeat.MONTHLY else 31,
-                    step=1, key=SCHEDULE_KEYS["interval"])  # fmt: skip
+                    step=1, key=session.SUBMIT_SCHEDULE["interval"])  # fmt: skip
     weekday_names = babel_locale(page.lang).days["format"]["wide"]
     if repeat is Repeat.WEEKLY:
-        st.pills(_("On"), list(range(7)), selection_mode="multi", key=SCHEDULE_KEYS["weekdays"],
+        st.pills(_("On"), list(range(7)), selection_mode="multi", key=session.SUBMIT_SCHEDULE["weekdays"],
                  format_func=lambda d: weekday_names[d])  # fmt: skip
     if repeat is Repeat.MONTHLY:
         left, right = st.columns(2)
         positions = {1: _("first"), 2: _("second"), 3: _("third"), 4: _("fourth"), -1: _("last")}
-        left.selectbox(_("Week of the month"), MONTH_POSITIONS, key=SCHEDULE_KEYS["month_position"], format_func=positions.get)
-        right.selectbox(_("Weekday"), list(range(7)), key=SCHEDULE_KEYS["month_weekday"], format_func=lambda d: weekday_names[d])
+        left.selectbox(
+            _("Week of the month"), MONTH_POSITIONS, key=session.SUBMIT_SCHEDULE["month_position"], format_func=positions.get
+        )
+        right.selectbox(
+            _("Weekday"), list(range(7)), key=session.SUBMIT_SCHEDULE["month_weekday"], format_func=lambda d: weekday_names[d]
+        )
     schedule_ending(page)
-    choice = choice_from_widgets({name: st.session_state.get(key) for name, key in SCHEDULE_KEYS.items()})
+    choice = choice_from_widgets({name: st.session_state.get(key) for name, key in session.SUBMIT_SCHEDULE.items()})
     try:
         return to_rule(choice)
     except FieldError as exc:
@@ -334,12 +320,12 @@ def schedule_ending(page: Page) -> None:
         Ending.COUNT: _("After a number of sessions"),
     }
     ending = st.radio(
-        _("Ends"), list(Ending), key=SCHEDULE_KEYS["ending"], format_func=lambda e: endings[Ending(e)], horizontal=True
+        _("Ends"), list(Ending), key=session.SUBMIT_SCHEDULE["ending"], format_func=lambda e: endings[Ending(e)], horizontal=True
     )
     if ending is Ending.UNTIL:
-        st.date_input(_("Last day"), key=SCHEDULE_KEYS["until"], format=DATE_FORMAT)
+        st.date_input(_("Last day"), key=session.SUBMIT_SCHEDULE["until"], format=DATE_FORMAT)
     if ending is Ending.COUNT:
-        st.number_input(_("Number of sessions"), min_value=1, max_value=1000, step=1, key=SCHEDULE_KEYS["count"])
+        st.number_input(_("Number of sessions"), min_value=1, max_value=1000, step=1, key=session.SUBMIT_SCHEDULE["count"])
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -360,21 +346,24 @@ def where(page: Page, slots: dict[str, Any]) -> None:
         left.selectbox(
             _("Country") + " *",
             COUNTRIES,
-            key=FIELD_KEYS["country"],
+            key=session.SUBMIT_FIELDS["country"],
             format_func=lambda c: babel_locale(lang).territories.get(c, c),
         )
-        right.text_input(_("City") + " *", key=FIELD_KEYS["city"], max_chars=MAX_LENGTHS["city"])
+        right.text_input(_("City") + " *", key=session.SUBMIT_FIELDS["city"], max_chars=MAX_LENGTHS["city"])
         slots["city"] = st.empty()
         st.text_input(
-            _("Venue"), key=FIELD_KEYS["venue"], max_chars=MAX_LENGTHS["venue"], placeholder=_("e.g. the library's workshop room")
+            _("Venue"),
+            key=session.SUBMIT_FIELDS["venue"],
+            max_chars=MAX_LENGTHS["venue"],
+            placeholder=_("e.g. the library's workshop room"),
         )
-        st.text_input(_("Address"), key=FIELD_KEYS["address"], max_chars=MAX_LENGTHS["address"],
+        st.text_input(_("Address"), key=session.SUBMIT_FIELDS["address"], max_chars=MAX_LENGTHS["address"],
                       placeholder=_("Street, number, postcode and town"))  # fmt: skip
         slots["address"] = st.empty()
-        country = st.session_state[FIELD_KEYS["country"]] or ""
-        city = st.session_state[FIELD_KEYS["city"]].strip()
-        address = st.session_state[FIELD_KEYS["address"]].strip()
-        online = st.session_state[FIELD_KEYS["mode"]] == Mode.ONLINE.value
+        country = st.session_state[session.SUBMIT_FIELDS["country"]] or ""
+        city = st.session_state[session.SUBMIT_FIELDS["city"]].strip()
+        address = st.session_state[session.SUBMIT_FIELDS["address"]].strip()
+        online = st.session_state[session.SUBMIT_FIELDS["mode"]] == Mode.ONLINE.value
         found = placed(page.geocoder, country, city, address, lang) if country and city and not online else None
         show_placement(page, found, online=online, address=address)
         slots["latitude"] = st.empty()
@@ -385,7 +374,7 @@ def where(page: Page, slots: dict[str, Any]) -> None:
 def show_placement(page: Page, found: Placement | str | None, *, online: bool, address: str) -> None:
     """Say where the listing will be: the provider's pin, the address's place, or why there is none."""
     _ = page._
-    pin: Location | None = st.session_state[PIN]
+    pin: Location | None = st.session_state[session.SUBMIT_PIN]
     if online and not address:
         st.caption(_("An online activity needs no place on the map."))
     elif pin is not None:
@@ -394,19 +383,19 @@ def show_placement(page: Page, found: Placement | str | None, *, online: bool, a
             icon=":material/location_on:",
         )
         if st.button(_("Use the address instead of my pin")):
-            st.session_state[PIN] = None
+            st.session_state[session.SUBMIT_PIN] = None
             st.rerun()
     elif isinstance(found, Placement):
         st.info(escape_markdown(found.explanation), icon=":material/location_on:")
     elif isinstance(found, str):
         st.warning(escape_markdown(found), icon=":material/wrong_location:")
-    if st.session_state[PIN_ERROR]:
-        st.error(escape_markdown(st.session_state[PIN_ERROR]), icon=":material/wrong_location:")
+    if st.session_state[session.SUBMIT_PIN_ERROR]:
+        st.error(escape_markdown(st.session_state[session.SUBMIT_PIN_ERROR]), icon=":material/wrong_location:")
 
 
 def pin_on_map(page: Page, found: Placement | str | None, *, country: str, city: str) -> None:
     """The small map with the pin (the provider's, else the address's); a click there moves the pin."""
-    pin: Location | None = st.session_state[PIN]
+    pin: Location | None = st.session_state[session.SUBMIT_PIN]
     shown = pin or (found.location if isinstance(found, Placement) else None)
     home = page.home
     centre = (shown.latitude, shown.longitude) if shown else ((home.latitude, home.longitude) if home else (0.0, 0.0))
@@ -425,14 +414,14 @@ def pin_on_map(page: Page, found: Placement | str | None, *, country: str, city:
         use_container_width=True,
     )
     point = clicked_point(reported)
-    if point is not None and point != st.session_state[PIN_SEEN]:
-        st.session_state[PIN_SEEN] = point
+    if point is not None and point != st.session_state[session.SUBMIT_PIN_SEEN]:
+        st.session_state[session.SUBMIT_PIN_SEEN] = point
         try:
             zoom = reported.get("zoom") if isinstance(reported, dict) else None
             moved = place_from_map(page.geocoder, *point, country=country, city=city, language=page.lang, zoom=zoom)
-            st.session_state[PIN], st.session_state[PIN_ERROR] = moved.location, ""
+            st.session_state[session.SUBMIT_PIN], st.session_state[session.SUBMIT_PIN_ERROR] = moved.location, ""
         except GeocodingError as exc:
-            st.session_state[PIN_ERROR] = explain(exc.reason, page.lang)
+            st.session_state[session.SUBMIT_PIN_ERROR] = explain(exc.reason, page.lang)
         st.rerun()
 
 
@@ -441,15 +430,15 @@ def price_and_contact(page: Page, slots: dict[str, Any]) -> None:
     with st.container(border=True):
         st.subheader(_("Price and contact"))
         left, right = st.columns(2)
-        left.text_input(_("Price"), key=FIELD_KEYS["cost"], placeholder=_("Empty or 0: free"))
+        left.text_input(_("Price"), key=session.SUBMIT_FIELDS["cost"], placeholder=_("Empty or 0: free"))
         slots["cost"] = left.empty()
-        right.selectbox(_("Currency"), ("", *CURRENCIES), key=FIELD_KEYS["currency"], format_func=lambda c: c or "—")
+        right.selectbox(_("Currency"), ("", *CURRENCIES), key=session.SUBMIT_FIELDS["currency"], format_func=lambda c: c or "—")
         slots["currency"] = right.empty()
-        st.text_input(_("Web page"), key=FIELD_KEYS["url"], max_chars=MAX_LENGTHS["url"], placeholder="https://")
+        st.text_input(_("Web page"), key=session.SUBMIT_FIELDS["url"], max_chars=MAX_LENGTHS["url"], placeholder="https://")
         slots["url"] = st.empty()
-        st.text_input(_("Contact email"), key=FIELD_KEYS["contact_email"], max_chars=MAX_LENGTHS["contact_email"])
+        st.text_input(_("Contact email"), key=session.SUBMIT_FIELDS["contact_email"], max_chars=MAX_LENGTHS["contact_email"])
         slots["contact_email"] = st.empty()
-        st.text_area(_("Accessibility"), key=FIELD_KEYS["accessibility"], max_chars=MAX_LENGTHS["accessibility"], height=80,
+        st.text_area(_("Accessibility"), key=session.SUBMIT_FIELDS["accessibility"], max_chars=MAX_LENGTHS["accessibility"], height=80,
                      placeholder=_("e.g. step-free entrance, hearing loop"))  # fmt: skip
         slots["accessibility"] = st.empty()
 
@@ -471,21 +460,27 @@ def preview_sessions(page: Page, preview: Any, values: FormValues) -> None:
 def save_draft(page: Page, values: FormValues) -> None:
     """The draft: saved whenever the values change (each change is a rerun), and named in the URL."""
     _ = page._
-    if comparable(values) != st.session_state[SAVED]:
+    if comparable(values) != st.session_state[session.SUBMIT_SAVED]:
         with connection.writing(page.engine) as conn:
-            st.session_state[DRAFT_ID] = drafts.autosave(conn, page.user, values, now=page.now, draft_id=st.session_state[DRAFT_ID],
-                                                         opportunity_id=st.session_state[EDITING])  # fmt: skip
-        st.session_state[SAVED], st.session_state[SAVED_AT] = comparable(values), page.now
-        loaded = {**st.session_state[LOADED], "draft": str(st.session_state[DRAFT_ID]), "edit": "", "copy": "", "start": ""}
-        st.session_state[LOADED] = loaded
-        st.query_params.from_dict({"draft": str(st.session_state[DRAFT_ID])})
-    if st.session_state[SAVED_AT] is not None:
+            st.session_state[session.SUBMIT_DRAFT_ID] = drafts.autosave(conn, page.user, values, now=page.now, draft_id=st.session_state[session.SUBMIT_DRAFT_ID],
+                                                         opportunity_id=st.session_state[session.SUBMIT_EDITING])  # fmt: skip
+        st.session_state[session.SUBMIT_SAVED], st.session_state[session.SUBMIT_SAVED_AT] = comparable(values), page.now
+        loaded = {
+            **st.session_state[session.SUBMIT_LOADED],
+            "draft": str(st.session_state[session.SUBMIT_DRAFT_ID]),
+            "edit": "",
+            "copy": "",
+            "start": "",
+        }
+        st.session_state[session.SUBMIT_LOADED] = loaded
+        st.query_params.from_dict({"draft": str(st.session_state[session.SUBMIT_DRAFT_ID])})
+    if st.session_state[session.SUBMIT_SAVED_AT] is not None:
         st.caption(_("Draft saved {when}. Only you can see it; it stays here if the connection drops or you reload the page.").format(
-            when=format_when(st.session_state[SAVED_AT].astimezone(city_zone(page.zone_name)).replace(tzinfo=None), page.lang)))  # fmt: skip
+            when=format_when(st.session_state[session.SUBMIT_SAVED_AT].astimezone(city_zone(page.zone_name)).replace(tzinfo=None), page.lang)))  # fmt: skip
 
 
 def show_every_message() -> None:
-    st.session_state[SHOW_ALL] = True
+    st.session_state[session.SUBMIT_SHOW_ALL] = True
 
 
 def actions(page: Page, values: FormValues, check: FormCheck, editing: int | None) -> None:
@@ -497,12 +492,12 @@ def actions(page: Page, values: FormValues, check: FormCheck, editing: int | Non
             submit(page, values, editing)
         else:
             st.error(_("Some fields need your attention: see the messages above."), icon=":material/error:")
-    if st.session_state[DRAFT_ID] is not None and right.button(_("Discard the draft")):
+    if st.session_state[session.SUBMIT_DRAFT_ID] is not None and right.button(_("Discard the draft")):
         with connection.writing(page.engine) as conn:
-            drafts.delete_draft(conn, page.user, st.session_state[DRAFT_ID])
+            drafts.delete_draft(conn, page.user, st.session_state[session.SUBMIT_DRAFT_ID])
         st.query_params.clear()
-        st.session_state[LOADED] = None
-        for key in (DRAFT_ID, SAVED, SAVED_AT, PIN):
+        st.session_state[session.SUBMIT_LOADED] = None
+        for key in (session.SUBMIT_DRAFT_ID, session.SUBMIT_SAVED, session.SUBMIT_SAVED_AT, session.SUBMIT_PIN):
             st.session_state[key] = None
         st.rerun()
 
@@ -512,8 +507,8 @@ def submit(page: Page, values: FormValues, editing: int | None) -> None:
     try:
         with connection.writing(page.engine) as conn:
             stored = listings.submit(conn, page.user, values, geocoder=page.geocoder, now=page.now, opportunity_id=editing)
-            if st.session_state[DRAFT_ID] is not None:
-                drafts.delete_draft(conn, page.user, st.session_state[DRAFT_ID])
+            if st.session_state[session.SUBMIT_DRAFT_ID] is not None:
+                drafts.delete_draft(conn, page.user, st.session_state[session.SUBMIT_DRAFT_ID])
     except RecordError as exc:
         for error in exc.errors:
             st.error(escape_markdown(explain_error(error, page.lang)))
@@ -522,11 +517,18 @@ def submit(page: Page, values: FormValues, editing: int | None) -> None:
     except (ForbiddenError, NotFoundError):
         st.error(page._("You may not change this listing."))
     else:
-        st.session_state[DONE] = (stored.id, stored.status.value)
-        st.session_state[LOADED] = None
-        for key in (DRAFT_ID, EDITING, SAVED, SAVED_AT, PIN, PIN_SEEN):
+        st.session_state[session.SUBMIT_DONE] = (stored.id, stored.status.value)
+        st.session_state[session.SUBMIT_LOADED] = None
+        for key in (
+            session.SUBMIT_DRAFT_ID,
+            session.SUBMIT_EDITING,
+            session.SUBMIT_SAVED,
+            session.SUBMIT_SAVED_AT,
+            session.SUBMIT_PIN,
+            session.SUBMIT_PIN_SEEN,
+        ):
             st.session_state[key] = None
-        st.session_state[SHOW_ALL] = False
+        st.session_state[session.SUBMIT_SHOW_ALL] = False
         st.query_params.clear()
         st.rerun()
 

@@ -25,7 +25,7 @@ from opportunities.model import City, Provider
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 from opportunities.vocabulary import Status
-from ui import access, app_state
+from ui import app_state, session
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -81,8 +81,8 @@ def site(engine: Engine, database_url: str, geocoder: Geocoder, monkeypatch: pyt
 def open_page(page: str, token: str | None, *, language: str = "en", params: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if token:
-        at.session_state[access.SESSION_TOKEN] = token
-    at.session_state[app_state.LANGUAGE] = language
+        at.session_state[session.SESSION_TOKEN] = token
+    at.session_state[session.LANGUAGE] = language
     for name, value in (params or {}).items():
         at.query_params[name] = value
     at.switch_page(page)
