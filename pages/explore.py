@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
-from maps.opportunity_map import format_ages, format_cost, format_dates, is_approximate, safe_link
+from maps.approximate import is_approximate
 from maps.overview import MapView, base_map, fitted_view, overview_layer, places_by_size
 from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, visitor_moved
 from opportunities.explore.index import OpportunityIndex
@@ -46,6 +46,7 @@ from opportunities.i18n import (
 )
 from opportunities.listings.calendar import opportunity_ics
 from opportunities.model import Opportunity
+from opportunities.opportunity_text import format_ages, format_cost, format_dates, safe_link
 from opportunities.places.nearby import near_point, position_from_browser
 from opportunities.text import escape_markdown, fold
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, TOPICS, Mode, OpportunityType, Status
