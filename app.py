@@ -30,9 +30,9 @@ st.html(
 )
 
 from opportunities.accounts.identity import Role  # noqa: E402
-from ui import access, app_state, language  # noqa: E402
+from ui import access, language, session  # noqa: E402
 
-st.session_state[app_state.THROUGH_APP] = True
+st.session_state[session.THROUGH_APP] = True
 _ = access.translations().gettext
 try:
     user = access.current_user()
@@ -64,7 +64,7 @@ pages += [st.Page(path, title=title, visibility="visible" if leading else "hidde
 pages.append(st.Page("pages/account.py", title=_("Account"), visibility="visible" if user is not None else "hidden"))
 page = st.navigation(pages)
 access.write_cookie()
-st.session_state[language.TOLD] = False
+st.session_state[session.LANGUAGE_TOLD] = False
 try:
     page.run()
 except access.DATABASE_TROUBLE as exc:
@@ -72,5 +72,5 @@ except access.DATABASE_TROUBLE as exc:
 finally:
     # Every page gets <html lang> and Streamlit's own texts in its language, also one that stopped
     # early (st.stop() ends the page's script, not this block).
-    if not st.session_state.get(language.TOLD):
+    if not st.session_state.get(session.LANGUAGE_TOLD):
         language.set_page_language(language.language())

@@ -20,8 +20,8 @@ from sqlalchemy import Engine
 from streamlit_folium import _get_feature_group_string, _get_header, _get_html, _get_map_string
 
 from maps.clusters import Bounds
-from maps.opportunity_map import popup_html
 from maps.overview import MapView, base_map, fitted_view, overview_layer, places_by_size
+from maps.popups import popup_html
 from opportunities.db.connection import open_database
 from opportunities.db.queries import get_opportunities, list_cities
 from opportunities.demo.generator import iter_synthetic_records

@@ -14,8 +14,8 @@ import folium
 import mapclassify
 import numpy as np
 
+from maps.elements import use_local_assets
 from maps.offline_page import INLINE_BASE, inline_assets
-from maps.opportunity_map import use_local_assets
 from opportunities.vocabulary import TOPICS
 
 if TYPE_CHECKING:

@@ -19,6 +19,7 @@ import numpy.typing as npt
 from branca.element import MacroElement
 from folium.template import Template
 
+from maps.approximate import APPROXIMATE_RADIUS_M, DEFAULT_APPROXIMATE_RADIUS_M, ApproximateArea
 from maps.clusters import (
     CLUSTER_PX,
     MAX_MARKER_ZOOM,
@@ -31,29 +32,10 @@ from maps.clusters import (
     pixels,
     zoom_for,
 )
-from maps.opportunity_map import (
-    APPROXIMATE_RADIUS_M,
-    DEFAULT_APPROXIMATE_RADIUS_M,
-    DEFAULT_CENTRE,
-    DEFAULT_ZOOM,
-    MAX_FIT_ZOOM,
-    MAX_LISTED,
-    NO_TOPIC_COLOUR,
-    POPUP_OPTIONS,
-    TAP_TOLERANCE_PX,
-    TOPIC_COLOURS,
-    ApproximateArea,
-    ApproximateAreas,
-    MapBehaviour,
-    PlaceLabels,
-    TopicLegend,
-    _MapStyle,
-    _topic_class,
-    popup_html,
-    set_document,
-    text_colour_on,
-    use_local_assets,
-)
+from maps.elements import ApproximateAreas, MapBehaviour, PlaceLabels, TopicLegend, _MapStyle, set_document, use_local_assets
+from maps.opportunity_map import DEFAULT_CENTRE, DEFAULT_ZOOM, MAX_FIT_ZOOM, TAP_TOLERANCE_PX
+from maps.popups import MAX_LISTED, POPUP_OPTIONS, popup_html
+from maps.topic_colours import NO_TOPIC_COLOUR, TOPIC_COLOURS, text_colour_on, topic_class
 from opportunities.explore.index import PRECISIONS, OpportunityIndex
 from opportunities.i18n import format_number, translator
 from opportunities.model import City, Opportunity
@@ -321,7 +303,7 @@ def overview_layer(
     pins_rows = rows[clusters.singles]
     opportunities = load(index.ids[pins_rows].tolist())
     pins: list[list[object]] = [
-        [o.latitude, o.longitude, _topic_class(o, highlight), popup_html(o, language), o.title] for o in opportunities
+        [o.latitude, o.longitude, topic_class(o, highlight), popup_html(o, language), o.title] for o in opportunities
     ]
     if pins:
         Pins(pins).add_to(group)

@@ -12,7 +12,7 @@ import folium
 from branca.element import MacroElement
 from folium.template import Template
 
-from maps.opportunity_map import use_local_assets
+from maps.elements import use_local_assets
 from opportunities.i18n import translator
 from opportunities.places.gazetteer import Location
 from opportunities.vocabulary import is_approximate

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from functools import lru_cache
@@ -121,6 +122,12 @@ def escape_markdown(text: str) -> str:
 
 
 _UNSAFE_IN_FILE_NAMES = re.compile(r"[\x00-\x1f\x7f/\\:*?\"<>|\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
+
+
+def isolated_html(text: str) -> str:
+    """Provider-written ``text`` HTML-escaped and isolated in ``<bdi>``: a right-to-left name (Arabic,
+    Hebrew) keeps its direction without reordering the dates and numbers beside it."""
+    return f"<bdi>{html.escape(text)}</bdi>"
 
 
 def safe_file_name(name: str, fallback: str = "file") -> str:

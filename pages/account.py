@@ -14,7 +14,7 @@ from opportunities.db.queries import list_cities
 from opportunities.errors import FieldError, ForbiddenError, PasswordPolicyError, SignInError
 from opportunities.i18n import N_, explain, format_when
 from opportunities.text import escape_markdown
-from ui import access, app_state, widgets
+from ui import access, app_state, session, widgets
 
 app_state.run_through_app()
 
@@ -53,7 +53,7 @@ def change_password(user: User) -> None:
     try:
         with writing(access.engine()) as conn:
             accounts.change_password(
-                conn, user.id, old, new, settings=access.settings(), keep_token=st.session_state.get(access.SESSION_TOKEN)
+                conn, user.id, old, new, settings=access.settings(), keep_token=st.session_state.get(session.SESSION_TOKEN)
             )
     except SignInError:
         st.error(_("The current password is wrong."))

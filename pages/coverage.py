@@ -40,7 +40,7 @@ from opportunities.errors import BoundaryFileError
 from opportunities.i18n import age_group_label, explain_file_error, format_number, topic_label, translator
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
-from ui import access, widgets
+from ui import access, session, widgets
 from ui import app_state as state
 
 state.run_through_app()
@@ -151,19 +151,19 @@ def main() -> None:
 
 def uploader_key(name: str) -> str:
     """The uploader's key: a new one after each stored file, so the stored file leaves the box."""
-    return f"{name}_{st.session_state.get(f'{name}_round', 0)}"
+    return f"{name}_{st.session_state.get(session.upload_round(name), 0)}"
 
 
 def stored(name: str, message: str) -> NoReturn:
     """After a stored upload: an empty uploader and the page drawn anew (map, ranking and table
     from the new figures), with ``message`` shown once by :func:`show_stored`."""
-    st.session_state[f"{name}_round"] = st.session_state.get(f"{name}_round", 0) + 1
-    st.session_state[f"{name}_done"] = message
+    st.session_state[session.upload_round(name)] = st.session_state.get(session.upload_round(name), 0) + 1
+    st.session_state[session.upload_done(name)] = message
     st.rerun()
 
 
 def show_stored(name: str) -> None:
-    message = st.session_state.pop(f"{name}_done", None)
+    message = st.session_state.pop(session.upload_done(name), None)
     if message:
         st.success(message)
 

@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 from streamlit_folium import st_folium
 
-from maps.opportunity_map import format_ages, format_cost, format_dates, is_approximate, safe_link
+from maps.approximate import is_approximate
 from maps.overview import MapView, base_map, fitted_view, overview_layer, places_by_size
 from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, visitor_moved
 from opportunities.explore.index import OpportunityIndex
@@ -46,10 +46,11 @@ from opportunities.i18n import (
 )
 from opportunities.listings.calendar import opportunity_ics
 from opportunities.model import Opportunity
+from opportunities.opportunity_text import format_ages, format_cost, format_dates, safe_link
 from opportunities.places.nearby import near_point, position_from_browser
 from opportunities.text import escape_markdown, fold
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, TOPICS, Mode, OpportunityType, Status
-from ui import access
+from ui import access, session
 from ui import app_state as state
 from ui.language import DATE_FORMATS, browser_language, set_page_language, switcher, translations
 
@@ -57,8 +58,6 @@ state.run_through_app()
 
 MAX_LIMIT = 10_000
 MAP_HEIGHT = 560
-MAP_KEY = "map"
-LOCATE_KEY = "locate_me"
 PAGE_SIZE = 20
 NEXT_SESSIONS = 5
 # A "Details" button names its opportunity by at most this many characters of the title.
@@ -115,9 +114,9 @@ def today_for(city: str, zones: dict[str, tuple[str, str]]) -> date:
 
 def follow_today(today: date) -> None:
     """Keep "From" on today while it was left there, as today moves (midnight, or a city in another time zone)."""
-    if st.session_state[state.DATE_FROM] == st.session_state[state.TODAY]:
-        st.session_state[state.DATE_FROM] = today
-    st.session_state[state.TODAY] = today
+    if st.session_state[session.DATE_FROM] == st.session_state[session.TODAY]:
+        st.session_state[session.DATE_FROM] = today
+    st.session_state[session.TODAY] = today
 
 
 # --- state --------------------------------------------------------------------------------------
@@ -125,31 +124,31 @@ def follow_today(today: date) -> None:
 
 def _set_filter_state(filters: Filters, today: date) -> None:
     """Put ``filters`` into the widgets' session state (on a fresh load, and by "Clear filters")."""
-    st.session_state[state.CITY] = filters.city
-    st.session_state[state.TOPICS] = list(filters.topics)
+    st.session_state[session.CITY] = filters.city
+    st.session_state[session.TOPICS] = list(filters.topics)
     if filters.age is not None:
-        st.session_state[state.AGE_KIND] = state.EXACT_AGE
+        st.session_state[session.AGE_KIND] = session.EXACT_AGE
     else:
-        st.session_state[state.AGE_KIND] = filters.age_group
-    st.session_state[state.AGE] = filters.age if filters.age is not None else 15
-    st.session_state[state.FREE] = filters.free_only
-    st.session_state[state.DATE_FROM] = filters.date_from or today
-    st.session_state[state.DATE_TO] = filters.date_to
-    st.session_state[state.MODES] = [m.value for m in filters.modes]
-    st.session_state[state.TYPES] = [t.value for t in filters.types]
-    st.session_state[state.TAUGHT_IN] = filters.language
-    st.session_state[state.ACCESSIBLE] = filters.accessible_only
-    st.session_state[state.TEXT] = filters.text
-    st.session_state[state.PLACE] = filters.place
-    st.session_state[state.RADIUS] = filters.radius_km
+        st.session_state[session.AGE_KIND] = filters.age_group
+    st.session_state[session.AGE] = filters.age if filters.age is not None else 15
+    st.session_state[session.FREE] = filters.free_only
+    st.session_state[session.DATE_FROM] = filters.date_from or today
+    st.session_state[session.DATE_TO] = filters.date_to
+    st.session_state[session.MODES] = [m.value for m in filters.modes]
+    st.session_state[session.TYPES] = [t.value for t in filters.types]
+    st.session_state[session.TAUGHT_IN] = filters.language
+    st.session_state[session.ACCESSIBLE] = filters.accessible_only
+    st.session_state[session.TEXT] = filters.text
+    st.session_state[session.PLACE] = filters.place
+    st.session_state[session.RADIUS] = filters.radius_km
     if not filters.use_browser_position:
-        st.session_state[state.BROWSER_POSITION] = None
-        st.session_state[state.LOCATION_ERROR] = ""
+        st.session_state[session.BROWSER_POSITION] = None
+        st.session_state[session.LOCATION_ERROR] = ""
 
 
 def init_page_state(cities: list[str], languages_taught: tuple[str, ...], today: date) -> None:
     """Every session-state key of the page, set once per session from the URL."""
-    if st.session_state.get(state.FILTERS_READY):
+    if st.session_state.get(session.FILTERS_READY):
         return
     params = {name: st.query_params.get_all(name) for name in st.query_params}
     read = read_params(
@@ -159,74 +158,74 @@ def init_page_state(cities: list[str], languages_taught: tuple[str, ...], today:
         languages_taught=languages_taught,
         today=today,
     )
-    if "lang" in params or state.LANGUAGE not in st.session_state:  # else as chosen on another page
-        st.session_state[state.LANGUAGE] = read.language
+    if "lang" in params or session.LANGUAGE not in st.session_state:  # else as chosen on another page
+        st.session_state[session.LANGUAGE] = read.language
     _set_filter_state(read.filters, today)
-    st.session_state[state.SELECTED] = read.selected
-    st.session_state[state.MAP_POSITION] = read.position
-    st.session_state[state.MAP_FIT_FOR] = None
-    st.session_state[state.PAGE] = 1
-    st.session_state[state.LIST_FOR] = None
-    st.session_state[state.MAP_VIEW] = None
-    st.session_state[state.MAP_FIT_VIEW] = None
-    st.session_state[state.MAP_SEEN] = {}
-    st.session_state[state.URL_PROBLEMS] = list(read.problems)
-    st.session_state[state.TODAY] = today
-    st.session_state[state.FILTERS_READY] = True
+    st.session_state[session.SELECTED] = read.selected
+    st.session_state[session.MAP_POSITION] = read.position
+    st.session_state[session.MAP_FIT_FOR] = None
+    st.session_state[session.PAGE] = 1
+    st.session_state[session.LIST_FOR] = None
+    st.session_state[session.MAP_VIEW] = None
+    st.session_state[session.MAP_FIT_VIEW] = None
+    st.session_state[session.MAP_SEEN] = {}
+    st.session_state[session.URL_PROBLEMS] = list(read.problems)
+    st.session_state[session.TODAY] = today
+    st.session_state[session.FILTERS_READY] = True
 
 
 def clear_filters() -> None:
-    _set_filter_state(Filters(), st.session_state[state.TODAY])
-    st.session_state[state.SELECTED] = None
+    _set_filter_state(Filters(), st.session_state[session.TODAY])
+    st.session_state[session.SELECTED] = None
 
 
 def relax(name: str) -> None:
     """Clear one filter (a "Try without …" button)."""
-    today: date = st.session_state[state.TODAY]
+    today: date = st.session_state[session.TODAY]
     _set_filter_state(current_filters(today).without(name), today)
 
 
 def select(opportunity_id: int | None) -> None:
-    st.session_state[state.SELECTED] = opportunity_id
+    st.session_state[session.SELECTED] = opportunity_id
 
 
 def forget_browser_position() -> None:
-    st.session_state[state.BROWSER_POSITION] = None
-    st.session_state[state.LOCATION_ERROR] = ""
+    st.session_state[session.BROWSER_POSITION] = None
+    st.session_state[session.LOCATION_ERROR] = ""
 
 
 def on_location() -> None:
     """The browser sent a position (or an error): keep it in this session only, in place of a typed place."""
-    result: Any = st.session_state.get(LOCATE_KEY) or {}
+    result: Any = st.session_state.get(session.LOCATE) or {}
     position = position_from_browser(result.get("position"))
     if position is not None:
-        st.session_state[state.BROWSER_POSITION] = position
-        st.session_state[state.PLACE] = ""
-        st.session_state[state.LOCATION_ERROR] = ""
+        st.session_state[session.BROWSER_POSITION] = position
+        st.session_state[session.PLACE] = ""
+        st.session_state[session.LOCATION_ERROR] = ""
     elif result.get("position") is not None or result.get("failed") is not None:
-        st.session_state[state.LOCATION_ERROR] = "denied" if result.get("failed") == "denied" else "unavailable"
+        st.session_state[session.LOCATION_ERROR] = "denied" if result.get("failed") == "denied" else "unavailable"
 
 
 def current_filters(today: date) -> Filters:
     """The filters as the widgets hold them."""
-    kind = st.session_state[state.AGE_KIND]
-    date_from = st.session_state[state.DATE_FROM]
+    kind = st.session_state[session.AGE_KIND]
+    date_from = st.session_state[session.DATE_FROM]
     return Filters(
-        city=st.session_state[state.CITY],
-        topics=tuple(st.session_state[state.TOPICS]),
+        city=st.session_state[session.CITY],
+        topics=tuple(st.session_state[session.TOPICS]),
         age_group=kind if kind in AGE_GROUPS_BY_ID else "",
-        age=int(st.session_state[state.AGE]) if kind == state.EXACT_AGE else None,
-        free_only=bool(st.session_state[state.FREE]),
+        age=int(st.session_state[session.AGE]) if kind == session.EXACT_AGE else None,
+        free_only=bool(st.session_state[session.FREE]),
         date_from=date_from if date_from and date_from != today else None,
-        date_to=st.session_state[state.DATE_TO],
-        modes=tuple(Mode(m) for m in st.session_state[state.MODES]),
-        types=tuple(OpportunityType(t) for t in st.session_state[state.TYPES]),
-        language=st.session_state[state.TAUGHT_IN],
-        accessible_only=bool(st.session_state[state.ACCESSIBLE]),
-        text=st.session_state[state.TEXT].strip(),
-        place=st.session_state[state.PLACE].strip(),
-        radius_km=int(st.session_state[state.RADIUS]),
-        use_browser_position=st.session_state[state.BROWSER_POSITION] is not None,
+        date_to=st.session_state[session.DATE_TO],
+        modes=tuple(Mode(m) for m in st.session_state[session.MODES]),
+        types=tuple(OpportunityType(t) for t in st.session_state[session.TYPES]),
+        language=st.session_state[session.TAUGHT_IN],
+        accessible_only=bool(st.session_state[session.ACCESSIBLE]),
+        text=st.session_state[session.TEXT].strip(),
+        place=st.session_state[session.PLACE].strip(),
+        radius_km=int(st.session_state[session.RADIUS]),
+        use_browser_position=st.session_state[session.BROWSER_POSITION] is not None,
     )
 
 
@@ -241,59 +240,61 @@ def filter_sidebar(cities: list[str], languages_taught: tuple[str, ...], lang: s
     def age_kind_label(kind: str) -> str:
         if kind == "":
             return _("Any age")
-        if kind == state.EXACT_AGE:
+        if kind == session.EXACT_AGE:
             return _("Exact age…")
         return age_group_label(kind, lang)
 
     with st.sidebar:
         st.header(_("Filters"))
         st.subheader(_("Near me"))
-        st.text_input(_("A place or an address"), key=state.PLACE, max_chars=100, on_change=forget_browser_position)
+        st.text_input(_("A place or an address"), key=session.PLACE, max_chars=100, on_change=forget_browser_position)
         _locate_button(
-            key=LOCATE_KEY,
+            key=session.LOCATE,
             data={"label": _("Use my location")},
             on_position_change=on_location,
             on_failed_change=on_location,
         )
-        if st.session_state[state.BROWSER_POSITION] is not None:
+        if st.session_state[session.BROWSER_POSITION] is not None:
             st.button(_("Stop using my location"), on_click=forget_browser_position)
-        elif st.session_state[state.LOCATION_ERROR]:
+        elif st.session_state[session.LOCATION_ERROR]:
             st.caption(_("Your location could not be found. Type a place instead."))
         st.caption(_("Your location is used only in this browser tab to sort by distance; it is never stored."))
-        st.slider(_("Radius (km)"), min_value=MIN_RADIUS_KM, max_value=MAX_RADIUS_KM, key=state.RADIUS)
+        st.slider(_("Radius (km)"), min_value=MIN_RADIUS_KM, max_value=MAX_RADIUS_KM, key=session.RADIUS)
         st.divider()
-        st.text_input(_("Search in titles and descriptions"), key=state.TEXT, max_chars=100)
-        st.selectbox(_("City"), ["", *cities], key=state.CITY, format_func=lambda c: c or _("All cities"))
+        st.text_input(_("Search in titles and descriptions"), key=session.TEXT, max_chars=100)
+        st.selectbox(_("City"), ["", *cities], key=session.CITY, format_func=lambda c: c or _("All cities"))
         st.multiselect(
-            _("Topics"), list(TOPICS), key=state.TOPICS, format_func=lambda t: topic_label(t, lang), placeholder=_("All topics")
+            _("Topics"), list(TOPICS), key=session.TOPICS, format_func=lambda t: topic_label(t, lang), placeholder=_("All topics")
         )
-        st.selectbox(_("Age"), ["", *(g.id for g in AGE_GROUPS), state.EXACT_AGE], key=state.AGE_KIND, format_func=age_kind_label)
-        if st.session_state[state.AGE_KIND] == state.EXACT_AGE:
-            st.number_input(_("Age in years"), min_value=0, max_value=120, step=1, key=state.AGE)
-        st.date_input(_("From"), key=state.DATE_FROM, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
-        st.date_input(_("To"), key=state.DATE_TO, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
+        st.selectbox(
+            _("Age"), ["", *(g.id for g in AGE_GROUPS), session.EXACT_AGE], key=session.AGE_KIND, format_func=age_kind_label
+        )
+        if st.session_state[session.AGE_KIND] == session.EXACT_AGE:
+            st.number_input(_("Age in years"), min_value=0, max_value=120, step=1, key=session.AGE)
+        st.date_input(_("From"), key=session.DATE_FROM, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
+        st.date_input(_("To"), key=session.DATE_TO, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
         st.multiselect(
             _("Mode"),
             [m.value for m in Mode],
-            key=state.MODES,
+            key=session.MODES,
             format_func=lambda m: mode_label(m, lang),
             placeholder=_("All modes"),
         )
         st.multiselect(
             _("Type"),
             [t.value for t in OpportunityType],
-            key=state.TYPES,
+            key=session.TYPES,
             format_func=lambda t: type_label(t, lang),
             placeholder=_("All types"),
         )
         st.selectbox(
             _("Language taught in"),
             ["", *languages_taught],
-            key=state.TAUGHT_IN,
+            key=session.TAUGHT_IN,
             format_func=lambda code: language_name(code, lang) if code else _("Any language"),
         )
-        st.checkbox(_("Free only"), key=state.FREE)
-        st.checkbox(_("Accessible only"), key=state.ACCESSIBLE)
+        st.checkbox(_("Free only"), key=session.FREE)
+        st.checkbox(_("Accessible only"), key=session.ACCESSIBLE)
 
         st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_sidebar")
     return current_filters(today)
@@ -304,8 +305,8 @@ def filter_sidebar(cities: list[str], languages_taught: tuple[str, ...], lang: s
 
 def page_params(filters: Filters, lang: str) -> dict[str, str | list[str]]:
     """The URL parameters for what the page shows now."""
-    selected = st.session_state[state.SELECTED]
-    position = st.session_state[state.MAP_POSITION]
+    selected = st.session_state[session.SELECTED]
+    position = st.session_state[session.MAP_POSITION]
     return ExploreParams(language=lang, filters=filters, selected=selected, position=position).to_params(
         default_language=browser_language()
     )
@@ -324,16 +325,16 @@ def write_url(params: dict[str, str | list[str]]) -> None:
 
 def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray) -> None:
     """A new search: fit the map to its results, or, on a fresh load, show the view from the link."""
-    if st.session_state[state.MAP_FIT_FOR] == key:
+    if st.session_state[session.MAP_FIT_FOR] == key:
         return
-    first = st.session_state[state.MAP_FIT_FOR] is None
-    st.session_state[state.MAP_FIT_FOR] = key
-    position: MapPosition | None = st.session_state[state.MAP_POSITION] if first else None
+    first = st.session_state[session.MAP_FIT_FOR] is None
+    st.session_state[session.MAP_FIT_FOR] = key
+    position: MapPosition | None = st.session_state[session.MAP_POSITION] if first else None
     view = fitted_view(index, keep) if position is None else view_around(position.latitude, position.longitude, position.zoom)
-    st.session_state[state.MAP_POSITION] = position
-    st.session_state[state.MAP_VIEW] = view
-    st.session_state[state.MAP_FIT_VIEW] = view
-    st.session_state[state.MAP_SEEN] = st.session_state.get(MAP_KEY) or {}
+    st.session_state[session.MAP_POSITION] = position
+    st.session_state[session.MAP_VIEW] = view
+    st.session_state[session.MAP_FIT_VIEW] = view
+    st.session_state[session.MAP_SEEN] = st.session_state.get(session.MAP) or {}
 
 
 @st.fragment
@@ -347,20 +348,20 @@ def show_map(
     ``keep`` was computed on: a newer one may have replaced it since (its rows differ).
     """
     settings, engine = state.settings(), access.engine()
-    moved = st.session_state.get(MAP_KEY) or {}
-    if moved and moved != st.session_state.get(state.MAP_SEEN):
-        st.session_state[state.MAP_SEEN] = moved
+    moved = st.session_state.get(session.MAP) or {}
+    if moved and moved != st.session_state.get(session.MAP_SEEN):
+        st.session_state[session.MAP_SEEN] = moved
         reported = view_from_component(moved)
         if reported is not None:
-            st.session_state[state.MAP_VIEW] = reported
-            if visitor_moved(reported, st.session_state[state.MAP_FIT_VIEW]):
+            st.session_state[session.MAP_VIEW] = reported
+            if visitor_moved(reported, st.session_state[session.MAP_FIT_VIEW]):
                 lat, lon, zoom = centre_and_zoom(reported)
                 position = MapPosition(lat, lon, zoom)
-                if position != st.session_state[state.MAP_POSITION]:
-                    st.session_state[state.MAP_POSITION] = position
+                if position != st.session_state[session.MAP_POSITION]:
+                    st.session_state[session.MAP_POSITION] = position
                     write_url({**{k: v for k, v in params.items() if k not in ("lat", "lon", "z")}, **position.to_params()})
-    view: MapView = st.session_state[state.MAP_VIEW]
-    fit: MapView = st.session_state[state.MAP_FIT_VIEW]
+    view: MapView = st.session_state[session.MAP_VIEW]
+    fit: MapView = st.session_state[session.MAP_FIT_VIEW]
     layer = overview_layer(
         index, keep, view, lambda ids: state.opportunities_by_id(engine, ids), state.city_labels(engine, settings.database_url),
         language=lang, highlight=topics,
@@ -373,7 +374,7 @@ def show_map(
             language=lang,
             places=places_by_size(index, state.city_places(engine, settings.database_url)),
         ),
-        key=MAP_KEY,
+        key=session.MAP,
         feature_group_to_add=layer.group,
         center=map_centre(fit),
         zoom=fit.zoom,
@@ -393,8 +394,8 @@ def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lan
     near = query.near
     total = int(keep.sum())
     pages = max(1, -(-total // PAGE_SIZE))
-    st.session_state[state.PAGE] = min(max(1, int(st.session_state[state.PAGE])), pages)
-    page = st.session_state[state.PAGE]
+    st.session_state[session.PAGE] = min(max(1, int(st.session_state[session.PAGE])), pages)
+    page = st.session_state[session.PAGE]
     # Only this page and the ones before it are sorted: a partial sort among a million.
     page_rows = index.ordered(keep, query, limit=page * PAGE_SIZE)[(page - 1) * PAGE_SIZE :]
     shown = state.opportunities_by_id(engine, index.ids[page_rows].tolist())
@@ -427,7 +428,7 @@ def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lan
                 help=escape_markdown(opp.title),
             )
     if pages > 1:
-        st.number_input(_("Page"), min_value=1, max_value=pages, step=1, key=state.PAGE)
+        st.number_input(_("Page"), min_value=1, max_value=pages, step=1, key=session.PAGE)
 
 
 def _fields(rows: list[tuple[str, str]]) -> None:
@@ -520,15 +521,15 @@ def main() -> None:
     details = state.city_details(engine, settings.database_url)
     init_page_state(cities, index.language_codes, today_for("", details))
     # "Today" is the chosen city's date (the widgets already hold this run's choice of city).
-    today = today_for(st.session_state[state.CITY], details)
+    today = today_for(st.session_state[session.CITY], details)
     follow_today(today)
 
-    lang = switcher(state.FILTER_KEYS)
+    lang = switcher(session.FILTER_KEYS)
     _ = translations(lang).gettext
     ngettext = translations(lang).ngettext
 
     st.title(_("Learning opportunities"))
-    for problem in st.session_state[state.URL_PROBLEMS]:
+    for problem in st.session_state[session.URL_PROBLEMS]:
         # A problem quotes what the link held: shown as text, so no value becomes a live link.
         st.warning(escape_markdown(problem), icon=":material/link_off:")
 
@@ -536,7 +537,7 @@ def main() -> None:
     country = details[filters.city][0] if filters.city in details else None
     near = near_point(
         place=filters.place,
-        browser=st.session_state[state.BROWSER_POSITION],
+        browser=st.session_state[session.BROWSER_POSITION],
         locate=lambda text: state.geocoder(str(settings.cache_dir), str(settings.address_dir)).geocode_query(text, country),
     )
     if near.place_not_found:
@@ -548,7 +549,7 @@ def main() -> None:
     query = filters.to_query(limit=MAX_LIMIT, today=today, near=near.point)
 
     # The opportunity shown in detail (from a "Details" button or ?id= in a link).
-    selected_id = st.session_state[state.SELECTED]
+    selected_id = st.session_state[session.SELECTED]
     selected: Opportunity | None = None
     if selected_id is not None:
         found = state.opportunities_by_id(engine, [selected_id])
@@ -556,16 +557,16 @@ def main() -> None:
             selected = found[0]
         else:
             st.info(_("This opportunity is not available (it may have ended or been removed)."), icon=":material/info:")
-            st.session_state[state.SELECTED] = None
+            st.session_state[session.SELECTED] = None
 
     with engine.connect() as conn:
         keep = index.mask(query, conn)
     total = int(keep.sum())
     search_key = repr(query)
     fit_map(index, search_key, keep)
-    if st.session_state[state.LIST_FOR] != search_key:
-        st.session_state[state.LIST_FOR] = search_key
-        st.session_state[state.PAGE] = 1
+    if st.session_state[session.LIST_FOR] != search_key:
+        st.session_state[session.LIST_FOR] = search_key
+        st.session_state[session.PAGE] = 1
     params = page_params(filters, lang)
     write_url(params)
 

@@ -45,18 +45,13 @@ from opportunities.db.queries import data_version
 from opportunities.explore.url_params import local_today
 from opportunities.i18n import format_day
 from opportunities.text import escape_markdown
-from ui import access
+from ui import access, session
 from ui import app_state as state
 from ui.language import DATE_FORMATS, language, set_page_language, switcher, translations
 
 state.run_through_app()
 
-SCOPE_KIND = "indicators_scope_kind"
-SCOPE_NAME = "indicators_scope_name"
-PERIOD_FROM = "indicators_from"
-PERIOD_TO = "indicators_to"
-READY = "indicators_ready"
-WIDGET_KEYS = (SCOPE_KIND, SCOPE_NAME, PERIOD_FROM, PERIOD_TO)
+WIDGET_KEYS = (session.INDICATORS_SCOPE_KIND, session.INDICATORS_SCOPE_NAME, session.INDICATORS_FROM, session.INDICATORS_TO)
 CARDS_PER_ROW = 4
 CHARTS_PER_ROW = 2
 # Dates a period may start or end on: ten years back and ahead.
@@ -79,14 +74,14 @@ def _names_at(_engine: Engine, database_url: str, version: str, kind: str) -> li
 def init_page_state(today: date) -> None:
     """Every session-state key of the page, once per session, from the URL (``scope``, ``name``,
     ``from``, ``to``) or the defaults: the whole network, this month."""
-    if st.session_state.get(READY):
+    if st.session_state.get(session.INDICATORS_READY):
         return
     asked = request_from_params({name: st.query_params.get(name, "") for name in ("scope", "name", "from", "to")}, today)
-    st.session_state[SCOPE_KIND] = asked.kind.value
-    st.session_state[SCOPE_NAME] = asked.name
-    st.session_state[PERIOD_FROM] = asked.start
-    st.session_state[PERIOD_TO] = asked.end
-    st.session_state[READY] = True
+    st.session_state[session.INDICATORS_SCOPE_KIND] = asked.kind.value
+    st.session_state[session.INDICATORS_SCOPE_NAME] = asked.name
+    st.session_state[session.INDICATORS_FROM] = asked.start
+    st.session_state[session.INDICATORS_TO] = asked.end
+    st.session_state[session.INDICATORS_READY] = True
 
 
 def sidebar(engine: Engine, database_url: str, version: str, lang: str, today: date) -> tuple[ScopeKind, str, date, date]:
@@ -98,18 +93,24 @@ def sidebar(engine: Engine, database_url: str, version: str, lang: str, today: d
         ScopeKind.NETWORK.value: _("The whole network"),
     }
     kind = ScopeKind(
-        st.sidebar.radio(_("Show indicators for"), list(kind_labels), key=SCOPE_KIND, format_func=kind_labels.__getitem__)
+        st.sidebar.radio(
+            _("Show indicators for"), list(kind_labels), key=session.INDICATORS_SCOPE_KIND, format_func=kind_labels.__getitem__
+        )
     )
     name = ""
     if kind != ScopeKind.NETWORK:
         names = _names_at(engine, database_url, version, kind.value)
-        if st.session_state[SCOPE_NAME] not in names:
-            st.session_state[SCOPE_NAME] = names[0] if names else ""
+        if st.session_state[session.INDICATORS_SCOPE_NAME] not in names:
+            st.session_state[session.INDICATORS_SCOPE_NAME] = names[0] if names else ""
         label = _("City") if kind == ScopeKind.CITY else _("Region")
-        name = st.sidebar.selectbox(label, names, key=SCOPE_NAME) or ""
+        name = st.sidebar.selectbox(label, names, key=session.INDICATORS_SCOPE_NAME) or ""
     earliest, latest = today.replace(year=today.year - YEARS_AROUND), today.replace(year=today.year + YEARS_AROUND, day=28)
-    start = st.sidebar.date_input(_("From"), key=PERIOD_FROM, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
-    end = st.sidebar.date_input(_("To"), key=PERIOD_TO, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang])
+    start = st.sidebar.date_input(
+        _("From"), key=session.INDICATORS_FROM, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang]
+    )
+    end = st.sidebar.date_input(
+        _("To"), key=session.INDICATORS_TO, min_value=earliest, max_value=latest, format=DATE_FORMATS[lang]
+    )
     st.sidebar.caption(_("Each figure is compared with the previous period of the same length."))
     return kind, name, start, end  # type: ignore[return-value]
 

@@ -23,13 +23,11 @@ from opportunities.listings.listings import Listing
 from opportunities.model import as_datetime
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, Status
-from ui import access
+from ui import access, session
 from ui import app_state as state
 
 state.run_through_app()
 
-STATUS_FILTER = "mine_status"
-NOTICE = "mine_notice"
 DATE_FORMAT = "YYYY-MM-DD"
 
 
@@ -57,8 +55,7 @@ class Page:
 
 
 def init_state() -> None:
-    st.session_state.setdefault(STATUS_FILTER, st.query_params.get("status", "") or "")
-    st.session_state.setdefault(NOTICE, "")
+    session.start({**session.MINE_DEFAULTS, session.MINE_STATUS: st.query_params.get("status", "") or ""})
 
 
 def main() -> None:
@@ -94,9 +91,9 @@ def header(page: Page) -> None:
     if ended:
         st.info(page.ngettext("{count} activity has ended and was archived.", "{count} activities have ended and were archived.",
                               len(ended)).format(count=len(ended)), icon=":material/inventory_2:")  # fmt: skip
-    if st.session_state[NOTICE]:
-        st.success(st.session_state[NOTICE], icon=":material/check_circle:")
-        st.session_state[NOTICE] = ""
+    if st.session_state[session.MINE_NOTICE]:
+        st.success(st.session_state[session.MINE_NOTICE], icon=":material/check_circle:")
+        st.session_state[session.MINE_NOTICE] = ""
 
 
 def draft_links(page: Page) -> None:
@@ -114,10 +111,10 @@ def draft_links(page: Page) -> None:
 def status_filter(page: Page) -> str:
     """The status shown ("" for all), kept in the URL."""
     labels = page.status_labels()
-    if STATUS_FILTER in st.session_state and st.session_state[STATUS_FILTER] not in labels:
-        st.session_state[STATUS_FILTER] = ""
+    if session.MINE_STATUS in st.session_state and st.session_state[session.MINE_STATUS] not in labels:
+        st.session_state[session.MINE_STATUS] = ""
     # A radio, not a segmented control: the latter's chosen option is light-theme red on pale red, 3.9:1 (axe-core).
-    chosen = str(st.radio(page._("Show"), list(labels), key=STATUS_FILTER, format_func=labels.get, horizontal=True) or "")
+    chosen = str(st.radio(page._("Show"), list(labels), key=session.MINE_STATUS, format_func=labels.get, horizontal=True) or "")
     if chosen:
         st.query_params["status"] = chosen
     elif "status" in st.query_params:
@@ -132,15 +129,15 @@ def act(page: Page, action: str, listing_id: int, **kwargs: object) -> None:
         with connection.writing(page.engine) as conn:
             if action == "confirm":
                 listings.confirm_running(conn, page.user, listing_id, now=page.now)
-                st.session_state[NOTICE] = _("Thank you: marked as still running.")
+                st.session_state[session.MINE_NOTICE] = _("Thank you: marked as still running.")
             elif action == "withdraw":
                 listings.withdraw(conn, page.user, listing_id, now=page.now, note=str(kwargs.get("note", "")))
-                st.session_state[NOTICE] = _("Withdrawn: it is no longer shown.")
+                st.session_state[session.MINE_NOTICE] = _("Withdrawn: it is no longer shown.")
             elif action == "report":
                 listings.report_participation(conn, page.user, listing_id, kwargs["counts"], now=page.now)  # type: ignore[arg-type]
-                st.session_state[NOTICE] = _("Thank you: the numbers are saved.")
+                st.session_state[session.MINE_NOTICE] = _("Thank you: the numbers are saved.")
     except (ForbiddenError, NotFoundError):
-        st.session_state[NOTICE] = ""
+        st.session_state[session.MINE_NOTICE] = ""
         st.error(_("You may not change this listing."))
     except RecordError as exc:
         st.error(escape_markdown(explain_errors(exc.errors, page.lang)))

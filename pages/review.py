@@ -29,7 +29,7 @@ from opportunities.listings import listings, review
 from opportunities.listings.calendar import city_zone
 from opportunities.listings.duplicates import DuplicateKind
 from opportunities.text import escape_markdown, has_hidden_controls
-from ui import access, app_state
+from ui import access, app_state, session
 
 app_state.run_through_app()
 
@@ -47,7 +47,6 @@ ACTION_LABELS = {
 # The record an entry is about: "listing 401", "organisation 12".
 ENTITY_LABELS = {"opportunity": N_("listing {id}"), "organisation": N_("organisation {id}"), "user": N_("account {id}"),
                  "city": N_("city {id}")}  # fmt: skip
-SELECTED = "review_selected"  # session state: the id of the submission open in detail
 QUEUE_SHOWN = 200
 AUDIT_SHOWN = 200
 
@@ -77,7 +76,7 @@ def _act(action: str, run: Callable[[Connection], object]) -> None:
         st.error(_("Write a reason: the provider receives it."))
         return
     access.deliver_mail()
-    st.session_state["review_done"] = action
+    st.session_state[session.REVIEW_DONE] = action
     st.rerun()
 
 
@@ -115,10 +114,10 @@ def _submissions(user: User, city_id: int | None, language: str) -> None:
             _act("approved", lambda conn: review.approve_many(conn, user, ids, now=access.now(), settings=settings))
 
     ids = [i.opportunity.id for i in items if i.opportunity.id is not None]
-    current = st.session_state.get(SELECTED)
+    current = st.session_state.get(session.REVIEW_SELECTED)
     index = ids.index(current) if current in ids else 0
     selected = st.selectbox(_("Review one"), ids, index=index, format_func=lambda oid: labels[oid])
-    st.session_state[SELECTED] = selected
+    st.session_state[session.REVIEW_SELECTED] = selected
     item = next(i for i in items if i.opportunity.id == selected)
     _detail(user, item, language)
 
@@ -282,7 +281,7 @@ def main() -> None:
     _ = access.translations().gettext
     language = access.language()
     st.title(_("Review submissions"))
-    done = st.session_state.pop("review_done", None)
+    done = st.session_state.pop(session.REVIEW_DONE, None)
     if done:
         st.success(_("Saved."))
     city_names = _city_names(user)

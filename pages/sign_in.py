@@ -19,7 +19,7 @@ from opportunities.errors import (
 )
 from opportunities.i18n import N_, explain
 from opportunities.text import escape_markdown
-from ui import access, app_state, widgets
+from ui import access, app_state, session, widgets
 
 app_state.run_through_app()
 
@@ -87,10 +87,10 @@ def accept_invitation(token: str) -> None:
 def sign_in_form() -> None:
     st.header(_("Sign in"))
     st.caption(_("For organisations and city leads. Browsing the map needs no account."))
-    if st.session_state.get(access.OIDC_REFUSED):
+    if st.session_state.get(session.OIDC_REFUSED):
         st.error(_("There is no account here for the identity you signed in with. Ask an admin or your organisation for one."))
         if st.button(_("Sign out of that identity")):
-            st.session_state[access.OIDC_REFUSED] = False
+            st.session_state[session.OIDC_REFUSED] = False
             st.logout()
     with st.form("sign_in"):
         email = st.text_input(_("Email"), max_chars=accounts.MAX_EMAIL_LENGTH, autocomplete="username")

@@ -25,13 +25,11 @@ from opportunities.listings.template import template_csv, template_xlsx, vocabul
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import Settings
 from opportunities.text import escape_markdown, safe_file_name
-from ui import access, app_state
+from ui import access, app_state, session
 from ui.language import stop_page
 
 app_state.run_through_app()
 
-PREVIEW = "upload_preview"  # session state: (file key, table, preview) of the file on screen
-DONE = "upload_done"  # session state: (file key, report) once stored
 PREVIEW_REASONS = 100  # rejected rows whose reason is also written out in full under the table
 PREVIEW_ROWS = 1000  # rows shown in the preview table; the summary and the rejected-rows file hold them all
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -113,15 +111,15 @@ def main() -> None:
     upload = st.file_uploader(_("Spreadsheet"), type=["csv", "xlsx", "txt"], key="upload_file",
                               max_upload_size=max(1, math.ceil(limits.max_bytes / 1024 / 1024)))  # fmt: skip
     if upload is None:
-        st.session_state.pop(PREVIEW, None)
+        st.session_state.pop(session.UPLOAD_PREVIEW, None)
         return
     data = upload.getvalue()
     key = f"{upload.name}:{hashlib.sha256(data).hexdigest()}"
-    done = st.session_state.get(DONE)
+    done = st.session_state.get(session.UPLOAD_DONE)
     if done is not None and done[0] == key:
         _show_done(done[1], done[2], language)
         return
-    kept = st.session_state.get(PREVIEW)
+    kept = st.session_state.get(session.UPLOAD_PREVIEW)
     if kept is None or kept[0] != key:
         try:
             table = read_table_bytes(data, upload.name, limits=limits)
@@ -141,7 +139,7 @@ def main() -> None:
             return
         bar.empty()
         kept = (key, table, preview)
-        st.session_state[PREVIEW] = kept
+        st.session_state[session.UPLOAD_PREVIEW] = kept
     _show_preview(kept[1], kept[2], key, user, language)
 
 
@@ -182,7 +180,7 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
         report = uploads.confirm_upload(access.engine(), user, table, geocoder, preview, now=access.now(), progress=storing)
     except ImportChangedError:
         bar.empty()
-        st.session_state.pop(PREVIEW, None)
+        st.session_state.pop(session.UPLOAD_PREVIEW, None)
         st.error(_("The data changed since the preview, so nothing was stored. Check the new preview before storing."))
         if st.button(_("Preview again"), key="preview_again"):
             st.rerun()
@@ -192,9 +190,13 @@ def _show_preview(table: Table, preview: ImportPreview, key: str, user: User, la
         st.error(_("Your account may not upload opportunities."))
         return
     bar.empty()
-    st.session_state.pop(PREVIEW, None)
-    st.session_state[DONE] = (key, report, rejects_csv(table.header, report.rejected, language) if report.rejected else b"")
-    _show_done(report, st.session_state[DONE][2], language)
+    st.session_state.pop(session.UPLOAD_PREVIEW, None)
+    st.session_state[session.UPLOAD_DONE] = (
+        key,
+        report,
+        rejects_csv(table.header, report.rejected, language) if report.rejected else b"",
+    )
+    _show_done(report, st.session_state[session.UPLOAD_DONE][2], language)
 
 
 def _show_done(report: ImportReport, rejects: bytes, language: str) -> None:

@@ -35,7 +35,7 @@ from opportunities.settings import PROJECT_ROOT, Settings, load_settings
 from opportunities.validation import TEMPLATE_COLUMNS
 from opportunities.vocabulary import ProviderKind
 from tests.browser import chromium
-from ui import access, app_state
+from ui import app_state, session
 
 DATA = Path(__file__).parent / "data"
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
@@ -247,8 +247,8 @@ def page(name: str, user: User | None, w: World, language: str = "en") -> AppTes
     at = AppTest.from_file(str(PROJECT_ROOT / "pages" / f"{name}.py"), default_timeout=PAGE_TIMEOUT)
     if user is not None:
         with writing(w.engine) as conn:
-            at.session_state[access.SESSION_TOKEN] = accounts.start_session(
+            at.session_state[session.SESSION_TOKEN] = accounts.start_session(
                 conn, user.id, accounts.now_utc(), settings=w.settings
             )
-    at.session_state[app_state.LANGUAGE] = language
+    at.session_state[session.LANGUAGE] = language
     return at.run()

@@ -29,7 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 TRANSLATED = ("sv", "sl", "pl")
 PLURAL_FORMS = {"sv": 2, "sl": 4, "pl": 3}
 # The sources the UI text lives in; babel.cfg must cover each of them.
-SOURCES = ("opportunities/i18n.py", "maps/opportunity_map.py", "pages/explore.py", "app.py", "ui/app_state.py")
+SOURCES = (
+    "opportunities/i18n.py",
+    "opportunities/opportunity_text.py",
+    "maps/opportunity_map.py",
+    "maps/popups.py",
+    "pages/explore.py",
+    "app.py",
+    "ui/app_state.py",
+)
 
 Msgid = str | tuple[str, str]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from opportunities.text import escape_markdown, fold, has_hidden_controls, safe_file_name, without_hidden_controls
+from opportunities.text import escape_markdown, fold, has_hidden_controls, isolated_html, safe_file_name, without_hidden_controls
 
 
 @pytest.mark.parametrize(
@@ -149,3 +149,12 @@ def test_hidden_direction_controls_are_found_and_removed_but_joiners_kept() -> N
     persian = "می\u200cخواهم"  # the zero-width non-joiner is part of the word
     family = "👩\u200d👧"
     assert not has_hidden_controls(persian + family) and without_hidden_controls(persian + family) == persian + family
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [("Kulturhuset", "<bdi>Kulturhuset</bdi>"), ("<b>x</b> & 'y'", "<bdi>&lt;b&gt;x&lt;/b&gt; &amp; &#x27;y&#x27;</bdi>"),
+     ("مكتبة", "<bdi>مكتبة</bdi>")],
+)  # fmt: skip
+def test_provider_text_is_escaped_and_isolated_in_html(text: str, html: str) -> None:
+    assert isolated_html(text) == html

@@ -4,7 +4,7 @@ A sign-in is a random token: its SHA-256 is a row of ``sign_in_sessions`` (with 
 token itself is in this browser session's state and in a cookie (SameSite=Strict; Secure over
 https), so a reload (a new Streamlit session) finds the person again through ``st.context.cookies``.
 Signing out deletes the row and the cookie. Tests (AppTest cannot set cookies) put a token from
-``accounts.start_session`` into ``st.session_state[SESSION_TOKEN]``.
+``accounts.start_session`` into ``st.session_state[session.SESSION_TOKEN]``.
 
 Pages for providers and city leads call :func:`require_user` (or :func:`require`) FIRST.
 """
@@ -30,7 +30,7 @@ from opportunities.accounts.permissions import Action
 from opportunities.db.connection import writing
 from opportunities.errors import ForbiddenError, SignInError
 from opportunities.settings import Settings
-from ui import app_state
+from ui import app_state, session
 from ui.language import language as language  # noqa: PLC0414  (pages reach the one language() through access too)
 from ui.language import stop_page
 from ui.language import translations as translations  # noqa: PLC0414
@@ -42,9 +42,6 @@ _LOG = logging.getLogger(__name__)
 DATABASE_TROUBLE = (OperationalError, InterfaceError, PoolTimeoutError)
 
 COOKIE = accounts.SESSION_COOKIE
-SESSION_TOKEN = "signed_in_token"  # session-state key: the token of this browser session's sign-in
-SIGNED_OUT = "signed_out"  # session-state key: signed out in this session; ignore a stale cookie
-OIDC_REFUSED = "oidc_refused"  # session-state key: an st.login identity without an account here
 # The session cookie is the server's to set (web/session.py: HttpOnly, so no script reads it). After
 # a sign-in the page holds a one-minute, single-use ticket, and this sends the browser to trade it
 # at /auth/session, which sets the cookie and sends it back to the same page; after a sign-out, to
@@ -94,10 +91,10 @@ def client_key() -> str:
 
 
 def _token() -> str | None:
-    token = st.session_state.get(SESSION_TOKEN)
+    token = st.session_state.get(session.SESSION_TOKEN)
     if token:
         return str(token)
-    if st.session_state.get(SIGNED_OUT):
+    if st.session_state.get(session.SIGNED_OUT):
         return None
     cookie = st.context.cookies.get(COOKIE)
     return str(cookie) if cookie else None
@@ -113,9 +110,9 @@ def current_user() -> User | None:
     with engine().connect() as conn:
         user = accounts.user_for_session(conn, token, moment)
     if user is None:
-        st.session_state.pop(SESSION_TOKEN, None)
+        st.session_state.pop(session.SESSION_TOKEN, None)
         return None
-    st.session_state[SESSION_TOKEN] = token
+    st.session_state[session.SESSION_TOKEN] = token
     return user
 
 
@@ -169,12 +166,12 @@ def sign_in(user: User, next_path: str = "") -> None:
         token = accounts.start_session(conn, user.id, now(), settings=s)
         accounts.set_language(conn, user.id, language())
         ticket = accounts.issue_session_ticket(conn, token, now())
-    st.session_state[SESSION_TOKEN] = token
-    st.session_state[SIGNED_OUT] = False
+    st.session_state[session.SESSION_TOKEN] = token
+    st.session_state[session.SIGNED_OUT] = False
     target = safe_next(next_path) if next_path else ""
     if target and "lang=" not in target:  # the page the browser goes to opens in the language chosen here
         target += f"{'&' if '?' in target else '?'}lang={language()}"
-    st.session_state["_cookie_write"] = {"ticket": ticket, "id": ticket[:8], "next": target}
+    st.session_state[session.COOKIE_WRITE] = {"ticket": ticket, "id": ticket[:8], "next": target}
 
 
 def sign_out() -> None:
@@ -183,9 +180,9 @@ def sign_out() -> None:
     if token:
         with writing(engine()) as conn:
             accounts.end_session(conn, token)
-    st.session_state.pop(SESSION_TOKEN, None)
-    st.session_state[SIGNED_OUT] = True
-    st.session_state["_cookie_write"] = {"ticket": "", "id": f"out-{now().timestamp()}"}
+    st.session_state.pop(session.SESSION_TOKEN, None)
+    st.session_state[session.SIGNED_OUT] = True
+    st.session_state[session.COOKIE_WRITE] = {"ticket": "", "id": f"out-{now().timestamp()}"}
     if _oidc_identity() is not None:
         st.logout()  # the identity provider's login too (a redirect: the session row is gone already)
 
@@ -193,7 +190,7 @@ def sign_out() -> None:
 def write_cookie() -> None:
     """Have the browser fetch a pending cookie change from the server (see ``_COOKIE_JS``); app.py
     calls this on every run."""
-    pending = st.session_state.get("_cookie_write")
+    pending = st.session_state.get(session.COOKIE_WRITE)
     if pending:
         _cookie_writer(key="session_cookie", data=json.loads(json.dumps(pending)))
 
@@ -235,16 +232,16 @@ def _oidc_identity() -> tuple[str, str, bool] | None:
 
 def _adopt_oidc() -> User | None:
     """Sign in the existing account of the ``st.login`` identity (never a new one); None (and
-    ``OIDC_REFUSED`` set) when no enabled account matches."""
+    ``session.OIDC_REFUSED`` set) when no enabled account matches."""
     identity = _oidc_identity()
-    if identity is None or st.session_state.get(SIGNED_OUT):
+    if identity is None or st.session_state.get(session.SIGNED_OUT):
         return None
     email, subject, verified = identity
     try:
         with writing(engine()) as conn:
             user = accounts.user_for_oidc(conn, email=email, subject=subject, email_verified=verified, now=now())
     except SignInError:
-        st.session_state[OIDC_REFUSED] = True
+        st.session_state[session.OIDC_REFUSED] = True
         return None
     sign_in(user)
     return user

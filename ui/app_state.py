@@ -1,4 +1,4 @@
-"""What the Streamlit pages share: settings, the database, cached reads and session-state keys.
+"""What the Streamlit pages share: settings, the database and cached reads (the session-state keys are in :mod:`ui.session`).
 
 Thin wrappers around the domain (``opportunities``) that add Streamlit caching; no logic of
 their own beyond choosing what to cache.
@@ -22,9 +22,9 @@ from opportunities.model import City, Opportunity
 from opportunities.places.geocoding import Geocoder, open_geocoder
 from opportunities.settings import Settings, load_settings
 from opportunities.vocabulary import Status
+from ui import session
 
 DEMO_SIZE = 400
-THROUGH_APP = "_through_app"  # session-state key: app.py has run in this session
 
 
 def run_through_app() -> None:
@@ -39,7 +39,7 @@ def run_through_app() -> None:
 
     # A session that has run app.py is in the app (AppTest, which starts every run in that mode,
     # keeps its session between runs).
-    if PagesManager.uses_pages_directory and not st.session_state.get(THROUGH_APP):
+    if PagesManager.uses_pages_directory and not st.session_state.get(session.THROUGH_APP):
         PagesManager.uses_pages_directory = False  # as st.navigation sets it
         st.rerun()
 
@@ -85,7 +85,7 @@ def _gazetteer_ready(cache_dir: str) -> None:
     if cache_dir in _READY_GAZETTEERS:
         return
     if not gazetteer_is_current(Path(cache_dir)):
-        gettext = translator(str(st.session_state.get(LANGUAGE, "en"))).gettext
+        gettext = translator(str(st.session_state.get(session.LANGUAGE, "en"))).gettext
         bar = st.progress(0.0, text=gettext("Preparing the map for its first visitor…"))
 
         def show(step: str, done: int, total: int) -> None:
@@ -211,40 +211,3 @@ def opportunities_by_id(engine: Engine, ids: Sequence[int]) -> list[Opportunity]
     """Full records for a page of results or the pins of the map, in the order given."""
     with engine.connect() as conn:
         return get_opportunities(conn, ids)
-
-
-# Session-state keys, all initialised by the explore page's init_page_state.
-LANGUAGE = "ui_language"
-CITY = "filter_city"
-TOPICS = "filter_topics"
-AGE_KIND = "filter_age_kind"  # "" any age, an age group id, or EXACT_AGE
-AGE = "filter_age"
-FREE = "filter_free"
-DATE_FROM = "filter_from"
-DATE_TO = "filter_to"
-MODES = "filter_modes"
-TYPES = "filter_types"
-TAUGHT_IN = "filter_language"
-ACCESSIBLE = "filter_accessible"
-TEXT = "filter_text"
-PLACE = "filter_place"
-RADIUS = "filter_radius"
-BROWSER_POSITION = "browser_position"  # (lat, lon) from "Use my location": this session only, never in a link
-LOCATION_ERROR = "browser_location_error"
-SELECTED = "selected_id"
-MAP_POSITION = "map_position"  # the MapPosition for the link, once the visitor moved the map
-FILTERS_READY = "filters_ready"
-URL_PROBLEMS = "url_problems"
-TODAY = "today_shown"  # the date "today" meant on the last run (the chosen city's, see the explore page)
-EXACT_AGE = "exact"
-MAP_VIEW = "map_view"  # the MapView the layer is built for
-MAP_FIT_VIEW = "map_fit_view"  # the view fitted to the current results
-MAP_FIT_FOR = "map_fit_for"  # the filters that view was fitted to
-MAP_SEEN = "map_seen"  # the last value the map component reported, already applied
-PAGE = "list_page"
-LIST_FOR = "list_for"  # the search the list page number belongs to (a new search starts on page 1)
-
-# The filter widgets' keys: re-set together when the interface language changes (see the explore page).
-FILTER_KEYS: tuple[str, ...] = (
-    CITY, TOPICS, AGE_KIND, AGE, FREE, DATE_FROM, DATE_TO, MODES, TYPES, TAUGHT_IN, ACCESSIBLE, TEXT, PLACE, RADIUS,
-)  # fmt: skip

@@ -2,7 +2,7 @@
 
 There is one :func:`language`: chosen per session (the language menu), else the link's ``?lang=``,
 else the browser's Accept-Language (read here only, by :func:`browser_language`); kept in
-``st.session_state[app_state.LANGUAGE]`` from a session's first page on.
+``st.session_state[session.LANGUAGE]`` from a session's first page on.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import NoReturn
 import streamlit as st
 
 from opportunities.i18n import LANGUAGE_NAMES, LANGUAGES, browser_locale, negotiate_language, streamlit_relabels, translator
-from ui import app_state as state
+from ui import session
 
 # How each language writes a date in a date input.
 DATE_FORMATS = {"en": "DD/MM/YYYY", "sv": "YYYY-MM-DD", "sl": "DD.MM.YYYY", "pl": "DD.MM.YYYY"}
@@ -97,12 +97,11 @@ def browser_language() -> str:
 
 # Session-state key: this run has told the browser its language (app.py tells it for any page
 # that did not, after the page ran).
-TOLD = "_page_language_told"
 
 
 def set_page_language(language: str) -> None:
     """Tell the browser the page's language (call last on a page: its block is empty)."""
-    st.session_state[TOLD] = True
+    st.session_state[session.LANGUAGE_TOLD] = True
     _page_language(
         key="page_language", data={"lang": language, "locale": browser_locale(language), "texts": streamlit_relabels(language)}
     )
@@ -111,19 +110,19 @@ def set_page_language(language: str) -> None:
 def stop_page(language: str) -> NoReturn:
     """End the page here (``st.stop()``), having told the browser its language: nothing can be
     added to a page once it is stopped, so app.py could not tell it after."""
-    if not st.session_state.get(TOLD):
+    if not st.session_state.get(session.LANGUAGE_TOLD):
         set_page_language(language)
     st.stop()
 
 
 def language() -> str:
     """The session's interface language; on a session's first page, from ``?lang=`` or the browser."""
-    chosen = st.session_state.get(state.LANGUAGE)
+    chosen = st.session_state.get(session.LANGUAGE)
     if chosen in LANGUAGES:
         return str(chosen)
     asked = st.query_params.get("lang", "")
     found = asked if asked in LANGUAGES else browser_language()
-    st.session_state[state.LANGUAGE] = found
+    st.session_state[session.LANGUAGE] = found
     return found
 
 
@@ -147,8 +146,8 @@ def switcher(keys: Collection[str]) -> str:
     st.sidebar.selectbox(
         "Language · Språk · Jezik · Język",
         LANGUAGES,
-        key=state.LANGUAGE,
+        key=session.LANGUAGE,
         format_func=lambda code: LANGUAGE_NAMES[code],
         on_change=keep_choices,
     )
-    return str(st.session_state[state.LANGUAGE])
+    return str(st.session_state[session.LANGUAGE])

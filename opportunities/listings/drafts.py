@@ -103,6 +103,17 @@ def save_draft(
     return int(new_id)
 
 
+def autosave(
+    conn: Connection, user: User | None, values: FormValues, *, now: datetime, draft_id: int | None, opportunity_id: int | None
+) -> int:
+    """Save the form as it is now into ``draft_id``, or into a new draft when that one is gone
+    (discarded in another tab, or submitted meanwhile); returns the id the form keeps from now on."""
+    try:
+        return save_draft(conn, user, values, now=now, draft_id=draft_id, opportunity_id=opportunity_id)
+    except NotFoundError:
+        return save_draft(conn, user, values, now=now, opportunity_id=opportunity_id)
+
+
 def get_draft(conn: Connection, user: User | None, draft_id: int) -> Draft:
     """``user``'s draft; :class:`NotFoundError` for any other, :class:`ForbiddenError` for no user."""
     actor = _drafter(user)

@@ -9,9 +9,11 @@ the only evaluator; this module only turns choices into rules and adds the city'
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from typing import Any
 
 from opportunities import recurrence
 from opportunities.errors import N_, FieldError, RuleError, because
@@ -53,6 +55,33 @@ class ScheduleChoice:
     ending: Ending = Ending.END_DATE
     until: date | None = None
     count: int | None = None
+
+
+def choice_from_widgets(widgets: Mapping[str, Any]) -> ScheduleChoice:
+    """The choices as the schedule builder's widgets hold them (name -> value, a missing or
+    empty one as its default: a widget not shown for the chosen repeat holds nothing)."""
+    return ScheduleChoice(
+        repeat=Repeat(widgets.get("repeat") or Repeat.ONCE),
+        interval=int(widgets.get("interval") or 1),
+        weekdays=tuple(widgets.get("weekdays") or ()),
+        month_position=int(widgets.get("month_position") or 1),
+        month_weekday=int(widgets.get("month_weekday") or 0),
+        ending=Ending(widgets.get("ending") or Ending.END_DATE),
+        until=widgets.get("until"),
+        count=widgets.get("count"),
+    )
+
+
+def widgets_for_rule(rule: str) -> dict[str, Any]:
+    """The schedule builder's widget values for a stored ``rule`` (see :func:`choice_from_widgets`);
+    a rule the choices cannot express is kept as text under ``"rule"`` ("" otherwise)."""
+    choice = from_rule(rule)
+    widgets: dict[str, Any] = {"rule": rule if choice is None else ""}
+    choice = choice or ScheduleChoice()
+    for name in ("repeat", "interval", "month_position", "month_weekday", "ending", "until", "count"):
+        widgets[name] = getattr(choice, name)
+    widgets["weekdays"] = list(choice.weekdays)
+    return widgets
 
 
 def to_rule(choice: ScheduleChoice) -> str:

@@ -21,6 +21,12 @@ from opportunities.places.gazetteer import Location
 from opportunities.validation import parse_opportunity
 from opportunities.vocabulary import Status
 
+# The fields the form has a widget for (the pin is set on the map, the schedule by its own builder).
+WIDGET_FIELDS: tuple[str, ...] = (
+    "title", "description", "venue", "country", "city", "address", "topics", "age_min", "age_max", "mode", "type",
+    "start_day", "start_time", "end_day", "end_time", "cost", "currency", "languages", "url", "contact_email", "accessibility",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class FormValues:
@@ -124,6 +130,32 @@ class FormValues:
             cost="" if opp.cost == 0 else str(opp.cost), currency=opp.currency, languages=opp.languages, url=opp.url,
             contact_email=opp.contact_email, accessibility=opp.accessibility,
         )  # fmt: skip
+
+    @classmethod
+    def from_widgets(cls, widgets: Mapping[str, Any], *, provider: str, schedule: str) -> FormValues:
+        """The values as the form's widgets hold them (field name -> widget value: None for a
+        select with nothing chosen, a list for a multiselect), for ``provider`` with the rule
+        ``schedule`` the schedule builder made."""
+        return cls(
+            title=widgets["title"], description=widgets["description"], provider=provider, city=widgets["city"],
+            country=widgets["country"] or "", venue=widgets["venue"], address=widgets["address"],
+            topics=tuple(widgets["topics"] or ()), age_min=widgets["age_min"], age_max=widgets["age_max"],
+            mode=widgets["mode"] or "", type=widgets["type"] or "", start_day=widgets["start_day"],
+            start_time=widgets["start_time"], end_day=widgets["end_day"], end_time=widgets["end_time"], schedule=schedule,
+            cost=widgets["cost"], currency=widgets["currency"] or "", languages=tuple(widgets["languages"] or ()),
+            url=widgets["url"], contact_email=widgets["contact_email"], accessibility=widgets["accessibility"],
+        )  # fmt: skip
+
+    def to_widgets(self) -> dict[str, Any]:
+        """The values as the form's widgets hold them (see :meth:`from_widgets`): lists for the
+        multiselects, "" for empty text, None for a select with nothing chosen."""
+        widgets: dict[str, Any] = {name: getattr(self, name) for name in WIDGET_FIELDS}
+        widgets["topics"], widgets["languages"] = list(self.topics), list(self.languages)
+        for name in ("title", "description", "venue", "city", "address", "cost", "url", "contact_email", "accessibility"):
+            widgets[name] = getattr(self, name) or ""
+        for name in ("mode", "type", "country"):
+            widgets[name] = getattr(self, name) or None
+        return widgets
 
     def with_pin(self, location: Location | None) -> FormValues:
         """The values with the provider's own pin (None: no pin, the address locates the listing)."""

@@ -17,12 +17,12 @@ import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 from sqlalchemy import create_engine, select, update
 
-from maps.opportunity_map import safe_link
 from opportunities.db.queries import get_opportunities, search_text
 from opportunities.db.schema import opportunities
 from opportunities.explore.search import SearchQuery, count
 from opportunities.i18n import LANGUAGE_NAMES, topic_label, translator
 from opportunities.model import Opportunity
+from opportunities.opportunity_text import safe_link
 from tests.browser import journey_screenshot
 from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer, PageRecord
 

@@ -325,6 +325,26 @@ def test_drafts_are_saved_restored_and_private(engine: Engine, people: People) -
         assert drafts.list_drafts(conn, people.alice) == []
 
 
+def test_autosave_keeps_saving_into_the_form_s_draft_and_starts_a_new_one_when_it_is_gone(engine: Engine, people: People) -> None:
+    with connection.writing(engine) as conn:
+        first = drafts.autosave(conn, people.alice, replace(FORM, title="Kod"), now=NOW, draft_id=None, opportunity_id=None)
+        assert (
+            drafts.autosave(conn, people.alice, FORM, now=NOW + timedelta(seconds=5), draft_id=first, opportunity_id=None)
+            == first
+        )
+        # A draft id that is someone else's is never written: the form gets a draft of its own.
+        bobs = drafts.autosave(conn, people.bob, replace(FORM, title="Schack"), now=NOW, draft_id=first, opportunity_id=None)
+        assert bobs != first
+        assert drafts.get_draft(conn, people.alice, first).values == FORM
+        drafts.delete_draft(conn, people.alice, first)  # discarded in another tab
+        fresh = drafts.autosave(conn, people.alice, FORM, now=NOW + timedelta(seconds=9), draft_id=first, opportunity_id=None)
+    with engine.connect() as conn:
+        assert [d.id for d in drafts.list_drafts(conn, people.alice)] == [fresh]
+        restored = drafts.get_draft(conn, people.alice, fresh)
+        assert restored.values == FORM and restored.opportunity_id is None
+        assert [d.values.title for d in drafts.list_drafts(conn, people.bob)] == ["Schack"]
+
+
 def test_a_disabled_account_keeps_no_drafts(engine: Engine, people: People) -> None:
     with connection.writing(engine) as conn:
         draft_id = drafts.save_draft(conn, people.carol, FORM, now=NOW)

@@ -7,7 +7,17 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from opportunities.errors import FieldError
-from opportunities.listings.schedules import Ending, Repeat, ScheduleChoice, from_rule, last_day, next_sessions, to_rule
+from opportunities.listings.schedules import (
+    Ending,
+    Repeat,
+    ScheduleChoice,
+    choice_from_widgets,
+    from_rule,
+    last_day,
+    next_sessions,
+    to_rule,
+    widgets_for_rule,
+)
 
 MO, TU, WE, TH, FR, SA, SU = range(7)
 
@@ -45,6 +55,44 @@ def test_choices_round_trip_through_the_stored_rule(choice: ScheduleChoice, rule
 )  # fmt: skip
 def test_rules_the_choices_cannot_express_are_kept_as_text(rule: str) -> None:
     assert from_rule(rule) is None
+
+
+@pytest.mark.parametrize(
+    ("widgets", "choice"),
+    [
+        ({}, ScheduleChoice()),
+        ({"repeat": None, "interval": None, "weekdays": None, "ending": None}, ScheduleChoice()),
+        (
+            {"repeat": "weekly", "interval": 2, "weekdays": [TU, TH]},
+            ScheduleChoice(repeat=Repeat.WEEKLY, interval=2, weekdays=(TU, TH)),
+        ),
+        (
+            {"repeat": Repeat.MONTHLY, "month_position": -1, "month_weekday": FR, "ending": "count", "count": 6},
+            ScheduleChoice(repeat=Repeat.MONTHLY, month_position=-1, month_weekday=FR, ending=Ending.COUNT, count=6),
+        ),
+        (
+            {"repeat": Repeat.DAILY, "ending": Ending.UNTIL, "until": date(2027, 5, 26)},
+            ScheduleChoice(repeat=Repeat.DAILY, ending=Ending.UNTIL, until=date(2027, 5, 26)),
+        ),
+    ],
+)
+def test_choices_from_the_builder_s_widgets(widgets: dict[str, object], choice: ScheduleChoice) -> None:
+    assert choice_from_widgets(widgets) == choice
+
+
+@pytest.mark.parametrize(
+    "rule", ["", "FREQ=DAILY;INTERVAL=3;COUNT=10", "FREQ=WEEKLY;BYDAY=MO,FR;UNTIL=20270526", "FREQ=MONTHLY;INTERVAL=2;BYDAY=3SA"]
+)
+def test_a_stored_rule_fills_the_builder_s_widgets_and_comes_back(rule: str) -> None:
+    widgets = widgets_for_rule(rule)
+    assert widgets["rule"] == "" and isinstance(widgets["weekdays"], list)
+    assert to_rule(choice_from_widgets(widgets)) == rule
+
+
+def test_a_rule_the_builder_cannot_express_fills_the_rule_box() -> None:
+    widgets = widgets_for_rule("FREQ=MONTHLY;BYMONTHDAY=15")
+    assert widgets["rule"] == "FREQ=MONTHLY;BYMONTHDAY=15"
+    assert choice_from_widgets(widgets) == ScheduleChoice()
 
 
 def test_weekdays_are_stored_in_calendar_order_once() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from opportunities.errors import RecordError
 from opportunities.i18n import field_label
-from opportunities.listings.submission import FormValues, check_form
+from opportunities.listings.submission import WIDGET_FIELDS, FormValues, check_form
 from opportunities.places.gazetteer import Location
 from opportunities.validation import parse_opportunity
 from opportunities.vocabulary import Precision, Status
@@ -119,3 +119,37 @@ def test_a_pin_goes_into_the_values() -> None:
     assert GOOD.with_pin(None).latitude is None
     with pytest.raises(RecordError):
         parse_opportunity(replace(values, longitude=None).to_record(), today=TODAY)
+
+
+@pytest.mark.parametrize(
+    "values", [GOOD, FormValues(), replace(GOOD, mode="", type="", country="", cost="12,50", currency="SEK")]
+)
+def test_values_round_trip_through_the_form_s_widgets(values: FormValues) -> None:
+    widgets = values.to_widgets()
+    assert set(widgets) == set(WIDGET_FIELDS)
+    assert FormValues.from_widgets(widgets, provider=values.provider, schedule=values.schedule) == values
+
+
+def test_widgets_hold_lists_empty_text_and_no_choice_as_streamlit_does() -> None:
+    widgets = FormValues().to_widgets()
+    assert widgets["topics"] == [] and widgets["languages"] == []
+    assert widgets["title"] == "" and widgets["cost"] == ""
+    assert widgets["mode"] is None and widgets["type"] is None and widgets["country"] is None
+    assert widgets["age_min"] is None and widgets["start_day"] is None
+
+
+def test_values_from_widgets_read_no_choice_as_empty() -> None:
+    widgets = {
+        **GOOD.to_widgets(),
+        "mode": None,
+        "type": None,
+        "country": None,
+        "currency": None,
+        "topics": None,
+        "languages": None,
+    }
+    values = FormValues.from_widgets(widgets, provider="Stadsbiblioteket Göteborg", schedule="FREQ=DAILY")
+    assert (values.mode, values.type, values.country, values.currency) == ("", "", "", "")
+    assert values.topics == () and values.languages == ()
+    assert values.provider == "Stadsbiblioteket Göteborg" and values.schedule == "FREQ=DAILY"
+    assert values.latitude is None  # the pin is added with with_pin

@@ -12,27 +12,14 @@ from typing import Any
 
 import pytest
 
-from maps.opportunity_map import (
-    DEFAULT_CENTRE,
-    MAX_LISTED,
-    NO_TOPIC_COLOUR,
-    POPUP_OPTIONS,
-    TAP_TOLERANCE_PX,
-    TOPIC_COLOURS,
-    _luminance,
-    approximate_areas,
-    build_map,
-    format_dates,
-    is_approximate,
-    pin_topic,
-    popup_html,
-    safe_link,
-    text_colour_on,
-    topic_colour,
-)
+from maps.approximate import approximate_areas, is_approximate
+from maps.opportunity_map import DEFAULT_CENTRE, TAP_TOLERANCE_PX, build_map
 from maps.overview import base_map
+from maps.popups import MAX_LISTED, POPUP_OPTIONS, popup_html
+from maps.topic_colours import NO_TOPIC_COLOUR, TOPIC_COLOURS, _luminance, pin_topic, text_colour_on, topic_colour
 from opportunities.i18n import topic_label
 from opportunities.model import City, Opportunity
+from opportunities.opportunity_text import safe_link
 from opportunities.vocabulary import TOPICS, Mode, OpportunityType, Precision, Status
 from tests.formats import as_read
 
@@ -441,15 +428,3 @@ def test_cluster_text_contrasts_with_its_colour(background: str) -> None:
         return (la + 0.05) / (lb + 0.05)
 
     assert contrast(text_colour_on(background), background) >= 4.5
-
-
-def test_a_series_is_shown_from_its_first_session() -> None:
-    """ "Every last Friday" starting on Friday 4 December: the first session is the 25th."""
-    opp = Opportunity(
-        title="Kino", provider="Dom kulture", city="Kranj", country="SI", topics=("arts-culture",), age_min=12,
-        mode=Mode.IN_PERSON, type=OpportunityType.CLUB, start=datetime(2026, 12, 4, 18, 0), end=date(2027, 6, 30),
-        schedule="FREQ=MONTHLY;BYDAY=-1FR",
-    )  # fmt: skip
-    assert format_dates(opp, "en").startswith("25 Dec 2026, 18:00 – ")
-    weekly = replace(opp, start=date(2026, 12, 2), schedule="FREQ=WEEKLY;BYDAY=FR")  # a Wednesday
-    assert format_dates(weekly, "en").startswith("4 Dec 2026 – ")

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Engine
 
 from maps.clusters import Bounds, metres_per_pixel, pixels
-from maps.opportunity_map import TOPIC_COLOURS
 from maps.overview import MAX_PINS, MapView, base_map, fitted_view, overview_layer, places_by_size
+from maps.topic_colours import TOPIC_COLOURS
 from opportunities.db.queries import get_opportunities, list_cities
 from opportunities.explore.index import OpportunityIndex
 from opportunities.explore.search import SearchQuery

@@ -1,7 +1,7 @@
 """The Sign in, Register and Account pages (AppTest), signed out and for each role, forbidden paths included.
 
 AppTest cannot set cookies: a signed-in session is a token from ``accounts.start_session`` put into
-``st.session_state[access.SESSION_TOKEN]``, exactly where the page keeps the cookie's token.
+``st.session_state[session.SESSION_TOKEN]``, exactly where the page keeps the cookie's token.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from opportunities.errors import UnconfirmedAccountError
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 from tests.conftest import Databases
-from ui import access, app_state
+from ui import app_state, session
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -100,7 +100,7 @@ def _dispose() -> None:
 
 def signed_in(at: AppTest, world: World, user: User) -> AppTest:
     with writing(world.engine) as conn:
-        at.session_state[access.SESSION_TOKEN] = accounts.start_session(
+        at.session_state[session.SESSION_TOKEN] = accounts.start_session(
             conn, user.id, accounts.now_utc(), settings=load_settings({})
         )
     return at
@@ -144,7 +144,7 @@ def test_sign_in_with_a_wrong_password_fails_and_the_right_one_opens_the_account
     fill(app, {"Email": "LEAD@example.org", "Password": "wrong password here"})
     submit(app, "Sign in")
     assert "Wrong email or password." in texts(app)
-    assert not app.session_state[access.SESSION_TOKEN] if access.SESSION_TOKEN in app.session_state else True
+    assert not app.session_state[session.SESSION_TOKEN] if session.SESSION_TOKEN in app.session_state else True
     fill(app, {"Email": "LEAD@example.org", "Password": PASSWORD})
     submit(app, "Sign in")
     assert not app.exception
@@ -152,7 +152,7 @@ def test_sign_in_with_a_wrong_password_fails_and_the_right_one_opens_the_account
     assert "Your account" in texts(app)
     assert "lead@example.org" in texts(app).replace("\\", "").replace("\u2060", "")
     # Signing out ends the session row: the token is worthless afterwards.
-    token = app.session_state[access.SESSION_TOKEN]
+    token = app.session_state[session.SESSION_TOKEN]
     submit(app, "Sign out")
     with world.engine.connect() as conn:
         assert accounts.user_for_session(conn, token, accounts.now_utc()) is None

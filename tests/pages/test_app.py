@@ -38,7 +38,7 @@ from opportunities.settings import load_settings
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import Status
 from tests.conftest import Databases
-from ui import app_state
+from ui import app_state, session
 from ui.app_state import DEMO_SIZE
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
@@ -486,13 +486,13 @@ def test_a_language_switch_keeps_every_filter_and_relabels_it(app: AppTest, firs
         app.query_params[name] = value
     app.run()
     held = _browser_labels(app, {})
-    values = {key: app.session_state[key] for key in app_state.FILTER_KEYS}
+    values = {key: app.session_state[key] for key in session.FILTER_KEYS}
     assert not app.warning, [w.value for w in app.warning]
 
     app.selectbox(key="ui_language").select(second).run()
     held = _browser_labels(app, held)
     assert not app.exception
-    assert {key: app.session_state[key] for key in app_state.FILTER_KEYS} == values
+    assert {key: app.session_state[key] for key in session.FILTER_KEYS} == values
     _ = translator(second).gettext
     assert app.title[0].value == _("Learning opportunities")
     assert app.multiselect(key="filter_topics").label == _("Topics")

@@ -25,7 +25,7 @@ from opportunities.model import City, Provider
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 from opportunities.vocabulary import Status
-from ui import access, app_state
+from ui import app_state, session
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -81,8 +81,8 @@ def site(engine: Engine, database_url: str, geocoder: Geocoder, monkeypatch: pyt
 def open_page(page: str, token: str | None, *, language: str = "en", params: dict[str, str] | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     if token:
-        at.session_state[access.SESSION_TOKEN] = token
-    at.session_state[app_state.LANGUAGE] = language
+        at.session_state[session.SESSION_TOKEN] = token
+    at.session_state[session.LANGUAGE] = language
     for name, value in (params or {}).items():
         at.query_params[name] = value
     at.switch_page(page)
@@ -209,3 +209,41 @@ def test_still_running_and_withdraw(site: Site, engine: Engine) -> None:
     with engine.connect() as conn:
         opp = queries.get_opportunity(conn, site.listing_id)
     assert opp.status is Status.ARCHIVED
+
+
+def test_the_schedule_builder_reads_the_stored_rule_and_previews_the_sessions(site: Site, engine: Engine) -> None:
+    at = open_page("pages/submit.py", site.tokens["alice@example.org"], params={"edit": str(site.listing_id)})
+    assert at.radio(key="submit_repeat").value == "weekly"
+    assert "Next sessions:" in texts(at)
+    at.radio(key="submit_repeat").set_value("monthly").run()
+    at.selectbox(key="submit_month_position").set_value(-1)
+    at.radio(key="submit_ending").set_value("count").run()
+    at.number_input(key="submit_count").set_value(2).run()
+    preview = next(m.value for m in at.markdown if str(m.value).startswith("Next sessions:"))
+    assert preview.count("\n- ") == 2
+    with engine.connect() as conn:
+        saved = drafts.list_drafts(conn, site.alice)
+    assert [d.values.schedule for d in saved] == ["FREQ=MONTHLY;BYDAY=-1MO;COUNT=2"]  # Monday: the weekday picker starts there
+    # A rule the simple choices cannot express is kept as text; emptying it brings the choices back.
+    with connection.writing(engine) as conn:
+        conn.execute(
+            update(opportunities).where(opportunities.c.id == site.listing_id).values(schedule="FREQ=MONTHLY;BYMONTHDAY=15")
+        )
+    again = open_page("pages/submit.py", site.tokens["alice@example.org"], params={"edit": str(site.listing_id)})
+    assert again.text_input(key="submit_rule").value == "FREQ=MONTHLY;BYMONTHDAY=15"
+    assert not again.radio
+    again.text_input(key="submit_rule").input("").run()
+    assert again.radio(key="submit_repeat").value == "once"
+
+
+def test_discarding_the_draft_empties_the_form(site: Site, engine: Engine) -> None:
+    at = open_page("pages/submit.py", site.tokens["alice@example.org"])
+    at.text_input(key="submit_title").input("Schack").run()
+    with engine.connect() as conn:
+        assert [d.values.title for d in drafts.list_drafts(conn, site.alice)] == ["Schack"]
+    next(b for b in at.button if b.label == "Discard the draft").click().run()
+    assert not at.exception
+    assert at.text_input(key="submit_title").value == ""
+    assert "draft" not in at.query_params
+    with engine.connect() as conn:
+        assert drafts.list_drafts(conn, site.alice) == []
