@@ -113,19 +113,24 @@ def _refresh_search_index(engine: Engine, settings: Settings) -> None:
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
-    from opportunities.listings.importing import explain_rejection, import_file
+    from opportunities.accounts.accounts import now_utc
+    from opportunities.listings.importing import ImportReport, explain_rejection, import_file
     from opportunities.listings.spreadsheets import ReadLimits
+    from opportunities.listings.uploads import audit_import
 
     def progress(done: int, total: int) -> None:
         if total >= 2000:
             print(f"\r{done}/{total} rows", end="", file=sys.stderr, flush=True)
+
+    def record(conn: Connection, report: ImportReport) -> None:  # in the audit log like an upload from the app
+        audit_import(conn, report, actor=None, now=now_utc(), publish=args.publish, note=Path(args.file).name)
 
     geocoder = _geocoder(settings)
     with _engine(settings) as engine:
         try:
             report = import_file(Path(args.file), engine, geocoder, publish=args.publish,
                                  rejects_path=Path(args.rejects) if args.rejects else None, progress=progress,
-                                 limits=ReadLimits.from_settings(settings))  # fmt: skip
+                                 limits=ReadLimits.from_settings(settings), on_stored=record)  # fmt: skip
         except ImportFileError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_UNUSABLE

@@ -461,15 +461,17 @@ def import_records(
     publish: bool = False,
     progress: Progress | None = None,
     row_numbers: Sequence[int] | None = None,
+    on_stored: Callable[[Connection, ImportReport], None] | None = None,
 ) -> ImportReport:
-    """Import records (column → text): every row that passes is stored, or none.
+    """Import records (column → text): every row that passes is stored, or none. ``on_stored``
+    runs in the transaction that stores them (say, to write the audit log).
 
     Rows are numbered as in a spreadsheet (from 2, after the header) unless ``row_numbers`` says.
     Nobody else's write waits for the rows to be checked: see :func:`_plan` and :func:`_store`.
     """
     with _reading(engine) as conn:
         plan = _plan(conn, records, geocoder, publish=publish, progress=progress, row_numbers=row_numbers)
-    return _store(engine, plan, strict=False)
+    return _store(engine, plan, strict=False, on_stored=on_stored)
 
 
 def _with_table(report: ImportReport, table: Table) -> ImportReport:
@@ -619,9 +621,10 @@ def import_file(
     rejects_path: Path | None = None,
     progress: Progress | None = None,
     limits: ReadLimits | None = None,
+    on_stored: Callable[[Connection, ImportReport], None] | None = None,
 ) -> ImportReport:
     """Import a CSV/XLSX file; rejected rows go to ``rejects_path`` (default: beside the file).
-    ``limits`` bound the reading (default: from the settings).
+    ``limits`` bound the reading (default: from the settings); ``on_stored`` as in :func:`import_records`.
 
     Raises :class:`OSError` before importing anything when the rejected-rows file cannot be
     written. Should writing it still fail after the rows were stored, the report says why in
@@ -637,7 +640,8 @@ def import_file(
             because(N_("the rejected rows would overwrite {name} itself; name another file for them"), name=path.name)
         )
     _check_writable(target)
-    report = import_records(engine, table.rows, geocoder, publish=publish, progress=progress, row_numbers=table.row_numbers)
+    report = import_records(engine, table.rows, geocoder, publish=publish, progress=progress, row_numbers=table.row_numbers,
+                            on_stored=on_stored)  # fmt: skip
     report = _with_table(report, table)
     if report.rejected:
         try:

@@ -80,15 +80,26 @@ def confirm_upload(
     name = target.organisation.name if target.organisation else None
 
     def record(conn: Connection, report: ImportReport) -> None:
-        _audit_upload(conn, user, report, preview, now)
+        audit_import(conn, report, actor=user, publish_in=preview.publish_in, publish=preview.publish,
+                     note=preview.filename, now=now)  # fmt: skip
 
     return confirm_import(
         engine, table, geocoder, preview, organisation=name, submitted_by=user.id, progress=progress, on_stored=record
     )
 
 
-def _audit_upload(conn: Connection, user: User, report: ImportReport, preview: ImportPreview, now: datetime) -> None:
-    """One audit entry per city of the stored listings, readable by that city's leads."""
+def audit_import(
+    conn: Connection,
+    report: ImportReport,
+    *,
+    actor: User | None,
+    now: datetime,
+    publish: bool,
+    publish_in: frozenset[int] = frozenset(),
+    note: str = "",
+) -> None:
+    """One audit entry per city of the stored listings, readable by that city's leads; ``actor``
+    None: the command line's import."""
     by_city: dict[int, list[int]] = defaultdict(list)
     ids = report.stored_ids
     for i in range(0, len(ids), 500):
@@ -96,7 +107,7 @@ def _audit_upload(conn: Connection, user: User, report: ImportReport, preview: I
         for oid, city_id in conn.execute(query):
             by_city[city_id].append(oid)
     for city_id, stored in sorted(by_city.items()):
-        status = "published" if preview.publish or city_id in preview.publish_in else "pending"
-        audit.record(conn, actor=user, action="upload", entity="opportunity", entity_id=stored[0] if len(stored) == 1 else None,
+        status = "published" if publish or city_id in publish_in else "pending"
+        audit.record(conn, actor=actor, action="upload", entity="opportunity", entity_id=stored[0] if len(stored) == 1 else None,
                      city_id=city_id, before=None, after={"status": status, "ids": sorted(stored)},
-                     note=preview.filename, now=now)  # fmt: skip
+                     note=note, now=now)  # fmt: skip

@@ -5,8 +5,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from cli.commands import main
+from opportunities.db import connection
+from opportunities.db.schema import audit_log, cities
 from tests.conftest import DATA, sqlite_only
 
 
@@ -41,6 +44,23 @@ def test_import_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert main(["import", str(tmp_path / "bad.csv")]) == 2
     assert "not UTF-8" in capsys.readouterr().err
     assert main(["import", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_an_import_is_in_the_audit_log_as_an_upload_from_the_app_is(tmp_path: Path, database: str) -> None:
+    second = GOOD.replace("Robotika", "Kemija")
+    other_city = GOOD.replace("Robotika", "Šah").replace("Kranj,SI,,46.2400,14.3600", "Maribor,SI,,46.5547,15.6459")
+    assert main(["import", str(write_csv(tmp_path / "term.csv", [GOOD, second, other_city])), "--publish"]) == 0
+    engine = connection.open_database(database)
+    with engine.connect() as conn:
+        logged = conn.execute(
+            select(audit_log.c.actor_label, audit_log.c.action, audit_log.c.note, audit_log.c.after, cities.c.name)
+            .join(cities, cities.c.id == audit_log.c.city_id)
+            .order_by(cities.c.name)
+        ).all()
+    engine.dispose()
+    assert [(r.actor_label, r.action, r.note, r.name, json.loads(r.after)["status"], len(json.loads(r.after)["ids"]))
+            for r in logged] == [("command line", "upload", "term.csv", "Kranj", "published", 2),
+                                 ("command line", "upload", "term.csv", "Maribor", "published", 1)]  # fmt: skip
 
 
 def test_search_prints_json_lines_nearest_first(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
