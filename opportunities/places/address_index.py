@@ -152,6 +152,11 @@ class _Points:
 # --- reading files -------------------------------------------------------------------------
 
 
+# An address file needs five columns; one with thousands is refused before it fills the memory.
+MAX_COLUMNS = 200
+MAX_HEADER_CHARS = 100_000
+
+
 def _is_osm(path: Path) -> bool:
     return path.name.lower().endswith((".osm", ".osm.pbf", ".pbf", ".osm.bz2", ".osm.gz"))
 
@@ -161,11 +166,15 @@ def _read_csv(path: Path, progress: Progress | None) -> pd.DataFrame:
 
     try:
         with path.open(encoding="utf-8-sig") as fh:
-            header = fh.readline()
+            header = fh.readline(MAX_HEADER_CHARS + 1)
     except UnicodeDecodeError:
         raise AddressFileError(f"{path.name}: not UTF-8 text; save it as UTF-8 CSV") from None
     separator = ";" if header.count(";") > header.count(",") else ","
     columns = [c.strip().lower() for c in header.strip().split(separator)]
+    if len(header) > MAX_HEADER_CHARS or len(columns) > MAX_COLUMNS:  # refused before a row is read
+        raise AddressFileError(
+            f"{path.name}: more than {MAX_COLUMNS} columns; an address file needs only {','.join(CSV_COLUMNS)}"
+        )
     missing = [c for c in CSV_COLUMNS if c not in columns]
     if missing:
         raise AddressFileError(
@@ -176,7 +185,8 @@ def _read_csv(path: Path, progress: Progress | None) -> pd.DataFrame:
     read = 0
     try:
         reader = pd.read_csv(path, sep=separator, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                             chunksize=_CSV_CHUNK_ROWS, skipinitialspace=True)  # fmt: skip
+                             chunksize=_CSV_CHUNK_ROWS, skipinitialspace=True,
+                             usecols=lambda c: str(c).strip().lower() in CSV_COLUMNS)  # fmt: skip
         for chunk in reader:
             chunk.columns = [str(c).strip().lower() for c in chunk.columns]
             chunks.append(chunk[list(CSV_COLUMNS)])

@@ -4,6 +4,7 @@ replacing an area, lookups with honest precision, and the geocoder's address ste
 from __future__ import annotations
 
 import shutil
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,34 @@ def test_unusable_files_are_rejected_and_change_nothing(tmp_path: Path, index_di
         load_files([_write(tmp_path, "good.csv", WARSAW), bad], index_dir, geocoder.gazetteer)
     assert index_version(index_dir) == before
     assert [a.area for a in area_stats(index_dir)] == ["kranj"]  # not even the good file of the batch
+
+
+@pytest.mark.parametrize("columns", [201, 1_000_000])
+def test_a_file_of_too_many_columns_is_refused_before_it_is_read(
+    tmp_path: Path, index_dir: Path, geocoder: Geocoder, columns: int
+) -> None:
+    """A header of a million columns (a 10 MB file) took two minutes and 2.8 GB; now it is refused
+    at once, in little memory."""
+    extra = ",".join(f"c{i}" for i in range(columns - 6))
+    row = "Koroška cesta,13,4000,Kranj,46.24,14.35" + "," * (columns - 6)
+    wide = _write(tmp_path, "wide.csv", f"{HEADER.strip()},{extra}\n" + f"{row}\n" * 3)
+    tracemalloc.start()
+    try:
+        with pytest.raises(AddressFileError, match="more than 200 columns"):
+            load_files([wide], index_dir, geocoder.gazetteer)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 * 1024 * 1024
+    assert AddressIndex.open(index_dir) is None
+
+
+def test_columns_beside_the_five_are_not_kept(tmp_path: Path, index_dir: Path, geocoder: Geocoder) -> None:
+    notes = ",".join(f"note{i}" for i in range(150))
+    kranj = KRANJ.splitlines()
+    text = "\n".join([f"{kranj[0]},{notes}", *(f"{line}," + "," * 149 for line in kranj[1:])]) + "\n"
+    load_files([_write(tmp_path, "kranj.csv", text)], index_dir, geocoder.gazetteer)
+    assert [a.area for a in area_stats(index_dir)] == ["kranj"]
 
 
 def test_a_file_that_is_not_text_or_not_osm(tmp_path: Path, index_dir: Path, geocoder: Geocoder) -> None:
