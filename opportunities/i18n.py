@@ -17,13 +17,13 @@ import gettext
 import math
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -149,6 +149,18 @@ def format_when(value: date | datetime, language: str) -> str:
     clock = format_time(value.time(), format="short", locale=locale)
     pattern = str(locale.datetime_formats["medium"])  # e.g. "{1}, {0}": {1} the date, {0} the time
     return pattern.replace("{1}", format_day(value, language)).replace("{0}", clock)
+
+
+def format_moment(moment: datetime, zone: tzinfo | None, language: str) -> str:
+    """An instant (an aware time, as stored: when something was done) in ``zone``'s local time,
+    naming the zone: ``5 dec. 2026 10:00 CET`` in Swedish; in UTC, saying so, when ``zone`` is None.
+
+    A naive ``moment`` is taken as UTC, as the database's timestamps are.
+    """
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    local = aware.astimezone(zone or UTC)
+    name = format_datetime(local, "z", locale=babel_locale(language))
+    return f"{format_when(local.replace(tzinfo=None), language)} {name}"
 
 
 def format_number(value: int | float | Decimal, language: str) -> str:
