@@ -168,6 +168,17 @@ def format_number(value: int | float | Decimal, language: str) -> str:
     return format_decimal(value, locale=babel_locale(language))
 
 
+def format_significant(value: float, language: str) -> str:
+    """A measured figure (a rate, a distance) to sensible precision in the language's format: two
+    significant digits below 10 (``0,0092``, ``4,1`` in Swedish), whole numbers from 10 (``1 234``)."""
+    if not math.isfinite(value):
+        return "–"
+    if value == 0 or abs(value) >= 10:
+        return format_decimal(round(value), locale=babel_locale(language))
+    # "9.2e-03" -> Decimal("0.0092"): exactly the digits kept, written out without an exponent.
+    return format_decimal(Decimal(f"{value:.2g}"), locale=babel_locale(language), decimal_quantization=False)
+
+
 def format_money(amount: Decimal, currency: str, language: str) -> str:
     """``€12.50`` / ``12,50 €``; whole amounts without decimals (``5 kr``); zero is "Free"."""
     if amount == 0:

@@ -37,7 +37,7 @@ from opportunities.coverage.population import (
 from opportunities.coverage.reports import coverage_csv
 from opportunities.db.queries import list_cities
 from opportunities.errors import BoundaryFileError
-from opportunities.i18n import age_group_label, explain_file_error, format_number, topic_label, translator
+from opportunities.i18n import age_group_label, explain_file_error, format_number, format_significant, topic_label, translator
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
 from ui import access, widgets
@@ -122,8 +122,9 @@ def main() -> None:
             table = layer[["rank", "district", "count", "per_1000", "residents_in_desert", "reason"]].copy()
             table.columns = [_("Rank"), _("District"), _("Opportunities"), _("Per 1,000 residents"),
                              _("Residents in deserts"), _("Why")]  # fmt: skip
-            # Reasons in the page language: the domain formats them with this translator.
-            reasons = ranked(coverage.district_deserts(filt, distance), distance, _)["reason"]
+            # Rates and reasons in the page's language and number format ("0,0092" in Swedish).
+            table[_("Per 1,000 residents")] = [format_significant(float(v), lang) for v in layer["per_1000"]]
+            reasons = ranked(coverage.district_deserts(filt, distance), distance, _, lang)["reason"]
             table[_("Why")] = list(reasons)
         else:
             st.subheader(_("Cells"))

@@ -376,3 +376,20 @@ def test_an_instant_is_shown_in_the_citys_time_naming_the_zone(zone: str | None,
     assert i18n.format_moment(moment.replace(tzinfo=None), ZoneInfo(zone) if zone else None, language) == shown  # naive: UTC
     summer = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
     assert i18n.format_moment(summer, ZoneInfo("Europe/Stockholm"), "sv") == "1 juni 2026 11:30 CEST"
+
+
+@pytest.mark.parametrize(
+    ("value", "language", "shown"),
+    [
+        (0.0092, "sv", "0,0092"),
+        (0.0092, "en", "0.0092"),
+        (4.1234, "pl", "4,1"),
+        (0.123456, "sl", "0,12"),
+        (2.0, "sv", "2"),
+        (0.0, "sv", "0"),
+        (1234.4, "sv", "1\u00a0234"),
+        (float("nan"), "sv", "–"),
+    ],
+)
+def test_a_measured_figure_has_two_significant_digits_in_the_readers_format(value: float, language: str, shown: str) -> None:
+    assert same_as_read(i18n.format_significant(value, language), shown)

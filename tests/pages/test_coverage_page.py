@@ -70,3 +70,15 @@ def test_hexagon_grid_and_polish(page: AppTest) -> None:
     assert not page.exception
     assert page.title[0].value == "Pokrycie"
     assert len(page.dataframe[0].value) > 0
+
+
+def test_rates_per_1000_are_written_in_the_readers_format(page: AppTest) -> None:
+    page.session_state["ui_language"] = "sv"
+    page.run()
+    assert not page.exception
+    table = page.dataframe[0].value
+    rates = [str(v) for v in table["Per 1 000 invånare"] if str(v) not in ("–", "0")]
+    assert rates and all("." not in r for r in rates), rates  # a decimal comma, never a point
+    assert all(len(r.replace(",", "").replace("\u00a0", "").lstrip("0")) <= 2 for r in rates if "," in r)  # 2 digits kept
+    why = " ".join(table["Varför"])
+    assert "." not in why.replace("...", ""), why
