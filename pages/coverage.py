@@ -106,8 +106,11 @@ def main() -> None:
             "(not a walking or transit distance). Residents are taken as spread evenly over each district."
         )
     st.caption(scope.format(km=f"{distance:g}"))
-    st.caption(_("Not on the map: {approximate} matching opportunities known only to a town or postcode centre, "
-                 "{online} online.").format(approximate=approximate, online=online))  # fmt: skip
+    st.caption(translator(lang).ngettext(
+        "Not on the map: {approximate} matching opportunity known only to a town or postcode centre, {online} online.",
+        "Not on the map: {approximate} matching opportunities known only to a town or postcode centre, {online} online.",
+        approximate,
+    ).format(approximate=format_number(approximate, lang), online=format_number(online, lang)))  # fmt: skip
     labels = {"count": _("Opportunities"), "desert": _("Desert: nothing within {km} km").format(km=f"{distance:g}"),
               "legend": _("Opportunities")}  # fmt: skip
     map_args = {"value": "count", "labels": labels, "topic_names": {x: topic_label(x, lang) for x in TOPICS},

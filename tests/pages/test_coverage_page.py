@@ -82,3 +82,19 @@ def test_rates_per_1000_are_written_in_the_readers_format(page: AppTest) -> None
     assert all(len(r.replace(",", "").replace("\u00a0", "").lstrip("0")) <= 2 for r in rates if "," in r)  # 2 digits kept
     why = " ".join(table["Varför"])
     assert "." not in why.replace("...", ""), why
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Not on the map: 1 matching opportunity known only to a town or postcode centre, 1 online."),
+        ("pl", "Poza mapą: 1 pasująca oferta znana tylko co do środka miejscowości lub kodu pocztowego, 1 online."),
+    ],
+)
+def test_one_opportunity_off_the_map_is_counted_in_the_singular(page: AppTest, language: str, expected: str) -> None:
+    page.session_state["ui_language"] = language
+    page.run()
+    page.sidebar.multiselect(key="coverage_topics").set_value(["digital-skills"])  # one known only to a town
+    page.run()
+    assert not page.exception
+    assert expected in [c.value for c in page.caption]
