@@ -570,6 +570,35 @@ class DefaultIconPath(MacroElement):
         self.path = path
 
 
+class MetricScale(MacroElement):
+    """The scale bar in metres and kilometres only (Leaflet's default adds feet and miles), and, on a
+    narrow map, lifted above the attribution so that the two do not overlap."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          @media (max-width: 480px) {
+            .leaflet-bottom.leaflet-left { bottom: 1.6em; }
+            .leaflet-container .leaflet-control-attribution { font-size: 10px; }
+          }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+
+def metric_map(**options: object) -> folium.Map:
+    """A folium map with the metric scale bar (:class:`MetricScale`) instead of folium's
+    ``control_scale`` (metric and imperial): every map of the app is made by this."""
+    m = folium.Map(control_scale=False, **options)  # type: ignore[arg-type]
+    MetricScale().add_to(m)  # type: ignore[no-untyped-call]
+    return m
+
+
 def use_local_assets(element: folium.Map | FastMarkerCluster, asset_base: str) -> None:
     """Point the element's scripts and style sheets at the vendored copies under ``asset_base``.
 
@@ -640,11 +669,10 @@ def build_map(
     lons = [lon for _, lon in points if lon is not None]
     centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2) if lats else DEFAULT_CENTRE
 
-    m = folium.Map(
+    m = metric_map(
         location=centre,
         zoom_start=DEFAULT_ZOOM if not lats else MAX_FIT_ZOOM,
         tiles=folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=19),
-        control_scale=True,
         tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)

@@ -49,6 +49,7 @@ from maps.opportunity_map import (
     TopicLegend,
     _MapStyle,
     _topic_class,
+    metric_map,
     popup_html,
     set_document,
     text_colour_on,
@@ -113,11 +114,10 @@ def base_map(
 ) -> folium.Map:
     """The map without data: tiles, styles, the topic legend and the ``places`` (city names drawn
     from our own data, so the map is readable when tiles fail), with Leaflet served locally."""
-    m = folium.Map(
+    m = metric_map(
         location=DEFAULT_CENTRE,
         zoom_start=DEFAULT_ZOOM,
         tiles=folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=19),
-        control_scale=True,
         tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)
