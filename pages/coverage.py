@@ -137,17 +137,23 @@ def main() -> None:
     slug = city.replace(" ", "_") or "coverage"
     csv = coverage_csv(layer)
     one, two, three, four = st.columns(4)
-    one.download_button(_("Table (CSV)"), csv, f"coverage-{slug}-{by}.csv", "text/csv")
+    # on_click="ignore": a download does not rerun the page. A rerun replaces the files of the
+    # buttons drawn before it, so a second click (the PNG right after the HTML) would ask for a
+    # file that is gone (MediaFileStorageError).
+    one.download_button(_("Table (CSV)"), csv, f"coverage-{slug}-{by}.csv", "text/csv", on_click="ignore", key="coverage_csv")
     two.download_button(
-        _("Layer (GeoJSON)"), layer_geojson(layer).encode("utf-8"), f"coverage-{slug}-{by}.geojson", "application/geo+json"
-    )
+        _("Layer (GeoJSON)"), layer_geojson(layer).encode("utf-8"), f"coverage-{slug}-{by}.geojson", "application/geo+json",
+        on_click="ignore", key="coverage_geojson",
+    )  # fmt: skip
     # Built on click only: inlining Leaflet and drawing the PNG are not worth doing on every rerun.
     three.download_button(
-        _("Map (HTML)"), lambda: standalone_html(layer, **map_args).encode("utf-8"), f"coverage-{slug}-{by}.html", "text/html"
-    )
+        _("Map (HTML)"), lambda: standalone_html(layer, **map_args).encode("utf-8"), f"coverage-{slug}-{by}.html", "text/html",
+        on_click="ignore", key="coverage_html",
+    )  # fmt: skip
     four.download_button(
-        _("Map (PNG)"), lambda: map_png(layer, value="count", labels=labels, title=city), f"coverage-{slug}-{by}.png", "image/png"
-    )
+        _("Map (PNG)"), lambda: map_png(layer, value="count", labels=labels, title=city), f"coverage-{slug}-{by}.png",
+        "image/png", on_click="ignore", key="coverage_png",
+    )  # fmt: skip
     if len(filt.city_ids) == 1 and permissions.allowed(user, Action.REPLACE_DISTRICTS, city_id=filt.city_ids[0]):
         district_upload(user, filt.city_ids[0], city, lang)
         population_upload(user, filt.city_ids[0], city, lang)

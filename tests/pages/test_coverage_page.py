@@ -98,3 +98,12 @@ def test_one_opportunity_off_the_map_is_counted_in_the_singular(page: AppTest, l
     page.run()
     assert not page.exception
     assert expected in [c.value for c in page.caption]
+
+
+def test_downloads_do_not_rerun_the_page_so_one_after_another_all_arrive(page: AppTest) -> None:
+    # A rerun replaces the files of the buttons drawn before it: the PNG clicked right after the
+    # HTML was gone (MediaFileStorageError). No download reruns the page.
+    page.run()
+    buttons = page.get("download_button")
+    assert len(buttons) == 4
+    assert all(b.proto.ignore_rerun for b in buttons), [b.proto.label for b in buttons if not b.proto.ignore_rerun]  # type: ignore[attr-defined]
