@@ -487,6 +487,11 @@ STREAMLIT_TEXTS: tuple[str, ...] = (
     N_("Clear all"),
     N_("Sidebar"),
     N_("Next"),
+    # The menu's landmark, the password field's eye, and the keyboard user's first link.
+    N_("App pages"),
+    N_("Show password"),
+    N_("Hide password"),
+    N_("Skip to main content"),
     # The date fields and their calendar (react-aria in the browser's language): a field is
     # named "year, From" and the calendar "Choose date, November 2026", so the part before the
     # first comma is relabelled too.

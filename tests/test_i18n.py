@@ -393,3 +393,11 @@ def test_an_instant_is_shown_in_the_citys_time_naming_the_zone(zone: str | None,
 )
 def test_a_measured_figure_has_two_significant_digits_in_the_readers_format(value: float, language: str, shown: str) -> None:
     assert same_as_read(i18n.format_significant(value, language), shown)
+
+
+def test_streamlits_own_menu_password_and_skip_link_texts_are_relabelled() -> None:
+    pairs = dict(i18n.streamlit_relabels("pl"))
+    assert pairs["App pages"] == "Strony aplikacji"
+    assert pairs["Show password"] == "Pokaż hasło" and pairs["Hide password"] == "Ukryj hasło"
+    assert pairs["Skip to main content"] == "Przejdź do głównej treści"
+    assert dict(i18n.streamlit_relabels("en"))["Pokaż hasło"] == "Show password"  # and back after a switch
