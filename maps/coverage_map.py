@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 import folium
 import mapclassify
 import numpy as np
+from branca.element import MacroElement
+from folium.template import Template
 
-from maps.elements import use_local_assets
+from maps.elements import metric_map, use_local_assets
 from maps.offline_page import INLINE_BASE, inline_assets
 from opportunities.vocabulary import TOPICS
 
@@ -57,7 +59,7 @@ def coverage_map(layer: gpd.GeoDataFrame, *, value: str, labels: dict[str, str],
     (name, count, desert, legend title) already translated. With ``asset_base``, Leaflet comes from
     the app's vendored copy; without, from folium's CDN (a downloaded map opened anywhere)."""
     minx, miny, maxx, maxy = layer.total_bounds if len(layer) else (-10, 35, 30, 70)
-    fmap = folium.Map(tiles=None, control_scale=True)
+    fmap = metric_map(tiles=None)
     if asset_base:
         use_local_assets(fmap, asset_base)
     folium.TileLayer(tile_url, attr=tile_attribution).add_to(fmap)
@@ -108,6 +110,30 @@ def legend_rows(breaks: list[float], positive: np.ndarray) -> list[tuple[str, st
     return rows
 
 
+LEGEND_STYLE = """<style>
+  .col-coverage-legend { position: absolute; bottom: 60px; left: 8px; z-index: 9999; background: #fff; color: #222;
+    padding: 6px; font: 12px sans-serif; border: 1px solid #999; max-width: 60%; }
+  .col-coverage-legend summary { cursor: pointer; }
+  @media (max-width: 480px) {
+    .col-coverage-legend { top: 8px; right: 8px; bottom: auto; left: auto; font-size: 11px; padding: 4px; max-width: 55%; }
+    .col-coverage-legend-rows { display: grid; grid-template-columns: auto auto; column-gap: 8px; }
+  }
+</style>"""
+
+
+class _FoldLegendOnPhones(MacroElement):
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+          var legend = document.querySelector(".col-coverage-legend");
+          if (legend && window.matchMedia("(max-width: 480px)").matches) { legend.removeAttribute("open"); }
+        })();
+        {% endmacro %}
+        """
+    )
+
+
 def _legend(fmap: folium.Map, breaks: list[float], labels: dict[str, str], positive: np.ndarray) -> None:
     rows = []
     for colour, text in legend_rows(breaks, positive):
@@ -119,11 +145,18 @@ def _legend(fmap: folium.Map, breaks: list[float], labels: dict[str, str], posit
         f'<div><span style="border:2px dashed {DESERT_COLOUR};display:inline-block;width:12px;height:8px"></span> '
         f"{html.escape(labels['desert'])}</div>"
     )
+    # A <details> the reader can fold; folded from the start on a narrow map (a phone), where it
+    # would cover a third of the map, and smaller there, at the top right, clear of the scale bar
+    # and the attribution at the bottom.
     box = (
-        f'<div style="position:absolute;bottom:60px;left:8px;z-index:9999;background:#fff;color:#222;padding:6px;'
-        f'font:12px sans-serif;border:1px solid #999"><b>{html.escape(labels["legend"])}</b>{"".join(rows)}</div>'
+        f'<details class="col-coverage-legend" open><summary><b>{html.escape(labels["legend"])}</b></summary>'
+        f'<div class="col-coverage-legend-rows">{"".join(rows)}</div></details>'
     )
+    fmap.get_root().header.add_child(folium.Element(LEGEND_STYLE))  # type: ignore[attr-defined]
     fmap.get_root().html.add_child(folium.Element(box))  # type: ignore[attr-defined]
+    # In the map's own script: the component that shows the map in the app runs that, not a
+    # <script> element of the page.
+    _FoldLegendOnPhones().add_to(fmap)  # type: ignore[no-untyped-call]
 
 
 def standalone_html(layer: gpd.GeoDataFrame, **options: Any) -> str:

@@ -293,6 +293,35 @@ class ApproximateAreas(MacroElement):
         ]
 
 
+class MetricScale(MacroElement):
+    """The scale bar in metres and kilometres only (Leaflet's default adds feet and miles), and, on a
+    narrow map, lifted above the attribution so that the two do not overlap."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+          @media (max-width: 480px) {
+            .leaflet-bottom.leaflet-left { bottom: 1.6em; }
+            .leaflet-container .leaflet-control-attribution { font-size: 10px; }
+          }
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        L.control.scale({imperial: false, metric: true}).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+
+def metric_map(**options: object) -> folium.Map:
+    """A folium map with the metric scale bar (:class:`MetricScale`) instead of folium's
+    ``control_scale`` (metric and imperial): every map of the app is made by this."""
+    m = folium.Map(control_scale=False, **options)  # type: ignore[arg-type]
+    MetricScale().add_to(m)  # type: ignore[no-untyped-call]
+    return m
+
+
 def _asset(asset_base: str, path: str) -> str:
     return f"{asset_base.rstrip('/')}/{path}"
 

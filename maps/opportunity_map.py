@@ -15,7 +15,7 @@ import folium
 from folium.plugins import FastMarkerCluster
 
 from maps.approximate import approximate_areas, is_approximate
-from maps.elements import ApproximateAreas, MapBehaviour, TopicLegend, _MapStyle, set_document, use_local_assets
+from maps.elements import ApproximateAreas, MapBehaviour, TopicLegend, _MapStyle, metric_map, set_document, use_local_assets
 from maps.popups import POPUP_OPTIONS, popup_html
 from maps.topic_colours import pin_topic, topic_class
 from opportunities.i18n import translator
@@ -64,11 +64,10 @@ def build_map(
     lons = [lon for _, lon in points if lon is not None]
     centre = ((min(lats) + max(lats)) / 2, (min(lons) + max(lons)) / 2) if lats else DEFAULT_CENTRE
 
-    m = folium.Map(
+    m = metric_map(
         location=centre,
         zoom_start=DEFAULT_ZOOM if not lats else MAX_FIT_ZOOM,
         tiles=folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=19),
-        control_scale=True,
         tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)

@@ -32,7 +32,16 @@ from maps.clusters import (
     pixels,
     zoom_for,
 )
-from maps.elements import ApproximateAreas, MapBehaviour, PlaceLabels, TopicLegend, _MapStyle, set_document, use_local_assets
+from maps.elements import (
+    ApproximateAreas,
+    MapBehaviour,
+    PlaceLabels,
+    TopicLegend,
+    _MapStyle,
+    metric_map,
+    set_document,
+    use_local_assets,
+)
 from maps.opportunity_map import DEFAULT_CENTRE, DEFAULT_ZOOM, MAX_FIT_ZOOM, TAP_TOLERANCE_PX
 from maps.popups import MAX_LISTED, POPUP_OPTIONS, popup_html
 from maps.topic_colours import NO_TOPIC_COLOUR, TOPIC_COLOURS, text_colour_on, topic_class
@@ -70,16 +79,35 @@ def fitted_view(index: OpportunityIndex, keep: npt.NDArray[np.bool_]) -> MapView
     return MapView(bounds, min(zoom_for(bounds), MAX_FIT_ZOOM))
 
 
+# Kilometres in a degree of latitude (and of longitude at the equator).
+_KM_PER_DEGREE = 111.32
+
+
+def near_view(latitude: float, longitude: float, radius_km: float) -> MapView:
+    """The view that shows the whole circle of a search near a point (Near me, near an address)."""
+    dlat = radius_km / _KM_PER_DEGREE
+    dlon = min(180.0, dlat / max(0.01, math.cos(math.radians(latitude))))
+    bounds = Bounds(max(-85.0, latitude - dlat), longitude - dlon, min(85.0, latitude + dlat), longitude + dlon)
+    return MapView(bounds, min(zoom_for(bounds), MAX_FIT_ZOOM))
+
+
+def near_circle(latitude: float, longitude: float, radius_km: float) -> folium.Circle:
+    """The circle searched in, drawn as a dashed outline (no fill: the pins inside stay clickable)."""
+    return folium.Circle(
+        location=(latitude, longitude), radius=radius_km * 1000, color="#555555", weight=2, dash_array="6 6",
+        fill=False, class_name="col-near-circle",
+    )  # fmt: skip
+
+
 def base_map(
     *, tile_url: str, tile_attribution: str, asset_base: str, language: str = "en", places: Sequence[City] = ()
 ) -> folium.Map:
     """The map without data: tiles, styles, the topic legend and the ``places`` (city names drawn
     from our own data, so the map is readable when tiles fail), with Leaflet served locally."""
-    m = folium.Map(
+    m = metric_map(
         location=DEFAULT_CENTRE,
         zoom_start=DEFAULT_ZOOM,
         tiles=folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=19),
-        control_scale=True,
         tap_tolerance=TAP_TOLERANCE_PX,
     )
     use_local_assets(m, asset_base)

@@ -12,7 +12,7 @@ import folium
 from branca.element import MacroElement
 from folium.template import Template
 
-from maps.elements import use_local_assets
+from maps.elements import metric_map, use_local_assets
 from opportunities.i18n import translator
 from opportunities.places.gazetteer import Location
 from opportunities.vocabulary import is_approximate
@@ -59,11 +59,10 @@ def pin_map(
         zoom = COUNTRY_ZOOM if centre == (0.0, 0.0) else AREA_ZOOM
     else:
         zoom = AREA_ZOOM if is_approximate(location.precision, location.uncertainty_m) else PIN_ZOOM
-    m = folium.Map(
+    m = metric_map(
         location=point,
         zoom_start=zoom,
         tiles=folium.TileLayer(tiles=tile_url, attr=tile_attribution, max_zoom=19),
-        control_scale=True,
     )
     use_local_assets(m, asset_base)
     if location is None:

@@ -17,13 +17,13 @@ import gettext
 import math
 import re
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_datetime, format_time
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
@@ -151,9 +151,32 @@ def format_when(value: date | datetime, language: str) -> str:
     return pattern.replace("{1}", format_day(value, language)).replace("{0}", clock)
 
 
+def format_moment(moment: datetime, zone: tzinfo | None, language: str) -> str:
+    """An instant (an aware time, as stored: when something was done) in ``zone``'s local time,
+    naming the zone: ``5 dec. 2026 10:00 CET`` in Swedish; in UTC, saying so, when ``zone`` is None.
+
+    A naive ``moment`` is taken as UTC, as the database's timestamps are.
+    """
+    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    local = aware.astimezone(zone or UTC)
+    name = format_datetime(local, "z", locale=babel_locale(language))
+    return f"{format_when(local.replace(tzinfo=None), language)} {name}"
+
+
 def format_number(value: int | float | Decimal, language: str) -> str:
     """A number with the language's separators: ``1,234.5`` in English, ``1 234,5`` in Swedish."""
     return format_decimal(value, locale=babel_locale(language))
+
+
+def format_significant(value: float, language: str) -> str:
+    """A measured figure (a rate, a distance) to sensible precision in the language's format: two
+    significant digits below 10 (``0,0092``, ``4,1`` in Swedish), whole numbers from 10 (``1 234``)."""
+    if not math.isfinite(value):
+        return "–"
+    if value == 0 or abs(value) >= 10:
+        return format_decimal(round(value), locale=babel_locale(language))
+    # "9.2e-03" -> Decimal("0.0092"): exactly the digits kept, written out without an exponent.
+    return format_decimal(Decimal(f"{value:.2g}"), locale=babel_locale(language), decimal_quantization=False)
 
 
 def format_money(amount: Decimal, currency: str, language: str) -> str:
@@ -464,6 +487,11 @@ STREAMLIT_TEXTS: tuple[str, ...] = (
     N_("Clear all"),
     N_("Sidebar"),
     N_("Next"),
+    # The menu's landmark, the password field's eye, and the keyboard user's first link.
+    N_("App pages"),
+    N_("Show password"),
+    N_("Hide password"),
+    N_("Skip to main content"),
     # The date fields and their calendar (react-aria in the browser's language): a field is
     # named "year, From" and the calendar "Choose date, November 2026", so the part before the
     # first comma is relabelled too.

@@ -37,7 +37,7 @@ from opportunities.coverage.population import (
 from opportunities.coverage.reports import coverage_csv
 from opportunities.db.queries import list_cities
 from opportunities.errors import BoundaryFileError
-from opportunities.i18n import age_group_label, explain_file_error, format_number, topic_label, translator
+from opportunities.i18n import age_group_label, explain_file_error, format_number, format_significant, topic_label, translator
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import AGE_GROUPS, PIN_MAX_UNCERTAINTY_M, TOPICS, Status
 from ui import access, session, widgets
@@ -106,8 +106,11 @@ def main() -> None:
             "(not a walking or transit distance). Residents are taken as spread evenly over each district."
         )
     st.caption(scope.format(km=f"{distance:g}"))
-    st.caption(_("Not on the map: {approximate} matching opportunities known only to a town or postcode centre, "
-                 "{online} online.").format(approximate=approximate, online=online))  # fmt: skip
+    st.caption(translator(lang).ngettext(
+        "Not on the map: {approximate} matching opportunity known only to a town or postcode centre, {online} online.",
+        "Not on the map: {approximate} matching opportunities known only to a town or postcode centre, {online} online.",
+        approximate,
+    ).format(approximate=format_number(approximate, lang), online=format_number(online, lang)))  # fmt: skip
     labels = {"count": _("Opportunities"), "desert": _("Desert: nothing within {km} km").format(km=f"{distance:g}"),
               "legend": _("Opportunities")}  # fmt: skip
     map_args = {"value": "count", "labels": labels, "topic_names": {x: topic_label(x, lang) for x in TOPICS},
@@ -122,8 +125,9 @@ def main() -> None:
             table = layer[["rank", "district", "count", "per_1000", "residents_in_desert", "reason"]].copy()
             table.columns = [_("Rank"), _("District"), _("Opportunities"), _("Per 1,000 residents"),
                              _("Residents in deserts"), _("Why")]  # fmt: skip
-            # Reasons in the page language: the domain formats them with this translator.
-            reasons = ranked(coverage.district_deserts(filt, distance), distance, _)["reason"]
+            # Rates and reasons in the page's language and number format ("0,0092" in Swedish).
+            table[_("Per 1,000 residents")] = [format_significant(float(v), lang) for v in layer["per_1000"]]
+            reasons = ranked(coverage.district_deserts(filt, distance), distance, _, lang)["reason"]
             table[_("Why")] = list(reasons)
         else:
             st.subheader(_("Cells"))
@@ -133,17 +137,23 @@ def main() -> None:
     slug = city.replace(" ", "_") or "coverage"
     csv = coverage_csv(layer)
     one, two, three, four = st.columns(4)
-    one.download_button(_("Table (CSV)"), csv, f"coverage-{slug}-{by}.csv", "text/csv")
+    # on_click="ignore": a download does not rerun the page. A rerun replaces the files of the
+    # buttons drawn before it, so a second click (the PNG right after the HTML) would ask for a
+    # file that is gone (MediaFileStorageError).
+    one.download_button(_("Table (CSV)"), csv, f"coverage-{slug}-{by}.csv", "text/csv", on_click="ignore", key="coverage_csv")
     two.download_button(
-        _("Layer (GeoJSON)"), layer_geojson(layer).encode("utf-8"), f"coverage-{slug}-{by}.geojson", "application/geo+json"
-    )
+        _("Layer (GeoJSON)"), layer_geojson(layer).encode("utf-8"), f"coverage-{slug}-{by}.geojson", "application/geo+json",
+        on_click="ignore", key="coverage_geojson",
+    )  # fmt: skip
     # Built on click only: inlining Leaflet and drawing the PNG are not worth doing on every rerun.
     three.download_button(
-        _("Map (HTML)"), lambda: standalone_html(layer, **map_args).encode("utf-8"), f"coverage-{slug}-{by}.html", "text/html"
-    )
+        _("Map (HTML)"), lambda: standalone_html(layer, **map_args).encode("utf-8"), f"coverage-{slug}-{by}.html", "text/html",
+        on_click="ignore", key="coverage_html",
+    )  # fmt: skip
     four.download_button(
-        _("Map (PNG)"), lambda: map_png(layer, value="count", labels=labels, title=city), f"coverage-{slug}-{by}.png", "image/png"
-    )
+        _("Map (PNG)"), lambda: map_png(layer, value="count", labels=labels, title=city), f"coverage-{slug}-{by}.png",
+        "image/png", on_click="ignore", key="coverage_png",
+    )  # fmt: skip
     if len(filt.city_ids) == 1 and permissions.allowed(user, Action.REPLACE_DISTRICTS, city_id=filt.city_ids[0]):
         district_upload(user, filt.city_ids[0], city, lang)
         population_upload(user, filt.city_ids[0], city, lang)

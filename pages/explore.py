@@ -16,7 +16,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from maps.approximate import is_approximate
-from maps.overview import MapView, base_map, fitted_view, overview_layer, places_by_size
+from maps.overview import MapView, base_map, fitted_view, near_circle, near_view, overview_layer, places_by_size
 from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, visitor_moved
 from opportunities.explore.index import OpportunityIndex
 from opportunities.explore.search import SearchQuery
@@ -303,12 +303,12 @@ def filter_sidebar(cities: list[str], languages_taught: tuple[str, ...], lang: s
 # --- URL -------------------------------------------------------------------------------------------
 
 
-def page_params(filters: Filters, lang: str) -> dict[str, str | list[str]]:
-    """The URL parameters for what the page shows now."""
+def page_params(filters: Filters, lang: str, *, share: bool = False) -> dict[str, str | list[str]]:
+    """The URL parameters for what the page shows now; to ``share``, with the language always."""
     selected = st.session_state[session.SELECTED]
     position = st.session_state[session.MAP_POSITION]
     return ExploreParams(language=lang, filters=filters, selected=selected, position=position).to_params(
-        default_language=browser_language()
+        default_language=None if share else browser_language()
     )
 
 
@@ -323,14 +323,20 @@ def write_url(params: dict[str, str | list[str]]) -> None:
 # --- map -------------------------------------------------------------------------------------------
 
 
-def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray) -> None:
-    """A new search: fit the map to its results, or, on a fresh load, show the view from the link."""
+def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray, near: tuple[float, float, int] | None = None) -> None:
+    """A new search: fit the map to its results, or to the whole circle of a search ``near`` a point
+    (latitude, longitude, radius in km); on a fresh load, show the view from the link."""
     if st.session_state[session.MAP_FIT_FOR] == key:
         return
     first = st.session_state[session.MAP_FIT_FOR] is None
     st.session_state[session.MAP_FIT_FOR] = key
     position: MapPosition | None = st.session_state[session.MAP_POSITION] if first else None
-    view = fitted_view(index, keep) if position is None else view_around(position.latitude, position.longitude, position.zoom)
+    if position is not None:
+        view = view_around(position.latitude, position.longitude, position.zoom)
+    elif near is not None:
+        view = near_view(*near)
+    else:
+        view = fitted_view(index, keep)
     st.session_state[session.MAP_POSITION] = position
     st.session_state[session.MAP_VIEW] = view
     st.session_state[session.MAP_FIT_VIEW] = view
@@ -339,7 +345,12 @@ def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray) -> None:
 
 @st.fragment
 def show_map(
-    index: OpportunityIndex, keep: np.ndarray, params: dict[str, str | list[str]], lang: str, topics: tuple[str, ...] = ()
+    index: OpportunityIndex,
+    keep: np.ndarray,
+    params: dict[str, str | list[str]],
+    lang: str,
+    topics: tuple[str, ...] = (),
+    near: tuple[float, float, int] | None = None,
 ) -> None:
     """The map: a fixed base map and a layer for the visible area, rebuilt when the visitor pans.
 
@@ -366,6 +377,8 @@ def show_map(
         index, keep, view, lambda ids: state.opportunities_by_id(engine, ids), state.city_labels(engine, settings.database_url),
         language=lang, highlight=topics,
     )  # fmt: skip
+    if near is not None:
+        near_circle(*near).add_to(layer.group)
     st_folium(
         base_map(
             tile_url=settings.tile_url,
@@ -563,7 +576,8 @@ def main() -> None:
         keep = index.mask(query, conn)
     total = int(keep.sum())
     search_key = repr(query)
-    fit_map(index, search_key, keep)
+    circle = (*near.point, filters.radius_km) if near.point is not None else None
+    fit_map(index, search_key, keep, circle)
     if st.session_state[session.LIST_FOR] != search_key:
         st.session_state[session.LIST_FOR] = search_key
         st.session_state[session.PAGE] = 1
@@ -572,7 +586,7 @@ def main() -> None:
 
     if selected is not None:
         timezone = details.get(selected.city, ("", "UTC"))[1]
-        link = share_url(st.context.url or "/", params)
+        link = share_url(st.context.url or "/", page_params(filters, lang, share=True))
         show_detail(selected, lang, timezone, link)
 
     online = int((keep & np.isnan(index.latitude)).sum())
@@ -592,7 +606,7 @@ def main() -> None:
         st.caption(escape_markdown(around))
 
     if total and st.toggle(_("Map"), value=True, key="show_map"):
-        show_map(index, keep, params, lang, filters.topics)
+        show_map(index, keep, params, lang, filters.topics, circle)
 
     if total:
         show_list(index, keep, query, lang)

@@ -127,7 +127,25 @@ def period_problem(start: date | None, end: date | None, lang: str) -> str:
     return ""
 
 
+CARDS_KEY = "indicator_cards"
+# A card's label wraps onto a second line rather than ending in "…" (st.metric keeps it on one
+# line): "Verifierade organisationer" and "Tillgänglighet beskriven" are wider than a card at 1280 px.
+CARD_LABELS_WRAP = (
+    "<style>"
+    f".st-key-{CARDS_KEY} [data-testid='stMetricLabel'] [data-testid='stMarkdownContainer'], "
+    f".st-key-{CARDS_KEY} [data-testid='stMetricLabel'] p "
+    "{ white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: break-word; }"
+    "</style>"
+)
+
+
 def cards(indicators: Indicators, lang: str) -> None:
+    st.html(CARD_LABELS_WRAP)
+    with st.container(key=CARDS_KEY):
+        _cards(indicators, lang)
+
+
+def _cards(indicators: Indicators, lang: str) -> None:
     _ = translations(lang).gettext
     figures = key_figures(indicators)
     for row in range(0, len(figures), CARDS_PER_ROW):
@@ -144,6 +162,7 @@ def cards(indicators: Indicators, lang: str) -> None:
                 delta_arrow="off" if change.startswith("±") else "auto",  # no change: no arrow
                 help=f"{definition(figure, lang)} {before}".strip(),
                 border=True,
+                height="stretch",  # the cards of a row as tall as the tallest (a label on two lines)
             )
 
 

@@ -18,12 +18,25 @@ from ui import access, app_state, widgets
 app_state.run_through_app()
 
 _ = access.translations().gettext
+REGISTERED = "register_done"  # session state: the address a link was sent to, shown once instead of the form
+
+
+def _registered(email: str) -> None:
+    st.success(_("Almost done: we sent a link to {email}. Open it within {days} days to confirm your address; "
+                 "then a city lead verifies your organisation.").format(email=escape_markdown(email),
+                                                                       days=accounts.UNCONFIRMED_DAYS))  # fmt: skip
 
 
 def main() -> None:
     st.header(_("Register an organisation"))
     if access.current_user() is not None:
         st.info(_("You are signed in already. Sign out to register another organisation."))
+        return
+    sent_to = st.session_state.pop(REGISTERED, None)
+    if sent_to is not None:
+        # The form is not drawn in this run, so Streamlit forgets what was typed in it (the
+        # passwords too); the next visit finds it empty.
+        _registered(sent_to)
         return
     st.write(_("Any organisation that offers learning to young people can publish here. A city lead of your "
                "city verifies the organisation before its listings are published."))  # fmt: skip
@@ -66,9 +79,8 @@ def main() -> None:
             return
         # An address with an account gets the same answer as a new one: the page tells nobody who has one.
     access.deliver_mail()
-    st.success(_("Almost done: we sent a link to {email}. Open it within {days} days to confirm your address; "
-                 "then a city lead verifies your organisation.").format(email=escape_markdown(email.strip()),
-                                                                       days=accounts.UNCONFIRMED_DAYS))  # fmt: skip
+    st.session_state[REGISTERED] = email.strip()
+    st.rerun()
 
 
 main()

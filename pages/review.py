@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from datetime import UTC, datetime
 from functools import partial
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -24,7 +24,7 @@ from opportunities.accounts.identity import Role, User
 from opportunities.db.connection import writing
 from opportunities.db.queries import list_cities
 from opportunities.errors import FieldError, ForbiddenError, NotFoundError, ReviewStateError
-from opportunities.i18n import N_, explain, format_when, precision_label, provider_kind_label
+from opportunities.i18n import N_, explain, format_moment, format_when, precision_label, provider_kind_label
 from opportunities.listings import listings, review
 from opportunities.listings.calendar import city_zone
 from opportunities.listings.duplicates import DuplicateKind
@@ -49,6 +49,29 @@ ENTITY_LABELS = {"opportunity": N_("listing {id}"), "organisation": N_("organisa
                  "city": N_("city {id}")}  # fmt: skip
 QUEUE_SHOWN = 200
 AUDIT_SHOWN = 200
+
+
+def _zones() -> dict[int, ZoneInfo]:
+    """Each city's time zone, by id: times of day are shown in the city's local time."""
+    with access.engine().connect() as conn:
+        return {c.id: city_zone(c.timezone) for c in list_cities(conn) if c.id is not None}
+
+
+def _next_after_decision(ids: list[int]) -> int | None:
+    """The submission to open: the one chosen if still waiting, else the first still waiting after it
+    in the queue as last shown (a decision takes it out of the queue), else the first."""
+    current = st.session_state.get(session.REVIEW_SELECTED)
+    if current in ids:
+        return int(current)
+    before: list[int] = st.session_state.get(session.REVIEW_ORDER, [])
+    if current in before:
+        later = [i for i in before[before.index(current) + 1 :] if i in ids]
+        if later:
+            return later[0]
+        earlier = [i for i in reversed(before[: before.index(current)]) if i in ids]
+        if earlier:
+            return earlier[0]
+    return ids[0] if ids else None
 
 
 def _city_names(user: User) -> dict[int, str]:
@@ -88,10 +111,13 @@ def _submissions(user: User, city_id: int | None, language: str) -> None:
     if not items:
         st.info(_("No submissions are waiting for review."))
         return
+    zones = _zones()
     rows = [
         {
             _("Listing no."): i.opportunity.id,
-            _("Submitted on"): format_when(i.opportunity.created_at, language) if i.opportunity.created_at else "",
+            _("Submitted on"): format_moment(i.opportunity.created_at, zones.get(i.city_id), language)
+            if i.opportunity.created_at
+            else "",
             _("City"): i.opportunity.city,
             _("Provider organisation"): i.organisation.name + ("" if i.organisation.verified else " ⚠ " + _("not verified")),
             _("Title"): i.opportunity.title,
@@ -114,10 +140,12 @@ def _submissions(user: User, city_id: int | None, language: str) -> None:
             _act("approved", lambda conn: review.approve_many(conn, user, ids, now=access.now(), settings=settings))
 
     ids = [i.opportunity.id for i in items if i.opportunity.id is not None]
-    current = st.session_state.get(session.REVIEW_SELECTED)
-    index = ids.index(current) if current in ids else 0
-    selected = st.selectbox(_("Review one"), ids, index=index, format_func=lambda oid: labels[oid])
-    st.session_state[session.REVIEW_SELECTED] = selected
+    # The choice lives in the session state under the widget's key: a choice made is kept, and
+    # after a decision the next submission opens (an ``index=`` computed per run would make a new
+    # widget each time, and lose the choice).
+    st.session_state[session.REVIEW_SELECTED] = _next_after_decision(ids)
+    st.session_state[session.REVIEW_ORDER] = ids
+    selected = st.selectbox(_("Review one"), ids, key=session.REVIEW_SELECTED, format_func=lambda oid: labels[oid])
     item = next(i for i in items if i.opportunity.id == selected)
     _detail(user, item, language)
 
@@ -216,28 +244,17 @@ def _organisations(user: User, city_id: int | None, city_names: dict[int, str]) 
                 )  # fmt: skip
 
 
-def _when(moment: datetime, zone: str | None, language: str) -> str:
-    """When an entry was written: in its city's local time, else in UTC, saying so."""
-    if zone:
-        return format_when(moment.astimezone(city_zone(zone)).replace(tzinfo=None), language)
-    return (
-        access.translations()
-        .gettext("{time} UTC")
-        .format(time=format_when(moment.astimezone(UTC).replace(tzinfo=None), language))
-    )
-
-
 def _audit_log(user: User, city_id: int | None, city_names: dict[int, str], language: str) -> None:
     _ = access.translations().gettext
     with access.engine().connect() as conn:
         entries = audit.entries(conn, user, city_id=city_id, limit=AUDIT_SHOWN)
-        zones = {c.id: c.timezone for c in list_cities(conn) if c.id is not None}
     if not entries:
         st.info(_("Nothing has been recorded yet."))
         return
+    zones = _zones()
     rows = [
         {
-            _("Changed at"): _when(e.at, zones.get(e.city_id or -1), language),
+            _("Changed at"): format_moment(e.at, zones.get(e.city_id or -1), language),
             _("Changed by"): e.actor,
             _("Kind of change"): _(ACTION_LABELS[e.action]) if e.action in ACTION_LABELS else e.action,
             _("Changed record"): (
@@ -268,9 +285,10 @@ def _stale(user: User, city_id: int | None, city_names: dict[int, str], language
     if not found:
         st.info(_("Every live listing was confirmed lately."))
         return
+    zones = _zones()
     rows = [
         {_("Title"): s.title, _("Organisation"): s.organisation, _("City"): city_names.get(s.city_id, ""),
-         _("Last confirmed"): format_when(s.last_confirmed, language)}
+         _("Last confirmed"): format_moment(s.last_confirmed, zones.get(s.city_id), language)}
         for s in found
     ]  # fmt: skip
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -288,8 +306,12 @@ def main() -> None:
     options: list[int | None] = [None, *sorted(city_names, key=lambda c: city_names[c])]
     city_id = st.selectbox(_("City"), options, format_func=lambda c: _("All my cities") if c is None else city_names[c])
     try:
+        # Keyed and tracked on the server, the tab chosen stays open across a decision's rerun
+        # (the frontend alone would reopen the first when "Saved." is shown above it).
         submissions, orgs, stale, log = st.tabs(
-            [_("Submissions"), _("Provider organisations"), _("Not confirmed lately"), _("Audit log")]
+            [_("Submissions"), _("Provider organisations"), _("Not confirmed lately"), _("Audit log")],
+            key=session.REVIEW_TAB,
+            on_change="rerun",
         )
         with submissions:
             _submissions(user, city_id, language)

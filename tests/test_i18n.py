@@ -8,10 +8,11 @@ missing from a catalog, untranslated, fuzzy or with different ``{placeholders}``
 from __future__ import annotations
 
 import string
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from gettext import c2py
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -367,3 +368,44 @@ def test_link_problems_are_translated(language: str, expected: str) -> None:
 )
 def test_precision_says_how_far_off_it_may_be(precision: Precision, uncertainty_m: int | None, language: str, text: str) -> None:
     assert i18n.precision_label(precision, language, uncertainty_m) == text
+
+
+@pytest.mark.parametrize(
+    ("zone", "language", "shown"),
+    [
+        ("Europe/Stockholm", "sv", "5 dec. 2026 10:30 CET"),
+        ("Europe/Warsaw", "pl", "5 gru 2026, 10:30 CET"),
+        (None, "en", "5 Dec 2026, 09:30 UTC"),
+    ],
+)
+def test_an_instant_is_shown_in_the_citys_time_naming_the_zone(zone: str | None, language: str, shown: str) -> None:
+    moment = datetime(2026, 12, 5, 9, 30, tzinfo=UTC)
+    assert i18n.format_moment(moment, ZoneInfo(zone) if zone else None, language) == shown
+    assert i18n.format_moment(moment.replace(tzinfo=None), ZoneInfo(zone) if zone else None, language) == shown  # naive: UTC
+    summer = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
+    assert i18n.format_moment(summer, ZoneInfo("Europe/Stockholm"), "sv") == "1 juni 2026 11:30 CEST"
+
+
+@pytest.mark.parametrize(
+    ("value", "language", "shown"),
+    [
+        (0.0092, "sv", "0,0092"),
+        (0.0092, "en", "0.0092"),
+        (4.1234, "pl", "4,1"),
+        (0.123456, "sl", "0,12"),
+        (2.0, "sv", "2"),
+        (0.0, "sv", "0"),
+        (1234.4, "sv", "1\u00a0234"),
+        (float("nan"), "sv", "–"),
+    ],
+)
+def test_a_measured_figure_has_two_significant_digits_in_the_readers_format(value: float, language: str, shown: str) -> None:
+    assert same_as_read(i18n.format_significant(value, language), shown)
+
+
+def test_streamlits_own_menu_password_and_skip_link_texts_are_relabelled() -> None:
+    pairs = dict(i18n.streamlit_relabels("pl"))
+    assert pairs["App pages"] == "Strony aplikacji"
+    assert pairs["Show password"] == "Pokaż hasło" and pairs["Hide password"] == "Ukryj hasło"
+    assert pairs["Skip to main content"] == "Przejdź do głównej treści"
+    assert dict(i18n.streamlit_relabels("en"))["Pokaż hasło"] == "Show password"  # and back after a switch

@@ -36,10 +36,11 @@ export default function (component) {
   }
   state.texts = new Map(data.texts);
   const attributes = ["aria-label", "title", "placeholder"];
-  // Only the texts of lists (an empty list's "No results"), of the calendar and of a file drop
-  // zone are replaced as text: a provider's title elsewhere stays as written.
+  // Only the texts of lists (an empty list's "No results"), of the calendar, of a file drop
+  // zone and of the "Skip to main content" link are replaced as text: a provider's title
+  // elsewhere stays as written.
   const lists = '[role="listbox"], [data-baseweb="menu"], [data-baseweb="popover"], [data-testid="stDateInputCalendar"], ' +
-    '[data-testid="stFileUploaderDropzone"]';
+    '[data-testid="stFileUploaderDropzone"], [data-testid="stSkipToContent"]';
   const relabel = (root) => {
     if (!(root instanceof Element)) return;
     for (const el of [root, ...root.querySelectorAll("[aria-label], [title], [placeholder]")]) {

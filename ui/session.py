@@ -95,7 +95,9 @@ UPLOAD_PREVIEW = "upload_preview"  # (file key, table, preview) of the file on s
 UPLOAD_DONE = "upload_done"  # (file key, report, rejected rows file) once stored
 
 # --- Review ----------------------------------------------------------------------------------------
-REVIEW_SELECTED = "review_selected"  # the id of the submission open in detail
+REVIEW_SELECTED = "review_selected"  # the "Review one" widget: the id of the submission open in detail
+REVIEW_ORDER = "review_order"  # the queue's ids as last shown, to open the next one after a decision
+REVIEW_TAB = "review_tab"  # the tabs: the tab open, kept across decisions
 REVIEW_DONE = "review_done"  # the decision just saved, shown once
 
 # --- Indicators (set from the link by the page's init_page_state) ----------------------------------

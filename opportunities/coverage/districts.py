@@ -36,6 +36,7 @@ from opportunities.coverage.boundaries import District
 from opportunities.errors import N_, FieldError, because
 from opportunities.explore.index import OpportunityIndex
 from opportunities.explore.search import SearchQuery
+from opportunities.i18n import format_significant
 from opportunities.model import City
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, PIN_MAX_UNCERTAINTY_M, TOPICS, Mode, Status
 
@@ -441,9 +442,10 @@ REASON_RATE = N_("{rate} per 1,000 residents against a city median of {median}")
 REASON_NO_POPULATION = N_("population not known")
 
 
-def ranked(frame: pd.DataFrame, distance_km: float, translate: Callable[[str], str] = str) -> pd.DataFrame:
+def ranked(frame: pd.DataFrame, distance_km: float, translate: Callable[[str], str] = str, language: str = "en") -> pd.DataFrame:
     """The districts of :meth:`CoverageIndex.district_deserts`, worst served first, each with a
-    ``reason``: most residents in deserts first, then fewest opportunities per 1,000 residents."""
+    ``reason``: most residents in deserts first, then fewest opportunities per 1,000 residents.
+    ``translate`` words the reasons and ``language`` writes their numbers (``0,0092`` in Swedish)."""
     result = frame.copy()
     medians = result.groupby("city_id")["per_1000"].median()
     result["city_median"] = result["city_id"].map(medians)
@@ -451,22 +453,15 @@ def ranked(frame: pd.DataFrame, distance_km: float, translate: Callable[[str], s
     result["sort_share"] = result["desert_share"]
     result["sort_rate"] = result["per_1000"].fillna(math.inf)
     result = result.sort_values(["sort_residents", "sort_share", "sort_rate", "district"], ascending=[False, False, True, True])
-    result["reason"] = [_reason(row, distance_km, translate) for row in result.itertuples()]
+    result["reason"] = [_reason(row, distance_km, translate, language) for row in result.itertuples()]
     result = result.drop(columns=["sort_residents", "sort_share", "sort_rate"]).reset_index(drop=True)
     result.insert(0, "rank", range(1, len(result) + 1))
     return result
 
 
-def _number(value: float) -> str:
-    """Two significant digits below 10 (0.0081, 4.1), whole numbers above."""
-    if value == 0 or value >= 10:
-        return f"{value:.0f}"
-    return f"{value:.2g}"
-
-
-def _reason(row: object, distance_km: float, translate: Callable[[str], str]) -> str:
+def _reason(row: object, distance_km: float, translate: Callable[[str], str], language: str) -> str:
     parts = []
-    distance = _number(distance_km)
+    distance = format_significant(distance_km, language)
     share = float(getattr(row, "desert_share", 0.0))
     if share >= 1.0:
         parts.append(translate(REASON_NONE_WITHIN).format(distance=distance))
@@ -474,8 +469,8 @@ def _reason(row: object, distance_km: float, translate: Callable[[str], str]) ->
         parts.append(translate(REASON_PART_BEYOND).format(share=round(share * 100), distance=distance))
     rate, median = getattr(row, "per_1000", math.nan), getattr(row, "city_median", math.nan)
     if isinstance(rate, float) and math.isfinite(rate):
-        median_text = _number(median) if isinstance(median, float) and math.isfinite(median) else "–"
-        parts.append(translate(REASON_RATE).format(rate=_number(rate), median=median_text))
+        median_text = format_significant(median, language) if isinstance(median, float) else "–"
+        parts.append(translate(REASON_RATE).format(rate=format_significant(rate, language), median=median_text))
     else:
         parts.append(translate(REASON_NO_POPULATION))
     return "; ".join(parts)

@@ -241,14 +241,16 @@ class ExploreParams:
     position: MapPosition | None = None
     problems: tuple[str, ...] = field(default=())
 
-    def to_params(self, *, default_language: str) -> Params:
-        """The URL parameters; ``lang`` only when it differs from what the browser would get anyway."""
+    def to_params(self, *, default_language: str | None) -> Params:
+        """The URL parameters; ``lang`` only when it differs from what the browser would get anyway
+        (``default_language``), always when that is None: a link to share is opened in another
+        browser, whose language may be another."""
         params = self.filters.to_params()
         if self.selected is not None:
             params["id"] = str(self.selected)
         if self.position is not None:
             params.update(self.position.to_params())
-        if self.language != default_language:
+        if default_language is None or self.language != default_language:
             params["lang"] = self.language
         return params
 

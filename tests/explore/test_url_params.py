@@ -298,6 +298,7 @@ def test_read_params_reads_everything_and_messages_follow_the_language() -> None
         "city": "Kranj", "id": "42", "lat": "46.00000", "lon": "14.00000", "z": "9", "lang": "sv",
     }  # fmt: skip
     assert "lang" not in read.to_params(default_language="sv")
+    assert read.to_params(default_language=None)["lang"] == "sv"  # a link to share always names its language
 
 
 def test_share_url() -> None:

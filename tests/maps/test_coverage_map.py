@@ -84,3 +84,12 @@ def test_the_html_export_opens_offline_and_the_png_is_a_picture_of_the_layer() -
     assert image.format == "PNG" and image.width > 400
     pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
     assert (pixels == (0xF7, 0xF7, 0xF7)).all(axis=1).any()  # the empty district, grey as in the legend
+
+
+def test_the_legend_folds_and_is_compact_on_a_phone() -> None:
+    page = str(coverage_map(layer([0, 1, 2, 5]), value="count", labels=LABELS, topic_names={},
+                            tile_url="http://127.0.0.1:9/{z}/{x}/{y}.png", tile_attribution="t").get_root().render())  # fmt: skip
+    assert '<details class="col-coverage-legend" open><summary><b>Opportunities</b></summary>' in page
+    assert 'matchMedia("(max-width: 480px)")' in page and 'removeAttribute("open")' in page  # folded on a phone
+    narrow = page[page.index("@media (max-width: 480px)") :]
+    assert "top: 8px; right: 8px; bottom: auto" in narrow  # away from the scale bar and the attribution

@@ -10,7 +10,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+import geopandas as gpd
 import pytest
+from shapely.geometry import box
 
 from maps.approximate import approximate_areas, is_approximate
 from maps.opportunity_map import DEFAULT_CENTRE, TAP_TOLERANCE_PX, build_map
@@ -428,3 +430,36 @@ def test_cluster_text_contrasts_with_its_colour(background: str) -> None:
         return (la + 0.05) / (lb + 0.05)
 
     assert contrast(text_colour_on(background), background) >= 4.5
+
+
+def _every_map() -> dict[str, str]:
+    from maps.coverage_map import coverage_map
+    from maps.pin_map import pin_map
+
+    layer = gpd.GeoDataFrame({"district": ["A"], "count": [1]}, geometry=[box(14.3, 46.2, 14.4, 46.3)], crs=4326)
+    return {
+        "opportunities": render([make()]),
+        "explore": str(base_map(tile_url=TILE_URL, tile_attribution="t", asset_base=ASSET_BASE).get_root().render()),
+        "pin": str(
+            pin_map(None, centre=(46.2, 14.3), tile_url=TILE_URL, tile_attribution="t", asset_base=ASSET_BASE).get_root().render()
+        ),
+        "coverage": str(
+            coverage_map(
+                layer,
+                value="count",
+                labels={"count": "n", "desert": "d", "legend": "l"},
+                topic_names={},
+                tile_url=TILE_URL,
+                tile_attribution="t",
+            )
+            .get_root()
+            .render()
+        ),
+    }
+
+
+def test_every_map_has_a_metric_scale_only_lifted_clear_of_the_attribution_on_a_phone() -> None:
+    for name, page in _every_map().items():
+        assert "L.control.scale({imperial: false, metric: true})" in page, name
+        assert "L.control.scale()" not in page, name  # folium's own: feet and miles too
+        assert re.search(r"@media \(max-width: 480px\) \{\s*\.leaflet-bottom\.leaflet-left \{ bottom: 1\.6em; \}", page), name

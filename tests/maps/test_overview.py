@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 
 from maps.clusters import Bounds, metres_per_pixel, pixels
-from maps.overview import MAX_PINS, MapView, base_map, fitted_view, overview_layer, places_by_size
+from maps.overview import MAX_PINS, MapView, base_map, fitted_view, near_circle, near_view, overview_layer, places_by_size
 from maps.topic_colours import TOPIC_COLOURS
 from opportunities.db.queries import get_opportunities, list_cities
 from opportunities.explore.index import OpportunityIndex
@@ -310,3 +310,27 @@ def test_areas_large_on_screen_are_circles_whose_counts_cover_nothing(ljubljana:
     for a, badge in zip(areas, badges, strict=True):  # on the circle's rim
         rim_px = a["radius"] / float(metres_per_pixel(np.array([a["lat"]]), zoom)[0])
         assert abs(np.hypot(*(badge - screen(a["lat"], a["lon"], zoom))) - rim_px) < 1
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude", "radius_km"), [(46.2389, 14.3556, 10), (57.7089, 11.9746, 2), (52.5, 19.7, 50)]
+)
+def test_a_search_near_a_point_is_fitted_to_its_whole_circle(latitude: float, longitude: float, radius_km: int) -> None:
+    view = near_view(latitude, longitude, radius_km)
+    b = view.bounds
+    km_lat = 111.32
+    km_lon = km_lat * np.cos(np.radians(latitude))
+    # The whole circle is in the view, and not much more: its width is about the diameter.
+    assert b.south <= latitude - radius_km / km_lat + 1e-9 and b.north >= latitude + radius_km / km_lat - 1e-9
+    assert b.west <= longitude - radius_km / km_lon + 1e-9 and b.east >= longitude + radius_km / km_lon - 1e-9
+    assert (b.north - b.south) * km_lat < 2.2 * radius_km
+    wider = near_view(latitude, longitude, radius_km * 4)
+    assert wider.zoom < view.zoom
+
+
+def test_the_circle_searched_in_is_drawn_as_an_outline() -> None:
+    m = base_map(tile_url="http://127.0.0.1:9/{z}/{x}/{y}.png", tile_attribution="test", asset_base="/app/static/vendor")
+    near_circle(46.2389, 14.3556, 10).add_to(m)
+    html = m.get_root().render()
+    assert re.search(r"L\.circle\(\s*\[46\.2389, 14\.3556\]", html)
+    assert '"radius": 10000' in html and '"dashArray": "6 6"' in html and '"fill": false' in html

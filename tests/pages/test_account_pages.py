@@ -302,3 +302,19 @@ def test_providers_and_audit_log_are_untouched_by_a_provider_account_page(page: 
     with world.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(audit_log)).scalar_one() == before
         assert conn.execute(select(func.count()).select_from(providers)).scalar_one() == orgs
+
+
+def test_after_registering_the_form_is_empty_passwords_included(app: AppTest, world: World) -> None:
+    app.run()
+    app.switch_page("pages/register.py").run()
+    fill(app, {"Name": "Third Club", "Contact email shown with your listings": "t@example.org",
+               "Your email": "third@example.org", "Choose a password": PASSWORD, "The password again": PASSWORD})  # fmt: skip
+    app.selectbox[1].select(world.city_id)
+    submit(app, "Register")
+    assert not app.exception
+    assert "Open it within 7 days to confirm your address" in texts(app)
+    assert not [t.value for t in app.text_input if t.value]  # nothing typed is shown any more
+    app.run()  # the next visit to the page: an empty form
+    assert not app.exception
+    assert [t.value for t in app.text_input if t.label in ("Name", "Your email", "Choose a password")] == ["", "", ""]
+    assert PASSWORD not in [v for v in app.session_state._state.filtered_state.values() if isinstance(v, str)]

@@ -345,10 +345,12 @@ def test_the_browser_language_is_the_default(app: AppTest, monkeypatch: pytest.M
 
     headers = {"Accept-Language": "sl-SI,sl;q=0.9,en;q=0.5"}
     monkeypatch.setattr(ContextProxy, "headers", property(lambda self: headers))
+    app.query_params["id"] = str(_a_recurring_id(load_settings().database_url))
     app.run()
     assert app.selectbox(key="ui_language").value == "sl"
     assert app.title[0].value == TRANSLATED["sl"][0]
     assert "lang" not in app.query_params  # the browser's own language needs no parameter
+    assert app.code[0].value.endswith("&lang=sl")  # but a link to share, opened in another browser, keeps it
 
 
 def _a_recurring_id(database_url: str) -> int:
@@ -387,7 +389,7 @@ def test_the_detail_view_shows_every_field_and_offers_the_calendar(app: AppTest,
     downloads = app.get("download_button")
     assert len(downloads) == 1
     assert downloads[0].proto.label == "Add to calendar (.ics)"  # type: ignore[attr-defined]
-    assert app.code[0].value.endswith(f"?id={opportunity_id}")
+    assert app.code[0].value.endswith(f"?id={opportunity_id}&lang=en")  # the language too, if the browser's own
     assert app.query_params["id"] == str(opportunity_id)
     app.button(key="back_to_list").click().run()
     assert "id" not in app.query_params
@@ -742,3 +744,16 @@ def test_an_approval_shows_on_the_next_run_without_a_rebuild(app: AppTest, demo_
     finally:
         change(status=status, title=title, search_text=search_text(title, description), updated_at=updated_at)
         engine.dispose()
+
+
+def test_a_search_near_a_place_fits_the_map_to_its_circle(app: AppTest) -> None:
+    app.query_params["near"] = "Kranj"
+    app.run()
+    assert not app.exception
+    fitted = app.session_state["map_fit_view"].bounds
+    radius_deg = 10 / 111.32  # the default radius, 10 km, in degrees of latitude
+    assert abs((fitted.south + fitted.north) / 2 - 46.24) < 0.02  # around Kranj
+    assert 2 * radius_deg * 0.99 < fitted.north - fitted.south < 2.2 * radius_deg  # the whole circle, not just its pins
+    app.slider(key="filter_radius").set_value(30).run()
+    wider = app.session_state["map_fit_view"].bounds
+    assert wider.north - wider.south > 2 * (fitted.north - fitted.south)

@@ -70,3 +70,40 @@ def test_hexagon_grid_and_polish(page: AppTest) -> None:
     assert not page.exception
     assert page.title[0].value == "Pokrycie"
     assert len(page.dataframe[0].value) > 0
+
+
+def test_rates_per_1000_are_written_in_the_readers_format(page: AppTest) -> None:
+    page.session_state["ui_language"] = "sv"
+    page.run()
+    assert not page.exception
+    table = page.dataframe[0].value
+    rates = [str(v) for v in table["Per 1 000 invånare"] if str(v) not in ("–", "0")]
+    assert rates and all("." not in r for r in rates), rates  # a decimal comma, never a point
+    assert all(len(r.replace(",", "").replace("\u00a0", "").lstrip("0")) <= 2 for r in rates if "," in r)  # 2 digits kept
+    why = " ".join(table["Varför"])
+    assert "." not in why.replace("...", ""), why
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Not on the map: 1 matching opportunity known only to a town or postcode centre, 1 online."),
+        ("pl", "Poza mapą: 1 pasująca oferta znana tylko co do środka miejscowości lub kodu pocztowego, 1 online."),
+    ],
+)
+def test_one_opportunity_off_the_map_is_counted_in_the_singular(page: AppTest, language: str, expected: str) -> None:
+    page.session_state["ui_language"] = language
+    page.run()
+    page.sidebar.multiselect(key="coverage_topics").set_value(["digital-skills"])  # one known only to a town
+    page.run()
+    assert not page.exception
+    assert expected in [c.value for c in page.caption]
+
+
+def test_downloads_do_not_rerun_the_page_so_one_after_another_all_arrive(page: AppTest) -> None:
+    # A rerun replaces the files of the buttons drawn before it: the PNG clicked right after the
+    # HTML was gone (MediaFileStorageError). No download reruns the page.
+    page.run()
+    buttons = page.get("download_button")
+    assert len(buttons) == 4
+    assert all(b.proto.ignore_rerun for b in buttons), [b.proto.label for b in buttons if not b.proto.ignore_rerun]  # type: ignore[attr-defined]

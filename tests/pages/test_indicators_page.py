@@ -119,3 +119,12 @@ def test_charts_and_downloads_are_offered(page: AppTest) -> None:
     labels = [b.proto.label for b in buttons]
     assert labels.count("PNG of this chart") == 6
     assert "Indicators as CSV" in labels and "Printable report (HTML)" in labels
+
+
+def test_card_labels_wrap_instead_of_being_cut_off(page: AppTest) -> None:
+    at = open_page(page, **NOVEMBER, lang="sv")
+    assert at.get("html"), "the style that lets a card's label wrap"
+    style = " ".join(h.proto.body for h in at.get("html"))  # type: ignore[attr-defined]
+    assert ".st-key-indicator_cards [data-testid='stMetricLabel'] p" in style and "white-space: normal" in style
+    labels = [m.label for m in at.get("metric")]  # type: ignore[attr-defined]
+    assert "Verifierade organisationer" in labels and "Tillgänglighet beskriven" in labels

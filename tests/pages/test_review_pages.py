@@ -5,8 +5,11 @@ A sign-in is put into the session state as ui/access.py documents (AppTest canno
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
+from streamlit.proto.Block_pb2 import Block as BlockProto
 from streamlit.testing.v1 import AppTest
 
 from opportunities.db import schema
@@ -119,3 +122,54 @@ def test_another_citys_lead_sees_none_of_it(signed_in: World) -> None:
     at = page("review", signed_in.lead_kranj, signed_in)
     assert list(at.dataframe[0].value["Title"]) == ["Robotika"]
     assert list(at.selectbox[0].options) == ["All my cities", "Kranj"]
+
+
+def test_review_one_keeps_every_choice_and_opens_the_next_after_a_decision(signed_in: World) -> None:
+    w = signed_in
+    at = page("review", w.lead_gbg, w)
+    for title in ("Schack", "Debattklubb", "Kodklubb", "Schack"):  # the second choice, and every later one, is kept
+        at.selectbox[1].select(w.ids[title]).run()
+        assert not at.exception
+        assert at.selectbox[1].value == w.ids[title]
+        assert at.subheader[0].value == title
+    at.button(key=f"approve_{w.ids['Schack']}").click().run()  # decided: the one after it opens, not the first
+    assert not at.exception
+    assert at.selectbox[1].value == w.ids["Debattklubb"]
+    assert at.subheader[0].value == "Debattklubb"
+    oid = w.ids["Debattklubb"]
+    at.text_area[0].input("Inte för oss")  # the last one decided: the one before it opens
+    at.button(key=f"FormSubmitter:reject_{oid}-Reject").click().run()
+    assert not at.exception
+    assert at.selectbox[1].value == w.ids["Kodklubb"]
+
+
+def _tab_shown(at: AppTest) -> int:
+    """The index of the tab the page tells the browser to show."""
+    found = [node.proto.tab_container.default_tab_index for node in at.main.children.values()
+             if isinstance(node.proto, BlockProto) and node.proto.WhichOneof("type") == "tab_container"]  # fmt: skip
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_tab_chosen_stays_open_after_verifying_an_organisation(signed_in: World) -> None:
+    w = signed_in
+    at = page("review", w.lead_gbg, w)
+    at.session_state["review_tab"] = "Provider organisations"  # as the lead's click on the tab sets it
+    at.run()
+    assert _tab_shown(at) == 1
+    at.button(key=f"verify_{w.newcomer}").click().run()
+    assert not at.exception
+    assert "Saved." in texts(at)
+    assert _tab_shown(at) == 1
+
+
+def test_review_times_are_in_the_citys_time_and_say_which(signed_in: World) -> None:
+    w = signed_in
+    with writing(w.engine) as conn:
+        conn.execute(schema.opportunities.update().where(schema.opportunities.c.id == w.ids["Kodklubb"])
+                     .values(created_at=datetime(2026, 12, 5, 9, 30, tzinfo=UTC)))  # fmt: skip
+    at = page("review", w.lead_gbg, w, "sv")
+    queue = at.dataframe[0].value
+    assert queue.iloc[0, 1] == "5 dec. 2026 10:30 CET"  # Göteborg: UTC+1 in winter, named
+    [log] = [d.value for d in at.dataframe if "Ändrad" in " ".join(d.value.columns)]
+    assert all(str(v).endswith(("CET", "CEST", "UTC")) for v in log.iloc[:, 0])
