@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,11 +83,12 @@ def _healthy(url: str) -> bool:
 
 
 @contextlib.contextmanager
-def serve(folder: Path) -> Iterator[AppServer]:
-    """``streamlit run server.py`` on a free port with its own database in ``folder``, until the block ends."""
+def serve(folder: Path, *, database_url: str | None = None, environment: Mapping[str, str] | None = None) -> Iterator[AppServer]:
+    """``streamlit run server.py`` on a free port, until the block ends, on ``database_url`` (default:
+    a database of its own in ``folder``), with more variables in its ``environment``."""
     port = _free_port()
-    database_url = f"sqlite:///{folder / 'e2e.db'}"
-    env = {**os.environ, "DATABASE_URL": database_url, "TILE_URL": LOCAL_TILE_URL}
+    database_url = database_url or f"sqlite:///{folder / 'e2e.db'}"
+    env = {**os.environ, "DATABASE_URL": database_url, "TILE_URL": LOCAL_TILE_URL, **(environment or {})}
     command = [
         sys.executable, "-m", "streamlit", "run", "server.py",
         "--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1",
