@@ -1,6 +1,6 @@
 """The web server: ``streamlit run server.py``. The Streamlit app (``app.py`` and its pages) with,
-on the same port, the HTTP routes of ``web/`` (the session cookie) and security headers on every
-response."""
+on the same port, the HTTP routes of ``web/`` (the session cookie, ``/ready``, ``/health``), security headers on every
+response, and the warm-up that readies the index and the gazetteer as it starts."""
 
 import os
 import sys
@@ -11,6 +11,8 @@ from starlette.middleware import Middleware
 from opportunities.errors import SettingsError
 from opportunities.settings import load_settings
 from web.headers import SecurityHeaders
+from web.readiness import ROUTES as READINESS_ROUTES
+from web.readiness import lifespan
 from web.session import ROUTES
 
 try:
@@ -20,4 +22,5 @@ except SettingsError as exc:
 # uvicorn reads the proxies it takes X-Forwarded-For from when it starts, after this module is read.
 os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
 
-app = st.App("app.py", routes=ROUTES, middleware=[Middleware(SecurityHeaders)])
+# The lifespan starts the warm-up (the search index, the gazetteer, the geocoder) as the server starts.
+app = st.App("app.py", routes=[*ROUTES, *READINESS_ROUTES], middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)

@@ -97,3 +97,32 @@ def visitor_moved(reported: MapView, shown: MapView) -> bool:
     """
     starting = view_around(DEFAULT_CENTRE[0], DEFAULT_CENTRE[1], DEFAULT_ZOOM)
     return moved_from(reported, shown) and moved_from(reported, starting)
+
+
+def view_to_draw(reported: MapView | None, drawn: MapView, *, drawn_holds_all: bool) -> MapView:
+    """The view to build the layer for after the map reported ``reported``; ``drawn`` itself when the
+    layer already drawn shows everything the reported view holds, so nothing is rebuilt or sent again.
+
+    The map reports its view after every redraw, ours included: a report that follows our own fit
+    (the same zoom, the fitted area or a part of it) is no reason to redraw. ``drawn_holds_all``:
+    the drawn layer was fitted to every match (fitted to the results, or to a Near me circle), so at
+    the same zoom any part of the map the visitor sees is in it. A new zoom always redraws (the
+    clusters depend on it), as does a view reaching beyond the drawn area by more than a
+    hundredth of its span (a pixel's rounding).
+    """
+    if reported is None:
+        return drawn
+    if reported.zoom != drawn.zoom:
+        return reported
+    if drawn_holds_all:
+        return drawn
+    inner, outer = reported.bounds, drawn.bounds
+    slack_lat = abs(outer.north - outer.south) / 100
+    slack_lon = abs(outer.east - outer.west) / 100
+    inside = (
+        inner.south >= outer.south - slack_lat
+        and inner.north <= outer.north + slack_lat
+        and inner.west >= outer.west - slack_lon
+        and inner.east <= outer.east + slack_lon
+    )
+    return drawn if inside else reported

@@ -8,6 +8,7 @@ logged or put into a link.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from streamlit_folium import st_folium
 
 from maps.approximate import is_approximate
 from maps.overview import MapView, base_map, fitted_view, near_circle, near_view, overview_layer, places_by_size
-from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, visitor_moved
+from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, view_to_draw, visitor_moved
 from opportunities.explore.index import OpportunityIndex
 from opportunities.explore.search import SearchQuery
 from opportunities.explore.url_params import (
@@ -168,6 +169,8 @@ def init_page_state(cities: list[str], languages_taught: tuple[str, ...], today:
     st.session_state[session.LIST_FOR] = None
     st.session_state[session.MAP_VIEW] = None
     st.session_state[session.MAP_FIT_VIEW] = None
+    st.session_state[session.MAP_HOLDS_ALL] = False
+    st.session_state[session.MAP_LAYER] = None
     st.session_state[session.MAP_SEEN] = {}
     st.session_state[session.URL_PROBLEMS] = list(read.problems)
     st.session_state[session.TODAY] = today
@@ -340,7 +343,14 @@ def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray, near: tuple[flo
     st.session_state[session.MAP_POSITION] = position
     st.session_state[session.MAP_VIEW] = view
     st.session_state[session.MAP_FIT_VIEW] = view
+    # A link's view is a guess at the screen's size; a fit to the results or a circle holds every match.
+    st.session_state[session.MAP_HOLDS_ALL] = position is None
     st.session_state[session.MAP_SEEN] = st.session_state.get(session.MAP) or {}
+
+
+def layer_digest(keep: np.ndarray) -> str:
+    """A short digest of the matches (a million rows in about a millisecond)."""
+    return hashlib.blake2b(np.packbits(keep).tobytes(), digest_size=16).hexdigest()
 
 
 @st.fragment
@@ -364,7 +374,11 @@ def show_map(
         st.session_state[session.MAP_SEEN] = moved
         reported = view_from_component(moved)
         if reported is not None:
-            st.session_state[session.MAP_VIEW] = reported
+            # The report that follows our own redraw (or a move within what is drawn) redraws nothing.
+            drawn: MapView = st.session_state[session.MAP_VIEW]
+            if view_to_draw(reported, drawn, drawn_holds_all=st.session_state[session.MAP_HOLDS_ALL]) != drawn:
+                st.session_state[session.MAP_VIEW] = reported
+                st.session_state[session.MAP_HOLDS_ALL] = False
             if visitor_moved(reported, st.session_state[session.MAP_FIT_VIEW]):
                 lat, lon, zoom = centre_and_zoom(reported)
                 position = MapPosition(lat, lon, zoom)
@@ -373,12 +387,21 @@ def show_map(
                     write_url({**{k: v for k, v in params.items() if k not in ("lat", "lon", "z")}, **position.to_params()})
     view: MapView = st.session_state[session.MAP_VIEW]
     fit: MapView = st.session_state[session.MAP_FIT_VIEW]
-    layer = overview_layer(
-        index, keep, view, lambda ids: state.opportunities_by_id(engine, ids), state.city_labels(engine, settings.database_url),
-        language=lang, highlight=topics,
-    )  # fmt: skip
-    if near is not None:
-        near_circle(*near).add_to(layer.group)
+    # The layer sent last is sent again as it was (Streamlit then sends only a reference to it, and
+    # the map does not redraw) while nothing it is built from changed: no index query, no popups.
+    built_from = (id(index), layer_digest(keep), view, lang, topics, near)
+    last = st.session_state.get(session.MAP_LAYER)
+    if last is not None and last[0] == built_from:
+        group = last[1]
+    else:
+        layer = overview_layer(
+            index, keep, view, lambda ids: state.opportunities_by_id(engine, ids),
+            state.city_labels(engine, settings.database_url), language=lang, highlight=topics,
+        )  # fmt: skip
+        group = layer.group
+        if near is not None:
+            near_circle(*near).add_to(group)
+        st.session_state[session.MAP_LAYER] = (built_from, group)
     st_folium(
         base_map(
             tile_url=settings.tile_url,
@@ -388,7 +411,7 @@ def show_map(
             places=places_by_size(index, state.city_places(engine, settings.database_url)),
         ),
         key=session.MAP,
-        feature_group_to_add=layer.group,
+        feature_group_to_add=group,
         center=map_centre(fit),
         zoom=fit.zoom,
         returned_objects=["bounds", "zoom"],

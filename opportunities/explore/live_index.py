@@ -97,6 +97,7 @@ class LiveIndex:
         started = self._start_from_older_snapshot() if refresh_s > 0 else None
         self._index, self._mark = started or self._build()
         self._built_at = time_module.monotonic()
+        self._refreshed_at = self._built_at
         if started:
             # Caught up at once when a merge will do (a fraction of a second); a rebuild is left to the thread.
             self.refresh(merge_only=True)
@@ -129,6 +130,10 @@ class LiveIndex:
     def current(self) -> OpportunityIndex:
         """The newest index (never waits): keep it for the whole run, its row numbers are its own."""
         return self._index
+
+    def age_s(self) -> float:
+        """Seconds since the index was last built or had changes merged in."""
+        return time_module.monotonic() - self._refreshed_at
 
     @property
     def watermark(self) -> Watermark:
@@ -168,6 +173,7 @@ class LiveIndex:
             if merged is None:
                 return False if merge_only else self._rebuild_if_changed(force=True)
             self._index, self._mark = merged, mark
+            self._refreshed_at = time_module.monotonic()
             self.refreshes += 1
             return True
 
@@ -191,6 +197,7 @@ class LiveIndex:
             self.rebuilds += 1
         self._index, self._mark = index, mark
         self._built_at = time_module.monotonic()
+        self._refreshed_at = self._built_at
         return True
 
     def _build(self, *, snapshot: bool = True) -> tuple[OpportunityIndex, Watermark]:

@@ -25,6 +25,7 @@ from tests.e2e.test_explore import (
     MAP_FRAME,
     MAX_CLUSTER_CLICKS,
     PINS,
+    choose,
     click_central,
     map_frame,
     open_explore,
@@ -194,3 +195,34 @@ def test_phone_popup_of_a_pin_near_the_edge_survives_the_pan(page: Page, app_ser
     popup_box, map_box = popup.bounding_box(), frame.locator(".leaflet-container").bounding_box()
     assert popup_box is not None and map_box is not None
     assert map_box["x"] <= popup_box["x"] and popup_box["x"] + popup_box["width"] <= map_box["x"] + map_box["width"]
+
+
+def _map_messages(frames: list[bytes]) -> list[int]:
+    """The sizes of the messages, among the websocket ``frames`` the server sent, that carry the map (its layer)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    sizes = []
+    for frame in frames:
+        message = ForwardMsg()
+        message.ParseFromString(frame)
+        if message.WhichOneof("type") != "delta" or message.delta.WhichOneof("type") != "new_element":
+            continue
+        if message.delta.new_element.WhichOneof("type") == "component_instance":
+            sizes.append(len(frame))
+    return sizes
+
+
+def test_a_filter_change_sends_the_map_layer_once(page: Page, app_server: AppServer) -> None:
+    """Issue 16: after a redraw the map reports its new view, which reruns the map; that report
+    (of the view the page fitted) sends no second layer, only Streamlit's reference to the first."""
+    frames: list[bytes] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f) if isinstance(f, bytes) else None))
+    open_explore(page, app_server)
+    settle(page)
+    for city in ("Ljubljana", "Warszawa"):
+        frames.clear()
+        choose(page, "City", city)
+        settle(page)
+        page.wait_for_timeout(2000)  # the map's report of its new view, and the rerun it asks for
+        sent = _map_messages(frames)
+        assert len(sent) == 1, f"choosing {city} sent the map {len(sent)} times ({sent} bytes)"

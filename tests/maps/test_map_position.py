@@ -7,7 +7,15 @@ import pytest
 from maps.clusters import Bounds
 from maps.opportunity_map import DEFAULT_CENTRE, DEFAULT_ZOOM
 from maps.overview import MapView
-from maps.position import centre_and_zoom, map_centre, moved_from, view_around, view_from_component, visitor_moved
+from maps.position import (
+    centre_and_zoom,
+    map_centre,
+    moved_from,
+    view_around,
+    view_from_component,
+    view_to_draw,
+    visitor_moved,
+)
 
 
 def _reported(south: float, west: float, north: float, east: float, zoom: object) -> dict[str, object]:
@@ -94,3 +102,26 @@ def test_the_base_maps_starting_view_is_not_a_move() -> None:
     assert not visitor_moved(view_around(46.24, 14.36, 12, width_px=375), shown)
     assert visitor_moved(view_around(46.24, 14.36, 13), shown)
     assert visitor_moved(view_around(DEFAULT_CENTRE[0], DEFAULT_CENTRE[1], DEFAULT_ZOOM + 1), shown)
+
+
+_FITTED = MapView(Bounds(46.0, 14.0, 46.5, 14.8), 10)
+
+
+@pytest.mark.parametrize(
+    ("reported", "holds_all", "redraw"),
+    [
+        (None, False, False),  # nothing usable reported
+        (_FITTED, False, False),  # the report of our own redraw, exactly
+        (MapView(Bounds(46.001, 14.002, 46.499, 14.799), 10), False, False),  # … up to a pixel's rounding
+        (MapView(Bounds(46.1, 14.2, 46.4, 14.6), 10), False, False),  # a narrower screen sees a part of it
+        (MapView(Bounds(45.8, 13.6, 46.7, 15.2), 10), True, False),  # a wider screen, the layer fitted to every match
+        (MapView(Bounds(45.8, 13.6, 46.7, 15.2), 10), False, True),  # a wider screen than a link's view guessed
+        (MapView(Bounds(46.2, 14.5, 46.7, 15.3), 10), False, True),  # the visitor dragged the map east
+        (MapView(Bounds(46.2, 14.5, 46.7, 15.3), 10), True, False),  # … with every match already drawn
+        (MapView(Bounds(46.1, 14.2, 46.4, 14.6), 11), True, True),  # zoomed in: new clusters
+        (MapView(Bounds(45.5, 13.2, 47.0, 15.6), 9), True, True),  # zoomed out
+    ],
+)
+def test_view_to_draw(reported: MapView | None, holds_all: bool, redraw: bool) -> None:
+    drawn = view_to_draw(reported, _FITTED, drawn_holds_all=holds_all)
+    assert drawn == (reported if redraw else _FITTED)

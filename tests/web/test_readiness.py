@@ -1,0 +1,72 @@
+"""Ready before the first visitor (issue 16): the warm-up, ``/ready`` (503 until warm, then 200
+with the search index's age) and ``/health`` (the database answers). Called as the ASGI server calls them."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+
+from tests.web.test_session_cookie import get
+from web import readiness
+from web.readiness import ROUTES, Warmup, ready_response
+
+
+def test_ready_is_503_until_warm_then_200_with_the_index_age() -> None:
+    release = threading.Event()
+
+    def work() -> object:
+        release.wait(10)
+        return lambda: 12.34
+
+    warmup = Warmup(work)  # type: ignore[arg-type]
+    assert ready_response(warmup).status_code == 503
+    warmup.start()
+    response = ready_response(warmup)
+    assert response.status_code == 503
+    assert json.loads(bytes(response.body)) == {"ready": False, "status": "warming up"}
+    release.set()
+    assert warmup.wait(10)
+    response = ready_response(warmup)
+    assert response.status_code == 200
+    assert json.loads(bytes(response.body)) == {"ready": True, "index_age_s": 12.3}
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_a_failed_warm_up_is_not_ready() -> None:
+    def work() -> object:
+        raise OSError("disk full")
+
+    warmup = Warmup(work)  # type: ignore[arg-type]
+    warmup.start()
+    assert not warmup.wait(10)
+    response = ready_response(warmup)
+    assert response.status_code == 503
+    assert json.loads(bytes(response.body))["status"] == "failed"
+
+
+def test_routes_answer(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setattr(readiness, "WARMUP", Warmup(lambda: lambda: 1.0))
+    app = Starlette(routes=ROUTES)
+    assert get(app, "/ready")[0] == 503
+    readiness.WARMUP.start()
+    readiness.WARMUP.wait(10)
+    assert get(app, "/ready")[0] == 200
+    assert get(app, "/health")[0] == 200
+
+
+def test_health_is_503_when_the_database_does_not_answer(tmp_path: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:9/none")
+    assert get(Starlette(routes=ROUTES), "/health")[0] == 503
+
+
+def test_the_server_warms_up_as_it_starts() -> None:
+    """server.py hands st.App the lifespan that starts the warm-up, and serves both routes."""
+    from pathlib import Path
+
+    source = (Path(__file__).resolve().parents[2] / "server.py").read_text()
+    assert "lifespan=lifespan" in source and "READINESS_ROUTES" in source
