@@ -59,9 +59,15 @@ def security_headers(settings: Settings) -> list[tuple[bytes, bytes]]:
     return [(name.encode(), value.encode()) for name, value in headers.items()]
 
 
+# The vendored map libraries (static/vendor/NAME-VERSION/…): a new version is a new folder, so a
+# browser may keep a file for a year without asking again.
+VENDOR_PATH = "/app/static/vendor/"
+VENDOR_CACHE = (b"cache-control", b"public, max-age=31536000, immutable")
+
+
 class SecurityHeaders:
     """ASGI middleware adding :func:`security_headers` to every HTTP response (a header the
-    response set itself is kept)."""
+    response set itself is kept), and a long cache lifetime to the vendored map libraries."""
 
     def __init__(self, app: ASGIApp, settings: Settings | None = None) -> None:
         self.app = app
@@ -72,10 +78,14 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        extra = [*self.headers, VENDOR_CACHE] if scope["path"].startswith(VENDOR_PATH) else self.headers
+
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _value in message.get("headers", [])}
-                message["headers"] = [*message.get("headers", []), *(h for h in self.headers if h[0] not in present)]
+                if message.get("status") != 200:
+                    present.add(VENDOR_CACHE[0])  # an error is not kept for a year
+                message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]
             await send(message)
 
         await self.app(scope, receive, with_headers)

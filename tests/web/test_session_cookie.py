@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.types import Receive, Scope, Send
 
 from opportunities.accounts import accounts
 from opportunities.accounts.identity import Role
@@ -116,6 +117,21 @@ def test_every_response_carries_the_security_headers(app: Starlette) -> None:
     assert "https://*.tile.openstreetmap.org" in policy.split("img-src", 1)[1].split(";", 1)[0]
     assert headers["x-content-type-options"] == ["nosniff"]
     assert headers["referrer-policy"] == ["strict-origin-when-cross-origin"]
+
+
+def test_the_vendored_map_libraries_are_cached_for_a_year_and_nothing_else_is() -> None:
+    async def files(scope: Scope, receive: Receive, send: Send) -> None:
+        status = 200 if scope["path"].endswith(".js") else 404
+        await send({"type": "http.response.start", "status": status, "headers": [(b"content-type", b"text/javascript")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    app = SecurityHeaders(files)  # type: ignore[arg-type]
+    _status, headers = get(app, "/app/static/vendor/leaflet-1.9.4/leaflet.js")  # type: ignore[arg-type]
+    assert headers["cache-control"] == ["public, max-age=31536000, immutable"]
+    assert "content-security-policy" in headers
+    for path in ("/app/static/vendor/leaflet-1.9.4/missing.css", "/auth/sign-out.js", "/app/static/other.js"):
+        _status, headers = get(app, path)  # type: ignore[arg-type]
+        assert "cache-control" not in headers, path
 
 
 @pytest.mark.parametrize(
