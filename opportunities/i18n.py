@@ -514,6 +514,25 @@ def browser_locale(language: str) -> str:
     return BABEL_LOCALES.get(language, BABEL_LOCALES[DEFAULT_LANGUAGE]).replace("_", "-")
 
 
+# Streamlit's texts that carry a label of ours after a fixed start: the start is relabelled, the
+# label kept. A translation keeps ``{label}`` at its end (a test checks).
+STREAMLIT_PREFIXED_TEXTS: tuple[str, ...] = (
+    # The aria-label of a widget's help icon, read by screen readers.
+    N_("Help for {label}"),
+)
+
+
+def streamlit_prefix_relabels(language: str) -> list[tuple[str, str]]:
+    """(start shown now, wanted start) pairs for :data:`STREAMLIT_PREFIXED_TEXTS`, every language's
+    form to the one in ``language``: "Help for " to "Pomoc: " in Polish."""
+    wanted = translator(language).gettext
+    pairs: dict[str, str] = {}
+    for text in STREAMLIT_PREFIXED_TEXTS:
+        for shown in {text, *(translator(other).gettext(text) for other in LANGUAGES)}:
+            pairs.setdefault(shown.removesuffix("{label}"), wanted(text).removesuffix("{label}"))
+    return sorted(pairs.items())
+
+
 def streamlit_relabels(language: str) -> list[tuple[str, str]]:
     """(shown now, wanted) pairs for :data:`STREAMLIT_TEXTS`: every language's form, to the one in ``language``.
 

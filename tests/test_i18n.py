@@ -409,3 +409,12 @@ def test_streamlits_own_menu_password_and_skip_link_texts_are_relabelled() -> No
     assert pairs["Show password"] == "Pokaż hasło" and pairs["Hide password"] == "Ukryj hasło"
     assert pairs["Skip to main content"] == "Przejdź do głównej treści"
     assert dict(i18n.streamlit_relabels("en"))["Pokaż hasło"] == "Show password"  # and back after a switch
+
+
+def test_the_help_icons_label_is_relabelled_by_its_start_and_keeps_the_widgets_label() -> None:
+    for language in i18n.LANGUAGES:  # the label is kept at the end in every translation
+        for text in i18n.STREAMLIT_PREFIXED_TEXTS:
+            assert i18n.translator(language).gettext(text).endswith("{label}"), (language, text)
+    assert dict(i18n.streamlit_prefix_relabels("pl")) == {"Help for ": "Pomoc: ", "Hjälp för ": "Pomoc: ",
+                                                          "Pomoč za ": "Pomoc: ", "Pomoc: ": "Pomoc: "}  # fmt: skip
+    assert dict(i18n.streamlit_prefix_relabels("en"))["Pomoc: "] == "Help for "

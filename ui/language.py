@@ -13,7 +13,15 @@ from typing import NoReturn
 
 import streamlit as st
 
-from opportunities.i18n import LANGUAGE_NAMES, LANGUAGES, browser_locale, negotiate_language, streamlit_relabels, translator
+from opportunities.i18n import (
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    browser_locale,
+    negotiate_language,
+    streamlit_prefix_relabels,
+    streamlit_relabels,
+    translator,
+)
 from ui import session
 
 # How each language writes a date in a date input.
@@ -35,6 +43,7 @@ export default function (component) {
     window.dispatchEvent(new Event("languagechange"));
   }
   state.texts = new Map(data.texts);
+  state.prefixes = data.prefixes || [];  // "Help for {label}": the start relabelled, the label kept
   const attributes = ["aria-label", "title", "placeholder"];
   // Only the texts of lists (an empty list's "No results"), of the calendar, of a file drop
   // zone and of the "Skip to main content" link are replaced as text: a provider's title
@@ -51,6 +60,10 @@ export default function (component) {
         const comma = shown.indexOf(", ");  // "year, From", "Choose date, November 2026"
         if (!wanted && name === "aria-label" && comma > 0 && state.texts.has(shown.slice(0, comma))) {
           wanted = state.texts.get(shown.slice(0, comma)) + shown.slice(comma);
+        }
+        if (!wanted && name === "aria-label") {
+          const found = state.prefixes.find(([from, to]) => from !== to && shown.startsWith(from));
+          if (found) wanted = found[1] + shown.slice(found[0].length);
         }
         if (wanted && wanted !== shown) el.setAttribute(name, wanted);
       }
@@ -104,7 +117,13 @@ def set_page_language(language: str) -> None:
     """Tell the browser the page's language (call last on a page: its block is empty)."""
     st.session_state[session.LANGUAGE_TOLD] = True
     _page_language(
-        key="page_language", data={"lang": language, "locale": browser_locale(language), "texts": streamlit_relabels(language)}
+        key="page_language",
+        data={
+            "lang": language,
+            "locale": browser_locale(language),
+            "texts": streamlit_relabels(language),
+            "prefixes": streamlit_prefix_relabels(language),
+        },
     )
 
 
