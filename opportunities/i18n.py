@@ -514,22 +514,25 @@ def browser_locale(language: str) -> str:
     return BABEL_LOCALES.get(language, BABEL_LOCALES[DEFAULT_LANGUAGE]).replace("_", "-")
 
 
-# Streamlit's texts that carry a label of ours after a fixed start: the start is relabelled, the
-# label kept. A translation keeps ``{label}`` at its end (a test checks).
-STREAMLIT_PREFIXED_TEXTS: tuple[str, ...] = (
+# Streamlit's texts with a value in them (a widget's label, a size): matched whole, their values
+# kept. A translation names the same values (a test checks).
+STREAMLIT_PATTERNS: tuple[str, ...] = (
     # The aria-label of a widget's help icon, read by screen readers.
     N_("Help for {label}"),
+    # The file drop zone's limit, "10MB per file" (the file types follow in a text of their own).
+    N_("{size} per file"),
 )
 
 
-def streamlit_prefix_relabels(language: str) -> list[tuple[str, str]]:
-    """(start shown now, wanted start) pairs for :data:`STREAMLIT_PREFIXED_TEXTS`, every language's
-    form to the one in ``language``: "Help for " to "Pomoc: " in Polish."""
+def streamlit_pattern_relabels(language: str) -> list[tuple[str, str]]:
+    """(form shown now, wanted form) pairs for :data:`STREAMLIT_PATTERNS`, every language's form to
+    the one in ``language``: "Help for {label}" to "Pomoc: {label}" in Polish. The browser matches
+    a whole text against the shown form and fills the wanted one with its values."""
     wanted = translator(language).gettext
     pairs: dict[str, str] = {}
-    for text in STREAMLIT_PREFIXED_TEXTS:
+    for text in STREAMLIT_PATTERNS:
         for shown in {text, *(translator(other).gettext(text) for other in LANGUAGES)}:
-            pairs.setdefault(shown.removesuffix("{label}"), wanted(text).removesuffix("{label}"))
+            pairs.setdefault(shown, wanted(text))
     return sorted(pairs.items())
 
 

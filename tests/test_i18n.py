@@ -7,6 +7,7 @@ missing from a catalog, untranslated, fuzzy or with different ``{placeholders}``
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -411,10 +412,13 @@ def test_streamlits_own_menu_password_and_skip_link_texts_are_relabelled() -> No
     assert dict(i18n.streamlit_relabels("en"))["Pokaż hasło"] == "Show password"  # and back after a switch
 
 
-def test_the_help_icons_label_is_relabelled_by_its_start_and_keeps_the_widgets_label() -> None:
-    for language in i18n.LANGUAGES:  # the label is kept at the end in every translation
-        for text in i18n.STREAMLIT_PREFIXED_TEXTS:
-            assert i18n.translator(language).gettext(text).endswith("{label}"), (language, text)
-    assert dict(i18n.streamlit_prefix_relabels("pl")) == {"Help for ": "Pomoc: ", "Hjälp för ": "Pomoc: ",
-                                                          "Pomoč za ": "Pomoc: ", "Pomoc: ": "Pomoc: "}  # fmt: skip
-    assert dict(i18n.streamlit_prefix_relabels("en"))["Pomoc: "] == "Help for "
+def test_streamlits_texts_with_values_are_relabelled_whole_and_keep_their_values() -> None:
+    placeholders = re.compile(r"\{(\w+)\}")
+    for language in i18n.LANGUAGES:  # every translation names the same values
+        for text in i18n.STREAMLIT_PATTERNS:
+            translated = i18n.translator(language).gettext(text)
+            assert sorted(placeholders.findall(translated)) == sorted(placeholders.findall(text)), (language, text)
+    pairs = dict(i18n.streamlit_pattern_relabels("pl"))
+    assert pairs["Help for {label}"] == pairs["Hjälp för {label}"] == "Pomoc: {label}"
+    assert pairs["{size} per file"] == "{size} na plik"
+    assert dict(i18n.streamlit_pattern_relabels("en"))["Pomoc: {label}"] == "Help for {label}"

@@ -18,7 +18,7 @@ from opportunities.i18n import (
     LANGUAGES,
     browser_locale,
     negotiate_language,
-    streamlit_prefix_relabels,
+    streamlit_pattern_relabels,
     streamlit_relabels,
     translator,
 )
@@ -43,7 +43,32 @@ export default function (component) {
     window.dispatchEvent(new Event("languagechange"));
   }
   state.texts = new Map(data.texts);
-  state.prefixes = data.prefixes || [];  // "Help for {label}": the start relabelled, the label kept
+  // "Help for {label}": a whole text matched against a form's fixed parts, its values kept (as
+  // text, never HTML).
+  state.patterns = (data.patterns || []).map(([shown, wanted]) => ({
+    wanted, parts: shown.split(/\{\w+\}/), names: [...shown.matchAll(/\{(\w+)\}/g)].map((m) => m[1]),
+    same: shown === wanted,
+  }));
+  const values = (p, text) => {
+    if (!text.startsWith(p.parts[0])) return undefined;
+    const found = [];
+    let at = p.parts[0].length;
+    for (let i = 1; i < p.parts.length; i++) {
+      const last = i === p.parts.length - 1;
+      const next = last ? (text.endsWith(p.parts[i]) ? text.length - p.parts[i].length : -1) : text.indexOf(p.parts[i], at + 1);
+      if (next <= at) return undefined;
+      found.push(text.slice(at, next));
+      at = next + p.parts[i].length;
+    }
+    return found;
+  };
+  const fromPattern = (text) => {
+    for (const p of state.patterns) {
+      const found = p.same ? undefined : values(p, text);
+      if (found) return p.names.reduce((out, name, i) => out.replace("{" + name + "}", () => found[i]), p.wanted);
+    }
+    return undefined;
+  };
   const attributes = ["aria-label", "title", "placeholder"];
   // Only the texts of lists (an empty list's "No results"), of the calendar, of a file drop
   // zone and of the "Skip to main content" link are replaced as text: a provider's title
@@ -61,17 +86,15 @@ export default function (component) {
         if (!wanted && name === "aria-label" && comma > 0 && state.texts.has(shown.slice(0, comma))) {
           wanted = state.texts.get(shown.slice(0, comma)) + shown.slice(comma);
         }
-        if (!wanted && name === "aria-label") {
-          const found = state.prefixes.find(([from, to]) => from !== to && shown.startsWith(from));
-          if (found) wanted = found[1] + shown.slice(found[0].length);
-        }
+        if (!wanted && name === "aria-label") wanted = fromPattern(shown);
         if (wanted && wanted !== shown) el.setAttribute(name, wanted);
       }
     }
     const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      const wanted = state.texts.get(node.nodeValue.trim());
-      if (wanted && wanted !== node.nodeValue.trim() && node.parentElement && node.parentElement.closest(lists)) {
+      const text = node.nodeValue.trim();
+      const wanted = state.texts.get(text) || fromPattern(text);
+      if (wanted && wanted !== text && node.parentElement && node.parentElement.closest(lists)) {
         node.nodeValue = wanted;
       }
     }
@@ -122,7 +145,7 @@ def set_page_language(language: str) -> None:
             "lang": language,
             "locale": browser_locale(language),
             "texts": streamlit_relabels(language),
-            "prefixes": streamlit_prefix_relabels(language),
+            "patterns": streamlit_pattern_relabels(language),
         },
     )
 
