@@ -23,6 +23,9 @@ from ui import access, app_state, session, widgets
 
 app_state.run_through_app()
 
+# The URL parameter of the page a confirmed address lands on (a signed-in view with a welcome).
+CONFIRMED = "confirmed"
+
 _ = access.translations().gettext
 
 
@@ -78,9 +81,10 @@ def accept_invitation(token: str) -> None:
     except AccountExistsError:
         st.error(_("An account with this email exists already: sign in instead."))
         return
-    access.sign_in(user)
+    # The browser leaves this link for the page without it (the link is spent: opened again, it
+    # would say so), with the cookie set on the way.
+    access.sign_in(user, next_path="/sign_in")
     access.write_cookie()
-    st.query_params.clear()
     signed_in_view(user)
 
 
@@ -139,9 +143,13 @@ def confirm_address(token: str) -> None:
         st.error(explain(exc.reason, access.language()))
         return
     access.deliver_mail()
-    access.sign_in(user)
+    # As after an invitation: away from the spent link, to the page that says the address is confirmed.
+    access.sign_in(user, next_path=f"/sign_in?{CONFIRMED}=1")
     access.write_cookie()
-    st.query_params.clear()
+    confirmed(user)
+
+
+def confirmed(user: identity.User) -> None:
     st.success(
         _("Your address is confirmed. A city lead will verify your organisation; until then its listings wait unpublished.")
     )
@@ -177,7 +185,10 @@ def main() -> None:
         return
     user = access.current_user()
     if user is not None:
-        signed_in_view(user)
+        if params.get(CONFIRMED):
+            confirmed(user)
+        else:
+            signed_in_view(user)
         return
     sign_in_form()
 

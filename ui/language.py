@@ -46,7 +46,7 @@ export default function (component) {
   // "Help for {label}": a whole text matched against a form's fixed parts, its values kept (as
   // text, never HTML).
   state.patterns = (data.patterns || []).map(([shown, wanted]) => ({
-    wanted, parts: shown.split(/\{\w+\}/), names: [...shown.matchAll(/\{(\w+)\}/g)].map((m) => m[1]),
+    wanted, parts: shown.split(/\\{\\w+\\}/), names: [...shown.matchAll(/\\{(\\w+)\\}/g)].map((m) => m[1]),
     same: shown === wanted,
   }));
   const values = (p, text) => {
