@@ -11,8 +11,13 @@ Which type:
   ``ScheduledSession``: that type is one occurrence of a ``SessionSeries`` and needs one as its
   ``superEvent``, which a one-off does not have.
 
-An online activity has ``eventAttendanceMode`` online and a ``VirtualLocation`` (``beta:``
-namespace, as OpenActive's own examples), a hybrid one both that and its ``Place``. A place's
+A one-off's dates are date-times with the city's offset, with their ``duration``; an all-day one
+runs from the midnight that starts its first day to the one that ends its last. An online
+activity has ``eventAttendanceMode`` online and a ``VirtualLocation`` (``beta:virtualLocation``,
+as OpenActive's own examples; only such items name the beta namespace in their ``@context``), a
+hybrid one both that and its ``Place``. A ``Place`` is named by the venue (else the address, else
+the city); its ``PostalAddress`` holds the address as written, the city, the country and the
+postcode when the address has one. A place's
 ``geo`` is given only when it is known to within :data:`PIN_MAX_UNCERTAINTY_M` (as the map draws
 a pin only then): a postcode's or a town's centre sent as coordinates would send people to the
 wrong door; its address is always given.
@@ -27,7 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,7 +44,9 @@ from opportunities.opportunity_text import safe_link
 from opportunities.text import fold
 from opportunities.vocabulary import CURRENCY_OF_COUNTRY, Mode, is_approximate, topic_label
 
-CONTEXT = ["https://openactive.io/", "https://openactive.io/ns-beta"]
+CONTEXT = "https://openactive.io/"
+# With the beta namespace: only items that use it (an online place, ``beta:virtualLocation``).
+BETA_CONTEXT = ["https://openactive.io/", "https://openactive.io/ns-beta"]
 SESSION_SERIES = "SessionSeries"
 EVENT = "Event"
 KINDS = (SESSION_SERIES, EVENT)
@@ -125,6 +132,11 @@ def _matcher(stems: str) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(stem) for stem in stems.split("|")) + ")")
 
 
+_POSTCODES = {
+    "SE": re.compile(r"(?<!\d)(\d{3} ?\d{2})(?!\d)"),
+    "PL": re.compile(r"(?<!\d)(\d{2}-\d{3})(?!\d)"),
+    "SI": re.compile(r"(?<![\d/-])(\d{4})(?= \w)"),
+}
 _ACCESSIBILITY_MATCHERS = {concept: (label, _matcher(stems)) for concept, (label, stems) in ACCESSIBILITY.items()}
 _ACTIVITY_MATCHERS = {concept: (label, _matcher(stems)) for concept, (label, stems) in ACTIVITIES.items()}
 
@@ -191,11 +203,39 @@ def activities(opportunity: Opportunity) -> list[dict[str, str]]:
     ]
 
 
-def _moment(value: date | datetime, timezone: str) -> str:
-    """A local date, or a local time with the city's offset at that moment (ISO 8601)."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=city_zone(timezone)).isoformat()
-    return value.isoformat()
+def _local(value: datetime, timezone: str) -> str:
+    """A local time with the city's offset at that moment (ISO 8601)."""
+    return value.replace(tzinfo=city_zone(timezone)).isoformat()
+
+
+def iso_duration(length: timedelta) -> str:
+    """``timedelta(hours=2, minutes=30)`` -> ``PT2H30M`` (ISO 8601)."""
+    seconds = max(0, int(length.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    clock = "".join(f"{n}{unit}" for n, unit in ((hours, "H"), (minutes, "M"), (seconds, "S")) if n)
+    return "P" + (f"{days}D" if days else "") + (f"T{clock}" if clock else "" if days else "T0S")
+
+
+def event_dates(opportunity: Opportunity, timezone: str) -> dict[str, str]:
+    """``startDate``, ``endDate`` and ``duration`` of a one-off, as OpenActive wants them: date-times
+    with the city's offset. An all-day activity runs from the midnight that starts its first day to
+    the one that ends its last; a timed one without an end has a start only."""
+    start, end = opportunity.start, opportunity.end
+    timed = isinstance(start, datetime)
+    first = as_datetime(start)
+    if isinstance(end, datetime):
+        last: datetime | None = end
+    elif end is not None or not timed:
+        last = datetime.combine((end or first.date()) + timedelta(days=1), time())
+    else:
+        last = None
+    dates = {"startDate": _local(first, timezone)}
+    if last is not None and last > first:
+        dates["endDate"] = _local(last, timezone)
+        dates["duration"] = iso_duration(last - first)
+    return dates
 
 
 def event_schedule(opportunity: Opportunity, rule: recurrence.Rule, timezone: str) -> dict[str, Any]:
@@ -235,15 +275,24 @@ def event_schedule(opportunity: Opportunity, rule: recurrence.Rule, timezone: st
     return schedule
 
 
+def postal_code(address: str, country: str) -> str | None:
+    """The postcode written in an address of ``country`` (SE ``412 56``, PL ``00-950``, SI ``4000``)."""
+    pattern = _POSTCODES.get(country)
+    found = pattern.search(address) if pattern else None
+    return found.group(1) if found else None
+
+
 def _place(opportunity: Opportunity) -> dict[str, Any]:
     address: dict[str, Any] = {"@type": "PostalAddress"}
     if opportunity.address:
         address["streetAddress"] = opportunity.address
     address["addressLocality"] = opportunity.city
+    code = postal_code(opportunity.address, opportunity.country)
+    if code:
+        address["postalCode"] = code
     address["addressCountry"] = opportunity.country
-    place: dict[str, Any] = {"@type": "Place"}
-    if opportunity.venue:
-        place["name"] = opportunity.venue
+    # A place has a name (OpenActive requires one): the venue, else the address, else the city.
+    place: dict[str, Any] = {"@type": "Place", "name": opportunity.venue or opportunity.address or opportunity.city}
     place["address"] = address
     if (
         opportunity.latitude is not None
@@ -267,7 +316,7 @@ def item_data(listing: Listing, public_url: str) -> dict[str, Any]:
     own_id = item_id(public_url, item_kind, opp.id)
     link = safe_link(opp.url) or explore_url(public_url, opp.id)
     data: dict[str, Any] = {
-        "@context": CONTEXT,
+        "@context": CONTEXT if opp.mode is Mode.IN_PERSON else BETA_CONTEXT,
         "@type": item_kind,
         "@id": own_id,
         "identifier": opp.id,
@@ -313,7 +362,5 @@ def item_data(listing: Listing, public_url: str) -> dict[str, Any]:
     if rule is not None:
         data["eventSchedule"] = [event_schedule(opp, rule, listing.timezone)]
     else:
-        data["startDate"] = _moment(opp.start, listing.timezone)
-        if opp.end is not None:
-            data["endDate"] = _moment(opp.end, listing.timezone)
+        data.update(event_dates(opp, listing.timezone))
     return data

@@ -43,7 +43,7 @@ def item(**changes: Any) -> dict[str, Any]:
 def test_a_recurring_activity_is_a_session_series_with_its_schedule() -> None:
     data = item()
     assert data["@type"] == SESSION_SERIES and data["@id"] == f"{PUBLIC}/openactive/session-series/7"
-    assert data["@context"] == ["https://openactive.io/", "https://openactive.io/ns-beta"]
+    assert data["@context"] == "https://openactive.io/"  # the beta namespace only where used (online)
     assert data["eventSchedule"] == [
         {"@type": "PartialSchedule", "repeatFrequency": "P1W", "startDate": "2026-12-02", "endDate": "2027-05-26",
          "startTime": "17:00", "byDay": [WEDNESDAY], "scheduleTimezone": "Europe/Stockholm"}
@@ -53,7 +53,7 @@ def test_a_recurring_activity_is_a_session_series_with_its_schedule() -> None:
     assert data["location"] == {
         "@type": "Place", "name": "Stadsbiblioteket",
         "address": {"@type": "PostalAddress", "streetAddress": "Götaplatsen 3, 412 56 Göteborg",
-                    "addressLocality": "Göteborg", "addressCountry": "SE"},
+                    "addressLocality": "Göteborg", "postalCode": "412 56", "addressCountry": "SE"},
         "geo": {"@type": "GeoCoordinates", "latitude": 57.6969, "longitude": 11.9795},
     }  # fmt: skip
     assert data["offers"] == [{"@type": "Offer", "@id": f"{PUBLIC}/openactive/session-series/7#/offers/0", "price": 0,
@@ -101,18 +101,39 @@ def test_the_schedule_is_read_from_the_rule(
 @pytest.mark.parametrize(
     ("start", "end", "dates"),
     [
-        (datetime(2026, 12, 5, 10, 0), datetime(2026, 12, 5, 12, 30), ("2026-12-05T10:00:00+01:00", "2026-12-05T12:30:00+01:00")),
-        (datetime(2027, 6, 5, 10, 0), None, ("2027-06-05T10:00:00+02:00", None)),  # summer time
-        (date(2027, 7, 1), date(2027, 7, 5), ("2027-07-01", "2027-07-05")),
+        (datetime(2026, 12, 5, 10, 0), datetime(2026, 12, 5, 12, 30),
+         ("2026-12-05T10:00:00+01:00", "2026-12-05T12:30:00+01:00", "PT2H30M")),
+        (datetime(2027, 6, 5, 10, 0), None, ("2027-06-05T10:00:00+02:00", None, None)),  # summer time
+        # all day: from the midnight that starts the first day to the one that ends the last
+        (date(2027, 7, 1), date(2027, 7, 5), ("2027-07-01T00:00:00+02:00", "2027-07-06T00:00:00+02:00", "P5D")),
+        (date(2027, 7, 1), None, ("2027-07-01T00:00:00+02:00", "2027-07-02T00:00:00+02:00", "P1D")),
+        (datetime(2027, 7, 1, 9, 0), date(2027, 7, 2), ("2027-07-01T09:00:00+02:00", "2027-07-03T00:00:00+02:00", "P1DT15H")),
+        (datetime(2027, 7, 1, 9, 0), datetime(2027, 7, 1, 9, 0), ("2027-07-01T09:00:00+02:00", None, None)),
     ],
 )  # fmt: skip
 def test_a_one_off_activity_is_an_event_with_local_times(
-    start: date | datetime, end: date | None, dates: tuple[str, str | None]
+    start: date | datetime, end: date | None, dates: tuple[str, str | None, str | None]
 ) -> None:
     data = item(schedule="", start=start, end=end)
     assert data["@type"] == EVENT and data["@id"] == f"{PUBLIC}/openactive/events/7"
     assert "eventSchedule" not in data
-    assert (data["startDate"], data.get("endDate")) == dates
+    assert (data["startDate"], data.get("endDate"), data.get("duration")) == dates
+
+
+@pytest.mark.parametrize(
+    ("address", "country", "code"),
+    [("Götaplatsen 3, 412 56 Göteborg", "SE", "412 56"), ("Drottninggatan 1, 11151 Stockholm", "SE", "11151"),
+     ("ul. Długa 5, 00-238 Warszawa", "PL", "00-238"), ("Koroška cesta 1, 4000 Kranj", "SI", "4000"),
+     ("Slovenska cesta 1234/5", "SI", None), ("Götaplatsen 3", "SE", None), ("10115 Berlin", "DE", None)],
+)  # fmt: skip
+def test_the_postcode_is_read_from_the_address(address: str, country: str, code: str | None) -> None:
+    assert openactive.postal_code(address, country) == code
+
+
+def test_a_place_is_named_by_its_venue_else_its_address_else_its_city() -> None:
+    assert item()["location"]["name"] == "Stadsbiblioteket"
+    assert item(venue="")["location"]["name"] == "Götaplatsen 3, 412 56 Göteborg"
+    assert item(venue="", address="")["location"]["name"] == "Göteborg"
 
 
 def test_a_rule_no_longer_accepted_counts_as_one_event() -> None:
@@ -128,6 +149,9 @@ def test_online_activities_have_a_virtual_location(mode: Mode, place: bool, virt
     data = item(mode=mode)
     assert ("location" in data) is place
     assert data["eventAttendanceMode"] == f"https://schema.org/{attendance}EventAttendanceMode"
+    assert data["@context"] == (
+        "https://openactive.io/" if not virtual else ["https://openactive.io/", "https://openactive.io/ns-beta"]
+    )
     assert data.get("beta:virtualLocation") == (
         {"@type": "VirtualLocation", "url": "https://example.org/kod"} if virtual else None
     )
