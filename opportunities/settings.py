@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +130,8 @@ SETTINGS: tuple[Setting, ...] = (
         "INDEX_OVERLAP_S",
         "60",
         "Seconds before the newest change already merged from which changed rows are read again: covers "
-        "writers whose clocks run behind, or that waited for the write lock after stamping a row.",
+        "writers whose clocks run behind, or that waited for the write lock after stamping a row. The OpenActive "
+        "feeds likewise show a change once it is this old, so a feed never passes a row still being written.",
     ),
     Setting(
         "INDEX_REBUILD_S",
@@ -142,10 +144,26 @@ SETTINGS: tuple[Setting, ...] = (
         "6",
         "Months after which a listing not confirmed as still running is flagged to its provider and the city lead.",
     ),
+    Setting(
+        "FEED_LICENSE",
+        "https://creativecommons.org/licenses/by/4.0/",
+        "URL of the licence of the open data feeds (OpenActive), stated on every feed page and on the dataset site.",
+    ),
+    Setting(
+        "FEED_PUBLISHER",
+        "Cities of Learning",
+        "Name of the organisation that publishes the open data feeds, shown on the dataset site.",
+    ),
+    Setting(
+        "FEED_CONTACT",
+        "",
+        "Where users of the open data feeds reach the publisher: an e-mail address or an https:// page. Empty: PUBLIC_URL.",
+    ),
 )
 SMTP_SECURITY = ("none", "starttls", "tls")
 # A wait longer than this is a hung process, not a busy database.
 MAX_BUSY_TIMEOUT_S = 3600.0
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass(frozen=True)
@@ -184,6 +202,9 @@ class Settings:
     index_overlap_s: float = 60.0
     index_rebuild_s: float = 3600.0
     freshness_months: int = 6
+    feed_license: str = "https://creativecommons.org/licenses/by/4.0/"
+    feed_publisher: str = "Cities of Learning"
+    feed_contact: str = "http://localhost:8501"
 
 
 def _proxies(text: str) -> str:
@@ -259,7 +280,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     public_url = values["PUBLIC_URL"].rstrip("/")
     if not public_url.startswith(("http://", "https://")):
         raise SettingsError("PUBLIC_URL", values["PUBLIC_URL"], "expected an http:// or https:// URL")
+    feed_license = values["FEED_LICENSE"]
+    if not feed_license.startswith(("http://", "https://")):
+        raise SettingsError("FEED_LICENSE", feed_license, "expected the licence's http:// or https:// URL")
+    feed_contact = values["FEED_CONTACT"] or public_url
+    if not (feed_contact.startswith(("http://", "https://")) or _EMAIL.fullmatch(feed_contact)):
+        raise SettingsError("FEED_CONTACT", feed_contact, "expected an e-mail address or an http:// or https:// URL")
     return Settings(
+        feed_license=feed_license,
+        feed_publisher=values["FEED_PUBLISHER"],
+        feed_contact=feed_contact,
         password_min_length=_positive_int(values, "PASSWORD_MIN_LENGTH"),
         session_hours=_positive_int(values, "SESSION_HOURS"),
         sign_in_max_failures_per_account=_positive_int(values, "SIGN_IN_MAX_FAILURES_PER_ACCOUNT"),

@@ -37,6 +37,8 @@ def test_environment_overrides(tmp_path: Path) -> None:
         ("INDEX_REFRESH_S", "often"),
         ("INDEX_OVERLAP_S", "-5"),
         ("INDEX_REBUILD_S", "inf"),
+        ("FEED_LICENSE", "CC BY 4.0"),
+        ("FEED_CONTACT", "the city office"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
@@ -76,3 +78,10 @@ def test_the_documented_defaults_are_the_real_ones() -> None:
         if not ok:
             wrong.append(f"{setting.name}: SETTINGS has {setting.default!r}, the docs say {shown!r}")
     assert not wrong, wrong
+
+
+def test_the_feeds_contact_is_an_address_or_a_page_and_else_the_app() -> None:
+    assert load_settings({}).feed_contact == "http://localhost:8501"
+    assert load_settings({"FEED_CONTACT": "data@city.example"}).feed_contact == "data@city.example"
+    assert load_settings({"FEED_CONTACT": "https://city.example/open-data"}).feed_contact == "https://city.example/open-data"
+    assert load_settings({}).feed_license == "https://creativecommons.org/licenses/by/4.0/"

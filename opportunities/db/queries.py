@@ -246,6 +246,12 @@ def aware(value: datetime | None) -> datetime | None:
     return _aware(value)
 
 
+def opportunity_from_row(row: Any, topics: tuple[str, ...], languages: tuple[str, ...]) -> Opportunity:
+    """The domain record of a row selected with :func:`opportunity_columns` whose topics and
+    languages the caller has read (as one query with the row, say)."""
+    return _opportunity(row, topics, languages)
+
+
 def _opportunity(row: Any, topics: tuple[str, ...], languages: tuple[str, ...]) -> Opportunity:
     start = _when(row.start_date, row.start_time)
     assert start is not None

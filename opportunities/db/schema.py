@@ -124,7 +124,9 @@ opportunities = Table(
     Index("ix_opportunities_status_city", "status", "city_id"),
     Index("ix_opportunities_lat_lon", "latitude", "longitude"),
     Index("ix_opportunities_start", "start_date"),
-    Index("ix_opportunities_updated_at", "updated_at"),
+    # (updated_at, id): the OpenActive feed's order (opportunities.feeds.rpde); the search index's
+    # look for changes uses its first column.
+    Index("ix_opportunities_updated_at_id", "updated_at", "id"),
 )
 
 
