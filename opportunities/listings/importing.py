@@ -23,7 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, delete, func, literal, select
 
 from opportunities.db import connection, queries
 from opportunities.db.schema import (
@@ -437,7 +437,13 @@ def _move_in(conn: Connection, import_id: str, plan: _Plan, *, strict: bool) -> 
         conn.execute(delete(staged_values).where(staged_values.c.import_id == import_id, staged_values.c.dedup_key.in_(keys)))
         conn.execute(delete(staged).where(staged.c.import_id == import_id, staged.c.row_number.in_(gone)))
     columns = [c.name for c in opportunities.c if c.name != "id"]
-    ours = select(*(_real_id(staged, import_id, name) for name in columns)).where(staged.c.import_id == import_id)
+    # Stamped now, as they become visible, not when they were checked: whoever follows changes by
+    # updated_at (the Explore index, the open data feeds) looks back a minute, and checking and
+    # staging a large file can take longer than that.
+    moment = datetime.now(UTC)
+    stamped = {name: literal(moment, opportunities.c[name].type).label(name) for name in ("created_at", "updated_at")}
+    chosen = [stamped[name] if name in stamped else _real_id(staged, import_id, name) for name in columns]
+    ours = select(*chosen).where(staged.c.import_id == import_id)
     conn.execute(opportunities.insert().from_select(columns, ours.order_by(staged.c.row_number)))
     for table, kind in ((opportunity_topics, "topic"), (opportunity_languages, "language")):
         values = (

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from opportunities.accounts import accounts
 from opportunities.accounts.identity import Role
@@ -793,3 +793,26 @@ def test_a_row_stored_by_another_import_meanwhile_is_not_stored_twice(
     with engine.connect() as conn:
         assert set(conn.exec_driver_sql("SELECT title FROM opportunities").scalars()) == expected
         assert conn.exec_driver_sql("SELECT count(*) FROM staged_opportunities").scalar() == 0
+
+
+def test_stored_rows_are_stamped_when_they_become_visible_not_when_they_were_checked(
+    engine: Engine, geocoder: Geocoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whoever follows changes by updated_at (the Explore index, the open data feeds) looks back a
+    minute only: a file checked for longer must not appear with a time already passed."""
+    real_plan = importing._plan
+    checked: list[datetime] = []
+
+    def slow_plan(*args: Any, **kwargs: Any) -> Any:
+        plan = real_plan(*args, **kwargs)
+        checked.append(datetime.now(UTC))
+        return plan
+
+    monkeypatch.setattr(importing, "_plan", slow_plan)
+    report = import_records(engine, [template_row(title=f"Club {i}") for i in range(3)], geocoder)
+    with engine.connect() as conn:
+        rows = conn.execute(select(schema.opportunities.c.created_at, schema.opportunities.c.updated_at)).all()
+    assert report.stored == len(rows) == 3
+    for created, updated in rows:
+        assert created == updated
+        assert (updated if updated.tzinfo else updated.replace(tzinfo=UTC)) >= checked[0]
