@@ -606,7 +606,8 @@ def confirm_import(
         raise ImportChangedError("this is not the file that was previewed; preview it again before storing")
     with _reading(engine) as conn:
         plan = _plan(conn, table.rows, geocoder, publish=preview.publish, row_numbers=table.row_numbers,
-                     organisation=organisation, submitted_by=submitted_by, publish_in=preview.publish_in)  # fmt: skip
+                     organisation=organisation, submitted_by=submitted_by, publish_in=preview.publish_in,
+                     progress=_half(progress, second=False))  # fmt: skip
     now = _outcomes(_with_table(plan.report, table), table)
     if [_as_value(r) for r in now] != [_as_value(r) for r in preview.rows]:
         before = {r.row: _as_value(r) for r in preview.rows}
@@ -615,7 +616,20 @@ def confirm_import(
             f"the data changed since the preview (row {', '.join(map(str, changed[:5]))}"
             f"{' …' if len(changed) > 5 else ''} would now be imported differently); nothing was stored: preview the file again"
         )
-    return _store(engine, plan, strict=True, progress=progress, on_stored=on_stored)
+    return _store(engine, plan, strict=True, progress=_half(progress, second=True), on_stored=on_stored)
+
+
+def _half(progress: Progress | None, *, second: bool) -> Progress | None:
+    """``progress`` over one of two steps of a confirmed upload (checking the rows again, storing
+    them): each step's (done, total) as half of the whole, in per mille."""
+    if progress is None:
+        return None
+    report = progress
+
+    def half(done: int, total: int) -> None:
+        report(500 * second + (500 * done) // max(total, 1), 1000)
+
+    return half
 
 
 def import_file(

@@ -317,3 +317,13 @@ def test_every_rejection_reason_is_in_the_readers_language_with_its_value(engine
             shown = explain_errors(outcome.errors, language, columns=True)
             assert shown != english, (outcome.row, language, shown)
             assert value in shown, (outcome.row, language, shown)
+
+
+def test_storing_reports_progress_over_checking_again_then_storing(engine: Engine, geocoder: Geocoder) -> None:
+    """Confirming checks every row again before it stores them: the bar moves through both, once."""
+    rows = [template_row(title=f"Club {i}") for i in range(1200)]
+    table = Table(tuple(rows[0]), rows, list(range(2, 1202)))
+    preview = preview_import(engine, table, geocoder)
+    seen: list[tuple[int, int]] = []
+    confirm_import(engine, table, geocoder, preview, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(416, 1000), (500, 1000), (916, 1000), (1000, 1000)]
