@@ -1,0 +1,375 @@
+"""Concurrent visitors on the Explore page, without a browser per visitor.
+
+Each visitor is a websocket session speaking Streamlit's own protocol (``/_stcore/stream``,
+``BackMsg``/``ForwardMsg`` protobufs), as the browser does: it asks for a run of the page with the
+query string and page hash, reads the page's widgets from the deltas of that first run, then,
+every few seconds (think time, jittered), changes a filter ("Free only", or the city) by sending a
+rerun with that widget's new state and waits for the ``script_finished`` of the rerun.
+
+Measured per interaction: the time from sending the rerun to its ``script_finished``, the bytes
+received meanwhile; from the server process (``/proc/<pid>/stat`` and ``status``), its CPU time
+over the steady phase divided by the interactions in it, and its RSS before and with the sessions
+open. What a browser adds is not measured: drawing the map in its iframe, and the rerun the map
+component asks for when it reports its bounds after a redraw (see ``docs/development/speed.md``).
+
+The server is started here (``streamlit run server.py`` on the map benchmark's database of the
+size asked for), or an already running one is measured (``url`` and ``pid``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import statistics
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+STREAM_PATH = "/_stcore/stream"
+SUBPROTOCOL = "streamlit"  # the first entry the browser sends; the second would be its XSRF token
+FREE_LABEL = "Free only"
+CITY_LABEL = "City"
+RUN_TIMEOUT_S = 120.0
+FINISHED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# --- the protocol, as pure functions -------------------------------------------------------------
+
+
+def rerun_message(
+    query_string: str, page_script_hash: str, widgets: Iterable[WidgetState] = (), cached: Iterable[str] = ()
+) -> bytes:
+    """The ``BackMsg`` a browser sends to run the page: its URL's query, the page, its widgets' values."""
+    msg = BackMsg()
+    state = msg.rerun_script
+    state.query_string = query_string
+    state.page_script_hash = page_script_hash
+    state.widget_states.widgets.extend(widgets)
+    state.cached_message_hashes.extend(sorted(cached))
+    return bytes(msg.SerializeToString())
+
+
+@dataclass
+class Widget:
+    """A widget of the page, as its delta describes it."""
+
+    kind: str  # the element's type in the proto: "checkbox", "selectbox", …
+    id: str
+    label: str
+    options: tuple[str, ...] = ()
+    value: bool | str | None = None
+
+
+@dataclass
+class RunState:
+    """What a session learns from the server's messages: the page, the URL, the widgets, the cache."""
+
+    page_script_hash: str = ""
+    query_string: str = ""
+    widgets: dict[str, Widget] = field(default_factory=dict)  # by label
+    cached: set[str] = field(default_factory=set)
+    errors: list[str] = field(default_factory=list)
+
+
+def read_message(data: bytes, state: RunState) -> int | None:
+    """Parse one ``ForwardMsg`` into ``state``; its ``script_finished`` status, or None for any other message."""
+    msg = ForwardMsg()
+    msg.ParseFromString(data)
+    if msg.metadata.cacheable and msg.hash:
+        state.cached.add(msg.hash)  # a browser keeps these and names them in its next rerun
+    kind = msg.WhichOneof("type")
+    if kind == "new_session":
+        state.page_script_hash = msg.new_session.page_script_hash or state.page_script_hash
+    elif kind == "navigation":
+        state.page_script_hash = msg.navigation.page_script_hash or state.page_script_hash
+    elif kind == "page_info_changed":
+        state.query_string = msg.page_info_changed.query_string
+    elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+        element = msg.delta.new_element
+        element_type = element.WhichOneof("type")
+        if element_type == "checkbox":
+            box = element.checkbox
+            state.widgets[box.label] = Widget("checkbox", box.id, box.label, value=box.value if box.set_value else box.default)
+        elif element_type == "selectbox":
+            select = element.selectbox
+            state.widgets[select.label] = Widget("selectbox", select.id, select.label, tuple(select.options))
+        elif element_type == "exception":
+            state.errors.append(element.exception.message)
+    elif kind == "script_finished":
+        return int(msg.script_finished)
+    return None
+
+
+def widget_state(widget: Widget, value: bool | str) -> WidgetState:
+    """The state a browser sends for ``widget`` set to ``value``."""
+    state = WidgetState(id=widget.id)
+    if widget.kind == "checkbox":
+        state.bool_value = bool(value)
+    else:
+        state.string_value = str(value)  # a selectbox's value is its option as shown
+    return state
+
+
+# --- the server process, from /proc --------------------------------------------------------------
+
+
+def cpu_seconds(stat: str) -> float:
+    """User plus system CPU seconds of a process, from the text of ``/proc/<pid>/stat``."""
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces and parentheses
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime: fields 14 and 15
+
+
+def rss_bytes(status: str) -> int:
+    """Resident memory of a process, from the text of ``/proc/<pid>/status``."""
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise ValueError("no VmRSS line")
+
+
+def sample(pid: int) -> tuple[float, int]:
+    """CPU seconds and RSS bytes of process ``pid`` now."""
+    return (
+        cpu_seconds(Path(f"/proc/{pid}/stat").read_text(encoding="ascii")),
+        rss_bytes(Path(f"/proc/{pid}/status").read_text(encoding="ascii")),
+    )
+
+
+# --- statistics ----------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0–100) by linear interpolation; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+@dataclass
+class Interaction:
+    started: float  # time.monotonic() when the rerun was sent
+    seconds: float
+    received_bytes: int
+    ok: bool
+
+
+def summarise(
+    interactions: Sequence[Interaction],
+    first_loads: Sequence[float],
+    errors: int,
+    cpu_s: float,
+    rss: tuple[int, int, int],
+    visitors: int,
+) -> dict[str, Any]:
+    """Per N: latency (median, p95, max), errors, bytes and server CPU per interaction, RSS."""
+    done = [i for i in interactions if i.ok]
+    seconds = [i.seconds for i in done]
+    base, with_sessions, peak = rss
+    return {
+        "visitors": visitors,
+        "interactions": len(done),
+        "errors": errors + sum(1 for i in interactions if not i.ok),
+        "median_s": statistics.median(seconds) if seconds else float("nan"),
+        "p95_s": percentile(seconds, 95),
+        "max_s": max(seconds, default=float("nan")),
+        "bytes_per_interaction": statistics.median([i.received_bytes for i in done]) if done else 0,
+        "cpu_ms_per_interaction": 1000 * cpu_s / len(done) if done else float("nan"),
+        "first_load_median_s": statistics.median(first_loads) if first_loads else float("nan"),
+        "first_load_p95_s": percentile(first_loads, 95),
+        "rss_base_mb": base / 2**20,
+        "rss_mb": with_sessions / 2**20,
+        "rss_peak_mb": peak / 2**20,
+        "rss_per_session_mb": (with_sessions - base) / 2**20 / visitors,
+    }
+
+
+def table(rows: Sequence[dict[str, Any]]) -> str:
+    """The curve as a Markdown table."""
+    lines = [
+        "| published | visitors | interactions | errors | median | p95 | bytes/interaction | server CPU/interaction | RSS (per session) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['published']:,} | {r['visitors']} | {r['interactions']} | {r['errors']} | {r['median_s']:.2f} s "
+            f"| {r['p95_s']:.2f} s | {r['bytes_per_interaction'] / 1000:.0f} KB | {r['cpu_ms_per_interaction']:.0f} ms "
+            f"| {r['rss_mb']:.0f} MB ({r['rss_per_session_mb']:.1f} MB) |"
+        )
+    return "\n".join(lines)
+
+
+# --- a visitor -----------------------------------------------------------------------------------
+
+
+class Visitor:
+    """One browser tab on Explore, as the server sees it."""
+
+    def __init__(self, url: str, think_s: float, action: str, rng: random.Random) -> None:
+        self.url, self.think_s, self.action, self.rng = url, think_s, action, rng
+        self.state = RunState()
+        self.values: dict[str, WidgetState] = {}  # what this visitor has set, sent with every rerun
+        self.first_load: float | None = None
+        self.interactions: list[Interaction] = []
+        self.errors = 0
+        self.turn = 0
+        self.sent = 0.0
+
+    async def _run(self, ws: Any, message: bytes) -> tuple[float, int, bool]:
+        """Send one rerun; seconds to its ``script_finished``, bytes received, whether it ended well."""
+        received = 0
+        errors_before = len(self.state.errors)
+        self.sent = time.monotonic()
+        start = time.perf_counter()
+        await ws.send(message)
+        async with asyncio.timeout(RUN_TIMEOUT_S):
+            while True:
+                data = await ws.recv()
+                received += len(data)
+                status = read_message(data, self.state)
+                if status is not None and status != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                    # an early finish means the page called st.rerun: its next run follows
+                    ok = status in FINISHED and len(self.state.errors) == errors_before
+                    return time.perf_counter() - start, received, ok
+
+    def _change(self) -> WidgetState:
+        """The next filter change: "Free only" toggled, or another city."""
+        self.turn += 1
+        use_city = self.action == "city" or (self.action == "both" and self.turn % 2 == 0)
+        if use_city:
+            select = self.state.widgets[CITY_LABEL]
+            return widget_state(select, self.rng.choice(select.options))
+        box = self.state.widgets[FREE_LABEL]
+        sent = self.values.get(box.id)  # the page shows its default until this visitor has set it
+        return widget_state(box, not (sent.bool_value if sent is not None else box.value))
+
+    async def visit(self, until: float, started: asyncio.Event | None = None) -> None:
+        from websockets.asyncio.client import connect
+
+        try:
+            async with connect(self.url, subprotocols=[SUBPROTOCOL], max_size=None, compression=None,  # type: ignore[list-item]
+                               open_timeout=RUN_TIMEOUT_S, ping_interval=None) as ws:  # fmt: skip
+                seconds, _, ok = await self._run(ws, rerun_message("", ""))
+                self.first_load = seconds
+                if not ok or FREE_LABEL not in self.state.widgets:
+                    self.errors += 1
+                    return
+                if started is not None:
+                    started.set()
+                while True:
+                    await asyncio.sleep(self.think_s * self.rng.uniform(0.5, 1.5))
+                    if time.monotonic() >= until:
+                        return
+                    change = self._change()
+                    self.values[change.id] = change
+                    message = rerun_message(
+                        self.state.query_string, self.state.page_script_hash, self.values.values(), self.state.cached
+                    )
+                    seconds, received, ok = await self._run(ws, message)
+                    self.interactions.append(Interaction(self.sent, seconds, received, ok))
+        except (OSError, TimeoutError, KeyError) as exc:
+            self.errors += 1
+            print(f"load: a visitor failed: {exc!r}", flush=True)
+        except Exception as exc:  # the websocket closed under it, or the server refused
+            self.errors += 1
+            print(f"load: a visitor failed: {exc!r}", flush=True)
+
+
+async def crowd(
+    url: str, pid: int | None, visitors: int, seconds: float, think_s: float, action: str, seed: int = 1
+) -> dict[str, Any]:
+    """``visitors`` sessions arriving over one think time, each changing a filter until ``seconds`` of steady load have passed."""
+    rng = random.Random(seed)
+    base = sample(pid) if pid else (0.0, 0)
+    crowd = [Visitor(url, think_s, action, random.Random(rng.random())) for _ in range(visitors)]
+    arrive_s = min(think_s, 0.05 * visitors)  # a class opening the link at once: within a few seconds
+
+    async def arrive(visitor: Visitor, delay: float, until: float) -> None:
+        await asyncio.sleep(delay)
+        await visitor.visit(until)
+
+    start = time.monotonic()
+    steady_from = start + arrive_s + think_s * 2  # by then the first loads are (mostly) done
+    until = steady_from + seconds
+    tasks = [asyncio.create_task(arrive(v, rng.uniform(0, arrive_s), until)) for v in crowd]
+    rss_peak = base[1]
+    cpu_steady: float | None = None
+    rss_sessions = base[1]
+    while not all(t.done() for t in tasks):
+        await asyncio.sleep(0.25)
+        if pid:
+            cpu, rss = sample(pid)
+            rss_peak = max(rss_peak, rss)
+            if cpu_steady is None and time.monotonic() >= steady_from:
+                cpu_steady, rss_sessions = cpu, rss
+    end_cpu = sample(pid)[0] if pid else 0.0
+    steady = [i for v in crowd for i in v.interactions if i.started >= steady_from]
+    cpu_s = end_cpu - cpu_steady if cpu_steady is not None else 0.0
+    return summarise(
+        steady,
+        [v.first_load for v in crowd if v.first_load is not None],
+        sum(v.errors for v in crowd),
+        cpu_s,
+        (base[1], rss_sessions, rss_peak),
+        visitors,
+    )
+
+
+# --- the benchmark -------------------------------------------------------------------------------
+
+
+def run(
+    directory: Path,
+    sizes: Sequence[int],
+    visitor_counts: Sequence[int],
+    seconds: float,
+    think_s: float,
+    action: str = "free",
+    url: str | None = None,
+    pid: int | None = None,
+) -> dict[str, Any]:
+    """The curve (visitors against latency, CPU and RSS) at each size, on a server started here or at ``url``."""
+    from benchmarks.page import _free_port, _serve
+
+    results: dict[str, Any] = {}
+    rows = []
+    for size in sizes:
+        process = None
+        server_pid: int | None = pid
+        if url is None:
+            database = directory / f"map-{size}.db"
+            if not database.exists():
+                from benchmarks.map import bench_database
+                from opportunities.places.geocoding import open_geocoder
+                from opportunities.settings import load_settings
+
+                bench_database(directory, size, open_geocoder(load_settings().cache_dir)).dispose()
+            port = _free_port()
+            process = _serve(database, port, directory / f"load-{size}.log")
+            target, server_pid = f"ws://127.0.0.1:{port}{STREAM_PATH}", process.pid
+        else:
+            target = url.replace("http", "ws", 1).rstrip("/") + STREAM_PATH
+        try:
+            asyncio.run(crowd(target, server_pid, 1, think_s, think_s, action))  # warm: index, caches, first run
+            for n in visitor_counts:
+                row = {"published": size, **asyncio.run(crowd(target, server_pid, n, seconds, think_s, action))}
+                rows.append(row)
+                results[f"{size}/{n}"] = row
+                print(f"load {size} {n}", row, flush=True)
+        finally:
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=20)
+    print(table(rows), flush=True)
+    return results
