@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--load-seconds", type=float, default=30, help="seconds of steady load per visitor count")
     parser.add_argument("--load-think", type=float, default=5, help="seconds between a visitor's filter changes (jittered ±50%%)")
     parser.add_argument("--load-action", choices=("free", "city", "both"), default="free", help="the filter each change sets")
+    parser.add_argument("--load-chromium", action="store_true", help="also time one visitor's changes in Chromium")
     parser.add_argument("--load-url", help="measure this running app (http://host:port) instead of starting one")
     parser.add_argument("--load-pid", type=int, help="the process id of the app at --load-url, for its CPU and RSS")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
@@ -108,6 +109,7 @@ def main() -> None:
             action=args.load_action,
             url=args.load_url,
             pid=args.load_pid,
+            chromium=args.load_chromium,
         )
     if "addresses" in only:
         from benchmarks import addresses as address_bench

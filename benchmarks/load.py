@@ -36,6 +36,13 @@ STREAM_PATH = "/_stcore/stream"
 SUBPROTOCOL = "streamlit"  # the first entry the browser sends; the second would be its XSRF token
 FREE_LABEL = "Free only"
 CITY_LABEL = "City"
+MAP_COMPONENT = "streamlit_folium.st_folium"
+# What the map reports once drawn in a 1400×1000 window on the whole network (Chromium, demo view):
+# the browser sends it with every later rerun, and the page draws the layer for these bounds.
+MAP_REPORT = (
+    '{"bounds":{"_southWest":{"lat":37.71859032558816,"lng":-24.2578125},'
+    '"_northEast":{"lat":66.51326044311188,"lng":58.359375}},"zoom":4}'
+)
 RUN_TIMEOUT_S = 120.0
 FINISHED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -101,6 +108,8 @@ def read_message(data: bytes, state: RunState) -> int | None:
         elif element_type == "selectbox":
             select = element.selectbox
             state.widgets[select.label] = Widget("selectbox", select.id, select.label, tuple(select.options))
+        elif element_type == "component_instance" and element.component_instance.component_name == MAP_COMPONENT:
+            state.widgets[MAP_COMPONENT] = Widget("component", element.component_instance.id, MAP_COMPONENT)
         elif element_type == "exception":
             state.errors.append(element.exception.message)
     elif kind == "script_finished":
@@ -113,6 +122,8 @@ def widget_state(widget: Widget, value: bool | str) -> WidgetState:
     state = WidgetState(id=widget.id)
     if widget.kind == "checkbox":
         state.bool_value = bool(value)
+    elif widget.kind == "component":
+        state.json_value = str(value)  # a component's value is JSON
     else:
         state.string_value = str(value)  # a selectbox's value is its option as shown
     return state
@@ -254,7 +265,7 @@ class Visitor:
         sent = self.values.get(box.id)  # the page shows its default until this visitor has set it
         return widget_state(box, not (sent.bool_value if sent is not None else box.value))
 
-    async def visit(self, until: float, started: asyncio.Event | None = None) -> None:
+    async def visit(self, until: float) -> None:
         from websockets.asyncio.client import connect
 
         try:
@@ -265,8 +276,9 @@ class Visitor:
                 if not ok or FREE_LABEL not in self.state.widgets:
                     self.errors += 1
                     return
-                if started is not None:
-                    started.set()
+                if MAP_COMPONENT in self.state.widgets:  # the map reports its bounds, as in a browser
+                    report = widget_state(self.state.widgets[MAP_COMPONENT], MAP_REPORT)
+                    self.values[report.id] = report
                 while True:
                     await asyncio.sleep(self.think_s * self.rng.uniform(0.5, 1.5))
                     if time.monotonic() >= until:
@@ -326,6 +338,77 @@ async def crowd(
     )
 
 
+# --- the same interaction in Chromium, to validate the figures ----------------------------------
+
+
+def finished_status(data: bytes | str) -> int | None:
+    """The ``script_finished`` status of a websocket frame, or None for any other frame."""
+    if isinstance(data, str):
+        return None
+    msg = ForwardMsg()
+    msg.ParseFromString(data)
+    return int(msg.script_finished) if msg.WhichOneof("type") == "script_finished" else None
+
+
+def in_chromium(url: str, changes: int = 10, think_s: float = 2.0, settle_s: float = 2.5) -> dict[str, Any]:
+    """ "Free only" clicked ``changes`` times by one visitor in headless Chromium, timed on the page's websocket.
+
+    Per click: from the rerun frame the page sends to the first ``script_finished`` frame (what the
+    load generator times), and to the last one within ``settle_s`` (a rerun the map component asks
+    for after it redrew, when it reports its bounds, comes on top); bytes received meanwhile.
+    """
+    from playwright.sync_api import WebSocket, sync_playwright
+
+    from benchmarks.page import ARGS, CHROMIUM
+
+    events: list[tuple[float, str, int, int | None]] = []  # (time, sent/received, bytes, finished status)
+
+    def watch(ws: WebSocket) -> None:
+        if ws.url.endswith(STREAM_PATH):
+            ws.on("framesent", lambda data: events.append((time.perf_counter(), "sent", len(data), None)))
+            ws.on(
+                "framereceived", lambda data: events.append((time.perf_counter(), "received", len(data), finished_status(data)))
+            )
+
+    first: list[float] = []
+    last: list[float] = []
+    received: list[int] = []
+    reruns: list[int] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        page.on("websocket", watch)
+        page.goto(url)
+        page.frame_locator('iframe[title="streamlit_folium.st_folium"]').locator(".col-cluster, .col-pin").first.wait_for(
+            timeout=180_000
+        )
+        page.wait_for_timeout(settle_s * 1000)
+        label = page.get_by_test_id("stSidebar").get_by_text(FREE_LABEL, exact=True)
+        for _ in range(changes):
+            events.clear()
+            clicked = time.perf_counter()
+            label.click()
+            page.wait_for_timeout(settle_s * 1000)  # Playwright delivers the frames while it waits
+            sent = next((t for t, kind, _, _ in events if kind == "sent" and t >= clicked), None)
+            done = [t for t, kind, _, status in events if status is not None and status != ForwardMsg.FINISHED_EARLY_FOR_RERUN]
+            if sent is None or not done:
+                continue
+            first.append(done[0] - sent)
+            last.append(done[-1] - sent)
+            received.append(sum(n for _, kind, n, _ in events if kind == "received"))
+            reruns.append(sum(1 for _, kind, _, _ in events if kind == "sent"))
+            page.wait_for_timeout(think_s * 1000)
+        browser.close()
+    return {
+        "changes": len(first),
+        "median_s": statistics.median(first) if first else float("nan"),
+        "p95_s": percentile(first, 95),
+        "median_to_last_rerun_s": statistics.median(last) if last else float("nan"),
+        "bytes_per_interaction": statistics.median(received) if received else 0,
+        "messages_sent_per_click": reruns,
+    }
+
+
 # --- the benchmark -------------------------------------------------------------------------------
 
 
@@ -338,6 +421,7 @@ def run(
     action: str = "free",
     url: str | None = None,
     pid: int | None = None,
+    chromium: bool = False,
 ) -> dict[str, Any]:
     """The curve (visitors against latency, CPU and RSS) at each size, on a server started here or at ``url``."""
     from benchmarks.page import _free_port, _serve
@@ -362,6 +446,10 @@ def run(
             target = url.replace("http", "ws", 1).rstrip("/") + STREAM_PATH
         try:
             asyncio.run(crowd(target, server_pid, 1, think_s, think_s, action))  # warm: index, caches, first run
+            if chromium:  # the same interaction in a browser, before the crowd
+                page_url = target.replace("ws", "http", 1).removesuffix(STREAM_PATH) + "/"
+                results[f"{size}/chromium"] = in_chromium(page_url)
+                print(f"load {size} chromium", results[f"{size}/chromium"], flush=True)
             for n in visitor_counts:
                 row = {"published": size, **asyncio.run(crowd(target, server_pid, n, seconds, think_s, action))}
                 rows.append(row)

@@ -10,10 +10,13 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from benchmarks.load import (
     CLOCK_TICKS,
+    MAP_COMPONENT,
+    MAP_REPORT,
     Interaction,
     RunState,
     Widget,
     cpu_seconds,
+    finished_status,
     percentile,
     read_message,
     rerun_message,
@@ -101,3 +104,20 @@ def test_summarise_counts_failed_runs_as_errors_and_divides_cpu_and_memory() -> 
     assert row["cpu_ms_per_interaction"] == pytest.approx(100)
     assert (row["rss_mb"], row["rss_per_session_mb"], row["rss_peak_mb"]) == (120, 2, 130)
     assert math.isnan(summarise([], [], 0, 0, (0, 0, 0), 1)["median_s"])
+
+
+def test_the_map_component_is_found_and_reports_its_bounds_as_json() -> None:
+    state = RunState()
+    msg = ForwardMsg()
+    msg.delta.new_element.component_instance.id = "$$ID-map"
+    msg.delta.new_element.component_instance.component_name = MAP_COMPONENT
+    read_message(msg.SerializeToString(), state)
+    report = widget_state(state.widgets[MAP_COMPONENT], MAP_REPORT)
+    assert (report.id, report.WhichOneof("value"), report.json_value) == ("$$ID-map", "json_value", MAP_REPORT)
+
+
+def test_finished_status_of_a_frame() -> None:
+    finished = _forward(script_finished=ForwardMsg.FINISHED_EARLY_FOR_RERUN)
+    assert finished_status(finished.SerializeToString()) == ForwardMsg.FINISHED_EARLY_FOR_RERUN
+    assert finished_status(_forward(ref_hash="h").SerializeToString()) is None
+    assert finished_status("text frame") is None
