@@ -30,6 +30,12 @@ def main() -> None:
     parser.add_argument("--load-think", type=float, default=5, help="seconds between a visitor's filter changes (jittered ±50%%)")
     parser.add_argument("--load-action", choices=("free", "city", "both"), default="free", help="the filter each change sets")
     parser.add_argument("--load-chromium", action="store_true", help="also time one visitor's changes in Chromium")
+    parser.add_argument(
+        "--load-server-option",
+        action="append",
+        default=[],
+        help="a Streamlit option for the app the load benchmark starts, e.g. runner.postScriptGC=false (repeatable)",
+    )
     parser.add_argument("--load-url", help="measure this running app (http://host:port) instead of starting one")
     parser.add_argument("--load-pid", type=int, help="the process id of the app at --load-url, for its CPU and RSS")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
@@ -110,6 +116,7 @@ def main() -> None:
             url=args.load_url,
             pid=args.load_pid,
             chromium=args.load_chromium,
+            server_options=args.load_server_option,
         )
     if "addresses" in only:
         from benchmarks import addresses as address_bench

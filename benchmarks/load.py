@@ -22,7 +22,10 @@ import asyncio
 import os
 import random
 import statistics
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +34,8 @@ from typing import Any
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+from opportunities.settings import PROJECT_ROOT
 
 STREAM_PATH = "/_stcore/stream"
 SUBPROTOCOL = "streamlit"  # the first entry the browser sends; the second would be its XSRF token
@@ -412,6 +417,28 @@ def in_chromium(url: str, changes: int = 10, think_s: float = 2.0, settle_s: flo
 # --- the benchmark -------------------------------------------------------------------------------
 
 
+def serve(database: Path, port: int, log: Path, options: Sequence[str] = ()) -> subprocess.Popen[bytes]:
+    """``streamlit run server.py`` on ``database``, with extra Streamlit ``options`` (``runner.postScriptGC=false``)."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"}
+    command = [sys.executable, "-m", "streamlit", "run", "server.py", "--server.headless", "true", "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]  # fmt: skip
+    for option in options:
+        name, _, value = option.partition("=")
+        command += [f"--{name}", value]
+    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                return process
+        except OSError:
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"the app did not start: see {log}")
+
+
 def run(
     directory: Path,
     sizes: Sequence[int],
@@ -422,9 +449,10 @@ def run(
     url: str | None = None,
     pid: int | None = None,
     chromium: bool = False,
+    server_options: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The curve (visitors against latency, CPU and RSS) at each size, on a server started here or at ``url``."""
-    from benchmarks.page import _free_port, _serve
+    from benchmarks.page import _free_port
 
     results: dict[str, Any] = {}
     rows = []
@@ -440,7 +468,7 @@ def run(
 
                 bench_database(directory, size, open_geocoder(load_settings().cache_dir)).dispose()
             port = _free_port()
-            process = _serve(database, port, directory / f"load-{size}.log")
+            process = serve(database, port, directory / f"load-{size}.log", server_options)
             target, server_pid = f"ws://127.0.0.1:{port}{STREAM_PATH}", process.pid
         else:
             target = url.replace("http", "ws", 1).rstrip("/") + STREAM_PATH
