@@ -36,6 +36,9 @@ def main() -> None:
         default=[],
         help="a Streamlit option for the app the load benchmark starts, e.g. runner.postScriptGC=false (repeatable)",
     )
+    parser.add_argument(
+        "--load-profile", action="store_true", help="profile one visitor's changes (cProfile) instead of the crowd"
+    )
     parser.add_argument("--load-url", help="measure this running app (http://host:port) instead of starting one")
     parser.add_argument("--load-pid", type=int, help="the process id of the app at --load-url, for its CPU and RSS")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
@@ -117,6 +120,7 @@ def main() -> None:
             pid=args.load_pid,
             chromium=args.load_chromium,
             server_options=args.load_server_option,
+            profile=args.load_profile,
         )
     if "addresses" in only:
         from benchmarks import addresses as address_bench

@@ -421,13 +421,55 @@ def in_chromium(url: str, changes: int = 10, think_s: float = 2.0, settle_s: flo
     }
 
 
+# --- the profile of one interaction --------------------------------------------------------------
+
+# Where a change's time may go, each a predicate on cProfile's (file, line, function) key.
+PROFILE_PARTS: dict[str, Any] = {
+    "the whole run in the script thread": lambda f, fn: fn == "_run_script" and f.endswith("script_runner.py"),
+    "Streamlit's garbage collection after the run": lambda f, fn: "gc.collect" in fn,
+    "the page script (pages/explore.py main)": lambda f, fn: fn == "main" and f.endswith("pages/explore.py"),
+    "the map (show_map)": lambda f, fn: fn == "show_map",
+    "st_folium (folium/branca render)": lambda f, fn: fn == "st_folium",
+    "Jinja templates compiled": lambda f, fn: fn == "from_string" and "jinja2" in f,
+    "the base map": lambda f, fn: fn == "base_map",
+    "the map layer (overview_layer)": lambda f, fn: fn == "overview_layer",
+    "the list (show_list)": lambda f, fn: fn == "show_list",
+    "the filters (filter_sidebar)": lambda f, fn: fn == "filter_sidebar",
+    "the index query (mask)": lambda f, fn: fn == "mask" and f.endswith("explore/index.py"),
+    "opportunities loaded (get_opportunities)": lambda f, fn: fn == "get_opportunities",
+    "Streamlit's delta enqueueing": lambda f, fn: fn == "_enqueue" and f.endswith("delta_generator.py"),
+}
+
+
+def profile_summary(folder: Path, top: int = 30) -> dict[str, Any]:
+    """The profiles in ``folder`` added up: ms per interaction for each of ``PROFILE_PARTS``, and the top functions."""
+    import pstats
+
+    files = sorted(folder.glob("*.pstats"))
+    if not files:
+        return {"interactions": 0}
+    stats = pstats.Stats(str(files[0]))
+    for extra in files[1:]:
+        stats.add(str(extra))
+    entries: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
+    n = len(files)
+    parts = {name: 1000 * sum(v[3] for k, v in entries.items() if test(k[0], k[2])) / n for name, test in PROFILE_PARTS.items()}
+    ranked = sorted(entries.items(), key=lambda kv: -kv[1][3])[:top]
+    functions = [(f"{Path(k[0]).name}:{k[1]}({k[2]})", round(1000 * v[3] / n, 1)) for k, v in ranked]
+    return {"interactions": n, "ms_per_interaction": parts, "top_cumulative_ms": functions}
+
+
 # --- the benchmark -------------------------------------------------------------------------------
 
 
-def serve(database: Path, port: int, log: Path, options: Sequence[str] = ()) -> subprocess.Popen[bytes]:
-    """``streamlit run server.py`` on ``database``, with extra Streamlit ``options`` (``runner.postScriptGC=false``)."""
+def serve(
+    database: Path, port: int, log: Path, options: Sequence[str] = (), profile_dir: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """``streamlit run server.py`` on ``database``, with extra Streamlit ``options`` (``runner.postScriptGC=false``),
+    each interaction profiled into ``profile_dir`` when given (``benchmarks/profiled_server.py``)."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"}
-    command = [sys.executable, "-m", "streamlit", "run", "server.py", "--server.headless", "true", "--server.port", str(port),
+    launcher = ["streamlit"] if profile_dir is None else ["benchmarks.profiled_server", str(profile_dir)]
+    command = [sys.executable, "-m", *launcher, "run", "server.py", "--server.headless", "true", "--server.port", str(port),
                "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]  # fmt: skip
     for option in options:
         name, _, value = option.partition("=")
@@ -457,6 +499,7 @@ def run(
     pid: int | None = None,
     chromium: bool = False,
     server_options: Sequence[str] = (),
+    profile: bool = False,
 ) -> dict[str, Any]:
     """The curve (visitors against latency, CPU and RSS) at each size, on a server started here or at ``url``."""
     from benchmarks.page import _free_port
@@ -466,6 +509,7 @@ def run(
     for size in sizes:
         process = None
         server_pid: int | None = pid
+        profile_dir: Path | None = None  # only an app started here can be profiled
         if url is None:
             database = directory / f"map-{size}.db"
             if not database.exists():
@@ -475,7 +519,8 @@ def run(
 
                 bench_database(directory, size, open_geocoder(load_settings().cache_dir)).dispose()
             port = _free_port()
-            process = serve(database, port, directory / f"load-{size}.log", server_options)
+            profile_dir = directory / f"load-profile-{size}" if profile else None
+            process = serve(database, port, directory / f"load-{size}.log", server_options, profile_dir)
             target, server_pid = f"ws://127.0.0.1:{port}{STREAM_PATH}", process.pid
         else:
             target = url.replace("http", "ws", 1).rstrip("/") + STREAM_PATH
@@ -485,6 +530,12 @@ def run(
                 page_url = target.replace("ws", "http", 1).removesuffix(STREAM_PATH) + "/"
                 results[f"{size}/chromium"] = in_chromium(page_url)
                 print(f"load {size} chromium", results[f"{size}/chromium"], flush=True)
+            if profile_dir is not None:  # one visitor's changes, profiled; no crowd
+                asyncio.run(crowd(target, server_pid, 1, seconds, think_s, action))
+                results[f"{size}/profile"] = summary = profile_summary(profile_dir)
+                for name, ms in summary.get("ms_per_interaction", {}).items():
+                    print(f"load {size} profile: {ms:7.1f} ms  {name}", flush=True)
+                continue
             for n in visitor_counts:
                 row = {"published": size, **asyncio.run(crowd(target, server_pid, n, seconds, think_s, action))}
                 rows.append(row)

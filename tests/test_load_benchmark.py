@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import cProfile
 import math
+from pathlib import Path
 
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
@@ -18,6 +20,7 @@ from benchmarks.load import (
     cpu_seconds,
     finished_status,
     percentile,
+    profile_summary,
     read_message,
     rerun_message,
     rss_bytes,
@@ -121,3 +124,20 @@ def test_finished_status_of_a_frame() -> None:
     assert finished_status(finished.SerializeToString()) == ForwardMsg.FINISHED_EARLY_FOR_RERUN
     assert finished_status(_forward(ref_hash="h").SerializeToString()) is None
     assert finished_status("text frame") is None
+
+
+def test_profile_summary_adds_up_the_profiles_per_interaction(tmp_path: Path) -> None:
+    assert profile_summary(tmp_path) == {"interactions": 0}
+
+    def show_list() -> int:
+        return sum(range(10_000))
+
+    for n in (1, 2):
+        profile = cProfile.Profile()
+        profile.runcall(show_list)
+        profile.dump_stats(tmp_path / f"{n}.pstats")
+    summary = profile_summary(tmp_path, top=3)
+    assert summary["interactions"] == 2
+    assert summary["ms_per_interaction"]["the list (show_list)"] > 0
+    assert summary["ms_per_interaction"]["the index query (mask)"] == 0
+    assert any("show_list" in name for name, _ in summary["top_cumulative_ms"])
