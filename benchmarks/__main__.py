@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000] [--freshness-sizes 10000]``."""
+"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000] [--freshness-sizes 10000] [--load-visitors 1,10]``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
     parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout",
-                                          "freshness", "coverage", "population", "upload-lock"), action="append")  # fmt: skip
+                                          "freshness", "coverage", "population", "upload-lock", "load"), action="append")  # fmt: skip
     parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument(
@@ -22,6 +22,25 @@ def main() -> None:
     )
     parser.add_argument("--upload-rows", type=int, default=50_000, help="rows in the upload-lock benchmark")
     parser.add_argument("--database-url", help="a PostgreSQL database the upload-lock benchmark may empty, besides SQLite")
+    parser.add_argument("--load-sizes", default="10000", help="published opportunities in the load benchmark")
+    parser.add_argument(
+        "--load-visitors", default="1,10", help="concurrent visitors in the load benchmark (e.g. 1,10,50,100,200)"
+    )
+    parser.add_argument("--load-seconds", type=float, default=30, help="seconds of steady load per visitor count")
+    parser.add_argument("--load-think", type=float, default=5, help="seconds between a visitor's filter changes (jittered ±50%%)")
+    parser.add_argument("--load-action", choices=("free", "city", "both"), default="free", help="the filter each change sets")
+    parser.add_argument("--load-chromium", action="store_true", help="also time one visitor's changes in Chromium")
+    parser.add_argument(
+        "--load-server-option",
+        action="append",
+        default=[],
+        help="a Streamlit option for the app the load benchmark starts, e.g. runner.postScriptGC=false (repeatable)",
+    )
+    parser.add_argument(
+        "--load-profile", action="store_true", help="profile one visitor's changes (cProfile) instead of the crowd"
+    )
+    parser.add_argument("--load-url", help="measure this running app (http://host:port) instead of starting one")
+    parser.add_argument("--load-pid", type=int, help="the process id of the app at --load-url, for its CPU and RSS")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
     only = set(
@@ -38,6 +57,7 @@ def main() -> None:
             "coverage",
             "population",
             "upload-lock",
+            "load",
         )
     )
     settings = load_settings()
@@ -86,6 +106,22 @@ def main() -> None:
         from benchmarks import page as page_bench
 
         results["page"] = page_bench.run(settings.data_dir / "bench", [int(s) for s in args.map_sizes.split(",") if s])
+    if "load" in only:
+        from benchmarks import load as load_bench
+
+        results["load"] = load_bench.run(
+            settings.data_dir / "bench",
+            [int(s) for s in args.load_sizes.split(",") if s],
+            [int(s) for s in args.load_visitors.split(",") if s],
+            seconds=args.load_seconds,
+            think_s=args.load_think,
+            action=args.load_action,
+            url=args.load_url,
+            pid=args.load_pid,
+            chromium=args.load_chromium,
+            server_options=args.load_server_option,
+            profile=args.load_profile,
+        )
     if "addresses" in only:
         from benchmarks import addresses as address_bench
 
