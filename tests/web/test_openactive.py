@@ -3,10 +3,8 @@ consumer follows them, their headers and errors, and the dataset site in four la
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +21,7 @@ from opportunities.listings.importing import import_records
 from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import Status
 from tests.conftest import template_row
+from tests.web import asgi
 from web.headers import SecurityHeaders
 from web.openactive import ROUTES
 
@@ -32,23 +31,8 @@ PUBLIC = "https://map.example.org"
 def request(app: Starlette, url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
     """GET ``url`` (a path with its query, or an absolute URL of PUBLIC) from the ASGI app."""
     parts = urlsplit(url.removeprefix(PUBLIC))
-    raw = [(b"host", b"127.0.0.1"), *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())]
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": parts.path, "raw_path": parts.path.encode(), "query_string": parts.query.encode(), "root_path": "",
-             "headers": raw, "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8501)}  # fmt: skip
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, app(scope, receive, send)).result()  # type: ignore[arg-type]
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    found = {name.decode().lower(): value.decode() for name, value in start["headers"]}
-    return int(start["status"]), found, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    answer = asgi.get(app, parts.path, parts.query, headers)
+    return answer.status, {name: values[-1] for name, values in answer.headers.items()}, answer.body
 
 
 @pytest.fixture

@@ -4,8 +4,6 @@ security headers (issue 15 item 3). The routes are called as the ASGI server cal
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from http.cookies import SimpleCookie
 
@@ -19,6 +17,7 @@ from opportunities.accounts import accounts
 from opportunities.accounts.identity import Role
 from opportunities.db.connection import writing
 from opportunities.settings import load_settings
+from tests.web import asgi
 from web.headers import SecurityHeaders, content_security_policy, tile_source
 from web.session import ROUTES, safe_next
 
@@ -27,25 +26,8 @@ PASSWORD = "correct horse battery staple"
 
 def get(app: Starlette, path: str, query: str = "") -> tuple[int, dict[str, list[str]]]:
     """GET ``path`` from the ASGI app: the status and the headers (each name's values)."""
-    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
-             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": [(b"host", b"127.0.0.1")], "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8501)}  # fmt: skip
-    sent: list[dict[str, object]] = []
-
-    async def receive() -> dict[str, object]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, object]) -> None:
-        sent.append(message)
-
-    # In a thread of its own: after the browser tests, Playwright's event loop runs in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, app(scope, receive, send)).result()  # type: ignore[arg-type]
-    start = next(m for m in sent if m["type"] == "http.response.start")
-    headers: dict[str, list[str]] = {}
-    for name, value in start["headers"]:  # type: ignore[attr-defined]
-        headers.setdefault(name.decode().lower(), []).append(value.decode())
-    return int(start["status"]), headers  # type: ignore[call-overload]
+    answer = asgi.get(app, path, query)
+    return answer.status, answer.headers
 
 
 @pytest.fixture

@@ -1,0 +1,40 @@
+"""One GET through an ASGI app, as the web server makes it: what the route tests call."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, list[str]]  # each name, lower case, with its values in order
+    body: bytes
+
+
+def get(app: Any, path: str, query: str = "", headers: dict[str, str] | None = None) -> Answer:
+    """GET ``path`` with ``query`` from the ASGI app, from 127.0.0.1."""
+    raw = [(b"host", b"127.0.0.1"), *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": raw, "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8501)}  # fmt: skip
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    # In a thread of its own: after the browser tests, Playwright's event loop runs in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    found: dict[str, list[str]] = {}
+    for name, value in start["headers"]:
+        found.setdefault(name.decode().lower(), []).append(value.decode())
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return Answer(int(start["status"]), found, body)
