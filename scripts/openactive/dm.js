@@ -5,7 +5,7 @@ const fs = require('fs');
 const path = require('path');
 const { validate } = require('@openactive/data-model-validator');
 
-const LISTS = process.env.OPENACTIVE_LISTS || '/work/shared/data/openactive';
+const LISTS = process.env.OPENACTIVE_LISTS || 'tests/data/openactive';
 const CACHE = process.env.OA_CACHE || path.join(__dirname, 'cache');
 
 function seedCache() {
