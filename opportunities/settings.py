@@ -17,6 +17,9 @@ from pathlib import Path
 from opportunities.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Outside the repository: a key must not end up in a commit or in a copy of the code.
+_BADGE_KEY_FILE = "~/.local/share/cities-of-learning/badge-issuer.key"
+DEFAULT_BADGE_KEY_FILE = Path(_BADGE_KEY_FILE).expanduser()
 
 
 @dataclass(frozen=True)
@@ -161,7 +164,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "BADGE_KEY_FILE",
-        "~/.local/share/cities-of-learning/badge-issuer.key",
+        _BADGE_KEY_FILE,
         "The issuer's Ed25519 private key that signs badges (PEM), created on first use with mode 0600 in a "
         "folder with mode 0700. Keep it outside the repository and in the backups; retired keys stay beside it.",
     ),
@@ -218,7 +221,7 @@ class Settings:
     feed_license: str = "https://creativecommons.org/licenses/by/4.0/"
     feed_publisher: str = "Cities of Learning"
     feed_contact: str = "http://localhost:8501"
-    badge_key_file: Path = Path("~/.local/share/cities-of-learning/badge-issuer.key").expanduser()
+    badge_key_file: Path = DEFAULT_BADGE_KEY_FILE
     badge_issuer_did: str = "key"
 
 
