@@ -106,7 +106,11 @@ def cmd_badges_verify(args: argparse.Namespace, settings: Settings) -> int:
     except argparse.ArgumentTypeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    known = load_issuer_keys(settings.badge_key_file, did_web_host=_did_web_host(settings)) if settings.badge_key_file.exists() else ()
+    known = (
+        load_issuer_keys(settings.badge_key_file, did_web_host=_did_web_host(settings))
+        if settings.badge_key_file.exists()
+        else ()
+    )
     result = verify(data, known_keys=known, status_list=status_lists, now=args.now or datetime.now(UTC))
     if args.json:
         shown = {
