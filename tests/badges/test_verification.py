@@ -233,3 +233,12 @@ def test_files_json_and_baked_images_verify(issued: Issued, form: str) -> None:
         else data.replace(b"Robotics club", b"Robotics clux")
     )
     assert verify(tampered_data, known_keys=[issued.key], status_list=issued.status_list, now=NOW).codes == ("forged",)
+
+
+@pytest.mark.parametrize("language", ["sv", "sl", "pl"])
+def test_every_badge_reason_is_worded_in_every_language(language: str) -> None:
+    from opportunities.errors import BADGE_REASONS
+
+    gettext = translator(language).gettext
+    untranslated = [code for code, text in BADGE_REASONS.items() if gettext(text) == text]
+    assert untranslated == []
