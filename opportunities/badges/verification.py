@@ -27,11 +27,15 @@ never raises: it returns a :class:`Verification` whose ``state`` is ``valid``, `
 
 from __future__ import annotations
 
+import hashlib
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
+
+from cachetools import LRUCache
 
 from opportunities.badges.contexts import CONTEXT_FILES, OB_V3P0, VC_V2
 from opportunities.badges.keys import IssuerKey
@@ -45,6 +49,9 @@ CLOCK_SKEW = timedelta(minutes=5)
 State = Literal["valid", "revoked", "expired", "invalid"]
 StatusListSource = Callable[[str], "dict[str, Any] | None"]
 CREDENTIAL_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
+# Status list credentials whose proof was found valid (by content): only valid ones are kept.
+_CHECKED_LISTS: LRUCache[tuple[bytes, tuple[str, ...]], str] = LRUCache(maxsize=64)
+_LISTS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -162,6 +169,20 @@ def _status_entry(credential: Mapping[str, Any]) -> tuple[str, int] | None:
     return None
 
 
+def _checked_list_proof(listed: Mapping[str, Any], known_keys: Sequence[IssuerKey]) -> str:
+    """:func:`check_proof` of a status list credential, remembered: every credential of a list names
+    the same one, and checking its proof costs as much as checking the credential's."""
+    digest = hashlib.sha256(json.dumps(listed, sort_keys=True, ensure_ascii=False).encode("utf-8")).digest()
+    key = (digest, tuple(key.verification_method for key in known_keys))
+    with _LISTS_LOCK:
+        method = _CHECKED_LISTS.get(key)
+    if method is None:
+        method = check_proof(listed, known_keys=known_keys)
+        with _LISTS_LOCK:
+            _CHECKED_LISTS[key] = method
+    return method
+
+
 def _check_status(
     credential: Mapping[str, Any], status_list: StatusListSource, known_keys: Sequence[IssuerKey], now: datetime
 ) -> bool:
@@ -181,7 +202,7 @@ def _check_status(
     try:
         if listed.get("@context") != [VC_V2] or listed.get("id") != url:
             raise BadgeError("bad_status_list", url=url[:200])
-        method = check_proof(listed, known_keys=known_keys)
+        method = _checked_list_proof(listed, known_keys)
         if _id_of(listed.get("issuer")) != _id_of(credential["issuer"]) or method.partition("#")[0] != _id_of(
             listed.get("issuer")
         ):
