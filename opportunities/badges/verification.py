@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ from opportunities.errors import BadgeError, Reason
 MAX_BYTES = 1024 * 1024
 # Clocks of issuer and verifier may differ this much (as Digital Bazaar's vc allows).
 CLOCK_SKEW = timedelta(minutes=5)
+_log = logging.getLogger(__name__)
 State = Literal["valid", "revoked", "expired", "invalid"]
 StatusListSource = Callable[[str], "dict[str, Any] | None"]
 CREDENTIAL_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
@@ -121,7 +123,12 @@ def _check_shape(credential: Mapping[str, Any]) -> None:
         raise BadgeError("too_large", limit=MAX_BYTES)
     types = credential.get("type")
     types = [types] if isinstance(types, str) else types
-    if not isinstance(types, list) or "VerifiableCredential" not in types or not CREDENTIAL_TYPES & set(types):
+    if (
+        not isinstance(types, list)
+        or not all(isinstance(name, str) for name in types)
+        or "VerifiableCredential" not in types
+        or not CREDENTIAL_TYPES & set(types)
+    ):
         raise BadgeError("not_a_credential")
     contexts = credential.get("@context")
     if not isinstance(contexts, list) or not all(isinstance(url, str) for url in contexts):
@@ -248,6 +255,20 @@ def verify(
 ) -> Verification:
     """Everything about ``document`` a verifier checks; never raises. ``status_list(url)`` gives the
     status list credential at ``url`` (or None when it cannot); nothing is fetched here."""
+    try:
+        return _verify(document, known_keys=known_keys, status_list=status_list, now=now)
+    except Exception:  # a defect here must not become a traceback on the Verify page: logged, and invalid
+        _log.exception("verifying a credential failed")
+        return _invalid(BadgeError("malformed", field="credential"))
+
+
+def _verify(
+    document: dict[str, Any] | bytes,
+    *,
+    known_keys: Sequence[IssuerKey],
+    status_list: StatusListSource,
+    now: datetime,
+) -> Verification:
     try:
         credential = read_document(document) if isinstance(document, bytes) else document
         if not isinstance(credential, dict):
