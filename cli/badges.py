@@ -57,7 +57,7 @@ def _did_web_host(settings: Settings) -> str | None:
 
 
 def cmd_badges_keys(args: argparse.Namespace, settings: Settings) -> int:
-    from opportunities.badges.keys import load_issuer_keys, rotate_issuer_key
+    from opportunities.badges.keys import exposure, load_issuer_keys, rotate_issuer_key
 
     path = settings.badge_key_file
     existed = path.exists()
@@ -73,6 +73,11 @@ def cmd_badges_keys(args: argparse.Namespace, settings: Settings) -> int:
     print(f"public key: {current.public_multibase}")
     for old in keys[1:]:
         print(f"retired (still verifies): {old.verification_method}")
+    problem = exposure(path)
+    if problem:
+        print(
+            f"warning: the key can be read or replaced by others: {problem}; chmod 600 the file, 700 its folder", file=sys.stderr
+        )
     return EXIT_OK
 
 

@@ -93,3 +93,11 @@ def test_verify_files_that_are_not_badges(
     captured = capsys.readouterr()
     assert said in captured.out + captured.err
     assert "Traceback" not in captured.err
+
+
+def test_keys_warns_about_a_key_others_can_read(key_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["badges", "keys"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    key_env.chmod(0o644)
+    assert main(["badges", "keys"]) == 0
+    assert "warning: the key can be read or replaced by others: the file has mode 0644" in capsys.readouterr().err
