@@ -118,20 +118,7 @@ def cmd_badges_verify(args: argparse.Namespace, settings: Settings) -> int:
     )
     result = verify(data, known_keys=known, status_list=status_lists, now=args.now or datetime.now(UTC))
     if args.json:
-        shown = {
-            "state": result.state,
-            "valid": result.valid,
-            "reasons": [str(reason) for reason in result.reasons],
-            "codes": list(result.codes),
-            "issuer": result.issuer,
-            "issuer_name": result.issuer_name,
-            "issued_here": result.issued_here,
-            "achievement": result.achievement_name,
-            "subject": result.subject,
-            "issued": result.issued.isoformat() if result.issued else None,
-            "valid_until": result.valid_until.isoformat() if result.valid_until else None,
-            "credential_id": result.credential_id,
-        }
+        shown = result.as_json()
         print(json.dumps(shown, ensure_ascii=False, indent=2))
     else:
         print(result.state)

@@ -77,6 +77,25 @@ class Verification:
     issued_here: bool = False  # signed by one of ``known_keys`` (our own issuer)
     credential: Mapping[str, Any] | None = field(default=None, repr=False)
 
+    def as_json(self, gettext: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The verdict as JSON (for the verify route and ``badges verify --json``): the reasons worded
+        with ``gettext`` (the reader's language; English without), their codes beside them."""
+        return {
+            "state": self.state,
+            "valid": self.valid,
+            "reasons": [reason.render(gettext) if gettext else str(reason) for reason in self.reasons],
+            "codes": list(self.codes),
+            "issuer": self.issuer,
+            "issuer_name": self.issuer_name,
+            "issued_here": self.issued_here,
+            "achievement": self.achievement_name,
+            "achievement_id": self.achievement_id,
+            "subject": self.subject,
+            "issued": self.issued.isoformat() if self.issued else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "credential_id": self.credential_id,
+        }
+
 
 def _parse_time(value: Any) -> datetime | None:
     if not isinstance(value, str):

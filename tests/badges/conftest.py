@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from opportunities.badges.credentials import AchievementDefinition, AchievementText, build_credential
+from opportunities.badges.credentials import AchievementDefinition, AchievementText, issue_credential
 from opportunities.badges.keys import IssuerKey, load_or_create_issuer_key
-from opportunities.badges.proofs import sign
 from opportunities.badges.status_lists import StatusEntry, status_list_credential
 
 ISSUED = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
@@ -60,7 +59,7 @@ class Issued:
 
 
 def _signed(key: IssuerKey, achievement: AchievementDefinition, index: int, **extra: Any) -> dict[str, Any]:
-    unsigned = build_credential(
+    return issue_credential(
         achievement=achievement,
         subject_id=SUBJECT,
         issuer=key,
@@ -70,7 +69,6 @@ def _signed(key: IssuerKey, achievement: AchievementDefinition, index: int, **ex
         status=StatusEntry(LIST_URL, index),
         **extra,
     )
-    return sign(unsigned, key, created=ISSUED)
 
 
 def tampered(credential: dict[str, Any]) -> dict[str, Any]:

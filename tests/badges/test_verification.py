@@ -310,3 +310,14 @@ def test_every_truncation_of_a_file_gives_a_verdict(issued: Issued, caplog: pyte
             # a PNG cut after its credential chunk still holds the whole signed credential
             assert result.state == ("invalid" if end < whole_until else "valid"), end
     assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("language", "word"), [("en", "revoked"), ("sv", "återkallat"), ("sl", "preklical"), ("pl", "unieważnił")]
+)
+def test_the_verdict_as_json_in_the_readers_language(issued: Issued, language: str, word: str) -> None:
+    result = verify(issued.credentials["revoked"], known_keys=[issued.key], status_list=issued.status_list, now=NOW)
+    shown = result.as_json(translator(language).gettext)
+    assert shown["state"] == "revoked" and shown["codes"] == ["revoked"]
+    assert word in shown["reasons"][0]
+    assert json.loads(json.dumps(shown)) == shown
