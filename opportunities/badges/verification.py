@@ -39,6 +39,7 @@ from typing import Any, Literal
 from cachetools import LRUCache
 
 from opportunities.badges.contexts import CONTEXT_FILES, OB_V3P0, VC_V2
+from opportunities.badges.jose import from_vc_jwt, looks_like_jwt
 from opportunities.badges.keys import IssuerKey
 from opportunities.badges.proofs import check_proof
 from opportunities.badges.status_lists import STATUS_PURPOSE, revoked_in
@@ -119,22 +120,41 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def read_document(data: bytes) -> dict[str, Any]:
-    """The credential in ``data``: JSON, or a PNG or SVG with one baked in. ``BadgeError``:
-    ``too_large``, ``not_json``, ``no_baked_credential``, ``not_a_credential``."""
+def read_text(data: bytes) -> str:
+    """The text of a credential file: JSON or a compact JWS, read from a PNG or SVG when baked in.
+    ``BadgeError``: ``too_large``, ``no_baked_credential``, ``not_json`` (not UTF-8)."""
     from opportunities.badges.baking import looks_like_image, unbake
 
     if len(data) > MAX_BYTES:
         raise BadgeError("too_large", limit=MAX_BYTES)
     if looks_like_image(data):
-        data = unbake(data).encode("utf-8")
+        return unbake(data)
     try:
-        parsed = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadgeError("not_json") from None
+
+
+def read_document(data: bytes) -> dict[str, Any]:
+    """The credential in ``data``: JSON, or a PNG or SVG with one baked in. ``BadgeError``:
+    ``too_large``, ``not_json``, ``no_baked_credential``, ``not_a_credential``."""
+    try:
+        parsed = json.loads(read_text(data))
+    except (ValueError, RecursionError):
         raise BadgeError("not_json") from None
     if not isinstance(parsed, dict):
         raise BadgeError("not_a_credential")
     return parsed
+
+
+def _credential_of(document: dict[str, Any] | bytes, known_keys: Sequence[IssuerKey]) -> tuple[Any, str | None]:
+    """The credential, and the verification method when it came as a VC-JOSE JWT (signature checked)."""
+    if not isinstance(document, bytes):
+        return document, None
+    text = read_text(document)
+    if looks_like_jwt(text):
+        return from_vc_jwt(text, known_keys=known_keys)
+    return read_document(document), None
 
 
 def _check_shape(credential: Mapping[str, Any]) -> None:
@@ -289,7 +309,7 @@ def _verify(
     now: datetime,
 ) -> Verification:
     try:
-        credential = read_document(document) if isinstance(document, bytes) else document
+        credential, jwt_method = _credential_of(document, known_keys)
         if not isinstance(credential, dict):
             raise BadgeError("not_a_credential")
         _check_shape(credential)
@@ -299,7 +319,10 @@ def _verify(
         return _invalid(BadgeError("not_json"))
     fields = _read_fields(credential)
     try:
-        ours = _check_signature(credential, known_keys)
+        if jwt_method is None:
+            ours = _check_signature(credential, known_keys)
+        else:  # the JWT's signature and issuer were checked as it was read
+            ours = any(key.verification_method == jwt_method for key in known_keys)
         issued = fields["issued"]
         if issued is not None and issued - CLOCK_SKEW > now:
             raise BadgeError("not_yet_valid", day=issued.astimezone(UTC).date())

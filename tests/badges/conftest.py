@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from opportunities.badges.credentials import AchievementDefinition, AchievementText, issue_credential
-from opportunities.badges.keys import IssuerKey, load_or_create_issuer_key
+from opportunities.badges.keys import IssuerKey, issuer_key, load_or_create_issuer_key
 from opportunities.badges.status_lists import StatusEntry, status_list_credential
 
 ISSUED = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
@@ -98,3 +99,5 @@ def key_path(tmp_path: Path) -> Path:
 
 
 Mutation = Callable[[dict[str, Any]], None]
+# A key that is not the issuer's (for "signed by someone else").
+OTHER_ISSUER_KEY = issuer_key(Ed25519PrivateKey.generate())
