@@ -134,7 +134,9 @@ def _check_text(value: Any) -> None:
 
 def _undefined(error: BaseException) -> _UndefinedTermError | BadgeError | None:
     seen: BaseException | None = error
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
         if isinstance(seen, _UndefinedTermError | BadgeError):
             return seen
         details = getattr(seen, "details", None)
