@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from opportunities.badges.credentials import AchievementDefinition, AchievementText, issue_credential
+from opportunities.badges.credentials import AchievementDefinition, AchievementText, build_credential, issue_credential
 from opportunities.badges.keys import IssuerKey, issuer_key, load_or_create_issuer_key
+from opportunities.badges.proofs import sign
 from opportunities.badges.status_lists import StatusEntry, status_list_credential
 
 ISSUED = datetime(2026, 11, 2, 10, 30, tzinfo=UTC)
@@ -72,6 +73,35 @@ def _signed(key: IssuerKey, achievement: AchievementDefinition, index: int, **ex
     )
 
 
+def _rich(key: IssuerKey) -> dict[str, Any]:
+    """A badge using many optional Open Badges 3.0 fields, as other issuers write them: both
+    canonicalisers must know every term (neither may drop one)."""
+    unsigned = build_credential(
+        achievement=ACTIVITY,
+        subject_id=SUBJECT,
+        issuer=key,
+        issuer_name="Cities of Learning Warszawa",
+        issued=ISSUED,
+        credential_id="urn:uuid:6f1f4c1e-8f0e-4b7a-9d55-000000000006",
+        status=StatusEntry(LIST_URL, 6),
+    )
+    unsigned["issuer"] |= {"url": "https://map.example.org", "email": "badges@map.example.org"}
+    unsigned["awardedDate"] = "2026-11-02T10:30:00Z"
+    unsigned["description"] = "For taking part in the robotics club."
+    unsigned["image"] = {"id": "https://map.example.org/badges/images/robotics-club.png", "type": "Image", "caption": "A robot"}
+    unsigned["evidence"] = [
+        {"id": "https://map.example.org/e/1", "type": ["Evidence"], "name": "Photo", "narrative": "We built it"}
+    ]
+    achievement = unsigned["credentialSubject"]["achievement"]
+    achievement["alignment"] = [
+        {"type": ["Alignment"], "targetName": "Robotics", "targetUrl": "https://esco.example/skill/1", "targetType": "ext:ESCO"}
+    ]
+    achievement["creator"] = {"id": "https://map.example.org/organisations/7", "type": ["Profile"], "name": "Youth centre"}
+    achievement["humanCode"] = "RB-1"
+    unsigned["credentialSubject"]["result"] = [{"type": ["Result"], "value": "A"}]
+    return sign(unsigned, key, created=ISSUED)
+
+
 def tampered(credential: dict[str, Any]) -> dict[str, Any]:
     changed = copy.deepcopy(credential)
     changed["credentialSubject"]["achievement"]["name"] = "Robotics club (champion)"
@@ -85,6 +115,7 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Issued:
         "activity badge": _signed(key, ACTIVITY, 1),
         "activity badge in Swedish": _signed(key, ACTIVITY, 2, language="sv"),
         "playlist badge": _signed(key, PLAYLIST, 4),
+        "badge with optional fields": _rich(key),
         "revoked": _signed(key, ACTIVITY, REVOKED_INDEX),
         "expired": _signed(key, ACTIVITY, 5, valid_until=NOW - timedelta(days=1)),
     }

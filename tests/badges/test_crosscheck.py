@@ -27,6 +27,7 @@ EXPECTED = {
     "activity badge": (True, True, False),
     "activity badge in Swedish": (True, True, False),
     "playlist badge": (True, True, False),
+    "badge with optional fields": (True, True, False),
     "revoked": (True, True, True),  # vc verifies; the status check reports the bit set
     "expired": (True, False, None),  # validUntil passed: vc refuses before checking status
     "tampered": (False, False, None),
@@ -76,6 +77,7 @@ def test_javascript_verifies_what_we_issue(javascript: dict[str, Any], kind: str
         ("activity badge", "valid"),
         ("activity badge in Swedish", "valid"),
         ("playlist badge", "valid"),
+        ("badge with optional fields", "valid"),
         ("revoked", "revoked"),
         ("expired", "expired"),
         ("tampered", "invalid"),
