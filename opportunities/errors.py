@@ -260,3 +260,39 @@ class BoundaryFileError(OpportunitiesError):
         self.file_name = file_name
         self.reasons = reasons
         super().__init__(f"{file_name}: " + "; ".join(str(reason) for reason in reasons))
+
+
+BADGE_REASONS: Mapping[str, str] = {
+    # the file or its shape
+    "too_large": N_("The credential is larger than {limit} bytes; no badge is that large."),
+    "not_json": N_("This is not a credential: the file is not JSON, or it was cut off."),
+    "not_a_credential": N_("This is not an Open Badge: its type must name VerifiableCredential and OpenBadgeCredential."),
+    "malformed": N_("The credential is malformed: {field} is missing or not as the standard says."),
+    "unknown_context": N_("The credential names a context this app does not know ({url}); it is not fetched."),
+    "wrong_context": N_("The credential's contexts are not those of an Open Badge 3.0, in that order."),
+    "undefined_term": N_("The credential holds {term}, which its contexts do not define."),
+    # the signature
+    "no_proof": N_("The credential carries no signature."),
+    "unsupported_proof": N_("The credential is signed in a way this app does not check ({kind})."),
+    "forged": N_("The signature does not match the credential: it was changed after signing, or forged."),
+    "unknown_issuer": N_("The signing key {key} is not one this app can look up."),
+    "issuer_mismatch": N_("The credential was signed with a key that is not its issuer's."),
+    # validity and status
+    "not_yet_valid": N_("The credential is valid only from {day}."),
+    "expired": N_("The credential expired on {day}."),
+    "revoked": N_("The issuer has revoked this credential."),
+    "status_unavailable": N_("The revocation list {url} could not be read, so revocation cannot be checked."),
+    "bad_status_list": N_("The revocation list {url} is damaged or not signed by the credential's issuer."),
+    # images and keys
+    "no_baked_credential": N_("The image holds no credential (a PNG or SVG with a baked Open Badge is needed)."),
+    "bad_key_file": N_("The issuer key file {path} cannot be used: {problem}."),
+}
+
+
+class BadgeError(ReasonedError):
+    """A credential, a proof, a status list, a baked image or an issuer key that cannot be used.
+    ``code`` is one of :data:`BADGE_REASONS`; the values fill its placeholders."""
+
+    def __init__(self, code: str, **values: str | int | float | date) -> None:
+        super().__init__(because(BADGE_REASONS[code], **values))
+        self.code = code
