@@ -26,7 +26,7 @@ from opportunities.feeds.rpde import FeedParameterError
 from opportunities.listings.exporting import export
 from opportunities.listings.importing import import_records
 from opportunities.places.geocoding import Geocoder
-from opportunities.vocabulary import Status
+from opportunities.vocabulary import TOPICS, Status
 from tests.conftest import template_row
 
 PUBLIC = "https://map.example.org"
@@ -363,7 +363,7 @@ def test_a_districts_feature(coverage: CoverageIndex) -> None:
     assert first["geometry"]["type"] == "Polygon"
     assert first["properties"] == {
         "id": first["id"], "name": "Väster", "city": "Göteborg", "country": "SE", "population": 2000, "count": 1,
-        "per_1000": 0.5, **{topic: int(topic == "arts-culture") for topic in features.TOPICS},
+        "per_1000": 0.5, **{topic: int(topic == "arts-culture") for topic in TOPICS},
     }  # fmt: skip
     [following] = [link["href"] for link in page["links"] if link["rel"] == "next"]
     second = districts(coverage, **dict(parse_qsl(urlsplit(following).query)))
