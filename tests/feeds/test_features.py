@@ -380,3 +380,17 @@ def test_a_districts_feature(coverage: CoverageIndex) -> None:
 def test_items_query_keeps_the_filters_for_next() -> None:
     query = parse_items_query(features.OPPORTUNITIES, {"topic": ["careers"], "after": ["3"], "f": ["json"]})
     assert query == ItemsQuery(search=query.search, limit=features.DEFAULT_LIMIT, after=3, params=(("topic", "careers"),))
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "For GIS software"), ("sv", "För GIS-program"), ("sl", "Za programe GIS"), ("pl", "Dla programów GIS")],
+)
+def test_the_dataset_site_points_gis_software_to_the_api(language: str, words: str) -> None:
+    from dataclasses import replace
+
+    from opportunities.feeds.dataset import page
+    from opportunities.settings import load_settings
+
+    written = page(replace(load_settings(), public_url=PUBLIC), language)
+    assert words in written and f'<a href="{PUBLIC}/api/"><code>{PUBLIC}/api/</code></a>' in written
