@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from opportunities.coverage.districts import CoverageIndex
@@ -35,6 +35,7 @@ from opportunities.explore.index import OpportunityIndex
 from opportunities.feeds import features
 from opportunities.feeds.rpde import FeedParameterError
 from opportunities.settings import Settings, load_settings
+from web.openactive import page_language
 
 _LOG = logging.getLogger(__name__)
 LANDING_CACHE = "public, max-age=3600"
@@ -104,23 +105,37 @@ def _answering(read: Callable[[Request], Awaitable[Response]]) -> Callable[[Requ
     return serve
 
 
-def _no_parameters(request: Request, allowed: frozenset[str] = frozenset({"f"})) -> None:
+def _no_parameters(request: Request, allowed: frozenset[str] = frozenset({"f"}), formats: tuple[str, ...] = ("json",)) -> None:
     for name in request.query_params:
         if name not in allowed:
             raise FeedParameterError(name, f"unknown parameter {name!r}; this resource takes: {', '.join(sorted(allowed))}")
         if len(request.query_params.getlist(name)) > 1:
             raise FeedParameterError(name, f"{name} is given more than once; give it once")
-    if request.query_params.get("f", "json") not in ("json", "geojson"):
-        raise FeedParameterError("f", "f must be json (the only encoding served)")
+    if request.query_params.get("f", "json") not in formats:
+        raise FeedParameterError("f", f"f must be {' or '.join(formats)}")
     features.check_crs(request.query_params.get("crs"))
+
+
+def wants_html(request: Request) -> bool:
+    """``f=html``, or no ``f`` and a client that asks for HTML (a browser; GIS clients ask for JSON)."""
+    chosen = request.query_params.get("f")
+    if chosen is not None:
+        return chosen == "html"
+    return "text/html" in request.headers.get("accept", "")
 
 
 @_answering
 async def landing(request: Request) -> Response:
-    _no_parameters(request)
+    """The landing page: JSON, or HTML in the reader's language for a browser."""
+    _no_parameters(request, frozenset({"f", "lang"}), formats=("json", "html"))
     settings = load_settings()
+    if wants_html(request):
+        language = page_language(request)
+        page = features.landing_html(settings.public_url, settings.feed_publisher, language)
+        headers = {"Cache-Control": LANDING_CACHE, "Content-Language": language, "Vary": "Accept, Accept-Language"}
+        return HTMLResponse(page, headers=headers)
     body = features.landing(settings.public_url, f"{settings.feed_publisher}: learning opportunities")
-    return _json(body, features.JSON, LANDING_CACHE)
+    return _json(body, features.JSON, LANDING_CACHE, headers={"Vary": "Accept"})
 
 
 @_answering
@@ -189,7 +204,7 @@ async def item(request: Request) -> Response:
     name, text = request.path_params["name"], request.path_params["item_id"]
     if name not in features.COLLECTIONS:
         return not_found(f"no collection {name!r}; the collections are: {', '.join(features.COLLECTIONS)}")
-    _no_parameters(request, frozenset({"f", "crs"}))
+    _no_parameters(request, frozenset({"f", "crs"}), formats=("json", "geojson"))
     if not text.isascii() or not text.isdigit() or len(text) > 18:
         return not_found(f"no feature {text!r} in {name}")
     found = await run_in_threadpool(_read_item, load_settings(), name, int(text))

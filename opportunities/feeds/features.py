@@ -22,6 +22,7 @@ A bad parameter raises :class:`~opportunities.feeds.rpde.FeedParameterError` nam
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -276,6 +277,69 @@ def landing(public_url: str, title: str) -> dict[str, Any]:
             _link(f"{public_url}/openactive/", "related", "text/html", "The OpenActive dataset site"),
         ],
     }
+
+
+def landing_html(public_url: str, publisher: str, language: str) -> str:
+    """The landing page for a person (a browser asks for HTML), in ``language``: what the service
+    is, and links to its collections and to the same page as JSON."""
+    from opportunities.feeds.dataset import LANGUAGE_NAMES
+    from opportunities.i18n import translator
+
+    _ = translator(language).gettext
+    e = html.escape
+    base = api_url(public_url)
+    title = _("{publisher}: learning opportunities").format(publisher=publisher)
+    names = {OPPORTUNITIES: _("Learning opportunities"), DISTRICTS: _("Districts")}
+    # Out of the f-strings below: the catalogs' extractor does not look inside them.
+    texts = {
+        "features": _("Features (GeoJSON)"),
+        "language": _("Language"),
+        "collections": _("Collections"),
+        "conformance": _("Conformance classes"),
+        "json": _("This page as JSON"),
+    }
+    rows = "\n".join(
+        f'<li>{e(names[name])}: <a href="{e(base)}/collections/{name}/items" type="{GEOJSON}">{e(texts["features"])}</a>'
+        f" (<code>{e(base)}/collections/{name}</code>)</li>"
+        for name in COLLECTIONS
+    )
+    languages = " · ".join(
+        f'<a href="?lang={code}" hreflang="{code}" lang="{code}">{e(label)}</a>'
+        if code != language
+        else f"<strong>{e(label)}</strong>"
+        for code, label in LANGUAGE_NAMES.items()
+    )
+    about = _(
+        "The learning opportunities, and how many each district holds, as OGC API – Features. Open this address "
+        "in QGIS, ArcGIS or GDAL to read them as live map layers."
+    )
+    return f"""<!DOCTYPE html>
+<html lang="{e(language)}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{e(title)}</title>
+<link rel="alternate" type="{JSON}" href="{e(base)}/?f=json">
+<style>body {{ font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem; line-height: 1.5; }}
+code {{ overflow-wrap: anywhere; }}</style>
+</head>
+<body>
+<nav aria-label="{e(texts["language"])}">{languages}</nav>
+<main>
+<h1>{e(title)}</h1>
+<p>{e(about)}</p>
+<p><code>{e(base)}</code></p>
+<h2>{e(texts["collections"])}</h2>
+<ul>
+{rows}
+</ul>
+<p><a href="{e(base)}/conformance">{e(texts["conformance"])}</a> ·
+<a href="{e(base)}/?f=json" type="{JSON}">{e(texts["json"])}</a> ·
+<a href="{e(public_url)}/openactive/">OpenActive</a></p>
+</main>
+</body>
+</html>
+"""
 
 
 def conformance() -> dict[str, Any]:

@@ -128,7 +128,8 @@ BAD_PARAMETERS = [
     ("/api/collections/opportunities/items", "crs=EPSG:3006", "crs"),
     ("/api/collections/districts/items", "age=12", "age"),
     ("/api/collections/opportunities", "limit=10", "limit"),
-    ("/api/", "f=html", "f"),
+    ("/api/", "f=xml", "f"),
+    ("/api/", "lang=sv&lang=pl", "lang"),
     ("/api/conformance", "f=json&f=json", "f"),
     ("/api/collections/opportunities/items/1", "crs=EPSG:4326", "crs"),
 ]
@@ -281,3 +282,33 @@ def test_gdal_reads_the_districts(served: str, gdal: Any) -> None:
     read = gdal.read_dataframe(f"OAPIF:{served}/api", layer="districts")
     assert sorted(zip(read["name"], read["count"], strict=True)) == [("Väster", 1), ("Öster", 1)]
     assert set(read.geometry.geom_type) == {"Polygon"}
+
+
+@pytest.mark.parametrize(
+    ("query", "headers", "language"),
+    [
+        ("", {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}, "en"),
+        ("", {"Accept": "text/html", "Accept-Language": "pl-PL,pl;q=0.9"}, "pl"),
+        ("f=html&lang=sv", {}, "sv"),
+        ("lang=sl", {"Accept": "text/html"}, "sl"),
+    ],
+)
+def test_a_browser_gets_the_landing_page_as_html(app: Starlette, query: str, headers: dict[str, str], language: str) -> None:
+    answer = asgi.get(app, "/api/", query, headers)
+    assert answer.status == 200
+    assert answer.headers["content-type"] == ["text/html; charset=utf-8"]
+    assert answer.headers["content-language"] == [language] and answer.headers["cache-control"] == ["public, max-age=3600"]
+    page = answer.body.decode()
+    assert f'<html lang="{language}">' in page and f"{PUBLIC}/api/collections/opportunities/items" in page
+    words = {"en": "Collections", "sv": "Samlingar", "sl": "Zbirke", "pl": "Kolekcje"}[language]
+    assert f"<h2>{words}</h2>" in page
+    json_answer = asgi.get(app, "/api/", "f=json", headers)
+    assert json_answer.headers["content-type"] == ["application/json"] and json.loads(json_answer.body)["links"]
+
+
+def test_the_landing_page_escapes_the_publisher(
+    engine: Engine, settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FEED_PUBLISHER", '<script>alert("x")</script> & Co')
+    page = asgi.get(Starlette(routes=ROUTES), "/api/", "f=html").body.decode()
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in page
