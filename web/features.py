@@ -6,7 +6,8 @@ collections ``opportunities`` and ``districts``. Pages are selected on the app's
 index and coverage (the ones the Explore and Coverage pages use, shared in the process: no second
 copy, no rebuild per request), then one page of records is read, in a worker thread.
 
-Headers: ``application/geo+json`` for features, ``application/json`` for the rest; the landing
+A browser (``Accept: text/html``, or ``?f=html``) gets the landing page as HTML in its language;
+GIS clients ask for JSON. Headers: ``application/geo+json`` for features, ``application/json`` for the rest; the landing
 page and conformance are cached for an hour, the collections for five minutes, pages of
 features for a minute (the index takes in a change within seconds; a minute is what a GIS
 refreshing a layer can wait). A bad parameter is a 400 with a JSON body naming it, an unknown
