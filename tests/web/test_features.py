@@ -225,7 +225,8 @@ def served(database_url: str, sample: dict[str, int], tmp_path: Path) -> Iterato
 
 
 @pytest.fixture
-def gdal() -> Any:
+def gdal(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # libcurl: never through a proxy a machine may set
     pyogrio = pytest.importorskip("pyogrio")
     if "OAPIF" not in pyogrio.list_drivers():
         pytest.skip("this GDAL has no OGC API Features driver")
