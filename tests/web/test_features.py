@@ -313,3 +313,27 @@ def test_the_landing_page_escapes_the_publisher(
     monkeypatch.setenv("FEED_PUBLISHER", '<script>alert("x")</script> & Co')
     page = asgi.get(Starlette(routes=ROUTES), "/api/", "f=html").body.decode()
     assert "<script>alert" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; Co" in page
+
+
+def test_a_newly_published_opportunity_appears_once_the_live_index_has_it(
+    app: Starlette, engine: Engine, geocoder: Geocoder, settings_env: dict[str, str]
+) -> None:
+    from opportunities.listings.importing import import_records
+    from opportunities.settings import load_settings
+    from tests.conftest import template_row
+    from web import features as routes
+
+    box = "bbox=11.90,57.60,12.10,57.80"
+    assert get(app, "/api/collections/opportunities/items", box)[2]["numberMatched"] == 2
+    report = import_records(
+        engine, [template_row(title="Ny klubb", latitude="57.7100", longitude="11.9600")], geocoder, publish=True
+    )
+    # The routes read the app's one live index, the one the Explore page reads; its background
+    # thread (off in these tests) merges a change within seconds. Until then, the page is as it was.
+    assert get(app, "/api/collections/opportunities/items", box)[2]["numberMatched"] == 2
+    from ui import app_state
+
+    app_state._live_index(routes._engine_of(load_settings()), settings_env["DATABASE_URL"]).refresh()
+    body = get(app, "/api/collections/opportunities/items", box)[2]
+    assert body["numberMatched"] == 3
+    assert report.stored_ids[0] in [f["id"] for f in body["features"]]
