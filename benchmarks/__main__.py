@@ -14,7 +14,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
     parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout",
-                                          "freshness", "coverage", "population", "upload-lock", "load", "badges"), action="append")  # fmt: skip
+                                          "freshness", "coverage", "population", "upload-lock", "load", "badges",
+                                          "features"), action="append")  # fmt: skip
     parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument(
@@ -41,6 +42,11 @@ def main() -> None:
     )
     parser.add_argument("--load-url", help="measure this running app (http://host:port) instead of starting one")
     parser.add_argument("--load-pid", type=int, help="the process id of the app at --load-url, for its CPU and RSS")
+    parser.add_argument(
+        "--features-sizes",
+        default="10000,100000",
+        help="published opportunities in the OGC API benchmark (e.g. 10000,100000,1000000)",
+    )
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
     only = set(
@@ -59,6 +65,7 @@ def main() -> None:
             "upload-lock",
             "load",
             "badges",
+            "features",
         )
     )
     settings = load_settings()
@@ -127,6 +134,13 @@ def main() -> None:
         from benchmarks import badges as badges_bench
 
         results["badges"] = badges_bench.run()
+    if "features" in only:
+        from benchmarks import features as features_bench
+
+        sizes = [int(s) for s in args.features_sizes.split(",") if s]
+        results["features"] = features_bench.run(
+            settings.data_dir / "bench", settings.cache_dir, open_geocoder(settings.cache_dir), sizes
+        )
     if "addresses" in only:
         from benchmarks import addresses as address_bench
 

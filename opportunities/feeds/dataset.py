@@ -111,7 +111,11 @@ def page(settings: Settings, language: str) -> str:
         "reuse": _("The data may be reused under this licence:"),
         "publisher": _("Publisher and contact"),
         "lists": _("Activities and accessibility are described with OpenActive's lists:"),
+        "gis": _(
+            "For GIS software (QGIS, ArcGIS, GDAL): the same opportunities, and the coverage of each district, as OGC API – Features:"
+        ),
     }
+    gis_url = f"{settings.public_url}/api/"
     languages = " · ".join(
         f'<a href="?lang={code}" hreflang="{code}" lang="{code}">{e(name)}</a>'
         if code != language
@@ -140,6 +144,7 @@ code {{ overflow-wrap: anywhere; }}</style>
 <ul>
 {feeds}
 </ul>
+<p>{e(texts["gis"])} <a href="{e(gis_url)}"><code>{e(gis_url)}</code></a></p>
 <h2>{e(texts["licence"])}</h2>
 <p>{e(texts["reuse"])} <a href="{e(settings.feed_license)}" rel="license">{e(settings.feed_license)}</a></p>
 <h2>{e(texts["publisher"])}</h2>

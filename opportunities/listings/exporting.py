@@ -91,6 +91,17 @@ def feature_properties(opp: Opportunity) -> dict[str, Any]:
     return row
 
 
+def feature(opp: Opportunity) -> dict[str, Any]:
+    """The opportunity as a GeoJSON Feature (a point, or a null geometry when online): the export's
+    and the OGC API's (:mod:`opportunities.feeds.features`), so both give a GIS the same fields."""
+    geometry = (
+        {"type": "Point", "coordinates": [round(opp.longitude, 7), round(opp.latitude, 7)]}
+        if opp.latitude is not None and opp.longitude is not None
+        else None
+    )
+    return {"type": "Feature", "id": opp.id, "geometry": geometry, "properties": feature_properties(opp)}
+
+
 def spreadsheet_row(opp: Opportunity) -> dict[str, str]:
     """The template row as written to a CSV or XLSX file: every text cell guarded."""
     return {k: v if k in NUMERIC_COLUMNS else guard_formula(v) for k, v in template_row(opp).items()}
@@ -159,13 +170,7 @@ def write_geojson(opps: Iterator[Opportunity], out: Path) -> int:
     with out.open("w", encoding="utf-8") as fh:
         fh.write('{"type":"FeatureCollection","features":[\n')
         for opp in opps:
-            geometry = (
-                {"type": "Point", "coordinates": [round(opp.longitude, 7), round(opp.latitude, 7)]}
-                if opp.latitude is not None and opp.longitude is not None
-                else None
-            )
-            feature = {"type": "Feature", "id": opp.id, "geometry": geometry, "properties": feature_properties(opp)}
-            fh.write(("," if n else "") + json.dumps(feature, ensure_ascii=False) + "\n")
+            fh.write(("," if n else "") + json.dumps(feature(opp), ensure_ascii=False) + "\n")
             n += 1
         fh.write("]}\n")
     return n
