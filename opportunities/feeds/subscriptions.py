@@ -37,8 +37,8 @@ from opportunities.i18n import (
 )
 from opportunities.listings.calendar import Session, sessions_ics
 from opportunities.model import Opportunity, as_datetime
-from opportunities.settings import SETTINGS
 from opportunities.opportunity_text import format_ages, format_cost, format_dates
+from opportunities.settings import SETTINGS
 from opportunities.vocabulary import LANGUAGES, Mode
 
 WINDOW_DAYS = 90

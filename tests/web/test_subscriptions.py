@@ -114,7 +114,7 @@ def test_stable_uids_and_one_off_events_in_the_window(app: Starlette, ids: dict[
 
 def test_hostile_provider_text_is_escaped_in_the_calendar(app: Starlette, ids: dict[str, int]) -> None:
     body = get(app, "/subscribe/calendar.ics", "city=G%C3%B6teborg&topic=digital-skills").body.decode()
-    assert "SUMMARY:Kod <script>alert(\"x\")</script> ]]> & <b>\\; a\\, b \\\\ c" in body.replace("\r\n ", "")
+    assert 'SUMMARY:Kod <script>alert("x")</script> ]]> & <b>\\; a\\, b \\\\ c' in body.replace("\r\n ", "")
     unfolded = body.replace("\r\n ", "")
     assert "line two\\; with\\, commas\\nand ]]> too" in unfolded
     assert all(line.split(":", 1)[0].split(";", 1)[0].isupper() or line == "" for line in unfolded.split("\r\n"))
