@@ -11,7 +11,6 @@ Nothing about the request is stored.
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from opportunities.explore.index import OpportunityIndex
 from opportunities.feeds import printable, subscriptions
 from opportunities.feeds.rpde import FeedParameterError
 from opportunities.feeds.subscriptions import Subscription
-from opportunities.i18n import negotiate_language, translator
+from opportunities.i18n import negotiate_language
 from opportunities.model import City
 from opportunities.settings import Settings, load_settings
 from web.openactive import page_language
@@ -99,9 +98,7 @@ def read_search(state: SearchState, params: Mapping[str, Sequence[str]], browser
         try:
             near = state.locate(filters.place, city.country if city else None)
         except GeocodingError:
-            _ = translator(subscription.language).gettext
-            message = _("Could not find {place}. Try a town name or a postcode.").format(place=f"“{filters.place}”")
-            raise FeedParameterError("near", message) from None
+            raise subscriptions.place_not_found(filters.place, subscription.language) from None
     return Search(subscription, today, near, zones)
 
 
@@ -175,13 +172,7 @@ async def print_page(request: Request) -> Response:
     try:
         body = await run_in_threadpool(_render(request, _print))
     except FeedParameterError as error:
-        language = page_language(request)
-        _ = translator(language).gettext
-        heading = _("This link cannot be printed: the parameter {name} is wrong.").format(name=error.parameter)
-        page = (
-            f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8"><title>{html.escape(heading)}</title>'
-            f"</head><body><h1>{html.escape(heading)}</h1><p>{html.escape(error.message)}</p></body></html>\n"
-        )
+        page = printable.error_page(error.parameter, error.message, page_language(request))
         return HTMLResponse(page, status_code=400, headers=_NO_STORE)
     except SQLAlchemyError:
         return _unavailable()

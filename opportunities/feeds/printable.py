@@ -75,8 +75,16 @@ def page(subscription: Subscription, found: Found, *, base_url: str, publisher: 
     e = html.escape
     where = links(base_url, filters, language)
     stated = describe(filters, language)
-    rows = "\n".join(f"<dt>{e(label)}</dt><dd><bdi>{e(value or _('yes'))}</bdi></dd>" for label, value in stated)
-    filters_html = f'<dl class="filters">\n{rows}\n</dl>' if stated else f"<p>{e(_('No filters: every opportunity.'))}</p>"
+    texts = {
+        "yes": _("yes"),
+        "none": _("No filters: every opportunity."),
+        "language": _("Language"),
+        "back": _("Back to the map"),
+        "print": _("Print this page with your browser (Ctrl+P)."),
+        "scan": _("Scan for the live list:"),
+    }
+    rows = "\n".join(f"<dt>{e(label)}</dt><dd><bdi>{e(value or texts['yes'])}</bdi></dd>" for label, value in stated)
+    filters_html = f'<dl class="filters">\n{rows}\n</dl>' if stated else f"<p>{e(texts['none'])}</p>"
     total = format_number(found.total, language)
     if found.total > len(found.opportunities):
         count = _("{total} opportunities match; the first {shown} are listed.").format(
@@ -103,8 +111,8 @@ def page(subscription: Subscription, found: Found, *, base_url: str, publisher: 
 <style>{_CSS}</style>
 </head>
 <body>
-<nav class="no-print" aria-label="{e(_("Language"))}">{others} ·
-<a href="{e(where.explore)}">{e(_("Back to the map"))}</a> · {e(_("Print this page with your browser (Ctrl+P)."))}</nav>
+<nav class="no-print" aria-label="{e(texts["language"])}">{others} ·
+<a href="{e(where.explore)}">{e(texts["back"])}</a> · {e(texts["print"])}</nav>
 <header>
 <div>
 <h1>{e(heading)}</h1>
@@ -113,7 +121,7 @@ def page(subscription: Subscription, found: Found, *, base_url: str, publisher: 
 </div>
 <figure class="qr">
 {qr_svg(where.explore, label)}
-<figcaption>{e(_("Scan for the live list:"))} {e(where.explore)}</figcaption>
+<figcaption>{e(texts["scan"])} {e(where.explore)}</figcaption>
 </figure>
 </header>
 <main>
@@ -124,3 +132,14 @@ def page(subscription: Subscription, found: Found, *, base_url: str, publisher: 
 </body>
 </html>
 """
+
+
+def error_page(parameter: str, message: str, language: str) -> str:
+    """The page of a link that cannot be printed: which ``parameter``, and ``message`` (already in ``language``)."""
+    _ = translator(language).gettext
+    e = html.escape
+    heading = _("This link cannot be printed: the parameter {name} is wrong.").format(name=parameter)
+    return (
+        f'<!DOCTYPE html>\n<html lang="{e(language)}"><head><meta charset="utf-8"><title>{e(heading)}</title>'
+        f"</head><body><h1>{e(heading)}</h1><p>{e(message)}</p></body></html>\n"
+    )

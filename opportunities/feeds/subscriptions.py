@@ -131,7 +131,14 @@ def title(filters: Filters, language: str, publisher: str) -> str:
     """The search named in a line: ``Cities of Learning: Göteborg · Digital skills · Free only``."""
     _ = translator(language).gettext
     parts = [value or label for label, value in describe(filters, language)]
-    return f"{publisher}: {' · '.join(parts) if parts else _('All learning opportunities')}"
+    everything = _("All learning opportunities")
+    return f"{publisher}: {' · '.join(parts) if parts else everything}"
+
+
+def place_not_found(place: str, language: str) -> FeedParameterError:
+    """The error of a ``near`` place that cannot be located, in ``language``."""
+    _ = translator(language).gettext
+    return FeedParameterError("near", _("Could not find {place}. Try a town name or a postcode.").format(place=f"“{place}”"))
 
 
 # --- links ------------------------------------------------------------------------------------------

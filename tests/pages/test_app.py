@@ -757,3 +757,22 @@ def test_a_search_near_a_place_fits_the_map_to_its_circle(app: AppTest) -> None:
     app.slider(key="filter_radius").set_value(30).run()
     wider = app.session_state["map_fit_view"].bounds
     assert wider.north - wider.south > 2 * (fitted.north - fitted.south)
+
+
+def test_explore_offers_to_subscribe_to_the_filtered_view(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_URL", "https://map.example.org")
+    app.query_params["city"] = "Göteborg"
+    app.query_params["topic"] = "digital-skills"
+    app.query_params["lang"] = "sv"
+    app.run()
+    assert not app.exception
+    expander = next(e for e in app.main.expander if e.label == "Prenumerera eller skriv ut")
+    query = "city=G%C3%B6teborg&topic=digital-skills&lang=sv"
+    buttons = {b.proto.label: b.proto.url for b in expander.get("link_button")}
+    assert buttons == {
+        "Prenumerera i din kalender": f"webcal://map.example.org/subscribe/calendar.ics?{query}",
+        "Nya aktiviteter som Atom-flöde": f"https://map.example.org/subscribe/atom.xml?{query}",
+        "Utskrivbar lista": f"https://map.example.org/print?{query}",
+    }
+    assert [c.value for c in expander.code] == [f"https://map.example.org/subscribe/calendar.ics?{query}"]
+    assert any("Inget om dig sparas" in c.value for c in expander.caption)
