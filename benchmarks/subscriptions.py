@@ -31,6 +31,7 @@ from opportunities.explore.url_params import Filters
 from opportunities.feeds import printable, subscriptions
 from opportunities.feeds.subscriptions import MAX_CALENDAR_OPPORTUNITIES, Subscription
 from opportunities.listings.calendar import sessions_ics
+from opportunities.model import Opportunity
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 
@@ -70,7 +71,8 @@ def naive_calendar(conn: Connection, subscription: Subscription, zones: dict[tup
     stmt = filtered_query(query, [opportunities.c.id]).order_by(opportunities.c.start_date, opportunities.c.id)
     ids = [int(i) for i in conn.execute(stmt).scalars()]
     after, before = datetime.combine(days[0], day_time.min), datetime.combine(days[1], day_time.max)
-    shown, total = [], 0
+    shown: list[Opportunity] = []
+    total = 0
     for oid in ids:
         opp = queries.get_opportunity(conn, oid)
         if opp.sessions(after, before, limit=1):
@@ -119,7 +121,8 @@ def run_size(engine: Engine, cache_dir: Path, size: int, naive_max: int) -> dict
             "print_ms": round(print_s * 1000, 1),
         }
         if size <= naive_max:
-            naive_s, (naive, total) = _median_s(lambda: naive_calendar(conn, subscription, zones), runs=1)  # type: ignore[misc]
+            naive_s, answer = _median_s(lambda: naive_calendar(conn, subscription, zones), runs=1)
+            naive, total = answer  # type: ignore[misc]
             assert total == matching, (total, matching)
             assert str(naive).count("BEGIN:VEVENT") == result["calendar_events"]
             result["naive_calendar_ms"] = round(naive_s * 1000, 1)
