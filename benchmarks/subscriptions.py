@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime
 from datetime import time as day_time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection, Engine
 
@@ -122,7 +122,7 @@ def run_size(engine: Engine, cache_dir: Path, size: int, naive_max: int) -> dict
         }
         if size <= naive_max:
             naive_s, answer = _median_s(lambda: naive_calendar(conn, subscription, zones), runs=1)
-            naive, total = answer  # type: ignore[misc]
+            naive, total = cast(tuple[str, int], answer)
             assert total == matching, (total, matching)
             assert str(naive).count("BEGIN:VEVENT") == result["calendar_events"]
             result["naive_calendar_ms"] = round(naive_s * 1000, 1)
