@@ -5,6 +5,7 @@ hostile provider text escaped in all three; bad parameters a 400 naming the para
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from opportunities.explore import url_params
+from opportunities.feeds.printable import qr_svg
 from opportunities.listings.importing import import_records
 from opportunities.places.geocoding import Geocoder
 from tests.conftest import template_row
@@ -160,8 +162,17 @@ def test_the_printable_list_states_the_filters_and_carries_a_qr_code(app: Starle
     assert live in page
     svg = re.search(r"<svg [^>]*>.*?</svg>", page, re.S)
     assert svg is not None and 'role="img"' in svg.group(0) and "<path" in svg.group(0)
+    # The code is the live view's address: the same modules as a QR code made of it alone.
+    assert svg.group(0) == qr_svg(html.unescape(live), "Kod QR: to wyszukiwanie, na bieżąco")
     assert "<script" not in page.replace("&lt;script&gt;", "")  # the hostile title is text
     assert "Kod &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; ]]&gt; &amp; &lt;b&gt;; a, b \\ c" in page
+
+
+def test_a_place_and_radius_narrow_the_calendar(app: Starlette, ids: dict[str, int]) -> None:
+    answer = get(app, "/subscribe/calendar.ics", "near=G%C3%B6teborg&radius=20")
+    assert answer.status == 200, answer.body
+    titles = {str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(answer.body).walk("VEVENT")}
+    assert titles == {HOSTILE, "Målarverkstad"}  # Kranj's club is 900 km away
 
 
 @pytest.mark.parametrize(
