@@ -48,22 +48,22 @@ def _uri(text: str) -> str:
 
 
 def _fold(line: str) -> str:
-    """Lines longer than 75 octets are folded with CRLF + space (RFC 5545 §3.1)."""
-    if any(char in line for char in "\r\n\x00"):  # every value is escaped above; this must not happen
+    """Lines longer than 75 octets are folded with CRLF + space (RFC 5545 §3.1), never inside a character."""
+    if "\r" in line or "\n" in line or "\x00" in line:  # every value is escaped above; this must not happen
         raise ValueError(f"refusing to write a calendar line with a line break: {line[:40]!r}")
     encoded = line.encode()
     if len(encoded) <= 75:
         return line
-    parts: list[str] = []
-    current = b""
-    for char in line:
-        piece = char.encode()
-        if len(current) + len(piece) > (75 if not parts else 74):
-            parts.append(current.decode())
-            current = b""
-        current += piece
-    parts.append(current.decode())
-    return "\r\n ".join(parts)
+    parts: list[bytes] = []
+    start, limit = 0, 75  # the first line 75 octets, the next ones 74 after their space
+    while len(encoded) - start > limit:
+        cut = start + limit
+        while encoded[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte: cut before its character
+            cut -= 1
+        parts.append(encoded[start:cut])
+        start, limit = cut, 74
+    parts.append(encoded[start:])
+    return b"\r\n ".join(parts).decode()
 
 
 def city_zone(timezone: str) -> ZoneInfo:
@@ -228,15 +228,14 @@ def _stamp(moment: datetime | None, now: datetime) -> str:
     return (moment or now).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
-def _session_lines(session: Session, zone: ZoneInfo, now: datetime) -> list[str]:
-    """One VEVENT: the session's own times, a UID stable while the session stays where it is."""
+def _session_lines(session: Session, zone: ZoneInfo, stamp: str) -> list[str]:
+    """A VEVENT's UID and times: a UID stable while the session stays where it is; ``stamp`` when
+    the opportunity last changed (not the request's time: the same data gives the same file)."""
     opp, start = session.opportunity, session.start
     key = f"{start:%Y%m%dT%H%M%S}" if isinstance(start, datetime) else f"{start:%Y%m%d}"
-    # The time the opportunity last changed, not the request's: the same data gives the same file.
-    lines = ["BEGIN:VEVENT", f"UID:opportunity-{opp.id or opp.dedup_key}-{key}@citiesoflearning",
-             f"DTSTAMP:{_stamp(opp.updated_at, now)}"]  # fmt: skip
+    lines = ["BEGIN:VEVENT", f"UID:opportunity-{opp.id or opp.dedup_key}-{key}@citiesoflearning", f"DTSTAMP:{stamp}"]
     if opp.updated_at is not None:
-        lines.append(f"LAST-MODIFIED:{_stamp(opp.updated_at, now)}")
+        lines.append(f"LAST-MODIFIED:{stamp}")
     if isinstance(start, datetime):
         one_off_end = opp.end if not opp.schedule and isinstance(opp.end, datetime) and opp.end > start else None
         end = one_off_end or start + DEFAULT_SESSION
@@ -245,7 +244,7 @@ def _session_lines(session: Session, zone: ZoneInfo, now: datetime) -> list[str]
         last = opp.end if not opp.schedule and isinstance(opp.end, date) else start
         last_day = last.date() if isinstance(last, datetime) else last
         lines += [f"DTSTART;VALUE=DATE:{start:%Y%m%d}", f"DTEND;VALUE=DATE:{max(last_day, start) + timedelta(days=1):%Y%m%d}"]
-    return [*lines, *_details(opp, session.url), "END:VEVENT"]
+    return lines
 
 
 def sessions_ics(
@@ -268,7 +267,17 @@ def sessions_ics(
         last_year = max(s.start.year for s in timed) + 1  # a one-off may end in the next year
         for key in sorted({zones[s.timezone].key for s in timed}):
             lines += _zone_lines(ZoneInfo(key), first_year, last_year)
+    head = "".join(_fold(line) + "\r\n" for line in lines)
+    # An opportunity's description and stamp are written once, however many sessions it has.
+    written: dict[tuple[int, str], tuple[str, str]] = {}
+    events: list[str] = []
     for session in sessions:
-        lines += _session_lines(session, zones[session.timezone], moment)
-    lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + "\r\n" for line in lines)
+        opp = session.opportunity
+        seen = (id(opp), session.url)
+        if seen not in written:
+            details = "".join(_fold(line) + "\r\n" for line in _details(opp, session.url))
+            written[seen] = (_stamp(opp.updated_at, moment), details)
+        stamp, details = written[seen]
+        events.append("".join(_fold(line) + "\r\n" for line in _session_lines(session, zones[session.timezone], stamp)))
+        events.append(details + "END:VEVENT\r\n")
+    return head + "".join(events) + "END:VCALENDAR\r\n"
