@@ -213,3 +213,21 @@ def test_the_messages_of_a_bad_parameter_are_in_the_readers_language(app: Starle
     english = json.loads(get(app, "/subscribe/atom.xml", "city=Atlantis").body)["message"]
     swedish = json.loads(get(app, "/subscribe/atom.xml", "city=Atlantis", {"Accept-Language": "sv-SE,sv;q=0.9"}).body)
     assert "Atlantis" in english and swedish["message"] != english and "Atlantis" in swedish["message"]
+
+
+def test_without_public_url_the_links_start_at_the_address_the_request_came_to(
+    app: Starlette, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PUBLIC_URL")
+    feed = feedparser.parse(get(app, "/subscribe/atom.xml", "topic=arts-culture").body)
+    assert feed.bozo == 0
+    assert {link.rel: link.href for link in feed.feed.links}[
+        "self"
+    ] == "http://127.0.0.1/subscribe/atom.xml?topic=arts-culture&lang=en"
+    assert [e.link for e in feed.entries] == [f"http://127.0.0.1/explore?id={ids['arts']}&lang=en"]
+
+
+def test_the_calendar_is_named_in_the_language_asked_for(app: Starlette, ids: dict[str, int]) -> None:
+    calendar = icalendar.Calendar.from_ical(get(app, "/subscribe/calendar.ics", "free=1", {"Accept-Language": "pl"}).body)
+    assert str(calendar["X-WR-CALNAME"]) == "Cities of Learning: Tylko bezpłatne"
+    assert "Subskrypcja nie zapisuje nic o Tobie." in str(calendar["X-WR-CALDESC"])
