@@ -231,3 +231,8 @@ def test_the_calendar_is_named_in_the_language_asked_for(app: Starlette, ids: di
     calendar = icalendar.Calendar.from_ical(get(app, "/subscribe/calendar.ics", "free=1", {"Accept-Language": "pl"}).body)
     assert str(calendar["X-WR-CALNAME"]) == "Cities of Learning: Tylko bezpłatne"
     assert "Subskrypcja nie zapisuje nic o Tobie." in str(calendar["X-WR-CALDESC"])
+
+
+def test_words_in_titles_narrow_the_feed(app: Starlette, ids: dict[str, int]) -> None:
+    feed = feedparser.parse(get(app, "/subscribe/atom.xml", "q=m%C3%A5lar").body)
+    assert feed.bozo == 0 and [e.title for e in feed.entries] == ["Målarverkstad"]
