@@ -1,6 +1,7 @@
 """The web server: ``streamlit run server.py``. The Streamlit app (``app.py`` and its pages) with,
 on the same port, the HTTP routes of ``web/`` (the session cookie, ``/ready``, ``/health``, the OpenActive feeds and
-dataset site under ``/openactive/``, OGC API – Features under ``/api/``), security headers on every
+dataset site under ``/openactive/``, OGC API – Features under ``/api/``, a search's calendar and Atom
+feeds under ``/subscribe/``, its printable list at ``/print``), security headers on every
 response, and the warm-up that readies the index and the gazetteer as it starts."""
 
 import os
@@ -17,6 +18,7 @@ from web.openactive import ROUTES as OPENACTIVE_ROUTES
 from web.readiness import ROUTES as READINESS_ROUTES
 from web.readiness import lifespan
 from web.session import ROUTES
+from web.subscriptions import ROUTES as SUBSCRIPTION_ROUTES
 
 try:
     settings = load_settings()
@@ -28,7 +30,7 @@ os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
 # The lifespan starts the warm-up (the search index, the gazetteer, the geocoder) as the server starts.
 app = st.App(
     "app.py",
-    routes=[*ROUTES, *READINESS_ROUTES, *OPENACTIVE_ROUTES, *FEATURES_ROUTES],
+    routes=[*ROUTES, *READINESS_ROUTES, *OPENACTIVE_ROUTES, *FEATURES_ROUTES, *SUBSCRIPTION_ROUTES],
     middleware=[Middleware(SecurityHeaders)],
     lifespan=lifespan,
 )

@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000] [--freshness-sizes 10000] [--load-visitors 1,10]``."""
+"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000] [--freshness-sizes 10000] [--load-visitors 1,10] [--only subscriptions]``."""
 
 from __future__ import annotations
 
@@ -10,12 +10,30 @@ from opportunities.places.geocoding import open_geocoder
 from opportunities.settings import load_settings
 
 
+# Every benchmark by name, one per line (``--only NAME``; all of them without it).
+BENCHMARKS = (
+    "geocoder",
+    "import",
+    "map",
+    "page",
+    "recurrence",
+    "addresses",
+    "holdout",
+    "freshness",
+    "coverage",
+    "population",
+    "upload-lock",
+    "load",
+    "badges",
+    "features",
+    "subscriptions",
+)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
-    parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout",
-                                          "freshness", "coverage", "population", "upload-lock", "load", "badges",
-                                          "features"), action="append")  # fmt: skip
+    parser.add_argument("--only", choices=BENCHMARKS, action="append")
     parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument(
@@ -47,27 +65,12 @@ def main() -> None:
         default="10000,100000",
         help="published opportunities in the OGC API benchmark (e.g. 10000,100000,1000000)",
     )
+    parser.add_argument(
+        "--subscription-sizes", default="100000,1000000", help="published opportunities in the subscriptions benchmark"
+    )
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
-    only = set(
-        args.only
-        or (
-            "geocoder",
-            "import",
-            "map",
-            "page",
-            "recurrence",
-            "addresses",
-            "holdout",
-            "freshness",
-            "coverage",
-            "population",
-            "upload-lock",
-            "load",
-            "badges",
-            "features",
-        )
-    )
+    only = set(args.only or BENCHMARKS)
     settings = load_settings()
     results: dict[str, object] = {}
     if "geocoder" in only:
@@ -141,6 +144,11 @@ def main() -> None:
         results["features"] = features_bench.run(
             settings.data_dir / "bench", settings.cache_dir, open_geocoder(settings.cache_dir), sizes
         )
+    if "subscriptions" in only:
+        from benchmarks import subscriptions as subscriptions_bench
+
+        sizes = [int(s) for s in args.subscription_sizes.split(",") if s]
+        results["subscriptions"] = subscriptions_bench.run(settings.data_dir / "bench", open_geocoder(settings.cache_dir), sizes)
     if "addresses" in only:
         from benchmarks import addresses as address_bench
 

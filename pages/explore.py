@@ -54,6 +54,7 @@ from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, TOPICS, Mode,
 from ui import access, session
 from ui import app_state as state
 from ui.language import DATE_FORMATS, browser_language, set_page_language, switcher, translations
+from ui.subscribe import search_links, subscribe
 
 state.run_through_app()
 
@@ -627,6 +628,12 @@ def main() -> None:
         else:
             around = _("Showing opportunities within {radius} km of {place}.").format(radius=radius, place=f"“{filters.place}”")
         st.caption(escape_markdown(around))
+
+    subscribe(
+        search_links(settings.public_url, filters, lang),
+        lang,
+        located_by_browser=filters.use_browser_position and not filters.place,
+    )
 
     if total and st.toggle(_("Map"), value=True, key="show_map"):
         show_map(index, keep, params, lang, filters.topics, circle)

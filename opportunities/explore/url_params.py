@@ -275,6 +275,12 @@ class _LinkReader:
         self.language = language
         self.gettext = translator(language).gettext
         self.problems: list[str] = []
+        self.names: list[str] = []  # the parameter each problem is about
+
+    def problem(self, name: str, message: str) -> None:
+        """Note that the value of parameter ``name`` was unusable, with ``message`` (in the reader's language)."""
+        self.problems.append(message)
+        self.names.append(name)
 
     def shown(self, value: str) -> str:
         return _shown(value, self.language)
@@ -287,7 +293,7 @@ class _LinkReader:
             return ""
         if len(values[-1]) > MAX_VALUE_LENGTH:
             # Translators: {name} is the parameter's name in the link (city, age, free), not translated.
-            self.problems.append(_("The {name} in the link is too long and was ignored.").format(name=name))
+            self.problem(name, _("The {name} in the link is too long and was ignored.").format(name=name))
             return ""
         return values[-1]
 
@@ -295,7 +301,7 @@ class _LinkReader:
         """Whether ``name`` is set (1, true, yes); ``message`` when it is neither set nor unset."""
         value = self.last(name).lower()
         if value and value not in {"1", "true", "yes", "0", "false", "no"}:
-            self.problems.append(message.format(value=self.shown(value)))
+            self.problem(name, message.format(value=self.shown(value)))
         return value in {"1", "true", "yes"}
 
     def items(self, name: str) -> list[str]:
@@ -313,14 +319,23 @@ class _LinkReader:
             value = allowed.get(text.lower()) if len(text) <= MAX_VALUE_LENGTH else None
             if value is None:
                 # Translators: {name} is "mode" or "type", the parameter's name in the link; {options} the allowed values.
-                self.problems.append(
+                self.problem(
+                    name,
                     _("The {name} {value} in the link is unknown and was ignored: use one of {options}.").format(
                         name=name, value=self.shown(text), options=", ".join(dict.fromkeys(allowed.values()))
-                    )
+                    ),
                 )
             elif value not in chosen:
                 chosen.append(value)
         return chosen
+
+
+@dataclass(frozen=True)
+class ParamProblem:
+    """A value of the link that could not be used: the ``parameter``'s name and a ``message`` in the reader's language."""
+
+    parameter: str
+    message: str
 
 
 def filters_from_params(
@@ -331,7 +346,21 @@ def filters_from_params(
     languages_taught: Collection[str] | None = None,
     today: date | None = None,
 ) -> tuple[Filters, list[str]]:
-    """Filters read from URL parameters, and a message (in ``language``) for each value that was ignored.
+    """Filters read from URL parameters, and a message (in ``language``) for each value that was ignored
+    (:func:`read_filters` with the messages only)."""
+    filters, problems = read_filters(params, cities=cities, language=language, languages_taught=languages_taught, today=today)
+    return filters, [problem.message for problem in problems]
+
+
+def read_filters(
+    params: Mapping[str, Sequence[str]],
+    *,
+    cities: Collection[str],
+    language: str = "en",
+    languages_taught: Collection[str] | None = None,
+    today: date | None = None,
+) -> tuple[Filters, list[ParamProblem]]:
+    """Filters read from URL parameters, and each value that was ignored, named, with a message in ``language``.
 
     ``params`` maps each name to all its values; ``cities`` are the known city names (matched
     without regard to case or diacritics); ``languages_taught`` the codes a ``language`` filter
@@ -367,7 +396,7 @@ def filters_from_params(
         place=place,
         radius_km=radius,
     )
-    return filters, link.problems
+    return filters, [ParamProblem(name, message) for name, message in zip(link.names, link.problems, strict=True)]
 
 
 def _city_from(link: _LinkReader, cities: Collection[str]) -> str:
@@ -379,8 +408,8 @@ def _city_from(link: _LinkReader, cities: Collection[str]) -> str:
     by_key = {fold(c): c for c in cities}
     city = by_key.get(fold(wanted_city), "")
     if not city:
-        link.problems.append(
-            _("The city {city} in the link is not on the map; showing all cities.").format(city=link.shown(wanted_city))
+        link.problem(
+            "city", _("The city {city} in the link is not on the map; showing all cities.").format(city=link.shown(wanted_city))
         )
     return city
 
@@ -392,7 +421,7 @@ def _topics_from(link: _LinkReader) -> tuple[str, ...]:
     for text in link.items("topic"):
         topic = topic_from_text(text) if len(text) <= MAX_VALUE_LENGTH else None
         if topic is None:
-            link.problems.append(_("The topic {topic} in the link is unknown and was ignored.").format(topic=link.shown(text)))
+            link.problem("topic", _("The topic {topic} in the link is unknown and was ignored.").format(topic=link.shown(text)))
         elif topic not in topics:
             topics.append(topic)
     return tuple(topics)
@@ -409,10 +438,11 @@ def _age_from(link: _LinkReader) -> tuple[int | None, str]:
     if wanted_age.lower() in AGE_GROUPS_BY_ID:
         return None, wanted_age.lower()
     groups = ", ".join(AGE_GROUPS_BY_ID)
-    link.problems.append(
+    link.problem(
+        "age",
         _("The age {age} in the link was ignored: use a number from 0 to {max_age} or one of {groups}.").format(
             age=link.shown(wanted_age), max_age=MAX_AGE, groups=groups
-        )
+        ),
     )
     return None, ""
 
@@ -422,7 +452,7 @@ def _dates_from(link: _LinkReader, today: date) -> tuple[date | None, date | Non
     _ = link.gettext
     date_from, date_to = _day_from(link, "from", today), _day_from(link, "to", today)
     if date_to is not None and date_to < (date_from or today):
-        link.problems.append(_("The end date in the link is before the start date and was ignored."))
+        link.problem("to", _("The end date in the link is before the start date and was ignored."))
         date_to = None
     return date_from, date_to
 
@@ -439,10 +469,11 @@ def _day_from(link: _LinkReader, name: str, today: date) -> date | None:
         value = None
     if value is None or not earliest <= value <= latest:
         # Translators: {name} is "from" or "to", the parameter's name in the link; {value} a quoted value.
-        link.problems.append(
+        link.problem(
+            name,
             _("The date {value} ({name}) in the link was ignored: use a date like {example}, at most {years} years away.").format(
                 value=link.shown(text), name=name, example=today.isoformat(), years=MAX_YEARS_AWAY
-            )
+            ),
         )
         return None
     return value
@@ -461,8 +492,9 @@ def _language_taught_from(link: _LinkReader, languages_taught: Collection[str] |
     taught = link.last("language").lower()
     readable = taught.isascii() and taught.isalpha() and 2 <= len(taught) <= 3
     if taught and not (readable and (languages_taught is None or taught in languages_taught)):
-        link.problems.append(
-            _("The language {value} in the link was ignored: no opportunity is taught in it.").format(value=link.shown(taught))
+        link.problem(
+            "language",
+            _("The language {value} in the link was ignored: no opportunity is taught in it.").format(value=link.shown(taught)),
         )
         return ""
     return taught
@@ -477,10 +509,11 @@ def _place_from(link: _LinkReader) -> tuple[str, int]:
         return place, DEFAULT_RADIUS_KM
     if _is_small_number(wanted_radius, 3) and MIN_RADIUS_KM <= int(wanted_radius) <= MAX_RADIUS_KM:
         return place, int(wanted_radius)
-    link.problems.append(
+    link.problem(
+        "radius",
         _("The radius {value} in the link was ignored: use a whole number of km from {low} to {high}.").format(
             value=link.shown(wanted_radius), low=MIN_RADIUS_KM, high=MAX_RADIUS_KM
-        )
+        ),
     )
     return place, DEFAULT_RADIUS_KM
 

@@ -1,4 +1,5 @@
-"""Add-to-calendar: an opportunity as an RFC 5545 iCalendar event (``.ics``).
+"""Add-to-calendar: an opportunity as an RFC 5545 iCalendar event (``.ics``), and a calendar of
+many opportunities' sessions to subscribe to (:func:`sessions_ics`, a search's feed).
 
 Times are written in the city's local time with its time zone (``TZID`` and a ``VTIMEZONE``
 built from the zoneinfo database), so a weekly 17:00 session stays at 17:00 across daylight-saving
@@ -8,7 +9,10 @@ changes. Every property value is escaped or checked: provider text cannot add li
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,22 +48,22 @@ def _uri(text: str) -> str:
 
 
 def _fold(line: str) -> str:
-    """Lines longer than 75 octets are folded with CRLF + space (RFC 5545 §3.1)."""
-    if any(char in line for char in "\r\n\x00"):  # every value is escaped above; this must not happen
+    """Lines longer than 75 octets are folded with CRLF + space (RFC 5545 §3.1), never inside a character."""
+    if "\r" in line or "\n" in line or "\x00" in line:  # every value is escaped above; this must not happen
         raise ValueError(f"refusing to write a calendar line with a line break: {line[:40]!r}")
     encoded = line.encode()
     if len(encoded) <= 75:
         return line
-    parts: list[str] = []
-    current = b""
-    for char in line:
-        piece = char.encode()
-        if len(current) + len(piece) > (75 if not parts else 74):
-            parts.append(current.decode())
-            current = b""
-        current += piece
-    parts.append(current.decode())
-    return "\r\n ".join(parts)
+    parts: list[bytes] = []
+    start, limit = 0, 75  # the first line 75 octets, the next ones 74 after their space
+    while len(encoded) - start > limit:
+        cut = start + limit
+        while encoded[cut] & 0xC0 == 0x80:  # a UTF-8 continuation byte: cut before its character
+            cut -= 1
+        parts.append(encoded[start:cut])
+        start, limit = cut, 74
+    parts.append(encoded[start:])
+    return b"\r\n ".join(parts).decode()
 
 
 def city_zone(timezone: str) -> ZoneInfo:
@@ -182,7 +186,14 @@ def opportunity_ics(opp: Opportunity, *, timezone: str, now: datetime | None = N
             lines.append(f"RRULE:{recurrence.unbounded(rule).text}{bound}")
         else:
             lines.append(f"RRULE:{rule.text}")
-    lines.append(f"SUMMARY:{_escape(opp.title)}")
+    lines += _details(opp, url)
+    lines += ["END:VEVENT", "END:VCALENDAR"]
+    return "".join(_fold(line) + "\r\n" for line in lines)
+
+
+def _details(opp: Opportunity, url: str) -> list[str]:
+    """What an event says about its opportunity: title, description, place, web link (all escaped)."""
+    lines = [f"SUMMARY:{_escape(opp.title)}"]
     description = "\n\n".join(part for part in (opp.description, f"{opp.provider}", opp.url or url) if part)
     lines.append(f"DESCRIPTION:{_escape(description)}")
     place = ", ".join(part for part in (opp.venue, opp.address, opp.city) if part)
@@ -194,5 +205,79 @@ def opportunity_ics(opp: Opportunity, *, timezone: str, now: datetime | None = N
         lines.append(f"GEO:{opp.latitude:.{decimals}f};{opp.longitude:.{decimals}f}")
     if opp.url:
         lines.append(f"URL:{_uri(opp.url)}")
-    lines += ["END:VEVENT", "END:VCALENDAR"]
-    return "".join(_fold(line) + "\r\n" for line in lines)
+    return lines
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One session of an opportunity, for a calendar of many: its ``start`` (local to ``timezone``,
+    a date for an all-day activity) and the link back to the opportunity's view."""
+
+    opportunity: Opportunity
+    start: date | datetime
+    timezone: str
+    url: str = ""
+
+
+@lru_cache(maxsize=256)
+def _zone_lines(zone: ZoneInfo, first_year: int, last_year: int) -> tuple[str, ...]:
+    return tuple(vtimezone(zone, first_year, last_year))
+
+
+def _stamp(moment: datetime | None, now: datetime) -> str:
+    return (moment or now).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _session_lines(session: Session, zone: ZoneInfo, stamp: str) -> list[str]:
+    """A VEVENT's UID and times: a UID stable while the session stays where it is; ``stamp`` when
+    the opportunity last changed (not the request's time: the same data gives the same file)."""
+    opp, start = session.opportunity, session.start
+    key = f"{start:%Y%m%dT%H%M%S}" if isinstance(start, datetime) else f"{start:%Y%m%d}"
+    lines = ["BEGIN:VEVENT", f"UID:opportunity-{opp.id or opp.dedup_key}-{key}@citiesoflearning", f"DTSTAMP:{stamp}"]
+    if opp.updated_at is not None:
+        lines.append(f"LAST-MODIFIED:{stamp}")
+    if isinstance(start, datetime):
+        one_off_end = opp.end if not opp.schedule and isinstance(opp.end, datetime) and opp.end > start else None
+        end = one_off_end or start + DEFAULT_SESSION
+        lines += [f"DTSTART;TZID={zone.key}:{start:%Y%m%dT%H%M%S}", f"DTEND;TZID={zone.key}:{end:%Y%m%dT%H%M%S}"]
+    else:
+        last = opp.end if not opp.schedule and isinstance(opp.end, date) else start
+        last_day = last.date() if isinstance(last, datetime) else last
+        lines += [f"DTSTART;VALUE=DATE:{start:%Y%m%d}", f"DTEND;VALUE=DATE:{max(last_day, start) + timedelta(days=1):%Y%m%d}"]
+    return lines
+
+
+def sessions_ics(
+    sessions: Sequence[Session], *, name: str, description: str, refresh: timedelta, now: datetime | None = None
+) -> str:
+    """A calendar to subscribe to: one event per session, in each opportunity's local time (a
+    VTIMEZONE for every zone used), named ``name`` (X-WR-CALNAME) and ``description``, asking
+    calendar apps to fetch it again every ``refresh`` (REFRESH-INTERVAL, X-PUBLISHED-TTL)."""
+    moment = now or datetime.now(UTC)
+    zones = {session.timezone: city_zone(session.timezone) for session in sessions}
+    timed = [s for s in sessions if isinstance(s.start, datetime)]
+    hours, minutes = divmod(max(1, int(refresh.total_seconds() // 60)), 60)
+    every = "PT" + (f"{hours}H" if hours else "") + (f"{minutes}M" if minutes else "")
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODUCT_ID}", "CALSCALE:GREGORIAN", "METHOD:PUBLISH",
+             f"X-WR-CALNAME:{_escape(name)}", f"NAME:{_escape(name)}", f"X-WR-CALDESC:{_escape(description)}",
+             f"DESCRIPTION:{_escape(description)}", f"REFRESH-INTERVAL;VALUE=DURATION:{every}",
+             f"X-PUBLISHED-TTL:{every}"]  # fmt: skip
+    if timed:
+        first_year = min(s.start.year for s in timed)
+        last_year = max(s.start.year for s in timed) + 1  # a one-off may end in the next year
+        for key in sorted({zones[s.timezone].key for s in timed}):
+            lines += _zone_lines(ZoneInfo(key), first_year, last_year)
+    head = "".join(_fold(line) + "\r\n" for line in lines)
+    # An opportunity's description and stamp are written once, however many sessions it has.
+    written: dict[tuple[int, str], tuple[str, str]] = {}
+    events: list[str] = []
+    for session in sessions:
+        opp = session.opportunity
+        seen = (id(opp), session.url)
+        if seen not in written:
+            details = "".join(_fold(line) + "\r\n" for line in _details(opp, session.url))
+            written[seen] = (_stamp(opp.updated_at, moment), details)
+        stamp, details = written[seen]
+        events.append("".join(_fold(line) + "\r\n" for line in _session_lines(session, zones[session.timezone], stamp)))
+        events.append(details + "END:VEVENT\r\n")
+    return head + "".join(events) + "END:VCALENDAR\r\n"

@@ -99,6 +99,13 @@ def card_facts(at: AppTest) -> list[str]:
     return [c.value.replace("\\", "") for c in at.main.caption if " · " in c.value]
 
 
+def share_link(at: AppTest) -> str:
+    """The detail's link to share (the other link to copy on the page is the search's calendar)."""
+    links = [c.value for c in at.code if "/subscribe/" not in c.value]
+    assert len(links) == 1, links
+    return links[0]
+
+
 def detail_buttons(at: AppTest) -> list[str]:
     return [b.key for b in at.main.button if (b.key or "").startswith("details_")]
 
@@ -350,7 +357,7 @@ def test_the_browser_language_is_the_default(app: AppTest, monkeypatch: pytest.M
     assert app.selectbox(key="ui_language").value == "sl"
     assert app.title[0].value == TRANSLATED["sl"][0]
     assert "lang" not in app.query_params  # the browser's own language needs no parameter
-    assert app.code[0].value.endswith("&lang=sl")  # but a link to share, opened in another browser, keeps it
+    assert share_link(app).endswith("&lang=sl")  # but a link to share, opened in another browser, keeps it
 
 
 def _a_recurring_id(database_url: str) -> int:
@@ -389,7 +396,7 @@ def test_the_detail_view_shows_every_field_and_offers_the_calendar(app: AppTest,
     downloads = app.get("download_button")
     assert len(downloads) == 1
     assert downloads[0].proto.label == "Add to calendar (.ics)"  # type: ignore[attr-defined]
-    assert app.code[0].value.endswith(f"?id={opportunity_id}&lang=en")  # the language too, if the browser's own
+    assert share_link(app).endswith(f"?id={opportunity_id}&lang=en")  # the language too, if the browser's own
     assert app.query_params["id"] == str(opportunity_id)
     app.button(key="back_to_list").click().run()
     assert "id" not in app.query_params
@@ -757,3 +764,22 @@ def test_a_search_near_a_place_fits_the_map_to_its_circle(app: AppTest) -> None:
     app.slider(key="filter_radius").set_value(30).run()
     wider = app.session_state["map_fit_view"].bounds
     assert wider.north - wider.south > 2 * (fitted.north - fitted.south)
+
+
+def test_explore_offers_to_subscribe_to_the_filtered_view(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBLIC_URL", "https://map.example.org")
+    app.query_params["city"] = "Göteborg"
+    app.query_params["topic"] = "digital-skills"
+    app.query_params["lang"] = "sv"
+    app.run()
+    assert not app.exception
+    expander = next(e for e in app.main.expander if e.label == "Prenumerera eller skriv ut")
+    query = "city=G%C3%B6teborg&topic=digital-skills&lang=sv"
+    buttons = {b.proto.label: b.proto.url for b in expander.get("link_button")}
+    assert buttons == {
+        "Prenumerera i din kalender": f"webcal://map.example.org/subscribe/calendar.ics?{query}",
+        "Nya aktiviteter som Atom-flöde": f"https://map.example.org/subscribe/atom.xml?{query}",
+        "Utskrivbar lista": f"https://map.example.org/print?{query}",
+    }
+    assert [c.value for c in expander.code] == [f"https://map.example.org/subscribe/calendar.ics?{query}"]
+    assert any("Inget om dig sparas" in c.value for c in expander.caption)
