@@ -7,8 +7,7 @@ import json
 
 from benchmarks import geocoder as geocoder_bench
 from opportunities.places.geocoding import open_geocoder
-from opportunities.settings import load_settings
-
+from opportunities.settings import Settings, load_settings
 
 # Every benchmark by name, one per line (``--only NAME``; all of them without it).
 BENCHMARKS = (
@@ -133,6 +132,27 @@ def main() -> None:
             server_options=args.load_server_option,
             profile=args.load_profile,
         )
+    results.update(_open_data(only, args, settings))
+    if "addresses" in only:
+        from benchmarks import addresses as address_bench
+
+        results["addresses"] = address_bench.run(settings.data_dir / "bench", settings.cache_dir, size=args.addresses)
+        print("addresses", json.dumps(results["addresses"]), flush=True)
+    if "holdout" in only:
+        from benchmarks import address_holdout
+
+        results["holdout"] = address_holdout.run(settings.cache_dir)
+        print(address_holdout.table(results["holdout"]), flush=True)
+    out = settings.data_dir / "bench" / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    earlier = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    out.write_text(json.dumps({**earlier, **results}, indent=2), encoding="utf-8")  # keeps parts not rerun
+    print(f"results written to {out}")
+
+
+def _open_data(only: set[str], args: argparse.Namespace, settings: Settings) -> dict[str, object]:
+    """The open data and badge benchmarks that ``only`` names."""
+    results: dict[str, object] = {}
     if "badges" in only:
         from benchmarks import badges as badges_bench
 
@@ -149,21 +169,7 @@ def main() -> None:
 
         sizes = [int(s) for s in args.subscription_sizes.split(",") if s]
         results["subscriptions"] = subscriptions_bench.run(settings.data_dir / "bench", open_geocoder(settings.cache_dir), sizes)
-    if "addresses" in only:
-        from benchmarks import addresses as address_bench
-
-        results["addresses"] = address_bench.run(settings.data_dir / "bench", settings.cache_dir, size=args.addresses)
-        print("addresses", json.dumps(results["addresses"]), flush=True)
-    if "holdout" in only:
-        from benchmarks import address_holdout
-
-        results["holdout"] = address_holdout.run(settings.cache_dir)
-        print(address_holdout.table(results["holdout"]), flush=True)
-    out = settings.data_dir / "bench" / "results.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    earlier = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
-    out.write_text(json.dumps({**earlier, **results}, indent=2), encoding="utf-8")  # keeps parts not rerun
-    print(f"results written to {out}")
+    return results
 
 
 if __name__ == "__main__":
