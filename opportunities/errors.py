@@ -262,9 +262,31 @@ class BoundaryFileError(OpportunitiesError):
         super().__init__(f"{file_name}: " + "; ".join(str(reason) for reason in reasons))
 
 
-# Reason ids of the badge store (claims, playlists, revocation): stable, for HTTP clients and tests;
-# each worded once for every language.
 BADGE_REASONS: Mapping[str, str] = {
+    # the file or its shape
+    "too_large": N_("The credential is larger than {limit} bytes; no badge is that large."),
+    "not_json": N_("This is not a credential: the file is not JSON, or it was cut off."),
+    "not_a_credential": N_("This is not an Open Badge: its type must name VerifiableCredential and OpenBadgeCredential."),
+    "malformed": N_("The credential is malformed: {field} is missing or not as the standard says."),
+    "unknown_context": N_("The credential names a context this app does not know ({url}); it is not fetched."),
+    "wrong_context": N_("The credential's contexts are not those of an Open Badge 3.0, in that order."),
+    "undefined_term": N_("The credential holds {term}, which its contexts do not define."),
+    # the signature
+    "no_proof": N_("The credential carries no signature."),
+    "unsupported_proof": N_("The credential is signed in a way this app does not check ({kind})."),
+    "forged": N_("The signature does not match the credential: it was changed after signing, or forged."),
+    "unknown_issuer": N_("The signing key {key} is not one this app can look up."),
+    "issuer_mismatch": N_("The credential was signed with a key that is not its issuer's."),
+    # validity and status
+    "not_yet_valid": N_("The credential is valid only from {day}."),
+    "expired": N_("The credential expired on {day}."),
+    "revoked": N_("The issuer has revoked this credential."),
+    "status_unavailable": N_("The revocation list {url} could not be read, so revocation cannot be checked."),
+    "bad_status_list": N_("The revocation list {url} is damaged or not signed by the credential's issuer."),
+    # images and keys
+    "no_baked_credential": N_("The image holds no credential (a PNG or SVG with a baked Open Badge is needed)."),
+    "bad_key_file": N_("The issuer key file {path} cannot be used: {problem}."),
+    # the badge store: claims, playlists, revocation, awards (opportunities.badges.achievements … issuance)
     "code_malformed": N_("A claim code has {length} letters and digits, such as {example}."),
     "code_unknown": N_("This claim code is not valid. Check that it was typed or scanned whole."),
     "code_expired": N_("This claim code has expired. Ask the organiser for a new one."),
@@ -303,11 +325,12 @@ BADGE_REASONS: Mapping[str, str] = {
 }
 
 
-class BadgeRefusedError(ReasonedError):
-    """A badge action refused for a reason the person can act on (a claim code that expired, a rule
-    not met, a badge revoked already); nothing was issued or changed. ``code`` is the reason id
-    (a key of :data:`BADGE_REASONS`), the same in every language."""
+class BadgeError(ReasonedError):
+    """A credential, a proof, a status list, a baked image or an issuer key that cannot be used; or
+    a badge action refused (a claim code that expired, a playlist rule not met, a badge revoked
+    already), nothing issued or changed. ``code`` is one of :data:`BADGE_REASONS` (the reason id,
+    the same in every language, which HTTP answers carry); the values fill its placeholders."""
 
-    def __init__(self, code: str, **values: str | int | float | date | Country | Reason) -> None:
-        super().__init__(Reason(BADGE_REASONS[code], values))
+    def __init__(self, code: str, **values: str | int | float | date) -> None:
+        super().__init__(because(BADGE_REASONS[code], **values))
         self.code = code

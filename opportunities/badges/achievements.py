@@ -24,7 +24,7 @@ from opportunities.accounts.organisations import get_organisation
 from opportunities.accounts.permissions import Action, allowed, authorise
 from opportunities.db import queries
 from opportunities.db.schema import badge_achievements, opportunities
-from opportunities.errors import BadgeRefusedError, ForbiddenError, NotFoundError
+from opportunities.errors import BadgeError, ForbiddenError, NotFoundError
 from opportunities.vocabulary import LANGUAGES, TOPICS, Status
 
 MAX_NAME_LENGTH = 100
@@ -88,22 +88,22 @@ def achievement_id_from_url(public_url: str, url: str) -> int | None:
 def check_texts(texts: Mapping[str, Mapping[str, str]]) -> dict[str, BadgeText]:
     """The badge's texts per language, trimmed; English is required (the fallback), the other app
     languages optional (a language with every field empty is left out). Raises
-    :class:`BadgeRefusedError` (``language_unknown``, ``text_missing``, ``text_too_long``)."""
+    :class:`BadgeError` (``language_unknown``, ``text_missing``, ``text_too_long``)."""
     checked: dict[str, BadgeText] = {}
     for language, fields in texts.items():
         if language not in LANGUAGES:
-            raise BadgeRefusedError("language_unknown", language=str(language)[:20])
+            raise BadgeError("language_unknown", language=str(language)[:20])
         values = {name: str(fields.get(name, "") or "").strip() for name in _LIMITS}
         for name, limit in _LIMITS.items():
             if len(values[name]) > limit:
-                raise BadgeRefusedError("text_too_long", field=name, n=len(values[name]), limit=limit)
+                raise BadgeError("text_too_long", field=name, n=len(values[name]), limit=limit)
         if not any(values.values()):
             continue
         if not all(values.values()):
-            raise BadgeRefusedError("text_missing")
+            raise BadgeError("text_missing")
         checked[language] = BadgeText(**values)
     if "en" not in checked:
-        raise BadgeRefusedError("text_missing")
+        raise BadgeError("text_missing")
     return checked
 
 
@@ -112,7 +112,7 @@ def check_topics(topics: Iterable[str]) -> tuple[str, ...]:
     found = tuple(dict.fromkeys(t.strip() for t in topics if t.strip()))
     for topic in found:
         if topic not in TOPICS:
-            raise BadgeRefusedError("topic_unknown", topic=topic[:40])
+            raise BadgeError("topic_unknown", topic=topic[:40])
     return found
 
 
@@ -121,9 +121,9 @@ def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
     found = tuple(dict.fromkeys(t.strip() for t in tags if t.strip()))
     for tag in found:
         if len(tag) > MAX_TAG_LENGTH:
-            raise BadgeRefusedError("text_too_long", field="tag", n=len(tag), limit=MAX_TAG_LENGTH)
+            raise BadgeError("text_too_long", field="tag", n=len(tag), limit=MAX_TAG_LENGTH)
     if len(found) > MAX_TAGS:
-        raise BadgeRefusedError("text_too_long", field="tags", n=len(found), limit=MAX_TAGS)
+        raise BadgeError("text_too_long", field="tags", n=len(found), limit=MAX_TAGS)
     return found
 
 
@@ -131,7 +131,7 @@ def check_image_url(url: str) -> str:
     """An https:// address (or nothing): a credential's image is fetched by whoever shows it."""
     url = url.strip()
     if url and (not url.startswith("https://") or len(url) > MAX_IMAGE_URL_LENGTH or any(c.isspace() for c in url)):
-        raise BadgeRefusedError("image_url_invalid")
+        raise BadgeError("image_url_invalid")
     return url
 
 
@@ -149,10 +149,10 @@ def _achievement(row: Any) -> Achievement:
 
 
 def get_achievement(conn: Connection, achievement_id: int) -> Achievement:
-    """The badge ``achievement_id``; raises :class:`BadgeRefusedError` (``achievement_unknown``)."""
+    """The badge ``achievement_id``; raises :class:`BadgeError` (``achievement_unknown``)."""
     row = conn.execute(select(badge_achievements).where(badge_achievements.c.id == achievement_id)).first()
     if row is None:
-        raise BadgeRefusedError("achievement_unknown", id=str(achievement_id))
+        raise BadgeError("achievement_unknown", id=str(achievement_id))
     return _achievement(row)
 
 
@@ -226,7 +226,7 @@ def define_badge(
     admin). Published at once when the organisation publishes directly in the activity's city,
     else pending a city lead's review. ``topics`` None: the activity's own.
 
-    Raises :class:`ForbiddenError`, :class:`NotFoundError`, :class:`BadgeRefusedError`.
+    Raises :class:`ForbiddenError`, :class:`NotFoundError`, :class:`BadgeError`.
     """
     row = conn.execute(
         select(opportunities.c.provider_id, opportunities.c.city_id).where(opportunities.c.id == opportunity_id)
@@ -235,7 +235,7 @@ def define_badge(
         raise NotFoundError(f"no opportunity with id {opportunity_id}")
     actor = authorise(user, Action.MANAGE_BADGES, organisation_id=row.provider_id)
     if badge_of_activity(conn, opportunity_id) is not None:
-        raise BadgeRefusedError("achievement_exists")
+        raise BadgeError("achievement_exists")
     checked = check_texts(texts)
     chosen_topics = check_topics(topics if topics is not None else queries.get_opportunity(conn, opportunity_id).topics)
     organisation = get_organisation(conn, row.provider_id)
@@ -299,9 +299,9 @@ def review_badge(
     actor = authorise(reviewer, Action.REVIEW, city_id=before.city_id)
     note = note.strip()
     if not approve and not note:
-        raise BadgeRefusedError("note_missing")
+        raise BadgeError("note_missing")
     if len(note) > MAX_TEXT_LENGTH:
-        raise BadgeRefusedError("text_too_long", field="note", n=len(note), limit=MAX_TEXT_LENGTH)
+        raise BadgeError("text_too_long", field="note", n=len(note), limit=MAX_TEXT_LENGTH)
     status = Status.PUBLISHED if approve else Status.REJECTED
     changed = conn.execute(
         update(badge_achievements)
@@ -309,7 +309,7 @@ def review_badge(
         .values(status=status.value, review_note=note, updated_at=now)
     )
     if changed.rowcount != 1:
-        raise BadgeRefusedError("achievement_not_pending")
+        raise BadgeError("achievement_not_pending")
     audit.record(conn, actor=actor, action="approve_badge" if approve else "reject_badge", entity="badge",
                  entity_id=achievement_id, city_id=before.city_id, before={"status": before.status.value},
                  after={"status": status.value}, note=note, now=now)  # fmt: skip

@@ -26,7 +26,7 @@ from opportunities.badges import achievements
 from opportunities.badges.achievements import Achievement
 from opportunities.db import queries
 from opportunities.db.schema import badge_issuances, badge_status_lists
-from opportunities.errors import BadgeRefusedError
+from opportunities.errors import BadgeError
 from opportunities.listings.review import CommandLine, Reviewer
 from opportunities.vocabulary import Status
 
@@ -68,7 +68,7 @@ def check_subject(subject: str) -> str:
     """A subject identifier as the learner's browser made it; raises ``subject_invalid``."""
     subject = subject.strip()
     if not (_DID_KEY.fullmatch(subject) or _URN_UUID.fullmatch(subject.lower())):
-        raise BadgeRefusedError("subject_invalid")
+        raise BadgeError("subject_invalid")
     return subject.lower() if subject.lower().startswith("urn:") else subject
 
 
@@ -115,7 +115,7 @@ def issue(
     subject = check_subject(subject)
     achievement = achievements.get_achievement(conn, achievement_id)
     if achievement.status is not Status.PUBLISHED:
-        raise BadgeRefusedError("achievement_not_published")
+        raise BadgeError("achievement_not_published")
     position = allocate(conn, achievement.city_id, now)
     credential_id = f"urn:uuid:{uuid.uuid4()}"
     conn.execute(insert(badge_issuances).values(credential_id=credential_id, achievement_id=achievement_id, via=via,
@@ -134,7 +134,7 @@ def get_issuance(conn: Connection, credential_id: str) -> Issuance:
     """The record of ``credential_id``; raises ``credential_unknown``."""
     row = conn.execute(select(badge_issuances).where(badge_issuances.c.credential_id == credential_id.strip()[:100])).first()
     if row is None:
-        raise BadgeRefusedError("credential_unknown", id=credential_id.strip()[:100])
+        raise BadgeError("credential_unknown", id=credential_id.strip()[:100])
     return _issuance(row)
 
 
@@ -150,7 +150,7 @@ def revoke(conn: Connection, user: Reviewer, credential_id: str, reason: str, *,
     (:data:`opportunities.listings.review.COMMAND_LINE`) may revoke any; a person only what
     :func:`~opportunities.badges.achievements.may_manage` allows.
 
-    Raises :class:`ForbiddenError`, :class:`BadgeRefusedError` (``credential_unknown``,
+    Raises :class:`ForbiddenError`, :class:`BadgeError` (``credential_unknown``,
     ``already_revoked``, ``revoke_reason_missing``).
     """
     found = get_issuance(conn, credential_id)
@@ -158,14 +158,14 @@ def revoke(conn: Connection, user: Reviewer, credential_id: str, reason: str, *,
     actor = None if isinstance(user, CommandLine) else achievements.authorise_manage(user, achievement)
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON_LENGTH:
-        raise BadgeRefusedError("revoke_reason_missing", limit=MAX_REASON_LENGTH)
+        raise BadgeError("revoke_reason_missing", limit=MAX_REASON_LENGTH)
     changed = conn.execute(
         update(badge_issuances)
         .where(badge_issuances.c.credential_id == found.credential_id, badge_issuances.c.revoked_at.is_(None))
         .values(revoked_at=now, revoke_reason=reason)
     )
     if changed.rowcount != 1:
-        raise BadgeRefusedError("already_revoked")
+        raise BadgeError("already_revoked")
     # The entity id is the badge's (credential ids are not integers); the credential is in "after".
     audit.record(conn, actor=actor, action="revoke_badge", entity="badge", entity_id=achievement.id, city_id=achievement.city_id,
                  before={"credential": found.credential_id, "revoked": False},
