@@ -22,6 +22,7 @@ from opportunities.accounts import audit
 from opportunities.accounts.identity import User
 from opportunities.accounts.organisations import get_organisation
 from opportunities.accounts.permissions import Action, allowed, authorise
+from opportunities.badges.credentials import AchievementDefinition, AchievementText
 from opportunities.db import queries
 from opportunities.db.schema import badge_achievements, opportunities
 from opportunities.errors import BadgeError, ForbiddenError, NotFoundError
@@ -41,22 +42,13 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
-class BadgeText:
-    """A badge in one language: what it is called, what it says, what earns it."""
-
-    name: str
-    description: str
-    criteria: str
-
-
-@dataclass(frozen=True)
 class Achievement:
     id: int
     kind: Kind
     opportunity_id: int | None
     organisation_id: int | None
     city_id: int
-    texts: Mapping[str, BadgeText]  # language -> text; "en" always present
+    texts: Mapping[str, AchievementText]  # language -> text; "en" always present
     image_url: str
     tags: tuple[str, ...]
     topics: tuple[str, ...]
@@ -65,7 +57,7 @@ class Achievement:
     created_at: datetime
     updated_at: datetime
 
-    def text(self, language: str) -> BadgeText:
+    def text(self, language: str) -> AchievementText:
         """The badge in ``language``, else in English."""
         return self.texts.get(language) or self.texts["en"]
 
@@ -82,14 +74,22 @@ def achievement_id_from_url(public_url: str, url: str) -> int | None:
     return int(rest) if rest.isdigit() and len(rest) < 12 else None
 
 
+def definition(achievement: Achievement, *, public_url: str, issuer_name: str) -> AchievementDefinition:
+    """What a credential says of ``achievement`` (:mod:`opportunities.badges.credentials`)."""
+    return AchievementDefinition(
+        id=achievement_url(public_url, achievement.id), texts=achievement.texts, image_url=achievement.image_url or None,
+        tags=achievement.tags, topics=achievement.topics, issuer_name=issuer_name,
+    )  # fmt: skip
+
+
 # --- checking what a provider wrote ---------------------------------------------------------------
 
 
-def check_texts(texts: Mapping[str, Mapping[str, str]]) -> dict[str, BadgeText]:
+def check_texts(texts: Mapping[str, Mapping[str, str]]) -> dict[str, AchievementText]:
     """The badge's texts per language, trimmed; English is required (the fallback), the other app
     languages optional (a language with every field empty is left out). Raises
     :class:`BadgeError` (``language_unknown``, ``text_missing``, ``text_too_long``)."""
-    checked: dict[str, BadgeText] = {}
+    checked: dict[str, AchievementText] = {}
     for language, fields in texts.items():
         if language not in LANGUAGES:
             raise BadgeError("language_unknown", language=str(language)[:20])
@@ -101,7 +101,7 @@ def check_texts(texts: Mapping[str, Mapping[str, str]]) -> dict[str, BadgeText]:
             continue
         if not all(values.values()):
             raise BadgeError("text_missing")
-        checked[language] = BadgeText(**values)
+        checked[language] = AchievementText(**values)
     if "en" not in checked:
         raise BadgeError("text_missing")
     return checked
@@ -139,7 +139,7 @@ def check_image_url(url: str) -> str:
 
 
 def _achievement(row: Any) -> Achievement:
-    texts = {language: BadgeText(**fields) for language, fields in json.loads(row.texts).items()}
+    texts = {language: AchievementText(**fields) for language, fields in json.loads(row.texts).items()}
     return Achievement(
         id=row.id, kind=Kind(row.kind), opportunity_id=row.opportunity_id, organisation_id=row.organisation_id,
         city_id=row.city_id, texts=texts, image_url=row.image_url, tags=tuple(json.loads(row.tags)),
@@ -207,7 +207,7 @@ def _public(a: Achievement) -> dict[str, Any]:
             "topics": list(a.topics), "status": a.status.value}  # fmt: skip
 
 
-def _texts_json(texts: Mapping[str, BadgeText]) -> str:
+def _texts_json(texts: Mapping[str, AchievementText]) -> str:
     return json.dumps({k: vars(v) for k, v in texts.items()}, ensure_ascii=False, sort_keys=True)
 
 
@@ -321,7 +321,7 @@ def add_playlist_badge(
     actor: User,
     *,
     city_id: int,
-    texts: Mapping[str, BadgeText],
+    texts: Mapping[str, AchievementText],
     image_url: str,
     topics: tuple[str, ...],
     now: datetime,
