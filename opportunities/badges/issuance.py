@@ -24,12 +24,13 @@ from opportunities.accounts import audit
 from opportunities.badges import achievements, proofs
 from opportunities.badges.achievements import Achievement
 from opportunities.badges.credentials import SUBJECT_ID, build_credential
-from opportunities.badges.keys import IssuerKey
+from opportunities.badges.keys import IssuerKey, did_web_for, load_issuer_keys, load_or_create_issuer_key
 from opportunities.badges.status_lists import LIST_SIZE, StatusEntry, status_list_credential
 from opportunities.db import queries
 from opportunities.db.schema import badge_issuances, badge_status_lists
 from opportunities.errors import BadgeError
 from opportunities.listings.review import CommandLine, Reviewer
+from opportunities.settings import Settings
 from opportunities.vocabulary import Status
 
 STATUS_LIST_SIZE = LIST_SIZE  # 2**17 bits, 16 KB: the Bitstring Status List's minimum for herd privacy
@@ -72,6 +73,21 @@ def check_subject(subject: str) -> str:
     if not SUBJECT_ID.fullmatch(subject):
         raise BadgeError("subject_invalid")
     return subject
+
+
+def issuer_keys(settings: Settings) -> tuple[IssuerKey, ...]:
+    """The deployment's issuer keys, the current one first (created on first use, BADGE_KEY_FILE),
+    then the retired ones that still verify what they signed."""
+    did_web = did_web_for(settings.public_url) if settings.badge_issuer_did == "web" else None
+    load_or_create_issuer_key(settings.badge_key_file, did_web_host=did_web)
+    return load_issuer_keys(settings.badge_key_file, did_web_host=did_web)
+
+
+def signer_for(settings: Settings, *, language: str = "en", key: IssuerKey | None = None) -> Signer:
+    """The :class:`Signer` of this deployment: its current issuer key, PUBLIC_URL, FEED_PUBLISHER as
+    the issuer's name."""
+    return credential_signer(key or issuer_keys(settings)[0], public_url=settings.public_url,
+                             issuer_name=settings.feed_publisher, language=language)  # fmt: skip
 
 
 def credential_signer(key: IssuerKey, *, public_url: str, issuer_name: str, language: str = "en") -> Signer:
