@@ -1,7 +1,8 @@
 """The web server: ``streamlit run server.py``. The Streamlit app (``app.py`` and its pages) with,
 on the same port, the HTTP routes of ``web/`` (the session cookie, ``/ready``, ``/health``, the OpenActive feeds and
 dataset site under ``/openactive/``, OGC API – Features under ``/api/``, a search's calendar and Atom
-feeds under ``/subscribe/``, its printable list at ``/print``), security headers on every
+feeds under ``/subscribe/``, its printable list at ``/print``, the badges' claims, status lists
+and verification under ``/badges/``), security headers on every
 response, and the warm-up that readies the index and the gazetteer as it starts."""
 
 import os
@@ -12,6 +13,7 @@ from starlette.middleware import Middleware
 
 from opportunities.errors import SettingsError
 from opportunities.settings import load_settings
+from web.badges import ROUTES as BADGE_ROUTES
 from web.features import ROUTES as FEATURES_ROUTES
 from web.headers import SecurityHeaders
 from web.openactive import ROUTES as OPENACTIVE_ROUTES
@@ -30,7 +32,7 @@ os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
 # The lifespan starts the warm-up (the search index, the gazetteer, the geocoder) as the server starts.
 app = st.App(
     "app.py",
-    routes=[*ROUTES, *READINESS_ROUTES, *OPENACTIVE_ROUTES, *FEATURES_ROUTES, *SUBSCRIPTION_ROUTES],
+    routes=[*ROUTES, *READINESS_ROUTES, *OPENACTIVE_ROUTES, *FEATURES_ROUTES, *SUBSCRIPTION_ROUTES, *BADGE_ROUTES],
     middleware=[Middleware(SecurityHeaders)],
     lifespan=lifespan,
 )

@@ -24,6 +24,7 @@ BENCHMARKS = (
     "upload-lock",
     "load",
     "badges",
+    "badge-store",
     "features",
     "subscriptions",
 )
@@ -133,6 +134,11 @@ def main() -> None:
             profile=args.load_profile,
         )
     results.update(_open_data(only, args, settings))
+    if "badge-store" in only:
+        from benchmarks import badge_store as badge_store_bench
+
+        results["badge-store"] = badge_store_bench.run()
+        print("badge-store", json.dumps(results["badge-store"]), flush=True)
     if "addresses" in only:
         from benchmarks import addresses as address_bench
 

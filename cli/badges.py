@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cli import badge_store
 from opportunities.settings import Settings
 
 EXIT_OK = 0
@@ -48,6 +49,7 @@ def add_parser(sub: Any) -> None:
     a.add_argument("--now", type=_moment, help="verify as at this moment (default: now)")
     a.add_argument("--json", action="store_true", help="print the result as JSON")
     a.set_defaults(run=cmd_badges_verify)
+    badge_store.add_actions(actions)
 
 
 def _did_web_host(settings: Settings) -> str | None:

@@ -286,12 +286,56 @@ BADGE_REASONS: Mapping[str, str] = {
     # images and keys
     "no_baked_credential": N_("The image holds no credential (a PNG or SVG with a baked Open Badge is needed)."),
     "bad_key_file": N_("The issuer key file {path} cannot be used: {problem}."),
+    # the badge store: claims, playlists, revocation, awards (opportunities.badges.achievements … issuance)
+    "code_malformed": N_("A claim code has {length} letters and digits, such as {example}."),
+    "code_unknown": N_("This claim code is not valid. Check that it was typed or scanned whole."),
+    "code_expired": N_("This claim code has expired. Ask the organiser for a new one."),
+    "code_used": N_("This claim code was used already. Ask the organiser for a new one."),
+    "too_many_attempts": N_("Too many wrong claim codes were tried from here. Try again in {minutes} minutes."),
+    "claims_busy": N_("Too many wrong claim codes were tried just now. Try again in {minutes} minutes."),
+    "subject_invalid": N_("The badge must be claimed for an identifier made by your browser (did:key or urn:uuid)."),
+    "achievement_unknown": N_("There is no badge {id}."),
+    "achievement_not_published": N_("This badge is not published yet, so it cannot be earned."),
+    "achievement_exists": N_("This activity has a badge already; change that one."),
+    "achievement_not_pending": N_("This badge is not waiting for review: it was reviewed already."),
+    "text_missing": N_("Give the badge a name, a description and the criteria in English at least."),
+    "text_too_long": N_("This is {n} characters long; at most {limit} are allowed."),  # {field} names it for programs
+    "language_unknown": N_("{language} is not one of the app's languages."),
+    "topic_unknown": N_("{topic} is not one of the topics."),
+    "image_url_invalid": N_("The image must be an https:// address."),
+    "expiry_invalid": N_("A claim code is valid for 1 minute to {days} days."),
+    "uses_invalid": N_("A claim code can be used 1 to {limit} times."),
+    "rule_invalid": N_("The rule “any {n}” needs a number from 1 to {maximum}, the playlist's number of badges."),
+    "rule_topics_invalid": N_("A playlist's topics must each have one of its badges: {topics} has none."),
+    "members_invalid": N_("A playlist holds 2 to {limit} published badges of its own city."),
+    "rule_not_met": N_("The badges presented do not complete the playlist: {missing} more needed."),
+    "presentation_invalid": N_("The presentation must be JSON with a list of credentials (verifiableCredential)."),
+    "presentation_subjects_differ": N_("The badges presented were earned by different identifiers; present one person's badges."),
+    "presented_revoked": N_("Badge {n} of the presentation was revoked by its issuer."),
+    "presented_expired": N_("Badge {n} of the presentation has expired."),
+    "presented_invalid": N_("Badge {n} of the presentation is not valid: its signature or content does not check out."),
+    "credential_not_ours": N_("Badge {n} of the presentation was not issued here."),
+    "credential_unknown": N_("No badge was issued with the id {id}."),
+    "already_revoked": N_("This badge was revoked already."),
+    "note_missing": N_("Write what the provider should know: it is sent to them."),
+    "revoke_reason_missing": N_("Write why the badge is revoked (at most {limit} characters)."),
+    "mail_not_configured": N_("No mail server is set up (SMTP_HOST), so no claim links can be sent."),
+    "email_invalid": N_("{value} is not an email address."),
+    "too_many_emails": N_("At most {limit} addresses can be sent claim links at once; this list has {n}."),
+    "body_too_large": N_("The request is larger than {limit} bytes."),
+    "body_invalid": N_("The request must be JSON with the fields {fields}."),
+    "status_list_unknown": N_("There is no such status list."),
+    "not_did_web": N_("This deployment names its issuer by did:key, not did:web."),
+    "unavailable": N_("The service cannot reach its database just now; try again in a minute."),
+    "too_many_requests": N_("Too many requests from here just now. Try again in {seconds} seconds."),
 }
 
 
 class BadgeError(ReasonedError):
-    """A credential, a proof, a status list, a baked image or an issuer key that cannot be used.
-    ``code`` is one of :data:`BADGE_REASONS`; the values fill its placeholders."""
+    """A credential, a proof, a status list, a baked image or an issuer key that cannot be used; or
+    a badge action refused (a claim code that expired, a playlist rule not met, a badge revoked
+    already), nothing issued or changed. ``code`` is one of :data:`BADGE_REASONS` (the reason id,
+    the same in every language, which HTTP answers carry); the values fill its placeholders."""
 
     def __init__(self, code: str, **values: str | int | float | date) -> None:
         super().__init__(because(BADGE_REASONS[code], **values))
