@@ -1,0 +1,122 @@
+"""The learner's badge wallet in the browser: claiming with a code, and the "My badges" list.
+
+Both are one ``st.components.v2`` component (``badge_wallet.js``): it runs in the app's own page,
+so the browser's ``localStorage`` is the app origin's and ``fetch`` reaches ``POST /badges/claim``
+on the same site. The server sees a claim (the code and a pseudonymous ``urn:uuid:`` made in the
+browser) and nothing else: the credentials stay in this browser. The texts go to the script as data
+and are set as text there, never as HTML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from opportunities.i18n import translator
+
+_JS = (Path(__file__).with_name("badge_wallet.js")).read_text(encoding="utf-8")
+_CSS = """
+.col-badges { font-family: var(--st-font); color: var(--st-text-color); line-height: 1.5; }
+.col-badges label { display: block; font-weight: 600; margin: 0.5rem 0 0.25rem; }
+.col-row { display: flex; flex-wrap: wrap; gap: 0.5rem; align-items: center; }
+.col-badges input[type="text"] {
+  font: inherit; font-size: 1.25rem; padding: 0.5rem 0.75rem; min-width: 12rem; flex: 1 1 12rem; max-width: 24rem;
+  color: var(--st-text-color); background: var(--st-secondary-background-color);
+  border: 1px solid var(--st-border-color); border-radius: var(--st-base-radius);
+}
+.col-badges button {
+  font: inherit; padding: 0.5rem 1rem; min-height: 2.75rem; cursor: pointer; color: #ffffff; background: #c53948;
+  border: 1px solid #c53948; border-radius: var(--st-button-radius, 0.5rem);
+}
+.col-badges button:disabled { opacity: 0.6; cursor: progress; }
+.col-badges button.col-delete { color: var(--st-text-color); background: transparent; border-color: var(--st-border-color); }
+.col-badges a { color: var(--st-link-color, var(--st-primary-color)); }
+.col-status { margin-top: 0.75rem; }
+.col-status.col-good, .col-status.col-bad, .col-warning {
+  padding: 0.75rem 1rem; border-radius: var(--st-base-radius); border: 1px solid var(--st-border-color);
+}
+.col-status.col-good { border-left: 0.4rem solid #2e7d32; }
+.col-status.col-bad { border-left: 0.4rem solid #c53948; }
+.col-warning { border-left: 0.4rem solid #b26a00; }
+.col-cards { list-style: none; padding: 0; margin: 0; display: grid; gap: 1rem; }
+.col-card {
+  display: flex; gap: 1rem; align-items: flex-start; padding: 1rem;
+  border: 1px solid var(--st-border-color); border-radius: var(--st-base-radius);
+}
+.col-card img { flex: 0 0 auto; width: 96px; height: 96px; object-fit: contain; }
+.col-card h3 { margin: 0 0 0.25rem; font-size: 1.2rem; }
+.col-about { flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
+.col-about p { margin: 0.25rem 0; }
+.col-facts { font-size: 0.9rem; }
+.col-actions { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.5rem 0; }
+.col-name summary { cursor: pointer; padding: 0.25rem 0; }
+.col-import { margin-top: 1rem; }
+@media (max-width: 480px) { .col-card { flex-direction: column; } }
+"""
+_wallet = st.components.v2.component("col_badge_wallet", html="", css=_CSS, js=_JS)
+
+# The wallet's address in the app (pages/my_badges.py), relative to the app's root.
+WALLET_PATH = "my_badges"
+
+
+def claim_texts(language: str) -> dict[str, str]:
+    """What the claim form says, in ``language``."""
+    _ = translator(language).gettext
+    return {
+        "codeLabel": _("Claim code"),
+        "claim": _("Claim the badge"),
+        "empty": _("Type the code you were given."),
+        "working": _("Claiming…"),
+        "claimed": _("“{name}” is now in your badges, in this browser."),
+        "openWallet": _("Open My badges"),
+        "refused": _("This code cannot be used. Check it and try again."),
+        "tooMany": _("Too many tries. Wait a few minutes and try again."),
+        "offline": _("The badge service does not answer. Try again in a minute."),
+    }
+
+
+def wallet_texts(language: str) -> dict[str, str]:
+    """What the wallet says, in ``language``."""
+    _ = translator(language).gettext
+    return {
+        "clearingLoses": _(
+            "Your badges are kept only in this browser. Clearing the browser's data, or using another device, "
+            "loses them unless you download them first."
+        ),
+        "empty": _("No badges in this browser yet. Claim one with the code you get at an activity."),
+        "count": _("Badges in this browser: {count}"),
+        "untitled": _("A badge"),
+        "issuedBy": _("Issued by {issuer}"),
+        "issuedOn": _("on {day}"),
+        "validUntil": _("valid until {day}"),
+        "yourName": _("Your name on your copy: {name}"),
+        "downloadJson": _("Download (JSON)"),
+        "downloadPng": _("Download (PNG image)"),
+        "delete": _("Delete"),
+        "confirmDelete": _("Delete “{name}” from this browser? Without a downloaded copy it is gone."),
+        "addName": _("Add your name to your own copy"),
+        "nameStays": _(
+            "Your name stays on this device: it is shown here and drawn on the PNG you download, "
+            "never sent to us and not part of the signed badge."
+        ),
+        "nameLabel": _("Your name"),
+        "saveName": _("Save"),
+        "exportAll": _("Download all (one JSON file)"),
+        "importLabel": _("Add badges from a file you downloaded before"),
+        "imported": _("Added: {count}"),
+        "importFailed": _("That file holds no badge."),
+    }
+
+
+def claim_form(language: str, code: str = "") -> None:
+    """The claim form: the code (from a link's ``?code=``), and the browser does the rest."""
+    _wallet(
+        key="badge_claim",
+        data={"view": "claim", "lang": language, "code": code, "texts": claim_texts(language), "walletUrl": f"{WALLET_PATH}?lang={language}"},
+    )
+
+
+def wallet(language: str) -> None:
+    """The badges kept in this browser, with their downloads."""
+    _wallet(key="badge_wallet", data={"view": "wallet", "lang": language, "texts": wallet_texts(language)})
