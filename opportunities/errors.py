@@ -260,3 +260,87 @@ class BoundaryFileError(OpportunitiesError):
         self.file_name = file_name
         self.reasons = reasons
         super().__init__(f"{file_name}: " + "; ".join(str(reason) for reason in reasons))
+
+
+# Reason ids of badges (verifying; claims, playlists, revocation): stable, for HTTP clients and tests;
+# each worded once for every language.
+BADGE_REASONS: Mapping[str, str] = {
+    # --- verifying (badgecrypto) ---
+    # the file or its shape
+    "too_large": N_("The credential is larger than {limit} bytes; no badge is that large."),
+    "not_json": N_("This is not a credential: the file is not JSON, or it was cut off."),
+    "not_a_credential": N_("This is not an Open Badge: its type must name VerifiableCredential and OpenBadgeCredential."),
+    "malformed": N_("The credential is malformed: {field} is missing or not as the standard says."),
+    "unknown_context": N_("The credential names a context this app does not know ({url}); it is not fetched."),
+    "wrong_context": N_("The credential's contexts are not those of an Open Badge 3.0, in that order."),
+    "undefined_term": N_("The credential holds {term}, which its contexts do not define."),
+    # the signature
+    "no_proof": N_("The credential carries no signature."),
+    "unsupported_proof": N_("The credential is signed in a way this app does not check ({kind})."),
+    "forged": N_("The signature does not match the credential: it was changed after signing, or forged."),
+    "unknown_issuer": N_("The signing key {key} is not one this app can look up."),
+    "issuer_mismatch": N_("The credential was signed with a key that is not its issuer's."),
+    # validity and status
+    "not_yet_valid": N_("The credential is valid only from {day}."),
+    "expired": N_("The credential expired on {day}."),
+    "revoked": N_("The issuer has revoked this credential."),
+    "status_unavailable": N_("The revocation list {url} could not be read, so revocation cannot be checked."),
+    "bad_status_list": N_("The revocation list {url} is damaged or not signed by the credential's issuer."),
+    # images and keys
+    "no_baked_credential": N_("The image holds no credential (a PNG or SVG with a baked Open Badge is needed)."),
+    "bad_key_file": N_("The issuer key file {path} cannot be used: {problem}."),
+    # --- the store (badgestore) ---
+    "code_malformed": N_("A claim code has {length} letters and digits, such as {example}."),
+    "code_unknown": N_("This claim code is not valid. Check that it was typed or scanned whole."),
+    "code_expired": N_("This claim code has expired. Ask the organiser for a new one."),
+    "code_used": N_("This claim code was used already. Ask the organiser for a new one."),
+    "too_many_attempts": N_("Too many wrong claim codes were tried from here. Try again in {minutes} minutes."),
+    "claims_busy": N_("Too many wrong claim codes were tried just now. Try again in {minutes} minutes."),
+    "subject_invalid": N_("The badge must be claimed for an identifier made by your browser (did:key or urn:uuid)."),
+    "achievement_unknown": N_("There is no badge {id}."),
+    "achievement_not_published": N_("This badge is not published yet, so it cannot be earned."),
+    "achievement_exists": N_("This activity has a badge already; change that one."),
+    "achievement_not_pending": N_("This badge is not waiting for review: it was reviewed already."),
+    "text_missing": N_("Give the badge a name, a description and the criteria in English at least."),
+    "text_too_long": N_("The {field} is {n} characters long; at most {limit} are allowed."),
+    "language_unknown": N_("{language} is not one of the app's languages."),
+    "topic_unknown": N_("{topic} is not one of the topics."),
+    "image_url_invalid": N_("The image must be an https:// address."),
+    "expiry_invalid": N_("A claim code is valid for 1 minute to {days} days."),
+    "uses_invalid": N_("A claim code can be used 1 to {limit} times."),
+    "rule_invalid": N_("The rule “any {n}” needs a number from 1 to {maximum}, the playlist's number of badges."),
+    "rule_topics_invalid": N_("A playlist's topics must each have one of its badges: {topics} has none."),
+    "members_invalid": N_("A playlist holds 2 to {limit} published badges of its own city."),
+    "rule_not_met": N_("The badges presented do not complete the playlist: {missing} more needed."),
+    "presentation_invalid": N_("The presentation must be JSON with a list of credentials (verifiableCredential)."),
+    "presentation_subjects_differ": N_("The badges presented were earned by different identifiers; present one person's badges."),
+    "credential_not_valid": N_("Badge {n} of the presentation is {state}."),
+    "credential_not_ours": N_("Badge {n} of the presentation was not issued here."),
+    "credential_unknown": N_("No badge was issued with the id {id}."),
+    "already_revoked": N_("This badge was revoked already."),
+    "revoke_reason_missing": N_("Write why the badge is revoked (at most {limit} characters)."),
+    "mail_not_configured": N_("No mail server is set up (SMTP_HOST), so no claim links can be sent."),
+    "email_invalid": N_("{value} is not an email address."),
+    "too_many_emails": N_("At most {limit} addresses can be sent claim links at once; this list has {n}."),
+    "body_too_large": N_("The request is larger than {limit} bytes."),
+    "body_invalid": N_("The request must be JSON with the fields {fields}."),
+}
+
+
+class BadgeRefusedError(ReasonedError):
+    """A badge action refused for a reason the person can act on (a claim code that expired, a rule
+    not met, a badge revoked already); nothing was issued or changed. ``code`` is the reason id
+    (a key of :data:`BADGE_REASONS`), the same in every language."""
+
+    def __init__(self, code: str, **values: str | int | float | date | Country | Reason) -> None:
+        super().__init__(Reason(BADGE_REASONS[code], values))
+        self.code = code
+
+
+class BadgeError(ReasonedError):
+    """A credential, a proof, a status list, a baked image or an issuer key that cannot be used.
+    ``code`` is one of :data:`BADGE_REASONS`; the values fill its placeholders."""
+
+    def __init__(self, code: str, **values: str | int | float | date) -> None:
+        super().__init__(because(BADGE_REASONS[code], **values))
+        self.code = code

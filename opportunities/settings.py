@@ -159,6 +159,20 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Where users of the open data feeds reach the publisher: an e-mail address or an https:// page. Empty: PUBLIC_URL.",
     ),
+    Setting(
+        "BADGE_CLAIM_MAX_FAILURES_PER_CLIENT",
+        "10",
+        "Wrong, expired or used badge claim codes from one client (network address, stored hashed) within "
+        "BADGE_CLAIM_WINDOW_MINUTES before its claims are refused for the rest of the window.",
+    ),
+    Setting(
+        "BADGE_CLAIM_MAX_FAILURES",
+        "1000",
+        "Wrong badge claim codes from all clients together within BADGE_CLAIM_WINDOW_MINUTES before every claim "
+        "by code is refused for the rest of the window (a guessing storm from many addresses).",
+    ),
+    Setting("BADGE_CLAIM_WINDOW_MINUTES", "15", "The window, in minutes, over which failed badge claims are counted."),
+    Setting("BADGE_CLAIM_LINK_DAYS", "30", "Days a badge claim link sent by mail stays valid (it works once)."),
 )
 SMTP_SECURITY = ("none", "starttls", "tls")
 # A wait longer than this is a hung process, not a busy database.
@@ -205,6 +219,10 @@ class Settings:
     feed_license: str = "https://creativecommons.org/licenses/by/4.0/"
     feed_publisher: str = "Cities of Learning"
     feed_contact: str = "http://localhost:8501"
+    badge_claim_max_failures_per_client: int = 10
+    badge_claim_max_failures: int = 1000
+    badge_claim_window_minutes: int = 15
+    badge_claim_link_days: int = 30
 
 
 def _proxies(text: str) -> str:
@@ -290,6 +308,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         feed_license=feed_license,
         feed_publisher=values["FEED_PUBLISHER"],
         feed_contact=feed_contact,
+        badge_claim_max_failures_per_client=_positive_int(values, "BADGE_CLAIM_MAX_FAILURES_PER_CLIENT"),
+        badge_claim_max_failures=_positive_int(values, "BADGE_CLAIM_MAX_FAILURES"),
+        badge_claim_window_minutes=_positive_int(values, "BADGE_CLAIM_WINDOW_MINUTES"),
+        badge_claim_link_days=_positive_int(values, "BADGE_CLAIM_LINK_DAYS"),
         password_min_length=_positive_int(values, "PASSWORD_MIN_LENGTH"),
         session_hours=_positive_int(values, "SESSION_HOURS"),
         sign_in_max_failures_per_account=_positive_int(values, "SIGN_IN_MAX_FAILURES_PER_ACCOUNT"),

@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "opportunities"
 # Lowest first: a group may import its own modules and those of the groups before it.
-LAYERS = ("core", "db", "places", "accounts", "listings", "explore", "coverage", "feeds", "operations", "demo")
+LAYERS = ("core", "db", "places", "accounts", "listings", "explore", "coverage", "feeds", "badges", "operations", "demo")
 ALSO_ALLOWED = {("core", "opportunities.db.schema")}
 ADAPTERS = ("app.py", "server.py", "pages", "ui", "web", "cli")
 

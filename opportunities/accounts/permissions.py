@@ -20,6 +20,7 @@ class Action(StrEnum):
     REPORT_PARTICIPATION = "report_participation"
     INVITE = "invite"  # invite colleagues to the organisation
     VIEW_ORGANISATION = "view_organisation"  # see the organisation's listings, whatever their status
+    MANAGE_BADGES = "manage_badges"  # the badges of the organisation's activities: define, claim codes, award, revoke
     # A city lead's, in their city (city_id required)
     REVIEW = "review"  # approve, reject, request changes
     VERIFY_ORGANISATION = "verify_organisation"
@@ -27,6 +28,7 @@ class Action(StrEnum):
     READ_AUDIT = "read_audit"  # city_id None: the city lead's own cities (audit.entries filters)
     VIEW_CITY = "view_city"  # every listing of the city, freshness flags
     REPLACE_DISTRICTS = "replace_districts"  # upload the city's district boundaries
+    MANAGE_CITY_BADGES = "manage_city_badges"  # playlists; revoke any badge issued in the city (badges are reviewed with REVIEW)
     # An admin's
     MANAGE_USERS = "manage_users"  # add, set role, disable, reset passwords
     APPOINT_CITY_LEAD = "appoint_city_lead"
@@ -34,10 +36,18 @@ class Action(StrEnum):
 
 
 _PROVIDER_ACTIONS = frozenset(
-    {Action.SUBMIT, Action.UPLOAD, Action.REPORT_PARTICIPATION, Action.INVITE, Action.VIEW_ORGANISATION}
+    {Action.SUBMIT, Action.UPLOAD, Action.REPORT_PARTICIPATION, Action.INVITE, Action.VIEW_ORGANISATION, Action.MANAGE_BADGES}
 )
 _CITY_ACTIONS = frozenset(
-    {Action.REVIEW, Action.VERIFY_ORGANISATION, Action.SET_TRUSTED, Action.READ_AUDIT, Action.VIEW_CITY, Action.REPLACE_DISTRICTS}
+    {
+        Action.REVIEW,
+        Action.VERIFY_ORGANISATION,
+        Action.SET_TRUSTED,
+        Action.READ_AUDIT,
+        Action.VIEW_CITY,
+        Action.REPLACE_DISTRICTS,
+        Action.MANAGE_CITY_BADGES,
+    }
 )
 
 

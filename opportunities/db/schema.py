@@ -322,3 +322,110 @@ staged_ids = Table(
     Column("stand_in", Integer, primary_key=True),  # negative, in staged_opportunities
     Column("id", Integer, nullable=False),  # the city or provider added when the import is stored
 )
+
+# --- badges (see opportunities/badges/): what is stored of recognition ------------------------
+# No learner's personal data: a credential's subject (a pseudonymous identifier made in the
+# learner's browser), name, email or network address is never stored with an issuance.
+
+badge_achievements = Table(
+    "badge_achievements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(10), nullable=False),  # "activity" or "playlist"
+    # One badge per activity; NULL for a playlist's own badge.
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="CASCADE"), unique=True),
+    Column("organisation_id", Integer, ForeignKey("providers.id")),  # NULL for a playlist's badge
+    Column("city_id", Integer, ForeignKey("cities.id"), nullable=False),
+    Column("texts", Text, nullable=False),  # JSON: language -> {"name", "description", "criteria"}
+    Column("image_url", String(2000), nullable=False, default=""),
+    Column("tags", Text, nullable=False, default="[]"),  # JSON list of free words
+    Column("topics", Text, nullable=False, default="[]"),  # JSON list of topic ids (vocabulary.TOPICS)
+    Column("status", String(10), nullable=False),  # reviewed like listings: pending, published, rejected, archived
+    Column("review_note", Text, nullable=False, default=""),
+    Column("created_by", Integer, ForeignKey("users.id", name="fk_badge_achievements_created_by")),
+    Column("created_at", _TZ, nullable=False),
+    Column("updated_at", _TZ, nullable=False),
+    Index("ix_badge_achievements_city_status", "city_id", "status"),
+    Index("ix_badge_achievements_organisation_id", "organisation_id"),
+)
+
+badge_playlists = Table(
+    "badge_playlists",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id"), nullable=False, index=True),
+    # The playlist's own badge, issued when the rule is met.
+    Column("achievement_id", Integer, ForeignKey("badge_achievements.id", ondelete="CASCADE"), nullable=False, unique=True),
+    Column("rule_kind", String(10), nullable=False),  # "any_n" or "per_topic"
+    Column("rule_count", Integer, nullable=False),  # any_n: n; per_topic: the number of topics
+    Column("rule_topics", Text, nullable=False, default="[]"),  # per_topic: JSON list of topic ids
+    Column("created_by", Integer, ForeignKey("users.id", name="fk_badge_playlists_created_by")),
+    Column("created_at", _TZ, nullable=False),
+    Column("updated_at", _TZ, nullable=False),
+)
+
+badge_playlist_members = Table(
+    "badge_playlist_members",
+    metadata,
+    Column("playlist_id", Integer, ForeignKey("badge_playlists.id", ondelete="CASCADE"), primary_key=True),
+    Column("achievement_id", Integer, ForeignKey("badge_achievements.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_badge_playlist_members_achievement_id", "achievement_id"),
+)
+
+badge_claim_codes = Table(
+    "badge_claim_codes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code_hash", String(64), nullable=False, unique=True),  # SHA-256 of the code; the code itself is never stored
+    Column("kind", String(10), nullable=False),  # "code" (shown at the activity) or "link" (mailed, used once)
+    Column("achievement_id", Integer, ForeignKey("badge_achievements.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("label", String(100), nullable=False, default=""),  # a session or participant label, never a name
+    Column("created_by", Integer, ForeignKey("users.id", name="fk_badge_claim_codes_created_by")),
+    Column("created_at", _TZ, nullable=False),
+    Column("expires_at", _TZ, nullable=False),
+    Column("max_uses", Integer, nullable=False),
+    Column("uses", Integer, nullable=False, default=0),
+)
+
+# A W3C Bitstring Status List: each issued credential holds one position of one list. Positions
+# are handed out in a scrambled order (index = (position * stride + shift) mod size, stride odd,
+# size a power of two), so an index tells nothing of the order of issuance.
+badge_status_lists = Table(
+    "badge_status_lists",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("city_id", Integer, ForeignKey("cities.id")),  # NULL: the deployment's own list
+    Column("size", Integer, nullable=False),
+    Column("next_position", Integer, nullable=False, default=0),
+    Column("stride", Integer, nullable=False),
+    Column("shift", Integer, nullable=False),
+    Column("created_at", _TZ, nullable=False),
+    Index("ix_badge_status_lists_city_id", "city_id"),
+)
+
+badge_issuances = Table(
+    "badge_issuances",
+    metadata,
+    Column("credential_id", String(100), primary_key=True),  # urn:uuid:…
+    Column("achievement_id", Integer, ForeignKey("badge_achievements.id"), nullable=False),
+    Column("via", String(10), nullable=False),  # "code", "link", "award" (offline), "playlist"
+    Column("issued_at", _TZ, nullable=False),
+    Column("status_list_id", Integer, ForeignKey("badge_status_lists.id"), nullable=False),
+    Column("status_index", Integer, nullable=False),
+    Column("revoked_at", _TZ),
+    Column("revoke_reason", Text, nullable=False, default=""),
+    UniqueConstraint("status_list_id", "status_index", name="uq_badge_issuances_status"),
+    Index("ix_badge_issuances_achievement_issued", "achievement_id", "issued_at"),
+)
+
+# Failed claims (wrong, expired or used codes), for the limits against guessing: per client (a
+# hash of its address, never the address) and over all clients. Rows older than the window go.
+badge_claim_attempts = Table(
+    "badge_claim_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", _TZ, nullable=False),
+    Column("client_key", String(64), nullable=False),
+    Index("ix_badge_claim_attempts_client_at", "client_key", "at"),
+    Index("ix_badge_claim_attempts_at", "at"),
+)

@@ -1,0 +1,110 @@
+"""RDF Dataset Canonicalization (RDFC-1.0, the URDNA2015 output) of a JSON-LD document, strictly.
+
+PyLD's ``normalize`` drops a property its contexts do not define, and a relative IRI, without a word,
+so a verifier would accept data no signature covers. Digital Bazaar's libraries refuse both ("safe
+mode"); :func:`canonize` does the same: a term that does not expand to an absolute IRI raises
+``BadgeError("undefined_term")``. Contexts come only from :mod:`opportunities.badges.contexts`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pyld import jsonld
+
+from opportunities.badges.contexts import document_loader
+from opportunities.errors import BadgeError
+
+# Characters RDFC-1.0's canonical N-Quads writes as \uXXXX that PyLD does not escape: refused up
+# front (no badge text needs them) instead of signing a form other verifiers would not produce.
+_UNESCAPED_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+Loader = Callable[[str, Mapping[str, Any] | None], dict[str, Any]]
+
+
+class _UndefinedTermError(Exception):
+    def __init__(self, term: str) -> None:
+        super().__init__(term)
+        self.term = term
+
+
+class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
+    """Expansion that fails where PyLD would silently drop a term or keep a relative IRI.
+
+    Only the keys and values of an object being expanded count (``_expand_object``); ``_expand``
+    first looks at the keys before the type-scoped contexts apply, which must not count."""
+
+    _strict = False
+
+    def _expand(self, *args: Any, **kwargs: Any) -> Any:
+        outer, self._strict = self._strict, False
+        try:
+            return super()._expand(*args, **kwargs)
+        finally:
+            self._strict = outer
+
+    def _expand_object(self, *args: Any, **kwargs: Any) -> Any:
+        outer, self._strict = self._strict, True
+        try:
+            return super()._expand_object(*args, **kwargs)
+        finally:
+            self._strict = outer
+
+    def _expand_iri(
+        self,
+        active_ctx: Any,
+        value: Any,
+        base: Any = None,
+        vocab: bool = False,
+        local_ctx: Any = None,
+        defined: Any = None,
+    ) -> Any:
+        expanded = super()._expand_iri(active_ctx, value, base=base, vocab=vocab, local_ctx=local_ctx, defined=defined)
+        if self._strict and local_ctx is None and isinstance(value, str) and not value.startswith("@"):
+            if not (isinstance(expanded, str) and (":" in expanded or expanded.startswith("@"))):
+                raise _UndefinedTermError(value)
+        return expanded
+
+
+def _check_text(value: Any) -> None:
+    if isinstance(value, str):
+        if _UNESCAPED_CONTROLS.search(value):
+            raise BadgeError("malformed", field="text with control characters")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+
+
+def _undefined(error: BaseException) -> _UndefinedTermError | BadgeError | None:
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, _UndefinedTermError | BadgeError):
+            return seen
+        details = getattr(seen, "details", None)
+        cause = details.get("cause") if isinstance(details, dict) else None
+        seen = cause if isinstance(cause, BaseException) else seen.__cause__ or seen.__context__
+    return None
+
+
+def canonize(document: Mapping[str, Any], *, loader: Loader = document_loader) -> str:
+    """The canonical N-Quads of ``document``. ``BadgeError``: ``undefined_term`` (a term its contexts do
+    not define, or a relative IRI), ``unknown_context`` (a context not bundled), ``malformed``."""
+    _check_text(document)
+    options = {"algorithm": "URDNA2015", "format": "application/n-quads", "documentLoader": loader}
+    try:
+        result = _StrictProcessor().normalize(dict(document), options)
+    except jsonld.JsonLdError as error:
+        found = _undefined(error)
+        if isinstance(found, _UndefinedTermError):
+            raise BadgeError("undefined_term", term=found.term[:200]) from None
+        if isinstance(found, BadgeError):
+            raise found from None
+        raise BadgeError("malformed", field="@context") from None
+    except _UndefinedTermError as error:
+        raise BadgeError("undefined_term", term=error.term[:200]) from None
+    return str(result)
