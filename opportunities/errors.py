@@ -318,6 +318,7 @@ BADGE_REASONS: Mapping[str, str] = {
     "credential_not_ours": N_("Badge {n} of the presentation was not issued here."),
     "credential_unknown": N_("No badge was issued with the id {id}."),
     "already_revoked": N_("This badge was revoked already."),
+    "note_missing": N_("Write what the provider should know: it is sent to them."),
     "revoke_reason_missing": N_("Write why the badge is revoked (at most {limit} characters)."),
     "mail_not_configured": N_("No mail server is set up (SMTP_HOST), so no claim links can be sent."),
     "email_invalid": N_("{value} is not an email address."),

@@ -9,10 +9,15 @@ mode"); :func:`canonize` does the same: a term that does not expand to an absolu
 from __future__ import annotations
 
 import re
+import threading
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cachetools import LRUCache
 from pyld import jsonld
+from pyld.context_resolver import ContextResolver
+from pyld.jsonld import _resolved_context_cache as _shared_cache
 
 from opportunities.badges.contexts import document_loader
 from opportunities.errors import BadgeError
@@ -20,6 +25,9 @@ from opportunities.errors import BadgeError
 # Characters RDFC-1.0's canonical N-Quads writes as \uXXXX that PyLD does not escape: refused up
 # front (no badge text needs them) instead of signing a form other verifiers would not produce.
 _UNESCAPED_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CLONES: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=1000)
+_INLINE: LRUCache[int, tuple[dict[str, Any], Any]] = LRUCache(maxsize=2000)
+_LOCK = threading.Lock()
 Loader = Callable[[str, Mapping[str, Any] | None], dict[str, Any]]
 
 
@@ -27,6 +35,22 @@ class _UndefinedTermError(Exception):
     def __init__(self, term: str) -> None:
         super().__init__(term)
         self.term = term
+
+
+class _Resolver(ContextResolver):  # type: ignore[misc]
+    """PyLD's context resolver, which names an inline (scoped) context by its canonical JSON text,
+    computed again at every use: a quarter of a signature's time. The scoped contexts of the
+    bundled documents are the same objects every time, so they are looked up by identity first."""
+
+    def resolve(self, active_ctx: Any, context: Any, base: Any, cycles: Any = None) -> Any:
+        if not isinstance(context, dict) or "@context" in context:
+            return super().resolve(active_ctx, context, base, cycles)
+        hit = _INLINE.get(id(context))
+        if hit is not None and hit[0] is context:
+            return [hit[1]]
+        resolved = super().resolve(active_ctx, context, base, cycles)
+        _INLINE[id(context)] = (context, resolved[0])  # the context is kept, so its id is not reused
+        return resolved
 
 
 class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
@@ -50,6 +74,20 @@ class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
             return super()._expand_object(*args, **kwargs)
         finally:
             self._strict = outer
+
+    def _process_context(self, active_ctx: Any, local_ctx: Any, options: Any, **kwargs: Any) -> Any:
+        # A type-scoped context (propagate=False) starts from a clone of the active context that PyLD
+        # gives a new identifier in every operation, so its processed result is never found in the
+        # cache again; one clone per active context, kept, makes it found.
+        if kwargs.get("propagate") is False and not active_ctx.get("previousContext") and "_uuid" in active_ctx:
+            clone = _CLONES.get(active_ctx["_uuid"])
+            if clone is None:
+                clone = self._clone_active_context(active_ctx)
+                clone["previousContext"] = active_ctx
+                clone["_uuid"] = str(uuid.uuid4())
+                _CLONES[active_ctx["_uuid"]] = clone
+            active_ctx = clone
+        return super()._process_context(active_ctx, local_ctx, options, **kwargs)
 
     def _expand_iri(
         self,
@@ -95,9 +133,15 @@ def canonize(document: Mapping[str, Any], *, loader: Loader = document_loader) -
     """The canonical N-Quads of ``document``. ``BadgeError``: ``undefined_term`` (a term its contexts do
     not define, or a relative IRI), ``unknown_context`` (a context not bundled), ``malformed``."""
     _check_text(document)
-    options = {"algorithm": "URDNA2015", "format": "application/n-quads", "documentLoader": loader}
+    options = {
+        "algorithm": "URDNA2015",
+        "format": "application/n-quads",
+        "documentLoader": loader,
+        "contextResolver": _Resolver(_shared_cache, loader),
+    }
     try:
-        result = _StrictProcessor().normalize(dict(document), options)
+        with _LOCK:  # the caches (PyLD's and ours) are not thread-safe; the GIL serialises this anyway
+            result = _StrictProcessor().normalize(dict(document), options)
     except jsonld.JsonLdError as error:
         found = _undefined(error)
         if isinstance(found, _UndefinedTermError):
