@@ -1,0 +1,197 @@
+"""Issuance records, status lists and revocation: what the server keeps of an issued badge.
+
+An issuance record holds the credential's id, the badge, how and when it was issued and its
+position in a W3C Bitstring Status List: never the subject, a name, an email or an address. A
+provider revokes the badges of their organisation, a city lead those of their cities, an admin
+any; with a reason, audited. The status list credential published for a list sets the bit of
+every revoked index.
+
+Signing is not done here: :func:`issue` takes a :class:`Signer` (the adapters build one from
+the issuer's key, :mod:`opportunities.badges.credentials` and :mod:`opportunities.badges.proofs`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, insert, select, update
+
+from opportunities.accounts import audit
+from opportunities.badges import achievements
+from opportunities.badges.achievements import Achievement
+from opportunities.db import queries
+from opportunities.db.schema import badge_issuances, badge_status_lists
+from opportunities.errors import BadgeRefusedError
+from opportunities.listings.review import CommandLine, Reviewer
+from opportunities.vocabulary import Status
+
+STATUS_LIST_SIZE = 131072  # 2**17 bits, 16 KB: the Bitstring Status List's recommended minimum for herd privacy
+MAX_REASON_LENGTH = 500
+# A subject is an identifier the learner's browser made: a did:key (Ed25519, base58btc) or a urn:uuid.
+_DID_KEY = re.compile(r"did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}")
+_URN_UUID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+@dataclass(frozen=True)
+class StatusPosition:
+    """Where a credential's revocation bit is: the list's id and the bit's index."""
+
+    list_id: int
+    index: int
+
+
+@dataclass(frozen=True)
+class Issuance:
+    credential_id: str
+    achievement_id: int
+    via: str
+    issued_at: datetime
+    status: StatusPosition
+    revoked_at: datetime | None
+    revoke_reason: str
+
+
+class Signer(Protocol):
+    """Builds and signs the OpenBadgeCredential of one issuance (see the module's docstring)."""
+
+    def __call__(
+        self, *, achievement: Achievement, subject_id: str, credential_id: str, issued: datetime, status: StatusPosition
+    ) -> dict[str, Any]: ...
+
+
+def check_subject(subject: str) -> str:
+    """A subject identifier as the learner's browser made it; raises ``subject_invalid``."""
+    subject = subject.strip()
+    if not (_DID_KEY.fullmatch(subject) or _URN_UUID.fullmatch(subject.lower())):
+        raise BadgeRefusedError("subject_invalid")
+    return subject.lower() if subject.lower().startswith("urn:") else subject
+
+
+def status_list_url(public_url: str, list_id: int) -> str:
+    """The stable address of status list ``list_id``'s credential."""
+    return f"{public_url.rstrip('/')}/badges/status/{list_id}"
+
+
+def allocate(conn: Connection, city_id: int | None, now: datetime) -> StatusPosition:
+    """The next free position of ``city_id``'s status list (a new list when it is full).
+
+    Positions become indexes by an odd stride and a shift drawn when the list is made: a
+    permutation of the list's bits, so indexes do not tell the order of issuance. Two writers
+    taking the same position: the second tries again with the next one.
+    """
+    for _attempt in range(20):
+        owner = badge_status_lists.c.city_id == city_id if city_id is not None else badge_status_lists.c.city_id.is_(None)
+        row = conn.execute(
+            select(badge_status_lists)
+            .where(owner, badge_status_lists.c.next_position < badge_status_lists.c.size)
+            .order_by(badge_status_lists.c.id.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            values = {"city_id": city_id, "size": STATUS_LIST_SIZE, "next_position": 0, "created_at": now,
+                      "stride": 2 * secrets.randbelow(STATUS_LIST_SIZE // 2) + 1, "shift": secrets.randbelow(STATUS_LIST_SIZE)}  # fmt: skip
+            conn.execute(insert(badge_status_lists).values(**values))
+            continue
+        taken = conn.execute(
+            update(badge_status_lists)
+            .where(badge_status_lists.c.id == row.id, badge_status_lists.c.next_position == row.next_position)
+            .values(next_position=row.next_position + 1)
+        )
+        if taken.rowcount == 1:
+            return StatusPosition(row.id, (row.next_position * row.stride + row.shift) % row.size)
+    raise RuntimeError("no status list position could be taken")  # twenty writers in a row: a defect
+
+
+def issue(
+    conn: Connection, achievement_id: int, subject: str, *, via: str, now: datetime, signer: Signer
+) -> tuple[Issuance, dict[str, Any]]:
+    """Record and sign one credential of a published badge for ``subject`` in the caller's
+    transaction: if signing fails, nothing is recorded. Returns the record and the credential."""
+    subject = check_subject(subject)
+    achievement = achievements.get_achievement(conn, achievement_id)
+    if achievement.status is not Status.PUBLISHED:
+        raise BadgeRefusedError("achievement_not_published")
+    position = allocate(conn, achievement.city_id, now)
+    credential_id = f"urn:uuid:{uuid.uuid4()}"
+    conn.execute(insert(badge_issuances).values(credential_id=credential_id, achievement_id=achievement_id, via=via,
+                                                issued_at=now, status_list_id=position.list_id,
+                                                status_index=position.index, revoke_reason=""))  # fmt: skip
+    credential = signer(achievement=achievement, subject_id=subject, credential_id=credential_id, issued=now, status=position)
+    return get_issuance(conn, credential_id), credential
+
+
+def _issuance(row: Any) -> Issuance:
+    return Issuance(row.credential_id, row.achievement_id, row.via, queries.aware(row.issued_at) or row.issued_at,
+                    StatusPosition(row.status_list_id, row.status_index), queries.aware(row.revoked_at), row.revoke_reason)  # fmt: skip
+
+
+def get_issuance(conn: Connection, credential_id: str) -> Issuance:
+    """The record of ``credential_id``; raises ``credential_unknown``."""
+    row = conn.execute(select(badge_issuances).where(badge_issuances.c.credential_id == credential_id.strip()[:100])).first()
+    if row is None:
+        raise BadgeRefusedError("credential_unknown", id=credential_id.strip()[:100])
+    return _issuance(row)
+
+
+def list_issuances(conn: Connection, *, achievement_id: int | None = None, limit: int = 1000) -> list[Issuance]:
+    query = select(badge_issuances).order_by(badge_issuances.c.issued_at.desc()).limit(limit)
+    if achievement_id is not None:
+        query = query.where(badge_issuances.c.achievement_id == achievement_id)
+    return [_issuance(r) for r in conn.execute(query)]
+
+
+def revoke(conn: Connection, user: Reviewer, credential_id: str, reason: str, *, now: datetime) -> Issuance:
+    """Revoke an issued badge with a reason (audited, with the badge's city). The command line
+    (:data:`opportunities.listings.review.COMMAND_LINE`) may revoke any; a person only what
+    :func:`~opportunities.badges.achievements.may_manage` allows.
+
+    Raises :class:`ForbiddenError`, :class:`BadgeRefusedError` (``credential_unknown``,
+    ``already_revoked``, ``revoke_reason_missing``).
+    """
+    found = get_issuance(conn, credential_id)
+    achievement = achievements.get_achievement(conn, found.achievement_id)
+    actor = None if isinstance(user, CommandLine) else achievements.authorise_manage(user, achievement)
+    reason = reason.strip()
+    if not reason or len(reason) > MAX_REASON_LENGTH:
+        raise BadgeRefusedError("revoke_reason_missing", limit=MAX_REASON_LENGTH)
+    changed = conn.execute(
+        update(badge_issuances)
+        .where(badge_issuances.c.credential_id == found.credential_id, badge_issuances.c.revoked_at.is_(None))
+        .values(revoked_at=now, revoke_reason=reason)
+    )
+    if changed.rowcount != 1:
+        raise BadgeRefusedError("already_revoked")
+    # The entity id is the badge's (credential ids are not integers); the credential is in "after".
+    audit.record(conn, actor=actor, action="revoke_badge", entity="badge", entity_id=achievement.id, city_id=achievement.city_id,
+                 before={"credential": found.credential_id, "revoked": False},
+                 after={"credential": found.credential_id, "revoked": True}, note=reason, now=now)  # fmt: skip
+    return get_issuance(conn, found.credential_id)
+
+
+@dataclass(frozen=True)
+class StatusListState:
+    """What a status list credential publishes."""
+
+    list_id: int
+    size: int
+    revoked: tuple[int, ...]  # the indexes whose bit is set
+
+
+def status_list_state(conn: Connection, list_id: int) -> StatusListState | None:
+    """List ``list_id``'s size and revoked indexes; None when there is no such list."""
+    row = conn.execute(select(badge_status_lists.c.size).where(badge_status_lists.c.id == list_id)).first()
+    if row is None:
+        return None
+    revoked = conn.execute(
+        select(badge_issuances.c.status_index)
+        .where(badge_issuances.c.status_list_id == list_id, badge_issuances.c.revoked_at.is_not(None))
+        .order_by(badge_issuances.c.status_index)
+    ).scalars()
+    return StatusListState(list_id, int(row.size), tuple(revoked))
+
+
