@@ -18,7 +18,7 @@ from streamlit.errors import StreamlitAPIException
 from opportunities.badges.verification import Verification
 from opportunities.i18n import explain, format_day
 from opportunities.text import escape_markdown
-from ui import access, app_state, badge_checks
+from ui import access, app_state, badge_checks, session
 from ui.language import switcher
 
 app_state.run_through_app()
@@ -38,8 +38,8 @@ def main() -> None:
             "inside) or paste its text. Nothing you check is stored."
         )
     )
-    upload = st.file_uploader(_("The badge file"), type=["json", "png", "svg"], key="verify_file")
-    pasted = st.text_area(_("Or paste the badge (its JSON text)"), key="verify_text", max_chars=MAX_PASTED_CHARS, height=120)
+    upload = st.file_uploader(_("The badge file"), type=["json", "png", "svg"], key=session.VERIFY_FILE)
+    pasted = st.text_area(_("Or paste the badge (its JSON text)"), key=session.VERIFY_TEXT, max_chars=MAX_PASTED_CHARS, height=120)
     if upload is not None:
         if upload.size > MAX_FILE_BYTES:
             st.error(_("The file is larger than {size} MB; a badge is much smaller.").format(size=MAX_FILE_BYTES // (1024 * 1024)))

@@ -102,6 +102,15 @@ REVIEW_ORDER = "review_order"  # the queue's ids as last shown, to open the next
 REVIEW_TAB = "review_tab"  # the tabs: the tab open, kept across decisions
 REVIEW_DONE = "review_done"  # the decision just saved, shown once
 
+# --- Badges (providers and city leads) ---------------------------------------------------------------
+BADGES_NOTICE = "badges_notice"  # the outcome of the last action, shown once
+BADGES_NEW_CODE = "badges_new_code"  # the claim code just made (badge, code, expiry, uses): shown once, only its hash is stored
+BADGES_DEFAULTS: dict[str, Any] = {BADGES_NOTICE: "", BADGES_NEW_CODE: None}
+
+# --- Verify ----------------------------------------------------------------------------------------
+VERIFY_FILE = "verify_file"  # the uploaded badge file
+VERIFY_TEXT = "verify_text"  # a pasted badge
+
 # --- Indicators (set from the link by the page's init_page_state) ----------------------------------
 INDICATORS_SCOPE_KIND = "indicators_scope_kind"
 INDICATORS_SCOPE_NAME = "indicators_scope_name"
