@@ -151,4 +151,6 @@ def canonize(document: Mapping[str, Any], *, loader: Loader = document_loader) -
         raise BadgeError("malformed", field="@context") from None
     except _UndefinedTermError as error:
         raise BadgeError("undefined_term", term=error.term[:200]) from None
+    except RecursionError:
+        raise BadgeError("malformed", field="nesting") from None
     return str(result)
