@@ -21,7 +21,7 @@ from opportunities.accounts.identity import Role, User
 from opportunities.badges import achievements, claims, issuance, playlists
 from opportunities.badges.achievements import Achievement
 from opportunities.db import connection, queries
-from opportunities.errors import BadgeRefusedError, ForbiddenError, NotFoundError
+from opportunities.errors import ForbiddenError, NotFoundError, ReasonedError
 from opportunities.i18n import LANGUAGE_NAMES, LANGUAGES, explain, format_moment, topic_label, translator
 from opportunities.listings import listings
 from opportunities.text import escape_markdown
@@ -85,7 +85,7 @@ def act(page: Page, action: Callable[[Any], object], done: str) -> object | None
     try:
         with connection.writing(page.engine) as conn:
             result = action(conn)
-    except BadgeRefusedError as exc:
+    except ReasonedError as exc:  # a badge refused for a reason (BadgeError): said in the reader's language
         st.error(escape_markdown(explain(exc.reason, page.lang)))
         return None
     except (ForbiddenError, NotFoundError):

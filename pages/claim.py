@@ -1,5 +1,5 @@
-"""Claim a badge: the code from the activity (typed, or in the link's ``?code=`` of a QR code or a
-claim mail), no account and no personal data.
+"""Claim a badge: the code from the activity (typed, or in the link's ``?code=`` of a QR code), or
+a mailed one-time link's ``?token=``; no account and no personal data.
 
 The browser does the claiming (``ui/badge_wallet.js``): it makes a pseudonymous subject id
 (``urn:uuid:``) once, keeps it in its own storage, sends the code and that id to
@@ -22,10 +22,11 @@ app_state.run_through_app()
 MAX_CODE_LENGTH = 64
 
 
-def code_from_link() -> str:
-    """The ``?code=`` of a claim link, when it looks like a code ("" otherwise)."""
-    code = str(st.query_params.get("code", "") or "").strip()
-    return code if len(code) <= MAX_CODE_LENGTH and all(c.isalnum() or c in "-_ " for c in code) else ""
+def from_link(name: str) -> str:
+    """The link's ``?code=`` (a QR code's) or ``?token=`` (a mailed claim link's), when it looks like
+    one ("" otherwise): letters, digits, ``-`` and ``_``, at most :data:`MAX_CODE_LENGTH`."""
+    value = str(st.query_params.get(name, "") or "").strip()
+    return value if len(value) <= MAX_CODE_LENGTH and all(c.isalnum() or c in "-_" for c in value) else ""
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
     _ = access.translations(lang).gettext
     st.title(_("Claim a badge"))
     st.markdown(_("Type the code the organisers gave you, or scan their QR code with your phone's camera."))
-    badge_wallet.claim_form(lang, code_from_link())
+    badge_wallet.claim_form(lang, code=from_link("code"), token=from_link("token"))
     with st.expander(_("What is sent, and what is kept")):
         st.markdown(
             _(

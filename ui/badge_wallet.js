@@ -231,13 +231,13 @@ function appBase() {
   return new URL(".", window.location.href);
 }
 
-async function claim(code, t, lang) {
+async function claim(secret, t, lang) {
   let response;
   try {
     response = await fetch(new URL("badges/claim", appBase()), {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": lang },
-      body: JSON.stringify({ code, subject: subjectId(), lang }),
+      body: JSON.stringify({ ...secret, subject: subjectId(), lang }),
       credentials: "same-origin",
     });
   } catch (err) {
@@ -271,13 +271,16 @@ function renderClaim(root, data) {
   input.value = data.code || "";
   const button = el("button", { type: "submit", "data-testid": "claim-button", text: t.claim });
   const status = el("div", { role: "status", "aria-live": "polite", class: "col-status", "data-testid": "claim-status" });
-  form.append(el("label", { for: inputId, text: t.codeLabel }), el("div", { class: "col-row" }, input, button), status);
+  // A mailed link carries a one-time token instead of a code: nothing to type.
+  let token = data.token || "";
+  if (token) form.append(el("p", { text: t.fromLink }), el("div", { class: "col-row" }, button), status);
+  else form.append(el("label", { for: inputId, text: t.codeLabel }), el("div", { class: "col-row" }, input, button), status);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const code = input.value.trim();
     status.textContent = "";
     status.className = "col-status";
-    if (!code) {
+    if (!token && !code) {
       status.textContent = t.empty;
       status.classList.add("col-bad");
       input.focus();
@@ -285,7 +288,7 @@ function renderClaim(root, data) {
     }
     button.disabled = true;
     status.textContent = t.working;
-    const result = await claim(code, t, lang);
+    const result = await claim(token ? { token } : { code }, t, lang);
     button.disabled = false;
     status.textContent = "";
     if (result.ok) {
@@ -293,6 +296,10 @@ function renderClaim(root, data) {
       status.append(el("p", { text: t.claimed.replace("{name}", name) }), el("a", { href: data.walletUrl, text: t.openWallet }));
       status.classList.add("col-good");
       input.value = "";
+      if (token) {
+        token = "";
+        button.remove();
+      }
     } else {
       status.textContent = result.message;
       status.classList.add("col-bad");
@@ -418,7 +425,7 @@ export default function (component) {
     root.lang = data.lang;
     parentElement.append(root);
   }
-  const signature = JSON.stringify([data.view, data.lang, data.code || ""]);
+  const signature = JSON.stringify([data.view, data.lang, data.code || "", data.token || ""]);
   if (root.dataset.signature === signature) return;
   root.dataset.signature = signature;
   if (data.view === "claim") renderClaim(root, data);

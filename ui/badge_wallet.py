@@ -65,6 +65,7 @@ def claim_texts(language: str) -> dict[str, str]:
     _ = translator(language).gettext
     return {
         "codeLabel": _("Claim code"),
+        "fromLink": _("Your badge is waiting: claim it into this browser."),
         "claim": _("Claim the badge"),
         "empty": _("Type the code you were given."),
         "working": _("Claiming…"),
@@ -109,12 +110,14 @@ def wallet_texts(language: str) -> dict[str, str]:
     }
 
 
-def claim_form(language: str, code: str = "") -> None:
-    """The claim form: the code (from a link's ``?code=``), and the browser does the rest."""
+def claim_form(language: str, *, code: str = "", token: str = "") -> None:
+    """The claim form: the code (from a QR code's ``?code=``), or a mailed link's one-time
+    ``token`` (claimed with one button, no code to type); the browser does the rest."""
     _wallet(
         key="badge_claim",
-        data={"view": "claim", "lang": language, "code": code, "texts": claim_texts(language), "walletUrl": f"{WALLET_PATH}?lang={language}"},
-    )
+        data={"view": "claim", "lang": language, "code": code, "token": token, "texts": claim_texts(language),
+              "walletUrl": f"{WALLET_PATH}?lang={language}"},
+    )  # fmt: skip
 
 
 def wallet(language: str) -> None:
