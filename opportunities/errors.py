@@ -262,10 +262,7 @@ class BoundaryFileError(OpportunitiesError):
         super().__init__(f"{file_name}: " + "; ".join(str(reason) for reason in reasons))
 
 
-# Reason ids of badges (verifying; claims, playlists, revocation): stable, for HTTP clients and tests;
-# each worded once for every language.
 BADGE_REASONS: Mapping[str, str] = {
-    # --- verifying (badgecrypto) ---
     # the file or its shape
     "too_large": N_("The credential is larger than {limit} bytes; no badge is that large."),
     "not_json": N_("This is not a credential: the file is not JSON, or it was cut off."),
@@ -289,7 +286,7 @@ BADGE_REASONS: Mapping[str, str] = {
     # images and keys
     "no_baked_credential": N_("The image holds no credential (a PNG or SVG with a baked Open Badge is needed)."),
     "bad_key_file": N_("The issuer key file {path} cannot be used: {problem}."),
-    # --- the store (badgestore) ---
+    # the badge store: claims, playlists, revocation, awards (opportunities.badges.achievements … issuance)
     "code_malformed": N_("A claim code has {length} letters and digits, such as {example}."),
     "code_unknown": N_("This claim code is not valid. Check that it was typed or scanned whole."),
     "code_expired": N_("This claim code has expired. Ask the organiser for a new one."),
@@ -314,7 +311,9 @@ BADGE_REASONS: Mapping[str, str] = {
     "rule_not_met": N_("The badges presented do not complete the playlist: {missing} more needed."),
     "presentation_invalid": N_("The presentation must be JSON with a list of credentials (verifiableCredential)."),
     "presentation_subjects_differ": N_("The badges presented were earned by different identifiers; present one person's badges."),
-    "credential_not_valid": N_("Badge {n} of the presentation is {state}."),
+    "presented_revoked": N_("Badge {n} of the presentation was revoked by its issuer."),
+    "presented_expired": N_("Badge {n} of the presentation has expired."),
+    "presented_invalid": N_("Badge {n} of the presentation is not valid: its signature or content does not check out."),
     "credential_not_ours": N_("Badge {n} of the presentation was not issued here."),
     "credential_unknown": N_("No badge was issued with the id {id}."),
     "already_revoked": N_("This badge was revoked already."),
@@ -328,19 +327,11 @@ BADGE_REASONS: Mapping[str, str] = {
 }
 
 
-class BadgeRefusedError(ReasonedError):
-    """A badge action refused for a reason the person can act on (a claim code that expired, a rule
-    not met, a badge revoked already); nothing was issued or changed. ``code`` is the reason id
-    (a key of :data:`BADGE_REASONS`), the same in every language."""
-
-    def __init__(self, code: str, **values: str | int | float | date | Country | Reason) -> None:
-        super().__init__(Reason(BADGE_REASONS[code], values))
-        self.code = code
-
-
 class BadgeError(ReasonedError):
-    """A credential, a proof, a status list, a baked image or an issuer key that cannot be used.
-    ``code`` is one of :data:`BADGE_REASONS`; the values fill its placeholders."""
+    """A credential, a proof, a status list, a baked image or an issuer key that cannot be used; or
+    a badge action refused (a claim code that expired, a playlist rule not met, a badge revoked
+    already), nothing issued or changed. ``code`` is one of :data:`BADGE_REASONS` (the reason id,
+    the same in every language, which HTTP answers carry); the values fill its placeholders."""
 
     def __init__(self, code: str, **values: str | int | float | date) -> None:
         super().__init__(because(BADGE_REASONS[code], **values))

@@ -4,7 +4,9 @@ Every message is first written to the ``mail_outbox`` table, in the transaction 
 causes it, then sent by :func:`deliver_pending` after the commit when SMTP_HOST is set. Without a
 server the message stays in the outbox, where an admin sees it on the Account page and can pass
 its link on; a failed send is recorded on the message and fails nothing for the person who acted.
-Messages are written in the recipient's language.
+Messages are written in the recipient's language. Once a message is sent, the outbox forgets its
+address (the recipient is blanked): a badge's claim link mailed to a participant leaves no trace of
+who it went to.
 """
 
 from __future__ import annotations
@@ -69,8 +71,9 @@ def queue(conn: Connection, message: Message, now: datetime) -> int:
 def deliver_pending(engine: Engine, settings: Settings, now: datetime) -> tuple[int, int]:
     """Send the outbox's unsent messages when SMTP_HOST is set; returns (sent, failed).
 
-    Without SMTP_HOST nothing is sent and (0, 0) returned. A failure is written on the message
-    (``error``) and not retried automatically; never raises for a mail problem.
+    Without SMTP_HOST nothing is sent and (0, 0) returned. A sent message keeps no address (its
+    recipient is blanked). A failure is written on the message (``error``, the address kept so an
+    admin can pass it on) and not retried automatically; never raises for a mail problem.
     """
     if not settings.smtp_host:
         return 0, 0
@@ -91,9 +94,10 @@ def deliver_pending(engine: Engine, settings: Settings, now: datetime) -> tuple[
         except (OSError, smtplib.SMTPException, ssl.SSLError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:1000] or "failed"
         with connection.writing(engine) as conn:
-            conn.execute(
-                update(mail_outbox).where(mail_outbox.c.id == message_id).values(error=error, sent_at=None if error else now)
+            sent_values: dict[str, Any] = (
+                {"error": error, "sent_at": None} if error else {"error": "", "sent_at": now, "recipient": ""}
             )
+            conn.execute(update(mail_outbox).where(mail_outbox.c.id == message_id).values(**sent_values))
         if error:
             failed += 1
         else:

@@ -22,9 +22,10 @@ from opportunities.accounts import audit
 from opportunities.accounts.identity import User
 from opportunities.accounts.organisations import get_organisation
 from opportunities.accounts.permissions import Action, allowed, authorise
+from opportunities.badges.credentials import AchievementDefinition, AchievementText
 from opportunities.db import queries
 from opportunities.db.schema import badge_achievements, opportunities
-from opportunities.errors import BadgeRefusedError, ForbiddenError, NotFoundError
+from opportunities.errors import BadgeError, ForbiddenError, NotFoundError
 from opportunities.vocabulary import LANGUAGES, TOPICS, Status
 
 MAX_NAME_LENGTH = 100
@@ -41,22 +42,13 @@ class Kind(StrEnum):
 
 
 @dataclass(frozen=True)
-class BadgeText:
-    """A badge in one language: what it is called, what it says, what earns it."""
-
-    name: str
-    description: str
-    criteria: str
-
-
-@dataclass(frozen=True)
 class Achievement:
     id: int
     kind: Kind
     opportunity_id: int | None
     organisation_id: int | None
     city_id: int
-    texts: Mapping[str, BadgeText]  # language -> text; "en" always present
+    texts: Mapping[str, AchievementText]  # language -> text; "en" always present
     image_url: str
     tags: tuple[str, ...]
     topics: tuple[str, ...]
@@ -65,7 +57,7 @@ class Achievement:
     created_at: datetime
     updated_at: datetime
 
-    def text(self, language: str) -> BadgeText:
+    def text(self, language: str) -> AchievementText:
         """The badge in ``language``, else in English."""
         return self.texts.get(language) or self.texts["en"]
 
@@ -82,28 +74,36 @@ def achievement_id_from_url(public_url: str, url: str) -> int | None:
     return int(rest) if rest.isdigit() and len(rest) < 12 else None
 
 
+def definition(achievement: Achievement, *, public_url: str, issuer_name: str) -> AchievementDefinition:
+    """What a credential says of ``achievement`` (:mod:`opportunities.badges.credentials`)."""
+    return AchievementDefinition(
+        id=achievement_url(public_url, achievement.id), texts=achievement.texts, image_url=achievement.image_url or None,
+        tags=achievement.tags, topics=achievement.topics, issuer_name=issuer_name,
+    )  # fmt: skip
+
+
 # --- checking what a provider wrote ---------------------------------------------------------------
 
 
-def check_texts(texts: Mapping[str, Mapping[str, str]]) -> dict[str, BadgeText]:
+def check_texts(texts: Mapping[str, Mapping[str, str]]) -> dict[str, AchievementText]:
     """The badge's texts per language, trimmed; English is required (the fallback), the other app
     languages optional (a language with every field empty is left out). Raises
-    :class:`BadgeRefusedError` (``language_unknown``, ``text_missing``, ``text_too_long``)."""
-    checked: dict[str, BadgeText] = {}
+    :class:`BadgeError` (``language_unknown``, ``text_missing``, ``text_too_long``)."""
+    checked: dict[str, AchievementText] = {}
     for language, fields in texts.items():
         if language not in LANGUAGES:
-            raise BadgeRefusedError("language_unknown", language=str(language)[:20])
+            raise BadgeError("language_unknown", language=str(language)[:20])
         values = {name: str(fields.get(name, "") or "").strip() for name in _LIMITS}
         for name, limit in _LIMITS.items():
             if len(values[name]) > limit:
-                raise BadgeRefusedError("text_too_long", field=name, n=len(values[name]), limit=limit)
+                raise BadgeError("text_too_long", field=name, n=len(values[name]), limit=limit)
         if not any(values.values()):
             continue
         if not all(values.values()):
-            raise BadgeRefusedError("text_missing")
-        checked[language] = BadgeText(**values)
+            raise BadgeError("text_missing")
+        checked[language] = AchievementText(**values)
     if "en" not in checked:
-        raise BadgeRefusedError("text_missing")
+        raise BadgeError("text_missing")
     return checked
 
 
@@ -112,7 +112,7 @@ def check_topics(topics: Iterable[str]) -> tuple[str, ...]:
     found = tuple(dict.fromkeys(t.strip() for t in topics if t.strip()))
     for topic in found:
         if topic not in TOPICS:
-            raise BadgeRefusedError("topic_unknown", topic=topic[:40])
+            raise BadgeError("topic_unknown", topic=topic[:40])
     return found
 
 
@@ -121,9 +121,9 @@ def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
     found = tuple(dict.fromkeys(t.strip() for t in tags if t.strip()))
     for tag in found:
         if len(tag) > MAX_TAG_LENGTH:
-            raise BadgeRefusedError("text_too_long", field="tag", n=len(tag), limit=MAX_TAG_LENGTH)
+            raise BadgeError("text_too_long", field="tag", n=len(tag), limit=MAX_TAG_LENGTH)
     if len(found) > MAX_TAGS:
-        raise BadgeRefusedError("text_too_long", field="tags", n=len(found), limit=MAX_TAGS)
+        raise BadgeError("text_too_long", field="tags", n=len(found), limit=MAX_TAGS)
     return found
 
 
@@ -138,7 +138,7 @@ def check_image_url(url: str) -> str:
     url = url.strip()
     allowed_kind = url.startswith("https://") or url.startswith(DATA_IMAGE_PREFIXES)
     if url and (not allowed_kind or len(url) > MAX_IMAGE_URL_LENGTH or any(c.isspace() for c in url)):
-        raise BadgeRefusedError("image_url_invalid")
+        raise BadgeError("image_url_invalid")
     return url
 
 
@@ -146,7 +146,7 @@ def check_image_url(url: str) -> str:
 
 
 def _achievement(row: Any) -> Achievement:
-    texts = {language: BadgeText(**fields) for language, fields in json.loads(row.texts).items()}
+    texts = {language: AchievementText(**fields) for language, fields in json.loads(row.texts).items()}
     return Achievement(
         id=row.id, kind=Kind(row.kind), opportunity_id=row.opportunity_id, organisation_id=row.organisation_id,
         city_id=row.city_id, texts=texts, image_url=row.image_url, tags=tuple(json.loads(row.tags)),
@@ -156,10 +156,10 @@ def _achievement(row: Any) -> Achievement:
 
 
 def get_achievement(conn: Connection, achievement_id: int) -> Achievement:
-    """The badge ``achievement_id``; raises :class:`BadgeRefusedError` (``achievement_unknown``)."""
+    """The badge ``achievement_id``; raises :class:`BadgeError` (``achievement_unknown``)."""
     row = conn.execute(select(badge_achievements).where(badge_achievements.c.id == achievement_id)).first()
     if row is None:
-        raise BadgeRefusedError("achievement_unknown", id=str(achievement_id))
+        raise BadgeError("achievement_unknown", id=str(achievement_id))
     return _achievement(row)
 
 
@@ -214,7 +214,7 @@ def _public(a: Achievement) -> dict[str, Any]:
             "topics": list(a.topics), "status": a.status.value}  # fmt: skip
 
 
-def _texts_json(texts: Mapping[str, BadgeText]) -> str:
+def _texts_json(texts: Mapping[str, AchievementText]) -> str:
     return json.dumps({k: vars(v) for k, v in texts.items()}, ensure_ascii=False, sort_keys=True)
 
 
@@ -233,7 +233,7 @@ def define_badge(
     admin). Published at once when the organisation publishes directly in the activity's city,
     else pending a city lead's review. ``topics`` None: the activity's own.
 
-    Raises :class:`ForbiddenError`, :class:`NotFoundError`, :class:`BadgeRefusedError`.
+    Raises :class:`ForbiddenError`, :class:`NotFoundError`, :class:`BadgeError`.
     """
     row = conn.execute(
         select(opportunities.c.provider_id, opportunities.c.city_id).where(opportunities.c.id == opportunity_id)
@@ -242,7 +242,7 @@ def define_badge(
         raise NotFoundError(f"no opportunity with id {opportunity_id}")
     actor = authorise(user, Action.MANAGE_BADGES, organisation_id=row.provider_id)
     if badge_of_activity(conn, opportunity_id) is not None:
-        raise BadgeRefusedError("achievement_exists")
+        raise BadgeError("achievement_exists")
     checked = check_texts(texts)
     chosen_topics = check_topics(topics if topics is not None else queries.get_opportunity(conn, opportunity_id).topics)
     organisation = get_organisation(conn, row.provider_id)
@@ -306,9 +306,9 @@ def review_badge(
     actor = authorise(reviewer, Action.REVIEW, city_id=before.city_id)
     note = note.strip()
     if not approve and not note:
-        raise BadgeRefusedError("note_missing")
+        raise BadgeError("note_missing")
     if len(note) > MAX_TEXT_LENGTH:
-        raise BadgeRefusedError("text_too_long", field="note", n=len(note), limit=MAX_TEXT_LENGTH)
+        raise BadgeError("text_too_long", field="note", n=len(note), limit=MAX_TEXT_LENGTH)
     status = Status.PUBLISHED if approve else Status.REJECTED
     changed = conn.execute(
         update(badge_achievements)
@@ -316,7 +316,7 @@ def review_badge(
         .values(status=status.value, review_note=note, updated_at=now)
     )
     if changed.rowcount != 1:
-        raise BadgeRefusedError("achievement_not_pending")
+        raise BadgeError("achievement_not_pending")
     audit.record(conn, actor=actor, action="approve_badge" if approve else "reject_badge", entity="badge",
                  entity_id=achievement_id, city_id=before.city_id, before={"status": before.status.value},
                  after={"status": status.value}, note=note, now=now)  # fmt: skip
@@ -328,7 +328,7 @@ def add_playlist_badge(
     actor: User,
     *,
     city_id: int,
-    texts: Mapping[str, BadgeText],
+    texts: Mapping[str, AchievementText],
     image_url: str,
     topics: tuple[str, ...],
     now: datetime,

@@ -32,7 +32,7 @@ from opportunities.accounts.identity import User
 from opportunities.badges import achievements
 from opportunities.db import queries
 from opportunities.db.schema import badge_claim_attempts, badge_claim_codes
-from opportunities.errors import BadgeRefusedError
+from opportunities.errors import BadgeError
 from opportunities.settings import Settings
 from opportunities.vocabulary import Status
 
@@ -90,10 +90,10 @@ def shown(code: str) -> str:
 
 def normalise(text: str) -> str:
     """A code as typed (any case, spaces, dashes) in its normal form; raises
-    :class:`BadgeRefusedError` (``code_malformed``) when it cannot be one."""
+    :class:`BadgeError` (``code_malformed``) when it cannot be one."""
     code = _SEPARATORS.sub("", text[:64]).upper()
     if len(code) != CODE_LENGTH or any(c not in ALPHABET for c in code):
-        raise BadgeRefusedError("code_malformed", length=CODE_LENGTH, example=shown(ALPHABET[:CODE_LENGTH]))
+        raise BadgeError("code_malformed", length=CODE_LENGTH, example=shown(ALPHABET[:CODE_LENGTH]))
     return code
 
 
@@ -126,18 +126,18 @@ def create_code(
 ) -> ClaimCode:
     """A claim code for a published badge, made by whoever may manage it (its organisation's
     provider, its city's lead, an admin). ``label`` names a session or a participant's number,
-    never a name. Raises :class:`ForbiddenError`, :class:`BadgeRefusedError`."""
+    never a name. Raises :class:`ForbiddenError`, :class:`BadgeError`."""
     achievement = achievements.get_achievement(conn, achievement_id)
     actor = achievements.authorise_manage(user, achievement)
     if achievement.status is not Status.PUBLISHED:
-        raise BadgeRefusedError("achievement_not_published")
+        raise BadgeError("achievement_not_published")
     if not MIN_EXPIRY <= valid_for <= MAX_EXPIRY:
-        raise BadgeRefusedError("expiry_invalid", days=MAX_EXPIRY.days)
+        raise BadgeError("expiry_invalid", days=MAX_EXPIRY.days)
     if not 1 <= max_uses <= MAX_USES:
-        raise BadgeRefusedError("uses_invalid", limit=MAX_USES)
+        raise BadgeError("uses_invalid", limit=MAX_USES)
     label = label.strip()
     if len(label) > MAX_LABEL_LENGTH:
-        raise BadgeRefusedError("text_too_long", field="label", n=len(label), limit=MAX_LABEL_LENGTH)
+        raise BadgeError("text_too_long", field="label", n=len(label), limit=MAX_LABEL_LENGTH)
     code = new_code()
     expires = now + valid_for
     code_id = _store(conn, code_hash(code), CodeKind.CODE, achievement_id, label=label, actor=actor, now=now,
@@ -181,10 +181,10 @@ def check_limits(conn: Connection, client: str, now: datetime, settings: Setting
             select(func.count(), func.min(badge_claim_attempts.c.at)).where(badge_claim_attempts.c.client_key == client, recent)
         ).one()
         if mine[0] >= settings.badge_claim_max_failures_per_client:
-            raise BadgeRefusedError("too_many_attempts", minutes=_minutes_until(mine[1], window, now))
+            raise BadgeError("too_many_attempts", minutes=_minutes_until(mine[1], window, now))
     everyone = conn.execute(select(func.count(), func.min(badge_claim_attempts.c.at)).where(recent)).one()
     if everyone[0] >= settings.badge_claim_max_failures:
-        raise BadgeRefusedError("claims_busy", minutes=_minutes_until(everyone[1], window, now))
+        raise BadgeError("claims_busy", minutes=_minutes_until(everyone[1], window, now))
 
 
 def _minutes_until(oldest: datetime | None, window: timedelta, now: datetime) -> int:
@@ -206,7 +206,7 @@ def redeem(conn: Connection, secret: str, *, kind: CodeKind, now: datetime) -> G
     """Use a code (as typed) or a link token once: the badge it earns. Uses are counted atomically,
     so a single-use code claimed twice at once is issued once.
 
-    Raises :class:`BadgeRefusedError`: ``code_malformed``, ``code_unknown``, ``code_expired``,
+    Raises :class:`BadgeError`: ``code_malformed``, ``code_unknown``, ``code_expired``,
     ``code_used``, ``achievement_not_published``. The caller records a failure
     (:func:`record_failure`) in a transaction of its own, so it is kept.
     """
@@ -215,18 +215,18 @@ def redeem(conn: Connection, secret: str, *, kind: CodeKind, now: datetime) -> G
         select(badge_claim_codes).where(badge_claim_codes.c.code_hash == hashed, badge_claim_codes.c.kind == kind.value)
     ).first()
     if row is None:
-        raise BadgeRefusedError("code_unknown")
+        raise BadgeError("code_unknown")
     if (queries.aware(row.expires_at) or now) <= now:
-        raise BadgeRefusedError("code_expired")
+        raise BadgeError("code_expired")
     if row.uses >= row.max_uses:
-        raise BadgeRefusedError("code_used")
+        raise BadgeError("code_used")
     if achievements.get_achievement(conn, row.achievement_id).status is not Status.PUBLISHED:
-        raise BadgeRefusedError("achievement_not_published")
+        raise BadgeError("achievement_not_published")
     used = conn.execute(
         update(badge_claim_codes)
         .where(badge_claim_codes.c.id == row.id, badge_claim_codes.c.uses < badge_claim_codes.c.max_uses)
         .values(uses=badge_claim_codes.c.uses + 1)
     )
     if used.rowcount != 1:
-        raise BadgeRefusedError("code_used")
+        raise BadgeError("code_used")
     return Grant(row.achievement_id, kind, row.id)

@@ -12,7 +12,6 @@ the issuer's key, :mod:`opportunities.badges.credentials` and :mod:`opportunitie
 
 from __future__ import annotations
 
-import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -22,19 +21,19 @@ from typing import Any, Protocol
 from sqlalchemy import Connection, insert, select, update
 
 from opportunities.accounts import audit
-from opportunities.badges import achievements
+from opportunities.badges import achievements, proofs
 from opportunities.badges.achievements import Achievement
+from opportunities.badges.credentials import SUBJECT_ID, build_credential
+from opportunities.badges.keys import IssuerKey
+from opportunities.badges.status_lists import LIST_SIZE, StatusEntry
 from opportunities.db import queries
 from opportunities.db.schema import badge_issuances, badge_status_lists
-from opportunities.errors import BadgeRefusedError
+from opportunities.errors import BadgeError
 from opportunities.listings.review import CommandLine, Reviewer
 from opportunities.vocabulary import Status
 
-STATUS_LIST_SIZE = 131072  # 2**17 bits, 16 KB: the Bitstring Status List's recommended minimum for herd privacy
+STATUS_LIST_SIZE = LIST_SIZE  # 2**17 bits, 16 KB: the Bitstring Status List's minimum for herd privacy
 MAX_REASON_LENGTH = 500
-# A subject is an identifier the learner's browser made: a did:key (Ed25519, base58btc) or a urn:uuid.
-_DID_KEY = re.compile(r"did:key:z[1-9A-HJ-NP-Za-km-z]{40,60}")
-_URN_UUID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -65,11 +64,31 @@ class Signer(Protocol):
 
 
 def check_subject(subject: str) -> str:
-    """A subject identifier as the learner's browser made it; raises ``subject_invalid``."""
-    subject = subject.strip()
-    if not (_DID_KEY.fullmatch(subject) or _URN_UUID.fullmatch(subject.lower())):
-        raise BadgeRefusedError("subject_invalid")
-    return subject.lower() if subject.lower().startswith("urn:") else subject
+    """A subject identifier as the learner's browser made it (a did:key or a urn:uuid; never a name
+    or an email); raises ``subject_invalid``."""
+    subject = subject.strip()[:300]
+    if subject.lower().startswith("urn:uuid:"):
+        subject = subject.lower()
+    if not SUBJECT_ID.fullmatch(subject):
+        raise BadgeError("subject_invalid")
+    return subject
+
+
+def credential_signer(key: IssuerKey, *, public_url: str, issuer_name: str, language: str = "en") -> Signer:
+    """A :class:`Signer` by ``key``: an OpenBadgeCredential (its achievement in ``language`` where
+    the badge has it) with its status entry, signed ``eddsa-rdfc-2022``."""
+
+    def sign_one(
+        *, achievement: Achievement, subject_id: str, credential_id: str, issued: datetime, status: StatusPosition
+    ) -> dict[str, Any]:
+        unsigned = build_credential(
+            achievement=achievements.definition(achievement, public_url=public_url, issuer_name=issuer_name),
+            subject_id=subject_id, issuer=key, issuer_name=issuer_name, issued=issued, credential_id=credential_id,
+            status=StatusEntry(status_list_url(public_url, status.list_id), status.index), language=language,
+        )  # fmt: skip
+        return proofs.sign(unsigned, key, created=issued)
+
+    return sign_one
 
 
 def status_list_url(public_url: str, list_id: int) -> str:
@@ -115,7 +134,7 @@ def issue(
     subject = check_subject(subject)
     achievement = achievements.get_achievement(conn, achievement_id)
     if achievement.status is not Status.PUBLISHED:
-        raise BadgeRefusedError("achievement_not_published")
+        raise BadgeError("achievement_not_published")
     position = allocate(conn, achievement.city_id, now)
     credential_id = f"urn:uuid:{uuid.uuid4()}"
     conn.execute(insert(badge_issuances).values(credential_id=credential_id, achievement_id=achievement_id, via=via,
@@ -134,7 +153,7 @@ def get_issuance(conn: Connection, credential_id: str) -> Issuance:
     """The record of ``credential_id``; raises ``credential_unknown``."""
     row = conn.execute(select(badge_issuances).where(badge_issuances.c.credential_id == credential_id.strip()[:100])).first()
     if row is None:
-        raise BadgeRefusedError("credential_unknown", id=credential_id.strip()[:100])
+        raise BadgeError("credential_unknown", id=credential_id.strip()[:100])
     return _issuance(row)
 
 
@@ -150,7 +169,7 @@ def revoke(conn: Connection, user: Reviewer, credential_id: str, reason: str, *,
     (:data:`opportunities.listings.review.COMMAND_LINE`) may revoke any; a person only what
     :func:`~opportunities.badges.achievements.may_manage` allows.
 
-    Raises :class:`ForbiddenError`, :class:`BadgeRefusedError` (``credential_unknown``,
+    Raises :class:`ForbiddenError`, :class:`BadgeError` (``credential_unknown``,
     ``already_revoked``, ``revoke_reason_missing``).
     """
     found = get_issuance(conn, credential_id)
@@ -158,14 +177,14 @@ def revoke(conn: Connection, user: Reviewer, credential_id: str, reason: str, *,
     actor = None if isinstance(user, CommandLine) else achievements.authorise_manage(user, achievement)
     reason = reason.strip()
     if not reason or len(reason) > MAX_REASON_LENGTH:
-        raise BadgeRefusedError("revoke_reason_missing", limit=MAX_REASON_LENGTH)
+        raise BadgeError("revoke_reason_missing", limit=MAX_REASON_LENGTH)
     changed = conn.execute(
         update(badge_issuances)
         .where(badge_issuances.c.credential_id == found.credential_id, badge_issuances.c.revoked_at.is_(None))
         .values(revoked_at=now, revoke_reason=reason)
     )
     if changed.rowcount != 1:
-        raise BadgeRefusedError("already_revoked")
+        raise BadgeError("already_revoked")
     # The entity id is the badge's (credential ids are not integers); the credential is in "after".
     audit.record(conn, actor=actor, action="revoke_badge", entity="badge", entity_id=achievement.id, city_id=achievement.city_id,
                  before={"credential": found.credential_id, "revoked": False},
@@ -193,5 +212,3 @@ def status_list_state(conn: Connection, list_id: int) -> StatusListState | None:
         .order_by(badge_issuances.c.status_index)
     ).scalars()
     return StatusListState(list_id, int(row.size), tuple(revoked))
-
-

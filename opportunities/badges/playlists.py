@@ -23,7 +23,7 @@ from opportunities.badges import achievements
 from opportunities.badges.achievements import Achievement
 from opportunities.db import queries
 from opportunities.db.schema import badge_playlist_members, badge_playlists
-from opportunities.errors import BadgeRefusedError
+from opportunities.errors import BadgeError
 from opportunities.vocabulary import TOPICS, Status
 
 MAX_MEMBERS = 50
@@ -61,25 +61,25 @@ class Progress:
 
 def check_rule(rule: Rule, members: Mapping[int, Collection[str]]) -> Rule:
     """``rule`` when it can be met by ``members`` (badge id -> its topics); else raises
-    :class:`BadgeRefusedError`: ``members_invalid`` (fewer than 2 or more than :data:`MAX_MEMBERS`),
+    :class:`BadgeError`: ``members_invalid`` (fewer than 2 or more than :data:`MAX_MEMBERS`),
     ``rule_invalid`` (any n outside 1…members), ``topic_unknown``, ``rule_topics_invalid`` (a topic
     no member has, or more topics than distinct members can cover)."""
     if not 2 <= len(members) <= MAX_MEMBERS:
-        raise BadgeRefusedError("members_invalid", limit=MAX_MEMBERS)
+        raise BadgeError("members_invalid", limit=MAX_MEMBERS)
     if rule.kind is RuleKind.ANY_N:
         if not 1 <= rule.count <= len(members):
-            raise BadgeRefusedError("rule_invalid", n=rule.count, maximum=len(members))
+            raise BadgeError("rule_invalid", n=rule.count, maximum=len(members))
         return rule
     if not rule.topics or rule.count != len(rule.topics):
-        raise BadgeRefusedError("rule_topics_invalid", topics="—")
+        raise BadgeError("rule_topics_invalid", topics="—")
     for topic in rule.topics:
         if topic not in TOPICS:
-            raise BadgeRefusedError("topic_unknown", topic=topic[:40])
+            raise BadgeError("topic_unknown", topic=topic[:40])
     uncovered = [t for t in rule.topics if not any(t in topics for topics in members.values())]
     if uncovered:
-        raise BadgeRefusedError("rule_topics_invalid", topics=", ".join(uncovered))
+        raise BadgeError("rule_topics_invalid", topics=", ".join(uncovered))
     if not evaluate(rule, members, members.keys()).met:  # e.g. three topics that only two badges have
-        raise BadgeRefusedError("rule_topics_invalid", topics=", ".join(rule.topics))
+        raise BadgeError("rule_topics_invalid", topics=", ".join(rule.topics))
     return rule
 
 
@@ -148,7 +148,7 @@ def _playlist(conn: Connection, row: Any) -> Playlist:
 def get_playlist(conn: Connection, playlist_id: int) -> Playlist:
     row = conn.execute(select(badge_playlists).where(badge_playlists.c.id == playlist_id)).first()
     if row is None:
-        raise BadgeRefusedError("achievement_unknown", id=f"playlist {playlist_id}")
+        raise BadgeError("achievement_unknown", id=f"playlist {playlist_id}")
     return _playlist(conn, row)
 
 
@@ -179,14 +179,14 @@ def create_playlist(
     """A playlist of ``city_id`` by one of its leads (or an admin): its members must be published
     badges of that city; the rule one they can meet. Its own badge is published with it.
 
-    Raises :class:`ForbiddenError`, :class:`BadgeRefusedError`.
+    Raises :class:`ForbiddenError`, :class:`BadgeError`.
     """
     actor = authorise(user, Action.MANAGE_CITY_BADGES, city_id=city_id)
     checked_texts = achievements.check_texts(texts)
     chosen = list(dict.fromkeys(members))
     found = {a.id: a for a in achievements.list_achievements(conn, city_ids=[city_id], statuses=[Status.PUBLISHED])}
     if len(chosen) > MAX_MEMBERS or any(m not in found for m in chosen):
-        raise BadgeRefusedError("members_invalid", limit=MAX_MEMBERS)
+        raise BadgeError("members_invalid", limit=MAX_MEMBERS)
     check_rule(rule, {m: found[m].topics for m in chosen})
     topics = tuple(dict.fromkeys(t for m in chosen for t in found[m].topics))
     badge_id = achievements.add_playlist_badge(conn, actor, city_id=city_id, texts=checked_texts,
