@@ -46,6 +46,9 @@ class Page:
     def _(self, text: str) -> str:
         return translator(self.lang).gettext(text)
 
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        return translator(self.lang).ngettext(singular, plural, count).format(count=count)
+
     @property
     def providing(self) -> bool:
         return self.user.organisation_id is not None
@@ -161,8 +164,8 @@ def claim_code_part(page: Page, badge: Achievement) -> None:
 def validity_label(page: Page, valid: timedelta) -> str:
     _ = page._
     if valid < timedelta(days=1):
-        return _("{hours} hours").format(hours=int(valid.total_seconds() // 3600))
-    return _("{days} days").format(days=valid.days) if valid.days > 1 else _("1 day")
+        return page.ngettext("{count} hour", "{count} hours", int(valid.total_seconds() // 3600))
+    return page.ngettext("{count} day", "{count} days", valid.days)
 
 
 def claim_url(code: str) -> str:
@@ -308,7 +311,7 @@ def playlist_part(page: Page) -> None:
     for playlist in found:
         with st.container(border=True):
             st.markdown(f"**{escape_markdown(playlist.achievement.text(page.lang).name)}**")
-            st.caption(rule_label(page, playlist.rule) + " · " + _("{count} badges").format(count=len(playlist.members)))
+            st.caption(rule_label(page, playlist.rule) + " · " + page.ngettext("{count} badge", "{count} badges", len(playlist.members)))
     cities = sorted({a.city_id for a in published})
     if len(published) < 2:
         st.info(_("A playlist needs at least two published badges in the city."), icon=":material/info:")
