@@ -7,12 +7,26 @@ browser its texts, and a claim link's code reaches the form only when it looks l
 
 from __future__ import annotations
 
+import copy
 import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from opportunities.badges import achievements, awarding, claims, issuance
+from opportunities.db.connection import writing
+from opportunities.errors import BadgeError
+from opportunities.i18n import explain
+from opportunities.vocabulary import Status
 from tests.conftest import PROJECT_ROOT, World, page
+from ui import badge_checks, badge_images, session
+
+NOW = datetime.now(UTC)
 
 ROLES = ["nobody", "admin", "lead_gbg", "librarian"]
 
@@ -20,7 +34,7 @@ ROLES = ["nobody", "admin", "lead_gbg", "librarian"]
 def texts(at: AppTest) -> str:
     parts = [e.value for kind in ("title", "subheader", "markdown", "caption", "warning", "error", "info", "success")
              for e in getattr(at, kind)]  # fmt: skip
-    return "\n".join(str(p) for p in parts)
+    return re.sub(r"\\(.)", r"\1", "\n".join(str(p) for p in parts))  # as written (Markdown escapes undone)
 
 
 def component_data(at: AppTest, view: str) -> dict[str, object]:
@@ -66,3 +80,152 @@ def test_the_wallet_says_clearing_the_browser_loses_the_badges(signed_in: World)
     data = component_data(at, "wallet")
     assert data["view"] == "wallet"
     assert "przeglądarce" in data["texts"]["clearingLoses"]  # type: ignore[index]
+
+
+# --- Verify and Badges: with a badge of the library's Kodklubb, published by Göteborg's lead ------
+
+SUBJECT = "urn:uuid:0f8fad5b-d9cb-469f-a165-70867728950e"
+TEXTS = {"en": {"name": "Code club", "description": "Wrote a game.", "criteria": "Three sessions."},
+         "sv": {"name": "Kodklubben", "description": "Skrev ett spel.", "criteria": "Tre träffar."}}  # fmt: skip
+
+
+@dataclass
+class Badged:
+    world: World
+    badge_id: int
+    credential: dict[str, Any]
+
+
+@pytest.fixture
+def badged(signed_in: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Badged:
+    monkeypatch.setattr(badge_checks, "DEFAULT_KEY_FILE", tmp_path / "keys" / "issuer.key")
+    w = signed_in
+    with writing(w.engine) as conn:
+        badge = achievements.define_badge(conn, w.librarian, w.ids["Kodklubb"], texts=TEXTS,
+                                          image_url=badge_images.data_url("code"), now=NOW)  # fmt: skip
+        if badge.status is Status.PENDING:
+            achievements.review_badge(conn, w.lead_gbg, badge.id, approve=True, now=NOW)
+    key = badge_checks.issuer_keys(w.settings)[0]
+    signer = issuance.credential_signer(key, public_url=w.settings.public_url, issuer_name="Göteborg")
+    claimed = awarding.award(w.engine, w.librarian, badge.id, SUBJECT, now=NOW, signer=signer)
+    return Badged(w, badge.id, claimed.credential)
+
+
+def paste(at: AppTest, text: str) -> AppTest:
+    at.text_area(key=session.VERIFY_TEXT).input(text).run()
+    assert not at.exception
+    return at
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_the_verify_page_accepts_an_issued_badge_for_everyone(badged: Badged, who: str) -> None:
+    w = badged.world
+    at = paste(page("verify", None if who == "nobody" else getattr(w, who), w), json.dumps(badged.credential))
+    assert at.success[0].value.startswith("Valid")
+    shown = texts(at)
+    assert "Code club" in shown and SUBJECT in shown and badged.credential["id"] in shown
+
+
+def test_the_verify_page_says_revoked_after_a_revoke_in_the_readers_language(badged: Badged) -> None:
+    w = badged.world
+    with writing(w.engine) as conn:
+        issuance.revoke(conn, w.lead_gbg, badged.credential["id"], "Given by mistake", now=NOW)
+    at = paste(page("verify", None, w, "sv"), json.dumps(badged.credential))
+    assert at.error[0].value.startswith("Återkallat")
+    assert "Varför:\n- " + explain(BadgeError("revoked").reason, "sv") in texts(at)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [(lambda c: c["credentialSubject"]["achievement"].update(name="Champion"), "forged"),
+     (lambda c: c.update({"@context": c["@context"][::-1]}), "context"),
+     (lambda c: c.pop("proof"), "signature")],
+)  # fmt: skip
+def test_the_verify_page_refuses_a_changed_badge_and_says_why(badged: Badged, change: Any, reason: str) -> None:
+    broken = copy.deepcopy(badged.credential)
+    change(broken)
+    at = paste(page("verify", None, badged.world), json.dumps(broken))
+    assert at.error[0].value.startswith("Not valid")
+    assert reason in texts(at).lower()
+
+
+@pytest.mark.parametrize("text", ["not json at all", "{\"a\": 1}", "[" * 5000])
+def test_the_verify_page_answers_nonsense_calmly(badged: Badged, text: str) -> None:
+    at = paste(page("verify", None, badged.world), text)
+    assert at.error[0].value.startswith("Not valid")
+
+
+def test_the_badges_page_asks_a_signed_out_visitor_to_sign_in(signed_in: World) -> None:
+    at = page("badges", None, signed_in)
+    assert "Sign in to see this page." in texts(at)
+    assert not at.button and not at.text_input
+
+
+def tab_labels(at: AppTest) -> list[str]:
+    return [t.label for t in at.tabs]
+
+
+def test_a_provider_defines_a_badge_in_two_languages(signed_in: World) -> None:
+    at = page("badges", signed_in.librarian, signed_in)
+    assert tab_labels(at)[:2] == ["Our badges", "Define a badge"] and "To review" not in tab_labels(at)
+    at.text_input(key="define_name_en").input("Code club")
+    at.text_area(key="define_description_en").input("Wrote a game.")
+    at.text_area(key="define_criteria_en").input("Three sessions.")
+    at.text_input(key="define_name_pl").input("Klub kodowania")
+    at.text_area(key="define_description_pl").input("Napisał(a) grę.")
+    at.text_area(key="define_criteria_pl").input("Trzy spotkania.")
+    at.radio(key="define_picture").set_value("leaf")
+    next(b for b in at.get("form_submit_button") if b.proto.label == "Save the badge").click().run()
+    assert not at.exception
+    with signed_in.engine.connect() as conn:
+        (badge,) = achievements.list_achievements(conn, organisation_id=signed_in.library)
+    assert badge.texts["en"].name == "Code club" and badge.texts["pl"].name == "Klub kodowania"
+    assert badge_images.name_of(badge.image_url) == "leaf"
+    assert "Code club" in texts(at)
+
+
+def test_a_provider_makes_a_claim_code_and_sees_its_qr_code(badged: Badged) -> None:
+    w = badged.world
+    at = page("badges", w.librarian, w)
+    next(b for b in at.get("form_submit_button") if b.proto.label == "Make a claim code").click().run()
+    assert not at.exception
+    code = st_code(at)
+    assert re.fullmatch(r"[A-Z2-9]{5}-[A-Z2-9]{5}", code)
+    shown = "\n".join(str(h.proto.body) for h in at.get("html"))
+    assert "<svg" in shown and "<script" not in shown
+    assert any(f"/claim?code={code}" in c.value for c in at.code)
+    with writing(w.engine) as conn:  # the code is real: it redeems
+        assert claims.redeem(conn, code, kind=claims.CodeKind.CODE, now=NOW).achievement_id == badged.badge_id
+
+
+def st_code(at: AppTest) -> str:
+    found = [m.value for m in at.markdown if m.value.startswith("## `")]
+    assert found, texts(at)
+    return found[0].removeprefix("## `").removesuffix("`")
+
+
+def test_another_city_lead_sees_nothing_of_the_badge(badged: Badged) -> None:
+    w = badged.world
+    at = page("badges", w.lead_kranj, w)
+    assert "Code club" not in texts(at)
+    at = page("badges", w.lead_gbg, w)
+    assert "Code club" in texts(at)
+    assert tab_labels(at)[:3] == ["Badges in the city", "To review", "Playlists"]
+
+
+def test_a_provider_of_another_organisation_cannot_revoke(badged: Badged) -> None:
+    w = badged.world
+    at = page("badges", w.newcomer_member, w)
+    form_revoke(at, badged.credential["id"], "no reason")
+    assert "Your account may not do this." in texts(at)
+    at = page("badges", w.librarian, w)
+    form_revoke(at, badged.credential["id"], "Given by mistake")
+    assert "The badge is revoked." in texts(at)
+
+
+def form_revoke(at: AppTest, credential_id: str, reason: str) -> None:
+    inputs = [t for t in at.text_input if t.label == "Badge id"]
+    inputs[0].input(credential_id)
+    [t for t in at.text_area if t.label == "Why it is revoked"][0].input(reason)
+    next(b for b in at.get("form_submit_button") if b.proto.label == "Revoke the badge").click().run()
+    assert not at.exception
