@@ -43,7 +43,11 @@ explore = st.Page("pages/explore.py", title=_("Explore"), default=True)
 coverage = st.Page("pages/coverage.py", title=_("Coverage"))
 indicators = st.Page("pages/indicators.py", title=_("Indicators"), url_path="indicators")
 # Recognition, for everyone and without an account: claim a badge, the wallet in this browser, verify one.
-BADGE_PAGES = (("pages/claim.py", _("Claim a badge")), ("pages/my_badges.py", _("My badges")), ("pages/verify.py", _("Verify a badge")))
+BADGE_PAGES = (
+    ("pages/claim.py", _("Claim a badge")),
+    ("pages/my_badges.py", _("My badges")),
+    ("pages/verify.py", _("Verify a badge")),
+)
 
 # Provider pages, then city-lead pages: in the menu of those who may use them. For everyone else
 # they stay at their address, hidden, so that a shared link opens the page's own answer (sign in

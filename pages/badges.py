@@ -244,7 +244,9 @@ def text_fields(page: Page, prefix: str) -> dict[str, dict[str, str]]:
     for tab, code in zip(st.tabs([LANGUAGE_NAMES[c] for c in LANGUAGES]), LANGUAGES, strict=True):
         with tab:
             name = st.text_input(_("Name"), key=f"{prefix}_name_{code}", max_chars=achievements.MAX_NAME_LENGTH)
-            description = st.text_area(_("Description"), key=f"{prefix}_description_{code}", max_chars=achievements.MAX_TEXT_LENGTH)
+            description = st.text_area(
+                _("Description"), key=f"{prefix}_description_{code}", max_chars=achievements.MAX_TEXT_LENGTH
+            )
             criteria = st.text_area(_("What earns it (criteria)"), key=f"{prefix}_criteria_{code}",
                                     max_chars=achievements.MAX_TEXT_LENGTH)  # fmt: skip
             if code == "en" or name or description or criteria:
@@ -295,11 +297,15 @@ def review(page: Page) -> None:
             for column, approve, label in ((columns[0], True, _("Publish")), (columns[1], False, _("Reject"))):
                 if column.button(label, key=f"badge_{'approve' if approve else 'reject'}_{badge.id}",
                                  type="primary" if approve else "secondary"):  # fmt: skip
-                    decided = act(page, lambda conn, a=approve: achievements.review_badge(conn, page.user, badge.id, approve=a,
-                                                                                          note=note, now=page.now),
-                                  _("Saved."))  # fmt: skip
-                    if decided is not None:
-                        st.rerun()
+                    decide(page, badge.id, approve=approve, note=note)
+
+
+def decide(page: Page, badge_id: int, *, approve: bool, note: str) -> None:
+    """Publish or reject a pending badge (the domain checks the lead's city)."""
+    decided = act(page, lambda conn: achievements.review_badge(conn, page.user, badge_id, approve=approve, note=note,
+                                                               now=page.now), page._("Saved."))  # fmt: skip
+    if decided is not None:
+        st.rerun()
 
 
 def playlist_part(page: Page) -> None:
@@ -311,7 +317,9 @@ def playlist_part(page: Page) -> None:
     for playlist in found:
         with st.container(border=True):
             st.markdown(f"**{escape_markdown(playlist.achievement.text(page.lang).name)}**")
-            st.caption(rule_label(page, playlist.rule) + " · " + page.ngettext("{count} badge", "{count} badges", len(playlist.members)))
+            st.caption(
+                rule_label(page, playlist.rule) + " · " + page.ngettext("{count} badge", "{count} badges", len(playlist.members))
+            )
     cities = sorted({a.city_id for a in published})
     if len(published) < 2:
         st.info(_("A playlist needs at least two published badges in the city."), icon=":material/info:")
@@ -323,7 +331,7 @@ def playlist_part(page: Page) -> None:
         kind = st.radio(_("Rule"), [playlists.RuleKind.ANY_N.value, playlists.RuleKind.PER_TOPIC.value], horizontal=True,
                         format_func=lambda k: _("Any number of them") if k == "any_n" else _("One from each topic"))  # fmt: skip
         count = st.number_input(_("How many (for “any”)"), min_value=1, max_value=playlists.MAX_MEMBERS, value=3, step=1)
-        topics = st.multiselect(_("Topics (for “one from each”)"), [t.id for t in TOPICS],
+        topics = st.multiselect(_("Topics (for “one from each”)"), list(TOPICS),
                                 format_func=lambda t: topic_label(t, page.lang))  # fmt: skip
         texts = text_fields(page, "playlist")
         picture = picture_choice(page, "playlist")

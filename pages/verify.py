@@ -39,10 +39,14 @@ def main() -> None:
         )
     )
     upload = st.file_uploader(_("The badge file"), type=["json", "png", "svg"], key=session.VERIFY_FILE)
-    pasted = st.text_area(_("Or paste the badge (its JSON text)"), key=session.VERIFY_TEXT, max_chars=MAX_PASTED_CHARS, height=120)
+    pasted = st.text_area(
+        _("Or paste the badge (its JSON text)"), key=session.VERIFY_TEXT, max_chars=MAX_PASTED_CHARS, height=120
+    )
     if upload is not None:
         if upload.size > MAX_FILE_BYTES:
-            st.error(_("The file is larger than {size} MB; a badge is much smaller.").format(size=MAX_FILE_BYTES // (1024 * 1024)))
+            st.error(
+                _("The file is larger than {size} MB; a badge is much smaller.").format(size=MAX_FILE_BYTES // (1024 * 1024))
+            )
             return
         show(badge_checks.verify_bytes(upload.getvalue(), now=access.now()), lang)
     elif pasted.strip():
