@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine
 
+from cli import badges as badges_cli
 from opportunities.errors import GeocodingError, ImportFileError, NotFoundError, OpportunitiesError
 from opportunities.settings import Settings, load_settings
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Mode, OpportunityType, Status
@@ -873,6 +874,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("email")
     u.add_argument("--password-stdin", action="store_true")
     p.set_defaults(run=cmd_users)
+
+    badges_cli.add_parser(sub)
     return parser
 
 

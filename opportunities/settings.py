@@ -17,6 +17,9 @@ from pathlib import Path
 from opportunities.errors import SettingsError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Outside the repository: a key must not end up in a commit or in a copy of the code.
+_BADGE_KEY_FILE = "~/.local/share/cities-of-learning/badge-issuer.key"
+DEFAULT_BADGE_KEY_FILE = Path(_BADGE_KEY_FILE).expanduser()
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Where users of the open data feeds reach the publisher: an e-mail address or an https:// page. Empty: PUBLIC_URL.",
     ),
     Setting(
+        "BADGE_KEY_FILE",
+        _BADGE_KEY_FILE,
+        "The issuer's Ed25519 private key that signs badges (PEM), created on first use with mode 0600 in a "
+        "folder with mode 0700. Keep it outside the repository and in the backups; retired keys stay beside it.",
+    ),
+    Setting(
+        "BADGE_ISSUER_DID",
+        "key",
+        "How badges name their issuer: `key` (did:key, the public key itself; verifiable offline by anyone) or "
+        "`web` (did:web of PUBLIC_URL's host, its DID document served at /.well-known/did.json).",
+    ),
+    Setting(
         "BADGE_CLAIM_MAX_FAILURES_PER_CLIENT",
         "10",
         "Wrong, expired or used badge claim codes from one client (network address, stored hashed) within "
@@ -174,6 +189,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BADGE_CLAIM_WINDOW_MINUTES", "15", "The window, in minutes, over which failed badge claims are counted."),
     Setting("BADGE_CLAIM_LINK_DAYS", "30", "Days a badge claim link sent by mail stays valid (it works once)."),
 )
+BADGE_ISSUER_DIDS = ("key", "web")
 SMTP_SECURITY = ("none", "starttls", "tls")
 # A wait longer than this is a hung process, not a busy database.
 MAX_BUSY_TIMEOUT_S = 3600.0
@@ -219,6 +235,8 @@ class Settings:
     feed_license: str = "https://creativecommons.org/licenses/by/4.0/"
     feed_publisher: str = "Cities of Learning"
     feed_contact: str = "http://localhost:8501"
+    badge_key_file: Path = DEFAULT_BADGE_KEY_FILE
+    badge_issuer_did: str = "key"
     badge_claim_max_failures_per_client: int = 10
     badge_claim_max_failures: int = 1000
     badge_claim_window_minutes: int = 15
@@ -304,7 +322,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     feed_contact = values["FEED_CONTACT"] or public_url
     if not (feed_contact.startswith(("http://", "https://")) or _EMAIL.fullmatch(feed_contact)):
         raise SettingsError("FEED_CONTACT", feed_contact, "expected an e-mail address or an http:// or https:// URL")
+    badge_issuer_did = values["BADGE_ISSUER_DID"].lower()
+    if badge_issuer_did not in BADGE_ISSUER_DIDS:
+        raise SettingsError("BADGE_ISSUER_DID", values["BADGE_ISSUER_DID"], "expected key or web")
     return Settings(
+        badge_key_file=Path(values["BADGE_KEY_FILE"]).expanduser(),
+        badge_issuer_did=badge_issuer_did,
         feed_license=feed_license,
         feed_publisher=values["FEED_PUBLISHER"],
         feed_contact=feed_contact,

@@ -39,6 +39,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
         ("INDEX_REBUILD_S", "inf"),
         ("FEED_LICENSE", "CC BY 4.0"),
         ("FEED_CONTACT", "the city office"),
+        ("BADGE_ISSUER_DID", "jwk"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:
@@ -85,3 +86,10 @@ def test_the_feeds_contact_is_an_address_or_a_page_and_else_the_app() -> None:
     assert load_settings({"FEED_CONTACT": "data@city.example"}).feed_contact == "data@city.example"
     assert load_settings({"FEED_CONTACT": "https://city.example/open-data"}).feed_contact == "https://city.example/open-data"
     assert load_settings({}).feed_license == "https://creativecommons.org/licenses/by/4.0/"
+
+
+def test_the_badge_key_file_is_outside_the_project_by_default() -> None:
+    settings = load_settings({})
+    assert settings.badge_key_file == Path.home() / ".local/share/cities-of-learning/badge-issuer.key"
+    assert PROJECT_ROOT not in settings.badge_key_file.parents
+    assert load_settings({"BADGE_KEY_FILE": "~/keys/k.pem", "BADGE_ISSUER_DID": "WEB"}).badge_issuer_did == "web"

@@ -32,6 +32,7 @@ from opportunities.badges.issuance import Issuance, Signer
 from opportunities.db.connection import writing
 from opportunities.errors import BadgeError
 from opportunities.i18n import translator
+from opportunities.listings.review import CommandLine, Reviewer
 from opportunities.settings import Settings
 from opportunities.vocabulary import LANGUAGES
 
@@ -73,12 +74,18 @@ def claim(
     return Claimed(record, credential)
 
 
-def award(engine: Engine, user: User | None, achievement_id: int, subject: str, *, now: datetime, signer: Signer) -> Claimed:
-    """An organiser's offline award of a published badge to ``subject`` (``user`` None: the
-    command line, audited so). Raises :class:`ForbiddenError`, :class:`BadgeError`."""
+def _actor(user: Reviewer, achievement: achievements.Achievement) -> User | None:
+    """Who acts: None for the command line (:data:`~opportunities.listings.review.COMMAND_LINE`,
+    audited so), else a person who may manage the badge (:class:`ForbiddenError` for anyone else)."""
+    return None if isinstance(user, CommandLine) else achievements.authorise_manage(user, achievement)
+
+
+def award(engine: Engine, user: Reviewer, achievement_id: int, subject: str, *, now: datetime, signer: Signer) -> Claimed:
+    """An organiser's offline award of a published badge to ``subject``. Raises
+    :class:`ForbiddenError`, :class:`BadgeError`."""
     with writing(engine) as conn:
         achievement = achievements.get_achievement(conn, achievement_id)
-        actor = achievements.authorise_manage(user, achievement) if user is not None else None
+        actor = _actor(user, achievement)
         record, credential = issuance.issue(conn, achievement_id, subject, via="award", now=now, signer=signer)
         audit.record(conn, actor=actor, action="award_badge", entity="badge", entity_id=achievement_id,
                      city_id=achievement.city_id, after={"credential": record.credential_id}, now=now)  # fmt: skip
@@ -131,7 +138,7 @@ def claim_link_message(recipient: Recipient, *, badge: str, url: str, days: int)
 
 
 def award_by_email(
-    engine: Engine, user: User | None, achievement_id: int, recipients: Sequence[Recipient], *, now: datetime, settings: Settings
+    engine: Engine, user: Reviewer, achievement_id: int, recipients: Sequence[Recipient], *, now: datetime, settings: Settings
 ) -> tuple[int, int]:
     """Mail each recipient a one-time claim link to ``achievement_id``, in their language; returns
     (sent, failed). The audit log keeps how many, never who. Raises :class:`ForbiddenError`,
@@ -142,7 +149,7 @@ def award_by_email(
         raise BadgeError("too_many_emails", limit=MAX_EMAILS, n=len(recipients))
     with writing(engine) as conn:
         achievement = achievements.get_achievement(conn, achievement_id)
-        actor = achievements.authorise_manage(user, achievement) if user is not None else None
+        actor = _actor(user, achievement)
         if achievement.status.value != "published":
             raise BadgeError("achievement_not_published")
         for recipient in recipients:

@@ -99,9 +99,9 @@ class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         defined: Any = None,
     ) -> Any:
         expanded = super()._expand_iri(active_ctx, value, base=base, vocab=vocab, local_ctx=local_ctx, defined=defined)
-        if self._strict and local_ctx is None and isinstance(value, str) and not value.startswith("@"):
-            if not (isinstance(expanded, str) and (":" in expanded or expanded.startswith("@"))):
-                raise _UndefinedTermError(value)
+        absolute = isinstance(expanded, str) and (":" in expanded or expanded.startswith("@"))
+        if self._strict and local_ctx is None and isinstance(value, str) and not value.startswith("@") and not absolute:
+            raise _UndefinedTermError(value)
         return expanded
 
 

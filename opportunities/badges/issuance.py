@@ -18,18 +18,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from opportunities.accounts import audit
 from opportunities.badges import achievements, proofs
 from opportunities.badges.achievements import Achievement
 from opportunities.badges.credentials import SUBJECT_ID, build_credential
-from opportunities.badges.keys import IssuerKey
-from opportunities.badges.status_lists import LIST_SIZE, StatusEntry
+from opportunities.badges.keys import IssuerKey, did_web_for, load_issuer_keys, load_or_create_issuer_key
+from opportunities.badges.status_lists import LIST_SIZE, StatusEntry, status_list_credential
 from opportunities.db import queries
 from opportunities.db.schema import badge_issuances, badge_status_lists
 from opportunities.errors import BadgeError
 from opportunities.listings.review import CommandLine, Reviewer
+from opportunities.settings import Settings
 from opportunities.vocabulary import Status
 
 STATUS_LIST_SIZE = LIST_SIZE  # 2**17 bits, 16 KB: the Bitstring Status List's minimum for herd privacy
@@ -72,6 +73,21 @@ def check_subject(subject: str) -> str:
     if not SUBJECT_ID.fullmatch(subject):
         raise BadgeError("subject_invalid")
     return subject
+
+
+def issuer_keys(settings: Settings) -> tuple[IssuerKey, ...]:
+    """The deployment's issuer keys, the current one first (created on first use, BADGE_KEY_FILE),
+    then the retired ones that still verify what they signed."""
+    did_web = did_web_for(settings.public_url) if settings.badge_issuer_did == "web" else None
+    load_or_create_issuer_key(settings.badge_key_file, did_web_host=did_web)
+    return load_issuer_keys(settings.badge_key_file, did_web_host=did_web)
+
+
+def signer_for(settings: Settings, *, language: str = "en", key: IssuerKey | None = None) -> Signer:
+    """The :class:`Signer` of this deployment: its current issuer key, PUBLIC_URL, FEED_PUBLISHER as
+    the issuer's name."""
+    return credential_signer(key or issuer_keys(settings)[0], public_url=settings.public_url,
+                             issuer_name=settings.feed_publisher, language=language)  # fmt: skip
 
 
 def credential_signer(key: IssuerKey, *, public_url: str, issuer_name: str, language: str = "en") -> Signer:
@@ -199,16 +215,35 @@ class StatusListState:
     list_id: int
     size: int
     revoked: tuple[int, ...]  # the indexes whose bit is set
+    changed_at: datetime  # the list's last revocation, or when it was made
 
 
 def status_list_state(conn: Connection, list_id: int) -> StatusListState | None:
     """List ``list_id``'s size and revoked indexes; None when there is no such list."""
-    row = conn.execute(select(badge_status_lists.c.size).where(badge_status_lists.c.id == list_id)).first()
+    row = conn.execute(
+        select(badge_status_lists.c.size, badge_status_lists.c.created_at).where(badge_status_lists.c.id == list_id)
+    ).first()
     if row is None:
         return None
-    revoked = conn.execute(
-        select(badge_issuances.c.status_index)
-        .where(badge_issuances.c.status_list_id == list_id, badge_issuances.c.revoked_at.is_not(None))
-        .order_by(badge_issuances.c.status_index)
-    ).scalars()
-    return StatusListState(list_id, int(row.size), tuple(revoked))
+    of_list = (badge_issuances.c.status_list_id == list_id, badge_issuances.c.revoked_at.is_not(None))
+    revoked = conn.execute(select(badge_issuances.c.status_index).where(*of_list).order_by(badge_issuances.c.status_index))
+    latest = conn.execute(select(func.max(badge_issuances.c.revoked_at)).where(*of_list)).scalar()
+    changed = queries.aware(latest) or queries.aware(row.created_at) or row.created_at
+    return StatusListState(list_id, int(row.size), tuple(revoked.scalars()), changed)
+
+
+def status_list_document(conn: Connection, list_id: int, *, key: IssuerKey, public_url: str) -> dict[str, Any] | None:
+    """The signed status list credential of list ``list_id`` (None when there is none). Dated by
+    its last change, so the same state gives the same document (an ETag, a cache)."""
+    state = status_list_state(conn, list_id)
+    if state is None:
+        return None
+    return status_list_credential(list_url=status_list_url(public_url, list_id), revoked=state.revoked, issuer=key,
+                                  issued=state.changed_at, size=state.size)  # fmt: skip
+
+
+def list_id_from_url(public_url: str, url: str) -> int | None:
+    """The id of one of our status lists from its address (:func:`status_list_url`), else None."""
+    prefix = status_list_url(public_url, 0)[:-1]
+    rest = url[len(prefix) :] if url.startswith(prefix) else ""
+    return int(rest) if rest.isdigit() and len(rest) < 12 else None

@@ -58,7 +58,10 @@ def decode_u(text: str) -> bytes:
     body = text[1:]
     if any(char in body for char in "+/="):
         raise ValueError("not base64url without padding")
-    return base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    try:
+        return base64.b64decode(body + "=" * (-len(body) % 4), altchars=b"-_", validate=True)
+    except ValueError:  # binascii.Error
+        raise ValueError("not base64url") from None
 
 
 def ed25519_public_multibase(raw: bytes) -> str:

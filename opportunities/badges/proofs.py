@@ -43,9 +43,7 @@ def _hash_data(proof_config: Mapping[str, Any], document: Mapping[str, Any], loa
     return config_hash + document_hash
 
 
-def sign(
-    document: dict[str, Any], key: IssuerKey, *, created: datetime, loader: Loader = document_loader
-) -> dict[str, Any]:
+def sign(document: dict[str, Any], key: IssuerKey, *, created: datetime, loader: Loader = document_loader) -> dict[str, Any]:
     """``document`` (without a proof) with a ``DataIntegrityProof`` by ``key``, a new dict."""
     unsecured = {name: value for name, value in document.items() if name != "proof"}
     proof: dict[str, Any] = {
@@ -85,9 +83,7 @@ def _the_proof(document: Mapping[str, Any]) -> dict[str, Any]:
     return proof
 
 
-def check_proof(
-    document: Mapping[str, Any], *, known_keys: Sequence[IssuerKey], loader: Loader = document_loader
-) -> str:
+def check_proof(document: Mapping[str, Any], *, known_keys: Sequence[IssuerKey], loader: Loader = document_loader) -> str:
     """Raise ``BadgeError`` unless ``document`` carries a valid ``eddsa-rdfc-2022`` proof; return its
     verification method. Reasons: ``no_proof``, ``unsupported_proof``, ``malformed``,
     ``unknown_issuer`` (a key that cannot be resolved offline), ``forged``, and those of

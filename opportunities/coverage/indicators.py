@@ -26,6 +26,11 @@ Definitions (also in docs/guides/indicators.md):
   the period's last day.
 - **People who took part**: the providers' participation reports of the opportunities that count
   in the period (when the reports table exists).
+- **Badges** (counts only; the server keeps no learner's data): **issued**, every credential of
+  a badge of the scope's cities issued on a day of the period (local to the badge's city);
+  **claimed**, those a learner claimed with a code or a mailed link; **revoked**, those revoked
+  on a day of the period (whenever issued); **playlists completed**, playlist badges issued.
+  By topic: the badges issued, per topic of the badge (a badge of two topics counts in both).
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ from sqlalchemy.sql.expression import ColumnClause
 from opportunities import recurrence
 from opportunities.coverage.regions import regions
 from opportunities.db.queries import list_cities
-from opportunities.db.schema import districts, opportunities, opportunity_topics
+from opportunities.db.schema import badge_achievements, badge_issuances, districts, opportunities, opportunity_topics
 from opportunities.errors import N_, FieldError, NotFoundError, because
 from opportunities.model import City
 from opportunities.text import fold
@@ -215,6 +220,8 @@ class Group(StrEnum):
     SHARES = "shares"  # free, accessible, fresh
     PARTICIPANTS = "participants"  # total
     PARTICIPANTS_BY_AGE_GROUP = "participants-by-age-group"
+    BADGES = "badges"  # issued, claimed, revoked, playlists-completed
+    BADGES_BY_TOPIC = "badges-by-topic"  # a topic id: badges issued
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,6 +494,48 @@ def _participants(conn: Connection, ids: Sequence[int]) -> Counter[str]:
     return totals
 
 
+# --- badges ------------------------------------------------------------------------------------
+
+_CLAIMED_VIA = frozenset({"code", "link"})
+
+
+def _badge_counts(conn: Connection, scope: Scope, period: Period) -> dict[tuple[Group, str], int]:
+    """The badge figures of ``period`` (see the module's definitions)."""
+    zones = {c.id: c.timezone for c in scope.cities}
+    # a day's margin either side: the local days of the period, in any time zone
+    start = datetime.combine(period.start - timedelta(days=1), time(), UTC)
+    end = datetime.combine(period.end + timedelta(days=2), time(), UTC)
+    i, a = badge_issuances, badge_achievements
+    query = (
+        select(i.c.issued_at, i.c.revoked_at, i.c.via, a.c.city_id, a.c.topics)
+        .join(a, a.c.id == i.c.achievement_id)
+        .where(a.c.city_id.in_(scope.city_ids), or_(i.c.issued_at.between(start, end), i.c.revoked_at.between(start, end)))
+    )
+    counts: Counter[tuple[Group, str]] = Counter()
+    for row in conn.execute(query):
+        zone = zones.get(row.city_id, "UTC")
+        if _within(_local_day(row.issued_at, zone), period):
+            counts[Group.BADGES, "issued"] += 1
+            counts[Group.BADGES, "claimed"] += row.via in _CLAIMED_VIA
+            counts[Group.BADGES, "playlists-completed"] += row.via == "playlist"
+            for topic in json.loads(row.topics):
+                counts[Group.BADGES_BY_TOPIC, str(topic)] += 1
+        if _within(_local_day(row.revoked_at, zone), period):
+            counts[Group.BADGES, "revoked"] += 1
+    return counts
+
+
+def _badge_figures(conn: Connection, scope: Scope, period: Period, previous: Period) -> list[Figure]:
+    if not inspect(conn).has_table(badge_issuances.name):
+        return []
+    now, before = _badge_counts(conn, scope, period), _badge_counts(conn, scope, previous)
+    figures = [Figure(Group.BADGES, key, now[Group.BADGES, key], before[Group.BADGES, key])
+               for key in ("issued", "claimed", "revoked", "playlists-completed")]  # fmt: skip
+    figures += [Figure(Group.BADGES_BY_TOPIC, topic, now[Group.BADGES_BY_TOPIC, topic], before[Group.BADGES_BY_TOPIC, topic])
+                for topic in TOPICS]  # fmt: skip
+    return figures
+
+
 # --- all together ---------------------------------------------------------------------------------
 
 
@@ -537,6 +586,8 @@ def compute(conn: Connection, scope: Scope, period: Period, *, statuses: Iterabl
             figures.append(Figure(Group.PARTICIPANTS_BY_AGE_GROUP, group.id, took_part[group.id], took_part_before[group.id]))
     else:
         notes.append(Note.NO_PARTICIPATION)
+
+    figures.extend(_badge_figures(conn, scope, period, previous))
 
     joined = tuple(
         JoinedOrganisation(org.name, org.kind, org.joined)

@@ -53,6 +53,8 @@ _GROUP_LABELS: dict[Group, str] = {
     Group.SHARES: N_("Shares of the opportunities"),
     Group.PARTICIPANTS: N_("People who took part"),
     Group.PARTICIPANTS_BY_AGE_GROUP: N_("People who took part, by age group"),
+    Group.BADGES: N_("Badges"),
+    Group.BADGES_BY_TOPIC: N_("Badges issued, by topic"),
 }
 _KEY_LABELS: dict[tuple[Group, str], str] = {
     (Group.ORGANISATIONS, "joined"): N_("Organisations joined"),
@@ -64,6 +66,10 @@ _KEY_LABELS: dict[tuple[Group, str], str] = {
     (Group.SHARES, "accessible"): N_("Accessibility described"),
     (Group.SHARES, "fresh"): N_("Recently confirmed"),
     (Group.PARTICIPANTS, "total"): N_("People who took part"),
+    (Group.BADGES, "issued"): N_("Badges issued"),
+    (Group.BADGES, "claimed"): N_("Badges claimed"),
+    (Group.BADGES, "revoked"): N_("Badges revoked"),
+    (Group.BADGES, "playlists-completed"): N_("Playlists completed"),
 }
 # What a figure means, where its label cannot say it all.
 _DEFINITIONS: dict[tuple[Group, str], str] = {
@@ -79,6 +85,10 @@ _DEFINITIONS: dict[tuple[Group, str], str] = {
         "Share of the opportunities stored or confirmed by their provider in the 6 months before the period's end."
     ),
     (Group.PARTICIPANTS, "total"): N_("People who took part, as the providers reported them."),
+    (Group.BADGES, "issued"): N_("Badges of the activities and playlists here issued in the period, however earned."),
+    (Group.BADGES, "claimed"): N_("Badges learners claimed in the period with a claim code or a mailed link."),
+    (Group.BADGES, "revoked"): N_("Badges revoked in the period, whenever they were issued."),
+    (Group.BADGES, "playlists-completed"): N_("Playlist badges issued in the period."),
 }
 _NOTES: dict[Note, str] = {
     Note.NO_VERIFICATION: N_("Organisations carry no verification date yet: verified organisations are not counted."),
@@ -118,7 +128,7 @@ def figure_label(figure: Figure, language: str) -> str:
     group, key = figure.group, figure.key
     if (group, key) in _KEY_LABELS:
         return translator(language).gettext(_KEY_LABELS[group, key])
-    if group == Group.TOPIC:
+    if group in (Group.TOPIC, Group.BADGES_BY_TOPIC):
         return topic_label(key, language)
     if group in (Group.AGE_GROUP, Group.PARTICIPANTS_BY_AGE_GROUP):
         return age_group_label(key, language)

@@ -37,7 +37,9 @@ ACTIVITY = AchievementDefinition(
 )
 PLAYLIST = AchievementDefinition(
     id="https://map.example.org/badges/playlists/city-explorer",
-    texts={"en": AchievementText("City Explorer", "Earned six badges in six topics.\tWell done.", "One badge from each of 6 topics.")},
+    texts={
+        "en": AchievementText("City Explorer", "Earned six badges in six topics.\tWell done.", "One badge from each of 6 topics.")
+    },
     tags=("playlist",),
     topics=("arts", "science", "sports", "technology", "nature", "languages"),
     issuer_name="Cities of Learning Ljubljana",

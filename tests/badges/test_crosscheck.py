@@ -87,9 +87,7 @@ def test_a_credential_signed_in_javascript_verifies_in_python(javascript: dict[s
     assert (result.state, result.subject, result.issued_here) == ("valid", SUBJECT, False)
 
 
-def test_a_credential_signed_in_javascript_and_then_changed_fails_in_python(
-    javascript: dict[str, Any], issued: Issued
-) -> None:
+def test_a_credential_signed_in_javascript_and_then_changed_fails_in_python(javascript: dict[str, Any], issued: Issued) -> None:
     changed = json.loads(json.dumps(javascript["signed"]))
     changed["credentialSubject"]["id"] = "urn:uuid:00000000-0000-4000-8000-000000000000"
     result = verify(changed, known_keys=[issued.key], status_list=issued.status_list, now=NOW)
