@@ -9,28 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from opportunities.badges import issuance, keys, status_lists, verification
+from opportunities.badges import issuance, status_lists, verification
 from opportunities.badges.keys import IssuerKey
 from opportunities.badges.verification import Verification
 from opportunities.errors import BadgeError
 from opportunities.settings import Settings
 from ui import access
 
-# Where the issuer key lives until the BADGE_KEY_FILE setting says otherwise (badgecrypto's default).
-DEFAULT_KEY_FILE = Path("~/.local/share/cities-of-learning/badge-issuer.key")
 _LIST_ID = re.compile(r"(\d+)")
-
-
-def issuer_keys(settings: Settings) -> tuple[IssuerKey, ...]:
-    """Our issuer keys, the current one first (created on first use, as for signing)."""
-    path = Path(getattr(settings, "badge_key_file", None) or DEFAULT_KEY_FILE)
-    web = getattr(settings, "badge_issuer_did", "key") == "web"
-    host = urlsplit(settings.public_url).netloc.replace(":", "%3A") if web else None
-    return keys.load_issuer_keys(path, did_web_host=host)
 
 
 def list_id_of(url: str, public_url: str) -> int | None:
@@ -59,7 +47,7 @@ def verify_bytes(data: bytes, *, now: datetime) -> Verification:
     SVG with a baked credential); never raises."""
     settings = access.settings()
     try:
-        known = issuer_keys(settings)
+        known = issuance.issuer_keys(settings)
     except BadgeError:  # no usable key file: other issuers' badges can still be checked
         known = ()
     return verification.verify(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,10 @@ from opportunities.badges import achievements, awarding, claims, issuance
 from opportunities.db.connection import writing
 from opportunities.errors import BadgeError
 from opportunities.i18n import explain
+from opportunities.settings import load_settings
 from opportunities.vocabulary import Status
 from tests.conftest import PROJECT_ROOT, World, page
-from ui import badge_checks, badge_images, session
+from ui import badge_images, session
 
 NOW = datetime.now(UTC)
 
@@ -98,15 +99,14 @@ class Badged:
 
 @pytest.fixture
 def badged(signed_in: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Badged:
-    monkeypatch.setattr(badge_checks, "DEFAULT_KEY_FILE", tmp_path / "keys" / "issuer.key")
-    w = signed_in
+    monkeypatch.setenv("BADGE_KEY_FILE", str(tmp_path / "keys" / "issuer.key"))
+    w = replace(signed_in, settings=load_settings())
     with writing(w.engine) as conn:
         badge = achievements.define_badge(conn, w.librarian, w.ids["Kodklubb"], texts=TEXTS,
                                           image_url=badge_images.data_url("code"), now=NOW)  # fmt: skip
         if badge.status is Status.PENDING:
             achievements.review_badge(conn, w.lead_gbg, badge.id, approve=True, now=NOW)
-    key = badge_checks.issuer_keys(w.settings)[0]
-    signer = issuance.credential_signer(key, public_url=w.settings.public_url, issuer_name="Göteborg")
+    signer = issuance.signer_for(w.settings)
     claimed = awarding.award(w.engine, w.librarian, badge.id, SUBJECT, now=NOW, signer=signer)
     return Badged(w, badge.id, claimed.credential)
 
