@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
+from sqlalchemy import Engine
 from streamlit_folium import st_folium
 
 from maps.approximate import is_approximate
 from maps.overview import MapView, base_map, fitted_view, near_circle, near_view, overview_layer, places_by_size
 from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, view_to_draw, visitor_moved
+from opportunities.badges import achievements
 from opportunities.explore.index import OpportunityIndex
 from opportunities.explore.search import SearchQuery
 from opportunities.explore.url_params import (
@@ -97,6 +99,21 @@ export default function (component) {
 }
 """
 _locate_button = st.components.v2.component("col_locate_me", html=_LOCATE_HTML, css=_LOCATE_CSS, js=_LOCATE_JS)
+
+
+@st.cache_data(ttl=60, max_entries=1, show_spinner=False)
+def badges_of_activities(_engine: Engine) -> dict[int, dict[str, str]]:
+    """The published badges of activities: opportunity id -> language -> the badge's name (briefly
+    cached: a new badge shows within a minute)."""
+    with _engine.connect() as conn:
+        found = achievements.list_achievements(conn, statuses=[Status.PUBLISHED], kind=achievements.Kind.ACTIVITY)
+    return {a.opportunity_id: {code: text.name for code, text in a.texts.items()} for a in found if a.opportunity_id is not None}
+
+
+def badge_name(opportunity_id: int | None, lang: str) -> str | None:
+    """The name of the badge the activity awards, in ``lang`` (else English), or None."""
+    names = badges_of_activities(access.engine()).get(opportunity_id or 0)
+    return (names.get(lang) or names.get("en")) if names else None
 
 
 def shorten(text: str, limit: int) -> str:
@@ -454,6 +471,9 @@ def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lan
             if distances is not None and np.isfinite(distances[i]):
                 facts.insert(0, format_distance_km(float(distances[i]), lang))
             st.caption(escape_markdown(" · ".join(facts)))
+            badge = badge_name(opp.id, lang)
+            if badge is not None:
+                st.caption(":material/workspace_premium: " + escape_markdown(_("Awards a badge: {name}").format(name=badge)))
             # Each button names its opportunity: a screen reader lists twenty buttons by name, and
             # twenty "Details" could not be told apart. Provider text is escaped in label and tooltip.
             st.button(
@@ -511,6 +531,8 @@ def detail_view(opp: Opportunity, lang: str, timezone: str, link: str) -> None:
                 rows.append((_("Approximate location"), precision_label(opp.precision, lang, opp.uncertainty_m)))
         rows.append((_("Accessibility"), opp.accessibility))
         rows.append((_("Contact"), opp.contact_email))
+        badge = badge_name(opp.id, lang)
+        rows.append((_("Badge"), _("{name}: ask for the claim code at the activity").format(name=badge) if badge else ""))
         _fields(rows)
         if opp.schedule:
             now = local_now(timezone)

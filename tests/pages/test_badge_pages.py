@@ -20,9 +20,11 @@ from streamlit.testing.v1 import AppTest
 
 from opportunities.badges import achievements, awarding, claims, issuance
 from opportunities.db.connection import writing
+from opportunities.db.queries import set_status
 from opportunities.errors import BadgeError
 from opportunities.i18n import explain
 from opportunities.settings import load_settings
+from opportunities.text import escape_markdown
 from opportunities.vocabulary import Status
 from tests.conftest import PROJECT_ROOT, World, page
 from ui import badge_images, session
@@ -229,3 +231,18 @@ def form_revoke(at: AppTest, credential_id: str, reason: str) -> None:
     next(t for t in at.text_area if t.label == "Why it is revoked").input(reason)
     next(b for b in at.get("form_submit_button") if b.proto.label == "Revoke the badge").click().run()
     assert not at.exception
+
+
+def test_explore_marks_an_activity_that_awards_a_badge_in_the_list_and_the_detail(badged: Badged) -> None:
+    w = badged.world
+    with writing(w.engine) as conn:
+        set_status(conn, w.ids["Kodklubb"], Status.PUBLISHED)
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "explore.py"), default_timeout=60)
+    at.session_state[session.LANGUAGE] = "sv"
+    at.query_params["id"] = str(w.ids["Kodklubb"])
+    at.run()
+    assert not at.exception
+    marks = [c.value for c in at.main.caption if "märke" in c.value]
+    assert marks == [":material/workspace_premium: " + escape_markdown("Delar ut ett märke: Kodklubben")]
+    shown = " ".join(m.value for m in at.markdown)  # the dialog is not in the main area
+    assert "**Märke:** " + escape_markdown("Kodklubben: fråga efter koden på aktiviteten") in shown
