@@ -324,6 +324,9 @@ BADGE_REASONS: Mapping[str, str] = {
     "too_many_emails": N_("At most {limit} addresses can be sent claim links at once; this list has {n}."),
     "body_too_large": N_("The request is larger than {limit} bytes."),
     "body_invalid": N_("The request must be JSON with the fields {fields}."),
+    "status_list_unknown": N_("There is no such status list."),
+    "not_did_web": N_("This deployment names its issuer by did:key, not did:web."),
+    "unavailable": N_("The service cannot reach its database just now; try again in a minute."),
 }
 
 

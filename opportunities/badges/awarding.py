@@ -29,6 +29,7 @@ from opportunities.accounts.identity import User
 from opportunities.badges import achievements, claims, issuance, playlists
 from opportunities.badges.claims import CodeKind
 from opportunities.badges.issuance import Issuance, Signer
+from opportunities.badges.verification import Verification, verify
 from opportunities.db.connection import writing
 from opportunities.errors import BadgeError
 from opportunities.i18n import translator
@@ -160,6 +161,28 @@ def award_by_email(
         audit.record(conn, actor=actor, action="award_badge_by_email", entity="badge", entity_id=achievement_id,
                      city_id=achievement.city_id, after={"links": len(recipients)}, now=now)  # fmt: skip
     return mail.deliver_pending(engine, settings, now)
+
+
+# --- verifying here -------------------------------------------------------------------------------
+
+
+def verifier(engine: Engine, settings: Settings, *, now: datetime) -> Callable[[dict[str, Any] | bytes], Verification]:
+    """Verification as this deployment does it: its issuer keys (current and retired) are known,
+    and its own status lists are read from the database (signed afresh); another issuer's list is
+    never fetched, so a credential naming one cannot be checked for revocation here."""
+    keys = issuance.issuer_keys(settings)
+
+    def status_list(url: str) -> dict[str, Any] | None:
+        list_id = issuance.list_id_from_url(settings.public_url, url)
+        if list_id is None:
+            return None
+        with engine.connect() as conn:
+            return issuance.status_list_document(conn, list_id, keys=keys, public_url=settings.public_url)
+
+    def check(document: dict[str, Any] | bytes) -> Verification:
+        return verify(document, known_keys=keys, status_list=status_list, now=now)
+
+    return check
 
 
 # --- a playlist's badge for a presentation -------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -57,7 +58,11 @@ class Issuance:
 
 
 class Signer(Protocol):
-    """Builds and signs the OpenBadgeCredential of one issuance (see the module's docstring)."""
+    """Builds and signs the OpenBadgeCredential of one issuance (see the module's docstring);
+    ``issuer`` is the DID it signs as."""
+
+    @property
+    def issuer(self) -> str: ...
 
     def __call__(
         self, *, achievement: Achievement, subject_id: str, credential_id: str, issued: datetime, status: StatusPosition
@@ -94,9 +99,24 @@ def credential_signer(key: IssuerKey, *, public_url: str, issuer_name: str, lang
     """A :class:`Signer` by ``key``: an OpenBadgeCredential (its achievement in ``language`` where
     the badge has it) with its status entry, signed ``eddsa-rdfc-2022``."""
 
-    def sign_one(
-        *, achievement: Achievement, subject_id: str, credential_id: str, issued: datetime, status: StatusPosition
+    return _KeySigner(key, public_url, issuer_name, language)
+
+
+@dataclass(frozen=True)
+class _KeySigner:
+    key: IssuerKey
+    public_url: str
+    issuer_name: str
+    language: str
+
+    @property
+    def issuer(self) -> str:
+        return self.key.did
+
+    def __call__(
+        self, *, achievement: Achievement, subject_id: str, credential_id: str, issued: datetime, status: StatusPosition
     ) -> dict[str, Any]:
+        key, public_url, issuer_name, language = self.key, self.public_url, self.issuer_name, self.language
         unsigned = build_credential(
             achievement=achievements.definition(achievement, public_url=public_url, issuer_name=issuer_name),
             subject_id=subject_id, issuer=key, issuer_name=issuer_name, issued=issued, credential_id=credential_id,
@@ -104,16 +124,15 @@ def credential_signer(key: IssuerKey, *, public_url: str, issuer_name: str, lang
         )  # fmt: skip
         return proofs.sign(unsigned, key, created=issued)
 
-    return sign_one
-
 
 def status_list_url(public_url: str, list_id: int) -> str:
     """The stable address of status list ``list_id``'s credential."""
     return f"{public_url.rstrip('/')}/badges/status/{list_id}"
 
 
-def allocate(conn: Connection, city_id: int | None, now: datetime) -> StatusPosition:
-    """The next free position of ``city_id``'s status list (a new list when it is full).
+def allocate(conn: Connection, city_id: int | None, now: datetime, *, issuer: str) -> StatusPosition:
+    """The next free position of ``city_id``'s status list signed by ``issuer`` (a DID), a new list
+    when it is full (or the issuer's key is new: one list, one signer).
 
     Positions become indexes by an odd stride and a shift drawn when the list is made: a
     permutation of the list's bits, so indexes do not tell the order of issuance. Two writers
@@ -123,12 +142,12 @@ def allocate(conn: Connection, city_id: int | None, now: datetime) -> StatusPosi
         owner = badge_status_lists.c.city_id == city_id if city_id is not None else badge_status_lists.c.city_id.is_(None)
         row = conn.execute(
             select(badge_status_lists)
-            .where(owner, badge_status_lists.c.next_position < badge_status_lists.c.size)
+            .where(owner, badge_status_lists.c.issuer == issuer, badge_status_lists.c.next_position < badge_status_lists.c.size)
             .order_by(badge_status_lists.c.id.desc())
             .limit(1)
         ).first()
         if row is None:
-            values = {"city_id": city_id, "size": STATUS_LIST_SIZE, "next_position": 0, "created_at": now,
+            values = {"city_id": city_id, "issuer": issuer, "size": STATUS_LIST_SIZE, "next_position": 0, "created_at": now,
                       "stride": 2 * secrets.randbelow(STATUS_LIST_SIZE // 2) + 1, "shift": secrets.randbelow(STATUS_LIST_SIZE)}  # fmt: skip
             conn.execute(insert(badge_status_lists).values(**values))
             continue
@@ -151,7 +170,7 @@ def issue(
     achievement = achievements.get_achievement(conn, achievement_id)
     if achievement.status is not Status.PUBLISHED:
         raise BadgeError("achievement_not_published")
-    position = allocate(conn, achievement.city_id, now)
+    position = allocate(conn, achievement.city_id, now, issuer=signer.issuer)
     credential_id = f"urn:uuid:{uuid.uuid4()}"
     conn.execute(insert(badge_issuances).values(credential_id=credential_id, achievement_id=achievement_id, via=via,
                                                 issued_at=now, status_list_id=position.list_id,
@@ -216,12 +235,15 @@ class StatusListState:
     size: int
     revoked: tuple[int, ...]  # the indexes whose bit is set
     changed_at: datetime  # the list's last revocation, or when it was made
+    issuer: str  # the DID that signs it
 
 
 def status_list_state(conn: Connection, list_id: int) -> StatusListState | None:
     """List ``list_id``'s size and revoked indexes; None when there is no such list."""
     row = conn.execute(
-        select(badge_status_lists.c.size, badge_status_lists.c.created_at).where(badge_status_lists.c.id == list_id)
+        select(badge_status_lists.c.size, badge_status_lists.c.created_at, badge_status_lists.c.issuer).where(
+            badge_status_lists.c.id == list_id
+        )
     ).first()
     if row is None:
         return None
@@ -229,14 +251,16 @@ def status_list_state(conn: Connection, list_id: int) -> StatusListState | None:
     revoked = conn.execute(select(badge_issuances.c.status_index).where(*of_list).order_by(badge_issuances.c.status_index))
     latest = conn.execute(select(func.max(badge_issuances.c.revoked_at)).where(*of_list)).scalar()
     changed = queries.aware(latest) or queries.aware(row.created_at) or row.created_at
-    return StatusListState(list_id, int(row.size), tuple(revoked.scalars()), changed)
+    return StatusListState(list_id, int(row.size), tuple(revoked.scalars()), changed, row.issuer)
 
 
-def status_list_document(conn: Connection, list_id: int, *, key: IssuerKey, public_url: str) -> dict[str, Any] | None:
-    """The signed status list credential of list ``list_id`` (None when there is none). Dated by
-    its last change, so the same state gives the same document (an ETag, a cache)."""
+def status_list_document(conn: Connection, list_id: int, *, keys: Sequence[IssuerKey], public_url: str) -> dict[str, Any] | None:
+    """The status list credential of list ``list_id``, signed by the one of ``keys`` it was made
+    with (None when there is no such list, or that key is gone). Dated by its last change, so the
+    same state gives the same document (an ETag, a cache)."""
     state = status_list_state(conn, list_id)
-    if state is None:
+    key = next((k for k in keys if k.did == state.issuer), None) if state is not None else None
+    if state is None or key is None:
         return None
     return status_list_credential(list_url=status_list_url(public_url, list_id), revoked=state.revoked, issuer=key,
                                   issued=state.changed_at, size=state.size)  # fmt: skip

@@ -395,6 +395,8 @@ badge_status_lists = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("city_id", Integer, ForeignKey("cities.id")),  # NULL: the deployment's own list
+    # The DID of the key that signs the list and its credentials: a key rotation starts new lists.
+    Column("issuer", String(300), nullable=False),
     Column("size", Integer, nullable=False),
     Column("next_position", Integer, nullable=False, default=0),
     Column("stride", Integer, nullable=False),

@@ -49,7 +49,7 @@ class Badges:
             if list_id is None:
                 return None
             with self.engine.connect() as conn:
-                return issuance.status_list_document(conn, list_id, key=self.key, public_url=PUBLIC_URL)
+                return issuance.status_list_document(conn, list_id, keys=[self.key], public_url=PUBLIC_URL)
 
         return verification.verify(credential, known_keys=[self.key], status_list=status_list, now=now)
 

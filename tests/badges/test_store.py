@@ -250,8 +250,8 @@ def test_a_guessing_storm_from_many_clients_stops_every_claim_by_code(badges: Ba
 
 def test_status_positions_are_unique_and_scrambled(badges: Badges) -> None:
     with writing(badges.engine) as conn:
-        positions = [issuance.allocate(conn, badges.world.gbg, NOW) for _ in range(300)]
-        kranj = issuance.allocate(conn, badges.world.kranj, NOW)
+        positions = [issuance.allocate(conn, badges.world.gbg, NOW, issuer=badges.key.did) for _ in range(300)]
+        kranj = issuance.allocate(conn, badges.world.kranj, NOW, issuer=badges.key.did)
     indexes = [p.index for p in positions]
     assert len(set(indexes)) == 300 and all(0 <= i < issuance.STATUS_LIST_SIZE for i in indexes)
     assert indexes != sorted(indexes) and len({p.list_id for p in positions}) == 1 and kranj.list_id != positions[0].list_id
@@ -259,10 +259,11 @@ def test_status_positions_are_unique_and_scrambled(badges: Badges) -> None:
 
 def test_a_full_status_list_is_followed_by_a_new_one(badges: Badges) -> None:
     with writing(badges.engine) as conn:
-        first = issuance.allocate(conn, None, NOW)
+        first = issuance.allocate(conn, None, NOW, issuer=badges.key.did)
         conn.execute(schema.badge_status_lists.update().where(schema.badge_status_lists.c.id == first.list_id)
                      .values(next_position=schema.badge_status_lists.c.size))  # fmt: skip
-        assert issuance.allocate(conn, None, NOW).list_id != first.list_id
+        assert issuance.allocate(conn, None, NOW, issuer=badges.key.did).list_id != first.list_id
+        assert issuance.allocate(conn, None, NOW, issuer="did:key:z6MkNewKey").list_id not in (first.list_id, first.list_id + 1)
 
 
 def test_revocation_sets_the_bit_with_a_reason_and_an_audit_entry(badges: Badges) -> None:
@@ -351,3 +352,20 @@ def test_a_presentation_that_does_not_earn_the_playlist_gets_a_reason(badges: Ba
     with badges.engine.connect() as conn:
         issued = conn.execute(select(schema.badge_issuances.c.via)).scalars().all()
     assert "playlist" not in issued
+
+
+def test_after_a_key_rotation_new_badges_go_to_new_lists_and_old_ones_still_verify(badges: Badges, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from opportunities.badges.keys import rotate_issuer_key
+
+    settings = replace(badges.world.settings, badge_key_file=tmp_path / "keys" / "badge-issuer.key", public_url=PUBLIC_URL)
+    before = awarding.award(badges.engine, COMMAND_LINE, badges.code_club, SUBJECT, now=NOW, signer=issuance.signer_for(settings))
+    rotate_issuer_key(settings.badge_key_file, stamp="20261124T000000Z")
+    after = awarding.award(badges.engine, COMMAND_LINE, badges.code_club, SUBJECT, now=NOW, signer=issuance.signer_for(settings))
+    assert after.issuance.status.list_id != before.issuance.status.list_id
+    assert after.credential["issuer"]["id"] != before.credential["issuer"]["id"]
+    with writing(badges.engine) as conn:
+        issuance.revoke(conn, COMMAND_LINE, before.issuance.credential_id, "test", now=NOW)
+    check = awarding.verifier(badges.engine, settings, now=NOW)
+    assert (check(before.credential).state, check(after.credential).state) == ("revoked", "valid")

@@ -77,6 +77,7 @@ def upgrade() -> None:
         "badge_status_lists",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("city_id", sa.Integer, sa.ForeignKey("cities.id")),
+        sa.Column("issuer", sa.String(300), nullable=False),
         sa.Column("size", sa.Integer, nullable=False),
         sa.Column("next_position", sa.Integer, nullable=False),
         sa.Column("stride", sa.Integer, nullable=False),
