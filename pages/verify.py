@@ -10,15 +10,20 @@ Nothing checked here is stored.
 from __future__ import annotations
 
 import contextlib
+import re
 from datetime import datetime
+from urllib.parse import unquote
 
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from opportunities.badges import achievements, issuance
+from opportunities.badges.awarding import verifier
 from opportunities.badges.verification import Verification
+from opportunities.errors import BadgeError
 from opportunities.i18n import explain, format_day
 from opportunities.text import escape_markdown
-from ui import access, app_state, badge_checks, session
+from ui import access, app_state, badge_wallet, session
 from ui.language import switcher
 
 app_state.run_through_app()
@@ -26,6 +31,9 @@ app_state.run_through_app()
 # A baked PNG holds a picture besides the credential; the credential itself may be 1 MB at most.
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_PASTED_CHARS = 1024 * 1024 + 1
+MAX_LINK_CHARS = 2000
+# A badge id as this site issues them (issuance records: urn:uuid).
+_CREDENTIAL_ID = re.compile(r"urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
 def main() -> None:
@@ -40,19 +48,60 @@ def main() -> None:
     )
     upload = st.file_uploader(_("The badge file"), type=["json", "png", "svg"], key=session.VERIFY_FILE)
     pasted = st.text_area(
-        _("Or paste the badge (its JSON text)"), key=session.VERIFY_TEXT, max_chars=MAX_PASTED_CHARS, height=120
+        _("Or paste the badge (its JSON text), its id or a link to check it"),
+        key=session.VERIFY_TEXT,
+        max_chars=MAX_PASTED_CHARS,
+        height=120,
     )
-    if upload is not None:
+    asked = credential_id_in(pasted) or credential_id_in(str(st.query_params.get("id", "") or ""))
+    if asked is not None and upload is None:
+        show_record(asked, lang)
+    elif upload is not None:
         if upload.size > MAX_FILE_BYTES:
             st.error(
                 _("The file is larger than {size} MB; a badge is much smaller.").format(size=MAX_FILE_BYTES // (1024 * 1024))
             )
             return
-        show(badge_checks.verify_bytes(upload.getvalue(), now=access.now()), lang)
+        show(check(upload.getvalue()), lang)
     elif pasted.strip():
-        show(badge_checks.verify_bytes(pasted.strip().encode("utf-8"), now=access.now()), lang)
+        show(check(pasted.strip().encode("utf-8")), lang)
     with contextlib.suppress(StreamlitAPIException):  # a page run on its own has no navigation
         st.page_link("pages/my_badges.py", label=_("My badges"))
+
+
+def check(data: bytes) -> Verification:
+    """This deployment's verification (its issuer keys, its own revocation lists read locally); never raises."""
+    return verifier(access.engine(), access.settings(), now=access.now())(data)
+
+
+def credential_id_in(text: str) -> str | None:
+    """The badge id a pasted text or a link (a QR code's ``…/verify?id=urn:uuid:…``) names, or None
+    when it is not one (a credential's JSON, say)."""
+    text = text.strip()
+    if not text or text.startswith(("{", "[")) or len(text) > MAX_LINK_CHARS:
+        return None
+    found = _CREDENTIAL_ID.search(unquote(text))
+    return found.group(0).lower() if found else None
+
+
+def show_record(credential_id: str, lang: str) -> None:
+    """What this site recorded of the badge ``credential_id``: issued when, for what, revoked or not.
+    Without the file its signature cannot be checked, and the page says so."""
+    _ = access.translations(lang).gettext
+    try:
+        with access.engine().connect() as conn:
+            record = issuance.get_issuance(conn, credential_id)
+            name = achievements.get_achievement(conn, record.achievement_id).text(lang).name
+    except BadgeError as exc:
+        st.error(escape_markdown(explain(exc.reason, lang)), icon=":material/gpp_bad:")
+        return
+    if record.revoked_at is not None:
+        st.error(badge_wallet.verdicts(lang)["revoked"], icon=":material/block:")
+    else:
+        st.success(_("Issued here and not revoked."), icon=":material/verified:")
+    facts = [(_("Achievement"), name), (_("Issued on"), _day(record.issued_at, lang)), (_("Badge id"), record.credential_id)]
+    st.markdown("  \n".join(f"**{label}:** {escape_markdown(value)}" for label, value in facts))
+    st.caption(_("This checks the id only. To check that the badge itself is genuine, drop its file here."))
 
 
 def _day(moment: datetime | None, lang: str) -> str:
@@ -62,14 +111,14 @@ def _day(moment: datetime | None, lang: str) -> str:
 def show(result: Verification, lang: str) -> None:
     """The outcome: one line saying it plainly, then what the badge says and the reasons."""
     _ = access.translations(lang).gettext
-    verdicts = {
-        "valid": (st.success, _("Valid: this badge was issued here and has not been changed."), ":material/verified:"),
-        "revoked": (st.error, _("Revoked: the issuer withdrew this badge."), ":material/block:"),
-        "expired": (st.warning, _("Expired: this badge was valid, but its time has passed."), ":material/schedule:"),
-        "invalid": (st.error, _("Not valid: this badge cannot be trusted."), ":material/gpp_bad:"),
+    boxes = {
+        "valid": (st.success, ":material/verified:"),
+        "revoked": (st.error, ":material/block:"),
+        "expired": (st.warning, ":material/schedule:"),
+        "invalid": (st.error, ":material/gpp_bad:"),
     }
-    box, verdict, icon = verdicts[result.state]
-    box(verdict, icon=icon)
+    box, icon = boxes[result.state]
+    box(badge_wallet.verdicts(lang)[result.state], icon=icon)
     facts = [
         (_("Achievement"), result.achievement_name),
         (_("Issuer"), result.issuer),

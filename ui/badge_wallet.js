@@ -234,7 +234,7 @@ function appBase() {
 async function claim(secret, t, lang) {
   let response;
   try {
-    response = await fetch(new URL("badges/claim", appBase()), {
+    response = await fetch(new URL(`badges/claim?lang=${encodeURIComponent(lang)}`, appBase()), {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json", "Accept-Language": lang },
       body: JSON.stringify({ ...secret, subject: subjectId(), lang }),
@@ -258,6 +258,25 @@ async function claim(secret, t, lang) {
   }
   const fallback = response.status === 429 ? t.tooMany : response.status >= 500 ? t.offline : t.refused;
   return { ok: false, message: (body && typeof body.message === "string" && body.message) || fallback };
+}
+
+// Check a badge with this site's verifier (POST /badges/verify): the badge is sent, nothing is kept.
+async function check(credential, t, lang) {
+  try {
+    const response = await fetch(new URL(`badges/verify?lang=${encodeURIComponent(lang)}`, appBase()), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(credential),
+      credentials: "same-origin",
+    });
+    const found = await response.json();
+    if (!response.ok || typeof found.state !== "string") return t.offline;
+    const verdict = t.states[found.state] || t.states.invalid;
+    const reasons = Array.isArray(found.reasons) ? found.reasons.filter((r) => typeof r === "string") : [];
+    return [verdict, ...reasons].join(" ");
+  } catch (err) {
+    return t.offline;
+  }
 }
 
 function renderClaim(root, data) {
@@ -334,6 +353,11 @@ function card(entry, index, data, redraw) {
     el("button", { type: "button", text: t.downloadPng, "data-testid": "download-png",
       onclick: async () => download(await pngOf(entry, lang), `${file}.png`) }),
   );
+  const verdict = el("p", { role: "status", "aria-live": "polite", class: "col-verdict", "data-testid": "badge-verdict" });
+  actions.append(el("button", { type: "button", text: t.check, "data-testid": "check-badge", onclick: async () => {
+    verdict.textContent = t.working;
+    verdict.textContent = await check(credential, t, lang);
+  } }));
   const nameId = `col-name-${index}`;
   const nameInput = el("input", { id: nameId, type: "text", maxlength: "80", autocomplete: "name" });
   nameInput.value = entry.name || "";
@@ -356,7 +380,7 @@ function card(entry, index, data, redraw) {
     redraw();
   } });
   actions.append(remove);
-  about.append(actions, nameBox);
+  about.append(actions, verdict, nameBox);
   item.append(about);
   return item;
 }

@@ -10,6 +10,7 @@ and are set as text there, never as HTML.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -77,10 +78,14 @@ def claim_texts(language: str) -> dict[str, str]:
     }
 
 
-def wallet_texts(language: str) -> dict[str, str]:
+def wallet_texts(language: str) -> dict[str, Any]:
     """What the wallet says, in ``language``."""
     _ = translator(language).gettext
     return {
+        "check": _("Check it"),
+        "working": _("Checking…"),
+        "offline": _("The badge service does not answer. Try again in a minute."),
+        "states": verdicts(language),
         "clearingLoses": _(
             "Your badges are kept only in this browser. Clearing the browser's data, or using another device, "
             "loses them unless you download them first."
@@ -107,6 +112,17 @@ def wallet_texts(language: str) -> dict[str, str]:
         "importLabel": _("Add badges from a file you downloaded before"),
         "imported": _("Added: {count}"),
         "importFailed": _("That file holds no badge."),
+    }
+
+
+def verdicts(language: str) -> dict[str, str]:
+    """What a verification found, said plainly (the Verify page and the wallet's "Check it")."""
+    _ = translator(language).gettext
+    return {
+        "valid": _("Valid: this badge was issued here and has not been changed."),
+        "revoked": _("Revoked: the issuer withdrew this badge."),
+        "expired": _("Expired: this badge was valid, but its time has passed."),
+        "invalid": _("Not valid: this badge cannot be trusted."),
     }
 
 

@@ -246,3 +246,17 @@ def test_explore_marks_an_activity_that_awards_a_badge_in_the_list_and_the_detai
     assert marks == [":material/workspace_premium: " + escape_markdown("Delar ut ett märke: Kodklubben")]
     shown = " ".join(m.value for m in at.markdown)  # the dialog is not in the main area
     assert "**Märke:** " + escape_markdown("Kodklubben: fråga efter koden på aktiviteten") in shown
+
+
+def test_the_verify_page_looks_up_a_pasted_id_or_a_link_to_one(badged: Badged) -> None:
+    w = badged.world
+    credential_id = str(badged.credential["id"])
+    at = paste(page("verify", None, w), f"{w.settings.public_url}/verify?id={credential_id.replace(':', '%3A')}")
+    assert at.success[0].value == "Issued here and not revoked."
+    assert "Code club" in texts(at) and "drop its file here" in texts(at)
+    with writing(w.engine) as conn:
+        issuance.revoke(conn, w.librarian, credential_id, "Given by mistake", now=NOW)
+    at = paste(page("verify", None, w, "pl"), credential_id)
+    assert at.error[0].value.startswith("Unieważniona")
+    at = paste(page("verify", None, w), "urn:uuid:00000000-0000-4000-8000-000000000000")
+    assert texts(at).count("urn:uuid:00000000-0000-4000-8000-000000000000") == 1 and not at.success

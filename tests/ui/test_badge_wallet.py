@@ -15,7 +15,7 @@ import pytest
 
 from opportunities.badges.baking import unbake_png
 from opportunities.i18n import LANGUAGES
-from ui.badge_wallet import claim_texts, wallet_texts
+from ui.badge_wallet import claim_texts, verdicts, wallet_texts
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "ui" / "badge_wallet.js"
@@ -59,9 +59,12 @@ def test_a_png_baked_in_the_browser_is_read_back_by_the_server(name: str, tmp_pa
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_wallet_speaks_every_language(language: str) -> None:
-    for texts in (claim_texts(language), wallet_texts(language)):
-        assert all(value.strip() for value in texts.values())
+    english = {**claim_texts("en"), **wallet_texts("en")}
+    for texts in (claim_texts(language), wallet_texts(language), {"states": verdicts(language)}):
+        flat = {**texts, **texts.get("states", {})}
+        flat.pop("states", None)
+        assert all(isinstance(v, str) and v.strip() for v in flat.values())
         if language != "en":
-            english = claim_texts("en") | wallet_texts("en")
-            untranslated = [k for k, v in texts.items() if v == english[k] and k != "saveName"]
+            english_flat = {**english, **english["states"]}
+            untranslated = [k for k, v in flat.items() if v == english_flat[k]]
             assert not untranslated, untranslated
