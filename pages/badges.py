@@ -18,7 +18,7 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from opportunities.accounts.identity import Role, User
-from opportunities.badges import achievements, claims, issuance, playlists
+from opportunities.badges import achievements, awarding, claims, issuance, playlists
 from opportunities.badges.achievements import Achievement
 from opportunities.db import connection, queries
 from opportunities.errors import ForbiddenError, NotFoundError, ReasonedError
@@ -32,6 +32,7 @@ app_state.run_through_app()
 
 # How long a new claim code stays valid: the choices offered (the domain allows 1 minute to 90 days).
 VALIDITY_CHOICES = (timedelta(hours=3), timedelta(days=1), timedelta(days=7), timedelta(days=30))
+QR_WIDTH = 360  # pixels on screen
 
 
 @dataclass(frozen=True)
@@ -178,8 +179,8 @@ def show_code(page: Page, shown: dict[str, Any]) -> None:
     _ = page._
     url = claim_url(str(shown["code"]))
     st.markdown(_("Show this to the participants, or print it. It is shown only now."))
-    # Our own SVG from segno (no text of anyone's in it): large, and printable with the page.
-    st.html(f'<div class="col-qr" style="max-width:420px;background:#fff;padding:8px">{qr_markup(url)}</div>')
+    # segno's SVG (nothing of anyone's in it but the code), large enough to scan across a room; printable with the page.
+    st.image(claims.qr_svg(url), width=QR_WIDTH, caption=_("QR code of the claim link"))
     st.markdown(f"## `{shown['code']}`")
     st.caption(_("Valid until {moment}; uses: {uses}.").format(moment=format_moment(shown["expires"], None, page.lang),
                                                                uses=shown["uses"]))  # fmt: skip
@@ -188,30 +189,32 @@ def show_code(page: Page, shown: dict[str, Any]) -> None:
                        mime="image/png", key=f"qr_png_{shown['badge']}")  # fmt: skip
 
 
-def qr_markup(url: str) -> str:
-    """The QR code's SVG sized to its box (segno draws it at a fixed size)."""
-    svg = claims.qr_svg(url)
-    return svg.replace("<svg ", '<svg style="width:100%;height:auto" role="img" aria-label="QR" ', 1)
-
-
 def award_part(page: Page, badge: Achievement) -> None:
-    """Mail one-time claim links to participants (addresses forgotten once sent), if the store offers it."""
-    award = getattr(issuance, "award_by_email", None) or getattr(claims, "award_by_email", None)
-    if award is None:
-        return
+    """Mail one-time claim links to participants, each in their language (a CSV's second column, else
+    the page's); the outbox forgets each address once its message is sent."""
     _ = page._
     with st.expander(_("Award by e-mail")):
         st.caption(_("Each address gets a one-time claim link in its language; the addresses are forgotten once sent."))
         with st.form(f"award_{badge.id}"):
-            emails = st.text_area(_("E-mail addresses, one a line"), max_chars=20_000)
+            emails = st.text_area(_("E-mail addresses, one a line (or a CSV: address, language)"), max_chars=50_000)
             send = st.form_submit_button(_("Send the claim links"))
-        if send:
-            addresses = [line.strip() for line in emails.splitlines() if line.strip()]
-            sent = act(page, lambda conn: award(conn, page.user, badge.id, addresses, now=page.now, settings=access.settings()),
-                       _("The claim links are on their way."))  # fmt: skip
-            if sent is not None:
-                access.deliver_mail()
-                st.rerun()
+    if not send:
+        return
+    try:
+        recipients = awarding.read_recipients(emails, default_language=page.lang)
+        sent, failed = awarding.award_by_email(page.engine, page.user, badge.id, recipients, now=page.now,
+                                               settings=access.settings())  # fmt: skip
+    except ReasonedError as exc:
+        st.error(escape_markdown(explain(exc.reason, page.lang)))
+        return
+    except (ForbiddenError, NotFoundError):
+        st.error(_("Your account may not do this."))
+        return
+    notice = _("Claim links sent: {sent}.").format(sent=sent)
+    if failed:
+        notice += " " + _("Not sent (the mail server refused them): {failed}.").format(failed=failed)
+    st.session_state[session.BADGES_NOTICE] = notice
+    st.rerun()
 
 
 def define(page: Page) -> None:

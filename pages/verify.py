@@ -121,7 +121,7 @@ def show(result: Verification, lang: str) -> None:
     box(badge_wallet.verdicts(lang)[result.state], icon=icon)
     facts = [
         (_("Achievement"), result.achievement_name),
-        (_("Issuer"), result.issuer),
+        (_("Issuer"), f"{result.issuer_name} ({result.issuer})" if result.issuer_name and result.issuer else result.issuer),
         (_("Issued on"), _day(result.issued, lang) if result.issued else None),
         (_("Valid until"), _day(result.valid_until, lang) if result.valid_until else None),
         (_("Badge id"), result.credential_id),

@@ -170,8 +170,11 @@ async function pngOf(entry, lang) {
   canvas.width = size;
   canvas.height = entry.name ? size + 64 : size;
   const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "#ffffff";
-  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  if (entry.name) {
+    // The name's strip is white (the picture keeps its transparent corners).
+    ctx.fillStyle = "#ffffff";
+    ctx.fillRect(0, size, canvas.width, canvas.height - size);
+  }
   const achievement = achievementOf(entry.credential);
   const img = await loadImage(imageUrl(achievement));
   if (img) {
