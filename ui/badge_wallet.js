@@ -425,7 +425,8 @@ function renderWallet(root, data) {
     parts.push(list);
   }
   const fileId = "col-import";
-  const fileInput = el("input", { id: fileId, type: "file", accept: ".json,application/json" });
+  // The browser's own file button would speak the browser's language, not the page's: the label is the button.
+  const fileInput = el("input", { id: fileId, type: "file", accept: ".json,application/json", class: "col-file" });
   fileInput.addEventListener("change", () => fileInput.files[0] && importFile(fileInput.files[0], t, status, redraw));
   const tools = el("div", { class: "col-actions" });
   if (entries.length) {
@@ -438,7 +439,7 @@ function renderWallet(root, data) {
       download(new Blob([JSON.stringify(presentation, null, 2)], { type: "application/json" }), "my-badges.json");
     } }));
   }
-  parts.push(tools, el("div", { class: "col-import" }, el("label", { for: fileId, text: t.importLabel }), fileInput), status);
+  parts.push(tools, el("div", { class: "col-import" }, fileInput, el("label", { for: fileId, class: "col-file-button", text: t.importLabel })), status);
   root.replaceChildren(...parts);
 }
 

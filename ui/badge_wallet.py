@@ -52,7 +52,13 @@ _CSS = """
 .col-facts { font-size: 0.9rem; }
 .col-actions { display: flex; flex-wrap: wrap; gap: 0.5rem; margin: 0.5rem 0; }
 .col-name summary { cursor: pointer; padding: 0.25rem 0; }
-.col-import { margin-top: 1rem; }
+.col-import { margin-top: 1rem; position: relative; }
+.col-file { position: absolute; width: 1px; height: 1px; opacity: 0; overflow: hidden; }
+.col-badges label.col-file-button {
+  display: inline-block; font-weight: 400; padding: 0.5rem 1rem; min-height: 2.75rem; box-sizing: border-box; cursor: pointer;
+  border: 1px solid var(--st-border-color); border-radius: var(--st-button-radius, 0.5rem);
+}
+.col-file:focus-visible + label.col-file-button { outline: 2px solid var(--st-primary-color); outline-offset: 2px; }
 @media (max-width: 480px) { .col-card { flex-direction: column; } }
 """
 _wallet = st.components.v2.component("col_badge_wallet", html="", css=_CSS, js=_JS)

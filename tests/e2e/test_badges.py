@@ -153,6 +153,7 @@ def test_a_learner_claims_keeps_downloads_and_verifies_a_badge_then_sees_it_revo
     page.screenshot(path=screenshot_path("badges-claim-390"))
     page.get_by_test_id("claim-button").click()
     expect(page.get_by_test_id("claim-status")).to_contain_text("“E2E Robot builder” is now in your badges")
+    expect(page.get_by_role("link", name="Open My badges")).to_be_visible()
     subject = page.evaluate("localStorage.getItem('col.badges.subject')")
     assert re.fullmatch(r"urn:uuid:[0-9a-f-]{36}", subject)
 
@@ -161,8 +162,7 @@ def test_a_learner_claims_keeps_downloads_and_verifies_a_badge_then_sees_it_revo
     page.get_by_test_id("claim-button").click()
     expect(page.get_by_test_id("claim-status")).to_contain_text("used already")
 
-    page.get_by_role("link", name="Open My badges").click()
-    expect(page.get_by_role("heading", name="My badges", exact=True)).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    open_page(page, server, "my_badges", "My badges")
     expect(page.get_by_test_id("wallet-badge")).to_have_count(1)
     expect(page.get_by_test_id("wallet-badge")).to_contain_text("E2E Robot builder")
     expect(page.get_by_text("Clearing the browser's data")).to_be_visible()
@@ -180,7 +180,7 @@ def test_a_learner_claims_keeps_downloads_and_verifies_a_badge_then_sees_it_revo
     assert json.loads(baking.unbake_png(saved_png.read_bytes())) == credential
 
     open_page(page, server, "verify", "Verify a badge")
-    assert verify_file(page, saved_png).startswith("Valid")
+    assert "Valid: this badge was issued here" in verify_file(page, saved_png)
     expect(page.get_by_text("E2E Robot builder")).to_be_visible()
     page.screenshot(path=screenshot_path("badges-verify-valid-390"))
 
@@ -196,7 +196,7 @@ def test_a_learner_claims_keeps_downloads_and_verifies_a_badge_then_sees_it_revo
     lead.close()
 
     open_page(page, server, "verify", "Verify a badge")
-    assert verify_file(page, saved_json).startswith("Revoked")
+    assert "Revoked: the issuer withdrew this badge." in verify_file(page, saved_json)
     page.goto(f"{server.url}/my_badges")
     page.get_by_test_id("check-badge").click()
     expect(page.get_by_test_id("badge-verdict")).to_contain_text("Revoked")
