@@ -26,7 +26,7 @@ from opportunities.i18n import LANGUAGE_NAMES, LANGUAGES, explain, format_moment
 from opportunities.listings import listings
 from opportunities.text import escape_markdown
 from opportunities.vocabulary import TOPICS, Status
-from ui import access, app_state, badge_images, session
+from ui import access, app_state, badge_images, badge_wallet, session
 
 app_state.run_through_app()
 
@@ -321,7 +321,9 @@ def playlist_part(page: Page) -> None:
         with st.container(border=True):
             st.markdown(f"**{escape_markdown(playlist.achievement.text(page.lang).name)}**")
             st.caption(
-                rule_label(page, playlist.rule) + " · " + page.ngettext("{count} badge", "{count} badges", len(playlist.members))
+                badge_wallet.rule_text(playlist.rule, page.lang)
+                + " · "
+                + page.ngettext("{count} badge", "{count} badges", len(playlist.members))
             )
     cities = sorted({a.city_id for a in published})
     if len(published) < 2:
@@ -347,13 +349,6 @@ def playlist_part(page: Page) -> None:
                                                                 now=page.now), _("The playlist is saved."))  # fmt: skip
         if done is not None:
             st.rerun()
-
-
-def rule_label(page: Page, rule: playlists.Rule) -> str:
-    _ = page._
-    if rule.kind is playlists.RuleKind.ANY_N:
-        return _("Any {n} of them").format(n=rule.count)
-    return _("One from each of: {topics}").format(topics=", ".join(topic_label(t, page.lang) for t in rule.topics))
 
 
 def revoke(page: Page) -> None:

@@ -2,7 +2,9 @@
 
 The page sends nothing about the badges to the server: the list, the downloads (the JSON and a PNG
 with the credential baked in, made in the browser), the export and the deleting happen in the
-browser, from its ``localStorage``.
+browser, from its ``localStorage``. The server sends the playlists (their rules and member badges);
+the browser counts which it holds, and presents them (``POST /badges/playlist-claim``) only when
+the learner claims a playlist's badge.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
+from opportunities.badges import playlists
 from ui import access, app_state, badge_wallet
 from ui.language import switcher
 
@@ -28,7 +31,9 @@ def main() -> None:
             "or to add them to another Open Badges wallet; anyone can check them on the Verify page."
         )
     )
-    badge_wallet.wallet(lang)
+    with access.engine().connect() as conn:
+        found = playlists.list_playlists(conn)
+    badge_wallet.wallet(lang, badge_wallet.playlist_offers(found, public_url=access.settings().public_url, language=lang))
     columns = st.columns(2)
     with contextlib.suppress(StreamlitAPIException):  # a page run on its own has no navigation
         columns[0].page_link("pages/claim.py", label=_("Claim a badge"))

@@ -388,6 +388,79 @@ function card(entry, index, data, redraw) {
   return item;
 }
 
+// --- playlists: progress counted here, the badge claimed by presenting the member badges --------
+
+function earnedFor(playlist, entries) {
+  const members = new Set(playlist.members);
+  return entries.map((e) => e.credential).filter((c) => members.has(achievementOf(c).id));
+}
+
+async function claimPlaylist(playlist, credentials, t, lang) {
+  const presentation = {
+    "@context": ["https://www.w3.org/ns/credentials/v2"],
+    type: ["VerifiablePresentation"],
+    verifiableCredential: credentials,
+  };
+  let response;
+  try {
+    response = await fetch(new URL(`badges/playlist-claim?lang=${encodeURIComponent(lang)}`, appBase()), {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify({ playlist: playlist.id, presentation }),
+      credentials: "same-origin",
+    });
+  } catch (err) {
+    return t.offline;
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (err) {
+    body = null;
+  }
+  if (response.ok && body && body.credentialSubject) {
+    addCredential(body);
+    return t.claimed.replace("{name}", text(achievementOf(body).name, lang) || playlist.name);
+  }
+  if (body && typeof body.message === "string" && body.message) return body.message;
+  return response.status === 429 ? t.tooMany : response.status >= 500 ? t.offline : t.refused;
+}
+
+function playlistPart(data, entries, redraw) {
+  const { texts: t, lang } = data;
+  const held = new Set(entries.map((e) => achievementOf(e.credential).id));
+  const offers = (data.playlists || [])
+    .map((p) => ({ playlist: p, earned: earnedFor(p, entries) }))
+    .filter(({ earned }) => earned.length > 0);
+  if (!offers.length) return null;
+  const part = el("section", { class: "col-playlists", "data-testid": "wallet-playlists" }, el("h3", { text: t.playlists }));
+  for (const { playlist, earned } of offers) {
+    const status = el("p", { role: "status", "aria-live": "polite" });
+    const box = el("div", { class: "col-card col-playlist" },
+      el("div", { class: "col-about" },
+        el("h4", { text: playlist.name }),
+        playlist.description ? el("p", { text: playlist.description }) : null,
+        el("p", { class: "col-facts", text: playlist.rule }),
+        el("p", { class: "col-facts", text: t.progress.replace("{have}", String(earned.length)).replace("{need}", String(playlist.need)) }),
+        held.has(playlist.badge) ? el("p", { text: t.playlistHeld }) : null,
+        earned.length >= playlist.need && !held.has(playlist.badge)
+          ? el("div", { class: "col-actions" }, el("button", { type: "button", text: t.claimPlaylist, "data-testid": "claim-playlist",
+            onclick: async (event) => {
+              event.target.disabled = true;
+              status.textContent = t.working;
+              status.textContent = await claimPlaylist(playlist, earned, t, lang);
+              event.target.disabled = false;
+              setTimeout(redraw, 4000);
+            } }))
+          : null,
+        status,
+      ),
+    );
+    part.append(box);
+  }
+  return part;
+}
+
 function importFile(file, t, status, redraw) {
   const reader = new FileReader();
   reader.onload = () => {
@@ -424,6 +497,8 @@ function renderWallet(root, data) {
     entries.forEach((entry, index) => list.append(card(entry, index, data, redraw)));
     parts.push(list);
   }
+  const playlistsShown = playlistPart(data, entries, redraw);
+  if (playlistsShown) parts.push(playlistsShown);
   const fileId = "col-import";
   // The browser's own file button would speak the browser's language, not the page's: the label is the button.
   const fileInput = el("input", { id: fileId, type: "file", accept: ".json,application/json", class: "col-file" });
@@ -453,7 +528,7 @@ export default function (component) {
     root.lang = data.lang;
     parentElement.append(root);
   }
-  const signature = JSON.stringify([data.view, data.lang, data.code || "", data.token || ""]);
+  const signature = JSON.stringify([data.view, data.lang, data.code || "", data.token || "", (data.playlists || []).length]);
   if (root.dataset.signature === signature) return;
   root.dataset.signature = signature;
   if (data.view === "claim") renderClaim(root, data);

@@ -14,7 +14,9 @@ from typing import Any
 
 import streamlit as st
 
-from opportunities.i18n import translator
+from opportunities.badges.achievements import achievement_url
+from opportunities.badges.playlists import Playlist, Rule, RuleKind
+from opportunities.i18n import topic_label, translator
 
 _JS = (Path(__file__).with_name("badge_wallet.js")).read_text(encoding="utf-8")
 _CSS = """
@@ -47,6 +49,8 @@ _CSS = """
 }
 .col-card img { flex: 0 0 auto; width: 96px; height: 96px; object-fit: contain; }
 .col-card h3 { margin: 0 0 0.25rem; font-size: 1.2rem; }
+.col-card h4 { margin: 0 0 0.25rem; font-size: 1.1rem; }
+.col-playlists { margin-top: 1.5rem; }
 .col-about { flex: 1 1 auto; min-width: 0; overflow-wrap: anywhere; }
 .col-about p { margin: 0.25rem 0; }
 .col-facts { font-size: 0.9rem; }
@@ -118,6 +122,13 @@ def wallet_texts(language: str) -> dict[str, Any]:
         "importLabel": _("Add badges from a file you downloaded before"),
         "imported": _("Added: {count}"),
         "importFailed": _("That file holds no badge."),
+        "playlists": _("Playlists your badges count towards"),
+        "progress": _("Badges of this playlist in this browser: {have}; the rule asks for {need}."),
+        "claimPlaylist": _("Claim the playlist badge"),
+        "playlistHeld": _("You have this playlist's badge."),
+        "claimed": _("“{name}” is now in your badges, in this browser."),
+        "refused": _("This code cannot be used. Check it and try again."),
+        "tooMany": _("Too many tries. Wait a few minutes and try again."),
     }
 
 
@@ -142,6 +153,31 @@ def claim_form(language: str, *, code: str = "", token: str = "") -> None:
     )  # fmt: skip
 
 
-def wallet(language: str) -> None:
-    """The badges kept in this browser, with their downloads."""
-    _wallet(key="badge_wallet", data={"view": "wallet", "lang": language, "texts": wallet_texts(language)})
+def rule_text(rule: Rule, language: str) -> str:
+    """A playlist's rule in words: "Any 3 of them", "One from each of: Arts, Science"."""
+    _ = translator(language).gettext
+    if rule.kind is RuleKind.ANY_N:
+        return _("Any {n} of them").format(n=rule.count)
+    return _("One from each of: {topics}").format(topics=", ".join(topic_label(t, language) for t in rule.topics))
+
+
+def playlist_offers(found: list[Playlist], *, public_url: str, language: str) -> list[dict[str, Any]]:
+    """What the wallet needs of each playlist: its words, its rule, how many badges it asks for and
+    its members' achievement ids (as credentials carry them), to show progress in the browser."""
+    return [
+        {
+            "id": playlist.id,
+            "name": playlist.achievement.text(language).name,
+            "description": playlist.achievement.text(language).description,
+            "rule": rule_text(playlist.rule, language),
+            "need": playlist.rule.count,
+            "badge": achievement_url(public_url, playlist.achievement.id),
+            "members": [achievement_url(public_url, member) for member in playlist.members],
+        }
+        for playlist in found
+    ]
+
+
+def wallet(language: str, offers: list[dict[str, Any]]) -> None:
+    """The badges kept in this browser, with their downloads, and the playlists they count towards."""
+    _wallet(key="badge_wallet", data={"view": "wallet", "lang": language, "texts": wallet_texts(language), "playlists": offers})

@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from opportunities.accounts import accounts
 from opportunities.accounts.identity import Role
-from opportunities.badges import achievements, baking
+from opportunities.badges import achievements, baking, playlists
 from opportunities.db import queries, schema
 from opportunities.db.connection import open_database, writing
 from opportunities.settings import load_settings
@@ -50,6 +50,8 @@ WALLET_ENTRY = {
             "name": "Klub robotyki", "description": "Zbudował(a) robota.", "image": {"id": badge_images.data_url("star")}}},
     },
 }  # fmt: skip
+OTHER_TEXTS = {"en": {"name": "E2E Gardener", "description": "Grew vegetables.", "criteria": "A season."}}
+PLAYLIST_TEXTS = {"en": {"name": "E2E City Explorer", "description": "Badges across the city.", "criteria": "Any one badge."}}
 CODE = re.compile(r"^[A-Z2-9]{5}-[A-Z2-9]{5}$")
 
 
@@ -73,12 +75,12 @@ def badged(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         with writing(engine) as conn:
             city = queries.find_city(conn, "Warszawa", "PL")
             assert city is not None and city.id is not None
-            row = conn.execute(
+            row, other = conn.execute(
                 select(schema.opportunities.c.id, schema.opportunities.c.provider_id)
                 .where(schema.opportunities.c.city_id == city.id, schema.opportunities.c.status == Status.PUBLISHED.value)
                 .order_by(schema.opportunities.c.id)
-                .limit(1)
-            ).one()
+                .limit(2)
+            ).all()
             provider = accounts.add_user(conn, "badges.provider@example.org", role=Role.PROVIDER, password=None,
                                          settings=settings, now=now, organisation_id=row.provider_id)  # fmt: skip
             lead = accounts.add_user(conn, "badges.lead@warszawa.example", role=Role.CITY_LEAD, password=None,
@@ -88,6 +90,17 @@ def badged(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             )
             if badge.status is Status.PENDING:
                 achievements.review_badge(conn, lead, badge.id, approve=True, now=now)
+            maker = provider
+            if other.provider_id != row.provider_id:
+                maker = accounts.add_user(conn, "badges.other@example.org", role=Role.PROVIDER, password=None,
+                                          settings=settings, now=now, organisation_id=other.provider_id)  # fmt: skip
+            # A second badge (another activity's) and a playlist of both: any one of them earns it.
+            second = achievements.define_badge(conn, maker, other.id, texts=OTHER_TEXTS,
+                                               image_url=badge_images.data_url("leaf"), now=now)  # fmt: skip
+            if second.status is Status.PENDING:
+                achievements.review_badge(conn, lead, second.id, approve=True, now=now)
+            playlists.create_playlist(conn, lead, city_id=city.id, texts=PLAYLIST_TEXTS, members=[badge.id, second.id],
+                                      rule=playlists.Rule.any_n(1), image_url=badge_images.data_url("compass"), now=now)  # fmt: skip
             tokens = [accounts.start_session(conn, user.id, now, settings=settings) for user in (provider, lead)]
         engine.dispose()
         yield Badged(server, *tokens)
@@ -167,14 +180,21 @@ def test_a_learner_claims_keeps_downloads_and_verifies_a_badge_then_sees_it_revo
     expect(page.get_by_test_id("wallet-badge")).to_contain_text("E2E Robot builder")
     expect(page.get_by_text("Clearing the browser's data")).to_be_visible()
     page.screenshot(path=screenshot_path("badges-wallet-390"))
+    # The playlist this badge counts towards: claimed by presenting the badge.
+    expect(page.get_by_test_id("wallet-playlists")).to_contain_text("E2E City Explorer")
+    page.get_by_test_id("claim-playlist").click()
+    expect(page.get_by_test_id("wallet-playlists")).to_contain_text("“E2E City Explorer” is now in your badges")
+    expect(page.get_by_test_id("wallet-badge")).to_have_count(2, timeout=10_000)
+    expect(page.get_by_test_id("wallet-playlists")).to_contain_text("You have this playlist's badge.")
+    page.screenshot(path=screenshot_path("badges-wallet-playlist-390"))
     with page.expect_download() as download:
-        page.get_by_test_id("download-json").click()
+        page.get_by_test_id("download-json").first.click()
     saved_json = tmp_path / "badge.json"
     download.value.save_as(saved_json)
     credential = json.loads(saved_json.read_text(encoding="utf-8"))
     assert credential["credentialSubject"]["id"] == subject  # the browser's id, never a name
     with page.expect_download() as download:
-        page.get_by_test_id("download-png").click()
+        page.get_by_test_id("download-png").first.click()
     saved_png = tmp_path / "badge.png"
     download.value.save_as(saved_png)
     assert json.loads(baking.unbake_png(saved_png.read_bytes())) == credential
@@ -198,8 +218,8 @@ def test_a_learner_claims_keeps_downloads_and_verifies_a_badge_then_sees_it_revo
     open_page(page, server, "verify", "Verify a badge")
     assert "Revoked: the issuer withdrew this badge." in verify_file(page, saved_json)
     page.goto(f"{server.url}/my_badges")
-    page.get_by_test_id("check-badge").click()
-    expect(page.get_by_test_id("badge-verdict")).to_contain_text("Revoked")
+    page.get_by_test_id("check-badge").first.click()
+    expect(page.get_by_test_id("badge-verdict").first).to_contain_text("Revoked")
     assert not learner.errors  # type: ignore[attr-defined]
     learner.close()
 
