@@ -7,6 +7,7 @@ browser its texts, and a claim link's code reaches the form only when it looks l
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import re
@@ -193,8 +194,9 @@ def test_a_provider_makes_a_claim_code_and_sees_its_qr_code(badged: Badged) -> N
     assert not at.exception
     code = st_code(at)
     assert re.fullmatch(r"[A-Z2-9]{5}-[A-Z2-9]{5}", code)
-    shown = "\n".join(str(h.proto.body) for h in at.get("html"))
-    assert "<svg" in shown and "<script" not in shown
+    (qr,) = [i.proto.imgs[0] for i in at.get("image") if i.proto.imgs[0].caption == "QR code of the claim link"]
+    svg = base64.b64decode(qr.url.removeprefix("data:image/svg+xml;base64,")).decode("utf-8")
+    assert svg.lstrip().startswith("<svg") and "<script" not in svg
     assert any(f"/claim?code={code}" in c.value for c in at.code)
     with writing(w.engine) as conn:  # the code is real: it redeems
         assert claims.redeem(conn, code, kind=claims.CodeKind.CODE, now=NOW).achievement_id == badged.badge_id
@@ -260,3 +262,52 @@ def test_the_verify_page_looks_up_a_pasted_id_or_a_link_to_one(badged: Badged) -
     assert at.error[0].value.startswith("Unieważniona")
     at = paste(page("verify", None, w), "urn:uuid:00000000-0000-4000-8000-000000000000")
     assert texts(at).count("urn:uuid:00000000-0000-4000-8000-000000000000") == 1 and not at.success
+
+
+def test_a_city_lead_makes_a_playlist_and_the_wallet_is_told_of_it(badged: Badged) -> None:
+    w = badged.world
+    with writing(w.engine) as conn:
+        set_status(conn, w.ids["Schack"], Status.PUBLISHED)
+        second = achievements.define_badge(conn, w.librarian, w.ids["Schack"], now=NOW, texts={
+            "en": {"name": "Chess player", "description": "Played a tournament.", "criteria": "Five games."}})  # fmt: skip
+        if second.status is Status.PENDING:
+            achievements.review_badge(conn, w.lead_gbg, second.id, approve=True, now=NOW)
+    at = page("badges", w.lead_gbg, w)
+    members = next(m for m in at.multiselect if m.label == "Badges in the playlist")
+    members.set_value([badged.badge_id, second.id])
+    next(n for n in at.number_input if n.label == "How many (for “any”)").set_value(2)
+    at.text_input(key="playlist_name_en").input("Göteborg Explorer")
+    at.text_area(key="playlist_description_en").input("Two badges of the city.")
+    at.text_area(key="playlist_criteria_en").input("Both.")
+    next(b for b in at.get("form_submit_button") if b.proto.label == "Save the playlist").click().run()
+    assert not at.exception
+    assert "The playlist is saved." in texts(at)
+    assert "Any 2 of them" in texts(at)
+    wallet = component_data(page("my_badges", None, w, "sv"), "wallet")
+    (offer,) = wallet["playlists"]  # type: ignore[misc]
+    assert offer["name"] == "Göteborg Explorer" and offer["need"] == 2 and offer["rule"] == "Vilka 2 som helst av dem"
+    assert offer["members"] == [achievements.achievement_url(w.settings.public_url, i) for i in (badged.badge_id, second.id)]
+    assert badged.credential["credentialSubject"]["achievement"]["id"] in offer["members"]
+
+
+def test_another_citys_lead_cannot_see_or_use_the_playlist_form_for_this_city(badged: Badged) -> None:
+    at = page("badges", badged.world.lead_kranj, badged.world)
+    assert "Code club" not in texts(at)
+    assert "A playlist needs at least two published badges in the city." in texts(at)
+
+
+def test_a_mailed_claim_links_token_reaches_the_form(signed_in: World) -> None:
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "claim.py"), default_timeout=60)
+    at.query_params["token"] = "x7Hq_3-aZ"
+    at.run()
+    data = component_data(at, "claim")
+    assert data["token"] == "x7Hq_3-aZ" and data["code"] == ""
+
+
+def test_awarding_by_email_without_a_mail_server_says_so_and_sends_nothing(badged: Badged) -> None:
+    w = badged.world
+    at = page("badges", w.librarian, w)
+    next(t for t in at.text_area if t.label.startswith("E-mail addresses")).input("ada@example.org\nbo@example.org,sv")
+    next(b for b in at.get("form_submit_button") if b.proto.label == "Send the claim links").click().run()
+    assert not at.exception
+    assert explain(BadgeError("mail_not_configured").reason, "en") in texts(at)
