@@ -14,7 +14,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
     parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout",
-                                          "freshness", "coverage", "population", "upload-lock", "load"), action="append")  # fmt: skip
+                                          "freshness", "coverage", "population", "upload-lock", "load", "badges"), action="append")  # fmt: skip
     parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument(
@@ -58,6 +58,7 @@ def main() -> None:
             "population",
             "upload-lock",
             "load",
+            "badges",
         )
     )
     settings = load_settings()
@@ -122,6 +123,10 @@ def main() -> None:
             server_options=args.load_server_option,
             profile=args.load_profile,
         )
+    if "badges" in only:
+        from benchmarks import badges as badges_bench
+
+        results["badges"] = badges_bench.run()
     if "addresses" in only:
         from benchmarks import addresses as address_bench
 

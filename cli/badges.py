@@ -59,7 +59,7 @@ def _did_web_host(settings: Settings) -> str | None:
 
 
 def cmd_badges_keys(args: argparse.Namespace, settings: Settings) -> int:
-    from opportunities.badges.keys import load_issuer_keys, rotate_issuer_key
+    from opportunities.badges.keys import exposure, load_issuer_keys, rotate_issuer_key
 
     path = settings.badge_key_file
     existed = path.exists()
@@ -75,6 +75,11 @@ def cmd_badges_keys(args: argparse.Namespace, settings: Settings) -> int:
     print(f"public key: {current.public_multibase}")
     for old in keys[1:]:
         print(f"retired (still verifies): {old.verification_method}")
+    problem = exposure(path)
+    if problem:
+        print(
+            f"warning: the key can be read or replaced by others: {problem}; chmod 600 the file, 700 its folder", file=sys.stderr
+        )
     return EXIT_OK
 
 
@@ -115,20 +120,7 @@ def cmd_badges_verify(args: argparse.Namespace, settings: Settings) -> int:
     )
     result = verify(data, known_keys=known, status_list=status_lists, now=args.now or datetime.now(UTC))
     if args.json:
-        shown = {
-            "state": result.state,
-            "valid": result.valid,
-            "reasons": [str(reason) for reason in result.reasons],
-            "codes": list(result.codes),
-            "issuer": result.issuer,
-            "issuer_name": result.issuer_name,
-            "issued_here": result.issued_here,
-            "achievement": result.achievement_name,
-            "subject": result.subject,
-            "issued": result.issued.isoformat() if result.issued else None,
-            "valid_until": result.valid_until.isoformat() if result.valid_until else None,
-            "credential_id": result.credential_id,
-        }
+        shown = result.as_json()
         print(json.dumps(shown, ensure_ascii=False, indent=2))
     else:
         print(result.state)

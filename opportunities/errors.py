@@ -299,7 +299,7 @@ BADGE_REASONS: Mapping[str, str] = {
     "achievement_exists": N_("This activity has a badge already; change that one."),
     "achievement_not_pending": N_("This badge is not waiting for review: it was reviewed already."),
     "text_missing": N_("Give the badge a name, a description and the criteria in English at least."),
-    "text_too_long": N_("The {field} is {n} characters long; at most {limit} are allowed."),
+    "text_too_long": N_("This is {n} characters long; at most {limit} are allowed."),  # {field} names it for programs
     "language_unknown": N_("{language} is not one of the app's languages."),
     "topic_unknown": N_("{topic} is not one of the topics."),
     "image_url_invalid": N_("The image must be an https:// address."),

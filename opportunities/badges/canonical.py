@@ -28,6 +28,8 @@ _UNESCAPED_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CLONES: LRUCache[str, dict[str, Any]] = LRUCache(maxsize=1000)
 _INLINE: LRUCache[int, tuple[dict[str, Any], Any]] = LRUCache(maxsize=2000)
 _LOCK = threading.Lock()
+_IRIS: LRUCache[tuple[Any, ...], Any] = LRUCache(maxsize=20000)
+_NONE = object()
 Loader = Callable[[str, Mapping[str, Any] | None], dict[str, Any]]
 
 
@@ -98,9 +100,21 @@ class _StrictProcessor(jsonld.JsonLdProcessor):  # type: ignore[misc]
         local_ctx: Any = None,
         defined: Any = None,
     ) -> Any:
-        expanded = super()._expand_iri(active_ctx, value, base=base, vocab=vocab, local_ctx=local_ctx, defined=defined)
+        if local_ctx is not None or not isinstance(value, str):  # context processing: as PyLD does it
+            return super()._expand_iri(active_ctx, value, base=base, vocab=vocab, local_ctx=local_ctx, defined=defined)
+        # outside context processing the answer depends only on the (immutable, identified) active
+        # context and the arguments: a quarter of the time went into working it out again
+        context_id = active_ctx.get("_uuid")
+        key = (context_id, value, base, vocab)
+        expanded = _IRIS.get(key) if context_id is not None else None
+        if expanded is None:
+            expanded = super()._expand_iri(active_ctx, value, base=base, vocab=vocab)
+            if context_id is not None:
+                _IRIS[key] = expanded if expanded is not None else _NONE
+        elif expanded is _NONE:
+            expanded = None
         absolute = isinstance(expanded, str) and (":" in expanded or expanded.startswith("@"))
-        if self._strict and local_ctx is None and isinstance(value, str) and not value.startswith("@") and not absolute:
+        if self._strict and not value.startswith("@") and not absolute:
             raise _UndefinedTermError(value)
         return expanded
 
@@ -120,7 +134,9 @@ def _check_text(value: Any) -> None:
 
 def _undefined(error: BaseException) -> _UndefinedTermError | BadgeError | None:
     seen: BaseException | None = error
-    while seen is not None:
+    visited: set[int] = set()
+    while seen is not None and id(seen) not in visited:
+        visited.add(id(seen))
         if isinstance(seen, _UndefinedTermError | BadgeError):
             return seen
         details = getattr(seen, "details", None)

@@ -16,7 +16,7 @@ from typing import Any
 
 from opportunities.badges.contexts import BADGE_CONTEXT
 from opportunities.badges.keys import IssuerKey
-from opportunities.badges.proofs import xsd_datetime
+from opportunities.badges.proofs import sign, xsd_datetime
 from opportunities.badges.status_lists import StatusEntry
 
 CREDENTIAL_TYPES = ("VerifiableCredential", "OpenBadgeCredential")
@@ -121,3 +121,30 @@ def build_credential(
     if status is not None:
         credential["credentialStatus"] = status.as_json()
     return credential
+
+
+def issue_credential(
+    *,
+    achievement: AchievementDefinition,
+    subject_id: str,
+    issuer: IssuerKey,
+    issuer_name: str,
+    issued: datetime,
+    credential_id: str,
+    status: StatusEntry | None,
+    valid_until: datetime | None = None,
+    language: str = "en",
+) -> dict[str, Any]:
+    """:func:`build_credential` signed by ``issuer`` at ``issued``: what a learner receives."""
+    unsigned = build_credential(
+        achievement=achievement,
+        subject_id=subject_id,
+        issuer=issuer,
+        issuer_name=issuer_name,
+        issued=issued,
+        credential_id=credential_id,
+        status=status,
+        valid_until=valid_until,
+        language=language,
+    )
+    return sign(unsigned, issuer, created=issued)

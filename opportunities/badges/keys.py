@@ -99,6 +99,20 @@ def load_or_create_issuer_key(path: Path, *, did_web_host: str | None = None) ->
     return issuer_key(private_key, did_web=did)
 
 
+def exposure(path: Path) -> str | None:
+    """Why the key file at ``path`` is readable by more than its owner (``"mode 0644"``), or None."""
+    try:
+        file_mode = path.expanduser().stat().st_mode & 0o777
+        folder_mode = path.expanduser().parent.stat().st_mode & 0o777
+    except OSError:
+        return None
+    if file_mode & 0o077:
+        return f"the file has mode {file_mode:04o}"
+    if folder_mode & 0o022:
+        return f"its folder can be written by others (mode {folder_mode:04o})"
+    return None
+
+
 def retired_key_paths(path: Path) -> list[Path]:
     """The retired keys kept beside ``path`` after rotations (``<name>.retired-<stamp>``), newest first."""
     path = path.expanduser()

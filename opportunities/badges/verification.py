@@ -27,13 +27,19 @@ never raises: it returns a :class:`Verification` whose ``state`` is ``valid``, `
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from cachetools import LRUCache
+
 from opportunities.badges.contexts import CONTEXT_FILES, OB_V3P0, VC_V2
+from opportunities.badges.jose import from_vc_jwt, looks_like_jwt
 from opportunities.badges.keys import IssuerKey
 from opportunities.badges.proofs import check_proof
 from opportunities.badges.status_lists import STATUS_PURPOSE, revoked_in
@@ -42,9 +48,13 @@ from opportunities.errors import BadgeError, Reason
 MAX_BYTES = 1024 * 1024
 # Clocks of issuer and verifier may differ this much (as Digital Bazaar's vc allows).
 CLOCK_SKEW = timedelta(minutes=5)
+_log = logging.getLogger(__name__)
 State = Literal["valid", "revoked", "expired", "invalid"]
 StatusListSource = Callable[[str], "dict[str, Any] | None"]
 CREDENTIAL_TYPES = {"OpenBadgeCredential", "AchievementCredential"}
+# Status list credentials whose proof was found valid (by content): only valid ones are kept.
+_CHECKED_LISTS: LRUCache[tuple[bytes, tuple[str, ...]], str] = LRUCache(maxsize=64)
+_LISTS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,25 @@ class Verification:
     achievement_id: str | None = None
     issued_here: bool = False  # signed by one of ``known_keys`` (our own issuer)
     credential: Mapping[str, Any] | None = field(default=None, repr=False)
+
+    def as_json(self, gettext: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """The verdict as JSON (for the verify route and ``badges verify --json``): the reasons worded
+        with ``gettext`` (the reader's language; English without), their codes beside them."""
+        return {
+            "state": self.state,
+            "valid": self.valid,
+            "reasons": [reason.render(gettext) if gettext else str(reason) for reason in self.reasons],
+            "codes": list(self.codes),
+            "issuer": self.issuer,
+            "issuer_name": self.issuer_name,
+            "issued_here": self.issued_here,
+            "achievement": self.achievement_name,
+            "achievement_id": self.achievement_id,
+            "subject": self.subject,
+            "issued": self.issued.isoformat() if self.issued else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "credential_id": self.credential_id,
+        }
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -91,22 +120,41 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def read_document(data: bytes) -> dict[str, Any]:
-    """The credential in ``data``: JSON, or a PNG or SVG with one baked in. ``BadgeError``:
-    ``too_large``, ``not_json``, ``no_baked_credential``, ``not_a_credential``."""
+def read_text(data: bytes) -> str:
+    """The text of a credential file: JSON or a compact JWS, read from a PNG or SVG when baked in.
+    ``BadgeError``: ``too_large``, ``no_baked_credential``, ``not_json`` (not UTF-8)."""
     from opportunities.badges.baking import looks_like_image, unbake
 
     if len(data) > MAX_BYTES:
         raise BadgeError("too_large", limit=MAX_BYTES)
     if looks_like_image(data):
-        data = unbake(data).encode("utf-8")
+        return unbake(data)
     try:
-        parsed = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BadgeError("not_json") from None
+
+
+def read_document(data: bytes) -> dict[str, Any]:
+    """The credential in ``data``: JSON, or a PNG or SVG with one baked in. ``BadgeError``:
+    ``too_large``, ``not_json``, ``no_baked_credential``, ``not_a_credential``."""
+    try:
+        parsed = json.loads(read_text(data))
+    except (ValueError, RecursionError):
         raise BadgeError("not_json") from None
     if not isinstance(parsed, dict):
         raise BadgeError("not_a_credential")
     return parsed
+
+
+def _credential_of(document: dict[str, Any] | bytes, known_keys: Sequence[IssuerKey]) -> tuple[Any, str | None]:
+    """The credential, and the verification method when it came as a VC-JOSE JWT (signature checked)."""
+    if not isinstance(document, bytes):
+        return document, None
+    text = read_text(document)
+    if looks_like_jwt(text):
+        return from_vc_jwt(text, known_keys=known_keys)
+    return read_document(document), None
 
 
 def _check_shape(credential: Mapping[str, Any]) -> None:
@@ -114,7 +162,12 @@ def _check_shape(credential: Mapping[str, Any]) -> None:
         raise BadgeError("too_large", limit=MAX_BYTES)
     types = credential.get("type")
     types = [types] if isinstance(types, str) else types
-    if not isinstance(types, list) or "VerifiableCredential" not in types or not CREDENTIAL_TYPES & set(types):
+    if (
+        not isinstance(types, list)
+        or not all(isinstance(name, str) for name in types)
+        or "VerifiableCredential" not in types
+        or not CREDENTIAL_TYPES & set(types)
+    ):
         raise BadgeError("not_a_credential")
     contexts = credential.get("@context")
     if not isinstance(contexts, list) or not all(isinstance(url, str) for url in contexts):
@@ -162,6 +215,20 @@ def _status_entry(credential: Mapping[str, Any]) -> tuple[str, int] | None:
     return None
 
 
+def _checked_list_proof(listed: Mapping[str, Any], known_keys: Sequence[IssuerKey]) -> str:
+    """:func:`check_proof` of a status list credential, remembered: every credential of a list names
+    the same one, and checking its proof costs as much as checking the credential's."""
+    digest = hashlib.sha256(json.dumps(listed, sort_keys=True, ensure_ascii=False).encode("utf-8")).digest()
+    key = (digest, tuple(key.verification_method for key in known_keys))
+    with _LISTS_LOCK:
+        method = _CHECKED_LISTS.get(key)
+    if method is None:
+        method = check_proof(listed, known_keys=known_keys)
+        with _LISTS_LOCK:
+            _CHECKED_LISTS[key] = method
+    return method
+
+
 def _check_status(
     credential: Mapping[str, Any], status_list: StatusListSource, known_keys: Sequence[IssuerKey], now: datetime
 ) -> bool:
@@ -181,7 +248,7 @@ def _check_status(
     try:
         if listed.get("@context") != [VC_V2] or listed.get("id") != url:
             raise BadgeError("bad_status_list", url=url[:200])
-        method = check_proof(listed, known_keys=known_keys)
+        method = _checked_list_proof(listed, known_keys)
         if _id_of(listed.get("issuer")) != _id_of(credential["issuer"]) or method.partition("#")[0] != _id_of(
             listed.get("issuer")
         ):
@@ -228,7 +295,21 @@ def verify(
     """Everything about ``document`` a verifier checks; never raises. ``status_list(url)`` gives the
     status list credential at ``url`` (or None when it cannot); nothing is fetched here."""
     try:
-        credential = read_document(document) if isinstance(document, bytes) else document
+        return _verify(document, known_keys=known_keys, status_list=status_list, now=now)
+    except Exception:  # a defect here must not become a traceback on the Verify page: logged, and invalid
+        _log.exception("verifying a credential failed")
+        return _invalid(BadgeError("malformed", field="credential"))
+
+
+def _verify(
+    document: dict[str, Any] | bytes,
+    *,
+    known_keys: Sequence[IssuerKey],
+    status_list: StatusListSource,
+    now: datetime,
+) -> Verification:
+    try:
+        credential, jwt_method = _credential_of(document, known_keys)
         if not isinstance(credential, dict):
             raise BadgeError("not_a_credential")
         _check_shape(credential)
@@ -238,7 +319,10 @@ def verify(
         return _invalid(BadgeError("not_json"))
     fields = _read_fields(credential)
     try:
-        ours = _check_signature(credential, known_keys)
+        if jwt_method is None:
+            ours = _check_signature(credential, known_keys)
+        else:  # the JWT's signature and issuer were checked as it was read
+            ours = any(key.verification_method == jwt_method for key in known_keys)
         issued = fields["issued"]
         if issued is not None and issued - CLOCK_SKEW > now:
             raise BadgeError("not_yet_valid", day=issued.astimezone(UTC).date())

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from opportunities.badges.credentials import AchievementDefinition, AchievementText, build_credential
-from opportunities.badges.keys import IssuerKey, load_or_create_issuer_key
+from opportunities.badges.credentials import AchievementDefinition, AchievementText, build_credential, issue_credential
+from opportunities.badges.keys import IssuerKey, issuer_key, load_or_create_issuer_key
 from opportunities.badges.proofs import sign
 from opportunities.badges.status_lists import StatusEntry, status_list_credential
 
@@ -60,7 +61,7 @@ class Issued:
 
 
 def _signed(key: IssuerKey, achievement: AchievementDefinition, index: int, **extra: Any) -> dict[str, Any]:
-    unsigned = build_credential(
+    return issue_credential(
         achievement=achievement,
         subject_id=SUBJECT,
         issuer=key,
@@ -70,6 +71,34 @@ def _signed(key: IssuerKey, achievement: AchievementDefinition, index: int, **ex
         status=StatusEntry(LIST_URL, index),
         **extra,
     )
+
+
+def _rich(key: IssuerKey) -> dict[str, Any]:
+    """A badge using many optional Open Badges 3.0 fields, as other issuers write them: both
+    canonicalisers must know every term (neither may drop one)."""
+    unsigned = build_credential(
+        achievement=ACTIVITY,
+        subject_id=SUBJECT,
+        issuer=key,
+        issuer_name="Cities of Learning Warszawa",
+        issued=ISSUED,
+        credential_id="urn:uuid:6f1f4c1e-8f0e-4b7a-9d55-000000000006",
+        status=StatusEntry(LIST_URL, 6),
+    )
+    unsigned["issuer"] |= {"url": "https://map.example.org", "email": "badges@map.example.org"}
+    unsigned["awardedDate"] = "2026-11-02T10:30:00Z"
+    unsigned["description"] = "For taking part in the robotics club."
+    unsigned["image"] = {"id": "https://map.example.org/badges/images/robotics-club.png", "type": "Image", "caption": "A robot"}
+    unsigned["evidence"] = [
+        {"id": "https://map.example.org/e/1", "type": ["Evidence"], "name": "Photo", "narrative": "We built it"}
+    ]
+    achievement = unsigned["credentialSubject"]["achievement"]
+    achievement["alignment"] = [
+        {"type": ["Alignment"], "targetName": "Robotics", "targetUrl": "https://esco.example/skill/1", "targetType": "ext:ESCO"}
+    ]
+    achievement["creator"] = {"id": "https://map.example.org/organisations/7", "type": ["Profile"], "name": "Youth centre"}
+    achievement["humanCode"] = "RB-1"
+    unsigned["credentialSubject"]["result"] = [{"type": ["Result"], "value": "A"}]
     return sign(unsigned, key, created=ISSUED)
 
 
@@ -86,6 +115,7 @@ def issued(tmp_path_factory: pytest.TempPathFactory) -> Issued:
         "activity badge": _signed(key, ACTIVITY, 1),
         "activity badge in Swedish": _signed(key, ACTIVITY, 2, language="sv"),
         "playlist badge": _signed(key, PLAYLIST, 4),
+        "badge with optional fields": _rich(key),
         "revoked": _signed(key, ACTIVITY, REVOKED_INDEX),
         "expired": _signed(key, ACTIVITY, 5, valid_until=NOW - timedelta(days=1)),
     }
@@ -100,3 +130,5 @@ def key_path(tmp_path: Path) -> Path:
 
 
 Mutation = Callable[[dict[str, Any]], None]
+# A key that is not the issuer's (for "signed by someone else").
+OTHER_ISSUER_KEY = issuer_key(Ed25519PrivateKey.generate())

@@ -7,6 +7,7 @@
 //         "statusLists": {url: credential}, "sign": credential template | null}
 // stdout: {"results": {name: {"proof": bool, "credential": bool, "revoked": bool|null, "errors": [..]}},
 //          "signed": credential | null}
+import {createPublicKey, verify as verifySignature} from 'node:crypto';
 import {readFileSync} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
@@ -106,4 +107,27 @@ if(input.sign) {
   const signingSuite = new DataIntegrityProof({signer: keyPair.signer(), cryptosuite: eddsaRdfc2022});
   signed = await vc.issue({credential, suite: signingSuite, documentLoader});
 }
-process.stdout.write(JSON.stringify({results, signed}));
+async function jwtVerified(token) {
+  try {
+    const [header, payload, signature] = token.split('.');
+    const {alg, kid} = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const {document: method} = await documentLoader(kid);
+    const key = await Ed25519Multikey.from(method);
+    const publicKey = createPublicKey({
+      key: {kty: 'OKP', crv: 'Ed25519', x: Buffer.from(key.publicKey).toString('base64url')},
+      format: 'jwk'
+    });
+    const issuer = typeof claims.issuer === 'object' ? claims.issuer.id : claims.issuer;
+    return alg === 'EdDSA' && issuer === kid.split('#')[0] && verifySignature(
+      null, Buffer.from(`${header}.${payload}`), publicKey, Buffer.from(signature, 'base64url'));
+  } catch(error) {
+    return false;
+  }
+}
+
+const jwts = {};
+for(const [name, token] of Object.entries(input.jwts || {})) {
+  jwts[name] = await jwtVerified(token);
+}
+process.stdout.write(JSON.stringify({results, signed, jwts}));

@@ -93,3 +93,22 @@ def test_verify_files_that_are_not_badges(
     captured = capsys.readouterr()
     assert said in captured.out + captured.err
     assert "Traceback" not in captured.err
+
+
+def test_keys_warns_about_a_key_others_can_read(key_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["badges", "keys"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    key_env.chmod(0o644)
+    assert main(["badges", "keys"]) == 0
+    assert "warning: the key can be read or replaced by others: the file has mode 0644" in capsys.readouterr().err
+
+
+def test_verify_a_jwt_file(issued: Issued, key_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from opportunities.badges.jose import to_vc_jwt
+
+    token = tmp_path / "badge.jwt"
+    token.write_text(to_vc_jwt(issued.credentials["playlist badge"], issued.key) + "\n")
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps(issued.status_lists[LIST_URL]))
+    assert main(["badges", "verify", str(token), "--status-list", str(listed), "--now", NOW.isoformat()]) == 0
+    assert "achievement: City Explorer" in capsys.readouterr().out

@@ -13,9 +13,11 @@ from typing import Any
 import pytest
 
 from opportunities.badges.contexts import CONTEXT_FILES
+from opportunities.badges.jose import to_vc_jwt
 from opportunities.badges.verification import verify
 from opportunities.settings import PROJECT_ROOT
 from tests.badges.conftest import NOW, SUBJECT, Issued
+from tests.badges.test_jose import _tampered_payload
 
 SCRIPT = PROJECT_ROOT / "tests" / "badges" / "crosscheck.mjs"
 pytestmark = pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
@@ -25,6 +27,7 @@ EXPECTED = {
     "activity badge": (True, True, False),
     "activity badge in Swedish": (True, True, False),
     "playlist badge": (True, True, False),
+    "badge with optional fields": (True, True, False),
     "revoked": (True, True, True),  # vc verifies; the status check reports the bit set
     "expired": (True, False, None),  # validUntil passed: vc refuses before checking status
     "tampered": (False, False, None),
@@ -42,6 +45,11 @@ def javascript(issued: Issued) -> dict[str, Any]:
             for name, credential in issued.credentials.items()
         ],
         "statusLists": issued.status_lists,
+        "jwts": {
+            "activity badge": to_vc_jwt(issued.credentials["activity badge"], issued.key),
+            "playlist badge": to_vc_jwt(issued.credentials["playlist badge"], issued.key),
+            "tampered": _tampered_payload(to_vc_jwt(issued.credentials["activity badge"], issued.key)),
+        },
         "sign": {
             name: value
             for name, value in issued.credentials["activity badge"].items()
@@ -69,6 +77,7 @@ def test_javascript_verifies_what_we_issue(javascript: dict[str, Any], kind: str
         ("activity badge", "valid"),
         ("activity badge in Swedish", "valid"),
         ("playlist badge", "valid"),
+        ("badge with optional fields", "valid"),
         ("revoked", "revoked"),
         ("expired", "expired"),
         ("tampered", "invalid"),
@@ -92,3 +101,7 @@ def test_a_credential_signed_in_javascript_and_then_changed_fails_in_python(java
     changed["credentialSubject"]["id"] = "urn:uuid:00000000-0000-4000-8000-000000000000"
     result = verify(changed, known_keys=[issued.key], status_list=issued.status_list, now=NOW)
     assert (result.state, result.codes) == ("invalid", ("forged",))
+
+
+def test_node_verifies_our_vc_jose_jwts(javascript: dict[str, Any]) -> None:
+    assert javascript["jwts"] == {"activity badge": True, "playlist badge": True, "tampered": False}

@@ -242,3 +242,82 @@ def test_every_badge_reason_is_worded_in_every_language(language: str) -> None:
     gettext = translator(language).gettext
     untranslated = [code for code, text in BADGE_REASONS.items() if gettext(text) == text]
     assert untranslated == []
+
+
+def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            found += _paths(item, (*prefix, name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += _paths(item, (*prefix, index))
+    return found
+
+
+def test_any_field_of_any_type_gives_a_verdict_never_an_exception(issued: Issued, caplog: pytest.LogCaptureFixture) -> None:
+    """Every field of a signed badge replaced by every JSON type: ``verify`` says invalid, and why."""
+    original = issued.credentials["activity badge"]
+    replacements: list[Any] = [None, 0, -1, 1.5, True, "", "x", [], [None], {}, {"id": 5}, {"@context": "x"}]
+    seen: set[str] = set()
+    for path in _paths(original):
+        for replacement in replacements:
+            credential = copy.deepcopy(original)
+            target = credential
+            for part in path[:-1]:
+                target = target[part]
+            if target[path[-1]] == replacement:
+                continue
+            target[path[-1]] = replacement
+            result = verify(credential, known_keys=[issued.key], status_list=issued.status_list, now=NOW)
+            assert (result.valid, result.state) == (False, "invalid"), (path, replacement)
+            assert len(result.codes) == len(result.reasons) == 1
+            seen.update(result.codes)
+    assert {"forged", "malformed", "wrong_context", "not_a_credential", "undefined_term"} <= seen
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]  # no defect caught by the last resort
+
+
+def test_any_field_of_the_revocation_list_of_any_type_makes_it_untrusted(
+    issued: Issued, caplog: pytest.LogCaptureFixture
+) -> None:
+    listed = issued.status_lists[LIST_URL]
+    for path in _paths(listed):
+        for replacement in [None, 0, "", "x", [], {}, {"id": 5}]:
+            changed = copy.deepcopy(listed)
+            target = changed
+            for part in path[:-1]:
+                target = target[part]
+            if target[path[-1]] == replacement:
+                continue
+            target[path[-1]] = replacement
+            result = verify(
+                issued.credentials["activity badge"],
+                known_keys=[issued.key],
+                status_list=lambda url, changed=changed: changed,
+                now=NOW,
+            )
+            assert (result.state, result.codes) == ("invalid", ("bad_status_list",)), (path, replacement)
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+def test_every_truncation_of_a_file_gives_a_verdict(issued: Issued, caplog: pytest.LogCaptureFixture) -> None:
+    data = json.dumps(issued.credentials["activity badge"]).encode()
+    png = bake_png(_png(), issued.credentials["activity badge"])
+    credential_end = png.index(b"IEND") - 4  # the chunk before IEND is the credential's
+    for whole, whole_until in ((data, len(data)), (png, credential_end)):
+        for end in range(0, len(whole), 37):
+            result = verify(whole[:end], known_keys=[issued.key], status_list=issued.status_list, now=NOW)
+            # a PNG cut after its credential chunk still holds the whole signed credential
+            assert result.state == ("invalid" if end < whole_until else "valid"), end
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+@pytest.mark.parametrize(
+    ("language", "word"), [("en", "revoked"), ("sv", "återkallat"), ("sl", "preklical"), ("pl", "unieważnił")]
+)
+def test_the_verdict_as_json_in_the_readers_language(issued: Issued, language: str, word: str) -> None:
+    result = verify(issued.credentials["revoked"], known_keys=[issued.key], status_list=issued.status_list, now=NOW)
+    shown = result.as_json(translator(language).gettext)
+    assert shown["state"] == "revoked" and shown["codes"] == ["revoked"]
+    assert word in shown["reasons"][0]
+    assert json.loads(json.dumps(shown)) == shown

@@ -78,6 +78,30 @@ def fill(engine: Engine, geocoder: Geocoder) -> None:
         conn.execute(insert(schema.districts).values(city_id=city, name="Centrum Ö", boundary='{"type": "Polygon", "coordinates": []}',
                                                       population=1234, population_by_age='{"teens": 100}', population_year=2024,
                                                       source="SCB"))  # fmt: skip
+        texts = json.dumps({"en": {"name": "Kod", "description": SCRIPTS, "criteria": "3 sessions"}}, ensure_ascii=False)
+        badge = {"texts": texts, "image_url": "", "tags": '["python"]', "topics": '["digital-skills"]', "status": "published",
+                 "review_note": "", "created_by": provider.id, "created_at": NOW, "updated_at": NOW, "city_id": city}  # fmt: skip
+        activity_badge = conn.execute(insert(schema.badge_achievements).returning(schema.badge_achievements.c.id).values(
+            kind="activity", opportunity_id=opportunity, organisation_id=organisation, **badge)).scalar_one()  # fmt: skip
+        playlist_badge = conn.execute(insert(schema.badge_achievements).returning(schema.badge_achievements.c.id).values(
+            kind="playlist", opportunity_id=None, organisation_id=None, **badge)).scalar_one()  # fmt: skip
+        playlist = conn.execute(insert(schema.badge_playlists).returning(schema.badge_playlists.c.id).values(
+            city_id=city, achievement_id=playlist_badge, rule_kind="per_topic", rule_count=1, rule_topics='["digital-skills"]',
+            created_by=admin.id, created_at=NOW, updated_at=NOW)).scalar_one()  # fmt: skip
+        conn.execute(insert(schema.badge_playlist_members).values(playlist_id=playlist, achievement_id=activity_badge))
+        conn.execute(insert(schema.badge_claim_codes).values(code_hash="f" * 64, kind="code", achievement_id=activity_badge,
+                                                             label="Session 1", created_by=provider.id, created_at=NOW,
+                                                             expires_at=NOW + timedelta(hours=2), max_uses=30, uses=2))  # fmt: skip
+        status_list = conn.execute(insert(schema.badge_status_lists).returning(schema.badge_status_lists.c.id).values(
+            city_id=city, issuer="did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK", size=131072, next_position=2,
+            stride=12345, shift=777, created_at=NOW)).scalar_one()  # fmt: skip
+        conn.execute(insert(schema.badge_issuances), [
+            {"credential_id": "urn:uuid:00000000-0000-4000-8000-000000000001", "achievement_id": activity_badge, "via": "code",
+             "issued_at": NOW, "status_list_id": status_list, "status_index": 777, "revoked_at": None, "revoke_reason": ""},
+            {"credential_id": "urn:uuid:00000000-0000-4000-8000-000000000002", "achievement_id": activity_badge, "via": "award",
+             "issued_at": NOW, "status_list_id": status_list, "status_index": 13122, "revoked_at": NOW, "revoke_reason": SCRIPTS},
+        ])  # fmt: skip
+        conn.execute(insert(schema.badge_claim_attempts).values(at=NOW, client_key="a" * 64))
 
 
 def rows_of(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
@@ -358,7 +382,7 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     assert main(["backup", str(out)]) == 0
     captured = capsys.readouterr()
     revision = connection.schema_revision(engine)
-    assert captured.out.startswith(f"backup written to {out}: 21 tables, ")
+    assert captured.out.startswith(f"backup written to {out}: {len(schema.metadata.tables)} tables, ")
     assert f"bytes, schema revision {revision}\n" in captured.out and "address files" in captured.out
     assert "opportunities: 2/2, done in " in captured.err
     assert "users: 3/3, done in " in captured.err
@@ -370,7 +394,8 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     assert main(["restore", str(out)]) == 0
     captured = capsys.readouterr()
     assert (
-        captured.out == f"restored {out}: 21 tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, "
+        captured.out
+        == f"restored {out}: {len(schema.metadata.tables)} tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, "
         f"schema revision {revision}\n"
     )
     assert "checksums verified: " in captured.err
