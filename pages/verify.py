@@ -46,7 +46,8 @@ def main() -> None:
             "inside) or paste its text. Nothing you check is stored."
         )
     )
-    upload = st.file_uploader(_("The badge file"), type=["json", "png", "svg"], key=session.VERIFY_FILE)
+    upload = st.file_uploader(_("The badge file"), type=["json", "png", "svg"], key=session.VERIFY_FILE,
+                              max_upload_size=MAX_FILE_BYTES // (1024 * 1024))  # fmt: skip
     pasted = st.text_area(
         _("Or paste the badge (its JSON text), its id or a link to check it"),
         key=session.VERIFY_TEXT,

@@ -193,11 +193,21 @@ def test_a_learner_claims_keeps_downloads_and_verifies_a_badge_then_sees_it_revo
     download.value.save_as(saved_json)
     credential = json.loads(saved_json.read_text(encoding="utf-8"))
     assert credential["credentialSubject"]["id"] == subject  # the browser's id, never a name
+    # The learner's name on their own copy: kept in this browser, drawn under the PNG's picture,
+    # outside the signed credential.
+    first_card = page.get_by_test_id("wallet-badge").first
+    first_card.get_by_text("Add your name to your own copy").click()
+    first_card.get_by_label("Your name", exact=True).fill("Ada Lovelace")
+    first_card.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_test_id("wallet-badge").first).to_contain_text("Your name on your copy: Ada Lovelace")
     with page.expect_download() as download:
         page.get_by_test_id("download-png").first.click()
     saved_png = tmp_path / "badge.png"
     download.value.save_as(saved_png)
-    assert json.loads(baking.unbake_png(saved_png.read_bytes())) == credential
+    baked = saved_png.read_bytes()
+    assert json.loads(baking.unbake_png(baked)) == credential
+    assert (int.from_bytes(baked[16:20], "big"), int.from_bytes(baked[20:24], "big")) == (512, 576)  # IHDR: the name's strip
+    assert "Ada Lovelace" not in baked.decode("latin-1")
 
     open_page(page, server, "verify", "Verify a badge")
     assert "Valid: this badge was issued here" in verify_file(page, saved_png)
