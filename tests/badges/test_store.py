@@ -369,3 +369,29 @@ def test_after_a_key_rotation_new_badges_go_to_new_lists_and_old_ones_still_veri
         issuance.revoke(conn, COMMAND_LINE, before.issuance.credential_id, "test", now=NOW)
     check = awarding.verifier(badges.engine, settings, now=NOW)
     assert (check(before.credential).state, check(after.credential).state) == ("revoked", "valid")
+
+
+def test_a_single_use_code_claimed_at_once_from_many_browsers_is_issued_once(badges: Badges) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    code = badges.code(badges.code_club)
+    group = badges.code(badges.chess, uses=6)
+
+    def attempt(args: tuple[str, int]) -> str:
+        secret, n = args
+        try:
+            _claim(
+                badges, secret, subject=f"urn:uuid:0f8fad5b-d9cb-469f-a165-7086772895{n:02d}", client=client_key(f"192.0.2.{n}")
+            )
+        except BadgeError as refused:
+            return refused.code
+        return "issued"
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        single = list(pool.map(attempt, [(code, n) for n in range(6)]))
+        multi = list(pool.map(attempt, [(group, n) for n in range(10, 18)]))
+    assert sorted(single) == ["code_used"] * 5 + ["issued"]
+    assert sorted(multi) == ["code_used"] * 2 + ["issued"] * 6
+    with badges.engine.connect() as conn:
+        positions = conn.execute(select(schema.badge_issuances.c.status_list_id, schema.badge_issuances.c.status_index)).all()
+    assert len(positions) == 7 == len(set(positions))
