@@ -139,6 +139,8 @@ def badge_card(page: Page, badge: Achievement, activity: str) -> None:
         if badge.status is Status.PUBLISHED:
             claim_code_part(page, badge)
             award_part(page, badge)
+        if badge.organisation_id is not None and badge.organisation_id == page.user.organisation_id:
+            edit_part(page, badge)
 
 
 def claim_code_part(page: Page, badge: Achievement) -> None:
@@ -240,32 +242,50 @@ def define(page: Page) -> None:
             st.rerun()
 
 
-def text_fields(page: Page, prefix: str) -> dict[str, dict[str, str]]:
-    """Name, description and criteria in each language (English required), inside the caller's form."""
+def text_fields(page: Page, prefix: str, badge: Achievement | None = None) -> dict[str, dict[str, str]]:
+    """Name, description and criteria in each language (English required), inside the caller's form;
+    filled from ``badge`` when it is being changed."""
     _ = page._
     texts: dict[str, dict[str, str]] = {}
     for tab, code in zip(st.tabs([LANGUAGE_NAMES[c] for c in LANGUAGES]), LANGUAGES, strict=True):
+        now = badge.texts.get(code) if badge is not None else None
         with tab:
-            name = st.text_input(_("Name"), key=f"{prefix}_name_{code}", max_chars=achievements.MAX_NAME_LENGTH)
-            description = st.text_area(
-                _("Description"), key=f"{prefix}_description_{code}", max_chars=achievements.MAX_TEXT_LENGTH
-            )
+            name = st.text_input(_("Name"), key=f"{prefix}_name_{code}", max_chars=achievements.MAX_NAME_LENGTH,
+                                 value=now.name if now else "")  # fmt: skip
+            description = st.text_area(_("Description"), key=f"{prefix}_description_{code}",
+                                       max_chars=achievements.MAX_TEXT_LENGTH, value=now.description if now else "")  # fmt: skip
             criteria = st.text_area(_("What earns it (criteria)"), key=f"{prefix}_criteria_{code}",
-                                    max_chars=achievements.MAX_TEXT_LENGTH)  # fmt: skip
+                                    max_chars=achievements.MAX_TEXT_LENGTH, value=now.criteria if now else "")  # fmt: skip
             if code == "en" or name or description or criteria:
                 texts[code] = {"name": name, "description": description, "criteria": criteria}
     st.caption(_("English is needed; the other languages are shown to those who read them."))
     return texts
 
 
-def picture_choice(page: Page, prefix: str) -> str:
+def picture_choice(page: Page, prefix: str, now: str | None = None) -> str:
     _ = page._
     names = list(badge_images.IMAGES)
     columns = st.columns(len(names))
     for column, name in zip(columns, names, strict=True):
         column.image(str(badge_images.FOLDER / f"{name}.svg"), width=64, caption=_(badge_images.IMAGES[name]))
-    return str(st.radio(_("Picture"), names, key=f"{prefix}_picture", horizontal=True,
+    return str(st.radio(_("Picture"), names, key=f"{prefix}_picture", horizontal=True, index=names.index(now) if now in names else 0,
                         format_func=lambda n: _(badge_images.IMAGES[n])))  # fmt: skip
+
+
+def edit_part(page: Page, badge: Achievement) -> None:
+    """Change a badge of the organisation's (back to review unless it publishes directly)."""
+    _ = page._
+    with st.expander(_("Change the badge")), st.form(f"edit_{badge.id}"):
+        texts = text_fields(page, f"edit_{badge.id}", badge)
+        picture = picture_choice(page, f"edit_{badge.id}", badge_images.name_of(badge.image_url))
+        save = st.form_submit_button(_("Save the changes"))
+    if save:
+        done = act(page, lambda conn: achievements.update_badge(conn, page.user, badge.id, texts=texts,
+                                                               image_url=badge_images.data_url(picture), tags=badge.tags,
+                                                               topics=badge.topics, now=page.now),
+                   _("The badge is saved. A city lead reviews it unless your organisation publishes directly."))  # fmt: skip
+        if done is not None:
+            st.rerun()
 
 
 # --- a city lead's part ----------------------------------------------------------------------------

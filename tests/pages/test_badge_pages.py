@@ -311,3 +311,26 @@ def test_awarding_by_email_without_a_mail_server_says_so_and_sends_nothing(badge
     next(b for b in at.get("form_submit_button") if b.proto.label == "Send the claim links").click().run()
     assert not at.exception
     assert explain(BadgeError("mail_not_configured").reason, "en") in texts(at)
+
+
+def test_a_rejected_badge_is_changed_by_its_provider_and_goes_back_to_review(signed_in: World) -> None:
+    w = signed_in
+    with writing(w.engine) as conn:
+        badge = achievements.define_badge(conn, w.librarian, w.ids["Kodklubb"], texts=TEXTS, now=NOW,
+                                          image_url=badge_images.data_url("book"))  # fmt: skip
+        if badge.status is Status.PUBLISHED:
+            pytest.skip("the library publishes directly: nothing to review")
+        achievements.review_badge(conn, w.lead_gbg, badge.id, approve=False, note="Say what the criteria are", now=NOW)
+    at = page("badges", w.librarian, w)
+    assert "Say what the criteria are" in texts(at)
+    assert at.text_input(key=f"edit_{badge.id}_name_en").value == "Code club"
+    assert at.radio(key=f"edit_{badge.id}_picture").value == "book"
+    at.text_area(key=f"edit_{badge.id}_criteria_en").input("Come to three sessions and finish a game.")
+    next(b for b in at.get("form_submit_button") if b.proto.label == "Save the changes").click().run()
+    assert not at.exception
+    with w.engine.connect() as conn:
+        changed = achievements.get_achievement(conn, badge.id)
+    assert changed.status is Status.PENDING and changed.texts["en"].criteria == "Come to three sessions and finish a game."
+    assert changed.texts["sv"].name == "Kodklubben"  # the other languages kept
+    other = page("badges", w.newcomer_member, w)  # another organisation's provider sees nothing of it
+    assert "Code club" not in texts(other)
