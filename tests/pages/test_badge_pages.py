@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from opportunities.accounts.accounts import start_session
 from opportunities.badges import achievements, awarding, claims, issuance
 from opportunities.db.connection import writing
 from opportunities.db.queries import set_status
@@ -334,3 +335,24 @@ def test_a_rejected_badge_is_changed_by_its_provider_and_goes_back_to_review(sig
     assert changed.texts["sv"].name == "Kodklubben"  # the other languages kept
     other = page("badges", w.newcomer_member, w)  # another organisation's provider sees nothing of it
     assert "Code club" not in texts(other)
+
+
+@pytest.mark.parametrize(("path", "who", "title"), [("pages/claim.py", None, "Claim a badge"), ("pages/my_badges.py", None, "My badges"),
+                                                     ("pages/verify.py", None, "Verify a badge"), ("pages/badges.py", "admin", "Badges")])  # fmt: skip
+def test_the_pages_are_in_the_apps_navigation(signed_in: World, path: str, who: str | None, title: str) -> None:
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=60)
+    if who is not None:
+        with writing(signed_in.engine) as conn:
+            user = getattr(signed_in, who)
+            at.session_state[session.SESSION_TOKEN] = start_session(conn, user.id, NOW, settings=signed_in.settings)
+    at.session_state[session.LANGUAGE] = "en"
+    at.switch_page(path).run()
+    assert not at.exception
+    assert at.title[0].value == title
+
+
+def test_an_admin_sees_the_leads_part_of_every_city(badged: Badged) -> None:
+    at = page("badges", badged.world.admin, badged.world)
+    assert tab_labels(at)[:3] == ["Badges in the city", "To review", "Playlists"]
+    assert "Our badges" not in tab_labels(at)
+    assert "Code club" in texts(at)
