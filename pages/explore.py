@@ -116,6 +116,15 @@ def badge_name(opportunity_id: int | None, lang: str) -> str | None:
     return (names.get(lang) or names.get("en")) if names else None
 
 
+def with_badge(index: OpportunityIndex, keep: np.ndarray, filters: Filters) -> np.ndarray:
+    """``keep`` narrowed to the activities that award a badge when the filter asks for it (the
+    index holds no badges: their published set, cached briefly, is matched by id)."""
+    if not filters.badge_only:
+        return keep
+    awarding = np.fromiter(badges_of_activities(access.engine()), dtype=index.ids.dtype)
+    return keep & np.isin(index.ids, awarding)
+
+
 def shorten(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, with "…" where it was cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -156,6 +165,7 @@ def _set_filter_state(filters: Filters, today: date) -> None:
     st.session_state[session.TYPES] = [t.value for t in filters.types]
     st.session_state[session.TAUGHT_IN] = filters.language
     st.session_state[session.ACCESSIBLE] = filters.accessible_only
+    st.session_state[session.BADGE_ONLY] = filters.badge_only
     st.session_state[session.TEXT] = filters.text
     st.session_state[session.PLACE] = filters.place
     st.session_state[session.RADIUS] = filters.radius_km
@@ -242,6 +252,7 @@ def current_filters(today: date) -> Filters:
         types=tuple(OpportunityType(t) for t in st.session_state[session.TYPES]),
         language=st.session_state[session.TAUGHT_IN],
         accessible_only=bool(st.session_state[session.ACCESSIBLE]),
+        badge_only=bool(st.session_state[session.BADGE_ONLY]),
         text=st.session_state[session.TEXT].strip(),
         place=st.session_state[session.PLACE].strip(),
         radius_km=int(st.session_state[session.RADIUS]),
@@ -315,6 +326,7 @@ def filter_sidebar(cities: list[str], languages_taught: tuple[str, ...], lang: s
         )
         st.checkbox(_("Free only"), key=session.FREE)
         st.checkbox(_("Accessible only"), key=session.ACCESSIBLE)
+        st.checkbox(_("Awards a badge"), key=session.BADGE_ONLY)
 
         st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_sidebar")
     return current_filters(today)
@@ -562,7 +574,7 @@ def filter_label(name: str, lang: str) -> str:
     _ = translations(lang).gettext
     labels = {
         "city": _("City"), "topic": _("Topics"), "age": _("Age"), "dates": _("Dates"), "mode": _("Mode"), "type": _("Type"),
-        "free": _("Free only"), "accessible": _("Accessible only"), "language": _("Language taught in"),
+        "free": _("Free only"), "accessible": _("Accessible only"), "badge": _("Awards a badge"), "language": _("Language taught in"),
         "q": _("Search in titles and descriptions"), "near": _("Near me"),
     }  # fmt: skip
     return labels[name]
@@ -618,7 +630,7 @@ def main() -> None:
             st.session_state[session.SELECTED] = None
 
     with engine.connect() as conn:
-        keep = index.mask(query, conn)
+        keep = with_badge(index, index.mask(query, conn), filters)
     total = int(keep.sum())
     search_key = repr(query)
     circle = (*near.point, filters.radius_km) if near.point is not None else None
@@ -661,7 +673,8 @@ def main() -> None:
         def count_without(relaxed: Filters) -> int:
             point = near.point if (relaxed.place or relaxed.use_browser_position) else None
             with engine.connect() as conn:
-                return int(index.mask(relaxed.to_query(limit=MAX_LIMIT, today=today, near=point), conn).sum())
+                return int(with_badge(index, index.mask(relaxed.to_query(limit=MAX_LIMIT, today=today, near=point), conn),
+                                      relaxed).sum())  # fmt: skip
 
         for name, count in relaxations(filters, count_without):
             st.button(

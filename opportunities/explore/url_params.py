@@ -3,7 +3,8 @@
 Filters: ``city`` (a city name), ``topic`` (repeatable; an id or a label in any UI language),
 ``age`` (an age group id such as ``teens``, or an exact age such as ``15``), ``from`` and ``to``
 (ISO dates; without ``from`` the search starts today, in the chosen city: see :func:`local_today`), ``mode`` and ``type`` (repeatable ids),
-``free`` and ``accessible`` (``1``), ``language`` (the ISO 639-1 code of the language an
+``free``, ``accessible`` and ``badge`` (``1``; ``badge``: activities that award a badge, which the
+page narrows to itself: the index does not hold badges), ``language`` (the ISO 639-1 code of the language an
 opportunity is taught in), ``q`` (words in the title or description), ``near`` (a typed place or
 address) and ``radius`` (km). The rest of the page: ``id`` (the opportunity shown in detail),
 ``lat``, ``lon``, ``z`` (the map view, once the visitor moved the map) and ``lang`` (the UI
@@ -43,7 +44,7 @@ Params = dict[str, str | list[str]]
 
 # The names of the filters, in the order they are suggested for relaxing an empty result.
 FILTER_NAMES: tuple[str, ...] = (
-    "free", "accessible", "type", "mode", "language", "age", "topic", "q", "dates", "near", "city",
+    "free", "accessible", "badge", "type", "mode", "language", "age", "topic", "q", "dates", "near", "city",
 )  # fmt: skip
 
 
@@ -103,6 +104,9 @@ class Filters:
     types: tuple[OpportunityType, ...] = ()
     language: str = ""
     accessible_only: bool = False
+    # Only activities that award a badge: not part of the search (the page narrows the result to
+    # the activities with a published badge, see pages/explore.py).
+    badge_only: bool = False
     text: str = ""
     place: str = ""
     radius_km: int = DEFAULT_RADIUS_KM
@@ -159,10 +163,9 @@ class Filters:
             params["mode"] = [m.value for m in self.modes]
         if self.types:
             params["type"] = [t.value for t in self.types]
-        if self.free_only:
-            params["free"] = "1"
-        if self.accessible_only:
-            params["accessible"] = "1"
+        for flag, on in (("free", self.free_only), ("accessible", self.accessible_only), ("badge", self.badge_only)):
+            if on:
+                params[flag] = "1"
         if self.language:
             params["language"] = self.language
         if self.text:
@@ -184,6 +187,7 @@ class Filters:
             "type": bool(self.types),
             "free": self.free_only,
             "accessible": self.accessible_only,
+            "badge": self.badge_only,
             "language": bool(self.language),
             "q": bool(self.text),
             "near": bool(self.place) or self.use_browser_position,
@@ -201,6 +205,7 @@ class Filters:
             "type": {"types": ()},
             "free": {"free_only": False},
             "accessible": {"accessible_only": False},
+            "badge": {"badge_only": False},
             "language": {"language": ""},
             "q": {"text": ""},
             "near": {"place": "", "radius_km": DEFAULT_RADIUS_KM, "use_browser_position": False},
@@ -348,6 +353,7 @@ def filters_from_params(
     modes, types = _formats_from(link)
     free_only = link.flag("free", _("The free filter {value} in the link was ignored: use 1 or 0."))
     accessible_only = link.flag("accessible", _("The accessible filter {value} in the link was ignored: use 1 or 0."))
+    badge_only = link.flag("badge", _("The badge filter {value} in the link was ignored: use 1 or 0."))
     taught = _language_taught_from(link, languages_taught)
     text = link.last("q")
     place, radius = _place_from(link)
@@ -363,6 +369,7 @@ def filters_from_params(
         types=types,
         language=taught,
         accessible_only=accessible_only,
+        badge_only=badge_only,
         text=text,
         place=place,
         radius_km=radius,

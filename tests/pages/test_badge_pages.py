@@ -356,3 +356,35 @@ def test_an_admin_sees_the_leads_part_of_every_city(badged: Badged) -> None:
     assert tab_labels(at)[:3] == ["Badges in the city", "To review", "Playlists"]
     assert "Our badges" not in tab_labels(at)
     assert "Code club" in texts(at)
+
+
+def test_explore_filters_to_activities_that_award_a_badge_and_puts_it_in_the_link(badged: Badged) -> None:
+    w = badged.world
+    with writing(w.engine) as conn:
+        for title in ("Kodklubb", "Schack", "Robotika"):
+            set_status(conn, w.ids[title], Status.PUBLISHED)
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "explore.py"), default_timeout=60)
+    at.session_state[session.LANGUAGE] = "en"
+    at.run()
+    everything = card_titles(at)
+    assert {"Kodklubb", "Schack", "Robotika"} <= set(everything)
+    at.checkbox(key=session.BADGE_ONLY).check().run()
+    assert not at.exception
+    assert card_titles(at) == ["Kodklubb"]
+    assert at.query_params["badge"] == "1"
+    # A link with the filter opens with it; a bad value is dropped with a message.
+    link = AppTest.from_file(str(PROJECT_ROOT / "pages" / "explore.py"), default_timeout=60)
+    link.session_state[session.LANGUAGE] = "en"
+    link.query_params["badge"] = "1"
+    link.run()
+    assert card_titles(link) == ["Kodklubb"] and link.checkbox(key=session.BADGE_ONLY).value
+    bad = AppTest.from_file(str(PROJECT_ROOT / "pages" / "explore.py"), default_timeout=60)
+    bad.session_state[session.LANGUAGE] = "en"
+    bad.query_params["badge"] = "maybe"
+    bad.run()
+    assert "The badge filter" in " ".join(x.value for x in bad.warning)
+    assert set(card_titles(bad)) == set(everything)
+
+
+def card_titles(at: AppTest) -> list[str]:
+    return [m.value.split("**")[1] for m in at.main.markdown if m.value.startswith("**") and "  \n" in m.value]
