@@ -14,7 +14,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
     parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout",
-                                          "freshness", "coverage", "population", "upload-lock", "load", "badges"), action="append")  # fmt: skip
+                                          "freshness", "coverage", "population", "upload-lock", "load", "badges", "badge-store"),
+                        action="append")  # fmt: skip
     parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument(
@@ -59,6 +60,7 @@ def main() -> None:
             "upload-lock",
             "load",
             "badges",
+            "badge-store",
         )
     )
     settings = load_settings()
@@ -123,6 +125,11 @@ def main() -> None:
             server_options=args.load_server_option,
             profile=args.load_profile,
         )
+    if "badge-store" in only:
+        from benchmarks import badge_store as badge_store_bench
+
+        results["badge-store"] = badge_store_bench.run()
+        print("badge-store", json.dumps(results["badge-store"]), flush=True)
     if "badges" in only:
         from benchmarks import badges as badges_bench
 

@@ -327,6 +327,7 @@ BADGE_REASONS: Mapping[str, str] = {
     "status_list_unknown": N_("There is no such status list."),
     "not_did_web": N_("This deployment names its issuer by did:key, not did:web."),
     "unavailable": N_("The service cannot reach its database just now; try again in a minute."),
+    "too_many_requests": N_("Too many requests from here just now. Try again in {seconds} seconds."),
 }
 
 

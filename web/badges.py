@@ -24,6 +24,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import threading
+import time
+from collections import OrderedDict, deque
 from datetime import UTC, datetime
 from typing import Any
 
@@ -52,6 +55,9 @@ PLAYLIST_MAX_BYTES = 2 * 1024 * 1024  # up to 60 credentials
 STATUS_LIST_CACHE = "public, max-age=300"
 ACHIEVEMENT_CACHE = "public, max-age=3600"
 _NO_STORE = {"Cache-Control": "no-store"}
+# Verifying costs CPU (canonicalisation) on the process that does it, so its limit is per process:
+# a client may verify this many documents a minute here.
+VERIFY_PER_MINUTE = 60
 _STATUS = {
     "too_many_attempts": 429, "claims_busy": 429, "code_unknown": 404, "credential_unknown": 404, "achievement_unknown": 404,
     "code_expired": 410, "code_used": 410, "achievement_not_published": 409, "body_too_large": 413, "too_large": 413,
@@ -77,6 +83,34 @@ def _issuer_keys(settings: Settings) -> tuple[IssuerKey, ...]:
     path = settings.badge_key_file
     mtime = path.stat().st_mtime_ns if path.exists() else 0
     return _keys(str(path), mtime, settings.badge_issuer_did, settings.public_url, settings)
+
+
+class ClientWindow:
+    """At most ``limit`` requests per client in any ``window_s`` seconds, in this process (the
+    clients known are bounded: the least recently seen are forgotten)."""
+
+    def __init__(self, limit: int, window_s: float, max_clients: int = 10_000) -> None:
+        self.limit, self.window_s, self.max_clients = limit, window_s, max_clients
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def wait_s(self, client: str, now: float | None = None) -> int:
+        """0 and the request counted, or the whole seconds to wait before the next one."""
+        moment = time.monotonic() if now is None else now
+        with self._lock:
+            times = self._seen.pop(client, deque())
+            while times and times[0] <= moment - self.window_s:
+                times.popleft()
+            self._seen[client] = times
+            if len(self._seen) > self.max_clients:
+                self._seen.popitem(last=False)
+            if len(times) >= self.limit:
+                return max(1, int(times[0] + self.window_s - moment) + 1)
+            times.append(moment)
+            return 0
+
+
+_VERIFICATIONS = ClientWindow(VERIFY_PER_MINUTE, 60.0)
 
 
 def language_of(request: Request) -> str:
@@ -247,6 +281,10 @@ async def playlist_claim(request: Request) -> Response:
 async def verify_route(request: Request) -> Response:
     language = language_of(request)
     settings = load_settings()
+    wait = _VERIFICATIONS.wait_s(_client(request) or "unknown")
+    if wait:
+        return refusal("too_many_requests", BadgeError("too_many_requests", seconds=wait).reason, language, status=429,
+                       retry_after=wait)  # fmt: skip
     try:
         body = await read_body(request, MAX_BYTES)
     except BadgeError as error:

@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from opportunities.accounts import audit
-from opportunities.accounts.identity import User
+from opportunities.accounts.identity import Role, User
 from opportunities.accounts.organisations import get_organisation
 from opportunities.accounts.permissions import Action, allowed, authorise
 from opportunities.badges.credentials import AchievementDefinition, AchievementText
@@ -187,6 +187,19 @@ def list_achievements(
     if kind is not None:
         query = query.where(badge_achievements.c.kind == kind.value)
     return [_achievement(r) for r in conn.execute(query)]
+
+
+def review_queue(conn: Connection, reviewer: User | None, *, city_id: int | None = None) -> list[Achievement]:
+    """The badges waiting for review in the reviewer's cities (or ``city_id``), oldest first;
+    :class:`ForbiddenError` for anyone who may not review there."""
+    if city_id is not None:
+        authorise(reviewer, Action.REVIEW, city_id=city_id)
+        return list_achievements(conn, city_ids=[city_id], statuses=[Status.PENDING])
+    if reviewer is None or reviewer.disabled or reviewer.role is Role.PROVIDER:
+        authorise(reviewer, Action.REVIEW, city_id=-1)  # raises, with the reason
+    assert reviewer is not None
+    cities = None if reviewer.role is Role.ADMIN else reviewer.city_ids
+    return list_achievements(conn, city_ids=cities, statuses=[Status.PENDING])
 
 
 def may_manage(user: User | None, achievement: Achievement) -> bool:

@@ -61,7 +61,7 @@ def claim(
     code (:func:`opportunities.badges.claims.redeem`); nothing is issued then.
     """
     subject = issuance.check_subject(subject)
-    with writing(engine) as conn:
+    with engine.connect() as conn:  # a read: no write lock taken for it
         claims.check_limits(conn, client, now, settings)
     try:
         with writing(engine) as conn:

@@ -23,6 +23,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from urllib.parse import urlencode
 
 import segno
 from sqlalchemy import Connection, delete, func, insert, select, update
@@ -95,6 +96,11 @@ def normalise(text: str) -> str:
     if len(code) != CODE_LENGTH or any(c not in ALPHABET for c in code):
         raise BadgeError("code_malformed", length=CODE_LENGTH, example=shown(ALPHABET[:CODE_LENGTH]))
     return code
+
+
+def claim_link(public_url: str, code: str) -> str:
+    """The address a QR code holds: the claim page with the code filled in."""
+    return f"{public_url.rstrip('/')}/claim?{urlencode({'code': code})}"
 
 
 def qr_svg(text: str) -> str:

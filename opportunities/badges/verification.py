@@ -293,7 +293,9 @@ def verify(
     now: datetime,
 ) -> Verification:
     """Everything about ``document`` a verifier checks; never raises. ``status_list(url)`` gives the
-    status list credential at ``url`` (or None when it cannot); nothing is fetched here."""
+    status list credential at ``url`` (or None when it cannot); nothing is fetched here. ``now``
+    without a time zone is taken as UTC."""
+    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
     try:
         return _verify(document, known_keys=known_keys, status_list=status_list, now=now)
     except Exception:  # a defect here must not become a traceback on the Verify page: logged, and invalid

@@ -418,6 +418,8 @@ badge_issuances = Table(
     Column("revoke_reason", Text, nullable=False, default=""),
     UniqueConstraint("status_list_id", "status_index", name="uq_badge_issuances_status"),
     Index("ix_badge_issuances_achievement_issued", "achievement_id", "issued_at"),
+    # a list's revoked indexes (its status list credential) in one range of one index, covering
+    Index("ix_badge_issuances_list_revoked", "status_list_id", "revoked_at", "status_index"),
 )
 
 # Failed claims (wrong, expired or used codes), for the limits against guessing: per client (a

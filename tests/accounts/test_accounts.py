@@ -252,6 +252,14 @@ PERMISSIONS = [
     ("admin", Action.VIEW_OUTBOX, None, None, True),
     (None, Action.SUBMIT, "org", None, False),  # a signed-out visitor
     (None, Action.REVIEW, None, "kranj", False),
+    ("provider", Action.MANAGE_BADGES, "org", None, True),  # the badges of the organisation's activities
+    ("provider", Action.MANAGE_BADGES, "other_org", None, False),
+    ("provider", Action.MANAGE_CITY_BADGES, None, "kranj", False),  # playlists, any badge of the city
+    ("lead", Action.MANAGE_CITY_BADGES, None, "kranj", True),
+    ("lead", Action.MANAGE_CITY_BADGES, None, "lodz", False),
+    ("lead", Action.MANAGE_BADGES, "org", None, False),
+    ("admin", Action.MANAGE_BADGES, "other_org", None, True),
+    (None, Action.MANAGE_BADGES, "org", None, False),
 ]
 
 

@@ -177,6 +177,33 @@ def test_unknown_or_unpublished_things_are_404_and_verify_explains(served: tuple
     assert broken.status == 200 and broken.json()["state"] == "invalid" and broken.json()["codes"] == ["not_json"]
 
 
+@pytest.mark.parametrize(
+    ("moments", "waits"),
+    [
+        ([0, 1, 2, 3], [0, 0, 0, 58]),  # the fourth within the minute waits until the first is a minute old
+        ([0, 1, 2, 60.5, 61], [0, 0, 0, 0, 0]),
+        ([0, 0, 0, 0, 0, 30], [0, 0, 0, 61, 61, 31]),
+    ],
+)
+def test_a_clients_window(moments: list[float], waits: list[int]) -> None:
+    from web.badges import ClientWindow
+
+    window = ClientWindow(3, 60.0)
+    assert [window.wait_s("a", now=m) for m in moments] == waits
+    assert window.wait_s("b", now=moments[-1]) == 0  # another client is not held back
+
+
+def test_verification_is_limited_per_client(served: tuple[Badges, Starlette], monkeypatch: pytest.MonkeyPatch) -> None:
+    from web import badges as routes
+
+    monkeypatch.setattr(routes, "_VERIFICATIONS", routes.ClientWindow(2, 60.0))
+    answers = [call(served[1], "POST", "/badges/verify", b"{}", headers={"accept-language": "sv"}) for _ in range(3)]
+    assert [a.status for a in answers] == [200, 200, 429]
+    assert answers[2].json()["error"] == "too_many_requests" and "sekunder" in answers[2].json()["message"]
+    assert int(answers[2].headers["retry-after"]) > 0
+    assert call(served[1], "POST", "/badges/verify", b"{}", client="192.0.2.77").status == 200
+
+
 def test_the_did_document_is_served_for_did_web(
     served: tuple[Badges, Starlette], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

@@ -105,6 +105,7 @@ def test_new_codes_use_the_unambiguous_alphabet_and_differ() -> None:
 
 
 def test_the_qr_code_is_svg_and_png() -> None:
-    svg = claims.qr_svg("https://map.example.org/claim?code=ABCDE-FGHJK")
+    assert claims.claim_link("https://map.example.org/", "ABCDE-FGHJK") == "https://map.example.org/claim?code=ABCDE-FGHJK"
+    svg = claims.qr_svg(claims.claim_link("https://map.example.org", "ABCDE-FGHJK"))
     assert svg.startswith("<svg") and "<path" in svg
     assert claims.qr_png("https://map.example.org/claim?code=ABCDE-FGHJK").startswith(b"\x89PNG\r\n\x1a\n")

@@ -69,6 +69,19 @@ def test_a_badge_is_defined_by_its_activitys_provider_and_waits_for_the_citys_le
     assert [e.action for e in logged] == ["approve_badge", "define_badge"] and logged[0].actor == "lead@goteborg.example"
 
 
+def test_the_review_queue_holds_the_pending_badges_of_the_leads_cities(world: World) -> None:
+    with writing(world.engine) as conn:
+        pending = achievements.define_badge(conn, world.librarian, world.ids["Kodklubb"], texts=TEXTS, now=NOW)
+        assert [a.id for a in achievements.review_queue(conn, world.lead_gbg)] == [pending.id]
+        assert achievements.review_queue(conn, world.lead_kranj) == []
+        assert [a.id for a in achievements.review_queue(conn, world.admin, city_id=world.gbg)] == [pending.id]
+        for stranger in (world.librarian, None, world.disabled_lead):
+            with pytest.raises(ForbiddenError):
+                achievements.review_queue(conn, stranger)
+        with pytest.raises(ForbiddenError):
+            achievements.review_queue(conn, world.lead_kranj, city_id=world.gbg)
+
+
 @pytest.mark.parametrize(
     ("texts", "reason"),
     [

@@ -321,3 +321,9 @@ def test_the_verdict_as_json_in_the_readers_language(issued: Issued, language: s
     assert shown["state"] == "revoked" and shown["codes"] == ["revoked"]
     assert word in shown["reasons"][0]
     assert json.loads(json.dumps(shown)) == shown
+
+
+def test_now_without_a_time_zone_is_utc(issued: Issued) -> None:
+    naive_now = NOW.replace(tzinfo=None)
+    result = verify(issued.credentials["expired"], known_keys=[issued.key], status_list=issued.status_list, now=naive_now)
+    assert result.state == "expired"

@@ -160,6 +160,10 @@ def test_a_learner_claims_keeps_downloads_and_verifies_a_badge_then_sees_it_revo
 
     learner = context(browser, server, width=390)
     page = learner.new_page()
+    # Explore: only the two activities with a badge, each marked.
+    assert open_explore(page, server, "?badge=1") == 2
+    expect(page.get_by_text("Awards a badge: E2E Robot builder")).to_be_visible()
+    page.screenshot(path=screenshot_path("badges-explore-filter-390"))
     # The QR code's link: the code arrives in the form.
     open_page(page, server, f"claim?code={code}", "Claim a badge")
     expect(page.get_by_test_id("claim-code")).to_have_value(code)

@@ -98,6 +98,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("status_list_id", "status_index", name="uq_badge_issuances_status"),
     )
     op.create_index("ix_badge_issuances_achievement_issued", "badge_issuances", ["achievement_id", "issued_at"])
+    op.create_index("ix_badge_issuances_list_revoked", "badge_issuances", ["status_list_id", "revoked_at", "status_index"])
     op.create_table(
         "badge_claim_attempts",
         sa.Column("id", sa.Integer, primary_key=True),
