@@ -14,13 +14,11 @@ from typing import Any
 
 import numpy as np
 import streamlit as st
-from sqlalchemy import Engine
 from streamlit_folium import st_folium
 
 from maps.approximate import is_approximate
 from maps.overview import MapView, base_map, fitted_view, near_circle, near_view, overview_layer, places_by_size
 from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, view_to_draw, visitor_moved
-from opportunities.badges import achievements
 from opportunities.explore.index import OpportunityIndex
 from opportunities.explore.search import SearchQuery
 from opportunities.explore.url_params import (
@@ -101,18 +99,9 @@ export default function (component) {
 _locate_button = st.components.v2.component("col_locate_me", html=_LOCATE_HTML, css=_LOCATE_CSS, js=_LOCATE_JS)
 
 
-@st.cache_data(ttl=60, max_entries=1, show_spinner=False)
-def badges_of_activities(_engine: Engine) -> dict[int, dict[str, str]]:
-    """The published badges of activities: opportunity id -> language -> the badge's name (briefly
-    cached: a new badge shows within a minute)."""
-    with _engine.connect() as conn:
-        found = achievements.list_achievements(conn, statuses=[Status.PUBLISHED], kind=achievements.Kind.ACTIVITY)
-    return {a.opportunity_id: {code: text.name for code, text in a.texts.items()} for a in found if a.opportunity_id is not None}
-
-
 def badge_name(opportunity_id: int | None, lang: str) -> str | None:
     """The name of the badge the activity awards, in ``lang`` (else English), or None."""
-    names = badges_of_activities(access.engine()).get(opportunity_id or 0)
+    names = state.badges_of_activities(access.engine()).get(opportunity_id or 0)
     return (names.get(lang) or names.get("en")) if names else None
 
 
@@ -121,7 +110,7 @@ def with_badge(index: OpportunityIndex, keep: np.ndarray, filters: Filters) -> n
     index holds no badges: their published set, cached briefly, is matched by id)."""
     if not filters.badge_only:
         return keep
-    awarding = np.fromiter(badges_of_activities(access.engine()), dtype=index.ids.dtype)
+    awarding = np.fromiter(state.badges_of_activities(access.engine()), dtype=index.ids.dtype)
     return keep & np.isin(index.ids, awarding)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import streamlit as st
 from sqlalchemy import Engine
 
+from opportunities.badges import achievements
 from opportunities.coverage.districts import CoverageIndex, open_coverage
 from opportunities.db.connection import open_database
 from opportunities.db.queries import count_opportunities, data_version, districts_version, get_opportunities, list_cities
@@ -130,6 +131,19 @@ def published_cities(engine: Engine, database_url: str) -> list[City]:
 def _published_cities_at(_engine: Engine, database_url: str, version: str) -> list[City]:
     with _engine.connect() as conn:
         return list_cities(conn, status=Status.PUBLISHED)
+
+
+# How long the set of activities with a published badge is kept between runs (one query refreshes it).
+BADGES_CACHE_S = 30
+
+
+@st.cache_data(ttl=BADGES_CACHE_S, max_entries=1, show_spinner=False)
+def badges_of_activities(_engine: Engine) -> dict[int, dict[str, str]]:
+    """The published badges of activities: opportunity id -> language -> the badge's name (for
+    Explore's mark and filter; a newly published badge shows within :data:`BADGES_CACHE_S` seconds)."""
+    with _engine.connect() as conn:
+        found = achievements.list_achievements(conn, statuses=[Status.PUBLISHED], kind=achievements.Kind.ACTIVITY)
+    return {a.opportunity_id: {code: text.name for code, text in a.texts.items()} for a in found if a.opportunity_id is not None}
 
 
 def city_names(engine: Engine, database_url: str) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer, serve
 from tests.e2e.test_explore import open_explore
 from tests.e2e.test_upload_review import serious_violations, wait_ready
 from ui import badge_images
+from ui.app_state import BADGES_CACHE_S
 
 pytestmark = pytest.mark.browser
 
@@ -160,8 +162,12 @@ def test_a_learner_claims_keeps_downloads_and_verifies_a_badge_then_sees_it_revo
 
     learner = context(browser, server, width=390)
     page = learner.new_page()
-    # Explore: only the two activities with a badge, each marked.
-    assert open_explore(page, server, "?badge=1") == 2
+    # Explore: only the two activities with a badge, each marked (the page refreshes the set of
+    # badges every BADGES_CACHE_S seconds; the server's first visit came before they were published).
+    deadline = time.monotonic() + BADGES_CACHE_S + 30
+    while open_explore(page, server, "?badge=1") != 2:
+        assert time.monotonic() < deadline, "the filter never showed the two activities with a badge"
+        page.wait_for_timeout(3000)
     expect(page.get_by_text("Awards a badge: E2E Robot builder")).to_be_visible()
     page.screenshot(path=screenshot_path("badges-explore-filter-390"))
     # The QR code's link: the code arrives in the form.
