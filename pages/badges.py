@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import streamlit as st
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from opportunities.accounts.identity import Role, User
 from opportunities.badges import achievements, awarding, claims, issuance, playlists
@@ -83,7 +83,7 @@ def main() -> None:
             build(page)
 
 
-def act(page: Page, action: Callable[[Any], object], done: str) -> object | None:
+def act(page: Page, action: Callable[[Connection], object], done: str) -> object | None:
     """Run ``action`` in one transaction; on success keep ``done`` to show after the rerun, else say why."""
     _ = page._
     try:
@@ -118,7 +118,8 @@ def our_badges(page: Page) -> None:
         badge_card(page, badge, titles.get(badge.opportunity_id or 0, ""))
 
 
-def activity_titles(conn: Any, found: Sequence[Achievement]) -> dict[int, str]:
+def activity_titles(conn: Connection, found: Sequence[Achievement]) -> dict[int, str]:
+    """The titles of the badges' activities, by id."""
     ids = {a.opportunity_id for a in found if a.opportunity_id is not None}
     return {i: queries.get_opportunity(conn, i).title for i in ids}
 
@@ -165,7 +166,6 @@ def claim_code_part(page: Page, badge: Achievement) -> None:
 
 
 def validity_label(page: Page, valid: timedelta) -> str:
-    _ = page._
     if valid < timedelta(days=1):
         return page.ngettext("{count} hour", "{count} hours", int(valid.total_seconds() // 3600))
     return page.ngettext("{count} day", "{count} days", valid.days)
