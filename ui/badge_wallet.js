@@ -441,6 +441,8 @@ function playlistPart(data, entries, redraw) {
         el("h4", { text: playlist.name }),
         playlist.description ? el("p", { text: playlist.description }) : null,
         el("p", { class: "col-facts", text: playlist.rule }),
+        el("p", {}, el("a", { href: new URL(`?playlist=${encodeURIComponent(playlist.id)}&lang=${encodeURIComponent(lang)}`,
+          appBase()).href, text: t.mapLink })),
         el("p", { class: "col-facts", text: t.progress.replace("{have}", String(earned.length)).replace("{need}", String(playlist.need)) }),
         held.has(playlist.badge) ? el("p", { text: t.playlistHeld }) : null,
         earned.length >= playlist.need && !held.has(playlist.badge)

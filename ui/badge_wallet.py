@@ -126,6 +126,7 @@ def wallet_texts(language: str) -> dict[str, Any]:
         "progress": _("Badges of this playlist in this browser: {have}; the rule asks for {need}."),
         "claimPlaylist": _("Claim the playlist badge"),
         "playlistHeld": _("You have this playlist's badge."),
+        "mapLink": _("See its activities on the map"),
         "claimed": _("“{name}” is now in your badges, in this browser."),
         "refused": _("This code cannot be used. Check it and try again."),
         "tooMany": _("Too many tries. Wait a few minutes and try again."),

@@ -40,6 +40,7 @@ TYPES = "filter_types"
 TAUGHT_IN = "filter_language"
 ACCESSIBLE = "filter_accessible"
 BADGE_ONLY = "filter_badge"  # only activities that award a badge
+PLAYLIST = "filter_playlist"  # the activities of one playlist (its id), or None
 TEXT = "filter_text"
 PLACE = "filter_place"
 RADIUS = "filter_radius"
@@ -62,7 +63,7 @@ PAGE = "list_page"
 LIST_FOR = "list_for"  # the search the list page number belongs to (a new search starts on page 1)
 # The filter widgets' keys: re-set together when the interface language changes (see the explore page).
 FILTER_KEYS: tuple[str, ...] = (
-    CITY, TOPICS, AGE_KIND, AGE, FREE, DATE_FROM, DATE_TO, MODES, TYPES, TAUGHT_IN, ACCESSIBLE, BADGE_ONLY, TEXT, PLACE, RADIUS,
+    CITY, TOPICS, AGE_KIND, AGE, FREE, DATE_FROM, DATE_TO, MODES, TYPES, TAUGHT_IN, ACCESSIBLE, BADGE_ONLY, PLAYLIST, TEXT, PLACE, RADIUS,
 )  # fmt: skip
 
 # --- Submit ----------------------------------------------------------------------------------------

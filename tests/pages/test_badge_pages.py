@@ -20,7 +20,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from opportunities.accounts.accounts import start_session
-from opportunities.badges import achievements, awarding, claims, issuance
+from opportunities.badges import achievements, awarding, claims, issuance, playlists
 from opportunities.db.connection import writing
 from opportunities.db.queries import set_status
 from opportunities.errors import BadgeError
@@ -388,3 +388,33 @@ def test_explore_filters_to_activities_that_award_a_badge_and_puts_it_in_the_lin
 
 def card_titles(at: AppTest) -> list[str]:
     return [m.value.split("**")[1] for m in at.main.markdown if m.value.startswith("**") and "  \n" in m.value]
+
+
+def test_explore_shows_a_playlists_activities_from_a_link_or_the_menu(badged: Badged) -> None:
+    w = badged.world
+    with writing(w.engine) as conn:
+        for title in ("Kodklubb", "Schack", "Robotika"):
+            set_status(conn, w.ids[title], Status.PUBLISHED)
+        second = achievements.define_badge(conn, w.librarian, w.ids["Schack"], now=NOW, texts={
+            "en": {"name": "Chess player", "description": "Played a tournament.", "criteria": "Five games."}})  # fmt: skip
+        if second.status is Status.PENDING:
+            achievements.review_badge(conn, w.lead_gbg, second.id, approve=True, now=NOW)
+        made = playlists.create_playlist(conn, w.lead_gbg, city_id=w.gbg, members=[badged.badge_id, second.id],
+                                         rule=playlists.Rule.any_n(2), now=NOW, texts={
+                                             "en": {"name": "Göteborg Explorer", "description": "Two.", "criteria": "Both."}})  # fmt: skip
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages" / "explore.py"), default_timeout=60)
+    at.session_state[session.LANGUAGE] = "en"
+    at.query_params["playlist"] = str(made.id)
+    at.run()
+    assert not at.exception
+    assert sorted(card_titles(at)) == ["Kodklubb", "Schack"]
+    assert "Göteborg Explorer" in at.info[0].value and "Any 2 of them" in at.info[0].value
+    at.selectbox(key=session.PLAYLIST).select(None).run()
+    assert "Robotika" in card_titles(at) and "playlist" not in at.query_params
+    gone = AppTest.from_file(str(PROJECT_ROOT / "pages" / "explore.py"), default_timeout=60)
+    gone.session_state[session.LANGUAGE] = "en"
+    gone.query_params["playlist"] = "999"
+    gone.run()
+    assert not gone.exception
+    assert escape_markdown("The playlist 999 in the link was ignored.") in " ".join(x.value for x in gone.warning)
+    assert "Robotika" in card_titles(gone)
