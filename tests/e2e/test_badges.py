@@ -197,6 +197,11 @@ def test_a_learner_claims_keeps_downloads_and_verifies_a_badge_then_sees_it_revo
     expect(page.get_by_test_id("wallet-badge")).to_have_count(2, timeout=10_000)
     expect(page.get_by_test_id("wallet-playlists")).to_contain_text("You have this playlist's badge.")
     page.screenshot(path=screenshot_path("badges-wallet-playlist-390"))
+    # The playlist's activities on the map, from its card.
+    page.get_by_role("link", name="See its activities on the map").click()
+    expect(page.get_by_text("Playlist “E2E City Explorer”")).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
+    expect(page.get_by_text("Awards a badge: E2E Gardener")).to_be_visible()
+    open_page(page, server, "my_badges", "My badges")
     with page.expect_download() as download:
         page.get_by_test_id("download-json").first.click()
     saved_json = tmp_path / "badge.json"
