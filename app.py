@@ -42,6 +42,12 @@ except access.DATABASE_TROUBLE as exc:  # the pages still get a menu; the one th
 explore = st.Page("pages/explore.py", title=_("Explore"), default=True)
 coverage = st.Page("pages/coverage.py", title=_("Coverage"))
 indicators = st.Page("pages/indicators.py", title=_("Indicators"), url_path="indicators")
+# Recognition, for everyone and without an account: claim a badge, the wallet in this browser, verify one.
+BADGE_PAGES = (
+    ("pages/claim.py", _("Claim a badge")),
+    ("pages/my_badges.py", _("My badges")),
+    ("pages/verify.py", _("Verify a badge")),
+)
 
 # Provider pages, then city-lead pages: in the menu of those who may use them. For everyone else
 # they stay at their address, hidden, so that a shared link opens the page's own answer (sign in
@@ -58,9 +64,14 @@ register = st.Page("pages/register.py", title=_("Register an organisation"), vis
 role = user.role if user is not None else None
 providing = role in (Role.PROVIDER, Role.ADMIN)
 leading = role in (Role.CITY_LEAD, Role.ADMIN)
-pages = [explore, coverage, indicators, sign_in, register]
+pages = [explore, coverage, indicators]
+pages += [st.Page(path, title=title) for path, title in BADGE_PAGES]
+pages += [sign_in, register]
 pages += [st.Page(path, title=title, visibility="visible" if providing else "hidden") for path, title in PROVIDER_PAGES]
 pages += [st.Page(path, title=title, visibility="visible" if leading else "hidden") for path, title in CITY_LEAD_PAGES]
+# Defining badges, claim codes and revoking: providers for their activities, city leads for their city.
+badges = st.Page("pages/badges.py", title=_("Badges"), visibility="visible" if providing or leading else "hidden")
+pages.append(badges)
 pages.append(st.Page("pages/account.py", title=_("Account"), visibility="visible" if user is not None else "hidden"))
 page = st.navigation(pages)
 access.write_cookie()

@@ -51,7 +51,7 @@ from opportunities.opportunity_text import format_ages, format_cost, format_date
 from opportunities.places.nearby import near_point, position_from_browser
 from opportunities.text import escape_markdown, fold
 from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, TOPICS, Mode, OpportunityType, Status
-from ui import access, session
+from ui import access, badge_wallet, session
 from ui import app_state as state
 from ui.language import DATE_FORMATS, browser_language, set_page_language, switcher, translations
 from ui.subscribe import search_links, subscribe
@@ -100,6 +100,64 @@ export default function (component) {
 _locate_button = st.components.v2.component("col_locate_me", html=_LOCATE_HTML, css=_LOCATE_CSS, js=_LOCATE_JS)
 
 
+def badge_name(opportunity_id: int | None, lang: str) -> str | None:
+    """The name of the badge the activity awards, in ``lang`` (else English), or None."""
+    names = state.badges_of_activities(access.engine()).get(opportunity_id or 0)
+    return (names.get(lang) or names.get("en")) if names else None
+
+
+def with_badge(index: OpportunityIndex, keep: np.ndarray, filters: Filters) -> np.ndarray:
+    """``keep`` narrowed to the activities that award a badge, or to a playlist's, when the filters
+    ask for it (the index holds no badges: their published set, cached briefly, is matched by id)."""
+    if filters.badge_only:
+        awarding = np.fromiter(state.badges_of_activities(access.engine()), dtype=index.ids.dtype)
+        keep = keep & np.isin(index.ids, awarding)
+    if filters.playlist is not None:
+        found = state.playlists_on_map(access.engine()).get(filters.playlist)
+        members = np.array(found[2] if found else (), dtype=index.ids.dtype)
+        keep = keep & np.isin(index.ids, members)
+    return keep
+
+
+def playlist_choice(lang: str) -> None:
+    """The playlist filter, when the city has playlists: a playlist's activities on the map and in
+    the list. A playlist in a link that does not exist (any more) is dropped with a message."""
+    _ = translations(lang).gettext
+    found = state.playlists_on_map(access.engine())
+    if not found:
+        return
+
+    def label(playlist_id: int | None) -> str:
+        if playlist_id is None:
+            return _("Any activity")
+        names = found[playlist_id][0]
+        return names.get(lang) or names.get("en") or str(playlist_id)
+
+    st.selectbox(_("Playlist"), [None, *found], key=session.PLAYLIST, format_func=label,
+                 help=_("The activities whose badges together earn the playlist's badge."))  # fmt: skip
+
+
+def forget_unknown_playlist(lang: str) -> None:
+    """A playlist (from a link) that does not exist, or no longer: dropped, with a message."""
+    chosen = st.session_state[session.PLAYLIST]
+    if chosen is not None and chosen not in state.playlists_on_map(access.engine()):
+        st.session_state[session.PLAYLIST] = None
+        message = translations(lang).gettext("The playlist {value} in the link was ignored.").format(value=chosen)
+        st.session_state[session.URL_PROBLEMS] = [*st.session_state[session.URL_PROBLEMS], message]
+
+
+def playlist_notice(filters: Filters, lang: str) -> None:
+    """What the chosen playlist asks for, above the results."""
+    found = state.playlists_on_map(access.engine()).get(filters.playlist) if filters.playlist is not None else None
+    if found is None:
+        return
+    _ = translations(lang).gettext
+    names, rule, _members = found
+    name = names.get(lang) or names.get("en") or ""
+    st.info(escape_markdown(_("Playlist “{name}”: {rule}. Its badges are earned at these activities.").format(
+        name=name, rule=badge_wallet.rule_text(rule, lang))), icon=":material/playlist_add_check:")  # fmt: skip
+
+
 def shorten(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, with "…" where it was cut."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
@@ -140,6 +198,8 @@ def _set_filter_state(filters: Filters, today: date) -> None:
     st.session_state[session.TYPES] = [t.value for t in filters.types]
     st.session_state[session.TAUGHT_IN] = filters.language
     st.session_state[session.ACCESSIBLE] = filters.accessible_only
+    st.session_state[session.BADGE_ONLY] = filters.badge_only
+    st.session_state[session.PLAYLIST] = filters.playlist
     st.session_state[session.TEXT] = filters.text
     st.session_state[session.PLACE] = filters.place
     st.session_state[session.RADIUS] = filters.radius_km
@@ -226,6 +286,8 @@ def current_filters(today: date) -> Filters:
         types=tuple(OpportunityType(t) for t in st.session_state[session.TYPES]),
         language=st.session_state[session.TAUGHT_IN],
         accessible_only=bool(st.session_state[session.ACCESSIBLE]),
+        badge_only=bool(st.session_state[session.BADGE_ONLY]),
+        playlist=st.session_state[session.PLAYLIST],
         text=st.session_state[session.TEXT].strip(),
         place=st.session_state[session.PLACE].strip(),
         radius_km=int(st.session_state[session.RADIUS]),
@@ -299,6 +361,8 @@ def filter_sidebar(cities: list[str], languages_taught: tuple[str, ...], lang: s
         )
         st.checkbox(_("Free only"), key=session.FREE)
         st.checkbox(_("Accessible only"), key=session.ACCESSIBLE)
+        st.checkbox(_("Awards a badge"), key=session.BADGE_ONLY)
+        playlist_choice(lang)
 
         st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_sidebar")
     return current_filters(today)
@@ -455,6 +519,9 @@ def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lan
             if distances is not None and np.isfinite(distances[i]):
                 facts.insert(0, format_distance_km(float(distances[i]), lang))
             st.caption(escape_markdown(" · ".join(facts)))
+            badge = badge_name(opp.id, lang)
+            if badge is not None:
+                st.caption(":material/workspace_premium: " + escape_markdown(_("Awards a badge: {name}").format(name=badge)))
             # Each button names its opportunity: a screen reader lists twenty buttons by name, and
             # twenty "Details" could not be told apart. Provider text is escaped in label and tooltip.
             st.button(
@@ -512,6 +579,8 @@ def detail_view(opp: Opportunity, lang: str, timezone: str, link: str) -> None:
                 rows.append((_("Approximate location"), precision_label(opp.precision, lang, opp.uncertainty_m)))
         rows.append((_("Accessibility"), opp.accessibility))
         rows.append((_("Contact"), opp.contact_email))
+        badge = badge_name(opp.id, lang)
+        rows.append((_("Badge"), _("{name}: ask for the claim code at the activity").format(name=badge) if badge else ""))
         _fields(rows)
         if opp.schedule:
             now = local_now(timezone)
@@ -541,7 +610,7 @@ def filter_label(name: str, lang: str) -> str:
     _ = translations(lang).gettext
     labels = {
         "city": _("City"), "topic": _("Topics"), "age": _("Age"), "dates": _("Dates"), "mode": _("Mode"), "type": _("Type"),
-        "free": _("Free only"), "accessible": _("Accessible only"), "language": _("Language taught in"),
+        "free": _("Free only"), "accessible": _("Accessible only"), "badge": _("Awards a badge"), "playlist": _("Playlist"), "language": _("Language taught in"),
         "q": _("Search in titles and descriptions"), "near": _("Near me"),
     }  # fmt: skip
     return labels[name]
@@ -562,6 +631,7 @@ def main() -> None:
     follow_today(today)
 
     lang = switcher(session.FILTER_KEYS)
+    forget_unknown_playlist(lang)
     _ = translations(lang).gettext
     ngettext = translations(lang).ngettext
 
@@ -571,6 +641,7 @@ def main() -> None:
         st.warning(escape_markdown(problem), icon=":material/link_off:")
 
     filters = filter_sidebar(cities, index.language_codes, lang, today)
+    playlist_notice(filters, lang)
     country = details[filters.city][0] if filters.city in details else None
     near = near_point(
         place=filters.place,
@@ -597,7 +668,7 @@ def main() -> None:
             st.session_state[session.SELECTED] = None
 
     with engine.connect() as conn:
-        keep = index.mask(query, conn)
+        keep = with_badge(index, index.mask(query, conn), filters)
     total = int(keep.sum())
     search_key = repr(query)
     circle = (*near.point, filters.radius_km) if near.point is not None else None
@@ -646,7 +717,8 @@ def main() -> None:
         def count_without(relaxed: Filters) -> int:
             point = near.point if (relaxed.place or relaxed.use_browser_position) else None
             with engine.connect() as conn:
-                return int(index.mask(relaxed.to_query(limit=MAX_LIMIT, today=today, near=point), conn).sum())
+                return int(with_badge(index, index.mask(relaxed.to_query(limit=MAX_LIMIT, today=today, near=point), conn),
+                                      relaxed).sum())  # fmt: skip
 
         for name, count in relaxations(filters, count_without):
             st.button(

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import streamlit as st
 from sqlalchemy import Engine
 
+from opportunities.badges import achievements, playlists
+from opportunities.badges.playlists import Rule
 from opportunities.coverage.districts import CoverageIndex, open_coverage
 from opportunities.db.connection import open_database
 from opportunities.db.queries import count_opportunities, data_version, districts_version, get_opportunities, list_cities
@@ -130,6 +132,39 @@ def published_cities(engine: Engine, database_url: str) -> list[City]:
 def _published_cities_at(_engine: Engine, database_url: str, version: str) -> list[City]:
     with _engine.connect() as conn:
         return list_cities(conn, status=Status.PUBLISHED)
+
+
+# How long the set of activities with a published badge is kept between runs (one query refreshes it).
+BADGES_CACHE_S = 30
+
+
+@st.cache_data(ttl=BADGES_CACHE_S, max_entries=1, show_spinner=False)
+def badges_of_activities(_engine: Engine) -> dict[int, dict[str, str]]:
+    """The published badges of activities: opportunity id -> language -> the badge's name (for
+    Explore's mark and filter; a newly published badge shows within :data:`BADGES_CACHE_S` seconds)."""
+    with _engine.connect() as conn:
+        found = achievements.list_achievements(conn, statuses=[Status.PUBLISHED], kind=achievements.Kind.ACTIVITY)
+    return {a.opportunity_id: {code: text.name for code, text in a.texts.items()} for a in found if a.opportunity_id is not None}
+
+
+@st.cache_data(ttl=BADGES_CACHE_S, max_entries=1, show_spinner=False)
+def playlists_on_map(_engine: Engine) -> dict[int, tuple[dict[str, str], Rule, tuple[int, ...]]]:
+    """Each playlist: its name by language, its rule, and the activities whose published badges it
+    holds (for Explore's playlist filter; cached as :func:`badges_of_activities`)."""
+    with _engine.connect() as conn:
+        found = playlists.list_playlists(conn)
+        activity_of = {
+            a.id: a.opportunity_id
+            for a in achievements.list_achievements(conn, statuses=[Status.PUBLISHED], kind=achievements.Kind.ACTIVITY)
+        }
+    return {
+        p.id: (
+            {code: text.name for code, text in p.achievement.texts.items()},
+            p.rule,
+            tuple(o for o in (activity_of.get(m) for m in p.members) if o is not None),
+        )
+        for p in found
+    }
 
 
 def city_names(engine: Engine, database_url: str) -> list[str]:

@@ -39,6 +39,8 @@ MODES = "filter_modes"
 TYPES = "filter_types"
 TAUGHT_IN = "filter_language"
 ACCESSIBLE = "filter_accessible"
+BADGE_ONLY = "filter_badge"  # only activities that award a badge
+PLAYLIST = "filter_playlist"  # the activities of one playlist (its id), or None
 TEXT = "filter_text"
 PLACE = "filter_place"
 RADIUS = "filter_radius"
@@ -61,7 +63,7 @@ PAGE = "list_page"
 LIST_FOR = "list_for"  # the search the list page number belongs to (a new search starts on page 1)
 # The filter widgets' keys: re-set together when the interface language changes (see the explore page).
 FILTER_KEYS: tuple[str, ...] = (
-    CITY, TOPICS, AGE_KIND, AGE, FREE, DATE_FROM, DATE_TO, MODES, TYPES, TAUGHT_IN, ACCESSIBLE, TEXT, PLACE, RADIUS,
+    CITY, TOPICS, AGE_KIND, AGE, FREE, DATE_FROM, DATE_TO, MODES, TYPES, TAUGHT_IN, ACCESSIBLE, BADGE_ONLY, PLAYLIST, TEXT, PLACE, RADIUS,
 )  # fmt: skip
 
 # --- Submit ----------------------------------------------------------------------------------------
@@ -101,6 +103,15 @@ REVIEW_SELECTED = "review_selected"  # the "Review one" widget: the id of the su
 REVIEW_ORDER = "review_order"  # the queue's ids as last shown, to open the next one after a decision
 REVIEW_TAB = "review_tab"  # the tabs: the tab open, kept across decisions
 REVIEW_DONE = "review_done"  # the decision just saved, shown once
+
+# --- Badges (providers and city leads) ---------------------------------------------------------------
+BADGES_NOTICE = "badges_notice"  # the outcome of the last action, shown once
+BADGES_NEW_CODE = "badges_new_code"  # the claim code just made (badge, code, expiry, uses): shown once, only its hash is stored
+BADGES_DEFAULTS: dict[str, Any] = {BADGES_NOTICE: "", BADGES_NEW_CODE: None}
+
+# --- Verify ----------------------------------------------------------------------------------------
+VERIFY_FILE = "verify_file"  # the uploaded badge file
+VERIFY_TEXT = "verify_text"  # a pasted badge
 
 # --- Indicators (set from the link by the page's init_page_state) ----------------------------------
 INDICATORS_SCOPE_KIND = "indicators_scope_kind"

@@ -127,10 +127,17 @@ def check_tags(tags: Iterable[str]) -> tuple[str, ...]:
     return found
 
 
+# A picture carried inside the credential (the bundled badge pictures, ui/badge_images.py): it shows
+# offline and anywhere, fetched from no one.
+DATA_IMAGE_PREFIXES = ("data:image/svg+xml;base64,", "data:image/png;base64,")
+
+
 def check_image_url(url: str) -> str:
-    """An https:// address (or nothing): a credential's image is fetched by whoever shows it."""
+    """An https:// address, a small ``data:`` picture, or nothing: a credential's image is fetched by
+    whoever shows it, or carried in it."""
     url = url.strip()
-    if url and (not url.startswith("https://") or len(url) > MAX_IMAGE_URL_LENGTH or any(c.isspace() for c in url)):
+    allowed_kind = url.startswith("https://") or url.startswith(DATA_IMAGE_PREFIXES)
+    if url and (not allowed_kind or len(url) > MAX_IMAGE_URL_LENGTH or any(c.isspace() for c in url)):
         raise BadgeError("image_url_invalid")
     return url
 

@@ -3,7 +3,9 @@
 Filters: ``city`` (a city name), ``topic`` (repeatable; an id or a label in any UI language),
 ``age`` (an age group id such as ``teens``, or an exact age such as ``15``), ``from`` and ``to``
 (ISO dates; without ``from`` the search starts today, in the chosen city: see :func:`local_today`), ``mode`` and ``type`` (repeatable ids),
-``free`` and ``accessible`` (``1``), ``language`` (the ISO 639-1 code of the language an
+``free``, ``accessible`` and ``badge`` (``1``; ``badge``: activities that award a badge, which the
+page narrows to itself: the index does not hold badges), ``playlist`` (a playlist's id: the
+activities whose badges it holds, narrowed by the page the same way), ``language`` (the ISO 639-1 code of the language an
 opportunity is taught in), ``q`` (words in the title or description), ``near`` (a typed place or
 address) and ``radius`` (km). The rest of the page: ``id`` (the opportunity shown in detail),
 ``lat``, ``lon``, ``z`` (the map view, once the visitor moved the map) and ``lang`` (the UI
@@ -43,7 +45,7 @@ Params = dict[str, str | list[str]]
 
 # The names of the filters, in the order they are suggested for relaxing an empty result.
 FILTER_NAMES: tuple[str, ...] = (
-    "free", "accessible", "type", "mode", "language", "age", "topic", "q", "dates", "near", "city",
+    "free", "accessible", "badge", "playlist", "type", "mode", "language", "age", "topic", "q", "dates", "near", "city",
 )  # fmt: skip
 
 
@@ -103,6 +105,10 @@ class Filters:
     types: tuple[OpportunityType, ...] = ()
     language: str = ""
     accessible_only: bool = False
+    # Only activities that award a badge: not part of the search (the page narrows the result to
+    # the activities with a published badge, see pages/explore.py).
+    badge_only: bool = False
+    playlist: int | None = None  # the activities of one playlist (by the page, as badge_only)
     text: str = ""
     place: str = ""
     radius_km: int = DEFAULT_RADIUS_KM
@@ -141,37 +147,25 @@ class Filters:
         )
 
     def to_params(self) -> Params:
-        """URL parameters for these filters (only the ones that filter)."""
-        params: Params = {}
-        if self.city:
-            params["city"] = self.city
-        if self.topics:
-            params["topic"] = list(self.topics)
-        if self.age is not None:
-            params["age"] = str(self.age)
-        elif self.age_group:
-            params["age"] = self.age_group
-        if self.date_from is not None:
-            params["from"] = self.date_from.isoformat()
-        if self.date_to is not None:
-            params["to"] = self.date_to.isoformat()
-        if self.modes:
-            params["mode"] = [m.value for m in self.modes]
-        if self.types:
-            params["type"] = [t.value for t in self.types]
-        if self.free_only:
-            params["free"] = "1"
-        if self.accessible_only:
-            params["accessible"] = "1"
-        if self.language:
-            params["language"] = self.language
-        if self.text:
-            params["q"] = self.text
-        if self.place:
-            params["near"] = self.place
-        if self.radius_km != DEFAULT_RADIUS_KM:
-            params["radius"] = str(self.radius_km)
-        return params
+        """URL parameters for these filters (only the ones that filter), in a fixed order."""
+        pairs: list[tuple[str, str | list[str]]] = [
+            ("city", self.city),
+            ("topic", list(self.topics)),
+            ("age", str(self.age) if self.age is not None else self.age_group),
+            ("from", self.date_from.isoformat() if self.date_from is not None else ""),
+            ("to", self.date_to.isoformat() if self.date_to is not None else ""),
+            ("mode", [m.value for m in self.modes]),
+            ("type", [t.value for t in self.types]),
+            ("free", "1" if self.free_only else ""),
+            ("accessible", "1" if self.accessible_only else ""),
+            ("badge", "1" if self.badge_only else ""),
+            ("playlist", str(self.playlist) if self.playlist is not None else ""),
+            ("language", self.language),
+            ("q", self.text),
+            ("near", self.place),
+            ("radius", str(self.radius_km) if self.radius_km != DEFAULT_RADIUS_KM else ""),
+        ]
+        return {name: value for name, value in pairs if value}
 
     def active(self) -> tuple[str, ...]:
         """Names (from :data:`FILTER_NAMES`) of the filters that are set; "dates" when not just "from today"."""
@@ -184,6 +178,8 @@ class Filters:
             "type": bool(self.types),
             "free": self.free_only,
             "accessible": self.accessible_only,
+            "badge": self.badge_only,
+            "playlist": self.playlist is not None,
             "language": bool(self.language),
             "q": bool(self.text),
             "near": bool(self.place) or self.use_browser_position,
@@ -201,6 +197,8 @@ class Filters:
             "type": {"types": ()},
             "free": {"free_only": False},
             "accessible": {"accessible_only": False},
+            "badge": {"badge_only": False},
+            "playlist": {"playlist": None},
             "language": {"language": ""},
             "q": {"text": ""},
             "near": {"place": "", "radius_km": DEFAULT_RADIUS_KM, "use_browser_position": False},
@@ -377,6 +375,8 @@ def read_filters(
     modes, types = _formats_from(link)
     free_only = link.flag("free", _("The free filter {value} in the link was ignored: use 1 or 0."))
     accessible_only = link.flag("accessible", _("The accessible filter {value} in the link was ignored: use 1 or 0."))
+    badge_only = link.flag("badge", _("The badge filter {value} in the link was ignored: use 1 or 0."))
+    playlist = _playlist_from(link)
     taught = _language_taught_from(link, languages_taught)
     text = link.last("q")
     place, radius = _place_from(link)
@@ -392,6 +392,8 @@ def read_filters(
         types=types,
         language=taught,
         accessible_only=accessible_only,
+        badge_only=badge_only,
+        playlist=playlist,
         text=text,
         place=place,
         radius_km=radius,
@@ -498,6 +500,17 @@ def _language_taught_from(link: _LinkReader, languages_taught: Collection[str] |
         )
         return ""
     return taught
+
+
+def _playlist_from(link: _LinkReader) -> int | None:
+    """``playlist``: a playlist's id (a whole number; whether it exists the page checks)."""
+    wanted = link.last("playlist")
+    if not wanted:
+        return None
+    if _is_small_number(wanted, 9) and int(wanted) > 0:
+        return int(wanted)
+    link.problems.append(link.gettext("The playlist {value} in the link was ignored.").format(value=link.shown(wanted)))
+    return None
 
 
 def _place_from(link: _LinkReader) -> tuple[str, int]:

@@ -190,7 +190,7 @@ def test_active_and_without() -> None:
     assert Filters().active() == ()
     assert set(FILTER_NAMES) == set(Filters(
         city="x", topics=("languages",), age=3, date_from=TODAY, modes=(Mode.ONLINE,), types=(OpportunityType.CLUB,),
-        free_only=True, accessible_only=True, language="sv", text="x", place="x",
+        free_only=True, accessible_only=True, badge_only=True, playlist=7, language="sv", text="x", place="x",
     ).active())  # fmt: skip
 
 
