@@ -7,31 +7,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
-
+from cli.database import opened_engine as _engine
 from opportunities.settings import Settings
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1  # award --emails: some messages could not be sent
 EXIT_UNUSABLE = 2
-
-
-@contextmanager
-def _engine(settings: Settings) -> Iterator[Engine]:
-    """The database, its connections closed when the command is done."""
-    from opportunities.db.connection import open_database
-
-    engine = open_database(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def add_actions(actions: Any) -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cli import badge_store
+from cli.database import opened_engine
 from opportunities.settings import Settings
 
 EXIT_OK = 0
@@ -104,6 +105,7 @@ def _status_lists(args: argparse.Namespace, limit: int) -> Callable[[str], dict[
 
 
 def cmd_badges_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.badges.awarding import own_status_lists
     from opportunities.badges.keys import load_issuer_keys
     from opportunities.badges.verification import MAX_BYTES, verify
 
@@ -118,7 +120,12 @@ def cmd_badges_verify(args: argparse.Namespace, settings: Settings) -> int:
         if settings.badge_key_file.exists()
         else ()
     )
-    result = verify(data, known_keys=known, status_list=status_lists, now=args.now or datetime.now(UTC))
+    with opened_engine(settings) as engine:
+        # A list given with --status-list first; else this deployment's own, from its database.
+        own = own_status_lists(engine, settings, keys=known)
+        result = verify(
+            data, known_keys=known, status_list=lambda url: status_lists(url) or own(url), now=args.now or datetime.now(UTC)
+        )
     if args.json:
         shown = result.as_json()
         print(json.dumps(shown, ensure_ascii=False, indent=2))

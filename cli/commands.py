@@ -6,8 +6,7 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, Engine
 
 from cli import badges as badges_cli
+from cli.database import opened_engine as _engine
 from opportunities.errors import GeocodingError, ImportFileError, NotFoundError, OpportunitiesError
 from opportunities.settings import Settings, load_settings
 from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, PIN_MAX_UNCERTAINTY_M, TOPICS, Mode, OpportunityType, Status
@@ -51,18 +51,6 @@ def _geocoder(settings: Settings, progress: Progress | None = None) -> Geocoder:
     geocoder = opened(terminal)
     terminal.finish()
     return geocoder
-
-
-@contextmanager
-def _engine(settings: Settings) -> Iterator[Engine]:
-    """The database, its connections closed when the command is done (a server counts them)."""
-    from opportunities.db.connection import open_database
-
-    engine = open_database(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
-    try:
-        yield engine
-    finally:
-        engine.dispose()
 
 
 def _date(text: str) -> date:

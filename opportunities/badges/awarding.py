@@ -29,6 +29,7 @@ from opportunities.accounts.identity import User
 from opportunities.badges import achievements, claims, issuance, playlists
 from opportunities.badges.claims import CodeKind
 from opportunities.badges.issuance import Issuance, Signer
+from opportunities.badges.keys import IssuerKey
 from opportunities.badges.verification import Verification, verify
 from opportunities.db.connection import writing
 from opportunities.errors import BadgeError
@@ -166,11 +167,9 @@ def award_by_email(
 # --- verifying here -------------------------------------------------------------------------------
 
 
-def verifier(engine: Engine, settings: Settings, *, now: datetime) -> Callable[[dict[str, Any] | bytes], Verification]:
-    """Verification as this deployment does it: its issuer keys (current and retired) are known,
-    and its own status lists are read from the database (signed afresh); another issuer's list is
-    never fetched, so a credential naming one cannot be checked for revocation here."""
-    keys = issuance.issuer_keys(settings)
+def own_status_lists(engine: Engine, settings: Settings, *, keys: Sequence[IssuerKey]) -> Callable[[str], dict[str, Any] | None]:
+    """This deployment's revocation lists by their URL, read from the database and signed afresh
+    with ``keys``; ``None`` for any other URL (nothing is fetched)."""
 
     def status_list(url: str) -> dict[str, Any] | None:
         list_id = issuance.list_id_from_url(settings.public_url, url)
@@ -178,6 +177,16 @@ def verifier(engine: Engine, settings: Settings, *, now: datetime) -> Callable[[
             return None
         with engine.connect() as conn:
             return issuance.status_list_document(conn, list_id, keys=keys, public_url=settings.public_url)
+
+    return status_list
+
+
+def verifier(engine: Engine, settings: Settings, *, now: datetime) -> Callable[[dict[str, Any] | bytes], Verification]:
+    """Verification as this deployment does it: its issuer keys (current and retired) are known,
+    and its own status lists are read from the database (signed afresh); another issuer's list is
+    never fetched, so a credential naming one cannot be checked for revocation here."""
+    keys = issuance.issuer_keys(settings)
+    status_list = own_status_lists(engine, settings, keys=keys)
 
     def check(document: dict[str, Any] | bytes) -> Verification:
         return verify(document, known_keys=keys, status_list=status_list, now=now)

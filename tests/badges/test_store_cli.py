@@ -29,10 +29,15 @@ def test_list_award_and_revoke(world: World, tmp_path: Path, monkeypatch: pytest
     assert badges.verify(credential, datetime.now(UTC)).valid and credential["credentialSubject"]["id"] == SUBJECT
     assert main(["badges", "award", str(badges.robotics), "--subject", SUBJECT, "--out", str(out)]) == 2  # no overwrite
     assert "exists already" in capsys.readouterr().err
+    # `badges verify` checks the deployment's own revocation list, read from its database.
+    assert main(["badges", "verify", str(out)]) == 0
+    assert capsys.readouterr().out.startswith("valid\n")
 
     assert main(["badges", "revoke", credential["id"], "--reason", "awarded to the wrong learner"]) == 0
     assert "revoked urn:uuid:" in capsys.readouterr().out
     assert badges.verify(credential, datetime.now(UTC)).state == "revoked"
+    assert main(["badges", "verify", str(out)]) == 1
+    assert capsys.readouterr().out.startswith("revoked\n")
     assert main(["badges", "revoke", credential["id"], "--reason", "again"]) == 2
     assert capsys.readouterr().err == "error: This badge was revoked already.\n"
     assert main(["badges", "list", "--city", "Kranj"]) == 0
