@@ -8,18 +8,18 @@ logged or put into a link.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, timedelta
 from typing import Any
 
+import folium
 import numpy as np
 import streamlit as st
-from streamlit_folium import st_folium
 
 from maps.approximate import is_approximate
-from maps.overview import MapView, base_map, fitted_view, near_circle, near_view, overview_layer, places_by_size
+from maps.overview import MapView, base_map, near_circle, near_view, overview_layer, places_by_size
 from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, view_to_draw, visitor_moved
 from opportunities.explore.index import OpportunityIndex
+from opportunities.explore.matches import Matches
 from opportunities.explore.search import SearchQuery
 from opportunities.explore.url_params import (
     MAX_RADIUS_KM,
@@ -54,6 +54,7 @@ from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, TOPICS, Mode,
 from ui import access, session
 from ui import app_state as state
 from ui.language import DATE_FORMATS, browser_language, set_page_language, switcher, translations
+from ui.map_component import shared_layer, shared_map, show_rendered
 
 state.run_through_app()
 
@@ -170,7 +171,6 @@ def init_page_state(cities: list[str], languages_taught: tuple[str, ...], today:
     st.session_state[session.MAP_VIEW] = None
     st.session_state[session.MAP_FIT_VIEW] = None
     st.session_state[session.MAP_HOLDS_ALL] = False
-    st.session_state[session.MAP_LAYER] = None
     st.session_state[session.MAP_SEEN] = {}
     st.session_state[session.URL_PROBLEMS] = list(read.problems)
     st.session_state[session.TODAY] = today
@@ -326,7 +326,7 @@ def write_url(params: dict[str, str | list[str]]) -> None:
 # --- map -------------------------------------------------------------------------------------------
 
 
-def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray, near: tuple[float, float, int] | None = None) -> None:
+def fit_map(index: OpportunityIndex, key: str, found: Matches, near: tuple[float, float, int] | None = None) -> None:
     """A new search: fit the map to its results, or to the whole circle of a search ``near`` a point
     (latitude, longitude, radius in km); on a fresh load, show the view from the link."""
     if st.session_state[session.MAP_FIT_FOR] == key:
@@ -339,7 +339,7 @@ def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray, near: tuple[flo
     elif near is not None:
         view = near_view(*near)
     else:
-        view = fitted_view(index, keep)
+        view = state.fitted(index, found)
     st.session_state[session.MAP_POSITION] = position
     st.session_state[session.MAP_VIEW] = view
     st.session_state[session.MAP_FIT_VIEW] = view
@@ -348,15 +348,10 @@ def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray, near: tuple[flo
     st.session_state[session.MAP_SEEN] = st.session_state.get(session.MAP) or {}
 
 
-def layer_digest(keep: np.ndarray) -> str:
-    """A short digest of the matches (a million rows in about a millisecond)."""
-    return hashlib.blake2b(np.packbits(keep).tobytes(), digest_size=16).hexdigest()
-
-
 @st.fragment
 def show_map(
     index: OpportunityIndex,
-    keep: np.ndarray,
+    found: Matches,
     params: dict[str, str | list[str]],
     lang: str,
     topics: tuple[str, ...] = (),
@@ -366,7 +361,11 @@ def show_map(
 
     A fragment, so that panning and zooming rerun only the map, not the whole page. Once the
     visitor has moved the map, its centre and zoom go into the URL. ``index`` is the version
-    ``keep`` was computed on: a newer one may have replaced it since (its rows differ).
+    ``found`` was computed on: a newer one may have replaced it since (its rows differ).
+
+    The base map and the layer are rendered once for every visitor (:mod:`ui.map_component`):
+    a layer asked for again (the same matches, view, language, topics and circle) costs nothing,
+    and its message is the one the browser already holds, so the map does not redraw.
     """
     settings, engine = state.settings(), access.engine()
     moved = st.session_state.get(session.MAP) or {}
@@ -387,54 +386,51 @@ def show_map(
                     write_url({**{k: v for k, v in params.items() if k not in ("lat", "lon", "z")}, **position.to_params()})
     view: MapView = st.session_state[session.MAP_VIEW]
     fit: MapView = st.session_state[session.MAP_FIT_VIEW]
-    # The layer sent last is sent again as it was (Streamlit then sends only a reference to it, and
-    # the map does not redraw) while nothing it is built from changed: no index query, no popups.
-    built_from = (id(index), layer_digest(keep), view, lang, topics, near)
-    last = st.session_state.get(session.MAP_LAYER)
-    if last is not None and last[0] == built_from:
-        group = last[1]
-    else:
+
+    def build_layer() -> folium.FeatureGroup:
         layer = overview_layer(
-            index, keep, view, lambda ids: state.opportunities_by_id(engine, ids),
+            index, found.keep, view, lambda ids: state.opportunities_by_id(engine, ids),
             state.city_labels(engine, settings.database_url), language=lang, highlight=topics,
         )  # fmt: skip
-        group = layer.group
         if near is not None:
-            near_circle(*near).add_to(group)
-        st.session_state[session.MAP_LAYER] = (built_from, group)
-    st_folium(
-        base_map(
+            near_circle(*near).add_to(layer.group)
+        return layer.group
+
+    def build_base() -> folium.Map:
+        return base_map(
             tile_url=settings.tile_url,
             tile_attribution=settings.tile_attribution,
             asset_base=state.asset_base(),
             language=lang,
             places=places_by_size(index, state.city_places(engine, settings.database_url)),
-        ),
+        )
+
+    layer = shared_layer((found.digest, view, lang, topics, near), build_layer, owner=index)
+    base = shared_map((settings.tile_url, settings.tile_attribution, state.asset_base(), lang), build_base, owner=index)
+    show_rendered(
+        base,
         key=session.MAP,
-        feature_group_to_add=group,
+        layer=layer,
         center=map_centre(fit),
         zoom=fit.zoom,
         returned_objects=["bounds", "zoom"],
         height=MAP_HEIGHT,
-        use_container_width=True,
     )
 
 
 # --- list and detail --------------------------------------------------------------------------------
 
 
-def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lang: str) -> None:
+def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang: str) -> None:
     """One page of results as cards, in the search order, each with a "Details" button."""
     _ = translations(lang).gettext
     engine = access.engine()
     near = query.near
-    total = int(keep.sum())
+    total = found.total
     pages = max(1, -(-total // PAGE_SIZE))
     st.session_state[session.PAGE] = min(max(1, int(st.session_state[session.PAGE])), pages)
     page = st.session_state[session.PAGE]
-    # Only this page and the ones before it are sorted: a partial sort among a million.
-    page_rows = index.ordered(keep, query, limit=page * PAGE_SIZE)[(page - 1) * PAGE_SIZE :]
-    shown = state.opportunities_by_id(engine, index.ids[page_rows].tolist())
+    page_rows, shown = state.result_page(engine, index, found, query, page, PAGE_SIZE)
     distances = index.distances_km(page_rows, near) if near is not None else None
     first = (page - 1) * PAGE_SIZE + 1
     st.caption(
@@ -588,19 +584,18 @@ def main() -> None:
     selected_id = st.session_state[session.SELECTED]
     selected: Opportunity | None = None
     if selected_id is not None:
-        found = state.opportunities_by_id(engine, [selected_id])
-        if found and found[0].status == Status.PUBLISHED:
-            selected = found[0]
+        chosen = state.opportunities_by_id(engine, [selected_id])
+        if chosen and chosen[0].status == Status.PUBLISHED:
+            selected = chosen[0]
         else:
             st.info(_("This opportunity is not available (it may have ended or been removed)."), icon=":material/info:")
             st.session_state[session.SELECTED] = None
 
-    with engine.connect() as conn:
-        keep = index.mask(query, conn)
-    total = int(keep.sum())
+    found = state.matches(engine, index, query)
+    total = found.total
     search_key = repr(query)
     circle = (*near.point, filters.radius_km) if near.point is not None else None
-    fit_map(index, search_key, keep, circle)
+    fit_map(index, search_key, found, circle)
     if st.session_state[session.LIST_FOR] != search_key:
         st.session_state[session.LIST_FOR] = search_key
         st.session_state[session.PAGE] = 1
@@ -612,7 +607,7 @@ def main() -> None:
         link = share_url(st.context.url or "/", page_params(filters, lang, share=True))
         show_detail(selected, lang, timezone, link)
 
-    online = int((keep & np.isnan(index.latitude)).sum())
+    online = found.online
     summary = ngettext("{count} opportunity matches your filters.", "{count} opportunities match your filters.", total).format(
         count=f"**{format_number(total, lang)}**"
     )
@@ -629,17 +624,16 @@ def main() -> None:
         st.caption(escape_markdown(around))
 
     if total and st.toggle(_("Map"), value=True, key="show_map"):
-        show_map(index, keep, params, lang, filters.topics, circle)
+        show_map(index, found, params, lang, filters.topics, circle)
 
     if total:
-        show_list(index, keep, query, lang)
+        show_list(index, found, query, lang)
     else:
         st.info(_("No opportunities match these filters."), icon=":material/search_off:")
 
         def count_without(relaxed: Filters) -> int:
             point = near.point if (relaxed.place or relaxed.use_browser_position) else None
-            with engine.connect() as conn:
-                return int(index.mask(relaxed.to_query(limit=MAX_LIMIT, today=today, near=point), conn).sum())
+            return state.matches(engine, index, relaxed.to_query(limit=MAX_LIMIT, today=today, near=point)).total
 
         for name, count in relaxations(filters, count_without):
             st.button(

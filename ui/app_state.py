@@ -8,23 +8,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
 import streamlit as st
 from sqlalchemy import Engine
 
+from maps.overview import MapView, fitted_view
 from opportunities.coverage.districts import CoverageIndex, open_coverage
 from opportunities.db.connection import open_database
 from opportunities.db.queries import count_opportunities, data_version, districts_version, get_opportunities, list_cities
 from opportunities.errors import SettingsError
 from opportunities.explore.index import OpportunityIndex
 from opportunities.explore.live_index import LiveIndex
+from opportunities.explore.matches import Matches, find_matches
+from opportunities.explore.search import SearchQuery
 from opportunities.i18n import translator
 from opportunities.model import City, Opportunity
 from opportunities.places.geocoding import Geocoder, open_geocoder
 from opportunities.settings import Settings, load_settings
+from opportunities.shared_cache import SharedCache
 from opportunities.vocabulary import Status
 from ui import session
 
 DEMO_SIZE = 400
+# Searches whose matches are kept for every visitor (a million rows: a megabyte each).
+MATCHES_CACHED = 32
+# List pages kept for every visitor (their rows and the opportunities on them: a few kilobytes each).
+PAGES_CACHED = 256
 
 
 def run_through_app() -> None:
@@ -211,3 +221,40 @@ def opportunities_by_id(engine: Engine, ids: Sequence[int]) -> list[Opportunity]
     """Full records for a page of results or the pins of the map, in the order given."""
     with engine.connect() as conn:
         return get_opportunities(conn, ids)
+
+
+# Shared by every session of the process, tied to the index they were computed on (see
+# opportunities.shared_cache): a search asked again, by anyone, costs no index query.
+_MATCHES: SharedCache[Matches] = SharedCache(MATCHES_CACHED)
+_PAGES: SharedCache[tuple[npt.NDArray[np.int64], tuple[Opportunity, ...]]] = SharedCache(PAGES_CACHED)
+_FITS: SharedCache[MapView] = SharedCache(PAGES_CACHED)
+
+
+def matches(engine: Engine, index: OpportunityIndex, query: SearchQuery) -> Matches:
+    """The matches of ``query`` on this version of the index, computed once for every visitor."""
+
+    def find() -> Matches:
+        with engine.connect() as conn:
+            return find_matches(index, query, conn)
+
+    return _MATCHES.get(repr(query), find, owner=index)
+
+
+def result_page(
+    engine: Engine, index: OpportunityIndex, found: Matches, query: SearchQuery, page: int, page_size: int
+) -> tuple[npt.NDArray[np.int64], tuple[Opportunity, ...]]:
+    """Page ``page`` (from 1) of ``found`` in the search order: its rows in ``index`` (read-only)
+    and its opportunities, loaded once for every visitor."""
+
+    def load() -> tuple[npt.NDArray[np.int64], tuple[Opportunity, ...]]:
+        # Only this page and the ones before it are sorted: a partial sort among a million.
+        rows = index.ordered(found.keep, query, limit=page * page_size)[(page - 1) * page_size :]
+        rows.setflags(write=False)
+        return rows, tuple(opportunities_by_id(engine, index.ids[rows].tolist()))
+
+    return _PAGES.get((repr(query), page, page_size), load, owner=index)
+
+
+def fitted(index: OpportunityIndex, found: Matches) -> MapView:
+    """The map view that shows every located match of ``found``, computed once for every visitor."""
+    return _FITS.get(found.digest, lambda: fitted_view(index, found.keep), owner=index)
