@@ -69,6 +69,19 @@ class SharedCache(Generic[V]):
         with self._lock:
             self._entries.clear()
 
+    def peek(self, key: Hashable, *, owner: object | None = None) -> V | None:
+        """The value for ``key`` when computed already, else None (nothing computed, nothing waited for)."""
+        full: Hashable = (id(owner), key) if owner is not None else key
+        with self._lock:
+            entry = self._entries.get(full)
+            if entry is None or not entry.ready.is_set() or entry.failed:
+                return None
+            if entry.owner is not None and entry.owner() is not owner:
+                return None
+            self._entries.move_to_end(full)
+            self._hits += 1
+            return entry.value
+
     def get(self, key: Hashable, compute: Callable[[], V], *, owner: object | None = None) -> V:
         """The value for ``key`` (and ``owner``, by identity), computed by ``compute`` when missing."""
         full: Hashable = (id(owner), key) if owner is not None else key

@@ -9,6 +9,7 @@ logged or put into a link.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 import folium
@@ -421,6 +422,18 @@ def show_map(
 # --- list and detail --------------------------------------------------------------------------------
 
 
+def card_texts(opp: Opportunity, lang: str) -> tuple[str, tuple[str, ...], str, str]:
+    """A result card's texts: its heading (Markdown, escaped), its facts (plain), its button's label and tooltip."""
+    _ = translations(lang).gettext
+    where = opp.city if opp.mode != Mode.ONLINE else _("Online only")
+    heading = f"**{escape_markdown(opp.title)}**  \n{escape_markdown(opp.provider)} · {escape_markdown(where)}"
+    facts = (format_dates(opp, lang), _("Ages {ages}").format(ages=format_ages(opp, lang)), format_cost(opp, lang))
+    # Each button names its opportunity: a screen reader lists twenty buttons by name, and
+    # twenty "Details" could not be told apart. Provider text is escaped in label and tooltip.
+    label = _("Details: {title}").format(title=escape_markdown(shorten(opp.title, DETAILS_TITLE_CHARS)))
+    return heading, facts, label, escape_markdown(opp.title)
+
+
 def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang: str) -> None:
     """One page of results as cards, in the search order, each with a "Details" button."""
     _ = translations(lang).gettext
@@ -439,26 +452,13 @@ def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang:
         )
     )
     for i, opp in enumerate(shown):
+        heading, facts, label, tooltip = state.texts(("card", opp.id, opp.updated_at, lang), partial(card_texts, opp, lang))
+        if distances is not None and np.isfinite(distances[i]):
+            facts = (format_distance_km(float(distances[i]), lang), *facts)
         with st.container(border=True):
-            where = opp.city if opp.mode != Mode.ONLINE else _("Online only")
-            st.markdown(f"**{escape_markdown(opp.title)}**  \n{escape_markdown(opp.provider)} · {escape_markdown(where)}")
-            facts = [
-                format_dates(opp, lang),
-                _("Ages {ages}").format(ages=format_ages(opp, lang)),
-                format_cost(opp, lang),
-            ]
-            if distances is not None and np.isfinite(distances[i]):
-                facts.insert(0, format_distance_km(float(distances[i]), lang))
+            st.markdown(heading)
             st.caption(escape_markdown(" · ".join(facts)))
-            # Each button names its opportunity: a screen reader lists twenty buttons by name, and
-            # twenty "Details" could not be told apart. Provider text is escaped in label and tooltip.
-            st.button(
-                _("Details: {title}").format(title=escape_markdown(shorten(opp.title, DETAILS_TITLE_CHARS))),
-                key=f"details_{opp.id}",
-                on_click=select,
-                args=(opp.id,),
-                help=escape_markdown(opp.title),
-            )
+            st.button(label, key=f"details_{opp.id}", on_click=select, args=(opp.id,), help=tooltip)
     if pages > 1:
         st.number_input(_("Page"), min_value=1, max_value=pages, step=1, key=session.PAGE)
 

@@ -129,3 +129,12 @@ def test_an_owner_is_not_kept_alive_and_a_reused_id_finds_nothing() -> None:
         if id(candidate) == number:
             assert cache.get("q", lambda: "fresh", owner=candidate) == "fresh"
             break
+
+
+def test_peek_finds_only_what_is_computed() -> None:
+    cache: SharedCache[int] = SharedCache(2)
+    owner = Owner()
+    assert cache.peek("k") is None
+    cache.get("k", lambda: 1)
+    cache.get("o", lambda: 2, owner=owner)
+    assert (cache.peek("k"), cache.peek("o", owner=owner), cache.peek("o", owner=Owner())) == (1, 2, None)

@@ -6,7 +6,8 @@ their own beyond choosing what to cache.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +34,8 @@ from ui import session
 DEMO_SIZE = 400
 # Searches whose matches are kept for every visitor (a million rows: a megabyte each).
 MATCHES_CACHED = 32
+# Texts kept for every visitor (a result card in a language: a few hundred bytes each).
+TEXTS_CACHED = 4096
 # List pages kept for every visitor (their rows and the opportunities on them: a few kilobytes each).
 PAGES_CACHED = 256
 
@@ -132,14 +135,16 @@ def published_cities(engine: Engine, database_url: str) -> list[City]:
     so a city published a moment ago is listed, with its time zone, at once)."""
     with engine.connect() as conn:
         version = data_version(conn)
-    return _published_cities_at(engine, database_url, version)
+    return list(_published_cities_at(engine, database_url, version))
 
 
 # The engine argument is not hashed (leading underscore); the database URL and version key the cache.
-@st.cache_data(max_entries=4, show_spinner=False)
-def _published_cities_at(_engine: Engine, database_url: str, version: str) -> list[City]:
+# A resource, not data: the same tuple of frozen cities for every run, not a copy unpickled per call
+# (a page asks for the cities four times a run, boundaries included).
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _published_cities_at(_engine: Engine, database_url: str, version: str) -> tuple[City, ...]:
     with _engine.connect() as conn:
-        return list_cities(conn, status=Status.PUBLISHED)
+        return tuple(list_cities(conn, status=Status.PUBLISHED))
 
 
 def city_names(engine: Engine, database_url: str) -> list[str]:
@@ -228,6 +233,14 @@ def opportunities_by_id(engine: Engine, ids: Sequence[int]) -> list[Opportunity]
 _MATCHES: SharedCache[Matches] = SharedCache(MATCHES_CACHED)
 _PAGES: SharedCache[tuple[npt.NDArray[np.int64], tuple[Opportunity, ...]]] = SharedCache(PAGES_CACHED)
 _FITS: SharedCache[MapView] = SharedCache(PAGES_CACHED)
+_TEXTS: SharedCache[object] = SharedCache(TEXTS_CACHED)
+T = TypeVar("T")
+
+
+def texts(key: Hashable, make: Callable[[], T]) -> T:
+    """What ``make`` gives, made once for every visitor: for texts that depend on ``key`` alone
+    (an opportunity's card, by its id, its last change and the language). Immutable values only."""
+    return _TEXTS.get(key, make)  # type: ignore[return-value]
 
 
 def matches(engine: Engine, index: OpportunityIndex, query: SearchQuery) -> Matches:
