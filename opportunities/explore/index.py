@@ -25,10 +25,10 @@ import time as time_module
 import zipfile
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -256,10 +256,12 @@ class OpportunityIndex:
     schedules: dict[int, tuple[str, datetime]]  # other recurring rules: row -> (rule, first start)
     city_names: dict[str, int]  # folded name -> city id
     status: Status
-    # Not data: the rows in a date range, as asked before (see _dates); each version its own.
-    _date_masks: SharedCache[BoolArray] = field(
-        default_factory=lambda: SharedCache(DATE_RANGES_KEPT), init=False, repr=False, compare=False
-    )
+    # Not data, so not a field (set per index in __post_init__): the rows in a date range, as asked
+    # before (see _dates); each version of the index its own.
+    _date_masks: ClassVar[SharedCache[BoolArray]]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_date_masks", SharedCache(DATE_RANGES_KEPT))
 
     def __len__(self) -> int:
         return len(self.ids)
