@@ -757,3 +757,22 @@ def test_a_search_near_a_place_fits_the_map_to_its_circle(app: AppTest) -> None:
     app.slider(key="filter_radius").set_value(30).run()
     wider = app.session_state["map_fit_view"].bounds
     assert wider.north - wider.south > 2 * (fitted.north - fitted.south)
+
+
+def test_a_second_visitor_changing_a_filter_computes_nothing_the_first_computed(app: AppTest) -> None:
+    """Issue 16: the matches, the list page and the map layer of a filter set are computed once per
+    process and index version, and found again by every visitor (a class clicking the same filter)."""
+    from ui import map_component
+
+    app.run()
+    app.checkbox(key="filter_free").check().run()
+    other = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    other.run()
+    caches = {"matches": app_state._MATCHES, "pages": app_state._PAGES, "layers": map_component._LAYERS}
+    before = {name: cache.stats() for name, cache in caches.items()}
+    other.checkbox(key="filter_free").check().run()
+    assert not other.exception
+    after = {name: cache.stats() for name, cache in caches.items()}
+    assert {name: after[name].misses - before[name].misses for name in caches} == {"matches": 0, "pages": 0, "layers": 0}
+    assert all(after[name].hits > before[name].hits for name in caches)
+    assert count(other) == count(app) and card_titles(other) == card_titles(app)
