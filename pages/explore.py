@@ -55,7 +55,7 @@ from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, TOPICS, Mode,
 from ui import access, session
 from ui import app_state as state
 from ui.language import DATE_FORMATS, browser_language, set_page_language, switcher, translations
-from ui.map_component import shared_layer, shared_map, show_rendered
+from ui.map_component import render_layer, shared_layer, shared_map, show_rendered
 
 state.run_through_app()
 
@@ -357,6 +357,7 @@ def show_map(
     lang: str,
     topics: tuple[str, ...] = (),
     near: tuple[float, float, int] | None = None,
+    private: bool = False,
 ) -> None:
     """The map: a fixed base map and a layer for the visible area, rebuilt when the visitor pans.
 
@@ -366,7 +367,8 @@ def show_map(
 
     The base map and the layer are rendered once for every visitor (:mod:`ui.map_component`):
     a layer asked for again (the same matches, view, language, topics and circle) costs nothing,
-    and its message is the one the browser already holds, so the map does not redraw.
+    and its message is the one the browser already holds, so the map does not redraw. A
+    ``private`` layer (around the browser's own position) is rendered for this run only.
     """
     settings, engine = state.settings(), access.engine()
     moved = st.session_state.get(session.MAP) or {}
@@ -406,7 +408,10 @@ def show_map(
             places=places_by_size(index, state.city_places(engine, settings.database_url)),
         )
 
-    layer = shared_layer((found.digest, view, lang, topics, near), build_layer, owner=index)
+    if private:
+        layer = render_layer(build_layer())
+    else:
+        layer = shared_layer((found.digest, view, lang, topics, near), build_layer, owner=index)
     base = shared_map((settings.tile_url, settings.tile_attribution, state.asset_base(), lang), build_base, owner=index)
     show_rendered(
         base,
@@ -434,7 +439,7 @@ def card_texts(opp: Opportunity, lang: str) -> tuple[str, tuple[str, ...], str, 
     return heading, facts, label, escape_markdown(opp.title)
 
 
-def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang: str) -> None:
+def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang: str, private: bool = False) -> None:
     """One page of results as cards, in the search order, each with a "Details" button."""
     _ = translations(lang).gettext
     engine = access.engine()
@@ -443,7 +448,7 @@ def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang:
     pages = max(1, -(-total // PAGE_SIZE))
     st.session_state[session.PAGE] = min(max(1, int(st.session_state[session.PAGE])), pages)
     page = st.session_state[session.PAGE]
-    page_rows, shown = state.result_page(engine, index, found, query, page, PAGE_SIZE)
+    page_rows, shown = state.result_page(engine, index, found, query, page, PAGE_SIZE, private=private)
     distances = index.distances_km(page_rows, near) if near is not None else None
     first = (page - 1) * PAGE_SIZE + 1
     st.caption(
@@ -591,7 +596,9 @@ def main() -> None:
             st.info(_("This opportunity is not available (it may have ended or been removed)."), icon=":material/info:")
             st.session_state[session.SELECTED] = None
 
-    found = state.matches(engine, index, query)
+    # The browser's position stays in this tab: nothing computed from it is kept for other visitors.
+    private = near.source == "browser"
+    found = state.matches(engine, index, query, private=private)
     total = found.total
     search_key = repr(query)
     circle = (*near.point, filters.radius_km) if near.point is not None else None
@@ -624,16 +631,17 @@ def main() -> None:
         st.caption(escape_markdown(around))
 
     if total and st.toggle(_("Map"), value=True, key="show_map"):
-        show_map(index, found, params, lang, filters.topics, circle)
+        show_map(index, found, params, lang, filters.topics, circle, private)
 
     if total:
-        show_list(index, found, query, lang)
+        show_list(index, found, query, lang, private)
     else:
         st.info(_("No opportunities match these filters."), icon=":material/search_off:")
 
         def count_without(relaxed: Filters) -> int:
             point = near.point if (relaxed.place or relaxed.use_browser_position) else None
-            return state.matches(engine, index, relaxed.to_query(limit=MAX_LIMIT, today=today, near=point)).total
+            relaxed_query = relaxed.to_query(limit=MAX_LIMIT, today=today, near=point)
+            return state.matches(engine, index, relaxed_query, private=point is not None and private).total
 
         for name, count in relaxations(filters, count_without):
             st.button(

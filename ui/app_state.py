@@ -243,21 +243,29 @@ def texts(key: Hashable, make: Callable[[], T]) -> T:
     return _TEXTS.get(key, make)  # type: ignore[return-value]
 
 
-def matches(engine: Engine, index: OpportunityIndex, query: SearchQuery) -> Matches:
-    """The matches of ``query`` on this version of the index, computed once for every visitor."""
+def matches(engine: Engine, index: OpportunityIndex, query: SearchQuery, *, private: bool = False) -> Matches:
+    """The matches of ``query`` on this version of the index, computed once for every visitor;
+    ``private`` (a search around the browser's own position): computed for this run only, kept nowhere."""
 
     def find() -> Matches:
         with engine.connect() as conn:
             return find_matches(index, query, conn)
 
-    return _MATCHES.get(repr(query), find, owner=index)
+    return find() if private else _MATCHES.get(repr(query), find, owner=index)
 
 
 def result_page(
-    engine: Engine, index: OpportunityIndex, found: Matches, query: SearchQuery, page: int, page_size: int
+    engine: Engine,
+    index: OpportunityIndex,
+    found: Matches,
+    query: SearchQuery,
+    page: int,
+    page_size: int,
+    *,
+    private: bool = False,
 ) -> tuple[npt.NDArray[np.int64], tuple[Opportunity, ...]]:
     """Page ``page`` (from 1) of ``found`` in the search order: its rows in ``index`` (read-only)
-    and its opportunities, loaded once for every visitor."""
+    and its opportunities, loaded once for every visitor (``private``: as for :func:`matches`)."""  # fmt: skip
 
     def load() -> tuple[npt.NDArray[np.int64], tuple[Opportunity, ...]]:
         # Only this page and the ones before it are sorted: a partial sort among a million.
@@ -265,7 +273,7 @@ def result_page(
         rows.setflags(write=False)
         return rows, tuple(opportunities_by_id(engine, index.ids[rows].tolist()))
 
-    return _PAGES.get((repr(query), page, page_size), load, owner=index)
+    return load() if private else _PAGES.get((repr(query), page, page_size), load, owner=index)
 
 
 def fitted(index: OpportunityIndex, found: Matches) -> MapView:

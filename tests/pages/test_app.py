@@ -284,10 +284,19 @@ def test_near_an_unknown_place_says_so(app: AppTest) -> None:
 
 
 def test_the_browser_position_sorts_by_distance_and_stays_out_of_the_link(app: AppTest) -> None:
+    from ui import map_component
+
+    caches = (app_state._MATCHES, app_state._PAGES, map_component._LAYERS)
+    for cache in caches:
+        cache.clear()  # they are the process's: other tests' entries would hide a new one
     app.run()
+    kept = [cache.stats().entries for cache in caches]
+    assert kept == [1, 1, 1]
     app.session_state["browser_position"] = (46.2389, 14.3556)  # as "Use my location" sets it
     app.run()
     assert not app.exception
+    # Nothing computed from the position is kept for other visitors (the caches hold no more entries).
+    assert [cache.stats().entries for cache in caches] == kept
     distances = [float(DISTANCE.match(f).group(1).replace(",", ".")) for f in card_facts(app)]  # type: ignore[union-attr]
     assert distances == sorted(distances)
     assert distances
