@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from benchmarks import geocoder as geocoder_bench
 from opportunities.places.geocoding import open_geocoder
@@ -57,6 +58,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--load-profile", action="store_true", help="profile one visitor's changes (cProfile) instead of the crowd"
+    )
+    parser.add_argument(
+        "--load-baseline",
+        type=Path,
+        help="another checkout (e.g. a worktree of main) whose app is measured beside this one, each visitor count back to back",
     )
     parser.add_argument("--load-url", help="measure this running app (http://host:port) instead of starting one")
     parser.add_argument("--load-pid", type=int, help="the process id of the app at --load-url, for its CPU and RSS")
@@ -132,6 +138,7 @@ def main() -> None:
             chromium=args.load_chromium,
             server_options=args.load_server_option,
             profile=args.load_profile,
+            baseline=args.load_baseline,
         )
     results.update(_open_data(only, args, settings))
     if "badge-store" in only:

@@ -213,16 +213,18 @@ def summarise(
 
 
 def table(rows: Sequence[dict[str, Any]]) -> str:
-    """The curve as a Markdown table."""
+    """The curve as a Markdown table (the code measured, when a baseline was measured too)."""
     lines = [
-        "| published | visitors | interactions | errors | median | p95 | bytes/interaction | server CPU/interaction | RSS (per session) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| code | published | visitors | interactions | errors | median | p95 | bytes/interaction | server CPU/interaction "
+        "| RSS (per session) | load average |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['published']:,} | {r['visitors']} | {r['interactions']} | {r['errors']} | {r['median_s']:.2f} s "
-            f"| {r['p95_s']:.2f} s | {r['bytes_per_interaction'] / 1000:.0f} KB | {r['cpu_ms_per_interaction']:.0f} ms "
-            f"| {r['rss_mb']:.0f} MB ({r['rss_per_session_mb']:.1f} MB) |"
+            f"| {r.get('code', 'this')} | {r['published']:,} | {r['visitors']} | {r['interactions']} | {r['errors']} "
+            f"| {r['median_s']:.2f} s | {r['p95_s']:.2f} s | {r['bytes_per_interaction'] / 1000:.0f} KB "
+            f"| {r['cpu_ms_per_interaction']:.0f} ms | {r['rss_mb']:.0f} MB ({r['rss_per_session_mb']:.1f} MB) "
+            f"| {r.get('load_average', float('nan')):.1f} |"
         )
     return "\n".join(lines)
 
@@ -353,6 +355,7 @@ async def crowd(
     )
     return {
         **row,
+        "load_average": os.getloadavg()[0],  # the machine's, over the last minute: others' work shows here
         "idle_cpu_ms_per_s": 1000 * idle_cpu_per_s if pid else float("nan"),
         "generator_cpu_ms_per_s": 1000 * own_cpu_s / max(1e-9, time.monotonic() - steady_from),
     }
@@ -471,18 +474,31 @@ def profile_summary(folder: Path, top: int = 30) -> dict[str, Any]:
 
 
 def serve(
-    database: Path, port: int, log: Path, options: Sequence[str] = (), profile_dir: Path | None = None
+    database: Path,
+    port: int,
+    log: Path,
+    options: Sequence[str] = (),
+    profile_dir: Path | None = None,
+    root: Path = PROJECT_ROOT,
 ) -> subprocess.Popen[bytes]:
     """``streamlit run server.py`` on ``database``, with extra Streamlit ``options`` (``runner.postScriptGC=false``),
-    each interaction profiled into ``profile_dir`` when given (``benchmarks/profiled_server.py``)."""
+    each interaction profiled into ``profile_dir`` when given (``benchmarks/profiled_server.py``).
+
+    ``root``: the checkout whose app is started (another one, a baseline, uses this one's cache
+    folder: the gazetteer, and the search index's snapshot of the same database).
+    """  # fmt: skip
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"}
+    if root != PROJECT_ROOT:
+        from opportunities.settings import load_settings
+
+        env["CACHE_DIR"] = str(load_settings().cache_dir)
     launcher = ["streamlit"] if profile_dir is None else ["benchmarks.profiled_server", str(profile_dir)]
     command = [sys.executable, "-m", *launcher, "run", "server.py", "--server.headless", "true", "--server.port", str(port),
                "--server.address", "127.0.0.1", "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]  # fmt: skip
     for option in options:
         name, _, value = option.partition("=")
         command += [f"--{name}", value]
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, cwd=root, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -494,6 +510,18 @@ def serve(
             time.sleep(0.2)
     process.terminate()
     raise RuntimeError(f"the app did not start: see {log}")
+
+
+def _database(directory: Path, size: int) -> Path:
+    """The map benchmark's database of ``size`` published opportunities, built when missing."""
+    database = directory / f"map-{size}.db"
+    if not database.exists():
+        from benchmarks.map import bench_database
+        from opportunities.places.geocoding import open_geocoder
+        from opportunities.settings import load_settings
+
+        bench_database(directory, size, open_geocoder(load_settings().cache_dir)).dispose()
+    return database
 
 
 def run(
@@ -508,32 +536,33 @@ def run(
     chromium: bool = False,
     server_options: Sequence[str] = (),
     profile: bool = False,
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
-    """The curve (visitors against latency, CPU and RSS) at each size, on a server started here or at ``url``."""
+    """The curve (visitors against latency, CPU and RSS) at each size, on a server started here or at ``url``.
+
+    With ``baseline`` (another checkout, such as a worktree of the main branch), its app is started
+    beside this one on the same database and each visitor count is measured on both, back to back.
+    """
     from benchmarks.page import _free_port
 
     results: dict[str, Any] = {}
     rows = []
     for size in sizes:
-        process = None
-        server_pid: int | None = pid
-        profile_dir: Path | None = None  # only an app started here can be profiled
-        if url is None:
-            database = directory / f"map-{size}.db"
-            if not database.exists():
-                from benchmarks.map import bench_database
-                from opportunities.places.geocoding import open_geocoder
-                from opportunities.settings import load_settings
-
-                bench_database(directory, size, open_geocoder(load_settings().cache_dir)).dispose()
-            port = _free_port()
-            profile_dir = directory / f"load-profile-{size}" if profile else None
-            process = serve(database, port, directory / f"load-{size}.log", server_options, profile_dir)
-            target, server_pid = f"ws://127.0.0.1:{port}{STREAM_PATH}", process.pid
-        else:
-            target = url.replace("http", "ws", 1).rstrip("/") + STREAM_PATH
+        servers: list[tuple[str, str, int | None, subprocess.Popen[bytes] | None]] = []  # code, target, pid, process
+        profile_dir = directory / f"load-profile-{size}" if profile and url is None else None  # only an app started here
         try:
-            asyncio.run(crowd(target, server_pid, 1, think_s, think_s, action))  # warm: index, caches, first run
+            if url is not None:
+                servers.append(("this", url.replace("http", "ws", 1).rstrip("/") + STREAM_PATH, pid, None))
+            else:
+                database = _database(directory, size)
+                for code, root in [*([("baseline", baseline)] if baseline is not None else []), ("this", PROJECT_ROOT)]:
+                    port = _free_port()
+                    log = directory / f"load-{size}{'-baseline' if code == 'baseline' else ''}.log"
+                    process = serve(database, port, log, server_options, profile_dir if code == "this" else None, root)
+                    servers.append((code, f"ws://127.0.0.1:{port}{STREAM_PATH}", process.pid, process))
+            for _, target, server_pid, _ in servers:
+                asyncio.run(crowd(target, server_pid, 1, think_s, think_s, action))  # warm: index, caches, first run
+            _, target, server_pid, _ = servers[-1]
             if chromium:  # the same interaction in a browser, before the crowd
                 page_url = target.replace("ws", "http", 1).removesuffix(STREAM_PATH) + "/"
                 results[f"{size}/chromium"] = in_chromium(page_url)
@@ -545,13 +574,15 @@ def run(
                     print(f"load {size} profile: {ms:7.1f} ms  {name}", flush=True)
                 continue
             for n in visitor_counts:
-                row = {"published": size, **asyncio.run(crowd(target, server_pid, n, seconds, think_s, action))}
-                rows.append(row)
-                results[f"{size}/{n}"] = row
-                print(f"load {size} {n}", row, flush=True)
+                for code, target, server_pid, _ in servers:
+                    row = {"code": code, "published": size, **asyncio.run(crowd(target, server_pid, n, seconds, think_s, action))}
+                    rows.append(row)
+                    results[f"{size}/{n}" + ("/baseline" if code == "baseline" else "")] = row
+                    print(f"load {size} {n} {code}", row, flush=True)
         finally:
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=20)
+            for *_, process in servers:
+                if process is not None:
+                    process.terminate()
+                    process.wait(timeout=20)
     print(table(rows), flush=True)
     return results

@@ -524,7 +524,8 @@ STREAMLIT_PATTERNS: tuple[str, ...] = (
 )
 
 
-def streamlit_pattern_relabels(language: str) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=len(LANGUAGES))
+def streamlit_pattern_relabels(language: str) -> tuple[tuple[str, str], ...]:
     """(form shown now, wanted form) pairs for :data:`STREAMLIT_PATTERNS`, every language's form to
     the one in ``language``: "Help for {label}" to "Pomoc: {label}" in Polish. The browser matches
     a whole text against the shown form and fills the wanted one with its values."""
@@ -533,10 +534,11 @@ def streamlit_pattern_relabels(language: str) -> list[tuple[str, str]]:
     for text in STREAMLIT_PATTERNS:
         for shown in {text, *(translator(other).gettext(text) for other in LANGUAGES)}:
             pairs.setdefault(shown, wanted(text))
-    return sorted(pairs.items())
+    return tuple(sorted(pairs.items()))  # cached: computed once per language, shared by every run
 
 
-def streamlit_relabels(language: str) -> list[tuple[str, str]]:
+@functools.lru_cache(maxsize=len(LANGUAGES))
+def streamlit_relabels(language: str) -> tuple[tuple[str, str], ...]:
     """(shown now, wanted) pairs for :data:`STREAMLIT_TEXTS`: every language's form, to the one in ``language``.
 
     Every form is listed, not only English, so that a control already relabelled in one
@@ -552,4 +554,4 @@ def streamlit_relabels(language: str) -> list[tuple[str, str]]:
     for other in LANGUAGES:
         for number, shown in babel_locale(other).months["stand-alone"]["wide"].items():
             pairs.setdefault(shown, months[number])
-    return sorted(pairs.items())
+    return tuple(sorted(pairs.items()))

@@ -8,18 +8,19 @@ logged or put into a link.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
+import folium
 import numpy as np
 import streamlit as st
-from streamlit_folium import st_folium
 
 from maps.approximate import is_approximate
-from maps.overview import MapView, base_map, fitted_view, near_circle, near_view, overview_layer, places_by_size
+from maps.overview import MapView, base_map, near_circle, near_view, overview_layer, places_by_size
 from maps.position import centre_and_zoom, map_centre, view_around, view_from_component, view_to_draw, visitor_moved
 from opportunities.explore.index import OpportunityIndex
+from opportunities.explore.matches import Matches, from_mask
 from opportunities.explore.search import SearchQuery
 from opportunities.explore.url_params import (
     MAX_RADIUS_KM,
@@ -54,6 +55,7 @@ from opportunities.vocabulary import AGE_GROUPS, AGE_GROUPS_BY_ID, TOPICS, Mode,
 from ui import access, badge_wallet, session
 from ui import app_state as state
 from ui.language import DATE_FORMATS, browser_language, set_page_language, switcher, translations
+from ui.map_component import render_layer, shared_layer, shared_map, show_rendered
 from ui.subscribe import search_links, subscribe
 
 state.run_through_app()
@@ -106,17 +108,20 @@ def badge_name(opportunity_id: int | None, lang: str) -> str | None:
     return (names.get(lang) or names.get("en")) if names else None
 
 
-def with_badge(index: OpportunityIndex, keep: np.ndarray, filters: Filters) -> np.ndarray:
-    """``keep`` narrowed to the activities that award a badge, or to a playlist's, when the filters
+def with_badge(index: OpportunityIndex, found: Matches, filters: Filters) -> Matches:
+    """``found`` narrowed to the activities that award a badge, or to a playlist's, when the filters
     ask for it (the index holds no badges: their published set, cached briefly, is matched by id)."""
+    if not filters.badge_only and filters.playlist is None:
+        return found
+    keep = found.keep
     if filters.badge_only:
         awarding = np.fromiter(state.badges_of_activities(access.engine()), dtype=index.ids.dtype)
         keep = keep & np.isin(index.ids, awarding)
     if filters.playlist is not None:
-        found = state.playlists_on_map(access.engine()).get(filters.playlist)
-        members = np.array(found[2] if found else (), dtype=index.ids.dtype)
+        listed = state.playlists_on_map(access.engine()).get(filters.playlist)
+        members = np.array(listed[2] if listed else (), dtype=index.ids.dtype)
         keep = keep & np.isin(index.ids, members)
-    return keep
+    return from_mask(index, keep)
 
 
 def playlist_choice(lang: str) -> None:
@@ -231,7 +236,6 @@ def init_page_state(cities: list[str], languages_taught: tuple[str, ...], today:
     st.session_state[session.MAP_VIEW] = None
     st.session_state[session.MAP_FIT_VIEW] = None
     st.session_state[session.MAP_HOLDS_ALL] = False
-    st.session_state[session.MAP_LAYER] = None
     st.session_state[session.MAP_SEEN] = {}
     st.session_state[session.URL_PROBLEMS] = list(read.problems)
     st.session_state[session.TODAY] = today
@@ -391,7 +395,7 @@ def write_url(params: dict[str, str | list[str]]) -> None:
 # --- map -------------------------------------------------------------------------------------------
 
 
-def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray, near: tuple[float, float, int] | None = None) -> None:
+def fit_map(index: OpportunityIndex, key: str, found: Matches, near: tuple[float, float, int] | None = None) -> None:
     """A new search: fit the map to its results, or to the whole circle of a search ``near`` a point
     (latitude, longitude, radius in km); on a fresh load, show the view from the link."""
     if st.session_state[session.MAP_FIT_FOR] == key:
@@ -404,7 +408,7 @@ def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray, near: tuple[flo
     elif near is not None:
         view = near_view(*near)
     else:
-        view = fitted_view(index, keep)
+        view = state.fitted(index, found)
     st.session_state[session.MAP_POSITION] = position
     st.session_state[session.MAP_VIEW] = view
     st.session_state[session.MAP_FIT_VIEW] = view
@@ -413,25 +417,26 @@ def fit_map(index: OpportunityIndex, key: str, keep: np.ndarray, near: tuple[flo
     st.session_state[session.MAP_SEEN] = st.session_state.get(session.MAP) or {}
 
 
-def layer_digest(keep: np.ndarray) -> str:
-    """A short digest of the matches (a million rows in about a millisecond)."""
-    return hashlib.blake2b(np.packbits(keep).tobytes(), digest_size=16).hexdigest()
-
-
 @st.fragment
 def show_map(
     index: OpportunityIndex,
-    keep: np.ndarray,
+    found: Matches,
     params: dict[str, str | list[str]],
     lang: str,
     topics: tuple[str, ...] = (),
     near: tuple[float, float, int] | None = None,
+    private: bool = False,
 ) -> None:
     """The map: a fixed base map and a layer for the visible area, rebuilt when the visitor pans.
 
     A fragment, so that panning and zooming rerun only the map, not the whole page. Once the
     visitor has moved the map, its centre and zoom go into the URL. ``index`` is the version
-    ``keep`` was computed on: a newer one may have replaced it since (its rows differ).
+    ``found`` was computed on: a newer one may have replaced it since (its rows differ).
+
+    The base map and the layer are rendered once for every visitor (:mod:`ui.map_component`):
+    a layer asked for again (the same matches, view, language, topics and circle) costs nothing,
+    and its message is the one the browser already holds, so the map does not redraw. A
+    ``private`` layer (around the browser's own position) is rendered for this run only.
     """
     settings, engine = state.settings(), access.engine()
     moved = st.session_state.get(session.MAP) or {}
@@ -452,54 +457,66 @@ def show_map(
                     write_url({**{k: v for k, v in params.items() if k not in ("lat", "lon", "z")}, **position.to_params()})
     view: MapView = st.session_state[session.MAP_VIEW]
     fit: MapView = st.session_state[session.MAP_FIT_VIEW]
-    # The layer sent last is sent again as it was (Streamlit then sends only a reference to it, and
-    # the map does not redraw) while nothing it is built from changed: no index query, no popups.
-    built_from = (id(index), layer_digest(keep), view, lang, topics, near)
-    last = st.session_state.get(session.MAP_LAYER)
-    if last is not None and last[0] == built_from:
-        group = last[1]
-    else:
+
+    def build_layer() -> folium.FeatureGroup:
         layer = overview_layer(
-            index, keep, view, lambda ids: state.opportunities_by_id(engine, ids),
+            index, found.keep, view, lambda ids: state.opportunities_by_id(engine, ids),
             state.city_labels(engine, settings.database_url), language=lang, highlight=topics,
         )  # fmt: skip
-        group = layer.group
         if near is not None:
-            near_circle(*near).add_to(group)
-        st.session_state[session.MAP_LAYER] = (built_from, group)
-    st_folium(
-        base_map(
+            near_circle(*near).add_to(layer.group)
+        return layer.group
+
+    def build_base() -> folium.Map:
+        return base_map(
             tile_url=settings.tile_url,
             tile_attribution=settings.tile_attribution,
             asset_base=state.asset_base(),
             language=lang,
             places=places_by_size(index, state.city_places(engine, settings.database_url)),
-        ),
+        )
+
+    if private:
+        layer = render_layer(build_layer())
+    else:
+        layer = shared_layer((found.digest, view, lang, topics, near), build_layer, owner=index)
+    base = shared_map((settings.tile_url, settings.tile_attribution, state.asset_base(), lang), build_base, owner=index)
+    show_rendered(
+        base,
         key=session.MAP,
-        feature_group_to_add=group,
+        layer=layer,
         center=map_centre(fit),
         zoom=fit.zoom,
         returned_objects=["bounds", "zoom"],
         height=MAP_HEIGHT,
-        use_container_width=True,
     )
 
 
 # --- list and detail --------------------------------------------------------------------------------
 
 
-def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lang: str) -> None:
+def card_texts(opp: Opportunity, lang: str) -> tuple[str, tuple[str, ...], str, str]:
+    """A result card's texts: its heading (Markdown, escaped), its facts (plain), its button's label and tooltip."""
+    _ = translations(lang).gettext
+    where = opp.city if opp.mode != Mode.ONLINE else _("Online only")
+    heading = f"**{escape_markdown(opp.title)}**  \n{escape_markdown(opp.provider)} · {escape_markdown(where)}"
+    facts = (format_dates(opp, lang), _("Ages {ages}").format(ages=format_ages(opp, lang)), format_cost(opp, lang))
+    # Each button names its opportunity: a screen reader lists twenty buttons by name, and
+    # twenty "Details" could not be told apart. Provider text is escaped in label and tooltip.
+    label = _("Details: {title}").format(title=escape_markdown(shorten(opp.title, DETAILS_TITLE_CHARS)))
+    return heading, facts, label, escape_markdown(opp.title)
+
+
+def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang: str, private: bool = False) -> None:
     """One page of results as cards, in the search order, each with a "Details" button."""
     _ = translations(lang).gettext
     engine = access.engine()
     near = query.near
-    total = int(keep.sum())
+    total = found.total
     pages = max(1, -(-total // PAGE_SIZE))
     st.session_state[session.PAGE] = min(max(1, int(st.session_state[session.PAGE])), pages)
     page = st.session_state[session.PAGE]
-    # Only this page and the ones before it are sorted: a partial sort among a million.
-    page_rows = index.ordered(keep, query, limit=page * PAGE_SIZE)[(page - 1) * PAGE_SIZE :]
-    shown = state.opportunities_by_id(engine, index.ids[page_rows].tolist())
+    page_rows, shown = state.result_page(engine, index, found, query, page, PAGE_SIZE, private=private)
     distances = index.distances_km(page_rows, near) if near is not None else None
     first = (page - 1) * PAGE_SIZE + 1
     st.caption(
@@ -508,29 +525,16 @@ def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lan
         )
     )
     for i, opp in enumerate(shown):
+        heading, facts, label, tooltip = state.texts(("card", opp.id, opp.updated_at, lang), partial(card_texts, opp, lang))
+        if distances is not None and np.isfinite(distances[i]):
+            facts = (format_distance_km(float(distances[i]), lang), *facts)
         with st.container(border=True):
-            where = opp.city if opp.mode != Mode.ONLINE else _("Online only")
-            st.markdown(f"**{escape_markdown(opp.title)}**  \n{escape_markdown(opp.provider)} · {escape_markdown(where)}")
-            facts = [
-                format_dates(opp, lang),
-                _("Ages {ages}").format(ages=format_ages(opp, lang)),
-                format_cost(opp, lang),
-            ]
-            if distances is not None and np.isfinite(distances[i]):
-                facts.insert(0, format_distance_km(float(distances[i]), lang))
+            st.markdown(heading)
             st.caption(escape_markdown(" · ".join(facts)))
             badge = badge_name(opp.id, lang)
             if badge is not None:
                 st.caption(":material/workspace_premium: " + escape_markdown(_("Awards a badge: {name}").format(name=badge)))
-            # Each button names its opportunity: a screen reader lists twenty buttons by name, and
-            # twenty "Details" could not be told apart. Provider text is escaped in label and tooltip.
-            st.button(
-                _("Details: {title}").format(title=escape_markdown(shorten(opp.title, DETAILS_TITLE_CHARS))),
-                key=f"details_{opp.id}",
-                on_click=select,
-                args=(opp.id,),
-                help=escape_markdown(opp.title),
-            )
+            st.button(label, key=f"details_{opp.id}", on_click=select, args=(opp.id,), help=tooltip)
     if pages > 1:
         st.number_input(_("Page"), min_value=1, max_value=pages, step=1, key=session.PAGE)
 
@@ -660,19 +664,20 @@ def main() -> None:
     selected_id = st.session_state[session.SELECTED]
     selected: Opportunity | None = None
     if selected_id is not None:
-        found = state.opportunities_by_id(engine, [selected_id])
-        if found and found[0].status == Status.PUBLISHED:
-            selected = found[0]
+        chosen = state.opportunities_by_id(engine, [selected_id])
+        if chosen and chosen[0].status == Status.PUBLISHED:
+            selected = chosen[0]
         else:
             st.info(_("This opportunity is not available (it may have ended or been removed)."), icon=":material/info:")
             st.session_state[session.SELECTED] = None
 
-    with engine.connect() as conn:
-        keep = with_badge(index, index.mask(query, conn), filters)
-    total = int(keep.sum())
+    # The browser's position stays in this tab: nothing computed from it is kept for other visitors.
+    private = near.source == "browser"
+    found = with_badge(index, state.matches(engine, index, query, private=private), filters)
+    total = found.total
     search_key = repr(query)
     circle = (*near.point, filters.radius_km) if near.point is not None else None
-    fit_map(index, search_key, keep, circle)
+    fit_map(index, search_key, found, circle)
     if st.session_state[session.LIST_FOR] != search_key:
         st.session_state[session.LIST_FOR] = search_key
         st.session_state[session.PAGE] = 1
@@ -684,7 +689,7 @@ def main() -> None:
         link = share_url(st.context.url or "/", page_params(filters, lang, share=True))
         show_detail(selected, lang, timezone, link)
 
-    online = int((keep & np.isnan(index.latitude)).sum())
+    online = found.online
     summary = ngettext("{count} opportunity matches your filters.", "{count} opportunities match your filters.", total).format(
         count=f"**{format_number(total, lang)}**"
     )
@@ -707,18 +712,19 @@ def main() -> None:
     )
 
     if total and st.toggle(_("Map"), value=True, key="show_map"):
-        show_map(index, keep, params, lang, filters.topics, circle)
+        show_map(index, found, params, lang, filters.topics, circle, private)
 
     if total:
-        show_list(index, keep, query, lang)
+        show_list(index, found, query, lang, private)
     else:
         st.info(_("No opportunities match these filters."), icon=":material/search_off:")
 
         def count_without(relaxed: Filters) -> int:
             point = near.point if (relaxed.place or relaxed.use_browser_position) else None
-            with engine.connect() as conn:
-                return int(with_badge(index, index.mask(relaxed.to_query(limit=MAX_LIMIT, today=today, near=point), conn),
-                                      relaxed).sum())  # fmt: skip
+            relaxed_query = relaxed.to_query(limit=MAX_LIMIT, today=today, near=point)
+            return with_badge(
+                index, state.matches(engine, index, relaxed_query, private=point is not None and private), relaxed
+            ).total
 
         for name, count in relaxations(filters, count_without):
             st.button(

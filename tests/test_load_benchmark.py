@@ -25,6 +25,7 @@ from benchmarks.load import (
     rerun_message,
     rss_bytes,
     summarise,
+    table,
     widget_state,
 )
 
@@ -141,3 +142,14 @@ def test_profile_summary_adds_up_the_profiles_per_interaction(tmp_path: Path) ->
     assert summary["ms_per_interaction"]["the list (show_list)"] > 0
     assert summary["ms_per_interaction"]["the index query (mask)"] == 0
     assert any("show_list" in name for name, _ in summary["top_cumulative_ms"])
+
+
+def test_the_table_names_the_code_measured_and_the_load_average() -> None:
+    row = summarise([Interaction(0, 0.1, 1000, True)], [1.0], 0, 0.05, (100 * 2**20, 110 * 2**20, 120 * 2**20), 10)
+    rows = [
+        {**row, "published": 10_000, "code": code, "load_average": load} for code, load in (("baseline", 3.25), ("this", 7.0))
+    ]
+    lines = table(rows).splitlines()
+    assert lines[0].startswith("| code | published |") and lines[0].endswith("| load average |")
+    assert lines[2].startswith("| baseline | 10,000 | 10 | 1 | 0 | 0.10 s |") and lines[2].endswith("| 3.2 |")
+    assert lines[3].startswith("| this |") and "| 50 ms |" in lines[3]

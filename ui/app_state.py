@@ -6,11 +6,15 @@ their own beyond choosing what to cache.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar
 
+import numpy as np
+import numpy.typing as npt
 import streamlit as st
 from sqlalchemy import Engine
 
+from maps.overview import MapView, fitted_view
 from opportunities.badges import achievements, playlists
 from opportunities.badges.playlists import Rule
 from opportunities.coverage.districts import CoverageIndex, open_coverage
@@ -19,14 +23,23 @@ from opportunities.db.queries import count_opportunities, data_version, district
 from opportunities.errors import SettingsError
 from opportunities.explore.index import OpportunityIndex
 from opportunities.explore.live_index import LiveIndex
+from opportunities.explore.matches import Matches, find_matches
+from opportunities.explore.search import SearchQuery
 from opportunities.i18n import translator
 from opportunities.model import City, Opportunity
 from opportunities.places.geocoding import Geocoder, open_geocoder
 from opportunities.settings import Settings, load_settings
+from opportunities.shared_cache import SharedCache
 from opportunities.vocabulary import Status
 from ui import session
 
 DEMO_SIZE = 400
+# Searches whose matches are kept for every visitor (a million rows: a megabyte each).
+MATCHES_CACHED = 32
+# Texts kept for every visitor (a result card in a language: a few hundred bytes each).
+TEXTS_CACHED = 4096
+# List pages kept for every visitor (their rows and the opportunities on them: a few kilobytes each).
+PAGES_CACHED = 256
 
 
 def run_through_app() -> None:
@@ -124,14 +137,16 @@ def published_cities(engine: Engine, database_url: str) -> list[City]:
     so a city published a moment ago is listed, with its time zone, at once)."""
     with engine.connect() as conn:
         version = data_version(conn)
-    return _published_cities_at(engine, database_url, version)
+    return list(_published_cities_at(engine, database_url, version))
 
 
 # The engine argument is not hashed (leading underscore); the database URL and version key the cache.
-@st.cache_data(max_entries=4, show_spinner=False)
-def _published_cities_at(_engine: Engine, database_url: str, version: str) -> list[City]:
+# A resource, not data: the same tuple of frozen cities for every run, not a copy unpickled per call
+# (a page asks for the cities four times a run, boundaries included).
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _published_cities_at(_engine: Engine, database_url: str, version: str) -> tuple[City, ...]:
     with _engine.connect() as conn:
-        return list_cities(conn, status=Status.PUBLISHED)
+        return tuple(list_cities(conn, status=Status.PUBLISHED))
 
 
 # How long the set of activities with a published badge is kept between runs (one query refreshes it).
@@ -246,3 +261,56 @@ def opportunities_by_id(engine: Engine, ids: Sequence[int]) -> list[Opportunity]
     """Full records for a page of results or the pins of the map, in the order given."""
     with engine.connect() as conn:
         return get_opportunities(conn, ids)
+
+
+# Shared by every session of the process, tied to the index they were computed on (see
+# opportunities.shared_cache): a search asked again, by anyone, costs no index query.
+_MATCHES: SharedCache[Matches] = SharedCache(MATCHES_CACHED)
+_PAGES: SharedCache[tuple[npt.NDArray[np.int64], tuple[Opportunity, ...]]] = SharedCache(PAGES_CACHED)
+_FITS: SharedCache[MapView] = SharedCache(PAGES_CACHED)
+_TEXTS: SharedCache[object] = SharedCache(TEXTS_CACHED)
+T = TypeVar("T")
+
+
+def texts(key: Hashable, make: Callable[[], T]) -> T:
+    """What ``make`` gives, made once for every visitor: for texts that depend on ``key`` alone
+    (an opportunity's card, by its id, its last change and the language). Immutable values only."""
+    return _TEXTS.get(key, make)  # type: ignore[return-value]
+
+
+def matches(engine: Engine, index: OpportunityIndex, query: SearchQuery, *, private: bool = False) -> Matches:
+    """The matches of ``query`` on this version of the index, computed once for every visitor;
+    ``private`` (a search around the browser's own position): computed for this run only, kept nowhere."""
+
+    def find() -> Matches:
+        with engine.connect() as conn:
+            return find_matches(index, query, conn)
+
+    return find() if private else _MATCHES.get(repr(query), find, owner=index)
+
+
+def result_page(
+    engine: Engine,
+    index: OpportunityIndex,
+    found: Matches,
+    query: SearchQuery,
+    page: int,
+    page_size: int,
+    *,
+    private: bool = False,
+) -> tuple[npt.NDArray[np.int64], tuple[Opportunity, ...]]:
+    """Page ``page`` (from 1) of ``found`` in the search order: its rows in ``index`` (read-only)
+    and its opportunities, loaded once for every visitor (``private``: as for :func:`matches`)."""  # fmt: skip
+
+    def load() -> tuple[npt.NDArray[np.int64], tuple[Opportunity, ...]]:
+        # Only this page and the ones before it are sorted: a partial sort among a million.
+        rows = index.ordered(found.keep, query, limit=page * page_size)[(page - 1) * page_size :]
+        rows.setflags(write=False)
+        return rows, tuple(opportunities_by_id(engine, index.ids[rows].tolist()))
+
+    return load() if private else _PAGES.get((repr(query), found.digest, page, page_size), load, owner=index)
+
+
+def fitted(index: OpportunityIndex, found: Matches) -> MapView:
+    """The map view that shows every located match of ``found``, computed once for every visitor."""
+    return _FITS.get(found.digest, lambda: fitted_view(index, found.keep), owner=index)

@@ -58,7 +58,6 @@ MAP_FIT_VIEW = "map_fit_view"  # the view fitted to the current results
 MAP_FIT_FOR = "map_fit_for"  # the filters that view was fitted to
 MAP_SEEN = "map_seen"  # the last value the map component reported, already applied
 MAP_HOLDS_ALL = "map_holds_all"  # whether the layer drawn was fitted to every match (see maps.position.view_to_draw)
-MAP_LAYER = "map_layer"  # (what it was built from, the layer): the last layer sent, reused while nothing changed
 PAGE = "list_page"
 LIST_FOR = "list_for"  # the search the list page number belongs to (a new search starts on page 1)
 # The filter widgets' keys: re-set together when the interface language changes (see the explore page).

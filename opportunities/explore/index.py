@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +38,7 @@ from opportunities import recurrence
 from opportunities.db.queries import data_version, newest_change
 from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics
 from opportunities.explore.search import SearchQuery, filtered_query
+from opportunities.shared_cache import SharedCache
 from opportunities.text import fold
 from opportunities.vocabulary import (
     AGE_GROUPS_BY_ID,
@@ -75,6 +76,9 @@ _FAR_FUTURE = np.int32(2**31 - 1)
 MODES = tuple(Mode)
 TYPES = tuple(OpportunityType)
 PRECISIONS = tuple(Precision)
+# Date ranges whose mask of every row an index keeps (each a byte per row): the default search,
+# from today, asks for the same range whatever the other filters (one range a day per time zone).
+DATE_RANGES_KEPT = 4
 
 BoolArray = npt.NDArray[np.bool_]
 
@@ -252,6 +256,12 @@ class OpportunityIndex:
     schedules: dict[int, tuple[str, datetime]]  # other recurring rules: row -> (rule, first start)
     city_names: dict[str, int]  # folded name -> city id
     status: Status
+    # Not data, so not a field (set per index in __post_init__): the rows in a date range, as asked
+    # before (see _dates); each version of the index its own.
+    _date_masks: ClassVar[SharedCache[BoolArray]]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_date_masks", SharedCache(DATE_RANGES_KEPT))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -535,7 +545,7 @@ class OpportunityIndex:
         self._narrow_by_age(keep, query)
         self._narrow_by_format(keep, query)
         if query.date_from or query.date_to:
-            keep &= self._in_dates(query.date_from, query.date_to, keep)
+            keep &= self._dates(query.date_from, query.date_to, keep)
         if query.near is not None:
             keep &= self._within(query.near, query.radius_km)
         if query.text.strip():
@@ -583,6 +593,25 @@ class OpportunityIndex:
         text_only = SearchQuery(text=query.text, status=query.status, limit=query.limit)
         matching = np.fromiter(conn.execute(filtered_query(text_only, [opportunities.c.id])).scalars(), dtype=np.int64)
         return np.isin(self.ids, matching)
+
+    def _dates(self, date_from: date | None, date_to: date | None, candidates: BoolArray) -> BoolArray:
+        """Rows with a session in the range, for every row when asked with every row a candidate (kept
+        for the next search of that range), else for the ``candidates`` only unless kept already.
+
+        Checking every series' rule is the dearest step of a search at a million rows, and every
+        search asks for the same range by default (from today).
+        """
+        key = (date_from, date_to)
+        if candidates.all():
+
+            def every_row() -> BoolArray:
+                result = self._in_dates(date_from, date_to, candidates)
+                result.setflags(write=False)
+                return result
+
+            return self._date_masks.get(key, every_row)
+        kept = self._date_masks.peek(key)
+        return kept if kept is not None else self._in_dates(date_from, date_to, candidates)
 
     def _in_dates(self, date_from: date | None, date_to: date | None, candidates: BoolArray) -> BoolArray:
         """The ``candidates`` with a session from ``date_from`` to ``date_to`` (other rows False).

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine
 
@@ -198,6 +199,25 @@ def test_index_matches_sql_search_on_rules_of_every_kind(rules_engine: Engine) -
             expected = [o.id for o in search(conn, query)]
             rows = index.ordered(index.mask(query, conn), query)
             assert index.ids[rows].tolist() == expected, query
+
+
+def test_a_date_range_asked_for_every_row_is_kept_and_agrees_with_a_narrowed_check(rules_engine: Engine) -> None:
+    """The rows in a range are kept once checked for every row (every search asks for the range
+    from today): a narrower search then uses them, and finds what checking its own rows finds."""
+    rng = np.random.default_rng(3)
+    with rules_engine.connect() as conn:
+        index = OpportunityIndex.load(conn)
+    for date_from, date_to in [(date(2026, 3, 1), None), (date(2026, 6, 1), date(2026, 6, 14)), (None, date(2026, 2, 1))]:
+        some = rng.random(len(index)) < 0.3
+        narrowed = index._in_dates(date_from, date_to, some) & some
+        assert np.array_equal(index._dates(date_from, date_to, some) & some, narrowed)  # not kept yet: checked for some
+        every = index._dates(date_from, date_to, np.ones(len(index), dtype=bool))
+        assert not every.flags.writeable
+        assert np.array_equal(index._dates(date_from, date_to, some) & some, narrowed)  # kept now
+        query = SearchQuery(date_from=date_from, date_to=date_to, limit=10_000)
+        hits = index._date_masks.stats().hits
+        assert np.array_equal(index.mask(query), every)
+        assert index._date_masks.stats().hits == hits + 1
 
 
 # --- any number of languages; damaged and concurrent snapshots -------------------------------

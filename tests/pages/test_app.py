@@ -291,10 +291,19 @@ def test_near_an_unknown_place_says_so(app: AppTest) -> None:
 
 
 def test_the_browser_position_sorts_by_distance_and_stays_out_of_the_link(app: AppTest) -> None:
+    from ui import map_component
+
+    caches = (app_state._MATCHES, app_state._PAGES, map_component._LAYERS)
+    for cache in caches:
+        cache.clear()  # they are the process's: other tests' entries would hide a new one
     app.run()
+    kept = [cache.stats().entries for cache in caches]
+    assert kept == [1, 1, 1]
     app.session_state["browser_position"] = (46.2389, 14.3556)  # as "Use my location" sets it
     app.run()
     assert not app.exception
+    # Nothing computed from the position is kept for other visitors (the caches hold no more entries).
+    assert [cache.stats().entries for cache in caches] == kept
     distances = [float(DISTANCE.match(f).group(1).replace(",", ".")) for f in card_facts(app)]  # type: ignore[union-attr]
     assert distances == sorted(distances)
     assert distances
@@ -783,3 +792,22 @@ def test_explore_offers_to_subscribe_to_the_filtered_view(app: AppTest, monkeypa
     }
     assert [c.value for c in expander.code] == [f"https://map.example.org/subscribe/calendar.ics?{query}"]
     assert any("Inget om dig sparas" in c.value for c in expander.caption)
+
+
+def test_a_second_visitor_changing_a_filter_computes_nothing_the_first_computed(app: AppTest) -> None:
+    """Issue 16: the matches, the list page and the map layer of a filter set are computed once per
+    process and index version, and found again by every visitor (a class clicking the same filter)."""
+    from ui import map_component
+
+    app.run()
+    app.checkbox(key="filter_free").check().run()
+    other = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    other.run()
+    caches = {"matches": app_state._MATCHES, "pages": app_state._PAGES, "layers": map_component._LAYERS}
+    before = {name: cache.stats() for name, cache in caches.items()}
+    other.checkbox(key="filter_free").check().run()
+    assert not other.exception
+    after = {name: cache.stats() for name, cache in caches.items()}
+    assert {name: after[name].misses - before[name].misses for name in caches} == {"matches": 0, "pages": 0, "layers": 0}
+    assert all(after[name].hits > before[name].hits for name in caches)
+    assert count(other) == count(app) and card_titles(other) == card_titles(app)
