@@ -309,8 +309,9 @@ def test_readers_in_other_threads_always_see_a_whole_index(demo: Engine, tmp_pat
 def test_the_thread_ends_with_its_index(demo: Engine, tmp_path: Path) -> None:
     import gc
 
+    before = set(threading.enumerate())  # an index of an earlier test's app may still be refreshing
     index = live(demo, tmp_path, refresh_s=0.01)
-    [thread] = [t for t in threading.enumerate() if t.name == "index-refresh"]
+    [thread] = [t for t in threading.enumerate() if t.name == "index-refresh" and t not in before]
     del index
     gc.collect()
     thread.join(timeout=5)
