@@ -9,7 +9,8 @@ microseconds; whole seconds would tie, and items of one second could not be orde
 
 Every write to an opportunity moves its ``updated_at`` (publishing, editing, withdrawing,
 rejecting, archiving), so each change moves the item to the end of the feed. A row that is not
-published, or is of the other kind (a series whose rule was removed), is a ``deleted`` item:
+published, is of the other kind (a series whose rule was removed) or names no activity of
+OpenActive's list (:func:`~opportunities.feeds.openactive.in_scope`), is a ``deleted`` item:
 a consumer drops it, and ignores deletions of items it never had. Opportunities are never deleted
 from the database (withdrawn and ended ones are archived), so no tombstone table is needed: the
 row itself stays, as a ``deleted`` item, for as long as the database keeps it. A restore from a
@@ -33,7 +34,7 @@ from sqlalchemy import Connection, func, literal_column, select, tuple_
 
 from opportunities.db import queries
 from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics, providers
-from opportunities.feeds.openactive import FEED_PATHS, KINDS, Listing, item_data, kind
+from opportunities.feeds.openactive import FEED_PATHS, KINDS, Listing, in_scope, item_data, kind
 from opportunities.vocabulary import Status
 
 PAGE_SIZE = 500
@@ -164,8 +165,9 @@ def page(
 ) -> Page:
     """The page of ``item_kind``'s feed (``SessionSeries`` or ``Event``) after ``after``.
 
-    Published opportunities of that kind are ``updated`` items with their OpenActive ``data``;
-    every other row is a ``deleted`` item. ``next`` is absolute; on the last page (no items) it is
+    Published opportunities of that kind that OpenActive can describe
+    (:func:`~opportunities.feeds.openactive.in_scope`) are ``updated`` items with their OpenActive
+    ``data``; every other row is a ``deleted`` item. ``next`` is absolute; on the last page (no items) it is
     the page's own URL. Rows stamped less than ``delay`` before ``now`` wait for a later page.
     """
     if item_kind not in KINDS:
@@ -179,7 +181,7 @@ def page(
         item: dict[str, Any] = {"state": "deleted", "kind": item_kind, "id": int(row.id), "modified": modified(stamp)}
         if row.status == Status.PUBLISHED.value:
             opportunity = queries.opportunity_from_row(row, _split(row.topic_list), _split(row.language_list))
-            if kind(opportunity) == item_kind:
+            if kind(opportunity) == item_kind and in_scope(opportunity):
                 listing = Listing(opportunity, int(row.provider_id), row.provider_website or "", row.city_timezone)
                 item["state"] = "updated"
                 item["data"] = item_data(listing, public_url)
