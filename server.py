@@ -1,7 +1,7 @@
 """The web server: ``streamlit run server.py``. The Streamlit app (``app.py`` and its pages) with,
 on the same port, the HTTP routes of ``web/`` (the session cookie, ``/ready``, ``/health``, the OpenActive feeds and
 dataset site under ``/openactive/``), security headers on every
-response, and the warm-up that readies the index and the gazetteer as it starts."""
+response, a rate limit per client and ETags on the public routes (``web/public.py``), and the warm-up that readies the index and the gazetteer as it starts."""
 
 import os
 import sys
@@ -13,6 +13,7 @@ from opportunities.errors import SettingsError
 from opportunities.settings import load_settings
 from web.headers import SecurityHeaders
 from web.openactive import ROUTES as OPENACTIVE_ROUTES
+from web.public import ConditionalGet, RateLimit
 from web.readiness import ROUTES as READINESS_ROUTES
 from web.readiness import lifespan
 from web.session import ROUTES
@@ -25,6 +26,10 @@ except SettingsError as exc:
 os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
 
 # The lifespan starts the warm-up (the search index, the gazetteer, the geocoder) as the server starts.
+# The first middleware is the outermost: a 429 or a 304 gets the security headers too.
 app = st.App(
-    "app.py", routes=[*ROUTES, *READINESS_ROUTES, *OPENACTIVE_ROUTES], middleware=[Middleware(SecurityHeaders)], lifespan=lifespan
+    "app.py",
+    routes=[*ROUTES, *READINESS_ROUTES, *OPENACTIVE_ROUTES],
+    middleware=[Middleware(SecurityHeaders), Middleware(RateLimit), Middleware(ConditionalGet)],
+    lifespan=lifespan,
 )

@@ -159,6 +159,22 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Where users of the open data feeds reach the publisher: an e-mail address or an https:// page. Empty: PUBLIC_URL.",
     ),
+    Setting(
+        "RATE_LIMIT_PER_MINUTE",
+        "300",
+        "Requests one client (network address) may make per minute to the public routes (feeds, APIs), in bursts of "
+        "up to as many; beyond, a 429 with Retry-After. Counted per app process.",
+    ),
+    Setting(
+        "RATE_LIMIT_COSTLY_PER_MINUTE",
+        "30",
+        "The same for the costly public routes (printable lists, calendar subscriptions), counted apart.",
+    ),
+    Setting(
+        "RATE_LIMIT_CLIENTS",
+        "10000",
+        "Clients whose request counts each app process keeps; beyond, the longest unseen is forgotten.",
+    ),
 )
 SMTP_SECURITY = ("none", "starttls", "tls")
 # A wait longer than this is a hung process, not a busy database.
@@ -205,6 +221,9 @@ class Settings:
     feed_license: str = "https://creativecommons.org/licenses/by/4.0/"
     feed_publisher: str = "Cities of Learning"
     feed_contact: str = "http://localhost:8501"
+    rate_limit_per_minute: int = 300
+    rate_limit_costly_per_minute: int = 30
+    rate_limit_clients: int = 10000
 
 
 def _proxies(text: str) -> str:
@@ -290,6 +309,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         feed_license=feed_license,
         feed_publisher=values["FEED_PUBLISHER"],
         feed_contact=feed_contact,
+        rate_limit_per_minute=_positive_int(values, "RATE_LIMIT_PER_MINUTE"),
+        rate_limit_costly_per_minute=_positive_int(values, "RATE_LIMIT_COSTLY_PER_MINUTE"),
+        rate_limit_clients=_positive_int(values, "RATE_LIMIT_CLIENTS"),
         password_min_length=_positive_int(values, "PASSWORD_MIN_LENGTH"),
         session_hours=_positive_int(values, "SESSION_HOURS"),
         sign_in_max_failures_per_account=_positive_int(values, "SIGN_IN_MAX_FAILURES_PER_ACCOUNT"),

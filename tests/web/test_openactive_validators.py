@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,7 +21,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, update
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -37,8 +33,10 @@ from opportunities.listings.importing import import_records
 from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import Status
 from tests.conftest import template_row
+from tests.web.serving import free_port, serving
 from web.headers import SecurityHeaders
 from web.openactive import ROUTES
+from web.public import ConditionalGet, RateLimit
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts" / "openactive"
@@ -129,12 +127,6 @@ def test_every_kind_of_item_passes_the_data_model_validator(engine: Engine, geoc
 # --- the RPDE validator against a real server ------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def server(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The OpenActive routes with the app's middleware, served by uvicorn on a free port of 127.0.0.1."""
@@ -143,18 +135,9 @@ def server(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("PUBLIC_URL", base)
     monkeypatch.setenv("INDEX_OVERLAP_S", "0")
-    app = Starlette(routes=ROUTES, middleware=[Middleware(SecurityHeaders)])
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    running = uvicorn.Server(config)
-    thread = threading.Thread(target=running.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not running.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
-        time.sleep(0.02)
-    yield base
-    running.should_exit = True
-    thread.join(10)
+    middleware = [Middleware(SecurityHeaders), Middleware(RateLimit), Middleware(ConditionalGet)]  # as server.py
+    with serving(Starlette(routes=ROUTES, middleware=middleware), port=port):
+        yield base
 
 
 def test_both_feeds_pass_the_rpde_validator(server: str, engine: Engine, geocoder: Geocoder) -> None:
