@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000] [--freshness-sizes 10000] [--load-visitors 1,10]``."""
+"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000] [--freshness-sizes 10000] [--load-visitors 1,10] [--rpde-sizes 100000,1000000]``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
     parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout",
-                                          "freshness", "coverage", "population", "upload-lock", "load"), action="append")  # fmt: skip
+                                          "freshness", "coverage", "population", "upload-lock", "load", "rpde"), action="append")  # fmt: skip
     parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument(
@@ -41,6 +41,7 @@ def main() -> None:
     )
     parser.add_argument("--load-url", help="measure this running app (http://host:port) instead of starting one")
     parser.add_argument("--load-pid", type=int, help="the process id of the app at --load-url, for its CPU and RSS")
+    parser.add_argument("--rpde-sizes", default="100000,1000000", help="published opportunities in the RPDE feed benchmark")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
     only = set(
@@ -58,6 +59,7 @@ def main() -> None:
             "population",
             "upload-lock",
             "load",
+            "rpde",
         )
     )
     settings = load_settings()
@@ -122,6 +124,11 @@ def main() -> None:
             server_options=args.load_server_option,
             profile=args.load_profile,
         )
+    if "rpde" in only:
+        from benchmarks import rpde as rpde_bench
+
+        sizes = [int(s) for s in args.rpde_sizes.split(",") if s]
+        results["rpde"] = rpde_bench.run(settings.data_dir / "bench", open_geocoder(settings.cache_dir), sizes)
     if "addresses" in only:
         from benchmarks import addresses as address_bench
 

@@ -30,6 +30,7 @@ topic whose title names one (the activity list covers physical activity only), e
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -176,14 +177,24 @@ class Listing:
 def kind(opportunity: Opportunity) -> str:
     """``SessionSeries`` for a recurring activity, ``Event`` for a one-off (or a stored rule no
     longer accepted, which counts as its first session only)."""
-    return SESSION_SERIES if _rule(opportunity) is not None else EVENT
+    return kind_of_schedule(opportunity.schedule)
+
+
+def kind_of_schedule(schedule: str) -> str:
+    """The kind of an opportunity with this stored ``schedule`` (see :func:`kind`)."""
+    return SESSION_SERIES if _parsed(schedule) is not None else EVENT
 
 
 def _rule(opportunity: Opportunity) -> recurrence.Rule | None:
-    if not opportunity.schedule:
+    return _parsed(opportunity.schedule)
+
+
+@functools.lru_cache(maxsize=4096)  # a feed page repeats a few rules many times; a Rule is immutable
+def _parsed(schedule: str) -> recurrence.Rule | None:
+    if not schedule:
         return None
     try:
-        return recurrence.parse_rule(opportunity.schedule)
+        return recurrence.parse_rule(schedule)
     except RuleError:
         return None
 

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, func, literal_column, select, tuple_
 
 from opportunities.db import queries
 from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics, providers
-from opportunities.feeds.openactive import FEED_PATHS, KINDS, Listing, in_scope, item_data, kind
+from opportunities.feeds.openactive import FEED_PATHS, KINDS, Listing, in_scope, item_data, kind_of_schedule
 from opportunities.vocabulary import Status
 
 PAGE_SIZE = 500
@@ -145,7 +145,7 @@ def _rows(conn: Connection, after: Position | None, until: datetime, limit: int)
     )
     if after is not None:
         query = query.where(tuple_(opportunities.c.updated_at, opportunities.c.id) > tuple_(moment(after.modified), after.id))
-    return list(conn.execute(query))
+    return list(conn.execute(query).fetchall())
 
 
 def _split(joined: str | None) -> tuple[str, ...]:
@@ -179,9 +179,10 @@ def page(
         stamp = queries.aware(row.updated_at)
         assert stamp is not None
         item: dict[str, Any] = {"state": "deleted", "kind": item_kind, "id": int(row.id), "modified": modified(stamp)}
-        if row.status == Status.PUBLISHED.value:
+        # The kind from the stored rule first: a row of the other feed is not made an opportunity.
+        if row.status == Status.PUBLISHED.value and kind_of_schedule(row.schedule) == item_kind:
             opportunity = queries.opportunity_from_row(row, _split(row.topic_list), _split(row.language_list))
-            if kind(opportunity) == item_kind and in_scope(opportunity):
+            if in_scope(opportunity):
                 listing = Listing(opportunity, int(row.provider_id), row.provider_website or "", row.city_timezone)
                 item["state"] = "updated"
                 item["data"] = item_data(listing, public_url)
