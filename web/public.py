@@ -11,7 +11,10 @@ load balancers' ``/health`` and ``/ready`` are never touched.
 tokens, one per request, refilled at ``per_minute`` a minute; an empty bucket is a ``429`` with
 ``Retry-After`` (whole seconds until a token is back) and a JSON body. The client is the address
 uvicorn gives the request, which is the ``X-Forwarded-For`` client when the request comes from
-one of ``TRUSTED_PROXIES`` (``server.py`` hands them to uvicorn). Buckets live in the process:
+one of ``TRUSTED_PROXIES`` (``server.py`` hands them to uvicorn). A request whose address is still
+a trusted proxy's came through a proxy that named no client: it is not limited, as the sign-in
+limits do not lump such requests together either (one bucket for everyone behind the proxy
+would refuse every visitor at once); limit at the proxy then. Buckets live in the process:
 each app process (replica) counts on its own, so behind a balancer spreading clients over ``n``
 replicas a client may get up to ``n`` times the limit. At most ``RATE_LIMIT_CLIENTS`` clients are
 tracked; past that the one seen longest ago is forgotten (it starts again with a full bucket).
@@ -27,6 +30,7 @@ streams, without an ``ETag``.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import math
 import threading
@@ -68,6 +72,23 @@ def client_of(scope: Scope) -> str:
     """The client's address as uvicorn gives it (after trusted proxies); "" when unknown."""
     client = scope.get("client")
     return str(client[0]) if client else ""
+
+
+def proxy_networks(trusted_proxies: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The networks of ``TRUSTED_PROXIES`` (none for ``*``: then every address is a client's own)."""
+    parts = [part.strip() for part in trusted_proxies.split(",") if part.strip()]
+    if parts == ["*"]:
+        return ()
+    return tuple(ipaddress.ip_network(part, strict=False) for part in parts)
+
+
+def is_proxy(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    """Whether ``address`` is one of the trusted proxies (an address that is not an IP counts as none)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 # --- rate limit ---------------------------------------------------------------------------------
@@ -143,13 +164,15 @@ class RateLimit:
         self.buckets = {
             name: TokenBuckets(per_minute, settings.rate_limit_clients, clock) for name, per_minute in self.per_minute.items()
         }
+        self.proxies = proxy_networks(settings.trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         bucket = bucket_of(scope["path"]) if scope["type"] == "http" else None
-        if bucket is None:
+        client = client_of(scope) if bucket is not None else ""
+        if bucket is None or is_proxy(client, self.proxies):
             await self.app(scope, receive, send)
             return
-        wait_s = self.buckets[bucket].take(client_of(scope))
+        wait_s = self.buckets[bucket].take(client)
         if wait_s <= 0:
             await self.app(scope, receive, send)
             return

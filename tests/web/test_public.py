@@ -19,7 +19,20 @@ from tests.web import asgi
 from tests.web.serving import serving
 from web import openactive
 from web.headers import SecurityHeaders
-from web.public import COSTLY, PUBLIC, ConditionalGet, RateLimit, TokenBuckets, bucket_of, matches, strong_etag
+from web.public import (
+    COSTLY,
+    PUBLIC,
+    ConditionalGet,
+    RateLimit,
+    TokenBuckets,
+    bucket_of,
+    is_proxy,
+    matches,
+    proxy_networks,
+    strong_etag,
+)
+
+CLIENT = "192.0.2.10"
 
 
 class Clock:
@@ -129,16 +142,27 @@ def test_a_routes_own_etag_is_kept_and_compared() -> None:
 
 def test_past_the_limit_a_429_with_retry_after_and_a_json_body() -> None:
     app = app_with(per_minute=3, costly=1)
-    assert [asgi.get(app, "/api/items").status for _ in range(3)] == [200, 200, 200]
-    refused = asgi.get(app, "/api/items")
+    assert [asgi.get(app, "/api/items", client=CLIENT).status for _ in range(3)] == [200, 200, 200]
+    refused = asgi.get(app, "/api/items", client=CLIENT)
     assert refused.status == 429 and refused.headers["retry-after"] == ["20"]
     assert refused.headers["content-type"] == ["application/json"] and refused.headers["cache-control"] == ["no-store"]
     body = json.loads(refused.body)
     assert body["error"] == "too many requests" and body["limit"] == {"bucket": "public", "per_minute": 3}
     assert asgi.get(app, "/api/items", client="198.51.100.7").status == 200  # another client
-    assert asgi.get(app, "/print").status == 200  # the costly bucket is counted apart
-    assert asgi.get(app, "/print").status == 429
-    assert [asgi.get(app, "/explore-data").status for _ in range(5)] == [200] * 5  # not a public route
+    assert asgi.get(app, "/print", client=CLIENT).status == 200  # the costly bucket is counted apart
+    assert asgi.get(app, "/print", client=CLIENT).status == 429
+    assert [asgi.get(app, "/explore-data", client=CLIENT).status for _ in range(5)] == [200] * 5  # not a public route
+    # From a trusted proxy that named no client: not limited (everyone behind it would share a bucket).
+    assert [asgi.get(app, "/print", client="127.0.0.1").status for _ in range(5)] == [200] * 5
+
+
+@pytest.mark.parametrize(
+    ("address", "trusted", "proxy"),
+    [("127.0.0.1", "127.0.0.1", True), ("10.0.0.7", "10.0.0.0/24, 127.0.0.1", True), ("10.0.1.7", "10.0.0.0/24", False),
+     ("::1", "127.0.0.1,::1", True), ("203.0.113.5", "*", False), ("", "127.0.0.1", False), ("testclient", "127.0.0.1", False)],
+)  # fmt: skip
+def test_which_addresses_are_trusted_proxies(address: str, trusted: str, proxy: bool) -> None:
+    assert is_proxy(address, proxy_networks(trusted)) is proxy
 
 
 def test_the_feeds_get_both(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,4 +197,4 @@ def status(port: int, forwarded_for: str | None) -> int:
 def test_each_client_behind_a_trusted_proxy_has_its_own_bucket(behind_proxy: int) -> None:
     assert [status(behind_proxy, "203.0.113.5") for _ in range(3)] == [200, 200, 429]
     assert [status(behind_proxy, "203.0.113.6") for _ in range(3)] == [200, 200, 429]
-    assert [status(behind_proxy, None) for _ in range(3)] == [200, 200, 429]  # the proxy's own address
+    assert [status(behind_proxy, None) for _ in range(3)] == [200, 200, 200]  # no client named: not limited
