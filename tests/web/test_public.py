@@ -198,3 +198,21 @@ def test_each_client_behind_a_trusted_proxy_has_its_own_bucket(behind_proxy: int
     assert [status(behind_proxy, "203.0.113.5") for _ in range(3)] == [200, 200, 429]
     assert [status(behind_proxy, "203.0.113.6") for _ in range(3)] == [200, 200, 429]
     assert [status(behind_proxy, None) for _ in range(3)] == [200, 200, 200]  # no client named: not limited
+
+
+def test_a_304_through_a_real_server() -> None:
+    with serving(app_with()) as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", "/api/items")
+            first = connection.getresponse()
+            first.read()
+            etag = first.getheader("etag")
+            assert first.status == 200 and etag
+            connection.request("GET", "/api/items", headers={"If-None-Match": etag})  # the same connection, kept alive
+            again = connection.getresponse()
+            assert again.status == 304 and again.read() == b"" and again.getheader("etag") == etag
+            connection.request("GET", "/api/items", headers={"If-None-Match": etag, "Accept-Encoding": "gzip"})
+            assert connection.getresponse().status == 304  # no compression in this app: the same body
+        finally:
+            connection.close()
