@@ -226,9 +226,15 @@ def accessibility_support(text: str) -> list[dict[str, str]]:
 def activities(opportunity: Opportunity) -> list[dict[str, str]]:
     """OpenActive activities named by the title: the sports only of a ``sport-outdoors``
     opportunity ("Running a business" is no run), the arts, gardening and calm of any."""
-    folded = fold(opportunity.title) + " "
-    matchers = _ANY_TOPIC_MATCHERS if "sport-outdoors" not in opportunity.topics else _ACTIVITY_MATCHERS | _ANY_TOPIC_MATCHERS
-    return [_concept(ACTIVITY_SCHEME, concept, label) for concept, (label, pattern) in matchers.items() if pattern.search(folded)]
+    found = _named_activities(opportunity.title, "sport-outdoors" in opportunity.topics)
+    return [_concept(ACTIVITY_SCHEME, concept, label) for concept, label in found]
+
+
+@functools.lru_cache(maxsize=4096)  # a feed page asks twice per item (in_scope, then item_data)
+def _named_activities(title: str, sport: bool) -> tuple[tuple[str, str], ...]:
+    folded = fold(title) + " "
+    matchers = _ACTIVITY_MATCHERS | _ANY_TOPIC_MATCHERS if sport else _ANY_TOPIC_MATCHERS
+    return tuple((concept, label) for concept, (label, pattern) in matchers.items() if pattern.search(folded))
 
 
 def in_scope(opportunity: Opportunity) -> bool:
@@ -239,7 +245,7 @@ def in_scope(opportunity: Opportunity) -> bool:
     a feed item without one would be a failure to every consumer. Such opportunities are out of the
     OpenActive feeds (their rows are ``deleted`` items there) and published by the other open data
     routes instead."""
-    return bool(activities(opportunity))
+    return bool(_named_activities(opportunity.title, "sport-outdoors" in opportunity.topics))
 
 
 def _local(value: datetime, timezone: str) -> str:

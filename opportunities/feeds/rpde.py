@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Connection, func, literal_column, select, tuple_
+from sqlalchemy import Connection, func, literal_column, select, union_all
 
 from opportunities.db import queries
 from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics, providers
@@ -128,8 +128,38 @@ def _values(conn: Connection, column: Any, owner: Any) -> Any:
     return select(joined).where(owner == opportunities.c.id).scalar_subquery()
 
 
+def _page_keys(after: Position, until: datetime, limit: int) -> Any:
+    """The (``id``, ``updated_at``) of the page's rows after ``after``: the rows of the same
+    ``updated_at`` with a greater id, then the later ones, each a seek on the index of the feed's
+    order. Not ``(updated_at, id) > (t, i)``: SQLite seeks that on its first column only, and an
+    import stamps all of its rows with one time, so a page in the middle of a 500,000-row import
+    would read the index from the import's first row."""
+    at = moment(after.modified)
+    same = (
+        select(opportunities.c.id, opportunities.c.updated_at)
+        .where(opportunities.c.updated_at == at, opportunities.c.id > after.id, opportunities.c.updated_at <= until)
+        .order_by(opportunities.c.id)
+        .limit(limit)
+        .subquery()
+    )
+    later = (
+        select(opportunities.c.id, opportunities.c.updated_at)
+        .where(opportunities.c.updated_at > at, opportunities.c.updated_at <= until)
+        .order_by(opportunities.c.updated_at, opportunities.c.id)
+        .limit(limit)
+        .subquery()
+    )
+    both = union_all(select(same.c.id, same.c.updated_at), select(later.c.id, later.c.updated_at)).subquery()
+    # Limited here, before the join: the rows' columns are read for the page's rows only.
+    return select(both.c.id).order_by(both.c.updated_at, both.c.id).limit(limit).subquery()
+
+
 def _rows(conn: Connection, after: Position | None, until: datetime, limit: int) -> list[Any]:
     """The rows after ``after`` stamped no later than ``until``, in feed order: one query."""
+    joined = queries.joined_opportunities()
+    if after is not None:
+        keys = _page_keys(after, until, limit)
+        joined = joined.join(keys, keys.c.id == opportunities.c.id)
     query = (
         select(
             *queries.opportunity_columns(),
@@ -138,13 +168,11 @@ def _rows(conn: Connection, after: Position | None, until: datetime, limit: int)
             _values(conn, opportunity_topics.c.topic, opportunity_topics.c.opportunity_id).label("topic_list"),
             _values(conn, opportunity_languages.c.language, opportunity_languages.c.opportunity_id).label("language_list"),
         )
-        .select_from(queries.joined_opportunities())
+        .select_from(joined)
         .where(opportunities.c.updated_at <= until)
         .order_by(opportunities.c.updated_at, opportunities.c.id)
         .limit(limit)
     )
-    if after is not None:
-        query = query.where(tuple_(opportunities.c.updated_at, opportunities.c.id) > tuple_(moment(after.modified), after.id))
     return list(conn.execute(query).fetchall())
 
 
