@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from opportunities.settings import load_settings
 from tests.web import asgi
 from tests.web.serving import serving
-from web import openactive
+from web import openactive, public
 from web.headers import SecurityHeaders
 from web.public import (
     COSTLY,
@@ -138,6 +138,32 @@ def test_a_routes_own_etag_is_kept_and_compared() -> None:
     assert asgi.get(app, "/api/own").headers["etag"] == ['"v7"']
     answer = asgi.get(app, "/api/own", headers={"If-None-Match": '"v7"'})
     assert answer.status == 304 and answer.body == b""
+
+
+def test_a_body_too_large_to_hold_streams_through_without_an_etag(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        for n in range(5):
+            yield f"chunk {n};".encode()
+
+    async def stream(_request: Request) -> Response:
+        return StreamingResponse(chunks(), media_type="text/plain")
+
+    def get() -> tuple[bytes, str | None]:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            connection.request("GET", "/api/stream")
+            answer = connection.getresponse()
+            assert answer.status == 200
+            return answer.read(), answer.getheader("etag")
+        finally:
+            connection.close()
+
+    app = Starlette(routes=[Route("/api/stream", stream)], middleware=[Middleware(ConditionalGet)])
+    with serving(app) as port:  # a server: a streamed answer waits on the client's disconnect
+        monkeypatch.setattr(public, "MAX_HASHED_BODY", 10)
+        assert get() == (b"chunk 0;chunk 1;chunk 2;chunk 3;chunk 4;", None)
+        monkeypatch.setattr(public, "MAX_HASHED_BODY", 1000)
+        assert get()[1] is not None  # small enough: held, hashed
 
 
 def test_past_the_limit_a_429_with_retry_after_and_a_json_body() -> None:
