@@ -256,7 +256,7 @@ def naive(engine: Engine, size: int) -> dict[str, float]:
 @contextmanager
 def every_row_in_scope() -> Iterator[None]:
     """Every published row an item with its data, as if each named an OpenActive activity."""
-    with mock.patch.object(rpde, "in_scope", return_value=True):
+    with mock.patch.object(rpde, "names_activity", return_value=True):
         yield
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -245,7 +246,12 @@ def in_scope(opportunity: Opportunity) -> bool:
     a feed item without one would be a failure to every consumer. Such opportunities are out of the
     OpenActive feeds (their rows are ``deleted`` items there) and published by the other open data
     routes instead."""
-    return bool(_named_activities(opportunity.title, "sport-outdoors" in opportunity.topics))
+    return names_activity(opportunity.title, opportunity.topics)
+
+
+def names_activity(title: str, topics: Sequence[str]) -> bool:
+    """:func:`in_scope` from the title and topics alone (a feed reads them before making the record)."""
+    return bool(_named_activities(title, "sport-outdoors" in topics))
 
 
 def _local(value: datetime, timezone: str) -> str:

@@ -34,7 +34,7 @@ from sqlalchemy import Connection, func, literal_column, select, union_all
 
 from opportunities.db import queries
 from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics, providers
-from opportunities.feeds.openactive import FEED_PATHS, KINDS, Listing, in_scope, item_data, kind_of_schedule
+from opportunities.feeds.openactive import FEED_PATHS, KINDS, Listing, item_data, kind_of_schedule, names_activity
 from opportunities.vocabulary import Status
 
 PAGE_SIZE = 500
@@ -194,7 +194,7 @@ def page(
     """The page of ``item_kind``'s feed (``SessionSeries`` or ``Event``) after ``after``.
 
     Published opportunities of that kind that OpenActive can describe
-    (:func:`~opportunities.feeds.openactive.in_scope`) are ``updated`` items with their OpenActive
+    (:func:`~opportunities.feeds.openactive.in_scope`, read from the row's title and topics) are ``updated`` items with their OpenActive
     ``data``; every other row is a ``deleted`` item. ``next`` is absolute; on the last page (no items) it is
     the page's own URL. Rows stamped less than ``delay`` before ``now`` wait for a later page.
     """
@@ -207,13 +207,17 @@ def page(
         stamp = queries.aware(row.updated_at)
         assert stamp is not None
         item: dict[str, Any] = {"state": "deleted", "kind": item_kind, "id": int(row.id), "modified": modified(stamp)}
-        # The kind from the stored rule first: a row of the other feed is not made an opportunity.
-        if row.status == Status.PUBLISHED.value and kind_of_schedule(row.schedule) == item_kind:
-            opportunity = queries.opportunity_from_row(row, _split(row.topic_list), _split(row.language_list))
-            if in_scope(opportunity):
-                listing = Listing(opportunity, int(row.provider_id), row.provider_website or "", row.city_timezone)
-                item["state"] = "updated"
-                item["data"] = item_data(listing, public_url)
+        # The kind and the scope from the raw row first: only an item is made an opportunity.
+        topics = _split(row.topic_list)
+        if (
+            row.status == Status.PUBLISHED.value
+            and kind_of_schedule(row.schedule) == item_kind
+            and names_activity(row.title, topics)
+        ):
+            opportunity = queries.opportunity_from_row(row, topics, _split(row.language_list))
+            listing = Listing(opportunity, int(row.provider_id), row.provider_website or "", row.city_timezone)
+            item["state"] = "updated"
+            item["data"] = item_data(listing, public_url)
         items.append(item)
     position = Position(items[-1]["modified"], items[-1]["id"]) if items else after
     body = {"next": feed_url(public_url, item_kind, position), "items": items, "license": license_url}
