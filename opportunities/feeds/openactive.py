@@ -16,16 +16,17 @@ runs from the midnight that starts its first day to the one that ends its last. 
 activity has ``eventAttendanceMode`` online and a ``VirtualLocation`` (``beta:virtualLocation``,
 as OpenActive's own examples; only such items name the beta namespace in their ``@context``), a
 hybrid one both that and its ``Place``. A ``Place`` is named by the venue (else the address, else
-the city); its ``PostalAddress`` holds the address as written, the city, the country and the
-postcode when the address has one. A place's
+the city); its address is a ``PostalAddress`` (the address as written, the city, its region, the
+postcode, the country) when the address has a postcode, else one line of text. A place's
 ``geo`` is given only when it is known to within :data:`PIN_MAX_UNCERTAINTY_M` (as the map draws
 a pin only then): a postcode's or a town's centre sent as coordinates would send people to the
 wrong door; its address is always given.
 
 ``accessibilitySupport`` and ``activity`` use OpenActive's own concept lists (their ids are
 checked against the lists in the tests): accessibility from words in the provider's accessibility
-text, in any of our four languages; an activity only for opportunities of the ``sport-outdoors``
-topic whose title names one (the activity list covers physical activity only), else none.
+text, in any of our four languages; activities from the title (sports only for the
+``sport-outdoors`` topic; dance, yoga, acting, singing, gardening and the like for any). Every item
+needs one (:func:`in_scope`): the activity list covers physical activity and a few arts only.
 """
 
 from __future__ import annotations
