@@ -3,6 +3,15 @@
 // With --json, prints one JSON report: [{"url", "pages", "messages": [{severity, type, message, url}]}].
 const { RpdeValidator } = require('@openactive/rpde-validator');
 
+async function readable(url) {
+  try {
+    const answer = await fetch(url);
+    return answer.ok && Array.isArray((await answer.json()).items);
+  } catch (error) {
+    return false;
+  }
+}
+
 (async () => {
   const json = process.argv[2] === '--json';
   const urls = process.argv.slice(json ? 3 : 2);
@@ -16,6 +25,10 @@ const { RpdeValidator } = require('@openactive/rpde-validator');
         const m = e.data || e;
         messages.push({ severity: m.severity, type: m.type, message: String(m.message || '').slice(0, 400), url: page.url });
       }
+    }
+    // The validator reports an unreachable feed as one page without errors, as it does an empty one.
+    if (!(await readable(url))) {
+      messages.push({ severity: 'failure', type: 'feed_not_read', message: 'the feed could not be read (is the server up?)', url });
     }
     failures += messages.filter((m) => m.severity === 'failure').length;
     report.push({ url, pages: result.pages.length, messages });

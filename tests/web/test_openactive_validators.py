@@ -103,7 +103,7 @@ def feed_items(engine: Engine, kind: str) -> list[dict[str, Any]]:
             after = rpde.parse_position(parse_qs(urlsplit(found.body["next"]).query))
 
 
-def node(script: str, *args: str, timeout: float = 120) -> Any:
+def node(script: str, *args: str, timeout: float = 120, status: int = 0) -> Any:
     assert NODE is not None
     done = subprocess.run(
         [NODE, str(SCRIPTS / script), *args],
@@ -114,7 +114,7 @@ def node(script: str, *args: str, timeout: float = 120) -> Any:
         timeout=timeout,
         check=False,
     )
-    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.returncode == status, done.stderr[-2000:]
     return json.loads(done.stdout)
 
 
@@ -166,3 +166,9 @@ def test_both_feeds_pass_the_rpde_validator(server: str, engine: Engine, geocode
     assert [feed["pages"] for feed in report] == [3, 3]  # a page of items, the last page, and it again
     failures = [m for feed in report for m in feed["messages"] if m["severity"] == "failure"]
     assert failures == []
+
+
+def test_a_feed_that_cannot_be_read_fails_the_walk(tmp_path: Path) -> None:
+    """The validator reports an unreachable feed as one page without errors; our script fails it."""
+    report = node("rpde.js", "--json", f"http://127.0.0.1:{free_port()}/openactive/events", status=1)
+    assert [m["type"] for m in report[0]["messages"]] == ["feed_not_read"]
