@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000] [--freshness-sizes 10000] [--load-visitors 1,10] [--only subscriptions]``."""
+"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000] [--freshness-sizes 10000] [--load-visitors 1,10] [--rpde-sizes 100000,1000000] [--only NAME]``."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ BENCHMARKS = (
     "badge-store",
     "features",
     "subscriptions",
+    "rpde",
 )
 
 
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument(
         "--subscription-sizes", default="100000,1000000", help="published opportunities in the subscriptions benchmark"
     )
+    parser.add_argument("--rpde-sizes", default="100000,1000000", help="published opportunities in the RPDE feed benchmark")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
     only = set(args.only or BENCHMARKS)
@@ -166,6 +168,11 @@ def main() -> None:
 def _open_data(only: set[str], args: argparse.Namespace, settings: Settings) -> dict[str, object]:
     """The open data and badge benchmarks that ``only`` names."""
     results: dict[str, object] = {}
+    if "rpde" in only:
+        from benchmarks import rpde as rpde_bench
+
+        sizes = [int(s) for s in args.rpde_sizes.split(",") if s]
+        results["rpde"] = rpde_bench.run(settings.data_dir / "bench", open_geocoder(settings.cache_dir), sizes)
     if "badges" in only:
         from benchmarks import badges as badges_bench
 

@@ -188,6 +188,22 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("BADGE_CLAIM_WINDOW_MINUTES", "15", "The window, in minutes, over which failed badge claims are counted."),
     Setting("BADGE_CLAIM_LINK_DAYS", "30", "Days a badge claim link sent by mail stays valid (it works once)."),
+    Setting(
+        "RATE_LIMIT_PER_MINUTE",
+        "300",
+        "Requests one client (network address) may make per minute to the public routes (feeds, APIs), in bursts of "
+        "up to as many; beyond, a 429 with Retry-After. Counted per app process.",
+    ),
+    Setting(
+        "RATE_LIMIT_COSTLY_PER_MINUTE",
+        "30",
+        "The same for the costly public routes (printable lists, calendar subscriptions), counted apart.",
+    ),
+    Setting(
+        "RATE_LIMIT_CLIENTS",
+        "10000",
+        "Clients whose request counts each app process keeps; beyond, the longest unseen is forgotten.",
+    ),
 )
 BADGE_ISSUER_DIDS = ("key", "web")
 SMTP_SECURITY = ("none", "starttls", "tls")
@@ -241,6 +257,9 @@ class Settings:
     badge_claim_max_failures: int = 1000
     badge_claim_window_minutes: int = 15
     badge_claim_link_days: int = 30
+    rate_limit_per_minute: int = 300
+    rate_limit_costly_per_minute: int = 30
+    rate_limit_clients: int = 10000
 
 
 def _proxies(text: str) -> str:
@@ -335,6 +354,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         badge_claim_max_failures=_positive_int(values, "BADGE_CLAIM_MAX_FAILURES"),
         badge_claim_window_minutes=_positive_int(values, "BADGE_CLAIM_WINDOW_MINUTES"),
         badge_claim_link_days=_positive_int(values, "BADGE_CLAIM_LINK_DAYS"),
+        rate_limit_per_minute=_positive_int(values, "RATE_LIMIT_PER_MINUTE"),
+        rate_limit_costly_per_minute=_positive_int(values, "RATE_LIMIT_COSTLY_PER_MINUTE"),
+        rate_limit_clients=_positive_int(values, "RATE_LIMIT_CLIENTS"),
         password_min_length=_positive_int(values, "PASSWORD_MIN_LENGTH"),
         session_hours=_positive_int(values, "SESSION_HOURS"),
         sign_in_max_failures_per_account=_positive_int(values, "SIGN_IN_MAX_FAILURES_PER_ACCOUNT"),

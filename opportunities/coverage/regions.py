@@ -31,10 +31,15 @@ _REGION_OF: dict[tuple[str, str], str] = {
 
 def region_of(city: City) -> str:
     """The region ``city`` belongs to: its listed regional network, else its country."""
-    listed = _REGION_OF.get((city.country.upper(), fold(city.name)))
+    return region_name(city.country, city.name)
+
+
+def region_name(country: str, city_name: str) -> str:
+    """The region of the city named ``city_name`` in ``country`` (see :func:`region_of`)."""
+    listed = _REGION_OF.get((country.upper(), fold(city_name)))
     if listed is not None:
         return listed
-    return str(Locale("en").territories.get(city.country.upper(), city.country.upper()))
+    return str(Locale("en").territories.get(country.upper(), country.upper()))
 
 
 def regions(cities: Iterable[City]) -> dict[str, list[City]]:

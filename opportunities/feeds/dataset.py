@@ -99,6 +99,11 @@ def page(settings: Settings, language: str) -> str:
         f"<code>{e(item['contentUrl'])}</code></li>"
         for item in data["distribution"]
     )
+    scope = _(
+        "OpenActive describes physical activity: its model requires an activity from OpenActive's activity list. "
+        "These feeds hold the opportunities that name one (a sport, dance, yoga, acting, singing, gardening and the "
+        "like); other learning opportunities are not in them."
+    )
     how_to = _(
         "Each feed is an RPDE feed: start at its first page and follow each page's next link. The last page has "
         "no items and links to itself; come back to it later for the changes. Items that are no longer offered "
@@ -141,6 +146,7 @@ code {{ overflow-wrap: anywhere; }}</style>
 <p>{e(data["description"])}</p>
 <h2>{e(texts["feeds"])}</h2>
 <p>{e(how_to)}</p>
+<p>{e(scope)}</p>
 <ul>
 {feeds}
 </ul>

@@ -16,27 +16,31 @@ runs from the midnight that starts its first day to the one that ends its last. 
 activity has ``eventAttendanceMode`` online and a ``VirtualLocation`` (``beta:virtualLocation``,
 as OpenActive's own examples; only such items name the beta namespace in their ``@context``), a
 hybrid one both that and its ``Place``. A ``Place`` is named by the venue (else the address, else
-the city); its ``PostalAddress`` holds the address as written, the city, the country and the
-postcode when the address has one. A place's
+the city); its address is a ``PostalAddress`` (the address as written, the city, its region, the
+postcode, the country) when the address has a postcode, else one line of text. A place's
 ``geo`` is given only when it is known to within :data:`PIN_MAX_UNCERTAINTY_M` (as the map draws
 a pin only then): a postcode's or a town's centre sent as coordinates would send people to the
 wrong door; its address is always given.
 
 ``accessibilitySupport`` and ``activity`` use OpenActive's own concept lists (their ids are
 checked against the lists in the tests): accessibility from words in the provider's accessibility
-text, in any of our four languages; an activity only for opportunities of the ``sport-outdoors``
-topic whose title names one (the activity list covers physical activity only), else none.
+text, in any of our four languages; activities from the title (sports only for the
+``sport-outdoors`` topic; dance, yoga, acting, singing, gardening and the like for any). Every item
+needs one (:func:`in_scope`): the activity list covers physical activity and a few arts only.
 """
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from opportunities import recurrence
+from opportunities.coverage.regions import region_name
 from opportunities.errors import RuleError
 from opportunities.listings.calendar import city_zone
 from opportunities.model import Opportunity, as_datetime
@@ -113,8 +117,6 @@ ACTIVITIES: dict[str, tuple[str, str]] = {
     "f2ea7405-6098-4378-b0fe-4e398a659fc4": ("Tennis", "tennis|tenis"),
     "1a05993d-b206-4efe-85da-646fa340bdf4": ("Table Tennis", "table tennis|bordtennis|namizni tenis|tenis stolowy"),
     "c0360db0-a817-4bae-9167-40f89b49fc9e": ("Badminton", "badminton"),
-    "bf1a5e00-cdcf-465d-8c5a-6f57040b7f7e": ("Yoga", "yoga|joga"),
-    "6ca15167-51da-4d91-a1ae-8a45dc47b0ea": ("Dance", "dance|dancing|dans|ples|taniec|tanca"),
     "50feff1b-790f-4f0f-9c07-0314557897c4": ("Skateboarding", "skateboard|rolkanj|deskorolk"),
     "598ceb23-216c-4f8a-9a7a-0eef6e3a4ae8": ("Kayaking", "kayak|kajak"),
     "e0425262-6f1d-4c58-ba8a-dd790c5351b1": ("Canoeing", "canoe|kanot|kanu|kajakarstw"),
@@ -125,6 +127,27 @@ ACTIVITIES: dict[str, tuple[str, str]] = {
     "2330f2d4-d0dc-4231-8dd9-07d37a452228": ("Martial Arts", "martial art|kampsport|borilne vescin|sztuki walki"),
     "3a25e627-27b4-4f2b-ae93-4caf8278b02c": ("Skiing", "skiing|utforsakning|smucanj|narciarstw"),
     "0b276929-8b33-4807-9f5e-687c8bb2c2f9": ("Ice Skating", "ice skating|skridsko|drsanj|lyzwiarstw"),
+    "8f458c98-5303-41c6-93ec-8f9f7daec8d3": ("Camping", "camping|taltning|kampiranj|biwak"),
+}
+# Concepts of the activity list that are not sport (the arts, gardening, calm): named by the title of
+# an opportunity of any topic. Whole words where a stem would catch others (Swedish "kör", choir, is
+# also the start of "kort", card; Polish "chór").
+ANY_TOPIC_ACTIVITIES: dict[str, tuple[str, str]] = {
+    "6ca15167-51da-4d91-a1ae-8a45dc47b0ea": ("Dance", "dance|dancing|dans|ples|taniec|tanca"),
+    "bf1a5e00-cdcf-465d-8c5a-6f57040b7f7e": ("Yoga", "yoga|joga"),
+    "0c2a1e6b-4b02-4b8a-ae6d-59f225ff5341": ("Meditation", "meditat|mindfulness|meditacij|medytacj"),
+    "cf9ff8b8-7a15-48d3-8536-1d17e70345a7": (
+        "Acting",
+        "theatre|theater|drama|acting|teater|skadespel|gledalis|igraln|teatr|aktorst",
+    ),
+    "e2b21a40-66a4-42bb-a24f-3638cc356299": ("Singing", "singing|choir|sang|kor |korsang|petje|pevsk|zbor |spiew|chor "),
+    "7d309e76-d794-4f40-8fb0-b4a43e13562e": ("Drumming", "drum|trumm|bobn|beben|bebn"),
+    "27422896-7cca-4e1f-8071-117838e70148": ("Circus Skills", "circus|cirkus|cyrk"),
+    "5b880e93-4a16-4c37-86ac-ba2ffba68358": ("Gardening", "garden|tradgard|odling|vrtnar|ogrod"),
+    "9d8d84b4-3a0b-497b-aefa-c7ae723d262f": (
+        "Forest School",
+        "forest school|skogsskol|skogsmulle|gozdna sol|gozdni vrtec|szkola lesn|lesna szkol|lesne przedszkol",
+    ),
 }
 
 
@@ -139,6 +162,7 @@ _POSTCODES = {
 }
 _ACCESSIBILITY_MATCHERS = {concept: (label, _matcher(stems)) for concept, (label, stems) in ACCESSIBILITY.items()}
 _ACTIVITY_MATCHERS = {concept: (label, _matcher(stems)) for concept, (label, stems) in ACTIVITIES.items()}
+_ANY_TOPIC_MATCHERS = {concept: (label, _matcher(stems)) for concept, (label, stems) in ANY_TOPIC_ACTIVITIES.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,14 +179,24 @@ class Listing:
 def kind(opportunity: Opportunity) -> str:
     """``SessionSeries`` for a recurring activity, ``Event`` for a one-off (or a stored rule no
     longer accepted, which counts as its first session only)."""
-    return SESSION_SERIES if _rule(opportunity) is not None else EVENT
+    return kind_of_schedule(opportunity.schedule)
+
+
+def kind_of_schedule(schedule: str) -> str:
+    """The kind of an opportunity with this stored ``schedule`` (see :func:`kind`)."""
+    return SESSION_SERIES if _parsed(schedule) is not None else EVENT
 
 
 def _rule(opportunity: Opportunity) -> recurrence.Rule | None:
-    if not opportunity.schedule:
+    return _parsed(opportunity.schedule)
+
+
+@functools.lru_cache(maxsize=4096)  # a feed page repeats a few rules many times; a Rule is immutable
+def _parsed(schedule: str) -> recurrence.Rule | None:
+    if not schedule:
         return None
     try:
-        return recurrence.parse_rule(opportunity.schedule)
+        return recurrence.parse_rule(schedule)
     except RuleError:
         return None
 
@@ -192,15 +226,33 @@ def accessibility_support(text: str) -> list[dict[str, str]]:
 
 
 def activities(opportunity: Opportunity) -> list[dict[str, str]]:
-    """OpenActive activities named by the title of a ``sport-outdoors`` opportunity; none otherwise."""
-    if "sport-outdoors" not in opportunity.topics:
-        return []
-    folded = fold(opportunity.title) + " "
-    return [
-        _concept(ACTIVITY_SCHEME, concept, label)
-        for concept, (label, pattern) in _ACTIVITY_MATCHERS.items()
-        if pattern.search(folded)
-    ]
+    """OpenActive activities named by the title: the sports only of a ``sport-outdoors``
+    opportunity ("Running a business" is no run), the arts, gardening and calm of any."""
+    found = _named_activities(opportunity.title, "sport-outdoors" in opportunity.topics)
+    return [_concept(ACTIVITY_SCHEME, concept, label) for concept, label in found]
+
+
+@functools.lru_cache(maxsize=4096)  # a feed page asks twice per item (in_scope, then item_data)
+def _named_activities(title: str, sport: bool) -> tuple[tuple[str, str], ...]:
+    folded = fold(title) + " "
+    matchers = _ACTIVITY_MATCHERS | _ANY_TOPIC_MATCHERS if sport else _ANY_TOPIC_MATCHERS
+    return tuple((concept, label) for concept, (label, pattern) in matchers.items() if pattern.search(folded))
+
+
+def in_scope(opportunity: Opportunity) -> bool:
+    """Whether OpenActive can describe the opportunity: it names an activity of OpenActive's list.
+
+    The model requires ``activity`` from that list on every item (the validator fails any other
+    list), and the list covers physical activity and a few arts: a coding club has no concept, and
+    a feed item without one would be a failure to every consumer. Such opportunities are out of the
+    OpenActive feeds (their rows are ``deleted`` items there) and published by the other open data
+    routes instead."""
+    return names_activity(opportunity.title, opportunity.topics)
+
+
+def names_activity(title: str, topics: Sequence[str]) -> bool:
+    """:func:`in_scope` from the title and topics alone (a feed reads them before making the record)."""
+    return bool(_named_activities(title, "sport-outdoors" in topics))
 
 
 def _local(value: datetime, timezone: str) -> str:
@@ -282,18 +334,30 @@ def postal_code(address: str, country: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _place(opportunity: Opportunity) -> dict[str, Any]:
-    address: dict[str, Any] = {"@type": "PostalAddress"}
-    if opportunity.address:
-        address["streetAddress"] = opportunity.address
-    address["addressLocality"] = opportunity.city
+def _address(opportunity: Opportunity) -> dict[str, Any] | str:
+    """A ``PostalAddress`` when the address has its every required part (a street and a postcode;
+    the region is the city's, :func:`~opportunities.coverage.regions.region_name`), else the address
+    as one line of text, which the model also takes: a ``PostalAddress`` missing a part fails it."""
     code = postal_code(opportunity.address, opportunity.country)
-    if code:
-        address["postalCode"] = code
-    address["addressCountry"] = opportunity.country
+    region = region_name(opportunity.country, opportunity.city)
+    if opportunity.address and code:
+        return {
+            "@type": "PostalAddress",
+            "streetAddress": opportunity.address,
+            "addressLocality": opportunity.city,
+            "addressRegion": region,
+            "postalCode": code,
+            "addressCountry": opportunity.country,
+        }
+    named = fold(opportunity.address)
+    parts = [opportunity.address, *(part for part in (opportunity.city, region) if fold(part) not in named), opportunity.country]
+    return ", ".join(dict.fromkeys(part for part in parts if part))
+
+
+def _place(opportunity: Opportunity) -> dict[str, Any]:
     # A place has a name (OpenActive requires one): the venue, else the address, else the city.
     place: dict[str, Any] = {"@type": "Place", "name": opportunity.venue or opportunity.address or opportunity.city}
-    place["address"] = address
+    place["address"] = _address(opportunity)
     if (
         opportunity.latitude is not None
         and opportunity.longitude is not None

@@ -9,7 +9,8 @@ microseconds; whole seconds would tie, and items of one second could not be orde
 
 Every write to an opportunity moves its ``updated_at`` (publishing, editing, withdrawing,
 rejecting, archiving), so each change moves the item to the end of the feed. A row that is not
-published, or is of the other kind (a series whose rule was removed), is a ``deleted`` item:
+published, is of the other kind (a series whose rule was removed) or names no activity of
+OpenActive's list (:func:`~opportunities.feeds.openactive.in_scope`), is a ``deleted`` item:
 a consumer drops it, and ignores deletions of items it never had. Opportunities are never deleted
 from the database (withdrawn and ended ones are archived), so no tombstone table is needed: the
 row itself stays, as a ``deleted`` item, for as long as the database keeps it. A restore from a
@@ -29,11 +30,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Connection, func, literal_column, select, tuple_
+from sqlalchemy import Connection, func, literal_column, select, union_all
 
 from opportunities.db import queries
 from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics, providers
-from opportunities.feeds.openactive import FEED_PATHS, KINDS, Listing, item_data, kind
+from opportunities.feeds.openactive import FEED_PATHS, KINDS, Listing, item_data, kind_of_schedule, names_activity
 from opportunities.vocabulary import Status
 
 PAGE_SIZE = 500
@@ -127,8 +128,38 @@ def _values(conn: Connection, column: Any, owner: Any) -> Any:
     return select(joined).where(owner == opportunities.c.id).scalar_subquery()
 
 
+def _page_keys(after: Position, until: datetime, limit: int) -> Any:
+    """The (``id``, ``updated_at``) of the page's rows after ``after``: the rows of the same
+    ``updated_at`` with a greater id, then the later ones, each a seek on the index of the feed's
+    order. Not ``(updated_at, id) > (t, i)``: SQLite seeks that on its first column only, and an
+    import stamps all of its rows with one time, so a page in the middle of a 500,000-row import
+    would read the index from the import's first row."""
+    at = moment(after.modified)
+    same = (
+        select(opportunities.c.id, opportunities.c.updated_at)
+        .where(opportunities.c.updated_at == at, opportunities.c.id > after.id, opportunities.c.updated_at <= until)
+        .order_by(opportunities.c.id)
+        .limit(limit)
+        .subquery()
+    )
+    later = (
+        select(opportunities.c.id, opportunities.c.updated_at)
+        .where(opportunities.c.updated_at > at, opportunities.c.updated_at <= until)
+        .order_by(opportunities.c.updated_at, opportunities.c.id)
+        .limit(limit)
+        .subquery()
+    )
+    both = union_all(select(same.c.id, same.c.updated_at), select(later.c.id, later.c.updated_at)).subquery()
+    # Limited here, before the join: the rows' columns are read for the page's rows only.
+    return select(both.c.id).order_by(both.c.updated_at, both.c.id).limit(limit).subquery()
+
+
 def _rows(conn: Connection, after: Position | None, until: datetime, limit: int) -> list[Any]:
     """The rows after ``after`` stamped no later than ``until``, in feed order: one query."""
+    joined = queries.joined_opportunities()
+    if after is not None:
+        keys = _page_keys(after, until, limit)
+        joined = joined.join(keys, keys.c.id == opportunities.c.id)
     query = (
         select(
             *queries.opportunity_columns(),
@@ -137,14 +168,12 @@ def _rows(conn: Connection, after: Position | None, until: datetime, limit: int)
             _values(conn, opportunity_topics.c.topic, opportunity_topics.c.opportunity_id).label("topic_list"),
             _values(conn, opportunity_languages.c.language, opportunity_languages.c.opportunity_id).label("language_list"),
         )
-        .select_from(queries.joined_opportunities())
+        .select_from(joined)
         .where(opportunities.c.updated_at <= until)
         .order_by(opportunities.c.updated_at, opportunities.c.id)
         .limit(limit)
     )
-    if after is not None:
-        query = query.where(tuple_(opportunities.c.updated_at, opportunities.c.id) > tuple_(moment(after.modified), after.id))
-    return list(conn.execute(query))
+    return list(conn.execute(query).fetchall())
 
 
 def _split(joined: str | None) -> tuple[str, ...]:
@@ -164,8 +193,9 @@ def page(
 ) -> Page:
     """The page of ``item_kind``'s feed (``SessionSeries`` or ``Event``) after ``after``.
 
-    Published opportunities of that kind are ``updated`` items with their OpenActive ``data``;
-    every other row is a ``deleted`` item. ``next`` is absolute; on the last page (no items) it is
+    Published opportunities of that kind that OpenActive can describe
+    (:func:`~opportunities.feeds.openactive.in_scope`, read from the row's title and topics) are ``updated`` items with their OpenActive
+    ``data``; every other row is a ``deleted`` item. ``next`` is absolute; on the last page (no items) it is
     the page's own URL. Rows stamped less than ``delay`` before ``now`` wait for a later page.
     """
     if item_kind not in KINDS:
@@ -177,12 +207,17 @@ def page(
         stamp = queries.aware(row.updated_at)
         assert stamp is not None
         item: dict[str, Any] = {"state": "deleted", "kind": item_kind, "id": int(row.id), "modified": modified(stamp)}
-        if row.status == Status.PUBLISHED.value:
-            opportunity = queries.opportunity_from_row(row, _split(row.topic_list), _split(row.language_list))
-            if kind(opportunity) == item_kind:
-                listing = Listing(opportunity, int(row.provider_id), row.provider_website or "", row.city_timezone)
-                item["state"] = "updated"
-                item["data"] = item_data(listing, public_url)
+        # The kind and the scope from the raw row first: only an item is made an opportunity.
+        topics = _split(row.topic_list)
+        if (
+            row.status == Status.PUBLISHED.value
+            and kind_of_schedule(row.schedule) == item_kind
+            and names_activity(row.title, topics)
+        ):
+            opportunity = queries.opportunity_from_row(row, topics, _split(row.language_list))
+            listing = Listing(opportunity, int(row.provider_id), row.provider_website or "", row.city_timezone)
+            item["state"] = "updated"
+            item["data"] = item_data(listing, public_url)
         items.append(item)
     position = Position(items[-1]["modified"], items[-1]["id"]) if items else after
     body = {"next": feed_url(public_url, item_kind, position), "items": items, "license": license_url}

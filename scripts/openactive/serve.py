@@ -8,6 +8,7 @@ from starlette.middleware import Middleware
 
 from web.headers import SecurityHeaders
 from web.openactive import ROUTES
+from web.public import ConditionalGet, RateLimit
 
-app = Starlette(routes=ROUTES, middleware=[Middleware(SecurityHeaders)])
+app = Starlette(routes=ROUTES, middleware=[Middleware(SecurityHeaders), Middleware(RateLimit), Middleware(ConditionalGet)])
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

@@ -53,7 +53,8 @@ def test_a_recurring_activity_is_a_session_series_with_its_schedule() -> None:
     assert data["location"] == {
         "@type": "Place", "name": "Stadsbiblioteket",
         "address": {"@type": "PostalAddress", "streetAddress": "Götaplatsen 3, 412 56 Göteborg",
-                    "addressLocality": "Göteborg", "postalCode": "412 56", "addressCountry": "SE"},
+                    "addressLocality": "Göteborg", "addressRegion": "Västra Götaland", "postalCode": "412 56",
+                    "addressCountry": "SE"},
         "geo": {"@type": "GeoCoordinates", "latitude": 57.6969, "longitude": 11.9795},
     }  # fmt: skip
     assert data["offers"] == [{"@type": "Offer", "@id": f"{PUBLIC}/openactive/session-series/7#/offers/0", "price": 0,
@@ -136,6 +137,18 @@ def test_a_place_is_named_by_its_venue_else_its_address_else_its_city() -> None:
     assert item(venue="", address="")["location"]["name"] == "Göteborg"
 
 
+@pytest.mark.parametrize(
+    ("changes", "address"),
+    [({"address": "Götaplatsen 3"}, "Götaplatsen 3, Göteborg, Västra Götaland, SE"),
+     ({"address": ""}, "Göteborg, Västra Götaland, SE"),
+     ({"address": "Mestni trg 1, Ljubljana", "city": "Ljubljana", "country": "SI"}, "Mestni trg 1, Ljubljana, Slovenija, SI"),
+     ({"address": "Rynek 1", "city": "Kraków", "country": "PL"}, "Rynek 1, Kraków, Poland, PL")],
+)  # fmt: skip
+def test_an_address_without_all_its_parts_is_one_line(changes: dict[str, str], address: str) -> None:
+    """OpenActive's PostalAddress needs a street, a postcode and a region: without them, text."""
+    assert item(**changes)["location"]["address"] == address
+
+
 def test_a_rule_no_longer_accepted_counts_as_one_event() -> None:
     assert openactive.kind(opportunity(schedule="FREQ=MINUTELY")) == EVENT
     assert openactive.kind(opportunity()) == SESSION_SERIES
@@ -159,7 +172,7 @@ def test_online_activities_have_a_virtual_location(mode: Mode, place: bool, virt
 
 def test_an_approximate_place_has_its_address_but_no_coordinates() -> None:
     data = item(precision=Precision.POSTCODE, uncertainty_m=1500)
-    assert "geo" not in data["location"] and data["location"]["address"]["addressLocality"] == "Göteborg"
+    assert "geo" not in data["location"] and data["location"]["address"]["postalCode"] == "412 56"
     assert "geo" not in item(latitude=None, longitude=None, precision=None, uncertainty_m=None)["location"]
 
 
@@ -218,17 +231,31 @@ def test_accessibility_support_from_the_providers_words(text: str, labels: list[
         ("Turystyka piesza", ("sport-outdoors",), ["Hiking"]),
         ("Fotboll och innebandy", ("sport-outdoors", "wellbeing"), ["Football", "Floorball"]),
         ("Friluftsliv", ("sport-outdoors",), []),  # no concept fits: none
-        ("Climbing the career ladder", ("careers",), []),  # not sport-outdoors
+        ("Climbing the career ladder", ("careers",), []),  # sports only for sport-outdoors
+        ("Running a business", ("entrepreneurship",), []),
+        ("Dans och teater", ("arts-culture",), ["Dance", "Acting"]),  # the arts for any topic
+        ("Kör för unga", ("arts-culture",), ["Singing"]),
+        ("Kortspel", ("arts-culture",), []),  # "kör" is a whole word
+        ("Gledališka delavnica", ("arts-culture",), ["Acting"]),
+        ("Chór szkolny", ("arts-culture",), ["Singing"]),
+        ("Trädgårdsodling", ("sustainability",), ["Gardening"]),
+        ("Mindfulness", ("wellbeing",), ["Meditation"]),
+        ("Yoga i parken", ("sport-outdoors",), ["Yoga"]),
     ],
 )  # fmt: skip
-def test_activities_only_for_sport_and_outdoors(title: str, topics: tuple[str, ...], labels: list[str]) -> None:
+def test_activities_named_by_the_title(title: str, topics: tuple[str, ...], labels: list[str]) -> None:
     data = item(title=title, topics=topics)
     assert [c["prefLabel"] for c in data.get("activity", [])] == labels
+    assert openactive.in_scope(opportunity(title=title, topics=topics)) is bool(labels)
 
 
 @pytest.mark.parametrize(
     ("file", "table"),
-    [("accessibility-support.jsonld", openactive.ACCESSIBILITY), ("activity-list.jsonld", openactive.ACTIVITIES)],
+    [
+        ("accessibility-support.jsonld", openactive.ACCESSIBILITY),
+        ("activity-list.jsonld", openactive.ACTIVITIES),
+        ("activity-list.jsonld", openactive.ANY_TOPIC_ACTIVITIES),
+    ],
 )
 def test_the_concepts_are_openactives_own(file: str, table: dict[str, tuple[str, str]]) -> None:
     concepts = {c["id"]: c["prefLabel"] for c in json.loads(Path(LISTS / file).read_text(encoding="utf-8"))["concept"]}

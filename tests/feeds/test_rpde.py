@@ -22,8 +22,8 @@ from tests.conftest import template_row
 
 PUBLIC = "https://map.example.org"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
-SERIES_TITLES = [f"Serie {n}" for n in range(7)]
-EVENT_TITLES = [f"Evenemang {n}" for n in range(4)]
+SERIES_TITLES = [f"Dans {n}" for n in range(7)]
+EVENT_TITLES = [f"Teater {n}" for n in range(4)]
 
 
 def rows() -> list[dict[str, str]]:
@@ -95,23 +95,24 @@ def test_walking_the_feed_reaches_every_published_item_once(
 @pytest.mark.parametrize(
     ("change", "state"),
     [
-        ({"title": "Serie 2, ny tid"}, "updated"),
+        ({"title": "Dans 2, ny tid"}, "updated"),
         ({"status": Status.ARCHIVED.value, "archive_reason": "withdrawn"}, "deleted"),
         ({"status": Status.REJECTED.value}, "deleted"),
         ({"status": Status.PENDING.value}, "deleted"),
         ({"schedule": ""}, "deleted"),  # now a one-off: gone from the series feed, into the events feed
+        ({"title": "Kodklubb"}, "deleted"),  # no OpenActive activity now: out of OpenActive's scope
     ],
 )
 def test_a_change_moves_the_item_to_the_end(engine: Engine, ids: dict[str, int], change: dict[str, Any], state: str) -> None:
     _items, end = walk(engine, SESSION_SERIES)
-    changed = ids["Serie 2"]
+    changed = ids["Dans 2"]
     with writing(engine) as conn:
         conn.execute(update(schema.opportunities).where(schema.opportunities.c.id == changed)
                      .values(updated_at=datetime.now(UTC), **change))  # fmt: skip
     items, _ = walk(engine, SESSION_SERIES, after=end)
     assert [(i["id"], i["state"]) for i in items] == [(changed, state)]
     if state == "updated":
-        assert items[0]["data"]["name"] == "Serie 2, ny tid"
+        assert items[0]["data"]["name"] == "Dans 2, ny tid"
     if "schedule" in change:
         events, _ = walk(engine, EVENT)
         assert events[-1]["id"] == changed and events[-1]["state"] == "updated"
@@ -123,9 +124,31 @@ def test_a_change_moves_the_item_to_the_end(engine: Engine, ids: dict[str, int],
 def test_a_status_change_through_the_domain_shows_as_deleted(engine: Engine, ids: dict[str, int]) -> None:
     _items, end = walk(engine, EVENT)
     with writing(engine) as conn:
-        queries.set_status(conn, ids["Evenemang 1"], Status.ARCHIVED)
+        queries.set_status(conn, ids["Teater 1"], Status.ARCHIVED)
     items, _ = walk(engine, EVENT, after=end)
-    assert items == [{"state": "deleted", "kind": EVENT, "id": ids["Evenemang 1"], "modified": items[0]["modified"]}]
+    assert items == [{"state": "deleted", "kind": EVENT, "id": ids["Teater 1"], "modified": items[0]["modified"]}]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"status": Status.ARCHIVED.value, "archive_reason": "withdrawn"}, {"status": Status.ARCHIVED.value},
+     {"status": Status.REJECTED.value}, {"status": Status.PENDING.value}],
+)  # fmt: skip
+def test_a_deletion_stays_in_the_feed_for_at_least_seven_days(
+    engine: Engine, ids: dict[str, int], change: dict[str, Any]
+) -> None:
+    """RPDE asks for deleted items to be kept at least 7 days: a consumer that reads the feed again
+    from the start, or from where it was, eight days after the change still sees the deletion."""
+    _items, end = walk(engine, EVENT)
+    gone = ids["Teater 2"]
+    with writing(engine) as conn:
+        conn.execute(update(schema.opportunities).where(schema.opportunities.c.id == gone)
+                     .values(updated_at=datetime.now(UTC), **change))  # fmt: skip
+    eight_days = datetime.now(UTC) + timedelta(days=8)
+    for after in (None, end):
+        with engine.connect() as conn:
+            found = rpde.page(conn, EVENT, after, public_url=PUBLIC, license_url=LICENSE, now=eight_days, limit=500)
+        assert [i["state"] for i in found.body["items"] if i["id"] == gone] == ["deleted"]
 
 
 def test_a_change_waits_until_it_is_older_than_the_delay(engine: Engine, ids: dict[str, int]) -> None:

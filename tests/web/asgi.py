@@ -15,12 +15,12 @@ class Answer:
     body: bytes
 
 
-def get(app: Any, path: str, query: str = "", headers: dict[str, str] | None = None) -> Answer:
-    """GET ``path`` with ``query`` from the ASGI app, from 127.0.0.1."""
+def get(app: Any, path: str, query: str = "", headers: dict[str, str] | None = None, client: str = "127.0.0.1") -> Answer:
+    """GET ``path`` with ``query`` from the ASGI app, from ``client``."""
     raw = [(b"host", b"127.0.0.1"), *((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())]
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
-             "headers": raw, "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8501)}  # fmt: skip
+             "headers": raw, "client": (client, 5000), "server": ("127.0.0.1", 8501)}  # fmt: skip
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, object]:

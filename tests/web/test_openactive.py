@@ -47,8 +47,8 @@ def app(engine: Engine, database_url: str, monkeypatch: pytest.MonkeyPatch) -> S
 @pytest.fixture
 def ids(engine: Engine, geocoder: Geocoder) -> list[int]:
     located = {"latitude": "57.6969", "longitude": "11.9795"}
-    rows = [template_row(title=f"Serie {n}", **located) for n in range(5)]
-    rows.append(template_row(title="En dag", schedule="", start="2026-12-05 10:00", end="", **located))
+    rows = [template_row(title=f"Dans {n}", **located) for n in range(5)]
+    rows.append(template_row(title="Teaterdag", schedule="", start="2026-12-05 10:00", end="", **located))
     report = import_records(engine, rows, geocoder, publish=True)
     assert not report.rejected
     return report.stored_ids
