@@ -260,3 +260,14 @@ class BoundaryFileError(OpportunitiesError):
         self.file_name = file_name
         self.reasons = reasons
         super().__init__(f"{file_name}: " + "; ".join(str(reason) for reason in reasons))
+
+
+class FeedError(ReasonedError):
+    """An external feed (RPDE) could not be read, or a page of it is unusable; nothing of that
+    page was stored. ``retry_after_s``: the feed asked to wait that long (HTTP 503 or 429 with
+    Retry-After); ``gone``: it answered 410 Gone and is no longer harvested."""
+
+    def __init__(self, reason: Reason, *, retry_after_s: float | None = None, gone: bool = False) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+        self.gone = gone

@@ -27,6 +27,7 @@ class Action(StrEnum):
     READ_AUDIT = "read_audit"  # city_id None: the city lead's own cities (audit.entries filters)
     VIEW_CITY = "view_city"  # every listing of the city, freshness flags
     REPLACE_DISTRICTS = "replace_districts"  # upload the city's district boundaries
+    MANAGE_FEEDS = "manage_feeds"  # register, harvest and remove the city's external feeds; see their health
     # An admin's
     MANAGE_USERS = "manage_users"  # add, set role, disable, reset passwords
     APPOINT_CITY_LEAD = "appoint_city_lead"
@@ -37,7 +38,15 @@ _PROVIDER_ACTIONS = frozenset(
     {Action.SUBMIT, Action.UPLOAD, Action.REPORT_PARTICIPATION, Action.INVITE, Action.VIEW_ORGANISATION}
 )
 _CITY_ACTIONS = frozenset(
-    {Action.REVIEW, Action.VERIFY_ORGANISATION, Action.SET_TRUSTED, Action.READ_AUDIT, Action.VIEW_CITY, Action.REPLACE_DISTRICTS}
+    {
+        Action.REVIEW,
+        Action.VERIFY_ORGANISATION,
+        Action.SET_TRUSTED,
+        Action.READ_AUDIT,
+        Action.VIEW_CITY,
+        Action.REPLACE_DISTRICTS,
+        Action.MANAGE_FEEDS,
+    }
 )
 
 
