@@ -39,6 +39,11 @@ def test_environment_overrides(tmp_path: Path) -> None:
         ("INDEX_REBUILD_S", "inf"),
         ("FEED_LICENSE", "CC BY 4.0"),
         ("FEED_CONTACT", "the city office"),
+        ("HARVEST_INTERVAL_S", "hourly"),
+        ("HARVEST_MAX_PAGES", "0"),
+        ("HARVEST_MAX_PAGE_BYTES", "ten"),
+        ("HARVEST_TIMEOUT_S", "-1"),
+        ("HARVEST_ALLOW_PRIVATE", "maybe"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:

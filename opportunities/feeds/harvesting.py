@@ -70,6 +70,7 @@ from opportunities.feeds import upstream
 from opportunities.feeds.fetching import FetchLimits, check_url, fetch
 from opportunities.listings.importing import Registry, locate
 from opportunities.places.geocoding import Geocoder
+from opportunities.settings import Settings
 from opportunities.validation import check_text, parse_opportunity
 from opportunities.vocabulary import Status
 
@@ -80,6 +81,13 @@ ARCHIVE_REASON = "deleted upstream"
 REMOVED_REASON = "feed removed"
 MAX_ATTRIBUTION = 300
 _BATCH = 500
+
+
+def fetch_limits(settings: Settings) -> FetchLimits:
+    """The fetcher's limits from the settings (``HARVEST_*``)."""
+    deadline = settings.harvest_timeout_s
+    return FetchLimits(timeout_s=min(10.0, deadline), deadline_s=deadline, max_bytes=settings.harvest_max_page_bytes,
+                       allow_private=settings.harvest_allow_private)  # fmt: skip
 
 
 # --- reasons kept in the database --------------------------------------------------------
@@ -752,4 +760,3 @@ def item_problems(conn: Connection, feed_id: int, *, limit: int = 100) -> list[t
         if error is not None:
             found.append((item_id, upstream_id, error))
     return found
-

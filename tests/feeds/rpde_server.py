@@ -6,6 +6,7 @@ body written slowly (slow loris) or without end (a 1 GB page). Nothing leaves th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -43,7 +44,7 @@ class FeedServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+            def do_GET(self) -> None:
                 server.requests.append(self.path)
                 answer = server.answers.get(self.path, Answer(404, b'{"error": "not found"}'))
                 self.send_response(answer.status)
@@ -52,10 +53,8 @@ class FeedServer:
                 if not answer.endless:
                     self.send_header("Content-Length", str(len(answer.body)))
                 self.end_headers()
-                try:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._body(answer)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
 
             def _body(self, answer: Answer) -> None:
                 if answer.endless:
@@ -70,7 +69,7 @@ class FeedServer:
                     return
                 self.wfile.write(answer.body)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (http.server's name)
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -121,10 +121,16 @@ def test_the_items_are_mapped_as_an_import_would_store_them(
         source = harvesting.attributions(conn, [oid])[oid]
     assert (opp.provider, opp.city, opp.country) == ("Everyone Active", "Middlesbrough", "GB")
     assert (opp.latitude, opp.longitude, opp.precision and opp.precision.value) == (54.543964, -1.20978500000001, "provided")
-    assert (opp.start, opp.end, opp.schedule) == (datetime(2018, 10, 2, 20, 15), datetime(2018, 11, 4).date(), "FREQ=WEEKLY;BYDAY=TU")
+    assert (opp.start, opp.end, opp.schedule) == (
+        datetime(2018, 10, 2, 20, 15),
+        datetime(2018, 11, 4).date(),
+        "FREQ=WEEKLY;BYDAY=TU",
+    )
     assert (opp.age_min, opp.age_max, str(opp.cost), opp.currency, opp.topics) == (16, None, "3.30", "GBP", ("sport-outdoors",))
     assert opp.accessibility == "Visual impairment"
-    assert source == harvesting.Attribution("Everyone Active via OpenActive", LICENSE, "https://example.com/api/sessionseries_example_1/s1")
+    assert source == harvesting.Attribution(
+        "Everyone Active via OpenActive", LICENSE, "https://example.com/api/sessionseries_example_1/s1"
+    )
 
 
 def test_an_item_is_updated_only_when_its_modified_is_newer(
@@ -153,7 +159,10 @@ def test_a_deleted_item_takes_its_opportunity_off_explore(
     report = harvest(engine, feed_id, geocoder)
 
     assert report.deleted == 1
-    assert stored(engine) == {"e1": ("Alan's social ride group Gorhambury House loop", "archived"), "e2": ("Other ride", "published")}
+    assert stored(engine) == {
+        "e1": ("Alan's social ride group Gorhambury House loop", "archived"),
+        "e2": ("Other ride", "published"),
+    }
     with engine.connect() as conn:
         published = queries.get_opportunities(conn, [r[0] for r in conn.execute(select(schema.opportunities.c.id))])
     assert [o.title for o in published if o.status is Status.PUBLISHED] == ["Other ride"]
@@ -165,12 +174,16 @@ def test_a_deleted_item_takes_its_opportunity_off_explore(
     assert count_opportunities(engine) == 2
 
 
-def test_503_with_retry_after_stores_nothing_and_waits(engine: Engine, geocoder: Geocoder, server: FeedServer, feed_id: int) -> None:
+def test_503_with_retry_after_stores_nothing_and_waits(
+    engine: Engine, geocoder: Geocoder, server: FeedServer, feed_id: int
+) -> None:
     server.answers["/feed"] = Answer(503, b"busy", {"Content-Type": "text/plain", "Retry-After": "120"})
     report = harvest(engine, feed_id, geocoder)
     assert report.error is not None and report.error.retry_after_s == 120
     health = feed(engine, feed_id)
-    assert health.retry_after is not None and timedelta(seconds=100) < health.retry_after - datetime.now(UTC) <= timedelta(seconds=120)
+    assert health.retry_after is not None and timedelta(seconds=100) < health.retry_after - datetime.now(UTC) <= timedelta(
+        seconds=120
+    )
     assert (health.errors, health.last_error and health.last_error.values["status"]) == (1, 503)
     assert health.next_url == server.url("/feed") and count_opportunities(engine) == 0
 
@@ -198,7 +211,9 @@ def test_a_run_reads_at_most_max_pages_and_the_next_continues(
     engine: Engine, geocoder: Geocoder, server: FeedServer, feed_id: int
 ) -> None:
     for n in range(5):
-        server.page("/feed" if n == 0 else f"/feed?{n}", [item("event_example_1", f"e{n}", n, name=f"Ride {n}")], f"/feed?{n + 1}")
+        server.page(
+            "/feed" if n == 0 else f"/feed?{n}", [item("event_example_1", f"e{n}", n, name=f"Ride {n}")], f"/feed?{n + 1}"
+        )
     server.last_page("/feed?5")
 
     first = harvest(engine, feed_id, geocoder, max_pages=2)
@@ -222,16 +237,31 @@ def _million_items() -> bytes:
         (Answer(body=b"[" * 100_000 + b"]" * 100_000), "the page is not valid JSON ({detail})"),
         (Answer(body=b"[1, 2]"), "the page is not an RPDE page: {detail}"),
         (Answer(body=b'{"items": []}'), "the page is not an RPDE page: {detail}"),
-        (Answer(body=b'{"next": "javascript:alert(1)", "items": []}'), "{value} is not a web address starting with http:// or https://"),
-        (Answer(body=b'{"next": "/feed?2", "items": [{"state": "updated", "id": "a", "modified": "soon", "data": {}}]}'),
-         "the page is not an RPDE page: {detail}"),
+        (
+            Answer(body=b'{"next": "javascript:alert(1)", "items": []}'),
+            "{value} is not a web address starting with http:// or https://",
+        ),
+        (
+            Answer(body=b'{"next": "/feed?2", "items": [{"state": "updated", "id": "a", "modified": "soon", "data": {}}]}'),
+            "the page is not an RPDE page: {detail}",
+        ),
         (Answer(body=_million_items()), "the page holds {n} items, more than {limit}"),
         (Answer(endless=True), "the page is larger than {limit} bytes"),
         (Answer(body=b"<html><h1>Feed</h1></html>", headers={"Content-Type": "text/html"}), "the page is {value}, not JSON"),
         (Answer(500, b"{}"), "the feed answered HTTP {status} for {url}"),
     ],
-    ids=["malformed", "nested-bomb", "not-object", "no-next", "javascript-next", "bad-modified", "million-items", "1-GB",
-         "html", "server-error"],  # fmt: skip
+    ids=[
+        "malformed",
+        "nested-bomb",
+        "not-object",
+        "no-next",
+        "javascript-next",
+        "bad-modified",
+        "million-items",
+        "1-GB",
+        "html",
+        "server-error",
+    ],
 )
 def test_a_hostile_page_changes_nothing_and_says_why(
     engine: Engine, geocoder: Geocoder, server: FeedServer, feed_id: int, answer: Answer, reason: str
@@ -245,7 +275,9 @@ def test_a_hostile_page_changes_nothing_and_says_why(
     assert health.next_url == server.url("/feed") and count_opportunities(engine) == 0
 
 
-def test_a_bad_item_is_refused_alone_with_its_reason(engine: Engine, geocoder: Geocoder, server: FeedServer, feed_id: int) -> None:
+def test_a_bad_item_is_refused_alone_with_its_reason(
+    engine: Engine, geocoder: Geocoder, server: FeedServer, feed_id: int
+) -> None:
     html = "<script>alert('x')</script><b>Ride</b>"
     abroad = item("event_example_1", "abroad", 3, name="Far away")
     abroad["data"]["location"]["geo"] = {"@type": "GeoCoordinates", "latitude": 46.05, "longitude": 14.5}  # Ljubljana
@@ -274,10 +306,10 @@ def test_a_bad_item_is_refused_alone_with_its_reason(engine: Engine, geocoder: G
     }
     with engine.connect() as conn:
         problems = {i: str(e) for i, _u, e in harvesting.item_problems(conn, feed_id)}
-        adults = queries.get_opportunity(conn, harvesting.attributions(conn, [o for o in conn.execute(
-            select(schema.harvested_items.c.opportunity_id).where(schema.harvested_items.c.item_id == "no-age")).scalars()]).popitem()[0])  # fmt: skip
+        no_age = select(schema.harvested_items.c.opportunity_id).where(schema.harvested_items.c.item_id == "no-age")
+        adults = queries.get_opportunity(conn, conn.execute(no_age).scalar_one())
     assert problems["js"] == "url: 'javascript:alert(1)' is not a web address starting with http:// or https://"
-    assert "United Kingdom" in problems["abroad"] or "GB" in problems["abroad"] or "country" in problems["abroad"]
+    assert problems["abroad"].startswith("latitude: ")
     assert adults.age_min == 18  # no ageRange: adults, as OpenActive says
     assert feed(engine, feed_id).items_rejected == 5
 
@@ -286,14 +318,20 @@ def test_a_feed_on_a_private_address_is_refused(engine: Engine, geocoder: Geocod
     server.page("/feed", [item("event_example_1", "e1", 1)], "/feed")
     report = harvest(engine, feed_id, geocoder, limits=FetchLimits(allow_private=False))
     assert report.error is not None
-    assert report.error.reason.text == "{host} is at {address}, a private, loopback or link-local address; feeds there are refused"
+    assert (
+        report.error.reason.text == "{host} is at {address}, a private, loopback or link-local address; feeds there are refused"
+    )
     assert server.requests == [] and count_opportunities(engine) == 0
 
 
-def test_a_feed_leased_by_another_replica_is_skipped(engine: Engine, geocoder: Geocoder, server: FeedServer, feed_id: int) -> None:
+def test_a_feed_leased_by_another_replica_is_skipped(
+    engine: Engine, geocoder: Geocoder, server: FeedServer, feed_id: int
+) -> None:
     server.last_page("/feed")
     with writing(engine) as conn:
-        conn.execute(update(schema.harvest_feeds).values(lease_owner="replica-b", lease_until=datetime.now(UTC) + timedelta(minutes=5)))
+        conn.execute(
+            update(schema.harvest_feeds).values(lease_owner="replica-b", lease_until=datetime.now(UTC) + timedelta(minutes=5))
+        )
     assert harvest(engine, feed_id, geocoder, owner="replica-a").skipped == "leased"
     assert server.requests == []
     # A lease that ran out (its replica died) is taken over.
@@ -314,8 +352,15 @@ def test_registering_checks_who_and_what(engine: Engine, server: FeedServer, fee
     assert [e.field for e in refused.value.errors] == ["url", "license", "attribution"]
     from opportunities.accounts.identity import Role, User
 
-    provider = User(id=1, email="p@example.org", name="", role=Role.PROVIDER, organisation_id=registered.organisation_id,
-                    city_ids=(), disabled=False)
+    provider = User(
+        id=1,
+        email="p@example.org",
+        name="",
+        role=Role.PROVIDER,
+        organisation_id=registered.organisation_id,
+        city_ids=(),
+        disabled=False,
+    )
     with writing(engine) as conn, pytest.raises(ForbiddenError):
         harvesting.register_feed(conn, provider, url=server.url("/x"), organisation_id=registered.organisation_id,
                                  city_id=registered.city_id, license=LICENSE, attribution="X", now=NOW)  # fmt: skip
