@@ -43,6 +43,7 @@ from urllib.parse import urljoin
 
 from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, update
 
+from opportunities import errors
 from opportunities.accounts import audit
 from opportunities.accounts.identity import User
 from opportunities.accounts.permissions import Action, authorise
@@ -120,7 +121,8 @@ def _value_from(value: Any) -> Any:
 
 
 def reason_from_json(data: Mapping[str, Any]) -> Reason:
-    return Reason(str(data["text"]), {key: _value_from(value) for key, value in dict(data.get("values", {})).items()})
+    """The reason :func:`reason_json` stored (its msgid was marked where it was made)."""
+    return errors.Reason(str(data["text"]), {key: _value_from(value) for key, value in dict(data.get("values", {})).items()})
 
 
 def _problem_json(error: FieldError) -> str:
