@@ -15,6 +15,10 @@ from the database (withdrawn and ended ones are archived), so no tombstone table
 row itself stays, as a ``deleted`` item, for as long as the database keeps it. A restore from a
 backup is the exception: see the operators' page.
 
+An opportunity harvested from another publisher's feed (:mod:`opportunities.feeds.harvesting`)
+is a ``deleted`` item too: it is that publisher's data under their licence, which consumers should
+read from them, not ours to republish as if it were.
+
 A row is shown once it is ``delay`` old (``INDEX_OVERLAP_S``): a writer stamps ``updated_at``
 before its transaction commits, so a row could otherwise appear behind a position a consumer has
 already passed.
@@ -32,7 +36,14 @@ from urllib.parse import urlencode
 from sqlalchemy import Connection, func, literal_column, select, tuple_
 
 from opportunities.db import queries
-from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics, providers
+from opportunities.db.schema import (
+    cities,
+    harvested_items,
+    opportunities,
+    opportunity_languages,
+    opportunity_topics,
+    providers,
+)
 from opportunities.feeds.openactive import FEED_PATHS, KINDS, Listing, item_data, kind
 from opportunities.vocabulary import Status
 
@@ -136,6 +147,10 @@ def _rows(conn: Connection, after: Position | None, until: datetime, limit: int)
             cities.c.timezone.label("city_timezone"),
             _values(conn, opportunity_topics.c.topic, opportunity_topics.c.opportunity_id).label("topic_list"),
             _values(conn, opportunity_languages.c.language, opportunity_languages.c.opportunity_id).label("language_list"),
+            select(harvested_items.c.feed_id)
+            .where(harvested_items.c.opportunity_id == opportunities.c.id)
+            .scalar_subquery()
+            .label("harvested_from"),
         )
         .select_from(queries.joined_opportunities())
         .where(opportunities.c.updated_at <= until)
@@ -177,7 +192,7 @@ def page(
         stamp = queries.aware(row.updated_at)
         assert stamp is not None
         item: dict[str, Any] = {"state": "deleted", "kind": item_kind, "id": int(row.id), "modified": modified(stamp)}
-        if row.status == Status.PUBLISHED.value:
+        if row.status == Status.PUBLISHED.value and row.harvested_from is None:
             opportunity = queries.opportunity_from_row(row, _split(row.topic_list), _split(row.language_list))
             if kind(opportunity) == item_kind:
                 listing = Listing(opportunity, int(row.provider_id), row.provider_website or "", row.city_timezone)

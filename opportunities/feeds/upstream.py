@@ -27,7 +27,7 @@ not ``http(s)`` is refused by the validation (``javascript:``).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -138,8 +138,20 @@ def _dates(data: Mapping[str, Any], kind: str, timezone: str) -> dict[str, str]:
     start = _text(data.get("startDate"))
     if not start:
         raise FieldError("start", because(N_("This is required.")))
+    first = _local(start, timezone, "start")
     end = _text(data.get("endDate"))
-    return {"start": _local(start, timezone, "start"), "end": _local(end, timezone, "end") if end else "", "schedule": ""}
+    last = _local(end, timezone, "end") if end else ""
+    return {**_whole_days(first, last), "schedule": ""}
+
+
+def _whole_days(first: str, last: str) -> dict[str, str]:
+    """From one midnight to a later one is all day, from the first day to the day before the end
+    (as :func:`opportunities.feeds.openactive.event_dates` writes an all-day activity)."""
+    if not (first.endswith(" 00:00") and last.endswith(" 00:00")) or last <= first:
+        return {"start": first, "end": last}
+    start_day = date.fromisoformat(first[:10])
+    last_day = date.fromisoformat(last[:10]) - timedelta(days=1)
+    return {"start": start_day.isoformat(), "end": "" if last_day == start_day else last_day.isoformat()}
 
 
 def _price(offers: list[Mapping[str, Any]]) -> tuple[str, str]:
@@ -158,8 +170,10 @@ def _price(offers: list[Mapping[str, Any]]) -> tuple[str, str]:
 def _place(location: Mapping[str, Any]) -> dict[str, str]:
     address = _object(location.get("address"))
     geo = _object(location.get("geo"))
+    street = _text(address.get("streetAddress"))
     locality = " ".join(p for p in (_text(address.get("postalCode")), _text(address.get("addressLocality"))) if p)
-    written = ", ".join(p for p in (_text(address.get("streetAddress")), locality) if p)
+    # A street address that already ends with its postcode and town (ours do) is not given them twice.
+    written = street if locality and locality.lower() in street.lower() else ", ".join(p for p in (street, locality) if p)
     latitude, longitude = _text(geo.get("latitude")), _text(geo.get("longitude"))
     return {"venue": _text(location.get("name")), "address": written, "latitude": latitude, "longitude": longitude}
 

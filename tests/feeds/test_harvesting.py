@@ -381,3 +381,75 @@ def test_reasons_survive_the_database(engine: Engine) -> None:
 
     reason = because("{a} {b} {c} {d}", a=1, b=Country("SE"), c=because("{x}", x="y"), d=NOW.date())
     assert harvesting.reason_from_json(json.loads(json.dumps(harvesting.reason_json(reason)))) == reason
+
+
+def _serve_feed(server: FeedServer, source: Engine, kind: str) -> str:
+    """Our own feed of ``kind`` from ``source``, page by page, served at its path; returns its URL."""
+    from urllib.parse import urlsplit
+
+    from opportunities.feeds import rpde
+
+    after = None
+    while True:
+        with source.connect() as conn:
+            page = rpde.page(conn, kind, after, public_url=server.base, license_url=LICENSE,
+                             now=datetime.now(UTC) + timedelta(seconds=1), limit=2)  # fmt: skip
+        url = rpde.feed_url(server.base, kind, after)
+        parts = urlsplit(url)
+        server.answers[parts.path + (f"?{parts.query}" if parts.query else "")] = Answer(body=json.dumps(page.body).encode())
+        if page.last:
+            return rpde.feed_url(server.base, kind)
+        last = page.body["items"][-1]
+        after = rpde.Position(last["modified"], last["id"])
+
+
+def test_our_own_feed_harvested_into_a_second_database_gives_the_same_opportunities(
+    engine: Engine, geocoder: Geocoder, server: FeedServer, databases: Any, tmp_path: Any
+) -> None:
+    from opportunities.db.connection import open_database
+    from opportunities.feeds import rpde
+    from opportunities.feeds.openactive import EVENT, SESSION_SERIES
+    from opportunities.listings.importing import import_records
+    from tests.conftest import template_row
+
+    located = {"latitude": "57.6969", "longitude": "11.9795", "accessibility": "Rullstolsramp"}
+    rows = [template_row(title=f"Kodklubb {n}", **located) for n in range(3)] + [
+        template_row(
+            title="Schack", schedule="", start="2026-12-05 10:00", end="2026-12-05 12:00", cost="50", currency="SEK", **located
+        ),
+        template_row(
+            title="Online kurs", mode="online", address="", latitude="", longitude="", schedule="", start="2026-12-06", end=""
+        ),
+    ]
+    report = import_records(engine, rows, geocoder, publish=True)
+    assert not report.rejected
+    urls = {kind: _serve_feed(server, engine, kind) for kind in (SESSION_SERIES, EVENT)}
+
+    second_url = databases.create(tmp_path / "second")
+    second = open_database(second_url)
+    try:
+        with writing(second) as conn:
+            city = queries.ensure_city(conn, City("Göteborg", "SE", 57.70716, 11.96679, "Europe/Stockholm"))
+            library = queries.ensure_provider(conn, Provider("Stadsbiblioteket Göteborg"), city)
+            feed_ids = [harvesting.register_feed(conn, None, url=url, organisation_id=library, city_id=city, license=LICENSE,
+                                                 attribution="Cities of Learning Göteborg", now=NOW).id for url in urls.values()]  # fmt: skip
+        for feed_id in feed_ids:
+            done = harvest(second, feed_id, geocoder)
+            assert done.error is None and not done.rejected and done.caught_up, done
+
+        def shown(e: Engine) -> set[tuple[Any, ...]]:
+            with e.connect() as conn:
+                ids = list(conn.execute(select(schema.opportunities.c.id)).scalars())
+                return {(o.title, o.start, o.end, o.schedule, o.age_min, o.age_max, o.cost, o.currency, o.topics,
+                         o.languages, o.mode, o.latitude, o.longitude, o.url, o.city, o.provider)
+                        for o in queries.get_opportunities(conn, ids)}  # fmt: skip
+
+        assert shown(second) == shown(engine)
+        # Harvested, so not ours to republish: our feed in the second database lists them as deleted.
+        with second.connect() as conn:
+            page = rpde.page(conn, SESSION_SERIES, None, public_url="https://second.example", license_url=LICENSE,
+                             now=datetime.now(UTC) + timedelta(seconds=1))  # fmt: skip
+        assert page.body["items"] and {i["state"] for i in page.body["items"]} == {"deleted"}
+    finally:
+        second.dispose()
+        databases.drop(second_url)
