@@ -45,7 +45,9 @@ def add(server: FeedServer, *extra: str) -> int:
 def test_add_list_harvest_remove(server: FeedServer, capsys: pytest.CaptureFixture[str]) -> None:
     assert add(server) == 0
     assert "feed 1 registered" in capsys.readouterr().out
-    server.page("/feed", [in_kranj("a", 1, name="Plezanje"), in_kranj("b", 2, name="Bad link", url="javascript:alert(1)")], "/feed?2")
+    server.page(
+        "/feed", [in_kranj("a", 1, name="Plezanje"), in_kranj("b", 2, name="Bad link", url="javascript:alert(1)")], "/feed?2"
+    )
     server.last_page("/feed?2")
 
     assert main(["feeds", "harvest"]) == 1  # an item refused: partly done
