@@ -34,6 +34,7 @@ from opportunities.explore.url_params import (
     relaxations,
     share_url,
 )
+from opportunities.feeds import harvesting
 from opportunities.i18n import (
     age_group_label,
     format_distance_km,
@@ -435,6 +436,8 @@ def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lan
     # Only this page and the ones before it are sorted: a partial sort among a million.
     page_rows = index.ordered(keep, query, limit=page * PAGE_SIZE)[(page - 1) * PAGE_SIZE :]
     shown = state.opportunities_by_id(engine, index.ids[page_rows].tolist())
+    with engine.connect() as conn:  # harvested from another publisher's feed: credited on its card
+        sources = harvesting.attributions(conn, [o.id for o in shown if o.id is not None])
     distances = index.distances_km(page_rows, near) if near is not None else None
     first = (page - 1) * PAGE_SIZE + 1
     st.caption(
@@ -454,6 +457,8 @@ def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lan
             if distances is not None and np.isfinite(distances[i]):
                 facts.insert(0, format_distance_km(float(distances[i]), lang))
             st.caption(escape_markdown(" · ".join(facts)))
+            if opp.id in sources:
+                st.caption(escape_markdown(source_line(sources[opp.id], lang)))
             # Each button names its opportunity: a screen reader lists twenty buttons by name, and
             # twenty "Details" could not be told apart. Provider text is escaped in label and tooltip.
             st.button(
@@ -465,6 +470,12 @@ def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lan
             )
     if pages > 1:
         st.number_input(_("Page"), min_value=1, max_value=pages, step=1, key=session.PAGE)
+
+
+def source_line(source: harvesting.Attribution, lang: str) -> str:
+    """ "From <attribution>, <licence>": the credit a harvested opportunity carries wherever it is shown."""
+    _ = translations(lang).gettext
+    return _("From {source}, {license}").format(source=source.attribution, license=source.license)
 
 
 def _fields(rows: list[tuple[str, str]]) -> None:
@@ -512,6 +523,10 @@ def detail_view(opp: Opportunity, lang: str, timezone: str, link: str) -> None:
         rows.append((_("Accessibility"), opp.accessibility))
         rows.append((_("Contact"), opp.contact_email))
         _fields(rows)
+        with access.engine().connect() as conn:
+            source = harvesting.attributions(conn, [opp.id] if opp.id is not None else []).get(opp.id or 0)
+        if source is not None:
+            st.caption(escape_markdown(source_line(source, lang)))
         if opp.schedule:
             now = local_now(timezone)
             sessions = opp.sessions(now, now + timedelta(days=366), limit=NEXT_SESSIONS)
