@@ -14,7 +14,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--rows", type=int, default=100_000, help="rows in the import benchmark")
     parser.add_argument("--only", choices=("geocoder", "import", "map", "page", "recurrence", "addresses", "holdout",
-                                          "freshness", "coverage", "population", "upload-lock", "load"), action="append")  # fmt: skip
+                                          "freshness", "coverage", "population", "upload-lock", "load", "harvest"), action="append")  # fmt: skip
     parser.add_argument("--addresses", type=int, default=1_000_000, help="addresses in the address index benchmark")
     parser.add_argument("--map-sizes", default="10000,100000,1000000", help="opportunities in the map benchmark")
     parser.add_argument(
@@ -41,6 +41,7 @@ def main() -> None:
     )
     parser.add_argument("--load-url", help="measure this running app (http://host:port) instead of starting one")
     parser.add_argument("--load-pid", type=int, help="the process id of the app at --load-url, for its CPU and RSS")
+    parser.add_argument("--harvest-items", type=int, default=20_000, help="items in the harvest benchmark's feed")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
     only = set(
@@ -58,6 +59,7 @@ def main() -> None:
             "population",
             "upload-lock",
             "load",
+            "harvest",
         )
     )
     settings = load_settings()
@@ -77,6 +79,10 @@ def main() -> None:
         results["map"] = map_bench.run(
             settings.data_dir / "bench", open_geocoder(settings.cache_dir), sizes, naive_max=args.naive_max
         )
+    if "harvest" in only:
+        from benchmarks import harvest as harvest_bench
+
+        results["harvest"] = harvest_bench.run(open_geocoder(settings.cache_dir), items=args.harvest_items)
     if "coverage" in only:
         from benchmarks import coverage as coverage_bench
 

@@ -506,7 +506,12 @@ def plan_page(
     """Each newer item of a page checked and located, read-only (nothing waits for it)."""
     newest = _newest(items)
     known = _known(conn, feed.id, [item.id for item in newest])
-    fresh = [item for item in newest if item.id not in known or item.modified > known[item.id].modified]
+    # A deletion of an item never had is ignored, as RPDE tells consumers to.
+    fresh = [
+        item
+        for item in newest
+        if (item.id not in known and item.state == "updated") or (item.id in known and item.modified > known[item.id].modified)
+    ]
     context = _Context(conn, feed, geocoder, now)
     planned = [context.plan(item) if item.state == "updated" else _Planned(item) for item in fresh]
     _duplicates(conn, planned, known)
