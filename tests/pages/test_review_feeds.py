@@ -66,7 +66,7 @@ def test_the_tab_speaks_the_leads_language(signed_in: World) -> None:
     feed_in_gothenburg(w)
     at = page("review", w.lead_gbg, w, "sv")
     assert not at.exception
-    [health] = frames(at, "Feed nr")
+    [health] = frames(at, "Flöde nr")
     assert "503" in health.iloc[0]["Tillstånd"]
 
 
