@@ -453,3 +453,23 @@ def test_our_own_feed_harvested_into_a_second_database_gives_the_same_opportunit
     finally:
         second.dispose()
         databases.drop(second_url)
+
+
+@pytest.mark.parametrize("fmt", ["geojson", "parquet"])
+def test_the_geographic_exports_credit_a_harvested_opportunity(
+    engine: Engine, geocoder: Geocoder, server: FeedServer, feed_id: int, tmp_path: Any, fmt: str
+) -> None:
+    from opportunities.listings.exporting import export
+
+    server.page("/feed", [item("event_example_1", "e1", 1)], "/feed")
+    harvest(engine, feed_id, geocoder)
+    out = tmp_path / f"out.{fmt}"
+    with engine.connect() as conn:
+        assert export(conn, out, fmt=fmt) == 1
+    if fmt == "geojson":
+        properties = json.loads(out.read_text(encoding="utf-8"))["features"][0]["properties"]
+    else:
+        import geopandas as gpd
+
+        properties = gpd.read_parquet(out).iloc[0].to_dict()
+    assert (properties["source"], properties["license"]) == ("Everyone Active via OpenActive", LICENSE)
