@@ -398,6 +398,7 @@ def show_map(
         layer = overview_layer(
             index, keep, view, lambda ids: state.opportunities_by_id(engine, ids),
             state.city_labels(engine, settings.database_url), language=lang, highlight=topics,
+            credits=lambda ids: credit_lines(ids, lang),
         )  # fmt: skip
         group = layer.group
         if near is not None:
@@ -470,6 +471,12 @@ def show_list(index: OpportunityIndex, keep: np.ndarray, query: SearchQuery, lan
             )
     if pages > 1:
         st.number_input(_("Page"), min_value=1, max_value=pages, step=1, key=session.PAGE)
+
+
+def credit_lines(ids: list[int], lang: str) -> dict[int, str]:
+    """The credit line of each of ``ids`` harvested from another publisher's feed (one query)."""
+    with access.engine().connect() as conn:
+        return {oid: source_line(source, lang) for oid, source in harvesting.attributions(conn, ids).items()}
 
 
 def source_line(source: harvesting.Attribution, lang: str) -> str:
