@@ -81,6 +81,7 @@ LEASE = timedelta(minutes=10)
 ARCHIVE_REASON = "deleted upstream"
 REMOVED_REASON = "feed removed"
 MAX_ATTRIBUTION = 300
+MAX_URL_LENGTH = 2000  # of a feed's, its licence's and a next URL (as stored)
 _BATCH = 500
 
 
@@ -243,11 +244,15 @@ def register_feed(
     if actor is not None:
         authorise(actor, Action.MANAGE_FEEDS, city_id=city_id)
     errors: list[FieldError] = []
-    for name, text, check in (("url", url, _check_web_address), ("license", license, _check_web_address)):
+    for name, text in (("url", url), ("license", license)):
         try:
-            check(name, text)
+            _check_web_address(name, text)
         except FieldError as exc:
             errors.append(exc)
+            continue
+        if len(text.strip()) > MAX_URL_LENGTH:
+            errors.append(FieldError(name, because(N_("{value} is longer than {limit} characters"), value=repr(text[:40] + "…"),
+                                                   limit=MAX_URL_LENGTH)))  # fmt: skip
     try:
         check_text("title", attribution)
         if not attribution.strip():
@@ -388,6 +393,8 @@ def parse_page(body: bytes, url: str) -> tuple[list[Item], str]:
         raise _page_error("no next URL")
     next_url = urljoin(url, raw_next.strip())
     check_url(next_url)
+    if len(next_url) > MAX_URL_LENGTH:
+        raise _page_error(f"the next URL is longer than {MAX_URL_LENGTH} characters")
     items: list[Item] = []
     for number, raw in enumerate(raw_items, start=1):
         if not isinstance(raw, dict):
@@ -475,6 +482,11 @@ class _Context:
             return _Planned(item, problem=exc.errors[0])
         except FieldError as exc:
             return _Planned(item, problem=exc)
+        except (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+            # Data shaped as no reader expected (a number where a list belongs, a year 9999 with an
+            # offset): that item is refused, never the run.
+            reason = because(N_("the item cannot be read ({detail})"), detail=type(exc).__name__)
+            return _Planned(item, problem=FieldError("row", reason))
         values = queries.opportunity_row(opp, provider_id=feed.organisation_id, city_id=city_id, now=self.now)
         values["verified_at"] = self.now
         return _Planned(item, values=values, topics=opp.topics, languages=opp.languages)

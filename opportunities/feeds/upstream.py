@@ -113,7 +113,8 @@ def _rrule(schedule: Mapping[str, Any]) -> str:
     if days:
         parts.append("BYDAY=" + ",".join(days))
     for key, part in (("byMonthDay", "BYMONTHDAY"), ("byMonth", "BYMONTH")):
-        numbers = [str(n) for n in schedule.get(key) or [] if isinstance(n, int) and not isinstance(n, bool)]
+        given = schedule.get(key)
+        numbers = [str(n) for n in given if isinstance(n, int) and not isinstance(n, bool)] if isinstance(given, list) else []
         if numbers:
             parts.append(f"{part}={','.join(numbers)}")
     count = schedule.get("repeatCount")

@@ -473,3 +473,32 @@ def test_the_geographic_exports_credit_a_harvested_opportunity(
 
         properties = gpd.read_parquet(out).iloc[0].to_dict()
     assert (properties["source"], properties["license"]) == ("Everyone Active via OpenActive", LICENSE)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"name": {"en": "A ride"}},
+        {"location": ["not", "a", "place"]},
+        {"ageRange": {"minValue": {"nested": 1}}},
+        {"startDate": "9999-12-31T23:30:00-12:00"},
+        {"startDate": 20261201},
+        {"offers": "free"},
+        {"@type": ["Event"]},
+        {"eventAttendanceMode": 7, "inLanguage": {"code": "en"}, "category": 3, "accessibilitySupport": "yes"},
+    ],
+    ids=["name-object", "location-list", "age-object", "year-9999", "date-number", "offers-text", "type-list", "odd-types"],
+)
+def test_oddly_shaped_data_refuses_its_item_or_is_ignored_never_the_run(
+    engine: Engine, geocoder: Geocoder, server: FeedServer, feed_id: int, changes: dict[str, Any]
+) -> None:
+    series = item("sessionseries_example_1", "odd-series", 2)
+    series["data"]["eventSchedule"] = [{"@type": "PartialSchedule", "repeatFrequency": "P1W", "byMonthDay": 5, "byDay": 7,
+                                        "startDate": "2018-10-02", "startTime": "20:15"}]  # fmt: skip
+    server.page("/feed", [item("event_example_1", "odd", 1, **changes), series, item("event_example_1", "fine", 3, name="Fine")],
+                "/feed?end")  # fmt: skip
+    server.last_page("/feed?end")
+    report = harvest(engine, feed_id, geocoder)
+    assert report.error is None and report.caught_up
+    assert stored(engine)["fine"] == ("Fine", "published")
+    assert set(report.rejected) | set(stored(engine)) >= {"odd", "odd-series", "fine"}
