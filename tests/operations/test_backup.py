@@ -78,6 +78,14 @@ def fill(engine: Engine, geocoder: Geocoder) -> None:
         conn.execute(insert(schema.districts).values(city_id=city, name="Centrum Ö", boundary='{"type": "Polygon", "coordinates": []}',
                                                       population=1234, population_by_age='{"teens": 100}', population_year=2024,
                                                       source="SCB"))  # fmt: skip
+        feed = conn.execute(insert(schema.harvest_feeds).returning(schema.harvest_feeds.c.id).values(
+            url="https://feeds.example.org/rpde", organisation_id=organisation, city_id=city, license="https://example.org/l",
+            attribution=f"Źródło {SCRIPTS}", next_url="https://feeds.example.org/rpde?afterId=9", created_at=NOW,
+            items_seen=1, items_stored=1, items_rejected=0, last_error="", errors=0, lease_owner="", caught_up_at=NOW, lag_s=0.0,
+        )).scalar_one()  # fmt: skip
+        conn.execute(insert(schema.harvested_items).values(feed_id=feed, item_id="9", kind="Event", modified=1_700_000_000_000_000,
+                                                            upstream_id="https://feeds.example.org/events/9", opportunity_id=opportunity,
+                                                            state="updated", problem="", harvested_at=NOW))  # fmt: skip
 
 
 def rows_of(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
@@ -358,7 +366,7 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     assert main(["backup", str(out)]) == 0
     captured = capsys.readouterr()
     revision = connection.schema_revision(engine)
-    assert captured.out.startswith(f"backup written to {out}: 21 tables, ")
+    assert captured.out.startswith(f"backup written to {out}: 23 tables, ")
     assert f"bytes, schema revision {revision}\n" in captured.out and "address files" in captured.out
     assert "opportunities: 2/2, done in " in captured.err
     assert "users: 3/3, done in " in captured.err
@@ -370,7 +378,7 @@ def test_the_commands(engine: Engine, other_url: str, geocoder: Geocoder, addres
     assert main(["restore", str(out)]) == 0
     captured = capsys.readouterr()
     assert (
-        captured.out == f"restored {out}: 21 tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, "
+        captured.out == f"restored {out}: 23 tables, {sum(map(len, rows_of(engine).values()))} rows, 1 address areas, "
         f"schema revision {revision}\n"
     )
     assert "checksums verified: " in captured.err
