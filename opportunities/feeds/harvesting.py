@@ -46,7 +46,7 @@ from sqlalchemy import Connection, Engine, bindparam, delete, or_, select, updat
 from opportunities import errors
 from opportunities.accounts import audit
 from opportunities.accounts.identity import User
-from opportunities.accounts.permissions import Action, authorise
+from opportunities.accounts.permissions import Action, allowed, authorise
 from opportunities.db import connection, queries
 from opportunities.db.schema import (
     cities,
@@ -205,7 +205,8 @@ def list_feeds(conn: Connection, user: User | None, *, city_id: int | None = Non
     """The feeds ``user`` manages (None: the command line, every feed), of ``city_id`` when given."""
     query = _feeds_query().order_by(harvest_feeds.c.id)
     if city_id is not None:
-        authorise(user, Action.MANAGE_FEEDS, city_id=city_id) if user is not None else None
+        if user is not None:
+            authorise(user, Action.MANAGE_FEEDS, city_id=city_id)
         query = query.where(harvest_feeds.c.city_id == city_id)
     feeds = [_feed(row) for row in conn.execute(query)]
     if user is None:
@@ -214,8 +215,6 @@ def list_feeds(conn: Connection, user: User | None, *, city_id: int | None = Non
 
 
 def _may_manage(user: User, city_id: int) -> bool:
-    from opportunities.accounts.permissions import allowed
-
     return allowed(user, Action.MANAGE_FEEDS, city_id=city_id)
 
 
@@ -758,11 +757,6 @@ def harvest_due(
         ids = due_feeds(conn, datetime.now(UTC))
     owner = owner or uuid.uuid4().hex
     return [harvest_feed(engine, feed_id, geocoder, limits=limits, max_pages=max_pages, owner=owner) for feed_id in ids]
-
-
-def harvested_ids(conn: Connection, opportunity_ids: Sequence[int]) -> set[int]:
-    """Which of ``opportunity_ids`` were harvested from another publisher's feed."""
-    return set(attributions(conn, opportunity_ids))
 
 
 def item_problems(conn: Connection, feed_id: int, *, limit: int = 100) -> list[tuple[str, str, FieldError]]:

@@ -502,3 +502,21 @@ def test_oddly_shaped_data_refuses_its_item_or_is_ignored_never_the_run(
     assert report.error is None and report.caught_up
     assert stored(engine)["fine"] == ("Fine", "published")
     assert set(report.rejected) | set(stored(engine)) >= {"odd", "odd-series", "fine"}
+
+
+def test_a_lead_sees_and_manages_only_the_feeds_of_their_cities(engine: Engine, feed_id: int) -> None:
+    from opportunities.accounts.identity import Role, User
+
+    with engine.connect() as conn:
+        city = harvesting.get_feed(conn, feed_id).city_id
+        lead = User(
+            id=7, email="l@example.org", name="", role=Role.CITY_LEAD, organisation_id=None, city_ids=(city,), disabled=False
+        )
+        other = User(id=8, email="o@example.org", name="", role=Role.CITY_LEAD, organisation_id=None, city_ids=(city + 1,),
+                     disabled=False)  # fmt: skip
+        assert [f.id for f in harvesting.list_feeds(conn, lead)] == [feed_id]
+        assert harvesting.list_feeds(conn, other) == []
+        with pytest.raises(ForbiddenError):
+            harvesting.list_feeds(conn, other, city_id=city)
+    with writing(engine) as conn, pytest.raises(ForbiddenError):
+        harvesting.remove_feed(conn, other, feed_id, now=NOW)
