@@ -574,9 +574,25 @@ def _write_opportunities(
     return linked
 
 
+class LeaseLostError(Exception):
+    """Another run took the feed's lease over (this one outlived it): the page was not stored."""
+
+
 def store_page(conn: Connection, feed: Feed, planned: list[_Planned], known: Mapping[str, Any], context: _Context,
-               *, next_url: str, now: datetime) -> PageOutcome:  # fmt: skip
-    """Write a planned page in the caller's transaction, and move the feed's ``next`` past it."""
+               *, next_url: str, now: datetime, owner: str | None = None) -> PageOutcome:  # fmt: skip
+    """Write a planned page in the caller's transaction, and move the feed's ``next`` past it.
+
+    With ``owner``, the feed's lease is renewed for another :data:`LEASE`; raises
+    :class:`LeaseLostError` (the caller's transaction then stores nothing) when another run holds it.
+    """
+    if owner is not None:
+        renewed = conn.execute(
+            update(harvest_feeds)
+            .where(harvest_feeds.c.id == feed.id, harvest_feeds.c.lease_owner == owner)
+            .values(lease_until=now + LEASE)
+        )
+        if renewed.rowcount != 1:
+            raise LeaseLostError(feed.id)
     outcome = PageOutcome()
     linked = _write_opportunities(conn, planned, known, context, now)
     deleted = [int(known[p.item.id].opportunity_id) for p in planned
@@ -708,16 +724,18 @@ def harvest_feed(
         report.skipped = "leased"
         return report
     try:
-        _run(engine, feed, geocoder, report, limits=limits, max_pages=max_pages, clock=clock)
+        _run(engine, feed, geocoder, report, limits=limits, max_pages=max_pages, clock=clock, owner=owner)
     except FeedError as exc:
         report.error = exc
+    except LeaseLostError:
+        report.skipped = "leased"  # another run goes on from the last page this one stored
     finally:
         _finish(engine, feed_id, owner, report, clock())
     return report
 
 
 def _run(engine: Engine, feed: Feed, geocoder: Geocoder, report: HarvestReport, *, limits: FetchLimits, max_pages: int,
-         clock: Callable[[], datetime]) -> None:  # fmt: skip
+         clock: Callable[[], datetime], owner: str) -> None:  # fmt: skip
     url = feed.next_url
     while report.pages < max_pages:
         fetched = fetch(url, limits)
@@ -726,7 +744,7 @@ def _run(engine: Engine, feed: Feed, geocoder: Geocoder, report: HarvestReport, 
         with engine.connect() as conn, conn.begin():
             planned, known, context = plan_page(conn, feed, items, geocoder, now)
         with connection.writing(engine) as conn:
-            outcome = store_page(conn, feed, planned, known, context, next_url=next_url, now=now)
+            outcome = store_page(conn, feed, planned, known, context, next_url=next_url, now=now, owner=owner)
         report.pages += 1
         report.seen += len(items)
         report.stored += outcome.stored

@@ -520,3 +520,27 @@ def test_a_lead_sees_and_manages_only_the_feeds_of_their_cities(engine: Engine, 
             harvesting.list_feeds(conn, other, city_id=city)
     with writing(engine) as conn, pytest.raises(ForbiddenError):
         harvesting.remove_feed(conn, other, feed_id, now=NOW)
+
+
+def test_a_run_that_lost_its_lease_stores_no_further_page(
+    engine: Engine, geocoder: Geocoder, server: FeedServer, feed_id: int
+) -> None:
+    server.page("/feed", [item("event_example_1", "e1", 1)], "/feed?2")
+    server.page("/feed?2", [item("event_example_1", "e2", 2, name="Second")], "/feed?3")
+    server.last_page("/feed?3")
+    calls = []
+
+    def clock() -> datetime:
+        calls.append(1)
+        if len(calls) == 3:  # before the second page is stored, another replica takes the feed over
+            with writing(engine) as conn:
+                conn.execute(update(schema.harvest_feeds).values(lease_owner="replica-b"))
+        return datetime.now(UTC)
+
+    report = harvest(engine, feed_id, geocoder, owner="replica-a", clock=clock)
+    assert (report.skipped, report.pages) == ("leased", 1)
+    assert set(stored(engine)) == {"e1"}
+    health = feed(engine, feed_id)
+    assert health.next_url == server.url("/feed?2")  # replica-b goes on from the first page not stored
+    with engine.connect() as conn:
+        assert conn.execute(select(schema.harvest_feeds.c.lease_owner)).scalar_one() == "replica-b"
