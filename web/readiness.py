@@ -35,6 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from opportunities.db.connection import create_db_engine
+from opportunities.errors import SettingsError
 from opportunities.settings import Settings, load_settings
 
 _LOG = logging.getLogger(__name__)
@@ -156,7 +157,11 @@ REPLICA = f"{socket.gethostname()[:40]}-{os.getpid()}"
 
 
 def _harvest_schedule() -> HarvestSchedule:
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except SettingsError:  # the warm-up reports it (and /ready says 503); no harvest meanwhile
+        _LOG.exception("the scheduled harvest is off: a setting cannot be used")
+        return HarvestSchedule(0, lambda: None)
     return HarvestSchedule(settings.harvest_interval_s, lambda: harvest_round(settings))
 
 

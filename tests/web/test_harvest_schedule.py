@@ -80,3 +80,10 @@ def test_a_round_harvests_the_due_feeds(
             ("Plezanje",)
         ]
         assert conn.execute(select(schema.harvest_feeds.c.lease_owner, schema.harvest_feeds.c.lag_s)).one() == ("", 0.0)
+
+
+def test_the_lifespan_starts_the_schedule_from_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HARVEST_INTERVAL_S", "900")
+    assert readiness._harvest_schedule().interval_s == 900
+    monkeypatch.setenv("HARVEST_INTERVAL_S", "often")  # unusable: off, and the warm-up reports it
+    assert readiness._harvest_schedule().interval_s == 0
