@@ -70,6 +70,7 @@ from opportunities.errors import (
 from opportunities.feeds import upstream
 from opportunities.feeds.fetching import FetchLimits, check_url, fetch
 from opportunities.listings.importing import Registry, locate
+from opportunities.model import Opportunity
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import Settings
 from opportunities.validation import check_text, parse_opportunity
@@ -453,20 +454,42 @@ def _known(conn: Connection, feed_id: int, ids: Sequence[str]) -> dict[str, Any]
     return known
 
 
+# A place as written (country, city, address, mode, coordinates' text) -> where it was located, or why not.
+Places = dict[tuple[Any, ...], tuple[Any, ...] | FieldError]
+
+
 class _Context:
     """What mapping an item needs from its feed: the organisation, the city and the geocoder."""
 
-    def __init__(self, conn: Connection, feed: Feed, geocoder: Geocoder, now: datetime) -> None:
+    def __init__(self, conn: Connection, feed: Feed, geocoder: Geocoder, now: datetime, places: Places) -> None:
         self.feed = feed
         self.geocoder = geocoder
         self.registry = Registry(conn, geocoder, planning=True)
         self.now = now
         self._places: dict[str, bool] = {}
+        self._located = places
 
     def known_city(self, name: str) -> bool:
         if name not in self._places:
             self._places[name] = self.geocoder.gazetteer.place(name, self.feed.country) is not None
         return self._places[name]
+
+    def _locate(self, opp: Opportunity, written: tuple[str, str]) -> Opportunity:
+        """:func:`importing.locate`, once per place: a feed names its venues again and again."""
+        key = (opp.country, opp.city, opp.address, opp.mode, written)
+        if key not in self._located:
+            try:
+                found = locate(opp, self.geocoder, written, self.registry.centre(opp.city, opp.country))
+                self._located[key] = (found.latitude, found.longitude, found.precision, found.location_source,
+                                      found.uncertainty_m)  # fmt: skip
+            except FieldError as exc:
+                self._located[key] = exc
+        place = self._located[key]
+        if isinstance(place, FieldError):
+            raise place
+        latitude, longitude, precision, source, uncertainty = place
+        return replace(opp, latitude=latitude, longitude=longitude, precision=precision, location_source=source,
+                       uncertainty_m=uncertainty)  # fmt: skip
 
     def plan(self, item: Item) -> _Planned:
         feed = self.feed
@@ -476,7 +499,7 @@ class _Context:
             opp = parse_opportunity(fields, status=Status.PUBLISHED)
             written = (fields.get("latitude", ""), fields.get("longitude", ""))
             city_id, city_name = self.registry.city(opp.city, opp.country, opp, written)
-            opp = locate(replace(opp, city=city_name), self.geocoder, written, self.registry.centre(city_name, opp.country))
+            opp = self._locate(replace(opp, city=city_name), written)
         except RecordError as exc:
             return _Planned(item, problem=exc.errors[0])
         except FieldError as exc:
@@ -512,9 +535,10 @@ def _duplicates(conn: Connection, planned: list[_Planned], known: Mapping[str, A
 
 
 def plan_page(
-    conn: Connection, feed: Feed, items: Sequence[Item], geocoder: Geocoder, now: datetime
+    conn: Connection, feed: Feed, items: Sequence[Item], geocoder: Geocoder, now: datetime, places: Places | None = None
 ) -> tuple[list[_Planned], dict[str, Any], _Context]:
-    """Each newer item of a page checked and located, read-only (nothing waits for it)."""
+    """Each newer item of a page checked and located, read-only (nothing waits for it). ``places``
+    keeps the places located so far in the run (a feed names its venues again and again)."""
     newest = _newest(items)
     known = _known(conn, feed.id, [item.id for item in newest])
     # A deletion of an item never had is ignored, as RPDE tells consumers to.
@@ -523,7 +547,7 @@ def plan_page(
         for item in newest
         if (item.id not in known and item.state == "updated") or (item.id in known and item.modified > known[item.id].modified)
     ]
-    context = _Context(conn, feed, geocoder, now)
+    context = _Context(conn, feed, geocoder, now, {} if places is None else places)
     planned = [context.plan(item) if item.state == "updated" else _Planned(item) for item in fresh]
     _duplicates(conn, planned, known)
     return planned, known, context
@@ -737,12 +761,13 @@ def harvest_feed(
 def _run(engine: Engine, feed: Feed, geocoder: Geocoder, report: HarvestReport, *, limits: FetchLimits, max_pages: int,
          clock: Callable[[], datetime], owner: str) -> None:  # fmt: skip
     url = feed.next_url
+    places: Places = {}
     while report.pages < max_pages:
         fetched = fetch(url, limits)
         items, next_url = parse_page(fetched.body, fetched.url)
         now = clock()
         with engine.connect() as conn, conn.begin():
-            planned, known, context = plan_page(conn, feed, items, geocoder, now)
+            planned, known, context = plan_page(conn, feed, items, geocoder, now, places)
         with connection.writing(engine) as conn:
             outcome = store_page(conn, feed, planned, known, context, next_url=next_url, now=now, owner=owner)
         report.pages += 1
