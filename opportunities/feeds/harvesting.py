@@ -368,10 +368,10 @@ def _page_error(detail: str) -> FeedError:
 def _modified(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 18:
-        return int(value)
+        value = int(value)
+    if isinstance(value, int) and 0 <= value < 2**63:  # as the database stores it (BIGINT)
+        return value
     return None
 
 

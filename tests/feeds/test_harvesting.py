@@ -245,6 +245,10 @@ def _million_items() -> bytes:
             Answer(body=b'{"next": "/feed?2", "items": [{"state": "updated", "id": "a", "modified": "soon", "data": {}}]}'),
             "the page is not an RPDE page: {detail}",
         ),
+        (
+            Answer(body=b'{"next": "/feed?2", "items": [{"state": "deleted", "id": "a", "modified": 100000000000000000000000}]}'),
+            "the page is not an RPDE page: {detail}",
+        ),
         (Answer(body=_million_items()), "the page holds {n} items, more than {limit}"),
         (Answer(endless=True), "the page is larger than {limit} bytes"),
         (Answer(body=b"<html><h1>Feed</h1></html>", headers={"Content-Type": "text/html"}), "the page is {value}, not JSON"),
@@ -257,6 +261,7 @@ def _million_items() -> bytes:
         "no-next",
         "javascript-next",
         "bad-modified",
+        "huge-modified",
         "million-items",
         "1-GB",
         "html",
