@@ -29,6 +29,7 @@ BENCHMARKS = (
     "features",
     "subscriptions",
     "rpde",
+    "harvest",
 )
 
 
@@ -76,6 +77,7 @@ def main() -> None:
         "--subscription-sizes", default="100000,1000000", help="published opportunities in the subscriptions benchmark"
     )
     parser.add_argument("--rpde-sizes", default="100000,1000000", help="published opportunities in the RPDE feed benchmark")
+    parser.add_argument("--harvest-items", type=int, default=20_000, help="items in the harvest benchmark's feed")
     parser.add_argument("--naive-max", type=int, default=100_000, help="largest size at which to run the naive map")
     args = parser.parse_args()
     only = set(args.only or BENCHMARKS)
@@ -168,6 +170,10 @@ def main() -> None:
 def _open_data(only: set[str], args: argparse.Namespace, settings: Settings) -> dict[str, object]:
     """The open data and badge benchmarks that ``only`` names."""
     results: dict[str, object] = {}
+    if "harvest" in only:
+        from benchmarks import harvest as harvest_bench
+
+        results["harvest"] = harvest_bench.run(open_geocoder(settings.cache_dir), items=args.harvest_items)
     if "rpde" in only:
         from benchmarks import rpde as rpde_bench
 

@@ -21,6 +21,7 @@ from opportunities.vocabulary import AGE_GROUPS_BY_ID, LANGUAGES, PIN_MAX_UNCERT
 
 if TYPE_CHECKING:
     from opportunities.explore.search import SearchQuery
+    from opportunities.feeds.harvesting import Feed
     from opportunities.model import City
     from opportunities.places.geocoding import Geocoder
     from opportunities.progress import Progress
@@ -692,6 +693,82 @@ def cmd_population(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _feed_line(feed: Feed) -> str:
+    """One feed of ``feeds list``: id, city, organisation, URL, then its health."""
+    success = feed.last_success_at.strftime("%Y-%m-%d %H:%M") if feed.last_success_at else "never"
+    lag = "unknown" if feed.lag_s is None else f"{feed.lag_s:.0f} s"
+    state = "gone" if feed.gone_at else (f"waiting until {feed.retry_after:%Y-%m-%d %H:%M}" if feed.retry_after else "ok")
+    error = f"\tlast error: {feed.last_error}" if feed.last_error else ""
+    return (f"{feed.id}\t{feed.city}\t{feed.organisation}\t{feed.url}\t{state}\tlast success {success}\t"
+            f"{feed.items_stored} stored\t{feed.items_rejected} refused\tlag {lag}{error}")  # fmt: skip
+
+
+def cmd_feeds(args: argparse.Namespace, settings: Settings) -> int:
+    from opportunities.db.connection import writing
+    from opportunities.db.queries import find_city
+    from opportunities.errors import N_, FieldError, because
+    from opportunities.feeds import harvesting
+
+    now = datetime.now(UTC)
+    with _engine(settings) as engine:
+        if args.action == "add":
+            with writing(engine) as conn:
+                city = find_city(conn, args.city, args.country)
+                if city is None or city.id is None:
+                    raise FieldError("city", because(N_("no city named {value}"), value=repr(args.city)))
+                organisation = _organisation_id(conn, args.organisation)
+                assert organisation is not None
+                feed = harvesting.register_feed(conn, None, url=args.url, organisation_id=organisation, city_id=city.id,
+                                                license=args.license, attribution=args.attribution, now=now)  # fmt: skip
+            print(f"feed {feed.id} registered: {feed.url} ({feed.organisation}, {feed.city})")
+            return EXIT_OK
+        if args.action == "remove":
+            with writing(engine) as conn:
+                archived = harvesting.remove_feed(conn, None, args.id, now=now)
+            print(f"feed {args.id} removed; {archived} opportunities harvested from it archived")
+            return EXIT_OK
+        if args.action == "list":
+            with engine.connect() as conn:
+                for feed in harvesting.list_feeds(conn, None):
+                    print(_feed_line(feed))
+                    if args.problems:
+                        for item_id, upstream_id, problem in harvesting.item_problems(conn, feed.id):
+                            print(f"\titem {item_id}\t{upstream_id}\t{problem}")
+            return EXIT_OK
+        return _harvest_feeds(args, settings, engine)
+
+
+def _harvest_feeds(args: argparse.Namespace, settings: Settings, engine: Engine) -> int:
+    from opportunities.feeds import harvesting
+
+    with engine.connect() as conn:
+        ids = args.ids or [feed.id for feed in harvesting.list_feeds(conn, None)]
+        for feed_id in ids:
+            harvesting.get_feed(conn, feed_id)  # an unknown id: exit 2 before anything is fetched
+    geocoder = _geocoder(settings)
+    limits = harvesting.fetch_limits(settings)
+    troubled = False
+    stored = False
+    for feed_id in ids:
+        report = harvesting.harvest_feed(engine, feed_id, geocoder, limits=limits,
+                                         max_pages=args.max_pages or settings.harvest_max_pages, force=args.force)  # fmt: skip
+        if report.skipped:
+            print(f"feed {feed_id}: skipped ({report.skipped})")
+            continue
+        end = "reached its end" if report.caught_up else "more to read"
+        print(f"feed {feed_id}: {report.pages} pages, {report.seen} items, {report.stored} stored, {report.deleted} deleted, "
+              f"{report.unchanged} unchanged, {len(report.rejected)} refused; {end}")  # fmt: skip
+        for item_id, problem in report.rejected.items():
+            print(f"\titem {item_id}: {problem}", file=sys.stderr)
+        if report.error is not None:
+            print(f"error: feed {feed_id}: {report.error}", file=sys.stderr)
+        troubled = troubled or report.error is not None or bool(report.rejected)
+        stored = stored or bool(report.stored or report.deleted)
+    if stored:
+        _refresh_search_index(engine, settings)
+    return EXIT_PARTIAL if troubled else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     from opportunities import __version__
 
@@ -840,6 +917,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="IN", help="a file written by the backup command")
     p.add_argument("--force", action="store_true", help="replace a database or address index that holds data")
     p.set_defaults(run=cmd_restore)
+
+    p = sub.add_parser("feeds", help="external OpenActive (RPDE) feeds a city harvests: add, list, harvest, remove")
+    feeds = p.add_subparsers(dest="action", required=True)
+    f = feeds.add_parser("add", help="register a feed for a city and an organisation")
+    f.add_argument("url", metavar="URL", help="the feed's first page (http:// or https://)")
+    f.add_argument("--organisation", required=True, help="the organisation (provider name) the feed's items belong to")
+    f.add_argument("--city", required=True, help="the city whose leads manage the feed (a stored city)")
+    f.add_argument("--country", help="the city's country code, when two cities share its name")
+    f.add_argument("--license", required=True, help="the URL of the licence the feed is published under")
+    f.add_argument("--attribution", required=True, help='how to credit the source: shown as "From <attribution>, <licence>"')
+    f = feeds.add_parser("list", help="every feed with its health: last success, items stored and refused, lag, last error")
+    f.add_argument("--problems", action="store_true", help="also list each feed's refused items and why")
+    f = feeds.add_parser("harvest", help="follow the feeds (all, or the ids given) from where they stopped")
+    f.add_argument("ids", metavar="ID", type=_count, nargs="*", help="feed ids (default: every feed)")
+    f.add_argument("--max-pages", type=_count, help="most pages per feed (default: HARVEST_MAX_PAGES)")
+    f.add_argument("--force", action="store_true", help="harvest even a feed that asked to wait (503 Retry-After)")
+    f = feeds.add_parser("remove", help="remove a feed; the opportunities harvested from it are archived")
+    f.add_argument("id", metavar="ID", type=_count)
+    p.set_defaults(run=cmd_feeds)
 
     p = sub.add_parser("users", help="accounts: add (the first admin too), list, set-role, disable, reset-password")
     users = p.add_subparsers(dest="action", required=True)

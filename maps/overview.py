@@ -283,8 +283,12 @@ def overview_layer(
     *,
     language: str = "en",
     highlight: Sequence[str] = (),
+    credits: Callable[[list[int]], Mapping[int, str]] | None = None,
 ) -> Layer:
     """The layer for ``view``: clusters, pins and approximate areas of the matching opportunities.
+
+    ``credits`` gives the pins' opportunities harvested from another publisher's feed their
+    credit line for the popup (one call for all the pins).
 
     An approximate area small on screen at this zoom (its radius under a cluster cell) is
     counted in the grid clusters with the pins, never drawn as a pin: a cluster holding one is
@@ -330,8 +334,10 @@ def overview_layer(
 
     pins_rows = rows[clusters.singles]
     opportunities = load(index.ids[pins_rows].tolist())
+    credited = credits([o.id for o in opportunities if o.id is not None]) if credits is not None else {}
     pins: list[list[object]] = [
-        [o.latitude, o.longitude, topic_class(o, highlight), popup_html(o, language), o.title] for o in opportunities
+        [o.latitude, o.longitude, topic_class(o, highlight), popup_html(o, language, credited.get(o.id or 0, "")), o.title]
+        for o in opportunities
     ]
     if pins:
         Pins(pins).add_to(group)

@@ -22,8 +22,9 @@ MAX_LISTED = 20
 POPUP_OPTIONS: dict[str, object] = {"maxWidth": 280, "autoPan": True, "autoPanPadding": [24, 48], "keepInView": True}
 
 
-def popup_html(opportunity: Opportunity, language: str = "en") -> str:
-    """The popup of one pin. Every provider-written string is escaped and isolated in ``<bdi>``."""
+def popup_html(opportunity: Opportunity, language: str = "en", credit: str = "") -> str:
+    """The popup of one pin. Every provider-written string is escaped and isolated in ``<bdi>``.
+    ``credit``: the source of an opportunity harvested from another publisher's feed ("From …, licence")."""
     e = html.escape
     b = isolated_html
     _ = translator(language).gettext
@@ -50,6 +51,8 @@ def popup_html(opportunity: Opportunity, language: str = "en") -> str:
     if link is not None:
         register = e(_("Register or read more"))
         lines.append(f'<div><a href="{e(link)}" target="_blank" rel="noopener noreferrer">{register}</a></div>')
+    if credit:
+        lines.append(f'<div class="col-popup-source"><small>{b(credit)}</small></div>')
     return '<div class="col-popup">' + "".join(lines) + "</div>"
 
 

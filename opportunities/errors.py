@@ -340,3 +340,14 @@ class BadgeError(ReasonedError):
     def __init__(self, code: str, **values: str | int | float | date) -> None:
         super().__init__(because(BADGE_REASONS[code], **values))
         self.code = code
+
+
+class FeedError(ReasonedError):
+    """An external feed (RPDE) could not be read, or a page of it is unusable; nothing of that
+    page was stored. ``retry_after_s``: the feed asked to wait that long (HTTP 503 or 429 with
+    Retry-After); ``gone``: it answered 410 Gone and is no longer harvested."""
+
+    def __init__(self, reason: Reason, *, retry_after_s: float | None = None, gone: bool = False) -> None:
+        super().__init__(reason)
+        self.retry_after_s = retry_after_s
+        self.gone = gone

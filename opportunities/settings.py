@@ -204,6 +204,29 @@ SETTINGS: tuple[Setting, ...] = (
         "10000",
         "Clients whose request counts each app process keeps; beyond, the longest unseen is forgotten.",
     ),
+    Setting(
+        "HARVEST_INTERVAL_S",
+        "0",
+        "Seconds between two harvests of the registered external feeds (OpenActive RPDE) by the running app, in a "
+        "background thread (0: never; harvest with `python -m opportunities feeds harvest`, e.g. from cron). 900 is every 15 minutes.",
+    ),
+    Setting("HARVEST_MAX_PAGES", "50", "Most pages of one feed a harvest reads; the next harvest goes on from there."),
+    Setting(
+        "HARVEST_MAX_PAGE_BYTES",
+        str(10 * 1024 * 1024),
+        "Most bytes one page of an external feed may have; a larger page is refused (and stops being read at this size).",
+    ),
+    Setting(
+        "HARVEST_TIMEOUT_S",
+        "30",
+        "Seconds one page of an external feed may take, redirects and a slow server included; each read waits at most 10 of them.",
+    ),
+    Setting(
+        "HARVEST_ALLOW_PRIVATE",
+        "false",
+        "`true` lets feeds on private, loopback and link-local addresses be harvested (a feed on your own network, the "
+        "tests). Otherwise they are refused, so a feed URL cannot reach the machine's own or its network's services.",
+    ),
 )
 BADGE_ISSUER_DIDS = ("key", "web")
 SMTP_SECURITY = ("none", "starttls", "tls")
@@ -260,6 +283,11 @@ class Settings:
     rate_limit_per_minute: int = 300
     rate_limit_costly_per_minute: int = 30
     rate_limit_clients: int = 10000
+    harvest_interval_s: float = 0.0
+    harvest_max_pages: int = 50
+    harvest_max_page_bytes: int = 10 * 1024 * 1024
+    harvest_timeout_s: float = 30.0
+    harvest_allow_private: bool = False
 
 
 def _proxies(text: str) -> str:
@@ -295,6 +323,13 @@ def _seconds(values: Mapping[str, str], name: str) -> float:
     if not 0 <= seconds <= 7 * 24 * 3600:  # NaN too
         raise SettingsError(name, values[name], "expected seconds from 0 to 604800 (a week)")
     return seconds
+
+
+def _flag(values: Mapping[str, str], name: str) -> bool:
+    text = values[name].lower()
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise SettingsError(name, values[name], "expected true or false")
+    return text in ("true", "1", "yes")
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -389,4 +424,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         index_refresh_s=_seconds(values, "INDEX_REFRESH_S"),
         index_overlap_s=_seconds(values, "INDEX_OVERLAP_S"),
         index_rebuild_s=_seconds(values, "INDEX_REBUILD_S"),
+        harvest_interval_s=_seconds(values, "HARVEST_INTERVAL_S"),
+        harvest_max_pages=_positive_int(values, "HARVEST_MAX_PAGES"),
+        harvest_max_page_bytes=_positive_int(values, "HARVEST_MAX_PAGE_BYTES"),
+        harvest_timeout_s=max(_seconds(values, "HARVEST_TIMEOUT_S"), 0.1),
+        harvest_allow_private=_flag(values, "HARVEST_ALLOW_PRIVATE"),
     )

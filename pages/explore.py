@@ -35,6 +35,7 @@ from opportunities.explore.url_params import (
     relaxations,
     share_url,
 )
+from opportunities.feeds import harvesting
 from opportunities.i18n import (
     age_group_label,
     format_distance_km,
@@ -462,6 +463,7 @@ def show_map(
         layer = overview_layer(
             index, found.keep, view, lambda ids: state.opportunities_by_id(engine, ids),
             state.city_labels(engine, settings.database_url), language=lang, highlight=topics,
+            credits=lambda ids: credit_lines(ids, lang),
         )  # fmt: skip
         if near is not None:
             near_circle(*near).add_to(layer.group)
@@ -517,6 +519,8 @@ def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang:
     st.session_state[session.PAGE] = min(max(1, int(st.session_state[session.PAGE])), pages)
     page = st.session_state[session.PAGE]
     page_rows, shown = state.result_page(engine, index, found, query, page, PAGE_SIZE, private=private)
+    with engine.connect() as conn:  # harvested from another publisher's feed: credited on its card
+        sources = harvesting.attributions(conn, [o.id for o in shown if o.id is not None])
     distances = index.distances_km(page_rows, near) if near is not None else None
     first = (page - 1) * PAGE_SIZE + 1
     st.caption(
@@ -531,12 +535,26 @@ def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang:
         with st.container(border=True):
             st.markdown(heading)
             st.caption(escape_markdown(" · ".join(facts)))
+            if opp.id in sources:
+                st.caption(escape_markdown(source_line(sources[opp.id], lang)))
             badge = badge_name(opp.id, lang)
             if badge is not None:
                 st.caption(":material/workspace_premium: " + escape_markdown(_("Awards a badge: {name}").format(name=badge)))
             st.button(label, key=f"details_{opp.id}", on_click=select, args=(opp.id,), help=tooltip)
     if pages > 1:
         st.number_input(_("Page"), min_value=1, max_value=pages, step=1, key=session.PAGE)
+
+
+def credit_lines(ids: list[int], lang: str) -> dict[int, str]:
+    """The credit line of each of ``ids`` harvested from another publisher's feed (one query)."""
+    with access.engine().connect() as conn:
+        return {oid: source_line(source, lang) for oid, source in harvesting.attributions(conn, ids).items()}
+
+
+def source_line(source: harvesting.Attribution, lang: str) -> str:
+    """ "From <attribution>, <licence>": the credit a harvested opportunity carries wherever it is shown."""
+    _ = translations(lang).gettext
+    return _("From {source}, {license}").format(source=source.attribution, license=source.license)
 
 
 def _fields(rows: list[tuple[str, str]]) -> None:
@@ -586,6 +604,10 @@ def detail_view(opp: Opportunity, lang: str, timezone: str, link: str) -> None:
         badge = badge_name(opp.id, lang)
         rows.append((_("Badge"), _("{name}: ask for the claim code at the activity").format(name=badge) if badge else ""))
         _fields(rows)
+        with access.engine().connect() as conn:
+            source = harvesting.attributions(conn, [opp.id] if opp.id is not None else []).get(opp.id or 0)
+        if source is not None:
+            st.caption(escape_markdown(source_line(source, lang)))
         if opp.schedule:
             now = local_now(timezone)
             sessions = opp.sessions(now, now + timedelta(days=366), limit=NEXT_SESSIONS)

@@ -22,9 +22,20 @@ from maps.opportunity_map import build_map
 from opportunities.accounts import audit, organisations
 from opportunities.accounts.identity import Role, User
 from opportunities.db.connection import writing
-from opportunities.db.queries import list_cities
-from opportunities.errors import FieldError, ForbiddenError, NotFoundError, ReviewStateError
-from opportunities.i18n import N_, explain, format_moment, format_when, precision_label, provider_kind_label
+from opportunities.db.queries import list_cities, list_providers
+from opportunities.errors import FieldError, ForbiddenError, NotFoundError, RecordError, ReviewStateError
+from opportunities.feeds import harvesting
+from opportunities.i18n import (
+    N_,
+    explain,
+    explain_error,
+    explain_errors,
+    format_moment,
+    format_number,
+    format_when,
+    precision_label,
+    provider_kind_label,
+)
 from opportunities.listings import listings, review
 from opportunities.listings.calendar import city_zone
 from opportunities.listings.duplicates import DuplicateKind
@@ -42,11 +53,12 @@ ACTION_LABELS = {
     "disable_user": N_("account disabled"), "set_role": N_("role changed"), "set_password": N_("password set"),
     "invite": N_("colleague invited"), "archive": N_("listing archived"), "confirm": N_("listing confirmed as running"),
     "report_participation": N_("participants reported"), "replace_districts": N_("districts replaced"),
-    "replace_population": N_("residents replaced"),
+    "replace_population": N_("residents replaced"), "register_feed": N_("external feed registered"),
+    "remove_feed": N_("external feed removed"),
 }  # fmt: skip
 # The record an entry is about: "listing 401", "organisation 12".
 ENTITY_LABELS = {"opportunity": N_("listing {id}"), "organisation": N_("organisation {id}"), "user": N_("account {id}"),
-                 "city": N_("city {id}")}  # fmt: skip
+                 "city": N_("city {id}"), "feed": N_("external feed {id}")}  # fmt: skip
 QUEUE_SHOWN = 200
 AUDIT_SHOWN = 200
 
@@ -294,6 +306,84 @@ def _stale(user: User, city_id: int | None, city_names: dict[int, str], language
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
+def _feed_rows(feeds: list[harvesting.Feed], zones: dict[int, ZoneInfo], language: str) -> list[dict[str, object]]:
+    _ = access.translations().gettext
+    rows: list[dict[str, object]] = []
+    for f in feeds:
+        zone = zones.get(f.city_id)
+        if f.gone_at is not None:
+            state = _("gone (HTTP 410): no longer harvested")
+        elif f.retry_after is not None and f.retry_after > access.now():
+            state = _("asked to wait until {moment}").format(moment=format_moment(f.retry_after, zone, language))
+        elif f.last_error is not None:
+            state = _("error: {reason}").format(reason=explain(f.last_error, language))
+        elif f.last_success_at is None:
+            state = _("not harvested yet")
+        else:
+            state = _("working")
+        behind = "" if f.lag_s is None else _("up to date") if f.lag_s == 0 else _("{minutes} min behind").format(
+            minutes=format_number(round(f.lag_s / 60), language))  # fmt: skip
+        rows.append({
+            _("Feed no."): f.id, _("Organisation"): f.organisation, _("City"): f.city, _("Address"): f.url, _("State"): state,
+            _("Last success"): format_moment(f.last_success_at, zone, language) if f.last_success_at else "",
+            _("Items read last time"): f.items_seen, _("Stored"): f.items_stored, _("Refused"): f.items_rejected,
+            _("Errors in a row"): f.errors, _("Behind the feed"): behind,
+        })  # fmt: skip
+    return rows
+
+
+def _feeds(user: User, city_id: int | None, city_names: dict[int, str], language: str) -> None:
+    """The external OpenActive feeds of the lead's cities: their health, their refused items, a new one."""
+    _ = access.translations().gettext
+    with access.engine().connect() as conn:
+        feeds = [f for f in harvesting.list_feeds(conn, user) if city_id is None or f.city_id == city_id]
+        problems = {f.id: harvesting.item_problems(conn, f.id, limit=50) for f in feeds}
+        organisation_names = {p.id: p.name for p in list_providers(conn) if p.id is not None}
+    st.caption(_("Other publishers' OpenActive feeds that this city shows on Explore, with their attribution; "
+                 "they are harvested in the background and what each harvest found is shown here."))  # fmt: skip
+    if feeds:
+        st.dataframe(pd.DataFrame(_feed_rows(feeds, _zones(), language)), hide_index=True, width="stretch")
+    else:
+        st.info(_("No external feeds are registered."))
+    for f in feeds:
+        if problems[f.id]:
+            with st.expander(_("Refused items of feed {id}").format(id=f.id)):
+                st.dataframe(pd.DataFrame([
+                    {_("Item"): item_id, _("Address"): upstream_id, _("Why"): explain_error(problem, language)}
+                    for item_id, upstream_id, problem in problems[f.id]
+                ]), hide_index=True, width="stretch")  # fmt: skip
+    choices = [c for c in city_names if city_id is None or c == city_id]
+    if not choices:
+        return
+    st.subheader(_("Register a feed"))
+    with st.form("register_feed"):
+        url = st.text_input(_("Address of the feed (RPDE)"), max_chars=2000, key="feed_url")
+        organisation_ids: list[int] = sorted(organisation_names, key=lambda i: organisation_names[i])
+        organisation = st.selectbox(_("Organisation its items belong to"), organisation_ids,
+                                    format_func=lambda i: organisation_names[i])  # fmt: skip
+        city = st.selectbox(_("City"), choices, format_func=lambda c: city_names[c])
+        license = st.text_input(
+            _("Address of its licence"), value="https://creativecommons.org/licenses/by/4.0/", max_chars=2000, key="feed_license"
+        )
+        attribution = st.text_input(
+            _("Attribution (shown as: From …, licence)"), max_chars=harvesting.MAX_ATTRIBUTION, key="feed_attribution"
+        )
+        if st.form_submit_button(_("Register")) and organisation is not None and city is not None:
+            try:
+                _act("feed registered", partial(harvesting.register_feed, actor=user, url=url, organisation_id=organisation,
+                                                city_id=city, license=license, attribution=attribution, now=access.now()))  # fmt: skip
+            except RecordError as exc:
+                st.error(explain_errors(exc.errors, language))
+    if feeds:
+        st.subheader(_("Remove a feed"))
+        st.caption(_("The opportunities harvested from it are archived: they leave Explore."))
+        gone = st.selectbox(
+            _("Feed"), [f.id for f in feeds], format_func=lambda i: f"{i} · {next(f.url for f in feeds if f.id == i)}"
+        )
+        if st.button(_("Remove the feed"), key="remove_feed"):
+            _act("feed removed", partial(harvesting.remove_feed, actor=user, feed_id=gone, now=access.now()))
+
+
 def main() -> None:
     user = access.require_user(Role.CITY_LEAD)
     _ = access.translations().gettext
@@ -308,8 +398,8 @@ def main() -> None:
     try:
         # Keyed and tracked on the server, the tab chosen stays open across a decision's rerun
         # (the frontend alone would reopen the first when "Saved." is shown above it).
-        submissions, orgs, stale, log = st.tabs(
-            [_("Submissions"), _("Provider organisations"), _("Not confirmed lately"), _("Audit log")],
+        submissions, orgs, stale, feeds, log = st.tabs(
+            [_("Submissions"), _("Provider organisations"), _("Not confirmed lately"), _("External feeds"), _("Audit log")],
             key=session.REVIEW_TAB,
             on_change="rerun",
         )
@@ -319,6 +409,8 @@ def main() -> None:
             _stale(user, city_id, city_names, language)
         with orgs:
             _organisations(user, city_id, city_names)
+        with feeds:
+            _feeds(user, city_id, city_names, language)
         with log:
             _audit_log(user, city_id, city_names, language)
     except ForbiddenError:

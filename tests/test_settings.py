@@ -40,6 +40,11 @@ def test_environment_overrides(tmp_path: Path) -> None:
         ("FEED_LICENSE", "CC BY 4.0"),
         ("FEED_CONTACT", "the city office"),
         ("BADGE_ISSUER_DID", "jwk"),
+        ("HARVEST_INTERVAL_S", "hourly"),
+        ("HARVEST_MAX_PAGES", "0"),
+        ("HARVEST_MAX_PAGE_BYTES", "ten"),
+        ("HARVEST_TIMEOUT_S", "-1"),
+        ("HARVEST_ALLOW_PRIVATE", "maybe"),
     ],
 )
 def test_bad_values_name_the_variable(name: str, value: str) -> None:

@@ -6,6 +6,11 @@ wait for (16.8 s at 400 opportunities, 43.8 s at 1,000,000 with no saved index):
 (its snapshot, or a build) and the geocoder. It fills the same cached resources the pages use
 (:mod:`ui.app_state`), so a visitor who comes early waits for that same work, never a second copy.
 
+The same lifespan starts the scheduled harvest of the registered external feeds
+(:class:`HarvestSchedule`, every ``HARVEST_INTERVAL_S`` seconds; off at 0): a thread of its own,
+after the warm-up, that writes each page in a short transaction, so no page ever waits for it.
+Replicas share the work through each feed's lease (:mod:`opportunities.feeds.harvesting`).
+
 ``GET /ready`` answers 503 until the warm-up is done (and when it failed), then 200 with the age of
 the search index: a reverse proxy or load balancer sends visitors only to a ready server.
 ``GET /health`` answers 200 while the database answers a query, else 503. Neither says more
@@ -16,6 +21,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from opportunities.db.connection import create_db_engine
+from opportunities.errors import SettingsError
 from opportunities.settings import Settings, load_settings
 
 _LOG = logging.getLogger(__name__)
@@ -95,11 +103,78 @@ class Warmup:
 WARMUP = Warmup(lambda: warm(load_settings()))
 
 
+class HarvestSchedule:
+    """Runs ``work`` every ``interval_s`` seconds in a daemon thread until stopped (never when
+    ``interval_s`` is 0); a failing round is logged and the next one runs as planned."""
+
+    def __init__(self, interval_s: float, work: Callable[[], object]) -> None:
+        self.interval_s = interval_s
+        self._work = work
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.rounds = 0
+
+    def start(self) -> None:
+        if self.interval_s > 0 and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="feed-harvest", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self._work()
+            except Exception:  # logged; the next round tries again
+                _LOG.exception("harvesting the external feeds failed")
+            self.rounds += 1
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+def harvest_round(settings: Settings, warmup: Warmup = WARMUP) -> None:
+    """One scheduled harvest of every due feed, on the app's engine and geocoder (after the warm-up)."""
+    from opportunities.feeds import harvesting
+    from ui import app_state
+
+    if not warmup.wait(600):
+        return
+    cache_dir = str(settings.cache_dir)
+    engine = app_state.database(settings.database_url, cache_dir, settings.demo_seed, settings.database_busy_timeout_s)
+    geocoder = app_state.geocoder(cache_dir, str(settings.address_dir))
+    for report in harvesting.harvest_due(engine, geocoder, limits=harvesting.fetch_limits(settings),
+                                         max_pages=settings.harvest_max_pages, owner=REPLICA):  # fmt: skip
+        if report.error is not None:
+            _LOG.warning("feed %s: %s", report.feed_id, report.error)
+        elif not report.skipped:
+            _LOG.info("feed %s: %s items, %s stored, %s deleted, %s refused", report.feed_id, report.seen, report.stored,
+                      report.deleted, len(report.rejected))  # fmt: skip
+
+
+# This process, as the holder of a feed's lease (several replicas may share one database).
+REPLICA = f"{socket.gethostname()[:40]}-{os.getpid()}"
+
+
+def _harvest_schedule() -> HarvestSchedule:
+    try:
+        settings = load_settings()
+    except SettingsError:  # the warm-up reports it (and /ready says 503); no harvest meanwhile
+        _LOG.exception("the scheduled harvest is off: a setting cannot be used")
+        return HarvestSchedule(0, lambda: None)
+    return HarvestSchedule(settings.harvest_interval_s, lambda: harvest_round(settings))
+
+
 @asynccontextmanager
 async def lifespan(_app: Any) -> AsyncIterator[None]:
-    """``st.App``'s lifespan hook: the warm-up starts as the server does."""
+    """``st.App``'s lifespan hook: the warm-up and the scheduled harvest start as the server does."""
     WARMUP.start()
-    yield
+    schedule = _harvest_schedule()
+    schedule.start()
+    try:
+        yield
+    finally:
+        schedule.stop()
 
 
 def ready_response(warmup: Warmup) -> JSONResponse:

@@ -29,6 +29,7 @@ class Action(StrEnum):
     VIEW_CITY = "view_city"  # every listing of the city, freshness flags
     REPLACE_DISTRICTS = "replace_districts"  # upload the city's district boundaries
     MANAGE_CITY_BADGES = "manage_city_badges"  # playlists; revoke any badge issued in the city (badges are reviewed with REVIEW)
+    MANAGE_FEEDS = "manage_feeds"  # register, harvest and remove the city's external feeds; see their health
     # An admin's
     MANAGE_USERS = "manage_users"  # add, set role, disable, reset passwords
     APPOINT_CITY_LEAD = "appoint_city_lead"
@@ -47,6 +48,7 @@ _CITY_ACTIONS = frozenset(
         Action.VIEW_CITY,
         Action.REPLACE_DISTRICTS,
         Action.MANAGE_CITY_BADGES,
+        Action.MANAGE_FEEDS,
     }
 )
 

@@ -18,7 +18,16 @@ from sqlalchemy import (
     select,
 )
 
-from opportunities.db.schema import cities, districts, opportunities, opportunity_languages, opportunity_topics, providers
+from opportunities.db.schema import (
+    cities,
+    districts,
+    harvest_feeds,
+    harvested_items,
+    opportunities,
+    opportunity_languages,
+    opportunity_topics,
+    providers,
+)
 from opportunities.errors import NotFoundError
 from opportunities.model import City, Opportunity, Provider
 from opportunities.text import fold
@@ -368,3 +377,14 @@ def districts_version(conn: Connection) -> str:
                      func.sum(weight * func.coalesce(districts.c.population, -1)),
                      func.sum(weight * (func.length(districts.c.name) + func.length(districts.c.population_by_age))))  # fmt: skip
     return "-".join(str(v) for v in conn.execute(version).one())
+
+
+# --- harvested opportunities -------------------------------------------------------------------
+
+
+def harvested_sources(conn: Connection) -> dict[int, tuple[str, str]]:
+    """Every opportunity harvested from another publisher's feed: id -> (attribution, licence URL)."""
+    query = select(harvested_items.c.opportunity_id, harvest_feeds.c.attribution, harvest_feeds.c.license).join(
+        harvest_feeds, harvest_feeds.c.id == harvested_items.c.feed_id
+    )
+    return {int(oid): (attribution, license) for oid, attribution, license in conn.execute(query) if oid is not None}

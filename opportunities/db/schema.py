@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -432,4 +433,51 @@ badge_claim_attempts = Table(
     Column("client_key", String(64), nullable=False),
     Index("ix_badge_claim_attempts_client_at", "client_key", "at"),
     Index("ix_badge_claim_attempts_at", "at"),
+)
+
+# --- external RPDE feeds a city harvests (see opportunities/feeds/harvesting.py) ----------
+
+harvest_feeds = Table(
+    "harvest_feeds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("url", String(2000), nullable=False),  # the feed's first page
+    Column("organisation_id", Integer, ForeignKey("providers.id"), nullable=False),  # whose items they are
+    Column("city_id", Integer, ForeignKey("cities.id"), nullable=False, index=True),  # whose leads manage it
+    Column("license", String(2000), nullable=False),  # the licence's URL
+    Column("attribution", String(300), nullable=False),  # "From <attribution>, <licence>" on Explore
+    Column("next_url", String(2000), nullable=False),  # where the next harvest starts
+    Column("created_at", _TZ, nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id")),  # NULL: the command line
+    # health: the last run, the last run that reached the end or a page cap without error, what it did
+    Column("last_run_at", _TZ),
+    Column("last_success_at", _TZ),
+    Column("items_seen", Integer, nullable=False, default=0),  # items read by the last run
+    Column("items_stored", Integer, nullable=False, default=0),  # opportunities stored, in total
+    Column("items_rejected", Integer, nullable=False, default=0),  # items refused, in total (see harvested_items.problem)
+    Column("last_error", Text, nullable=False, default=""),  # JSON of the reason ({"text", "values"}); "" when none
+    Column("errors", Integer, nullable=False, default=0),  # runs that ended in an error, in a row
+    Column("caught_up_at", _TZ),  # the last run that reached the feed's end (its last page)
+    Column("lag_s", Float),  # how far behind the feed's end the harvest is, in seconds (0: caught up); NULL: never caught up
+    Column("retry_after", _TZ),  # the feed asked to wait (503 and Retry-After) until then
+    Column("gone_at", _TZ),  # the feed answered 410 Gone: no longer harvested
+    # the lease: the replica harvesting the feed now, and until when its claim holds
+    Column("lease_owner", String(64), nullable=False, default=""),
+    Column("lease_until", _TZ),
+)
+
+# One row per upstream item ever seen: its last ``modified`` (an update only when newer), the
+# opportunity it became (NULL when deleted upstream or refused) and why it was refused.
+harvested_items = Table(
+    "harvested_items",
+    metadata,
+    Column("feed_id", Integer, ForeignKey("harvest_feeds.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", String(300), primary_key=True),  # the RPDE item's id (a deletion carries no data)
+    Column("kind", String(100), nullable=False, default=""),
+    Column("modified", BigInteger, nullable=False),  # RPDE's modified (a whole number, given or as text)
+    Column("upstream_id", String(2000), nullable=False, default=""),  # the data's @id
+    Column("opportunity_id", Integer, ForeignKey("opportunities.id", ondelete="SET NULL"), unique=True),
+    Column("state", String(10), nullable=False),  # "updated" or "deleted"
+    Column("problem", Text, nullable=False, default=""),  # JSON of the reason it was refused; "" when stored
+    Column("harvested_at", _TZ, nullable=False),
 )

@@ -42,6 +42,7 @@ from opportunities.db.queries import get_opportunities
 from opportunities.errors import FieldError
 from opportunities.explore.index import OpportunityIndex
 from opportunities.explore.search import SearchQuery
+from opportunities.feeds import harvesting
 from opportunities.feeds.rpde import FeedParameterError
 from opportunities.listings.exporting import feature
 from opportunities.text import fold
@@ -459,7 +460,8 @@ def opportunity_items(
     rows, more = _page(index.ids, matched, query)
     ids = index.ids[rows].tolist()
     records = [opp for opp in get_opportunities(conn, ids) if opp.status == Status.PUBLISHED]
-    features = [feature(opp) for opp in records]
+    sources = _sources(conn, ids)
+    features = [feature(opp, sources.get(opp.id or 0)) for opp in records]
     last = ids[-1] if ids else None
     return _collection_body(public_url, OPPORTUNITIES, query, features, int(matched.sum()), last, more, now)
 
@@ -469,7 +471,14 @@ def opportunity_item(conn: Connection, opportunity_id: int, *, public_url: str) 
     found = get_opportunities(conn, [opportunity_id])
     if not found or found[0].status != Status.PUBLISHED:
         return None
-    return _with_links(feature(found[0]), public_url, OPPORTUNITIES, opportunity_id)
+    return _with_links(
+        feature(found[0], _sources(conn, [opportunity_id]).get(opportunity_id)), public_url, OPPORTUNITIES, opportunity_id
+    )
+
+
+def _sources(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str]]:
+    """The attribution and licence of each of ``ids`` harvested from another publisher's feed."""
+    return {oid: (found.attribution, found.license) for oid, found in harvesting.attributions(conn, ids).items()}
 
 
 def _with_links(item: dict[str, Any], public_url: str, name: str, item_id: int) -> dict[str, Any]:

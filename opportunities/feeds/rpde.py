@@ -16,6 +16,10 @@ from the database (withdrawn and ended ones are archived), so no tombstone table
 row itself stays, as a ``deleted`` item, for as long as the database keeps it. A restore from a
 backup is the exception: see the operators' page.
 
+An opportunity harvested from another publisher's feed (:mod:`opportunities.feeds.harvesting`)
+is a ``deleted`` item too: it is that publisher's data under their licence, which consumers should
+read from them, not ours to republish as if it were.
+
 A row is shown once it is ``delay`` old (``INDEX_OVERLAP_S``): a writer stamps ``updated_at``
 before its transaction commits, so a row could otherwise appear behind a position a consumer has
 already passed.
@@ -33,7 +37,14 @@ from urllib.parse import urlencode
 from sqlalchemy import Connection, func, literal_column, select, union_all
 
 from opportunities.db import queries
-from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics, providers
+from opportunities.db.schema import (
+    cities,
+    harvested_items,
+    opportunities,
+    opportunity_languages,
+    opportunity_topics,
+    providers,
+)
 from opportunities.feeds.openactive import FEED_PATHS, KINDS, Listing, item_data, kind_of_schedule, names_activity
 from opportunities.vocabulary import Status
 
@@ -167,6 +178,10 @@ def _rows(conn: Connection, after: Position | None, until: datetime, limit: int)
             cities.c.timezone.label("city_timezone"),
             _values(conn, opportunity_topics.c.topic, opportunity_topics.c.opportunity_id).label("topic_list"),
             _values(conn, opportunity_languages.c.language, opportunity_languages.c.opportunity_id).label("language_list"),
+            select(harvested_items.c.feed_id)
+            .where(harvested_items.c.opportunity_id == opportunities.c.id)
+            .scalar_subquery()
+            .label("harvested_from"),
         )
         .select_from(joined)
         .where(opportunities.c.updated_at <= until)
@@ -211,6 +226,7 @@ def page(
         topics = _split(row.topic_list)
         if (
             row.status == Status.PUBLISHED.value
+            and row.harvested_from is None
             and kind_of_schedule(row.schedule) == item_kind
             and names_activity(row.title, topics)
         ):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -79,7 +79,9 @@ def template_row(opp: Opportunity) -> dict[str, str]:
     }  # fmt: skip
 
 
-def feature_properties(opp: Opportunity) -> dict[str, Any]:
+def feature_properties(opp: Opportunity, source: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The GeoJSON/GeoParquet properties; an opportunity harvested from another publisher's feed
+    also carries its ``source`` (the attribution) and ``license`` (its URL)."""
     row: dict[str, Any] = template_row(opp)
     del row["latitude"], row["longitude"]
     row.update(
@@ -88,18 +90,21 @@ def feature_properties(opp: Opportunity) -> dict[str, Any]:
         precision=opp.precision.value if opp.precision else None, location_source=opp.location_source,
         uncertainty_m=opp.uncertainty_m, age_groups=list(opp.age_groups),
     )  # fmt: skip
+    if source is not None:
+        row.update(source=source[0], license=source[1])
     return row
 
 
-def feature(opp: Opportunity) -> dict[str, Any]:
+def feature(opp: Opportunity, source: tuple[str, str] | None = None) -> dict[str, Any]:
     """The opportunity as a GeoJSON Feature (a point, or a null geometry when online): the export's
-    and the OGC API's (:mod:`opportunities.feeds.features`), so both give a GIS the same fields."""
+    and the OGC API's (:mod:`opportunities.feeds.features`), so both give a GIS the same fields
+    (``source``: the attribution and licence of one harvested from another publisher's feed)."""
     geometry = (
         {"type": "Point", "coordinates": [round(opp.longitude, 7), round(opp.latitude, 7)]}
         if opp.latitude is not None and opp.longitude is not None
         else None
     )
-    return {"type": "Feature", "id": opp.id, "geometry": geometry, "properties": feature_properties(opp)}
+    return {"type": "Feature", "id": opp.id, "geometry": geometry, "properties": feature_properties(opp, source)}
 
 
 def spreadsheet_row(opp: Opportunity) -> dict[str, str]:
@@ -164,26 +169,29 @@ def write_xlsx(opps: Iterator[Opportunity], out: Path) -> int:
     return n
 
 
-def write_geojson(opps: Iterator[Opportunity], out: Path) -> int:
-    """RFC 7946 FeatureCollection; online opportunities have a null geometry."""
+def write_geojson(opps: Iterator[Opportunity], out: Path, sources: Mapping[int, tuple[str, str]] | None = None) -> int:
+    """RFC 7946 FeatureCollection; online opportunities have a null geometry; ``sources`` credit
+    the harvested ones (:func:`feature_properties`)."""
+    sources = sources or {}
     n = 0
     with out.open("w", encoding="utf-8") as fh:
         fh.write('{"type":"FeatureCollection","features":[\n')
         for opp in opps:
-            fh.write(("," if n else "") + json.dumps(feature(opp), ensure_ascii=False) + "\n")
+            fh.write(("," if n else "") + json.dumps(feature(opp, sources.get(opp.id or 0)), ensure_ascii=False) + "\n")
             n += 1
         fh.write("]}\n")
     return n
 
 
-def write_parquet(opps: Iterator[Opportunity], out: Path) -> int:
-    """GeoParquet (WGS 84) through geopandas."""
+def write_parquet(opps: Iterator[Opportunity], out: Path, sources: Mapping[int, tuple[str, str]] | None = None) -> int:
+    """GeoParquet (WGS 84) through geopandas; ``sources`` as for :func:`write_geojson`."""
+    sources = sources or {}
     import geopandas as gpd
     from shapely.geometry import Point
 
     records, points = [], []
     for opp in opps:
-        records.append(feature_properties(opp))
+        records.append(feature_properties(opp, sources.get(opp.id or 0)))
         points.append(Point(opp.longitude, opp.latitude) if opp.latitude is not None and opp.longitude is not None else None)
     frame = gpd.GeoDataFrame(records, geometry=points, crs="EPSG:4326")
     frame.to_parquet(out)
@@ -196,4 +204,8 @@ def export(conn: Connection, out: Path, *, fmt: str, city: str = "", status: Sta
     if fmt not in writers:
         raise FieldError("format", because(N_("{value} is not one of: {limit}"), value=repr(fmt), limit=", ".join(FORMATS)))
     out.parent.mkdir(parents=True, exist_ok=True)
-    return writers[fmt](iter_opportunities(conn, city=city, status=status), out)
+    selected = iter_opportunities(conn, city=city, status=status)
+    if fmt in ("geojson", "parquet"):  # the template's spreadsheets keep their columns: they are imported again
+        sources = queries.harvested_sources(conn)
+        return write_geojson(selected, out, sources) if fmt == "geojson" else write_parquet(selected, out, sources)
+    return writers[fmt](selected, out)

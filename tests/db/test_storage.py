@@ -190,3 +190,18 @@ def test_timestamps_are_utc_and_naive_ones_mean_utc(engine: queries.Engine, geoc
     with connection.writing(engine) as conn:
         published = queries.set_status(conn, oid, Status.PUBLISHED, expected_updated_at=naive)
     assert published.status is Status.PUBLISHED and published.updated_at > seen.updated_at
+
+
+def test_migration_0014_adds_the_harvest_tables_and_keeps_the_data(database_url: str, geocoder: Geocoder) -> None:
+    engine = connection.create_db_engine(database_url)
+    connection.migrate(engine, "0013")
+    assert not {"harvest_feeds", "harvested_items"} & set(inspect(engine).get_table_names())
+    report = import_records(engine, [template_row(latitude="57.7072", longitude="11.9668")], geocoder, publish=True)
+    connection.migrate(engine)
+    assert connection.is_schema_current(engine)
+    with engine.connect() as conn:
+        assert [o.title for o in queries.get_opportunities(conn, report.stored_ids)] == ["Kodklubb"]
+        assert conn.execute(text("SELECT count(*) FROM harvest_feeds")).scalar() == 0
+    command.downgrade(connection.alembic_config(engine), "0013")
+    assert not {"harvest_feeds", "harvested_items"} & set(inspect(engine).get_table_names())
+    engine.dispose()

@@ -463,3 +463,11 @@ def test_every_map_has_a_metric_scale_only_lifted_clear_of_the_attribution_on_a_
         assert "L.control.scale({imperial: false, metric: true})" in page, name
         assert "L.control.scale()" not in page, name  # folium's own: feet and miles too
         assert re.search(r"@media \(max-width: 480px\) \{\s*\.leaflet-bottom\.leaflet-left \{ bottom: 1\.6em; \}", page), name
+
+
+def test_a_harvested_opportunitys_popup_credits_its_source_escaped() -> None:
+    credit = "From <b>Sport</b> & Co, https://creativecommons.org/licenses/by/4.0/"
+    popup = popup_html(make(), "en", credit)
+    assert "From &lt;b&gt;Sport&lt;/b&gt; &amp; Co, https://creativecommons.org/licenses/by/4.0/" in popup
+    assert "<b>Sport" not in popup
+    assert "col-popup-source" not in popup_html(make(), "en")

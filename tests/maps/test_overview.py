@@ -334,3 +334,28 @@ def test_the_circle_searched_in_is_drawn_as_an_outline() -> None:
     html = m.get_root().render()
     assert re.search(r"L\.circle\(\s*\[46\.2389, 14\.3556\]", html)
     assert '"radius": 10000' in html and '"dashArray": "6 6"' in html and '"fill": false' in html
+
+
+def test_pins_credit_harvested_opportunities_in_their_popups(kranj: Engine) -> None:
+    with kranj.connect() as conn:
+        index = OpportunityIndex.load(conn)
+        keep = index.mask(SearchQuery(text="Club 1"), conn)
+        names = {c.id: c.name for c in list_cities(conn) if c.id is not None}
+
+    def load(ids: Sequence[int]) -> list[Opportunity]:
+        with kranj.connect() as conn:
+            return get_opportunities(conn, ids)
+
+    asked: list[list[int]] = []
+
+    def credits(ids: list[int]) -> dict[int, str]:
+        asked.append(ids)
+        return {min(ids): "From <i>Šport</i>, https://creativecommons.org/licenses/by/4.0/"}
+
+    layer = overview_layer(index, keep, MapView(Bounds(46.18, 14.25, 46.30, 14.45), 17), load, names, credits=credits)
+    m = base_map(tile_url="http://127.0.0.1:9/{z}/{x}/{y}.png", tile_attribution="t", asset_base="/app/static")
+    layer.group.add_to(m)
+    html = m.get_root().render()
+    assert len(asked) == 1 and len(asked[0]) == 11  # one look-up for every pin
+    assert html.count("col-popup-source") == 1
+    assert "\\u0026lt;i\\u0026gt;Šport" in html or "\\u0026lt;i\\u0026gt;\\u0160port" in html

@@ -102,6 +102,14 @@ def fill(engine: Engine, geocoder: Geocoder) -> None:
              "issued_at": NOW, "status_list_id": status_list, "status_index": 13122, "revoked_at": NOW, "revoke_reason": SCRIPTS},
         ])  # fmt: skip
         conn.execute(insert(schema.badge_claim_attempts).values(at=NOW, client_key="a" * 64))
+        feed = conn.execute(insert(schema.harvest_feeds).returning(schema.harvest_feeds.c.id).values(
+            url="https://feeds.example.org/rpde", organisation_id=organisation, city_id=city, license="https://example.org/l",
+            attribution=f"Źródło {SCRIPTS}", next_url="https://feeds.example.org/rpde?afterId=9", created_at=NOW,
+            items_seen=1, items_stored=1, items_rejected=0, last_error="", errors=0, lease_owner="", caught_up_at=NOW, lag_s=0.0,
+        )).scalar_one()  # fmt: skip
+        conn.execute(insert(schema.harvested_items).values(feed_id=feed, item_id="9", kind="Event", modified=1_700_000_000_000_000,
+                                                            upstream_id="https://feeds.example.org/events/9", opportunity_id=opportunity,
+                                                            state="updated", problem="", harvested_at=NOW))  # fmt: skip
 
 
 def rows_of(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:

@@ -35,7 +35,7 @@ from opportunities.i18n import translator
 from opportunities.model import City
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
-from opportunities.text import escape_markdown
+from opportunities.text import WORD_JOINER, escape_markdown
 from opportunities.vocabulary import Status
 from tests.conftest import Databases
 from ui import app_state, session
@@ -811,3 +811,39 @@ def test_a_second_visitor_changing_a_filter_computes_nothing_the_first_computed(
     assert {name: after[name].misses - before[name].misses for name in caches} == {"matches": 0, "pages": 0, "layers": 0}
     assert all(after[name].hits > before[name].hits for name in caches)
     assert count(other) == count(app) and card_titles(other) == card_titles(app)
+
+
+@pytest.fixture
+def harvested(demo_database: tuple[str, int]) -> Iterator[int]:
+    """One published opportunity marked as harvested from an external feed for the test; its id."""
+    from opportunities.db.schema import harvest_feeds, harvested_items
+    from opportunities.feeds import harvesting
+
+    engine = open_database(demo_database[0])
+    with writing(engine) as conn:
+        chosen, provider, city = conn.execute(
+            select(opportunities.c.id, opportunities.c.provider_id, opportunities.c.city_id)
+            .where(opportunities.c.status == "published").order_by(opportunities.c.id).limit(1)
+        ).one()  # fmt: skip
+        feed = harvesting.register_feed(conn, None, url="https://feeds.example.org/rpde", organisation_id=provider, city_id=city,
+                                        license="https://creativecommons.org/licenses/by/4.0/", attribution="Active Kranj",
+                                        now=datetime.now(UTC))  # fmt: skip
+        conn.execute(harvested_items.insert().values(feed_id=feed.id, item_id="1", kind="Event", modified=1, upstream_id="",
+                                                     opportunity_id=chosen, state="updated", problem="",
+                                                     harvested_at=datetime.now(UTC)))  # fmt: skip
+    yield int(chosen)
+    with writing(engine) as conn:
+        conn.execute(harvested_items.delete())
+        conn.execute(harvest_feeds.delete())
+    engine.dispose()
+
+
+def test_a_harvested_opportunity_credits_its_source_on_its_card_and_in_detail(app: AppTest, harvested: int) -> None:
+    credit = "From Active Kranj, https://creativecommons.org/licenses/by/4.0/"
+    app.query_params["id"] = str(harvested)
+    app.run()
+    assert not app.exception
+    assert credit in [c.value.replace("\\", "").replace(WORD_JOINER, "") for c in app.caption]
+    app.button(key="back_to_list").click().run()
+    cards = [c.value.replace("\\", "").replace(WORD_JOINER, "") for c in app.main.caption]
+    assert cards.count(credit) == (f"details_{harvested}" in detail_buttons(app))  # on its own card only

@@ -2,7 +2,7 @@
 failed claims for the limits against guessing. No learner's personal data in any of them.
 
 Revision ID: 0015
-Revises: 0013 (the lead rebases it onto 0014 at merge)
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
