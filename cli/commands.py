@@ -278,7 +278,7 @@ def cmd_archive_ended(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from opportunities.accounts.accounts import now_utc
     from opportunities.db.connection import create_db_engine, reset_database
-    from opportunities.demo.generator import add_demo_accounts, load_demo, other_accounts
+    from opportunities.demo.generator import DEMO_PROVIDER_CITY, add_demo_accounts, add_demo_badges, load_demo, other_accounts
     from opportunities.errors import DatabaseInUseError
     from opportunities.progress import ACCOUNTS, DATABASE, SEARCH_INDEX, TerminalProgress
 
@@ -303,6 +303,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         _refresh_search_index(engine, settings)
         progress(ACCOUNTS, 0, 0)
         made = add_demo_accounts(engine, settings, now=now_utc())
+        badges = add_demo_badges(engine, now=now_utc())
         progress.finish()
     finally:
         engine.dispose()
@@ -312,6 +313,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     width = max(len(account.email) for account in made)
     for account in made:
         print(f"  {account.role.value:<10} {account.email:<{width}}  password: {account.password}  ({account.scope})")
+    if badges:
+        print(f"\n{badges} activities in {DEMO_PROVIDER_CITY} award a badge, and a playlist asks for any two of them: the")
+        print("provider makes a claim code on the Badges page; anyone claims it on Claim a badge, no account needed.")
     return EXIT_OK
 
 

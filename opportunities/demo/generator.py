@@ -611,3 +611,74 @@ def add_demo_accounts(engine: Engine, settings: Settings, *, now: datetime) -> l
                      actor_label=COMMAND_LINE)  # fmt: skip
             made.append(DemoAccount(email, role, password, scope))
     return made
+
+
+# The demo's badges: one for each of the demo provider's first activities (then other activities
+# of its city, when it has too few), and a playlist of them.
+DEMO_BADGES = 3
+_DEMO_BADGE_TEXTS = {
+    "en": (
+        "Took part: {title}",
+        "Awarded for taking part in “{title}”.",
+        "Take part in the activity; the organiser gives out the claim code.",
+    ),
+    "sv": ("Deltog: {title}", "Ges för deltagande i ”{title}”.", "Delta i aktiviteten; arrangören delar ut koden."),
+    "sl": ("Sodeloval/-a: {title}", "Podeljeno za sodelovanje v »{title}«.", "Sodeluj v dejavnosti; organizator razdeli kodo."),
+    "pl": ("Udział: {title}", "Przyznawana za udział w „{title}”.", "Weź udział w zajęciach; organizator rozdaje kod."),
+}
+_DEMO_PLAYLIST_TEXTS = {
+    "en": (
+        "Explorer of {city}",
+        "Earned with any two of the badges of {city}'s demo activities.",
+        "Earn two of the playlist's badges.",
+    ),
+    "sv": ("Upptäckare i {city}", "Ges för två av märkena från demoaktiviteterna i {city}.", "Ta två av spellistans märken."),
+    "sl": (
+        "Raziskovalec mesta {city}",
+        "Za kateri koli dve znački demo dejavnosti v mestu {city}.",
+        "Pridobi dve znački s seznama.",
+    ),
+    "pl": ("Odkrywca: {city}", "Za dowolne dwie odznaki zajęć demonstracyjnych w {city}.", "Zdobądź dwie odznaki z listy."),
+}
+
+
+def add_demo_badges(engine: Engine, *, now: datetime) -> int:
+    """Badges for the first :data:`DEMO_BADGES` published activities of the demo provider's
+    organisation (topped up from other organisations of its city), published, and a playlist ("any two of them") in its city, made as the demo admin
+    (:func:`add_demo_accounts` first). Returns how many badges it made (0 when there is no room)."""
+    from sqlalchemy import select
+
+    from opportunities.accounts.accounts import find_user
+    from opportunities.badges import achievements, playlists
+    from opportunities.vocabulary import Status
+
+    with connection.writing(engine) as conn:
+        admin = find_user(conn, f"admin@{DEMO_EMAIL_DOMAIN}")
+        city = queries.find_city(conn, DEMO_PROVIDER_CITY)
+        if admin is None or city is None or city.id is None:
+            return 0
+        organisation = conn.execute(
+            select(schema.providers.c.id).where(schema.providers.c.city_id == city.id).order_by(schema.providers.c.id)
+        ).scalar()
+        chosen = conn.execute(
+            select(schema.opportunities.c.id, schema.opportunities.c.title)
+            .where(schema.opportunities.c.city_id == city.id, schema.opportunities.c.status == Status.PUBLISHED.value)
+            .order_by(schema.opportunities.c.provider_id != organisation, schema.opportunities.c.id)
+            .limit(DEMO_BADGES)
+        ).all()  # fmt: skip
+        made = []
+        for opportunity_id, title in chosen:
+            short = title if len(title) <= 60 else title[:59] + "…"
+            texts = {lang: {"name": n.format(title=short), "description": d.format(title=short), "criteria": c}
+                     for lang, (n, d, c) in _DEMO_BADGE_TEXTS.items()}  # fmt: skip
+            badge = achievements.define_badge(conn, admin, int(opportunity_id), texts=texts, now=now)
+            if badge.status is not Status.PUBLISHED:
+                badge = achievements.review_badge(conn, admin, badge.id, approve=True, now=now)
+            made.append(badge.id)
+        if len(made) >= 2:
+            texts = {lang: {"name": n.format(city=city.name), "description": d.format(city=city.name), "criteria": c}
+                     for lang, (n, d, c) in _DEMO_PLAYLIST_TEXTS.items()}  # fmt: skip
+            playlists.create_playlist(
+                conn, admin, city_id=city.id, texts=texts, members=made, rule=playlists.Rule.any_n(2), now=now
+            )
+    return len(made)

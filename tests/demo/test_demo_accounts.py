@@ -114,3 +114,24 @@ def test_the_version_is_one_number_everywhere(capsys: pytest.CaptureFixture[str]
     changelog = (root / "CHANGELOG.md").read_text(encoding="utf-8")
     released = re.findall(r"^## \[(\d+\.\d+\.\d+)\]", changelog, re.MULTILINE)
     assert released and released[0] == __version__, "the newest release in CHANGELOG.md is this version"
+
+
+def test_the_demo_has_badges_and_a_playlist_to_claim(capsys: pytest.CaptureFixture[str]) -> None:
+    """A first hour shows recognition too: some of the demo provider's activities award a
+    published badge, in the four languages, and a playlist of them asks for any two."""
+    from opportunities.badges import achievements, playlists
+    from opportunities.vocabulary import Status
+
+    assert main(["demo", "--size", "200"]) == 0
+    assert "award a badge, and a playlist asks for any two of them" in capsys.readouterr().out
+    engine = create_db_engine(load_settings().database_url)
+    try:
+        with engine.connect() as conn:
+            badges = achievements.list_achievements(conn, statuses=[Status.PUBLISHED], kind=achievements.Kind.ACTIVITY)
+            [playlist] = playlists.list_playlists(conn)
+    finally:
+        engine.dispose()
+    assert 2 <= len(badges) <= 3
+    assert all(set(b.texts) == {"en", "sv", "sl", "pl"} for b in badges)
+    assert set(playlist.members) == {b.id for b in badges}
+    assert playlist.rule == playlists.Rule.any_n(2)
