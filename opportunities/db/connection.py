@@ -116,10 +116,12 @@ def alembic_config(engine: Engine) -> Any:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the schema to ``revision``, keeping the data."""
-    from alembic import command
-
-    command.upgrade(alembic_config(engine), revision)
+    """Upgrade the schema to ``revision``, keeping the data, in one write transaction: two processes
+    starting at once (a server's warm-up and a command) take turns, and the second finds the schema
+    current. (In a plain transaction, SQLite would refuse one of them at once rather than let it wait:
+    both read the version, then both want to write.)"""
+    with writing(engine) as conn:
+        migrate_connection(conn, revision)
 
 
 def migrate_connection(conn: Connection, revision: str = "head") -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -204,4 +205,29 @@ def test_migration_0014_adds_the_harvest_tables_and_keeps_the_data(database_url:
         assert conn.execute(text("SELECT count(*) FROM harvest_feeds")).scalar() == 0
     command.downgrade(connection.alembic_config(engine), "0013")
     assert not {"harvest_feeds", "harvested_items"} & set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_two_processes_migrating_at_once_take_turns(tmp_path: Path) -> None:
+    """A server's warm-up and a command opening a fresh database together: both end with the
+    current schema, neither is refused with 'database is locked'."""
+    import threading
+
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    failures: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            connection.open_database(url).dispose()
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    engine = connection.create_db_engine(url)
+    assert connection.is_schema_current(engine)
     engine.dispose()
