@@ -172,7 +172,8 @@ class RateLimit:
         if bucket is None or is_proxy(client, self.proxies):
             await self.app(scope, receive, send)
             return
-        wait_s = self.buckets[bucket].take(client)
+        # Kept in memory by a hash, not the address itself (nothing about visitors is stored).
+        wait_s = self.buckets[bucket].take(hashlib.blake2b(client.encode(), digest_size=16).hexdigest())
         if wait_s <= 0:
             await self.app(scope, receive, send)
             return
