@@ -1,4 +1,4 @@
-"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000] [--freshness-sizes 10000] [--load-visitors 1,10] [--rpde-sizes 100000,1000000] [--only NAME]``."""
+"""Run every benchmark: ``python -m benchmarks [--rows N] [--map-sizes 10000,100000,1000000] [--freshness-sizes 10000] [--load-visitors 1,10] [--load-replicas 1,2] [--rpde-sizes 100000,1000000] [--only NAME]``."""
 
 from __future__ import annotations
 
@@ -43,7 +43,11 @@ def main() -> None:
         "--freshness-sizes", default="10000", help="published opportunities in the freshness benchmark (e.g. 10000,1000000)"
     )
     parser.add_argument("--upload-rows", type=int, default=50_000, help="rows in the upload-lock benchmark")
-    parser.add_argument("--database-url", help="a PostgreSQL database the upload-lock benchmark may empty, besides SQLite")
+    parser.add_argument(
+        "--database-url",
+        help="a PostgreSQL database the upload-lock benchmark may empty, besides SQLite; the load benchmark's apps serve it "
+        "instead of SQLite (filled with its opportunities when empty)",
+    )
     parser.add_argument("--load-sizes", default="10000", help="published opportunities in the load benchmark")
     parser.add_argument(
         "--load-visitors", default="1,10", help="concurrent visitors in the load benchmark (e.g. 1,10,50,100,200)"
@@ -66,6 +70,17 @@ def main() -> None:
         type=Path,
         help="another checkout (e.g. a worktree of main) whose app is measured beside this one, each visitor count back to back",
     )
+    parser.add_argument(
+        "--load-replicas",
+        default="1",
+        help="app processes on the same database (e.g. 1,2: each measured, back to back, behind Caddy with lb_policy cookie)",
+    )
+    parser.add_argument(
+        "--load-find-p95",
+        type=float,
+        help="a p95 target in seconds: per replica count, the largest of --load-visitors (stepped up) within it, and the ratio",
+    )
+    parser.add_argument("--load-ports", help="ports the load benchmark may use for its apps and proxies, e.g. 8750-8799")
     parser.add_argument("--load-url", help="measure this running app (http://host:port) instead of starting one")
     parser.add_argument("--load-pid", type=int, help="the process id of the app at --load-url, for its CPU and RSS")
     parser.add_argument(
@@ -143,6 +158,10 @@ def main() -> None:
             server_options=args.load_server_option,
             profile=args.load_profile,
             baseline=args.load_baseline,
+            replicas=[int(k) for k in args.load_replicas.split(",") if k],
+            find_p95=args.load_find_p95,
+            database_url=args.database_url,
+            ports=_ports(args.load_ports),
         )
     results.update(_open_data(only, args, settings))
     if "badge-store" in only:
@@ -165,6 +184,14 @@ def main() -> None:
     earlier = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     out.write_text(json.dumps({**earlier, **results}, indent=2), encoding="utf-8")  # keeps parts not rerun
     print(f"results written to {out}")
+
+
+def _ports(text: str | None) -> list[int] | None:
+    """``8750-8799`` (or one port) as the list of ports, None for none."""
+    if not text:
+        return None
+    first, _, last = text.partition("-")
+    return list(range(int(first), int(last or first) + 1))
 
 
 def _open_data(only: set[str], args: argparse.Namespace, settings: Settings) -> dict[str, object]:

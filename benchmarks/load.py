@@ -13,20 +13,31 @@ open. What a browser adds is not measured: drawing the map in its iframe, and th
 component asks for when it reports its bounds after a redraw (see ``docs/development/speed.md``).
 
 The server is started here (``streamlit run server.py`` on the map benchmark's database of the
-size asked for), or an already running one is measured (``url`` and ``pid``).
+size asked for), or an already running one is measured (``url`` and ``pid``). With ``replicas``,
+K app processes on the same database, with the same cookie secret, behind Caddy (``lb_policy
+cookie``, as ``docs/operating/replicas.md``): each visitor is one websocket, so it stays on the
+replica Caddy chose for it; their CPU and RSS are summed, Caddy's CPU is reported apart. Without
+Caddy, the visitors are spread round robin over the replicas' own addresses. With ``find_p95``,
+the visitor counts are steps: per replica count, the largest whose p95 stays within the target,
+and the ratio of those counts (how many more visitors K replicas serve at the same p95).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import os
 import random
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +63,10 @@ RUN_TIMEOUT_S = 120.0
 IDLE_SAMPLE_S = 3.0
 FINISHED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+CADDY = "/usr/bin/caddy"
+AFFINITY_COOKIE = "col_replica"
+AFFINITY_SECRET = "load-benchmark"  # keys Caddy's affinity cookie: the HMAC-SHA256 of the upstream's address
+COOKIE_SECRET = "load-benchmark-cookie-secret"  # Streamlit's server.cookieSecret, the same in every replica
 
 
 # --- the protocol, as pure functions -------------------------------------------------------------
@@ -160,6 +175,19 @@ def sample(pid: int) -> tuple[float, int]:
     )
 
 
+def summed(samples: Iterable[tuple[float, int]]) -> tuple[float, int]:
+    """CPU seconds and RSS bytes of several processes, added up."""
+    cpu, rss = 0.0, 0
+    for one_cpu, one_rss in samples:
+        cpu, rss = cpu + one_cpu, rss + one_rss
+    return cpu, rss
+
+
+def sample_all(pids: Sequence[int]) -> tuple[float, int]:
+    """CPU seconds and RSS bytes of the processes ``pids`` together, now (nothing for none)."""
+    return summed(sample(pid) for pid in pids)
+
+
 # --- statistics ----------------------------------------------------------------------------------
 
 
@@ -215,17 +243,116 @@ def summarise(
 def table(rows: Sequence[dict[str, Any]]) -> str:
     """The curve as a Markdown table (the code measured, when a baseline was measured too)."""
     lines = [
-        "| code | published | visitors | interactions | errors | median | p95 | bytes/interaction | server CPU/interaction "
-        "| RSS (per session) | load average |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| code | published | replicas | visitors | interactions | errors | median | p95 | bytes/interaction "
+        "| server CPU/interaction | proxy CPU/interaction | RSS (per session) | load average |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        replicas = f"{r.get('replicas', 1)}"
+        if r.get("visitors_per_replica") and len(r["visitors_per_replica"]) > 1:
+            replicas += f" ({'+'.join(str(n) for n in r['visitors_per_replica'])})"
+        proxy = r.get("proxy_cpu_ms_per_interaction")
         lines.append(
-            f"| {r.get('code', 'this')} | {r['published']:,} | {r['visitors']} | {r['interactions']} | {r['errors']} "
-            f"| {r['median_s']:.2f} s | {r['p95_s']:.2f} s | {r['bytes_per_interaction'] / 1000:.0f} KB "
-            f"| {r['cpu_ms_per_interaction']:.0f} ms | {r['rss_mb']:.0f} MB ({r['rss_per_session_mb']:.1f} MB) "
-            f"| {r.get('load_average', float('nan')):.1f} |"
+            f"| {r.get('code', 'this')} | {r['published']:,} | {replicas} | {r['visitors']} | {r['interactions']} "
+            f"| {r['errors']} | {r['median_s']:.2f} s | {r['p95_s']:.2f} s | {r['bytes_per_interaction'] / 1000:.0f} KB "
+            f"| {r['cpu_ms_per_interaction']:.0f} ms | {'—' if proxy is None else f'{proxy:.1f} ms'} "
+            f"| {r['rss_mb']:.0f} MB ({r['rss_per_session_mb']:.1f} MB) | {r.get('load_average', float('nan')):.1f} |"
         )
+    return "\n".join(lines)
+
+
+# --- replicas behind a proxy --------------------------------------------------------------------
+
+
+def caddyfile(port: int, upstreams: Sequence[str], secret: str = AFFINITY_SECRET) -> str:
+    """Caddy's configuration: docs/operating/replicas.md's recipe on loopback, plain HTTP, no admin port."""
+    return f"""{{
+\tadmin off
+\tauto_https off
+}}
+http://127.0.0.1:{port} {{
+\treverse_proxy {" ".join(upstreams)} {{
+\t\tlb_policy cookie {AFFINITY_COOKIE} {secret}
+\t\tlb_try_duration 10s
+\t\thealth_uri /_stcore/health
+\t\thealth_interval 5s
+\t\thealth_timeout 2s
+\t}}
+}}
+"""
+
+
+def affinity_cookie(upstream: str, secret: str = AFFINITY_SECRET) -> str:
+    """The value of Caddy's affinity cookie for ``upstream`` (``host:port``): HMAC-SHA256, hex."""
+    return hmac.new(secret.encode(), upstream.encode(), hashlib.sha256).hexdigest()
+
+
+def cookie_value(set_cookies: Iterable[str], name: str = AFFINITY_COOKIE) -> str | None:
+    """The value ``Set-Cookie`` headers give the cookie ``name``, or None."""
+    for header in set_cookies:
+        key, _, rest = header.partition("=")
+        if key.strip() == name:
+            return rest.split(";", 1)[0].strip()
+    return None
+
+
+def spread(landed: Iterable[str | None], keys: Sequence[str]) -> list[int]:
+    """Visitors per replica: how many of ``landed`` (what names a visitor's replica: its affinity
+    cookie, or the address it was sent to) match each of ``keys``; the unknown ones are left out."""
+    counts = dict.fromkeys(keys, 0)
+    for key in landed:
+        if key in counts:
+            counts[key] += 1
+    return [counts[key] for key in keys]
+
+
+def within(row: dict[str, Any], target_p95: float) -> bool:
+    """A measurement within the target: p95 at most ``target_p95``, some changes answered, no errors."""
+    return bool(row["interactions"] > 0 and row["errors"] == 0 and row["p95_s"] <= target_p95)
+
+
+def capacity(rows: Iterable[dict[str, Any]], target_p95: float) -> dict[str, Any]:
+    """The largest visitor count whose p95 stays within ``target_p95``, stepping up: the counts
+    measured in increasing order, up to the first one beyond the target (a larger count that came
+    within after it is not counted). ``bounded`` says whether a count beyond the target was
+    reached: if not, the capacity is at least ``visitors`` (the largest step)."""
+    largest: int | None = None
+    for row in sorted(rows, key=lambda r: r["visitors"]):
+        if not within(row, target_p95):
+            return {"visitors": largest, "bounded": True, "first_beyond": row["visitors"]}
+        largest = row["visitors"]
+    return {"visitors": largest, "bounded": False, "first_beyond": None}
+
+
+def capacity_ratios(capacities: dict[int, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Per replica count, its capacity against the fewest replicas measured: the ratio of visitors
+    served at the same p95, None when either has none; ``at_least`` when this count was never
+    beyond the target (the ratio is then a lower bound) and the fewest's was."""
+    if not capacities:
+        return {}
+    fewest = capacities[min(capacities)]
+    out: dict[int, dict[str, Any]] = {}
+    for replicas, cap in sorted(capacities.items()):
+        ratio = cap["visitors"] / fewest["visitors"] if cap["visitors"] and fewest["visitors"] else None
+        out[replicas] = {**cap, "ratio": ratio, "at_least": ratio is not None and not cap["bounded"]}
+    if not fewest["bounded"]:  # the fewest never reached its limit: how many more the others serve is not known
+        for replicas, cap in out.items():
+            if replicas != min(out):
+                cap["ratio"] = None
+    return out
+
+
+def capacity_text(code: str, published: int, target_p95: float, ratios: dict[int, dict[str, Any]]) -> str:
+    """One line per replica count: the visitors it serves within the target, and the ratio."""
+    lines = []
+    for replicas, cap in sorted(ratios.items()):
+        served = (
+            "none of the steps" if cap["visitors"] is None else f"{'≥' if not cap['bounded'] else ''}{cap['visitors']} visitors"
+        )
+        ratio = (
+            "" if cap["ratio"] is None else f", ×{cap['ratio']:.2f}{' or more' if cap['at_least'] else ''} against {min(ratios)}"
+        )
+        lines.append(f"capacity {code} {published:,}: {replicas} replica(s): {served} with p95 ≤ {target_p95:g} s{ratio}")
     return "\n".join(lines)
 
 
@@ -244,6 +371,7 @@ class Visitor:
         self.errors = 0
         self.turn = 0
         self.sent = 0.0
+        self.landed: str | None = None  # its replica: Caddy's affinity cookie, or the address it was sent to
 
     async def _run(self, ws: Any, message: bytes) -> tuple[float, int, bool]:
         """Send one rerun; seconds to its ``script_finished``, bytes received, whether it ended well."""
@@ -279,6 +407,8 @@ class Visitor:
         try:
             async with connect(self.url, subprotocols=[SUBPROTOCOL], max_size=None, compression=None,  # type: ignore[list-item]
                                open_timeout=RUN_TIMEOUT_S, ping_interval=None) as ws:  # fmt: skip
+                cookie = cookie_value(ws.response.headers.get_all("Set-Cookie")) if ws.response else None
+                self.landed = cookie or self.url
                 seconds, _, ok = await self._run(ws, rerun_message("", ""))
                 self.first_load = seconds
                 if not ok or FREE_LABEL not in self.state.widgets:
@@ -303,20 +433,43 @@ class Visitor:
             print(f"load: a visitor failed: {exc!r}", flush=True)
 
 
-async def crowd(
-    url: str, pid: int | None, visitors: int, seconds: float, think_s: float, action: str, seed: int = 1
-) -> dict[str, Any]:
+@dataclass
+class Target:
+    """What a crowd is pointed at: one app, or replicas behind a proxy (or spread round robin)."""
+
+    code: str  # "this", or "baseline" (another checkout)
+    urls: list[str]  # websocket addresses: the proxy's, the app's, or each replica's (visitors spread round robin)
+    pids: list[int] = field(default_factory=list)  # the app processes serving it: their CPU and RSS are summed
+    proxy_pid: int | None = None
+    keys: list[str] = field(default_factory=list)  # per replica, what names it in a visitor's ``landed``
+    proxy: str = "none"  # "caddy", "round-robin" or "none" (one app, directly)
+    upstreams: list[str] = field(default_factory=list)  # the replicas' host:port, in the order of ``pids``
+
+    @property
+    def replicas(self) -> int:
+        return max(1, len(self.keys))
+
+
+def one_app(url: str, pid: int | None, code: str = "this") -> Target:
+    """An app at the websocket address ``url``, process ``pid`` (if known), visited directly."""
+    return Target(code, [url], [pid] if pid else [], keys=[url])
+
+
+async def crowd(target: Target, visitors: int, seconds: float, think_s: float, action: str, seed: int = 1) -> dict[str, Any]:
     """``visitors`` sessions arriving within a few seconds, each changing a filter until ``seconds`` of steady load have passed.
 
-    Besides the server's figures, the generator's own CPU over the steady phase
-    (``generator_cpu_ms_per_s``): near 1000 it competes with the server for the cores.
+    Besides the servers' figures (summed over the target's app processes), the proxy's CPU per
+    interaction, the visitors per replica, and the generator's own CPU over the steady phase
+    (``generator_cpu_ms_per_s``): near 1000 it competes with the servers for the cores.
     """
     rng = random.Random(seed)
-    base = sample(pid) if pid else (0.0, 0)
-    if pid:  # what the server spends with no visitor (polling the database for changes): not theirs
+    pids, proxy = target.pids, target.proxy_pid
+    base = sample_all(pids)
+    idle_cpu_per_s = 0.0
+    if pids:  # what the servers spend with no visitor (polling the database for changes): not theirs
         await asyncio.sleep(IDLE_SAMPLE_S)
-        idle_cpu_per_s = (sample(pid)[0] - base[0]) / IDLE_SAMPLE_S
-    crowd = [Visitor(url, think_s, action, random.Random(rng.random())) for _ in range(visitors)]
+        idle_cpu_per_s = (sample_all(pids)[0] - base[0]) / IDLE_SAMPLE_S
+    crowd = [Visitor(target.urls[i % len(target.urls)], think_s, action, random.Random(rng.random())) for i in range(visitors)]
     arrive_s = min(think_s, 0.05 * visitors)  # a class opening the link at once: within a few seconds
 
     async def arrive(visitor: Visitor, delay: float, until: float) -> None:
@@ -329,21 +482,24 @@ async def crowd(
     tasks = [asyncio.create_task(arrive(v, rng.uniform(0, arrive_s), until)) for v in crowd]
     rss_peak = base[1]
     cpu_steady: float | None = None
+    proxy_steady = 0.0
     own_steady = 0.0
     rss_sessions = base[1]
     while not all(t.done() for t in tasks):
         await asyncio.sleep(0.25)
-        if pid:
-            cpu, rss = sample(pid)
+        if pids:
+            cpu, rss = sample_all(pids)
             rss_peak = max(rss_peak, rss)
             if cpu_steady is None and time.monotonic() >= steady_from:
                 cpu_steady, rss_sessions = cpu, rss
+                proxy_steady = sample(proxy)[0] if proxy else 0.0
                 own_steady = time.process_time()
-    end_cpu = sample(pid)[0] if pid else 0.0
+    end_cpu = sample_all(pids)[0]
+    proxy_cpu_s = sample(proxy)[0] - proxy_steady if proxy and cpu_steady is not None else 0.0
     own_cpu_s = time.process_time() - own_steady if cpu_steady is not None else 0.0
     steady = [i for v in crowd for i in v.interactions if i.started >= steady_from]
     cpu_s = end_cpu - cpu_steady if cpu_steady is not None else 0.0
-    if pid:
+    if pids:
         cpu_s = max(0.0, cpu_s - idle_cpu_per_s * (time.monotonic() - steady_from))
     row = summarise(
         steady,
@@ -353,10 +509,15 @@ async def crowd(
         (base[1], rss_sessions, rss_peak),
         visitors,
     )
+    answered = row["interactions"]
     return {
         **row,
+        "replicas": target.replicas,
+        "proxy": target.proxy,
+        "visitors_per_replica": spread((v.landed for v in crowd), target.keys),
+        "proxy_cpu_ms_per_interaction": 1000 * proxy_cpu_s / answered if proxy and answered else None,
         "load_average": os.getloadavg()[0],  # the machine's, over the last minute: others' work shows here
-        "idle_cpu_ms_per_s": 1000 * idle_cpu_per_s if pid else float("nan"),
+        "idle_cpu_ms_per_s": 1000 * idle_cpu_per_s if pids else float("nan"),
         "generator_cpu_ms_per_s": 1000 * own_cpu_s / max(1e-9, time.monotonic() - steady_from),
     }
 
@@ -474,20 +635,22 @@ def profile_summary(folder: Path, top: int = 30) -> dict[str, Any]:
 
 
 def serve(
-    database: Path,
+    database_url: str,
     port: int,
     log: Path,
     options: Sequence[str] = (),
     profile_dir: Path | None = None,
     root: Path = PROJECT_ROOT,
 ) -> subprocess.Popen[bytes]:
-    """``streamlit run server.py`` on ``database``, with extra Streamlit ``options`` (``runner.postScriptGC=false``),
+    """``streamlit run server.py`` on ``database_url``, with extra Streamlit ``options`` (``runner.postScriptGC=false``),
     each interaction profiled into ``profile_dir`` when given (``benchmarks/profiled_server.py``).
 
     ``root``: the checkout whose app is started (another one, a baseline, uses this one's cache
-    folder: the gazetteer, and the search index's snapshot of the same database).
+    folder: the gazetteer, and the search index's snapshot of the same database). Every app started
+    here has the same cookie secret, as replicas must.
     """  # fmt: skip
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{database}", "TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png"}
+    env = {**os.environ, "DATABASE_URL": database_url, "TILE_URL": "http://127.0.0.1:9/{z}/{x}/{y}.png",
+           "STREAMLIT_SERVER_COOKIE_SECRET": COOKIE_SECRET}  # fmt: skip
     if root != PROJECT_ROOT:
         from opportunities.settings import load_settings
 
@@ -499,17 +662,45 @@ def serve(
         name, _, value = option.partition("=")
         command += [f"--{name}", value]
     process = subprocess.Popen(command, cwd=root, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    _wait_healthy(f"http://127.0.0.1:{port}", process, log, 60)
+    return process
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float, name: str = "the app") -> None:
+    """Wait for ``url``'s health endpoint to answer; stop ``process`` and fail if it does not."""
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
-                return process
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1):
+                return
         except OSError:
             if process.poll() is not None:
                 break
             time.sleep(0.2)
     process.terminate()
-    raise RuntimeError(f"the app did not start: see {log}")
+    raise RuntimeError(f"{name} did not start: see {log}")
+
+
+def start_caddy(folder: Path, port: int, upstreams: Sequence[str], binary: str = CADDY) -> subprocess.Popen[bytes]:
+    """Caddy on 127.0.0.1:``port`` in front of ``upstreams``, its configuration and log in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    config = folder / "Caddyfile"
+    config.write_text(caddyfile(port, upstreams), encoding="utf-8")
+    env = {**os.environ, "XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config")}
+    log = folder / "caddy.log"
+    process = subprocess.Popen([binary, "run", "--config", str(config), "--adapter", "caddyfile"], env=env,
+                               stdout=log.open("wb"), stderr=subprocess.STDOUT)  # fmt: skip
+    _wait_healthy(f"http://127.0.0.1:{port}", process, log, 30, "caddy")
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _database(directory: Path, size: int) -> Path:
@@ -522,6 +713,161 @@ def _database(directory: Path, size: int) -> Path:
 
         bench_database(directory, size, open_geocoder(load_settings().cache_dir)).dispose()
     return database
+
+
+def _database_url(directory: Path, size: int, database_url: str | None) -> str:
+    """The database the apps serve: the map benchmark's SQLite file of ``size``, or ``database_url``
+    (PostgreSQL), filled with the same synthetic opportunities when it holds none; one that holds
+    another number of published opportunities is refused rather than mixed."""
+    if database_url is None:
+        return f"sqlite:///{_database(directory, size)}"
+    from sqlalchemy import func, select
+
+    from benchmarks.map import CHUNK, TODAY
+    from opportunities.db.connection import open_database
+    from opportunities.db.schema import opportunities
+    from opportunities.demo.generator import iter_synthetic_records
+    from opportunities.listings.importing import import_records
+    from opportunities.places.geocoding import open_geocoder
+    from opportunities.settings import load_settings
+
+    engine = open_database(database_url)
+    try:
+        with engine.connect() as conn:
+            total = conn.execute(select(func.count()).select_from(opportunities)).scalar_one()
+            published = conn.execute(
+                select(func.count()).select_from(opportunities).where(opportunities.c.status == "published")
+            ).scalar_one()
+        if total == 0:
+            geocoder = open_geocoder(load_settings().cache_dir)
+            records = list(iter_synthetic_records(size, seed=3, today=TODAY))
+            for first in range(0, len(records), CHUNK):
+                import_records(engine, records[first : first + CHUNK], geocoder, publish=True)
+        elif published != size:
+            raise RuntimeError(
+                f"{database_url} holds {published:,} published opportunities, not {size:,}: give an empty database"
+            )
+    finally:
+        engine.dispose()
+    return database_url
+
+
+def port_from(ports: Sequence[int] | None, taken: set[int]) -> int:
+    """A free port on 127.0.0.1: the first of ``ports`` not ``taken`` that can be bound, or any (none given)."""
+    from benchmarks.page import _free_port
+
+    if not ports:
+        return _free_port()
+    for port in ports:
+        if port in taken:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        taken.add(port)
+        return port
+    raise RuntimeError(f"no free port among {ports[0]}–{ports[-1]}")
+
+
+@dataclass
+class Setup:
+    """What ``run`` starts for one size: the apps of each code, and a target per code and replica count."""
+
+    directory: Path
+    database_url: str
+    server_options: Sequence[str] = ()
+    ports: Sequence[int] | None = None
+    taken: set[int] = field(default_factory=set)
+
+    def targets(
+        self, stack: ExitStack, size: int, codes: Sequence[tuple[str, Path]], replica_counts: Sequence[int],
+        profile_dir: Path | None,
+    ) -> list[Target]:  # fmt: skip
+        """Per code, max(``replica_counts``) apps; per replica count, a Caddy in front of that many
+        (the proxy even for one, when several are measured, so the counts compare like with like)."""
+        caddy = CADDY if Path(CADDY).exists() else shutil.which("caddy")
+        proxied = max(replica_counts) > 1
+        targets: list[Target] = []
+        for code, root in codes:
+            apps: list[tuple[str, int]] = []  # host:port, pid
+            for k in range(max(replica_counts)):
+                port = port_from(self.ports, self.taken)
+                suffix = ("-baseline" if code == "baseline" else "") + (f"-replica{k + 1}" if proxied else "")
+                log = self.directory / f"load-{size}{suffix}.log"
+                process = serve(self.database_url, port, log, self.server_options, profile_dir if code == "this" else None, root)
+                stack.callback(_stop, process)
+                apps.append((f"127.0.0.1:{port}", process.pid))
+            for count in replica_counts:
+                upstreams, pids = [a for a, _ in apps[:count]], [p for _, p in apps[:count]]
+                direct = [f"ws://{a}{STREAM_PATH}" for a in upstreams]
+                if not proxied:
+                    targets.append(Target(code, direct, pids, keys=direct, upstreams=upstreams))
+                elif caddy is None:
+                    targets.append(Target(code, direct, pids, keys=direct, proxy="round-robin", upstreams=upstreams))
+                else:
+                    port = port_from(self.ports, self.taken)
+                    proxy = start_caddy(self.directory / f"load-caddy-{code}-{count}", port, upstreams, caddy)
+                    stack.callback(_stop, proxy)
+                    keys = [affinity_cookie(a) for a in upstreams]
+                    proxy_url = f"ws://127.0.0.1:{port}{STREAM_PATH}"
+                    targets.append(Target(code, [proxy_url], pids, proxy.pid, keys, "caddy", upstreams))
+        if proxied and caddy is None:
+            print("load: Caddy is missing (apt-get install caddy): visitors spread round robin over the replicas", flush=True)
+        return targets
+
+
+def _warm(targets: Sequence[Target], think_s: float, action: str) -> None:
+    """One visitor on each app process, directly: its index, caches and first run."""
+    seen: set[str] = set()
+    for target in targets:
+        if not target.upstreams:  # an app running elsewhere (``url``)
+            asyncio.run(crowd(target, 1, think_s, think_s, action))
+        for upstream, pid in zip(target.upstreams, target.pids, strict=True):
+            if upstream not in seen:
+                seen.add(upstream)
+                asyncio.run(crowd(one_app(f"ws://{upstream}{STREAM_PATH}", pid), 1, think_s, think_s, action))
+
+
+def measure(
+    targets: Sequence[Target],
+    size: int,
+    visitor_counts: Sequence[int],
+    seconds: float,
+    think_s: float,
+    action: str,
+    find_p95: float | None = None,
+) -> list[dict[str, Any]]:
+    """Each visitor count on every target, back to back; with ``find_p95``, the counts in increasing
+    order, a target dropping out after its first count beyond the target."""
+    rows: list[dict[str, Any]] = []
+    beyond: set[int] = set()  # targets (by position) past their capacity
+    counts = sorted(visitor_counts) if find_p95 is not None else visitor_counts
+    for n in counts:
+        for position, target in enumerate(targets):
+            if position in beyond:
+                continue
+            row = {"code": target.code, "published": size, **asyncio.run(crowd(target, n, seconds, think_s, action))}
+            rows.append(row)
+            print(f"load {size} {n} {target.code} replicas={target.replicas}", row, flush=True)
+            if find_p95 is not None and not within(row, find_p95):
+                beyond.add(position)
+        if find_p95 is not None and len(beyond) == len(targets):
+            break
+    return rows
+
+
+def capacities(rows: Sequence[dict[str, Any]], size: int, find_p95: float) -> dict[str, Any]:
+    """Per code, the capacity of each replica count within ``find_p95`` and the ratios; printed."""
+    out: dict[str, Any] = {}
+    for code in dict.fromkeys(r["code"] for r in rows):
+        mine = [r for r in rows if r["code"] == code]
+        by_count = {k: capacity([r for r in mine if r["replicas"] == k], find_p95) for k in sorted({r["replicas"] for r in mine})}
+        ratios = capacity_ratios(by_count)
+        print(capacity_text(code, size, find_p95, ratios), flush=True)
+        out[code] = {str(k): v for k, v in ratios.items()}
+    return out
 
 
 def run(
@@ -537,52 +883,48 @@ def run(
     server_options: Sequence[str] = (),
     profile: bool = False,
     baseline: Path | None = None,
+    replicas: Sequence[int] = (1,),
+    find_p95: float | None = None,
+    database_url: str | None = None,
+    ports: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    """The curve (visitors against latency, CPU and RSS) at each size, on a server started here or at ``url``.
+    """The curve (visitors against latency, CPU and RSS) at each size, on apps started here or at ``url``.
 
     With ``baseline`` (another checkout, such as a worktree of the main branch), its app is started
     beside this one on the same database and each visitor count is measured on both, back to back.
+    With ``replicas`` (say 1 and 2), that many apps per code, behind Caddy, each count measured on
+    each, back to back; with ``find_p95``, the largest count within it per replica count, and the ratio.
     """
-    from benchmarks.page import _free_port
-
     results: dict[str, Any] = {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for size in sizes:
-        servers: list[tuple[str, str, int | None, subprocess.Popen[bytes] | None]] = []  # code, target, pid, process
         profile_dir = directory / f"load-profile-{size}" if profile and url is None else None  # only an app started here
-        try:
+        with ExitStack() as stack:
             if url is not None:
-                servers.append(("this", url.replace("http", "ws", 1).rstrip("/") + STREAM_PATH, pid, None))
+                targets = [one_app(url.replace("http", "ws", 1).rstrip("/") + STREAM_PATH, pid)]
             else:
-                database = _database(directory, size)
-                for code, root in [*([("baseline", baseline)] if baseline is not None else []), ("this", PROJECT_ROOT)]:
-                    port = _free_port()
-                    log = directory / f"load-{size}{'-baseline' if code == 'baseline' else ''}.log"
-                    process = serve(database, port, log, server_options, profile_dir if code == "this" else None, root)
-                    servers.append((code, f"ws://127.0.0.1:{port}{STREAM_PATH}", process.pid, process))
-            for _, target, server_pid, _ in servers:
-                asyncio.run(crowd(target, server_pid, 1, think_s, think_s, action))  # warm: index, caches, first run
-            _, target, server_pid, _ = servers[-1]
+                setup = Setup(directory, _database_url(directory, size, database_url), server_options, ports)
+                codes = [*([("baseline", baseline)] if baseline is not None else []), ("this", PROJECT_ROOT)]
+                targets = setup.targets(stack, size, codes, replicas if profile_dir is None else (1,), profile_dir)
+            _warm(targets, think_s, action)
+            target = next(t for t in targets if t.code == "this")
             if chromium:  # the same interaction in a browser, before the crowd
-                page_url = target.replace("ws", "http", 1).removesuffix(STREAM_PATH) + "/"
+                page_url = target.urls[0].replace("ws", "http", 1).removesuffix(STREAM_PATH) + "/"
                 results[f"{size}/chromium"] = in_chromium(page_url)
                 print(f"load {size} chromium", results[f"{size}/chromium"], flush=True)
             if profile_dir is not None:  # one visitor's changes, profiled; no crowd
-                asyncio.run(crowd(target, server_pid, 1, seconds, think_s, action))
+                asyncio.run(crowd(target, 1, seconds, think_s, action))
                 results[f"{size}/profile"] = summary = profile_summary(profile_dir)
                 for name, ms in summary.get("ms_per_interaction", {}).items():
                     print(f"load {size} profile: {ms:7.1f} ms  {name}", flush=True)
                 continue
-            for n in visitor_counts:
-                for code, target, server_pid, _ in servers:
-                    row = {"code": code, "published": size, **asyncio.run(crowd(target, server_pid, n, seconds, think_s, action))}
-                    rows.append(row)
-                    results[f"{size}/{n}" + ("/baseline" if code == "baseline" else "")] = row
-                    print(f"load {size} {n} {code}", row, flush=True)
-        finally:
-            for *_, process in servers:
-                if process is not None:
-                    process.terminate()
-                    process.wait(timeout=20)
+            measured = measure(targets, size, visitor_counts, seconds, think_s, action, find_p95)
+        rows += measured
+        several = len({r["replicas"] for r in measured}) > 1
+        for row in measured:
+            key = f"{size}/{row['visitors']}" + (f"/replicas-{row['replicas']}" if several else "")
+            results[key + ("/baseline" if row["code"] == "baseline" else "")] = row
+        if find_p95 is not None:
+            results[f"{size}/capacity"] = {"target_p95_s": find_p95, **capacities(measured, size, find_p95)}
     print(table(rows), flush=True)
     return results
