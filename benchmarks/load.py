@@ -338,20 +338,23 @@ def capacity_ratios(capacities: dict[int, dict[str, Any]]) -> dict[int, dict[str
     if not fewest["bounded"]:  # the fewest never reached its limit: how many more the others serve is not known
         for replicas, cap in out.items():
             if replicas != min(out):
-                cap["ratio"] = None
+                cap["ratio"], cap["at_least"] = None, False
     return out
 
 
 def capacity_text(code: str, published: int, target_p95: float, ratios: dict[int, dict[str, Any]]) -> str:
-    """One line per replica count: the visitors it serves within the target, and the ratio."""
+    """One line per replica count: the visitors it serves within the target, and the ratio against the fewest."""
+    fewest = min(ratios, default=1)
     lines = []
     for replicas, cap in sorted(ratios.items()):
-        served = (
-            "none of the steps" if cap["visitors"] is None else f"{'≥' if not cap['bounded'] else ''}{cap['visitors']} visitors"
-        )
-        ratio = (
-            "" if cap["ratio"] is None else f", ×{cap['ratio']:.2f}{' or more' if cap['at_least'] else ''} against {min(ratios)}"
-        )
+        if cap["visitors"] is None:
+            served = f"not even {cap['first_beyond']} visitors" if cap["first_beyond"] else "no measurement"
+        else:
+            served = f"{'' if cap['bounded'] else 'at least '}{cap['visitors']} visitors"
+        ratio = ""
+        if replicas != fewest:
+            ratio = ", ratio unknown" if cap["ratio"] is None else f", ×{cap['ratio']:.2f}{' or more' if cap['at_least'] else ''}"
+            ratio += f" against {fewest}"
         lines.append(f"capacity {code} {published:,}: {replicas} replica(s): {served} with p95 ≤ {target_p95:g} s{ratio}")
     return "\n".join(lines)
 

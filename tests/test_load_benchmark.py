@@ -3,30 +3,56 @@
 from __future__ import annotations
 
 import cProfile
+import hashlib
+import hmac
+import json
 import math
+import os
+import shutil
+import socket
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from benchmarks import load
+from benchmarks.__main__ import _ports
 from benchmarks.load import (
+    AFFINITY_COOKIE,
     CLOCK_TICKS,
     MAP_COMPONENT,
     MAP_REPORT,
     Interaction,
     RunState,
+    Target,
     Widget,
+    affinity_cookie,
+    caddyfile,
+    capacities,
+    capacity,
+    capacity_ratios,
+    capacity_text,
+    cookie_value,
     cpu_seconds,
     finished_status,
+    measure,
     percentile,
+    port_from,
     profile_summary,
     read_message,
     rerun_message,
     rss_bytes,
+    sample,
+    sample_all,
+    spread,
     summarise,
+    summed,
     table,
     widget_state,
+    within,
 )
 
 
@@ -149,7 +175,160 @@ def test_the_table_names_the_code_measured_and_the_load_average() -> None:
     rows = [
         {**row, "published": 10_000, "code": code, "load_average": load} for code, load in (("baseline", 3.25), ("this", 7.0))
     ]
+    rows.append({**rows[1], "replicas": 2, "visitors_per_replica": [6, 4], "proxy_cpu_ms_per_interaction": 2.25})
     lines = table(rows).splitlines()
-    assert lines[0].startswith("| code | published |") and lines[0].endswith("| load average |")
-    assert lines[2].startswith("| baseline | 10,000 | 10 | 1 | 0 | 0.10 s |") and lines[2].endswith("| 3.2 |")
-    assert lines[3].startswith("| this |") and "| 50 ms |" in lines[3]
+    assert lines[0].startswith("| code | published | replicas |") and lines[0].endswith("| load average |")
+    assert lines[2].startswith("| baseline | 10,000 | 1 | 10 | 1 | 0 | 0.10 s |") and lines[2].endswith("| 3.2 |")
+    assert lines[3].startswith("| this |") and "| 50 ms | — |" in lines[3]
+    assert lines[4].startswith("| this | 10,000 | 2 (6+4) | 10 |") and "| 50 ms | 2.2 ms |" in lines[4]
+
+
+# --- replicas behind a proxy ---------------------------------------------------------------------
+
+
+def test_the_caddyfile_is_the_recipe_on_loopback_and_caddy_reads_it(tmp_path: Path) -> None:
+    text = caddyfile(8790, ["127.0.0.1:8750", "127.0.0.1:8751"], "s3cret")
+    assert "http://127.0.0.1:8790 {" in text
+    assert "reverse_proxy 127.0.0.1:8750 127.0.0.1:8751 {" in text
+    assert f"lb_policy cookie {AFFINITY_COOKIE} s3cret" in text
+    assert "health_uri /_stcore/health" in text and "admin off" in text
+    binary = shutil.which("caddy")
+    if binary is None:
+        pytest.skip("Caddy is not installed: its reading of the text is not checked")
+    (tmp_path / "Caddyfile").write_text(text, encoding="utf-8")
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    adapted = subprocess.run([binary, "adapt", "--config", str(tmp_path / "Caddyfile"), "--adapter", "caddyfile"],
+                             capture_output=True, check=True, env=env)  # fmt: skip
+    config = json.loads(adapted.stdout)
+    handler = config["apps"]["http"]["servers"]["srv0"]["routes"][0]["handle"][0]["routes"][0]["handle"][0]
+    assert handler["handler"] == "reverse_proxy"
+    assert [u["dial"] for u in handler["upstreams"]] == ["127.0.0.1:8750", "127.0.0.1:8751"]
+    policy = handler["load_balancing"]["selection_policy"]
+    assert (policy["policy"], policy["name"], policy["secret"]) == ("cookie", AFFINITY_COOKIE, "s3cret")
+
+
+def test_the_affinity_cookie_names_the_upstream_and_is_read_from_set_cookie() -> None:
+    value = affinity_cookie("127.0.0.1:8750", "k")
+    assert value == hmac.new(b"k", b"127.0.0.1:8750", hashlib.sha256).hexdigest()
+    assert value != affinity_cookie("127.0.0.1:8751", "k") != affinity_cookie("127.0.0.1:8751", "other")
+    headers = ["_streamlit_xsrf=abc; Path=/", f"{AFFINITY_COOKIE}={value}; Path=/", "x=y"]
+    assert cookie_value(headers) == value
+    assert cookie_value(["other=1"]) is None
+    assert cookie_value([]) is None
+
+
+def test_spread_counts_the_visitors_per_replica_and_leaves_out_the_unknown() -> None:
+    assert spread(["a", "b", "a", None, "c", "a"], ["a", "b"]) == [3, 1]
+    assert spread([], ["a"]) == [0]
+
+
+def test_cpu_and_memory_are_summed_over_the_processes() -> None:
+    assert summed([(1.5, 100), (0.25, 50)]) == (1.75, 150)
+    assert summed([]) == (0.0, 0)
+    assert sample_all([]) == (0.0, 0)
+    one_cpu, one_rss = sample(os.getpid())
+    both_cpu, both_rss = sample_all([os.getpid(), os.getpid()])
+    assert both_cpu >= 2 * one_cpu
+    assert both_rss == pytest.approx(2 * one_rss, rel=0.05)
+
+
+def _row(visitors: int, p95: float, errors: int = 0, replicas: int = 1, interactions: int = 10) -> dict[str, Any]:
+    return {"visitors": visitors, "p95_s": p95, "errors": errors, "replicas": replicas, "interactions": interactions}
+
+
+@pytest.mark.parametrize(
+    ("row", "expected"),
+    [(_row(50, 0.8), True), (_row(50, 1.0), True), (_row(50, 1.01), False), (_row(50, 0.5, errors=1), False),
+     (_row(50, float("nan"), interactions=0), False)],
+)  # fmt: skip
+def test_within_the_target(row: dict[str, Any], expected: bool) -> None:
+    assert within(row, 1.0) is expected
+
+
+@pytest.mark.parametrize(
+    ("p95s", "expected"),
+    [
+        (
+            {50: 0.4, 100: 0.7, 150: 1.4, 200: 0.9},
+            {"visitors": 100, "bounded": True, "first_beyond": 150},
+        ),  # 200 came after the limit
+        ({100: 0.7, 50: 0.4}, {"visitors": 100, "bounded": False, "first_beyond": None}),  # never beyond: at least 100
+        ({50: 1.2, 100: 2.0}, {"visitors": None, "bounded": True, "first_beyond": 50}),
+        ({}, {"visitors": None, "bounded": False, "first_beyond": None}),
+    ],
+)
+def test_capacity_is_the_largest_count_before_the_first_beyond_the_target(
+    p95s: dict[int, float], expected: dict[str, Any]
+) -> None:
+    assert capacity([_row(n, p95) for n, p95 in p95s.items()], 1.0) == expected
+
+
+def _cap(visitors: int | None, bounded: bool = True) -> dict[str, Any]:
+    return {"visitors": visitors, "bounded": bounded, "first_beyond": None}
+
+
+@pytest.mark.parametrize(
+    ("caps", "ratio", "at_least"),
+    [
+        ({1: _cap(100), 2: _cap(200)}, 2.0, False),
+        ({1: _cap(100), 2: _cap(150)}, 1.5, False),
+        ({1: _cap(100), 2: _cap(300, bounded=False)}, 3.0, True),  # two replicas never reached their limit
+        ({1: _cap(None), 2: _cap(100)}, None, False),  # one replica served none of the steps
+        ({1: _cap(300, bounded=False), 2: _cap(300, bounded=False)}, None, False),  # neither reached its limit
+    ],
+)
+def test_the_ratio_of_visitors_at_the_same_p95(caps: dict[int, dict[str, Any]], ratio: float | None, at_least: bool) -> None:
+    out = capacity_ratios(caps)
+    assert out[2]["ratio"] == (pytest.approx(ratio) if ratio is not None else None)
+    assert out[2]["at_least"] is at_least
+    assert capacity_ratios({}) == {}
+
+
+def test_the_capacity_lines_say_the_visitors_and_the_ratio() -> None:
+    ratios = capacity_ratios({1: _cap(100), 2: _cap(200, bounded=False)})
+    lines = capacity_text("this", 10_000, 1.0, ratios).splitlines()
+    assert lines == [
+        "capacity this 10,000: 1 replica(s): 100 visitors with p95 ≤ 1 s",
+        "capacity this 10,000: 2 replica(s): at least 200 visitors with p95 ≤ 1 s, ×2.00 or more against 1",
+    ]
+    none = capacity_text("this", 10_000, 0.5, {1: {**_cap(None), "first_beyond": 50, "ratio": None, "at_least": False}})
+    assert none == "capacity this 10,000: 1 replica(s): not even 50 visitors with p95 ≤ 0.5 s"
+
+
+def test_finding_capacity_steps_up_back_to_back_and_drops_a_target_past_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One replica keeps within 1 s up to 100 visitors, two up to 200: the calls show the order.
+    limits = {1: 100, 2: 200}
+    calls: list[tuple[int, int]] = []
+
+    async def fake_crowd(target: Target, visitors: int, *args: object) -> dict[str, Any]:
+        calls.append((target.replicas, visitors))
+        p95 = 0.5 if visitors <= limits[target.replicas] else 3.0
+        return {**_row(visitors, p95, replicas=target.replicas)}
+
+    monkeypatch.setattr(load, "crowd", fake_crowd)
+    targets = [Target("this", ["ws://p1"], keys=["a"]), Target("this", ["ws://p2"], keys=["a", "b"])]
+    rows = measure(targets, 10_000, [200, 50, 100, 150, 300], 1, 1, "free", find_p95=1.0)
+    assert calls == [(1, 50), (2, 50), (1, 100), (2, 100), (1, 150), (2, 150), (2, 200), (2, 300)]
+    assert len(rows) == len(calls)
+    found = capacities(rows, 10_000, 1.0)["this"]
+    assert (found["1"]["visitors"], found["2"]["visitors"], found["2"]["ratio"]) == (100, 200, 2.0)
+    calls.clear()
+    measure(targets[:1], 10_000, [300, 50], 1, 1, "free")  # without a target: every count, in the order given
+    assert calls == [(1, 300), (1, 50)]
+
+
+def test_ports_come_from_the_range_given_skipping_taken_and_bound_ones() -> None:
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        busy = held.getsockname()[1]
+        taken: set[int] = set()
+        free = port_from([busy, busy + 1, busy + 2], taken) if busy + 2 < 65536 else None
+        if free is not None:
+            assert free in (busy + 1, busy + 2) and free in taken
+            assert port_from([free, busy, busy + 1, busy + 2], taken) not in (free, busy)
+        with pytest.raises(RuntimeError, match="no free port"):
+            port_from([busy], set())
+    assert isinstance(port_from(None, set()), int)
+    assert _ports("8750-8752") == [8750, 8751, 8752]
+    assert _ports("8750") == [8750]
+    assert _ports(None) is None
