@@ -743,9 +743,14 @@ def _database_url(directory: Path, size: int, database_url: str | None) -> str:
             ).scalar_one()
         if total == 0:
             geocoder = open_geocoder(load_settings().cache_dir)
-            records = list(iter_synthetic_records(size, seed=3, today=TODAY))
-            for first in range(0, len(records), CHUNK):
-                import_records(engine, records[first : first + CHUNK], geocoder, publish=True)
+            batch: list[dict[str, str]] = []
+            for record in iter_synthetic_records(size, seed=3, today=TODAY):  # as the SQLite file is built
+                batch.append(record)
+                if len(batch) == CHUNK:
+                    import_records(engine, batch, geocoder, publish=True)
+                    batch = []
+            if batch:
+                import_records(engine, batch, geocoder, publish=True)
         elif published != size:
             raise RuntimeError(
                 f"{database_url} holds {published:,} published opportunities, not {size:,}: give an empty database"

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
@@ -29,6 +30,7 @@ from benchmarks.load import (
     RunState,
     Target,
     Widget,
+    _database_url,
     affinity_cookie,
     caddyfile,
     capacities,
@@ -54,6 +56,8 @@ from benchmarks.load import (
     widget_state,
     within,
 )
+from opportunities.db.connection import open_database
+from opportunities.db.schema import opportunities
 
 
 def _forward(**fields: object) -> ForwardMsg:
@@ -332,3 +336,16 @@ def test_ports_come_from_the_range_given_skipping_taken_and_bound_ones() -> None
     assert _ports("8750-8752") == [8750, 8751, 8752]
     assert _ports("8750") == [8750]
     assert _ports(None) is None
+
+
+def test_a_database_by_url_is_filled_once_and_one_holding_another_number_is_refused(database_url: str, tmp_path: Path) -> None:
+    # SQLite here, PostgreSQL with TEST_DATABASE_URL: what --database-url gives the load benchmark's apps.
+    assert _database_url(tmp_path, 30, database_url) == database_url
+    engine = open_database(database_url)
+    with engine.connect() as conn:
+        published = conn.execute(select(func.count()).select_from(opportunities).where(opportunities.c.status == "published"))
+        assert published.scalar_one() == 30
+    engine.dispose()
+    assert _database_url(tmp_path, 30, database_url) == database_url  # already filled: used as it is
+    with pytest.raises(RuntimeError, match="holds 30 published opportunities, not 40"):
+        _database_url(tmp_path, 40, database_url)
