@@ -80,6 +80,11 @@ def main() -> None:
         type=float,
         help="a p95 target in seconds: per replica count, the largest of --load-visitors (stepped up) within it, and the ratio",
     )
+    parser.add_argument(
+        "--load-even",
+        action="store_true",
+        help="behind Caddy, visitor i presents replica i mod K's affinity cookie: an even spread, not Caddy's random choice",
+    )
     parser.add_argument("--load-ports", help="ports the load benchmark may use for its apps and proxies, e.g. 8750-8799")
     parser.add_argument("--load-url", help="measure this running app (http://host:port) instead of starting one")
     parser.add_argument("--load-pid", type=int, help="the process id of the app at --load-url, for its CPU and RSS")
@@ -162,6 +167,7 @@ def main() -> None:
             find_p95=args.load_find_p95,
             database_url=args.database_url,
             ports=_ports(args.load_ports),
+            even=args.load_even,
         )
     results.update(_open_data(only, args, settings))
     if "badge-store" in only:

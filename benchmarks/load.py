@@ -365,8 +365,9 @@ def capacity_text(code: str, published: int, target_p95: float, ratios: dict[int
 class Visitor:
     """One browser tab on Explore, as the server sees it."""
 
-    def __init__(self, url: str, think_s: float, action: str, rng: random.Random) -> None:
+    def __init__(self, url: str, think_s: float, action: str, rng: random.Random, affinity: str | None = None) -> None:
         self.url, self.think_s, self.action, self.rng = url, think_s, action, rng
+        self.affinity = affinity  # an affinity cookie it already holds (an even spread), or None: Caddy chooses
         self.state = RunState()
         self.values: dict[str, WidgetState] = {}  # what this visitor has set, sent with every rerun
         self.first_load: float | None = None
@@ -408,10 +409,11 @@ class Visitor:
         from websockets.asyncio.client import connect
 
         try:
+            headers = {"Cookie": f"{AFFINITY_COOKIE}={self.affinity}"} if self.affinity else None
             async with connect(self.url, subprotocols=[SUBPROTOCOL], max_size=None, compression=None,  # type: ignore[list-item]
-                               open_timeout=RUN_TIMEOUT_S, ping_interval=None) as ws:  # fmt: skip
+                               open_timeout=RUN_TIMEOUT_S, ping_interval=None, additional_headers=headers) as ws:  # fmt: skip
                 cookie = cookie_value(ws.response.headers.get_all("Set-Cookie")) if ws.response else None
-                self.landed = cookie or self.url
+                self.landed = cookie or self.affinity or self.url  # Caddy sets a new cookie when it chose
                 seconds, _, ok = await self._run(ws, rerun_message("", ""))
                 self.first_load = seconds
                 if not ok or FREE_LABEL not in self.state.widgets:
@@ -446,11 +448,17 @@ class Target:
     proxy_pid: int | None = None
     keys: list[str] = field(default_factory=list)  # per replica, what names it in a visitor's ``landed``
     proxy: str = "none"  # "caddy", "round-robin" or "none" (one app, directly)
+    even: bool = False  # behind Caddy: each visitor holds the affinity cookie of replica i mod K, not Caddy's choice
     upstreams: list[str] = field(default_factory=list)  # the replicas' host:port, in the order of ``pids``
 
     @property
     def replicas(self) -> int:
         return max(1, len(self.keys))
+
+
+def affinity(target: Target, visitor: int) -> str | None:
+    """The affinity cookie visitor number ``visitor`` presents: replica i mod K's for an even spread behind Caddy."""
+    return target.keys[visitor % len(target.keys)] if target.even and target.proxy == "caddy" and target.keys else None
 
 
 def one_app(url: str, pid: int | None, code: str = "this") -> Target:
@@ -472,7 +480,10 @@ async def crowd(target: Target, visitors: int, seconds: float, think_s: float, a
     if pids:  # what the servers spend with no visitor (polling the database for changes): not theirs
         await asyncio.sleep(IDLE_SAMPLE_S)
         idle_cpu_per_s = (sample_all(pids)[0] - base[0]) / IDLE_SAMPLE_S
-    crowd = [Visitor(target.urls[i % len(target.urls)], think_s, action, random.Random(rng.random())) for i in range(visitors)]
+    crowd = [
+        Visitor(target.urls[i % len(target.urls)], think_s, action, random.Random(rng.random()), affinity(target, i))
+        for i in range(visitors)
+    ]
     arrive_s = min(think_s, 0.05 * visitors)  # a class opening the link at once: within a few seconds
 
     async def arrive(visitor: Visitor, delay: float, until: float) -> None:
@@ -787,6 +798,7 @@ class Setup:
     database_url: str
     server_options: Sequence[str] = ()
     ports: Sequence[int] | None = None
+    even: bool = False  # behind Caddy, the visitors spread evenly over the replicas rather than as Caddy chooses
     taken: set[int] = field(default_factory=set)
 
     def targets(
@@ -820,7 +832,7 @@ class Setup:
                     stack.callback(_stop, proxy)
                     keys = [affinity_cookie(a) for a in upstreams]
                     proxy_url = f"ws://127.0.0.1:{port}{STREAM_PATH}"
-                    targets.append(Target(code, [proxy_url], pids, proxy.pid, keys, "caddy", upstreams))
+                    targets.append(Target(code, [proxy_url], pids, proxy.pid, keys, "caddy", self.even, upstreams))
         if proxied and caddy is None:
             print("load: Caddy is missing (apt-get install caddy): visitors spread round robin over the replicas", flush=True)
         return targets
@@ -895,6 +907,7 @@ def run(
     find_p95: float | None = None,
     database_url: str | None = None,
     ports: Sequence[int] | None = None,
+    even: bool = False,
 ) -> dict[str, Any]:
     """The curve (visitors against latency, CPU and RSS) at each size, on apps started here or at ``url``.
 
@@ -902,6 +915,8 @@ def run(
     beside this one on the same database and each visitor count is measured on both, back to back.
     With ``replicas`` (say 1 and 2), that many apps per code, behind Caddy, each count measured on
     each, back to back; with ``find_p95``, the largest count within it per replica count, and the ratio.
+    With ``even``, each visitor presents the affinity cookie of replica i mod K (as if Caddy had spread
+    them evenly) instead of letting Caddy choose at random.
     """
     results: dict[str, Any] = {}
     rows: list[dict[str, Any]] = []
@@ -911,7 +926,7 @@ def run(
             if url is not None:
                 targets = [one_app(url.replace("http", "ws", 1).rstrip("/") + STREAM_PATH, pid)]
             else:
-                setup = Setup(directory, _database_url(directory, size, database_url), server_options, ports)
+                setup = Setup(directory, _database_url(directory, size, database_url), server_options, ports, even)
                 codes = [*([("baseline", baseline)] if baseline is not None else []), ("this", PROJECT_ROOT)]
                 targets = setup.targets(stack, size, codes, replicas if profile_dir is None else (1,), profile_dir)
             _warm(targets, think_s, action)

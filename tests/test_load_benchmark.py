@@ -31,6 +31,7 @@ from benchmarks.load import (
     Target,
     Widget,
     _database_url,
+    affinity,
     affinity_cookie,
     caddyfile,
     capacities,
@@ -219,6 +220,13 @@ def test_the_affinity_cookie_names_the_upstream_and_is_read_from_set_cookie() ->
     assert cookie_value(headers) == value
     assert cookie_value(["other=1"]) is None
     assert cookie_value([]) is None
+
+
+def test_an_even_spread_gives_visitor_i_the_cookie_of_replica_i_mod_k() -> None:
+    behind_caddy = Target("this", ["ws://proxy"], keys=["a", "b"], proxy="caddy", even=True)
+    assert [affinity(behind_caddy, i) for i in range(5)] == ["a", "b", "a", "b", "a"]
+    assert affinity(Target("this", ["ws://proxy"], keys=["a", "b"], proxy="caddy"), 1) is None  # Caddy chooses
+    assert affinity(Target("this", ["ws://a", "ws://b"], keys=["a", "b"], proxy="round-robin", even=True), 1) is None
 
 
 def test_spread_counts_the_visitors_per_replica_and_leaves_out_the_unknown() -> None:
