@@ -81,6 +81,12 @@ def main() -> None:
         help="a p95 target in seconds: per replica count, the largest of --load-visitors (stepped up) within it, and the ratio",
     )
     parser.add_argument(
+        "--load-find-tries",
+        type=int,
+        default=2,
+        help="with --load-find-p95, how many times a step beyond the target is measured before its replica count stops",
+    )
+    parser.add_argument(
         "--load-even",
         action="store_true",
         help="behind Caddy, visitor i presents replica i mod K's affinity cookie: an even spread, not Caddy's random choice",
@@ -165,6 +171,7 @@ def main() -> None:
             baseline=args.load_baseline,
             replicas=[int(k) for k in args.load_replicas.split(",") if k],
             find_p95=args.load_find_p95,
+            tries=args.load_find_tries,
             database_url=args.database_url,
             ports=_ports(args.load_ports),
             even=args.load_even,

@@ -320,13 +320,22 @@ def test_finding_capacity_steps_up_back_to_back_and_drops_a_target_past_its_limi
     monkeypatch.setattr(load, "crowd", fake_crowd)
     targets = [Target("this", ["ws://p1"], keys=["a"]), Target("this", ["ws://p2"], keys=["a", "b"])]
     rows = measure(targets, 10_000, [200, 50, 100, 150, 300], 1, 1, "free", find_p95=1.0)
-    assert calls == [(1, 50), (2, 50), (1, 100), (2, 100), (1, 150), (2, 150), (2, 200), (2, 300)]
+    # A count beyond the target is tried once more before its replica count stops.
+    assert calls == [(1, 50), (2, 50), (1, 100), (2, 100), (1, 150), (1, 150), (2, 150), (2, 200), (2, 300), (2, 300)]
     assert len(rows) == len(calls)
     found = capacities(rows, 10_000, 1.0)["this"]
     assert (found["1"]["visitors"], found["2"]["visitors"], found["2"]["ratio"]) == (100, 200, 2.0)
     calls.clear()
-    measure(targets[:1], 10_000, [300, 50], 1, 1, "free")  # without a target: every count, in the order given
+    measure(targets[:1], 10_000, [300, 50], 1, 1, "free")  # without a target: every count once, in the order given
     assert calls == [(1, 300), (1, 50)]
+    calls.clear()
+    measure(targets[:1], 10_000, [150, 200], 1, 1, "free", find_p95=1.0, tries=1)
+    assert calls == [(1, 150)]
+
+
+def test_a_count_beyond_the_target_once_but_within_on_its_second_try_counts_as_within() -> None:
+    rows = [_row(50, 0.5), _row(100, 1.6), _row(100, 0.9), _row(150, 1.5), _row(150, 1.7)]
+    assert capacity(rows, 1.0) == {"visitors": 100, "bounded": True, "first_beyond": 150}
 
 
 def test_ports_come_from_the_range_given_skipping_taken_and_bound_ones() -> None:
