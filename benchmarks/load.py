@@ -251,6 +251,8 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
         replicas = f"{r.get('replicas', 1)}"
         if r.get("visitors_per_replica") and len(r["visitors_per_replica"]) > 1:
             replicas += f" ({'+'.join(str(n) for n in r['visitors_per_replica'])})"
+        if r.get("proxy") == "round-robin":
+            replicas += ", no proxy"
         proxy = r.get("proxy_cpu_ms_per_interaction")
         lines.append(
             f"| {r.get('code', 'this')} | {r['published']:,} | {replicas} | {r['visitors']} | {r['interactions']} "

@@ -186,6 +186,8 @@ def test_the_table_names_the_code_measured_and_the_load_average() -> None:
     assert lines[2].startswith("| baseline | 10,000 | 1 | 10 | 1 | 0 | 0.10 s |") and lines[2].endswith("| 3.2 |")
     assert lines[3].startswith("| this |") and "| 50 ms | — |" in lines[3]
     assert lines[4].startswith("| this | 10,000 | 2 (6+4) | 10 |") and "| 50 ms | 2.2 ms |" in lines[4]
+    spread_by_us = table([{**rows[2], "proxy": "round-robin", "proxy_cpu_ms_per_interaction": None}]).splitlines()[2]
+    assert spread_by_us.startswith("| this | 10,000 | 2 (6+4), no proxy | 10 |") and "| 50 ms | — |" in spread_by_us
 
 
 # --- replicas behind a proxy ---------------------------------------------------------------------
