@@ -180,6 +180,7 @@ class Interaction:
     seconds: float
     received_bytes: int
     ok: bool
+    messages: int = 0  # ForwardMsgs received for it (each delta is one: every element the run draws)
 
 
 def summarise(
@@ -202,6 +203,7 @@ def summarise(
         "p95_s": percentile(seconds, 95),
         "max_s": max(seconds, default=float("nan")),
         "bytes_per_interaction": statistics.median([i.received_bytes for i in done]) if done else 0,
+        "messages_per_interaction": statistics.median([i.messages for i in done]) if done else 0,
         "cpu_ms_per_interaction": 1000 * cpu_s / len(done) if done else float("nan"),
         "first_load_median_s": statistics.median(first_loads) if first_loads else float("nan"),
         "first_load_p95_s": percentile(first_loads, 95),
@@ -215,14 +217,14 @@ def summarise(
 def table(rows: Sequence[dict[str, Any]]) -> str:
     """The curve as a Markdown table (the code measured, when a baseline was measured too)."""
     lines = [
-        "| code | published | visitors | interactions | errors | median | p95 | bytes/interaction | server CPU/interaction "
-        "| RSS (per session) | load average |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| code | published | visitors | interactions | errors | median | p95 | bytes/interaction | messages/interaction "
+        "| server CPU/interaction | RSS (per session) | load average |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         lines.append(
             f"| {r.get('code', 'this')} | {r['published']:,} | {r['visitors']} | {r['interactions']} | {r['errors']} "
-            f"| {r['median_s']:.2f} s | {r['p95_s']:.2f} s | {r['bytes_per_interaction'] / 1000:.0f} KB "
+            f"| {r['median_s']:.2f} s | {r['p95_s']:.2f} s | {r['bytes_per_interaction'] / 1000:.0f} KB | {r.get('messages_per_interaction', 0):.0f} "
             f"| {r['cpu_ms_per_interaction']:.0f} ms | {r['rss_mb']:.0f} MB ({r['rss_per_session_mb']:.1f} MB) "
             f"| {r.get('load_average', float('nan')):.1f} |"
         )
@@ -245,9 +247,10 @@ class Visitor:
         self.turn = 0
         self.sent = 0.0
 
-    async def _run(self, ws: Any, message: bytes) -> tuple[float, int, bool]:
-        """Send one rerun; seconds to its ``script_finished``, bytes received, whether it ended well."""
+    async def _run(self, ws: Any, message: bytes) -> tuple[float, int, int, bool]:
+        """Send one rerun; seconds to its ``script_finished``, bytes and messages received, whether it ended well."""
         received = 0
+        messages = 0
         errors_before = len(self.state.errors)
         self.sent = time.monotonic()
         start = time.perf_counter()
@@ -256,11 +259,12 @@ class Visitor:
             while True:
                 data = await ws.recv()
                 received += len(data)
+                messages += 1
                 status = read_message(data, self.state)
                 if status is not None and status != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                     # an early finish means the page called st.rerun: its next run follows
                     ok = status in FINISHED and len(self.state.errors) == errors_before
-                    return time.perf_counter() - start, received, ok
+                    return time.perf_counter() - start, received, messages, ok
 
     def _change(self) -> WidgetState:
         """The next filter change: "Free only" toggled, or another city."""
@@ -279,7 +283,7 @@ class Visitor:
         try:
             async with connect(self.url, subprotocols=[SUBPROTOCOL], max_size=None, compression=None,  # type: ignore[list-item]
                                open_timeout=RUN_TIMEOUT_S, ping_interval=None) as ws:  # fmt: skip
-                seconds, _, ok = await self._run(ws, rerun_message("", ""))
+                seconds, _, _, ok = await self._run(ws, rerun_message("", ""))
                 self.first_load = seconds
                 if not ok or FREE_LABEL not in self.state.widgets:
                     self.errors += 1
@@ -296,8 +300,8 @@ class Visitor:
                     message = rerun_message(
                         self.state.query_string, self.state.page_script_hash, self.values.values(), self.state.cached
                     )
-                    seconds, received, ok = await self._run(ws, message)
-                    self.interactions.append(Interaction(self.sent, seconds, received, ok))
+                    seconds, received, messages, ok = await self._run(ws, message)
+                    self.interactions.append(Interaction(self.sent, seconds, received, ok, messages))
         except Exception as exc:  # refused, closed under it, a run past RUN_TIMEOUT_S, a widget missing
             self.errors += 1
             print(f"load: a visitor failed: {exc!r}", flush=True)
