@@ -58,13 +58,19 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def rerun_message(
-    query_string: str, page_script_hash: str, widgets: Iterable[WidgetState] = (), cached: Iterable[str] = ()
+    query_string: str,
+    page_script_hash: str,
+    widgets: Iterable[WidgetState] = (),
+    cached: Iterable[str] = (),
+    fragment_id: str = "",
 ) -> bytes:
-    """The ``BackMsg`` a browser sends to run the page: its URL's query, the page, its widgets' values."""
+    """The ``BackMsg`` a browser sends to run the page: its URL's query, the page, its widgets' values;
+    with ``fragment_id`` (a changed widget's fragment), a rerun of that fragment only."""
     msg = BackMsg()
     state = msg.rerun_script
     state.query_string = query_string
     state.page_script_hash = page_script_hash
+    state.fragment_id = fragment_id
     state.widget_states.widgets.extend(widgets)
     state.cached_message_hashes.extend(sorted(cached))
     return bytes(msg.SerializeToString())
@@ -79,6 +85,7 @@ class Widget:
     label: str
     options: tuple[str, ...] = ()
     value: bool | str | None = None
+    fragment_id: str = ""  # the fragment that drew it: a change reruns that fragment only, as in a browser
 
 
 @dataclass
@@ -108,12 +115,16 @@ def read_message(data: bytes, state: RunState) -> int | None:
     elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
         element = msg.delta.new_element
         element_type = element.WhichOneof("type")
+        fragment = msg.delta.fragment_id
         if element_type == "checkbox":
             box = element.checkbox
-            state.widgets[box.label] = Widget("checkbox", box.id, box.label, value=box.value if box.set_value else box.default)
+            value = box.value if box.set_value else box.default
+            state.widgets[box.label] = Widget("checkbox", box.id, box.label, value=value, fragment_id=fragment)
         elif element_type == "selectbox":
             select = element.selectbox
-            state.widgets[select.label] = Widget("selectbox", select.id, select.label, tuple(select.options))
+            state.widgets[select.label] = Widget(
+                "selectbox", select.id, select.label, tuple(select.options), fragment_id=fragment
+            )
         elif element_type == "component_instance" and element.component_instance.component_name == MAP_COMPONENT:
             state.widgets[MAP_COMPONENT] = Widget("component", element.component_instance.id, MAP_COMPONENT)
         elif element_type == "exception":
@@ -266,16 +277,16 @@ class Visitor:
                     ok = status in FINISHED and len(self.state.errors) == errors_before
                     return time.perf_counter() - start, received, messages, ok
 
-    def _change(self) -> WidgetState:
-        """The next filter change: "Free only" toggled, or another city."""
+    def _change(self) -> tuple[WidgetState, str]:
+        """The next filter change: "Free only" toggled, or another city; and the widget's fragment."""
         self.turn += 1
         use_city = self.action == "city" or (self.action == "both" and self.turn % 2 == 0)
         if use_city:
             select = self.state.widgets[CITY_LABEL]
-            return widget_state(select, self.rng.choice(select.options))
+            return widget_state(select, self.rng.choice(select.options)), select.fragment_id
         box = self.state.widgets[FREE_LABEL]
         sent = self.values.get(box.id)  # the page shows its default until this visitor has set it
-        return widget_state(box, not (sent.bool_value if sent is not None else box.value))
+        return widget_state(box, not (sent.bool_value if sent is not None else box.value)), box.fragment_id
 
     async def visit(self, until: float) -> None:
         from websockets.asyncio.client import connect
@@ -295,10 +306,10 @@ class Visitor:
                     await asyncio.sleep(self.think_s * self.rng.uniform(0.5, 1.5))
                     if time.monotonic() >= until:
                         return
-                    change = self._change()
+                    change, fragment = self._change()
                     self.values[change.id] = change
                     message = rerun_message(
-                        self.state.query_string, self.state.page_script_hash, self.values.values(), self.state.cached
+                        self.state.query_string, self.state.page_script_hash, self.values.values(), self.state.cached, fragment
                     )
                     seconds, received, messages, ok = await self._run(ws, message)
                     self.interactions.append(Interaction(self.sent, seconds, received, ok, messages))
@@ -443,6 +454,7 @@ PROFILE_PARTS: dict[str, Any] = {
     "the whole run in the script thread": lambda f, fn: fn == "_run_script" and f.endswith("script_runner.py"),
     "Streamlit's garbage collection after the run": lambda f, fn: "gc.collect" in fn,
     "the page script (pages/explore.py main)": lambda f, fn: fn == "main" and f.endswith("pages/explore.py"),
+    "the filters and results fragment (search_and_results)": lambda f, fn: fn == "search_and_results",
     "the map (show_map)": lambda f, fn: fn == "show_map",
     "st_folium (folium/branca render)": lambda f, fn: fn == "st_folium",
     "Jinja templates compiled": lambda f, fn: fn == "from_string" and "jinja2" in f,

@@ -674,19 +674,41 @@ def main() -> None:
     index = state.opportunity_index(engine, settings.database_url)
     details = state.city_details(engine, settings.database_url)
     init_page_state(cities, index.language_codes, today_for("", details))
-    # "Today" is the chosen city's date (the widgets already hold this run's choice of city).
-    today = today_for(st.session_state[session.CITY], details)
-    follow_today(today)
 
     lang = switcher(session.FILTER_KEYS)
     forget_unknown_playlist(lang)
     _ = translations(lang).gettext
-    ngettext = translations(lang).ngettext
 
     st.title(_("Learning opportunities"))
     for problem in st.session_state[session.URL_PROBLEMS]:
         # A problem quotes what the link held: shown as text, so no value becomes a live link.
         st.warning(escape_markdown(problem), icon=":material/link_off:")
+
+    search_and_results(lang)
+
+    # Last, so that its (empty) block adds no gap above the page's content.
+    set_page_language(lang)
+
+
+@st.fragment
+def search_and_results(lang: str) -> None:
+    """The filters (in the sidebar) and what they find: a fragment, so that a filter change reruns
+    only this, not the menu, the page's title and the language switch above it, which a filter
+    change leaves as they are (each element is a message to the browser on every rerun).
+
+    A language change reruns the whole page, as do links and the menu. Everything read from the
+    database or the index is read again here: a fragment's rerun sees this run's data.
+    """
+    settings = state.settings()
+    engine = access.engine()
+    cities = state.city_names(engine, settings.database_url)
+    index = state.opportunity_index(engine, settings.database_url)
+    details = state.city_details(engine, settings.database_url)
+    # "Today" is the chosen city's date (the widgets already hold this run's choice of city).
+    today = today_for(st.session_state[session.CITY], details)
+    follow_today(today)
+    _ = translations(lang).gettext
+    ngettext = translations(lang).ngettext
 
     filters = filter_sidebar(cities, index.language_codes, lang, today)
     playlist_notice(filters, lang)
@@ -780,9 +802,6 @@ def main() -> None:
                 key=f"relax_{name}",
             )
         st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_empty")
-
-    # Last, so that its (empty) block adds no gap above the page's content.
-    set_page_language(lang)
 
 
 main()
