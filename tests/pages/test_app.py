@@ -129,6 +129,8 @@ def test_explore_page_shows_the_demo_data(app: AppTest) -> None:
     assert "opportunities match your filters" in count_text(app)
     assert app.title[0].value == "Learning opportunities"
     assert len(card_titles(app)) == 20
+    assert len(card_facts(app)) == 20  # in each card's one Markdown element, in small grey text
+    assert not [c for c in app.main.caption if " · " in c.value]  # no caption of its own
     assert len(detail_buttons(app)) == 20
     assert any(c.value.startswith("Results 1–20 of") for c in app.main.caption)
     assert dict(app.query_params) == {}
