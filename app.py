@@ -26,6 +26,8 @@ st.html(
     # Primary buttons (Store, Approve) carry white text too: the same colour, in both themes.
     f'[data-testid="stBaseButton-primary"], [data-testid="stBaseButton-primaryFormSubmit"] '
     f"{{ background-color: {CHIP_BACKGROUND}; border-color: {CHIP_BACKGROUND}; color: #ffffff; }}"
+    # A result card's notes (small text in its one Markdown element) spaced as a caption's lines.
+    '[class*="st-key-card_"] [data-testid="stMarkdownContainer"] p + p { font-size: 0.875rem; }'
     "</style>"
 )
 

@@ -73,13 +73,19 @@ COOKIE_SECRET = "load-benchmark-cookie-secret"  # Streamlit's server.cookieSecre
 
 
 def rerun_message(
-    query_string: str, page_script_hash: str, widgets: Iterable[WidgetState] = (), cached: Iterable[str] = ()
+    query_string: str,
+    page_script_hash: str,
+    widgets: Iterable[WidgetState] = (),
+    cached: Iterable[str] = (),
+    fragment_id: str = "",
 ) -> bytes:
-    """The ``BackMsg`` a browser sends to run the page: its URL's query, the page, its widgets' values."""
+    """The ``BackMsg`` a browser sends to run the page: its URL's query, the page, its widgets' values;
+    with ``fragment_id`` (a changed widget's fragment), a rerun of that fragment only."""
     msg = BackMsg()
     state = msg.rerun_script
     state.query_string = query_string
     state.page_script_hash = page_script_hash
+    state.fragment_id = fragment_id
     state.widget_states.widgets.extend(widgets)
     state.cached_message_hashes.extend(sorted(cached))
     return bytes(msg.SerializeToString())
@@ -94,6 +100,7 @@ class Widget:
     label: str
     options: tuple[str, ...] = ()
     value: bool | str | None = None
+    fragment_id: str = ""  # the fragment that drew it: a change reruns that fragment only, as in a browser
 
 
 @dataclass
@@ -123,12 +130,16 @@ def read_message(data: bytes, state: RunState) -> int | None:
     elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
         element = msg.delta.new_element
         element_type = element.WhichOneof("type")
+        fragment = msg.delta.fragment_id
         if element_type == "checkbox":
             box = element.checkbox
-            state.widgets[box.label] = Widget("checkbox", box.id, box.label, value=box.value if box.set_value else box.default)
+            value = box.value if box.set_value else box.default
+            state.widgets[box.label] = Widget("checkbox", box.id, box.label, value=value, fragment_id=fragment)
         elif element_type == "selectbox":
             select = element.selectbox
-            state.widgets[select.label] = Widget("selectbox", select.id, select.label, tuple(select.options))
+            state.widgets[select.label] = Widget(
+                "selectbox", select.id, select.label, tuple(select.options), fragment_id=fragment
+            )
         elif element_type == "component_instance" and element.component_instance.component_name == MAP_COMPONENT:
             state.widgets[MAP_COMPONENT] = Widget("component", element.component_instance.id, MAP_COMPONENT)
         elif element_type == "exception":
@@ -208,6 +219,7 @@ class Interaction:
     seconds: float
     received_bytes: int
     ok: bool
+    messages: int = 0  # ForwardMsgs received for it (each delta is one: every element the run draws)
 
 
 def summarise(
@@ -230,6 +242,7 @@ def summarise(
         "p95_s": percentile(seconds, 95),
         "max_s": max(seconds, default=float("nan")),
         "bytes_per_interaction": statistics.median([i.received_bytes for i in done]) if done else 0,
+        "messages_per_interaction": statistics.median([i.messages for i in done]) if done else 0,
         "cpu_ms_per_interaction": 1000 * cpu_s / len(done) if done else float("nan"),
         "first_load_median_s": statistics.median(first_loads) if first_loads else float("nan"),
         "first_load_p95_s": percentile(first_loads, 95),
@@ -244,8 +257,8 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     """The curve as a Markdown table (the code measured, when a baseline was measured too)."""
     lines = [
         "| code | published | replicas | visitors | interactions | errors | median | p95 | bytes/interaction "
-        "| server CPU/interaction | proxy CPU/interaction | RSS (per session) | load average |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| messages/interaction | server CPU/interaction | proxy CPU/interaction | RSS (per session) | load average |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         replicas = f"{r.get('replicas', 1)}"
@@ -257,6 +270,7 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
         lines.append(
             f"| {r.get('code', 'this')} | {r['published']:,} | {replicas} | {r['visitors']} | {r['interactions']} "
             f"| {r['errors']} | {r['median_s']:.2f} s | {r['p95_s']:.2f} s | {r['bytes_per_interaction'] / 1000:.0f} KB "
+            f"| {r.get('messages_per_interaction', 0):.0f} "
             f"| {r['cpu_ms_per_interaction']:.0f} ms | {'—' if proxy is None else f'{proxy:.1f} ms'} "
             f"| {r['rss_mb']:.0f} MB ({r['rss_per_session_mb']:.1f} MB) | {r.get('load_average', float('nan')):.1f} |"
         )
@@ -383,9 +397,10 @@ class Visitor:
         self.sent = 0.0
         self.landed: str | None = None  # its replica: Caddy's affinity cookie, or the address it was sent to
 
-    async def _run(self, ws: Any, message: bytes) -> tuple[float, int, bool]:
-        """Send one rerun; seconds to its ``script_finished``, bytes received, whether it ended well."""
+    async def _run(self, ws: Any, message: bytes) -> tuple[float, int, int, bool]:
+        """Send one rerun; seconds to its ``script_finished``, bytes and messages received, whether it ended well."""
         received = 0
+        messages = 0
         errors_before = len(self.state.errors)
         self.sent = time.monotonic()
         start = time.perf_counter()
@@ -394,22 +409,23 @@ class Visitor:
             while True:
                 data = await ws.recv()
                 received += len(data)
+                messages += 1
                 status = read_message(data, self.state)
                 if status is not None and status != ForwardMsg.FINISHED_EARLY_FOR_RERUN:
                     # an early finish means the page called st.rerun: its next run follows
                     ok = status in FINISHED and len(self.state.errors) == errors_before
-                    return time.perf_counter() - start, received, ok
+                    return time.perf_counter() - start, received, messages, ok
 
-    def _change(self) -> WidgetState:
-        """The next filter change: "Free only" toggled, or another city."""
+    def _change(self) -> tuple[WidgetState, str]:
+        """The next filter change: "Free only" toggled, or another city; and the widget's fragment."""
         self.turn += 1
         use_city = self.action == "city" or (self.action == "both" and self.turn % 2 == 0)
         if use_city:
             select = self.state.widgets[CITY_LABEL]
-            return widget_state(select, self.rng.choice(select.options))
+            return widget_state(select, self.rng.choice(select.options)), select.fragment_id
         box = self.state.widgets[FREE_LABEL]
         sent = self.values.get(box.id)  # the page shows its default until this visitor has set it
-        return widget_state(box, not (sent.bool_value if sent is not None else box.value))
+        return widget_state(box, not (sent.bool_value if sent is not None else box.value)), box.fragment_id
 
     async def visit(self, until: float) -> None:
         from websockets.asyncio.client import connect
@@ -420,7 +436,7 @@ class Visitor:
                                open_timeout=RUN_TIMEOUT_S, ping_interval=None, additional_headers=headers) as ws:  # fmt: skip
                 cookie = cookie_value(ws.response.headers.get_all("Set-Cookie")) if ws.response else None
                 self.landed = cookie or self.affinity or self.url  # Caddy sets a new cookie when it chose
-                seconds, _, ok = await self._run(ws, rerun_message("", ""))
+                seconds, _, _, ok = await self._run(ws, rerun_message("", ""))
                 self.first_load = seconds
                 if not ok or FREE_LABEL not in self.state.widgets:
                     self.errors += 1
@@ -432,13 +448,13 @@ class Visitor:
                     await asyncio.sleep(self.think_s * self.rng.uniform(0.5, 1.5))
                     if time.monotonic() >= until:
                         return
-                    change = self._change()
+                    change, fragment = self._change()
                     self.values[change.id] = change
                     message = rerun_message(
-                        self.state.query_string, self.state.page_script_hash, self.values.values(), self.state.cached
+                        self.state.query_string, self.state.page_script_hash, self.values.values(), self.state.cached, fragment
                     )
-                    seconds, received, ok = await self._run(ws, message)
-                    self.interactions.append(Interaction(self.sent, seconds, received, ok))
+                    seconds, received, messages, ok = await self._run(ws, message)
+                    self.interactions.append(Interaction(self.sent, seconds, received, ok, messages))
         except Exception as exc:  # refused, closed under it, a run past RUN_TIMEOUT_S, a widget missing
             self.errors += 1
             print(f"load: a visitor failed: {exc!r}", flush=True)
@@ -620,6 +636,7 @@ PROFILE_PARTS: dict[str, Any] = {
     "the whole run in the script thread": lambda f, fn: fn == "_run_script" and f.endswith("script_runner.py"),
     "Streamlit's garbage collection after the run": lambda f, fn: "gc.collect" in fn,
     "the page script (pages/explore.py main)": lambda f, fn: fn == "main" and f.endswith("pages/explore.py"),
+    "the filters and results fragment (search_and_results)": lambda f, fn: fn == "search_and_results",
     "the map (show_map)": lambda f, fn: fn == "show_map",
     "st_folium (folium/branca render)": lambda f, fn: fn == "st_folium",
     "Jinja templates compiled": lambda f, fn: fn == "from_string" and "jinja2" in f,

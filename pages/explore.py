@@ -8,6 +8,7 @@ logged or put into a link.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from functools import partial
 from typing import Any
@@ -67,6 +68,9 @@ PAGE_SIZE = 20
 NEXT_SESSIONS = 5
 # A "Details" button names its opportunity by at most this many characters of the title.
 DETAILS_TITLE_CHARS = 60
+# A card's notes (facts, credit, badge) in small grey text, as st.caption shows it: Streamlit's
+# Markdown directives; the escaped text inside cannot close them (its brackets are escaped).
+SMALL_GREY = (":small[:gray[", "]]")
 
 # "Use my location": a button that asks the browser for its position only when clicked, and sends
 # it back once (a trigger value). Its label arrives as data and is set as text, never as HTML.
@@ -103,9 +107,14 @@ export default function (component) {
 _locate_button = st.components.v2.component("col_locate_me", html=_LOCATE_HTML, css=_LOCATE_CSS, js=_LOCATE_JS)
 
 
-def badge_name(opportunity_id: int | None, lang: str) -> str | None:
-    """The name of the badge the activity awards, in ``lang`` (else English), or None."""
-    names = state.badges_of_activities(access.engine()).get(opportunity_id or 0)
+def badge_name(opportunity_id: int | None, lang: str, awarded: Mapping[int, Mapping[str, str]] | None = None) -> str | None:
+    """The name of the badge the activity awards, in ``lang`` (else English), or None.
+
+    ``awarded``: the badges of activities (``state.badges_of_activities``), when the caller looks up
+    several (the list asks for it once, not once per card)."""
+    if awarded is None:
+        awarded = state.badges_of_activities(access.engine())
+    names = awarded.get(opportunity_id or 0)
     return (names.get(lang) or names.get("en")) if names else None
 
 
@@ -509,6 +518,17 @@ def card_texts(opp: Opportunity, lang: str) -> tuple[str, tuple[str, ...], str, 
     return heading, facts, label, escape_markdown(opp.title)
 
 
+def card_markdown(heading: str, notes: Sequence[str]) -> str:
+    """A result card's texts as ONE Markdown element: the heading, then each note (already escaped
+    Markdown) on a line of its own in small grey text, as a caption shows it.
+
+    One element rather than a caption per line: every element is a message to the browser on every
+    rerun, and the list's elements were most of what a filter change cost the server."""
+    if not notes:
+        return heading
+    return heading + "\n\n" + "  \n".join(f"{SMALL_GREY[0]}{note}{SMALL_GREY[1]}" for note in notes)
+
+
 def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang: str, private: bool = False) -> None:
     """One page of results as cards, in the search order, each with a "Details" button."""
     _ = translations(lang).gettext
@@ -521,6 +541,7 @@ def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang:
     page_rows, shown = state.result_page(engine, index, found, query, page, PAGE_SIZE, private=private)
     with engine.connect() as conn:  # harvested from another publisher's feed: credited on its card
         sources = harvesting.attributions(conn, [o.id for o in shown if o.id is not None])
+    awarded = state.badges_of_activities(engine)
     distances = index.distances_km(page_rows, near) if near is not None else None
     first = (page - 1) * PAGE_SIZE + 1
     st.caption(
@@ -532,14 +553,15 @@ def show_list(index: OpportunityIndex, found: Matches, query: SearchQuery, lang:
         heading, facts, label, tooltip = state.texts(("card", opp.id, opp.updated_at, lang), partial(card_texts, opp, lang))
         if distances is not None and np.isfinite(distances[i]):
             facts = (format_distance_km(float(distances[i]), lang), *facts)
-        with st.container(border=True):
-            st.markdown(heading)
-            st.caption(escape_markdown(" · ".join(facts)))
-            if opp.id in sources:
-                st.caption(escape_markdown(source_line(sources[opp.id], lang)))
-            badge = badge_name(opp.id, lang)
-            if badge is not None:
-                st.caption(":material/workspace_premium: " + escape_markdown(_("Awards a badge: {name}").format(name=badge)))
+        notes = [escape_markdown(" · ".join(facts))]
+        if opp.id in sources:
+            notes.append(escape_markdown(source_line(sources[opp.id], lang)))
+        badge = badge_name(opp.id, lang, awarded)
+        if badge is not None:
+            notes.append(":material/workspace_premium: " + escape_markdown(_("Awards a badge: {name}").format(name=badge)))
+        # Three messages a card: its box, its texts, its button (the key names the box for app.py's style).
+        with st.container(border=True, key=f"card_{opp.id}"):
+            st.markdown(card_markdown(heading, notes))
             st.button(label, key=f"details_{opp.id}", on_click=select, args=(opp.id,), help=tooltip)
     if pages > 1:
         st.number_input(_("Page"), min_value=1, max_value=pages, step=1, key=session.PAGE)
@@ -652,19 +674,41 @@ def main() -> None:
     index = state.opportunity_index(engine, settings.database_url)
     details = state.city_details(engine, settings.database_url)
     init_page_state(cities, index.language_codes, today_for("", details))
-    # "Today" is the chosen city's date (the widgets already hold this run's choice of city).
-    today = today_for(st.session_state[session.CITY], details)
-    follow_today(today)
 
     lang = switcher(session.FILTER_KEYS)
     forget_unknown_playlist(lang)
     _ = translations(lang).gettext
-    ngettext = translations(lang).ngettext
 
     st.title(_("Learning opportunities"))
     for problem in st.session_state[session.URL_PROBLEMS]:
         # A problem quotes what the link held: shown as text, so no value becomes a live link.
         st.warning(escape_markdown(problem), icon=":material/link_off:")
+
+    search_and_results(lang)
+
+    # Last, so that its (empty) block adds no gap above the page's content.
+    set_page_language(lang)
+
+
+@st.fragment
+def search_and_results(lang: str) -> None:
+    """The filters (in the sidebar) and what they find: a fragment, so that a filter change reruns
+    only this, not the menu, the page's title and the language switch above it, which a filter
+    change leaves as they are (each element is a message to the browser on every rerun).
+
+    A language change reruns the whole page, as do links and the menu. Everything read from the
+    database or the index is read again here: a fragment's rerun sees this run's data.
+    """
+    settings = state.settings()
+    engine = access.engine()
+    cities = state.city_names(engine, settings.database_url)
+    index = state.opportunity_index(engine, settings.database_url)
+    details = state.city_details(engine, settings.database_url)
+    # "Today" is the chosen city's date (the widgets already hold this run's choice of city).
+    today = today_for(st.session_state[session.CITY], details)
+    follow_today(today)
+    _ = translations(lang).gettext
+    ngettext = translations(lang).ngettext
 
     filters = filter_sidebar(cities, index.language_codes, lang, today)
     playlist_notice(filters, lang)
@@ -758,9 +802,6 @@ def main() -> None:
                 key=f"relax_{name}",
             )
         st.button(_("Clear filters"), on_click=clear_filters, key="clear_filters_empty")
-
-    # Last, so that its (empty) block adds no gap above the page's content.
-    set_page_language(lang)
 
 
 main()

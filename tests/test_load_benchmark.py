@@ -80,6 +80,10 @@ def test_rerun_message_carries_the_query_page_widgets_and_cache() -> None:
         ("$$ID-free", "bool_value", True)
     ]
     assert list(state.cached_message_hashes) == ["h1", "h2"]
+    assert state.fragment_id == ""  # the whole page
+    fragment = BackMsg()
+    fragment.ParseFromString(rerun_message("", "abc", [widget_state(box, True)], fragment_id="f1"))
+    assert fragment.rerun_script.fragment_id == "f1"  # that fragment only, as a browser asks when its widget changes
 
 
 def test_a_selectbox_is_set_by_its_option_as_shown() -> None:
@@ -104,6 +108,7 @@ def test_read_message_learns_the_page_the_url_the_widgets_and_the_end_of_a_run()
     select.delta.new_element.selectbox.id = "$$ID-city"
     select.delta.new_element.selectbox.label = "City"
     select.delta.new_element.selectbox.options.extend(["", "Kranj"])
+    select.delta.fragment_id = "f1"
     read_message(select.SerializeToString(), state)
     failed = ForwardMsg()
     failed.delta.new_element.exception.message = "boom"
@@ -112,7 +117,7 @@ def test_read_message_learns_the_page_the_url_the_widgets_and_the_end_of_a_run()
     assert read_message(finished.SerializeToString(), state) == ForwardMsg.FINISHED_SUCCESSFULLY
     assert (state.page_script_hash, state.query_string, state.cached, state.errors) == ("page1", "free=1", {"h"}, ["boom"])
     assert state.widgets["Free only"] == Widget("checkbox", "$$ID-free", "Free only", value=True)
-    assert state.widgets["City"].options == ("", "Kranj")
+    assert (state.widgets["City"].options, state.widgets["City"].fragment_id) == (("", "Kranj"), "f1")
 
 
 def test_proc_parsing() -> None:
@@ -133,9 +138,10 @@ def test_percentile(values: list[float], q: float, expected: float) -> None:
 
 
 def test_summarise_counts_failed_runs_as_errors_and_divides_cpu_and_memory() -> None:
-    done = [Interaction(0, s, 1000, True) for s in (0.1, 0.2, 0.3)]
+    done = [Interaction(0, s, 1000, True, messages) for s, messages in ((0.1, 100), (0.2, 104), (0.3, 124))]
     row = summarise([*done, Interaction(0, 9.0, 0, False)], [1.0, 2.0], 1, 0.3, (100 * 2**20, 120 * 2**20, 130 * 2**20), 10)
     assert (row["interactions"], row["errors"], row["median_s"]) == (3, 2, pytest.approx(0.2))
+    assert row["messages_per_interaction"] == 104  # the median, of the answered changes only
     assert row["cpu_ms_per_interaction"] == pytest.approx(100)
     assert (row["rss_mb"], row["rss_per_session_mb"], row["rss_peak_mb"]) == (120, 2, 130)
     assert math.isnan(summarise([], [], 0, 0, (0, 0, 0), 1)["median_s"])

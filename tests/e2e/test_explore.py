@@ -381,7 +381,7 @@ def test_kranj_digital_skills_age_15_free_in_slovenian(page: Page, app_server: A
     assert 1 <= found < everything
     assert found <= published(app_server, topics=("digital-skills",), age=15, free_only=True)
     card, _ = first_card(page, lang)
-    facts = card.get_by_test_id("stCaptionContainer").first
+    facts = card.locator("span.stMarkdownColoredText").first  # the card's first note, in small grey text
     expect(facts).to_have_text(DISTANCE)
     distance = DISTANCE.match(facts.inner_text())
     assert distance is not None

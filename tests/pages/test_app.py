@@ -94,9 +94,21 @@ def card_titles(at: AppTest) -> list[str]:
     return [m.value.split("**")[1] for m in at.main.markdown if m.value.startswith("**") and "  \n" in m.value]
 
 
+def card_markdowns(at: AppTest) -> list[str]:
+    """Each result card's one Markdown element (heading, then its notes)."""
+    return [m.value for m in at.main.markdown if m.value.startswith("**") and "  \n" in m.value]
+
+
+def card_notes(card: str) -> list[str]:
+    """A card's notes (facts, credit, badge), each as the Markdown inside its small grey directive."""
+    lines = card.split("\n\n", 1)[1].split("  \n") if "\n\n" in card else []
+    assert all(line.startswith(":small[:gray[") and line.endswith("]]") for line in lines), lines
+    return [line.removeprefix(":small[:gray[").removesuffix("]]") for line in lines]
+
+
 def card_facts(at: AppTest) -> list[str]:
     """The facts line of each card, Markdown escapes removed."""
-    return [c.value.replace("\\", "") for c in at.main.caption if " · " in c.value]
+    return [card_notes(card)[0].replace("\\", "") for card in card_markdowns(at)]
 
 
 def share_link(at: AppTest) -> str:
@@ -117,6 +129,8 @@ def test_explore_page_shows_the_demo_data(app: AppTest) -> None:
     assert "opportunities match your filters" in count_text(app)
     assert app.title[0].value == "Learning opportunities"
     assert len(card_titles(app)) == 20
+    assert len(card_facts(app)) == 20  # in each card's one Markdown element, in small grey text
+    assert not [c for c in app.main.caption if " · " in c.value]  # no caption of its own
     assert len(detail_buttons(app)) == 20
     assert any(c.value.startswith("Results 1–20 of") for c in app.main.caption)
     assert dict(app.query_params) == {}
@@ -814,8 +828,9 @@ def test_a_second_visitor_changing_a_filter_computes_nothing_the_first_computed(
 
 
 @pytest.fixture
-def harvested(demo_database: tuple[str, int]) -> Iterator[int]:
-    """One published opportunity marked as harvested from an external feed for the test; its id."""
+def harvested(demo_database: tuple[str, int], request: pytest.FixtureRequest) -> Iterator[int]:
+    """One published opportunity marked as harvested from an external feed for the test; its id.
+    The feed's attribution is "Active Kranj", or the test's indirect parameter."""
     from opportunities.db.schema import harvest_feeds, harvested_items
     from opportunities.feeds import harvesting
 
@@ -826,7 +841,8 @@ def harvested(demo_database: tuple[str, int]) -> Iterator[int]:
             .where(opportunities.c.status == "published").order_by(opportunities.c.id).limit(1)
         ).one()  # fmt: skip
         feed = harvesting.register_feed(conn, None, url="https://feeds.example.org/rpde", organisation_id=provider, city_id=city,
-                                        license="https://creativecommons.org/licenses/by/4.0/", attribution="Active Kranj",
+                                        license="https://creativecommons.org/licenses/by/4.0/",
+                                        attribution=getattr(request, "param", "Active Kranj"),
                                         now=datetime.now(UTC))  # fmt: skip
         conn.execute(harvested_items.insert().values(feed_id=feed.id, item_id="1", kind="Event", modified=1, upstream_id="",
                                                      opportunity_id=chosen, state="updated", problem="",
@@ -845,5 +861,29 @@ def test_a_harvested_opportunity_credits_its_source_on_its_card_and_in_detail(ap
     assert not app.exception
     assert credit in [c.value.replace("\\", "").replace(WORD_JOINER, "") for c in app.caption]
     app.button(key="back_to_list").click().run()
-    cards = [c.value.replace("\\", "").replace(WORD_JOINER, "") for c in app.main.caption]
-    assert cards.count(credit) == (f"details_{harvested}" in detail_buttons(app))  # on its own card only
+    notes = [n.replace("\\", "").replace(WORD_JOINER, "") for card in card_markdowns(app) for n in card_notes(card)]
+    assert notes.count(credit) == (f"details_{harvested}" in detail_buttons(app))  # on its own card only
+
+
+HOSTILE_SOURCE = "**Kranj** ]] :red[x] [y](javascript:alert(1)) $m$ <script>alert(1)</script> www.evil.example"
+
+
+@pytest.mark.parametrize("harvested", [HOSTILE_SOURCE], indirect=True)
+def test_a_hostile_credit_stays_text_inside_its_cards_small_print(
+    app: AppTest, harvested: int, demo_database: tuple[str, int]
+) -> None:
+    """The credit shares its card's one Markdown element with the title and the facts: escaped, it
+    cannot close the small-print directive around it nor start a link, a colour or maths."""
+    engine = open_database(demo_database[0])
+    with engine.connect() as conn:
+        title = conn.execute(select(opportunities.c.title).where(opportunities.c.id == harvested)).scalar_one()
+    engine.dispose()
+    app.query_params["q"] = title
+    app.run()
+    assert not app.exception
+    assert f"details_{harvested}" in detail_buttons(app)
+    (card,) = [c for c in card_markdowns(app) if any("Kranj" in n for n in card_notes(c))]
+    credit = card_notes(card)[1]
+    assert credit == escape_markdown(f"From {HOSTILE_SOURCE}, https://creativecommons.org/licenses/by/4.0/")
+    assert not re.search(r"(?<!\\)[\[\]$*:<]", credit.replace(WORD_JOINER, ""))  # every special character escaped
+    assert not is_live(card)

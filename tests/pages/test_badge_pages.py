@@ -245,7 +245,8 @@ def test_explore_marks_an_activity_that_awards_a_badge_in_the_list_and_the_detai
     at.query_params["id"] = str(w.ids["Kodklubb"])
     at.run()
     assert not at.exception
-    marks = [c.value for c in at.main.caption if "märke" in c.value]
+    notes = [line for m in at.main.markdown if m.value.startswith("**") for line in m.value.split("  \n")]
+    marks = [n.removeprefix(":small[:gray[").removesuffix("]]") for n in notes if "märke" in n]
     assert marks == [":material/workspace_premium: " + escape_markdown("Delar ut ett märke: Kodklubben")]
     shown = " ".join(m.value for m in at.markdown)  # the dialog is not in the main area
     assert "**Märke:** " + escape_markdown("Kodklubben: fråga efter koden på aktiviteten") in shown
