@@ -790,7 +790,11 @@ def test_explore_offers_to_subscribe_to_the_filtered_view(app: AppTest, monkeypa
         "Nya aktiviteter som Atom-flöde": f"https://map.example.org/subscribe/atom.xml?{query}",
         "Utskrivbar lista": f"https://map.example.org/print?{query}",
     }
-    assert [c.value for c in expander.code] == [f"https://map.example.org/subscribe/calendar.ics?{query}"]
+    # The link to copy, as inline code (no code block: see ui/subscribe.py)
+    assert not expander.code
+    assert [m.value for m in expander.markdown if ".ics" in m.value] == [
+        f"`https://map.example.org/subscribe/calendar.ics?{query}`"
+    ]
     assert any("Inget om dig sparas" in c.value for c in expander.caption)
 
 
