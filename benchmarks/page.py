@@ -112,11 +112,14 @@ def visit(context: Any, url: str) -> dict[str, Any]:
     page = context.new_page()
     kinds: list[str] = []
     page.on("websocket", lambda ws: ws.on("framereceived", lambda data: kinds.append(_message_kind(data))))
-    start = time.perf_counter()
+    start, started_at_ms = time.perf_counter(), time.time() * 1000
     page.goto(url)
     page.frame_locator(MAP_FRAME).locator(FEATURES).first.wait_for(timeout=180_000)
     seconds = time.perf_counter() - start
     main = page.main_frame.evaluate(READ_MAIN)
+    # The map's frame may replace its document (the observer goes with it): then the features are
+    # timed here, from the navigation (the page's time origin, on the same clock).
+    main["features_fallback_ms"] = seconds * 1000 - (main["origin"] - started_at_ms)
     frame = next((f for f in page.frames if "streamlit_folium" in f.url), None)
     inner = frame.evaluate(READ_FRAME) if frame is not None else {"origin": main["origin"], "marks": {}, "resources": []}
     page.close()
@@ -139,7 +142,7 @@ def breakdown(main: dict[str, Any], inner: dict[str, Any], kinds: Sequence[str])
     leaflet = [r["end"] for r in inner["resources"] if "leaflet" in r["name"] and r["name"].endswith(".js")]
     steps["leaflet_loaded"] = inner["origin"] + max(leaflet) - origin if leaflet else None
     features = (inner["marks"] or {}).get("features")
-    steps["features"] = features - origin if features else None
+    steps["features"] = features - origin if features else main.get("features_fallback_ms")
     resources = [*main["resources"], *inner["resources"]]
     http_bytes = nav.get("transfer", 0) + sum(r["transfer"] for r in resources)
     return {

@@ -45,6 +45,8 @@ def test_a_step_not_seen_is_none_not_a_guess() -> None:
     main["marks"] = {}
     seen = breakdown(main, {"origin": ORIGIN, "marks": None, "resources": []}, ["new_session"])
     assert seen["steps_ms"]["script_finished"] is None and seen["steps_ms"]["features"] is None
+    main["features_fallback_ms"] = 2_511.4  # timed by Playwright when the frame's observer saw nothing
+    assert breakdown(main, {"origin": ORIGIN, "marks": {}, "resources": []}, [])["steps_ms"]["features"] == 2_511
     assert seen["steps_ms"]["websocket_open"] is None and seen["steps_ms"]["html"] == 40
     medians = _median_steps([seen, breakdown(*recorded(), ["a", "b", "script_finished"])])
     assert medians["script_finished"] == 1200 and medians["html"] == 40
