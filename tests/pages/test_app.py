@@ -541,7 +541,8 @@ AUTOLINK_LITERAL = re.compile(r"(?i)(https?://|www\.)[-\w]|[-.\w+]@[-\w]+\.[-\w]
 
 
 def is_live(text: str) -> bool:
-    """Whether ``text``, rendered as Markdown, would hold markup or a link."""
+    """Whether ``text``, rendered as Markdown, would hold markup or a link (a code span's text is literal)."""
+    text = re.sub(r"(?<!\\)`[^`]*`", "", text)
     return bool(LIVE_MARKUP.search(text) or AUTOLINK_LITERAL.search(re.sub(r"\\(.)", r"\1", text)))
 
 
