@@ -62,13 +62,14 @@ def warm(settings: Settings) -> Callable[[], float]:
     return live.age_s
 
 
-# What the Explore page imports beyond what the warm-up has opened (folium's map code,
-# streamlit-folium, the URL and date helpers): a fresh server's first visitor waited for these
-# imports (about 0.4 s on the development machine) in the page's first run.
+# What the Explore page imports beyond what the warm-up has opened (folium's map code, the URL, date
+# and text helpers): a fresh server's first visitor waited for these imports in the page's first run.
+# Never a module that declares a Streamlit component (``ui.map_component`` imports streamlit-folium,
+# ``ui.language`` defines one): declared outside a script run, the component is never registered and
+# the map's frame answers 404 (tests/web/test_readiness.py checks it in a fresh interpreter).
 PAGE_MODULES = (
-    "maps.overview", "maps.position", "maps.approximate", "ui.map_component", "ui.subscribe", "ui.language",
-    "ui.badge_wallet", "opportunities.i18n", "opportunities.listings.calendar", "opportunities.explore.url_params",
-    "opportunities.places.nearby", "opportunities.opportunity_text",
+    "maps.overview", "maps.position", "maps.approximate", "opportunities.i18n", "opportunities.listings.calendar",
+    "opportunities.explore.url_params", "opportunities.places.nearby", "opportunities.opportunity_text",
 )  # fmt: skip
 
 

@@ -85,3 +85,17 @@ def test_the_warm_up_imports_the_explore_pages_modules_and_survives_one_failing(
     readiness.import_page_modules((*readiness.PAGE_MODULES, "opportunities.no_such_module"))
     assert all(name in sys.modules for name in readiness.PAGE_MODULES)
     assert "importing opportunities.no_such_module failed" in caplog.text
+
+
+def test_the_warm_up_imports_no_streamlit_component() -> None:
+    """A component declared in the warm-up's thread (outside a script run) is never registered: the
+    map's frame answered 404 when the warm-up imported streamlit-folium."""
+    import subprocess
+    import sys
+
+    check = (
+        "import sys; from web.readiness import PAGE_MODULES, import_page_modules; import_page_modules(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('streamlit_folium', 'ui.'))))"
+    )
+    found = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=120)
+    assert found.stdout.strip() == "[]", found.stdout
