@@ -48,6 +48,17 @@ def main() -> None:
         help="a PostgreSQL database the upload-lock benchmark may empty, besides SQLite; the load benchmark's apps serve it "
         "instead of SQLite (filled with its opportunities when empty)",
     )
+    parser.add_argument(
+        "--page-sizes", default="10000", help="published opportunities in the page benchmark (its database: the map benchmark's)"
+    )
+    parser.add_argument(
+        "--page-visits", type=int, default=5, help="warm first loads (and returning visits) per app in the page benchmark"
+    )
+    parser.add_argument(
+        "--page-baseline",
+        type=Path,
+        help="another checkout (e.g. a worktree of main) whose app the page benchmark measures beside this one",
+    )
     parser.add_argument("--load-sizes", default="10000", help="published opportunities in the load benchmark")
     parser.add_argument(
         "--load-visitors", default="1,10", help="concurrent visitors in the load benchmark (e.g. 1,10,50,100,200)"
@@ -152,7 +163,12 @@ def main() -> None:
     if "page" in only:
         from benchmarks import page as page_bench
 
-        results["page"] = page_bench.run(settings.data_dir / "bench", [int(s) for s in args.map_sizes.split(",") if s])
+        results["page"] = page_bench.run(
+            settings.data_dir / "bench",
+            [int(s) for s in args.page_sizes.split(",") if s],
+            baseline=args.page_baseline,
+            visits=args.page_visits,
+        )
     if "load" in only:
         from benchmarks import load as load_bench
 

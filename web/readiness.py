@@ -3,7 +3,7 @@
 When ``server.py`` starts, a background thread opens what a fresh server's first visitor used to
 wait for (16.8 s at 400 opportunities, 43.8 s at 1,000,000 with no saved index): the gazetteer
 (built when missing), the database (the demo data loaded into an empty one), the search index
-(its snapshot, or a build) and the geocoder. It fills the same cached resources the pages use
+(its snapshot, or a build), the geocoder and the Explore page's modules. It fills the same cached resources the pages use
 (:mod:`ui.app_state`), so a visitor who comes early waits for that same work, never a second copy.
 
 The same lifespan starts the scheduled harvest of the registered external feeds
@@ -58,7 +58,30 @@ def warm(settings: Settings) -> Callable[[], float]:
     live = app_state._live_index(engine, settings.database_url)
     live.current()
     app_state.geocoder(cache_dir, str(settings.address_dir))
+    import_page_modules()
     return live.age_s
+
+
+# What the Explore page imports beyond what the warm-up has opened (folium's map code, the URL, date
+# and text helpers): a fresh server's first visitor waited for these imports in the page's first run.
+# Never a module that declares a Streamlit component (``ui.map_component`` imports streamlit-folium,
+# ``ui.language`` defines one): declared outside a script run, the component is never registered and
+# the map's frame answers 404 (tests/web/test_readiness.py checks it in a fresh interpreter).
+PAGE_MODULES = (
+    "maps.overview", "maps.position", "maps.approximate", "opportunities.i18n", "opportunities.listings.calendar",
+    "opportunities.explore.url_params", "opportunities.places.nearby", "opportunities.opportunity_text",
+)  # fmt: skip
+
+
+def import_page_modules(names: tuple[str, ...] = PAGE_MODULES) -> None:
+    """Import the Explore page's modules now; one that fails is logged and left to the page (not a failed warm-up)."""
+    import importlib
+
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the page imports it again and shows its own error
+            _LOG.warning("warming up: importing %s failed", name, exc_info=True)
 
 
 class Warmup:

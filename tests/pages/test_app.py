@@ -555,7 +555,8 @@ AUTOLINK_LITERAL = re.compile(r"(?i)(https?://|www\.)[-\w]|[-.\w+]@[-\w]+\.[-\w]
 
 
 def is_live(text: str) -> bool:
-    """Whether ``text``, rendered as Markdown, would hold markup or a link."""
+    """Whether ``text``, rendered as Markdown, would hold markup or a link (a code span's text is literal)."""
+    text = re.sub(r"(?<!\\)`[^`]*`", "", text)
     return bool(LIVE_MARKUP.search(text) or AUTOLINK_LITERAL.search(re.sub(r"\\(.)", r"\1", text)))
 
 
@@ -804,7 +805,11 @@ def test_explore_offers_to_subscribe_to_the_filtered_view(app: AppTest, monkeypa
         "Nya aktiviteter som Atom-flöde": f"https://map.example.org/subscribe/atom.xml?{query}",
         "Utskrivbar lista": f"https://map.example.org/print?{query}",
     }
-    assert [c.value for c in expander.code] == [f"https://map.example.org/subscribe/calendar.ics?{query}"]
+    # The link to copy, as inline code (no code block: see ui/subscribe.py)
+    assert not expander.code
+    assert [m.value for m in expander.markdown if ".ics" in m.value] == [
+        f"`https://map.example.org/subscribe/calendar.ics?{query}`"
+    ]
     assert any("Inget om dig sparas" in c.value for c in expander.caption)
 
 

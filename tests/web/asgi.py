@@ -22,8 +22,12 @@ def get(app: Any, path: str, query: str = "", headers: dict[str, str] | None = N
              "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
              "headers": raw, "client": (client, 5000), "server": ("127.0.0.1", 8501)}  # fmt: skip
     sent: list[dict[str, Any]] = []
+    asked: list[bool] = []
 
     async def receive() -> dict[str, object]:
+        if asked:  # the request was read: like a browser that stays, wait (a file response listens for it leaving)
+            await asyncio.Event().wait()
+        asked.append(True)
         return {"type": "http.request", "body": b"", "more_body": False}
 
     async def send(message: dict[str, Any]) -> None:

@@ -70,3 +70,32 @@ def test_the_server_warms_up_as_it_starts() -> None:
 
     source = (Path(__file__).resolve().parents[2] / "server.py").read_text()
     assert "lifespan=lifespan" in source and "READINESS_ROUTES" in source
+
+
+def test_the_warm_up_imports_the_explore_pages_modules_and_survives_one_failing(caplog: pytest.LogCaptureFixture) -> None:
+    """A fresh server's first visitor does not wait for the page's imports; the names are the page's own."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    page = ast.parse((Path(__file__).resolve().parents[2] / "pages" / "explore.py").read_text())
+    imports = [node for node in ast.walk(page) if isinstance(node, ast.ImportFrom) and node.module]
+    imported = {node.module for node in imports} | {f"{node.module}.{alias.name}" for node in imports for alias in node.names}
+    assert set(readiness.PAGE_MODULES) <= imported
+    readiness.import_page_modules((*readiness.PAGE_MODULES, "opportunities.no_such_module"))
+    assert all(name in sys.modules for name in readiness.PAGE_MODULES)
+    assert "importing opportunities.no_such_module failed" in caplog.text
+
+
+def test_the_warm_up_imports_no_streamlit_component() -> None:
+    """A component declared in the warm-up's thread (outside a script run) is never registered: the
+    map's frame answered 404 when the warm-up imported streamlit-folium."""
+    import subprocess
+    import sys
+
+    check = (
+        "import sys; from web.readiness import PAGE_MODULES, import_page_modules; import_page_modules(); "
+        "print(sorted(m for m in sys.modules if m.startswith(('streamlit_folium', 'ui.'))))"
+    )
+    found = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=120)
+    assert found.stdout.strip() == "[]", found.stdout
