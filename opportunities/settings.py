@@ -124,6 +124,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Address where people open the app; links in mail (invitations, password resets) start with it.",
     ),
     Setting(
+        "WARMUP_WAIT_S",
+        "120",
+        "Seconds the server waits, as it starts, for its warm-up (the database, the search index, the "
+        "gazetteer, the geocoder) before it answers anyone, so no visitor waits for it; past it the port "
+        "opens and the warm-up goes on behind (0: open at once; `/ready` says when it is done).",
+    ),
+    Setting(
         "INDEX_REFRESH_S",
         "1",
         "Seconds between two looks of the app for changed opportunities; a change is merged into the "
@@ -267,6 +274,7 @@ class Settings:
     smtp_security: str = "starttls"
     mail_from: str = ""
     public_url: str = "http://localhost:8501"
+    warmup_wait_s: float = 120.0
     index_refresh_s: float = 1.0
     index_overlap_s: float = 60.0
     index_rebuild_s: float = 3600.0
@@ -421,6 +429,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         import_max_bytes=_positive_int(values, "IMPORT_MAX_BYTES"),
         import_max_rows=_positive_int(values, "IMPORT_MAX_ROWS"),
         import_max_cell_chars=_positive_int(values, "IMPORT_MAX_CELL_CHARS"),
+        warmup_wait_s=_seconds(values, "WARMUP_WAIT_S"),
         index_refresh_s=_seconds(values, "INDEX_REFRESH_S"),
         index_overlap_s=_seconds(values, "INDEX_OVERLAP_S"),
         index_rebuild_s=_seconds(values, "INDEX_REBUILD_S"),

@@ -1,6 +1,6 @@
 """Ready before the first visitor: the warm-up at server start, ``/ready`` and ``/health``.
 
-When ``server.py`` starts, a background thread opens what a fresh server's first visitor used to
+When ``server.py`` starts, before it answers anyone (up to ``WARMUP_WAIT_S``), a thread opens what a fresh server's first visitor used to
 wait for (16.8 s at 400 opportunities, 43.8 s at 1,000,000 with no saved index): the gazetteer
 (built when missing), the database (the demo data loaded into an empty one), the search index
 (its snapshot, or a build), the geocoder and the Explore page's modules. It fills the same cached resources the pages use
@@ -179,6 +179,32 @@ def harvest_round(settings: Settings, warmup: Warmup = WARMUP) -> None:
 REPLICA = f"{socket.gethostname()[:40]}-{os.getpid()}"
 
 
+def _warmup_wait_s() -> float:
+    try:
+        return load_settings().warmup_wait_s
+    except SettingsError:  # the warm-up reports it (and /ready says 503)
+        return 0.0
+
+
+async def wait_for_warmup(warmup: Warmup, timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for ``warmup`` without blocking the event loop; whether it is ready.
+
+    Awaited in the lifespan, before the server accepts its first request: uvicorn serves the
+    listening socket only once the lifespan has started, so a visitor who comes early is answered
+    when the warm-up is done (the connection waits in the socket's backlog), and ``/_stcore/health``,
+    which a proxy's health check reads, answers only then.
+    """
+    import asyncio
+
+    if timeout_s <= 0:
+        return warmup.ready
+    started = time.monotonic()
+    ready = await asyncio.to_thread(warmup.wait, timeout_s)
+    if not ready and not warmup.failed:
+        _LOG.warning("still warming up after %.0f s (WARMUP_WAIT_S): answering visitors now", time.monotonic() - started)
+    return ready
+
+
 def _harvest_schedule() -> HarvestSchedule:
     try:
         settings = load_settings()
@@ -192,6 +218,7 @@ def _harvest_schedule() -> HarvestSchedule:
 async def lifespan(_app: Any) -> AsyncIterator[None]:
     """``st.App``'s lifespan hook: the warm-up and the scheduled harvest start as the server does."""
     WARMUP.start()
+    await wait_for_warmup(WARMUP, _warmup_wait_s())
     schedule = _harvest_schedule()
     schedule.start()
     try:

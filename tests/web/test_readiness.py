@@ -99,3 +99,72 @@ def test_the_warm_up_imports_no_streamlit_component() -> None:
     )
     found = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True, timeout=120)
     assert found.stdout.strip() == "[]", found.stdout
+
+
+def _held_warmup() -> tuple[Warmup, threading.Event]:
+    release = threading.Event()
+
+    def work() -> object:
+        release.wait(10)
+        return lambda: 0.5
+
+    return Warmup(work), release  # type: ignore[arg-type]
+
+
+def test_the_lifespan_answers_nobody_before_the_warm_up_is_done(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server starts serving only once its lifespan has started: the warm-up comes first (WARMUP_WAIT_S)."""
+    import asyncio
+
+    warmup, release = _held_warmup()
+    monkeypatch.setattr(readiness, "WARMUP", warmup)
+    monkeypatch.setenv("WARMUP_WAIT_S", "30")
+    monkeypatch.setenv("HARVEST_INTERVAL_S", "0")
+    entered: list[bool] = []
+
+    async def start() -> None:
+        async with readiness.lifespan(None):
+            entered.append(warmup.ready)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(start())
+        await asyncio.sleep(0.3)
+        assert not entered and not task.done()  # still warming up: not serving yet
+        release.set()
+        await asyncio.wait_for(task, 10)
+
+    asyncio.run(scenario())
+    assert entered == [True]
+
+
+@pytest.mark.parametrize(
+    ("wait_s", "released", "expected"),
+    [
+        (0, False, False),  # 0: serve at once, warm up behind
+        (0.2, False, False),  # past the wait: serve, the warm-up goes on
+        (10, True, True),
+    ],
+)
+def test_waiting_for_the_warm_up(wait_s: float, released: bool, expected: bool) -> None:
+    import asyncio
+
+    warmup, release = _held_warmup()
+    warmup.start()
+    if released:
+        release.set()
+    assert asyncio.run(readiness.wait_for_warmup(warmup, wait_s)) is expected
+    release.set()
+    assert warmup.wait(10)
+
+
+def test_a_failed_warm_up_opens_the_port_at_once() -> None:
+    import asyncio
+    import time
+
+    def work() -> object:
+        raise OSError("database down")
+
+    warmup = Warmup(work)  # type: ignore[arg-type]
+    warmup.start()
+    started = time.monotonic()
+    assert asyncio.run(readiness.wait_for_warmup(warmup, 30)) is False
+    assert time.monotonic() - started < 5
