@@ -13,8 +13,8 @@ watermark cannot see (a deletion), when most rows changed at once (a big import)
 leaves the previous index serving.
 
 On PostgreSQL the thread does not wait for its next look: a trigger announces every change to the
-opportunities when it commits (:mod:`opportunities.db.notify`), and the thread refreshes at once,
-one refresh for a burst of announcements. While it hears them, it looks on its own only every
+opportunities when it commits (:mod:`opportunities.db.notify`), and the thread refreshes at once
+(:data:`SETTLE_S` later), one refresh for a burst of announcements. While it hears them, it looks on its own only every
 :data:`LISTENING_POLL_S` (or ``refresh_s`` when longer), as a fallback; while the listening
 connection is down, or after a refresh failed, every ``refresh_s`` again.
 """
@@ -48,10 +48,10 @@ REBUILD_SHARE = 0.25
 REBUILD_MIN_ROWS = 10_000
 # While changes are announced, the index still looks this often by itself (a fallback only).
 LISTENING_POLL_S = 30.0
-# After an announcement, wait this long for the rest of a burst (an import's transactions)...
+# After an announcement, wait this long for the rest of a burst (an import's transactions); while
+# announcements keep coming (a long harvest), also at least as long as the last refresh took, so
+# that refreshing takes at most half of the thread's time.
 SETTLE_S = 0.05
-# ...and refresh at most this often while announcements keep coming (a long harvest).
-MIN_GAP_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -305,7 +305,7 @@ def _stop(stopped: threading.Event, wake: threading.Event, listener: ChangeListe
 
 def _poll(ref: weakref.ReferenceType[LiveIndex], every_s: float, stopped: threading.Event, wake: threading.Event) -> None:
     failed = False
-    tried_at = time_module.monotonic()
+    next_at = time_module.monotonic()  # no announced refresh before this
     while True:
         live = ref()
         if live is None:
@@ -314,21 +314,22 @@ def _poll(ref: weakref.ReferenceType[LiveIndex], every_s: float, stopped: thread
         wait_s = every_s if failed or not live.listening else max(every_s, LISTENING_POLL_S)
         del live
         if wake.wait(wait_s):
-            # The rest of a burst of announcements, and not more often than MIN_GAP_S.
-            stopped.wait(max(SETTLE_S, MIN_GAP_S - (time_module.monotonic() - tried_at)))
+            stopped.wait(max(SETTLE_S, next_at - time_module.monotonic()))  # the rest of a burst
             wake.clear()  # announcements from here on lead to another refresh
         if stopped.is_set():
             return
         live = ref()
         if live is None:
             return
+        started = time_module.monotonic()
         try:
             live.refresh()
             failed = False
         except Exception:  # the old index keeps serving; the next poll tries again
             logger.exception("refreshing the search index failed; the previous index keeps serving")
             failed = True
-        tried_at = time_module.monotonic()
+        finished = time_module.monotonic()
+        next_at = finished + (finished - started)
         del live
 
 
