@@ -126,8 +126,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "INDEX_REFRESH_S",
         "1",
-        "Seconds between two looks of the app for changed opportunities; a change is merged into the "
-        "Explore search index in the background (0: never, the index stays as loaded).",
+        "Seconds between two looks of the app for changed opportunities when PostgreSQL does not announce them "
+        "(SQLite, INDEX_LISTEN false, or its connection down); a change is merged into the Explore search index in "
+        "the background (0: never, the index stays as loaded).",
     ),
     Setting(
         "INDEX_LISTEN",
