@@ -1,9 +1,10 @@
 """Two app processes on one PostgreSQL behind Caddy, as docs/operating/replicas.md sets them up.
 
 Sticky sessions (a Streamlit page's websocket holds server state), the same cookie secret, and
-each replica's search index kept fresh from the database: a change is on both maps within
-seconds, and a visitor whose replica dies is served by the other with their view (in the URL)
-and their sign-in (a cookie, the session in the database).
+each replica's search index kept fresh from the database (PostgreSQL announces each change): a
+change is in both indexes within 3 s, and a visitor whose replica dies is served by the other,
+without a reload, with their view (in the URL) and their sign-in (a cookie, the session in the
+database).
 """
 
 from __future__ import annotations
