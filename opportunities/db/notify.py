@@ -8,9 +8,10 @@ commits, once per transaction, and never for a rollback.
 
 The reader's side is :class:`ChangeListener`: one connection of its own (not from the pool, which
 would hand it to page runs) in a background thread, which calls ``on_change`` for each
-notification and once after every (re)connection, since nothing is heard while disconnected. A
-lost connection is retried with growing waits; nothing is raised to the app. SQLite has no
-notifications: there, and whenever the listener is down, the index polls.
+notification, once when the connection is lost, and once after every (re)connection, since
+nothing is heard while disconnected. A lost connection is retried with growing waits; nothing is
+raised to the app. SQLite has no notifications: there, and whenever the listener is down, the
+index polls.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def can_listen(engine: Engine) -> bool:
 
 class ChangeListener:
     """Calls ``on_change`` (in its own thread; keep it quick, such as setting an event) whenever
-    opportunities changed, and after each (re)connection.
+    opportunities changed, after each (re)connection, and when the connection is lost (changes
+    may go unheard from then on: time to look by other means).
 
     ``retry_s``: the first wait after a failed connection, doubled after each further failure up
     to ``max_retry_s``; a connection that worked starts again from ``retry_s``.
@@ -100,6 +102,7 @@ class ChangeListener:
                     return
                 if self.connections > before:  # it was listening: a new outage, retried soon
                     wait_s, failures = self._retry_s, 0
+                    self._on_change()  # the caller looks by itself from now on, and at once
                 failures += 1
                 if failures > 1:
                     logger.info("still cannot listen for changes (%s); next try in %.1f s", _short(exc), wait_s)
