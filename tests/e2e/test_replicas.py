@@ -216,7 +216,7 @@ def test_two_replicas_behind_caddy_share_changes_sign_ins_and_take_over(
             # a visitor's would: the visitor clicks again.)
             while not frames and time.monotonic() - killed < FIRST_LOAD_TIMEOUT_MS / 1000:
                 page.wait_for_timeout(50)
-            assert frames, "the page did not reconnect"
+            assert frames, "nothing came over a new websocket: the page did not run again on the other replica"
             box = page.get_by_test_id("stSidebar").get_by_role("checkbox", name="Free only", exact=True)
             expect(box).to_be_enabled(timeout=FIRST_LOAD_TIMEOUT_MS)
             expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=FIRST_LOAD_TIMEOUT_MS)
