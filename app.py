@@ -32,7 +32,7 @@ st.html(
 )
 
 from opportunities.accounts.identity import Role  # noqa: E402
-from ui import access, language, session  # noqa: E402
+from ui import access, language, reconnect, session  # noqa: E402
 
 st.session_state[session.THROUGH_APP] = True
 _ = access.translations().gettext
@@ -77,6 +77,7 @@ pages.append(badges)
 pages.append(st.Page("pages/account.py", title=_("Account"), visibility="visible" if user is not None else "hidden"))
 page = st.navigation(pages)
 access.write_cookie()
+reconnect.follow_reconnects()  # a page whose process stopped runs again on the one it reconnects to
 st.session_state[session.LANGUAGE_TOLD] = False
 try:
     page.run()

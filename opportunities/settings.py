@@ -133,8 +133,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "INDEX_REFRESH_S",
         "1",
-        "Seconds between two looks of the app for changed opportunities; a change is merged into the "
-        "Explore search index in the background (0: never, the index stays as loaded).",
+        "Seconds between two looks of the app for changed opportunities when PostgreSQL does not announce them "
+        "(SQLite, INDEX_LISTEN false, or its connection down); a change is merged into the Explore search index in "
+        "the background (0: never, the index stays as loaded).",
+    ),
+    Setting(
+        "INDEX_LISTEN",
+        "true",
+        "On PostgreSQL, whether each app process listens for changes the database announces (LISTEN/NOTIFY) and "
+        "merges them into its search index at once; it then looks by itself only every 30 s (or INDEX_REFRESH_S when "
+        "longer). `false` behind a pooler that cannot pass notifications on (PgBouncer in transaction mode).",
     ),
     Setting(
         "INDEX_OVERLAP_S",
@@ -276,6 +284,7 @@ class Settings:
     public_url: str = "http://localhost:8501"
     warmup_wait_s: float = 120.0
     index_refresh_s: float = 1.0
+    index_listen: bool = True
     index_overlap_s: float = 60.0
     index_rebuild_s: float = 3600.0
     freshness_months: int = 6
@@ -431,6 +440,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         import_max_cell_chars=_positive_int(values, "IMPORT_MAX_CELL_CHARS"),
         warmup_wait_s=_seconds(values, "WARMUP_WAIT_S"),
         index_refresh_s=_seconds(values, "INDEX_REFRESH_S"),
+        index_listen=_flag(values, "INDEX_LISTEN"),
         index_overlap_s=_seconds(values, "INDEX_OVERLAP_S"),
         index_rebuild_s=_seconds(values, "INDEX_REBUILD_S"),
         harvest_interval_s=_seconds(values, "HARVEST_INTERVAL_S"),

@@ -35,6 +35,7 @@ def test_environment_overrides(tmp_path: Path) -> None:
         ("DATABASE_BUSY_TIMEOUT_S", "nan"),
         ("DATABASE_BUSY_TIMEOUT_S", "1e9"),
         ("INDEX_REFRESH_S", "often"),
+        ("INDEX_LISTEN", "sometimes"),
         ("INDEX_OVERLAP_S", "-5"),
         ("INDEX_REBUILD_S", "inf"),
         ("FEED_LICENSE", "CC BY 4.0"),

@@ -203,7 +203,7 @@ def _live_index(_engine: Engine, database_url: str) -> LiveIndex:
     config = load_settings()
     return LiveIndex(
         _engine, config.cache_dir, refresh_s=config.index_refresh_s, overlap_s=config.index_overlap_s,
-        compact_s=config.index_rebuild_s,
+        compact_s=config.index_rebuild_s, listen=config.index_listen,
     )  # fmt: skip
 
 

@@ -11,6 +11,12 @@ A full rebuild, still in the background, replaces the merged index when a count 
 watermark cannot see (a deletion), when most rows changed at once (a big import), and every
 ``compact_s`` seconds, which also catches a write older than the overlap. Any failure is logged and
 leaves the previous index serving.
+
+On PostgreSQL the thread does not wait for its next look: a trigger announces every change to the
+opportunities when it commits (:mod:`opportunities.db.notify`), and the thread refreshes at once
+(:data:`SETTLE_S` later), one refresh for a burst of announcements. While it hears them, it looks on its own only every
+:data:`LISTENING_POLL_S` (or ``refresh_s`` when longer), as a fallback; while the listening
+connection is down, or after a refresh failed, every ``refresh_s`` again.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
+from opportunities.db.notify import ChangeListener, can_listen
 from opportunities.db.queries import count_opportunities, newest_change
 from opportunities.db.schema import opportunities
 from opportunities.explore.index import OpportunityIndex, changed_since
@@ -39,6 +46,12 @@ logger = logging.getLogger(__name__)
 # Past this share of the index changed at once, a full rebuild is cheaper than a merge.
 REBUILD_SHARE = 0.25
 REBUILD_MIN_ROWS = 10_000
+# While changes are announced, the index still looks this often by itself (a fallback only).
+LISTENING_POLL_S = 30.0
+# After an announcement, wait this long for the rest of a burst (an import's transactions); while
+# announcements keep coming (a long harvest), also at least as long as the last refresh took, so
+# that refreshing takes at most half of the thread's time.
+SETTLE_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,7 @@ class LiveIndex:
     ``refresh_s``: seconds between polls (0: no thread; call :meth:`refresh` yourself).
     ``overlap_s``: how far before the last watermark changed rows are read again.
     ``compact_s``: seconds after which the next change is applied by a full rebuild.
+    ``listen``: on PostgreSQL, refresh as soon as a change is announced (needs the thread).
     """
 
     def __init__(
@@ -84,6 +98,7 @@ class LiveIndex:
         refresh_s: float = 1.0,
         overlap_s: float = 60.0,
         compact_s: float = 3600.0,
+        listen: bool = True,
     ) -> None:
         self._engine = engine
         self._cache_dir = cache_dir
@@ -102,12 +117,18 @@ class LiveIndex:
             # Caught up at once when a merge will do (a fraction of a second); a rebuild is left to the thread.
             self.refresh(merge_only=True)
         self._thread: threading.Thread | None = None
+        self._wake = threading.Event()  # set by an announced change
+        self._listener: ChangeListener | None = None
         if refresh_s > 0:
+            if listen and can_listen(engine):
+                self._listener = ChangeListener(engine, self._wake.set).start()
             # The thread holds the LiveIndex weakly: dropped from a cache, it is collected and the thread ends.
             self._thread = threading.Thread(
-                target=_poll, args=(weakref.ref(self), refresh_s, self._stopped), name="index-refresh", daemon=True
-            )
+                target=_poll, args=(weakref.ref(self), refresh_s, self._stopped, self._wake), name="index-refresh",
+                daemon=True,
+            )  # fmt: skip
             self._thread.start()
+            weakref.finalize(self, _stop, self._stopped, self._wake, self._listener)
 
     def _start_from_older_snapshot(self) -> tuple[OpportunityIndex, Watermark] | None:
         """An older snapshot to serve at once while the thread catches it up (a restarted server
@@ -139,10 +160,19 @@ class LiveIndex:
     def watermark(self) -> Watermark:
         return self._mark
 
+    @property
+    def listening(self) -> bool:
+        """Whether changes are announced to this index now (PostgreSQL, its listener connected)."""
+        return self._listener is not None and self._listener.connected
+
+    @property
+    def listener(self) -> ChangeListener | None:
+        return self._listener
+
     def close(self, timeout_s: float = 60.0) -> None:
         """Stop the background thread and wait for a refresh under way to end (its connection
         returned before the engine is disposed); the index keeps serving, no longer refreshed."""
-        self._stopped.set()
+        _stop(self._stopped, self._wake, self._listener)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)
 
@@ -266,15 +296,40 @@ def _before(now: Any, then: Any) -> bool:
     return then is not None and (now is None or now < then)
 
 
-def _poll(ref: weakref.ReferenceType[LiveIndex], every_s: float, stopped: threading.Event) -> None:
-    while not stopped.wait(every_s):
+def _stop(stopped: threading.Event, wake: threading.Event, listener: ChangeListener | None) -> None:
+    stopped.set()
+    wake.set()
+    if listener is not None:
+        listener.close()
+
+
+def _poll(ref: weakref.ReferenceType[LiveIndex], every_s: float, stopped: threading.Event, wake: threading.Event) -> None:
+    failed = False
+    next_at = time_module.monotonic()  # no announced refresh before this
+    while True:
         live = ref()
         if live is None:
             return
+        # Announced changes need no look of our own; a failed refresh is tried again soon all the same.
+        wait_s = every_s if failed or not live.listening else max(every_s, LISTENING_POLL_S)
+        del live
+        if wake.wait(wait_s):
+            stopped.wait(max(SETTLE_S, next_at - time_module.monotonic()))  # the rest of a burst
+            wake.clear()  # announcements from here on lead to another refresh
+        if stopped.is_set():
+            return
+        live = ref()
+        if live is None:
+            return
+        started = time_module.monotonic()
         try:
             live.refresh()
+            failed = False
         except Exception:  # the old index keeps serving; the next poll tries again
             logger.exception("refreshing the search index failed; the previous index keeps serving")
+            failed = True
+        finished = time_module.monotonic()
+        next_at = finished + (finished - started)
         del live
 
 

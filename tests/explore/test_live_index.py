@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
-from opportunities.db.connection import open_database, writing
+from opportunities.db.connection import create_db_engine, open_database, writing
 from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics
 from opportunities.demo.generator import load_demo
 from opportunities.explore import live_index
@@ -26,7 +26,7 @@ from opportunities.explore.search import SearchQuery, search
 from opportunities.listings.importing import import_records
 from opportunities.places.geocoding import Geocoder
 from opportunities.vocabulary import TOPICS, Precision, Status
-from tests.conftest import Databases, template_row
+from tests.conftest import ON_POSTGRES, Databases, template_row
 from tests.explore.test_index import random_query
 
 TODAY = date(2026, 11, 23)
@@ -394,3 +394,105 @@ def test_a_database_older_than_the_snapshot_is_built_anew(demo: Engine, tmp_path
     restored.close()
     assert restored.rebuilds == 1
     assert_same(restored.current(), fresh(demo))
+
+
+# --- changes announced by PostgreSQL (LISTEN/NOTIFY) ---------------------------------------------
+
+postgres_only = pytest.mark.skipif(not ON_POSTGRES, reason="notifications are PostgreSQL's: set TEST_DATABASE_URL")
+MERGED_WITHIN_S = 1.0
+
+
+@pytest.fixture
+def listening(demo: Engine, tmp_path: Path) -> Iterator[LiveIndex]:
+    """A LiveIndex of another process (its own engine) that polls only every 30 s: what it shows
+    sooner, it heard of."""
+    other = create_db_engine(demo.url.render_as_string(hide_password=False))
+    index = live(other, tmp_path, refresh_s=30)
+    deadline = time.monotonic() + 10
+    while not index.listening and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert index.listening
+    time.sleep(0.3)  # the refresh after connecting (nothing changed) is over
+    yield index
+    index.close()
+    other.dispose()
+
+
+def _approve(engine: Engine, oid: int) -> None:
+    with writing(engine) as conn:
+        conn.execute(update(opportunities).where(opportunities.c.id == oid).values(status="published", updated_at=_now()))
+
+
+def _pending(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                select(opportunities.c.id).where(opportunities.c.status == "pending").order_by(opportunities.c.id)
+            ).scalars()
+        )
+
+
+def _shown_within(index: LiveIndex, oid: int, timeout_s: float) -> float | None:
+    """Seconds until ``oid`` is in the index, None when it is not within ``timeout_s``."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if oid in index.current().ids:
+            return time.monotonic() - started
+        time.sleep(0.002)
+    return None
+
+
+@postgres_only
+def test_an_approval_in_another_process_is_merged_at_once(demo: Engine, listening: LiveIndex) -> None:
+    waits = []
+    for oid in _pending(demo)[:5]:
+        _approve(demo, oid)
+        waited = _shown_within(listening, oid, 5)
+        assert waited is not None and waited < MERGED_WITHIN_S, waits
+        waits.append(waited)
+    print(f"approval committed to merged in the other process: {', '.join(f'{w * 1000:.0f} ms' for w in waits)}")
+    assert_same(listening.current(), fresh(demo))
+
+
+@postgres_only
+def test_a_burst_of_changes_is_merged_in_few_refreshes(demo: Engine, listening: LiveIndex) -> None:
+    before = listening.refreshes + listening.rebuilds
+    pending = _pending(demo)
+    started = time.monotonic()
+    for oid in pending:  # each its own transaction: one announcement each
+        _approve(demo, oid)
+    burst_s = time.monotonic() - started
+    assert _shown_within(listening, pending[-1], 5) is not None
+    time.sleep(0.5)  # any refresh still to come
+    refreshes = listening.refreshes + listening.rebuilds - before
+    print(f"{len(pending)} approvals in {burst_s:.2f} s: {refreshes} refreshes")
+    assert 1 <= refreshes <= 2 + burst_s / live_index.SETTLE_S and refreshes < len(pending)
+    assert_same(listening.current(), fresh(demo))
+
+
+@postgres_only
+def test_the_index_hears_again_after_its_connection_is_cut(demo: Engine, listening: LiveIndex) -> None:
+    listener = listening.listener
+    assert listener is not None and listener.backend_pid is not None
+    first, second = _pending(demo)[:2]
+    with demo.connect() as conn:
+        assert conn.execute(select(func.pg_terminate_backend(listener.backend_pid))).scalar_one()
+    _approve(demo, first)  # while nobody listens: merged as the loss is noticed, or on reconnecting
+    assert _shown_within(listening, first, 5) is not None
+    deadline = time.monotonic() + 10
+    while not (listener.connections == 2 and listening.listening) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert listener.connections == 2 and listening.listening
+    _approve(demo, second)
+    waited = _shown_within(listening, second, 5)
+    assert waited is not None and waited < MERGED_WITHIN_S
+    assert_same(listening.current(), fresh(demo))
+
+
+def test_sqlite_polls(demo: Engine, tmp_path: Path) -> None:
+    index = live(demo, tmp_path, refresh_s=0.02)
+    if ON_POSTGRES:
+        assert index.listener is not None
+    else:
+        assert index.listener is None and not index.listening
+    index.close()
