@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -13,6 +16,13 @@ class Answer:
     status: int
     headers: dict[str, list[str]]  # each name, lower case, with its values in order
     body: bytes
+
+
+def in_own_thread(call: Callable[[], T]) -> T:
+    """``call()`` in a thread of its own: after the browser tests, Playwright's event loop runs in
+    this one, and ``asyncio.run`` refuses to start a second loop in a thread that runs one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(call).result()
 
 
 def get(app: Any, path: str, query: str = "", headers: dict[str, str] | None = None, client: str = "127.0.0.1") -> Answer:
@@ -33,9 +43,7 @@ def get(app: Any, path: str, query: str = "", headers: dict[str, str] | None = N
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    # In a thread of its own: after the browser tests, Playwright's event loop runs in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, app(scope, receive, send)).result()
+    in_own_thread(lambda: asyncio.run(app(scope, receive, send)))
     start = next(m for m in sent if m["type"] == "http.response.start")
     found: dict[str, list[str]] = {}
     for name, value in start["headers"]:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 
+from tests.web.asgi import in_own_thread
 from tests.web.test_session_cookie import get
 from web import readiness
 from web.readiness import ROUTES, Warmup, ready_response
@@ -132,7 +133,7 @@ def test_the_lifespan_answers_nobody_before_the_warm_up_is_done(monkeypatch: pyt
         release.set()
         await asyncio.wait_for(task, 10)
 
-    asyncio.run(scenario())
+    in_own_thread(lambda: asyncio.run(scenario()))
     assert entered == [True]
 
 
@@ -151,7 +152,7 @@ def test_waiting_for_the_warm_up(wait_s: float, released: bool, expected: bool) 
     warmup.start()
     if released:
         release.set()
-    assert asyncio.run(readiness.wait_for_warmup(warmup, wait_s)) is expected
+    assert in_own_thread(lambda: asyncio.run(readiness.wait_for_warmup(warmup, wait_s))) is expected
     release.set()
     assert warmup.wait(10)
 
@@ -166,5 +167,5 @@ def test_a_failed_warm_up_opens_the_port_at_once() -> None:
     warmup = Warmup(work)  # type: ignore[arg-type]
     warmup.start()
     started = time.monotonic()
-    assert asyncio.run(readiness.wait_for_warmup(warmup, 30)) is False
+    assert in_own_thread(lambda: asyncio.run(readiness.wait_for_warmup(warmup, 30))) is False
     assert time.monotonic() - started < 5
