@@ -3,7 +3,7 @@ on the same port, the HTTP routes of ``web/`` (the session cookie, ``/ready``, `
 dataset site under ``/openactive/``, OGC API – Features under ``/api/``, a search's calendar and Atom
 feeds under ``/subscribe/``, its printable list at ``/print``, the badges' claims, status lists
 and verification under ``/badges/``), security headers on every
-response, Streamlit's bundle compressed once and the map component's files cached (``web/assets.py``), a rate limit per client and ETags on the public routes (``web/public.py``), and the warm-up that readies the index and the gazetteer as it starts."""
+response, a rate limit per client and ETags on the public routes (``web/public.py``), and the warm-up that readies the index and the gazetteer as it starts."""
 
 import os
 import sys
@@ -13,7 +13,6 @@ from starlette.middleware import Middleware
 
 from opportunities.errors import SettingsError
 from opportunities.settings import load_settings
-from web.assets import StaticAssets
 from web.badges import ROUTES as BADGE_ROUTES
 from web.features import ROUTES as FEATURES_ROUTES
 from web.headers import SecurityHeaders
@@ -36,6 +35,6 @@ os.environ["FORWARDED_ALLOW_IPS"] = settings.trusted_proxies
 app = st.App(
     "app.py",
     routes=[*ROUTES, *READINESS_ROUTES, *OPENACTIVE_ROUTES, *FEATURES_ROUTES, *SUBSCRIPTION_ROUTES, *BADGE_ROUTES],
-    middleware=[Middleware(SecurityHeaders), Middleware(RateLimit), Middleware(ConditionalGet), Middleware(StaticAssets)],
+    middleware=[Middleware(SecurityHeaders), Middleware(RateLimit), Middleware(ConditionalGet)],
     lifespan=lifespan,
 )

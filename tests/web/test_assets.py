@@ -105,9 +105,11 @@ def test_the_cache_keeps_at_most_its_limit() -> None:
     assert cache.get(("/static/0.js", b"")) is None and cache.get(("/static/2.js", b"")) is not None
 
 
-def test_the_server_uses_it() -> None:
+def test_the_server_does_not_use_it_yet() -> None:
+    # Off: with it, a lazy chunk of Streamlit's front end resolved to nothing now and then in the
+    # browser tests (React error #306 instead of a page's "Sign in" link; docs/development/speed.md).
     server = Path(__file__).parents[2] / "server.py"
-    assert "Middleware(StaticAssets)" in server.read_text()
+    assert "Middleware(StaticAssets)" not in server.read_text()
 
 
 @pytest.mark.parametrize(
