@@ -220,7 +220,10 @@ def run(directory: Path, sizes: Sequence[int], baseline: Path | None = None, vis
                         port = _free_port()
                         log = directory / f"page-{size}{'-baseline' if code == 'baseline' else ''}.log"
                         began = time.monotonic()
-                        servers[code] = (port, serve(f"sqlite:///{database}", port, log, root=root))  # returns once the port answers
+                        servers[code] = (
+                            port,
+                            serve(f"sqlite:///{database}", port, log, root=root),
+                        )  # returns once the port answers
                         started_s = time.monotonic() - began
                         ready = _is_ready(port)
                         seen = one(f"http://127.0.0.1:{port}/")
