@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select
 
@@ -18,6 +19,18 @@ from tests.e2e.conftest import FIRST_LOAD_TIMEOUT_MS, AppServer
 
 pytestmark = pytest.mark.browser
 PASSWORD = "browser test passphrase"
+
+
+def reload(page: Page) -> None:
+    """Reload the page; once more when a navigation of the page's own aborted the first try
+    (``net::ERR_ABORTED``, seen now and then on the session's starting code too)."""
+    try:
+        page.reload()
+    except PlaywrightError as exc:
+        if "ERR_ABORTED" not in str(exc):
+            raise
+        page.wait_for_load_state()
+        page.reload()
 
 
 def test_sign_in_survives_a_reload_and_sign_out_ends_it(page: Page, app_server: AppServer) -> None:
@@ -44,7 +57,7 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_it(page: Page, app_server: 
     expect(heading).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     page.screenshot(path=screenshot_path("accounts-signed-in"), full_page=True)
 
-    page.reload()  # a new Streamlit session: only the cookie knows who this is
+    reload(page)  # a new Streamlit session: only the cookie knows who this is
     expect(heading).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     cookie = next(c for c in page.context.cookies() if c["name"] == "col_session")
     assert cookie["sameSite"] == "Strict" and cookie["httpOnly"] and cookie["path"] == "/"
@@ -60,7 +73,7 @@ def test_sign_in_survives_a_reload_and_sign_out_ends_it(page: Page, app_server: 
     expect(page.get_by_role("link", name="Account", exact=True)).to_have_count(0)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(sign_in_sessions)).scalar_one() == 0
-    page.reload()  # the cookie is gone, and its session with it
+    reload(page)  # the cookie is gone, and its session with it
     expect(page.get_by_role("link", name="Sign in").first).to_be_visible(timeout=FIRST_LOAD_TIMEOUT_MS)
     expect(heading).not_to_be_visible()
     engine.dispose()
