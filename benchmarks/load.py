@@ -760,11 +760,9 @@ def _database_url(directory: Path, size: int, database_url: str | None) -> str:
         return f"sqlite:///{_database(directory, size)}"
     from sqlalchemy import func, select
 
-    from benchmarks.map import CHUNK, TODAY
+    from benchmarks.map import fill
     from opportunities.db.connection import open_database
     from opportunities.db.schema import opportunities
-    from opportunities.demo.generator import iter_synthetic_records
-    from opportunities.listings.importing import import_records
     from opportunities.places.geocoding import open_geocoder
     from opportunities.settings import load_settings
 
@@ -777,14 +775,7 @@ def _database_url(directory: Path, size: int, database_url: str | None) -> str:
             ).scalar_one()
         if total == 0:
             geocoder = open_geocoder(load_settings().cache_dir)
-            batch: list[dict[str, str]] = []
-            for record in iter_synthetic_records(size, seed=3, today=TODAY):  # as the SQLite file is built
-                batch.append(record)
-                if len(batch) == CHUNK:
-                    import_records(engine, batch, geocoder, publish=True)
-                    batch = []
-            if batch:
-                import_records(engine, batch, geocoder, publish=True)
+            fill(engine, size, geocoder)  # as the SQLite file is built
         elif published != size:
             raise RuntimeError(
                 f"{database_url} holds {published:,} published opportunities, not {size:,}: give an empty database"

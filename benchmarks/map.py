@@ -40,6 +40,19 @@ NARROW = SearchQuery(topics=("digital-skills", "science-technology"), age=15, da
 CHUNK = 50_000
 
 
+def fill(engine: Engine, size: int, geocoder: Geocoder) -> None:
+    """Import ``size`` published synthetic opportunities into ``engine``, ``CHUNK`` at a time (the
+    same records for every benchmark: seed 3, as of ``TODAY``)."""
+    batch: list[dict[str, str]] = []
+    for record in iter_synthetic_records(size, seed=3, today=TODAY):
+        batch.append(record)
+        if len(batch) == CHUNK:
+            import_records(engine, batch, geocoder, publish=True)
+            batch = []
+    if batch:
+        import_records(engine, batch, geocoder, publish=True)
+
+
 def bench_database(directory: Path, size: int, geocoder: Geocoder) -> Engine:
     """A database of ``size`` published synthetic opportunities, built once and kept."""
     path = directory / f"map-{size}.db"
@@ -50,14 +63,7 @@ def bench_database(directory: Path, size: int, geocoder: Geocoder) -> Engine:
     engine.dispose()
     path.unlink(missing_ok=True)
     engine = open_database(f"sqlite:///{path}")
-    batch: list[dict[str, str]] = []
-    for record in iter_synthetic_records(size, seed=3, today=TODAY):
-        batch.append(record)
-        if len(batch) == CHUNK:
-            import_records(engine, batch, geocoder, publish=True)
-            batch = []
-    if batch:
-        import_records(engine, batch, geocoder, publish=True)
+    fill(engine, size, geocoder)
     ready.touch()
     return engine
 

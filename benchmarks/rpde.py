@@ -42,21 +42,18 @@ from sqlalchemy import Engine, func, select
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from benchmarks.map import TODAY
+from benchmarks.map import fill
 from opportunities.db import queries
 from opportunities.db.connection import open_database, writing
 from opportunities.db.schema import cities, opportunities, opportunity_languages, opportunity_topics, providers
-from opportunities.demo.generator import iter_synthetic_records
 from opportunities.feeds import rpde
 from opportunities.feeds.openactive import EVENT, SESSION_SERIES
-from opportunities.listings.importing import import_records
 from opportunities.places.geocoding import Geocoder
 from opportunities.settings import load_settings
 from web.openactive import ROUTES
 from web.public import ConditionalGet, RateLimit
 
 BASE = 100_000  # rows imported; the rest are copies
-CHUNK = 50_000
 PUBLIC = "http://127.0.0.1:8640"
 LICENSE = "https://creativecommons.org/licenses/by/4.0/"
 REPEATS = 7
@@ -72,14 +69,7 @@ def bench_database(directory: Path, size: int, geocoder: Geocoder) -> Engine:
     path.unlink(missing_ok=True)
     engine = open_database(f"sqlite:///{path}")
     base = min(size, BASE)
-    batch: list[dict[str, str]] = []
-    for record in iter_synthetic_records(base, seed=3, today=TODAY):
-        batch.append(record)
-        if len(batch) == CHUNK:
-            import_records(engine, batch, geocoder, publish=True)
-            batch = []
-    if batch:
-        import_records(engine, batch, geocoder, publish=True)
+    fill(engine, base, geocoder)
     _copy_up_to(engine, size)
     ready.touch()
     return engine
